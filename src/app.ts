@@ -1,0 +1,57 @@
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "./http/app-env";
+import { onError, onMethodNotAllowed, onNotFound } from "./http/error-handler";
+import { errorResponse } from "./http/error-response";
+import { createRouter } from "./http/router";
+import { ErrorCode } from "./lib/errors";
+import { jsonOnly } from "./middleware/json-only";
+import { requestContext } from "./middleware/request-context";
+import { mountDocs } from "./routes/docs";
+import { healthRoutes } from "./routes/health";
+
+/** Largest request body the API accepts; orders and profiles are far smaller. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+function allowedOrigin(origin: string, env: Env): string | null {
+  const allowed = (env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  if (allowed.includes("*")) return origin || "*";
+  return allowed.includes(origin) ? origin : null;
+}
+
+/** Composes the Worker's HTTP application: cross-cutting middleware, then the routes. */
+export function createApp() {
+  const app = createRouter();
+
+  app.use("*", requestContext);
+  app.use("*", methodNotAllowed({ app, onMethodNotAllowed }));
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+  app.use(
+    "*",
+    cors({
+      origin: (origin, c) => allowedOrigin(origin, c.env as Env),
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "X-API-Key", "X-API-Timestamp", "X-API-Signature", "traceparent"],
+      exposeHeaders: ["X-Request-Id", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    "*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => errorResponse(c, 413, ErrorCode.PAYLOAD_TOO_LARGE, `The request body exceeds ${MAX_BODY_BYTES} bytes`),
+    }),
+  );
+  app.use("*", jsonOnly);
+
+  app.route("/", healthRoutes);
+  mountDocs(app);
+
+  app.onError(onError);
+  app.notFound(onNotFound);
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

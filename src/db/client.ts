@@ -1,0 +1,35 @@
+import { Pool, neonConfig } from "@neondatabase/serverless";
+import { drizzle } from "drizzle-orm/neon-serverless";
+import * as schema from "./schema";
+
+export type Database = ReturnType<typeof drizzle<typeof schema>>;
+
+export interface DatabaseConfig {
+  DATABASE_URL: string;
+  /** Set only locally: host:port/path of the loopback WebSocket-to-TCP proxy. */
+  NEON_WS_PROXY?: string;
+}
+
+/**
+ * Points the Neon driver at the local proxy when one is configured. In the cloud the
+ * driver speaks TLS WebSockets to Neon directly and none of this applies.
+ */
+export function configureNeon(wsProxy: string | undefined): void {
+  if (!wsProxy) return;
+  neonConfig.wsProxy = () => wsProxy;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  neonConfig.pipelineConnect = false;
+}
+
+/**
+ * A Pool for one request. workerd forbids reusing I/O objects across requests, so a
+ * module-level Pool fails on the second request; the caller ends it with `waitUntil`.
+ */
+export function openDatabase(config: DatabaseConfig): { db: Database; pool: Pool } {
+  configureNeon(config.NEON_WS_PROXY);
+  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5 });
+  // `end()` makes the socket report "Network connection lost."; nothing is waiting on it.
+  pool.on("error", () => {});
+  return { db: drizzle({ client: pool, schema }), pool };
+}

@@ -1,0 +1,3 @@
+// The database schema, one file per domain; drizzle-kit reads this barrel to generate migrations.
+export * from "./users";
+export * from "./markets";

@@ -1,0 +1,31 @@
+import { sql } from "drizzle-orm";
+import { check, index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { createdAt, updatedAt } from "./columns";
+
+export const userRole = pgEnum("user_role", ["user", "admin"]);
+export const kycStatus = pgEnum("kyc_status", ["pending", "verified", "rejected"]);
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    email: text("email").notNull(),
+    firstName: text("first_name").notNull(),
+    lastName: text("last_name").notNull(),
+    /** PHC string: `$argon2id$v=19$m=...,t=...,p=...$salt$hash`. */
+    passwordHash: text("password_hash").notNull(),
+    role: userRole("role").notNull().default("user"),
+    kycStatus: kycStatus("kyc_status").notNull().default("pending"),
+    kycReason: text("kyc_reason"),
+    emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
+  },
+  (t) => [
+    // Unique regardless of case: `Alice@X.io` and `alice@x.io` are one account.
+    uniqueIndex("users_email_lower_key").on(sql`lower(${t.email})`),
+    index("users_role_kyc_idx").on(t.role, t.kycStatus),
+    check("users_email_len", sql`length(${t.email}) <= 254`),
+  ],
+);

@@ -1,0 +1,23 @@
+import { Logger, describeError, parseLogLevel } from "../lib/logger";
+
+/** A periodic task run by the Cron Trigger. Each job is independent: one failing never stops the others. */
+export interface ScheduledJob {
+  name: string;
+  run(env: Env, log: Logger): Promise<Record<string, unknown> | void>;
+}
+
+/** The jobs the Cron Trigger runs, in order. Capabilities register theirs here. */
+export const scheduledJobs: ScheduledJob[] = [];
+
+export async function runScheduledJobs(env: Env, cron: string, jobs = scheduledJobs): Promise<void> {
+  const log = new Logger(parseLogLevel(env.LOG_LEVEL), { cron, run_id: crypto.randomUUID() });
+  for (const job of jobs) {
+    const started = Date.now();
+    try {
+      const result = await job.run(env, log.child({ job: job.name }));
+      log.info("job finished", { job: job.name, duration_ms: Date.now() - started, ...(result ?? {}) });
+    } catch (err) {
+      log.error("job failed", { job: job.name, duration_ms: Date.now() - started, ...describeError(err) });
+    }
+  }
+}

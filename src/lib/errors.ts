@@ -1,0 +1,55 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * Stable error codes, grouped by subsystem (as exchange-core groups its result codes).
+ * Clients branch on `code`; `message` is for humans and may change.
+ */
+export const ErrorCode = {
+  // request shape
+  BAD_REQUEST: "BAD_REQUEST",
+  MALFORMED_JSON: "MALFORMED_JSON",
+  VALIDATION_FAILED: "VALIDATION_FAILED",
+  UNSUPPORTED_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  NOT_FOUND: "NOT_FOUND",
+  METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
+  CONFLICT: "CONFLICT",
+  RATE_LIMITED: "RATE_LIMITED",
+  // authentication and authorization
+  UNAUTHORIZED: "UNAUTHORIZED",
+  FORBIDDEN: "FORBIDDEN",
+  // platform
+  SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
+  INTERNAL_ERROR: "INTERNAL_ERROR",
+} as const;
+
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode] | (string & {});
+
+/** A domain or request error that the error handler turns into the one JSON error shape. */
+export class AppError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCodeValue,
+    message: string,
+    readonly details?: unknown,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+}
+
+export const badRequest = (message: string, details?: unknown) =>
+  new AppError(400, ErrorCode.BAD_REQUEST, message, details);
+export const unauthorized = (message = "Authentication required") =>
+  new AppError(401, ErrorCode.UNAUTHORIZED, message);
+export const forbidden = (message = "You are not allowed to do this") =>
+  new AppError(403, ErrorCode.FORBIDDEN, message);
+export const notFound = (what = "Resource") =>
+  new AppError(404, ErrorCode.NOT_FOUND, `${what} not found`);
+export const conflict = (message: string, code: ErrorCodeValue = ErrorCode.CONFLICT) =>
+  new AppError(409, code, message);
+export const unprocessable = (message: string, code: ErrorCodeValue = ErrorCode.VALIDATION_FAILED, details?: unknown) =>
+  new AppError(422, code, message, details);
+export const serviceUnavailable = (message: string, details?: unknown) =>
+  new AppError(503, ErrorCode.SERVICE_UNAVAILABLE, message, details);
