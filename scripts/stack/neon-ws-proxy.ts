@@ -1,0 +1,83 @@
+import net from "node:net";
+import { WebSocketServer, type RawData, type WebSocket } from "ws";
+import { errorMessage, log } from "./log";
+import { HOST } from "./ports";
+
+export interface NeonWsProxyOptions {
+  port: number;
+  /** The one Postgres the proxy forwards to; whatever address a client asks for is ignored. */
+  target: { host: string; port: number };
+}
+
+export interface RunningNeonWsProxy {
+  port: number;
+  close(): Promise<void>;
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}
+
+/** Pipes one WebSocket (Postgres wire protocol in binary frames) to one TCP connection. */
+function bridge(ws: WebSocket, target: NeonWsProxyOptions["target"]): void {
+  const tcp = net.connect(target.port, target.host);
+  tcp.setNoDelay(true);
+  const pending: Buffer[] = [];
+  let connected = false;
+
+  tcp.on("connect", () => {
+    connected = true;
+    for (const chunk of pending.splice(0)) tcp.write(chunk);
+  });
+  tcp.on("data", (chunk) => {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(chunk, { binary: true });
+    // Backpressure: stop reading Postgres while the client is slow to drain.
+    if (ws.bufferedAmount > 1 << 20) {
+      tcp.pause();
+      const resume = setInterval(() => {
+        if (ws.readyState !== ws.OPEN || ws.bufferedAmount < 1 << 18) {
+          clearInterval(resume);
+          tcp.resume();
+        }
+      }, 5);
+    }
+  });
+  tcp.on("error", (err) => log(`ws-proxy: postgres connection error: ${errorMessage(err)}`));
+  tcp.on("close", () => ws.close());
+
+  ws.on("message", (data) => {
+    const chunk = toBuffer(data);
+    if (connected) tcp.write(chunk);
+    else pending.push(chunk);
+  });
+  ws.on("error", () => tcp.destroy());
+  ws.on("close", () => tcp.end());
+}
+
+/**
+ * The Neon serverless driver speaks Postgres over a WebSocket. Locally it is configured with
+ * `neonConfig.wsProxy = () => "127.0.0.1:<port>/v2"` and opens `ws://127.0.0.1:<port>/v2`;
+ * this loopback-only proxy relays the bytes to the local Postgres.
+ */
+export function startNeonWsProxy(options: NeonWsProxyOptions): Promise<RunningNeonWsProxy> {
+  return new Promise((resolve, reject) => {
+    const wss = new WebSocketServer({ host: HOST, port: options.port, perMessageDeflate: false });
+    wss.once("error", (err) => reject(new Error(`Neon WebSocket proxy: ${errorMessage(err)}`)));
+    wss.on("connection", (ws) => bridge(ws, options.target));
+    wss.once("listening", () => {
+      const address = wss.address();
+      const port = typeof address === "object" && address ? address.port : options.port;
+      resolve({
+        port,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const client of wss.clients) client.terminate();
+            wss.close(() => done());
+          }),
+      });
+    });
+  });
+}

