@@ -1,0 +1,37 @@
+// The supervisor's stdout protocol, shared by the supervisor and its parents. No runtime deps.
+
+/** `PANDORA_STACK_READY {json}`: printed once, when every service answers. */
+export const READY_PREFIX = "PANDORA_STACK_READY ";
+/** `PANDORA_STACK_OK <what>` / `PANDORA_STACK_ERR <why>`: answers to stdin commands. */
+export const OK_PREFIX = "PANDORA_STACK_OK ";
+export const ERR_PREFIX = "PANDORA_STACK_ERR ";
+
+/** Commands a parent may write to the supervisor's stdin, one per line. */
+export type StackCommand = "stop redis" | "start redis";
+
+export interface StackInfo {
+  /** postgres://pandora:pandora@127.0.0.1:<pgPort>/pandora */
+  databaseUrl: string;
+  /** For `neonConfig.wsProxy = () => neonWsProxy`: "127.0.0.1:<proxyPort>/v2" */
+  neonWsProxy: string;
+  /** Upstash REST URL of the shim: http://127.0.0.1:<restPort> */
+  redisRestUrl: string;
+  redisRestToken: string;
+  redisPort: number;
+  pgPort: number;
+  pgProxyPort: number;
+  redisRestPort: number;
+  dataDir: string;
+  pids: { supervisor: number; postgres: number; redis: number };
+}
+
+export interface StackPorts {
+  /** Postgres (default 55432); 0 picks a free port. */
+  pg?: number;
+  /** Neon WebSocket proxy (default 55433). */
+  pgProxy?: number;
+  /** redis-server (default 56379). */
+  redis?: number;
+  /** Upstash REST shim (default 56380). */
+  redisRest?: number;
+}

@@ -1,0 +1,180 @@
+// The one process that owns the local stack: Postgres + its Neon WebSocket proxy, Redis + its
+// Upstash REST shim. Run: `node --import tsx scripts/stack/supervisor.ts [flags]` (see README).
+// It prints `PANDORA_STACK_READY {json}` on stdout when everything answers, and stops it all when
+// stdin closes (the lifeline to its parent), on SIGINT/SIGTERM/SIGHUP, or on an uncaught error.
+import { mkdir } from "node:fs/promises";
+import readline from "node:readline";
+import { errorMessage, log } from "./log";
+import { startNeonWsProxy, type RunningNeonWsProxy } from "./neon-ws-proxy";
+import { PG_DATABASE, PG_PASSWORD, PG_USER, startPostgres, type RunningPostgres } from "./postgres";
+import { HOST, resolvePorts } from "./ports";
+import { signal, sleep } from "./processes";
+import { startRedis, type RunningRedis } from "./redis";
+import { ERR_PREFIX, OK_PREFIX, READY_PREFIX, type StackInfo } from "./stack-info";
+import { claimDataDir, releaseDataDir } from "./stale-run";
+import { readSupervisorOptions } from "./supervisor-options";
+import { startUpstashShim, type RunningUpstashShim } from "./upstash-shim";
+
+const options = readSupervisorOptions();
+const { dataDir } = options;
+
+// A vanished parent must not turn log writes into crashes mid-shutdown.
+process.stdout.on("error", () => undefined);
+process.stderr.on("error", () => undefined);
+
+const services: {
+  postgres?: RunningPostgres;
+  redis?: RunningRedis;
+  proxy?: RunningNeonWsProxy;
+  shim?: RunningUpstashShim;
+} = {};
+let redisPort = 0;
+let startup: Promise<void> = Promise.resolve();
+let stopping: Promise<void> | undefined;
+let stoppedCleanly = false;
+
+function reply(line: string): void {
+  process.stdout.write(`${line}\n`);
+}
+
+/** Last resort when the process exits without a clean stop: signal the servers directly. */
+function killServices(sig: NodeJS.Signals): void {
+  if (services.postgres) signal(services.postgres.pid, sig === "SIGKILL" ? "SIGKILL" : "SIGINT");
+  if (services.redis) signal(services.redis.pid, sig);
+}
+
+async function stopServices(): Promise<void> {
+  // Let a startup in flight settle, so nothing it launches escapes the stop.
+  await Promise.race([startup.catch(() => undefined), sleep(15_000)]);
+  await Promise.allSettled([services.shim?.close(), services.proxy?.close()]);
+  await Promise.allSettled([services.redis?.stop(), services.postgres?.stop()]);
+  await releaseDataDir(dataDir).catch(() => undefined);
+}
+
+function shutdown(reason: string, code: number): void {
+  if (stopping) {
+    log(`${reason} while stopping: killing everything now`);
+    killServices("SIGKILL");
+    process.exit(code || 1);
+  }
+  log(`stopping (${reason})`);
+  const force = setTimeout(() => {
+    log("stop took over 30 s: killing everything");
+    killServices("SIGKILL");
+    process.exit(1);
+  }, 30_000);
+  force.unref();
+  stopping = stopServices().then(
+    () => {
+      stoppedCleanly = true;
+      log("stopped");
+      process.exit(code);
+    },
+    (err: unknown) => {
+      log(`stop failed: ${errorMessage(err)}`);
+      killServices("SIGKILL");
+      process.exit(1);
+    },
+  );
+}
+
+async function start(): Promise<void> {
+  const began = performance.now();
+  await mkdir(dataDir, { recursive: true });
+  await claimDataDir(dataDir);
+  const ports = await resolvePorts(options.ports);
+  redisPort = ports.redis;
+  log(`data dir ${dataDir}`);
+
+  // Start both servers; keep whichever came up even if the other failed, so stop() covers it.
+  const results = await Promise.allSettled([
+    startPostgres({ dataDir, port: ports.pg }).then((pg) => (services.postgres = pg)),
+    startRedis({ dataDir, port: ports.redis }).then((redis) => (services.redis = redis)),
+  ]);
+  for (const result of results) if (result.status === "rejected") throw result.reason;
+
+  services.proxy = await startNeonWsProxy({
+    port: ports.pgProxy,
+    target: { host: HOST, port: ports.pg },
+  });
+  services.shim = await startUpstashShim({
+    port: ports.redisRest,
+    token: options.token,
+    redis: { host: HOST, port: ports.redis },
+  });
+  if (stopping) return;
+
+  const info: StackInfo = {
+    databaseUrl: `postgres://${PG_USER}:${PG_PASSWORD}@${HOST}:${ports.pg}/${PG_DATABASE}`,
+    neonWsProxy: `${HOST}:${services.proxy.port}/v2`,
+    redisRestUrl: services.shim.url,
+    redisRestToken: options.token,
+    redisPort: ports.redis,
+    pgPort: ports.pg,
+    pgProxyPort: services.proxy.port,
+    redisRestPort: services.shim.port,
+    dataDir,
+    pids: {
+      supervisor: process.pid,
+      postgres: services.postgres?.pid ?? 0,
+      redis: services.redis?.pid ?? 0,
+    },
+  };
+  log(
+    `ready in ${Math.round(performance.now() - began)} ms: postgres ${HOST}:${ports.pg}, ` +
+      `neon ws proxy ${info.neonWsProxy}, redis ${HOST}:${ports.redis}, upstash rest ${info.redisRestUrl}`,
+  );
+  reply(`${READY_PREFIX}${JSON.stringify(info)}`);
+}
+
+/** Stdin commands from the parent; a test stops Redis to see the app degrade. */
+async function command(line: string): Promise<void> {
+  const text = line.trim();
+  if (!text) return;
+  try {
+    await startup;
+    if (text === "stop redis") {
+      await services.redis?.stop();
+      services.redis = undefined;
+      reply(`${OK_PREFIX}redis stopped`);
+    } else if (text === "start redis") {
+      services.redis ??= await startRedis({ dataDir, port: redisPort });
+      reply(`${OK_PREFIX}redis started`);
+    } else {
+      reply(`${ERR_PREFIX}unknown command: ${text}`);
+    }
+  } catch (err) {
+    reply(`${ERR_PREFIX}${text}: ${errorMessage(err).split("\n")[0]}`);
+  }
+}
+
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  process.on(sig, () => shutdown(sig, 0));
+}
+process.on("uncaughtException", (err) => {
+  log(`uncaught error: ${err.stack ?? err.message}`);
+  shutdown("uncaught error", 1);
+});
+process.on("unhandledRejection", (err) => {
+  log(`unhandled rejection: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  shutdown("unhandled rejection", 1);
+});
+process.on("exit", () => {
+  if (!stoppedCleanly) killServices("SIGTERM");
+});
+
+// The lifeline: the parent holds our stdin; EOF means it is gone (even if it was SIGKILLed).
+let queue = Promise.resolve();
+const input = readline.createInterface({ input: process.stdin, terminal: false });
+input.on("line", (line) => {
+  queue = queue.then(() => command(line));
+});
+input.on("close", () => {
+  if (options.lifeline) shutdown("stdin closed: parent is gone", 0);
+});
+
+startup = start();
+startup.catch((err: unknown) => {
+  log(`failed to start: ${errorMessage(err)}`);
+  shutdown("startup failed", 1);
+});
