@@ -1,0 +1,82 @@
+/**
+ * Open-addressing hash index from an external id (a safe integer) to a pool slot. The table
+ * stores only slots; the ids live in the pool's own Float64Array, so an entry costs 4 bytes.
+ * Linear probing with backward-shift deletion (no tombstones), load factor at most 1/2.
+ */
+export class IdIndex {
+  private table: Int32Array;
+  private mask: number;
+  private size = 0;
+
+  constructor(capacity = 1024) {
+    let n = 16;
+    while (n < capacity * 2) n *= 2;
+    this.table = new Int32Array(n).fill(-1);
+    this.mask = n - 1;
+  }
+
+  /** The slot whose id is `id`, or -1. */
+  find(id: number, ids: Float64Array): number {
+    const table = this.table;
+    const mask = this.mask;
+    let i = hashId(id) & mask;
+    for (;;) {
+      const slot = table[i]!;
+      if (slot === -1 || ids[slot] === id) return slot;
+      i = (i + 1) & mask;
+    }
+  }
+
+  /** Adds `slot` (whose id `ids[slot]` must be absent). */
+  insert(slot: number, ids: Float64Array): void {
+    if (++this.size * 2 > this.table.length) this.rehash(ids);
+    this.place(slot, ids);
+  }
+
+  remove(slot: number, ids: Float64Array): void {
+    const table = this.table;
+    const mask = this.mask;
+    let i = hashId(ids[slot]!) & mask;
+    while (table[i] !== slot) i = (i + 1) & mask;
+    // Backward shift: pull later entries of the probe run into the hole when that keeps them reachable.
+    let j = i;
+    for (;;) {
+      j = (j + 1) & mask;
+      const moved = table[j]!;
+      if (moved === -1) break;
+      const home = hashId(ids[moved]!) & mask;
+      const reachable = i <= j ? home > i && home <= j : home > i || home <= j;
+      if (!reachable) {
+        table[i] = moved;
+        i = j;
+      }
+    }
+    table[i] = -1;
+    this.size--;
+  }
+
+  private place(slot: number, ids: Float64Array): void {
+    const table = this.table;
+    const mask = this.mask;
+    let i = hashId(ids[slot]!) & mask;
+    while (table[i] !== -1) i = (i + 1) & mask;
+    table[i] = slot;
+  }
+
+  private rehash(ids: Float64Array): void {
+    const old = this.table;
+    this.table = new Int32Array(old.length * 2).fill(-1);
+    this.mask = this.table.length - 1;
+    for (let i = 0; i < old.length; i++) if (old[i] !== -1) this.place(old[i]!, ids);
+  }
+}
+
+/** Mixes both 32-bit halves of a safe integer (ids are often sequential, so mixing matters). */
+function hashId(id: number): number {
+  const lo = id >>> 0;
+  const hi = (id / 4294967296) >>> 0;
+  let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x85ebca6b);
+  return h ^ (h >>> 13);
+}

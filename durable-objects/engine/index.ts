@@ -1,0 +1,18 @@
+export { DoneReason, EventKind, OK, Reject, type RejectReason } from "./codes";
+export { EventBuffer, type EngineEvent } from "./event-buffer";
+export { MatchingEngine, type ResolvedConfig } from "./matching-engine";
+export type {
+  Amendment,
+  Command,
+  Depth,
+  EngineConfig,
+  OrderStatus,
+  OrderTypeName,
+  OrderView,
+  PlaceOco,
+  PlaceOrder,
+  SelfTradeName,
+  SideName,
+  TimeInForceName,
+  TrailingUnitName,
+} from "./types";

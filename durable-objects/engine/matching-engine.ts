@@ -1,0 +1,805 @@
+import { DoneReason, EventKind, OK, OrderType, Reject, SelfTrade, Side, TimeInForce } from "./codes";
+import { EventBuffer } from "./event-buffer";
+import { IdIndex } from "./id-index";
+import { decodeOrder, isId, OrderRequest } from "./order-request";
+import {
+  isBps,
+  isPostOnly,
+  isTriggered,
+  OrderPool,
+  packMeta,
+  sideOf,
+  State,
+  stateOf,
+  stpOf,
+  tifOf,
+  typeOf,
+  withState,
+  withTriggered,
+} from "./order-pool";
+import { PriceLevels } from "./price-levels";
+import type { Amendment, Command, Depth, EngineConfig, OrderView, PlaceOco, PlaceOrder } from "./types";
+import { UserOrders } from "./user-orders";
+import { describeOrder } from "./order-view";
+import { decodeSnapshot, encodeSnapshot, fnv1a64, type EngineState, type OrderRecord } from "./snapshot";
+
+const MAX_INT32 = 2147483647;
+const BPS_DENOMINATOR = 10000;
+
+export type ResolvedConfig = Required<Omit<EngineConfig, "priceBandTicks">> & { priceBandTicks: number };
+
+export function resolveConfig(config: EngineConfig): ResolvedConfig {
+  const maxOrders = config.maxOrders ?? 1 << 20;
+  const resolved = {
+    maxOrders,
+    maxPrice: config.maxPrice ?? MAX_INT32,
+    maxQuantity: config.maxQuantity ?? Math.floor(Number.MAX_SAFE_INTEGER / maxOrders),
+    priceBandTicks: config.priceBandTicks ?? 0,
+    maxLevelSpan: config.maxLevelSpan ?? 1 << 18,
+    initialOrders: config.initialOrders ?? 1024,
+  };
+  const ok =
+    isId(maxOrders) &&
+    isId(resolved.maxPrice) &&
+    resolved.maxPrice <= MAX_INT32 &&
+    isId(resolved.maxQuantity) &&
+    resolved.maxQuantity * maxOrders <= Number.MAX_SAFE_INTEGER &&
+    Number.isSafeInteger(resolved.priceBandTicks) &&
+    resolved.priceBandTicks >= 0 &&
+    isId(resolved.maxLevelSpan) &&
+    resolved.maxLevelSpan >= 1024 &&
+    (resolved.maxLevelSpan & (resolved.maxLevelSpan - 1)) === 0 &&
+    isId(resolved.initialOrders);
+  if (!ok) throw new RangeError(`invalid engine config ${JSON.stringify(config)}`);
+  return resolved;
+}
+
+/**
+ * A price-time priority order book for one market. Single writer and deterministic: the same
+ * sequence of commands always yields the same events and state. See README.md.
+ */
+export class MatchingEngine {
+  /** Events of the commands applied since the caller last drained or cleared it. */
+  readonly events = new EventBuffer();
+  readonly config: ResolvedConfig;
+  private readonly pool: OrderPool;
+  private readonly ids: IdIndex;
+  private readonly users: UserOrders;
+  private readonly levels: PriceLevels;
+  private readonly req = new OrderRequest();
+  private readonly req2 = new OrderRequest();
+  /** Price of the most recent trade in ticks, 0 before the first trade. */
+  private lastPrice = 0;
+  private live = 0;
+  /** Pending stops in acceptance order, linked through the pool's prev/next. */
+  private stopHead = -1;
+  private stopTail = -1;
+  /** Bounds that let most executions skip the stop scan; may be stale in the safe direction. */
+  private minBuyStop = MAX_INT32;
+  private maxSellStop = 0;
+  private trailingStops = 0;
+  /** Triggered stops waiting to execute, FIFO, linked through `next`. */
+  private triggerHead = -1;
+  private triggerTail = -1;
+  /** Unspent budget of the market-by-quote order being matched. */
+  private quoteLeft = 0;
+  /** Price of the first trade of the execution in progress, 0 if none yet. */
+  private firstTradePrice = 0;
+
+  constructor(config: EngineConfig = {}) {
+    this.config = resolveConfig(config);
+    const initial = Math.min(this.config.initialOrders, this.config.maxOrders + 1);
+    this.pool = new OrderPool(initial, this.config.maxOrders + 1);
+    this.ids = new IdIndex(initial);
+    this.users = new UserOrders(this.pool);
+    this.levels = new PriceLevels(this.pool, this.config.maxLevelSpan);
+  }
+
+  // ---- commands -------------------------------------------------------------------------
+
+  /** Applies a plain (JSON) command; replaying a journal through `apply` is deterministic. */
+  apply(command: Command): number {
+    switch (command.kind) {
+      case "place":
+        return this.place(command);
+      case "place_oco":
+        return this.placeOco(command);
+      case "cancel":
+        return this.cancel(command.orderId);
+      case "cancel_all":
+        return this.cancelAll(command.userId);
+      case "amend":
+        return this.amend(command.orderId, command);
+      default:
+        return this.reject(0, 0, Reject.INVALID_COMMAND);
+    }
+  }
+
+  place(order: PlaceOrder): number {
+    const r = this.req;
+    let code = decodeOrder(order, this.config, r);
+    if (code === OK) code = this.admit(r, 1);
+    if (code !== OK) return this.reject(order.orderId, order.userId, code);
+    const slot = this.accept(r);
+    if (r.type >= OrderType.STOP_LOSS) this.arm(slot);
+    else this.execute(slot, r.quote);
+    this.runTriggers();
+    return OK;
+  }
+
+  /** Places a GTC limit leg and a stop leg; the first fill, trigger or cancel of one cancels the other. */
+  placeOco(oco: PlaceOco): number {
+    const limitLeg: PlaceOrder = { ...ocoBase(oco), orderId: oco.orderId, type: "limit", price: oco.price };
+    const stopLeg: PlaceOrder = {
+      ...ocoBase(oco),
+      orderId: oco.stopOrderId,
+      type: oco.stopLimitPrice === undefined ? "stop_loss" : "stop_limit",
+      price: oco.stopLimitPrice,
+      stopPrice: oco.stopPrice,
+    };
+    const a = this.req;
+    const b = this.req2;
+    let code = decodeOrder(limitLeg, this.config, a);
+    if (code === OK) code = decodeOrder(stopLeg, this.config, b);
+    if (code === OK && a.orderId === b.orderId) code = Reject.DUPLICATE_ORDER_ID;
+    if (code === OK) code = this.admit(a, 2);
+    if (code === OK) code = this.admit(b, 2);
+    if (code !== OK) return this.reject(oco.orderId, oco.userId, code);
+    const limitSlot = this.accept(a);
+    const stopSlot = this.accept(b);
+    this.pool.oco[limitSlot] = stopSlot;
+    this.pool.oco[stopSlot] = limitSlot;
+    this.execute(limitSlot, 0);
+    // A fill of the limit leg has already cancelled the stop leg (its slot is then free).
+    if (stateOf(this.pool.meta[stopSlot]!) === State.NEW) this.arm(stopSlot);
+    this.runTriggers();
+    return OK;
+  }
+
+  cancel(orderId: number): number {
+    const slot = isId(orderId) ? this.ids.find(orderId, this.pool.id) : -1;
+    if (slot === -1) return this.reject(orderId, 0, Reject.UNKNOWN_ORDER);
+    this.cancelSlot(slot, DoneReason.CANCELLED);
+    return OK;
+  }
+
+  /** Cancels every live order of the user, oldest first. */
+  cancelAll(userId: number): number {
+    if (!isId(userId)) return this.reject(0, userId, Reject.INVALID_USER_ID);
+    for (let s = this.users.first(userId); s !== -1; s = this.users.first(userId)) {
+      this.cancelSlot(s, DoneReason.CANCELLED);
+    }
+    return OK;
+  }
+
+  /**
+   * Changes a resting order's price and/or total quantity. Reducing the quantity at the same
+   * price keeps time priority; a price change or an increase re-enters the order at the back
+   * (and may trade, as a taker, at the new price).
+   */
+  amend(orderId: number, change: Amendment): number {
+    const pool = this.pool;
+    const slot = isId(orderId) ? this.ids.find(orderId, pool.id) : -1;
+    if (slot === -1) return this.reject(orderId, 0, Reject.UNKNOWN_ORDER);
+    const meta = pool.meta[slot]!;
+    const userId = pool.user[slot]!;
+    if (stateOf(meta) !== State.RESTING || pool.oco[slot] !== -1) {
+      return this.reject(orderId, userId, Reject.NOT_AMENDABLE);
+    }
+    const price = change.price ?? pool.price[slot]!;
+    const quantity = change.quantity ?? pool.quantity[slot]!;
+    if (!isId(price) || price > this.config.maxPrice)
+      return this.reject(orderId, userId, Reject.INVALID_PRICE);
+    if (!isId(quantity) || quantity > this.config.maxQuantity || quantity <= pool.filled[slot]!) {
+      return this.reject(orderId, userId, Reject.INVALID_QUANTITY);
+    }
+    const side = sideOf(meta);
+    const levels = this.levels;
+    if (price === pool.price[slot] && quantity <= pool.quantity[slot]!) {
+      const remaining = quantity - pool.filled[slot]!;
+      pool.quantity[slot] = quantity;
+      this.events.push(EventKind.AMENDED, orderId, userId, 0, 0, price, quantity, remaining, side);
+      const excess = pool.shown[slot]! - remaining;
+      if (excess > 0) {
+        pool.shown[slot] = remaining;
+        levels.visible[price - levels.base]! -= excess;
+        this.pushLevel(side, price, levels.visibleAt(price));
+      }
+      return OK;
+    }
+    const code =
+      this.priceCode(price, true) ||
+      (isPostOnly(meta) && this.wouldTake(side, price) ? Reject.POST_ONLY_WOULD_TAKE : OK);
+    if (code !== OK) return this.reject(orderId, userId, code);
+    this.pushLevel(side, pool.price[slot]!, levels.remove(side, slot));
+    pool.price[slot] = price;
+    pool.quantity[slot] = quantity;
+    pool.meta[slot] = withState(meta, State.NEW);
+    this.events.push(
+      EventKind.AMENDED,
+      orderId,
+      userId,
+      0,
+      0,
+      price,
+      quantity,
+      quantity - pool.filled[slot]!,
+      side,
+    );
+    this.execute(slot, 0);
+    this.runTriggers();
+    return OK;
+  }
+
+  // ---- queries --------------------------------------------------------------------------
+
+  bestBid(): number | null {
+    return this.levels.bestBid === 0 ? null : this.levels.bestBid;
+  }
+
+  bestAsk(): number | null {
+    return this.levels.bestAsk === 0 ? null : this.levels.bestAsk;
+  }
+
+  /** Price of the last trade in ticks, or null before the first trade. */
+  lastTradePrice(): number | null {
+    return this.lastPrice === 0 ? null : this.lastPrice;
+  }
+
+  /** Live orders: resting plus pending stops. */
+  get orderCount(): number {
+    return this.live;
+  }
+
+  /** Aggregated displayed quantity of up to `levels` price levels per side, best first. */
+  depth(levels: number): Depth {
+    const out: Depth = { bids: [], asks: [] };
+    for (const [side, list] of [
+      [Side.BUY, out.bids],
+      [Side.SELL, out.asks],
+    ] as const) {
+      let p = side === Side.BUY ? this.levels.bestBid : this.levels.bestAsk;
+      for (; p !== 0 && list.length < levels; p = this.levels.behind(side, p)) {
+        list.push([p, this.levels.visibleAt(p)]);
+      }
+    }
+    return out;
+  }
+
+  getOrder(orderId: number): OrderView | null {
+    const slot = isId(orderId) ? this.ids.find(orderId, this.pool.id) : -1;
+    return slot === -1 ? null : this.view(slot);
+  }
+
+  /** The user's live orders in acceptance order. */
+  openOrders(userId: number): OrderView[] {
+    const out: OrderView[] = [];
+    if (!isId(userId)) return out;
+    for (let s = this.users.first(userId); s !== -1; s = this.pool.userNext[s]!) out.push(this.view(s));
+    return out;
+  }
+
+  /** 64-bit FNV-1a (16 hex digits) of the canonical snapshot: equal states hash equal. */
+  stateHash(): string {
+    return fnv1a64(this.snapshot());
+  }
+
+  snapshot(): Uint8Array {
+    return encodeSnapshot(this.exportState());
+  }
+
+  static restore(snapshot: Uint8Array): MatchingEngine {
+    const state = decodeSnapshot(snapshot);
+    const engine = new MatchingEngine(state.config);
+    engine.importState(state);
+    return engine;
+  }
+
+  // ---- admission ------------------------------------------------------------------------
+
+  private reject(orderId: unknown, userId: unknown, reason: number): number {
+    this.events.push(
+      EventKind.REJECTED,
+      isId(orderId) ? orderId : 0,
+      isId(userId) ? userId : 0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      reason,
+    );
+    return reason;
+  }
+
+  /** Book-state checks after validation; `slots` is how many orders the command adds. */
+  private admit(r: OrderRequest, slots: number): number {
+    if (this.ids.find(r.orderId, this.pool.id) !== -1) return Reject.DUPLICATE_ORDER_ID;
+    const canRest = r.type !== OrderType.MARKET && !(r.type === OrderType.LIMIT && r.tif !== TimeInForce.GTC);
+    if (canRest && this.live + slots > this.config.maxOrders) return Reject.BOOK_FULL;
+    if (r.stopPrice !== 0 && !this.inBand(r.stopPrice)) return Reject.PRICE_OUT_OF_BAND;
+    if (r.type === OrderType.LIMIT) {
+      const code = this.priceCode(r.price, r.tif === TimeInForce.GTC);
+      if (code !== OK) return code;
+      if (r.postOnly && this.wouldTake(r.side, r.price)) return Reject.POST_ONLY_WOULD_TAKE;
+    } else if (r.price !== 0 && !this.inBand(r.price)) {
+      return Reject.PRICE_OUT_OF_BAND;
+    }
+    return OK;
+  }
+
+  private priceCode(price: number, mayRest: boolean): number {
+    if (!this.inBand(price)) return Reject.PRICE_OUT_OF_BAND;
+    return !mayRest || this.levels.fits(price) ? OK : Reject.PRICE_OUT_OF_RANGE;
+  }
+
+  private inBand(price: number): boolean {
+    const band = this.config.priceBandTicks;
+    return band === 0 || this.lastPrice === 0 || Math.abs(price - this.lastPrice) <= band;
+  }
+
+  private wouldTake(side: number, price: number): boolean {
+    const levels = this.levels;
+    return side === Side.BUY
+      ? levels.bestAsk !== 0 && levels.bestAsk <= price
+      : levels.bestBid !== 0 && levels.bestBid >= price;
+  }
+
+  private accept(r: OrderRequest): number {
+    const pool = this.pool;
+    const slot = pool.alloc();
+    pool.id[slot] = r.orderId;
+    pool.user[slot] = r.userId;
+    pool.quantity[slot] = r.quantity;
+    pool.shown[slot] = 0;
+    pool.peak[slot] = r.peak;
+    pool.price[slot] = r.price;
+    pool.stopPrice[slot] = r.stopPrice;
+    pool.trailOffset[slot] = r.trailOffset;
+    pool.meta[slot] = withState(packMeta(r.side, r.type, r.tif, r.stp, r.postOnly, r.bps), State.NEW);
+    this.ids.insert(slot, pool.id);
+    this.users.append(slot);
+    this.live++;
+    this.events.push(EventKind.ACCEPTED, r.orderId, r.userId, 0, 0, r.price, r.quantity, r.quote, r.side);
+    return slot;
+  }
+
+  // ---- matching -------------------------------------------------------------------------
+
+  /** Runs a taker (new, amended or triggered) against the book, then rests or finishes it. */
+  private execute(t: number, quote: number): void {
+    const pool = this.pool;
+    const meta = pool.meta[t]!;
+    const side = sideOf(meta);
+    const marketLike = isMarketLike(meta);
+    const limit = marketLike ? (side === Side.BUY ? MAX_INT32 : 1) : pool.price[t]!;
+    if (tifOf(meta) === TimeInForce.FOK && !this.canFill(t, side, limit)) {
+      this.finish(t, DoneReason.EXPIRED, pool.quantity[t]! - pool.filled[t]!);
+      return;
+    }
+    this.firstTradePrice = 0;
+    const selfTradeStopped = this.match(t, side, limit, quote);
+    const firstTradePrice = this.firstTradePrice;
+    const remaining = pool.quantity[t]! - pool.filled[t]!;
+    if (quote !== 0) {
+      const left = this.quoteLeft;
+      const bestAsk = this.levels.bestAsk;
+      const spent = !selfTradeStopped && (left === 0 || (bestAsk !== 0 && left < bestAsk));
+      this.finish(t, spent ? DoneReason.FILLED : DoneReason.EXPIRED, left);
+    } else if (remaining === 0) {
+      this.finish(t, DoneReason.FILLED, 0);
+    } else if (
+      selfTradeStopped ||
+      marketLike ||
+      tifOf(meta) !== TimeInForce.GTC ||
+      !this.levels.fits(pool.price[t]!)
+    ) {
+      this.finish(t, DoneReason.EXPIRED, remaining);
+    } else {
+      this.rest(t, side);
+    }
+    if (firstTradePrice !== 0) this.checkStops(firstTradePrice, this.lastPrice);
+  }
+
+  /**
+   * Fills taker `t` against the opposite side while prices are within `limit`, at the makers'
+   * prices, FIFO within a level. Returns true when self-trade prevention expired the taker.
+   * A market buy by quote (`quote` > 0) takes floor(unspent / price) lots at most per level.
+   */
+  private match(t: number, side: number, limit: number, quote: number): boolean {
+    const pool = this.pool;
+    const levels = this.levels;
+    const events = this.events;
+    const buy = side === Side.BUY;
+    const makerSide = buy ? Side.SELL : Side.BUY;
+    const takerId = pool.id[t]!;
+    const takerUser = pool.user[t]!;
+    const stp = stpOf(pool.meta[t]!);
+    let need = pool.quantity[t]! - pool.filled[t]!;
+    let quoteLeft = quote;
+    let stopped = false;
+    for (;;) {
+      const p = buy ? levels.bestAsk : levels.bestBid;
+      if (p === 0 || (buy ? p > limit : p < limit)) break;
+      let cap = quote === 0 ? need : Math.floor(quoteLeft / p);
+      if (cap === 0) break;
+      const i = p - levels.base;
+      const head = levels.head;
+      let levelQty = levels.visible[i]!;
+      let traded = 0;
+      let m = head[i]!;
+      while (m !== -1) {
+        if (pool.user[m] === takerUser) {
+          if (stp !== SelfTrade.EXPIRE_TAKER) {
+            const next = pool.next[m]!;
+            levels.unlink(i, m);
+            levelQty -= pool.shown[m]!;
+            this.finish(m, DoneReason.EXPIRED, pool.quantity[m]! - pool.filled[m]!);
+            m = next;
+          }
+          if (stp !== SelfTrade.EXPIRE_MAKER) {
+            stopped = true;
+            break;
+          }
+          continue;
+        }
+        const shown = pool.shown[m]!;
+        const fill = cap < shown ? cap : shown;
+        events.push(EventKind.TRADE, takerId, takerUser, pool.id[m]!, pool.user[m]!, p, fill, 0, side);
+        if (pool.oco[t] !== -1) this.cancelSibling(t);
+        if (pool.oco[m] !== -1) this.cancelSibling(m);
+        cap -= fill;
+        traded += fill;
+        levelQty -= fill;
+        pool.filled[m]! += fill;
+        if (fill < shown) {
+          pool.shown[m] = shown - fill;
+        } else {
+          const hidden = pool.quantity[m]! - pool.filled[m]!;
+          if (hidden > 0) {
+            // Iceberg: the next slice goes to the back of the level's queue.
+            const slice = Math.min(pool.peak[m]!, hidden);
+            pool.shown[m] = slice;
+            levelQty += slice;
+            levels.moveToTail(i, m);
+            m = head[i]!;
+          } else {
+            const next = pool.next[m]!;
+            levels.unlink(i, m);
+            pool.shown[m] = 0;
+            this.finish(m, DoneReason.FILLED, 0);
+            m = next;
+          }
+        }
+        if (cap === 0) break;
+      }
+      if (levelQty !== levels.visible[i]) {
+        levels.visible[i] = levelQty;
+        this.pushLevel(makerSide, p, levelQty);
+      }
+      if (head[i] === -1) levels.emptied(makerSide, p);
+      if (traded > 0) {
+        pool.filled[t]! += traded;
+        need -= traded;
+        quoteLeft -= traded * p;
+        if (this.firstTradePrice === 0) this.firstTradePrice = p;
+        this.lastPrice = p;
+      }
+      if (stopped) break;
+    }
+    this.quoteLeft = quoteLeft;
+    return stopped;
+  }
+
+  /** FOK pre-check: could `t` fill completely (hidden iceberg quantity counts)? */
+  private canFill(t: number, side: number, limit: number): boolean {
+    const pool = this.pool;
+    const levels = this.levels;
+    const buy = side === Side.BUY;
+    const makerSide = buy ? Side.SELL : Side.BUY;
+    const user = pool.user[t]!;
+    const stp = stpOf(pool.meta[t]!);
+    let need = pool.quantity[t]! - pool.filled[t]!;
+    for (let p = buy ? levels.bestAsk : levels.bestBid; p !== 0 && (buy ? p <= limit : p >= limit);) {
+      for (let m = levels.headAt(p); m !== -1; m = pool.next[m]!) {
+        if (pool.user[m] === user) {
+          if (stp === SelfTrade.EXPIRE_MAKER) continue;
+          return false;
+        }
+        need -= pool.quantity[m]! - pool.filled[m]!;
+        if (need <= 0) return true;
+      }
+      p = levels.behind(makerSide, p);
+    }
+    return false;
+  }
+
+  private rest(t: number, side: number): void {
+    const pool = this.pool;
+    const remaining = pool.quantity[t]! - pool.filled[t]!;
+    const peak = pool.peak[t]!;
+    pool.shown[t] = peak !== 0 && peak < remaining ? peak : remaining;
+    pool.meta[t] = withState(pool.meta[t]!, State.RESTING);
+    this.levels.append(side, t);
+    const price = pool.price[t]!;
+    this.pushLevel(side, price, this.levels.visibleAt(price));
+  }
+
+  private pushLevel(side: number, price: number, quantity: number): void {
+    this.events.push(EventKind.LEVEL, 0, 0, 0, 0, price, quantity, 0, side);
+  }
+
+  // ---- removal --------------------------------------------------------------------------
+
+  /** Takes a live order out of the book or the stop list and finishes it with `reason`. */
+  private cancelSlot(slot: number, reason: number): void {
+    const pool = this.pool;
+    const meta = pool.meta[slot]!;
+    const state = stateOf(meta);
+    if (state === State.RESTING) {
+      const side = sideOf(meta);
+      this.pushLevel(side, pool.price[slot]!, this.levels.remove(side, slot));
+    } else if (state === State.PENDING_STOP) {
+      this.unlinkStop(slot);
+    }
+    this.finish(slot, reason, pool.quantity[slot]! - pool.filled[slot]!);
+  }
+
+  private cancelSibling(slot: number): void {
+    const sibling = this.pool.oco[slot]!;
+    this.pool.oco[slot] = -1;
+    this.pool.oco[sibling] = -1;
+    this.cancelSlot(sibling, DoneReason.CANCELLED);
+  }
+
+  /**
+   * Emits the order's done event and releases it. `remaining` is the unfilled quantity in lots
+   * (for a market buy by quote: the unspent quote amount). A linked OCO leg is cancelled too.
+   */
+  private finish(slot: number, reason: number, remaining: number): void {
+    const pool = this.pool;
+    this.events.push(
+      EventKind.ORDER_DONE,
+      pool.id[slot]!,
+      pool.user[slot]!,
+      0,
+      0,
+      0,
+      remaining,
+      pool.filled[slot]!,
+      reason,
+    );
+    if (pool.oco[slot] !== -1) this.cancelSibling(slot);
+    this.ids.remove(slot, pool.id);
+    this.users.remove(slot);
+    pool.free(slot);
+    this.live--;
+  }
+
+  // ---- stops ----------------------------------------------------------------------------
+
+  /** Registers an accepted stop; it triggers at once if the last trade price already meets it. */
+  private arm(slot: number): void {
+    const pool = this.pool;
+    const meta = pool.meta[slot]!;
+    if (typeOf(meta) === OrderType.TRAILING_STOP) {
+      pool.trailRef[slot] = this.lastPrice;
+    } else if (this.lastPrice !== 0 && this.stopHit(slot, this.lastPrice, this.lastPrice)) {
+      this.trigger(slot);
+      return;
+    }
+    this.linkStop(slot);
+  }
+
+  /** Appends a stop to the pending list (acceptance order) and widens the scan bounds. */
+  private linkStop(slot: number): void {
+    const pool = this.pool;
+    const meta = pool.meta[slot]!;
+    if (typeOf(meta) === OrderType.TRAILING_STOP) this.trailingStops++;
+    else if (sideOf(meta) === Side.BUY) this.minBuyStop = Math.min(this.minBuyStop, pool.stopPrice[slot]!);
+    else this.maxSellStop = Math.max(this.maxSellStop, pool.stopPrice[slot]!);
+    pool.meta[slot] = withState(meta, State.PENDING_STOP);
+    pool.next[slot] = -1;
+    pool.prev[slot] = this.stopTail;
+    if (this.stopTail === -1) this.stopHead = slot;
+    else pool.next[this.stopTail] = slot;
+    this.stopTail = slot;
+  }
+
+  private unlinkStop(slot: number): void {
+    const pool = this.pool;
+    const prev = pool.prev[slot]!;
+    const next = pool.next[slot]!;
+    if (prev === -1) this.stopHead = next;
+    else pool.next[prev] = next;
+    if (next === -1) this.stopTail = prev;
+    else pool.prev[next] = prev;
+    if (typeOf(pool.meta[slot]!) === OrderType.TRAILING_STOP) this.trailingStops--;
+  }
+
+  /**
+   * After an execution whose trades ran from `first` to `last` (monotonic, so these two are
+   * its extremes), triggers every pending stop the trades reached, in acceptance order.
+   */
+  private checkStops(first: number, last: number): void {
+    if (this.stopHead === -1) return;
+    const high = Math.max(first, last);
+    const low = Math.min(first, last);
+    if (this.trailingStops === 0 && high < this.minBuyStop && low > this.maxSellStop) return;
+    const pool = this.pool;
+    let minBuy = MAX_INT32;
+    let maxSell = 0;
+    for (let s = this.stopHead; s !== -1;) {
+      const next = pool.next[s]!;
+      if (this.stopHit(s, first, last)) {
+        this.unlinkStop(s);
+        this.trigger(s);
+      } else if (typeOf(pool.meta[s]!) !== OrderType.TRAILING_STOP) {
+        if (sideOf(pool.meta[s]!) === Side.BUY) minBuy = Math.min(minBuy, pool.stopPrice[s]!);
+        else maxSell = Math.max(maxSell, pool.stopPrice[s]!);
+      }
+      s = next;
+    }
+    this.minBuyStop = minBuy;
+    this.maxSellStop = maxSell;
+  }
+
+  /** Whether trades at `first` then `last` reach the stop; moves a trailing stop's reference. */
+  private stopHit(slot: number, first: number, last: number): boolean {
+    const pool = this.pool;
+    const buy = sideOf(pool.meta[slot]!) === Side.BUY;
+    if (typeOf(pool.meta[slot]!) !== OrderType.TRAILING_STOP) {
+      const stop = pool.stopPrice[slot]!;
+      return buy ? Math.max(first, last) >= stop : Math.min(first, last) <= stop;
+    }
+    return this.trail(slot, first, buy) || this.trail(slot, last, buy);
+  }
+
+  /** One trade at `price` for a trailing stop: a better price moves the reference, else test. */
+  private trail(slot: number, price: number, buy: boolean): boolean {
+    const ref = this.pool.trailRef[slot]!;
+    if (ref === 0 || (buy ? price < ref : price > ref)) {
+      this.pool.trailRef[slot] = price;
+      return false;
+    }
+    return buy ? price >= this.trailStop(slot) : price <= this.trailStop(slot);
+  }
+
+  /**
+   * Current trigger price of a trailing stop: reference ± offset, where a bps offset is
+   * max(1, floor(reference × bps / 10,000)) ticks (exact: the product stays below 2^53).
+   */
+  private trailStop(slot: number): number {
+    const pool = this.pool;
+    const ref = pool.trailRef[slot]!;
+    if (ref === 0) return 0;
+    const meta = pool.meta[slot]!;
+    const offset = isBps(meta)
+      ? Math.max(1, Math.floor((ref * pool.trailOffset[slot]!) / BPS_DENOMINATOR))
+      : pool.trailOffset[slot]!;
+    return sideOf(meta) === Side.BUY ? ref + offset : ref - offset;
+  }
+
+  private trigger(slot: number): void {
+    const pool = this.pool;
+    pool.meta[slot] = withState(withTriggered(pool.meta[slot]!), State.NEW);
+    this.events.push(EventKind.TRIGGERED, pool.id[slot]!, pool.user[slot]!, 0, 0, this.lastPrice, 0, 0, 0);
+    if (pool.oco[slot] !== -1) this.cancelSibling(slot);
+    pool.next[slot] = -1;
+    if (this.triggerTail === -1) this.triggerHead = slot;
+    else pool.next[this.triggerTail] = slot;
+    this.triggerTail = slot;
+  }
+
+  /** Executes triggered stops FIFO; stops they trigger in turn join the back of the queue. */
+  private runTriggers(): void {
+    const pool = this.pool;
+    while (this.triggerHead !== -1) {
+      const slot = this.triggerHead;
+      this.triggerHead = pool.next[slot]!;
+      if (this.triggerHead === -1) this.triggerTail = -1;
+      pool.next[slot] = -1;
+      this.execute(slot, 0);
+    }
+  }
+
+  // ---- views and state ------------------------------------------------------------------
+
+  private view(slot: number): OrderView {
+    const pool = this.pool;
+    const meta = pool.meta[slot]!;
+    const sibling = pool.oco[slot]!;
+    const stopPrice = typeOf(meta) === OrderType.TRAILING_STOP ? this.trailStop(slot) : pool.stopPrice[slot]!;
+    return describeOrder(pool, slot, stopPrice, sibling === -1 ? 0 : pool.id[sibling]!);
+  }
+
+  private exportState(): EngineState {
+    const pool = this.pool;
+    const orders: OrderRecord[] = [];
+    for (const userId of this.users.userIds()) {
+      for (let s = this.users.first(userId); s !== -1; s = pool.userNext[s]!) {
+        const sibling = pool.oco[s]!;
+        orders.push({
+          orderId: pool.id[s]!,
+          userId,
+          meta: pool.meta[s]!,
+          price: pool.price[s]!,
+          stopPrice: pool.stopPrice[s]!,
+          trailOffset: pool.trailOffset[s]!,
+          trailRef: pool.trailRef[s]!,
+          quantity: pool.quantity[s]!,
+          filled: pool.filled[s]!,
+          shown: pool.shown[s]!,
+          peak: pool.peak[s]!,
+          ocoOrderId: sibling === -1 ? 0 : pool.id[sibling]!,
+        });
+      }
+    }
+    const levelIds = (side: number): number[][] => {
+      const out: number[][] = [];
+      const levels = this.levels;
+      for (let p = side === Side.BUY ? levels.bestBid : levels.bestAsk; p !== 0; p = levels.behind(side, p)) {
+        const ids: number[] = [];
+        for (let s = levels.headAt(p); s !== -1; s = pool.next[s]!) ids.push(pool.id[s]!);
+        out.push(ids);
+      }
+      return out;
+    };
+    const stops: number[] = [];
+    for (let s = this.stopHead; s !== -1; s = pool.next[s]!) stops.push(pool.id[s]!);
+    return {
+      config: this.config,
+      nextSeq: this.events.nextSeq,
+      lastPrice: this.lastPrice,
+      orders,
+      bids: levelIds(Side.BUY),
+      asks: levelIds(Side.SELL),
+      stops,
+    };
+  }
+
+  private importState(state: EngineState): void {
+    const pool = this.pool;
+    this.events.nextSeq = state.nextSeq;
+    this.lastPrice = state.lastPrice;
+    for (const o of state.orders) {
+      const slot = pool.alloc();
+      pool.id[slot] = o.orderId;
+      pool.user[slot] = o.userId;
+      pool.meta[slot] = o.meta;
+      pool.price[slot] = o.price;
+      pool.stopPrice[slot] = o.stopPrice;
+      pool.trailOffset[slot] = o.trailOffset;
+      pool.trailRef[slot] = o.trailRef;
+      pool.quantity[slot] = o.quantity;
+      pool.filled[slot] = o.filled;
+      pool.shown[slot] = o.shown;
+      pool.peak[slot] = o.peak;
+      this.ids.insert(slot, pool.id);
+      this.users.append(slot);
+      this.live++;
+    }
+    const slotOf = (orderId: number): number => this.ids.find(orderId, pool.id);
+    for (const o of state.orders) if (o.ocoOrderId !== 0) pool.oco[slotOf(o.orderId)] = slotOf(o.ocoOrderId);
+    for (const [side, levels] of [
+      [Side.BUY, state.bids],
+      [Side.SELL, state.asks],
+    ] as const) {
+      for (const level of levels) for (const id of level) this.levels.append(side, slotOf(id));
+    }
+    for (const id of state.stops) this.linkStop(slotOf(id));
+  }
+}
+
+function ocoBase(oco: PlaceOco): Omit<PlaceOrder, "orderId" | "type"> {
+  return { userId: oco.userId, side: oco.side, quantity: oco.quantity, stp: oco.stp };
+}
+
+/** Orders that match without a price limit: market orders and triggered stop-market/trailing. */
+function isMarketLike(meta: number): boolean {
+  const type = typeOf(meta);
+  return (
+    type === OrderType.MARKET ||
+    (isTriggered(meta) && type !== OrderType.STOP_LIMIT && type !== OrderType.LIMIT)
+  );
+}

@@ -1,0 +1,36 @@
+import { isPostOnly, type OrderPool, sideOf, State, stateOf, stpOf, tifOf, typeOf } from "./order-pool";
+import type { OrderTypeName, OrderView, SelfTradeName, SideName, TimeInForceName } from "./types";
+
+const SIDES: readonly SideName[] = ["buy", "sell"];
+const TYPES: readonly OrderTypeName[] = ["limit", "market", "stop_loss", "stop_limit", "trailing_stop"];
+const TIFS: readonly TimeInForceName[] = ["GTC", "IOC", "FOK"];
+const STPS: readonly SelfTradeName[] = ["expire_taker", "expire_maker", "expire_both"];
+
+/** A plain-object copy of a live order (queries only; allocates). */
+export function describeOrder(
+  pool: OrderPool,
+  slot: number,
+  stopPrice: number,
+  ocoOrderId: number,
+): OrderView {
+  const meta = pool.meta[slot]!;
+  const quantity = pool.quantity[slot]!;
+  const filled = pool.filled[slot]!;
+  return {
+    orderId: pool.id[slot]!,
+    userId: pool.user[slot]!,
+    side: SIDES[sideOf(meta)]!,
+    type: TYPES[typeOf(meta)]!,
+    status: stateOf(meta) === State.PENDING_STOP ? "pending_stop" : "open",
+    price: pool.price[slot]!,
+    stopPrice,
+    quantity,
+    filled,
+    remaining: quantity - filled,
+    visible: pool.shown[slot]!,
+    timeInForce: TIFS[tifOf(meta)]!,
+    postOnly: isPostOnly(meta),
+    stp: STPS[stpOf(meta)]!,
+    ocoOrderId,
+  };
+}
