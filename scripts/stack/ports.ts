@@ -21,7 +21,10 @@ function portOf(server: net.Server): number {
  * Replaces every 0 with a distinct free port on 127.0.0.1 (all probes are held open together
  * so the kernel cannot hand out the same port twice) and checks that fixed ports are free.
  */
-export async function resolvePorts<K extends string>(wanted: Record<K, number>): Promise<Record<K, number>> {
+export async function resolvePorts<K extends string>(
+  wanted: Record<K, number>,
+  labels: Partial<Record<K, string>> = {},
+): Promise<Record<K, number>> {
   const entries = Object.entries(wanted) as [K, number][];
   const held: net.Server[] = [];
   try {
@@ -35,7 +38,7 @@ export async function resolvePorts<K extends string>(wanted: Record<K, number>):
         result[name] = port;
       } else {
         throw new Error(
-          `port ${port} for ${name} on ${HOST} is already in use (another stack running? choose another port, or 0 for a free one)`,
+          `${labels[name] ?? name}: port ${port} on ${HOST} is already in use (another stack running? choose another port, or 0 for a free one)`,
         );
       }
     }

@@ -158,6 +158,12 @@ export async function startStack(options: StartStackOptions = {}): Promise<Runni
   unrefAll();
 
   let stopping: Promise<void> | undefined;
+  child.once("exit", (code, sig) => {
+    if (!stopping)
+      process.stderr.write(
+        `[stack] supervisor exited unexpectedly (${sig ?? code}): the local stack is down\n`,
+      );
+  });
   const ask = (command: StackCommand): Promise<void> =>
     new Promise<void>((resolve, reject) => {
       if (stopping || child.exitCode !== null) {

@@ -26,7 +26,7 @@ function port(flag: string | undefined, env: string | undefined, fallback: numbe
 /** Flags win over environment variables, which win over defaults. */
 export function readSupervisorOptions(
   argv: string[] = process.argv.slice(2),
-  env: NodeJS.ProcessEnv = process.env,
+  env: Record<string, string | undefined> = process.env,
 ): SupervisorOptions {
   const { values } = parseArgs({
     args: argv,

@@ -51,24 +51,29 @@ async function stopServices(): Promise<void> {
   await releaseDataDir(dataDir).catch(() => undefined);
 }
 
-function shutdown(reason: string, code: number): void {
+let exitCode = 0;
+
+/** Stops once; `force` (a repeated signal) during a stop kills everything at once. */
+function shutdown(reason: string, code: number, force = false): void {
+  exitCode ||= code;
   if (stopping) {
+    if (!force) return;
     log(`${reason} while stopping: killing everything now`);
     killServices("SIGKILL");
-    process.exit(code || 1);
+    process.exit(exitCode || 1);
   }
   log(`stopping (${reason})`);
-  const force = setTimeout(() => {
+  const deadline = setTimeout(() => {
     log("stop took over 30 s: killing everything");
     killServices("SIGKILL");
     process.exit(1);
   }, 30_000);
-  force.unref();
+  deadline.unref();
   stopping = stopServices().then(
     () => {
       stoppedCleanly = true;
       log("stopped");
-      process.exit(code);
+      process.exit(exitCode);
     },
     (err: unknown) => {
       log(`stop failed: ${errorMessage(err)}`);
@@ -82,7 +87,12 @@ async function start(): Promise<void> {
   const began = performance.now();
   await mkdir(dataDir, { recursive: true });
   await claimDataDir(dataDir);
-  const ports = await resolvePorts(options.ports);
+  const ports = await resolvePorts(options.ports, {
+    pg: "Postgres (PANDORA_PG_PORT)",
+    pgProxy: "Neon WebSocket proxy (PANDORA_PG_PROXY_PORT)",
+    redis: "Redis (PANDORA_REDIS_PORT)",
+    redisRest: "Upstash REST shim (PANDORA_REDIS_REST_PORT)",
+  });
   redisPort = ports.redis;
   log(`data dir ${dataDir}`);
 
@@ -149,7 +159,7 @@ async function command(line: string): Promise<void> {
 }
 
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.on(sig, () => shutdown(sig, 0));
+  process.on(sig, () => shutdown(sig, 0, true));
 }
 process.on("uncaughtException", (err) => {
   log(`uncaught error: ${err.stack ?? err.message}`);
