@@ -1,8 +1,8 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
-// Two projects: pure logic runs in Node (fast, fuzzable); everything that touches
-// bindings runs inside workerd against the real local stack started by globalSetup.
+// Three projects: pure logic in Node (fast, fuzzable); everything that touches bindings inside
+// workerd against the real local stack that globalSetup starts; end-to-end against `wrangler dev`.
 export default defineConfig({
   test: {
     projects: [
@@ -11,6 +11,30 @@ export default defineConfig({
           name: "unit",
           include: ["test/unit/**/*.test.ts"],
           environment: "node",
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: inject("stackBindings") },
+          })),
+        ],
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          globalSetup: ["test/setup/global-stack.ts"],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
         },
       },
     ],

@@ -2,9 +2,9 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
-import type { AppEnv } from "./http/app-env";
 import { onError, onMethodNotAllowed, onNotFound } from "./http/error-handler";
 import { errorResponse } from "./http/error-response";
+import { releaseResources } from "./http/resources";
 import { createRouter } from "./http/router";
 import { ErrorCode } from "./lib/errors";
 import { jsonOnly } from "./middleware/json-only";
@@ -16,7 +16,10 @@ import { healthRoutes } from "./routes/health";
 export const MAX_BODY_BYTES = 64 * 1024;
 
 function allowedOrigin(origin: string, env: Env): string | null {
-  const allowed = (env.CORS_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+  const allowed = (env.CORS_ORIGINS ?? "")
+    .split(",")
+    .map((o) => o.trim())
+    .filter(Boolean);
   if (allowed.includes("*")) return origin || "*";
   return allowed.includes(origin) ? origin : null;
 }
@@ -26,14 +29,30 @@ export function createApp() {
   const app = createRouter();
 
   app.use("*", requestContext);
+  app.use("*", releaseResources);
   app.use("*", methodNotAllowed({ app, onMethodNotAllowed }));
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
   app.use(
     "*",
     cors({
       origin: (origin, c) => allowedOrigin(origin, c.env as Env),
-      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "X-API-Key", "X-API-Timestamp", "X-API-Signature", "traceparent"],
-      exposeHeaders: ["X-Request-Id", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
+      allowHeaders: [
+        "Authorization",
+        "Content-Type",
+        "Idempotency-Key",
+        "X-Request-Id",
+        "X-API-Key",
+        "X-API-Timestamp",
+        "X-API-Signature",
+        "traceparent",
+      ],
+      exposeHeaders: [
+        "X-Request-Id",
+        "Retry-After",
+        "RateLimit-Limit",
+        "RateLimit-Remaining",
+        "RateLimit-Reset",
+      ],
       maxAge: 600,
     }),
   );
@@ -41,7 +60,13 @@ export function createApp() {
     "*",
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => errorResponse(c, 413, ErrorCode.PAYLOAD_TOO_LARGE, `The request body exceeds ${MAX_BODY_BYTES} bytes`),
+      onError: (c) =>
+        errorResponse(
+          c,
+          413,
+          ErrorCode.PAYLOAD_TOO_LARGE,
+          `The request body exceeds ${MAX_BODY_BYTES} bytes`,
+        ),
     }),
   );
   app.use("*", jsonOnly);

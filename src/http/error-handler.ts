@@ -14,8 +14,14 @@ function fromHttpException(c: Context<AppEnv>, err: HTTPException): Response {
     return errorResponse(c, 413, ErrorCode.PAYLOAD_TOO_LARGE, "The request body is too large");
   }
   const status = err.status >= 500 ? 500 : err.status;
-  const code = status === 401 ? ErrorCode.UNAUTHORIZED : status === 403 ? ErrorCode.FORBIDDEN : ErrorCode.BAD_REQUEST;
-  return errorResponse(c, status, code, status === 500 ? "Internal server error" : err.message || "Bad request");
+  const code =
+    status === 401 ? ErrorCode.UNAUTHORIZED : status === 403 ? ErrorCode.FORBIDDEN : ErrorCode.BAD_REQUEST;
+  return errorResponse(
+    c,
+    status,
+    code,
+    status === 500 ? "Internal server error" : err.message || "Bad request",
+  );
 }
 
 /** Turns every thrown value into the JSON error shape; internals never reach the client. */
@@ -33,6 +39,13 @@ export const onNotFound: NotFoundHandler<AppEnv> = (c) =>
   errorResponse(c, 404, ErrorCode.NOT_FOUND, `No route for ${c.req.method} ${c.req.path}`);
 
 export const onMethodNotAllowed = (c: Context<AppEnv>, allowed: string[]) =>
-  errorResponse(c, 405, ErrorCode.METHOD_NOT_ALLOWED, `${c.req.method} is not allowed here`, { allowed }, {
-    Allow: allowed.join(", "),
-  });
+  errorResponse(
+    c,
+    405,
+    ErrorCode.METHOD_NOT_ALLOWED,
+    `${c.req.method} is not allowed here`,
+    { allowed },
+    {
+      Allow: allowed.join(", "),
+    },
+  );

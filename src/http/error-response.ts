@@ -16,7 +16,12 @@ export function errorResponse(
   headers?: Record<string, string>,
 ): Response {
   const body: ErrorBody = {
-    error: { code, message, ...(details === undefined ? {} : { details }), request_id: c.get("requestId") ?? "" },
+    error: {
+      code,
+      message,
+      ...(details === undefined ? {} : { details }),
+      request_id: c.get("requestId") ?? "",
+    },
   };
   return c.json(body, status, headers);
 }

@@ -29,7 +29,10 @@ export function errorResponses(...statuses: (keyof typeof DESCRIPTIONS)[]) {
   return Object.fromEntries(
     statuses.map((status) => [
       status,
-      { description: DESCRIPTIONS[status] ?? "Error", content: { "application/json": { schema: ErrorSchema } } },
+      {
+        description: DESCRIPTIONS[status] ?? "Error",
+        content: { "application/json": { schema: ErrorSchema } },
+      },
     ]),
   );
 }

@@ -1,22 +1,31 @@
 import { Redis } from "@upstash/redis/cloudflare";
-import type { Context } from "hono";
+import type { Pool } from "@neondatabase/serverless";
+import type { Context, MiddlewareHandler } from "hono";
 import { openDatabase, type Database } from "../db/client";
 import type { AppEnv } from "./app-env";
 
-const databases = new WeakMap<Context, Database>();
+const databases = new WeakMap<Context, { db: Database; pool: Pool }>();
 const redises = new WeakMap<Context, Redis>();
 
-/** The request's database handle, opened on first use and closed after the response. */
+/** The request's database handle, opened on first use and closed by `releaseResources`. */
 export function getDb(c: Context<AppEnv>): Database {
-  let db = databases.get(c);
-  if (!db) {
-    const opened = openDatabase(c.env);
-    db = opened.db;
-    databases.set(c, db);
-    c.executionCtx.waitUntil(opened.pool.end().catch(() => {}));
+  let opened = databases.get(c);
+  if (!opened) {
+    opened = openDatabase(c.env);
+    databases.set(c, opened);
   }
-  return db;
+  return opened.db;
 }
+
+/** Ends the request's Pool once the response is ready, without delaying it. */
+export const releaseResources: MiddlewareHandler<AppEnv> = async (c, next) => {
+  try {
+    await next();
+  } finally {
+    const opened = databases.get(c);
+    if (opened) c.executionCtx.waitUntil(opened.pool.end().catch(() => {}));
+  }
+};
 
 export function createRedis(env: Pick<Env, "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN">): Redis {
   // No automatic retries: a Redis outage must surface quickly (fail closed or degrade).
@@ -28,7 +37,7 @@ export function createRedis(env: Pick<Env, "UPSTASH_REDIS_REST_URL" | "UPSTASH_R
   });
 }
 
-/** The request's Redis client (stateless HTTP, but one instance per request keeps it simple). */
+/** The request's Redis client (stateless HTTP; one instance per request). */
 export function getRedis(c: Context<AppEnv>): Redis {
   let redis = redises.get(c);
   if (!redis) {

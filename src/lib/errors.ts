@@ -45,11 +45,13 @@ export const unauthorized = (message = "Authentication required") =>
   new AppError(401, ErrorCode.UNAUTHORIZED, message);
 export const forbidden = (message = "You are not allowed to do this") =>
   new AppError(403, ErrorCode.FORBIDDEN, message);
-export const notFound = (what = "Resource") =>
-  new AppError(404, ErrorCode.NOT_FOUND, `${what} not found`);
+export const notFound = (what = "Resource") => new AppError(404, ErrorCode.NOT_FOUND, `${what} not found`);
 export const conflict = (message: string, code: ErrorCodeValue = ErrorCode.CONFLICT) =>
   new AppError(409, code, message);
-export const unprocessable = (message: string, code: ErrorCodeValue = ErrorCode.VALIDATION_FAILED, details?: unknown) =>
-  new AppError(422, code, message, details);
+export const unprocessable = (
+  message: string,
+  code: ErrorCodeValue = ErrorCode.VALIDATION_FAILED,
+  details?: unknown,
+) => new AppError(422, code, message, details);
 export const serviceUnavailable = (message: string, details?: unknown) =>
   new AppError(503, ErrorCode.SERVICE_UNAVAILABLE, message, details);

@@ -18,7 +18,12 @@ export function traceContextFrom(header: string | undefined): TraceContext {
   const match = header ? TRACEPARENT.exec(header.trim().toLowerCase()) : null;
   const spanId = randomHex(8);
   if (match && match[1] !== "ff" && !/^0+$/.test(match[2]!) && !/^0+$/.test(match[3]!)) {
-    return { traceId: match[2]!, parentSpanId: match[3]!, spanId, sampled: (parseInt(match[4]!, 16) & 1) === 1 };
+    return {
+      traceId: match[2]!,
+      parentSpanId: match[3]!,
+      spanId,
+      sampled: (parseInt(match[4]!, 16) & 1) === 1,
+    };
   }
   return { traceId: randomHex(16), spanId, sampled: false };
 }

@@ -12,7 +12,12 @@ export const jsonOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
     const length = c.req.header("content-length");
     const hasBody = type !== undefined || (length !== undefined && length !== "0");
     if (hasBody && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type ?? "")) {
-      return errorResponse(c, 415, ErrorCode.UNSUPPORTED_MEDIA_TYPE, "Send the request body as application/json");
+      return errorResponse(
+        c,
+        415,
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        "Send the request body as application/json",
+      );
     }
   }
   await next();

@@ -48,5 +48,8 @@ export const healthRoutes = createRouter()
     const failing = Object.entries(result.checks)
       .filter(([, v]) => v !== "ok")
       .map(([name]) => name);
-    throw serviceUnavailable(`Not ready: ${failing.join(", ")} unreachable`, { failing, checks: result.checks });
+    throw serviceUnavailable(`Not ready: ${failing.join(", ")} unreachable`, {
+      failing,
+      checks: result.checks,
+    });
   });

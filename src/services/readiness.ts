@@ -10,18 +10,28 @@ export interface Readiness {
 
 const CHECK_TIMEOUT_MS = 2_000;
 
+/** drizzle wraps driver errors ("Failed query: ..."); the driver's own message says what broke. */
+function rootCause(err: unknown): string {
+  let current = err;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
+}
+
 async function check(probe: () => Promise<unknown>): Promise<CheckResult> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
       probe(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`timed out after ${CHECK_TIMEOUT_MS} ms`)),
+          CHECK_TIMEOUT_MS,
+        );
       }),
     ]);
     return "ok";
   } catch (err) {
-    return `error: ${err instanceof Error ? err.message : String(err)}`;
+    return `error: ${rootCause(err)}`;
   } finally {
     clearTimeout(timer);
   }

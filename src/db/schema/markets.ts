@@ -52,6 +52,9 @@ export const markets = pgTable(
   (t) => [
     check("markets_positive_sizes", sql`${t.tickSize} > 0 and ${t.lotSize} > 0 and ${t.minQuantity} > 0`),
     check("markets_quantity_range", sql`${t.maxQuantity} >= ${t.minQuantity}`),
-    check("markets_fee_range", sql`${t.makerFeeBps} between 0 and 1000 and ${t.takerFeeBps} between 0 and 1000`),
+    check(
+      "markets_fee_range",
+      sql`${t.makerFeeBps} between 0 and 1000 and ${t.takerFeeBps} between 0 and 1000`,
+    ),
   ],
 );
