@@ -69,18 +69,26 @@ async function exists(file: string): Promise<boolean> {
 }
 
 /** `pg_ctl stop -m fast` (as the postgres user when root: pg_ctl refuses to run as root). */
-async function pgCtlStop(dir: string): Promise<boolean> {
+async function pgCtlStop(dir: string): Promise<string | undefined> {
   try {
     const ids = await postgresUserIds();
     await run(await pgCtl(), ["stop", "-D", dir, "-m", "fast", "-w", "-t", "15"], {
       ...ids,
       timeout: 20_000,
     });
-    return true;
+    return undefined;
   } catch (err) {
-    log(`pg_ctl stop failed: ${errorMessage(err).trim()}`);
-    return false;
+    return errorMessage(err).trim();
   }
+}
+
+/** Fast stop; if the postmaster outlives a failed pg_ctl, SIGQUIT (immediate) then SIGKILL. */
+async function stopCluster(dir: string, pid: number): Promise<void> {
+  const failure = await pgCtlStop(dir);
+  // pg_ctl also "fails" when a terminal's Ctrl-C already stopped the postmaster: that is fine.
+  if (await waitForExit(pid, failure ? 500 : 5000)) return;
+  if (failure) log(`pg_ctl stop failed: ${failure}`);
+  await terminate(pid, "SIGQUIT", 3000);
 }
 
 /**
@@ -95,9 +103,7 @@ export async function stopStalePostgres(dataDir: string): Promise<void> {
   // Check the command line so a reused pid of an unrelated process is never signalled.
   if (isAlive(pid) && (await commandLine(pid)).includes(`-D ${dir}`)) {
     log(`stopping leftover postgres (pid ${pid}) of an earlier run`);
-    if (!(await pgCtlStop(dir)) || !(await waitForExit(pid, 5000))) {
-      await terminate(pid, "SIGQUIT", 3000);
-    }
+    await stopCluster(dir, pid);
   }
   await rm(pidFile, { force: true });
 }
@@ -201,9 +207,7 @@ export async function startPostgres(options: PostgresOptions): Promise<RunningPo
       if (stopped) return;
       stopped = true;
       if (!isAlive(pid)) return;
-      if (!(await pgCtlStop(dir)) || !(await waitForExit(pid, 5000))) {
-        await terminate(pid, "SIGQUIT", 3000);
-      }
+      await stopCluster(dir, pid);
       log("postgres stopped");
     },
   };
