@@ -51,7 +51,36 @@ CREATE TABLE "markets" (
 	CONSTRAINT "markets_fee_range" CHECK ("markets"."maker_fee_bps" between 0 and 1000 and "markets"."taker_fee_bps" between 0 and 1000)
 );
 --> statement-breakpoint
+CREATE TABLE "audit_logs" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"occurred_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"actor_id" uuid,
+	"actor_type" text NOT NULL,
+	"action" text NOT NULL,
+	"resource_type" text NOT NULL,
+	"resource_id" text,
+	"ip_address" text,
+	"user_agent" text,
+	"request_id" text,
+	"details" jsonb DEFAULT '{}'::jsonb NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "event_outbox" (
+	"id" bigserial PRIMARY KEY NOT NULL,
+	"stream" text NOT NULL,
+	"envelope" jsonb NOT NULL,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"published_at" timestamp with time zone,
+	"attempts" integer DEFAULT 0 NOT NULL,
+	"last_error" text
+);
+--> statement-breakpoint
 ALTER TABLE "markets" ADD CONSTRAINT "markets_base_asset_assets_code_fk" FOREIGN KEY ("base_asset") REFERENCES "public"."assets"("code") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "markets" ADD CONSTRAINT "markets_quote_asset_assets_code_fk" FOREIGN KEY ("quote_asset") REFERENCES "public"."assets"("code") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE UNIQUE INDEX "users_email_lower_key" ON "users" USING btree (lower("email"));--> statement-breakpoint
-CREATE INDEX "users_role_kyc_idx" ON "users" USING btree ("role","kyc_status");
+CREATE INDEX "users_role_kyc_idx" ON "users" USING btree ("role","kyc_status");--> statement-breakpoint
+CREATE INDEX "audit_logs_occurred_idx" ON "audit_logs" USING btree ("occurred_at");--> statement-breakpoint
+CREATE INDEX "audit_logs_actor_idx" ON "audit_logs" USING btree ("actor_id","occurred_at");--> statement-breakpoint
+CREATE INDEX "audit_logs_resource_idx" ON "audit_logs" USING btree ("resource_type","resource_id");--> statement-breakpoint
+CREATE INDEX "audit_logs_action_idx" ON "audit_logs" USING btree ("action","occurred_at");--> statement-breakpoint
+CREATE INDEX "event_outbox_pending_idx" ON "event_outbox" USING btree ("id") WHERE "event_outbox"."published_at" is null;

@@ -1,4 +1,5 @@
 import { createApp } from "./app";
+import { scheduledJobs } from "./jobs/registry";
 import { runScheduledJobs } from "./jobs/scheduled";
 
 export { OrderBook } from "../durable-objects/order-book";
@@ -8,6 +9,6 @@ const app = createApp();
 export default {
   fetch: app.fetch,
   scheduled(controller, env, ctx) {
-    ctx.waitUntil(runScheduledJobs(env, controller.cron));
+    ctx.waitUntil(runScheduledJobs(env, controller.cron, scheduledJobs));
   },
 } satisfies ExportedHandler<Env>;

@@ -33,3 +33,17 @@ export function openDatabase(config: DatabaseConfig): { db: Database; pool: Pool
   pool.on("error", () => {});
   return { db: drizzle({ client: pool, schema }), pool };
 }
+
+/** A transaction handle, accepted wherever a query may run inside the caller's transaction. */
+export type DbTransaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
+export type DbExecutor = Database | DbTransaction;
+
+/** Runs `fn` with a Pool of its own (outside a request: cron jobs, background relays). */
+export async function withDatabase<T>(config: DatabaseConfig, fn: (db: Database) => Promise<T>): Promise<T> {
+  const { db, pool } = openDatabase(config);
+  try {
+    return await fn(db);
+  } finally {
+    await pool.end().catch(() => {});
+  }
+}

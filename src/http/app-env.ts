@@ -1,11 +1,14 @@
 import type { Logger } from "../lib/logger";
 import type { TraceContext } from "../lib/trace-context";
+import type { Principal } from "./principal";
 
 /** Per-request values every handler can read with `c.get(...)`. */
 export interface RequestVariables {
   requestId: string;
   log: Logger;
   trace: TraceContext;
+  /** Set by the authentication middleware on protected routes. */
+  principal: Principal;
 }
 
 /** The Hono environment of this Worker: typed bindings (see worker-configuration.d.ts) and variables. */

@@ -6,10 +6,7 @@ export interface ScheduledJob {
   run(env: Env, log: Logger): Promise<Record<string, unknown> | void>;
 }
 
-/** The jobs the Cron Trigger runs, in order. Capabilities register theirs here. */
-export const scheduledJobs: ScheduledJob[] = [];
-
-export async function runScheduledJobs(env: Env, cron: string, jobs = scheduledJobs): Promise<void> {
+export async function runScheduledJobs(env: Env, cron: string, jobs: ScheduledJob[]): Promise<void> {
   const log = new Logger(parseLogLevel(env.LOG_LEVEL), { cron, run_id: crypto.randomUUID() });
   for (const job of jobs) {
     const started = Date.now();

@@ -1,3 +1,5 @@
 // The database schema, one file per domain; drizzle-kit reads this barrel to generate migrations.
 export * from "./users";
 export * from "./markets";
+export * from "./audit";
+export * from "./event-outbox";

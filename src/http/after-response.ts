@@ -1,0 +1,23 @@
+import type { Context } from "hono";
+import { withDatabase } from "../db/client";
+import { describeError } from "../lib/logger";
+import { relayOutbox } from "../services/event-outbox";
+import type { AppEnv } from "./app-env";
+import { createRedis } from "./resources";
+
+/**
+ * Relays freshly committed outbox events to Redis after the response is sent. It opens its
+ * own Pool: the request's is closed as soon as the response is ready.
+ */
+export function relayEventsAfterResponse(c: Context<AppEnv>): void {
+  const log = c.get("log");
+  c.executionCtx.waitUntil(
+    (async () => {
+      try {
+        await withDatabase(c.env, (db) => relayOutbox(db, createRedis(c.env)));
+      } catch (err) {
+        log.warn("event relay deferred to cron", describeError(err));
+      }
+    })(),
+  );
+}

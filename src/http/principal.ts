@@ -1,0 +1,19 @@
+/** What an API key may do. A browser session (access token) may do all of it. */
+export type Permission = "read" | "trade" | "withdraw";
+
+/**
+ * The authenticated caller of a request, set by the authentication middleware and read by
+ * routes with `c.get("principal")`. Routes never parse credentials themselves.
+ */
+export interface Principal {
+  userId: string;
+  role: "user" | "admin";
+  kycStatus: "pending" | "verified" | "rejected";
+  emailVerified: boolean;
+  via: "session" | "api_key";
+  /** Present when `via` is "session". */
+  sessionId?: string;
+  /** Present when `via` is "api_key". */
+  apiKeyId?: string;
+  permissions: readonly Permission[];
+}

@@ -1,0 +1,6 @@
+import { purgeAuditLogsJob } from "./purge-audit-logs";
+import { relayEventsJob } from "./relay-events";
+import type { ScheduledJob } from "./scheduled";
+
+/** The jobs the Cron Trigger runs, in order. Capabilities add theirs here. */
+export const scheduledJobs: ScheduledJob[] = [relayEventsJob, purgeAuditLogsJob];

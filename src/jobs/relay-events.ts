@@ -1,0 +1,10 @@
+import { withDatabase } from "../db/client";
+import { createRedis } from "../http/resources";
+import { relayOutbox } from "../services/event-outbox";
+import type { ScheduledJob } from "./scheduled";
+
+/** Publishes whatever the after-commit relay left behind (e.g. while Redis was down). */
+export const relayEventsJob: ScheduledJob = {
+  name: "relay-events",
+  run: (env) => withDatabase(env, async (db) => ({ ...(await relayOutbox(db, createRedis(env), 1_000)) })),
+};

@@ -1,0 +1,92 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import type { Database, DbExecutor } from "../db/client";
+import { eventOutbox } from "../db/schema";
+import type { RequestMetadata } from "../http/request-metadata";
+
+/** Streams are capped near this length (`XADD ... MAXLEN ~`). */
+export const STREAM_MAX_LENGTH = 10_000;
+
+export interface DomainEvent {
+  stream: "user-service:events" | "wallet:events" | "trading:events";
+  type: string;
+  userId: string | null;
+  payload: Record<string, unknown>;
+  metadata: RequestMetadata;
+}
+
+export interface EventEnvelope {
+  id: string;
+  type: string;
+  timestamp: string;
+  user_id: string | null;
+  payload: Record<string, unknown>;
+  metadata: { ip_address: string | null; user_agent: string | null; request_id: string | null };
+}
+
+/**
+ * Records an event in the outbox. Call it with the transaction that makes the change, so
+ * the event exists exactly when the change does. Returns the envelope's id.
+ */
+export async function enqueueEvent(db: DbExecutor, event: DomainEvent): Promise<string> {
+  const envelope: EventEnvelope = {
+    id: crypto.randomUUID(),
+    type: event.type,
+    timestamp: new Date().toISOString(),
+    user_id: event.userId,
+    payload: event.payload,
+    metadata: {
+      ip_address: event.metadata.ipAddress,
+      user_agent: event.metadata.userAgent,
+      request_id: event.metadata.requestId,
+    },
+  };
+  await db.insert(eventOutbox).values({ stream: event.stream, envelope: { ...envelope } });
+  return envelope.id;
+}
+
+export interface RelayResult {
+  published: number;
+  failed: number;
+}
+
+/**
+ * Publishes pending outbox rows to their Redis streams in id order. Delivery is at least
+ * once (a crash between XADD and the update republishes): consumers dedupe on envelope `id`.
+ * `skip locked` lets the after-commit relay and the cron run side by side.
+ */
+export async function relayOutbox(db: Database, redis: Redis, limit = 100): Promise<RelayResult> {
+  return db.transaction(async (tx) => {
+    const pending = await tx
+      .select()
+      .from(eventOutbox)
+      .where(isNull(eventOutbox.publishedAt))
+      .orderBy(asc(eventOutbox.id))
+      .limit(limit)
+      .for("update", { skipLocked: true });
+    let published = 0;
+    for (const row of pending) {
+      try {
+        await redis.xadd(
+          row.stream,
+          "*",
+          { event: JSON.stringify(row.envelope) },
+          { trim: { type: "MAXLEN", threshold: STREAM_MAX_LENGTH, comparison: "~" } },
+        );
+      } catch (err) {
+        await tx
+          .update(eventOutbox)
+          .set({ attempts: sql`${eventOutbox.attempts} + 1`, lastError: String(err).slice(0, 500) })
+          .where(eq(eventOutbox.id, row.id));
+        // Keep per-stream order: stop at the first failure, the cron retries.
+        return { published, failed: pending.length - published };
+      }
+      await tx
+        .update(eventOutbox)
+        .set({ publishedAt: new Date(), attempts: sql`${eventOutbox.attempts} + 1` })
+        .where(and(eq(eventOutbox.id, row.id), isNull(eventOutbox.publishedAt)));
+      published++;
+    }
+    return { published, failed: 0 };
+  });
+}

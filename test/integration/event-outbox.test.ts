@@ -1,0 +1,107 @@
+import { env } from "cloudflare:workers";
+import { eq, sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { withDatabase } from "../../src/db/client";
+import { auditLogs, eventOutbox } from "../../src/db/schema";
+import { createRedis } from "../../src/http/resources";
+import { SYSTEM_METADATA } from "../../src/http/request-metadata";
+import { purgeAuditLogs, recordAudit } from "../../src/services/audit-log";
+import { enqueueEvent, relayOutbox, type EventEnvelope } from "../../src/services/event-outbox";
+
+describe("event outbox", () => {
+  it("commits events with the change and relays them to their Redis stream once", async () => {
+    const stream = "user-service:events";
+    const marker = crypto.randomUUID();
+    const id = await withDatabase(env, (db) =>
+      db.transaction((tx) =>
+        enqueueEvent(tx, {
+          stream,
+          type: "test.happened",
+          userId: null,
+          payload: { marker },
+          metadata: SYSTEM_METADATA,
+        }),
+      ),
+    );
+    const redis = createRedis(env);
+    const first = await withDatabase(env, (db) => relayOutbox(db, redis));
+    expect(first.published).toBeGreaterThanOrEqual(1);
+    const second = await withDatabase(env, (db) => relayOutbox(db, redis));
+    expect(second.published).toBe(0);
+
+    const entries = (await redis.xrange(stream, "-", "+")) as Record<string, Record<string, unknown>>;
+    const envelopes = Object.values(entries).map((fields) =>
+      typeof fields.event === "string"
+        ? (JSON.parse(fields.event) as EventEnvelope)
+        : (fields.event as EventEnvelope),
+    );
+    const mine = envelopes.filter((e) => e.id === id);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ type: "test.happened", user_id: null, payload: { marker } });
+  });
+
+  it("rolls the event back with its transaction", async () => {
+    const marker = crypto.randomUUID();
+    await withDatabase(env, (db) =>
+      db
+        .transaction(async (tx) => {
+          await enqueueEvent(tx, {
+            stream: "wallet:events",
+            type: "x",
+            userId: null,
+            payload: { marker },
+            metadata: SYSTEM_METADATA,
+          });
+          throw new Error("abort");
+        })
+        .catch(() => {}),
+    );
+    const rows = await withDatabase(env, (db) =>
+      db
+        .select()
+        .from(eventOutbox)
+        .where(sql`${eventOutbox.envelope}->'payload'->>'marker' = ${marker}`),
+    );
+    expect(rows).toEqual([]);
+  });
+});
+
+describe("audit log retention", () => {
+  it("purges only entries older than the retention", async () => {
+    const action = `test.${crypto.randomUUID()}`;
+    await withDatabase(env, async (db) => {
+      const entry = {
+        actorId: null,
+        actorType: "system" as const,
+        action,
+        resourceType: "test",
+        metadata: SYSTEM_METADATA,
+      };
+      await recordAudit(db, { ...entry, details: { password: "never stored", note: "old" } });
+      await db
+        .update(auditLogs)
+        .set({ occurredAt: new Date(Date.now() - 40 * 86_400_000) })
+        .where(eq(auditLogs.action, action));
+      await recordAudit(db, { ...entry, details: { note: "new" } });
+      await purgeAuditLogs(db, 30);
+      const left = await db.select().from(auditLogs).where(eq(auditLogs.action, action));
+      expect(left.map((r) => r.details)).toEqual([{ note: "new" }]);
+    });
+  });
+
+  it("redacts secrets in details", async () => {
+    const action = `test.${crypto.randomUUID()}`;
+    await withDatabase(env, async (db) => {
+      await recordAudit(db, {
+        actorId: null,
+        actorType: "system",
+        action,
+        resourceType: "t",
+        details: { password: "p" },
+        metadata: SYSTEM_METADATA,
+      });
+      const [row] = await db.select().from(auditLogs).where(eq(auditLogs.action, action));
+      expect(row!.details).toEqual({ password: "[REDACTED]" });
+    });
+  });
+});
