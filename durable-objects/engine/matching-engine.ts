@@ -18,7 +18,16 @@ import {
   withTriggered,
 } from "./order-pool";
 import { PriceLevels } from "./price-levels";
-import type { Amendment, Command, Depth, EngineConfig, OrderView, PlaceOco, PlaceOrder } from "./types";
+import type {
+  Amendment,
+  Command,
+  Depth,
+  EngineConfig,
+  OrderView,
+  PlaceOco,
+  PlaceOrder,
+  SideName,
+} from "./types";
 import { UserOrders } from "./user-orders";
 import { describeOrder } from "./order-view";
 import { decodeSnapshot, encodeSnapshot, fnv1a64, type EngineState, type OrderRecord } from "./snapshot";
@@ -262,6 +271,20 @@ export class MatchingEngine {
       for (; p !== 0 && list.length < levels; p = this.levels.behind(side, p)) {
         list.push([p, this.levels.visibleAt(p)]);
       }
+    }
+    return out;
+  }
+
+  /** Order ids resting at `price` on `side`, in queue order (an L3 view of one level). */
+  levelOrders(side: SideName, price: number): number[] {
+    const out: number[] = [];
+    const levels = this.levels;
+    const i = price - levels.base;
+    const pool = this.pool;
+    if (!Number.isSafeInteger(i) || i < 0 || i >= levels.size) return out;
+    const sideCode = side === "buy" ? Side.BUY : Side.SELL;
+    for (let s = levels.head[i]!; s !== -1 && sideOf(pool.meta[s]!) === sideCode; s = pool.next[s]!) {
+      out.push(pool.id[s]!);
     }
     return out;
   }
