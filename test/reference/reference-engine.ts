@@ -313,19 +313,37 @@ export class ReferenceEngine {
   }
 
   private execute(t: RefOrder, quote: number): void {
-    const opposite = t.side === "buy" ? "sell" : "buy";
-    if (t.tif === "FOK") {
-      let need = t.quantity - t.filled;
-      for (const m of this.resting(opposite)) {
-        if (!this.reachable(t, m) || need <= 0) break;
-        if (m.user === t.user) {
-          if (t.stp === "expire_maker") continue;
-          break;
-        }
-        need -= m.quantity - m.filled;
-      }
-      if (need > 0) return this.finish(t, "expired", t.quantity - t.filled);
+    if (t.tif === "FOK" && !this.wouldFill(t)) return this.finish(t, "expired", t.quantity - t.filled);
+    const { stopped, first, quoteLeft } = this.match(t, quote);
+    const remaining = t.quantity - t.filled;
+    if (quote !== 0) {
+      const ask = this.resting("sell")[0];
+      const spent = !stopped && (quoteLeft === 0 || (ask !== undefined && quoteLeft < ask.price));
+      this.finish(t, spent ? "filled" : "expired", quoteLeft);
+    } else if (remaining === 0) {
+      this.finish(t, "filled", 0);
+    } else if (stopped || this.marketLike(t) || t.tif !== "GTC" || !this.fits(t.price)) {
+      this.finish(t, "expired", remaining);
+    } else {
+      t.state = "resting";
+      t.shown = t.peak !== 0 ? Math.min(t.peak, remaining) : remaining;
+      t.time = ++this.clock;
     }
+    if (first !== 0) this.checkStops(first, this.lastPrice);
+  }
+
+  /** FOK, the simple way: match a copy of the book and see whether the copy fills. */
+  private wouldFill(t: RefOrder): boolean {
+    const twin = new ReferenceEngine(this.config);
+    twin.orders = structuredClone(this.orders);
+    twin.clock = this.clock;
+    const taker = twin.orders.find((o) => o.id === t.id)!;
+    twin.match(taker, 0);
+    return taker.filled === taker.quantity;
+  }
+
+  private match(t: RefOrder, quote: number): { stopped: boolean; first: number; quoteLeft: number } {
+    const opposite = t.side === "buy" ? "sell" : "buy";
     let quoteLeft = quote;
     let first = 0;
     let stopped = false;
@@ -370,21 +388,7 @@ export class ReferenceEngine {
         }
       }
     }
-    const remaining = t.quantity - t.filled;
-    if (quote !== 0) {
-      const ask = this.resting("sell")[0];
-      const spent = !stopped && (quoteLeft === 0 || (ask !== undefined && quoteLeft < ask.price));
-      this.finish(t, spent ? "filled" : "expired", quoteLeft);
-    } else if (remaining === 0) {
-      this.finish(t, "filled", 0);
-    } else if (stopped || this.marketLike(t) || t.tif !== "GTC" || !this.fits(t.price)) {
-      this.finish(t, "expired", remaining);
-    } else {
-      t.state = "resting";
-      t.shown = t.peak !== 0 ? Math.min(t.peak, remaining) : remaining;
-      t.time = ++this.clock;
-    }
-    if (first !== 0) this.checkStops(first, this.lastPrice);
+    return { stopped, first, quoteLeft };
   }
 
   private finish(o: RefOrder, reason: "filled" | "cancelled" | "expired", remaining: number): void {
