@@ -134,12 +134,10 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
     c.set("principal", principal);
     c.set(
       "log",
-      c
-        .get("log")
-        .child({
-          user_id: principal.userId,
-          ...(principal.apiKeyId ? { api_key_id: principal.apiKeyId } : {}),
-        }),
+      c.get("log").child({
+        user_id: principal.userId,
+        ...(principal.apiKeyId ? { api_key_id: principal.apiKeyId } : {}),
+      }),
     );
     users.set(c, user);
 

@@ -41,6 +41,7 @@ export async function enforceLimit(
 
 export const ipRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   const ip = c.req.header("cf-connecting-ip");
-  if (ip && c.req.path.startsWith("/api/")) await enforceLimit(c, "ip", authConfig(c.env).rateLimitIpPerMinute, ip);
+  if (ip && c.req.path.startsWith("/api/"))
+    await enforceLimit(c, "ip", authConfig(c.env).rateLimitIpPerMinute, ip);
   await next();
 };
