@@ -10,6 +10,8 @@ import { ErrorCode } from "./lib/errors";
 import { jsonOnly } from "./middleware/json-only";
 import { ipRateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
+import { adminRoutes } from "./routes/admin";
+import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes, jwksRoutes } from "./routes/auth";
 import { mountDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
@@ -79,6 +81,8 @@ export function createApp() {
   app.use("*", ipRateLimit);
   app.route("/api/v1", authRoutes);
   app.route("/api/v1", meRoutes);
+  app.route("/api/v1", apiKeyRoutes);
+  app.route("/api/v1", adminRoutes);
   mountDocs(app);
 
   app.onError(onError);
