@@ -123,8 +123,10 @@ export class OrderPool {
     this.freeHead = slot;
   }
 
+  /** Grows by half (at least 16 slots) up to `limit`: less slack than doubling, and growth stays amortized O(1). */
   private grow(): void {
-    const n = Math.min(this.id.length * 2, this.limit);
+    const length = this.id.length;
+    const n = Math.min(length + Math.max(16, length >> 1), this.limit);
     this.id = resized(this.id, n);
     this.user = resized(this.user, n);
     this.quantity = resized(this.quantity, n);
