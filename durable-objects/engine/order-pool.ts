@@ -46,11 +46,12 @@ export const withState = (meta: number, state: number): number =>
  * Orders as parallel typed arrays indexed by slot, with a free list threaded through `next`.
  * `prev`/`next` link a resting order into its level's FIFO, or a pending stop into the stop
  * list; `userPrev`/`userNext` link it into its user's open orders. Quantities are integers
- * stored in Float64Array (exact below 2^53). About 88 bytes per slot.
+ * stored in Float64Array (exact below 2^53). 84 bytes per slot.
  */
 export class OrderPool {
   id: Float64Array;
-  user: Float64Array;
+  /** The order's user record in UserOrders (not the user id: see `UserOrders.idOf`). */
+  user: Int32Array;
   /** Total ordered quantity (changed by amend); remaining = quantity - filled. */
   quantity: Float64Array;
   filled: Float64Array;
@@ -80,7 +81,7 @@ export class OrderPool {
     private readonly limit: number,
   ) {
     this.id = new Float64Array(capacity);
-    this.user = new Float64Array(capacity);
+    this.user = new Int32Array(capacity);
     this.quantity = new Float64Array(capacity);
     this.filled = new Float64Array(capacity);
     this.shown = new Float64Array(capacity);
