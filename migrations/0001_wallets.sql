@@ -1,4 +1,4 @@
-CREATE TYPE "public"."deposit_chain" AS ENUM('bitcoin', 'ethereum');--> statement-breakpoint
+CREATE TYPE "public"."chain" AS ENUM('bitcoin', 'ethereum');--> statement-breakpoint
 CREATE TYPE "public"."deposit_status" AS ENUM('pending', 'credited');--> statement-breakpoint
 CREATE TYPE "public"."ledger_account" AS ENUM('user_available', 'user_locked', 'fee_income', 'external_deposits', 'external_withdrawals', 'adjustments');--> statement-breakpoint
 CREATE TYPE "public"."withdrawal_status" AS ENUM('pending_approval', 'approved', 'sent', 'completed', 'rejected', 'cancelled');--> statement-breakpoint
@@ -15,7 +15,7 @@ CREATE TABLE "balances" (
 CREATE TABLE "deposit_addresses" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"user_id" uuid NOT NULL,
-	"chain" "deposit_chain" NOT NULL,
+	"chain" "chain" NOT NULL,
 	"derivation_index" integer NOT NULL,
 	"address" text NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -77,6 +77,9 @@ CREATE TABLE "withdrawals" (
 	CONSTRAINT "withdrawals_amounts" CHECK ("withdrawals"."fee" >= 0 and "withdrawals"."amount" > "withdrawals"."fee")
 );
 --> statement-breakpoint
+ALTER TABLE "assets" ADD COLUMN "chain" "chain";--> statement-breakpoint
+UPDATE "assets" SET "chain" = 'bitcoin' WHERE "code" = 'BTC' AND "chain" IS NULL;--> statement-breakpoint
+UPDATE "assets" SET "chain" = 'ethereum' WHERE "code" IN ('ETH', 'USDT', 'USDC') AND "chain" IS NULL;--> statement-breakpoint
 ALTER TABLE "balances" ADD CONSTRAINT "balances_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "balances" ADD CONSTRAINT "balances_asset_assets_code_fk" FOREIGN KEY ("asset") REFERENCES "public"."assets"("code") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "deposit_addresses" ADD CONSTRAINT "deposit_addresses_user_id_users_id_fk" FOREIGN KEY ("user_id") REFERENCES "public"."users"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint

@@ -15,7 +15,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { createdAt, minorUnits, updatedAt } from "./columns";
-import { assets } from "./markets";
+import { assets, chain } from "./markets";
 import { users } from "./users";
 
 /**
@@ -101,8 +101,6 @@ export const ledgerPostings = pgTable(
   ],
 );
 
-export const depositChain = pgEnum("deposit_chain", ["bitcoin", "ethereum"]);
-
 /**
  * One derived address per user and chain: `m/.../0/{derivation_index}` under the chain's
  * account xpub. ERC-20 tokens (USDT, USDC) share the user's Ethereum address.
@@ -114,7 +112,7 @@ export const depositAddresses = pgTable(
     userId: uuid("user_id")
       .notNull()
       .references(() => users.id),
-    chain: depositChain("chain").notNull(),
+    chain: chain("chain").notNull(),
     derivationIndex: integer("derivation_index").notNull(),
     address: text("address").notNull(),
     createdAt: createdAt(),
