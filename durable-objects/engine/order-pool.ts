@@ -3,7 +3,7 @@ import { resized } from "./typed-arrays";
 /** Where an order is: a free slot (meta 0), accepted but not yet placed, resting in a level, or a pending stop. */
 export const State = { FREE: 0, NEW: 1, RESTING: 2, PENDING_STOP: 3 } as const;
 
-// `meta` packs the small per-order fields into one Int32 (bit offsets below).
+// `meta` packs the small per-order fields into 13 bits of one Uint16 (bit offsets below).
 const SIDE_SHIFT = 0;
 const TYPE_SHIFT = 1;
 const TIF_SHIFT = 4;
@@ -46,7 +46,7 @@ export const withState = (meta: number, state: number): number =>
  * Orders as parallel typed arrays indexed by slot, with a free list threaded through `next`.
  * `prev`/`next` link a resting order into its level's FIFO, or a pending stop into the stop
  * list; `userPrev`/`userNext` link it into its user's open orders. Quantities are integers
- * stored in Float64Array (exact below 2^53). 84 bytes per slot.
+ * stored in Float64Array (exact below 2^53). 82 bytes per slot.
  */
 export class OrderPool {
   id: Float64Array;
@@ -72,7 +72,7 @@ export class OrderPool {
   next: Int32Array;
   userPrev: Int32Array;
   userNext: Int32Array;
-  meta: Int32Array;
+  meta: Uint16Array;
   private freeHead = -1;
   private used = 0;
 
@@ -95,7 +95,7 @@ export class OrderPool {
     this.next = new Int32Array(capacity);
     this.userPrev = new Int32Array(capacity);
     this.userNext = new Int32Array(capacity);
-    this.meta = new Int32Array(capacity);
+    this.meta = new Uint16Array(capacity);
   }
 
   /** A cleared slot; the caller guarantees fewer than `limit` slots are in use. */
