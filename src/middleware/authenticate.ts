@@ -17,8 +17,9 @@
  * Credentials:
  * - `Authorization: Bearer <access token>` (EdDSA JWT, see lib/access-token.ts). The session it
  *   names (`sid`) must still be live and the user not deleted: logout, logout-all, a password
- *   change or an admin delete take effect at once, not at the token's expiry. A session has
- *   every permission.
+ *   change or an admin delete take effect at once, not at the token's expiry. Session state is
+ *   read from a Redis cache (services/auth/session-cache.ts) and from Postgres on a miss, so
+ *   most authenticated requests open no database connection. A session has every permission.
  * - `X-API-Key`, `X-API-Timestamp` (ms), `X-API-Signature` = hex HMAC-SHA256(secret,
  *   timestamp + METHOD + path-with-query + body): accepted within the environment's receive
  *   window, once (a replayed signature is refused), from an allowed IP, and only where the
@@ -36,12 +37,14 @@ import type { AppEnv } from "../http/app-env";
 import type { Permission, Principal } from "../http/principal";
 import { getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
-import { InvalidAccessToken } from "../lib/access-token";
+import { InvalidAccessToken, verifyAccessToken, type AccessTokenClaims } from "../lib/access-token";
 import { authConfig } from "../lib/auth-config";
 import { AppError, ErrorCode, forbidden, unauthorized } from "../lib/errors";
+import { describeError } from "../lib/logger";
 import { verifySignedRequest } from "../services/auth/api-keys";
-import { resolveSession } from "../services/auth/session-principal";
-import type { UserRow } from "../services/auth/user-view";
+import { fillCachedSession, readCachedSession } from "../services/auth/session-cache";
+import { loadSessionUser } from "../services/auth/session-principal";
+import { toUserView, type UserView } from "../services/auth/user-view";
 import { enforceLimit } from "./rate-limit";
 
 export const ALL_PERMISSIONS: readonly Permission[] = ["read", "trade", "withdraw"];
@@ -51,10 +54,10 @@ export interface AuthenticateOptions {
   permission?: Permission;
 }
 
-const users = new WeakMap<Context, UserRow>();
+const users = new WeakMap<Context, UserView>();
 
-/** The authenticated user's row, loaded by `authenticate` (saves protected routes a query). */
-export function authenticatedUser(c: Context<AppEnv>): UserRow {
+/** The authenticated user as the API shows it, loaded by `authenticate` (saves a query). */
+export function authenticatedUser(c: Context<AppEnv>): UserView {
   const user = users.get(c);
   if (!user) throw unauthorized();
   return user;
@@ -68,34 +71,64 @@ function bearerToken(c: Context<AppEnv>): string | null {
   return match[1]!;
 }
 
-async function viaSession(
-  c: Context<AppEnv>,
-  token: string,
-): Promise<{ principal: Principal; user: UserRow }> {
+function principalOf(
+  user: UserView,
+  rest: Pick<Principal, "via" | "sessionId" | "apiKeyId" | "permissions">,
+): Principal {
+  return {
+    userId: user.id,
+    role: user.role,
+    kycStatus: user.kyc_status,
+    emailVerified: user.email_verified,
+    ...rest,
+  };
+}
+
+async function sessionUser(c: Context<AppEnv>, claims: AccessTokenClaims): Promise<UserView> {
+  const redis = getRedis(c);
+  const cached = await readCachedSession(redis, claims.sid).catch((err: unknown) => {
+    c.get("log").warn("session cache unavailable, reading Postgres", describeError(err));
+    return null;
+  });
+  if (cached && "revoked" in cached) throw unauthorized("Invalid or expired access token");
+  if (cached && cached.user.id === claims.sub && !cached.user.deleted_at) return cached.user;
+  let user: UserView;
   try {
-    const { user, claims } = await resolveSession(getDb(c), c.env, token);
-    return {
-      user,
-      principal: {
-        userId: user.id,
-        role: user.role,
-        kycStatus: user.kycStatus,
-        emailVerified: user.emailVerifiedAt !== null,
-        via: "session",
-        sessionId: claims.sid,
-        permissions: ALL_PERMISSIONS,
-      },
-    };
+    user = toUserView(await loadSessionUser(getDb(c), claims));
   } catch (err) {
     if (err instanceof InvalidAccessToken) throw unauthorized("Invalid or expired access token");
     throw err;
   }
+  await fillCachedSession(redis, claims.sid, user).catch(() => {});
+  return user;
+}
+
+async function viaSession(
+  c: Context<AppEnv>,
+  token: string,
+): Promise<{ principal: Principal; user: UserView }> {
+  let claims: AccessTokenClaims;
+  try {
+    claims = await verifyAccessToken(c.env, token);
+  } catch (err) {
+    if (err instanceof InvalidAccessToken) throw unauthorized("Invalid or expired access token");
+    throw err;
+  }
+  // The caller's limit and its session lookup go to Redis side by side.
+  const [user] = await Promise.all([
+    sessionUser(c, claims),
+    enforceLimit(c, "caller", authConfig(c.env).rateLimitUserPerMinute, `user:${claims.sub}`),
+  ]);
+  return {
+    user,
+    principal: principalOf(user, { via: "session", sessionId: claims.sid, permissions: ALL_PERMISSIONS }),
+  };
 }
 
 async function viaApiKey(
   c: Context<AppEnv>,
   keyId: string,
-): Promise<{ principal: Principal; user: UserRow }> {
+): Promise<{ principal: Principal; user: UserView }> {
   const url = new URL(c.req.url);
   const body = c.req.method === "GET" || c.req.method === "HEAD" ? "" : await c.req.text();
   const { key, user } = await verifySignedRequest(getDb(c), getRedis(c), c.env, {
@@ -107,17 +140,15 @@ async function viaApiKey(
     body,
     ip: requestMetadata(c).ipAddress,
   });
+  await enforceLimit(c, "caller", authConfig(c.env).rateLimitUserPerMinute, `key:${key.id}`);
+  const view = toUserView(user);
   return {
-    user,
-    principal: {
-      userId: user.id,
-      role: user.role,
-      kycStatus: user.kycStatus,
-      emailVerified: user.emailVerifiedAt !== null,
+    user: view,
+    principal: principalOf(view, {
       via: "api_key",
       apiKeyId: key.id,
       permissions: key.permissions as Permission[],
-    },
+    }),
   };
 }
 
@@ -125,7 +156,7 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
   return async (c, next) => {
     const token = bearerToken(c);
     const apiKey = c.req.header("x-api-key");
-    let resolved: { principal: Principal; user: UserRow };
+    let resolved: { principal: Principal; user: UserView };
     if (token) resolved = await viaSession(c, token);
     else if (apiKey) resolved = await viaApiKey(c, apiKey);
     else throw unauthorized();
@@ -140,14 +171,6 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
       }),
     );
     users.set(c, user);
-
-    const limit = authConfig(c.env).rateLimitUserPerMinute;
-    await enforceLimit(
-      c,
-      "caller",
-      limit,
-      principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`,
-    );
 
     if (principal.via === "api_key") {
       if (!options.permission) {

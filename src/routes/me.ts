@@ -6,7 +6,6 @@ import { authenticate, authenticatedUser } from "../middleware/authenticate";
 import { updateProfile } from "../services/auth/accounts";
 import { serviceContext } from "../services/auth/context";
 import { changePassword, listSessions, logout, logoutAll, revokeSession } from "../services/auth/sessions";
-import { toUserView } from "../services/auth/user-view";
 import {
   IdParamSchema,
   NameSchema,
@@ -144,7 +143,7 @@ const revokeSessionRoute = createRoute({
 });
 
 export const meRoutes = createRouter()
-  .openapi(getMe, (c) => c.json({ user: toUserView(authenticatedUser(c)) }, 200))
+  .openapi(getMe, (c) => c.json({ user: authenticatedUser(c) }, 200))
   .openapi(patchMe, async (c) => {
     const user = await updateProfile(serviceContext(c), c.get("principal").userId, c.req.valid("json"));
     relayEventsAfterResponse(c);
