@@ -8,7 +8,7 @@ import { releaseResources } from "./http/resources";
 import { createRouter } from "./http/router";
 import { ErrorCode } from "./lib/errors";
 import { jsonOnly } from "./middleware/json-only";
-import { ipRateLimit } from "./middleware/rate-limit";
+import { apiRateLimit } from "./middleware/authenticate";
 import { requestContext } from "./middleware/request-context";
 import { adminRoutes } from "./routes/admin";
 import { apiKeyRoutes } from "./routes/api-keys";
@@ -78,7 +78,7 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/", jwksRoutes);
-  app.use("*", ipRateLimit);
+  app.use("*", apiRateLimit);
   app.route("/api/v1", authRoutes);
   app.route("/api/v1", meRoutes);
   app.route("/api/v1", apiKeyRoutes);

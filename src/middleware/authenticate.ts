@@ -32,10 +32,11 @@
  * API_REQUEST_REPLAYED; right caller, wrong rights → 403 INSUFFICIENT_PERMISSION /
  * EMAIL_NOT_VERIFIED / FORBIDDEN. Each caller (user or key) is also rate-limited per minute.
  */
+import type { Redis } from "@upstash/redis/cloudflare";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
 import type { Permission, Principal } from "../http/principal";
-import { getDb, getRedis } from "../http/resources";
+import { createRedis, getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
 import { InvalidAccessToken, verifyAccessToken, type AccessTokenClaims } from "../lib/access-token";
 import { authConfig } from "../lib/auth-config";
@@ -84,8 +85,7 @@ function principalOf(
   };
 }
 
-async function sessionUser(c: Context<AppEnv>, claims: AccessTokenClaims): Promise<UserView> {
-  const redis = getRedis(c);
+async function sessionUser(c: Context<AppEnv>, claims: AccessTokenClaims, redis: Redis): Promise<UserView> {
   const cached = await readCachedSession(redis, claims.sid).catch((err: unknown) => {
     c.get("log").warn("session cache unavailable, reading Postgres", describeError(err));
     return null;
@@ -103,21 +103,30 @@ async function sessionUser(c: Context<AppEnv>, claims: AccessTokenClaims): Promi
   return user;
 }
 
-async function viaSession(
-  c: Context<AppEnv>,
-  token: string,
-): Promise<{ principal: Principal; user: UserView }> {
-  let claims: AccessTokenClaims;
+type Resolved = { principal: Principal; user: UserView };
+
+async function verifiedClaims(c: Context<AppEnv>, token: string): Promise<AccessTokenClaims> {
   try {
-    claims = await verifyAccessToken(c.env, token);
+    return await verifyAccessToken(c.env, token);
   } catch (err) {
     if (err instanceof InvalidAccessToken) throw unauthorized("Invalid or expired access token");
     throw err;
   }
-  // The caller's limit and its session lookup go to Redis side by side.
+}
+
+async function viaSession(c: Context<AppEnv>, token: string): Promise<Resolved> {
+  return sessionPrincipal(c, await verifiedClaims(c, token), createRedis(c.env, { autoPipeline: true }));
+}
+
+/** The caller's limit and its session lookup, side by side (one Redis round). */
+async function sessionPrincipal(
+  c: Context<AppEnv>,
+  claims: AccessTokenClaims,
+  redis: Redis,
+): Promise<Resolved> {
   const [user] = await Promise.all([
-    sessionUser(c, claims),
-    enforceLimit(c, "caller", authConfig(c.env).rateLimitUserPerMinute, `user:${claims.sub}`),
+    sessionUser(c, claims, redis),
+    enforceLimit(c, "caller", authConfig(c.env).rateLimitUserPerMinute, `user:${claims.sub}`, redis),
   ]);
   return {
     user,
@@ -125,10 +134,7 @@ async function viaSession(
   };
 }
 
-async function viaApiKey(
-  c: Context<AppEnv>,
-  keyId: string,
-): Promise<{ principal: Principal; user: UserView }> {
+async function viaApiKey(c: Context<AppEnv>, keyId: string): Promise<Resolved> {
   const url = new URL(c.req.url);
   const body = c.req.method === "GET" || c.req.method === "HEAD" ? "" : await c.req.text();
   const { key, user } = await verifySignedRequest(getDb(c), getRedis(c), c.env, {
@@ -152,12 +158,41 @@ async function viaApiKey(
   };
 }
 
+const prefetched = new WeakMap<Context, Promise<Resolved>>();
+
+/**
+ * App-level, on every /api request: the per-IP limit (100/min by default; the IP is
+ * CF-Connecting-IP, which Cloudflare always sets at the edge; a request without it, as from
+ * local tools and tests, is not IP-limited). For a request with a valid-looking access token
+ * it also starts the caller's limit and session lookup in the same Redis round, so an
+ * authenticated request costs one round trip; `authenticate` then picks the result up. The
+ * IP verdict is always awaited before the route runs.
+ */
+export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!c.req.path.startsWith("/api/")) return next();
+  const ip = c.req.header("cf-connecting-ip");
+  const header = c.req.header("authorization");
+  const token = header ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header.trim())?.[1] : undefined;
+  const claims = token ? await verifyAccessToken(c.env, token).catch(() => null) : null;
+  const redis = createRedis(c.env, { autoPipeline: true });
+  const ipCheck = ip ? enforceLimit(c, "ip", authConfig(c.env).rateLimitIpPerMinute, ip, redis) : null;
+  if (claims) {
+    const session = sessionPrincipal(c, claims, redis);
+    session.catch(() => {}); // surfaced by `authenticate`, if the route has it
+    prefetched.set(c, session);
+  }
+  if (ipCheck) await ipCheck;
+  await next();
+};
+
 export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = bearerToken(c);
     const apiKey = c.req.header("x-api-key");
-    let resolved: { principal: Principal; user: UserView };
-    if (token) resolved = await viaSession(c, token);
+    let resolved: Resolved;
+    const early = prefetched.get(c);
+    if (token && early) resolved = await early;
+    else if (token) resolved = await viaSession(c, token);
     else if (apiKey) resolved = await viaApiKey(c, apiKey);
     else throw unauthorized();
     const { principal, user } = resolved;
