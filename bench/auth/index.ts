@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
@@ -173,6 +173,10 @@ async function main() {
     const when = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     const report = [
       `### Run of ${when} (${CONNECTIONS} connections, ${SECONDS} s per route after ${WARMUP_SECONDS} s warm-up)`,
+      "",
+      `Machine: ${cpus().length} CPUs, load average at the end ${loadavg()
+        .map((n) => n.toFixed(1))
+        .join(" / ")} (1 / 5 / 15 min).`,
       "",
       "| route | p50 ms | p95 ms | p99 ms | req/s | requests | errors |",
       "| --- | --- | --- | --- | --- | --- | --- |",

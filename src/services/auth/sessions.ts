@@ -11,6 +11,10 @@ import { afterCommit, userEvent, type ServiceContext } from "./context";
 import { fillCachedSession, tombstoneSessions } from "./session-cache";
 import { normalizeEmail, toUserView, type UserRow, type UserView } from "./user-view";
 
+/** A refresh token that can still be used: not revoked, not past its absolute or idle expiry. */
+const liveAt = (now: Date) =>
+  and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now), gt(sessions.idleExpiresAt, now));
+
 export interface TokenPair {
   access_token: string;
   token_type: "Bearer";
@@ -164,14 +168,7 @@ export async function refresh(ctx: ServiceContext, refreshToken: string): Promis
     const [current] = await tx
       .update(sessions)
       .set({ revokedAt: now, revokedReason: "rotated", lastUsedAt: now })
-      .where(
-        and(
-          eq(sessions.tokenHash, tokenHash),
-          isNull(sessions.revokedAt),
-          gt(sessions.expiresAt, now),
-          gt(sessions.idleExpiresAt, now),
-        ),
-      )
+      .where(and(eq(sessions.tokenHash, tokenHash), liveAt(now)))
       .returning();
     if (current) {
       const [user] = await tx
@@ -315,14 +312,7 @@ export async function listSessions(
       expiresAt: sessions.expiresAt,
     })
     .from(sessions)
-    .where(
-      and(
-        eq(sessions.userId, userId),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, now),
-        gt(sessions.idleExpiresAt, now),
-      ),
-    )
+    .where(and(eq(sessions.userId, userId), liveAt(now)))
     .orderBy(desc(sessions.createdAt));
   return rows.map((r) => ({
     id: r.familyId,
