@@ -11,6 +11,7 @@ import { decimalAmount, formatUnits } from "../lib/money";
 import { authenticate } from "../middleware/authenticate";
 import { assetDecimals, findAsset } from "../services/assets";
 import { getDepositAddress } from "../services/deposit-addresses";
+import { listUserDeposits } from "../services/deposits";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { getBalances, listUserPostings } from "../services/ledger";
 import { walletConfig } from "../services/wallet-config";
@@ -24,12 +25,14 @@ import { bearerSecurity } from "./user-schemas";
 import {
   AssetParamSchema,
   BalanceSchema,
+  DepositSchema,
   IdempotencyHeaderSchema,
   TransactionSchema,
   WithdrawalIdParamSchema,
   WithdrawalSchema,
   WithdrawalStatusSchema,
   decodeTimeCursor,
+  depositView,
   encodeTimeCursor,
   transactionView,
   withdrawalView,
@@ -191,6 +194,37 @@ const listWithdrawalsRoute = createRoute({
   },
 });
 
+const listDepositsRoute = createRoute({
+  method: "get",
+  path: "/wallets/deposits",
+  tags,
+  summary: "The caller's deposits (pending until confirmed, then credited), newest first",
+  security,
+  middleware: canRead,
+  request: {
+    query: z.object({
+      status: z.enum(["pending", "credited"]).optional(),
+      asset: z
+        .string()
+        .regex(/^[A-Z0-9]{2,10}$/)
+        .optional(),
+      cursor: z.string().max(200).optional(),
+      limit: Limit,
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of deposits",
+      content: {
+        "application/json": {
+          schema: z.object({ deposits: z.array(DepositSchema), next_cursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
 const cancelRoute = createRoute({
   method: "post",
   path: "/wallets/withdrawals/{id}/cancel",
@@ -292,6 +326,24 @@ export const walletRoutes = createRouter()
     });
     return c.json(
       { withdrawals: page.items.map(withdrawalView), next_cursor: encodeTimeCursor(page.next) },
+      200,
+    );
+  })
+  .openapi(listDepositsRoute, async (c) => {
+    const q = c.req.valid("query");
+    const before = decodeTimeCursor(q.cursor);
+    if (before === null) throw badRequest("Invalid cursor");
+    const page = await listUserDeposits(getDb(c), c.get("principal").userId, {
+      asset: q.asset,
+      status: q.status,
+      before,
+      limit: q.limit,
+    });
+    return c.json(
+      {
+        deposits: page.items.map((d) => depositView(d, d.decimals)),
+        next_cursor: encodeTimeCursor(page.next),
+      },
       200,
     );
   })

@@ -161,6 +161,11 @@ describe("POST /api/v1/webhooks/deposits", () => {
     expect(replies.filter((r) => r.credited)).toHaveLength(1);
     expect((await balances(token)).BTC!.available).toBe("0.50000000");
     expect(await walletEvents(id)).toEqual(["deposit.pending", "deposit.credited"]);
+    const list = await api("GET", "/api/v1/wallets/deposits", { token });
+    expect(await list.json()).toMatchObject({
+      deposits: [{ asset: "BTC", amount: "0.50000000", status: "credited", confirmations: 2, vout: 3 }],
+      next_cursor: null,
+    });
   });
 
   it("refuses a bad signature, a stale timestamp and an unknown address, crediting nothing", async () => {
@@ -296,6 +301,38 @@ describe("POST /api/v1/wallets/withdrawals", () => {
       available: "1.00000000",
       locked: "0.00000000",
     });
+  });
+});
+
+describe("GET /api/v1/wallets/withdrawals", () => {
+  it("pages newest first with a cursor and filters by status", async () => {
+    const { token } = await walletUser();
+    await deposit(token, "USDT", "1000");
+    const ids: string[] = [];
+    for (const amount of ["11", "12", "13"]) {
+      const res = await withdraw(token, { asset: "USDT", address: ETH_DEST, amount });
+      ids.push(((await res.json()) as WithdrawalBody).withdrawal.id);
+    }
+    await api("POST", `/api/v1/wallets/withdrawals/${ids[1]}/cancel`, { token });
+    const first = (await (await api("GET", "/api/v1/wallets/withdrawals?limit=2", { token })).json()) as {
+      withdrawals: { id: string }[];
+      next_cursor: string;
+    };
+    expect(first.withdrawals.map((w) => w.id)).toEqual([ids[2], ids[1]]);
+    const rest = (await (
+      await api("GET", `/api/v1/wallets/withdrawals?limit=2&cursor=${first.next_cursor}`, { token })
+    ).json()) as { withdrawals: { id: string }[]; next_cursor: string | null };
+    expect(rest).toEqual({
+      withdrawals: [expect.objectContaining({ id: ids[0], amount: "11.000000" })],
+      next_cursor: null,
+    });
+    const cancelled = (await (
+      await api("GET", "/api/v1/wallets/withdrawals?status=cancelled", { token })
+    ).json()) as {
+      withdrawals: { id: string }[];
+    };
+    expect(cancelled.withdrawals.map((w) => w.id)).toEqual([ids[1]]);
+    await expectError(await api("GET", "/api/v1/wallets/withdrawals?cursor=garbage", { token }), 400);
   });
 });
 
