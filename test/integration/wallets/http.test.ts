@@ -276,6 +276,25 @@ describe("POST /api/v1/wallets/withdrawals", () => {
     expect((await balances(token)).BTC).toMatchObject({ available: "0.80000000", locked: "0.20000000" });
   });
 
+  it("executes once when the same Idempotency-Key arrives 5 times at once", async () => {
+    const { token } = await walletUser();
+    await deposit(token, "BTC", "1");
+    const key = crypto.randomUUID();
+    const body = { asset: "BTC", address: BTC_DEST, amount: "0.3" };
+    const results = await Promise.all(Array.from({ length: 5 }, () => withdraw(token, body, key)));
+    const ids = new Set<string>();
+    for (const r of results) {
+      if (r.status === 201) ids.add(((await r.json()) as WithdrawalBody).withdrawal.id);
+      else await expectError(r, 409, "IDEMPOTENCY_IN_PROGRESS");
+    }
+    expect(ids.size).toBe(1);
+    expect((await balances(token)).BTC).toMatchObject({ available: "0.70000000", locked: "0.30000000" });
+    const list = (await (await api("GET", "/api/v1/wallets/withdrawals", { token })).json()) as {
+      withdrawals: unknown[];
+    };
+    expect(list.withdrawals).toHaveLength(1);
+  });
+
   it("hides another user's withdrawal (404) and changes nothing", async () => {
     const alice = await walletUser();
     const mallory = await walletUser();
