@@ -14,7 +14,11 @@ export function decimalToMinor(input: unknown, decimals: number): bigint | null 
   return BigInt(match[1]! + fraction.padEnd(decimals, "0"));
 }
 
-/** `120000n` with 8 decimals → `"0.0012"` trimmed to `places` fraction digits (never fewer than needed). */
+/**
+ * `120000n` with 8 decimals and 5 places → `"0.00120"`: a market prints prices and quantities
+ * with the fixed number of places its tick and lot imply. Digits beyond `places` are dropped
+ * only when they are zeros (they always are for values on the market's grid).
+ */
 export function minorToDecimal(value: bigint, decimals: number, places = decimals): string {
   const negative = value < 0n;
   const digits = (negative ? -value : value).toString().padStart(decimals + 1, "0");
