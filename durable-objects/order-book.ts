@@ -132,6 +132,7 @@ export class OrderBook extends DurableObject<Env> {
     try {
       this.ctx.storage.transactionSync(() => {
         for (const command of commands) results.push(this.market.execute(command, batch));
+        this.market.counters.lastUpdateId = this.market.depth.lastUpdateId;
         persistBatch(this.ctx.storage.sql, batch, this.market.candles.takeDirty(), this.market.counters);
       });
     } catch (err) {
