@@ -18,7 +18,16 @@ import {
   withTriggered,
 } from "./order-pool";
 import { PriceLevels } from "./price-levels";
-import type { Amendment, Command, Depth, EngineConfig, OrderView, PlaceOco, PlaceOrder } from "./types";
+import type {
+  Amendment,
+  Command,
+  Depth,
+  EngineConfig,
+  OrderView,
+  PlaceOco,
+  PlaceOrder,
+  SideName,
+} from "./types";
 import { UserOrders } from "./user-orders";
 import { describeOrder } from "./order-view";
 import { decodeSnapshot, encodeSnapshot, fnv1a64, type EngineState, type OrderRecord } from "./snapshot";
@@ -266,6 +275,20 @@ export class MatchingEngine {
     return out;
   }
 
+  /** Order ids resting at `price` on `side`, in queue order (an L3 view of one level). */
+  levelOrders(side: SideName, price: number): number[] {
+    const out: number[] = [];
+    const levels = this.levels;
+    const i = price - levels.base;
+    const pool = this.pool;
+    if (!Number.isSafeInteger(i) || i < 0 || i >= levels.size) return out;
+    const sideCode = side === "buy" ? Side.BUY : Side.SELL;
+    for (let s = levels.head[i]!; s !== -1 && sideOf(pool.meta[s]!) === sideCode; s = pool.next[s]!) {
+      out.push(pool.id[s]!);
+    }
+    return out;
+  }
+
   getOrder(orderId: number): OrderView | null {
     const slot = isId(orderId) ? this.ids.find(orderId, this.pool.id) : -1;
     return slot === -1 ? null : this.view(slot);
@@ -491,24 +514,31 @@ export class MatchingEngine {
     return stopped;
   }
 
-  /** FOK pre-check: could `t` fill completely (hidden iceberg quantity counts)? */
+  /**
+   * FOK pre-check: would `t` fill completely? An iceberg's hidden quantity counts, except at a
+   * level where the taker's own order stops it (the refreshed slices queue behind that order).
+   */
   private canFill(t: number, side: number, limit: number): boolean {
     const pool = this.pool;
     const levels = this.levels;
     const buy = side === Side.BUY;
     const makerSide = buy ? Side.SELL : Side.BUY;
     const user = pool.user[t]!;
-    const stp = stpOf(pool.meta[t]!);
+    const skipOwn = stpOf(pool.meta[t]!) === SelfTrade.EXPIRE_MAKER;
     let need = pool.quantity[t]! - pool.filled[t]!;
     for (let p = buy ? levels.bestAsk : levels.bestBid; p !== 0 && (buy ? p <= limit : p >= limit);) {
+      let shown = 0;
+      let total = 0;
       for (let m = levels.headAt(p); m !== -1; m = pool.next[m]!) {
-        if (pool.user[m] === user) {
-          if (stp === SelfTrade.EXPIRE_MAKER) continue;
-          return false;
+        if (pool.user[m] !== user) {
+          shown += pool.shown[m]!;
+          total += pool.quantity[m]! - pool.filled[m]!;
+        } else if (!skipOwn) {
+          return shown >= need;
         }
-        need -= pool.quantity[m]! - pool.filled[m]!;
-        if (need <= 0) return true;
       }
+      need -= total;
+      if (need <= 0) return true;
       p = levels.behind(makerSide, p);
     }
     return false;
