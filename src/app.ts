@@ -11,6 +11,7 @@ import { jsonOnly } from "./middleware/json-only";
 import { requestContext } from "./middleware/request-context";
 import { mountDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
+import { marketRoutes } from "./routes/markets";
 
 /** Largest request body the API accepts; orders and profiles are far smaller. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -72,6 +73,7 @@ export function createApp() {
   app.use("*", jsonOnly);
 
   app.route("/", healthRoutes);
+  app.route("/", marketRoutes);
   mountDocs(app);
 
   app.onError(onError);
