@@ -8,10 +8,15 @@ import { releaseResources } from "./http/resources";
 import { createRouter } from "./http/router";
 import { ErrorCode } from "./lib/errors";
 import { jsonOnly } from "./middleware/json-only";
+import { ipRateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
+import { adminRoutes } from "./routes/admin";
+import { apiKeyRoutes } from "./routes/api-keys";
+import { authRoutes, jwksRoutes } from "./routes/auth";
 import { mountDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { marketRoutes } from "./routes/markets";
+import { meRoutes } from "./routes/me";
 
 /** Largest request body the API accepts; orders and profiles are far smaller. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -73,6 +78,12 @@ export function createApp() {
   app.use("*", jsonOnly);
 
   app.route("/", healthRoutes);
+  app.route("/", jwksRoutes);
+  app.use("*", ipRateLimit);
+  app.route("/api/v1", authRoutes);
+  app.route("/api/v1", meRoutes);
+  app.route("/api/v1", apiKeyRoutes);
+  app.route("/api/v1", adminRoutes);
   app.route("/", marketRoutes);
   mountDocs(app);
 

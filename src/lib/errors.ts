@@ -18,6 +18,19 @@ export const ErrorCode = {
   // authentication and authorization
   UNAUTHORIZED: "UNAUTHORIZED",
   FORBIDDEN: "FORBIDDEN",
+  /** Login: unknown email, wrong password or deleted account (one answer for all three). */
+  INVALID_CREDENTIALS: "INVALID_CREDENTIALS",
+  /** Refresh token unknown, expired, revoked, or reused (which also revokes its family). */
+  INVALID_REFRESH_TOKEN: "INVALID_REFRESH_TOKEN",
+  INVALID_VERIFICATION_TOKEN: "INVALID_VERIFICATION_TOKEN",
+  EMAIL_TAKEN: "EMAIL_TAKEN",
+  EMAIL_NOT_VERIFIED: "EMAIL_NOT_VERIFIED",
+  CURRENT_PASSWORD_INCORRECT: "CURRENT_PASSWORD_INCORRECT",
+  /** Signed API request: unknown key, bad signature, timestamp outside the window, or IP not allowed. */
+  INVALID_API_SIGNATURE: "INVALID_API_SIGNATURE",
+  API_REQUEST_REPLAYED: "API_REQUEST_REPLAYED",
+  /** The credential is valid but does not carry the permission this endpoint needs. */
+  INSUFFICIENT_PERMISSION: "INSUFFICIENT_PERMISSION",
   // markets and the order book (the object's own reject codes pass through as they are)
   MARKET_NOT_FOUND: "MARKET_NOT_FOUND",
   MARKET_EXISTS: "MARKET_EXISTS",

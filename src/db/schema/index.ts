@@ -3,3 +3,6 @@ export * from "./users";
 export * from "./markets";
 export * from "./audit";
 export * from "./event-outbox";
+export * from "./sessions";
+export * from "./email-verification";
+export * from "./api-keys";
