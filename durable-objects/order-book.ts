@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { verifyAccessToken } from "../src/lib/access-token";
 import { Batch } from "./market/batch";
 import type { CommandResult, MarketCommand, OrderLookup, OutboxEntry } from "./market/commands";
 import { Market } from "./market/market";
@@ -20,7 +21,13 @@ import { ActiveRules, rulesProblem, type MarketRules } from "./market/rules";
 import { createSchema, writeMeta } from "./market/schema";
 import { oldestSnapshotSeq, writeSnapshot } from "./market/snapshots";
 import { truncateJournal } from "./market/journal";
-import { CloseCode, parseChannel, parseClientMessage, type ParsedChannel } from "./market/ws/protocol";
+import {
+  CloseCode,
+  USER_HEADER,
+  parseChannel,
+  parseClientMessage,
+  type ParsedChannel,
+} from "./market/ws/protocol";
 import { Subscriptions } from "./market/ws/subscriptions";
 
 /** Most commands one RPC call may carry. */
@@ -28,8 +35,6 @@ export const MAX_BATCH = 5_000;
 export const MAX_DEPTH = 100;
 /** A snapshot is taken this long after the first unsnapshotted change. */
 export const SNAPSHOT_DELAY_MS = 10_000;
-/** Header the Worker sets on an authenticated upgrade (it strips any client copy). */
-export const USER_HEADER = "X-Pandora-User-Id";
 
 export interface SequenceInfo {
   journalSeq: number;
@@ -296,7 +301,7 @@ export class OrderBook extends DurableObject<Env> {
       return;
     }
     try {
-      this.handle(ws, data, now);
+      await this.handle(ws, data, now);
     } catch {
       this.subs.send(ws, errorFrame(undefined, "INTERNAL_ERROR", "The message could not be handled"), now);
     }
@@ -310,7 +315,7 @@ export class OrderBook extends DurableObject<Env> {
     this.subs.drop(ws);
   }
 
-  private handle(ws: WebSocket, data: string | ArrayBuffer, now: number): void {
+  private async handle(ws: WebSocket, data: string | ArrayBuffer, now: number): Promise<void> {
     const parsed = parseClientMessage(data);
     if (!parsed.ok) {
       this.subs.send(ws, errorFrame(parsed.id, parsed.code, parsed.message), now);
@@ -319,6 +324,18 @@ export class OrderBook extends DurableObject<Env> {
     const msg = parsed.message;
     if (msg.op === "ping") {
       this.subs.send(ws, JSON.stringify({ type: "pong", id: msg.id, ts: now }), now);
+      return;
+    }
+    if (msg.op === "auth") {
+      let userId: string | null = null;
+      try {
+        userId = (await verifyAccessToken(this.env, msg.token)).sub;
+      } catch {}
+      if (!userId || !this.subs.authenticate(ws, userId)) {
+        this.subs.send(ws, errorFrame(msg.id, "UNAUTHORIZED", "Invalid or expired access token"), Date.now());
+        return;
+      }
+      this.subs.send(ws, JSON.stringify({ type: "authenticated", id: msg.id, user_id: userId }), Date.now());
       return;
     }
     const attachment = this.subs.attachment(ws);

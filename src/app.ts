@@ -11,6 +11,7 @@ import { jsonOnly } from "./middleware/json-only";
 import { ipRateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { adminRoutes } from "./routes/admin";
+import { adminMarketRoutes } from "./routes/admin-markets";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes, jwksRoutes } from "./routes/auth";
 import { mountDocs } from "./routes/docs";
@@ -85,6 +86,7 @@ export function createApp() {
   app.route("/api/v1", apiKeyRoutes);
   app.route("/api/v1", adminRoutes);
   app.route("/", marketRoutes);
+  app.route("/", adminMarketRoutes);
   mountDocs(app);
 
   app.onError(onError);
