@@ -19,7 +19,7 @@ import { ackOutbox, outboxBacklog, readOutbox } from "./market/outbox";
 import { persistBatch } from "./market/persist";
 import { ActiveRules, rulesProblem, type MarketRules } from "./market/rules";
 import { createSchema, writeMeta } from "./market/schema";
-import { oldestSnapshotSeq, writeSnapshot } from "./market/snapshots";
+import { latestSnapshotSeq, oldestSnapshotSeq, writeSnapshot } from "./market/snapshots";
 import { truncateJournal } from "./market/journal";
 import {
   CloseCode,
@@ -278,6 +278,8 @@ export class OrderBook extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmPending = false;
+    // Nothing new since the last snapshot: writing the same state again would only cost.
+    if (latestSnapshotSeq(this.ctx.storage.sql) === this.market.counters.journalSeq) return;
     await this.snapshotNow();
   }
 
