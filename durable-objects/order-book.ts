@@ -33,8 +33,11 @@ import { Subscriptions } from "./market/ws/subscriptions";
 /** Most commands one RPC call may carry. */
 export const MAX_BATCH = 5_000;
 export const MAX_DEPTH = 100;
-/** A snapshot is taken this long after the first unsnapshotted change. */
-export const SNAPSHOT_DELAY_MS = 10_000;
+/**
+ * A snapshot is taken this long after the first unsnapshotted change: a busy market snapshots
+ * about twice a minute, and a restart replays at most about that much journal.
+ */
+export const SNAPSHOT_DELAY_MS = 30_000;
 
 export interface SequenceInfo {
   journalSeq: number;

@@ -69,6 +69,8 @@ export default {
         const body = (await request.json()) as MarketCommand | MarketCommand[];
         return Response.json(await book(env, symbol).placeBatch(Array.isArray(body) ? body : [body]));
       }
+      case "/market/snapshot":
+        return Response.json(await book(env, symbol).snapshotNow());
       case "/market/load": {
         // Sends `orders` commands in RPC batches of `batch`, one call after the other.
         const orders = q("orders", 10_000);

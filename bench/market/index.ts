@@ -203,6 +203,7 @@ async function main() {
       quantity: "0.00100",
     }));
     await post("/market/place?symbol=FAN-USDT", makers);
+    await get("/market/snapshot?symbol=FAN-USDT"); // the next one is due 30 s after the first event
     let taker = 0;
     const rows: string[] = [];
     for (const n of SIZES) {
