@@ -5,7 +5,7 @@
 //      subscribers, beside a bare broadcast from an empty Durable Object in the same run.
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
@@ -189,6 +189,12 @@ async function main() {
     };
     const health = await get("/health");
     console.log(`Worker at ${base}: ${JSON.stringify(health)}`);
+    // Other work on a shared VM shows in the tails: print the load beside the figures.
+    const load = () =>
+      loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" / ");
+    console.log(`load average (1/5/15 min) at start: ${load()} on ${availableParallelism()} cores`);
 
     // ---- 1. fan-out -----------------------------------------------------------------------
     console.log("\n# Fan-out latency, order acceptance in the object to receipt at every client, ms");
@@ -253,6 +259,7 @@ async function main() {
     );
     console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const r of rows) console.log(r);
+    console.log(`load average after the fan-out: ${load()}`);
 
     // ---- 2. throughput (after the fan-out, so its large book never runs beside it) --------------------------------------------------------------------
     console.log(`\n# Orders per second into one market (${LOAD_ORDERS} commands, RPC batches of ${BATCH})`);
