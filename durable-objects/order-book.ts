@@ -33,6 +33,8 @@ import { Subscriptions } from "./market/ws/subscriptions";
 /** Most commands one RPC call may carry. */
 export const MAX_BATCH = 5_000;
 export const MAX_DEPTH = 100;
+/** Recent trades sent when a client subscribes to `trades` (newest first). */
+export const TRADES_SNAPSHOT = 50;
 /**
  * A snapshot is taken this long after the first unsnapshotted change: a busy market snapshots
  * about twice a minute, and a restart replays at most about that much journal.
@@ -203,6 +205,10 @@ export class OrderBook extends DurableObject<Env> {
   }
 
   async trades(limit = 100): Promise<TradeView[]> {
+    return this.recentTrades(limit);
+  }
+
+  private recentTrades(limit: number): TradeView[] {
     const m = this.market;
     if (!m.rules) return [];
     const n = Math.max(1, Math.min(1000, Math.floor(limit) || 100));
@@ -418,7 +424,7 @@ export class OrderBook extends DurableObject<Env> {
         break;
       }
       case "trades":
-        frame = { type: "snapshot", channel: channel.name, trades: [] as TradeView[] };
+        frame = { type: "snapshot", channel: channel.name, trades: this.recentTrades(TRADES_SNAPSHOT) };
         break;
       case "ticker":
         frame = { type: "ticker", channel: channel.name, ...this.tickerNow(now) };
