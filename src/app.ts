@@ -13,10 +13,12 @@ import { requestContext } from "./middleware/request-context";
 import { adminRoutes } from "./routes/admin";
 import { adminWalletRoutes } from "./routes/admin-wallets";
 import { depositWebhookRoutes } from "./routes/deposit-webhook";
+import { adminMarketRoutes } from "./routes/admin-markets";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes, jwksRoutes } from "./routes/auth";
 import { mountDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
+import { marketRoutes } from "./routes/markets";
 import { meRoutes } from "./routes/me";
 import { walletRoutes } from "./routes/wallets";
 
@@ -90,6 +92,8 @@ export function createApp() {
   app.route("/api/v1", adminRoutes);
   app.route("/api/v1", walletRoutes);
   app.route("/api/v1", adminWalletRoutes);
+  app.route("/", marketRoutes);
+  app.route("/", adminMarketRoutes);
   mountDocs(app);
 
   app.onError(onError);
