@@ -43,7 +43,7 @@ export async function recordDepositNotice(
   metadata: RequestMetadata,
 ): Promise<DepositOutcome> {
   const asset = await findAsset(db, notice.asset, "body");
-  const chain = requireOnChain(asset);
+  const chain = requireOnChain(asset, { allowDisabled: true });
   const amount = parseAmount(asset, notice.amount);
   const owner = await findAddressOwner(db, chain, notice.address);
   if (!owner) {
