@@ -55,7 +55,9 @@ export async function recordDepositNotice(
       },
     );
   }
-  const txHash = notice.txHash.toLowerCase();
+  // One spelling per transaction, so "0xAB.." and "ab.." cannot be two deposits of one output.
+  const hex = notice.txHash.toLowerCase().replace(/^0x/, "");
+  const txHash = chain === "ethereum" ? `0x${hex}` : hex;
   return db.transaction(async (tx) => {
     const [created] = await tx
       .insert(deposits)
