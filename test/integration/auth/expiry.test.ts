@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
-import { describe, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
-import { emailVerificationTokens, sessions } from "../../../src/db/schema";
+import { emailVerificationTokens, sessions, users } from "../../../src/db/schema";
+import { hashPassword, verifyPassword } from "../../../src/lib/password-hash";
 import { api, expectError, login, register, verificationToken } from "./helpers";
 
 describe("expiry", () => {
@@ -52,5 +53,21 @@ describe("expiry", () => {
       400,
       "INVALID_VERIFICATION_TOKEN",
     );
+  });
+});
+
+describe("password hash upgrade", () => {
+  it("a hash with weaker parameters is replaced at the next successful login", async () => {
+    const user = await register();
+    const weak = await hashPassword(user.password, { m: 256, t: 1, p: 1 });
+    await withDatabase(env, (db) =>
+      db.update(users).set({ passwordHash: weak }).where(eq(users.id, user.id)),
+    );
+    await login(user.email);
+    const [row] = await withDatabase(env, (db) =>
+      db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, user.id)),
+    );
+    expect(row!.hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    expect((await verifyPassword(user.password, row!.hash)).ok).toBe(true);
   });
 });
