@@ -11,6 +11,8 @@ import { jsonOnly } from "./middleware/json-only";
 import { ipRateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { adminRoutes } from "./routes/admin";
+import { adminWalletRoutes } from "./routes/admin-wallets";
+import { depositWebhookRoutes } from "./routes/deposit-webhook";
 import { adminMarketRoutes } from "./routes/admin-markets";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes, jwksRoutes } from "./routes/auth";
@@ -18,6 +20,7 @@ import { mountDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { marketRoutes } from "./routes/markets";
 import { meRoutes } from "./routes/me";
+import { walletRoutes } from "./routes/wallets";
 
 /** Largest request body the API accepts; orders and profiles are far smaller. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -80,11 +83,15 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/", jwksRoutes);
+  // HMAC-authenticated machine traffic: not subject to the per-IP limit of people.
+  app.route("/api/v1", depositWebhookRoutes);
   app.use("*", ipRateLimit);
   app.route("/api/v1", authRoutes);
   app.route("/api/v1", meRoutes);
   app.route("/api/v1", apiKeyRoutes);
   app.route("/api/v1", adminRoutes);
+  app.route("/api/v1", walletRoutes);
+  app.route("/api/v1", adminWalletRoutes);
   app.route("/", marketRoutes);
   app.route("/", adminMarketRoutes);
   mountDocs(app);

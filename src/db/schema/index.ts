@@ -6,3 +6,4 @@ export * from "./event-outbox";
 export * from "./sessions";
 export * from "./email-verification";
 export * from "./api-keys";
+export * from "./wallets";
