@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (
   num INTEGER PRIMARY KEY, order_id TEXT NOT NULL UNIQUE, client_order_id TEXT,
   user_id TEXT NOT NULL, result TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (client_order_id, user_id);
+CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (client_order_id, user_id)
+  WHERE client_order_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS users (num INTEGER PRIMARY KEY, user_id TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS trades (
   id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, price INTEGER NOT NULL, quantity INTEGER NOT NULL,
