@@ -138,6 +138,30 @@ describe("OrderBook object: commands", () => {
     expect(await book.depth()).toMatchObject({ asks: [["100.00", "1.00000"]] });
   });
 
+  it("a batch answers every command in order and refuses oversized or malformed input without harm", async () => {
+    const book = await configuredBook("BATCH-USDT");
+    const results = await book.placeBatch([
+      { kind: "place", orderId: "b1", userId: "u", side: "buy", type: "limit", price: "100", quantity: "1" },
+      { kind: "bogus" } as never,
+      {
+        kind: "place",
+        orderId: "b2",
+        userId: "u",
+        side: "up" as never,
+        type: "limit",
+        price: "100",
+        quantity: "1",
+      },
+      { kind: "cancel", orderId: "b1" },
+    ]);
+    expect(results.map((r) => (r.ok ? "ok" : r.code))).toEqual(["ok", "BAD_REQUEST", "INVALID_SIDE", "ok"]);
+    const tooMany = await book.placeBatch(
+      Array.from({ length: 5_001 }, () => ({ kind: "cancel", orderId: "x" })),
+    );
+    expect(tooMany).toEqual([{ ok: false, code: "BAD_REQUEST", message: expect.any(String) }]);
+    expect((await book.sequence()).orderCount).toBe(0);
+  });
+
   it("writes fills and order events to the outbox, read by sequence and acknowledged", async () => {
     const book = await configuredBook("OUT-USDT");
     await book.placeBatch([
