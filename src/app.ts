@@ -8,7 +8,7 @@ import { releaseResources } from "./http/resources";
 import { createRouter } from "./http/router";
 import { ErrorCode } from "./lib/errors";
 import { jsonOnly } from "./middleware/json-only";
-import { ipRateLimit } from "./middleware/rate-limit";
+import { apiRateLimit } from "./middleware/authenticate";
 import { requestContext } from "./middleware/request-context";
 import { adminRoutes } from "./routes/admin";
 import { adminWalletRoutes } from "./routes/admin-wallets";
@@ -85,7 +85,7 @@ export function createApp() {
   app.route("/", jwksRoutes);
   // HMAC-authenticated machine traffic: not subject to the per-IP limit of people.
   app.route("/api/v1", depositWebhookRoutes);
-  app.use("*", ipRateLimit);
+  app.use("*", apiRateLimit);
   app.route("/api/v1", authRoutes);
   app.route("/api/v1", meRoutes);
   app.route("/api/v1", apiKeyRoutes);
