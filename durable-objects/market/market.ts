@@ -150,7 +150,7 @@ export class Market {
     const ref: OrderRef = { orderId: c.orderId, userId: c.userId, clientOrderId: c.clientOrderId ?? null };
     this.refs.set(num, ref);
     const seq = this.apply({ kind: "place", ...order }, batch);
-    const outcome = this.consumeEvents(batch, num);
+    const outcome = this.consumeEvents(batch, num, true);
     const result: CommandResult =
       outcome.rejectReason !== 0
         ? this.rejected(outcome.rejectReason)
@@ -342,7 +342,11 @@ export class Market {
   // ---- events -----------------------------------------------------------------------------
 
   /** Turns the engine's pending events into outbox rows, trades, depth changes and candles. */
-  private consumeEvents(batch: Batch, subject: number): Outcome {
+  /**
+   * `placing`: the command places `subject`. A refused cancel or amend is not a rejected order,
+   * so only a refused placement becomes a `rejected` order event for settlement.
+   */
+  private consumeEvents(batch: Batch, subject: number, placing = false): Outcome {
     const outcome: Outcome = { accepted: false, rejectReason: 0, doneReason: 0, filled: 0, fills: [] };
     const rules = this.rules!;
     const grid = rules.grid;
@@ -400,7 +404,7 @@ export class Market {
       }
       const ref = this.ref(orderNum);
       const entry: OutboxEntry & { kind: "order" } = {
-        seq: ++this.counters.outboxSeq,
+        seq: 0, // numbered when it is kept
         kind: "order",
         ts,
         event: "accepted",
@@ -414,10 +418,11 @@ export class Market {
           if (orderNum === subject) outcome.accepted = true;
           break;
         case EventKind.REJECTED:
+          if (orderNum === subject || orderNum === 0) outcome.rejectReason = ev.code[i]!;
+          if (!placing) continue; // nothing to settle
           entry.event = "rejected";
           entry.status = "rejected";
           entry.reason = REJECT_NAMES.get(ev.code[i]!) ?? "REJECTED";
-          if (orderNum === subject || orderNum === 0) outcome.rejectReason = ev.code[i]!;
           this.refs.delete(orderNum);
           break;
         case EventKind.ORDER_DONE: {
@@ -439,6 +444,7 @@ export class Market {
           entry.event = "triggered";
           entry.price = grid.price(ev.price[i]!);
       }
+      entry.seq = ++this.counters.outboxSeq;
       batch.outbox.push(entry);
     }
     ev.clear();
