@@ -126,9 +126,16 @@ export class Market {
     }
   }
 
+  /**
+   * Both halted and cancel-only refuse new orders and amendments; both let owners cancel, so a
+   * halt never traps anyone's locked funds. Halted says matching stopped (an incident);
+   * cancel-only says the market is winding down or not yet open.
+   */
   private statusError(allowCancel: boolean): CommandError | null {
     const status = this.rules!.rules.status;
-    if (status === "halted") return fail("MARKET_HALTED", `${this.symbol} is halted: no orders are accepted`);
+    if (status === "halted" && !allowCancel) {
+      return fail("MARKET_HALTED", `${this.symbol} is halted: only cancellations are accepted`);
+    }
     if (status === "cancel-only" && !allowCancel) {
       return fail("MARKET_CANCEL_ONLY", `${this.symbol} accepts only cancellations`);
     }
