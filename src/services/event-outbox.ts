@@ -56,40 +56,60 @@ export interface RelayResult {
 /**
  * Publishes pending outbox rows to their Redis streams in id order. Delivery is at least
  * once (a crash between XADD and the update republishes): consumers dedupe on envelope `id`.
- * Relays take turns on a transaction-scoped advisory lock: two relays publishing disjoint
- * batches side by side could put a later event on a stream before an earlier one.
+ * One relay at a time, under a transaction-scoped advisory lock: two relays publishing
+ * disjoint batches side by side could put a later event on a stream before an earlier one.
+ * A relay that finds the lock taken does not wait inside a transaction (that would hold a
+ * connection per waiting request); it backs off and tries again a few times, so events the
+ * holder could not see yet still go out promptly. The cron catches anything left.
  */
 export async function relayOutbox(db: Database, redis: Redis, limit = 100): Promise<RelayResult> {
+  for (let attempt = 0; ; attempt++) {
+    const result = await relayUnderLock(db, redis, limit);
+    if (result || attempt === LOCK_RETRIES) return result ?? { published: 0, failed: 0 };
+    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS * (attempt + 1)));
+  }
+}
+
+const LOCK_RETRIES = 4;
+const LOCK_RETRY_MS = 25;
+const MAX_ROUNDS = 10;
+
+/** Drains the outbox while holding the relay lock; null when another relay holds it. */
+async function relayUnderLock(db: Database, redis: Redis, limit: number): Promise<RelayResult | null> {
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(${RELAY_LOCK_KEY})`);
-    const pending = await tx
-      .select()
-      .from(eventOutbox)
-      .where(isNull(eventOutbox.publishedAt))
-      .orderBy(asc(eventOutbox.id))
-      .limit(limit);
+    const lock = await tx.execute(sql`select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked`);
+    if ((lock.rows[0] as { locked?: boolean } | undefined)?.locked !== true) return null;
     let published = 0;
-    for (const row of pending) {
-      try {
-        await redis.xadd(
-          row.stream,
-          "*",
-          { event: JSON.stringify(row.envelope) },
-          { trim: { type: "MAXLEN", threshold: STREAM_MAX_LENGTH, comparison: "~" } },
-        );
-      } catch (err) {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const pending = await tx
+        .select()
+        .from(eventOutbox)
+        .where(isNull(eventOutbox.publishedAt))
+        .orderBy(asc(eventOutbox.id))
+        .limit(limit);
+      if (pending.length === 0) break;
+      for (const [index, row] of pending.entries()) {
+        try {
+          await redis.xadd(
+            row.stream,
+            "*",
+            { event: JSON.stringify(row.envelope) },
+            { trim: { type: "MAXLEN", threshold: STREAM_MAX_LENGTH, comparison: "~" } },
+          );
+        } catch (err) {
+          await tx
+            .update(eventOutbox)
+            .set({ attempts: sql`${eventOutbox.attempts} + 1`, lastError: String(err).slice(0, 500) })
+            .where(eq(eventOutbox.id, row.id));
+          // Keep per-stream order: stop at the first failure, the cron retries.
+          return { published, failed: pending.length - index };
+        }
         await tx
           .update(eventOutbox)
-          .set({ attempts: sql`${eventOutbox.attempts} + 1`, lastError: String(err).slice(0, 500) })
-          .where(eq(eventOutbox.id, row.id));
-        // Keep per-stream order: stop at the first failure, the cron retries.
-        return { published, failed: pending.length - published };
+          .set({ publishedAt: new Date(), attempts: sql`${eventOutbox.attempts} + 1` })
+          .where(and(eq(eventOutbox.id, row.id), isNull(eventOutbox.publishedAt)));
+        published++;
       }
-      await tx
-        .update(eventOutbox)
-        .set({ publishedAt: new Date(), attempts: sql`${eventOutbox.attempts} + 1` })
-        .where(and(eq(eventOutbox.id, row.id), isNull(eventOutbox.publishedAt)));
-      published++;
     }
     return { published, failed: 0 };
   });
