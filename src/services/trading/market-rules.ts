@@ -69,3 +69,26 @@ export function quoteAmount(scale: QuoteScale, units: bigint, rounding: "floor" 
 export function unitsWithin(scale: QuoteScale, quote: bigint): bigint {
   return (quote * scale.den) / scale.num;
 }
+
+/** The rules of a `markets` row, given its base and quote assets' decimals. */
+export function marketRulesOf(
+  market: Omit<MarketRules, "baseDecimals" | "quoteDecimals" | "status"> & { status?: MarketRules["status"] },
+  baseDecimals: number,
+  quoteDecimals: number,
+): MarketRules {
+  return {
+    symbol: market.symbol,
+    baseAsset: market.baseAsset,
+    quoteAsset: market.quoteAsset,
+    baseDecimals,
+    quoteDecimals,
+    tickSize: market.tickSize,
+    lotSize: market.lotSize,
+    minQuantity: market.minQuantity,
+    maxQuantity: market.maxQuantity,
+    minNotional: market.minNotional,
+    makerFeeBps: market.makerFeeBps,
+    takerFeeBps: market.takerFeeBps,
+    status: market.status ?? "trading",
+  };
+}

@@ -1,34 +1,12 @@
-import type { MarketRules } from "../../../src/services/trading/market-rules";
+import { DEMO_ASSETS, DEMO_MARKETS } from "../../../scripts/lib/seed";
+import { marketRulesOf, type MarketRules } from "../../../src/services/trading/market-rules";
+
+function seeded(symbol: string): MarketRules {
+  const market = DEMO_MARKETS.find((m) => m.symbol === symbol)!;
+  const decimals = (code: string) => DEMO_ASSETS.find((a) => a.code === code)!.decimals;
+  return marketRulesOf(market, decimals(market.baseAsset), decimals(market.quoteAsset));
+}
 
 /** The seeded markets (scripts/lib/seed.ts) with their assets' decimals. */
-export const BTC_USDT: MarketRules = {
-  symbol: "BTC-USDT",
-  baseAsset: "BTC",
-  quoteAsset: "USDT",
-  baseDecimals: 8,
-  quoteDecimals: 6,
-  tickSize: 10_000n,
-  lotSize: 1_000n,
-  minQuantity: 1_000n,
-  maxQuantity: 10_000_000_000n,
-  minNotional: 5_000_000n,
-  makerFeeBps: 10,
-  takerFeeBps: 20,
-  status: "trading",
-};
-
-export const ETH_USDT: MarketRules = {
-  symbol: "ETH-USDT",
-  baseAsset: "ETH",
-  quoteAsset: "USDT",
-  baseDecimals: 18,
-  quoteDecimals: 6,
-  tickSize: 10_000n,
-  lotSize: 10n ** 14n,
-  minQuantity: 10n ** 14n,
-  maxQuantity: 10n ** 21n,
-  minNotional: 5_000_000n,
-  makerFeeBps: 10,
-  takerFeeBps: 20,
-  status: "trading",
-};
+export const BTC_USDT = seeded("BTC-USDT");
+export const ETH_USDT = seeded("ETH-USDT");
