@@ -3,3 +3,4 @@ export * from "./users";
 export * from "./markets";
 export * from "./audit";
 export * from "./event-outbox";
+export * from "./trading";
