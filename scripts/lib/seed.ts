@@ -7,6 +7,7 @@ import { hashPassword } from "../../src/lib/password-hash";
 export const DEMO_ASSETS = [
   {
     code: "BTC",
+    chain: "bitcoin" as const,
     name: "Bitcoin",
     decimals: 8,
     confirmations: 2,
@@ -15,6 +16,7 @@ export const DEMO_ASSETS = [
   },
   {
     code: "ETH",
+    chain: "ethereum" as const,
     name: "Ether",
     decimals: 18,
     confirmations: 12,
@@ -23,6 +25,7 @@ export const DEMO_ASSETS = [
   },
   {
     code: "USDT",
+    chain: "ethereum" as const,
     name: "Tether USD (ERC-20)",
     decimals: 6,
     confirmations: 12,
@@ -31,6 +34,7 @@ export const DEMO_ASSETS = [
   },
   {
     code: "USDC",
+    chain: "ethereum" as const,
     name: "USD Coin (ERC-20)",
     decimals: 6,
     confirmations: 12,

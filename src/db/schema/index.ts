@@ -4,3 +4,4 @@ export * from "./markets";
 export * from "./audit";
 export * from "./event-outbox";
 export * from "./trading";
+export * from "./wallets";

@@ -3,6 +3,8 @@ import { check, integer, pgEnum, pgTable, text } from "drizzle-orm/pg-core";
 import { createdAt, minorUnits, updatedAt } from "./columns";
 
 export const assetStatus = pgEnum("asset_status", ["active", "disabled"]);
+/** The blockchain an asset moves on (ERC-20 tokens are "ethereum"); null: no on-chain transfers. */
+export const chain = pgEnum("chain", ["bitcoin", "ethereum"]);
 export const marketStatus = pgEnum("market_status", ["trading", "halted", "cancel-only"]);
 
 export const assets = pgTable(
@@ -11,6 +13,7 @@ export const assets = pgTable(
     code: text("code").primaryKey(),
     name: text("name").notNull(),
     decimals: integer("decimals").notNull(),
+    chain: chain("chain"),
     confirmations: integer("confirmations").notNull(),
     withdrawalFee: minorUnits("withdrawal_fee").notNull(),
     minWithdrawal: minorUnits("min_withdrawal").notNull(),

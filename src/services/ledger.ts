@@ -1,0 +1,351 @@
+/**
+ * The double-entry ledger: the ONLY code that changes balances.
+ *
+ * Account model (per asset):
+ *   user_available(user)   funds a user can spend or withdraw         never < 0 (CHECK + conditional UPDATE)
+ *   user_locked(user)      funds held for a withdrawal or an order    never < 0 (CHECK + conditional UPDATE)
+ *   fee_income             fees the exchange earned                   grows positive
+ *   external_deposits      the outside world's side of every deposit  negative: −(all deposits credited)
+ *   external_withdrawals   the outside world's side of withdrawals    positive: +(all amounts sent out)
+ *   adjustments            the counter-account of admin corrections   either sign
+ *
+ * Every movement is one journal entry whose postings sum to zero per asset, so the sum over all
+ * accounts of an asset is zero at all times. The system accounts are the mirror image of the
+ * users' holdings and are allowed to go negative: a deposit of 1 BTC posts +1 to the user and −1
+ * to external_deposits, i.e. "the outside world gave us 1 BTC that we now owe the user". Their
+ * balances are simply the sums of their postings (no row to contend on under load).
+ *
+ * User accounts also have a row in `balances` (available, locked), updated in the same
+ * transaction as the postings. A decrease is a conditional `UPDATE ... WHERE available + delta >= 0`,
+ * so concurrent requests can never overspend: the loser's UPDATE matches no row and the whole
+ * entry rolls back with INSUFFICIENT_FUNDS. The reconciliation job proves that each row equals
+ * the sum of its postings.
+ *
+ * An entry is identified by (type, reference): posting the same entry again changes nothing and
+ * returns `applied: false`, so retries and replays (webhooks, settlement of fills) are safe.
+ *
+ * For trading: lock funds for an order (`lockFunds`), release them on cancel (`releaseFunds`),
+ * and settle a fill as one entry, e.g. buyer locked −quote, seller available +quote − fee,
+ * fee_income +fee, seller locked −base, buyer available +base.
+ */
+import { and, desc, eq, lt, sql } from "drizzle-orm";
+import type { DbExecutor } from "../db/client";
+import { assets, balances, ledgerEntries, ledgerPostings } from "../db/schema";
+import { AppError, ErrorCode } from "../lib/errors";
+
+export type SystemAccountKind = "fee_income" | "external_deposits" | "external_withdrawals" | "adjustments";
+export type UserAccountKind = "user_available" | "user_locked";
+
+export type LedgerAccount = { kind: UserAccountKind; userId: string } | { kind: SystemAccountKind };
+
+export const userAvailable = (userId: string): LedgerAccount => ({ kind: "user_available", userId });
+export const userLocked = (userId: string): LedgerAccount => ({ kind: "user_locked", userId });
+export const FEE_INCOME: LedgerAccount = { kind: "fee_income" };
+export const EXTERNAL_DEPOSITS: LedgerAccount = { kind: "external_deposits" };
+export const EXTERNAL_WITHDRAWALS: LedgerAccount = { kind: "external_withdrawals" };
+export const ADJUSTMENTS: LedgerAccount = { kind: "adjustments" };
+
+/** A signed amount in the asset's minor units: positive increases the account, negative decreases it. */
+export interface Posting {
+  account: LedgerAccount;
+  asset: string;
+  amount: bigint;
+}
+
+export interface JournalEntryInput {
+  /** What kind of movement, e.g. `deposit`, `withdrawal.lock`, `trade`. */
+  type: string;
+  /** What it is about (a deposit id, a withdrawal id, a trade id): unique per type. */
+  reference: string;
+  postings: Posting[];
+  metadata?: Record<string, unknown>;
+}
+
+export interface PostResult {
+  entryId: bigint;
+  /** False when an entry with this (type, reference) already existed: nothing changed. */
+  applied: boolean;
+}
+
+export const insufficientFunds = (asset: string) =>
+  new AppError(422, ErrorCode.INSUFFICIENT_FUNDS, `Insufficient ${asset} balance`, { asset });
+
+const isUserAccount = (a: LedgerAccount): a is { kind: UserAccountKind; userId: string } =>
+  a.kind === "user_available" || a.kind === "user_locked";
+
+function accountKey(p: Posting): string {
+  return `${p.asset}|${p.account.kind}|${isUserAccount(p.account) ? p.account.userId : ""}`;
+}
+
+/** Nets postings per account and checks the double-entry rule; throws on a programming error. */
+function normalize(input: JournalEntryInput): Posting[] {
+  if (!input.type || !input.reference) throw new Error("A journal entry needs a type and a reference");
+  const netted = new Map<string, Posting>();
+  const perAsset = new Map<string, bigint>();
+  for (const p of input.postings) {
+    if (typeof p.amount !== "bigint") throw new TypeError("Posting amounts are bigint minor units");
+    const key = accountKey(p);
+    const prev = netted.get(key);
+    netted.set(key, { ...p, amount: (prev?.amount ?? 0n) + p.amount });
+    perAsset.set(p.asset, (perAsset.get(p.asset) ?? 0n) + p.amount);
+  }
+  for (const [asset, sum] of perAsset) {
+    if (sum !== 0n) {
+      throw new AppError(500, ErrorCode.LEDGER_UNBALANCED, `Journal entry ${input.type} does not balance`, {
+        asset,
+        sum: sum.toString(),
+      });
+    }
+  }
+  const postings = [...netted.values()].filter((p) => p.amount !== 0n);
+  if (postings.length === 0) throw new Error("A journal entry must move something");
+  return postings;
+}
+
+interface RowDelta {
+  userId: string;
+  asset: string;
+  available: bigint;
+  locked: bigint;
+}
+
+/** Per (user, asset) row, in a fixed order so concurrent entries lock rows alike and never deadlock. */
+function rowDeltas(postings: Posting[]): RowDelta[] {
+  const rows = new Map<string, RowDelta>();
+  for (const p of postings) {
+    if (!isUserAccount(p.account)) continue;
+    const key = `${p.account.userId}|${p.asset}`;
+    const row = rows.get(key) ?? { userId: p.account.userId, asset: p.asset, available: 0n, locked: 0n };
+    if (p.account.kind === "user_available") row.available += p.amount;
+    else row.locked += p.amount;
+    rows.set(key, row);
+  }
+  return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
+}
+
+async function applyRow(tx: DbExecutor, row: RowDelta): Promise<void> {
+  const available = row.available.toString();
+  const locked = row.locked.toString();
+  if (row.available >= 0n && row.locked >= 0n) {
+    await tx
+      .insert(balances)
+      .values({ userId: row.userId, asset: row.asset, available: row.available, locked: row.locked })
+      .onConflictDoUpdate({
+        target: [balances.userId, balances.asset],
+        set: {
+          available: sql`${balances.available} + excluded.available`,
+          locked: sql`${balances.locked} + excluded.locked`,
+          updatedAt: sql`now()`,
+        },
+      });
+    return;
+  }
+  // A decrease: applied only if it leaves both columns non-negative. Under concurrency the row
+  // lock serializes writers and the WHERE is re-checked on the latest row, so at most the
+  // funds that exist are ever spent.
+  const updated = await tx
+    .update(balances)
+    .set({
+      available: sql`${balances.available} + ${available}::numeric`,
+      locked: sql`${balances.locked} + ${locked}::numeric`,
+      updatedAt: sql`now()`,
+    })
+    .where(
+      and(
+        eq(balances.userId, row.userId),
+        eq(balances.asset, row.asset),
+        sql`${balances.available} + ${available}::numeric >= 0`,
+        sql`${balances.locked} + ${locked}::numeric >= 0`,
+      ),
+    )
+    .returning({ userId: balances.userId });
+  if (updated.length === 0) throw insufficientFunds(row.asset);
+}
+
+/**
+ * Records one journal entry and applies it to the users' balances, atomically (inside the
+ * caller's transaction when given one, as a savepoint). Throws INSUFFICIENT_FUNDS (422) when a
+ * user account would go negative; then nothing of the entry remains.
+ */
+export async function postJournalEntry(db: DbExecutor, input: JournalEntryInput): Promise<PostResult> {
+  const postings = normalize(input);
+  return db.transaction(async (tx) => {
+    const [inserted] = await tx
+      .insert(ledgerEntries)
+      .values({ type: input.type, reference: input.reference, metadata: input.metadata ?? {} })
+      .onConflictDoNothing({ target: [ledgerEntries.type, ledgerEntries.reference] })
+      .returning({ id: ledgerEntries.id });
+    if (!inserted) {
+      const [existing] = await tx
+        .select({ id: ledgerEntries.id })
+        .from(ledgerEntries)
+        .where(and(eq(ledgerEntries.type, input.type), eq(ledgerEntries.reference, input.reference)));
+      return { entryId: existing!.id, applied: false };
+    }
+    for (const row of rowDeltas(postings)) await applyRow(tx, row);
+    await tx.insert(ledgerPostings).values(
+      postings.map((p) => ({
+        entryId: inserted.id,
+        account: p.account.kind,
+        userId: isUserAccount(p.account) ? p.account.userId : null,
+        asset: p.asset,
+        amount: p.amount,
+      })),
+    );
+    return { entryId: inserted.id, applied: true };
+  });
+}
+
+export interface MoveInput {
+  userId: string;
+  asset: string;
+  amount: bigint;
+  type: string;
+  reference: string;
+  metadata?: Record<string, unknown>;
+}
+
+function positive(amount: bigint): bigint {
+  if (amount <= 0n) throw new RangeError("The amount must be positive");
+  return amount;
+}
+
+/** available → locked (a withdrawal request, an order placement). INSUFFICIENT_FUNDS if not available. */
+export function lockFunds(db: DbExecutor, m: MoveInput): Promise<PostResult> {
+  const amount = positive(m.amount);
+  return postJournalEntry(db, {
+    type: m.type,
+    reference: m.reference,
+    metadata: m.metadata,
+    postings: [
+      { account: userAvailable(m.userId), asset: m.asset, amount: -amount },
+      { account: userLocked(m.userId), asset: m.asset, amount },
+    ],
+  });
+}
+
+/** locked → available (a rejected or cancelled withdrawal, a cancelled order). */
+export function releaseFunds(db: DbExecutor, m: MoveInput): Promise<PostResult> {
+  const amount = positive(m.amount);
+  return postJournalEntry(db, {
+    type: m.type,
+    reference: m.reference,
+    metadata: m.metadata,
+    postings: [
+      { account: userLocked(m.userId), asset: m.asset, amount: -amount },
+      { account: userAvailable(m.userId), asset: m.asset, amount },
+    ],
+  });
+}
+
+/** Moves `amount` from one account to another in one entry. */
+export function transfer(
+  db: DbExecutor,
+  t: {
+    from: LedgerAccount;
+    to: LedgerAccount;
+    asset: string;
+    amount: bigint;
+    type: string;
+    reference: string;
+    metadata?: Record<string, unknown>;
+  },
+): Promise<PostResult> {
+  const amount = positive(t.amount);
+  return postJournalEntry(db, {
+    type: t.type,
+    reference: t.reference,
+    metadata: t.metadata,
+    postings: [
+      { account: t.from, asset: t.asset, amount: -amount },
+      { account: t.to, asset: t.asset, amount },
+    ],
+  });
+}
+
+export interface BalanceView {
+  asset: string;
+  decimals: number;
+  available: bigint;
+  locked: bigint;
+}
+
+/** A user's balances in every asset (zero where nothing was ever posted). */
+export async function getBalances(db: DbExecutor, userId: string): Promise<BalanceView[]> {
+  const rows = await db
+    .select({
+      asset: assets.code,
+      decimals: assets.decimals,
+      available: sql<string>`coalesce(${balances.available}, 0)::text`,
+      locked: sql<string>`coalesce(${balances.locked}, 0)::text`,
+    })
+    .from(assets)
+    .leftJoin(balances, and(eq(balances.asset, assets.code), eq(balances.userId, userId)))
+    .orderBy(assets.code);
+  return rows.map((r) => ({ ...r, available: BigInt(r.available), locked: BigInt(r.locked) }));
+}
+
+/** One user's balance in one asset (zero when none). */
+export async function getBalance(
+  db: DbExecutor,
+  userId: string,
+  asset: string,
+): Promise<{ available: bigint; locked: bigint }> {
+  const [row] = await db
+    .select({ available: balances.available, locked: balances.locked })
+    .from(balances)
+    .where(and(eq(balances.userId, userId), eq(balances.asset, asset)));
+  return row ?? { available: 0n, locked: 0n };
+}
+
+export interface HistoryItem {
+  id: bigint;
+  entryId: bigint;
+  type: string;
+  reference: string;
+  account: UserAccountKind;
+  asset: string;
+  amount: bigint;
+  createdAt: Date;
+}
+
+export interface HistoryQuery {
+  asset?: string;
+  type?: string;
+  /** Return postings older than this posting id (the previous page's `next_cursor`). */
+  before?: bigint;
+  limit: number;
+}
+
+/** A user's postings, newest first, for cursor pagination (`before` = the last id of the previous page). */
+export async function listUserPostings(
+  db: DbExecutor,
+  userId: string,
+  q: HistoryQuery,
+): Promise<{ items: HistoryItem[]; nextCursor: bigint | null }> {
+  const rows = await db
+    .select({
+      id: ledgerPostings.id,
+      entryId: ledgerPostings.entryId,
+      type: ledgerEntries.type,
+      reference: ledgerEntries.reference,
+      account: ledgerPostings.account,
+      asset: ledgerPostings.asset,
+      amount: ledgerPostings.amount,
+      createdAt: ledgerPostings.createdAt,
+    })
+    .from(ledgerPostings)
+    .innerJoin(ledgerEntries, eq(ledgerEntries.id, ledgerPostings.entryId))
+    .where(
+      and(
+        eq(ledgerPostings.userId, userId),
+        q.asset ? eq(ledgerPostings.asset, q.asset) : undefined,
+        q.type ? eq(ledgerEntries.type, q.type) : undefined,
+        q.before !== undefined ? lt(ledgerPostings.id, q.before) : undefined,
+      ),
+    )
+    .orderBy(desc(ledgerPostings.id))
+    .limit(q.limit + 1);
+  const items = rows.slice(0, q.limit) as HistoryItem[];
+  return { items, nextCursor: rows.length > q.limit ? items[items.length - 1]!.id : null };
+}
