@@ -1,12 +1,491 @@
 import { DurableObject } from "cloudflare:workers";
+import { Batch } from "./market/batch";
+import type { CommandResult, MarketCommand, OrderLookup, OutboxEntry } from "./market/commands";
+import { Market } from "./market/market";
+import { INTERVALS, isInterval, type Candle, type Interval } from "./market/market-data/candles";
+import { rollingTicker } from "./market/market-data/ticker";
+import {
+  candleView,
+  depthUpdateFrame,
+  depthView,
+  tickerView,
+  type CandleView,
+  type DepthView,
+  type TickerView,
+  type TradeView,
+} from "./market/messages";
+import { ackOutbox, outboxBacklog, readOutbox } from "./market/outbox";
+import { persistBatch } from "./market/persist";
+import { ActiveRules, rulesProblem, type MarketRules } from "./market/rules";
+import { createSchema, writeMeta } from "./market/schema";
+import { oldestSnapshotSeq, writeSnapshot } from "./market/snapshots";
+import { truncateJournal } from "./market/journal";
+import { CloseCode, parseChannel, parseClientMessage, type ParsedChannel } from "./market/ws/protocol";
+import { Subscriptions } from "./market/ws/subscriptions";
+
+/** Most commands one RPC call may carry. */
+export const MAX_BATCH = 5_000;
+export const MAX_DEPTH = 100;
+/** A snapshot is taken this long after the first unsnapshotted change. */
+export const SNAPSHOT_DELAY_MS = 10_000;
+/** Header the Worker sets on an authenticated upgrade (it strips any client copy). */
+export const USER_HEADER = "X-Pandora-User-Id";
+
+export interface SequenceInfo {
+  journalSeq: number;
+  engineSeq: number;
+  lastUpdateId: number;
+  nextTradeId: number;
+  outboxSeq: number;
+  stateHash: string;
+  orderCount: number;
+}
 
 /**
- * One object per market, addressed by the market symbol: the single writer of that
- * market's order book. The matching engine lives in ./engine (pure TypeScript).
+ * One object per market, addressed by the market symbol: the single writer of that market's
+ * order book. It wraps the pure matching engine (./engine) with durability (journal,
+ * snapshots, outbox in its SQLite, one transaction per call), market data and WebSocket
+ * fan-out (hibernation API). See durable-objects/market/ for the parts.
  */
 export class OrderBook extends DurableObject<Env> {
+  private market!: Market;
+  private readonly subs: Subscriptions;
+  private alarmPending = false;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.subs = new Subscriptions(ctx);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    void ctx.blockConcurrencyWhile(async () => {
+      createSchema(ctx.storage.sql);
+      this.market = new Market(ctx.storage.sql);
+      this.alarmPending = (await ctx.storage.getAlarm()) !== null;
+    });
+  }
+
   /** Liveness probe used by readiness checks and tests. */
   async ping(): Promise<string> {
     return "pong";
   }
+
+  // ---- rules ------------------------------------------------------------------------------
+
+  /** Installs or replaces the market's rules (admin). Returns the problem when they are unusable. */
+  async configure(
+    rules: MarketRules,
+  ): Promise<{ ok: true; rules: MarketRules } | { ok: false; message: string }> {
+    const problem = rulesProblem(rules);
+    if (problem) return { ok: false, message: problem };
+    const current = this.market.rules?.rules;
+    if (current && current.symbol !== rules.symbol) return { ok: false, message: "symbol cannot change" };
+    if (
+      current &&
+      (current.tickSize !== rules.tickSize || current.lotSize !== rules.lotSize) &&
+      this.market.engine.orderCount > 0
+    ) {
+      return { ok: false, message: "tick and lot sizes can change only while the book is empty" };
+    }
+    writeMeta(this.ctx.storage.sql, "rules", rules);
+    this.market.rules = new ActiveRules(rules);
+    return { ok: true, rules };
+  }
+
+  async getRules(): Promise<MarketRules | null> {
+    return this.market.rules?.rules ?? null;
+  }
+
+  // ---- commands ---------------------------------------------------------------------------
+
+  async place(command: Omit<Extract<MarketCommand, { kind: "place" }>, "kind">): Promise<CommandResult> {
+    return this.run([{ ...command, kind: "place" }])[0]!;
+  }
+
+  async cancel(orderId: string, userId?: string): Promise<CommandResult> {
+    return this.run([{ kind: "cancel", orderId, userId }])[0]!;
+  }
+
+  async amend(
+    orderId: string,
+    change: { price?: string; quantity?: string; userId?: string },
+  ): Promise<CommandResult> {
+    return this.run([{ kind: "amend", orderId, ...change }])[0]!;
+  }
+
+  async cancelAll(userId: string): Promise<CommandResult> {
+    return this.run([{ kind: "cancel_all", userId }])[0]!;
+  }
+
+  /**
+   * Many commands in one call: one storage transaction (a few statements whatever the size),
+   * one broadcast. This is how one market goes past the platform's ~1,000 requests/s per object.
+   */
+  async placeBatch(commands: MarketCommand[]): Promise<CommandResult[]> {
+    if (!Array.isArray(commands) || commands.length > MAX_BATCH) {
+      return [{ ok: false, code: "BAD_REQUEST", message: `A batch holds 1 to ${MAX_BATCH} commands` }];
+    }
+    return this.run(commands);
+  }
+
+  private run(commands: MarketCommand[]): CommandResult[] {
+    const batch = new Batch(Date.now());
+    const results: CommandResult[] = [];
+    try {
+      this.ctx.storage.transactionSync(() => {
+        for (const command of commands) results.push(this.market.execute(command, batch));
+        this.market.counters.lastUpdateId = this.market.depth.lastUpdateId;
+        persistBatch(this.ctx.storage.sql, batch, this.market.candles.takeDirty(), this.market.counters);
+      });
+    } catch (err) {
+      // Memory may now be ahead of storage: start over from storage rather than serve a lie.
+      this.ctx.abort("order book state diverged from storage");
+      throw err;
+    }
+    if (batch.journal.length) {
+      this.scheduleSnapshot();
+      this.broadcast(batch);
+    }
+    return results;
+  }
+
+  // ---- settlement and reconciliation ------------------------------------------------------
+
+  async getOrder(query: { orderId?: string; clientOrderId?: string; userId?: string }): Promise<OrderLookup> {
+    return this.market.lookup(query);
+  }
+
+  async readOutbox(afterSeq = 0, limit = 500): Promise<{ entries: OutboxEntry[]; backlog: number }> {
+    const n = Math.max(1, Math.min(5_000, Math.floor(limit) || 500));
+    return {
+      entries: readOutbox(this.ctx.storage.sql, afterSeq, n),
+      backlog: outboxBacklog(this.ctx.storage.sql),
+    };
+  }
+
+  async ackOutbox(uptoSeq: number): Promise<{ acknowledged: number }> {
+    return { acknowledged: ackOutbox(this.ctx.storage.sql, uptoSeq) };
+  }
+
+  async sequence(): Promise<SequenceInfo> {
+    const m = this.market;
+    return {
+      journalSeq: m.counters.journalSeq,
+      engineSeq: m.engine.events.nextSeq,
+      lastUpdateId: m.depth.lastUpdateId,
+      nextTradeId: m.counters.nextTradeId,
+      outboxSeq: m.counters.outboxSeq,
+      stateHash: m.engine.stateHash(),
+      orderCount: m.engine.orderCount,
+    };
+  }
+
+  // ---- market data ------------------------------------------------------------------------
+
+  async depth(limit = MAX_DEPTH): Promise<DepthView | null> {
+    const m = this.market;
+    if (!m.rules) return null;
+    const n = Math.max(1, Math.min(MAX_DEPTH, Math.floor(limit) || MAX_DEPTH));
+    return depthView(m.symbol, m.rules.grid, m.depth.lastUpdateId, m.engine.depth(n));
+  }
+
+  /** The whole book (tests and audits; not limited to 100 levels). */
+  async fullDepth(): Promise<DepthView | null> {
+    const m = this.market;
+    if (!m.rules) return null;
+    return depthView(m.symbol, m.rules.grid, m.depth.lastUpdateId, m.engine.depth(Number.MAX_SAFE_INTEGER));
+  }
+
+  async trades(limit = 100): Promise<TradeView[]> {
+    const m = this.market;
+    if (!m.rules) return [];
+    const n = Math.max(1, Math.min(1000, Math.floor(limit) || 100));
+    const grid = m.rules.grid;
+    const symbol = m.symbol;
+    return this.ctx.storage.sql
+      .exec<{ id: number; ts: number; price: number; quantity: number; taker_side: "buy" | "sell" }>(
+        "SELECT id, ts, price, quantity, taker_side FROM trades ORDER BY id DESC LIMIT ?",
+        n,
+      )
+      .toArray()
+      .map((t) => ({
+        id: `${symbol}:${t.id}`,
+        price: grid.price(t.price),
+        quantity: grid.quantity(t.quantity),
+        taker_side: t.taker_side,
+        ts: t.ts,
+      }));
+  }
+
+  async candles(query: {
+    interval: Interval;
+    start?: number;
+    end?: number;
+    limit?: number;
+  }): Promise<CandleView[]> {
+    const m = this.market;
+    if (!m.rules || !isInterval(query.interval)) return [];
+    const n = Math.max(1, Math.min(1000, Math.floor(query.limit ?? 500) || 500));
+    const rows = this.ctx.storage.sql
+      .exec(
+        `SELECT * FROM candles WHERE interval = ? AND start >= ? AND start <= ? ORDER BY start DESC LIMIT ?`,
+        query.interval,
+        query.start ?? 0,
+        query.end ?? Number.MAX_SAFE_INTEGER,
+        n,
+      )
+      .toArray()
+      .reverse() as unknown as Candle[];
+    return rows.map((c) => candleView(m.rules!.grid, c));
+  }
+
+  async ticker(): Promise<TickerView | null> {
+    return this.tickerNow(Date.now());
+  }
+
+  private tickerNow(now: number): TickerView | null {
+    const m = this.market;
+    if (!m.rules) return null;
+    const stats = rollingTicker(m.candles.minutes, now, m.engine.lastTradePrice() ?? 0);
+    return tickerView(m.symbol, m.rules.grid, stats, m.engine.bestBid(), m.engine.bestAsk(), now);
+  }
+
+  // ---- snapshots --------------------------------------------------------------------------
+
+  private scheduleSnapshot(): void {
+    if (this.alarmPending) return;
+    this.alarmPending = true;
+    void this.ctx.storage.setAlarm(Date.now() + SNAPSHOT_DELAY_MS);
+  }
+
+  /** Writes a snapshot of the engine and drops the journal the older kept snapshot covers. */
+  async snapshotNow(): Promise<{ journalSeq: number }> {
+    const m = this.market;
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      writeSnapshot(sql, Date.now(), {
+        journalSeq: m.counters.journalSeq,
+        engine: m.engine.snapshot(),
+        counters: { ...m.counters },
+      });
+      truncateJournal(sql, oldestSnapshotSeq(sql));
+    });
+    return { journalSeq: m.counters.journalSeq };
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmPending = false;
+    await this.snapshotNow();
+  }
+
+  // ---- WebSockets -------------------------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
+      return new Response("Expected a WebSocket upgrade", { status: 426 });
+    }
+    if (!this.market.rules) return new Response("Unknown market", { status: 404 });
+    const pair = new WebSocketPair();
+    this.subs.accept(pair[1], this.market.symbol, request.headers.get(USER_HEADER));
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
+    const now = Date.now();
+    if (!this.subs.inbound(ws, now)) {
+      this.subs.send(ws, errorFrame(undefined, "RATE_LIMITED", "Too many messages"), now);
+      this.subs.close(ws, CloseCode.POLICY_VIOLATION, "Too many messages");
+      return;
+    }
+    try {
+      this.handle(ws, data, now);
+    } catch {
+      this.subs.send(ws, errorFrame(undefined, "INTERNAL_ERROR", "The message could not be handled"), now);
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket): Promise<void> {
+    this.subs.drop(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.subs.drop(ws);
+  }
+
+  private handle(ws: WebSocket, data: string | ArrayBuffer, now: number): void {
+    const parsed = parseClientMessage(data);
+    if (!parsed.ok) {
+      this.subs.send(ws, errorFrame(parsed.id, parsed.code, parsed.message), now);
+      return;
+    }
+    const msg = parsed.message;
+    if (msg.op === "ping") {
+      this.subs.send(ws, JSON.stringify({ type: "pong", id: msg.id, ts: now }), now);
+      return;
+    }
+    const attachment = this.subs.attachment(ws);
+    const market = attachment?.market ?? this.market.symbol;
+    const channels: ParsedChannel[] = [];
+    const unknown: string[] = [];
+    for (const raw of msg.channels) {
+      const channel = parseChannel(raw, market);
+      if (channel) channels.push(channel);
+      else unknown.push(raw);
+    }
+    if (unknown.length) {
+      this.subs.send(
+        ws,
+        errorFrame(
+          msg.id,
+          "UNKNOWN_CHANNEL",
+          `Unknown channel(s) for this ${market} socket: ${unknown.join(", ")}`,
+        ),
+        now,
+      );
+      return;
+    }
+    if (msg.op === "unsubscribe") {
+      this.subs.remove(
+        ws,
+        channels.map((c) => c.name),
+      );
+      this.subs.send(
+        ws,
+        JSON.stringify({ type: "unsubscribed", id: msg.id, channels: channels.map((c) => c.name) }),
+        now,
+      );
+      return;
+    }
+    if (channels.some((c) => c.kind === "orders") && !attachment?.userId) {
+      this.subs.send(
+        ws,
+        errorFrame(msg.id, "UNAUTHORIZED", "The orders channel needs an authenticated socket"),
+        now,
+      );
+      return;
+    }
+    const added = new Set(
+      this.subs.add(
+        ws,
+        channels.map((c) => c.name),
+      ),
+    );
+    this.subs.send(
+      ws,
+      JSON.stringify({ type: "subscribed", id: msg.id, channels: channels.map((c) => c.name) }),
+      now,
+    );
+    for (const channel of channels) {
+      if (added.has(channel.name)) this.sendSnapshot(ws, channel, attachment?.userId ?? null, now);
+    }
+  }
+
+  /** The current state of a channel, sent right after subscribing; diffs follow. */
+  private sendSnapshot(ws: WebSocket, channel: ParsedChannel, userId: string | null, now: number): void {
+    const m = this.market;
+    const grid = m.rules!.grid;
+    let frame: unknown;
+    switch (channel.kind) {
+      case "depth": {
+        const view = depthView(m.symbol, grid, m.depth.lastUpdateId, m.engine.depth(MAX_DEPTH));
+        frame = {
+          type: "snapshot",
+          channel: channel.name,
+          last_update_id: view.last_update_id,
+          bids: view.bids,
+          asks: view.asks,
+        };
+        break;
+      }
+      case "trades":
+        frame = { type: "snapshot", channel: channel.name, trades: [] as TradeView[] };
+        break;
+      case "ticker":
+        frame = { type: "ticker", channel: channel.name, ...this.tickerNow(now) };
+        break;
+      case "candles": {
+        const c = m.candles.currentOf(channel.interval!);
+        frame = { type: "snapshot", channel: channel.name, candle: c ? candleView(grid, c) : null };
+        break;
+      }
+      case "orders":
+        frame = { type: "snapshot", channel: channel.name, orders: userId ? m.openOrders(userId) : [] };
+        break;
+    }
+    this.subs.send(ws, JSON.stringify(frame), now);
+  }
+
+  private broadcast(batch: Batch): void {
+    const m = this.market;
+    const grid = m.rules!.grid;
+    const symbol = m.symbol;
+    const now = batch.ts;
+    const update = m.depth.flush();
+    const depthChannel = `depth:${symbol}`;
+    if (update && this.subs.count(depthChannel)) {
+      this.subs.broadcast(depthChannel, depthUpdateFrame(depthChannel, grid, update), now);
+    }
+    if (batch.trades.length === 0 && batch.outbox.length === 0) return;
+    const tradesChannel = `trades:${symbol}`;
+    if (this.subs.count(tradesChannel)) {
+      for (const t of batch.trades) {
+        const frame = JSON.stringify({
+          type: "trade",
+          channel: tradesChannel,
+          id: `${symbol}:${t.id}`,
+          price: grid.price(t.price),
+          quantity: grid.quantity(t.quantity),
+          taker_side: t.takerSide,
+          ts: t.ts,
+        });
+        this.subs.broadcast(tradesChannel, frame, now);
+      }
+    }
+    if (batch.trades.length) {
+      const tickerChannel = `ticker:${symbol}`;
+      if (this.subs.count(tickerChannel)) {
+        this.subs.broadcast(
+          tickerChannel,
+          JSON.stringify({ type: "ticker", channel: tickerChannel, ...this.tickerNow(now) }),
+          now,
+        );
+      }
+      for (const interval of Object.keys(INTERVALS) as Interval[]) {
+        const channel = `candles:${interval}:${symbol}`;
+        const c = m.candles.currentOf(interval);
+        if (c && this.subs.count(channel)) {
+          this.subs.broadcast(
+            channel,
+            JSON.stringify({ type: "candle", channel, ...candleView(grid, c) }),
+            now,
+          );
+        }
+      }
+    }
+    const ordersChannel = `orders:${symbol}`;
+    const privateSubscribers = this.subs.subscribers(ordersChannel);
+    if (privateSubscribers?.size) {
+      const byUser = new Map<string, OutboxEntry[]>();
+      for (const e of batch.outbox) {
+        if (e.kind !== "order") continue;
+        let list = byUser.get(e.userId);
+        if (!list) byUser.set(e.userId, (list = []));
+        list.push(e);
+      }
+      for (const ws of privateSubscribers) {
+        const userId = this.subs.attachment(ws)?.userId;
+        const events = userId ? byUser.get(userId) : undefined;
+        if (events)
+          for (const e of events)
+            this.subs.send(ws, JSON.stringify({ type: "order", channel: ordersChannel, ...e }), now);
+      }
+    }
+  }
+}
+
+function errorFrame(id: unknown, code: string, message: string): string {
+  return JSON.stringify({
+    type: "error",
+    ...(typeof id === "number" || typeof id === "string" ? { id } : {}),
+    code,
+    message,
+  });
 }

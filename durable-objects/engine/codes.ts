@@ -42,10 +42,8 @@ export const EventKind = {
 export type EventKindCode = (typeof EventKind)[keyof typeof EventKind];
 
 export const DoneReason = { FILLED: 1, CANCELLED: 2, EXPIRED: 3 } as const;
-export type DoneReasonCode = (typeof DoneReason)[keyof typeof DoneReason];
 
 export const Side = { BUY: 0, SELL: 1 } as const;
-export type SideCode = (typeof Side)[keyof typeof Side];
 
 export const OrderType = {
   LIMIT: 0,
@@ -54,13 +52,9 @@ export const OrderType = {
   STOP_LIMIT: 3,
   TRAILING_STOP: 4,
 } as const;
-export type OrderTypeCode = (typeof OrderType)[keyof typeof OrderType];
 
 export const TimeInForce = { GTC: 0, IOC: 1, FOK: 2 } as const;
-export type TimeInForceCode = (typeof TimeInForce)[keyof typeof TimeInForce];
 
 export const SelfTrade = { EXPIRE_TAKER: 0, EXPIRE_MAKER: 1, EXPIRE_BOTH: 2 } as const;
-export type SelfTradeCode = (typeof SelfTrade)[keyof typeof SelfTrade];
 
 export const TrailingUnit = { TICKS: 0, BPS: 1 } as const;
-export type TrailingUnitCode = (typeof TrailingUnit)[keyof typeof TrailingUnit];

@@ -514,24 +514,31 @@ export class MatchingEngine {
     return stopped;
   }
 
-  /** FOK pre-check: could `t` fill completely (hidden iceberg quantity counts)? */
+  /**
+   * FOK pre-check: would `t` fill completely? An iceberg's hidden quantity counts, except at a
+   * level where the taker's own order stops it (the refreshed slices queue behind that order).
+   */
   private canFill(t: number, side: number, limit: number): boolean {
     const pool = this.pool;
     const levels = this.levels;
     const buy = side === Side.BUY;
     const makerSide = buy ? Side.SELL : Side.BUY;
     const user = pool.user[t]!;
-    const stp = stpOf(pool.meta[t]!);
+    const skipOwn = stpOf(pool.meta[t]!) === SelfTrade.EXPIRE_MAKER;
     let need = pool.quantity[t]! - pool.filled[t]!;
     for (let p = buy ? levels.bestAsk : levels.bestBid; p !== 0 && (buy ? p <= limit : p >= limit);) {
+      let shown = 0;
+      let total = 0;
       for (let m = levels.headAt(p); m !== -1; m = pool.next[m]!) {
-        if (pool.user[m] === user) {
-          if (stp === SelfTrade.EXPIRE_MAKER) continue;
-          return false;
+        if (pool.user[m] !== user) {
+          shown += pool.shown[m]!;
+          total += pool.quantity[m]! - pool.filled[m]!;
+        } else if (!skipOwn) {
+          return shown >= need;
         }
-        need -= pool.quantity[m]! - pool.filled[m]!;
-        if (need <= 0) return true;
       }
+      need -= total;
+      if (need <= 0) return true;
       p = levels.behind(makerSide, p);
     }
     return false;

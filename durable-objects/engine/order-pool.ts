@@ -1,6 +1,6 @@
 import { resized } from "./typed-arrays";
 
-/** Where a live order is: accepted but not yet placed, resting in a level, or a pending stop. */
+/** Where an order is: a free slot (meta 0), accepted but not yet placed, resting in a level, or a pending stop. */
 export const State = { FREE: 0, NEW: 1, RESTING: 2, PENDING_STOP: 3 } as const;
 
 // `meta` packs the small per-order fields into one Int32 (bit offsets below).

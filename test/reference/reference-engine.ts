@@ -1,7 +1,14 @@
 import { OK, Reject } from "../../durable-objects/engine";
 import { decodeOrder, OrderRequest } from "../../durable-objects/engine/order-request";
 import { resolveConfig, type ResolvedConfig } from "../../durable-objects/engine/matching-engine";
-import type { Amendment, Command, EngineConfig, PlaceOco, PlaceOrder } from "../../durable-objects/engine";
+import type {
+  Amendment,
+  Command,
+  EngineConfig,
+  EngineEvent,
+  PlaceOco,
+  PlaceOrder,
+} from "../../durable-objects/engine";
 
 /**
  * A deliberately simple twin of the matching engine for property tests: orders are objects in
@@ -10,37 +17,8 @@ import type { Amendment, Command, EngineConfig, PlaceOco, PlaceOrder } from "../
  * straight from README.md. Events have the engine's plain-object shapes minus `seq` and the
  * level events (the test checks those against depth separately).
  */
-export type RefEvent =
-  | {
-      type: "accepted";
-      orderId: number;
-      userId: number;
-      side: Side;
-      price: number;
-      quantity: number;
-      quoteQuantity: number;
-    }
-  | { type: "rejected"; orderId: number; userId: number; reason: number }
-  | {
-      type: "trade";
-      takerOrderId: number;
-      takerUserId: number;
-      makerOrderId: number;
-      makerUserId: number;
-      price: number;
-      quantity: number;
-      takerSide: Side;
-    }
-  | {
-      type: "done";
-      orderId: number;
-      userId: number;
-      reason: "filled" | "cancelled" | "expired";
-      remaining: number;
-      filled: number;
-    }
-  | { type: "amended"; orderId: number; userId: number; price: number; quantity: number; remaining: number }
-  | { type: "triggered"; orderId: number; userId: number; price: number };
+type WithoutSeq<T> = T extends unknown ? Omit<T, "seq"> : never;
+export type RefEvent = WithoutSeq<Exclude<EngineEvent, { type: "level" }>>;
 
 type Side = "buy" | "sell";
 type Kind = "limit" | "market" | "stop_loss" | "stop_limit" | "trailing_stop";
@@ -196,34 +174,21 @@ export class ReferenceEngine {
     if (!valid(quantity, this.config.maxQuantity) || quantity <= o.filled) {
       return this.reject(orderId, o.user, Reject.INVALID_QUANTITY);
     }
-    if (price === o.price && quantity <= o.quantity) {
-      o.quantity = quantity;
-      o.shown = Math.min(o.shown, quantity - o.filled);
-      this.events.push({
-        type: "amended",
-        orderId,
-        userId: o.user,
-        price,
-        quantity,
-        remaining: quantity - o.filled,
-      });
-      return OK;
-    }
-    const code =
-      this.priceCode(price, true) ||
-      (o.postOnly && this.wouldTake(o.side, price) ? Reject.POST_ONLY_WOULD_TAKE : OK);
+    const keepsPriority = price === o.price && quantity <= o.quantity;
+    const code = keepsPriority
+      ? OK
+      : this.priceCode(price, true) ||
+        (o.postOnly && this.wouldTake(o.side, price) ? Reject.POST_ONLY_WOULD_TAKE : OK);
     if (code !== OK) return this.reject(orderId, o.user, code);
-    o.state = "new";
     o.price = price;
     o.quantity = quantity;
-    this.events.push({
-      type: "amended",
-      orderId,
-      userId: o.user,
-      price,
-      quantity,
-      remaining: quantity - o.filled,
-    });
+    const remaining = quantity - o.filled;
+    this.events.push({ type: "amended", orderId, userId: o.user, price, quantity, remaining });
+    if (keepsPriority) {
+      o.shown = Math.min(o.shown, remaining);
+      return OK;
+    }
+    o.state = "new";
     this.execute(o, 0);
     this.runQueue();
     return OK;
@@ -313,19 +278,37 @@ export class ReferenceEngine {
   }
 
   private execute(t: RefOrder, quote: number): void {
-    const opposite = t.side === "buy" ? "sell" : "buy";
-    if (t.tif === "FOK") {
-      let need = t.quantity - t.filled;
-      for (const m of this.resting(opposite)) {
-        if (!this.reachable(t, m) || need <= 0) break;
-        if (m.user === t.user) {
-          if (t.stp === "expire_maker") continue;
-          break;
-        }
-        need -= m.quantity - m.filled;
-      }
-      if (need > 0) return this.finish(t, "expired", t.quantity - t.filled);
+    if (t.tif === "FOK" && !this.wouldFill(t)) return this.finish(t, "expired", t.quantity - t.filled);
+    const { stopped, first, quoteLeft } = this.match(t, quote);
+    const remaining = t.quantity - t.filled;
+    if (quote !== 0) {
+      const ask = this.resting("sell")[0];
+      const spent = !stopped && (quoteLeft === 0 || (ask !== undefined && quoteLeft < ask.price));
+      this.finish(t, spent ? "filled" : "expired", quoteLeft);
+    } else if (remaining === 0) {
+      this.finish(t, "filled", 0);
+    } else if (stopped || this.marketLike(t) || t.tif !== "GTC" || !this.fits(t.price)) {
+      this.finish(t, "expired", remaining);
+    } else {
+      t.state = "resting";
+      t.shown = t.peak !== 0 ? Math.min(t.peak, remaining) : remaining;
+      t.time = ++this.clock;
     }
+    if (first !== 0) this.checkStops(first, this.lastPrice);
+  }
+
+  /** FOK, the simple way: match a copy of the book and see whether the copy fills. */
+  private wouldFill(t: RefOrder): boolean {
+    const twin = new ReferenceEngine(this.config);
+    twin.orders = structuredClone(this.orders);
+    twin.clock = this.clock;
+    const taker = twin.orders.find((o) => o.id === t.id)!;
+    twin.match(taker, 0);
+    return taker.filled === taker.quantity;
+  }
+
+  private match(t: RefOrder, quote: number): { stopped: boolean; first: number; quoteLeft: number } {
+    const opposite = t.side === "buy" ? "sell" : "buy";
     let quoteLeft = quote;
     let first = 0;
     let stopped = false;
@@ -370,21 +353,7 @@ export class ReferenceEngine {
         }
       }
     }
-    const remaining = t.quantity - t.filled;
-    if (quote !== 0) {
-      const ask = this.resting("sell")[0];
-      const spent = !stopped && (quoteLeft === 0 || (ask !== undefined && quoteLeft < ask.price));
-      this.finish(t, spent ? "filled" : "expired", quoteLeft);
-    } else if (remaining === 0) {
-      this.finish(t, "filled", 0);
-    } else if (stopped || this.marketLike(t) || t.tif !== "GTC" || !this.fits(t.price)) {
-      this.finish(t, "expired", remaining);
-    } else {
-      t.state = "resting";
-      t.shown = t.peak !== 0 ? Math.min(t.peak, remaining) : remaining;
-      t.time = ++this.clock;
-    }
-    if (first !== 0) this.checkStops(first, this.lastPrice);
+    return { stopped, first, quoteLeft };
   }
 
   private finish(o: RefOrder, reason: "filled" | "cancelled" | "expired", remaining: number): void {

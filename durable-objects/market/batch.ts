@@ -1,0 +1,31 @@
+import type { CommandResult, OutboxEntry } from "./commands";
+import type { JournalEntry } from "./journal";
+
+export interface OrderRow {
+  num: number;
+  orderId: string;
+  clientOrderId: string | null;
+  userId: string;
+  result: CommandResult;
+}
+
+export interface TradeRow {
+  id: number;
+  ts: number;
+  price: number;
+  quantity: number;
+  takerSide: "buy" | "sell";
+}
+
+/** Everything one call changes, written in one storage transaction and broadcast after it. */
+export class Batch {
+  readonly journal: JournalEntry[] = [];
+  readonly orders: OrderRow[] = [];
+  /** Orders placed in this batch by id (not yet in SQLite). */
+  readonly placed = new Map<string, OrderRow>();
+  readonly users: { num: number; userId: string }[] = [];
+  readonly outbox: OutboxEntry[] = [];
+  readonly trades: TradeRow[] = [];
+
+  constructor(readonly ts: number) {}
+}

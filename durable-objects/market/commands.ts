@@ -1,0 +1,142 @@
+// The object's RPC contract: commands arrive with string ids and decimal strings (the Worker
+// generates order ids, which makes placement idempotent) and results leave the same way.
+
+import type { OrderTypeName, SelfTradeName, SideName, TimeInForceName } from "../engine";
+
+export interface PlaceCommand {
+  kind: "place";
+  /** Caller-generated, unique per market; placing a known id returns the original result. */
+  orderId: string;
+  clientOrderId?: string;
+  userId: string;
+  side: SideName;
+  type: OrderTypeName;
+  price?: string;
+  quantity?: string;
+  /** Market buy by quote amount. */
+  quoteQuantity?: string;
+  stopPrice?: string;
+  /** A price distance for `ticks`, whole basis points for `bps`. */
+  trailingOffset?: string;
+  trailingOffsetUnit?: "ticks" | "bps";
+  timeInForce?: TimeInForceName;
+  postOnly?: boolean;
+  selfTradePrevention?: SelfTradeName;
+  /** Iceberg peak. */
+  visibleQuantity?: string;
+}
+
+export interface CancelCommand {
+  kind: "cancel";
+  orderId: string;
+  /** When set, the order must belong to this user. */
+  userId?: string;
+}
+
+export interface AmendCommand {
+  kind: "amend";
+  orderId: string;
+  userId?: string;
+  price?: string;
+  /** New total quantity (filled part included). */
+  quantity?: string;
+}
+
+export interface CancelAllCommand {
+  kind: "cancel_all";
+  userId: string;
+}
+
+export type MarketCommand = PlaceCommand | CancelCommand | AmendCommand | CancelAllCommand;
+
+export type OrderStatusName = "new" | "partially_filled" | "filled" | "cancelled" | "expired" | "rejected";
+
+export interface Fill {
+  tradeId: string;
+  price: string;
+  quantity: string;
+  liquidity: "maker" | "taker";
+  counterOrderId: string;
+}
+
+export interface OrderReport {
+  orderId: string;
+  clientOrderId: string | null;
+  userId: string;
+  market: string;
+  side: SideName;
+  type: OrderTypeName;
+  status: OrderStatusName;
+  price: string | null;
+  quantity: string | null;
+  filledQuantity: string;
+  remainingQuantity: string | null;
+  /** Journal sequence of the command that produced this report. */
+  seq: number;
+  ts: number;
+}
+
+export interface CommandOk {
+  ok: true;
+  order?: OrderReport;
+  fills?: Fill[];
+  /** cancel_all: the ids cancelled. */
+  cancelled?: string[];
+  /** True when the order id was already known (a retry): the original result is returned. */
+  duplicate?: boolean;
+}
+
+export interface CommandError {
+  ok: false;
+  code: string;
+  message: string;
+  duplicate?: boolean;
+}
+
+export type CommandResult = CommandOk | CommandError;
+
+/** One row of the settlement outbox, read in sequence order and acknowledged after commit. */
+export type OutboxEntry =
+  | {
+      seq: number;
+      kind: "trade";
+      ts: number;
+      tradeId: string;
+      market: string;
+      price: string;
+      quantity: string;
+      takerSide: SideName;
+      takerOrderId: string;
+      takerUserId: string;
+      makerOrderId: string;
+      makerUserId: string;
+      makerFeeBps: number;
+      takerFeeBps: number;
+    }
+  | {
+      seq: number;
+      kind: "order";
+      ts: number;
+      event: "accepted" | "rejected" | "done" | "amended" | "triggered";
+      orderId: string;
+      userId: string;
+      market: string;
+      status?: OrderStatusName;
+      reason?: string;
+      price?: string;
+      quantity?: string;
+      remaining?: string;
+      filled?: string;
+    };
+
+/** What the object knows about an order id (for uncertain calls). */
+export interface OrderLookup {
+  known: boolean;
+  orderId?: string;
+  clientOrderId?: string | null;
+  userId?: string;
+  /** The result the placement returned. */
+  placement?: CommandResult;
+  /** Present while the order rests in the book or waits as a stop. */
+  live?: { price: string | null; quantity: string; filled: string; remaining: string; status: string } | null;
+}

@@ -1,0 +1,40 @@
+import type { Command } from "../engine";
+
+export interface JournalEntry {
+  seq: number;
+  ts: number;
+  command: Command;
+}
+
+/** Appends commands with consecutive sequence numbers in one statement. */
+export function appendJournal(sql: SqlStorage, entries: readonly JournalEntry[]): void {
+  if (entries.length === 0) return;
+  sql.exec(
+    `INSERT INTO journal (seq, ts, command)
+     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
+     FROM json_each(?)`,
+    JSON.stringify(entries.map((e) => [e.seq, e.ts, JSON.stringify(e.command)])),
+  );
+}
+
+/** Journal entries after `seq`, in order, read in pages so a long tail never sits in memory twice. */
+export function* journalAfter(sql: SqlStorage, seq: number, page = 10_000): Generator<JournalEntry> {
+  let after = seq;
+  for (;;) {
+    const rows = sql
+      .exec<{ seq: number; ts: number; command: string }>(
+        "SELECT seq, ts, command FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+        after,
+        page,
+      )
+      .toArray();
+    for (const row of rows) yield { seq: row.seq, ts: row.ts, command: JSON.parse(row.command) as Command };
+    if (rows.length < page) return;
+    after = rows[rows.length - 1]!.seq;
+  }
+}
+
+/** Drops entries a snapshot already covers (keeps everything after `seq`). */
+export function truncateJournal(sql: SqlStorage, seq: number): void {
+  sql.exec("DELETE FROM journal WHERE seq <= ?", seq);
+}

@@ -1,0 +1,62 @@
+/**
+ * The object's SQLite tables. Every state change writes its rows in one `transactionSync`;
+ * batches insert many rows per statement through `json_each` (see DESIGN.md SQLite figures).
+ */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, command TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshots (
+  id INTEGER PRIMARY KEY, journal_seq INTEGER NOT NULL, ts INTEGER NOT NULL,
+  state TEXT NOT NULL, chunks INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS snapshot_chunks (
+  snapshot_id INTEGER NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (snapshot_id, idx));
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (
+  num INTEGER PRIMARY KEY, order_id TEXT NOT NULL UNIQUE, client_order_id TEXT,
+  user_id TEXT NOT NULL, result TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (num INTEGER PRIMARY KEY, user_id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS trades (
+  id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, price INTEGER NOT NULL, quantity INTEGER NOT NULL,
+  taker_side TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS candles (
+  interval TEXT NOT NULL, start INTEGER NOT NULL, open INTEGER NOT NULL, high INTEGER NOT NULL,
+  low INTEGER NOT NULL, close INTEGER NOT NULL, volume INTEGER NOT NULL, trades INTEGER NOT NULL,
+  PRIMARY KEY (interval, start));
+`;
+
+/** Counters that must survive a restart, written with every state change. */
+export interface Counters {
+  journalSeq: number;
+  nextOrderNum: number;
+  nextUserNum: number;
+  nextTradeId: number;
+  outboxSeq: number;
+  lastUpdateId: number;
+}
+
+export const EMPTY_COUNTERS: Counters = {
+  journalSeq: 0,
+  nextOrderNum: 1,
+  nextUserNum: 1,
+  nextTradeId: 1,
+  outboxSeq: 0,
+  lastUpdateId: 0,
+};
+
+export function createSchema(sql: SqlStorage): void {
+  for (const statement of SCHEMA.split(";")) if (statement.trim()) sql.exec(statement);
+}
+
+export function readMeta<T>(sql: SqlStorage, key: string): T | null {
+  const rows = sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray();
+  return rows.length ? (JSON.parse(rows[0]!.value) as T) : null;
+}
+
+export function writeMeta(sql: SqlStorage, key: string, value: unknown): void {
+  sql.exec(
+    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    key,
+    JSON.stringify(value),
+  );
+}

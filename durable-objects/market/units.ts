@@ -1,0 +1,109 @@
+// Decimal strings at the edge, integers inside. A market's grid: prices are whole ticks and
+// quantities whole lots, both given in the quote's and the base's minor units. This is the
+// minimal exact converter the order book needs; src/lib/money.ts (wallets) is the general one.
+
+const DECIMAL = /^(\d{1,40})(?:\.(\d{1,36}))?$/;
+
+/** `"0.0012"` with 8 decimals → `120000n`; null for anything that is not an exact amount. */
+export function decimalToMinor(input: unknown, decimals: number): bigint | null {
+  if (typeof input !== "string") return null;
+  const match = DECIMAL.exec(input);
+  if (!match) return null;
+  const fraction = (match[2] ?? "").replace(/0+$/, "");
+  if (fraction.length > decimals) return null;
+  return BigInt(match[1]! + fraction.padEnd(decimals, "0"));
+}
+
+/**
+ * `120000n` with 8 decimals and 5 places → `"0.00120"`: a market prints prices and quantities
+ * with the fixed number of places its tick and lot imply. Digits beyond `places` are dropped
+ * only when they are zeros (they always are for values on the market's grid).
+ */
+export function minorToDecimal(value: bigint, decimals: number, places = decimals): string {
+  const negative = value < 0n;
+  const digits = (negative ? -value : value).toString().padStart(decimals + 1, "0");
+  const whole = digits.slice(0, digits.length - decimals);
+  let fraction = digits.slice(digits.length - decimals);
+  while (fraction.length > places && fraction.endsWith("0")) fraction = fraction.slice(0, -1);
+  return `${negative ? "-" : ""}${whole}${fraction ? `.${fraction}` : ""}`;
+}
+
+/** Fraction digits a step needs: a tick of 10_000 with 6 decimals (0.01) → 2. */
+export function placesOf(step: bigint, decimals: number): number {
+  let places = decimals;
+  for (let s = step; places > 0 && s % 10n === 0n; s /= 10n) places--;
+  return places;
+}
+
+/** Converts between decimal strings and a market's integer ticks (price) and lots (quantity). */
+export class MarketGrid {
+  readonly priceDecimals: number;
+  readonly quantityDecimals: number;
+  private readonly tick: bigint;
+  private readonly lot: bigint;
+  /** 10^baseDecimals: price (quote per whole base) × quantity (base minor) / this = quote minor. */
+  private readonly baseScale: bigint;
+
+  constructor(
+    readonly baseDecimals: number,
+    readonly quoteDecimals: number,
+    tickSize: bigint,
+    lotSize: bigint,
+  ) {
+    this.tick = tickSize;
+    this.lot = lotSize;
+    this.baseScale = 10n ** BigInt(baseDecimals);
+    this.priceDecimals = placesOf(tickSize, quoteDecimals);
+    this.quantityDecimals = placesOf(lotSize, baseDecimals);
+  }
+
+  /** Price string → ticks; null when malformed or off the tick grid; 0 is returned as 0. */
+  ticks(price: unknown): number | null {
+    const minor = decimalToMinor(price, this.quoteDecimals);
+    if (minor === null || minor % this.tick !== 0n) return null;
+    const ticks = minor / this.tick;
+    return ticks > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(ticks);
+  }
+
+  /** Quantity string → lots; null when malformed or not a whole number of lots. */
+  lots(quantity: unknown): number | null {
+    const minor = decimalToMinor(quantity, this.baseDecimals);
+    if (minor === null || minor % this.lot !== 0n) return null;
+    const lots = minor / this.lot;
+    return lots > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(lots);
+  }
+
+  /** Quote amount string → the engine's quote units (ticks × lots), rounded down; null when malformed. */
+  quoteUnits(amount: unknown): number | null {
+    const minor = decimalToMinor(amount, this.quoteDecimals);
+    if (minor === null) return null;
+    const units = (minor * this.baseScale) / (this.tick * this.lot);
+    return units > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(units);
+  }
+
+  price(ticks: number): string {
+    return minorToDecimal(BigInt(ticks) * this.tick, this.quoteDecimals, this.priceDecimals);
+  }
+
+  quantity(lots: number): string {
+    return minorToDecimal(BigInt(lots) * this.lot, this.baseDecimals, this.quantityDecimals);
+  }
+
+  /** Engine quote units → quote decimal string. */
+  quote(units: number): string {
+    return minorToDecimal((BigInt(units) * this.tick * this.lot) / this.baseScale, this.quoteDecimals);
+  }
+
+  priceMinor(ticks: number): bigint {
+    return BigInt(ticks) * this.tick;
+  }
+
+  quantityMinor(lots: number): bigint {
+    return BigInt(lots) * this.lot;
+  }
+
+  /** Notional of `lots` at `ticks` in quote minor units (rounded down). */
+  notionalMinor(ticks: number, lots: number): bigint {
+    return (BigInt(ticks) * this.tick * BigInt(lots) * this.lot) / this.baseScale;
+  }
+}

@@ -1,0 +1,99 @@
+import { z } from "zod";
+import { isInterval, type Interval } from "../market-data/candles";
+
+/** Inbound frames larger than this are refused with an error frame. */
+export const MAX_INBOUND_BYTES = 4096;
+export const MAX_CHANNELS_PER_MESSAGE = 20;
+
+const RequestId = z.union([z.number().int().safe(), z.string().max(64)]);
+const Channels = z.array(z.string().min(1).max(64)).min(1).max(MAX_CHANNELS_PER_MESSAGE);
+
+export const ClientMessage = z.discriminatedUnion("op", [
+  z.object({ op: z.literal("subscribe"), id: RequestId.optional(), channels: Channels }).strict(),
+  z.object({ op: z.literal("unsubscribe"), id: RequestId.optional(), channels: Channels }).strict(),
+  z.object({ op: z.literal("ping"), id: RequestId.optional() }).strict(),
+]);
+export type ClientMessage = z.infer<typeof ClientMessage>;
+
+export type ChannelKind = "depth" | "trades" | "ticker" | "candles" | "orders";
+
+export interface ParsedChannel {
+  /** Canonical name, e.g. `candles:1m:BTC-USDT`. */
+  name: string;
+  kind: ChannelKind;
+  interval?: Interval;
+}
+
+export type ParseResult =
+  { ok: true; message: ClientMessage } | { ok: false; id?: unknown; code: string; message: string };
+
+/** Parses one inbound frame; never throws. */
+export function parseClientMessage(data: string | ArrayBuffer): ParseResult {
+  if (typeof data !== "string") return { ok: false, code: "BAD_REQUEST", message: "Send JSON text frames" };
+  if (data.length > MAX_INBOUND_BYTES) {
+    return {
+      ok: false,
+      code: "MESSAGE_TOO_LARGE",
+      message: `Frames are limited to ${MAX_INBOUND_BYTES} bytes`,
+    };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return { ok: false, code: "MALFORMED_JSON", message: "The frame is not valid JSON" };
+  }
+  const id = typeof json === "object" && json !== null ? (json as { id?: unknown }).id : undefined;
+  const op = typeof json === "object" && json !== null ? (json as { op?: unknown }).op : undefined;
+  if (typeof op !== "string" || !["subscribe", "unsubscribe", "ping"].includes(op)) {
+    const known = op === "auth" ? "Authenticate when connecting (Authorization header or ?ticket=)" : null;
+    return {
+      ok: false,
+      id,
+      code: "UNKNOWN_OP",
+      message: known ?? "Unknown op: use subscribe, unsubscribe or ping",
+    };
+  }
+  const parsed = ClientMessage.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    return {
+      ok: false,
+      id,
+      code: "BAD_REQUEST",
+      message: `Invalid ${op} message${issue ? `: ${issue.path.join(".") || "frame"} ${issue.message}` : ""}`,
+    };
+  }
+  return { ok: true, message: parsed.data };
+}
+
+/**
+ * `depth:BTC-USDT`, `trades:BTC-USDT`, `ticker:BTC-USDT`, `candles:1m:BTC-USDT`, `orders` or
+ * `orders:BTC-USDT`, for the socket's market only; null for anything else.
+ */
+export function parseChannel(raw: string, market: string): ParsedChannel | null {
+  const parts = raw.split(":");
+  const kind = parts[0];
+  if (kind === "orders" && (parts.length === 1 || (parts.length === 2 && parts[1] === market))) {
+    return { name: `orders:${market}`, kind: "orders" };
+  }
+  if (
+    (kind === "depth" || kind === "trades" || kind === "ticker") &&
+    parts.length === 2 &&
+    parts[1] === market
+  ) {
+    return { name: raw, kind };
+  }
+  if (kind === "candles" && parts.length === 3 && isInterval(parts[1]) && parts[2] === market) {
+    return { name: raw, kind: "candles", interval: parts[1] };
+  }
+  return null;
+}
+
+/** WebSocket close codes used by the server. */
+export const CloseCode = {
+  /** Abusive client: too many messages. */
+  POLICY_VIOLATION: 1008,
+  /** The client is not reading: its outbound backlog passed the limit. */
+  TRY_AGAIN_LATER: 1013,
+} as const;

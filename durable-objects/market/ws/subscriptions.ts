@@ -1,0 +1,162 @@
+import { CloseCode } from "./protocol";
+
+/** What survives hibernation, stored with `serializeAttachment`. */
+export interface SocketAttachment {
+  market: string;
+  /** Set when the Worker authenticated the upgrade; enables the `orders` channel. */
+  userId: string | null;
+  channels: string[];
+}
+
+export interface SocketLimits {
+  /** Inbound frames per window before the socket is closed as abusive. */
+  maxMessagesPerWindow: number;
+  windowMs: number;
+  /**
+   * Bytes sent since the client last showed it is alive (any frame, or the literal `ping`
+   * that the runtime answers without waking the object). Past this the client is not reading.
+   */
+  maxBacklogBytes: number;
+}
+
+export const DEFAULT_LIMITS: SocketLimits = {
+  maxMessagesPerWindow: 20,
+  windowMs: 1_000,
+  maxBacklogBytes: 4 * 1024 * 1024,
+};
+
+interface Runtime {
+  windowStart: number;
+  messages: number;
+  /** Bytes sent since `since`. */
+  backlog: number;
+  since: number;
+}
+
+/**
+ * The channel → sockets index of one object, rebuilt from socket attachments after
+ * hibernation, plus the per-socket inbound rate and outbound backlog accounting.
+ */
+export class Subscriptions {
+  readonly limits: SocketLimits = { ...DEFAULT_LIMITS };
+  private readonly index = new Map<string, Set<WebSocket>>();
+  private readonly runtime = new Map<WebSocket, Runtime>();
+
+  constructor(private readonly ctx: DurableObjectState) {
+    for (const ws of ctx.getWebSockets()) {
+      const a = this.attachment(ws);
+      if (a) for (const channel of a.channels) this.indexOf(channel).add(ws);
+    }
+  }
+
+  attachment(ws: WebSocket): SocketAttachment | null {
+    try {
+      return ws.deserializeAttachment() as SocketAttachment | null;
+    } catch {
+      return null;
+    }
+  }
+
+  accept(ws: WebSocket, market: string, userId: string | null): void {
+    this.ctx.acceptWebSocket(ws);
+    const attachment: SocketAttachment = { market, userId, channels: [] };
+    ws.serializeAttachment(attachment);
+  }
+
+  /** Adds channels; returns the ones that were not subscribed before. */
+  add(ws: WebSocket, channels: readonly string[]): string[] {
+    const a = this.attachment(ws);
+    if (!a) return [];
+    const added = channels.filter((c) => !a.channels.includes(c));
+    if (added.length === 0) return added;
+    a.channels.push(...added);
+    ws.serializeAttachment(a);
+    for (const c of added) this.indexOf(c).add(ws);
+    return added;
+  }
+
+  remove(ws: WebSocket, channels: readonly string[]): void {
+    const a = this.attachment(ws);
+    if (!a) return;
+    a.channels = a.channels.filter((c) => !channels.includes(c));
+    ws.serializeAttachment(a);
+    for (const c of channels) this.index.get(c)?.delete(ws);
+  }
+
+  drop(ws: WebSocket): void {
+    for (const set of this.index.values()) set.delete(ws);
+    this.runtime.delete(ws);
+  }
+
+  count(channel: string): number {
+    return this.index.get(channel)?.size ?? 0;
+  }
+
+  /** Sockets of a channel (a copy is not made: do not subscribe or drop while iterating). */
+  subscribers(channel: string): ReadonlySet<WebSocket> | undefined {
+    return this.index.get(channel);
+  }
+
+  /** Records an inbound frame; false when the socket is over its rate (the caller closes it). */
+  inbound(ws: WebSocket, now: number): boolean {
+    const r = this.runtimeOf(ws, now);
+    r.backlog = 0;
+    r.since = now;
+    if (now - r.windowStart >= this.limits.windowMs) {
+      r.windowStart = now;
+      r.messages = 0;
+    }
+    return ++r.messages <= this.limits.maxMessagesPerWindow;
+  }
+
+  /** Sends one frame, closing a client that stopped reading; false when the socket is gone. */
+  send(ws: WebSocket, text: string, now: number): boolean {
+    const r = this.runtimeOf(ws, now);
+    r.backlog += text.length;
+    if (r.backlog > this.limits.maxBacklogBytes) {
+      const pinged = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      if (pinged > r.since) {
+        r.backlog = text.length;
+        r.since = pinged;
+      } else {
+        this.close(ws, CloseCode.TRY_AGAIN_LATER, "Outbound backlog exceeded: the client is not reading");
+        return false;
+      }
+    }
+    try {
+      ws.send(text);
+      return true;
+    } catch {
+      this.drop(ws);
+      return false;
+    }
+  }
+
+  broadcast(channel: string, text: string, now: number): number {
+    const set = this.index.get(channel);
+    if (!set || set.size === 0) return 0;
+    let sent = 0;
+    // Deleting the current element of a Set while iterating it is safe.
+    for (const ws of set) if (this.send(ws, text, now)) sent++;
+    return sent;
+  }
+
+  close(ws: WebSocket, code: number, reason: string): void {
+    this.drop(ws);
+    try {
+      ws.close(code, reason);
+    } catch {}
+  }
+
+  private indexOf(channel: string): Set<WebSocket> {
+    let set = this.index.get(channel);
+    if (!set) this.index.set(channel, (set = new Set()));
+    return set;
+  }
+
+  private runtimeOf(ws: WebSocket, now: number): Runtime {
+    let r = this.runtime.get(ws);
+    if (!r) this.runtime.set(ws, (r = { windowStart: now, messages: 0, backlog: 0, since: now }));
+    return r;
+  }
+}

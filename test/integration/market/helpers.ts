@@ -1,0 +1,71 @@
+import { env } from "cloudflare:workers";
+import type { MarketCommand, PlaceCommand } from "../../../durable-objects/market/commands";
+import type { MarketRules } from "../../../durable-objects/market/rules";
+
+/** BTC-USDT's demo rules under another symbol, so every test file gets its own object. */
+export function testRules(symbol: string, overrides: Partial<MarketRules> = {}): MarketRules {
+  return {
+    symbol,
+    baseAsset: "BTC",
+    quoteAsset: "USDT",
+    baseDecimals: 8,
+    quoteDecimals: 6,
+    tickSize: "10000",
+    lotSize: "1000",
+    minQuantity: "1000",
+    maxQuantity: "10000000000",
+    minNotional: "5000000",
+    makerFeeBps: 10,
+    takerFeeBps: 20,
+    status: "trading",
+    ...overrides,
+  };
+}
+
+export async function configuredBook(symbol: string, overrides: Partial<MarketRules> = {}) {
+  const stub = env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol));
+  const result = await stub.configure(testRules(symbol, overrides));
+  if (!result.ok) throw new Error(result.message);
+  return stub;
+}
+
+/** A deterministic PRNG (mulberry32) so failures replay. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Random limit orders around 64,000.00 within 40 ticks each side (so the whole book fits in
+ * 100 levels), some marketable, plus cancels of earlier ids.
+ */
+export function randomCommands(seed: number, count: number, prefix: string): MarketCommand[] {
+  const next = prng(seed);
+  const out: MarketCommand[] = [];
+  for (let i = 0; i < count; i++) {
+    if (i > 10 && next() < 0.15) {
+      out.push({ kind: "cancel", orderId: `${prefix}-${Math.floor(next() * i)}` });
+      continue;
+    }
+    const side = next() < 0.5 ? "buy" : "sell";
+    const offset = Math.floor(next() * 40) - (side === "buy" ? 30 : 10);
+    const price = (6_400_000 + (side === "buy" ? offset : -offset)) / 100;
+    const order: PlaceCommand = {
+      kind: "place",
+      orderId: `${prefix}-${i}`,
+      userId: `user-${Math.floor(next() * 20)}`,
+      side,
+      type: "limit",
+      price: price.toFixed(2),
+      quantity: (0.001 * (1 + Math.floor(next() * 50))).toFixed(3),
+    };
+    out.push(order);
+  }
+  return out;
+}
