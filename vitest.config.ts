@@ -17,7 +17,11 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: inject("stackBindings") },
+            miniflare: {
+              bindings: inject("stackBindings"),
+              // The account service's RPC entrypoint, reached through a real service binding.
+              serviceBindings: { USER_SERVICE: { name: "pandora-exchange", entrypoint: "UserService" } },
+            },
           })),
         ],
         test: {

@@ -8,9 +8,14 @@ import { releaseResources } from "./http/resources";
 import { createRouter } from "./http/router";
 import { ErrorCode } from "./lib/errors";
 import { jsonOnly } from "./middleware/json-only";
+import { ipRateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
+import { adminRoutes } from "./routes/admin";
+import { apiKeyRoutes } from "./routes/api-keys";
+import { authRoutes, jwksRoutes } from "./routes/auth";
 import { mountDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
+import { meRoutes } from "./routes/me";
 
 /** Largest request body the API accepts; orders and profiles are far smaller. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -72,6 +77,12 @@ export function createApp() {
   app.use("*", jsonOnly);
 
   app.route("/", healthRoutes);
+  app.route("/", jwksRoutes);
+  app.use("*", ipRateLimit);
+  app.route("/api/v1", authRoutes);
+  app.route("/api/v1", meRoutes);
+  app.route("/api/v1", apiKeyRoutes);
+  app.route("/api/v1", adminRoutes);
   mountDocs(app);
 
   app.onError(onError);

@@ -53,6 +53,19 @@ export const ErrorCode = {
   IDEMPOTENCY_KEY_REQUIRED: "IDEMPOTENCY_KEY_REQUIRED",
   IDEMPOTENCY_KEY_REUSED: "IDEMPOTENCY_KEY_REUSED",
   IDEMPOTENCY_IN_PROGRESS: "IDEMPOTENCY_IN_PROGRESS",
+  /** Login: unknown email, wrong password or deleted account (one answer for all three). */
+  INVALID_CREDENTIALS: "INVALID_CREDENTIALS",
+  /** Refresh token unknown, expired, revoked, or reused (which also revokes its family). */
+  INVALID_REFRESH_TOKEN: "INVALID_REFRESH_TOKEN",
+  INVALID_VERIFICATION_TOKEN: "INVALID_VERIFICATION_TOKEN",
+  EMAIL_TAKEN: "EMAIL_TAKEN",
+  EMAIL_NOT_VERIFIED: "EMAIL_NOT_VERIFIED",
+  CURRENT_PASSWORD_INCORRECT: "CURRENT_PASSWORD_INCORRECT",
+  /** Signed API request: unknown key, bad signature, timestamp outside the window, or IP not allowed. */
+  INVALID_API_SIGNATURE: "INVALID_API_SIGNATURE",
+  API_REQUEST_REPLAYED: "API_REQUEST_REPLAYED",
+  /** The credential is valid but does not carry the permission this endpoint needs. */
+  INSUFFICIENT_PERMISSION: "INSUFFICIENT_PERMISSION",
   // platform
   SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   INTERNAL_ERROR: "INTERNAL_ERROR",

@@ -5,3 +5,6 @@ export * from "./audit";
 export * from "./event-outbox";
 export * from "./trading";
 export * from "./wallets";
+export * from "./sessions";
+export * from "./email-verification";
+export * from "./api-keys";

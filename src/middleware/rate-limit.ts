@@ -1,0 +1,47 @@
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv } from "../http/app-env";
+import { getRedis } from "../http/resources";
+import { authConfig } from "../lib/auth-config";
+import { AppError, ErrorCode } from "../lib/errors";
+import { describeError } from "../lib/logger";
+import { checkRateLimit, rateLimitHeaders, type LimitVerdict } from "../services/auth/rate-limit";
+
+/**
+ * Rate limits (sliding windows in Redis, limits per environment in wrangler.toml):
+ * - `ipRateLimit`: every /api/v1 request, 100/min per client IP. The IP is CF-Connecting-IP,
+ *   which Cloudflare always sets at the edge; a request without it (local tools, tests)
+ *   is not IP-limited.
+ * - per user or API key (60/min): applied by `authenticate` once the caller is known.
+ * - login (5 per 15 min per email + IP): in the login route, before any hashing.
+ * If Redis is unreachable, these general limits FAIL OPEN (logged as a warning): Redis is an
+ * availability dependency, Postgres and the per-credential checks remain the gate. Login
+ * fails CLOSED (503), because there the limit is what stops password guessing.
+ */
+export function tooManyRequests(verdict: LimitVerdict, message = "Too many requests"): AppError {
+  return new AppError(429, ErrorCode.RATE_LIMITED, message, undefined, rateLimitHeaders(verdict));
+}
+
+/** Applies a fail-open limit; sets the RateLimit-* headers; throws 429 when exceeded. */
+export async function enforceLimit(
+  c: Context<AppEnv>,
+  name: string,
+  limit: number,
+  identifier: string,
+): Promise<void> {
+  let verdict: LimitVerdict;
+  try {
+    verdict = await checkRateLimit(getRedis(c), name, limit, "1 m", identifier);
+  } catch (err) {
+    c.get("log").warn("rate limit unavailable, allowing request", { limiter: name, ...describeError(err) });
+    return;
+  }
+  if (!verdict.success) throw tooManyRequests(verdict);
+  for (const [k, v] of Object.entries(rateLimitHeaders(verdict))) c.header(k, v);
+}
+
+export const ipRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const ip = c.req.header("cf-connecting-ip");
+  if (ip && c.req.path.startsWith("/api/"))
+    await enforceLimit(c, "ip", authConfig(c.env).rateLimitIpPerMinute, ip);
+  await next();
+};

@@ -1,0 +1,199 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { relayEventsAfterResponse } from "../http/after-response";
+import { errorResponses } from "../http/openapi-schemas";
+import { createRouter } from "../http/router";
+import { authenticate, requireAdmin } from "../middleware/authenticate";
+import { getUser, listUsers, softDeleteUser, updateKycStatus } from "../services/auth/admin-users";
+import { listAuditLogs } from "../services/auth/audit-query";
+import { serviceContext } from "../services/auth/context";
+import { IdParamSchema, UserSchema, bearerSecurity } from "./user-schemas";
+
+const tags = ["Administration"];
+const adminOnly = [authenticate(), requireAdmin];
+
+const PageQuery = {
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  page_size: z.coerce.number().int().min(1).max(100).default(20),
+};
+const KycStatusSchema = z.enum(["pending", "verified", "rejected"]);
+
+const listUsersRoute = createRoute({
+  method: "get",
+  path: "/admin/users",
+  tags,
+  summary: "Search users by email or name, filter by role and KYC status (paginated)",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: {
+    query: z.object({
+      q: z.string().max(254).optional(),
+      role: z.enum(["user", "admin"]).optional(),
+      kyc_status: KycStatusSchema.optional(),
+      include_deleted: z.enum(["true", "false"]).optional(),
+      ...PageQuery,
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of users",
+      content: {
+        "application/json": {
+          schema: z.object({
+            users: z.array(UserSchema),
+            page: z.number().int(),
+            page_size: z.number().int(),
+            total: z.number().int(),
+          }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+const getUserRoute = createRoute({
+  method: "get",
+  path: "/admin/users/{id}",
+  tags,
+  summary: "One user (deleted users included)",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: { params: IdParamSchema },
+  responses: {
+    200: { description: "User", content: { "application/json": { schema: z.object({ user: UserSchema }) } } },
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
+});
+
+const kycRoute = createRoute({
+  method: "patch",
+  path: "/admin/users/{id}/kyc",
+  tags,
+  summary: "Set the KYC status (a reason is required when rejecting)",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: {
+    params: IdParamSchema,
+    body: {
+      content: {
+        "application/json": {
+          schema: z.strictObject({ status: KycStatusSchema, reason: z.string().trim().max(500).nullish() }),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    200: {
+      description: "Updated",
+      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 404, 415, 422, 429),
+  },
+});
+
+const deleteRoute = createRoute({
+  method: "delete",
+  path: "/admin/users/{id}",
+  tags,
+  summary: "Soft-delete a user: login refused, sessions and API keys revoked",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: { params: IdParamSchema },
+  responses: {
+    200: {
+      description: "Deleted",
+      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 429),
+  },
+});
+
+const auditRoute = createRoute({
+  method: "get",
+  path: "/admin/audit-logs",
+  tags,
+  summary: "The audit log, newest first (filters, paginated)",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: {
+    query: z.object({
+      actor_id: z.uuid().optional(),
+      action: z.string().max(100).optional(),
+      resource_type: z.string().max(100).optional(),
+      resource_id: z.string().max(200).optional(),
+      from: z.iso.datetime({ offset: true }).optional(),
+      to: z.iso.datetime({ offset: true }).optional(),
+      ...PageQuery,
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of audit entries",
+      content: {
+        "application/json": {
+          schema: z.object({
+            entries: z.array(
+              z
+                .object({
+                  id: z.string(),
+                  occurred_at: z.string(),
+                  actor_id: z.string().nullable(),
+                  actor_type: z.string(),
+                  action: z.string(),
+                  resource_type: z.string(),
+                  resource_id: z.string().nullable(),
+                  ip_address: z.string().nullable(),
+                  user_agent: z.string().nullable(),
+                  request_id: z.string().nullable(),
+                  details: z.record(z.string(), z.unknown()),
+                })
+                .openapi("AuditEntry"),
+            ),
+            page: z.number().int(),
+            page_size: z.number().int(),
+            total: z.number().int(),
+          }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+export const adminRoutes = createRouter()
+  .openapi(listUsersRoute, async (c) => {
+    const { page, page_size, include_deleted, ...filter } = c.req.valid("query");
+    return c.json(
+      await listUsers(
+        serviceContext(c),
+        { ...filter, include_deleted: include_deleted === "true" },
+        { page, page_size },
+      ),
+      200,
+    );
+  })
+  .openapi(getUserRoute, async (c) =>
+    c.json({ user: await getUser(serviceContext(c), c.req.valid("param").id) }, 200),
+  )
+  .openapi(kycRoute, async (c) => {
+    const { status, reason } = c.req.valid("json");
+    const user = await updateKycStatus(
+      serviceContext(c),
+      c.req.valid("param").id,
+      status,
+      reason ?? null,
+      c.get("principal").userId,
+    );
+    relayEventsAfterResponse(c);
+    return c.json({ user }, 200);
+  })
+  .openapi(deleteRoute, async (c) => {
+    const user = await softDeleteUser(serviceContext(c), c.req.valid("param").id, c.get("principal").userId);
+    relayEventsAfterResponse(c);
+    return c.json({ user }, 200);
+  })
+  .openapi(auditRoute, async (c) => {
+    const { page, page_size, ...filter } = c.req.valid("query");
+    return c.json(await listAuditLogs(serviceContext(c), filter, { page, page_size }), 200);
+  });

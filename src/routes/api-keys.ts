@@ -1,0 +1,92 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses } from "../http/openapi-schemas";
+import { createRouter } from "../http/router";
+import { authenticate, authenticatedUser } from "../middleware/authenticate";
+import { createApiKey, listApiKeys, revokeApiKey } from "../services/auth/api-keys";
+import { serviceContext } from "../services/auth/context";
+import { ApiKeySchema, IdParamSchema, PermissionSchema, bearerSecurity } from "./user-schemas";
+
+const tags = ["API keys"];
+// Keys are managed from a signed-in session only: no API key can create or revoke keys.
+const sessionOnly = authenticate();
+
+const IpSchema = z
+  .string()
+  .max(45)
+  .regex(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]{2,45})$/, "an IPv4 or IPv6 address");
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/users/me/api-keys",
+  tags,
+  summary: "This user's active API keys (never their secrets)",
+  security: bearerSecurity,
+  middleware: [sessionOnly] as const,
+  responses: {
+    200: {
+      description: "Keys",
+      content: { "application/json": { schema: z.object({ api_keys: z.array(ApiKeySchema) }) } },
+    },
+    ...errorResponses(401, 403, 429),
+  },
+});
+
+const createKeyRoute = createRoute({
+  method: "post",
+  path: "/users/me/api-keys",
+  tags,
+  summary: "Create an API key; the secret is shown in this answer only (needs a verified email)",
+  description:
+    "Sign requests with headers X-API-Key (the `key`), X-API-Timestamp (ms since the epoch) and X-API-Signature = hex HMAC-SHA256(secret, timestamp + METHOD + path-with-query + body).",
+  security: bearerSecurity,
+  middleware: [sessionOnly] as const,
+  request: {
+    body: {
+      content: {
+        "application/json": {
+          schema: z.strictObject({
+            label: z.string().trim().min(1).max(100),
+            permissions: z.array(PermissionSchema).min(1).max(3),
+            ip_allowlist: z.array(IpSchema).max(20).optional(),
+          }),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    201: {
+      description: "Created",
+      content: {
+        "application/json": {
+          schema: z.object({ api_key: ApiKeySchema.extend({ secret: z.string() }) }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 409, 415, 422, 429),
+  },
+});
+
+const revokeRoute = createRoute({
+  method: "delete",
+  path: "/users/me/api-keys/{id}",
+  tags,
+  summary: "Revoke an API key",
+  security: bearerSecurity,
+  middleware: [sessionOnly] as const,
+  request: { params: IdParamSchema },
+  responses: { 204: { description: "Revoked" }, ...errorResponses(400, 401, 403, 404, 429) },
+});
+
+export const apiKeyRoutes = createRouter()
+  .openapi(listRoute, async (c) =>
+    c.json({ api_keys: await listApiKeys(serviceContext(c), c.get("principal").userId) }, 200),
+  )
+  .openapi(createKeyRoute, async (c) => {
+    const apiKey = await createApiKey(serviceContext(c), authenticatedUser(c), c.req.valid("json"));
+    return c.json({ api_key: apiKey }, 201);
+  })
+  .openapi(revokeRoute, async (c) => {
+    await revokeApiKey(serviceContext(c), c.get("principal").userId, c.req.valid("param").id);
+    return c.body(null, 204);
+  });

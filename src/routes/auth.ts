@@ -1,0 +1,176 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { relayEventsAfterResponse } from "../http/after-response";
+import { errorResponses } from "../http/openapi-schemas";
+import { requestMetadata } from "../http/request-metadata";
+import { getRedis } from "../http/resources";
+import { createRouter } from "../http/router";
+import { publicJwks } from "../lib/access-token";
+import { authConfig } from "../lib/auth-config";
+import { serviceUnavailable } from "../lib/errors";
+import { describeError } from "../lib/logger";
+import { tooManyRequests } from "../middleware/rate-limit";
+import { register, verifyEmail } from "../services/auth/accounts";
+import { serviceContext } from "../services/auth/context";
+import { checkRateLimit } from "../services/auth/rate-limit";
+import { login, refresh } from "../services/auth/sessions";
+import { normalizeEmail } from "../services/auth/user-view";
+import { EmailSchema, NameSchema, NewPasswordSchema, TokenPairSchema, UserSchema } from "./user-schemas";
+
+const json = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { "application/json": { schema } }, required: true },
+});
+
+const registerRoute = createRoute({
+  method: "post",
+  path: "/auth/register",
+  tags: ["Authentication"],
+  summary: "Create an account (email verification token goes out in the user.registered event)",
+  request: json(
+    z.strictObject({
+      email: EmailSchema,
+      password: NewPasswordSchema,
+      first_name: NameSchema,
+      last_name: NameSchema,
+    }),
+  ),
+  responses: {
+    201: {
+      description: "Created",
+      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
+    },
+    ...errorResponses(400, 409, 415, 422, 429),
+  },
+});
+
+const loginRoute = createRoute({
+  method: "post",
+  path: "/auth/login",
+  tags: ["Authentication"],
+  summary: "Exchange email and password for an access token and a refresh token",
+  description:
+    "Unknown email, wrong password and deleted account answer the same 401. Limited to 5 attempts per 15 minutes per email and IP; fails closed (503) when the limiter is unavailable.",
+  request: json(
+    z.strictObject({
+      email: z.string().min(1).max(254),
+      password: z.string().min(1).max(1024),
+      device_label: z.string().max(100).optional(),
+    }),
+  ),
+  responses: {
+    200: { description: "Signed in", content: { "application/json": { schema: TokenPairSchema } } },
+    ...errorResponses(400, 401, 415, 422, 429, 503),
+  },
+});
+
+const refreshRoute = createRoute({
+  method: "post",
+  path: "/auth/refresh",
+  tags: ["Authentication"],
+  summary: "Rotate a refresh token (reuse of a rotated token revokes the whole session)",
+  request: json(z.strictObject({ refresh_token: z.string().min(1).max(256) })),
+  responses: {
+    200: { description: "New token pair", content: { "application/json": { schema: TokenPairSchema } } },
+    ...errorResponses(400, 401, 415, 422),
+  },
+});
+
+const verifyEmailRoute = createRoute({
+  method: "post",
+  path: "/auth/verify-email",
+  tags: ["Authentication"],
+  summary: "Confirm the email address with the single-use token",
+  request: json(z.strictObject({ token: z.string().min(1).max(256) })),
+  responses: {
+    200: {
+      description: "Verified",
+      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
+    },
+    ...errorResponses(400, 415, 422),
+  },
+});
+
+const jwksRoute = createRoute({
+  method: "get",
+  path: "/.well-known/jwks.json",
+  tags: ["Authentication"],
+  summary: "Public keys that verify access tokens (EdDSA, by kid)",
+  responses: {
+    200: {
+      description: "JSON Web Key Set",
+      content: {
+        "application/json": {
+          schema: z.object({
+            keys: z.array(
+              z.object({
+                kty: z.string(),
+                crv: z.string(),
+                x: z.string(),
+                kid: z.string(),
+                alg: z.string(),
+                use: z.string(),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+  },
+});
+
+export const authRoutes = createRouter()
+  .openapi(registerRoute, async (c) => {
+    const user = await register(serviceContext(c), c.req.valid("json"));
+    relayEventsAfterResponse(c);
+    return c.json({ user }, 201);
+  })
+  .openapi(loginRoute, async (c) => {
+    const input = c.req.valid("json");
+    const ip = requestMetadata(c).ipAddress ?? "-";
+    let verdict;
+    try {
+      verdict = await checkRateLimit(
+        getRedis(c),
+        "login",
+        authConfig(c.env).rateLimitLoginPer15Minutes,
+        "15 m",
+        `${normalizeEmail(input.email)}|${ip}`,
+      );
+    } catch (err) {
+      c.get("log").error("login rate limiter unavailable: refusing logins", describeError(err));
+      throw serviceUnavailable("Sign-in is temporarily unavailable");
+    }
+    if (!verdict.success) throw tooManyRequests(verdict, "Too many sign-in attempts; try again later");
+    const pair = await login(serviceContext(c), input);
+    relayEventsAfterResponse(c);
+    return c.json(pair, 200);
+  })
+  .openapi(refreshRoute, async (c) => {
+    try {
+      return c.json(await refresh(serviceContext(c), c.req.valid("json").refresh_token), 200);
+    } catch (err) {
+      // A refused refresh may have recorded `user.session.reuse_detected`.
+      relayEventsAfterResponse(c);
+      throw err;
+    }
+  })
+  .openapi(verifyEmailRoute, async (c) => {
+    const user = await verifyEmail(serviceContext(c), c.req.valid("json").token);
+    return c.json({ user }, 200);
+  });
+
+export const jwksRoutes = createRouter().openapi(jwksRoute, async (c) => {
+  c.header("Cache-Control", "public, max-age=300");
+  return c.json(
+    {
+      keys: (await publicJwks(c.env)) as {
+        kty: string;
+        crv: string;
+        x: string;
+        kid: string;
+        alg: string;
+        use: string;
+      }[],
+    },
+    200,
+  );
+});

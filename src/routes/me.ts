@@ -1,0 +1,183 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { relayEventsAfterResponse } from "../http/after-response";
+import { errorResponses } from "../http/openapi-schemas";
+import { createRouter } from "../http/router";
+import { authenticate, authenticatedUser } from "../middleware/authenticate";
+import { updateProfile } from "../services/auth/accounts";
+import { serviceContext } from "../services/auth/context";
+import { changePassword, listSessions, logout, logoutAll, revokeSession } from "../services/auth/sessions";
+import { toUserView } from "../services/auth/user-view";
+import {
+  IdParamSchema,
+  NameSchema,
+  NewPasswordSchema,
+  SessionSchema,
+  UserSchema,
+  bearerSecurity,
+} from "./user-schemas";
+
+const tags = ["Account"];
+const sessionOnly = authenticate();
+
+const getMe = createRoute({
+  method: "get",
+  path: "/users/me",
+  tags,
+  summary: "The signed-in user's profile (session, or API key with `read`)",
+  security: bearerSecurity,
+  middleware: [authenticate({ permission: "read" })] as const,
+  responses: {
+    200: {
+      description: "Profile",
+      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
+    },
+    ...errorResponses(401, 403, 429),
+  },
+});
+
+const patchMe = createRoute({
+  method: "patch",
+  path: "/users/me",
+  tags,
+  summary: "Update first and last name (any other field is refused with 422)",
+  security: bearerSecurity,
+  middleware: [sessionOnly] as const,
+  request: {
+    body: {
+      content: {
+        "application/json": {
+          schema: z.strictObject({ first_name: NameSchema.optional(), last_name: NameSchema.optional() }),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    200: {
+      description: "Updated",
+      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 415, 422, 429),
+  },
+});
+
+const changePasswordRoute = createRoute({
+  method: "post",
+  path: "/users/me/password",
+  tags,
+  summary: "Change the password (current password required); every other session is revoked",
+  security: bearerSecurity,
+  middleware: [sessionOnly] as const,
+  request: {
+    body: {
+      content: {
+        "application/json": {
+          schema: z.strictObject({
+            current_password: z.string().min(1).max(1024),
+            new_password: NewPasswordSchema,
+          }),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    200: {
+      description: "Changed",
+      content: { "application/json": { schema: z.object({ revoked_sessions: z.number().int() }) } },
+    },
+    ...errorResponses(400, 401, 403, 415, 422, 429),
+  },
+});
+
+const logoutRoute = createRoute({
+  method: "post",
+  path: "/users/me/logout",
+  tags,
+  summary: "End this session (its refresh token and access tokens stop working)",
+  security: bearerSecurity,
+  middleware: [sessionOnly] as const,
+  responses: { 204: { description: "Signed out" }, ...errorResponses(401, 403, 429) },
+});
+
+const logoutAllRoute = createRoute({
+  method: "post",
+  path: "/users/me/logout-all",
+  tags,
+  summary: "End every session of this user, this one included",
+  security: bearerSecurity,
+  middleware: [sessionOnly] as const,
+  responses: {
+    200: {
+      description: "Signed out everywhere",
+      content: { "application/json": { schema: z.object({ revoked_sessions: z.number().int() }) } },
+    },
+    ...errorResponses(401, 403, 429),
+  },
+});
+
+const listSessionsRoute = createRoute({
+  method: "get",
+  path: "/users/me/sessions",
+  tags,
+  summary: "Live sessions of this user",
+  security: bearerSecurity,
+  middleware: [sessionOnly] as const,
+  responses: {
+    200: {
+      description: "Sessions",
+      content: { "application/json": { schema: z.object({ sessions: z.array(SessionSchema) }) } },
+    },
+    ...errorResponses(401, 403, 429),
+  },
+});
+
+const revokeSessionRoute = createRoute({
+  method: "delete",
+  path: "/users/me/sessions/{id}",
+  tags,
+  summary: "Revoke one of this user's sessions",
+  security: bearerSecurity,
+  middleware: [sessionOnly] as const,
+  request: { params: IdParamSchema },
+  responses: { 204: { description: "Revoked" }, ...errorResponses(400, 401, 403, 404, 429) },
+});
+
+export const meRoutes = createRouter()
+  .openapi(getMe, (c) => c.json({ user: toUserView(authenticatedUser(c)) }, 200))
+  .openapi(patchMe, async (c) => {
+    const user = await updateProfile(serviceContext(c), c.get("principal").userId, c.req.valid("json"));
+    relayEventsAfterResponse(c);
+    return c.json({ user }, 200);
+  })
+  .openapi(changePasswordRoute, async (c) => {
+    const principal = c.get("principal");
+    const result = await changePassword(
+      serviceContext(c),
+      principal.userId,
+      principal.sessionId,
+      c.req.valid("json"),
+    );
+    relayEventsAfterResponse(c);
+    return c.json(result, 200);
+  })
+  .openapi(logoutRoute, async (c) => {
+    const principal = c.get("principal");
+    await logout(serviceContext(c), principal.userId, principal.sessionId!);
+    return c.body(null, 204);
+  })
+  .openapi(logoutAllRoute, async (c) => {
+    const revoked = await logoutAll(serviceContext(c), c.get("principal").userId);
+    return c.json({ revoked_sessions: revoked }, 200);
+  })
+  .openapi(listSessionsRoute, async (c) => {
+    const principal = c.get("principal");
+    return c.json(
+      { sessions: await listSessions(serviceContext(c), principal.userId, principal.sessionId) },
+      200,
+    );
+  })
+  .openapi(revokeSessionRoute, async (c) => {
+    await revokeSession(serviceContext(c), c.get("principal").userId, c.req.valid("param").id);
+    return c.body(null, 204);
+  });

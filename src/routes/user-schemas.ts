@@ -1,0 +1,71 @@
+import { z } from "@hono/zod-openapi";
+import { isCommonPassword } from "../lib/common-passwords";
+
+/** Passwords are checked exactly as typed: no trimming, no composition rules, 8-128 characters. */
+export const NewPasswordSchema = z
+  .string()
+  .refine((pw) => [...pw].length >= 8, "Password must be at least 8 characters")
+  .refine((pw) => [...pw].length <= 128, "Password must be at most 128 characters")
+  .refine((pw) => !isCommonPassword(pw), "This password is too common; choose another")
+  .openapi({ example: "correct horse battery staple", minLength: 8, maxLength: 128 });
+
+export const NameSchema = z.string().trim().min(1).max(100);
+export const EmailSchema = z.email().max(254).openapi({ example: "alice@example.com" });
+
+export const UserSchema = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    first_name: z.string(),
+    last_name: z.string(),
+    role: z.enum(["user", "admin"]),
+    kyc_status: z.enum(["pending", "verified", "rejected"]),
+    kyc_reason: z.string().nullable(),
+    email_verified: z.boolean(),
+    email_verified_at: z.string().nullable(),
+    created_at: z.string(),
+    updated_at: z.string(),
+    deleted_at: z.string().nullable(),
+  })
+  .openapi("User");
+
+export const TokenPairSchema = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal("Bearer"),
+    expires_in: z.number().int().openapi({ example: 900 }),
+    refresh_token: z.string(),
+    user: UserSchema,
+  })
+  .openapi("TokenPair");
+
+export const SessionSchema = z
+  .object({
+    id: z.uuid(),
+    device_label: z.string().nullable(),
+    ip_address: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    created_at: z.string(),
+    last_used_at: z.string(),
+    expires_at: z.string(),
+    current: z.boolean(),
+  })
+  .openapi("Session");
+
+export const PermissionSchema = z.enum(["read", "trade", "withdraw"]);
+
+export const ApiKeySchema = z
+  .object({
+    id: z.uuid(),
+    key: z.string().openapi({ description: "The public key id to send as X-API-Key" }),
+    label: z.string(),
+    permissions: z.array(PermissionSchema),
+    ip_allowlist: z.array(z.string()).nullable(),
+    created_at: z.string(),
+    last_used_at: z.string().nullable(),
+  })
+  .openapi("ApiKey");
+
+export const IdParamSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+
+export const bearerSecurity = [{ bearerAuth: [] }];

@@ -1,0 +1,165 @@
+import { and, count, desc, eq, ilike, isNull, or, sql, type SQL } from "drizzle-orm";
+import { apiKeys, users } from "../../db/schema";
+import { conflict, notFound, unprocessable } from "../../lib/errors";
+import { recordAudit } from "../audit-log";
+import { userEvent, type ServiceContext } from "./context";
+import { revokeUserSessions } from "./sessions";
+import { toUserView, type UserView } from "./user-view";
+
+export type KycStatus = "pending" | "verified" | "rejected";
+
+export interface UserFilter {
+  /** Matches email, first or last name (case-insensitive substring). */
+  q?: string;
+  role?: "user" | "admin";
+  kyc_status?: KycStatus;
+  include_deleted?: boolean;
+}
+
+export interface Page {
+  page: number;
+  page_size: number;
+}
+
+export interface UserList {
+  users: UserView[];
+  page: number;
+  page_size: number;
+  total: number;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+}
+
+export async function listUsers(
+  ctx: Pick<ServiceContext, "db">,
+  filter: UserFilter,
+  page: Page,
+): Promise<UserList> {
+  const conditions: (SQL | undefined)[] = [];
+  if (!filter.include_deleted) conditions.push(isNull(users.deletedAt));
+  if (filter.role) conditions.push(eq(users.role, filter.role));
+  if (filter.kyc_status) conditions.push(eq(users.kycStatus, filter.kyc_status));
+  if (filter.q) {
+    const pattern = `%${escapeLike(filter.q.trim())}%`;
+    conditions.push(
+      or(
+        ilike(users.email, pattern),
+        ilike(users.firstName, pattern),
+        ilike(users.lastName, pattern),
+        ilike(sql`${users.firstName} || ' ' || ${users.lastName}`, pattern),
+      ),
+    );
+  }
+  const where = and(...conditions);
+  const [rows, totals] = await Promise.all([
+    ctx.db
+      .select()
+      .from(users)
+      .where(where)
+      .orderBy(desc(users.createdAt), desc(users.id))
+      .limit(page.page_size)
+      .offset((page.page - 1) * page.page_size),
+    ctx.db.select({ n: count() }).from(users).where(where),
+  ]);
+  return {
+    users: rows.map(toUserView),
+    page: page.page,
+    page_size: page.page_size,
+    total: totals[0]?.n ?? 0,
+  };
+}
+
+/** Any user, deleted ones included (admins see `deleted_at`). */
+export async function getUser(ctx: Pick<ServiceContext, "db">, id: string): Promise<UserView> {
+  const [row] = await ctx.db.select().from(users).where(eq(users.id, id));
+  if (!row) throw notFound("User");
+  return toUserView(row);
+}
+
+export async function getUserByEmail(ctx: Pick<ServiceContext, "db">, email: string): Promise<UserView> {
+  const [row] = await ctx.db
+    .select()
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, email.trim().toLowerCase()));
+  if (!row) throw notFound("User");
+  return toUserView(row);
+}
+
+/**
+ * Sets a user's KYC status (a reason is required when rejecting). `actorId` null means the
+ * system (e.g. a KYC provider's callback through RPC).
+ */
+export async function updateKycStatus(
+  ctx: ServiceContext,
+  id: string,
+  status: KycStatus,
+  reason: string | null,
+  actorId: string | null,
+): Promise<UserView> {
+  if (status === "rejected" && !reason?.trim()) {
+    throw unprocessable("A reason is required when rejecting KYC", undefined, {
+      issues: [{ path: "reason", message: "Required when status is rejected", code: "custom" }],
+    });
+  }
+  const row = await ctx.db.transaction(async (tx) => {
+    const [before] = await tx
+      .select()
+      .from(users)
+      .where(and(eq(users.id, id), isNull(users.deletedAt)))
+      .for("update");
+    if (!before) throw notFound("User");
+    const [after] = await tx
+      .update(users)
+      .set({ kycStatus: status, kycReason: reason?.trim() || null, updatedAt: new Date() })
+      .where(eq(users.id, id))
+      .returning();
+    const change = { old_status: before.kycStatus, new_status: status, reason: after!.kycReason };
+    await recordAudit(tx, {
+      actorId,
+      actorType: actorId ? "admin" : "system",
+      action: "user.kyc.update",
+      resourceType: "user",
+      resourceId: id,
+      details: change,
+      metadata: ctx.metadata,
+    });
+    await userEvent(tx, ctx, "user.kyc.updated", id, change);
+    return after!;
+  });
+  return toUserView(row);
+}
+
+/** Soft delete: the row stays (records of account), login is refused, sessions and keys die. */
+export async function softDeleteUser(ctx: ServiceContext, id: string, actorId: string): Promise<UserView> {
+  if (id === actorId) throw conflict("Administrators cannot delete their own account");
+  const row = await ctx.db.transaction(async (tx) => {
+    const now = new Date();
+    const [deleted] = await tx
+      .update(users)
+      .set({ deletedAt: now, updatedAt: now })
+      .where(and(eq(users.id, id), isNull(users.deletedAt)))
+      .returning();
+    if (!deleted) throw notFound("User");
+    const revokedSessions = await revokeUserSessions(tx, id, "user_deleted");
+    const revokedKeys = await tx
+      .update(apiKeys)
+      .set({ revokedAt: now })
+      .where(and(eq(apiKeys.userId, id), isNull(apiKeys.revokedAt)))
+      .returning({ id: apiKeys.id });
+    const details = { revoked_sessions: revokedSessions, revoked_api_keys: revokedKeys.length };
+    await recordAudit(tx, {
+      actorId,
+      actorType: "admin",
+      action: "user.delete",
+      resourceType: "user",
+      resourceId: id,
+      details,
+      metadata: ctx.metadata,
+    });
+    await userEvent(tx, ctx, "user.deleted", id, { deleted_by: actorId, ...details });
+    return deleted;
+  });
+  return toUserView(row);
+}

@@ -1,0 +1,191 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import { and, count, desc, eq, isNull } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { apiKeys, users } from "../../db/schema";
+import type { Permission } from "../../http/principal";
+import { decryptSecret, encryptSecret, hmacSha256Hex, signaturePayload } from "../../lib/api-key-crypto";
+import { authConfig } from "../../lib/auth-config";
+import { constantTimeEqualStrings } from "../../lib/constant-time";
+import { AppError, ErrorCode, conflict, notFound, serviceUnavailable } from "../../lib/errors";
+import { randomToken } from "../../lib/secure-random";
+import { recordAudit } from "../audit-log";
+import type { ServiceContext } from "./context";
+import type { UserRow } from "./user-view";
+
+export const MAX_API_KEYS_PER_USER = 20;
+
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+export interface ApiKeyView {
+  id: string;
+  key: string;
+  label: string;
+  permissions: Permission[];
+  ip_allowlist: string[] | null;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+function toView(row: ApiKeyRow): ApiKeyView {
+  return {
+    id: row.id,
+    key: row.keyId,
+    label: row.label,
+    permissions: row.permissions as Permission[],
+    ip_allowlist: row.ipAllowlist,
+    created_at: row.createdAt.toISOString(),
+    last_used_at: row.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+export interface CreateApiKeyInput {
+  label: string;
+  permissions: Permission[];
+  ip_allowlist?: string[];
+}
+
+/** Creates a key; the secret is in this answer only (stored encrypted). Needs a verified email. */
+export async function createApiKey(
+  ctx: ServiceContext,
+  user: Pick<UserRow, "id" | "emailVerifiedAt">,
+  input: CreateApiKeyInput,
+): Promise<ApiKeyView & { secret: string }> {
+  if (!user.emailVerifiedAt) {
+    throw new AppError(
+      403,
+      ErrorCode.EMAIL_NOT_VERIFIED,
+      "Verify your email address before creating API keys",
+    );
+  }
+  const keyId = `pk_${randomToken(18)}`;
+  const secret = randomToken(32);
+  const sealed = await encryptSecret(ctx.env.API_KEY_ENCRYPTION_KEY, keyId, secret);
+  const row = await ctx.db.transaction(async (tx) => {
+    const [existing] = await tx
+      .select({ n: count() })
+      .from(apiKeys)
+      .where(and(eq(apiKeys.userId, user.id), isNull(apiKeys.revokedAt)));
+    if ((existing?.n ?? 0) >= MAX_API_KEYS_PER_USER) {
+      throw conflict(`At most ${MAX_API_KEYS_PER_USER} active API keys per account`);
+    }
+    const [created] = await tx
+      .insert(apiKeys)
+      .values({
+        userId: user.id,
+        keyId,
+        label: input.label,
+        secretCiphertext: sealed,
+        permissions: [...new Set(input.permissions)],
+        ipAllowlist: input.ip_allowlist?.length ? input.ip_allowlist : null,
+      })
+      .returning();
+    await recordAudit(tx, {
+      actorId: user.id,
+      actorType: "user",
+      action: "api_key.create",
+      resourceType: "api_key",
+      resourceId: created!.id,
+      details: { label: input.label, permissions: created!.permissions, ip_allowlist: created!.ipAllowlist },
+      metadata: ctx.metadata,
+    });
+    return created!;
+  });
+  return { ...toView(row), secret };
+}
+
+export async function listApiKeys(ctx: Pick<ServiceContext, "db">, userId: string): Promise<ApiKeyView[]> {
+  const rows = await ctx.db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+    .orderBy(desc(apiKeys.createdAt));
+  return rows.map(toView);
+}
+
+export async function revokeApiKey(ctx: ServiceContext, userId: string, id: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(apiKeys)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(apiKeys.id, id), eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+      .returning();
+    if (!row) throw notFound("API key");
+    await recordAudit(tx, {
+      actorId: userId,
+      actorType: "user",
+      action: "api_key.revoke",
+      resourceType: "api_key",
+      resourceId: id,
+      details: { label: row.label },
+      metadata: ctx.metadata,
+    });
+  });
+}
+
+export interface SignedRequest {
+  keyId: string;
+  timestamp: string;
+  signature: string;
+  method: string;
+  pathWithQuery: string;
+  body: string;
+  ip: string | null;
+}
+
+const badSignature = (message = "Invalid API key signature") =>
+  new AppError(401, ErrorCode.INVALID_API_SIGNATURE, message);
+
+/**
+ * Checks a signed API request: a live key of a live user, a timestamp inside the receive
+ * window, an allowed IP, the HMAC (constant-time), and that this signature was not seen
+ * before inside the window (Redis `SET NX`; if Redis is down the request is refused, 503).
+ */
+export async function verifySignedRequest(
+  db: Database,
+  redis: Redis,
+  env: Env,
+  req: SignedRequest,
+): Promise<{ key: ApiKeyRow; user: UserRow }> {
+  const window = authConfig(env).apiKeyRecvWindowMs;
+  if (
+    !/^\d{1,16}$/.test(req.timestamp) ||
+    !/^[0-9a-fA-F]{64}$/.test(req.signature) ||
+    req.keyId.length > 64
+  ) {
+    throw badSignature("Signed requests need X-API-Key, X-API-Timestamp (ms) and a hex X-API-Signature");
+  }
+  if (Math.abs(Date.now() - Number(req.timestamp)) > window) {
+    throw badSignature(`X-API-Timestamp is outside the ${window} ms receive window`);
+  }
+  const [found] = await db
+    .select({ key: apiKeys, user: users })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(and(eq(apiKeys.keyId, req.keyId), isNull(apiKeys.revokedAt), isNull(users.deletedAt)));
+  if (!found) throw badSignature();
+  const secret = await decryptSecret(env.API_KEY_ENCRYPTION_KEY, found.key.keyId, found.key.secretCiphertext);
+  const expected = await hmacSha256Hex(
+    secret,
+    signaturePayload(req.timestamp, req.method, req.pathWithQuery, req.body),
+  );
+  if (!constantTimeEqualStrings(expected, req.signature.toLowerCase())) throw badSignature();
+  if (found.key.ipAllowlist && (!req.ip || !found.key.ipAllowlist.includes(req.ip))) {
+    throw badSignature("This API key is not allowed from this IP address");
+  }
+  let fresh: unknown;
+  try {
+    fresh = await redis.set(`apikey:seen:${found.key.id}:${req.signature.toLowerCase()}`, "1", {
+      nx: true,
+      px: 2 * window + 1_000,
+    });
+  } catch {
+    throw serviceUnavailable("Signed requests are unavailable right now");
+  }
+  if (fresh === null) {
+    throw new AppError(401, ErrorCode.API_REQUEST_REPLAYED, "This signed request was already used");
+  }
+  if (!found.key.lastUsedAt || Date.now() - found.key.lastUsedAt.getTime() > 60_000) {
+    await db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, found.key.id));
+  }
+  return found;
+}

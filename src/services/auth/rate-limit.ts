@@ -1,0 +1,54 @@
+import { Ratelimit } from "@upstash/ratelimit";
+import type { Redis } from "@upstash/redis/cloudflare";
+
+export interface LimitVerdict {
+  success: boolean;
+  limit: number;
+  remaining: number;
+  /** Unix ms when the window frees up. */
+  reset: number;
+}
+
+type Duration = Parameters<typeof Ratelimit.slidingWindow>[1];
+
+// Identifiers known to be over their limit, shared across requests of this isolate so a
+// flood is refused without a Redis round trip (plain data, not an I/O object).
+const blocked = new Map<string, Map<string, number>>();
+
+/**
+ * One sliding-window check. Throws when Redis cannot answer (no timeout fallback): each
+ * caller decides whether that fails open or closed.
+ */
+export async function checkRateLimit(
+  redis: Redis,
+  name: string,
+  limit: number,
+  window: Duration,
+  identifier: string,
+): Promise<LimitVerdict> {
+  const cacheKey = `${name}:${limit}:${window}`;
+  let cache = blocked.get(cacheKey);
+  if (!cache) blocked.set(cacheKey, (cache = new Map()));
+  const limiter = new Ratelimit({
+    redis,
+    prefix: `ratelimit:${name}:${limit}:${window}`,
+    limiter: Ratelimit.slidingWindow(limit, window),
+    ephemeralCache: cache,
+    timeout: 0,
+    analytics: false,
+  });
+  const { success, limit: max, remaining, reset } = await limiter.limit(identifier);
+  return { success, limit: max, remaining: Math.max(0, remaining), reset };
+}
+
+/** `RateLimit-*` headers (and `Retry-After` when refused), in seconds. */
+export function rateLimitHeaders(verdict: LimitVerdict, now = Date.now()): Record<string, string> {
+  const resetSeconds = String(Math.max(1, Math.ceil((verdict.reset - now) / 1000)));
+  const headers: Record<string, string> = {
+    "RateLimit-Limit": String(verdict.limit),
+    "RateLimit-Remaining": String(verdict.remaining),
+    "RateLimit-Reset": resetSeconds,
+  };
+  if (!verdict.success) headers["Retry-After"] = resetSeconds;
+  return headers;
+}

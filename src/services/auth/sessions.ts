@@ -1,0 +1,376 @@
+import { and, desc, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import type { DbExecutor } from "../../db/client";
+import { sessions, users } from "../../db/schema";
+import { signAccessToken } from "../../lib/access-token";
+import { REFRESH_TOKEN_TTL_MS, authConfig } from "../../lib/auth-config";
+import { AppError, ErrorCode, notFound } from "../../lib/errors";
+import { hashPassword, verifyPassword, type Argon2Params } from "../../lib/password-hash";
+import { randomToken, sha256Hex } from "../../lib/secure-random";
+import { recordAudit } from "../audit-log";
+import { userEvent, type ServiceContext } from "./context";
+import { normalizeEmail, toUserView, type UserRow, type UserView } from "./user-view";
+
+export interface TokenPair {
+  access_token: string;
+  token_type: "Bearer";
+  expires_in: number;
+  refresh_token: string;
+  user: UserView;
+}
+
+export type RevokeReason =
+  "rotated" | "logout" | "logout_all" | "revoked" | "password_changed" | "reuse_detected" | "user_deleted";
+
+export const invalidCredentials = () =>
+  new AppError(401, ErrorCode.INVALID_CREDENTIALS, "Invalid email or password");
+const invalidRefreshToken = () =>
+  new AppError(401, ErrorCode.INVALID_REFRESH_TOKEN, "The refresh token is invalid or expired");
+
+// A hash of a password nobody has, per parameter set: an unknown email costs the same
+// Argon2id work as a wrong password, so timing does not reveal which emails exist.
+const dummyHashes = new Map<string, Promise<string>>();
+function dummyHash(params: Argon2Params): Promise<string> {
+  const key = `${params.m},${params.t},${params.p}`;
+  let hash = dummyHashes.get(key);
+  if (!hash) {
+    hash = hashPassword(randomToken(), params);
+    dummyHashes.set(key, hash);
+  }
+  return hash;
+}
+
+/** Starts a refresh-token family (a session) and returns the pair to hand to the client. */
+async function issueTokens(
+  ctx: ServiceContext,
+  tx: DbExecutor,
+  user: UserRow,
+  family: { id: string; parentId: string | null; expiresAt: Date; deviceLabel: string | null },
+): Promise<Omit<TokenPair, "access_token" | "expires_in" | "user">> {
+  const refreshToken = randomToken(32);
+  const now = Date.now();
+  const idle = Math.min(now + authConfig(ctx.env).sessionIdleMs, family.expiresAt.getTime());
+  await tx.insert(sessions).values({
+    familyId: family.id,
+    userId: user.id,
+    parentId: family.parentId,
+    tokenHash: await sha256Hex(refreshToken),
+    deviceLabel: family.deviceLabel,
+    ipAddress: ctx.metadata.ipAddress,
+    userAgent: ctx.metadata.userAgent,
+    expiresAt: family.expiresAt,
+    idleExpiresAt: new Date(idle),
+  });
+  return { token_type: "Bearer", refresh_token: refreshToken };
+}
+
+async function withAccessToken(
+  ctx: ServiceContext,
+  user: UserRow,
+  sessionId: string,
+  pair: Omit<TokenPair, "access_token" | "expires_in" | "user">,
+): Promise<TokenPair> {
+  const { token, expiresIn } = await signAccessToken(ctx.env, {
+    userId: user.id,
+    role: user.role,
+    sessionId,
+  });
+  return {
+    access_token: token,
+    token_type: pair.token_type,
+    expires_in: expiresIn,
+    refresh_token: pair.refresh_token,
+    user: toUserView(user),
+  };
+}
+
+export interface LoginInput {
+  email: string;
+  password: string;
+  device_label?: string;
+}
+
+/**
+ * Unknown email, wrong password and deleted account all end in the same 401 after the same
+ * Argon2id work. A hash with weaker parameters than the environment's is upgraded here.
+ */
+export async function login(ctx: ServiceContext, input: LoginInput): Promise<TokenPair> {
+  const email = normalizeEmail(input.email);
+  const params = authConfig(ctx.env).argon2;
+  const [found] = await ctx.db
+    .select()
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, email));
+  const verdict = await verifyPassword(
+    input.password,
+    found?.passwordHash ?? (await dummyHash(params)),
+    params,
+  );
+  if (!found || !verdict.ok || found.deletedAt) {
+    await recordAudit(ctx.db, {
+      actorId: null,
+      actorType: "anonymous",
+      action: "user.login.failed",
+      resourceType: "user",
+      resourceId: found?.id ?? null,
+      details: { email },
+      metadata: ctx.metadata,
+    });
+    throw invalidCredentials();
+  }
+  const upgraded = verdict.needsRehash ? await hashPassword(input.password, params) : null;
+  const familyId = crypto.randomUUID();
+  const { user, pair } = await ctx.db.transaction(async (tx) => {
+    let user = found;
+    if (upgraded) {
+      const [row] = await tx
+        .update(users)
+        .set({ passwordHash: upgraded, updatedAt: new Date() })
+        .where(eq(users.id, found.id))
+        .returning();
+      user = row!;
+    }
+    const pair = await issueTokens(ctx, tx, user, {
+      id: familyId,
+      parentId: null,
+      expiresAt: new Date(Date.now() + REFRESH_TOKEN_TTL_MS),
+      deviceLabel: input.device_label ?? null,
+    });
+    await recordAudit(tx, {
+      actorId: user.id,
+      actorType: user.role === "admin" ? "admin" : "user",
+      action: "user.login",
+      resourceType: "session",
+      resourceId: familyId,
+      details: { password_rehashed: upgraded !== null },
+      metadata: ctx.metadata,
+    });
+    await userEvent(tx, ctx, "user.logged_in", user.id, { session_id: familyId });
+    return { user, pair };
+  });
+  return withAccessToken(ctx, user, familyId, pair);
+}
+
+/**
+ * Rotates a refresh token. The conditional UPDATE takes the row lock, so of two concurrent
+ * refreshes with one token exactly one rotates it; the other then sees a rotated token, which
+ * is reuse: the whole family (the newest token included) is revoked, audited and announced.
+ */
+export async function refresh(ctx: ServiceContext, refreshToken: string): Promise<TokenPair> {
+  const tokenHash = await sha256Hex(refreshToken);
+  const now = new Date();
+  const outcome = await ctx.db.transaction(async (tx) => {
+    const [current] = await tx
+      .update(sessions)
+      .set({ revokedAt: now, revokedReason: "rotated", lastUsedAt: now })
+      .where(
+        and(
+          eq(sessions.tokenHash, tokenHash),
+          isNull(sessions.revokedAt),
+          gt(sessions.expiresAt, now),
+          gt(sessions.idleExpiresAt, now),
+        ),
+      )
+      .returning();
+    if (current) {
+      const [user] = await tx
+        .select()
+        .from(users)
+        .where(and(eq(users.id, current.userId), isNull(users.deletedAt)));
+      if (!user) return { kind: "invalid" as const };
+      const pair = await issueTokens(ctx, tx, user, {
+        id: current.familyId,
+        parentId: current.id,
+        expiresAt: current.expiresAt,
+        deviceLabel: current.deviceLabel,
+      });
+      return { kind: "rotated" as const, user, familyId: current.familyId, pair };
+    }
+    const [known] = await tx.select().from(sessions).where(eq(sessions.tokenHash, tokenHash));
+    if (known?.revokedReason !== "rotated") return { kind: "invalid" as const };
+    const revoked = await revokeFamily(tx, known.familyId, "reuse_detected");
+    await recordAudit(tx, {
+      actorId: null,
+      actorType: "anonymous",
+      action: "session.reuse_detected",
+      resourceType: "session",
+      resourceId: known.familyId,
+      details: { user_id: known.userId, token_id: known.id, revoked_tokens: revoked },
+      metadata: ctx.metadata,
+    });
+    await userEvent(tx, ctx, "user.session.reuse_detected", known.userId, {
+      session_id: known.familyId,
+      revoked_tokens: revoked,
+    });
+    return { kind: "reuse" as const };
+  });
+  if (outcome.kind === "reuse") {
+    ctx.log.warn("refresh token reuse: session family revoked");
+  }
+  if (outcome.kind !== "rotated") throw invalidRefreshToken();
+  return withAccessToken(ctx, outcome.user, outcome.familyId, outcome.pair);
+}
+
+/** Revokes every live token of a family; returns how many. */
+async function revokeFamily(tx: DbExecutor, familyId: string, reason: RevokeReason): Promise<number> {
+  const rows = await tx
+    .update(sessions)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(and(eq(sessions.familyId, familyId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id });
+  return rows.length;
+}
+
+/** Revokes the user's sessions (all, or all but `keepFamilyId`); returns how many families. */
+export async function revokeUserSessions(
+  tx: DbExecutor,
+  userId: string,
+  reason: RevokeReason,
+  keepFamilyId?: string,
+): Promise<number> {
+  const rows = await tx
+    .update(sessions)
+    .set({ revokedAt: new Date(), revokedReason: reason })
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        keepFamilyId ? ne(sessions.familyId, keepFamilyId) : undefined,
+      ),
+    )
+    .returning({ familyId: sessions.familyId });
+  return new Set(rows.map((r) => r.familyId)).size;
+}
+
+export async function logout(ctx: ServiceContext, userId: string, sessionId: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    await revokeFamily(tx, sessionId, "logout");
+    await recordAudit(tx, {
+      actorId: userId,
+      actorType: "user",
+      action: "session.logout",
+      resourceType: "session",
+      resourceId: sessionId,
+      metadata: ctx.metadata,
+    });
+  });
+}
+
+export async function logoutAll(ctx: ServiceContext, userId: string): Promise<number> {
+  return ctx.db.transaction(async (tx) => {
+    const revoked = await revokeUserSessions(tx, userId, "logout_all");
+    await recordAudit(tx, {
+      actorId: userId,
+      actorType: "user",
+      action: "session.logout_all",
+      resourceType: "user",
+      resourceId: userId,
+      details: { revoked_sessions: revoked },
+      metadata: ctx.metadata,
+    });
+    return revoked;
+  });
+}
+
+export interface SessionView {
+  id: string;
+  device_label: string | null;
+  ip_address: string | null;
+  user_agent: string | null;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  current: boolean;
+}
+
+/** The user's live sessions (one per family: its newest, unrevoked token). */
+export async function listSessions(
+  ctx: Pick<ServiceContext, "db">,
+  userId: string,
+  currentSessionId?: string,
+): Promise<SessionView[]> {
+  const now = new Date();
+  const rows = await ctx.db
+    .select({
+      familyId: sessions.familyId,
+      deviceLabel: sessions.deviceLabel,
+      ipAddress: sessions.ipAddress,
+      userAgent: sessions.userAgent,
+      startedAt: sql<string>`(select min(s2.created_at) from sessions s2 where s2.family_id = ${sessions.familyId})`,
+      lastUsedAt: sessions.createdAt,
+      expiresAt: sessions.expiresAt,
+    })
+    .from(sessions)
+    .where(
+      and(
+        eq(sessions.userId, userId),
+        isNull(sessions.revokedAt),
+        gt(sessions.expiresAt, now),
+        gt(sessions.idleExpiresAt, now),
+      ),
+    )
+    .orderBy(desc(sessions.createdAt));
+  return rows.map((r) => ({
+    id: r.familyId,
+    device_label: r.deviceLabel,
+    ip_address: r.ipAddress,
+    user_agent: r.userAgent,
+    created_at: new Date(r.startedAt).toISOString(),
+    last_used_at: r.lastUsedAt.toISOString(),
+    expires_at: r.expiresAt.toISOString(),
+    current: r.familyId === currentSessionId,
+  }));
+}
+
+export async function revokeSession(ctx: ServiceContext, userId: string, sessionId: string): Promise<void> {
+  await ctx.db.transaction(async (tx) => {
+    const rows = await tx
+      .update(sessions)
+      .set({ revokedAt: new Date(), revokedReason: "revoked" })
+      .where(and(eq(sessions.familyId, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+      .returning({ id: sessions.id });
+    if (rows.length === 0) throw notFound("Session");
+    await recordAudit(tx, {
+      actorId: userId,
+      actorType: "user",
+      action: "session.revoke",
+      resourceType: "session",
+      resourceId: sessionId,
+      metadata: ctx.metadata,
+    });
+  });
+}
+
+/** Changes the password after checking the current one; every other session is revoked. */
+export async function changePassword(
+  ctx: ServiceContext,
+  userId: string,
+  currentSessionId: string | undefined,
+  input: { current_password: string; new_password: string },
+): Promise<{ revoked_sessions: number }> {
+  const params = authConfig(ctx.env).argon2;
+  const [user] = await ctx.db
+    .select()
+    .from(users)
+    .where(and(eq(users.id, userId), isNull(users.deletedAt)));
+  if (!user) throw notFound("User");
+  const verdict = await verifyPassword(input.current_password, user.passwordHash, params);
+  if (!verdict.ok) {
+    throw new AppError(403, ErrorCode.CURRENT_PASSWORD_INCORRECT, "The current password is incorrect");
+  }
+  const passwordHash = await hashPassword(input.new_password, params);
+  return ctx.db.transaction(async (tx) => {
+    await tx.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, userId));
+    const revoked = await revokeUserSessions(tx, userId, "password_changed", currentSessionId);
+    await recordAudit(tx, {
+      actorId: userId,
+      actorType: "user",
+      action: "user.password.change",
+      resourceType: "user",
+      resourceId: userId,
+      details: { revoked_sessions: revoked },
+      metadata: ctx.metadata,
+    });
+    await userEvent(tx, ctx, "user.password.changed", userId, { revoked_sessions: revoked });
+    return { revoked_sessions: revoked };
+  });
+}

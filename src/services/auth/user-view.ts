@@ -1,0 +1,40 @@
+import type { users } from "../../db/schema";
+
+export type UserRow = typeof users.$inferSelect;
+
+/** A user as the API shows it: never the password hash. */
+export interface UserView {
+  id: string;
+  email: string;
+  first_name: string;
+  last_name: string;
+  role: "user" | "admin";
+  kyc_status: "pending" | "verified" | "rejected";
+  kyc_reason: string | null;
+  email_verified: boolean;
+  email_verified_at: string | null;
+  created_at: string;
+  updated_at: string;
+  deleted_at: string | null;
+}
+
+export function toUserView(row: UserRow): UserView {
+  return {
+    id: row.id,
+    email: row.email,
+    first_name: row.firstName,
+    last_name: row.lastName,
+    role: row.role,
+    kyc_status: row.kycStatus,
+    kyc_reason: row.kycReason,
+    email_verified: row.emailVerifiedAt !== null,
+    email_verified_at: row.emailVerifiedAt?.toISOString() ?? null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+    deleted_at: row.deletedAt?.toISOString() ?? null,
+  };
+}
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}

@@ -1,0 +1,132 @@
+import { SELF } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { and, desc, eq, sql } from "drizzle-orm";
+import { expect } from "vitest";
+import { withDatabase } from "../../../src/db/client";
+import { auditLogs, eventOutbox } from "../../../src/db/schema";
+import type { EventEnvelope } from "../../../src/services/event-outbox";
+
+/** Test helpers for the account service; other capabilities' tests may use them too. */
+
+export const PASSWORD = "a sturdy test passphrase";
+
+export interface ErrorBody {
+  error: { code: string; message: string; details?: unknown; request_id: string };
+}
+
+export interface TokenPair {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  refresh_token: string;
+  user: { id: string; email: string; role: string; kyc_status: string; email_verified: boolean };
+}
+
+/** A random client IP per caller keeps per-IP limits of parallel tests apart. */
+export function randomIp(): string {
+  const b = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${b[0]}.${b[1]}.${b[2]}`;
+}
+
+export function uniqueEmail(tag = "user"): string {
+  return `${tag}-${crypto.randomUUID().slice(0, 12)}@example.test`;
+}
+
+export async function api(
+  method: string,
+  path: string,
+  options: { body?: unknown; token?: string; ip?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { ...(options.headers ?? {}) };
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.ip) headers["cf-connecting-ip"] = options.ip;
+  return SELF.fetch(`http://x${path}`, {
+    method,
+    headers,
+    body:
+      options.body === undefined
+        ? undefined
+        : typeof options.body === "string"
+          ? options.body
+          : JSON.stringify(options.body),
+  });
+}
+
+export async function expectError(res: Response, status: number, code?: string): Promise<ErrorBody> {
+  expect(res.status).toBe(status);
+  const body = (await res.json()) as ErrorBody;
+  if (code) expect(body.error.code).toBe(code);
+  return body;
+}
+
+export async function register(
+  email = uniqueEmail(),
+  password = PASSWORD,
+): Promise<{ id: string; email: string; password: string }> {
+  const res = await api("POST", "/api/v1/auth/register", {
+    body: { email, password, first_name: "Test", last_name: "User" },
+  });
+  expect(res.status).toBe(201);
+  const { user } = (await res.json()) as { user: { id: string; email: string } };
+  return { id: user.id, email: user.email, password };
+}
+
+export async function login(email: string, password = PASSWORD, ip = randomIp()): Promise<TokenPair> {
+  const res = await api("POST", "/api/v1/auth/login", { body: { email, password }, ip });
+  expect(res.status).toBe(200);
+  return (await res.json()) as TokenPair;
+}
+
+/** Every outbox envelope of one user, oldest first. */
+export async function eventsOf(userId: string): Promise<EventEnvelope[]> {
+  const rows = await withDatabase(env, (db) =>
+    db
+      .select({ envelope: eventOutbox.envelope })
+      .from(eventOutbox)
+      .where(
+        and(
+          eq(eventOutbox.stream, "user-service:events"),
+          sql`${eventOutbox.envelope}->>'user_id' = ${userId}`,
+        ),
+      )
+      .orderBy(eventOutbox.id),
+  );
+  return rows.map((r) => r.envelope as unknown as EventEnvelope);
+}
+
+/** The email verification token, as the mailer would read it from the `user.registered` event. */
+export async function verificationToken(userId: string): Promise<string> {
+  const registered = (await eventsOf(userId)).find((e) => e.type === "user.registered");
+  const payload = registered?.payload as { email_verification: { token: string } } | undefined;
+  if (!payload) throw new Error(`no user.registered event for ${userId}`);
+  return payload.email_verification.token;
+}
+
+/** Registers, verifies the email and signs in. */
+export async function verifiedUser(): Promise<{
+  id: string;
+  email: string;
+  password: string;
+  tokens: TokenPair;
+}> {
+  const user = await register();
+  const res = await api("POST", "/api/v1/auth/verify-email", {
+    body: { token: await verificationToken(user.id) },
+  });
+  expect(res.status).toBe(200);
+  return { ...user, tokens: await login(user.email) };
+}
+
+export async function auditActionsFor(resourceOrActorId: string): Promise<string[]> {
+  const rows = await withDatabase(env, (db) =>
+    db
+      .select({ action: auditLogs.action })
+      .from(auditLogs)
+      .where(
+        sql`${auditLogs.actorId}::text = ${resourceOrActorId} or ${auditLogs.resourceId} = ${resourceOrActorId}`,
+      )
+      .orderBy(desc(auditLogs.id)),
+  );
+  return rows.map((r) => r.action).reverse();
+}
