@@ -16,6 +16,7 @@ import { authRoutes, jwksRoutes } from "./routes/auth";
 import { mountDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { meRoutes } from "./routes/me";
+import { orderRoutes } from "./routes/orders";
 
 /** Largest request body the API accepts; orders and profiles are far smaller. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -83,6 +84,7 @@ export function createApp() {
   app.route("/api/v1", meRoutes);
   app.route("/api/v1", apiKeyRoutes);
   app.route("/api/v1", adminRoutes);
+  app.route("/api/v1", orderRoutes);
   mountDocs(app);
 
   app.onError(onError);

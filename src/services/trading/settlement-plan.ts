@@ -104,6 +104,7 @@ export interface SettlementPlan {
  * base to the buyer net of its fee, both fees to the fee account); per finished order the
  * release of exactly its unused lock; every order's new filled amounts and status. Entries at
  * or below `afterSeq` (already applied) are skipped, so a replayed batch plans nothing.
+ * Trade ids are the order book's (`BTC-USDT:42`), unique across markets.
  * An entry naming an order the database does not have is an invariant breach: it throws and the
  * batch stays unacknowledged for the next attempt (and an operator).
  */
@@ -141,7 +142,10 @@ export function planSettlement(
       });
     } else if (e.event === "done" || e.event === "rejected") {
       const o = order(e.orderId);
-      if (isFinal(o.status)) continue; // already closed (a replay of a release)
+      if (isFinal(o.status)) continue; // already closed (e.g. released when the call failed)
+      // A placement is accepted or rejected, never both: a rejection of an accepted order is
+      // about a later command (an amend) and leaves the order as it is.
+      if (e.event === "rejected" && o.status !== "pending") continue;
       const status: OrderStatus =
         e.event === "rejected"
           ? "rejected"
@@ -188,7 +192,7 @@ function settleTrade(
   const { baseAsset, quoteAsset } = rules;
   plan.entries.push({
     type: "trade",
-    reference: `${rules.symbol}:${e.tradeId}`,
+    reference: e.tradeId,
     movements: [
       { account: "locked", userId: buy.userId, asset: quoteAsset, amount: -s.quote },
       { account: "available", userId: sell.userId, asset: quoteAsset, amount: s.quote - s.sellerFee },

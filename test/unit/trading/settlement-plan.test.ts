@@ -31,7 +31,7 @@ const batch: OutboxEntry[] = [
     seq: 8,
     kind: "trade",
     ts: 2,
-    tradeId: "T1",
+    tradeId: "BTC-USDT:1",
     market: "BTC-USDT",
     price: "64000.00",
     quantity: "0.01000",
@@ -74,7 +74,7 @@ describe("a settlement batch", () => {
       for (const m of entry.movements) sums.set(m.asset, (sums.get(m.asset) ?? 0n) + m.amount);
     expect(Object.fromEntries(sums)).toEqual({ USDT: 0n, BTC: 0n });
     expect(plan.entries.map((e) => [e.type, e.reference])).toEqual([
-      ["trade", "BTC-USDT:T1"],
+      ["trade", "BTC-USDT:1"],
       ["order.release", "b"], // 650 − 640 USDT of price improvement
       ["order.release", "a"], // the unsold 0.01 BTC
     ]);

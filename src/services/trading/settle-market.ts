@@ -1,0 +1,155 @@
+import { asc, eq, inArray, sql } from "drizzle-orm";
+import type { Database, DbExecutor } from "../../db/client";
+import { orders, settlementCursors, trades } from "../../db/schema";
+import { SYSTEM_METADATA } from "../../http/request-metadata";
+import { enqueueEvent } from "../event-outbox";
+import { FEE_INCOME, postJournalEntry, userAvailable, userLocked, type LedgerAccount } from "../ledger";
+import type { MarketRules } from "./market-rules";
+import type { OrderBookStub } from "./market-directory";
+import { planSettlement, type Movement, type OrderState, type OutboxEntry } from "./settlement-plan";
+
+/** Outbox entries per Postgres transaction. */
+export const SETTLEMENT_BATCH = 200;
+
+export interface SettleOptions {
+  /** Test hook: runs after the batch committed and before the outbox is acknowledged. */
+  afterCommit?: (lastSeq: number) => Promise<void> | void;
+  /** Stop after this many batches (the cron drains everything; a request does one or two). */
+  maxBatches?: number;
+}
+
+export interface SettleResult {
+  batches: number;
+  entries: number;
+  trades: number;
+  lastSeq: number;
+}
+
+const account = (m: Movement): LedgerAccount =>
+  m.account === "fees"
+    ? FEE_INCOME
+    : m.account === "available"
+      ? userAvailable(m.userId!)
+      : userLocked(m.userId!);
+
+async function cursorOf(db: DbExecutor, market: string, forUpdate: boolean): Promise<number> {
+  await db.insert(settlementCursors).values({ market, lastSeq: 0 }).onConflictDoNothing();
+  const query = db
+    .select({ lastSeq: settlementCursors.lastSeq })
+    .from(settlementCursors)
+    .where(eq(settlementCursors.market, market));
+  const [row] = forUpdate ? await query.for("update") : await query;
+  return row!.lastSeq;
+}
+
+/**
+ * Applies one batch of outbox entries in ONE transaction: the market's cursor row is locked
+ * first (so two settlers of a market serialize), entries at or below it are skipped, the
+ * orders involved are locked in id order, then trades, ledger entries, order states, events and
+ * the new cursor are written. Replaying a batch that was applied changes nothing: the cursor
+ * skips it, and trade ids and ledger (type, reference) are unique besides.
+ */
+export async function applySettlementBatch(
+  db: Database,
+  rules: MarketRules,
+  entries: readonly OutboxEntry[],
+): Promise<{ lastSeq: number; trades: number }> {
+  return db.transaction(async (tx) => {
+    const afterSeq = await cursorOf(tx, rules.symbol, true);
+    const fresh = entries.filter((e) => e.seq > afterSeq);
+    if (fresh.length === 0) return { lastSeq: afterSeq, trades: 0 };
+    const ids = new Set<string>();
+    for (const e of fresh) {
+      if (e.kind === "trade") ids.add(e.takerOrderId).add(e.makerOrderId);
+      else ids.add(e.orderId);
+    }
+    const rows = await tx
+      .select({
+        id: orders.id,
+        userId: orders.userId,
+        side: orders.side,
+        status: orders.status,
+        lockAsset: orders.lockAsset,
+        lockedAmount: orders.lockedAmount,
+        consumedAmount: orders.consumedAmount,
+        releasedAmount: orders.releasedAmount,
+        filledQuantity: orders.filledQuantity,
+        filledQuote: orders.filledQuote,
+      })
+      .from(orders)
+      .where(inArray(orders.id, [...ids].filter(isUuid)))
+      .orderBy(asc(orders.id))
+      .for("update");
+    const known = new Map<string, OrderState>(rows.map((r) => [r.id, r]));
+    const plan = planSettlement(rules, fresh, known, afterSeq);
+
+    if (plan.trades.length > 0) await tx.insert(trades).values(plan.trades).onConflictDoNothing();
+    for (const entry of plan.entries) {
+      await postJournalEntry(tx, {
+        type: entry.type,
+        reference: entry.reference,
+        postings: entry.movements.map((m) => ({ account: account(m), asset: m.asset, amount: m.amount })),
+      });
+    }
+    for (const o of plan.orders.values()) {
+      await tx
+        .update(orders)
+        .set({
+          status: o.status,
+          consumedAmount: o.consumedAmount,
+          releasedAmount: o.releasedAmount,
+          filledQuantity: o.filledQuantity,
+          filledQuote: o.filledQuote,
+          updatedAt: sql`now()`,
+          ...(o.closedAt ? { closedAt: o.closedAt } : {}),
+        })
+        .where(eq(orders.id, o.id));
+    }
+    for (const event of plan.events) {
+      await enqueueEvent(tx, { stream: "trading:events", ...event, metadata: SYSTEM_METADATA });
+    }
+    await tx
+      .update(settlementCursors)
+      .set({ lastSeq: plan.lastSeq, updatedAt: sql`now()` })
+      .where(eq(settlementCursors.market, rules.symbol));
+    return { lastSeq: plan.lastSeq, trades: plan.trades.length };
+  });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (id: string) => UUID.test(id);
+
+/**
+ * Drains a market's settlement outbox: read a batch after the Postgres cursor, apply it in one
+ * transaction, acknowledge it only after commit. A crash before the commit leaves the entries
+ * in the outbox; a crash between commit and acknowledgement leaves them too, and the cursor
+ * makes their second application a no-op. Safe to run concurrently (the cursor row serializes).
+ */
+export async function settleMarket(
+  db: Database,
+  book: OrderBookStub,
+  rules: MarketRules,
+  options: SettleOptions = {},
+): Promise<SettleResult> {
+  const result: SettleResult = { batches: 0, entries: 0, trades: 0, lastSeq: 0 };
+  const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
+  while (result.batches < maxBatches) {
+    const afterSeq = await cursorOf(db, rules.symbol, false);
+    result.lastSeq = afterSeq;
+    const { entries } = await book.readOutbox(afterSeq, SETTLEMENT_BATCH);
+    if (entries.length === 0) {
+      // Anything at or below the cursor that is still there was applied but not acknowledged.
+      await book.ackOutbox(afterSeq);
+      break;
+    }
+    const applied = await applySettlementBatch(db, rules, entries as OutboxEntry[]);
+    await options.afterCommit?.(applied.lastSeq);
+    await book.ackOutbox(applied.lastSeq);
+    result.batches++;
+    result.entries += entries.length;
+    result.trades += applied.trades;
+    result.lastSeq = applied.lastSeq;
+    if (entries.length < SETTLEMENT_BATCH) break;
+  }
+  return result;
+}
