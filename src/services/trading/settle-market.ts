@@ -1,4 +1,4 @@
-import { asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Database, DbExecutor } from "../../db/client";
 import { orders, settlementCursors, trades } from "../../db/schema";
 import { SYSTEM_METADATA } from "../../http/request-metadata";
@@ -81,7 +81,15 @@ export async function applySettlementBatch(
       .orderBy(asc(orders.id))
       .for("update");
     const known = new Map<string, OrderState>(rows.map((r) => [r.id, r]));
-    const plan = planSettlement(rules, fresh, known, afterSeq);
+    const tradeIds = fresh.flatMap((e) => (e.kind === "trade" ? [e.tradeId] : []));
+    const settled =
+      tradeIds.length === 0
+        ? []
+        : await tx
+            .select({ tradeId: trades.tradeId })
+            .from(trades)
+            .where(and(eq(trades.market, rules.symbol), inArray(trades.tradeId, tradeIds)));
+    const plan = planSettlement(rules, fresh, known, afterSeq, new Set(settled.map((t) => t.tradeId)));
 
     if (plan.trades.length > 0) await tx.insert(trades).values(plan.trades).onConflictDoNothing();
     for (const entry of plan.entries) {

@@ -103,7 +103,8 @@ export interface SettlementPlan {
  * movements of `settleFill` (buyer's locked quote to the seller net of its fee, seller's locked
  * base to the buyer net of its fee, both fees to the fee account); per finished order the
  * release of exactly its unused lock; every order's new filled amounts and status. Entries at
- * or below `afterSeq` (already applied) are skipped, so a replayed batch plans nothing.
+ * or below `afterSeq` (already applied) are skipped, so a replayed batch plans nothing; so are
+ * trades in `settledTradeIds` (already in the database), the second line of defence.
  * Trade ids are the order book's (`BTC-USDT:42`), unique across markets.
  * An entry naming an order the database does not have is an invariant breach: it throws and the
  * batch stays unacknowledged for the next attempt (and an operator).
@@ -113,6 +114,7 @@ export function planSettlement(
   entries: readonly OutboxEntry[],
   known: ReadonlyMap<string, OrderState>,
   afterSeq: number,
+  settledTradeIds: ReadonlySet<string> = new Set(),
 ): SettlementPlan {
   const orders = new Map<string, OrderState & { closedAt: Date | null }>();
   const order = (id: string) => {
@@ -131,7 +133,7 @@ export function planSettlement(
     if (e.seq <= afterSeq) continue;
     plan.lastSeq = Math.max(plan.lastSeq, e.seq);
     if (e.kind === "trade") {
-      settleTrade(rules, e, order, plan);
+      if (!settledTradeIds.has(e.tradeId)) settleTrade(rules, e, order, plan);
     } else if (e.event === "accepted") {
       const o = order(e.orderId);
       if (o.status === "pending") o.status = "new";

@@ -120,6 +120,13 @@ describe("a settlement batch", () => {
     expect(again.orders.size).toBe(0);
   });
 
+  it("with its cursor lost, still settles no trade twice (trade ids already in the database)", () => {
+    const applied = new Map([...plan.orders].map(([id, o]) => [id, { ...o }]));
+    const again = planSettlement(BTC_USDT, batch, applied, 0, new Set(["BTC-USDT:1"]));
+    expect(again.trades).toEqual([]);
+    expect(again.entries).toEqual([]); // both orders are closed: no second release either
+  });
+
   it("refuses a fill the lock does not cover", () => {
     const poor = new Map(known).set("b", { ...bob, lockedAmount: 1n });
     expect(() => planSettlement(BTC_USDT, batch, poor, 6)).toThrow(/overdraws/);
