@@ -21,6 +21,15 @@ export function tooManyRequests(verdict: LimitVerdict, message = "Too many reque
   return new AppError(429, ErrorCode.RATE_LIMITED, message, undefined, rateLimitHeaders(verdict));
 }
 
+/**
+ * Sets the RateLimit-* headers of the strictest limiter that applied (replacing those of a
+ * broader one) and returns the 429 to throw when it refused.
+ */
+export function applyVerdict(c: Context<AppEnv>, verdict: LimitVerdict, message?: string): AppError | null {
+  for (const [k, v] of Object.entries(rateLimitHeaders(verdict))) c.header(k, v);
+  return verdict.success ? null : tooManyRequests(verdict, message);
+}
+
 /** Applies a fail-open limit; sets the RateLimit-* headers; throws 429 when exceeded. */
 export async function enforceLimit(
   c: Context<AppEnv>,
@@ -35,8 +44,8 @@ export async function enforceLimit(
     c.get("log").warn("rate limit unavailable, allowing request", { limiter: name, ...describeError(err) });
     return;
   }
-  if (!verdict.success) throw tooManyRequests(verdict);
-  for (const [k, v] of Object.entries(rateLimitHeaders(verdict))) c.header(k, v);
+  const refused = applyVerdict(c, verdict);
+  if (refused) throw refused;
 }
 
 export const ipRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {

@@ -8,7 +8,7 @@ import { publicJwks } from "../lib/access-token";
 import { authConfig } from "../lib/auth-config";
 import { serviceUnavailable } from "../lib/errors";
 import { describeError } from "../lib/logger";
-import { tooManyRequests } from "../middleware/rate-limit";
+import { applyVerdict } from "../middleware/rate-limit";
 import { register, verifyEmail } from "../services/auth/accounts";
 import { serviceContext } from "../services/auth/context";
 import { checkRateLimit } from "../services/auth/rate-limit";
@@ -139,7 +139,8 @@ export const authRoutes = createRouter()
       c.get("log").error("login rate limiter unavailable: refusing logins", describeError(err));
       throw serviceUnavailable("Sign-in is temporarily unavailable");
     }
-    if (!verdict.success) throw tooManyRequests(verdict, "Too many sign-in attempts; try again later");
+    const refused = applyVerdict(c, verdict, "Too many sign-in attempts; try again later");
+    if (refused) throw refused;
     const pair = await login(serviceContext(c), input);
     relayEventsAfterResponse(c);
     return c.json(pair, 200);
