@@ -15,6 +15,7 @@ import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes, jwksRoutes } from "./routes/auth";
 import { mountDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
+import { marketRoutes } from "./routes/markets";
 import { meRoutes } from "./routes/me";
 import { orderRoutes } from "./routes/orders";
 
@@ -85,6 +86,7 @@ export function createApp() {
   app.route("/api/v1", apiKeyRoutes);
   app.route("/api/v1", adminRoutes);
   app.route("/api/v1", orderRoutes);
+  app.route("/", marketRoutes);
   mountDocs(app);
 
   app.onError(onError);

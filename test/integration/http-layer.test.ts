@@ -59,6 +59,15 @@ describe("one JSON error shape", () => {
     await expectError(res, 413, "PAYLOAD_TOO_LARGE");
   });
 
+  it("malformed JSON on a real route → 400", async () => {
+    const res = await SELF.fetch("http://x/api/v1/auth/register", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: '{"email": "a@b.c", ',
+    });
+    await expectError(res, 400, "MALFORMED_JSON");
+  });
+
   it("wrong content type → 415", async () => {
     const res = await SELF.fetch("http://x/api/v1/auth/login", {
       method: "POST",

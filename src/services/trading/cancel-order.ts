@@ -31,7 +31,7 @@ export async function cancelOrder(
     .where(and(eq(orders.id, orderId), eq(orders.userId, principal.userId)));
   if (!row) throw notFound("Order");
   if (isFinal(row.status as OrderStatus)) {
-    throw new AppError(409, ErrorCode.ORDER_NOT_CANCELLABLE, `The order is already ${row.status}`);
+    throw new AppError(409, ErrorCode.ORDER_NOT_OPEN, `The order is already ${row.status}`);
   }
   const rules = await loadMarketRules(db, row.market);
   const book = orderBook(env, row.market);
@@ -74,7 +74,7 @@ export async function cancelAllOrders(
     result = await book.cancelAll(principal.userId);
   }
   if (!result.ok)
-    throw new AppError(409, ErrorCode.ORDER_NOT_CANCELLABLE, result.message, { reason: result.code });
+    throw new AppError(409, ErrorCode.ORDER_NOT_OPEN, result.message, { reason: result.code });
   await settleMarket(db, book, rules, { maxBatches: 5 });
   await recordAudit(db, {
     actorId: principal.userId,

@@ -75,7 +75,7 @@ function minorUnits(value: string, decimals: number, field: string, code: ErrorC
 function priceTicks(rules: MarketRules, value: string, field: string): { minor: bigint; ticks: number } {
   const minor = minorUnits(value, rules.quoteDecimals, field, ErrorCode.INVALID_PRICE);
   if (minor % rules.tickSize !== 0n) {
-    throw reject(ErrorCode.PRICE_NOT_ON_TICK, `${field} must be a multiple of the tick size`, field);
+    throw reject(ErrorCode.INVALID_TICK, `${field} must be a multiple of the tick size`, field);
   }
   const ticks = minor / rules.tickSize;
   if (ticks > BigInt(MAX_TICKS)) throw reject(ErrorCode.PRICE_OUT_OF_RANGE, `${field} is too high`, field);
@@ -91,13 +91,13 @@ function quantityLots(
 ): { minor: bigint; lots: number } {
   const minor = minorUnits(value, rules.baseDecimals, field, ErrorCode.INVALID_QUANTITY);
   if (minor % rules.lotSize !== 0n) {
-    throw reject(ErrorCode.QUANTITY_NOT_ON_LOT, `${field} must be a multiple of the lot size`, field);
+    throw reject(ErrorCode.INVALID_LOT, `${field} must be a multiple of the lot size`, field);
   }
   if (bounds && minor < rules.minQuantity) {
-    throw reject(ErrorCode.QUANTITY_BELOW_MINIMUM, `${field} is below the market's minimum`, field);
+    throw reject(ErrorCode.QUANTITY_TOO_SMALL, `${field} is below the market's minimum`, field);
   }
   if ((bounds && minor > rules.maxQuantity) || minor / rules.lotSize > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw reject(ErrorCode.QUANTITY_ABOVE_MAXIMUM, `${field} is above the market's maximum`, field);
+    throw reject(ErrorCode.QUANTITY_TOO_LARGE, `${field} is above the market's maximum`, field);
   }
   return { minor, lots: Number(minor / rules.lotSize) };
 }
@@ -105,7 +105,7 @@ function quantityLots(
 function checkNotional(rules: MarketRules, ticks: number, lots: number): void {
   const notional = quoteAmount(quoteScale(rules), BigInt(ticks) * BigInt(lots));
   if (notional < rules.minNotional) {
-    throw reject(ErrorCode.NOTIONAL_BELOW_MINIMUM, "price × quantity is below the market's minimum notional");
+    throw reject(ErrorCode.NOTIONAL_TOO_SMALL, "price × quantity is below the market's minimum notional");
   }
 }
 
@@ -132,7 +132,8 @@ export function buyLock(rules: MarketRules, ticks: number, lots: number): bigint
  */
 export function prepareOrder(rules: MarketRules, input: OrderInput): PreparedOrder {
   if (rules.status !== "trading") {
-    throw new AppError(409, ErrorCode.MARKET_NOT_TRADING, `Market ${rules.symbol} is ${rules.status}`);
+    const code = rules.status === "halted" ? ErrorCode.MARKET_HALTED : ErrorCode.MARKET_CANCEL_ONLY;
+    throw new AppError(409, code, `Market ${rules.symbol} is ${rules.status}: it accepts no new order`);
   }
   const { side, type } = input;
   const buy = side === "buy";
@@ -205,14 +206,14 @@ export function prepareOrder(rules: MarketRules, input: OrderInput): PreparedOrd
     );
     if (quoteQuantity < rules.minNotional) {
       throw reject(
-        ErrorCode.NOTIONAL_BELOW_MINIMUM,
+        ErrorCode.NOTIONAL_TOO_SMALL,
         "quote_quantity is below the market's minimum notional",
         "quote_quantity",
       );
     }
     const units = unitsWithin(quoteScale(rules), quoteQuantity);
     if (units > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw reject(ErrorCode.QUANTITY_ABOVE_MAXIMUM, "quote_quantity is too large", "quote_quantity");
+      throw reject(ErrorCode.QUANTITY_TOO_LARGE, "quote_quantity is too large", "quote_quantity");
     }
     engine.quoteQuantity = Number(units);
     lock = { asset: rules.quoteAsset, amount: quoteQuantity };

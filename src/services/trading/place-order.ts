@@ -139,8 +139,8 @@ export async function rejectPlacement(
 }
 
 const BOOK_ERRORS: Record<string, [number, string]> = {
-  MARKET_HALTED: [409, ErrorCode.MARKET_NOT_TRADING],
-  MARKET_CANCEL_ONLY: [409, ErrorCode.MARKET_NOT_TRADING],
+  MARKET_HALTED: [409, ErrorCode.MARKET_HALTED],
+  MARKET_CANCEL_ONLY: [409, ErrorCode.MARKET_CANCEL_ONLY],
 };
 
 /**

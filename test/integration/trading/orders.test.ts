@@ -223,10 +223,10 @@ describe("funds", () => {
     const market = await createMarket();
     const frank = await trader({ USDT: "100" });
     const cases: [Record<string, unknown>, string][] = [
-      [{ price: "60000.001" }, "PRICE_NOT_ON_TICK"],
-      [{ quantity: "0.0000001" }, "QUANTITY_NOT_ON_LOT"],
-      [{ quantity: "0.00001" }, "NOTIONAL_BELOW_MINIMUM"],
-      [{ quantity: "1000" }, "QUANTITY_ABOVE_MAXIMUM"],
+      [{ price: "60000.001" }, "INVALID_TICK"],
+      [{ quantity: "0.0000001" }, "INVALID_LOT"],
+      [{ quantity: "0.00001" }, "NOTIONAL_TOO_SMALL"],
+      [{ quantity: "1000" }, "QUANTITY_TOO_LARGE"],
       [{ quantity: 0.001 }, "VALIDATION_FAILED"],
     ];
     for (const [over, code] of cases) {

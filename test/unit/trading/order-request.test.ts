@@ -27,13 +27,13 @@ describe("an order is checked against each market rule with its own code", () =>
 
   it.each([
     ["a valid limit buy", limit({}), "OK"],
-    ["price off the 0.01 tick", limit({ price: "64000.015" }), "PRICE_NOT_ON_TICK"],
+    ["price off the 0.01 tick", limit({ price: "64000.015" }), "INVALID_TICK"],
     ["price with more decimals than USDT has", limit({ price: "1.0000001" }), "INVALID_PRICE"],
     ["price as an exponent", limit({ price: "1e5" }), "INVALID_PRICE"],
     ["price beyond int32 ticks", limit({ price: "30000000" }), "PRICE_OUT_OF_RANGE"],
-    ["quantity off the 0.00001 lot", limit({ quantity: "0.000015" }), "QUANTITY_NOT_ON_LOT"],
-    ["quantity above max", limit({ quantity: "101", price: "1" }), "QUANTITY_ABOVE_MAXIMUM"],
-    ["notional below 5 USDT", limit({ quantity: "0.00001" }), "NOTIONAL_BELOW_MINIMUM"],
+    ["quantity off the 0.00001 lot", limit({ quantity: "0.000015" }), "INVALID_LOT"],
+    ["quantity above max", limit({ quantity: "101", price: "1" }), "QUANTITY_TOO_LARGE"],
+    ["notional below 5 USDT", limit({ quantity: "0.00001" }), "NOTIONAL_TOO_SMALL"],
     ["zero quantity", limit({ quantity: "0" }), "INVALID_QUANTITY"],
     ["limit without price", limit({ price: undefined }), "INVALID_ORDER"],
     ["market with a price", { side: "sell", type: "market", price: "1", quantity: "1" }, "INVALID_ORDER"],
@@ -43,7 +43,7 @@ describe("an order is checked against each market rule with its own code", () =>
     [
       "quote below min notional",
       { side: "buy", type: "market", quote_quantity: "4.99" },
-      "NOTIONAL_BELOW_MINIMUM",
+      "NOTIONAL_TOO_SMALL",
     ],
     ["post-only IOC", limit({ post_only: true, time_in_force: "IOC" }), "INVALID_ORDER"],
     ["iceberg peak above quantity", limit({ visible_quantity: "0.002" }), "INVALID_ORDER"],
@@ -55,12 +55,12 @@ describe("an order is checked against each market rule with its own code", () =>
   it("a minimum quantity below one lot's multiple is its own code", () => {
     expect(
       codeOf(limit({ quantity: "0.00001", price: "600000" }), { ...BTC_USDT, minQuantity: 2_000n }),
-    ).toBe("QUANTITY_BELOW_MINIMUM");
+    ).toBe("QUANTITY_TOO_SMALL");
   });
 
   it("a halted or cancel-only market accepts no order", () => {
-    expect(codeOf(limit({}), { ...BTC_USDT, status: "halted" })).toBe("MARKET_NOT_TRADING");
-    expect(codeOf(limit({}), { ...BTC_USDT, status: "cancel-only" })).toBe("MARKET_NOT_TRADING");
+    expect(codeOf(limit({}), { ...BTC_USDT, status: "halted" })).toBe("MARKET_HALTED");
+    expect(codeOf(limit({}), { ...BTC_USDT, status: "cancel-only" })).toBe("MARKET_CANCEL_ONLY");
   });
 });
 

@@ -1,0 +1,89 @@
+// The benchmark's helper Worker, run beside the real one in the same workerd (Miniflare):
+// it drives the market's object by RPC (as the Worker's order routes will) and hosts the
+// floor, an empty Durable Object that only broadcasts.
+
+import { DurableObject } from "cloudflare:workers";
+import type { MarketCommand } from "../../durable-objects/market/commands";
+import type { MarketRules } from "../../durable-objects/market/rules";
+import type { OrderBook } from "../../durable-objects/order-book";
+import { loadCommands } from "./workload";
+
+interface BenchEnv {
+  ORDER_BOOK: DurableObjectNamespace<OrderBook>;
+  EMPTY: DurableObjectNamespace<EmptyBroadcaster>;
+  PANDORA: Fetcher;
+}
+
+/** The floor: accepts hibernatable sockets and sends one frame to each, nothing else. */
+export class EmptyBroadcaster extends DurableObject {
+  override async fetch(): Promise<Response> {
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  async broadcast(id: number): Promise<number> {
+    const text = JSON.stringify({ type: "trade", channel: "floor", id, ts: Date.now() });
+    let n = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      ws.send(text);
+      n++;
+    }
+    return n;
+  }
+
+  override async webSocketMessage(): Promise<void> {}
+}
+
+const book = (env: BenchEnv, symbol: string) => env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol));
+const floor = (env: BenchEnv) => env.EMPTY.get(env.EMPTY.idFromName("floor"));
+
+export default {
+  async fetch(request: Request, env: BenchEnv): Promise<Response> {
+    const url = new URL(request.url);
+    const q = (k: string, d: number) => Number(url.searchParams.get(k) ?? d);
+    const symbol = url.searchParams.get("symbol") ?? "BENCH-USDT";
+    switch (url.pathname) {
+      case "/floor/ws":
+        return floor(env).fetch(request);
+      case "/floor/broadcast": {
+        const n = await floor(env).broadcast(q("id", 0));
+        return Response.json({ sent: n });
+      }
+      case "/market/configure": {
+        const rules = (await request.json()) as MarketRules;
+        return Response.json(await book(env, rules.symbol).configure(rules));
+      }
+      case "/market/place": {
+        const body = (await request.json()) as MarketCommand | MarketCommand[];
+        return Response.json(await book(env, symbol).placeBatch(Array.isArray(body) ? body : [body]));
+      }
+      case "/market/load": {
+        // Sends `orders` commands in RPC batches of `batch`, one call after the other.
+        const orders = q("orders", 10_000);
+        const size = q("batch", 1_000);
+        const commands = loadCommands(q("seed", 1), orders, url.searchParams.get("prefix") ?? "L");
+        const stub = book(env, symbol);
+        let accepted = 0;
+        let trades = 0;
+        const started = Date.now();
+        for (let i = 0; i < commands.length; i += size) {
+          const results = await stub.placeBatch(commands.slice(i, i + size));
+          for (const r of results) {
+            if (r.ok) accepted++;
+            if (r.ok && r.fills) trades += r.fills.length;
+          }
+        }
+        return Response.json({
+          orders,
+          accepted,
+          trades,
+          workerMs: Date.now() - started,
+          ...(await stub.sequence()),
+        });
+      }
+      default:
+        return env.PANDORA.fetch(request);
+    }
+  },
+};

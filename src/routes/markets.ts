@@ -1,0 +1,280 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { INTERVAL_NAMES, type Interval } from "../../durable-objects/market/market-data/candles";
+import { USER_HEADER } from "../../durable-objects/order-book";
+import { errorResponses } from "../http/openapi-schemas";
+import { getDb, getRedis } from "../http/resources";
+import { createRouter } from "../http/router";
+import { cacheAside } from "../lib/cache";
+import { badRequest } from "../lib/errors";
+import type { DepthView } from "../../durable-objects/market/messages";
+import { CACHE_TTL_MS, bookStub, cacheKey, listMarkets, marketNotFound, withBook } from "../services/markets";
+
+const Decimal = z.string().openapi({ example: "64000.10" });
+const Level = z.tuple([Decimal, Decimal]);
+
+export const MarketSchema = z
+  .object({
+    symbol: z.string().openapi({ example: "BTC-USDT" }),
+    base_asset: z.string(),
+    quote_asset: z.string(),
+    status: z.enum(["trading", "halted", "cancel-only"]),
+    tick_size: Decimal,
+    lot_size: Decimal,
+    min_quantity: Decimal,
+    max_quantity: Decimal,
+    min_notional: Decimal,
+    maker_fee_bps: z.number().int(),
+    taker_fee_bps: z.number().int(),
+    price_decimals: z.number().int(),
+    quantity_decimals: z.number().int(),
+  })
+  .openapi("Market");
+
+const DepthSchema = z
+  .object({
+    symbol: z.string(),
+    last_update_id: z.number().int(),
+    bids: z.array(Level),
+    asks: z.array(Level),
+  })
+  .openapi("Depth");
+const TradeSchema = z
+  .object({
+    id: z.string(),
+    price: Decimal,
+    quantity: Decimal,
+    taker_side: z.enum(["buy", "sell"]),
+    ts: z.number(),
+  })
+  .openapi("Trade");
+const CandleSchema = z
+  .object({
+    interval: z.string(),
+    open_time: z.number(),
+    close_time: z.number(),
+    open: Decimal,
+    high: Decimal,
+    low: Decimal,
+    close: Decimal,
+    volume: Decimal,
+    trades: z.number().int(),
+  })
+  .openapi("Candle");
+const TickerSchema = z
+  .object({
+    symbol: z.string(),
+    last_price: Decimal.nullable(),
+    open_price: Decimal.nullable(),
+    high_price: Decimal.nullable(),
+    low_price: Decimal.nullable(),
+    volume: Decimal,
+    price_change: Decimal,
+    price_change_percent: z.string().openapi({ example: "-1.25" }),
+    trades: z.number().int(),
+    best_bid: Decimal.nullable(),
+    best_ask: Decimal.nullable(),
+    window_start: z.number(),
+    ts: z.number(),
+  })
+  .openapi("Ticker");
+
+export const SymbolParam = z.object({
+  symbol: z
+    .string()
+    .regex(/^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$/)
+    .openapi({ param: { name: "symbol", in: "path" }, example: "BTC-USDT" }),
+});
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/api/v1/markets",
+  tags: ["Markets"],
+  summary: "All markets and their rules",
+  responses: { 200: json(z.object({ markets: z.array(MarketSchema) }), "Markets") },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/api/v1/markets/{symbol}",
+  tags: ["Markets"],
+  summary: "One market and its rules",
+  request: { params: SymbolParam },
+  responses: { 200: json(z.object({ market: MarketSchema }), "The market"), ...errorResponses(400, 404) },
+});
+
+const DEPTH_LIMITS = ["5", "10", "20", "50", "100"] as const;
+const depthRoute = createRoute({
+  method: "get",
+  path: "/api/v1/markets/{symbol}/depth",
+  tags: ["Market data"],
+  summary: "Order book depth (aggregated levels) with the update id to align WebSocket diffs",
+  request: {
+    params: SymbolParam,
+    query: z.object({ limit: z.enum(DEPTH_LIMITS).default("100").openapi({ example: "20" }) }),
+  },
+  responses: { 200: json(DepthSchema, "Depth"), ...errorResponses(400, 404) },
+});
+
+const tradesRoute = createRoute({
+  method: "get",
+  path: "/api/v1/markets/{symbol}/trades",
+  tags: ["Market data"],
+  summary: "Recent trades, newest first",
+  request: {
+    params: SymbolParam,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
+  },
+  responses: {
+    200: json(z.object({ symbol: z.string(), trades: z.array(TradeSchema) }), "Trades"),
+    ...errorResponses(400, 404),
+  },
+});
+
+const candlesRoute = createRoute({
+  method: "get",
+  path: "/api/v1/markets/{symbol}/candles",
+  tags: ["Market data"],
+  summary: "OHLCV candles, oldest first (start/end are open times in ms since the epoch)",
+  request: {
+    params: SymbolParam,
+    query: z.object({
+      interval: z.enum(INTERVAL_NAMES as [Interval, ...Interval[]]).openapi({ example: "1m" }),
+      start: z.coerce.number().int().min(0).optional(),
+      end: z.coerce.number().int().min(0).optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(500),
+    }),
+  },
+  responses: {
+    200: json(
+      z.object({ symbol: z.string(), interval: z.string(), candles: z.array(CandleSchema) }),
+      "Candles",
+    ),
+    ...errorResponses(400, 404),
+  },
+});
+
+const tickerRoute = createRoute({
+  method: "get",
+  path: "/api/v1/markets/{symbol}/ticker",
+  tags: ["Market data"],
+  summary: "Rolling 24 h ticker (from one-minute candles) with the best bid and ask",
+  request: { params: SymbolParam },
+  responses: { 200: json(TickerSchema, "Ticker"), ...errorResponses(400, 404) },
+});
+
+const wsRoute = createRoute({
+  method: "get",
+  path: "/api/v1/ws",
+  tags: ["Market data"],
+  summary: "WebSocket stream of one market (see the README's WebSocket protocol)",
+  description:
+    "Upgrade with `?market=BTC-USDT`; then subscribe to depth, trades, ticker and candles:<interval> channels.",
+  request: {
+    query: z.object({ market: SymbolParam.shape.symbol.openapi({ param: { name: "market", in: "query" } }) }),
+  },
+  responses: { 101: { description: "Switching protocols" }, ...errorResponses(400, 404) },
+});
+
+export const marketRoutes = createRouter()
+  .openapi(listRoute, async (c) => {
+    const markets = await listMarkets(() => getDb(c), getRedis(c), c.get("log"));
+    return c.json({ markets }, 200);
+  })
+  .openapi(getRoute, async (c) => {
+    const { symbol } = c.req.valid("param");
+    const market = (await listMarkets(() => getDb(c), getRedis(c), c.get("log"))).find(
+      (m) => m.symbol === symbol,
+    );
+    if (!market) throw marketNotFound(symbol);
+    return c.json({ market }, 200);
+  })
+  .openapi(depthRoute, async (c) => {
+    const { symbol } = c.req.valid("param");
+    const limit = Number(c.req.valid("query").limit);
+    const depth = await cacheAside(
+      getRedis(c),
+      c.get("log"),
+      cacheKey.depth(symbol, limit),
+      CACHE_TTL_MS.depth,
+      () =>
+        withBook(
+          c.env,
+          () => getDb(c),
+          symbol,
+          (book) => book.depth(limit) as Promise<DepthView | null>,
+        ),
+    );
+    return c.json(depth, 200);
+  })
+  .openapi(tradesRoute, async (c) => {
+    const { symbol } = c.req.valid("param");
+    const { limit } = c.req.valid("query");
+    const trades = await cacheAside(
+      getRedis(c),
+      c.get("log"),
+      cacheKey.trades(symbol, limit),
+      CACHE_TTL_MS.trades,
+      () =>
+        withBook(
+          c.env,
+          () => getDb(c),
+          symbol,
+          async (book) => ((await book.getRules()) ? book.trades(limit) : null),
+        ),
+    );
+    return c.json({ symbol, trades }, 200);
+  })
+  .openapi(candlesRoute, async (c) => {
+    const { symbol } = c.req.valid("param");
+    const q = c.req.valid("query");
+    if (q.start !== undefined && q.end !== undefined && q.end < q.start)
+      throw badRequest("end is before start");
+    const key = cacheKey.candles(symbol, `${q.interval}:${q.start ?? ""}:${q.end ?? ""}:${q.limit}`);
+    const candles = await cacheAside(getRedis(c), c.get("log"), key, CACHE_TTL_MS.candles, () =>
+      withBook(
+        c.env,
+        () => getDb(c),
+        symbol,
+        async (book) => ((await book.getRules()) ? book.candles(q) : null),
+      ),
+    );
+    return c.json({ symbol, interval: q.interval, candles }, 200);
+  })
+  .openapi(tickerRoute, async (c) => {
+    const { symbol } = c.req.valid("param");
+    const ticker = await cacheAside(
+      getRedis(c),
+      c.get("log"),
+      cacheKey.ticker(symbol),
+      CACHE_TTL_MS.ticker,
+      () =>
+        withBook(
+          c.env,
+          () => getDb(c),
+          symbol,
+          (book) => book.ticker(),
+        ),
+    );
+    return c.json(ticker, 200);
+  })
+  .openapi(wsRoute, async (c) => {
+    if (c.req.header("upgrade")?.toLowerCase() !== "websocket")
+      throw badRequest("Expected a WebSocket upgrade");
+    const { market } = c.req.valid("query");
+    // Make sure the object knows its rules (404 for unknown markets) before handing it the socket.
+    await withBook(
+      c.env,
+      () => getDb(c),
+      market,
+      (book) => book.getRules(),
+    );
+    const headers = new Headers({ Upgrade: "websocket" });
+    const userId: string | null = null; // set from the authenticated principal (see README)
+    if (userId) headers.set(USER_HEADER, userId);
+    return bookStub(c.env, market).fetch(new Request(c.req.url, { headers }));
+  });

@@ -1,0 +1,143 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import { eq } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
+import type { MarketRules, MarketStatus } from "../../durable-objects/market/rules";
+import { minorToDecimal, placesOf } from "../../durable-objects/market/units";
+import type { OrderBook } from "../../durable-objects/order-book";
+import type { Database } from "../db/client";
+import { assets, markets } from "../db/schema";
+import { cacheAside, invalidate } from "../lib/cache";
+import { AppError, ErrorCode } from "../lib/errors";
+import type { Logger } from "../lib/logger";
+
+/** Cache lifetimes: market data changes every trade, so only a burst of identical reads is absorbed. */
+export const CACHE_TTL_MS = {
+  markets: 30_000,
+  depth: 500,
+  trades: 1_000,
+  ticker: 1_000,
+  candles: 2_000,
+} as const;
+
+export const cacheKey = {
+  markets: () => "markets:v1:list",
+  depth: (symbol: string, limit: number) => `markets:v1:${symbol}:depth:${limit}`,
+  trades: (symbol: string, limit: number) => `markets:v1:${symbol}:trades:${limit}`,
+  ticker: (symbol: string) => `markets:v1:${symbol}:ticker`,
+  candles: (symbol: string, q: string) => `markets:v1:${symbol}:candles:${q}`,
+};
+
+/** A market as REST shows it: sizes as decimal strings in the asset's units. */
+export interface MarketView {
+  symbol: string;
+  base_asset: string;
+  quote_asset: string;
+  status: MarketStatus;
+  tick_size: string;
+  lot_size: string;
+  min_quantity: string;
+  max_quantity: string;
+  min_notional: string;
+  maker_fee_bps: number;
+  taker_fee_bps: number;
+  price_decimals: number;
+  quantity_decimals: number;
+}
+
+export function marketView(r: MarketRules): MarketView {
+  const base = (v: string) => minorToDecimal(BigInt(v), r.baseDecimals);
+  const quote = (v: string) => minorToDecimal(BigInt(v), r.quoteDecimals);
+  return {
+    symbol: r.symbol,
+    base_asset: r.baseAsset,
+    quote_asset: r.quoteAsset,
+    status: r.status,
+    tick_size: quote(r.tickSize),
+    lot_size: base(r.lotSize),
+    min_quantity: base(r.minQuantity),
+    max_quantity: base(r.maxQuantity),
+    min_notional: quote(r.minNotional),
+    maker_fee_bps: r.makerFeeBps,
+    taker_fee_bps: r.takerFeeBps,
+    price_decimals: placesOf(BigInt(r.tickSize), r.quoteDecimals),
+    quantity_decimals: placesOf(BigInt(r.lotSize), r.baseDecimals),
+  };
+}
+
+export const marketNotFound = (symbol: string) =>
+  new AppError(404, ErrorCode.MARKET_NOT_FOUND, `No market ${symbol}`);
+
+/** Every market's rules from Postgres (the record of account), with asset decimals. */
+export async function loadAllRules(db: Database, symbol?: string): Promise<MarketRules[]> {
+  const base = alias(assets, "base");
+  const quote = alias(assets, "quote");
+  const query = db
+    .select({ m: markets, baseDecimals: base.decimals, quoteDecimals: quote.decimals })
+    .from(markets)
+    .innerJoin(base, eq(base.code, markets.baseAsset))
+    .innerJoin(quote, eq(quote.code, markets.quoteAsset));
+  const rows = await (symbol ? query.where(eq(markets.symbol, symbol)) : query).orderBy(markets.symbol);
+  return rows.map(({ m, baseDecimals, quoteDecimals }) => ({
+    symbol: m.symbol,
+    baseAsset: m.baseAsset,
+    quoteAsset: m.quoteAsset,
+    baseDecimals,
+    quoteDecimals,
+    tickSize: m.tickSize.toString(),
+    lotSize: m.lotSize.toString(),
+    minQuantity: m.minQuantity.toString(),
+    maxQuantity: m.maxQuantity.toString(),
+    minNotional: m.minNotional.toString(),
+    makerFeeBps: m.makerFeeBps,
+    takerFeeBps: m.takerFeeBps,
+    status: m.status,
+  }));
+}
+
+export function bookStub(env: Env, symbol: string): DurableObjectStub<OrderBook> {
+  return env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol)) as DurableObjectStub<OrderBook>;
+}
+
+/** Hands the object its rules from Postgres (first use of a market, or after an admin change). */
+export async function configureBook(env: Env, rules: MarketRules): Promise<void> {
+  const result = await bookStub(env, rules.symbol).configure(rules);
+  if (!result.ok)
+    throw new AppError(409, ErrorCode.CONFLICT, `The order book refused the rules: ${result.message}`);
+}
+
+/**
+ * Calls the market's object; when it answers null (it has no rules yet: a market's first use)
+ * it is configured from Postgres and asked again. Unknown symbols are a 404.
+ */
+export async function withBook<T>(
+  env: Env,
+  db: () => Database,
+  symbol: string,
+  call: (book: DurableObjectStub<OrderBook>) => Promise<T | null>,
+): Promise<T> {
+  const book = bookStub(env, symbol);
+  const first = await call(book);
+  if (first !== null) return first;
+  const [rules] = await loadAllRules(db(), symbol);
+  if (!rules) throw marketNotFound(symbol);
+  await configureBook(env, rules);
+  const second = await call(book);
+  if (second === null) throw marketNotFound(symbol);
+  return second;
+}
+
+export async function listMarkets(db: () => Database, redis: Redis, log?: Logger): Promise<MarketView[]> {
+  return cacheAside(redis, log, cacheKey.markets(), CACHE_TTL_MS.markets, async () =>
+    (await loadAllRules(db())).map(marketView),
+  );
+}
+
+export async function invalidateMarketCaches(
+  redis: Redis,
+  log: Logger | undefined,
+  symbol: string,
+): Promise<number> {
+  const keys = [cacheKey.markets(), cacheKey.ticker(symbol)];
+  for (const limit of [5, 10, 20, 50, 100]) keys.push(cacheKey.depth(symbol, limit));
+  return invalidate(redis, log, ...keys);
+}

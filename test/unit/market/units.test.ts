@@ -1,0 +1,35 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { MarketGrid, decimalToMinor, minorToDecimal, placesOf } from "../../../durable-objects/market/units";
+
+describe("market units", () => {
+  const btc = new MarketGrid(8, 6, 10_000n, 1_000n); // tick 0.01 USDT, lot 0.00001 BTC
+
+  it("converts prices to ticks and quantities to lots exactly, refusing off-grid values", () => {
+    expect(btc.ticks("64000.10")).toBe(6_400_010);
+    expect(btc.ticks("64000.1")).toBe(6_400_010);
+    expect(btc.ticks("64000.105")).toBeNull();
+    expect(btc.lots("0.5")).toBe(50_000);
+    expect(btc.lots("0.000001")).toBeNull();
+    for (const bad of ["", "1e3", "-1", " 1", "1.", ".5", "0x10", 1, null]) expect(btc.ticks(bad)).toBeNull();
+    expect(btc.price(6_400_010)).toBe("64000.10");
+    expect(btc.quantity(50_000)).toBe("0.50000");
+    expect(btc.notionalMinor(6_400_000, 100)).toBe(64_000_000n); // 64,000 × 0.001 = 64 USDT
+    expect(btc.quote(btc.quoteUnits("100")!)).toBe("100.000000");
+  });
+
+  it("decimal ↔ minor round-trips for any amount", () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.integer({ min: 0, max: 18 }), (v, d) => {
+        expect(decimalToMinor(minorToDecimal(v, d), d)).toBe(v);
+      }),
+    );
+  });
+
+  it("derives display places from the step", () => {
+    expect(placesOf(10_000n, 6)).toBe(2);
+    expect(placesOf(1_000n, 8)).toBe(5);
+    expect(placesOf(10n ** 14n, 18)).toBe(4);
+    expect(placesOf(3n, 6)).toBe(6);
+  });
+});
