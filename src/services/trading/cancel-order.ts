@@ -73,8 +73,7 @@ export async function cancelAllOrders(
     await configureOrderBook(env, rules);
     result = await book.cancelAll(principal.userId);
   }
-  if (!result.ok)
-    throw new AppError(409, ErrorCode.ORDER_NOT_OPEN, result.message, { reason: result.code });
+  if (!result.ok) throw new AppError(409, ErrorCode.ORDER_NOT_OPEN, result.message, { reason: result.code });
   await settleMarket(db, book, rules, { maxBatches: 5 });
   await recordAudit(db, {
     actorId: principal.userId,

@@ -1,5 +1,5 @@
 import { and, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
-import type { DbExecutor } from "../../db/client";
+import type { Database } from "../../db/client";
 import { orders, trades } from "../../db/schema";
 import { badRequest, notFound } from "../../lib/errors";
 import { loadAllMarketRules } from "./market-directory";
@@ -9,12 +9,12 @@ import { toMyTradeView, toOrderView } from "./order-view";
 const OPEN_STATUSES = ["pending", "new", "partially_filled"] as const;
 const CLOSED_STATUSES = ["filled", "cancelled", "expired", "rejected"] as const;
 
-async function rulesBySymbol(db: DbExecutor): Promise<Map<string, MarketRules>> {
+async function rulesBySymbol(db: Database): Promise<Map<string, MarketRules>> {
   return new Map((await loadAllMarketRules(db)).map((r) => [r.symbol, r]));
 }
 
 /** One order; `userId` null for an admin. Another user's order is a 404, as an unknown one. */
-export async function getOrder(db: DbExecutor, userId: string | null, orderId: string) {
+export async function getOrder(db: Database, userId: string | null, orderId: string) {
   const [row] = await db
     .select()
     .from(orders)
@@ -34,7 +34,7 @@ export interface OrderListQuery {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function listOrders(db: DbExecutor, q: OrderListQuery) {
+export async function listOrders(db: Database, q: OrderListQuery) {
   const conditions: (SQL | undefined)[] = [
     q.userId ? eq(orders.userId, q.userId) : undefined,
     q.market ? eq(orders.market, q.market) : undefined,
@@ -74,7 +74,7 @@ export interface TradeListQuery {
   limit: number;
 }
 
-export async function listTrades(db: DbExecutor, q: TradeListQuery) {
+export async function listTrades(db: Database, q: TradeListQuery) {
   let before: bigint | undefined;
   if (q.cursor) {
     if (!/^\d{1,19}$/.test(q.cursor)) throw badRequest("Invalid cursor");
