@@ -11,6 +11,8 @@ import { jsonOnly } from "./middleware/json-only";
 import { ipRateLimit } from "./middleware/rate-limit";
 import { requestContext } from "./middleware/request-context";
 import { adminRoutes } from "./routes/admin";
+import { adminWalletRoutes } from "./routes/admin-wallets";
+import { depositWebhookRoutes } from "./routes/deposit-webhook";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes, jwksRoutes } from "./routes/auth";
 import { mountDocs } from "./routes/docs";
@@ -18,6 +20,7 @@ import { healthRoutes } from "./routes/health";
 import { marketRoutes } from "./routes/markets";
 import { meRoutes } from "./routes/me";
 import { orderRoutes } from "./routes/orders";
+import { walletRoutes } from "./routes/wallets";
 
 /** Largest request body the API accepts; orders and profiles are far smaller. */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -80,6 +83,8 @@ export function createApp() {
 
   app.route("/", healthRoutes);
   app.route("/", jwksRoutes);
+  // HMAC-authenticated machine traffic: not subject to the per-IP limit of people.
+  app.route("/api/v1", depositWebhookRoutes);
   app.use("*", ipRateLimit);
   app.route("/api/v1", authRoutes);
   app.route("/api/v1", meRoutes);
@@ -87,6 +92,8 @@ export function createApp() {
   app.route("/api/v1", adminRoutes);
   app.route("/api/v1", orderRoutes);
   app.route("/", marketRoutes);
+  app.route("/api/v1", walletRoutes);
+  app.route("/api/v1", adminWalletRoutes);
   mountDocs(app);
 
   app.onError(onError);

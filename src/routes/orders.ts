@@ -1,16 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { relayEventsAfterResponse } from "../http/after-response";
 import { errorResponses } from "../http/openapi-schemas";
-import { getDb } from "../http/resources";
+import { getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
 import { createRouter } from "../http/router";
 import { decimalAmount } from "../lib/money";
 import { authenticate } from "../middleware/authenticate";
+import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { cancelAllOrders, cancelOrder } from "../services/trading/cancel-order";
 import { getOrder, listOrders, listTrades } from "../services/trading/order-queries";
 import { placeOrder } from "../services/trading/place-order";
 import { settleAfterResponse } from "../services/trading/settle-after-response";
 import { bearerSecurity } from "./user-schemas";
+import { IdempotencyHeaderSchema } from "./wallet-schemas";
 import { FillSchema, MyTradeSchema, OrderSchema } from "./trading-schemas";
 
 const tags = ["Trading"];
@@ -58,7 +60,7 @@ const placeRoute = createRoute({
   security: bearerSecurity,
   middleware: [trade] as const,
   request: {
-    headers: z.object({ "idempotency-key": z.string().min(1).max(128).optional() }),
+    headers: IdempotencyHeaderSchema,
     body: { content: { "application/json": { schema: PlaceOrderSchema } }, required: true },
   },
   responses: {
@@ -181,10 +183,22 @@ const tradesRoute = createRoute({
 export const orderRoutes = createRouter()
   .openapi(placeRoute, async (c) => {
     const body = c.req.valid("json");
-    const result = await placeOrder(getDb(c), c.env, c.get("principal"), body, requestMetadata(c));
-    settleAfterResponse(c, body.market);
-    relayEventsAfterResponse(c);
-    return c.json(result, 201);
+    const principal = c.get("principal");
+    const place = async () => {
+      const result = await placeOrder(getDb(c), c.env, principal, body, requestMetadata(c));
+      settleAfterResponse(c, body.market);
+      relayEventsAfterResponse(c);
+      return { status: 201, body: result };
+    };
+    const key = parseIdempotencyKey(c.req.header("idempotency-key"), false);
+    if (key === undefined) return c.json((await place()).body, 201);
+    const { response, replayed } = await runIdempotent(
+      getRedis(c),
+      { scope: "order", caller: principal.userId, key, request: { path: "/orders", body } },
+      place,
+    );
+    if (replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(response.body, 201);
   })
   .openapi(cancelRoute, async (c) => {
     const order = await cancelOrder(

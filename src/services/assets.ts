@@ -53,3 +53,9 @@ export function parseAmount(
     throw err;
   }
 }
+
+/** Decimals of every asset, for formatting amounts of mixed assets. */
+export async function assetDecimals(db: DbExecutor): Promise<Map<string, number>> {
+  const rows = await db.select({ code: assets.code, decimals: assets.decimals }).from(assets);
+  return new Map(rows.map((r) => [r.code, r.decimals]));
+}

@@ -328,14 +328,19 @@ export async function listWithdrawals(
   db: Database,
   q: WithdrawalQuery,
 ): Promise<{ items: WithdrawalWithDecimals[]; next: { createdAt: Date; id: string } | null }> {
+  // Keyset on millisecond-truncated time: the cursor travels as a JS Date (ms), Postgres keeps µs.
+  const createdMs = sql<Date>`date_trunc('milliseconds', ${withdrawals.createdAt})`;
   const conditions: (SQL | undefined)[] = [
     q.userId ? eq(withdrawals.userId, q.userId) : undefined,
     q.asset ? eq(withdrawals.asset, q.asset) : undefined,
     q.status ? eq(withdrawals.status, q.status) : undefined,
     q.before
       ? or(
-          lt(withdrawals.createdAt, q.before.createdAt),
-          and(eq(withdrawals.createdAt, q.before.createdAt), lt(withdrawals.id, q.before.id)),
+          lt(createdMs, sql`${q.before.createdAt.toISOString()}::timestamptz`),
+          and(
+            eq(createdMs, sql`${q.before.createdAt.toISOString()}::timestamptz`),
+            lt(withdrawals.id, q.before.id),
+          ),
         )
       : undefined,
   ];
@@ -344,7 +349,7 @@ export async function listWithdrawals(
     .from(withdrawals)
     .innerJoin(assets, eq(assets.code, withdrawals.asset))
     .where(and(...conditions))
-    .orderBy(desc(withdrawals.createdAt), desc(withdrawals.id))
+    .orderBy(desc(createdMs), desc(withdrawals.id))
     .limit(q.limit + 1);
   const items = rows.slice(0, q.limit).map((r) => ({ ...r.w, decimals: r.decimals }));
   const last = items[items.length - 1];

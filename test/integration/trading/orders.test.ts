@@ -191,6 +191,27 @@ describe("funds", () => {
     expect(await balanceOf(dave.id, "USDT")).toEqual({ available: USDT("940"), locked: USDT("60") });
   });
 
+  it("a replay with the same Idempotency-Key returns the first response; another body under it is a 422", async () => {
+    const market = await createMarket();
+    const gina = await trader({ USDT: "1000" });
+    const body = { market, side: "buy", type: "limit", price: "60000.00", quantity: "0.001" };
+    const headers = { "idempotency-key": `key-${crypto.randomUUID()}` };
+    const first = await placeOrder(gina, body, headers);
+    expect(first.status).toBe(201);
+    const again = await placeOrder(gina, body, headers);
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await again.json()).toEqual(await first.json());
+    await expectError(
+      await placeOrder(gina, { ...body, quantity: "0.002" }, headers),
+      422,
+      "IDEMPOTENCY_KEY_REUSED",
+    );
+    const rows = await withDatabase(env, (db) => db.select().from(orders).where(eq(orders.userId, gina.id)));
+    expect(rows).toHaveLength(1);
+    expect(await balanceOf(gina.id, "USDT")).toEqual({ available: USDT("940"), locked: USDT("60") });
+  });
+
   it("cancelling another user's order is a 404 and touches neither the order nor the funds", async () => {
     const market = await createMarket();
     const erin = await trader({ BTC: "0.1" });

@@ -1,0 +1,326 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { relayEventsAfterResponse } from "../http/after-response";
+import type { AppEnv } from "../http/app-env";
+import { errorResponses } from "../http/openapi-schemas";
+import { requestMetadata } from "../http/request-metadata";
+import { getDb, getRedis } from "../http/resources";
+import { createRouter } from "../http/router";
+import { badRequest } from "../lib/errors";
+import { decimalAmount, formatUnits } from "../lib/money";
+import { authenticate, requireAdmin } from "../middleware/authenticate";
+import { adjustBalance } from "../services/adjustments";
+import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
+import { reconcileLedger, serializeMismatch } from "../services/reconciliation";
+import { listWithdrawals, transitionWithdrawal, type Actor } from "../services/withdrawals";
+import { bearerSecurity } from "./user-schemas";
+import {
+  AdminWithdrawalSchema,
+  IdempotencyHeaderSchema,
+  WithdrawalIdParamSchema,
+  WithdrawalStatusSchema,
+  adminWithdrawalView,
+  decodeTimeCursor,
+  encodeTimeCursor,
+} from "./wallet-schemas";
+
+const tags = ["Administration: wallets"];
+const adminOnly = [authenticate(), requireAdmin];
+const admin = (c: Context<AppEnv>): Actor => ({ id: c.get("principal").userId, type: "admin" });
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/admin/withdrawals",
+  tags,
+  summary: "Withdrawals of all users (e.g. `status=pending_approval` is the approval queue)",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: {
+    query: z.object({
+      status: WithdrawalStatusSchema.optional(),
+      user_id: z.uuid().optional(),
+      asset: z
+        .string()
+        .regex(/^[A-Z0-9]{2,10}$/)
+        .optional(),
+      cursor: z.string().max(200).optional(),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of withdrawals",
+      content: {
+        "application/json": {
+          schema: z.object({
+            withdrawals: z.array(AdminWithdrawalSchema),
+            next_cursor: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+const WithdrawalReply = {
+  200: {
+    description: "The withdrawal after the transition (repeating a done transition changes nothing)",
+    content: { "application/json": { schema: z.object({ withdrawal: AdminWithdrawalSchema }) } },
+  },
+  ...errorResponses(400, 401, 403, 404, 409, 422, 429),
+};
+
+function transitionRoute(action: "approve" | "complete", summary: string) {
+  return createRoute({
+    method: "post",
+    path: `/admin/withdrawals/{id}/${action}`,
+    tags,
+    summary,
+    security: bearerSecurity,
+    middleware: adminOnly,
+    request: { params: WithdrawalIdParamSchema },
+    responses: WithdrawalReply,
+  });
+}
+
+const approveRoute = transitionRoute("approve", "Approve a withdrawal waiting for approval");
+const completeRoute = transitionRoute("complete", "Mark a sent withdrawal as confirmed on chain");
+const rejectRoute = createRoute({
+  method: "post",
+  path: "/admin/withdrawals/{id}/reject",
+  tags,
+  summary: "Reject a withdrawal not yet sent; its funds are released",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: {
+    params: WithdrawalIdParamSchema,
+    body: {
+      content: {
+        "application/json": { schema: z.strictObject({ reason: z.string().trim().min(1).max(500) }) },
+      },
+      required: true,
+    },
+  },
+  responses: WithdrawalReply,
+});
+const sentRoute = createRoute({
+  method: "post",
+  path: "/admin/withdrawals/{id}/sent",
+  tags,
+  summary: "Record the broadcast transaction; the funds leave the ledger (amount − fee out, fee to income)",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: {
+    params: WithdrawalIdParamSchema,
+    body: {
+      content: {
+        "application/json": {
+          schema: z.strictObject({ tx_hash: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/) }),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: WithdrawalReply,
+});
+
+const adjustmentRoute = createRoute({
+  method: "post",
+  path: "/admin/wallets/adjustments",
+  tags,
+  summary: "Credit (positive) or debit (negative) a user's available balance, with a reason (audited)",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: {
+    headers: IdempotencyHeaderSchema,
+    body: {
+      content: {
+        "application/json": {
+          schema: z.strictObject({
+            user_id: z.uuid(),
+            asset: z.string().min(1).max(10),
+            amount: decimalAmount({ signed: true, example: "-0.5" }),
+            reason: z.string().trim().min(3).max(500),
+          }),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    201: {
+      description: "Applied",
+      content: {
+        "application/json": {
+          schema: z.object({
+            adjustment: z.object({
+              entry_id: z.string(),
+              user_id: z.uuid(),
+              asset: z.string(),
+              amount: z.string(),
+              balance: z.object({ available: z.string(), locked: z.string() }),
+            }),
+          }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 422, 429, 503),
+  },
+});
+
+const reconciliationRoute = createRoute({
+  method: "get",
+  path: "/admin/reconciliation",
+  tags,
+  summary: "Check the ledger now: per asset postings sum to zero, every balance equals its postings",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  responses: {
+    200: {
+      description: "The report (`ok: false` lists the mismatches)",
+      content: {
+        "application/json": {
+          schema: z.object({
+            ok: z.boolean(),
+            checked_at: z.string(),
+            assets: z.array(
+              z.object({
+                asset: z.string(),
+                sum: z.string(),
+                accounts: z.record(z.string(), z.string()),
+              }),
+            ),
+            mismatches: z.array(z.record(z.string(), z.unknown())),
+          }),
+        },
+      },
+    },
+    ...errorResponses(401, 403, 429),
+  },
+});
+
+export const adminWalletRoutes = createRouter()
+  .openapi(listRoute, async (c) => {
+    const q = c.req.valid("query");
+    const before = decodeTimeCursor(q.cursor);
+    if (before === null) throw badRequest("Invalid cursor");
+    const page = await listWithdrawals(getDb(c), {
+      userId: q.user_id,
+      asset: q.asset,
+      status: q.status,
+      before,
+      limit: q.limit,
+    });
+    return c.json(
+      { withdrawals: page.items.map(adminWithdrawalView), next_cursor: encodeTimeCursor(page.next) },
+      200,
+    );
+  })
+  .openapi(approveRoute, async (c) => {
+    const w = await transitionWithdrawal(
+      getDb(c),
+      "approve",
+      { withdrawalId: c.req.valid("param").id },
+      admin(c),
+      requestMetadata(c),
+    );
+    relayEventsAfterResponse(c);
+    return c.json({ withdrawal: adminWithdrawalView(w) }, 200);
+  })
+  .openapi(rejectRoute, async (c) => {
+    const { reason } = c.req.valid("json");
+    const w = await transitionWithdrawal(
+      getDb(c),
+      "reject",
+      { withdrawalId: c.req.valid("param").id, reason },
+      admin(c),
+      requestMetadata(c),
+    );
+    relayEventsAfterResponse(c);
+    return c.json({ withdrawal: adminWithdrawalView(w) }, 200);
+  })
+  .openapi(sentRoute, async (c) => {
+    const { tx_hash } = c.req.valid("json");
+    const w = await transitionWithdrawal(
+      getDb(c),
+      "sent",
+      { withdrawalId: c.req.valid("param").id, txHash: tx_hash.toLowerCase() },
+      admin(c),
+      requestMetadata(c),
+    );
+    relayEventsAfterResponse(c);
+    return c.json({ withdrawal: adminWithdrawalView(w) }, 200);
+  })
+  .openapi(completeRoute, async (c) => {
+    const w = await transitionWithdrawal(
+      getDb(c),
+      "complete",
+      { withdrawalId: c.req.valid("param").id },
+      admin(c),
+      requestMetadata(c),
+    );
+    relayEventsAfterResponse(c);
+    return c.json({ withdrawal: adminWithdrawalView(w) }, 200);
+  })
+  .openapi(adjustmentRoute, async (c) => {
+    const body = c.req.valid("json");
+    const key = parseIdempotencyKey(c.req.header("idempotency-key"), false);
+    const adminId = c.get("principal").userId;
+    const run = async () => {
+      const result = await adjustBalance(
+        getDb(c),
+        {
+          userId: body.user_id,
+          asset: body.asset,
+          amount: body.amount,
+          reason: body.reason,
+          reference: key ? `${adminId}:${key}` : undefined,
+        },
+        adminId,
+        requestMetadata(c),
+      );
+      relayEventsAfterResponse(c);
+      const fmt = (v: bigint) => formatUnits(v, result.decimals);
+      return {
+        status: 201,
+        body: {
+          adjustment: {
+            entry_id: result.entryId.toString(),
+            user_id: body.user_id,
+            asset: result.asset,
+            amount: fmt(result.amount),
+            balance: { available: fmt(result.balance.available), locked: fmt(result.balance.locked) },
+          },
+        },
+      };
+    };
+    const { response, replayed } = key
+      ? await runIdempotent(getRedis(c), { scope: "adjustment", caller: adminId, key, request: body }, run)
+      : { response: await run(), replayed: false };
+    if (replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(response.body, 201);
+  })
+  .openapi(reconciliationRoute, async (c) => {
+    const report = await reconcileLedger(getDb(c));
+    if (!report.ok) {
+      c.get("log").error("ledger reconciliation mismatch", {
+        mismatches: report.mismatches.map(serializeMismatch),
+      });
+    }
+    return c.json(
+      {
+        ok: report.ok,
+        checked_at: report.checkedAt.toISOString(),
+        assets: report.assets.map((a) => ({
+          asset: a.asset,
+          sum: formatUnits(a.sum, a.decimals),
+          accounts: Object.fromEntries(
+            Object.entries(a.accounts).map(([k, v]) => [k, formatUnits(v, a.decimals)]),
+          ),
+        })),
+        mismatches: report.mismatches.map(serializeMismatch),
+      },
+      200,
+    );
+  });

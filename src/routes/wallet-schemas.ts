@@ -1,0 +1,168 @@
+import { z } from "@hono/zod-openapi";
+import { formatUnits } from "../lib/money";
+import type { Deposit } from "../services/deposits";
+import type { HistoryItem } from "../services/ledger";
+import type { WithdrawalWithDecimals } from "../services/withdrawals";
+
+/** Shapes of the wallet API: every amount a decimal string with exactly the asset's decimals. */
+
+const Amount = (example: string) => z.string().openapi({ example });
+const Timestamp = z.string().openapi({ example: "2026-11-22T03:22:00.000Z" });
+
+export const AssetParamSchema = z.object({
+  asset: z
+    .string()
+    .regex(/^[A-Za-z0-9]{2,10}$/)
+    .transform((s) => s.toUpperCase())
+    .openapi({ param: { name: "asset", in: "path" }, example: "BTC" }),
+});
+
+export const WithdrawalIdParamSchema = z.object({
+  id: z.uuid().openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const IdempotencyHeaderSchema = z.object({
+  "idempotency-key": z
+    .string()
+    .optional()
+    .openapi({
+      param: { name: "idempotency-key", in: "header" },
+      description: "8-128 characters; the first response is replayed for 24 hours",
+      example: "4f9d2c1e-withdraw-1",
+    }),
+});
+
+export const BalanceSchema = z
+  .object({
+    asset: z.string().openapi({ example: "BTC" }),
+    available: Amount("0.10000000"),
+    locked: Amount("0.00000000"),
+  })
+  .openapi("Balance");
+
+export const WithdrawalStatusSchema = z.enum([
+  "pending_approval",
+  "approved",
+  "sent",
+  "completed",
+  "rejected",
+  "cancelled",
+]);
+
+export const WithdrawalSchema = z
+  .object({
+    id: z.uuid(),
+    asset: z.string(),
+    address: z.string(),
+    amount: Amount("0.01000000").openapi({ description: "Debited from the balance" }),
+    fee: Amount("0.00010000"),
+    net_amount: Amount("0.00990000").openapi({ description: "What the address receives (amount − fee)" }),
+    status: WithdrawalStatusSchema,
+    tx_hash: z.string().nullable(),
+    reason: z.string().nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+    sent_at: Timestamp.nullable(),
+    completed_at: Timestamp.nullable(),
+  })
+  .openapi("Withdrawal");
+
+export const AdminWithdrawalSchema = WithdrawalSchema.extend({
+  user_id: z.uuid(),
+  reviewed_by: z.uuid().nullable(),
+}).openapi("AdminWithdrawal");
+
+export function withdrawalView(w: WithdrawalWithDecimals): z.infer<typeof WithdrawalSchema> {
+  return {
+    id: w.id,
+    asset: w.asset,
+    address: w.address,
+    amount: formatUnits(w.amount, w.decimals),
+    fee: formatUnits(w.fee, w.decimals),
+    net_amount: formatUnits(w.amount - w.fee, w.decimals),
+    status: w.status,
+    tx_hash: w.txHash,
+    reason: w.reason,
+    created_at: w.createdAt.toISOString(),
+    updated_at: w.updatedAt.toISOString(),
+    sent_at: w.sentAt?.toISOString() ?? null,
+    completed_at: w.completedAt?.toISOString() ?? null,
+  };
+}
+
+export function adminWithdrawalView(w: WithdrawalWithDecimals): z.infer<typeof AdminWithdrawalSchema> {
+  return { ...withdrawalView(w), user_id: w.userId, reviewed_by: w.reviewedBy };
+}
+
+export const TransactionSchema = z
+  .object({
+    id: z.string().openapi({ description: "Posting id (use as `cursor` to page on)" }),
+    entry_id: z.string(),
+    type: z.string().openapi({ example: "deposit" }),
+    reference: z.string(),
+    account: z.enum(["available", "locked"]),
+    asset: z.string(),
+    amount: Amount("-0.01000000").openapi({ description: "Signed: negative leaves the account" }),
+    created_at: Timestamp,
+  })
+  .openapi("LedgerTransaction");
+
+export function transactionView(item: HistoryItem, decimals: number): z.infer<typeof TransactionSchema> {
+  return {
+    id: item.id.toString(),
+    entry_id: item.entryId.toString(),
+    type: item.type,
+    reference: item.reference,
+    account: item.account === "user_available" ? "available" : "locked",
+    asset: item.asset,
+    amount: formatUnits(item.amount, decimals),
+    created_at: item.createdAt.toISOString(),
+  };
+}
+
+export const DepositSchema = z
+  .object({
+    id: z.uuid(),
+    asset: z.string(),
+    tx_hash: z.string(),
+    vout: z.number().int(),
+    amount: Amount("0.25000000"),
+    confirmations: z.number().int(),
+    status: z.enum(["pending", "credited"]),
+    credited_at: Timestamp.nullable(),
+    created_at: Timestamp,
+  })
+  .openapi("Deposit");
+
+export function depositView(d: Deposit, decimals: number): z.infer<typeof DepositSchema> {
+  return {
+    id: d.id,
+    asset: d.asset,
+    tx_hash: d.txHash,
+    vout: d.vout,
+    amount: formatUnits(d.amount, decimals),
+    confirmations: d.confirmations,
+    status: d.status,
+    credited_at: d.creditedAt?.toISOString() ?? null,
+    created_at: d.createdAt.toISOString(),
+  };
+}
+
+/** Opaque keyset cursor over (created_at, id). */
+export function encodeTimeCursor(next: { createdAt: Date; id: string } | null): string | null {
+  return next ? btoa(`${next.createdAt.toISOString()}|${next.id}`).replaceAll("=", "") : null;
+}
+
+export function decodeTimeCursor(
+  cursor: string | undefined,
+): { createdAt: Date; id: string } | undefined | null {
+  if (!cursor) return undefined;
+  try {
+    const [iso, id] = atob(cursor).split("|");
+    const createdAt = new Date(iso ?? "");
+    if (Number.isNaN(createdAt.getTime()) || !id || !/^[0-9a-f-]{36}$/.test(id)) return null;
+    return { createdAt, id };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,309 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { relayEventsAfterResponse } from "../http/after-response";
+import type { AppEnv } from "../http/app-env";
+import { errorResponses } from "../http/openapi-schemas";
+import { requestMetadata } from "../http/request-metadata";
+import { getDb, getRedis } from "../http/resources";
+import { createRouter } from "../http/router";
+import { badRequest } from "../lib/errors";
+import { decimalAmount, formatUnits } from "../lib/money";
+import { authenticate } from "../middleware/authenticate";
+import { assetDecimals, findAsset } from "../services/assets";
+import { getDepositAddress } from "../services/deposit-addresses";
+import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
+import { getBalances, listUserPostings } from "../services/ledger";
+import { walletConfig } from "../services/wallet-config";
+import {
+  listWithdrawals,
+  requestWithdrawal,
+  transitionWithdrawal,
+  type Actor,
+} from "../services/withdrawals";
+import { bearerSecurity } from "./user-schemas";
+import {
+  AssetParamSchema,
+  BalanceSchema,
+  IdempotencyHeaderSchema,
+  TransactionSchema,
+  WithdrawalIdParamSchema,
+  WithdrawalSchema,
+  WithdrawalStatusSchema,
+  decodeTimeCursor,
+  encodeTimeCursor,
+  transactionView,
+  withdrawalView,
+} from "./wallet-schemas";
+
+const tags = ["Wallets"];
+const security = bearerSecurity;
+const canRead = [authenticate({ permission: "read" })];
+const canWithdraw = [authenticate({ permission: "withdraw" })];
+
+function actorOf(c: Context<AppEnv>): Actor {
+  const p = c.get("principal");
+  return { id: p.userId, type: p.via === "api_key" ? "api_key" : "user" };
+}
+
+const Limit = z.coerce.number().int().min(1).max(200).default(50);
+
+const balancesRoute = createRoute({
+  method: "get",
+  path: "/wallets",
+  tags,
+  summary: "Balances in every asset (available and locked)",
+  security,
+  middleware: canRead,
+  responses: {
+    200: {
+      description: "Balances",
+      content: { "application/json": { schema: z.object({ balances: z.array(BalanceSchema) }) } },
+    },
+    ...errorResponses(401, 403, 429),
+  },
+});
+
+const addressRoute = createRoute({
+  method: "get",
+  path: "/wallets/{asset}/address",
+  tags,
+  summary:
+    "The deposit address for an asset (BTC native segwit; ETH, USDT, USDC one checksummed Ethereum address)",
+  security,
+  middleware: canRead,
+  request: { params: AssetParamSchema },
+  responses: {
+    200: {
+      description: "Deposit address, stable per user and chain",
+      content: {
+        "application/json": {
+          schema: z.object({
+            asset: z.string(),
+            chain: z.enum(["bitcoin", "ethereum"]),
+            address: z.string().openapi({ example: "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu" }),
+            token_standard: z.enum(["ERC-20"]).nullable(),
+            confirmations: z
+              .number()
+              .int()
+              .openapi({ description: "Confirmations before a deposit is credited" }),
+          }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 404, 422, 429, 503),
+  },
+});
+
+const transactionsRoute = createRoute({
+  method: "get",
+  path: "/wallets/transactions",
+  tags,
+  summary: "Ledger history of the caller's accounts, newest first (cursor pagination)",
+  security,
+  middleware: canRead,
+  request: {
+    query: z.object({
+      asset: z
+        .string()
+        .regex(/^[A-Z0-9]{2,10}$/)
+        .optional(),
+      type: z
+        .string()
+        .regex(/^[a-z_.]{1,64}$/)
+        .optional()
+        .openapi({ example: "deposit" }),
+      cursor: z
+        .string()
+        .regex(/^\d{1,19}$/)
+        .optional(),
+      limit: Limit,
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of postings",
+      content: {
+        "application/json": {
+          schema: z.object({ transactions: z.array(TransactionSchema), next_cursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+const WithdrawalBody = z
+  .strictObject({
+    asset: z.string().min(1).max(10).openapi({ example: "BTC" }),
+    address: z.string().min(1).max(100).openapi({ example: "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu" }),
+    amount: decimalAmount({ example: "0.01" }),
+  })
+  .openapi("WithdrawalRequest");
+
+const requestWithdrawalRoute = createRoute({
+  method: "post",
+  path: "/wallets/withdrawals",
+  tags,
+  summary: "Request a withdrawal (KYC verified; API keys need `withdraw`); funds are locked at once",
+  security,
+  middleware: canWithdraw,
+  request: {
+    headers: IdempotencyHeaderSchema,
+    body: { content: { "application/json": { schema: WithdrawalBody } }, required: true },
+  },
+  responses: {
+    201: {
+      description: "Requested: `pending_approval` above the asset's threshold, otherwise `approved`",
+      content: { "application/json": { schema: z.object({ withdrawal: WithdrawalSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 409, 422, 429, 503),
+  },
+});
+
+const listWithdrawalsRoute = createRoute({
+  method: "get",
+  path: "/wallets/withdrawals",
+  tags,
+  summary: "The caller's withdrawals, newest first",
+  security,
+  middleware: canRead,
+  request: {
+    query: z.object({
+      status: WithdrawalStatusSchema.optional(),
+      asset: z
+        .string()
+        .regex(/^[A-Z0-9]{2,10}$/)
+        .optional(),
+      cursor: z.string().max(200).optional(),
+      limit: Limit,
+    }),
+  },
+  responses: {
+    200: {
+      description: "A page of withdrawals",
+      content: {
+        "application/json": {
+          schema: z.object({ withdrawals: z.array(WithdrawalSchema), next_cursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+const cancelRoute = createRoute({
+  method: "post",
+  path: "/wallets/withdrawals/{id}/cancel",
+  tags,
+  summary: "Cancel an own withdrawal that was not sent yet; the funds are released",
+  security,
+  middleware: canWithdraw,
+  request: { params: WithdrawalIdParamSchema },
+  responses: {
+    200: {
+      description: "Cancelled (or already cancelled)",
+      content: { "application/json": { schema: z.object({ withdrawal: WithdrawalSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 429),
+  },
+});
+
+export const walletRoutes = createRouter()
+  .openapi(balancesRoute, async (c) => {
+    const rows = await getBalances(getDb(c), c.get("principal").userId);
+    return c.json(
+      {
+        balances: rows.map((b) => ({
+          asset: b.asset,
+          available: formatUnits(b.available, b.decimals),
+          locked: formatUnits(b.locked, b.decimals),
+        })),
+      },
+      200,
+    );
+  })
+  .openapi(transactionsRoute, async (c) => {
+    const q = c.req.valid("query");
+    const db = getDb(c);
+    const page = await listUserPostings(db, c.get("principal").userId, {
+      asset: q.asset,
+      type: q.type,
+      before: q.cursor ? BigInt(q.cursor) : undefined,
+      limit: q.limit,
+    });
+    const decimals = await assetDecimals(db);
+    return c.json(
+      {
+        transactions: page.items.map((i) => transactionView(i, decimals.get(i.asset) ?? 0)),
+        next_cursor: page.nextCursor?.toString() ?? null,
+      },
+      200,
+    );
+  })
+  .openapi(addressRoute, async (c) => {
+    const { asset } = c.req.valid("param");
+    const db = getDb(c);
+    const config = walletConfig(c.env);
+    const view = await getDepositAddress(db, c.env, config.bitcoinNetwork, c.get("principal").userId, asset);
+    const details = await findAsset(db, asset, "path");
+    return c.json(
+      {
+        asset: view.asset,
+        chain: view.chain,
+        address: view.address,
+        token_standard: view.chain === "ethereum" && view.asset !== "ETH" ? ("ERC-20" as const) : null,
+        confirmations: details.confirmations,
+      },
+      200,
+    );
+  })
+  .openapi(requestWithdrawalRoute, async (c) => {
+    const body = c.req.valid("json");
+    const key = parseIdempotencyKey(c.req.header("idempotency-key"), true)!;
+    const principal = c.get("principal");
+    const { response, replayed } = await runIdempotent(
+      getRedis(c),
+      { scope: "withdrawal", caller: principal.userId, key, request: { path: "/wallets/withdrawals", body } },
+      async () => {
+        const { withdrawal } = await requestWithdrawal(
+          getDb(c),
+          walletConfig(c.env),
+          { userId: principal.userId, ...body, idempotencyKey: key },
+          actorOf(c),
+          requestMetadata(c),
+        );
+        relayEventsAfterResponse(c);
+        return { status: 201, body: { withdrawal: withdrawalView(withdrawal) } };
+      },
+    );
+    if (replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(response.body, 201);
+  })
+  .openapi(listWithdrawalsRoute, async (c) => {
+    const q = c.req.valid("query");
+    const before = decodeTimeCursor(q.cursor);
+    if (before === null) throw badRequest("Invalid cursor");
+    const page = await listWithdrawals(getDb(c), {
+      userId: c.get("principal").userId,
+      asset: q.asset,
+      status: q.status,
+      before,
+      limit: q.limit,
+    });
+    return c.json(
+      { withdrawals: page.items.map(withdrawalView), next_cursor: encodeTimeCursor(page.next) },
+      200,
+    );
+  })
+  .openapi(cancelRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    const withdrawal = await transitionWithdrawal(
+      getDb(c),
+      "cancel",
+      { withdrawalId: id, ownerId: c.get("principal").userId },
+      actorOf(c),
+      requestMetadata(c),
+    );
+    relayEventsAfterResponse(c);
+    return c.json({ withdrawal: withdrawalView(withdrawal) }, 200);
+  });
