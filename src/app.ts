@@ -20,6 +20,7 @@ import { healthRoutes } from "./routes/health";
 import { marketRoutes } from "./routes/markets";
 import { meRoutes } from "./routes/me";
 import { orderRoutes } from "./routes/orders";
+import { portfolioRoutes } from "./routes/portfolio";
 import { walletRoutes } from "./routes/wallets";
 
 /** Largest request body the API accepts; orders and profiles are far smaller. */
@@ -91,6 +92,7 @@ export function createApp() {
   app.route("/api/v1", apiKeyRoutes);
   app.route("/api/v1", adminRoutes);
   app.route("/api/v1", orderRoutes);
+  app.route("/api/v1", portfolioRoutes);
   app.route("/", marketRoutes);
   app.route("/api/v1", walletRoutes);
   app.route("/api/v1", adminWalletRoutes);
