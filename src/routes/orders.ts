@@ -13,7 +13,7 @@ import { placeOrder } from "../services/trading/place-order";
 import { settleAfterResponse } from "../services/trading/settle-after-response";
 import { bearerSecurity } from "./user-schemas";
 import { IdempotencyHeaderSchema } from "./wallet-schemas";
-import { FillSchema, MyTradeSchema, OrderSchema } from "./trading-schemas";
+import { FillSchema, MyTradeSchema, OrderSchema, Symbol } from "./trading-schemas";
 
 const tags = ["Trading"];
 const trade = authenticate({ permission: "trade" });

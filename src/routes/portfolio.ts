@@ -11,6 +11,7 @@ import {
   positions,
   removeFromWatchlist,
 } from "../services/trading/portfolio";
+import { Symbol } from "./trading-schemas";
 import { bearerSecurity } from "./user-schemas";
 
 const tags = ["Portfolio"];

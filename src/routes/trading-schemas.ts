@@ -1,5 +1,11 @@
 import { z } from "@hono/zod-openapi";
 
+/** A market symbol, BASE-QUOTE. */
+export const Symbol = z
+  .string()
+  .regex(/^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$/)
+  .openapi({ example: "BTC-USDT" });
+
 const amount = (example: string) => z.string().openapi({ example });
 
 export const OrderSchema = z
