@@ -19,10 +19,6 @@ const tags = ["Trading"];
 const trade = authenticate({ permission: "trade" });
 const read = authenticate({ permission: "read" });
 
-const Symbol = z
-  .string()
-  .regex(/^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$/)
-  .openapi({ example: "BTC-USDT" });
 
 export const PlaceOrderSchema = z
   .strictObject({

@@ -16,10 +16,6 @@ import { bearerSecurity } from "./user-schemas";
 
 const tags = ["Portfolio"];
 const read = authenticate({ permission: "read" });
-const Symbol = z
-  .string()
-  .regex(/^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$/)
-  .openapi({ example: "BTC-USDT" });
 const QuoteQuery = z.object({
   quote: z
     .string()
