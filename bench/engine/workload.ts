@@ -1,4 +1,4 @@
-import { EventKind, MatchingEngine } from "../../durable-objects/engine";
+import { EventKind, MatchingEngine, type PlaceOrder } from "../../durable-objects/engine";
 import { mulberry32, normal } from "./prng";
 
 export const OpKind = { LIMIT: 0, CANCEL: 1, MARKET: 2 } as const;
@@ -20,6 +20,22 @@ const SIGMA = 100 / 6;
 
 /** Buy and sell orders come from disjoint users, so self-trade prevention never differs from the peer. */
 export const userOf = (id: number, side: number): number => (side === BUY ? 1 : 501) + (id % 500);
+
+function record(w: Workload, i: number, kind: number, id: number, side: number, quantity: number): void {
+  w.kind[i] = kind;
+  w.id[i] = id;
+  w.side[i] = side;
+  w.quantity[i] = quantity;
+}
+
+/** Places an order of the generated stream on the generating engine (its user follows from id and side). */
+function place(
+  engine: MatchingEngine,
+  order: Pick<PlaceOrder, "orderId" | "type" | "price" | "quantity">,
+  side: number,
+): void {
+  engine.place({ ...order, userId: userOf(order.orderId, side), side: side === BUY ? "buy" : "sell" });
+}
 
 /**
  * The workload of issue 4: ~70% limits (normal prices around a drifting mid, clamped to
@@ -61,35 +77,16 @@ export function generateWorkload(seed: number, length: number, crossProbability:
     } else if (r >= 0.9) {
       const side = random() < 0.5 ? 0 : 1;
       const quantity = 1 + Math.floor(random() * 100);
-      w.kind[i] = OpKind.MARKET;
-      w.id[i] = id;
-      w.side[i] = side;
-      w.quantity[i] = quantity;
-      engine.place({
-        orderId: id,
-        userId: userOf(id, side),
-        side: side === BUY ? "buy" : "sell",
-        type: "market",
-        quantity,
-      });
+      record(w, i, OpKind.MARKET, id, side, quantity);
+      place(engine, { orderId: id, type: "market", quantity }, side);
     } else {
       const price = Math.min(mid + 49, Math.max(mid - 50, Math.round(mid + normal(random) * SIGMA)));
       const crossingSide = price >= mid ? 0 : 1;
       const side = random() < crossProbability ? crossingSide : 1 - crossingSide;
       const quantity = 1 + Math.floor(random() * 100);
-      w.kind[i] = OpKind.LIMIT;
-      w.id[i] = id;
-      w.side[i] = side;
+      record(w, i, OpKind.LIMIT, id, side, quantity);
       w.price[i] = price;
-      w.quantity[i] = quantity;
-      engine.place({
-        orderId: id,
-        userId: userOf(id, side),
-        side: side === BUY ? "buy" : "sell",
-        type: "limit",
-        price,
-        quantity,
-      });
+      place(engine, { orderId: id, type: "limit", price, quantity }, side);
       live[liveCount] = id;
       position[id] = liveCount++;
     }

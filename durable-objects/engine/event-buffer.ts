@@ -69,7 +69,7 @@ export class EventBuffer {
   /** Sequence number the next event gets; monotonic over the engine's life (snapshotted). */
   nextSeq = 1;
 
-  constructor(capacity = 256) {
+  constructor(capacity = 64) {
     this.kind = new Uint8Array(capacity);
     this.seq = new Float64Array(capacity);
     this.orderId = new Float64Array(capacity);

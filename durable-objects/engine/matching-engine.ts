@@ -191,7 +191,7 @@ export class MatchingEngine {
     const slot = isId(orderId) ? this.ids.find(orderId, pool.id) : -1;
     if (slot === -1) return this.reject(orderId, 0, Reject.UNKNOWN_ORDER);
     const meta = pool.meta[slot]!;
-    const userId = pool.user[slot]!;
+    const userId = this.users.idOf(pool.user[slot]!);
     if (stateOf(meta) !== State.RESTING || pool.oco[slot] !== -1) {
       return this.reject(orderId, userId, Reject.NOT_AMENDABLE);
     }
@@ -372,7 +372,6 @@ export class MatchingEngine {
     const pool = this.pool;
     const slot = pool.alloc();
     pool.id[slot] = r.orderId;
-    pool.user[slot] = r.userId;
     pool.quantity[slot] = r.quantity;
     pool.shown[slot] = 0;
     pool.peak[slot] = r.peak;
@@ -381,7 +380,7 @@ export class MatchingEngine {
     pool.trailOffset[slot] = r.trailOffset;
     pool.meta[slot] = withState(packMeta(r.side, r.type, r.tif, r.stp, r.postOnly, r.bps), State.NEW);
     this.ids.insert(slot, pool.id);
-    this.users.append(slot);
+    this.users.append(slot, r.userId);
     this.live++;
     this.events.push(EventKind.ACCEPTED, r.orderId, r.userId, 0, 0, r.price, r.quantity, r.quote, r.side);
     return slot;
@@ -436,7 +435,9 @@ export class MatchingEngine {
     const buy = side === Side.BUY;
     const makerSide = buy ? Side.SELL : Side.BUY;
     const takerId = pool.id[t]!;
+    // The taker's user record: orders of one user share it, so self-trade checks compare records.
     const takerUser = pool.user[t]!;
+    const takerUserId = this.users.idOf(takerUser);
     const stp = stpOf(pool.meta[t]!);
     let need = pool.quantity[t]! - pool.filled[t]!;
     let quoteLeft = quote;
@@ -468,7 +469,8 @@ export class MatchingEngine {
         }
         const shown = pool.shown[m]!;
         const fill = cap < shown ? cap : shown;
-        events.push(EventKind.TRADE, takerId, takerUser, pool.id[m]!, pool.user[m]!, p, fill, 0, side);
+        const makerUserId = this.users.idOf(pool.user[m]!);
+        events.push(EventKind.TRADE, takerId, takerUserId, pool.id[m]!, makerUserId, p, fill, 0, side);
         if (pool.oco[t] !== -1) this.cancelSibling(t);
         if (pool.oco[m] !== -1) this.cancelSibling(m);
         cap -= fill;
@@ -591,7 +593,7 @@ export class MatchingEngine {
     this.events.push(
       EventKind.ORDER_DONE,
       pool.id[slot]!,
-      pool.user[slot]!,
+      this.users.idOf(pool.user[slot]!),
       0,
       0,
       0,
@@ -713,7 +715,8 @@ export class MatchingEngine {
   private trigger(slot: number): void {
     const pool = this.pool;
     pool.meta[slot] = withState(withTriggered(pool.meta[slot]!), State.NEW);
-    this.events.push(EventKind.TRIGGERED, pool.id[slot]!, pool.user[slot]!, 0, 0, this.lastPrice, 0, 0, 0);
+    const userId = this.users.idOf(pool.user[slot]!);
+    this.events.push(EventKind.TRIGGERED, pool.id[slot]!, userId, 0, 0, this.lastPrice, 0, 0, 0);
     if (pool.oco[slot] !== -1) this.cancelSibling(slot);
     pool.next[slot] = -1;
     if (this.triggerTail === -1) this.triggerHead = slot;
@@ -740,7 +743,8 @@ export class MatchingEngine {
     const meta = pool.meta[slot]!;
     const sibling = pool.oco[slot]!;
     const stopPrice = typeOf(meta) === OrderType.TRAILING_STOP ? this.trailStop(slot) : pool.stopPrice[slot]!;
-    return describeOrder(pool, slot, stopPrice, sibling === -1 ? 0 : pool.id[sibling]!);
+    const userId = this.users.idOf(pool.user[slot]!);
+    return describeOrder(pool, slot, userId, stopPrice, sibling === -1 ? 0 : pool.id[sibling]!);
   }
 
   private exportState(): EngineState {
@@ -795,7 +799,6 @@ export class MatchingEngine {
     for (const o of state.orders) {
       const slot = pool.alloc();
       pool.id[slot] = o.orderId;
-      pool.user[slot] = o.userId;
       pool.meta[slot] = o.meta;
       pool.price[slot] = o.price;
       pool.stopPrice[slot] = o.stopPrice;
@@ -806,7 +809,7 @@ export class MatchingEngine {
       pool.shown[slot] = o.shown;
       pool.peak[slot] = o.peak;
       this.ids.insert(slot, pool.id);
-      this.users.append(slot);
+      this.users.append(slot, o.userId);
       this.live++;
     }
     const slotOf = (orderId: number): number => this.ids.find(orderId, pool.id);

@@ -3,7 +3,7 @@ import { resized } from "./typed-arrays";
 /** Where an order is: a free slot (meta 0), accepted but not yet placed, resting in a level, or a pending stop. */
 export const State = { FREE: 0, NEW: 1, RESTING: 2, PENDING_STOP: 3 } as const;
 
-// `meta` packs the small per-order fields into one Int32 (bit offsets below).
+// `meta` packs the small per-order fields into 13 bits of one Uint16 (bit offsets below).
 const SIDE_SHIFT = 0;
 const TYPE_SHIFT = 1;
 const TIF_SHIFT = 4;
@@ -46,11 +46,12 @@ export const withState = (meta: number, state: number): number =>
  * Orders as parallel typed arrays indexed by slot, with a free list threaded through `next`.
  * `prev`/`next` link a resting order into its level's FIFO, or a pending stop into the stop
  * list; `userPrev`/`userNext` link it into its user's open orders. Quantities are integers
- * stored in Float64Array (exact below 2^53). About 88 bytes per slot.
+ * stored in Float64Array (exact below 2^53). 82 bytes per slot.
  */
 export class OrderPool {
   id: Float64Array;
-  user: Float64Array;
+  /** The order's user record in UserOrders (not the user id: see `UserOrders.idOf`). */
+  user: Int32Array;
   /** Total ordered quantity (changed by amend); remaining = quantity - filled. */
   quantity: Float64Array;
   filled: Float64Array;
@@ -71,7 +72,7 @@ export class OrderPool {
   next: Int32Array;
   userPrev: Int32Array;
   userNext: Int32Array;
-  meta: Int32Array;
+  meta: Uint16Array;
   private freeHead = -1;
   private used = 0;
 
@@ -80,7 +81,7 @@ export class OrderPool {
     private readonly limit: number,
   ) {
     this.id = new Float64Array(capacity);
-    this.user = new Float64Array(capacity);
+    this.user = new Int32Array(capacity);
     this.quantity = new Float64Array(capacity);
     this.filled = new Float64Array(capacity);
     this.shown = new Float64Array(capacity);
@@ -94,7 +95,7 @@ export class OrderPool {
     this.next = new Int32Array(capacity);
     this.userPrev = new Int32Array(capacity);
     this.userNext = new Int32Array(capacity);
-    this.meta = new Int32Array(capacity);
+    this.meta = new Uint16Array(capacity);
   }
 
   /** A cleared slot; the caller guarantees fewer than `limit` slots are in use. */
@@ -123,8 +124,10 @@ export class OrderPool {
     this.freeHead = slot;
   }
 
+  /** Grows by half (at least 16 slots) up to `limit`: less slack than doubling, and growth stays amortized O(1). */
   private grow(): void {
-    const n = Math.min(this.id.length * 2, this.limit);
+    const length = this.id.length;
+    const n = Math.min(length + Math.max(16, length >> 1), this.limit);
     this.id = resized(this.id, n);
     this.user = resized(this.user, n);
     this.quantity = resized(this.quantity, n);

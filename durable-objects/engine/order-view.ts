@@ -10,6 +10,7 @@ const STPS: readonly SelfTradeName[] = ["expire_taker", "expire_maker", "expire_
 export function describeOrder(
   pool: OrderPool,
   slot: number,
+  userId: number,
   stopPrice: number,
   ocoOrderId: number,
 ): OrderView {
@@ -18,7 +19,7 @@ export function describeOrder(
   const filled = pool.filled[slot]!;
   return {
     orderId: pool.id[slot]!,
-    userId: pool.user[slot]!,
+    userId,
     side: SIDES[sideOf(meta)]!,
     type: TYPES[typeOf(meta)]!,
     status: stateOf(meta) === State.PENDING_STOP ? "pending_stop" : "open",

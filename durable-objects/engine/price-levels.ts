@@ -2,7 +2,8 @@ import { Side } from "./codes";
 import { LevelBitset } from "./level-bitset";
 import type { OrderPool } from "./order-pool";
 
-const INITIAL_WINDOW = 4096;
+/** Levels of the first window (the smallest a bitset allows); it grows only as the book's span needs. */
+const INITIAL_WINDOW = 1024;
 
 /**
  * The price levels of both sides in one dense window of `size` ticks starting at `base`.

@@ -1,4 +1,4 @@
-type PoolArray = Uint8Array | Int32Array | Float64Array;
+type PoolArray = Uint8Array | Uint16Array | Int32Array | Float64Array;
 
 /** A copy of `from` with `length` elements; new elements are `fill` (pools grow by doubling). */
 export function resized<T extends PoolArray>(from: T, length: number, fill = 0): T {

@@ -5,7 +5,8 @@ import { resized } from "./typed-arrays";
 /**
  * Each user's live orders as an intrusive list in acceptance order (through the pool's
  * `userPrev`/`userNext`), so cancel-all and open-orders cost O(that user's orders).
- * A user record exists only while the user has live orders.
+ * A user record exists only while the user has live orders; the pool's `user` column holds each
+ * order's record (4 bytes, not the 8 of the user id), and `idOf` gives the id back.
  */
 export class UserOrders {
   private ids = new Float64Array(64);
@@ -23,6 +24,11 @@ export class UserOrders {
     return u === -1 ? -1 : this.head[u]!;
   }
 
+  /** The user id of record `u` (the pool's `user` value of any of that user's live orders). */
+  idOf(u: number): number {
+    return this.ids[u]!;
+  }
+
   /** Every user id that has live orders, ascending. */
   userIds(): number[] {
     const out: number[] = [];
@@ -30,11 +36,12 @@ export class UserOrders {
     return out.sort((a, b) => a - b);
   }
 
-  append(slot: number): void {
+  /** Appends `slot` to the orders of `userId` and sets its `user` record. */
+  append(slot: number, userId: number): void {
     const pool = this.pool;
-    const userId = pool.user[slot]!;
     let u = this.index.find(userId, this.ids);
     if (u === -1) u = this.addUser(userId);
+    pool.user[slot] = u;
     const last = this.tail[u]!;
     pool.userPrev[slot] = last;
     pool.userNext[slot] = -1;
@@ -52,7 +59,7 @@ export class UserOrders {
       pool.userPrev[next] = prev;
       return;
     }
-    const u = this.index.find(pool.user[slot]!, this.ids);
+    const u = pool.user[slot]!;
     if (prev === -1) this.head[u] = next;
     else pool.userNext[prev] = next;
     if (next === -1) this.tail[u] = prev;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Database } from "../db/client";
+import type { Database, DbExecutor } from "../db/client";
 
 /**
  * The ledger's invariants, checked from the database as it is (one consistent snapshot):
@@ -41,10 +41,17 @@ const MAX_ROWS = 100;
 type Row = Record<string, unknown>;
 const big = (v: unknown): bigint => BigInt(String(v ?? "0"));
 
-export async function reconcileLedger(db: Database): Promise<ReconciliationReport> {
-  return db.transaction(
-    async (tx) => {
-      const totals = await tx.execute(sql`
+/** Checks from one consistent snapshot (a read-only repeatable-read transaction). */
+export function reconcileLedger(db: Database): Promise<ReconciliationReport> {
+  return db.transaction((tx) => reconcileWithin(tx), {
+    isolationLevel: "repeatable read",
+    accessMode: "read only",
+  });
+}
+
+/** The checks, run with whatever transaction the caller holds (e.g. to test a tampered state that is rolled back). */
+export async function reconcileWithin(tx: DbExecutor): Promise<ReconciliationReport> {
+  const totals = await tx.execute(sql`
         select a.code as asset, a.decimals, p.account, coalesce(p.total, 0)::text as total
         from assets a
         left join (
@@ -52,11 +59,11 @@ export async function reconcileLedger(db: Database): Promise<ReconciliationRepor
           from ledger_postings group by asset, account
         ) p on p.asset = a.code
         order by a.code, p.account`);
-      const unbalanced = await tx.execute(sql`
+  const unbalanced = await tx.execute(sql`
         select entry_id::text as entry_id, asset, sum(amount)::text as total
         from ledger_postings group by entry_id, asset having sum(amount) <> 0
         order by entry_id limit ${MAX_ROWS}`);
-      const balanceMismatches = await tx.execute(sql`
+  const balanceMismatches = await tx.execute(sql`
         with p as (
           select user_id, asset,
                  sum(case when account = 'user_available' then amount else 0 end) as available,
@@ -70,59 +77,56 @@ export async function reconcileLedger(db: Database): Promise<ReconciliationRepor
         where coalesce(b.available, 0) <> coalesce(p.available, 0)
            or coalesce(b.locked, 0) <> coalesce(p.locked, 0)
         limit ${MAX_ROWS}`);
-      const negatives = await tx.execute(sql`
+  const negatives = await tx.execute(sql`
         select user_id::text as user_id, asset, available::text as available, locked::text as locked
         from balances where available < 0 or locked < 0 limit ${MAX_ROWS}`);
 
-      const byAsset = new Map<string, AssetTotals>();
-      for (const r of totals.rows as Row[]) {
-        const asset = String(r.asset);
-        const entry = byAsset.get(asset) ?? { asset, decimals: Number(r.decimals), sum: 0n, accounts: {} };
-        if (r.account !== null && r.account !== undefined) {
-          entry.accounts[String(r.account)] = big(r.total);
-          entry.sum += big(r.total);
-        }
-        byAsset.set(asset, entry);
-      }
-      const mismatches: Mismatch[] = [];
-      for (const t of byAsset.values()) {
-        if (t.sum !== 0n) mismatches.push({ kind: "asset_not_zero", asset: t.asset, sum: t.sum });
-      }
-      for (const r of unbalanced.rows as Row[]) {
-        mismatches.push({
-          kind: "entry_unbalanced",
-          entryId: big(r.entry_id),
-          asset: String(r.asset),
-          sum: big(r.total),
-        });
-      }
-      for (const r of balanceMismatches.rows as Row[]) {
-        mismatches.push({
-          kind: "balance_mismatch",
-          userId: String(r.user_id),
-          asset: String(r.asset),
-          balance: { available: big(r.b_available), locked: big(r.b_locked) },
-          postings: { available: big(r.p_available), locked: big(r.p_locked) },
-        });
-      }
-      for (const r of negatives.rows as Row[]) {
-        mismatches.push({
-          kind: "negative_balance",
-          userId: String(r.user_id),
-          asset: String(r.asset),
-          available: big(r.available),
-          locked: big(r.locked),
-        });
-      }
-      return {
-        ok: mismatches.length === 0,
-        checkedAt: new Date(),
-        assets: [...byAsset.values()],
-        mismatches,
-      };
-    },
-    { isolationLevel: "repeatable read", accessMode: "read only" },
-  );
+  const byAsset = new Map<string, AssetTotals>();
+  for (const r of totals.rows as Row[]) {
+    const asset = String(r.asset);
+    const entry = byAsset.get(asset) ?? { asset, decimals: Number(r.decimals), sum: 0n, accounts: {} };
+    if (r.account !== null && r.account !== undefined) {
+      entry.accounts[String(r.account)] = big(r.total);
+      entry.sum += big(r.total);
+    }
+    byAsset.set(asset, entry);
+  }
+  const mismatches: Mismatch[] = [];
+  for (const t of byAsset.values()) {
+    if (t.sum !== 0n) mismatches.push({ kind: "asset_not_zero", asset: t.asset, sum: t.sum });
+  }
+  for (const r of unbalanced.rows as Row[]) {
+    mismatches.push({
+      kind: "entry_unbalanced",
+      entryId: big(r.entry_id),
+      asset: String(r.asset),
+      sum: big(r.total),
+    });
+  }
+  for (const r of balanceMismatches.rows as Row[]) {
+    mismatches.push({
+      kind: "balance_mismatch",
+      userId: String(r.user_id),
+      asset: String(r.asset),
+      balance: { available: big(r.b_available), locked: big(r.b_locked) },
+      postings: { available: big(r.p_available), locked: big(r.p_locked) },
+    });
+  }
+  for (const r of negatives.rows as Row[]) {
+    mismatches.push({
+      kind: "negative_balance",
+      userId: String(r.user_id),
+      asset: String(r.asset),
+      available: big(r.available),
+      locked: big(r.locked),
+    });
+  }
+  return {
+    ok: mismatches.length === 0,
+    checkedAt: new Date(),
+    assets: [...byAsset.values()],
+    mismatches,
+  };
 }
 
 /** JSON-safe form (bigints as strings) for logs and the admin endpoint. */

@@ -26,7 +26,7 @@ export function verifyWebhook(
 ): void {
   if (!secret) throw new AppError(503, ErrorCode.SERVICE_UNAVAILABLE, "Deposit webhooks are not configured");
   const { timestamp, signature } = headers;
-  if (!timestamp || !/^\d{1,12}$/.test(timestamp) || !signature) {
+  if (!timestamp || !/^\d{1,15}$/.test(timestamp) || !signature) {
     throw new AppError(
       401,
       ErrorCode.INVALID_SIGNATURE,
