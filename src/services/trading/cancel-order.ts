@@ -44,7 +44,7 @@ export async function cancelOrder(
     // The book never saw it (its placement call failed): nothing can fill it any more.
     await rejectPlacement(db, orderId, "CANCELLED_BEFORE_BOOK");
   }
-  await settleMarket(db, book, rules, { maxBatches: 5 });
+  await settleMarket(db, book, rules, { maxBatches: 5, wait: true });
   await recordAudit(db, {
     actorId: principal.userId,
     actorType: actorType(principal),
@@ -74,7 +74,7 @@ export async function cancelAllOrders(
     result = await book.cancelAll(principal.userId);
   }
   if (!result.ok) throw new AppError(409, ErrorCode.ORDER_NOT_OPEN, result.message, { reason: result.code });
-  await settleMarket(db, book, rules, { maxBatches: 5 });
+  await settleMarket(db, book, rules, { maxBatches: 5, wait: true });
   await recordAudit(db, {
     actorId: principal.userId,
     actorType: actorType(principal),

@@ -14,6 +14,11 @@ export const SETTLEMENT_BATCH = 200;
 export interface SettleOptions {
   /** Test hook: runs after the batch committed and before the outbox is acknowledged. */
   afterCommit?: (lastSeq: number) => Promise<void> | void;
+  /**
+   * Wait for a concurrent settler instead of leaving the work to it: for a caller that must
+   * see its own fills settled before it answers (cancel). Default false.
+   */
+  wait?: boolean;
   /** Stop after this many batches (the cron drains everything; a request does one or two). */
   maxBatches?: number;
 }
@@ -32,19 +37,28 @@ const account = (m: Movement): LedgerAccount =>
       ? userAvailable(m.userId!)
       : userLocked(m.userId!);
 
-async function cursorOf(db: DbExecutor, market: string, forUpdate: boolean): Promise<number> {
-  await db.insert(settlementCursors).values({ market, lastSeq: 0 }).onConflictDoNothing();
-  const query = db
+async function cursorOf(db: DbExecutor, market: string): Promise<number> {
+  const [row] = await db
     .select({ lastSeq: settlementCursors.lastSeq })
     .from(settlementCursors)
     .where(eq(settlementCursors.market, market));
-  const [row] = forUpdate ? await query.for("update") : await query;
-  return row!.lastSeq;
+  return row?.lastSeq ?? 0;
+}
+
+/** Locks the market's cursor row for this transaction; null when another settler holds it. */
+async function lockCursor(db: DbExecutor, market: string, wait: boolean): Promise<number | null> {
+  await db.insert(settlementCursors).values({ market, lastSeq: 0 }).onConflictDoNothing();
+  const [row] = await db
+    .select({ lastSeq: settlementCursors.lastSeq })
+    .from(settlementCursors)
+    .where(eq(settlementCursors.market, market))
+    .for("update", wait ? {} : { skipLocked: true });
+  return row ? row.lastSeq : null;
 }
 
 /**
  * Applies one batch of outbox entries in ONE transaction: the market's cursor row is locked
- * first (so two settlers of a market serialize), entries at or below it are skipped, the
+ * first (another settler holding it → `busy`, nothing done), entries at or below it are skipped, the
  * orders involved are locked in id order, then trades, ledger entries, order states, events and
  * the new cursor are written. Replaying a batch that was applied changes nothing: the cursor
  * skips it, and trade ids and ledger (type, reference) are unique besides.
@@ -53,11 +67,13 @@ export async function applySettlementBatch(
   db: Database,
   rules: MarketRules,
   entries: readonly OutboxEntry[],
-): Promise<{ lastSeq: number; trades: number }> {
+  wait = true,
+): Promise<{ lastSeq: number; trades: number; busy: boolean }> {
   return db.transaction(async (tx) => {
-    const afterSeq = await cursorOf(tx, rules.symbol, true);
+    const afterSeq = await lockCursor(tx, rules.symbol, wait);
+    if (afterSeq === null) return { lastSeq: 0, trades: 0, busy: true };
     const fresh = entries.filter((e) => e.seq > afterSeq);
-    if (fresh.length === 0) return { lastSeq: afterSeq, trades: 0 };
+    if (fresh.length === 0) return { lastSeq: afterSeq, trades: 0, busy: false };
     const ids = new Set<string>();
     for (const e of fresh) {
       if (e.kind === "trade") ids.add(e.takerOrderId).add(e.makerOrderId);
@@ -91,7 +107,6 @@ export async function applySettlementBatch(
             .where(and(eq(trades.market, rules.symbol), inArray(trades.tradeId, tradeIds)));
     const plan = planSettlement(rules, fresh, known, afterSeq, new Set(settled.map((t) => t.tradeId)));
 
-    if (plan.trades.length > 0) await tx.insert(trades).values(plan.trades).onConflictDoNothing();
     for (const entry of plan.entries) {
       await postJournalEntry(tx, {
         type: entry.type,
@@ -120,7 +135,14 @@ export async function applySettlementBatch(
       .update(settlementCursors)
       .set({ lastSeq: plan.lastSeq, updatedAt: sql`now()` })
       .where(eq(settlementCursors.market, rules.symbol));
-    return { lastSeq: plan.lastSeq, trades: plan.trades.length };
+    // Last, so `created_at` (the wall clock, not the transaction's start) is "balances updated".
+    if (plan.trades.length > 0) {
+      await tx
+        .insert(trades)
+        .values(plan.trades.map((t) => ({ ...t, createdAt: sql`clock_timestamp()` })))
+        .onConflictDoNothing();
+    }
+    return { lastSeq: plan.lastSeq, trades: plan.trades.length, busy: false };
   });
 }
 
@@ -129,9 +151,13 @@ const isUuid = (id: string) => UUID.test(id);
 
 /**
  * Drains a market's settlement outbox: read a batch after the Postgres cursor, apply it in one
- * transaction, acknowledge it only after commit. A crash before the commit leaves the entries
- * in the outbox; a crash between commit and acknowledgement leaves them too, and the cursor
- * makes their second application a no-op. Safe to run concurrently (the cursor row serializes).
+ * transaction, acknowledge it only after commit, until the outbox is empty. A crash before the
+ * commit leaves the entries in the outbox; a crash between commit and acknowledgement leaves
+ * them too, and the cursor makes their second application a no-op.
+ *
+ * Concurrent settlers of one market do not queue: one that finds the cursor locked returns at
+ * once, because the holder reads the outbox again after its commit and so picks up whatever
+ * was appended meanwhile (entries are in the outbox before anyone tries to settle them).
  */
 export async function settleMarket(
   db: Database,
@@ -142,7 +168,7 @@ export async function settleMarket(
   const result: SettleResult = { batches: 0, entries: 0, trades: 0, lastSeq: 0 };
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
   while (result.batches < maxBatches) {
-    const afterSeq = await cursorOf(db, rules.symbol, false);
+    const afterSeq = await cursorOf(db, rules.symbol);
     result.lastSeq = afterSeq;
     const { entries } = await book.readOutbox(afterSeq, SETTLEMENT_BATCH);
     if (entries.length === 0) {
@@ -150,14 +176,14 @@ export async function settleMarket(
       await book.ackOutbox(afterSeq);
       break;
     }
-    const applied = await applySettlementBatch(db, rules, entries as OutboxEntry[]);
+    const applied = await applySettlementBatch(db, rules, entries as OutboxEntry[], options.wait ?? false);
+    if (applied.busy) break;
     await options.afterCommit?.(applied.lastSeq);
     await book.ackOutbox(applied.lastSeq);
     result.batches++;
     result.entries += entries.length;
     result.trades += applied.trades;
     result.lastSeq = applied.lastSeq;
-    if (entries.length < SETTLEMENT_BATCH) break;
   }
   return result;
 }

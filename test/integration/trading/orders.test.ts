@@ -22,7 +22,7 @@ const USDT = (s: string) => BigInt(Math.round(Number(s) * 1e6));
 
 async function settle(market: string) {
   return withDatabase(env, async (db) =>
-    settleMarket(db, orderBook(env, market), await loadMarketRules(db, market, true)),
+    settleMarket(db, orderBook(env, market), await loadMarketRules(db, market, true), { wait: true }),
   );
 }
 

@@ -21,12 +21,15 @@ describe("portfolio", () => {
     const alice = await trader({ ETH: "1", USDT: "2000" });
     const bob = await trader({ USDT: "10000" });
     await placed(alice, { market, side: "sell", type: "limit", price: "3000.00", quantity: "1" });
+    const settle = () =>
+      withDatabase(env, async (db) =>
+        settleMarket(db, orderBook(env, market), await loadMarketRules(db, market, true), { wait: true }),
+      );
     await placed(bob, { market, side: "buy", type: "limit", price: "3000.00", quantity: "1" }); // taker: 0.002 ETH fee
+    await settle(); // Bob's ETH is his to sell once the fill settled
     await placed(alice, { market, side: "buy", type: "limit", price: "3100.00", quantity: "0.5" });
     await placed(bob, { market, side: "sell", type: "market", quantity: "0.5" }); // taker: 3.1 USDT fee
-    await withDatabase(env, async (db) =>
-      settleMarket(db, orderBook(env, market), await loadMarketRules(db, market, true)),
-    );
+    await settle();
 
     const { positions } = await get<{ positions: Record<string, string>[] }>(
       "/api/v1/portfolio/positions",
