@@ -19,7 +19,6 @@ const tags = ["Trading"];
 const trade = authenticate({ permission: "trade" });
 const read = authenticate({ permission: "read" });
 
-
 export const PlaceOrderSchema = z
   .strictObject({
     market: Symbol,
@@ -182,8 +181,7 @@ export const orderRoutes = createRouter()
     const principal = c.get("principal");
     const place = async () => {
       const result = await placeOrder(getDb(c), c.env, principal, body, requestMetadata(c));
-      settleAfterResponse(c, body.market);
-      relayEventsAfterResponse(c);
+      settleAfterResponse(c, body.market); // and relays the events
       return { status: 201, body: result };
     };
     const key = parseIdempotencyKey(c.req.header("idempotency-key"), false);

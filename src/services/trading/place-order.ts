@@ -166,6 +166,7 @@ export async function placeOrder(
   const id = crypto.randomUUID();
   const userId = principal.userId;
 
+  let inserted: OrderRow | undefined;
   await db
     .transaction(async (tx) => {
       if (req.client_order_id !== undefined) {
@@ -179,7 +180,7 @@ export async function placeOrder(
           });
         }
       }
-      await tx.insert(orders).values(rowValues(id, userId, req, prepared));
+      [inserted] = await tx.insert(orders).values(rowValues(id, userId, req, prepared)).returning();
       await lockFunds(tx, {
         userId,
         asset: prepared.lock.asset,
@@ -215,13 +216,9 @@ export async function placeOrder(
     const [status, code] = BOOK_ERRORS[result.code] ?? [422, ErrorCode.ORDER_REJECTED];
     throw new AppError(status as 409 | 422, code, result.message, { reason: result.code, order_id: id });
   }
-  const [row] = await db
-    .update(orders)
-    .set({ status: "new", updatedAt: new Date() })
-    .where(and(eq(orders.id, id), eq(orders.status, "pending")))
-    .returning();
-  const current = row ?? (await db.select().from(orders).where(eq(orders.id, id)))[0]!;
-  const view = toOrderView(current, rules);
+  // The row stays `pending` until settlement applies the book's "accepted" (moments later);
+  // the reply shows the book's own answer, which is ahead of both.
+  const view = toOrderView(inserted!, rules);
   const report = result.order;
   if (report) {
     // The book's answer is ahead of settlement: show its status and filled quantity.
