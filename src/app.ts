@@ -19,7 +19,7 @@ import { mountDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { marketRoutes } from "./routes/markets";
 import { meRoutes } from "./routes/me";
-import { orderRoutes } from "./routes/orders";
+import { adminTradingRoutes, orderRoutes } from "./routes/orders";
 import { portfolioRoutes } from "./routes/portfolio";
 import { walletRoutes } from "./routes/wallets";
 
@@ -92,6 +92,7 @@ export function createApp() {
   app.route("/api/v1", apiKeyRoutes);
   app.route("/api/v1", adminRoutes);
   app.route("/api/v1", orderRoutes);
+  app.route("/api/v1", adminTradingRoutes);
   app.route("/api/v1", portfolioRoutes);
   app.route("/", marketRoutes);
   app.route("/api/v1", walletRoutes);

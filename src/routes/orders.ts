@@ -5,7 +5,7 @@ import { getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
 import { createRouter } from "../http/router";
 import { decimalAmount } from "../lib/money";
-import { authenticate } from "../middleware/authenticate";
+import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { cancelAllOrders, cancelOrder } from "../services/trading/cancel-order";
 import { getOrder, listOrders, listTrades } from "../services/trading/order-queries";
@@ -222,4 +222,79 @@ export const orderRoutes = createRouter()
   .openapi(tradesRoute, async (c) => {
     const q = c.req.valid("query");
     return c.json(await listTrades(getDb(c), { ...q, userId: c.get("principal").userId }), 200);
+  });
+
+const adminOnly = [authenticate(), requireAdmin];
+const adminTags = ["Admin"];
+
+const adminOrdersRoute = createRoute({
+  method: "get",
+  path: "/admin/orders",
+  tags: adminTags,
+  summary: "Any user's orders (all users when user_id is omitted), newest first",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: { query: ListQuery.extend({ user_id: z.uuid().optional() }) },
+  responses: {
+    200: {
+      description: "A page of orders",
+      content: {
+        "application/json": {
+          schema: z.object({ orders: z.array(OrderSchema), next_cursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+const adminOrderRoute = createRoute({
+  method: "get",
+  path: "/admin/orders/{id}",
+  tags: adminTags,
+  summary: "Any order",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: { params: OrderIdParam },
+  responses: {
+    200: {
+      description: "The order",
+      content: { "application/json": { schema: z.object({ order: OrderSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
+});
+
+const adminTradesRoute = createRoute({
+  method: "get",
+  path: "/admin/trades",
+  tags: adminTags,
+  summary: "A user's trades, newest first",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: { query: TradeQuery.extend({ user_id: z.uuid() }) },
+  responses: {
+    200: {
+      description: "A page of trades",
+      content: {
+        "application/json": {
+          schema: z.object({ trades: z.array(MyTradeSchema), next_cursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+export const adminTradingRoutes = createRouter()
+  .openapi(adminOrdersRoute, async (c) => {
+    const { user_id, ...q } = c.req.valid("query");
+    return c.json(await listOrders(getDb(c), { ...q, userId: user_id }), 200);
+  })
+  .openapi(adminOrderRoute, async (c) =>
+    c.json({ order: await getOrder(getDb(c), null, c.req.valid("param").id) }, 200),
+  )
+  .openapi(adminTradesRoute, async (c) => {
+    const { user_id, ...q } = c.req.valid("query");
+    return c.json(await listTrades(getDb(c), { ...q, userId: user_id }), 200);
   });

@@ -216,9 +216,14 @@ export async function placeOrder(
     const [status, code] = BOOK_ERRORS[result.code] ?? [422, ErrorCode.ORDER_REJECTED];
     throw new AppError(status as 409 | 422, code, result.message, { reason: result.code, order_id: id });
   }
-  // The row stays `pending` until settlement applies the book's "accepted" (moments later);
-  // the reply shows the book's own answer, which is ahead of both.
-  const view = toOrderView(inserted!, rules);
+  // The book has it: `new` at once, so a read right after the reply never shows `pending`
+  // (settlement may already have moved it further: then this changes nothing).
+  const [confirmed] = await db
+    .update(orders)
+    .set({ status: "new", updatedAt: new Date() })
+    .where(and(eq(orders.id, id), eq(orders.status, "pending")))
+    .returning();
+  const view = toOrderView(confirmed ?? inserted!, rules);
   const report = result.order;
   if (report) {
     // The book's answer is ahead of settlement: show its status and filled quantity.
