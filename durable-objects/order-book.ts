@@ -1,4 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
+import { verifyAccessToken } from "../src/lib/access-token";
 import { Batch } from "./market/batch";
 import type { CommandResult, MarketCommand, OrderLookup, OutboxEntry } from "./market/commands";
 import { Market } from "./market/market";
@@ -18,18 +19,27 @@ import { ackOutbox, outboxBacklog, readOutbox } from "./market/outbox";
 import { persistBatch } from "./market/persist";
 import { ActiveRules, rulesProblem, type MarketRules } from "./market/rules";
 import { createSchema, writeMeta } from "./market/schema";
-import { oldestSnapshotSeq, writeSnapshot } from "./market/snapshots";
+import { latestSnapshotSeq, oldestSnapshotSeq, writeSnapshot } from "./market/snapshots";
 import { truncateJournal } from "./market/journal";
-import { CloseCode, parseChannel, parseClientMessage, type ParsedChannel } from "./market/ws/protocol";
+import {
+  CloseCode,
+  USER_HEADER,
+  parseChannel,
+  parseClientMessage,
+  type ParsedChannel,
+} from "./market/ws/protocol";
 import { Subscriptions } from "./market/ws/subscriptions";
 
 /** Most commands one RPC call may carry. */
 export const MAX_BATCH = 5_000;
 export const MAX_DEPTH = 100;
-/** A snapshot is taken this long after the first unsnapshotted change. */
-export const SNAPSHOT_DELAY_MS = 10_000;
-/** Header the Worker sets on an authenticated upgrade (it strips any client copy). */
-export const USER_HEADER = "X-Pandora-User-Id";
+/** Recent trades sent when a client subscribes to `trades` (newest first). */
+export const TRADES_SNAPSHOT = 50;
+/**
+ * A snapshot is taken this long after the first unsnapshotted change: a busy market snapshots
+ * about twice a minute, and a restart replays at most about that much journal.
+ */
+export const SNAPSHOT_DELAY_MS = 30_000;
 
 export interface SequenceInfo {
   journalSeq: number;
@@ -195,6 +205,10 @@ export class OrderBook extends DurableObject<Env> {
   }
 
   async trades(limit = 100): Promise<TradeView[]> {
+    return this.recentTrades(limit);
+  }
+
+  private recentTrades(limit: number): TradeView[] {
     const m = this.market;
     if (!m.rules) return [];
     const n = Math.max(1, Math.min(1000, Math.floor(limit) || 100));
@@ -273,6 +287,8 @@ export class OrderBook extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmPending = false;
+    // Nothing new since the last snapshot: writing the same state again would only cost.
+    if (latestSnapshotSeq(this.ctx.storage.sql) === this.market.counters.journalSeq) return;
     await this.snapshotNow();
   }
 
@@ -296,7 +312,7 @@ export class OrderBook extends DurableObject<Env> {
       return;
     }
     try {
-      this.handle(ws, data, now);
+      await this.handle(ws, data, now);
     } catch {
       this.subs.send(ws, errorFrame(undefined, "INTERNAL_ERROR", "The message could not be handled"), now);
     }
@@ -310,7 +326,7 @@ export class OrderBook extends DurableObject<Env> {
     this.subs.drop(ws);
   }
 
-  private handle(ws: WebSocket, data: string | ArrayBuffer, now: number): void {
+  private async handle(ws: WebSocket, data: string | ArrayBuffer, now: number): Promise<void> {
     const parsed = parseClientMessage(data);
     if (!parsed.ok) {
       this.subs.send(ws, errorFrame(parsed.id, parsed.code, parsed.message), now);
@@ -319,6 +335,18 @@ export class OrderBook extends DurableObject<Env> {
     const msg = parsed.message;
     if (msg.op === "ping") {
       this.subs.send(ws, JSON.stringify({ type: "pong", id: msg.id, ts: now }), now);
+      return;
+    }
+    if (msg.op === "auth") {
+      let userId: string | null = null;
+      try {
+        userId = (await verifyAccessToken(this.env, msg.token)).sub;
+      } catch {}
+      if (!userId || !this.subs.authenticate(ws, userId)) {
+        this.subs.send(ws, errorFrame(msg.id, "UNAUTHORIZED", "Invalid or expired access token"), Date.now());
+        return;
+      }
+      this.subs.send(ws, JSON.stringify({ type: "authenticated", id: msg.id, user_id: userId }), Date.now());
       return;
     }
     const attachment = this.subs.attachment(ws);
@@ -396,7 +424,7 @@ export class OrderBook extends DurableObject<Env> {
         break;
       }
       case "trades":
-        frame = { type: "snapshot", channel: channel.name, trades: [] as TradeView[] };
+        frame = { type: "snapshot", channel: channel.name, trades: this.recentTrades(TRADES_SNAPSHOT) };
         break;
       case "ticker":
         frame = { type: "ticker", channel: channel.name, ...this.tickerNow(now) };

@@ -8,11 +8,12 @@ import { releaseResources } from "./http/resources";
 import { createRouter } from "./http/router";
 import { ErrorCode } from "./lib/errors";
 import { jsonOnly } from "./middleware/json-only";
-import { ipRateLimit } from "./middleware/rate-limit";
+import { apiRateLimit } from "./middleware/authenticate";
 import { requestContext } from "./middleware/request-context";
 import { adminRoutes } from "./routes/admin";
 import { adminWalletRoutes } from "./routes/admin-wallets";
 import { depositWebhookRoutes } from "./routes/deposit-webhook";
+import { adminMarketRoutes } from "./routes/admin-markets";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes, jwksRoutes } from "./routes/auth";
 import { mountDocs } from "./routes/docs";
@@ -86,17 +87,18 @@ export function createApp() {
   app.route("/", jwksRoutes);
   // HMAC-authenticated machine traffic: not subject to the per-IP limit of people.
   app.route("/api/v1", depositWebhookRoutes);
-  app.use("*", ipRateLimit);
+  app.use("*", apiRateLimit);
   app.route("/api/v1", authRoutes);
   app.route("/api/v1", meRoutes);
   app.route("/api/v1", apiKeyRoutes);
   app.route("/api/v1", adminRoutes);
+  app.route("/api/v1", walletRoutes);
+  app.route("/api/v1", adminWalletRoutes);
+  app.route("/", marketRoutes);
+  app.route("/", adminMarketRoutes);
   app.route("/api/v1", orderRoutes);
   app.route("/api/v1", adminTradingRoutes);
   app.route("/api/v1", portfolioRoutes);
-  app.route("/", marketRoutes);
-  app.route("/api/v1", walletRoutes);
-  app.route("/api/v1", adminWalletRoutes);
   mountDocs(app);
 
   app.onError(onError);

@@ -53,16 +53,22 @@ export function measure(make: () => Subject, warmup: Workload, w: Workload, runs
 
 /**
  * Memory per resting order: growth from nothing to a book of `count` resting orders, counting
- * the JS heap and ArrayBuffer backing stores (typed arrays live outside `heapUsed`).
+ * the JS heap and ArrayBuffer backing stores (typed arrays live outside `heapUsed`). The median
+ * of `runs` builds, because V8's own bookkeeping (compiled code, feedback) moves one figure by
+ * tens of kilobytes.
  */
-export function heapPerOrder(build: (count: number) => unknown, count: number): number {
-  collect();
-  const before = usedBytes();
-  const book = build(count);
-  collect();
-  const after = usedBytes();
-  keep(book);
-  return (after - before) / count;
+export function heapPerOrder(build: (count: number) => unknown, count: number, runs = 3): number {
+  const figures = Array.from({ length: runs }, () => {
+    collect();
+    const before = usedBytes();
+    const book = build(count);
+    collect();
+    const after = usedBytes();
+    keep(book);
+    keep(undefined);
+    return (after - before) / count;
+  }).sort((x, y) => x - y);
+  return figures[Math.floor(runs / 2)]!;
 }
 
 function usedBytes(): number {
@@ -77,8 +83,8 @@ function collect(): void {
   gc();
 }
 
-let sink: unknown;
+/** Holds the last measured book, so it stays reachable until the next call releases it. */
+const retained: { value: unknown } = { value: undefined };
 function keep(value: unknown): void {
-  sink = value;
-  if (sink === undefined) console.log("");
+  retained.value = value;
 }

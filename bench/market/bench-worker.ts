@@ -32,6 +32,14 @@ export class EmptyBroadcaster extends DurableObject {
     return n;
   }
 
+  /** The floor plus one durable SQLite write first: what the output gate alone costs. */
+  async broadcastAfterWrite(id: number): Promise<number> {
+    const sql = this.ctx.storage.sql;
+    sql.exec("CREATE TABLE IF NOT EXISTS events (id INTEGER PRIMARY KEY, ts INTEGER)");
+    sql.exec("INSERT OR REPLACE INTO events (id, ts) VALUES (?, ?)", id, Date.now());
+    return this.broadcast(id);
+  }
+
   override async webSocketMessage(): Promise<void> {}
 }
 
@@ -50,6 +58,9 @@ export default {
         const n = await floor(env).broadcast(q("id", 0));
         return Response.json({ sent: n });
       }
+      case "/floor/broadcast-durable": {
+        return Response.json({ sent: await floor(env).broadcastAfterWrite(q("id", 0)) });
+      }
       case "/market/configure": {
         const rules = (await request.json()) as MarketRules;
         return Response.json(await book(env, rules.symbol).configure(rules));
@@ -58,6 +69,8 @@ export default {
         const body = (await request.json()) as MarketCommand | MarketCommand[];
         return Response.json(await book(env, symbol).placeBatch(Array.isArray(body) ? body : [body]));
       }
+      case "/market/snapshot":
+        return Response.json(await book(env, symbol).snapshotNow());
       case "/market/load": {
         // Sends `orders` commands in RPC batches of `batch`, one call after the other.
         const orders = q("orders", 10_000);

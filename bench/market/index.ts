@@ -5,12 +5,13 @@
 //      subscribers, beside a bare broadcast from an empty Durable Object in the same run.
 import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSync } from "esbuild";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import WebSocket from "ws";
+import { demoMarketRules } from "../../scripts/lib/demo-rules";
 import { devSecrets } from "../../scripts/lib/dev-secrets";
 import { applyMigrations } from "../../scripts/lib/migrate";
 import { openNodeDatabase } from "../../scripts/lib/node-database";
@@ -24,20 +25,7 @@ const LOAD_ORDERS = Number(process.env.BENCH_ORDERS ?? 100_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1_000);
 const RUNS = 3;
 
-const MARKET_RULES = {
-  baseAsset: "BTC",
-  quoteAsset: "USDT",
-  baseDecimals: 8,
-  quoteDecimals: 6,
-  tickSize: "10000",
-  lotSize: "1000",
-  minQuantity: "1000",
-  maxQuantity: "10000000000",
-  minNotional: "5000000",
-  makerFeeBps: 10,
-  takerFeeBps: 20,
-  status: "trading",
-};
+const rules = (symbol: string) => demoMarketRules(symbol);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 function percentile(sorted: Float64Array | number[], p: number): number {
@@ -65,6 +53,8 @@ function build(dir: string): { pandora: string; bench: string } {
   return { pandora: join(out, "index.js"), bench };
 }
 
+let seq = 1;
+
 class Clients {
   readonly sockets: WebSocket[] = [];
   /** Latencies (ms) of the current event, one per client. */
@@ -76,7 +66,9 @@ class Clients {
     for (let i = 0; i < n; i += 50) {
       await Promise.all(
         Array.from({ length: Math.min(50, n - i) }, async () => {
-          const ws = new WebSocket(url);
+          // One address per client, as real clients have: the Worker rate-limits upgrades per IP.
+          const ip = `10.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq++ & 255}`;
+          const ws = new WebSocket(url, { headers: { "cf-connecting-ip": ip } });
           await new Promise<void>((resolve, reject) => {
             ws.once("open", () => resolve());
             ws.once("error", reject);
@@ -197,10 +189,81 @@ async function main() {
     };
     const health = await get("/health");
     console.log(`Worker at ${base}: ${JSON.stringify(health)}`);
+    // Other work on a shared VM shows in the tails: print the load beside the figures.
+    const load = () =>
+      loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" / ");
+    console.log(`load average (1/5/15 min) at start: ${load()} on ${availableParallelism()} cores`);
 
-    // ---- 1. throughput --------------------------------------------------------------------
+    // ---- 1. fan-out -----------------------------------------------------------------------
+    console.log("\n# Fan-out latency, order acceptance in the object to receipt at every client, ms");
+    await post("/market/configure", rules("FAN-USDT"));
+    const makers = Array.from({ length: 5_000 }, (_, i) => ({
+      kind: "place",
+      orderId: `mk${i}`,
+      userId: "maker",
+      side: "sell",
+      type: "limit",
+      price: "64000.00",
+      quantity: "0.00100",
+    }));
+    await post("/market/place?symbol=FAN-USDT", makers);
+    await get("/market/snapshot?symbol=FAN-USDT"); // the next one is due 30 s after the first event
+    let taker = 0;
+    const rows: string[] = [];
+    for (const n of SIZES) {
+      const events = n >= 1000 ? 60 : 300;
+      const market = await Clients.open(`${wsBase}/api/v1/ws?market=FAN-USDT`, n, {
+        op: "subscribe",
+        id: 1,
+        channels: ["trades:FAN-USDT"],
+      });
+      const floor = await Clients.open(`${wsBase}/floor/ws`, n);
+      const lat = { market: [] as number[], floor: [] as number[], durable: [] as number[] };
+      const placeTaker = () =>
+        post("/market/place?symbol=FAN-USDT", {
+          kind: "place",
+          orderId: `tk${taker++}`,
+          userId: "taker",
+          side: "buy",
+          type: "market",
+          quantity: "0.00100",
+        });
+      for (let i = 0; i < events + 10; i++) {
+        const f = await floor.event(() => get(`/floor/broadcast?id=${i}`));
+        const d = await floor.event(() => get(`/floor/broadcast-durable?id=${i}`));
+        const m = await market.event(placeTaker);
+        if (i >= 10) {
+          lat.floor.push(...f);
+          lat.durable.push(...d);
+          lat.market.push(...m);
+        }
+      }
+      market.close();
+      floor.close();
+      const s = {
+        market: lat.market.sort((a, b) => a - b),
+        floor: lat.floor.sort((a, b) => a - b),
+        durable: lat.durable.sort((a, b) => a - b),
+      };
+      const fmt = (x: number) => x.toFixed(1);
+      const p99ratio = percentile(s.market, 99) / percentile(s.floor, 99);
+      const row = `| ${n} | ${fmt(percentile(s.market, 50))} | ${fmt(percentile(s.market, 99))} | ${fmt(percentile(s.floor, 50))} | ${fmt(percentile(s.floor, 99))} | ${p99ratio.toFixed(2)}x | ${fmt(percentile(s.durable, 50))} | ${fmt(percentile(s.durable, 99))} |`;
+      rows.push(row);
+      console.log(`${n} subscribers x ${events} events: ${row}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    console.log(
+      "\n| subscribers | market p50 | market p99 | floor p50 | floor p99 | p99 / floor | floor + 1 durable write p50 | p99 |",
+    );
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for (const r of rows) console.log(r);
+    console.log(`load average after the fan-out: ${load()}`);
+
+    // ---- 2. throughput (after the fan-out, so its large book never runs beside it) --------------------------------------------------------------------
     console.log(`\n# Orders per second into one market (${LOAD_ORDERS} commands, RPC batches of ${BATCH})`);
-    await post("/market/configure", { symbol: "LOAD-USDT", ...MARKET_RULES });
+    await post("/market/configure", rules("LOAD-USDT"));
     await get(`/market/load?symbol=LOAD-USDT&orders=5000&batch=${BATCH}&prefix=W&seed=99`); // warm-up
     const rates: number[] = [];
     for (let run = 1; run <= RUNS; run++) {
@@ -214,7 +277,7 @@ async function main() {
         `run ${run}: ${Math.round(LOAD_ORDERS / seconds)} commands/s (${r.accepted} ok, ${r.trades} fills, ${r.orderCount} resting, journal ${r.journalSeq})`,
       );
     }
-    await post("/market/configure", { symbol: "ONE-USDT", ...MARKET_RULES });
+    await post("/market/configure", rules("ONE-USDT"));
     const singles = 2_000;
     const t1 = performance.now();
     await get(`/market/load?symbol=ONE-USDT&orders=${singles}&batch=1&prefix=S&seed=5`);
@@ -222,61 +285,6 @@ async function main() {
     console.log(
       `median: ${Math.round(median(rates))} commands/s batched; ${Math.round(singleRate)}/s one command per RPC`,
     );
-
-    // ---- 2. fan-out -----------------------------------------------------------------------
-    console.log("\n# Fan-out latency, order acceptance in the object to receipt at every client, ms");
-    await post("/market/configure", { symbol: "FAN-USDT", ...MARKET_RULES });
-    const makers = Array.from({ length: 5_000 }, (_, i) => ({
-      kind: "place",
-      orderId: `mk${i}`,
-      userId: "maker",
-      side: "sell",
-      type: "limit",
-      price: "64000.00",
-      quantity: "0.00100",
-    }));
-    await post("/market/place?symbol=FAN-USDT", makers);
-    let taker = 0;
-    const rows: string[] = [];
-    for (const n of SIZES) {
-      const events = n >= 1000 ? 40 : 150;
-      const market = await Clients.open(`${wsBase}/api/v1/ws?market=FAN-USDT`, n, {
-        op: "subscribe",
-        id: 1,
-        channels: ["trades:FAN-USDT"],
-      });
-      const floor = await Clients.open(`${wsBase}/floor/ws`, n);
-      const lat = { market: [] as number[], floor: [] as number[] };
-      const placeTaker = () =>
-        post("/market/place?symbol=FAN-USDT", {
-          kind: "place",
-          orderId: `tk${taker++}`,
-          userId: "taker",
-          side: "buy",
-          type: "market",
-          quantity: "0.00100",
-        });
-      for (let i = 0; i < events + 10; i++) {
-        const f = await floor.event(() => get(`/floor/broadcast?id=${i}`));
-        const m = await market.event(placeTaker);
-        if (i >= 10) {
-          lat.floor.push(...f);
-          lat.market.push(...m);
-        }
-      }
-      market.close();
-      floor.close();
-      const s = { market: lat.market.sort((a, b) => a - b), floor: lat.floor.sort((a, b) => a - b) };
-      const fmt = (x: number) => x.toFixed(1);
-      const p99ratio = percentile(s.market, 99) / percentile(s.floor, 99);
-      const row = `| ${n} | ${fmt(percentile(s.market, 50))} | ${fmt(percentile(s.market, 99))} | ${fmt(percentile(s.floor, 50))} | ${fmt(percentile(s.floor, 99))} | ${p99ratio.toFixed(2)}x |`;
-      rows.push(row);
-      console.log(`${n} subscribers x ${events} events: ${row}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    console.log("\n| subscribers | market p50 | market p99 | floor p50 | floor p99 | p99 / floor |");
-    console.log("| --- | --- | --- | --- | --- | --- |");
-    for (const r of rows) console.log(r);
   } finally {
     await mf?.dispose();
     await stack.stop();

@@ -1,16 +1,5 @@
 import type { MarketCommand } from "../../durable-objects/market/commands";
-
-/** mulberry32: a small deterministic PRNG so every run sends the same orders. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../engine/prng";
 
 /**
  * A realistic mix for throughput: 70% limit orders around 64,000.00 (about a third of them
@@ -18,7 +7,7 @@ export function prng(seed: number): () => number {
  * quantities are decimal strings on BTC-USDT's grid (tick 0.01, lot 0.00001).
  */
 export function loadCommands(seed: number, count: number, prefix: string): MarketCommand[] {
-  const next = prng(seed);
+  const next = mulberry32(seed);
   const out: MarketCommand[] = [];
   for (let i = 0; i < count; i++) {
     const r = next();

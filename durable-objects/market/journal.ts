@@ -1,4 +1,5 @@
 import type { Command } from "../engine";
+import { insertRows } from "./schema";
 
 export interface JournalEntry {
   seq: number;
@@ -8,12 +9,11 @@ export interface JournalEntry {
 
 /** Appends commands with consecutive sequence numbers in one statement. */
 export function appendJournal(sql: SqlStorage, entries: readonly JournalEntry[]): void {
-  if (entries.length === 0) return;
-  sql.exec(
-    `INSERT INTO journal (seq, ts, command)
-     SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]')
-     FROM json_each(?)`,
-    JSON.stringify(entries.map((e) => [e.seq, e.ts, JSON.stringify(e.command)])),
+  insertRows(
+    sql,
+    "journal",
+    ["seq", "ts", "command"],
+    entries.map((e) => [e.seq, e.ts, JSON.stringify(e.command)]),
   );
 }
 

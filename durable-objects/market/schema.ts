@@ -60,3 +60,23 @@ export function writeMeta(sql: SqlStorage, key: string, value: unknown): void {
     JSON.stringify(value),
   );
 }
+
+/**
+ * Inserts many rows with one statement: `rows` travel as one JSON array (one bound parameter,
+ * whatever the count) and `json_each` unpacks them. `suffix` may add an ON CONFLICT clause.
+ */
+export function insertRows(
+  sql: SqlStorage,
+  table: string,
+  columns: readonly string[],
+  rows: readonly unknown[][],
+  suffix = "",
+): void {
+  if (rows.length === 0) return;
+  const values = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
+  // "WHERE true" keeps SQLite from reading an ON CONFLICT suffix as a join constraint.
+  sql.exec(
+    `INSERT INTO ${table} (${columns.join(", ")}) SELECT ${values} FROM json_each(?) WHERE true ${suffix}`,
+    JSON.stringify(rows),
+  );
+}

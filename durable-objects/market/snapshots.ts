@@ -35,6 +35,10 @@ export function oldestSnapshotSeq(sql: SqlStorage): number {
   return sql.exec<{ s: number }>("SELECT coalesce(min(journal_seq), 0) AS s FROM snapshots").one().s;
 }
 
+export function latestSnapshotSeq(sql: SqlStorage): number {
+  return sql.exec<{ s: number }>("SELECT coalesce(max(journal_seq), 0) AS s FROM snapshots").one().s;
+}
+
 export function latestSnapshot(sql: SqlStorage): StoredSnapshot | null {
   const rows = sql
     .exec<{

@@ -27,13 +27,18 @@ export const releaseResources: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
 };
 
-export function createRedis(env: Pick<Env, "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN">): Redis {
+export function createRedis(
+  env: Pick<Env, "UPSTASH_REDIS_REST_URL" | "UPSTASH_REDIS_REST_TOKEN">,
+  options: { autoPipeline?: boolean } = {},
+): Redis {
   // No automatic retries: a Redis outage must surface quickly (fail closed or degrade).
   return new Redis({
     url: env.UPSTASH_REDIS_REST_URL,
     token: env.UPSTASH_REDIS_REST_TOKEN,
     retry: false,
     enableTelemetry: false,
+    // Commands issued in the same tick travel in one /pipeline request (hot paths).
+    enableAutoPipelining: options.autoPipeline ?? false,
   });
 }
 

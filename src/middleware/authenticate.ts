@@ -17,8 +17,9 @@
  * Credentials:
  * - `Authorization: Bearer <access token>` (EdDSA JWT, see lib/access-token.ts). The session it
  *   names (`sid`) must still be live and the user not deleted: logout, logout-all, a password
- *   change or an admin delete take effect at once, not at the token's expiry. A session has
- *   every permission.
+ *   change or an admin delete take effect at once, not at the token's expiry. Session state is
+ *   read from a Redis cache (services/auth/session-cache.ts) and from Postgres on a miss, so
+ *   most authenticated requests open no database connection. A session has every permission.
  * - `X-API-Key`, `X-API-Timestamp` (ms), `X-API-Signature` = hex HMAC-SHA256(secret,
  *   timestamp + METHOD + path-with-query + body): accepted within the environment's receive
  *   window, once (a replayed signature is refused), from an allowed IP, and only where the
@@ -31,17 +32,20 @@
  * API_REQUEST_REPLAYED; right caller, wrong rights → 403 INSUFFICIENT_PERMISSION /
  * EMAIL_NOT_VERIFIED / FORBIDDEN. Each caller (user or key) is also rate-limited per minute.
  */
+import type { Redis } from "@upstash/redis/cloudflare";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
 import type { Permission, Principal } from "../http/principal";
-import { getDb, getRedis } from "../http/resources";
+import { createRedis, getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
-import { InvalidAccessToken } from "../lib/access-token";
+import { InvalidAccessToken, verifyAccessToken, type AccessTokenClaims } from "../lib/access-token";
 import { authConfig } from "../lib/auth-config";
 import { AppError, ErrorCode, forbidden, unauthorized } from "../lib/errors";
+import { describeError } from "../lib/logger";
 import { verifySignedRequest } from "../services/auth/api-keys";
-import { resolveSession } from "../services/auth/session-principal";
-import type { UserRow } from "../services/auth/user-view";
+import { fillCachedSession, readCachedSession } from "../services/auth/session-cache";
+import { loadSessionUser } from "../services/auth/session-principal";
+import { toUserView, type UserView } from "../services/auth/user-view";
 import { enforceLimit } from "./rate-limit";
 
 export const ALL_PERMISSIONS: readonly Permission[] = ["read", "trade", "withdraw"];
@@ -51,10 +55,10 @@ export interface AuthenticateOptions {
   permission?: Permission;
 }
 
-const users = new WeakMap<Context, UserRow>();
+const users = new WeakMap<Context, UserView>();
 
-/** The authenticated user's row, loaded by `authenticate` (saves protected routes a query). */
-export function authenticatedUser(c: Context<AppEnv>): UserRow {
+/** The authenticated user as the API shows it, loaded by `authenticate` (saves a query). */
+export function authenticatedUser(c: Context<AppEnv>): UserView {
   const user = users.get(c);
   if (!user) throw unauthorized();
   return user;
@@ -68,34 +72,69 @@ function bearerToken(c: Context<AppEnv>): string | null {
   return match[1]!;
 }
 
-async function viaSession(
-  c: Context<AppEnv>,
-  token: string,
-): Promise<{ principal: Principal; user: UserRow }> {
+function principalOf(
+  user: UserView,
+  rest: Pick<Principal, "via" | "sessionId" | "apiKeyId" | "permissions">,
+): Principal {
+  return {
+    userId: user.id,
+    role: user.role,
+    kycStatus: user.kyc_status,
+    emailVerified: user.email_verified,
+    ...rest,
+  };
+}
+
+async function sessionUser(c: Context<AppEnv>, claims: AccessTokenClaims, redis: Redis): Promise<UserView> {
+  const cached = await readCachedSession(redis, claims.sid).catch((err: unknown) => {
+    c.get("log").warn("session cache unavailable, reading Postgres", describeError(err));
+    return null;
+  });
+  if (cached && "revoked" in cached) throw unauthorized("Invalid or expired access token");
+  if (cached && cached.user.id === claims.sub && !cached.user.deleted_at) return cached.user;
+  let user: UserView;
   try {
-    const { user, claims } = await resolveSession(getDb(c), c.env, token);
-    return {
-      user,
-      principal: {
-        userId: user.id,
-        role: user.role,
-        kycStatus: user.kycStatus,
-        emailVerified: user.emailVerifiedAt !== null,
-        via: "session",
-        sessionId: claims.sid,
-        permissions: ALL_PERMISSIONS,
-      },
-    };
+    user = toUserView(await loadSessionUser(getDb(c), claims));
+  } catch (err) {
+    if (err instanceof InvalidAccessToken) throw unauthorized("Invalid or expired access token");
+    throw err;
+  }
+  await fillCachedSession(redis, claims.sid, user).catch(() => {});
+  return user;
+}
+
+type Resolved = { principal: Principal; user: UserView };
+
+async function verifiedClaims(c: Context<AppEnv>, token: string): Promise<AccessTokenClaims> {
+  try {
+    return await verifyAccessToken(c.env, token);
   } catch (err) {
     if (err instanceof InvalidAccessToken) throw unauthorized("Invalid or expired access token");
     throw err;
   }
 }
 
-async function viaApiKey(
+async function viaSession(c: Context<AppEnv>, token: string): Promise<Resolved> {
+  return sessionPrincipal(c, await verifiedClaims(c, token), createRedis(c.env, { autoPipeline: true }));
+}
+
+/** The caller's limit and its session lookup, side by side (one Redis round). */
+async function sessionPrincipal(
   c: Context<AppEnv>,
-  keyId: string,
-): Promise<{ principal: Principal; user: UserRow }> {
+  claims: AccessTokenClaims,
+  redis: Redis,
+): Promise<Resolved> {
+  const [user] = await Promise.all([
+    sessionUser(c, claims, redis),
+    enforceLimit(c, "caller", authConfig(c.env).rateLimitUserPerMinute, `user:${claims.sub}`, redis),
+  ]);
+  return {
+    user,
+    principal: principalOf(user, { via: "session", sessionId: claims.sid, permissions: ALL_PERMISSIONS }),
+  };
+}
+
+async function viaApiKey(c: Context<AppEnv>, keyId: string): Promise<Resolved> {
   const url = new URL(c.req.url);
   const body = c.req.method === "GET" || c.req.method === "HEAD" ? "" : await c.req.text();
   const { key, user } = await verifySignedRequest(getDb(c), getRedis(c), c.env, {
@@ -107,26 +146,53 @@ async function viaApiKey(
     body,
     ip: requestMetadata(c).ipAddress,
   });
+  await enforceLimit(c, "caller", authConfig(c.env).rateLimitUserPerMinute, `key:${key.id}`);
+  const view = toUserView(user);
   return {
-    user,
-    principal: {
-      userId: user.id,
-      role: user.role,
-      kycStatus: user.kycStatus,
-      emailVerified: user.emailVerifiedAt !== null,
+    user: view,
+    principal: principalOf(view, {
       via: "api_key",
       apiKeyId: key.id,
       permissions: key.permissions as Permission[],
-    },
+    }),
   };
 }
+
+const prefetched = new WeakMap<Context, Promise<Resolved>>();
+
+/**
+ * App-level, on every /api request: the per-IP limit (100/min by default; the IP is
+ * CF-Connecting-IP, which Cloudflare always sets at the edge; a request without it, as from
+ * local tools and tests, is not IP-limited). For a request with a valid-looking access token
+ * it also starts the caller's limit and session lookup in the same Redis round, so an
+ * authenticated request costs one round trip; `authenticate` then picks the result up. The
+ * IP verdict is always awaited before the route runs.
+ */
+export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!c.req.path.startsWith("/api/")) return next();
+  const ip = c.req.header("cf-connecting-ip");
+  const header = c.req.header("authorization");
+  const token = header ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header.trim())?.[1] : undefined;
+  const claims = token ? await verifyAccessToken(c.env, token).catch(() => null) : null;
+  const redis = createRedis(c.env, { autoPipeline: true });
+  const ipCheck = ip ? enforceLimit(c, "ip", authConfig(c.env).rateLimitIpPerMinute, ip, redis) : null;
+  if (claims) {
+    const session = sessionPrincipal(c, claims, redis);
+    session.catch(() => {}); // surfaced by `authenticate`, if the route has it
+    prefetched.set(c, session);
+  }
+  if (ipCheck) await ipCheck;
+  await next();
+};
 
 export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = bearerToken(c);
     const apiKey = c.req.header("x-api-key");
-    let resolved: { principal: Principal; user: UserRow };
-    if (token) resolved = await viaSession(c, token);
+    let resolved: Resolved;
+    const early = prefetched.get(c);
+    if (token && early) resolved = await early;
+    else if (token) resolved = await viaSession(c, token);
     else if (apiKey) resolved = await viaApiKey(c, apiKey);
     else throw unauthorized();
     const { principal, user } = resolved;
@@ -140,14 +206,6 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
       }),
     );
     users.set(c, user);
-
-    const limit = authConfig(c.env).rateLimitUserPerMinute;
-    await enforceLimit(
-      c,
-      "caller",
-      limit,
-      principal.apiKeyId ? `key:${principal.apiKeyId}` : `user:${principal.userId}`,
-    );
 
     if (principal.via === "api_key") {
       if (!options.permission) {

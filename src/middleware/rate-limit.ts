@@ -1,17 +1,16 @@
-import type { Context, MiddlewareHandler } from "hono";
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { getRedis } from "../http/resources";
-import { authConfig } from "../lib/auth-config";
 import { AppError, ErrorCode } from "../lib/errors";
 import { describeError } from "../lib/logger";
 import { checkRateLimit, rateLimitHeaders, type LimitVerdict } from "../services/auth/rate-limit";
 
 /**
  * Rate limits (sliding windows in Redis, limits per environment in wrangler.toml):
- * - `ipRateLimit`: every /api/v1 request, 100/min per client IP. The IP is CF-Connecting-IP,
- *   which Cloudflare always sets at the edge; a request without it (local tools, tests)
- *   is not IP-limited.
- * - per user or API key (60/min): applied by `authenticate` once the caller is known.
+ * - per IP (100/min) on every /api request: `apiRateLimit` in authenticate.ts.
+ * - per user or API key (60/min): `authenticate` (for access tokens, started by `apiRateLimit`
+ *   in the same Redis round as the IP limit).
  * - login (5 per 15 min per email + IP): in the login route, before any hashing.
  * If Redis is unreachable, these general limits FAIL OPEN (logged as a warning): Redis is an
  * availability dependency, Postgres and the per-credential checks remain the gate. Login
@@ -36,10 +35,11 @@ export async function enforceLimit(
   name: string,
   limit: number,
   identifier: string,
+  redis: Redis = getRedis(c),
 ): Promise<void> {
   let verdict: LimitVerdict;
   try {
-    verdict = await checkRateLimit(getRedis(c), name, limit, "1 m", identifier);
+    verdict = await checkRateLimit(redis, name, limit, "1 m", identifier);
   } catch (err) {
     c.get("log").warn("rate limit unavailable, allowing request", { limiter: name, ...describeError(err) });
     return;
@@ -47,10 +47,3 @@ export async function enforceLimit(
   const refused = applyVerdict(c, verdict);
   if (refused) throw refused;
 }
-
-export const ipRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const ip = c.req.header("cf-connecting-ip");
-  if (ip && c.req.path.startsWith("/api/"))
-    await enforceLimit(c, "ip", authConfig(c.env).rateLimitIpPerMinute, ip);
-  await next();
-};

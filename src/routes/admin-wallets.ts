@@ -6,7 +6,6 @@ import { errorResponses } from "../http/openapi-schemas";
 import { requestMetadata } from "../http/request-metadata";
 import { getDb, getRedis } from "../http/resources";
 import { createRouter } from "../http/router";
-import { badRequest } from "../lib/errors";
 import { decimalAmount, formatUnits } from "../lib/money";
 import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { adjustBalance } from "../services/adjustments";
@@ -20,8 +19,11 @@ import {
   WithdrawalIdParamSchema,
   WithdrawalStatusSchema,
   adminWithdrawalView,
-  decodeTimeCursor,
+  PageQuery,
+  AssetCodeQuery,
   encodeTimeCursor,
+  pageResponses,
+  timeCursorParam,
 } from "./wallet-schemas";
 
 const tags = ["Administration: wallets"];
@@ -39,28 +41,11 @@ const listRoute = createRoute({
     query: z.object({
       status: WithdrawalStatusSchema.optional(),
       user_id: z.uuid().optional(),
-      asset: z
-        .string()
-        .regex(/^[A-Z0-9]{2,10}$/)
-        .optional(),
-      cursor: z.string().max(200).optional(),
-      limit: z.coerce.number().int().min(1).max(200).default(50),
+      asset: AssetCodeQuery,
+      ...PageQuery,
     }),
   },
-  responses: {
-    200: {
-      description: "A page of withdrawals",
-      content: {
-        "application/json": {
-          schema: z.object({
-            withdrawals: z.array(AdminWithdrawalSchema),
-            next_cursor: z.string().nullable(),
-          }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 429),
-  },
+  responses: pageResponses("A page of withdrawals", "withdrawals", AdminWithdrawalSchema),
 });
 
 const WithdrawalReply = {
@@ -203,8 +188,7 @@ const reconciliationRoute = createRoute({
 export const adminWalletRoutes = createRouter()
   .openapi(listRoute, async (c) => {
     const q = c.req.valid("query");
-    const before = decodeTimeCursor(q.cursor);
-    if (before === null) throw badRequest("Invalid cursor");
+    const before = timeCursorParam(q.cursor);
     const page = await listWithdrawals(getDb(c), {
       userId: q.user_id,
       asset: q.asset,

@@ -6,7 +6,7 @@ import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { getUser, listUsers, softDeleteUser, updateKycStatus } from "../services/auth/admin-users";
 import { listAuditLogs } from "../services/auth/audit-query";
 import { serviceContext } from "../services/auth/context";
-import { IdParamSchema, UserSchema, bearerSecurity } from "./user-schemas";
+import { IdParamSchema, UserSchema, bearerSecurity, jsonBody, jsonReply } from "./user-schemas";
 
 const tags = ["Administration"];
 const adminOnly = [authenticate(), requireAdmin];
@@ -34,19 +34,15 @@ const listUsersRoute = createRoute({
     }),
   },
   responses: {
-    200: {
-      description: "A page of users",
-      content: {
-        "application/json": {
-          schema: z.object({
-            users: z.array(UserSchema),
-            page: z.number().int(),
-            page_size: z.number().int(),
-            total: z.number().int(),
-          }),
-        },
-      },
-    },
+    200: jsonReply(
+      "A page of users",
+      z.object({
+        users: z.array(UserSchema),
+        page: z.number().int(),
+        page_size: z.number().int(),
+        total: z.number().int(),
+      }),
+    ),
     ...errorResponses(400, 401, 403, 429),
   },
 });
@@ -60,7 +56,7 @@ const getUserRoute = createRoute({
   middleware: adminOnly,
   request: { params: IdParamSchema },
   responses: {
-    200: { description: "User", content: { "application/json": { schema: z.object({ user: UserSchema }) } } },
+    200: jsonReply("User", z.object({ user: UserSchema })),
     ...errorResponses(400, 401, 403, 404, 429),
   },
 });
@@ -74,20 +70,10 @@ const kycRoute = createRoute({
   middleware: adminOnly,
   request: {
     params: IdParamSchema,
-    body: {
-      content: {
-        "application/json": {
-          schema: z.strictObject({ status: KycStatusSchema, reason: z.string().trim().max(500).nullish() }),
-        },
-      },
-      required: true,
-    },
+    ...jsonBody(z.strictObject({ status: KycStatusSchema, reason: z.string().trim().max(500).nullish() })),
   },
   responses: {
-    200: {
-      description: "Updated",
-      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
-    },
+    200: jsonReply("Updated", z.object({ user: UserSchema })),
     ...errorResponses(400, 401, 403, 404, 415, 422, 429),
   },
 });
@@ -101,10 +87,7 @@ const deleteRoute = createRoute({
   middleware: adminOnly,
   request: { params: IdParamSchema },
   responses: {
-    200: {
-      description: "Deleted",
-      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
-    },
+    200: jsonReply("Deleted", z.object({ user: UserSchema })),
     ...errorResponses(400, 401, 403, 404, 409, 429),
   },
 });
@@ -128,35 +111,31 @@ const auditRoute = createRoute({
     }),
   },
   responses: {
-    200: {
-      description: "A page of audit entries",
-      content: {
-        "application/json": {
-          schema: z.object({
-            entries: z.array(
-              z
-                .object({
-                  id: z.string(),
-                  occurred_at: z.string(),
-                  actor_id: z.string().nullable(),
-                  actor_type: z.string(),
-                  action: z.string(),
-                  resource_type: z.string(),
-                  resource_id: z.string().nullable(),
-                  ip_address: z.string().nullable(),
-                  user_agent: z.string().nullable(),
-                  request_id: z.string().nullable(),
-                  details: z.record(z.string(), z.unknown()),
-                })
-                .openapi("AuditEntry"),
-            ),
-            page: z.number().int(),
-            page_size: z.number().int(),
-            total: z.number().int(),
-          }),
-        },
-      },
-    },
+    200: jsonReply(
+      "A page of audit entries",
+      z.object({
+        entries: z.array(
+          z
+            .object({
+              id: z.string(),
+              occurred_at: z.string(),
+              actor_id: z.string().nullable(),
+              actor_type: z.string(),
+              action: z.string(),
+              resource_type: z.string(),
+              resource_id: z.string().nullable(),
+              ip_address: z.string().nullable(),
+              user_agent: z.string().nullable(),
+              request_id: z.string().nullable(),
+              details: z.record(z.string(), z.unknown()),
+            })
+            .openapi("AuditEntry"),
+        ),
+        page: z.number().int(),
+        page_size: z.number().int(),
+        total: z.number().int(),
+      }),
+    ),
     ...errorResponses(400, 401, 403, 429),
   },
 });

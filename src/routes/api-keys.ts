@@ -4,7 +4,14 @@ import { createRouter } from "../http/router";
 import { authenticate, authenticatedUser } from "../middleware/authenticate";
 import { createApiKey, listApiKeys, revokeApiKey } from "../services/auth/api-keys";
 import { serviceContext } from "../services/auth/context";
-import { ApiKeySchema, IdParamSchema, PermissionSchema, bearerSecurity } from "./user-schemas";
+import {
+  ApiKeySchema,
+  IdParamSchema,
+  PermissionSchema,
+  bearerSecurity,
+  jsonBody,
+  jsonReply,
+} from "./user-schemas";
 
 const tags = ["API keys"];
 // Keys are managed from a signed-in session only: no API key can create or revoke keys.
@@ -23,10 +30,7 @@ const listRoute = createRoute({
   security: bearerSecurity,
   middleware: [sessionOnly] as const,
   responses: {
-    200: {
-      description: "Keys",
-      content: { "application/json": { schema: z.object({ api_keys: z.array(ApiKeySchema) }) } },
-    },
+    200: jsonReply("Keys", z.object({ api_keys: z.array(ApiKeySchema) })),
     ...errorResponses(401, 403, 429),
   },
 });
@@ -40,29 +44,15 @@ const createKeyRoute = createRoute({
     "Sign requests with headers X-API-Key (the `key`), X-API-Timestamp (ms since the epoch) and X-API-Signature = hex HMAC-SHA256(secret, timestamp + METHOD + path-with-query + body).",
   security: bearerSecurity,
   middleware: [sessionOnly] as const,
-  request: {
-    body: {
-      content: {
-        "application/json": {
-          schema: z.strictObject({
-            label: z.string().trim().min(1).max(100),
-            permissions: z.array(PermissionSchema).min(1).max(3),
-            ip_allowlist: z.array(IpSchema).max(20).optional(),
-          }),
-        },
-      },
-      required: true,
-    },
-  },
+  request: jsonBody(
+    z.strictObject({
+      label: z.string().trim().min(1).max(100),
+      permissions: z.array(PermissionSchema).min(1).max(3),
+      ip_allowlist: z.array(IpSchema).max(20).optional(),
+    }),
+  ),
   responses: {
-    201: {
-      description: "Created",
-      content: {
-        "application/json": {
-          schema: z.object({ api_key: ApiKeySchema.extend({ secret: z.string() }) }),
-        },
-      },
-    },
+    201: jsonReply("Created", z.object({ api_key: ApiKeySchema.extend({ secret: z.string() }) })),
     ...errorResponses(400, 401, 403, 409, 415, 422, 429),
   },
 });

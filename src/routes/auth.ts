@@ -14,18 +14,22 @@ import { serviceContext } from "../services/auth/context";
 import { checkRateLimit } from "../services/auth/rate-limit";
 import { login, refresh } from "../services/auth/sessions";
 import { normalizeEmail } from "../services/auth/user-view";
-import { EmailSchema, NameSchema, NewPasswordSchema, TokenPairSchema, UserSchema } from "./user-schemas";
-
-const json = <T extends z.ZodType>(schema: T) => ({
-  body: { content: { "application/json": { schema } }, required: true },
-});
+import {
+  EmailSchema,
+  NameSchema,
+  NewPasswordSchema,
+  TokenPairSchema,
+  UserSchema,
+  jsonBody,
+  jsonReply,
+} from "./user-schemas";
 
 const registerRoute = createRoute({
   method: "post",
   path: "/auth/register",
   tags: ["Authentication"],
   summary: "Create an account (email verification token goes out in the user.registered event)",
-  request: json(
+  request: jsonBody(
     z.strictObject({
       email: EmailSchema,
       password: NewPasswordSchema,
@@ -34,10 +38,7 @@ const registerRoute = createRoute({
     }),
   ),
   responses: {
-    201: {
-      description: "Created",
-      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
-    },
+    201: jsonReply("Created", z.object({ user: UserSchema })),
     ...errorResponses(400, 409, 415, 422, 429),
   },
 });
@@ -49,7 +50,7 @@ const loginRoute = createRoute({
   summary: "Exchange email and password for an access token and a refresh token",
   description:
     "Unknown email, wrong password and deleted account answer the same 401. Limited to 5 attempts per 15 minutes per email and IP; fails closed (503) when the limiter is unavailable.",
-  request: json(
+  request: jsonBody(
     z.strictObject({
       email: z.string().min(1).max(254),
       password: z.string().min(1).max(1024),
@@ -57,7 +58,7 @@ const loginRoute = createRoute({
     }),
   ),
   responses: {
-    200: { description: "Signed in", content: { "application/json": { schema: TokenPairSchema } } },
+    200: jsonReply("Signed in", TokenPairSchema),
     ...errorResponses(400, 401, 415, 422, 429, 503),
   },
 });
@@ -67,9 +68,9 @@ const refreshRoute = createRoute({
   path: "/auth/refresh",
   tags: ["Authentication"],
   summary: "Rotate a refresh token (reuse of a rotated token revokes the whole session)",
-  request: json(z.strictObject({ refresh_token: z.string().min(1).max(256) })),
+  request: jsonBody(z.strictObject({ refresh_token: z.string().min(1).max(256) })),
   responses: {
-    200: { description: "New token pair", content: { "application/json": { schema: TokenPairSchema } } },
+    200: jsonReply("New token pair", TokenPairSchema),
     ...errorResponses(400, 401, 415, 422),
   },
 });
@@ -79,12 +80,9 @@ const verifyEmailRoute = createRoute({
   path: "/auth/verify-email",
   tags: ["Authentication"],
   summary: "Confirm the email address with the single-use token",
-  request: json(z.strictObject({ token: z.string().min(1).max(256) })),
+  request: jsonBody(z.strictObject({ token: z.string().min(1).max(256) })),
   responses: {
-    200: {
-      description: "Verified",
-      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
-    },
+    200: jsonReply("Verified", z.object({ user: UserSchema })),
     ...errorResponses(400, 415, 422),
   },
 });
@@ -95,25 +93,21 @@ const jwksRoute = createRoute({
   tags: ["Authentication"],
   summary: "Public keys that verify access tokens (EdDSA, by kid)",
   responses: {
-    200: {
-      description: "JSON Web Key Set",
-      content: {
-        "application/json": {
-          schema: z.object({
-            keys: z.array(
-              z.object({
-                kty: z.string(),
-                crv: z.string(),
-                x: z.string(),
-                kid: z.string(),
-                alg: z.string(),
-                use: z.string(),
-              }),
-            ),
+    200: jsonReply(
+      "JSON Web Key Set",
+      z.object({
+        keys: z.array(
+          z.object({
+            kty: z.string(),
+            crv: z.string(),
+            x: z.string(),
+            kid: z.string(),
+            alg: z.string(),
+            use: z.string(),
           }),
-        },
-      },
-    },
+        ),
+      }),
+    ),
   },
 });
 

@@ -1,6 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../http/app-env";
+import { authenticate } from "../middleware/authenticate";
 import { INTERVAL_NAMES, type Interval } from "../../durable-objects/market/market-data/candles";
-import { USER_HEADER } from "../../durable-objects/order-book";
+import { USER_HEADER } from "../../durable-objects/market/ws/protocol";
 import { errorResponses } from "../http/openapi-schemas";
 import { getDb, getRedis } from "../http/resources";
 import { createRouter } from "../http/router";
@@ -167,6 +170,15 @@ const tickerRoute = createRoute({
   responses: { 200: json(TickerSchema, "Ticker"), ...errorResponses(400, 404) },
 });
 
+/**
+ * A socket opened with credentials (a Bearer access token, or API-key signature headers over
+ * this GET, which serve as the signed ticket) belongs to its user and may subscribe to `orders`.
+ * Without credentials the socket is public; browsers authenticate later with an `auth` message.
+ */
+const readAuthentication = authenticate({ permission: "read" });
+const optionalAuthentication: MiddlewareHandler<AppEnv> = (c, next) =>
+  c.req.header("authorization") || c.req.header("x-api-key") ? readAuthentication(c, next) : next();
+
 const wsRoute = createRoute({
   method: "get",
   path: "/api/v1/ws",
@@ -177,7 +189,8 @@ const wsRoute = createRoute({
   request: {
     query: z.object({ market: SymbolParam.shape.symbol.openapi({ param: { name: "market", in: "query" } }) }),
   },
-  responses: { 101: { description: "Switching protocols" }, ...errorResponses(400, 404) },
+  middleware: [optionalAuthentication],
+  responses: { 101: { description: "Switching protocols" }, ...errorResponses(400, 401, 403, 404) },
 });
 
 export const marketRoutes = createRouter()
@@ -274,7 +287,7 @@ export const marketRoutes = createRouter()
       (book) => book.getRules(),
     );
     const headers = new Headers({ Upgrade: "websocket" });
-    const userId: string | null = null; // set from the authenticated principal (see README)
+    const userId = c.get("principal")?.userId ?? null;
     if (userId) headers.set(USER_HEADER, userId);
     return bookStub(c.env, market).fetch(new Request(c.req.url, { headers }));
   });

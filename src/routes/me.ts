@@ -6,7 +6,6 @@ import { authenticate, authenticatedUser } from "../middleware/authenticate";
 import { updateProfile } from "../services/auth/accounts";
 import { serviceContext } from "../services/auth/context";
 import { changePassword, listSessions, logout, logoutAll, revokeSession } from "../services/auth/sessions";
-import { toUserView } from "../services/auth/user-view";
 import {
   IdParamSchema,
   NameSchema,
@@ -14,6 +13,8 @@ import {
   SessionSchema,
   UserSchema,
   bearerSecurity,
+  jsonBody,
+  jsonReply,
 } from "./user-schemas";
 
 const tags = ["Account"];
@@ -27,10 +28,7 @@ const getMe = createRoute({
   security: bearerSecurity,
   middleware: [authenticate({ permission: "read" })] as const,
   responses: {
-    200: {
-      description: "Profile",
-      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
-    },
+    200: jsonReply("Profile", z.object({ user: UserSchema })),
     ...errorResponses(401, 403, 429),
   },
 });
@@ -42,21 +40,9 @@ const patchMe = createRoute({
   summary: "Update first and last name (any other field is refused with 422)",
   security: bearerSecurity,
   middleware: [sessionOnly] as const,
-  request: {
-    body: {
-      content: {
-        "application/json": {
-          schema: z.strictObject({ first_name: NameSchema.optional(), last_name: NameSchema.optional() }),
-        },
-      },
-      required: true,
-    },
-  },
+  request: jsonBody(z.strictObject({ first_name: NameSchema.optional(), last_name: NameSchema.optional() })),
   responses: {
-    200: {
-      description: "Updated",
-      content: { "application/json": { schema: z.object({ user: UserSchema }) } },
-    },
+    200: jsonReply("Updated", z.object({ user: UserSchema })),
     ...errorResponses(400, 401, 403, 415, 422, 429),
   },
 });
@@ -68,24 +54,14 @@ const changePasswordRoute = createRoute({
   summary: "Change the password (current password required); every other session is revoked",
   security: bearerSecurity,
   middleware: [sessionOnly] as const,
-  request: {
-    body: {
-      content: {
-        "application/json": {
-          schema: z.strictObject({
-            current_password: z.string().min(1).max(1024),
-            new_password: NewPasswordSchema,
-          }),
-        },
-      },
-      required: true,
-    },
-  },
+  request: jsonBody(
+    z.strictObject({
+      current_password: z.string().min(1).max(1024),
+      new_password: NewPasswordSchema,
+    }),
+  ),
   responses: {
-    200: {
-      description: "Changed",
-      content: { "application/json": { schema: z.object({ revoked_sessions: z.number().int() }) } },
-    },
+    200: jsonReply("Changed", z.object({ revoked_sessions: z.number().int() })),
     ...errorResponses(400, 401, 403, 415, 422, 429),
   },
 });
@@ -108,10 +84,7 @@ const logoutAllRoute = createRoute({
   security: bearerSecurity,
   middleware: [sessionOnly] as const,
   responses: {
-    200: {
-      description: "Signed out everywhere",
-      content: { "application/json": { schema: z.object({ revoked_sessions: z.number().int() }) } },
-    },
+    200: jsonReply("Signed out everywhere", z.object({ revoked_sessions: z.number().int() })),
     ...errorResponses(401, 403, 429),
   },
 });
@@ -124,10 +97,7 @@ const listSessionsRoute = createRoute({
   security: bearerSecurity,
   middleware: [sessionOnly] as const,
   responses: {
-    200: {
-      description: "Sessions",
-      content: { "application/json": { schema: z.object({ sessions: z.array(SessionSchema) }) } },
-    },
+    200: jsonReply("Sessions", z.object({ sessions: z.array(SessionSchema) })),
     ...errorResponses(401, 403, 429),
   },
 });
@@ -144,7 +114,7 @@ const revokeSessionRoute = createRoute({
 });
 
 export const meRoutes = createRouter()
-  .openapi(getMe, (c) => c.json({ user: toUserView(authenticatedUser(c)) }, 200))
+  .openapi(getMe, (c) => c.json({ user: authenticatedUser(c) }, 200))
   .openapi(patchMe, async (c) => {
     const user = await updateProfile(serviceContext(c), c.get("principal").userId, c.req.valid("json"));
     relayEventsAfterResponse(c);

@@ -69,3 +69,14 @@ export const ApiKeySchema = z
 export const IdParamSchema = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
 export const bearerSecurity = [{ bearerAuth: [] }];
+
+/** A required JSON request body. */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { "application/json": { schema } }, required: true as const },
+});
+
+/** A JSON response entry. */
+export const jsonReply = <T extends z.ZodType>(description: string, schema: T) => ({
+  description,
+  content: { "application/json": { schema } },
+});

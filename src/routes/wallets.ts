@@ -6,11 +6,11 @@ import { errorResponses } from "../http/openapi-schemas";
 import { requestMetadata } from "../http/request-metadata";
 import { getDb, getRedis } from "../http/resources";
 import { createRouter } from "../http/router";
-import { badRequest } from "../lib/errors";
 import { decimalAmount, formatUnits } from "../lib/money";
 import { authenticate } from "../middleware/authenticate";
 import { assetDecimals, findAsset } from "../services/assets";
 import { getDepositAddress } from "../services/deposit-addresses";
+import { listUserDeposits } from "../services/deposits";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { getBalances, listUserPostings } from "../services/ledger";
 import { walletConfig } from "../services/wallet-config";
@@ -24,13 +24,18 @@ import { bearerSecurity } from "./user-schemas";
 import {
   AssetParamSchema,
   BalanceSchema,
+  DepositSchema,
   IdempotencyHeaderSchema,
   TransactionSchema,
   WithdrawalIdParamSchema,
   WithdrawalSchema,
   WithdrawalStatusSchema,
-  decodeTimeCursor,
+  depositView,
+  PageQuery,
+  AssetCodeQuery,
   encodeTimeCursor,
+  pageResponses,
+  timeCursorParam,
   transactionView,
   withdrawalView,
 } from "./wallet-schemas";
@@ -44,8 +49,6 @@ function actorOf(c: Context<AppEnv>): Actor {
   const p = c.get("principal");
   return { id: p.userId, type: p.via === "api_key" ? "api_key" : "user" };
 }
-
-const Limit = z.coerce.number().int().min(1).max(200).default(50);
 
 const balancesRoute = createRoute({
   method: "get",
@@ -103,10 +106,7 @@ const transactionsRoute = createRoute({
   middleware: canRead,
   request: {
     query: z.object({
-      asset: z
-        .string()
-        .regex(/^[A-Z0-9]{2,10}$/)
-        .optional(),
+      asset: AssetCodeQuery,
       type: z
         .string()
         .regex(/^[a-z_.]{1,64}$/)
@@ -116,20 +116,10 @@ const transactionsRoute = createRoute({
         .string()
         .regex(/^\d{1,19}$/)
         .optional(),
-      limit: Limit,
+      limit: PageQuery.limit,
     }),
   },
-  responses: {
-    200: {
-      description: "A page of postings",
-      content: {
-        "application/json": {
-          schema: z.object({ transactions: z.array(TransactionSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 429),
-  },
+  responses: pageResponses("A page of postings", "transactions", TransactionSchema),
 });
 
 const WithdrawalBody = z
@@ -170,25 +160,28 @@ const listWithdrawalsRoute = createRoute({
   request: {
     query: z.object({
       status: WithdrawalStatusSchema.optional(),
-      asset: z
-        .string()
-        .regex(/^[A-Z0-9]{2,10}$/)
-        .optional(),
-      cursor: z.string().max(200).optional(),
-      limit: Limit,
+      asset: AssetCodeQuery,
+      ...PageQuery,
     }),
   },
-  responses: {
-    200: {
-      description: "A page of withdrawals",
-      content: {
-        "application/json": {
-          schema: z.object({ withdrawals: z.array(WithdrawalSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 429),
+  responses: pageResponses("A page of withdrawals", "withdrawals", WithdrawalSchema),
+});
+
+const listDepositsRoute = createRoute({
+  method: "get",
+  path: "/wallets/deposits",
+  tags,
+  summary: "The caller's deposits (pending until confirmed, then credited), newest first",
+  security,
+  middleware: canRead,
+  request: {
+    query: z.object({
+      status: z.enum(["pending", "credited"]).optional(),
+      asset: AssetCodeQuery,
+      ...PageQuery,
+    }),
   },
+  responses: pageResponses("A page of deposits", "deposits", DepositSchema),
 });
 
 const cancelRoute = createRoute({
@@ -281,8 +274,7 @@ export const walletRoutes = createRouter()
   })
   .openapi(listWithdrawalsRoute, async (c) => {
     const q = c.req.valid("query");
-    const before = decodeTimeCursor(q.cursor);
-    if (before === null) throw badRequest("Invalid cursor");
+    const before = timeCursorParam(q.cursor);
     const page = await listWithdrawals(getDb(c), {
       userId: c.get("principal").userId,
       asset: q.asset,
@@ -292,6 +284,23 @@ export const walletRoutes = createRouter()
     });
     return c.json(
       { withdrawals: page.items.map(withdrawalView), next_cursor: encodeTimeCursor(page.next) },
+      200,
+    );
+  })
+  .openapi(listDepositsRoute, async (c) => {
+    const q = c.req.valid("query");
+    const before = timeCursorParam(q.cursor);
+    const page = await listUserDeposits(getDb(c), c.get("principal").userId, {
+      asset: q.asset,
+      status: q.status,
+      before,
+      limit: q.limit,
+    });
+    return c.json(
+      {
+        deposits: page.items.map((d) => depositView(d, d.decimals)),
+        next_cursor: encodeTimeCursor(page.next),
+      },
       200,
     );
   })

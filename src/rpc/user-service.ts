@@ -1,5 +1,6 @@
 import { WorkerEntrypoint } from "cloudflare:workers";
 import { withDatabase } from "../db/client";
+import { createRedis } from "../http/resources";
 import { InvalidAccessToken, type AccessTokenClaims } from "../lib/access-token";
 import { AppError } from "../lib/errors";
 import { Logger, parseLogLevel } from "../lib/logger";
@@ -61,6 +62,7 @@ export class UserService extends WorkerEntrypoint<Env> {
     return withDatabase(this.env, (db) =>
       fn({
         db,
+        redis: createRedis(this.env),
         env: this.env,
         metadata: { ipAddress: null, userAgent: "rpc:UserService", requestId: crypto.randomUUID() },
         log: new Logger(parseLogLevel(this.env.LOG_LEVEL), { rpc: "UserService" }),

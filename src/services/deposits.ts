@@ -1,6 +1,7 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
+import { nextTimeCursor, timeKeyset, type TimeCursor } from "../db/keyset";
 import type { Database, DbTransaction } from "../db/client";
-import { deposits } from "../db/schema";
+import { assets, deposits } from "../db/schema";
 import type { RequestMetadata } from "../http/request-metadata";
 import { AppError, ErrorCode, unprocessable } from "../lib/errors";
 import { formatUnits } from "../lib/money";
@@ -153,12 +154,27 @@ async function depositEvent(
   });
 }
 
-/** A user's deposits, newest first. */
-export function listUserDeposits(db: Database, userId: string, limit = 50): Promise<Deposit[]> {
-  return db
-    .select()
+/** A user's deposits (pending and credited), newest first, with keyset pagination. */
+export async function listUserDeposits(
+  db: Database,
+  userId: string,
+  q: { asset?: string; status?: Deposit["status"]; before?: TimeCursor; limit: number },
+): Promise<{ items: (Deposit & { decimals: number })[]; next: TimeCursor | null }> {
+  const keyset = timeKeyset(deposits.createdAt, deposits.id, q.before);
+  const rows = await db
+    .select({ d: deposits, decimals: assets.decimals })
     .from(deposits)
-    .where(eq(deposits.userId, userId))
-    .orderBy(desc(deposits.createdAt))
-    .limit(limit);
+    .innerJoin(assets, eq(assets.code, deposits.asset))
+    .where(
+      and(
+        eq(deposits.userId, userId),
+        q.asset ? eq(deposits.asset, q.asset) : undefined,
+        q.status ? eq(deposits.status, q.status) : undefined,
+        keyset.where,
+      ),
+    )
+    .orderBy(...keyset.orderBy)
+    .limit(q.limit + 1);
+  const all = rows.map((r) => ({ ...r.d, decimals: r.decimals }));
+  return { items: all.slice(0, q.limit), next: nextTimeCursor(all, q.limit) };
 }

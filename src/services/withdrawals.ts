@@ -1,4 +1,5 @@
-import { and, desc, eq, gt, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import { nextTimeCursor, timeKeyset, type TimeCursor } from "../db/keyset";
 import type { Database, DbTransaction } from "../db/client";
 import { assets, users, withdrawals } from "../db/schema";
 import type { RequestMetadata } from "../http/request-metadata";
@@ -319,7 +320,7 @@ export interface WithdrawalQuery {
   asset?: string;
   status?: WithdrawalStatus;
   /** Keyset cursor: rows strictly older than this (created_at, id). */
-  before?: { createdAt: Date; id: string };
+  before?: TimeCursor;
   limit: number;
 }
 
@@ -327,31 +328,22 @@ export interface WithdrawalQuery {
 export async function listWithdrawals(
   db: Database,
   q: WithdrawalQuery,
-): Promise<{ items: WithdrawalWithDecimals[]; next: { createdAt: Date; id: string } | null }> {
-  // Keyset on millisecond-truncated time: the cursor travels as a JS Date (ms), Postgres keeps µs.
-  const createdMs = sql<Date>`date_trunc('milliseconds', ${withdrawals.createdAt})`;
-  const conditions: (SQL | undefined)[] = [
-    q.userId ? eq(withdrawals.userId, q.userId) : undefined,
-    q.asset ? eq(withdrawals.asset, q.asset) : undefined,
-    q.status ? eq(withdrawals.status, q.status) : undefined,
-    q.before
-      ? or(
-          lt(createdMs, sql`${q.before.createdAt.toISOString()}::timestamptz`),
-          and(
-            eq(createdMs, sql`${q.before.createdAt.toISOString()}::timestamptz`),
-            lt(withdrawals.id, q.before.id),
-          ),
-        )
-      : undefined,
-  ];
+): Promise<{ items: WithdrawalWithDecimals[]; next: TimeCursor | null }> {
+  const keyset = timeKeyset(withdrawals.createdAt, withdrawals.id, q.before);
   const rows = await db
     .select({ w: withdrawals, decimals: assets.decimals })
     .from(withdrawals)
     .innerJoin(assets, eq(assets.code, withdrawals.asset))
-    .where(and(...conditions))
-    .orderBy(desc(createdMs), desc(withdrawals.id))
+    .where(
+      and(
+        q.userId ? eq(withdrawals.userId, q.userId) : undefined,
+        q.asset ? eq(withdrawals.asset, q.asset) : undefined,
+        q.status ? eq(withdrawals.status, q.status) : undefined,
+        keyset.where,
+      ),
+    )
+    .orderBy(...keyset.orderBy)
     .limit(q.limit + 1);
-  const items = rows.slice(0, q.limit).map((r) => ({ ...r.w, decimals: r.decimals }));
-  const last = items[items.length - 1];
-  return { items, next: rows.length > q.limit && last ? { createdAt: last.createdAt, id: last.id } : null };
+  const all = rows.map((r) => ({ ...r.w, decimals: r.decimals }));
+  return { items: all.slice(0, q.limit), next: nextTimeCursor(all, q.limit) };
 }

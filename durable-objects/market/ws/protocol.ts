@@ -12,6 +12,7 @@ export const ClientMessage = z.discriminatedUnion("op", [
   z.object({ op: z.literal("subscribe"), id: RequestId.optional(), channels: Channels }).strict(),
   z.object({ op: z.literal("unsubscribe"), id: RequestId.optional(), channels: Channels }).strict(),
   z.object({ op: z.literal("ping"), id: RequestId.optional() }).strict(),
+  z.object({ op: z.literal("auth"), id: RequestId.optional(), token: z.string().min(1).max(2048) }).strict(),
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
@@ -45,13 +46,12 @@ export function parseClientMessage(data: string | ArrayBuffer): ParseResult {
   }
   const id = typeof json === "object" && json !== null ? (json as { id?: unknown }).id : undefined;
   const op = typeof json === "object" && json !== null ? (json as { op?: unknown }).op : undefined;
-  if (typeof op !== "string" || !["subscribe", "unsubscribe", "ping"].includes(op)) {
-    const known = op === "auth" ? "Authenticate when connecting (Authorization header or ?ticket=)" : null;
+  if (typeof op !== "string" || !["subscribe", "unsubscribe", "ping", "auth"].includes(op)) {
     return {
       ok: false,
       id,
       code: "UNKNOWN_OP",
-      message: known ?? "Unknown op: use subscribe, unsubscribe or ping",
+      message: "Unknown op: use subscribe, unsubscribe, ping or auth",
     };
   }
   const parsed = ClientMessage.safeParse(json);
@@ -89,6 +89,12 @@ export function parseChannel(raw: string, market: string): ParsedChannel | null 
   }
   return null;
 }
+
+/**
+ * Header the Worker sets on an authenticated upgrade it forwards to the object. The Worker
+ * builds that request itself, so a client can never supply it.
+ */
+export const USER_HEADER = "X-Pandora-User-Id";
 
 /** WebSocket close codes used by the server. */
 export const CloseCode = {

@@ -63,6 +63,15 @@ export class Subscriptions {
     ws.serializeAttachment(attachment);
   }
 
+  /** Marks the socket as the user's (after an `auth` message); private channels open to it. */
+  authenticate(ws: WebSocket, userId: string): boolean {
+    const a = this.attachment(ws);
+    if (!a || (a.userId !== null && a.userId !== userId)) return false;
+    a.userId = userId;
+    ws.serializeAttachment(a);
+    return true;
+  }
+
   /** Adds channels; returns the ones that were not subscribed before. */
   add(ws: WebSocket, channels: readonly string[]): string[] {
     const a = this.attachment(ws);

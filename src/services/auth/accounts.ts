@@ -5,7 +5,9 @@ import { AppError, ErrorCode, conflict, notFound } from "../../lib/errors";
 import { hashPassword } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
 import { recordAudit } from "../audit-log";
-import { userEvent, type ServiceContext } from "./context";
+import { afterCommit, userEvent, type ServiceContext } from "./context";
+import { overwriteSnapshots } from "./session-cache";
+import { liveSessionIds } from "./sessions";
 import { normalizeEmail, toUserView, type UserRow, type UserView } from "./user-view";
 
 export interface RegisterInput {
@@ -106,7 +108,7 @@ export async function verifyEmail(ctx: ServiceContext, token: string): Promise<U
       resourceId: row.id,
       metadata: ctx.metadata,
     });
-    return row;
+    return { row, sessionIds: await liveSessionIds(tx, row.id) };
   });
   if (!user) {
     throw new AppError(
@@ -115,7 +117,9 @@ export async function verifyEmail(ctx: ServiceContext, token: string): Promise<U
       "The verification token is invalid, expired or already used",
     );
   }
-  return toUserView(user);
+  const view = toUserView(user.row);
+  await afterCommit(ctx, "verify-email", () => overwriteSnapshots(ctx.redis, user.sessionIds, view));
+  return view;
 }
 
 export async function getActiveUser(ctx: Pick<ServiceContext, "db">, userId: string): Promise<UserRow> {
@@ -151,7 +155,7 @@ export async function updateProfile(
     if (update.last_name !== undefined && update.last_name !== before.lastName) {
       changes.last_name = { from: before.lastName, to: update.last_name };
     }
-    if (Object.keys(changes).length === 0) return before;
+    if (Object.keys(changes).length === 0) return { row: before, sessionIds: [] };
     const [after] = await tx
       .update(users)
       .set({
@@ -171,7 +175,9 @@ export async function updateProfile(
       metadata: ctx.metadata,
     });
     await userEvent(tx, ctx, "user.profile.updated", userId, { changes });
-    return after!;
+    return { row: after!, sessionIds: await liveSessionIds(tx, userId) };
   });
-  return toUserView(row);
+  const view = toUserView(row.row);
+  await afterCommit(ctx, "profile", () => overwriteSnapshots(ctx.redis, row.sessionIds, view));
+  return view;
 }

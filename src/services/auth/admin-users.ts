@@ -2,8 +2,9 @@ import { and, count, desc, eq, ilike, isNull, or, sql, type SQL } from "drizzle-
 import { apiKeys, users } from "../../db/schema";
 import { conflict, notFound, unprocessable } from "../../lib/errors";
 import { recordAudit } from "../audit-log";
-import { userEvent, type ServiceContext } from "./context";
-import { revokeUserSessions } from "./sessions";
+import { afterCommit, userEvent, type ServiceContext } from "./context";
+import { overwriteSnapshots, tombstoneSessions } from "./session-cache";
+import { liveSessionIds, revokeUserSessions } from "./sessions";
 import { toUserView, type UserView } from "./user-view";
 
 export type KycStatus = "pending" | "verified" | "rejected";
@@ -126,9 +127,11 @@ export async function updateKycStatus(
       metadata: ctx.metadata,
     });
     await userEvent(tx, ctx, "user.kyc.updated", id, change);
-    return after!;
+    return { after: after!, sessionIds: await liveSessionIds(tx, id) };
   });
-  return toUserView(row);
+  const view = toUserView(row.after);
+  await afterCommit(ctx, "kyc", () => overwriteSnapshots(ctx.redis, row.sessionIds, view));
+  return view;
 }
 
 /** Soft delete: the row stays (records of account), login is refused, sessions and keys die. */
@@ -148,7 +151,7 @@ export async function softDeleteUser(ctx: ServiceContext, id: string, actorId: s
       .set({ revokedAt: now })
       .where(and(eq(apiKeys.userId, id), isNull(apiKeys.revokedAt)))
       .returning({ id: apiKeys.id });
-    const details = { revoked_sessions: revokedSessions, revoked_api_keys: revokedKeys.length };
+    const details = { revoked_sessions: revokedSessions.length, revoked_api_keys: revokedKeys.length };
     await recordAudit(tx, {
       actorId,
       actorType: "admin",
@@ -159,7 +162,8 @@ export async function softDeleteUser(ctx: ServiceContext, id: string, actorId: s
       metadata: ctx.metadata,
     });
     await userEvent(tx, ctx, "user.deleted", id, { deleted_by: actorId, ...details });
-    return deleted;
+    return { deleted, revokedSessions };
   });
-  return toUserView(row);
+  await afterCommit(ctx, "delete", () => tombstoneSessions(ctx.redis, row.revokedSessions));
+  return toUserView(row.deleted);
 }

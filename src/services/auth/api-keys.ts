@@ -47,10 +47,10 @@ export interface CreateApiKeyInput {
 /** Creates a key; the secret is in this answer only (stored encrypted). Needs a verified email. */
 export async function createApiKey(
   ctx: ServiceContext,
-  user: Pick<UserRow, "id" | "emailVerifiedAt">,
+  user: { id: string; email_verified: boolean },
   input: CreateApiKeyInput,
 ): Promise<ApiKeyView & { secret: string }> {
-  if (!user.emailVerifiedAt) {
+  if (!user.email_verified) {
     throw new AppError(
       403,
       ErrorCode.EMAIL_NOT_VERIFIED,

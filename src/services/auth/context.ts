@@ -1,21 +1,25 @@
+import type { Redis } from "@upstash/redis/cloudflare";
 import type { Context } from "hono";
 import type { Database, DbExecutor } from "../../db/client";
 import type { AppEnv } from "../../http/app-env";
 import { requestMetadata, type RequestMetadata } from "../../http/request-metadata";
-import { getDb } from "../../http/resources";
+import { getDb, getRedis } from "../../http/resources";
+import { describeError } from "../../lib/logger";
 import type { Logger } from "../../lib/logger";
 import { enqueueEvent } from "../event-outbox";
 
 /** What the account services need from a request (or from an RPC call, which has no request). */
 export interface ServiceContext {
   db: Database;
+  /** For the session cache (see session-cache.ts); rate limits use the request's client. */
+  redis: Redis;
   env: Env;
   metadata: RequestMetadata;
   log: Logger;
 }
 
 export function serviceContext(c: Context<AppEnv>): ServiceContext {
-  return { db: getDb(c), env: c.env, metadata: requestMetadata(c), log: c.get("log") };
+  return { db: getDb(c), redis: getRedis(c), env: c.env, metadata: requestMetadata(c), log: c.get("log") };
 }
 
 export const USER_EVENTS_STREAM = "user-service:events";
@@ -38,4 +42,20 @@ export function userEvent(
   payload: Record<string, unknown>,
 ): Promise<string> {
   return enqueueEvent(tx, { stream: USER_EVENTS_STREAM, type, userId, payload, metadata: ctx.metadata });
+}
+
+/**
+ * Runs a cache update after a commit. It never fails the request: the change is committed,
+ * and a stale cache entry expires on its own (see session-cache.ts).
+ */
+export async function afterCommit(
+  ctx: ServiceContext,
+  what: string,
+  fn: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await fn();
+  } catch (err) {
+    ctx.log.warn("session cache update failed", { what, ...describeError(err) });
+  }
 }

@@ -21,6 +21,11 @@ export async function resolveSession(
   token: string,
 ): Promise<{ user: UserRow; claims: AccessTokenClaims }> {
   const claims = await verifyAccessToken(env, token);
+  return { user: await loadSessionUser(db, claims), claims };
+}
+
+/** The user of a verified token's live session; throws InvalidAccessToken when it ended. */
+export async function loadSessionUser(db: Database, claims: AccessTokenClaims): Promise<UserRow> {
   if (!UUID.test(claims.sub) || !UUID.test(claims.sid)) throw new InvalidAccessToken("bad subject");
   const now = new Date();
   const [user] = await db
@@ -44,5 +49,5 @@ export async function resolveSession(
       ),
     );
   if (!user) throw new InvalidAccessToken("session ended");
-  return { user, claims };
+  return user;
 }

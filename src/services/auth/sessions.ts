@@ -7,8 +7,13 @@ import { AppError, ErrorCode, notFound } from "../../lib/errors";
 import { hashPassword, verifyPassword, type Argon2Params } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
 import { recordAudit } from "../audit-log";
-import { userEvent, type ServiceContext } from "./context";
+import { afterCommit, userEvent, type ServiceContext } from "./context";
+import { fillCachedSession, tombstoneSessions } from "./session-cache";
 import { normalizeEmail, toUserView, type UserRow, type UserView } from "./user-view";
+
+/** A refresh token that can still be used: not revoked, not past its absolute or idle expiry. */
+const liveAt = (now: Date) =>
+  and(isNull(sessions.revokedAt), gt(sessions.expiresAt, now), gt(sessions.idleExpiresAt, now));
 
 export interface TokenPair {
   access_token: string;
@@ -147,6 +152,7 @@ export async function login(ctx: ServiceContext, input: LoginInput): Promise<Tok
     await userEvent(tx, ctx, "user.logged_in", user.id, { session_id: familyId });
     return { user, pair };
   });
+  await afterCommit(ctx, "login", () => fillCachedSession(ctx.redis, familyId, toUserView(user)));
   return withAccessToken(ctx, user, familyId, pair);
 }
 
@@ -162,14 +168,7 @@ export async function refresh(ctx: ServiceContext, refreshToken: string): Promis
     const [current] = await tx
       .update(sessions)
       .set({ revokedAt: now, revokedReason: "rotated", lastUsedAt: now })
-      .where(
-        and(
-          eq(sessions.tokenHash, tokenHash),
-          isNull(sessions.revokedAt),
-          gt(sessions.expiresAt, now),
-          gt(sessions.idleExpiresAt, now),
-        ),
-      )
+      .where(and(eq(sessions.tokenHash, tokenHash), liveAt(now)))
       .returning();
     if (current) {
       const [user] = await tx
@@ -201,10 +200,11 @@ export async function refresh(ctx: ServiceContext, refreshToken: string): Promis
       session_id: known.familyId,
       revoked_tokens: revoked,
     });
-    return { kind: "reuse" as const };
+    return { kind: "reuse" as const, familyId: known.familyId };
   });
   if (outcome.kind === "reuse") {
     ctx.log.warn("refresh token reuse: session family revoked");
+    await afterCommit(ctx, "reuse", () => tombstoneSessions(ctx.redis, [outcome.familyId]));
   }
   if (outcome.kind !== "rotated") throw invalidRefreshToken();
   return withAccessToken(ctx, outcome.user, outcome.familyId, outcome.pair);
@@ -220,13 +220,13 @@ async function revokeFamily(tx: DbExecutor, familyId: string, reason: RevokeReas
   return rows.length;
 }
 
-/** Revokes the user's sessions (all, or all but `keepFamilyId`); returns how many families. */
+/** Revokes the user's sessions (all, or all but `keepFamilyId`); returns the session ids. */
 export async function revokeUserSessions(
   tx: DbExecutor,
   userId: string,
   reason: RevokeReason,
   keepFamilyId?: string,
-): Promise<number> {
+): Promise<string[]> {
   const rows = await tx
     .update(sessions)
     .set({ revokedAt: new Date(), revokedReason: reason })
@@ -238,7 +238,16 @@ export async function revokeUserSessions(
       ),
     )
     .returning({ familyId: sessions.familyId });
-  return new Set(rows.map((r) => r.familyId)).size;
+  return [...new Set(rows.map((r) => r.familyId))];
+}
+
+/** Ids of the user's live sessions (to refresh their cached snapshots after a change). */
+export async function liveSessionIds(tx: DbExecutor, userId: string): Promise<string[]> {
+  const rows = await tx
+    .selectDistinct({ familyId: sessions.familyId })
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)));
+  return rows.map((r) => r.familyId);
 }
 
 export async function logout(ctx: ServiceContext, userId: string, sessionId: string): Promise<void> {
@@ -253,10 +262,11 @@ export async function logout(ctx: ServiceContext, userId: string, sessionId: str
       metadata: ctx.metadata,
     });
   });
+  await afterCommit(ctx, "logout", () => tombstoneSessions(ctx.redis, [sessionId]));
 }
 
 export async function logoutAll(ctx: ServiceContext, userId: string): Promise<number> {
-  return ctx.db.transaction(async (tx) => {
+  const revoked = await ctx.db.transaction(async (tx) => {
     const revoked = await revokeUserSessions(tx, userId, "logout_all");
     await recordAudit(tx, {
       actorId: userId,
@@ -264,11 +274,13 @@ export async function logoutAll(ctx: ServiceContext, userId: string): Promise<nu
       action: "session.logout_all",
       resourceType: "user",
       resourceId: userId,
-      details: { revoked_sessions: revoked },
+      details: { revoked_sessions: revoked.length },
       metadata: ctx.metadata,
     });
     return revoked;
   });
+  await afterCommit(ctx, "logout-all", () => tombstoneSessions(ctx.redis, revoked));
+  return revoked.length;
 }
 
 export interface SessionView {
@@ -300,14 +312,7 @@ export async function listSessions(
       expiresAt: sessions.expiresAt,
     })
     .from(sessions)
-    .where(
-      and(
-        eq(sessions.userId, userId),
-        isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, now),
-        gt(sessions.idleExpiresAt, now),
-      ),
-    )
+    .where(and(eq(sessions.userId, userId), liveAt(now)))
     .orderBy(desc(sessions.createdAt));
   return rows.map((r) => ({
     id: r.familyId,
@@ -338,6 +343,7 @@ export async function revokeSession(ctx: ServiceContext, userId: string, session
       metadata: ctx.metadata,
     });
   });
+  await afterCommit(ctx, "revoke", () => tombstoneSessions(ctx.redis, [sessionId]));
 }
 
 /** Changes the password after checking the current one; every other session is revoked. */
@@ -358,7 +364,7 @@ export async function changePassword(
     throw new AppError(403, ErrorCode.CURRENT_PASSWORD_INCORRECT, "The current password is incorrect");
   }
   const passwordHash = await hashPassword(input.new_password, params);
-  return ctx.db.transaction(async (tx) => {
+  const revoked = await ctx.db.transaction(async (tx) => {
     await tx.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, userId));
     const revoked = await revokeUserSessions(tx, userId, "password_changed", currentSessionId);
     await recordAudit(tx, {
@@ -367,10 +373,12 @@ export async function changePassword(
       action: "user.password.change",
       resourceType: "user",
       resourceId: userId,
-      details: { revoked_sessions: revoked },
+      details: { revoked_sessions: revoked.length },
       metadata: ctx.metadata,
     });
-    await userEvent(tx, ctx, "user.password.changed", userId, { revoked_sessions: revoked });
-    return { revoked_sessions: revoked };
+    await userEvent(tx, ctx, "user.password.changed", userId, { revoked_sessions: revoked.length });
+    return revoked;
   });
+  await afterCommit(ctx, "password", () => tombstoneSessions(ctx.redis, revoked));
+  return { revoked_sessions: revoked.length };
 }

@@ -1,25 +1,12 @@
 import { env } from "cloudflare:workers";
 import type { MarketCommand, PlaceCommand } from "../../../durable-objects/market/commands";
 import type { MarketRules } from "../../../durable-objects/market/rules";
+import { mulberry32 } from "../../../bench/engine/prng";
+import { demoMarketRules } from "../../../scripts/lib/demo-rules";
 
 /** BTC-USDT's demo rules under another symbol, so every test file gets its own object. */
 export function testRules(symbol: string, overrides: Partial<MarketRules> = {}): MarketRules {
-  return {
-    symbol,
-    baseAsset: "BTC",
-    quoteAsset: "USDT",
-    baseDecimals: 8,
-    quoteDecimals: 6,
-    tickSize: "10000",
-    lotSize: "1000",
-    minQuantity: "1000",
-    maxQuantity: "10000000000",
-    minNotional: "5000000",
-    makerFeeBps: 10,
-    takerFeeBps: 20,
-    status: "trading",
-    ...overrides,
-  };
+  return demoMarketRules(symbol, "BTC-USDT", overrides);
 }
 
 export async function configuredBook(symbol: string, overrides: Partial<MarketRules> = {}) {
@@ -30,16 +17,7 @@ export async function configuredBook(symbol: string, overrides: Partial<MarketRu
 }
 
 /** A deterministic PRNG (mulberry32) so failures replay. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 /**
  * Random limit orders around 64,000.00 within 40 ticks each side (so the whole book fits in

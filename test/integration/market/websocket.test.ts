@@ -2,6 +2,7 @@ import { SELF, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { LocalBook } from "../../../durable-objects/market/market-data/depth-feed";
 import type { OrderBook } from "../../../durable-objects/order-book";
+import { Subscriptions } from "../../../durable-objects/market/ws/subscriptions";
 import { configuredBook, prng, randomCommands } from "./helpers";
 import { WsClient, type Frame } from "./ws-client";
 
@@ -59,6 +60,12 @@ describe("WebSocket market data", () => {
       asks: full!.asks,
     });
 
+    // Subscriptions live in socket attachments: an object woken from hibernation rebuilds them.
+    await runInDurableObject(book, (_instance: OrderBook, state) => {
+      expect(new Subscriptions(state).count(`depth:${symbol}`)).toBe(1);
+      expect(new Subscriptions(state).count(`trades:${symbol}`)).toBe(1);
+    });
+
     const trades = client.frames.filter((f) => f.type === "trade");
     expect(trades.length).toBeGreaterThan(0);
     expect(trades[0]).toMatchObject({
@@ -75,6 +82,12 @@ describe("WebSocket market data", () => {
     client.send({ op: "subscribe", id: 7, channels: [`ticker:${symbol}`, `candles:1m:${symbol}`] });
     await client.next((f) => f.type === "ticker");
     expect(await client.next((f) => f.type === "snapshot")).toMatchObject({ candle: null });
+    client.send({ op: "subscribe", id: 8, channels: [`trades:${symbol}`] });
+    expect(await client.next((f) => f.type === "snapshot" && f.channel === `trades:${symbol}`)).toMatchObject(
+      {
+        trades: [],
+      },
+    );
     const from = client.frames.length;
     await book.placeBatch([
       { kind: "place", orderId: "a", userId: "m", side: "sell", type: "limit", price: "100", quantity: "1" },

@@ -10,6 +10,11 @@ export class WsClient {
   readonly frames: Frame[] = [];
   closed: { code: number; reason: string } | null = null;
 
+  /** Wraps an already accepted socket. */
+  static wrap(ws: WebSocket): WsClient {
+    return new WsClient(ws);
+  }
+
   private constructor(readonly ws: WebSocket) {
     ws.addEventListener("message", (e) => {
       if (typeof e.data !== "string") this.frames.push({ type: "binary" });

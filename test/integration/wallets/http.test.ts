@@ -161,6 +161,11 @@ describe("POST /api/v1/webhooks/deposits", () => {
     expect(replies.filter((r) => r.credited)).toHaveLength(1);
     expect((await balances(token)).BTC!.available).toBe("0.50000000");
     expect(await walletEvents(id)).toEqual(["deposit.pending", "deposit.credited"]);
+    const list = await api("GET", "/api/v1/wallets/deposits", { token });
+    expect(await list.json()).toMatchObject({
+      deposits: [{ asset: "BTC", amount: "0.50000000", status: "credited", confirmations: 2, vout: 3 }],
+      next_cursor: null,
+    });
   });
 
   it("refuses a bad signature, a stale timestamp and an unknown address, crediting nothing", async () => {
@@ -271,6 +276,25 @@ describe("POST /api/v1/wallets/withdrawals", () => {
     expect((await balances(token)).BTC).toMatchObject({ available: "0.80000000", locked: "0.20000000" });
   });
 
+  it("executes once when the same Idempotency-Key arrives 5 times at once", async () => {
+    const { token } = await walletUser();
+    await deposit(token, "BTC", "1");
+    const key = crypto.randomUUID();
+    const body = { asset: "BTC", address: BTC_DEST, amount: "0.3" };
+    const results = await Promise.all(Array.from({ length: 5 }, () => withdraw(token, body, key)));
+    const ids = new Set<string>();
+    for (const r of results) {
+      if (r.status === 201) ids.add(((await r.json()) as WithdrawalBody).withdrawal.id);
+      else await expectError(r, 409, "IDEMPOTENCY_IN_PROGRESS");
+    }
+    expect(ids.size).toBe(1);
+    expect((await balances(token)).BTC).toMatchObject({ available: "0.70000000", locked: "0.30000000" });
+    const list = (await (await api("GET", "/api/v1/wallets/withdrawals", { token })).json()) as {
+      withdrawals: unknown[];
+    };
+    expect(list.withdrawals).toHaveLength(1);
+  });
+
   it("hides another user's withdrawal (404) and changes nothing", async () => {
     const alice = await walletUser();
     const mallory = await walletUser();
@@ -296,6 +320,38 @@ describe("POST /api/v1/wallets/withdrawals", () => {
       available: "1.00000000",
       locked: "0.00000000",
     });
+  });
+});
+
+describe("GET /api/v1/wallets/withdrawals", () => {
+  it("pages newest first with a cursor and filters by status", async () => {
+    const { token } = await walletUser();
+    await deposit(token, "USDT", "1000");
+    const ids: string[] = [];
+    for (const amount of ["11", "12", "13"]) {
+      const res = await withdraw(token, { asset: "USDT", address: ETH_DEST, amount });
+      ids.push(((await res.json()) as WithdrawalBody).withdrawal.id);
+    }
+    await api("POST", `/api/v1/wallets/withdrawals/${ids[1]}/cancel`, { token });
+    const first = (await (await api("GET", "/api/v1/wallets/withdrawals?limit=2", { token })).json()) as {
+      withdrawals: { id: string }[];
+      next_cursor: string;
+    };
+    expect(first.withdrawals.map((w) => w.id)).toEqual([ids[2], ids[1]]);
+    const rest = (await (
+      await api("GET", `/api/v1/wallets/withdrawals?limit=2&cursor=${first.next_cursor}`, { token })
+    ).json()) as { withdrawals: { id: string }[]; next_cursor: string | null };
+    expect(rest).toEqual({
+      withdrawals: [expect.objectContaining({ id: ids[0], amount: "11.000000" })],
+      next_cursor: null,
+    });
+    const cancelled = (await (
+      await api("GET", "/api/v1/wallets/withdrawals?status=cancelled", { token })
+    ).json()) as {
+      withdrawals: { id: string }[];
+    };
+    expect(cancelled.withdrawals.map((w) => w.id)).toEqual([ids[1]]);
+    await expectError(await api("GET", "/api/v1/wallets/withdrawals?cursor=garbage", { token }), 400);
   });
 });
 

@@ -162,6 +162,51 @@ describe("withdrawals", () => {
     });
   });
 
+  it("lets only one of a racing user cancel and admin send win, and the funds follow the winner", async () => {
+    const adminId = await createTestUser({ role: "admin" });
+    for (let round = 0; round < 5; round++) {
+      const userId = await createTestUser();
+      const id = await withDatabase(env, async (db) => {
+        await fund(db, userId, "BTC", 100_000_000n);
+        const { withdrawal } = await requestWithdrawal(
+          db,
+          config,
+          { userId, asset: "BTC", address: BTC_ADDRESS, amount: "0.1", idempotencyKey: crypto.randomUUID() },
+          user(userId),
+          SYSTEM_METADATA,
+        );
+        return withdrawal.id;
+      });
+      const [cancel, send] = await Promise.allSettled([
+        withDatabase(env, (db) =>
+          transitionWithdrawal(
+            db,
+            "cancel",
+            { withdrawalId: id, ownerId: userId },
+            user(userId),
+            SYSTEM_METADATA,
+          ),
+        ),
+        withDatabase(env, (db) =>
+          transitionWithdrawal(
+            db,
+            "sent",
+            { withdrawalId: id, txHash: "0xbeef" },
+            { id: adminId, type: "admin" },
+            SYSTEM_METADATA,
+          ),
+        ),
+      ]);
+      expect([cancel.status, send.status].sort()).toEqual(["fulfilled", "rejected"]);
+      const balance = await withDatabase(env, (db) => getBalance(db, userId, "BTC"));
+      expect(balance).toEqual(
+        cancel.status === "fulfilled"
+          ? { available: 100_000_000n, locked: 0n }
+          : { available: 90_000_000n, locked: 0n },
+      );
+    }
+  });
+
   it("hides another user's withdrawal (404) and changes nothing", async () => {
     const alice = await createTestUser();
     const mallory = await createTestUser();

@@ -6,6 +6,7 @@ import {
   type Command,
   type EngineEvent,
 } from "../../../durable-objects/engine";
+import { ReferenceEngine } from "../../reference/reference-engine";
 import { bookTable, engineWith, eventsOf, table, tradesTable } from "./book-tables";
 
 const BOOK = `
@@ -197,5 +198,79 @@ describe("snapshots", () => {
   it("are compact", () => {
     const engine = engineWith(BOOK);
     expect(engine.snapshot().length).toBeLessThan(120);
+  });
+});
+
+describe("growth from small buffers", () => {
+  /** A deterministic mixed log: 200 users, prices over 3,000 ticks, sweeps that emit hundreds of events. */
+  function mixedLog(length: number): Command[] {
+    let state = 12345;
+    const random = (n: number): number => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return Math.floor((state / 4294967296) * n);
+    };
+    const log: Command[] = [];
+    for (let id = 1; id <= length; id++) {
+      const userId = 1 + random(200);
+      const side = random(2) === 0 ? "buy" : "sell";
+      const r = random(100);
+      if (r < 15 && id > 1) log.push({ kind: "cancel", orderId: 1 + random(id - 1) });
+      else if (r < 20 && id > 1)
+        log.push({ kind: "amend", orderId: 1 + random(id - 1), quantity: 1 + random(50) });
+      else if (r < 23) log.push({ kind: "place", orderId: id, userId, side, type: "market", quantity: 150 });
+      else if (r < 26) {
+        const stopPrice = 1000 + random(3000);
+        log.push({
+          kind: "place",
+          orderId: id,
+          userId,
+          side,
+          type: "stop_limit",
+          stopPrice,
+          price: stopPrice,
+          quantity: 5,
+        });
+      } else {
+        const price = side === "buy" ? 1000 + random(1600) : 2400 + random(1600);
+        const iceberg = random(10) === 0 ? { visibleQuantity: 2 } : {};
+        log.push({
+          kind: "place",
+          orderId: id,
+          userId,
+          side,
+          type: "limit",
+          price,
+          quantity: 1 + random(20),
+          ...iceberg,
+        });
+      }
+    }
+    return log;
+  }
+
+  it("grows the pool from one slot, the user records, the level window and the event buffer like the reference", () => {
+    const engine = new MatchingEngine({ initialOrders: 1 });
+    const reference = new ReferenceEngine({ initialOrders: 1 });
+    let mostEvents = 0;
+    let mostOrders = 0;
+    for (const command of mixedLog(2000)) {
+      expect(engine.apply(command)).toBe(reference.apply(command));
+      const events = engine.events.toArray();
+      engine.events.clear();
+      mostEvents = Math.max(mostEvents, events.length);
+      mostOrders = Math.max(mostOrders, engine.orderCount);
+      const comparable = events.filter((e) => e.type !== "level").map(({ seq: _seq, ...rest }) => rest);
+      expect(comparable).toEqual(reference.events.splice(0));
+    }
+    expect(mostEvents).toBeGreaterThan(64);
+    expect(engine.depth(Number.MAX_SAFE_INTEGER)).toEqual(reference.depth());
+    expect(engine.orderCount).toBe(reference.orders.length);
+    expect(mostOrders).toBeGreaterThan(300);
+    for (let userId = 1; userId <= 200; userId++) {
+      const ids = reference.orders.filter((o) => o.user === userId).map((o) => o.id);
+      expect(engine.openOrders(userId).map((o) => o.orderId)).toEqual(ids);
+    }
+    const restored = MatchingEngine.restore(engine.snapshot());
+    expect(restored.stateHash()).toBe(engine.stateHash());
   });
 });

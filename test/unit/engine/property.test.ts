@@ -6,10 +6,11 @@ import { commands } from "./arbitraries";
 
 const RUNS = 4000;
 
-/** Sometimes a price band and a tiny order limit, so those rejections get exercised too. */
+/** Sometimes a price band and a tiny order limit, so those rejections get exercised too; sometimes a one-slot pool that must grow. */
 const config = fc.record({
   priceBandTicks: fc.constantFrom(0, 0, 3),
   maxOrders: fc.constantFrom(1 << 20, 1 << 20, 6),
+  initialOrders: fc.constantFrom(1024, 1024, 1),
 });
 
 /** What the test remembers about each accepted order to check the invariants. */

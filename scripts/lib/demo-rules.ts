@@ -1,0 +1,32 @@
+import type { MarketRules } from "../../durable-objects/market/rules";
+import { DEMO_ASSETS, DEMO_MARKETS } from "./seed";
+
+/**
+ * A demo market's rules as the order book object holds them, under any symbol (tests and
+ * benchmarks give every case its own object). Default template: BTC-USDT.
+ */
+export function demoMarketRules(
+  symbol: string,
+  template = "BTC-USDT",
+  overrides: Partial<MarketRules> = {},
+): MarketRules {
+  const m = DEMO_MARKETS.find((d) => d.symbol === template);
+  if (!m) throw new Error(`no demo market ${template}`);
+  const decimals = (code: string) => DEMO_ASSETS.find((a) => a.code === code)!.decimals;
+  return {
+    symbol,
+    baseAsset: m.baseAsset,
+    quoteAsset: m.quoteAsset,
+    baseDecimals: decimals(m.baseAsset),
+    quoteDecimals: decimals(m.quoteAsset),
+    tickSize: m.tickSize.toString(),
+    lotSize: m.lotSize.toString(),
+    minQuantity: m.minQuantity.toString(),
+    maxQuantity: m.maxQuantity.toString(),
+    minNotional: m.minNotional.toString(),
+    makerFeeBps: m.makerFeeBps,
+    takerFeeBps: m.takerFeeBps,
+    status: "trading",
+    ...overrides,
+  };
+}

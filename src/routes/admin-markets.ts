@@ -1,0 +1,141 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { errorResponses } from "../http/openapi-schemas";
+import { getRedis } from "../http/resources";
+import { createRouter } from "../http/router";
+import { authenticate, requireAdmin } from "../middleware/authenticate";
+import { serviceContext } from "../services/auth/context";
+import { createMarket, updateMarket } from "../services/market-admin";
+import { invalidateMarketCaches } from "../services/markets";
+import { MarketSchema, SymbolParam } from "./markets";
+import { bearerSecurity } from "./user-schemas";
+
+const tags = ["Administration"];
+const adminOnly = [authenticate(), requireAdmin];
+const Size = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, "a decimal string such as 0.01")
+  .openapi({ example: "0.01" });
+const Fee = z.number().int().min(0).max(1000);
+const Status = z.enum(["trading", "halted", "cancel-only"]);
+const AssetCode = z.string().regex(/^[A-Z0-9]{2,10}$/);
+
+const createRouteDef = createRoute({
+  method: "post",
+  path: "/api/v1/admin/markets",
+  tags,
+  summary: "Create a market (sizes in the assets' units); its order book is configured at once",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: {
+    body: {
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              symbol: SymbolParam.shape.symbol,
+              base_asset: AssetCode,
+              quote_asset: AssetCode,
+              tick_size: Size,
+              lot_size: Size,
+              min_quantity: Size,
+              max_quantity: Size,
+              min_notional: Size,
+              maker_fee_bps: Fee,
+              taker_fee_bps: Fee,
+              status: Status.default("trading"),
+            })
+            .strict(),
+        },
+      },
+    },
+  },
+  responses: {
+    201: {
+      description: "Created",
+      content: { "application/json": { schema: z.object({ market: MarketSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 409, 422, 429),
+  },
+});
+
+const patchRouteDef = createRoute({
+  method: "patch",
+  path: "/api/v1/admin/markets/{symbol}",
+  tags,
+  summary: "Change a market's status (trading, halted, cancel-only), fees or sizes",
+  description: "Tick and lot sizes can change only while the book is empty (409 otherwise).",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: {
+    params: SymbolParam,
+    body: {
+      content: {
+        "application/json": {
+          schema: z
+            .object({
+              status: Status.optional(),
+              maker_fee_bps: Fee.optional(),
+              taker_fee_bps: Fee.optional(),
+              tick_size: Size.optional(),
+              lot_size: Size.optional(),
+              min_quantity: Size.optional(),
+              max_quantity: Size.optional(),
+              min_notional: Size.optional(),
+            })
+            .strict()
+            .refine((b) => Object.keys(b).length > 0, "change at least one field"),
+        },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: "Updated",
+      content: { "application/json": { schema: z.object({ market: MarketSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 422, 429),
+  },
+});
+
+const invalidateRouteDef = createRoute({
+  method: "post",
+  path: "/api/v1/admin/markets/{symbol}/cache/invalidate",
+  tags,
+  summary: "Drop the cached market list and this market's cached depth and ticker",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: { params: SymbolParam },
+  responses: {
+    200: {
+      description: "Dropped",
+      content: { "application/json": { schema: z.object({ deleted: z.number().int() }) } },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+export const adminMarketRoutes = createRouter()
+  .openapi(createRouteDef, async (c) => {
+    const market = await createMarket(
+      serviceContext(c),
+      getRedis(c),
+      c.get("principal").userId,
+      c.req.valid("json"),
+    );
+    return c.json({ market }, 201);
+  })
+  .openapi(patchRouteDef, async (c) => {
+    const { symbol } = c.req.valid("param");
+    const market = await updateMarket(
+      serviceContext(c),
+      getRedis(c),
+      c.get("principal").userId,
+      symbol,
+      c.req.valid("json"),
+    );
+    return c.json({ market }, 200);
+  })
+  .openapi(invalidateRouteDef, async (c) => {
+    const deleted = await invalidateMarketCaches(getRedis(c), c.get("log"), c.req.valid("param").symbol);
+    return c.json({ deleted }, 200);
+  });

@@ -1,0 +1,54 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { UserView } from "./user-view";
+
+/**
+ * A cache of live sessions in Redis, so an authenticated request needs no database
+ * connection (opening one costs more than the rest of the request; see docs/BENCHMARKS.md).
+ *
+ * `auth:session:<sid>` holds either the user's public snapshot (filled with SET NX after a
+ * database check, for SNAPSHOT_TTL_S) or a tombstone (SET unconditionally when the session is
+ * revoked, for TOMBSTONE_TTL_S). Because fills never overwrite, a fill that read the database
+ * just before a revocation cannot resurrect the session; user changes (profile, KYC, email
+ * verification) overwrite the snapshot of every live session. If Redis fails when a session
+ * is revoked, a stale snapshot lives at most SNAPSHOT_TTL_S; a cache read failure falls back
+ * to the database.
+ */
+
+export const SNAPSHOT_TTL_S = 60;
+export const TOMBSTONE_TTL_S = 2 * SNAPSHOT_TTL_S;
+const key = (sessionId: string) => `auth:session:${sessionId}`;
+
+export type CachedSession = { user: UserView } | { revoked: true };
+
+export async function readCachedSession(redis: Redis, sessionId: string): Promise<CachedSession | null> {
+  const value = await redis.get<CachedSession | string>(key(sessionId));
+  if (value === null || value === undefined) return null;
+  return typeof value === "string" ? (JSON.parse(value) as CachedSession) : value;
+}
+
+export async function fillCachedSession(redis: Redis, sessionId: string, user: UserView): Promise<void> {
+  await redis.set(key(sessionId), JSON.stringify({ user } satisfies CachedSession), {
+    nx: true,
+    ex: SNAPSHOT_TTL_S,
+  });
+}
+
+export async function tombstoneSessions(redis: Redis, sessionIds: readonly string[]): Promise<void> {
+  if (sessionIds.length === 0) return;
+  const pipe = redis.pipeline();
+  const value = JSON.stringify({ revoked: true } satisfies CachedSession);
+  for (const id of sessionIds) pipe.set(key(id), value, { ex: TOMBSTONE_TTL_S });
+  await pipe.exec();
+}
+
+export async function overwriteSnapshots(
+  redis: Redis,
+  sessionIds: readonly string[],
+  user: UserView,
+): Promise<void> {
+  if (sessionIds.length === 0) return;
+  const pipe = redis.pipeline();
+  const value = JSON.stringify({ user } satisfies CachedSession);
+  for (const id of sessionIds) pipe.set(key(id), value, { ex: SNAPSHOT_TTL_S });
+  await pipe.exec();
+}
