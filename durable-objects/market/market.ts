@@ -128,7 +128,10 @@ export class Market {
 
   private statusError(allowCancel: boolean): CommandError | null {
     const status = this.rules!.rules.status;
-    if (status === "halted") return fail("MARKET_HALTED", `${this.symbol} is halted: no orders are accepted`);
+    // Halting stops trading, never the way out: open orders stay cancellable (issue 7).
+    if (status === "halted" && !allowCancel) {
+      return fail("MARKET_HALTED", `${this.symbol} is halted: no orders are accepted`);
+    }
     if (status === "cancel-only" && !allowCancel) {
       return fail("MARKET_CANCEL_ONLY", `${this.symbol} accepts only cancellations`);
     }

@@ -86,15 +86,17 @@ describe("OrderBook object: commands", () => {
     });
   });
 
-  it("a halted market rejects new orders; cancel-only accepts only cancels", async () => {
+  it("a halted market rejects new orders but not cancels; cancel-only accepts only cancels", async () => {
     const book = await configuredBook("HALT-USDT");
     const order = { userId: "u", side: "buy" as const, type: "limit" as const, price: "100", quantity: "1" };
     expect(await book.place({ ...order, orderId: "o1" })).toMatchObject({ ok: true });
+    expect(await book.place({ ...order, orderId: "o0" })).toMatchObject({ ok: true });
 
     const rules = (await book.getRules())!;
     await book.configure({ ...rules, status: "halted" });
     expect(await book.place({ ...order, orderId: "o2" })).toMatchObject({ ok: false, code: "MARKET_HALTED" });
     expect(await book.amend("o1", { price: "101" })).toMatchObject({ ok: false, code: "MARKET_HALTED" });
+    expect(await book.cancel("o0")).toEqual({ ok: true, cancelled: ["o0"] });
 
     await book.configure({ ...rules, status: "cancel-only" });
     expect(await book.place({ ...order, orderId: "o3" })).toMatchObject({
