@@ -180,7 +180,10 @@ export async function placeOrder(
           });
         }
       }
-      [inserted] = await tx.insert(orders).values(rowValues(id, userId, req, prepared)).returning();
+      [inserted] = await tx
+        .insert(orders)
+        .values(rowValues(id, userId, req, prepared))
+        .returning();
       await lockFunds(tx, {
         userId,
         asset: prepared.lock.asset,
