@@ -57,7 +57,23 @@ function rowValues(id: string, userId: string, req: PlaceOrderRequest, p: Prepar
   };
 }
 
-function bookCommand(id: string, userId: string, req: PlaceOrderRequest): Omit<PlaceCommand, "kind"> {
+/**
+ * The object's place command. `trailing_offset` is whole ticks (or bps) in the API; the object
+ * takes a tick offset as a price distance, so it is converted here.
+ */
+function bookCommand(
+  id: string,
+  userId: string,
+  req: PlaceOrderRequest,
+  rules: MarketRules,
+  prepared: PreparedOrder,
+): Omit<PlaceCommand, "kind"> {
+  const trailing =
+    prepared.trailingOffset === null
+      ? undefined
+      : prepared.trailingOffsetUnit === "bps"
+        ? String(prepared.trailingOffset)
+        : formatUnits(BigInt(prepared.trailingOffset) * rules.tickSize, rules.quoteDecimals);
   return {
     orderId: id,
     clientOrderId: req.client_order_id,
@@ -68,7 +84,7 @@ function bookCommand(id: string, userId: string, req: PlaceOrderRequest): Omit<P
     quantity: req.quantity,
     quoteQuantity: req.quote_quantity,
     stopPrice: req.stop_price,
-    trailingOffset: req.trailing_offset,
+    trailingOffset: trailing,
     trailingOffsetUnit: req.trailing_offset_unit,
     timeInForce: req.time_in_force,
     postOnly: req.post_only,
@@ -209,7 +225,7 @@ export async function placeOrder(
       throw err;
     });
 
-  const result = await sendToBook(env, rules, bookCommand(id, userId, req));
+  const result = await sendToBook(env, rules, bookCommand(id, userId, req, rules, prepared));
   if (result === null) {
     const [row] = await db.select().from(orders).where(eq(orders.id, id));
     return { order: toOrderView(row!, rules), fills: [] };
