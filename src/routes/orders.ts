@@ -181,7 +181,11 @@ export const orderRoutes = createRouter()
     const principal = c.get("principal");
     const place = async () => {
       const result = await placeOrder(getDb(c), c.env, principal, body, requestMetadata(c));
-      settleAfterResponse(c, body.market); // and relays the events
+      // Money moves only with fills and when an order ends (its unused lock comes back); an
+      // order that just rests needs no settlement now (the next one, or the cron, records it).
+      if (result.fills.length > 0 || !["new", "pending"].includes(result.order.status)) {
+        settleAfterResponse(c, body.market); // and relays the events
+      }
       return { status: 201, body: result };
     };
     const key = parseIdempotencyKey(c.req.header("idempotency-key"), false);

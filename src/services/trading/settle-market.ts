@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { Database, DbExecutor } from "../../db/client";
 import { orders, settlementCursors, trades } from "../../db/schema";
 import { SYSTEM_METADATA } from "../../http/request-metadata";
-import { enqueueEvent } from "../event-outbox";
+import { enqueueEvents } from "../event-outbox";
 import { FEE_INCOME, postJournalEntry, userAvailable, userLocked, type LedgerAccount } from "../ledger";
 import type { MarketRules } from "./market-rules";
 import type { OrderBookStub } from "./market-directory";
@@ -107,11 +107,17 @@ export async function applySettlementBatch(
             .where(and(eq(trades.market, rules.symbol), inArray(trades.tradeId, tradeIds)));
     const plan = planSettlement(rules, fresh, known, afterSeq, new Set(settled.map((t) => t.tradeId)));
 
-    for (const entry of plan.entries) {
+    // One journal entry for the whole batch: the ledger nets the postings per account, so each
+    // user's balance row is updated once per batch instead of once per fill (the trades table
+    // keeps every fill's amounts and fees; the entry's metadata lists what it settles).
+    if (plan.entries.length > 0) {
       await postJournalEntry(tx, {
-        type: entry.type,
-        reference: entry.reference,
-        postings: entry.movements.map((m) => ({ account: account(m), asset: m.asset, amount: m.amount })),
+        type: "trade.settlement",
+        reference: `${rules.symbol}:${plan.lastSeq}`,
+        metadata: { entries: plan.entries.map((e) => `${e.type}:${e.reference}`) },
+        postings: plan.entries.flatMap((e) =>
+          e.movements.map((m) => ({ account: account(m), asset: m.asset, amount: m.amount })),
+        ),
       });
     }
     for (const o of plan.orders.values()) {
@@ -128,9 +134,10 @@ export async function applySettlementBatch(
         })
         .where(eq(orders.id, o.id));
     }
-    for (const event of plan.events) {
-      await enqueueEvent(tx, { stream: "trading:events", ...event, metadata: SYSTEM_METADATA });
-    }
+    await enqueueEvents(
+      tx,
+      plan.events.map((event) => ({ stream: "trading:events", ...event, metadata: SYSTEM_METADATA })),
+    );
     await tx
       .update(settlementCursors)
       .set({ lastSeq: plan.lastSeq, updatedAt: sql`now()` })

@@ -89,13 +89,14 @@ export async function ledgerSum(asset: string): Promise<bigint> {
   return BigInt(row!.sum);
 }
 
-/** Fee income in an asset, from the postings of a market's trades. */
+/** Fee income in an asset, from the postings of a market's settlement entries. */
 export async function feesOfMarket(market: string, asset: string): Promise<bigint> {
   const [row] = await withDatabase(env, (db) =>
     db.execute<{ sum: string }>(sql`
       select coalesce(sum(p.amount), 0)::text as sum from ledger_postings p
       join ledger_entries e on e.id = p.entry_id
-      where p.account = 'fee_income' and p.asset = ${asset} and e.type = 'trade' and e.reference like ${`${market}:%`}`),
+      where p.account = 'fee_income' and p.asset = ${asset} and e.type = 'trade.settlement'
+        and e.reference like ${`${market}:%`}`),
   ).then((r) => r.rows);
   return BigInt(row!.sum);
 }
