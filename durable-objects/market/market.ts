@@ -126,11 +126,15 @@ export class Market {
     }
   }
 
+  /**
+   * Both halted and cancel-only refuse new orders and amendments; both let owners cancel, so a
+   * halt never traps anyone's locked funds. Halted says matching stopped (an incident);
+   * cancel-only says the market is winding down or not yet open.
+   */
   private statusError(allowCancel: boolean): CommandError | null {
     const status = this.rules!.rules.status;
-    // Halting stops trading, never the way out: open orders stay cancellable (issue 7).
     if (status === "halted" && !allowCancel) {
-      return fail("MARKET_HALTED", `${this.symbol} is halted: no orders are accepted`);
+      return fail("MARKET_HALTED", `${this.symbol} is halted: only cancellations are accepted`);
     }
     if (status === "cancel-only" && !allowCancel) {
       return fail("MARKET_CANCEL_ONLY", `${this.symbol} accepts only cancellations`);
@@ -153,7 +157,7 @@ export class Market {
     const ref: OrderRef = { orderId: c.orderId, userId: c.userId, clientOrderId: c.clientOrderId ?? null };
     this.refs.set(num, ref);
     const seq = this.apply({ kind: "place", ...order }, batch);
-    const outcome = this.consumeEvents(batch, num);
+    const outcome = this.consumeEvents(batch, num, true);
     const result: CommandResult =
       outcome.rejectReason !== 0
         ? this.rejected(outcome.rejectReason)
@@ -345,7 +349,11 @@ export class Market {
   // ---- events -----------------------------------------------------------------------------
 
   /** Turns the engine's pending events into outbox rows, trades, depth changes and candles. */
-  private consumeEvents(batch: Batch, subject: number): Outcome {
+  /**
+   * `placing`: the command places `subject`. A refused cancel or amend is not a rejected order,
+   * so only a refused placement becomes a `rejected` order event for settlement.
+   */
+  private consumeEvents(batch: Batch, subject: number, placing = false): Outcome {
     const outcome: Outcome = { accepted: false, rejectReason: 0, doneReason: 0, filled: 0, fills: [] };
     const rules = this.rules!;
     const grid = rules.grid;
@@ -403,7 +411,7 @@ export class Market {
       }
       const ref = this.ref(orderNum);
       const entry: OutboxEntry & { kind: "order" } = {
-        seq: ++this.counters.outboxSeq,
+        seq: 0, // numbered when it is kept
         kind: "order",
         ts,
         event: "accepted",
@@ -417,10 +425,11 @@ export class Market {
           if (orderNum === subject) outcome.accepted = true;
           break;
         case EventKind.REJECTED:
+          if (orderNum === subject || orderNum === 0) outcome.rejectReason = ev.code[i]!;
+          if (!placing) continue; // nothing to settle
           entry.event = "rejected";
           entry.status = "rejected";
           entry.reason = REJECT_NAMES.get(ev.code[i]!) ?? "REJECTED";
-          if (orderNum === subject || orderNum === 0) outcome.rejectReason = ev.code[i]!;
           this.refs.delete(orderNum);
           break;
         case EventKind.ORDER_DONE: {
@@ -442,6 +451,7 @@ export class Market {
           entry.event = "triggered";
           entry.price = grid.price(ev.price[i]!);
       }
+      entry.seq = ++this.counters.outboxSeq;
       batch.outbox.push(entry);
     }
     ev.clear();

@@ -22,6 +22,40 @@ export interface MarketRules {
   status: MarketStatus;
 }
 
+/** A market row as Postgres holds it (sizes as bigint minor units). */
+export interface MarketRow {
+  symbol: string;
+  baseAsset: string;
+  quoteAsset: string;
+  tickSize: bigint;
+  lotSize: bigint;
+  minQuantity: bigint;
+  maxQuantity: bigint;
+  minNotional: bigint;
+  makerFeeBps: number;
+  takerFeeBps: number;
+  status?: MarketStatus;
+}
+
+/** The object's rules from a market row and its assets' decimals. */
+export function rulesFromRow(m: MarketRow, baseDecimals: number, quoteDecimals: number): MarketRules {
+  return {
+    symbol: m.symbol,
+    baseAsset: m.baseAsset,
+    quoteAsset: m.quoteAsset,
+    baseDecimals,
+    quoteDecimals,
+    tickSize: m.tickSize.toString(),
+    lotSize: m.lotSize.toString(),
+    minQuantity: m.minQuantity.toString(),
+    maxQuantity: m.maxQuantity.toString(),
+    minNotional: m.minNotional.toString(),
+    makerFeeBps: m.makerFeeBps,
+    takerFeeBps: m.takerFeeBps,
+    status: m.status ?? "trading",
+  };
+}
+
 const INTEGER = /^[1-9]\d{0,77}$|^0$/;
 
 /** Why a rules object cannot be used, or null when it is sound. */

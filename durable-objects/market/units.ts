@@ -28,6 +28,13 @@ export function minorToDecimal(value: bigint, decimals: number, places = decimal
   return `${negative ? "-" : ""}${whole}${fraction ? `.${fraction}` : ""}`;
 }
 
+/** A non-negative safe integer of `places`-th units as a decimal string: (12345, 2) → "123.45". */
+function placed(units: number, places: number): string {
+  if (places === 0) return String(units);
+  const digits = String(units).padStart(places + 1, "0");
+  return `${digits.slice(0, -places)}.${digits.slice(-places)}`;
+}
+
 /** Fraction digits a step needs: a tick of 10_000 with 6 decimals (0.01) → 2. */
 export function placesOf(step: bigint, decimals: number): number {
   let places = decimals;
@@ -43,6 +50,8 @@ export class MarketGrid {
   private readonly lot: bigint;
   /** 10^baseDecimals: price (quote per whole base) × quantity (base minor) / this = quote minor. */
   private readonly baseScale: bigint;
+  private readonly tickStep: number;
+  private readonly lotStep: number;
 
   constructor(
     readonly baseDecimals: number,
@@ -55,6 +64,10 @@ export class MarketGrid {
     this.baseScale = 10n ** BigInt(baseDecimals);
     this.priceDecimals = placesOf(tickSize, quoteDecimals);
     this.quantityDecimals = placesOf(lotSize, baseDecimals);
+    // One tick (lot) in units of the last printed place: exact small integers for every
+    // realistic market, so formatting is integer arithmetic (no BigInt) on the hot path.
+    this.tickStep = Number(tickSize / 10n ** BigInt(quoteDecimals - this.priceDecimals));
+    this.lotStep = Number(lotSize / 10n ** BigInt(baseDecimals - this.quantityDecimals));
   }
 
   /** Price string → ticks; null when malformed or off the tick grid; 0 is returned as 0. */
@@ -82,11 +95,15 @@ export class MarketGrid {
   }
 
   price(ticks: number): string {
-    return minorToDecimal(BigInt(ticks) * this.tick, this.quoteDecimals, this.priceDecimals);
+    return this.tickStep * ticks <= Number.MAX_SAFE_INTEGER
+      ? placed(this.tickStep * ticks, this.priceDecimals)
+      : minorToDecimal(BigInt(ticks) * this.tick, this.quoteDecimals, this.priceDecimals);
   }
 
   quantity(lots: number): string {
-    return minorToDecimal(BigInt(lots) * this.lot, this.baseDecimals, this.quantityDecimals);
+    return this.lotStep * lots <= Number.MAX_SAFE_INTEGER
+      ? placed(this.lotStep * lots, this.quantityDecimals)
+      : minorToDecimal(BigInt(lots) * this.lot, this.baseDecimals, this.quantityDecimals);
   }
 
   /** Engine quote units → quote decimal string. */

@@ -1,4 +1,4 @@
-import type { MarketRules } from "../../durable-objects/market/rules";
+import { rulesFromRow, type MarketRules } from "../../durable-objects/market/rules";
 import { DEMO_ASSETS, DEMO_MARKETS } from "./seed";
 
 /**
@@ -14,19 +14,7 @@ export function demoMarketRules(
   if (!m) throw new Error(`no demo market ${template}`);
   const decimals = (code: string) => DEMO_ASSETS.find((a) => a.code === code)!.decimals;
   return {
-    symbol,
-    baseAsset: m.baseAsset,
-    quoteAsset: m.quoteAsset,
-    baseDecimals: decimals(m.baseAsset),
-    quoteDecimals: decimals(m.quoteAsset),
-    tickSize: m.tickSize.toString(),
-    lotSize: m.lotSize.toString(),
-    minQuantity: m.minQuantity.toString(),
-    maxQuantity: m.maxQuantity.toString(),
-    minNotional: m.minNotional.toString(),
-    makerFeeBps: m.makerFeeBps,
-    takerFeeBps: m.takerFeeBps,
-    status: "trading",
+    ...rulesFromRow({ ...m, symbol }, decimals(m.baseAsset), decimals(m.quoteAsset)),
     ...overrides,
   };
 }

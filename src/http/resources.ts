@@ -39,6 +39,9 @@ export function createRedis(
     enableTelemetry: false,
     // Commands issued in the same tick travel in one /pipeline request (hot paths).
     enableAutoPipelining: options.autoPipeline ?? false,
+    // The hot paths read only UTF-8 text and numbers, so they skip the base64 response
+    // encoding (measured: decoding it in the Worker cost ~40% of GET /users/me throughput).
+    ...(options.autoPipeline ? { responseEncoding: false as const } : {}),
   });
 }
 

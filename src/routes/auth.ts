@@ -12,7 +12,7 @@ import { applyVerdict } from "../middleware/rate-limit";
 import { register, verifyEmail } from "../services/auth/accounts";
 import { serviceContext } from "../services/auth/context";
 import { checkRateLimit } from "../services/auth/rate-limit";
-import { login, refresh } from "../services/auth/sessions";
+import { RefreshTokenReused, login, refresh } from "../services/auth/sessions";
 import { normalizeEmail } from "../services/auth/user-view";
 import {
   EmailSchema,
@@ -143,8 +143,8 @@ export const authRoutes = createRouter()
     try {
       return c.json(await refresh(serviceContext(c), c.req.valid("json").refresh_token), 200);
     } catch (err) {
-      // A refused refresh may have recorded `user.session.reuse_detected`.
-      relayEventsAfterResponse(c);
+      // Reuse revoked a session and recorded `user.session.reuse_detected`.
+      if (err instanceof RefreshTokenReused) relayEventsAfterResponse(c);
       throw err;
     }
   })

@@ -189,6 +189,8 @@ export function encodeTimeCursor(next: TimeCursor | null): string | null {
   return next ? btoa(`${next.createdAt.toISOString()}|${next.id}`).replaceAll("=", "") : null;
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 export function decodeTimeCursor(
   cursor: string | undefined,
 ): { createdAt: Date; id: string } | undefined | null {
@@ -196,7 +198,10 @@ export function decodeTimeCursor(
   try {
     const [iso, id] = atob(cursor).split("|");
     const createdAt = new Date(iso ?? "");
-    if (Number.isNaN(createdAt.getTime()) || !id || !/^[0-9a-f-]{36}$/.test(id)) return null;
+    if (Number.isNaN(createdAt.getTime()) || !id || !UUID.test(id)) return null;
+    // Beyond year 9999 toISOString() writes "+010000-..." which Postgres cannot read.
+    const year = createdAt.getUTCFullYear();
+    if (year < 1 || year > 9999) return null;
     return { createdAt, id };
   } catch {
     return null;

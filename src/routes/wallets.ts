@@ -115,6 +115,10 @@ const transactionsRoute = createRoute({
       cursor: z
         .string()
         .regex(/^\d{1,19}$/)
+        .refine(
+          (s) => !/^\d{1,19}$/.test(s) || BigInt(s) <= 9_223_372_036_854_775_807n,
+          "cursor out of range",
+        )
         .optional(),
       limit: PageQuery.limit,
     }),

@@ -1,6 +1,6 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { users } from "../db/schema";
+import { ledgerPostings, users } from "../db/schema";
 import type { RequestMetadata } from "../http/request-metadata";
 import { ErrorCode, notFound, unprocessable } from "../lib/errors";
 import { formatUnits } from "../lib/money";
@@ -55,6 +55,24 @@ export async function adjustBalance(
         { account: userAvailable(input.userId), asset: asset.code, amount },
       ],
     });
+    if (!result.applied) {
+      // The reference was used before: a retry of the same adjustment is a no-op, another one is refused.
+      const [previous] = await tx
+        .select({ userId: ledgerPostings.userId, asset: ledgerPostings.asset, amount: ledgerPostings.amount })
+        .from(ledgerPostings)
+        .where(and(eq(ledgerPostings.entryId, result.entryId), eq(ledgerPostings.account, "user_available")));
+      if (
+        !previous ||
+        previous.userId !== input.userId ||
+        previous.asset !== asset.code ||
+        previous.amount !== amount
+      ) {
+        throw unprocessable(
+          "This Idempotency-Key was used for a different adjustment",
+          ErrorCode.IDEMPOTENCY_KEY_REUSED,
+        );
+      }
+    }
     if (result.applied) {
       const details = { asset: asset.code, amount: formatUnits(amount, asset.decimals), reason };
       await recordAudit(tx, {

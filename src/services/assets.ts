@@ -19,9 +19,15 @@ export async function findAsset(db: DbExecutor, code: string, where: "path" | "b
   throw unprocessable(`Unknown asset ${code}`, ErrorCode.UNKNOWN_ASSET, { asset: code });
 }
 
-/** The asset must be active and move on a chain (for deposits and withdrawals). */
-export function requireOnChain(asset: Asset): NonNullable<Asset["chain"]> {
-  if (asset.status !== "active") {
+/**
+ * The asset must move on a chain, and be active unless `allowDisabled` (a deposit that already
+ * happened on chain is still recorded and credited when the asset has been disabled since).
+ */
+export function requireOnChain(
+  asset: Asset,
+  options: { allowDisabled?: boolean } = {},
+): NonNullable<Asset["chain"]> {
+  if (asset.status !== "active" && !options.allowDisabled) {
     throw unprocessable(`${asset.code} is disabled`, ErrorCode.ASSET_DISABLED, { asset: asset.code });
   }
   if (!asset.chain) {

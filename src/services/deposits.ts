@@ -43,7 +43,7 @@ export async function recordDepositNotice(
   metadata: RequestMetadata,
 ): Promise<DepositOutcome> {
   const asset = await findAsset(db, notice.asset, "body");
-  const chain = requireOnChain(asset);
+  const chain = requireOnChain(asset, { allowDisabled: true });
   const amount = parseAmount(asset, notice.amount);
   const owner = await findAddressOwner(db, chain, notice.address);
   if (!owner) {
@@ -55,7 +55,9 @@ export async function recordDepositNotice(
       },
     );
   }
-  const txHash = notice.txHash.toLowerCase();
+  // One spelling per transaction, so "0xAB.." and "ab.." cannot be two deposits of one output.
+  const hex = notice.txHash.toLowerCase().replace(/^0x/, "");
+  const txHash = chain === "ethereum" ? `0x${hex}` : hex;
   return db.transaction(async (tx) => {
     const [created] = await tx
       .insert(deposits)

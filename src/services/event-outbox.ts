@@ -24,10 +24,6 @@ export interface EventEnvelope {
   metadata: { ip_address: string | null; user_agent: string | null; request_id: string | null };
 }
 
-/**
- * Records an event in the outbox. Call it with the transaction that makes the change, so
- * the event exists exactly when the change does. Returns the envelope's id.
- */
 function envelopeOf(event: DomainEvent): EventEnvelope {
   return {
     id: crypto.randomUUID(),
@@ -43,6 +39,10 @@ function envelopeOf(event: DomainEvent): EventEnvelope {
   };
 }
 
+/**
+ * Records an event in the outbox. Call it with the transaction that makes the change, so
+ * the event exists exactly when the change does. Returns the envelope's id.
+ */
 export async function enqueueEvent(db: DbExecutor, event: DomainEvent): Promise<string> {
   const envelope = envelopeOf(event);
   await db.insert(eventOutbox).values({ stream: event.stream, envelope: { ...envelope } });
@@ -57,6 +57,9 @@ export async function enqueueEvents(db: DbExecutor, events: DomainEvent[]): Prom
     .values(events.map((event) => ({ stream: event.stream, envelope: { ...envelopeOf(event) } })));
 }
 
+/** Arbitrary constant naming the relay's advisory lock. */
+const RELAY_LOCK_KEY = 7_301_001;
+
 export interface RelayResult {
   published: number;
   failed: number;
@@ -65,17 +68,18 @@ export interface RelayResult {
 /**
  * Publishes pending outbox rows to their Redis streams in id order. Delivery is at least
  * once (a crash between XADD and the update republishes): consumers dedupe on envelope `id`.
- * `skip locked` lets the after-commit relay and the cron run side by side.
+ * Relays take turns on a transaction-scoped advisory lock: two relays publishing disjoint
+ * batches side by side could put a later event on a stream before an earlier one.
  */
 export async function relayOutbox(db: Database, redis: Redis, limit = 100): Promise<RelayResult> {
   return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${RELAY_LOCK_KEY})`);
     const pending = await tx
       .select()
       .from(eventOutbox)
       .where(isNull(eventOutbox.publishedAt))
       .orderBy(asc(eventOutbox.id))
-      .limit(limit)
-      .for("update", { skipLocked: true });
+      .limit(limit);
     let published = 0;
     for (const row of pending) {
       try {

@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { eq } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
-import type { MarketRules, MarketStatus } from "../../durable-objects/market/rules";
+import { rulesFromRow, type MarketRules, type MarketStatus } from "../../durable-objects/market/rules";
 import { minorToDecimal, placesOf } from "../../durable-objects/market/units";
 import type { OrderBook } from "../../durable-objects/order-book";
 import type { Database } from "../db/client";
@@ -77,21 +77,7 @@ export async function loadAllRules(db: Database, symbol?: string): Promise<Marke
     .innerJoin(base, eq(base.code, markets.baseAsset))
     .innerJoin(quote, eq(quote.code, markets.quoteAsset));
   const rows = await (symbol ? query.where(eq(markets.symbol, symbol)) : query).orderBy(markets.symbol);
-  return rows.map(({ m, baseDecimals, quoteDecimals }) => ({
-    symbol: m.symbol,
-    baseAsset: m.baseAsset,
-    quoteAsset: m.quoteAsset,
-    baseDecimals,
-    quoteDecimals,
-    tickSize: m.tickSize.toString(),
-    lotSize: m.lotSize.toString(),
-    minQuantity: m.minQuantity.toString(),
-    maxQuantity: m.maxQuantity.toString(),
-    minNotional: m.minNotional.toString(),
-    makerFeeBps: m.makerFeeBps,
-    takerFeeBps: m.takerFeeBps,
-    status: m.status,
-  }));
+  return rows.map(({ m, baseDecimals, quoteDecimals }) => rulesFromRow(m, baseDecimals, quoteDecimals));
 }
 
 export function bookStub(env: Env, symbol: string): DurableObjectStub<OrderBook> {

@@ -67,6 +67,20 @@ describe("OrderBook object: commands", () => {
       live: { price: "100.00", remaining: "1.00000" },
     });
     expect(await book.getOrder({ orderId: "nope" })).toEqual({ known: false });
+    await book.place({
+      orderId: "o2",
+      clientOrderId: "c-2",
+      userId: "u",
+      side: "sell",
+      type: "limit",
+      price: "300",
+      quantity: "1",
+    });
+    expect(await book.getOrder({ clientOrderId: "c-2", userId: "u" })).toMatchObject({
+      known: true,
+      orderId: "o2",
+    });
+    expect(await book.getOrder({ clientOrderId: "c-2", userId: "someone-else" })).toEqual({ known: false });
   });
 
   it("rejects off-grid prices, tiny quantities and small notionals with clear codes", async () => {
@@ -86,7 +100,7 @@ describe("OrderBook object: commands", () => {
     });
   });
 
-  it("a halted market rejects new orders but not cancels; cancel-only accepts only cancels", async () => {
+  it("a halted market rejects new orders but keeps open orders cancellable; cancel-only accepts only cancels", async () => {
     const book = await configuredBook("HALT-USDT");
     const order = { userId: "u", side: "buy" as const, type: "limit" as const, price: "100", quantity: "1" };
     expect(await book.place({ ...order, orderId: "o1" })).toMatchObject({ ok: true });
@@ -119,8 +133,35 @@ describe("OrderBook object: commands", () => {
     expect(await book.cancel("b1", "alice")).toMatchObject({ ok: false, code: "ORDER_NOT_FOUND" });
     expect(await book.amend("a1", { quantity: "0.5", userId: "alice" })).toMatchObject({ ok: true });
     expect(await book.cancelAll("alice")).toEqual({ ok: true, cancelled: ["a1", "a2"] });
+    const before = (await book.readOutbox(0, 1000)).entries.length;
     expect(await book.cancel("a1")).toMatchObject({ ok: false, code: "ORDER_NOT_OPEN" });
+    // A refused cancel is not a rejected order: settlement sees nothing new.
+    expect((await book.readOutbox(0, 1000)).entries.length).toBe(before);
     expect(await book.depth()).toMatchObject({ asks: [["100.00", "1.00000"]] });
+  });
+
+  it("a batch answers every command in order and refuses oversized or malformed input without harm", async () => {
+    const book = await configuredBook("BATCH-USDT");
+    const results = await book.placeBatch([
+      { kind: "place", orderId: "b1", userId: "u", side: "buy", type: "limit", price: "100", quantity: "1" },
+      { kind: "bogus" } as never,
+      {
+        kind: "place",
+        orderId: "b2",
+        userId: "u",
+        side: "up" as never,
+        type: "limit",
+        price: "100",
+        quantity: "1",
+      },
+      { kind: "cancel", orderId: "b1" },
+    ]);
+    expect(results.map((r) => (r.ok ? "ok" : r.code))).toEqual(["ok", "BAD_REQUEST", "INVALID_SIDE", "ok"]);
+    const tooMany = await book.placeBatch(
+      Array.from({ length: 5_001 }, () => ({ kind: "cancel", orderId: "x" })),
+    );
+    expect(tooMany).toEqual([{ ok: false, code: "BAD_REQUEST", message: expect.any(String) }]);
+    expect((await book.sequence()).orderCount).toBe(0);
   });
 
   it("writes fills and order events to the outbox, read by sequence and acknowledged", async () => {

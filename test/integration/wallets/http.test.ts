@@ -216,6 +216,8 @@ describe("POST /api/v1/wallets/withdrawals", () => {
     ["1e-8", "VALIDATION_FAILED"],
     ["-1", "VALIDATION_FAILED"],
     [0.01, "VALIDATION_FAILED"],
+    [`1${"0".repeat(80)}`, "INVALID_AMOUNT"],
+    ["0", "INVALID_AMOUNT"],
   ])("refuses the amount %j with 422 %s", async (amount, code) => {
     const { token } = await walletUser();
     await deposit(token, "BTC", "1");

@@ -18,6 +18,21 @@ describe("market units", () => {
     expect(btc.quote(btc.quoteUnits("100")!)).toBe("100.000000");
   });
 
+  it("formats on the fast path exactly as the BigInt path does", () => {
+    const eth = new MarketGrid(18, 6, 10_000n, 10n ** 14n);
+    const odd = new MarketGrid(8, 6, 25_000n, 3n); // tick 0.025, lot 0.00000003
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (n) => {
+        for (const g of [btc, eth, odd]) {
+          expect(g.price(n)).toBe(minorToDecimal(g.priceMinor(n), g.quoteDecimals, g.priceDecimals));
+          expect(g.quantity(n)).toBe(minorToDecimal(g.quantityMinor(n), g.baseDecimals, g.quantityDecimals));
+        }
+      }),
+    );
+    expect(odd.price(3)).toBe("0.075");
+    expect(eth.quantity(12_345)).toBe("1.2345");
+  });
+
   it("decimal ↔ minor round-trips for any amount", () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.integer({ min: 0, max: 18 }), (v, d) => {
