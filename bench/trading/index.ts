@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { eq, sql } from "drizzle-orm";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { Agent, request } from "undici";
+import { request } from "undici";
 import { devSecrets } from "../../scripts/lib/dev-secrets";
 import { freePort } from "../../scripts/lib/free-port";
 import { applyMigrations } from "../../scripts/lib/migrate";
@@ -25,6 +25,7 @@ import { offlineWranglerEnv } from "../../scripts/lib/wrangler-dev";
 import { startStack } from "../../scripts/stack/start-stack";
 import { users } from "../../src/db/schema";
 import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../src/services/ledger";
+import { closedLoop, type Call, type LoadFigures } from "../auth/load";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TRADERS = Number(process.env.BENCH_TRADERS ?? 20);
@@ -34,68 +35,8 @@ const MARKET = "BTC-USDT";
 const MID_TICKS = 6_400_000; // 64,000.00 USDT
 const PASSWORD = "benchmark pass phrase";
 
-interface Figures {
-  requests: number;
-  errors: number;
-  rps: number;
-  p50: number;
-  p95: number;
-  p99: number;
-}
-
-const pct = (sorted: number[], p: number) =>
-  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-
-/** Closed loop: `connections` workers, each sending its next request when the previous answered. */
-async function closedLoop(
-  base: string,
-  connections: number,
-  next: (worker: number) => {
-    method: "GET" | "POST";
-    path: string;
-    headers?: Record<string, string>;
-    body?: string;
-  },
-): Promise<Figures> {
-  const agent = new Agent({ connections, pipelining: 1, keepAliveTimeout: 30_000 });
-  const samples: number[] = [];
-  let errors = 0;
-  let firstError: string | undefined;
-  const measureFrom = performance.now() + WARMUP_SECONDS * 1000;
-  const stopAt = measureFrom + SECONDS * 1000;
-  const worker = async (id: number) => {
-    while (performance.now() < stopAt) {
-      const call = next(id);
-      const t0 = performance.now();
-      const res = await request(base + call.path, {
-        method: call.method,
-        headers: { ...(call.body ? { "content-type": "application/json" } : {}), ...call.headers },
-        body: call.body,
-        dispatcher: agent,
-      });
-      const text = await res.body.text();
-      const t1 = performance.now();
-      const ok = res.statusCode >= 200 && res.statusCode < 300;
-      if (!ok) firstError ??= `${res.statusCode} ${text.slice(0, 300)}`;
-      if (t0 >= measureFrom) {
-        if (ok) samples.push(t1 - t0);
-        else errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: connections }, (_, i) => worker(i)));
-  await agent.close();
-  if (firstError) console.error(`first failure on ${next(0).path}: ${firstError}`);
-  const sorted = samples.sort((a, b) => a - b);
-  return {
-    requests: samples.length,
-    errors,
-    rps: samples.length / SECONDS,
-    p50: pct(sorted, 50),
-    p95: pct(sorted, 95),
-    p99: pct(sorted, 99),
-  };
-}
+const loop = (base: string, connections: number, next: (worker: number) => Call) =>
+  closedLoop(base, connections, SECONDS, WARMUP_SECONDS, next);
 
 function wranglerVars(): Record<string, string> {
   const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
@@ -132,7 +73,7 @@ function prng(seed: number): () => number {
 }
 
 const ms = (n: number) => n.toFixed(1);
-const row = (name: string, f: Figures) =>
+const row = (name: string, f: LoadFigures) =>
   `| ${name} | ${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.p99)} | ${f.rps.toFixed(0)} | ${f.requests} | ${f.errors} |`;
 
 async function main() {
@@ -223,10 +164,10 @@ async function main() {
     }
 
     console.error(`GET /health (floor), ${TRADERS} connections, ${SECONDS} s…`);
-    const floor = await closedLoop(base, TRADERS, () => ({ method: "GET", path: "/health" }));
+    const floor = await loop(base, TRADERS, () => ({ method: "GET", path: "/health" }));
 
     console.error(`GET /api/v1/orders?limit=1 (authenticated read, one query), ${SECONDS} s…`);
-    const read = await closedLoop(base, TRADERS, (w) => ({
+    const read = await loop(base, TRADERS, (w) => ({
       method: "GET",
       path: "/api/v1/orders?limit=1",
       headers: { authorization: `Bearer ${tokens[w]}` },
@@ -235,7 +176,7 @@ async function main() {
     console.error(`POST /api/v1/orders, ${TRADERS} traders, ${SECONDS} s…`);
     const started = new Date();
     const random = tokens.map((_, i) => prng(1000 + i));
-    const orders = await closedLoop(base, TRADERS, (w) => {
+    const orders = await loop(base, TRADERS, (w) => {
       const r = random[w]!;
       const side = r() < 0.5 ? "buy" : "sell";
       // Buys at mid−3..mid+2 ticks, sells at mid−2..mid+3: about half of the orders cross.
