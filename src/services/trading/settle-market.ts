@@ -111,7 +111,7 @@ export async function applySettlementBatch(
     // user's balance row is updated once per batch instead of once per fill (the trades table
     // keeps every fill's amounts and fees; the entry's metadata lists what it settles).
     if (plan.entries.length > 0) {
-      await postJournalEntry(tx, {
+      const posted = await postJournalEntry(tx, {
         type: "trade.settlement",
         reference: `${rules.symbol}:${plan.lastSeq}`,
         metadata: { entries: plan.entries.map((e) => `${e.type}:${e.reference}`) },
@@ -119,6 +119,8 @@ export async function applySettlementBatch(
           e.movements.map((m) => ({ account: account(m), asset: m.asset, amount: m.amount })),
         ),
       });
+      // The planner only plans what is not yet settled; an existing entry means the two disagree.
+      if (!posted.applied) throw new Error(`settlement entry ${rules.symbol}:${plan.lastSeq} already exists`);
     }
     for (const o of plan.orders.values()) {
       await tx
