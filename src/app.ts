@@ -20,6 +20,8 @@ import { mountDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { marketRoutes } from "./routes/markets";
 import { meRoutes } from "./routes/me";
+import { adminTradingRoutes, orderRoutes } from "./routes/orders";
+import { portfolioRoutes } from "./routes/portfolio";
 import { walletRoutes } from "./routes/wallets";
 
 /** Largest request body the API accepts; orders and profiles are far smaller. */
@@ -94,6 +96,9 @@ export function createApp() {
   app.route("/api/v1", adminWalletRoutes);
   app.route("/", marketRoutes);
   app.route("/", adminMarketRoutes);
+  app.route("/api/v1", orderRoutes);
+  app.route("/api/v1", adminTradingRoutes);
+  app.route("/api/v1", portfolioRoutes);
   mountDocs(app);
 
   app.onError(onError);

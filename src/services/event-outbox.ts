@@ -24,12 +24,8 @@ export interface EventEnvelope {
   metadata: { ip_address: string | null; user_agent: string | null; request_id: string | null };
 }
 
-/**
- * Records an event in the outbox. Call it with the transaction that makes the change, so
- * the event exists exactly when the change does. Returns the envelope's id.
- */
-export async function enqueueEvent(db: DbExecutor, event: DomainEvent): Promise<string> {
-  const envelope: EventEnvelope = {
+function envelopeOf(event: DomainEvent): EventEnvelope {
+  return {
     id: crypto.randomUUID(),
     type: event.type,
     timestamp: new Date().toISOString(),
@@ -41,8 +37,24 @@ export async function enqueueEvent(db: DbExecutor, event: DomainEvent): Promise<
       request_id: event.metadata.requestId,
     },
   };
+}
+
+/**
+ * Records an event in the outbox. Call it with the transaction that makes the change, so
+ * the event exists exactly when the change does. Returns the envelope's id.
+ */
+export async function enqueueEvent(db: DbExecutor, event: DomainEvent): Promise<string> {
+  const envelope = envelopeOf(event);
   await db.insert(eventOutbox).values({ stream: event.stream, envelope: { ...envelope } });
   return envelope.id;
+}
+
+/** Many events in one statement (in order), e.g. a settlement batch's. */
+export async function enqueueEvents(db: DbExecutor, events: DomainEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db
+    .insert(eventOutbox)
+    .values(events.map((event) => ({ stream: event.stream, envelope: { ...envelopeOf(event) } })));
 }
 
 /** Arbitrary constant naming the relay's advisory lock. */

@@ -7,3 +7,4 @@ export * from "./sessions";
 export * from "./email-verification";
 export * from "./api-keys";
 export * from "./wallets";
+export * from "./trading";

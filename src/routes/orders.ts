@@ -1,0 +1,304 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { relayEventsAfterResponse } from "../http/after-response";
+import { errorResponses } from "../http/openapi-schemas";
+import { getDb, getRedis } from "../http/resources";
+import { requestMetadata } from "../http/request-metadata";
+import { createRouter } from "../http/router";
+import { decimalAmount } from "../lib/money";
+import { authenticate, requireAdmin } from "../middleware/authenticate";
+import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
+import { cancelAllOrders, cancelOrder } from "../services/trading/cancel-order";
+import { getOrder, listOrders, listTrades } from "../services/trading/order-queries";
+import { placeOrder } from "../services/trading/place-order";
+import { settleAfterResponse } from "../services/trading/settle-after-response";
+import { bearerSecurity } from "./user-schemas";
+import { IdempotencyHeaderSchema } from "./wallet-schemas";
+import { FillSchema, MyTradeSchema, OrderSchema, Symbol } from "./trading-schemas";
+
+const tags = ["Trading"];
+const trade = authenticate({ permission: "trade" });
+const read = authenticate({ permission: "read" });
+
+export const PlaceOrderSchema = z
+  .strictObject({
+    market: Symbol,
+    side: z.enum(["buy", "sell"]),
+    type: z.enum(["limit", "market", "stop_loss", "stop_limit", "trailing_stop"]),
+    quantity: decimalAmount({ example: "0.5" }).optional(),
+    quote_quantity: decimalAmount({ example: "100" }).optional(),
+    price: decimalAmount({ example: "64000.10" }).optional(),
+    stop_price: decimalAmount().optional(),
+    trailing_offset: z
+      .string()
+      .regex(/^[1-9]\d{0,9}$/)
+      .optional()
+      .openapi({ description: "Whole ticks or bps" }),
+    trailing_offset_unit: z.enum(["ticks", "bps"]).optional(),
+    time_in_force: z.enum(["GTC", "IOC", "FOK"]).optional(),
+    post_only: z.boolean().optional(),
+    self_trade_prevention: z.enum(["expire_taker", "expire_maker", "expire_both"]).optional(),
+    visible_quantity: decimalAmount().optional(),
+    client_order_id: z
+      .string()
+      .regex(/^[A-Za-z0-9._:-]{1,64}$/)
+      .optional(),
+  })
+  .openapi("PlaceOrder");
+
+const OrderIdParam = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
+
+const placeRoute = createRoute({
+  method: "post",
+  path: "/orders",
+  tags,
+  summary: "Place an order: its funds are locked first, then the market's order book matches it",
+  security: bearerSecurity,
+  middleware: [trade] as const,
+  request: {
+    headers: IdempotencyHeaderSchema,
+    body: { content: { "application/json": { schema: PlaceOrderSchema } }, required: true },
+  },
+  responses: {
+    201: {
+      description: "Accepted by the order book, with its immediate fills",
+      content: {
+        "application/json": { schema: z.object({ order: OrderSchema, fills: z.array(FillSchema) }) },
+      },
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 415, 422, 429, 503),
+  },
+});
+
+const cancelRoute = createRoute({
+  method: "delete",
+  path: "/orders/{id}",
+  tags,
+  summary: "Cancel one of my orders (another user's id is a 404)",
+  security: bearerSecurity,
+  middleware: [trade] as const,
+  request: { params: OrderIdParam },
+  responses: {
+    200: {
+      description: "Cancelled",
+      content: { "application/json": { schema: z.object({ order: OrderSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 429),
+  },
+});
+
+const cancelAllRoute = createRoute({
+  method: "delete",
+  path: "/orders",
+  tags,
+  summary: "Cancel all my open orders in a market",
+  security: bearerSecurity,
+  middleware: [trade] as const,
+  request: { query: z.object({ market: Symbol }) },
+  responses: {
+    200: {
+      description: "Cancelled",
+      content: { "application/json": { schema: z.object({ cancelled: z.array(z.string()) }) } },
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 429),
+  },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/orders/{id}",
+  tags,
+  summary: "One of my orders",
+  security: bearerSecurity,
+  middleware: [read] as const,
+  request: { params: OrderIdParam },
+  responses: {
+    200: {
+      description: "The order",
+      content: { "application/json": { schema: z.object({ order: OrderSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
+});
+
+export const ListQuery = z.object({
+  market: Symbol.optional(),
+  state: z.enum(["open", "closed", "all"]).default("all"),
+  cursor: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/orders",
+  tags,
+  summary: "My orders, newest first: open, closed or all, by market, with cursor pagination",
+  security: bearerSecurity,
+  middleware: [read] as const,
+  request: { query: ListQuery },
+  responses: {
+    200: {
+      description: "A page of orders",
+      content: {
+        "application/json": {
+          schema: z.object({ orders: z.array(OrderSchema), next_cursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+export const TradeQuery = z.object({
+  market: Symbol.optional(),
+  cursor: z.string().max(20).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+const tradesRoute = createRoute({
+  method: "get",
+  path: "/trades",
+  tags,
+  summary: "My trades, newest first, with cursor pagination",
+  security: bearerSecurity,
+  middleware: [read] as const,
+  request: { query: TradeQuery },
+  responses: {
+    200: {
+      description: "A page of trades",
+      content: {
+        "application/json": {
+          schema: z.object({ trades: z.array(MyTradeSchema), next_cursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+export const orderRoutes = createRouter()
+  .openapi(placeRoute, async (c) => {
+    const body = c.req.valid("json");
+    const principal = c.get("principal");
+    const place = async () => {
+      const result = await placeOrder(getDb(c), c.env, principal, body, requestMetadata(c));
+      // Money moves only with fills and when an order ends (its unused lock comes back); an
+      // order that just rests needs no settlement now (the next one, or the cron, records it).
+      if (result.fills.length > 0 || !["new", "pending"].includes(result.order.status)) {
+        settleAfterResponse(c, body.market); // and relays the events
+      }
+      return { status: 201, body: result };
+    };
+    const key = parseIdempotencyKey(c.req.header("idempotency-key"), false);
+    if (key === undefined) return c.json((await place()).body, 201);
+    const { response, replayed } = await runIdempotent(
+      getRedis(c),
+      { scope: "order", caller: principal.userId, key, request: { path: "/orders", body } },
+      place,
+    );
+    if (replayed) c.header("Idempotent-Replayed", "true");
+    return c.json(response.body, 201);
+  })
+  .openapi(cancelRoute, async (c) => {
+    const order = await cancelOrder(
+      getDb(c),
+      c.env,
+      c.get("principal"),
+      c.req.valid("param").id,
+      requestMetadata(c),
+    );
+    relayEventsAfterResponse(c);
+    return c.json({ order }, 200);
+  })
+  .openapi(cancelAllRoute, async (c) => {
+    const { market } = c.req.valid("query");
+    const cancelled = await cancelAllOrders(getDb(c), c.env, c.get("principal"), market, requestMetadata(c));
+    relayEventsAfterResponse(c);
+    return c.json({ cancelled }, 200);
+  })
+  .openapi(getRoute, async (c) => {
+    const order = await getOrder(getDb(c), c.get("principal").userId, c.req.valid("param").id);
+    return c.json({ order }, 200);
+  })
+  .openapi(listRoute, async (c) => {
+    const q = c.req.valid("query");
+    return c.json(await listOrders(getDb(c), { ...q, userId: c.get("principal").userId }), 200);
+  })
+  .openapi(tradesRoute, async (c) => {
+    const q = c.req.valid("query");
+    return c.json(await listTrades(getDb(c), { ...q, userId: c.get("principal").userId }), 200);
+  });
+
+const adminOnly = [authenticate(), requireAdmin];
+const adminTags = ["Admin"];
+
+const adminOrdersRoute = createRoute({
+  method: "get",
+  path: "/admin/orders",
+  tags: adminTags,
+  summary: "Any user's orders (all users when user_id is omitted), newest first",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: { query: ListQuery.extend({ user_id: z.uuid().optional() }) },
+  responses: {
+    200: {
+      description: "A page of orders",
+      content: {
+        "application/json": {
+          schema: z.object({ orders: z.array(OrderSchema), next_cursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+const adminOrderRoute = createRoute({
+  method: "get",
+  path: "/admin/orders/{id}",
+  tags: adminTags,
+  summary: "Any order",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: { params: OrderIdParam },
+  responses: {
+    200: {
+      description: "The order",
+      content: { "application/json": { schema: z.object({ order: OrderSchema }) } },
+    },
+    ...errorResponses(400, 401, 403, 404, 429),
+  },
+});
+
+const adminTradesRoute = createRoute({
+  method: "get",
+  path: "/admin/trades",
+  tags: adminTags,
+  summary: "A user's trades, newest first",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: { query: TradeQuery.extend({ user_id: z.uuid() }) },
+  responses: {
+    200: {
+      description: "A page of trades",
+      content: {
+        "application/json": {
+          schema: z.object({ trades: z.array(MyTradeSchema), next_cursor: z.string().nullable() }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 429),
+  },
+});
+
+export const adminTradingRoutes = createRouter()
+  .openapi(adminOrdersRoute, async (c) => {
+    const { user_id, ...q } = c.req.valid("query");
+    return c.json(await listOrders(getDb(c), { ...q, userId: user_id }), 200);
+  })
+  .openapi(adminOrderRoute, async (c) =>
+    c.json({ order: await getOrder(getDb(c), null, c.req.valid("param").id) }, 200),
+  )
+  .openapi(adminTradesRoute, async (c) => {
+    const { user_id, ...q } = c.req.valid("query");
+    return c.json(await listTrades(getDb(c), { ...q, userId: user_id }), 200);
+  });

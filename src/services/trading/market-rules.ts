@@ -1,0 +1,94 @@
+/**
+ * A market's trading rules with every amount in minor units (the quote's for tick and notional,
+ * the base's for lot and quantities), as stored in the `markets` table joined with its assets.
+ */
+export interface MarketRules {
+  symbol: string;
+  baseAsset: string;
+  quoteAsset: string;
+  baseDecimals: number;
+  quoteDecimals: number;
+  tickSize: bigint;
+  lotSize: bigint;
+  minQuantity: bigint;
+  maxQuantity: bigint;
+  minNotional: bigint;
+  makerFeeBps: number;
+  takerFeeBps: number;
+  status: "trading" | "halted" | "cancel-only";
+}
+
+/**
+ * One engine notional unit (1 tick × 1 lot) is worth `num / den` quote minor units:
+ * quote = ticks × tick × lots × lot / 10^baseDecimals. The fraction is reduced, so `den` is 1
+ * exactly when every fill of the market is a whole number of quote minor units (ETH-USDT in
+ * the seed: 1 unit = 1 micro-USDT); BTC-USDT's 0.01 USDT tick and 0.00001 BTC lot give
+ * 1 unit = 0.1 micro-USDT, so there `den` is 10 and amounts round (see `quoteAmount`).
+ */
+export interface QuoteScale {
+  num: bigint;
+  den: bigint;
+}
+
+const gcd = (a: bigint, b: bigint): bigint => {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+};
+
+export function quoteScale(rules: Pick<MarketRules, "tickSize" | "lotSize" | "baseDecimals">): QuoteScale {
+  const num = rules.tickSize * rules.lotSize;
+  const den = 10n ** BigInt(rules.baseDecimals);
+  const g = gcd(num, den);
+  return { num: num / g, den: den / g };
+}
+
+/** `a / b` rounded up, for non-negative `a` and positive `b`. */
+export const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b;
+
+/** `a / b` rounded toward negative infinity (bigint division truncates toward zero). */
+export const floorDiv = (a: bigint, b: bigint): bigint => {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+};
+
+/**
+ * The quote amount of `units` notional units (ticks × lots), in quote minor units.
+ *
+ * Rounding: DOWN where the market's tick × lot is not a whole quote minor unit. Buyer and
+ * seller see the same amount, so each fill conserves the quote asset exactly; nobody pays
+ * more than price × quantity, the seller forgoes less than one minor unit per fill. Rounding
+ * down also keeps the sum of the fills of an order within its lock: Σ⌊xᵢ⌋ ≤ ⌊Σxᵢ⌋.
+ * `ceil` is for locks, which must cover the exact amount.
+ */
+export function quoteAmount(scale: QuoteScale, units: bigint, rounding: "floor" | "ceil" = "floor"): bigint {
+  const scaled = units * scale.num;
+  return rounding === "floor" ? scaled / scale.den : ceilDiv(scaled, scale.den);
+}
+
+/** The largest number of notional units whose quote amount does not exceed `quote` minor units. */
+export function unitsWithin(scale: QuoteScale, quote: bigint): bigint {
+  return (quote * scale.den) / scale.num;
+}
+
+/** The rules of a `markets` row, given its base and quote assets' decimals. */
+export function marketRulesOf(
+  market: Omit<MarketRules, "baseDecimals" | "quoteDecimals" | "status"> & { status?: MarketRules["status"] },
+  baseDecimals: number,
+  quoteDecimals: number,
+): MarketRules {
+  return {
+    symbol: market.symbol,
+    baseAsset: market.baseAsset,
+    quoteAsset: market.quoteAsset,
+    baseDecimals,
+    quoteDecimals,
+    tickSize: market.tickSize,
+    lotSize: market.lotSize,
+    minQuantity: market.minQuantity,
+    maxQuantity: market.maxQuantity,
+    minNotional: market.minNotional,
+    makerFeeBps: market.makerFeeBps,
+    takerFeeBps: market.takerFeeBps,
+    status: market.status ?? "trading",
+  };
+}

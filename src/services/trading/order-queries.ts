@@ -1,0 +1,101 @@
+import { and, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { orders, trades } from "../../db/schema";
+import { badRequest, notFound } from "../../lib/errors";
+import { loadAllMarketRules } from "./market-directory";
+import type { MarketRules } from "./market-rules";
+import { toMyTradeView, toOrderView } from "./order-view";
+
+const OPEN_STATUSES = ["pending", "new", "partially_filled"] as const;
+const CLOSED_STATUSES = ["filled", "cancelled", "expired", "rejected"] as const;
+
+async function rulesBySymbol(db: Database): Promise<Map<string, MarketRules>> {
+  return new Map((await loadAllMarketRules(db)).map((r) => [r.symbol, r]));
+}
+
+/** One order; `userId` null for an admin. Another user's order is a 404, as an unknown one. */
+export async function getOrder(db: Database, userId: string | null, orderId: string) {
+  const [row] = await db
+    .select()
+    .from(orders)
+    .where(and(eq(orders.id, orderId), userId ? eq(orders.userId, userId) : undefined));
+  if (!row) throw notFound("Order");
+  const rules = (await rulesBySymbol(db)).get(row.market)!;
+  return toOrderView(row, rules);
+}
+
+export interface OrderListQuery {
+  userId?: string;
+  market?: string;
+  state: "open" | "closed" | "all";
+  cursor?: string;
+  limit: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export async function listOrders(db: Database, q: OrderListQuery) {
+  const conditions: (SQL | undefined)[] = [
+    q.userId ? eq(orders.userId, q.userId) : undefined,
+    q.market ? eq(orders.market, q.market) : undefined,
+    q.state === "open"
+      ? inArray(orders.status, [...OPEN_STATUSES])
+      : q.state === "closed"
+        ? inArray(orders.status, [...CLOSED_STATUSES])
+        : undefined,
+  ];
+  if (q.cursor) {
+    // The cursor is the last order of the previous page; rows come newest first.
+    if (!UUID.test(q.cursor)) throw badRequest("Invalid cursor");
+    conditions.push(
+      sql`(${orders.createdAt}, ${orders.id}) < (select o.created_at, o.id from orders o where o.id = ${q.cursor}::uuid)`,
+    );
+  }
+  const rows = await db
+    .select()
+    .from(orders)
+    .where(and(...conditions))
+    .orderBy(desc(orders.createdAt), desc(orders.id))
+    .limit(q.limit + 1);
+  const rules = await rulesBySymbol(db);
+  const page = rows.slice(0, q.limit);
+  const last = page[page.length - 1];
+  return {
+    orders: page.map((r) => toOrderView(r, rules.get(r.market)!)),
+    next_cursor: rows.length > q.limit && last ? last.id : null,
+  };
+}
+
+export interface TradeListQuery {
+  userId: string;
+  market?: string;
+  /** The previous page's `next_cursor`: trades older than this row. */
+  cursor?: string;
+  limit: number;
+}
+
+export async function listTrades(db: Database, q: TradeListQuery) {
+  let before: bigint | undefined;
+  if (q.cursor) {
+    if (!/^\d{1,19}$/.test(q.cursor)) throw badRequest("Invalid cursor");
+    before = BigInt(q.cursor);
+  }
+  const rows = await db
+    .select()
+    .from(trades)
+    .where(
+      and(
+        or(eq(trades.buyerId, q.userId), eq(trades.sellerId, q.userId)),
+        q.market ? eq(trades.market, q.market) : undefined,
+        before !== undefined ? lt(trades.id, before) : undefined,
+      ),
+    )
+    .orderBy(desc(trades.id))
+    .limit(q.limit + 1);
+  const rules = await rulesBySymbol(db);
+  const page = rows.slice(0, q.limit);
+  return {
+    trades: page.map((r) => toMyTradeView(r, rules.get(r.market)!, q.userId)),
+    next_cursor: rows.length > q.limit ? page[page.length - 1]!.id.toString() : null,
+  };
+}

@@ -1,0 +1,133 @@
+import type { InferSelectModel } from "drizzle-orm";
+import type { orders, trades } from "../../db/schema";
+import { formatUnits, parseUnits } from "../../lib/money";
+import type { MarketRules } from "./market-rules";
+import { settleFill } from "./settlement";
+
+export type OrderRow = InferSelectModel<typeof orders>;
+export type TradeRow = InferSelectModel<typeof trades>;
+
+/** The API's order shape (SPEC "REST shapes"): every amount a decimal string. */
+export interface OrderView {
+  id: string;
+  client_order_id: string | null;
+  market: string;
+  side: "buy" | "sell";
+  type: string;
+  status: string;
+  time_in_force: string;
+  post_only: boolean;
+  self_trade_prevention: string;
+  price: string | null;
+  stop_price: string | null;
+  quantity: string | null;
+  quote_quantity: string | null;
+  visible_quantity: string | null;
+  trailing_offset: string | null;
+  trailing_offset_unit: string | null;
+  filled_quantity: string;
+  remaining_quantity: string | null;
+  filled_quote: string;
+  locked: { asset: string; amount: string; consumed: string; released: string };
+  reject_reason: string | null;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+}
+
+export interface FillView {
+  trade_id: string;
+  price: string;
+  quantity: string;
+  fee: string;
+  fee_asset: string;
+  liquidity: "maker" | "taker";
+}
+
+const OPEN = new Set(["pending", "new", "partially_filled"]);
+
+export function toOrderView(row: OrderRow, rules: MarketRules): OrderView {
+  const base = (v: bigint | null) => (v === null ? null : formatUnits(v, rules.baseDecimals));
+  const quote = (v: bigint | null) => (v === null ? null : formatUnits(v, rules.quoteDecimals));
+  const lockDecimals = row.lockAsset === rules.baseAsset ? rules.baseDecimals : rules.quoteDecimals;
+  return {
+    id: row.id,
+    client_order_id: row.clientOrderId,
+    market: row.market,
+    side: row.side,
+    type: row.type,
+    status: row.status,
+    time_in_force: row.timeInForce,
+    post_only: row.postOnly,
+    self_trade_prevention: row.selfTradePrevention,
+    price: quote(row.price),
+    stop_price: quote(row.stopPrice),
+    quantity: base(row.quantity),
+    quote_quantity: quote(row.quoteQuantity),
+    visible_quantity: base(row.visibleQuantity),
+    trailing_offset: row.trailingOffset === null ? null : String(row.trailingOffset),
+    trailing_offset_unit: row.trailingOffsetUnit,
+    filled_quantity: base(row.filledQuantity)!,
+    remaining_quantity:
+      row.quantity === null ? null : base(OPEN.has(row.status) ? row.quantity - row.filledQuantity : 0n),
+    filled_quote: quote(row.filledQuote)!,
+    locked: {
+      asset: row.lockAsset,
+      amount: formatUnits(row.lockedAmount, lockDecimals),
+      consumed: formatUnits(row.consumedAmount, lockDecimals),
+      released: formatUnits(row.releasedAmount, lockDecimals),
+    },
+    reject_reason: row.rejectReason,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+    closed_at: row.closedAt?.toISOString() ?? null,
+  };
+}
+
+/** A fill reported by the order book, with the fee this side pays (in what it receives). */
+export function toFillView(
+  rules: MarketRules,
+  side: "buy" | "sell",
+  fill: { tradeId: string; price: string; quantity: string; liquidity: "maker" | "taker" },
+): FillView {
+  const price = parseUnits(fill.price, rules.quoteDecimals);
+  const quantity = parseUnits(fill.quantity, rules.baseDecimals);
+  const takerSide = fill.liquidity === "taker" ? side : side === "buy" ? "sell" : "buy";
+  const s = settleFill(rules, {
+    priceTicks: Number(price / rules.tickSize),
+    lots: Number(quantity / rules.lotSize),
+    takerSide,
+  });
+  return {
+    trade_id: fill.tradeId,
+    price: formatUnits(price, rules.quoteDecimals),
+    quantity: formatUnits(quantity, rules.baseDecimals),
+    fee:
+      side === "buy"
+        ? formatUnits(s.buyerFee, rules.baseDecimals)
+        : formatUnits(s.sellerFee, rules.quoteDecimals),
+    fee_asset: side === "buy" ? rules.baseAsset : rules.quoteAsset,
+    liquidity: fill.liquidity,
+  };
+}
+
+/** One of my trades (GET /trades), seen from `userId`'s side. */
+export function toMyTradeView(row: TradeRow, rules: MarketRules, userId: string) {
+  const side = row.buyerId === userId ? "buy" : "sell";
+  return {
+    trade_id: row.tradeId,
+    market: row.market,
+    order_id: side === "buy" ? row.buyOrderId : row.sellOrderId,
+    side,
+    price: formatUnits(row.price, rules.quoteDecimals),
+    quantity: formatUnits(row.quantity, rules.baseDecimals),
+    quote_quantity: formatUnits(row.quoteAmount, rules.quoteDecimals),
+    fee:
+      side === "buy"
+        ? formatUnits(row.buyerFee, rules.baseDecimals)
+        : formatUnits(row.sellerFee, rules.quoteDecimals),
+    fee_asset: side === "buy" ? rules.baseAsset : rules.quoteAsset,
+    liquidity: (row.takerSide === side ? "taker" : "maker") as "maker" | "taker",
+    executed_at: row.executedAt.toISOString(),
+  };
+}

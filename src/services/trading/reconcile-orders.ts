@@ -1,0 +1,59 @@
+import { and, eq, lt } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { orders } from "../../db/schema";
+import { loadAllMarketRules, orderBook } from "./market-directory";
+import { rejectPlacement } from "./place-order";
+import { settleMarket } from "./settle-market";
+
+/** A pending order younger than this may still be on its way to the book. */
+export const PENDING_GRACE_MS = 30_000;
+
+export interface ReconcileResult {
+  markets: number;
+  settledEntries: number;
+  confirmed: number;
+  released: number;
+}
+
+/**
+ * The cron's recovery pass:
+ * 1. settle every market's outbox (fills whose after-response settlement did not happen);
+ * 2. reconcile orders left `pending` (their placement call's outcome was never learned): ask
+ *    the book whether it knows the order. Known and accepted → `new` (its fills arrive through
+ *    the outbox); known and refused, or unknown after the grace period → rejected and the
+ *    whole lock released.
+ * An unknown order is released only after the grace period, when no call can still be in
+ * flight (a Worker's request is long over by then).
+ */
+export async function reconcileTrading(env: Env, db: Database, now = Date.now()): Promise<ReconcileResult> {
+  const result: ReconcileResult = { markets: 0, settledEntries: 0, confirmed: 0, released: 0 };
+  const all = await loadAllMarketRules(db);
+  for (const rules of all) {
+    const settled = await settleMarket(db, orderBook(env, rules.symbol), rules);
+    result.markets++;
+    result.settledEntries += settled.entries;
+  }
+  const stale = await db
+    .select({ id: orders.id, market: orders.market })
+    .from(orders)
+    .where(and(eq(orders.status, "pending"), lt(orders.createdAt, new Date(now - PENDING_GRACE_MS))))
+    .limit(500);
+  for (const order of stale) {
+    const lookup = await orderBook(env, order.market).getOrder({ orderId: order.id });
+    if (lookup.known && lookup.placement?.ok) {
+      await db
+        .update(orders)
+        .set({ status: "new", updatedAt: new Date() })
+        .where(and(eq(orders.id, order.id), eq(orders.status, "pending")));
+      result.confirmed++;
+    } else {
+      const reason =
+        lookup.known && lookup.placement && !lookup.placement.ok
+          ? lookup.placement.code
+          : "NOT_RECEIVED_BY_BOOK";
+      await rejectPlacement(db, order.id, reason);
+      result.released++;
+    }
+  }
+  return result;
+}

@@ -1,0 +1,198 @@
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import type { Database, DbExecutor } from "../../db/client";
+import { orders, settlementCursors, trades } from "../../db/schema";
+import { SYSTEM_METADATA } from "../../http/request-metadata";
+import { enqueueEvents } from "../event-outbox";
+import { FEE_INCOME, postJournalEntry, userAvailable, userLocked, type LedgerAccount } from "../ledger";
+import type { MarketRules } from "./market-rules";
+import type { OrderBookStub } from "./market-directory";
+import { planSettlement, type Movement, type OrderState, type OutboxEntry } from "./settlement-plan";
+
+/** Outbox entries per Postgres transaction. */
+export const SETTLEMENT_BATCH = 200;
+
+export interface SettleOptions {
+  /** Test hook: runs after the batch committed and before the outbox is acknowledged. */
+  afterCommit?: (lastSeq: number) => Promise<void> | void;
+  /**
+   * Wait for a concurrent settler instead of leaving the work to it: for a caller that must
+   * see its own fills settled before it answers (cancel). Default false.
+   */
+  wait?: boolean;
+  /** Stop after this many batches (the cron drains everything; a request does one or two). */
+  maxBatches?: number;
+}
+
+export interface SettleResult {
+  batches: number;
+  entries: number;
+  trades: number;
+  lastSeq: number;
+}
+
+const account = (m: Movement): LedgerAccount =>
+  m.account === "fees"
+    ? FEE_INCOME
+    : m.account === "available"
+      ? userAvailable(m.userId!)
+      : userLocked(m.userId!);
+
+async function cursorOf(db: DbExecutor, market: string): Promise<number> {
+  const [row] = await db
+    .select({ lastSeq: settlementCursors.lastSeq })
+    .from(settlementCursors)
+    .where(eq(settlementCursors.market, market));
+  return row?.lastSeq ?? 0;
+}
+
+/** Locks the market's cursor row for this transaction; null when another settler holds it. */
+async function lockCursor(db: DbExecutor, market: string, wait: boolean): Promise<number | null> {
+  await db.insert(settlementCursors).values({ market, lastSeq: 0 }).onConflictDoNothing();
+  const [row] = await db
+    .select({ lastSeq: settlementCursors.lastSeq })
+    .from(settlementCursors)
+    .where(eq(settlementCursors.market, market))
+    .for("update", wait ? {} : { skipLocked: true });
+  return row ? row.lastSeq : null;
+}
+
+/**
+ * Applies one batch of outbox entries in ONE transaction: the market's cursor row is locked
+ * first (another settler holding it → `busy`, nothing done), entries at or below it are skipped, the
+ * orders involved are locked in id order, then trades, ledger entries, order states, events and
+ * the new cursor are written. Replaying a batch that was applied changes nothing: the cursor
+ * skips it, and trade ids and ledger (type, reference) are unique besides.
+ */
+export async function applySettlementBatch(
+  db: Database,
+  rules: MarketRules,
+  entries: readonly OutboxEntry[],
+  wait = true,
+): Promise<{ lastSeq: number; trades: number; busy: boolean }> {
+  return db.transaction(async (tx) => {
+    const afterSeq = await lockCursor(tx, rules.symbol, wait);
+    if (afterSeq === null) return { lastSeq: 0, trades: 0, busy: true };
+    const fresh = entries.filter((e) => e.seq > afterSeq);
+    if (fresh.length === 0) return { lastSeq: afterSeq, trades: 0, busy: false };
+    const ids = new Set<string>();
+    for (const e of fresh) {
+      if (e.kind === "trade") ids.add(e.takerOrderId).add(e.makerOrderId);
+      else ids.add(e.orderId);
+    }
+    const rows = await tx
+      .select({
+        id: orders.id,
+        userId: orders.userId,
+        side: orders.side,
+        status: orders.status,
+        lockAsset: orders.lockAsset,
+        lockedAmount: orders.lockedAmount,
+        consumedAmount: orders.consumedAmount,
+        releasedAmount: orders.releasedAmount,
+        filledQuantity: orders.filledQuantity,
+        filledQuote: orders.filledQuote,
+      })
+      .from(orders)
+      .where(inArray(orders.id, [...ids].filter(isUuid)))
+      .orderBy(asc(orders.id))
+      .for("update");
+    const known = new Map<string, OrderState>(rows.map((r) => [r.id, r]));
+    const tradeIds = fresh.flatMap((e) => (e.kind === "trade" ? [e.tradeId] : []));
+    const settled =
+      tradeIds.length === 0
+        ? []
+        : await tx
+            .select({ tradeId: trades.tradeId })
+            .from(trades)
+            .where(and(eq(trades.market, rules.symbol), inArray(trades.tradeId, tradeIds)));
+    const plan = planSettlement(rules, fresh, known, afterSeq, new Set(settled.map((t) => t.tradeId)));
+
+    // One journal entry for the whole batch: the ledger nets the postings per account, so each
+    // user's balance row is updated once per batch instead of once per fill (the trades table
+    // keeps every fill's amounts and fees; the entry's metadata lists what it settles).
+    if (plan.entries.length > 0) {
+      const posted = await postJournalEntry(tx, {
+        type: "trade.settlement",
+        reference: `${rules.symbol}:${plan.lastSeq}`,
+        metadata: { entries: plan.entries.map((e) => `${e.type}:${e.reference}`) },
+        postings: plan.entries.flatMap((e) =>
+          e.movements.map((m) => ({ account: account(m), asset: m.asset, amount: m.amount })),
+        ),
+      });
+      // The planner only plans what is not yet settled; an existing entry means the two disagree.
+      if (!posted.applied) throw new Error(`settlement entry ${rules.symbol}:${plan.lastSeq} already exists`);
+    }
+    for (const o of plan.orders.values()) {
+      await tx
+        .update(orders)
+        .set({
+          status: o.status,
+          consumedAmount: o.consumedAmount,
+          releasedAmount: o.releasedAmount,
+          filledQuantity: o.filledQuantity,
+          filledQuote: o.filledQuote,
+          updatedAt: sql`now()`,
+          ...(o.closedAt ? { closedAt: o.closedAt } : {}),
+        })
+        .where(eq(orders.id, o.id));
+    }
+    await enqueueEvents(
+      tx,
+      plan.events.map((event) => ({ stream: "trading:events", ...event, metadata: SYSTEM_METADATA })),
+    );
+    await tx
+      .update(settlementCursors)
+      .set({ lastSeq: plan.lastSeq, updatedAt: sql`now()` })
+      .where(eq(settlementCursors.market, rules.symbol));
+    // Last, so `created_at` (the wall clock, not the transaction's start) is "balances updated".
+    if (plan.trades.length > 0) {
+      await tx
+        .insert(trades)
+        .values(plan.trades.map((t) => ({ ...t, createdAt: sql`clock_timestamp()` })))
+        .onConflictDoNothing();
+    }
+    return { lastSeq: plan.lastSeq, trades: plan.trades.length, busy: false };
+  });
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const isUuid = (id: string) => UUID.test(id);
+
+/**
+ * Drains a market's settlement outbox: read a batch after the Postgres cursor, apply it in one
+ * transaction, acknowledge it only after commit, until the outbox is empty. A crash before the
+ * commit leaves the entries in the outbox; a crash between commit and acknowledgement leaves
+ * them too, and the cursor makes their second application a no-op.
+ *
+ * Concurrent settlers of one market do not queue: one that finds the cursor locked returns at
+ * once, because the holder reads the outbox again after its commit and so picks up whatever
+ * was appended meanwhile (entries are in the outbox before anyone tries to settle them).
+ */
+export async function settleMarket(
+  db: Database,
+  book: OrderBookStub,
+  rules: MarketRules,
+  options: SettleOptions = {},
+): Promise<SettleResult> {
+  const result: SettleResult = { batches: 0, entries: 0, trades: 0, lastSeq: 0 };
+  const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
+  while (result.batches < maxBatches) {
+    const afterSeq = await cursorOf(db, rules.symbol);
+    result.lastSeq = afterSeq;
+    const { entries } = await book.readOutbox(afterSeq, SETTLEMENT_BATCH);
+    if (entries.length === 0) {
+      // Anything at or below the cursor that is still there was applied but not acknowledged.
+      await book.ackOutbox(afterSeq);
+      break;
+    }
+    const applied = await applySettlementBatch(db, rules, entries as OutboxEntry[], options.wait ?? false);
+    if (applied.busy) break;
+    await options.afterCommit?.(applied.lastSeq);
+    await book.ackOutbox(applied.lastSeq);
+    result.batches++;
+    result.entries += entries.length;
+    result.trades += applied.trades;
+    result.lastSeq = applied.lastSeq;
+  }
+  return result;
+}

@@ -1,0 +1,112 @@
+import { env } from "cloudflare:workers";
+import { eq, sql } from "drizzle-orm";
+import { expect } from "vitest";
+import { withDatabase } from "../../../src/db/client";
+import { balances, ledgerPostings, markets, orders, users } from "../../../src/db/schema";
+import { parseUnits } from "../../../src/lib/money";
+import { api, login, register } from "../auth/helpers";
+import { fund } from "../wallets/fixtures";
+
+/**
+ * A fresh BTC/USDT market under its own symbol (BTC-USDT's seeded rules), so every test has
+ * its own order book object and settlement cursor.
+ */
+export async function createMarket(overrides: Partial<typeof markets.$inferInsert> = {}): Promise<string> {
+  const symbol = `T${crypto.randomUUID().replace(/-/g, "").slice(0, 8).toUpperCase()}-USDT`;
+  await withDatabase(env, (db) =>
+    db.insert(markets).values({
+      symbol,
+      baseAsset: "BTC",
+      quoteAsset: "USDT",
+      tickSize: 10_000n,
+      lotSize: 1_000n,
+      minQuantity: 1_000n,
+      maxQuantity: 10_000_000_000n,
+      minNotional: 5_000_000n,
+      makerFeeBps: 10,
+      takerFeeBps: 20,
+      ...overrides,
+    }),
+  );
+  return symbol;
+}
+
+export interface Trader {
+  id: string;
+  token: string;
+}
+
+/** A KYC-verified user signed in, funded with the given decimal amounts. */
+export async function trader(funds: Record<string, string> = {}): Promise<Trader> {
+  const user = await register();
+  await withDatabase(env, async (db) => {
+    await db.update(users).set({ kycStatus: "verified" }).where(eq(users.id, user.id));
+    for (const [asset, amount] of Object.entries(funds)) {
+      await fund(db, user.id, asset, parseUnits(amount, asset === "BTC" ? 8 : asset === "ETH" ? 18 : 6));
+    }
+  });
+  const tokens = await login(user.email);
+  return { id: user.id, token: tokens.access_token };
+}
+
+export async function placeOrder(
+  t: Trader,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+) {
+  return api("POST", "/api/v1/orders", { token: t.token, body, headers });
+}
+
+export async function placed(t: Trader, body: Record<string, unknown>) {
+  const res = await placeOrder(t, body);
+  const json = (await res.json()) as { order: Record<string, string>; fills: Record<string, string>[] };
+  expect(res.status, JSON.stringify(json)).toBe(201);
+  return json;
+}
+
+/** available/locked in minor units. */
+export async function balanceOf(
+  userId: string,
+  asset: string,
+): Promise<{ available: bigint; locked: bigint }> {
+  const [row] = await withDatabase(env, (db) =>
+    db
+      .select()
+      .from(balances)
+      .where(sql`${balances.userId} = ${userId} and ${balances.asset} = ${asset}`),
+  );
+  return { available: row?.available ?? 0n, locked: row?.locked ?? 0n };
+}
+
+/** Sum over every account (users, fee income, external) of an asset: zero when conserved. */
+export async function ledgerSum(asset: string): Promise<bigint> {
+  const [row] = await withDatabase(env, (db) =>
+    db
+      .select({ sum: sql<string>`coalesce(sum(${ledgerPostings.amount}), 0)::text` })
+      .from(ledgerPostings)
+      .where(eq(ledgerPostings.asset, asset)),
+  );
+  return BigInt(row!.sum);
+}
+
+/** Fee income in an asset, from the postings of a market's settlement entries. */
+export async function feesOfMarket(market: string, asset: string): Promise<bigint> {
+  const [row] = await withDatabase(env, (db) =>
+    db.execute<{ sum: string }>(sql`
+      select coalesce(sum(p.amount), 0)::text as sum from ledger_postings p
+      join ledger_entries e on e.id = p.entry_id
+      where p.account = 'fee_income' and p.asset = ${asset} and e.type = 'trade.settlement'
+        and e.reference like ${`${market}:%`}`),
+  ).then((r) => r.rows);
+  return BigInt(row!.sum);
+}
+
+/** What a user's open orders still reserve, per asset (locked − consumed − released). */
+export async function reservedByOpenOrders(userId: string, asset: string): Promise<bigint> {
+  const [row] = await withDatabase(env, (db) =>
+    db.execute<{ sum: string }>(sql`
+      select coalesce(sum(${orders.lockedAmount} - ${orders.consumedAmount} - ${orders.releasedAmount}), 0)::text as sum
+      from ${orders} where ${orders.userId} = ${userId} and ${orders.lockAsset} = ${asset}`),
+  ).then((r) => r.rows);
+  return BigInt(row!.sum);
+}
