@@ -14,7 +14,7 @@ export function relayEventsAfterResponse(c: Context<AppEnv>): void {
   c.executionCtx.waitUntil(
     (async () => {
       try {
-        await withDatabase(c.env, (db) => relayOutbox(db, createRedis(c.env)));
+        await withDatabase(c.env, (db) => relayOutbox(db, createRedis(c.env), 100, { waitForLock: false }));
       } catch (err) {
         log.warn("event relay deferred to cron", describeError(err));
       }

@@ -70,13 +70,19 @@ export interface RelayResult {
  * once (a crash between XADD and the update republishes): consumers dedupe on envelope `id`.
  * One relay at a time, under a transaction-scoped advisory lock: two relays publishing
  * disjoint batches side by side could put a later event on a stream before an earlier one.
- * A relay that finds the lock taken does not wait inside a transaction (that would hold a
- * connection per waiting request); it backs off and tries again a few times, so events the
- * holder could not see yet still go out promptly. The cron catches anything left.
+ * Callers that must know the outbox is drained (the cron, tests) wait for the lock. The
+ * after-response relays pass `waitForLock: false`: waiting inside a transaction would hold a
+ * connection per waiting request, so they back off and retry a few times instead, and the
+ * cron catches anything they leave.
  */
-export async function relayOutbox(db: Database, redis: Redis, limit = 100): Promise<RelayResult> {
+export async function relayOutbox(
+  db: Database,
+  redis: Redis,
+  limit = 100,
+  { waitForLock = true }: { waitForLock?: boolean } = {},
+): Promise<RelayResult> {
   for (let attempt = 0; ; attempt++) {
-    const result = await relayUnderLock(db, redis, limit);
+    const result = await relayUnderLock(db, redis, limit, waitForLock);
     if (result || attempt === LOCK_RETRIES) return result ?? { published: 0, failed: 0 };
     await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS * (attempt + 1)));
   }
@@ -87,10 +93,19 @@ const LOCK_RETRY_MS = 25;
 const MAX_ROUNDS = 10;
 
 /** Drains the outbox while holding the relay lock; null when another relay holds it. */
-async function relayUnderLock(db: Database, redis: Redis, limit: number): Promise<RelayResult | null> {
+async function relayUnderLock(
+  db: Database,
+  redis: Redis,
+  limit: number,
+  waitForLock: boolean,
+): Promise<RelayResult | null> {
   return db.transaction(async (tx) => {
-    const lock = await tx.execute(sql`select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked`);
-    if ((lock.rows[0] as { locked?: boolean } | undefined)?.locked !== true) return null;
+    if (waitForLock) {
+      await tx.execute(sql`select pg_advisory_xact_lock(${RELAY_LOCK_KEY})`);
+    } else {
+      const lock = await tx.execute(sql`select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked`);
+      if ((lock.rows[0] as { locked?: boolean } | undefined)?.locked !== true) return null;
+    }
     let published = 0;
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const pending = await tx

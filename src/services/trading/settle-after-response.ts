@@ -26,7 +26,7 @@ export function settleAfterResponse(c: Context<AppEnv>, market: string): void {
       // Only the settler that committed something relays (relays take turns on a lock, each
       // holding a connection while it waits: one per request would exhaust Postgres).
       if (settled > 0) {
-        await relayOutbox(db, createRedis(c.env)).catch((err: unknown) =>
+        await relayOutbox(db, createRedis(c.env), 100, { waitForLock: false }).catch((err: unknown) =>
           log.warn("event relay deferred to cron", describeError(err)),
         );
       }
