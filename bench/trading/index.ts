@@ -8,26 +8,14 @@
 //   3. Settlement lag per fill: the fill's time in the order book (trades.executed_at) to the
 //      commit of its balances (trades.created_at, stamped with clock_timestamp() as the last
 //      statement of the settlement transaction), from Postgres after the run.
-import { spawnSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { eq, sql } from "drizzle-orm";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { request } from "undici";
-import { devSecrets } from "../../scripts/lib/dev-secrets";
-import { freePort } from "../../scripts/lib/free-port";
-import { applyMigrations } from "../../scripts/lib/migrate";
 import { openNodeDatabase } from "../../scripts/lib/node-database";
-import { seedDemoData } from "../../scripts/lib/seed";
-import { offlineWranglerEnv } from "../../scripts/lib/wrangler-dev";
-import { startStack } from "../../scripts/stack/start-stack";
 import { users } from "../../src/db/schema";
 import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../src/services/ledger";
 import { closedLoop, type Call, type LoadFigures } from "../auth/load";
+import { mulberry32 } from "../engine/prng";
+import { startWorkerUnderTest } from "../lib/worker-under-test";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const TRADERS = Number(process.env.BENCH_TRADERS ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const WARMUP_SECONDS = 3;
@@ -38,103 +26,16 @@ const PASSWORD = "benchmark pass phrase";
 const loop = (base: string, connections: number, next: (worker: number) => Call) =>
   closedLoop(base, connections, SECONDS, WARMUP_SECONDS, next);
 
-function wranglerVars(): Record<string, string> {
-  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
-  const section = toml.split(/^\[vars\]$/m)[1]!.split(/^\[/m)[0]!;
-  return Object.fromEntries(
-    [...section.matchAll(/^([A-Z0-9_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1]!, m[2]!]),
-  );
-}
-
-function bundle(outdir: string): string {
-  const result = spawnSync(
-    join(ROOT, "node_modules/.bin/wrangler"),
-    ["deploy", "--dry-run", "--outdir", outdir],
-    {
-      cwd: ROOT,
-      env: offlineWranglerEnv(),
-      encoding: "utf8",
-    },
-  );
-  if (result.status !== 0) throw new Error(`wrangler bundle failed:\n${result.stdout}\n${result.stderr}`);
-  return join(outdir, "index.js");
-}
-
-/** A deterministic PRNG (mulberry32), one per trader. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const ms = (n: number) => n.toFixed(1);
 const row = (name: string, f: LoadFigures) =>
   `| ${name} | ${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.p99)} | ${f.rps.toFixed(0)} | ${f.requests} | ${f.errors} |`;
 
 async function main() {
-  const dataDir = mkdtempSync(join(tmpdir(), "pandora-bench-trading-"));
-  chmodSync(dataDir, 0o755);
-  const secrets = devSecrets({});
-  console.error("starting the local stack…");
-  const stack = await startStack({
-    dataDir,
-    token: secrets.UPSTASH_REDIS_REST_TOKEN,
-    ports: { pg: 0, pgProxy: 0, redis: 0, redisRest: 0 },
-  });
-  let mf: Miniflare | undefined;
-  const { info } = stack;
+  const worker = await startWorkerUnderTest("trading");
+  const { info } = worker;
   const { db, pool } = openNodeDatabase(info.databaseUrl, info.neonWsProxy);
   try {
-    await applyMigrations(info.databaseUrl, info.neonWsProxy);
-    await seedDemoData(db, { adminEmail: "admin@bench.test", adminPassword: "bench admin pass phrase" });
-
-    console.error("bundling the Worker…");
-    const script = bundle(join(dataDir, "dist"));
-    mf = new Miniflare(
-      convertV4MiniflareOptions({
-        host: "127.0.0.1",
-        port: await freePort(),
-        workers: [
-          {
-            name: "pandora-exchange",
-            modules: true,
-            scriptPath: script,
-            modulesRoot: join(dataDir, "dist"),
-            compatibilityDate: "2026-10-01",
-            durableObjects: { ORDER_BOOK: { className: "OrderBook", useSQLite: true } },
-            durableObjectsPersist: join(dataDir, "do"),
-            bindings: {
-              ...wranglerVars(),
-              ...secrets,
-              LOG_LEVEL: "warn",
-              DATABASE_URL: info.databaseUrl,
-              NEON_WS_PROXY: info.neonWsProxy,
-              UPSTASH_REDIS_REST_URL: info.redisRestUrl,
-              // Twenty bots from one address: lift the limits (still checked in Redis every request).
-              RATE_LIMIT_IP_PER_MINUTE: "1000000000",
-              RATE_LIMIT_USER_PER_MINUTE: "1000000000",
-              RATE_LIMIT_LOGIN_PER_15_MINUTES: "1000000000",
-            },
-          },
-        ],
-      }),
-    );
-    const base = (await mf.ready).toString().replace(/\/$/, "");
-    const post = async (path: string, body: unknown) => {
-      const res = await request(base + path, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      });
-      const text = await res.body.text();
-      if (res.statusCode >= 300) throw new Error(`${path} → ${res.statusCode} ${text}`);
-      return JSON.parse(text) as Record<string, unknown>;
-    };
+    const { base, post } = worker;
 
     console.error(`registering, verifying and funding ${TRADERS} traders…`);
     const tokens: string[] = [];
@@ -175,7 +76,7 @@ async function main() {
 
     console.error(`POST /api/v1/orders, ${TRADERS} traders, ${SECONDS} s…`);
     const started = new Date();
-    const random = tokens.map((_, i) => prng(1000 + i));
+    const random = tokens.map((_, i) => mulberry32(1000 + i));
     const orders = await loop(base, TRADERS, (w) => {
       const r = random[w]!;
       const side = r() < 0.5 ? "buy" : "sell";
@@ -232,10 +133,8 @@ async function main() {
       ].join("\n"),
     );
   } finally {
-    await mf?.dispose().catch(() => {});
     await pool.end().catch(() => {});
-    await stack.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await worker.close();
   }
 }
 

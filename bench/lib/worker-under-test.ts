@@ -1,0 +1,129 @@
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { request } from "undici";
+import { devSecrets } from "../../scripts/lib/dev-secrets";
+import { freePort } from "../../scripts/lib/free-port";
+import { applyMigrations } from "../../scripts/lib/migrate";
+import { openNodeDatabase } from "../../scripts/lib/node-database";
+import { seedDemoData } from "../../scripts/lib/seed";
+import { offlineWranglerEnv } from "../../scripts/lib/wrangler-dev";
+import { startStack, type StackInfo } from "../../scripts/stack/start-stack";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+/** The development [vars] of wrangler.toml (top-level table, before any [env.*]). */
+function wranglerVars(): Record<string, string> {
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const section = toml.split(/^\[vars\]$/m)[1]!.split(/^\[/m)[0]!;
+  return Object.fromEntries(
+    [...section.matchAll(/^([A-Z0-9_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1]!, m[2]!]),
+  );
+}
+
+/** The Worker exactly as `wrangler deploy` would ship it. */
+function bundle(outdir: string): string {
+  const result = spawnSync(
+    join(ROOT, "node_modules/.bin/wrangler"),
+    ["deploy", "--dry-run", "--outdir", outdir],
+    {
+      cwd: ROOT,
+      env: offlineWranglerEnv(),
+      encoding: "utf8",
+    },
+  );
+  if (result.status !== 0) throw new Error(`wrangler bundle failed:\n${result.stdout}\n${result.stderr}`);
+  return join(outdir, "index.js");
+}
+
+export interface WorkerUnderTest {
+  /** http://127.0.0.1:<port> of the Worker's own workerd socket. */
+  base: string;
+  info: StackInfo;
+  dataDir: string;
+  /** POSTs JSON and returns the parsed reply; throws on any non-2xx. */
+  post(path: string, body: unknown): Promise<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/**
+ * The Worker itself for a benchmark: a private local stack (migrated and seeded), the bundle
+ * from wrangler, run by the Miniflare API on its own port — no `wrangler dev` reloading proxy
+ * and no local request tracing. Rate limits are lifted (still checked in Redis on every
+ * request, so their cost stays in the figures) because a benchmark is one client hammering.
+ */
+export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTest> {
+  const dataDir = mkdtempSync(join(tmpdir(), `pandora-bench-${name}-`));
+  chmodSync(dataDir, 0o755);
+  const secrets = devSecrets({});
+  console.error("starting the local stack…");
+  const stack = await startStack({
+    dataDir,
+    token: secrets.UPSTASH_REDIS_REST_TOKEN,
+    ports: { pg: 0, pgProxy: 0, redis: 0, redisRest: 0 },
+  });
+  let mf: Miniflare | undefined;
+  const close = async () => {
+    await mf?.dispose().catch(() => {});
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const { info } = stack;
+    await applyMigrations(info.databaseUrl, info.neonWsProxy);
+    const { db, pool } = openNodeDatabase(info.databaseUrl, info.neonWsProxy);
+    await seedDemoData(db, {
+      adminEmail: "admin@bench.test",
+      adminPassword: "bench admin pass phrase",
+    }).finally(() => pool.end());
+
+    console.error("bundling the Worker…");
+    const script = bundle(join(dataDir, "dist"));
+    mf = new Miniflare(
+      convertV4MiniflareOptions({
+        host: "127.0.0.1",
+        port: await freePort(),
+        workers: [
+          {
+            name: "pandora-exchange",
+            modules: true,
+            scriptPath: script,
+            modulesRoot: join(dataDir, "dist"),
+            compatibilityDate: "2026-10-01",
+            durableObjects: { ORDER_BOOK: { className: "OrderBook", useSQLite: true } },
+            durableObjectsPersist: join(dataDir, "do"),
+            bindings: {
+              ...wranglerVars(),
+              ...secrets,
+              LOG_LEVEL: "warn",
+              DATABASE_URL: info.databaseUrl,
+              NEON_WS_PROXY: info.neonWsProxy,
+              UPSTASH_REDIS_REST_URL: info.redisRestUrl,
+              RATE_LIMIT_IP_PER_MINUTE: "1000000000",
+              RATE_LIMIT_USER_PER_MINUTE: "1000000000",
+              RATE_LIMIT_LOGIN_PER_15_MINUTES: "1000000000",
+            },
+          },
+        ],
+      }),
+    );
+    const base = (await mf.ready).toString().replace(/\/$/, "");
+    const post = async (path: string, body: unknown) => {
+      const res = await request(base + path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const text = await res.body.text();
+      if (res.statusCode >= 300) throw new Error(`${path} → ${res.statusCode} ${text}`);
+      return JSON.parse(text) as Record<string, unknown>;
+    };
+    return { base, info, dataDir, post, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
