@@ -185,7 +185,7 @@ export async function settleMarket(
       await book.ackOutbox(afterSeq);
       break;
     }
-    const applied = await applySettlementBatch(db, rules, entries as OutboxEntry[], options.wait ?? false);
+    const applied = await applySettlementBatch(db, rules, entries, options.wait ?? false);
     if (applied.busy) break;
     await options.afterCommit?.(applied.lastSeq);
     await book.ackOutbox(applied.lastSeq);

@@ -1,36 +1,10 @@
+import type { OutboxEntry } from "../../../durable-objects/market/commands";
 import { parseUnits } from "../../lib/money";
 import type { MarketRules } from "./market-rules";
 import { consumedBy, settleFill, unusedLock } from "./settlement";
 
 /** The order book's settlement outbox, as its `readOutbox` returns it (decimal strings). */
-export type OutboxEntry =
-  | {
-      seq: number;
-      kind: "trade";
-      ts: number;
-      tradeId: string;
-      market: string;
-      price: string;
-      quantity: string;
-      takerSide: "buy" | "sell";
-      takerOrderId: string;
-      takerUserId: string;
-      makerOrderId: string;
-      makerUserId: string;
-      makerFeeBps: number;
-      takerFeeBps: number;
-    }
-  | {
-      seq: number;
-      kind: "order";
-      ts: number;
-      event: "accepted" | "rejected" | "done" | "amended" | "triggered";
-      orderId: string;
-      userId: string;
-      market: string;
-      status?: string;
-      reason?: string;
-    };
+export type { OutboxEntry };
 
 export type OrderStatus =
   "pending" | "new" | "partially_filled" | "filled" | "cancelled" | "expired" | "rejected";
