@@ -30,6 +30,17 @@ const tags = ["Administration: wallets"];
 const adminOnly = [authenticate(), requireAdmin];
 const admin = (c: Context<AppEnv>): Actor => ({ id: c.get("principal").userId, type: "admin" });
 
+/** One admin move of a withdrawal's state machine, announced after the response. */
+async function transition(
+  c: Context<AppEnv>,
+  action: Parameters<typeof transitionWithdrawal>[1],
+  input: Parameters<typeof transitionWithdrawal>[2],
+) {
+  const w = await transitionWithdrawal(getDb(c), action, input, admin(c), requestMetadata(c));
+  relayEventsAfterResponse(c);
+  return { withdrawal: adminWithdrawalView(w) };
+}
+
 const listRoute = createRoute({
   method: "get",
   path: "/admin/withdrawals",
@@ -201,52 +212,30 @@ export const adminWalletRoutes = createRouter()
       200,
     );
   })
-  .openapi(approveRoute, async (c) => {
-    const w = await transitionWithdrawal(
-      getDb(c),
-      "approve",
-      { withdrawalId: c.req.valid("param").id },
-      admin(c),
-      requestMetadata(c),
-    );
-    relayEventsAfterResponse(c);
-    return c.json({ withdrawal: adminWithdrawalView(w) }, 200);
-  })
-  .openapi(rejectRoute, async (c) => {
-    const { reason } = c.req.valid("json");
-    const w = await transitionWithdrawal(
-      getDb(c),
-      "reject",
-      { withdrawalId: c.req.valid("param").id, reason },
-      admin(c),
-      requestMetadata(c),
-    );
-    relayEventsAfterResponse(c);
-    return c.json({ withdrawal: adminWithdrawalView(w) }, 200);
-  })
-  .openapi(sentRoute, async (c) => {
-    const { tx_hash } = c.req.valid("json");
-    const w = await transitionWithdrawal(
-      getDb(c),
-      "sent",
-      { withdrawalId: c.req.valid("param").id, txHash: tx_hash.toLowerCase() },
-      admin(c),
-      requestMetadata(c),
-    );
-    relayEventsAfterResponse(c);
-    return c.json({ withdrawal: adminWithdrawalView(w) }, 200);
-  })
-  .openapi(completeRoute, async (c) => {
-    const w = await transitionWithdrawal(
-      getDb(c),
-      "complete",
-      { withdrawalId: c.req.valid("param").id },
-      admin(c),
-      requestMetadata(c),
-    );
-    relayEventsAfterResponse(c);
-    return c.json({ withdrawal: adminWithdrawalView(w) }, 200);
-  })
+  .openapi(approveRoute, async (c) =>
+    c.json(await transition(c, "approve", { withdrawalId: c.req.valid("param").id }), 200),
+  )
+  .openapi(rejectRoute, async (c) =>
+    c.json(
+      await transition(c, "reject", {
+        withdrawalId: c.req.valid("param").id,
+        reason: c.req.valid("json").reason,
+      }),
+      200,
+    ),
+  )
+  .openapi(sentRoute, async (c) =>
+    c.json(
+      await transition(c, "sent", {
+        withdrawalId: c.req.valid("param").id,
+        txHash: c.req.valid("json").tx_hash.toLowerCase(),
+      }),
+      200,
+    ),
+  )
+  .openapi(completeRoute, async (c) =>
+    c.json(await transition(c, "complete", { withdrawalId: c.req.valid("param").id }), 200),
+  )
   .openapi(adjustmentRoute, async (c) => {
     const body = c.req.valid("json");
     const key = parseIdempotencyKey(c.req.header("idempotency-key"), false);
