@@ -20,6 +20,8 @@ export interface StackInfo {
   redisPort: number;
   pgPort: number;
   pgProxyPort: number;
+  /** PgBouncer between the proxy and Postgres; 0 when pgbouncer is not installed. */
+  pgPoolerPort: number;
   redisRestPort: number;
   dataDir: string;
   pids: { supervisor: number; postgres: number; redis: number };
@@ -28,6 +30,8 @@ export interface StackInfo {
 export interface StackPorts {
   /** Postgres (default 55432); 0 picks a free port. */
   pg?: number;
+  /** PgBouncer in transaction mode (default 55434). */
+  pgPooler?: number;
   /** Neon WebSocket proxy (default 55433). */
   pgProxy?: number;
   /** redis-server (default 56379). */

@@ -49,6 +49,7 @@ function supervisorArgs(options: StartStackOptions): string[] {
   const { ports = {} } = options;
   const flags: [string, number | undefined][] = [
     ["--pg-port", ports.pg],
+    ["--pg-pooler-port", ports.pgPooler],
     ["--pg-proxy-port", ports.pgProxy],
     ["--redis-port", ports.redis],
     ["--redis-rest-port", ports.redisRest],

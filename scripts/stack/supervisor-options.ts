@@ -7,7 +7,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 
 export interface SupervisorOptions {
   dataDir: string;
-  ports: { pg: number; pgProxy: number; redis: number; redisRest: number };
+  ports: { pg: number; pgPooler: number; pgProxy: number; redis: number; redisRest: number };
   token: string;
   /** Stop when stdin closes (default). Off for a terminal/background run without a parent. */
   lifeline: boolean;
@@ -33,6 +33,7 @@ export function readSupervisorOptions(
     options: {
       "data-dir": { type: "string" },
       "pg-port": { type: "string" },
+      "pg-pooler-port": { type: "string" },
       "pg-proxy-port": { type: "string" },
       "redis-port": { type: "string" },
       "redis-rest-port": { type: "string" },
@@ -46,6 +47,7 @@ export function readSupervisorOptions(
     dataDir: path.resolve(dataDir),
     ports: {
       pg: port(values["pg-port"], env.PANDORA_PG_PORT, 55432, "PANDORA_PG_PORT"),
+      pgPooler: port(values["pg-pooler-port"], env.PANDORA_PG_POOLER_PORT, 55434, "PANDORA_PG_POOLER_PORT"),
       pgProxy: port(values["pg-proxy-port"], env.PANDORA_PG_PROXY_PORT, 55433, "PANDORA_PG_PROXY_PORT"),
       redis: port(values["redis-port"], env.PANDORA_REDIS_PORT, 56379, "PANDORA_REDIS_PORT"),
       redisRest: port(

@@ -6,6 +6,7 @@ import { mkdir } from "node:fs/promises";
 import readline from "node:readline";
 import { errorMessage, log } from "./log";
 import { startNeonWsProxy, type RunningNeonWsProxy } from "./neon-ws-proxy";
+import { PGBOUNCER_NOT_INSTALLED, startPgBouncer, type RunningPgBouncer } from "./pgbouncer";
 import { PG_DATABASE, PG_PASSWORD, PG_USER, startPostgres, type RunningPostgres } from "./postgres";
 import { HOST, resolvePorts } from "./ports";
 import { signal, sleep } from "./processes";
@@ -24,6 +25,7 @@ process.stderr.on("error", () => undefined);
 
 const services: {
   postgres?: RunningPostgres;
+  pooler?: RunningPgBouncer;
   redis?: RunningRedis;
   proxy?: RunningNeonWsProxy;
   shim?: RunningUpstashShim;
@@ -41,12 +43,14 @@ function reply(line: string): void {
 function killServices(sig: NodeJS.Signals): void {
   if (services.postgres) signal(services.postgres.pid, sig === "SIGKILL" ? "SIGKILL" : "SIGINT");
   if (services.redis) signal(services.redis.pid, sig);
+  if (services.pooler) signal(services.pooler.pid, sig);
 }
 
 async function stopServices(): Promise<void> {
   // Let a startup in flight settle, so nothing it launches escapes the stop.
   await Promise.race([startup.catch(() => undefined), sleep(15_000)]);
   await Promise.allSettled([services.shim?.close(), services.proxy?.close()]);
+  await services.pooler?.stop().catch(() => undefined);
   await Promise.allSettled([services.redis?.stop(), services.postgres?.stop()]);
   await releaseDataDir(dataDir).catch(() => undefined);
 }
@@ -83,12 +87,31 @@ function shutdown(reason: string, code: number, force = false): void {
   );
 }
 
+/**
+ * PgBouncer if installed (production goes through Neon's pooler too); without it the proxy
+ * talks to Postgres directly: everything works, each connection just costs a backend fork.
+ */
+async function startPooler(port: number, pgPort: number): Promise<RunningPgBouncer | undefined> {
+  try {
+    return await startPgBouncer({
+      dataDir,
+      port,
+      postgres: { port: pgPort, user: PG_USER, password: PG_PASSWORD, database: PG_DATABASE },
+    });
+  } catch (err) {
+    if (errorMessage(err) !== PGBOUNCER_NOT_INSTALLED) throw err;
+    log(`${PGBOUNCER_NOT_INSTALLED}; connecting straight to Postgres (slower under load)`);
+    return undefined;
+  }
+}
+
 async function start(): Promise<void> {
   const began = performance.now();
   await mkdir(dataDir, { recursive: true });
   await claimDataDir(dataDir);
   const ports = await resolvePorts(options.ports, {
     pg: "Postgres (PANDORA_PG_PORT)",
+    pgPooler: "PgBouncer (PANDORA_PG_POOLER_PORT)",
     pgProxy: "Neon WebSocket proxy (PANDORA_PG_PROXY_PORT)",
     redis: "Redis (PANDORA_REDIS_PORT)",
     redisRest: "Upstash REST shim (PANDORA_REDIS_REST_PORT)",
@@ -103,9 +126,10 @@ async function start(): Promise<void> {
   ]);
   for (const result of results) if (result.status === "rejected") throw result.reason;
 
+  services.pooler = await startPooler(ports.pgPooler, ports.pg);
   services.proxy = await startNeonWsProxy({
     port: ports.pgProxy,
-    target: { host: HOST, port: ports.pg },
+    target: { host: HOST, port: services.pooler?.port ?? ports.pg },
   });
   services.shim = await startUpstashShim({
     port: ports.redisRest,
@@ -122,6 +146,7 @@ async function start(): Promise<void> {
     redisPort: ports.redis,
     pgPort: ports.pg,
     pgProxyPort: services.proxy.port,
+    pgPoolerPort: services.pooler?.port ?? 0,
     redisRestPort: services.shim.port,
     dataDir,
     pids: {
@@ -132,7 +157,7 @@ async function start(): Promise<void> {
   };
   log(
     `ready in ${Math.round(performance.now() - began)} ms: postgres ${HOST}:${ports.pg}, ` +
-      `neon ws proxy ${info.neonWsProxy}, redis ${HOST}:${ports.redis}, upstash rest ${info.redisRestUrl}`,
+      `${services.pooler ? `pgbouncer ${HOST}:${services.pooler.port}, ` : ""}neon ws proxy ${info.neonWsProxy}, redis ${HOST}:${ports.redis}, upstash rest ${info.redisRestUrl}`,
   );
   reply(`${READY_PREFIX}${JSON.stringify(info)}`);
 }

@@ -1,8 +1,11 @@
 import { Pool, neonConfig } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
-import * as schema from "./schema";
 
-export type Database = ReturnType<typeof drizzle<typeof schema>>;
+/**
+ * Without a `schema`: the relational query API (`db.query.*`) is not used, and building its
+ * config walks every table and index on each `drizzle()` call, i.e. on every request.
+ */
+export type Database = ReturnType<typeof drizzle>;
 
 export interface DatabaseConfig {
   DATABASE_URL: string;
@@ -19,7 +22,9 @@ export function configureNeon(wsProxy: string | undefined): void {
   neonConfig.wsProxy = () => wsProxy;
   neonConfig.useSecureWebSocket = false;
   neonConfig.pipelineTLS = false;
-  neonConfig.pipelineConnect = false;
+  // Startup and password in one write, as against Neon: the local stack asks for a plain
+  // password (PgBouncer `auth_type = plain`, Postgres `password`), which is what this expects.
+  neonConfig.pipelineConnect = "password";
 }
 
 /**
@@ -31,7 +36,7 @@ export function openDatabase(config: DatabaseConfig): { db: Database; pool: Pool
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5 });
   // `end()` makes the socket report "Network connection lost."; nothing is waiting on it.
   pool.on("error", () => {});
-  return { db: drizzle({ client: pool, schema }), pool };
+  return { db: drizzle({ client: pool }), pool };
 }
 
 /** A transaction handle, accepted wherever a query may run inside the caller's transaction. */
