@@ -12,6 +12,7 @@ import { openNodeDatabase } from "../../scripts/lib/node-database";
 import { seedDemoData } from "../../scripts/lib/seed";
 import { offlineWranglerEnv } from "../../scripts/lib/wrangler-dev";
 import { startStack, type StackInfo } from "../../scripts/stack/start-stack";
+import { connectProfiler, type CpuProfiler } from "./cpu-profile";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -46,6 +47,8 @@ export interface WorkerUnderTest {
   dataDir: string;
   /** POSTs JSON and returns the parsed reply; throws on any non-2xx. */
   post(path: string, body: unknown): Promise<Record<string, unknown>>;
+  /** Profiles a phase when `BENCH_PROFILE=<dir>` is set; otherwise just runs it. */
+  profile<T>(name: string, run: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -66,7 +69,9 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
     ports: { pg: 0, pgProxy: 0, redis: 0, redisRest: 0 },
   });
   let mf: Miniflare | undefined;
+  let profiler: CpuProfiler | undefined;
   const close = async () => {
+    profiler?.close();
     await mf?.dispose().catch(() => {});
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -82,10 +87,13 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
 
     console.error("bundling the Worker…");
     const script = bundle(join(dataDir, "dist"));
+    const profileDir = process.env.BENCH_PROFILE;
+    const inspectorPort = profileDir ? await freePort() : undefined;
     mf = new Miniflare(
       convertV4MiniflareOptions({
         host: "127.0.0.1",
         port: await freePort(),
+        ...(inspectorPort ? { inspectorPort } : {}),
         workers: [
           {
             name: "pandora-exchange",
@@ -111,6 +119,9 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
       }),
     );
     const base = (await mf.ready).toString().replace(/\/$/, "");
+    if (profileDir && inspectorPort) profiler = await connectProfiler(inspectorPort, profileDir);
+    const profile = <T>(name: string, run: () => Promise<T>) =>
+      profiler ? profiler.around(name, run) : run();
     const post = async (path: string, body: unknown) => {
       const res = await request(base + path, {
         method: "POST",
@@ -121,7 +132,7 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
       if (res.statusCode >= 300) throw new Error(`${path} → ${res.statusCode} ${text}`);
       return JSON.parse(text) as Record<string, unknown>;
     };
-    return { base, info, dataDir, post, close };
+    return { base, info, dataDir, post, profile, close };
   } catch (err) {
     await close();
     throw err;

@@ -68,33 +68,37 @@ async function main() {
     const floor = await loop(base, TRADERS, () => ({ method: "GET", path: "/health" }));
 
     console.error(`GET /api/v1/orders?limit=1 (authenticated read, one query), ${SECONDS} s…`);
-    const read = await loop(base, TRADERS, (w) => ({
-      method: "GET",
-      path: "/api/v1/orders?limit=1",
-      headers: { authorization: `Bearer ${tokens[w]}` },
-    }));
+    const read = await worker.profile("authenticated-read", () =>
+      loop(base, TRADERS, (w) => ({
+        method: "GET",
+        path: "/api/v1/orders?limit=1",
+        headers: { authorization: `Bearer ${tokens[w]}` },
+      })),
+    );
 
     console.error(`POST /api/v1/orders, ${TRADERS} traders, ${SECONDS} s…`);
     const started = new Date();
     const random = tokens.map((_, i) => mulberry32(1000 + i));
-    const orders = await loop(base, TRADERS, (w) => {
-      const r = random[w]!;
-      const side = r() < 0.5 ? "buy" : "sell";
-      // Buys at mid−3..mid+2 ticks, sells at mid−2..mid+3: about half of the orders cross.
-      const ticks = MID_TICKS + Math.floor(r() * 6) - (side === "buy" ? 3 : 2);
-      return {
-        method: "POST",
-        path: "/api/v1/orders",
-        headers: { authorization: `Bearer ${tokens[w]}` },
-        body: JSON.stringify({
-          market: MARKET,
-          side,
-          type: "limit",
-          price: (ticks / 100).toFixed(2),
-          quantity: "0.001",
-        }),
-      };
-    });
+    const orders = await worker.profile("placement", () =>
+      loop(base, TRADERS, (w) => {
+        const r = random[w]!;
+        const side = r() < 0.5 ? "buy" : "sell";
+        // Buys at mid−3..mid+2 ticks, sells at mid−2..mid+3: about half of the orders cross.
+        const ticks = MID_TICKS + Math.floor(r() * 6) - (side === "buy" ? 3 : 2);
+        return {
+          method: "POST",
+          path: "/api/v1/orders",
+          headers: { authorization: `Bearer ${tokens[w]}` },
+          body: JSON.stringify({
+            market: MARKET,
+            side,
+            type: "limit",
+            price: (ticks / 100).toFixed(2),
+            quantity: "0.001",
+          }),
+        };
+      }),
+    );
 
     // Settlement runs after each response; give the last ones a moment, then read the lag.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
