@@ -19,7 +19,7 @@ export function settleAfterResponse(c: Context<AppEnv>, market: string): void {
       let settled = 0;
       try {
         const rules = await loadMarketRules(db, market);
-        settled = (await settleMarket(db, orderBook(c.env, market), rules, { maxBatches: 5 })).batches;
+        settled = (await settleMarket(db, orderBook(c.env, market), rules, { maxBatches: 5, log })).batches;
       } catch (err) {
         log.warn("settlement deferred to cron", { market, ...describeError(err) });
       }
