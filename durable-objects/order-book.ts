@@ -1,5 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
+import { withDatabase } from "../src/db/client";
 import { verifyAccessToken } from "../src/lib/access-token";
+import { readBalanceUpdates } from "../src/services/trading/balance-updates";
+import { LatestBalances, isBalanceUpdate, view, type BalanceUpdate } from "./market/balances";
 import { Batch } from "./market/batch";
 import type { CommandResult, MarketCommand, OrderLookup, OutboxEntry } from "./market/commands";
 import { Market } from "./market/market";
@@ -60,6 +63,7 @@ export interface SequenceInfo {
 export class OrderBook extends DurableObject<Env> {
   private market!: Market;
   private readonly subs: Subscriptions;
+  private readonly balances = new LatestBalances();
   private alarmPending = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -154,7 +158,94 @@ export class OrderBook extends DurableObject<Env> {
       this.scheduleSnapshot();
       this.broadcast(batch);
     }
+    if (this.subs.count(`balances:${this.market.symbol}`)) this.publishPlacementLocks(commands, batch.ts);
     return results;
+  }
+
+  /** The balance a placement left after locking its funds (piggy-backed on the command). */
+  private publishPlacementLocks(commands: MarketCommand[], now: number): void {
+    const updates: BalanceUpdate[] = [];
+    for (const c of commands) {
+      if (c?.kind === "place" && c.balance && c.balance.userId === c.userId) updates.push(c.balance);
+    }
+    if (updates.length) this.sendBalances(updates, now);
+  }
+
+  // ---- balances ---------------------------------------------------------------------------
+
+  /**
+   * Balance changes the Worker committed in Postgres (settlement, releases), forwarded to the
+   * users' sockets subscribed to `balances`; an update older than one already seen is dropped.
+   * Returns the number of frames sent.
+   */
+  async publishBalances(updates: BalanceUpdate[]): Promise<{ sent: number }> {
+    if (!Array.isArray(updates) || !this.market.rules) return { sent: 0 };
+    return { sent: this.sendBalances(updates, Date.now()) };
+  }
+
+  private sendBalances(updates: readonly BalanceUpdate[], now: number): number {
+    const rules = this.market.rules!.rules;
+    const channel = `balances:${rules.symbol}`;
+    const sockets = this.subs.subscribers(channel);
+    if (!sockets?.size) return 0;
+    const byUser = new Map<string, WebSocket[]>();
+    for (const ws of sockets) {
+      const userId = this.subs.attachment(ws)?.userId;
+      if (!userId) continue;
+      const list = byUser.get(userId);
+      if (list) list.push(ws);
+      else byUser.set(userId, [ws]);
+    }
+    this.balances.retain(new Set(byUser.keys()));
+    let sent = 0;
+    for (const u of updates) {
+      if (!isBalanceUpdate(u) || (u.asset !== rules.baseAsset && u.asset !== rules.quoteAsset)) continue;
+      const targets = byUser.get(u.userId);
+      if (!targets || !this.balances.offer(u)) continue;
+      const frame = JSON.stringify({ type: "balance", channel, ...view(u), ts: now });
+      for (const ws of targets) if (this.subs.send(ws, frame, now)) sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * The user's balances in the market's two assets, read from Postgres on subscribe (the only
+   * read the object makes there) and merged with what it has seen, so the snapshot is never
+   * older than an update already sent to the socket.
+   */
+  private async sendBalanceSnapshot(
+    ws: WebSocket,
+    channel: string,
+    userId: string,
+    id: unknown,
+  ): Promise<void> {
+    const rules = this.market.rules!.rules;
+    const assets = [rules.baseAsset, rules.quoteAsset];
+    let failed = false;
+    try {
+      const read = await withDatabase(this.env, (db) => readBalanceUpdates(db, userId, assets));
+      for (const u of read) this.balances.offer(u);
+    } catch {
+      failed = true;
+    }
+    const now = Date.now();
+    if (!this.subs.attachment(ws)?.channels.includes(channel)) return; // unsubscribed meanwhile
+    if (failed) {
+      this.subs.send(
+        ws,
+        errorFrame(
+          id,
+          "INTERNAL_ERROR",
+          "Balances could not be read now: updates follow, GET /api/v1/wallets has them",
+        ),
+        now,
+      );
+    }
+    this.subs.send(
+      ws,
+      JSON.stringify({ type: "snapshot", channel, balances: this.balances.of(userId, assets) }),
+      now,
+    );
   }
 
   // ---- settlement and reconciliation ------------------------------------------------------
@@ -382,10 +473,15 @@ export class OrderBook extends DurableObject<Env> {
       );
       return;
     }
-    if (channels.some((c) => c.kind === "orders") && !attachment?.userId) {
+    const privateChannel = channels.find((c) => c.kind === "orders" || c.kind === "balances");
+    if (privateChannel && !attachment?.userId) {
       this.subs.send(
         ws,
-        errorFrame(msg.id, "UNAUTHORIZED", "The orders channel needs an authenticated socket"),
+        errorFrame(
+          msg.id,
+          "UNAUTHORIZED",
+          `The ${privateChannel.kind} channel needs an authenticated socket`,
+        ),
         now,
       );
       return;
@@ -402,7 +498,10 @@ export class OrderBook extends DurableObject<Env> {
       now,
     );
     for (const channel of channels) {
-      if (added.has(channel.name)) this.sendSnapshot(ws, channel, attachment?.userId ?? null, now);
+      if (!added.has(channel.name)) continue;
+      if (channel.kind === "balances")
+        await this.sendBalanceSnapshot(ws, channel.name, attachment!.userId!, msg.id);
+      else this.sendSnapshot(ws, channel, attachment?.userId ?? null, now);
     }
   }
 
@@ -437,6 +536,8 @@ export class OrderBook extends DurableObject<Env> {
       case "orders":
         frame = { type: "snapshot", channel: channel.name, orders: userId ? m.openOrders(userId) : [] };
         break;
+      case "balances":
+        return; // sendBalanceSnapshot
     }
     this.subs.send(ws, JSON.stringify(frame), now);
   }

@@ -2,6 +2,7 @@
 // generates order ids, which makes placement idempotent) and results leave the same way.
 
 import type { OrderTypeName, SelfTradeName, SideName, TimeInForceName } from "../engine";
+import type { BalanceUpdate } from "./balances";
 
 export interface PlaceCommand {
   kind: "place";
@@ -24,6 +25,11 @@ export interface PlaceCommand {
   selfTradePrevention?: SelfTradeName;
   /** Iceberg peak. */
   visibleQuantity?: string;
+  /**
+   * The user's balance after the placement locked its funds (Postgres committed it before this
+   * call), forwarded to the user's `balances` sockets; not journaled. Optional.
+   */
+  balance?: BalanceUpdate;
 }
 
 export interface CancelCommand {

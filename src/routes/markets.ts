@@ -185,7 +185,7 @@ const wsRoute = createRoute({
   tags: ["Market data"],
   summary: "WebSocket stream of one market (see the README's WebSocket protocol)",
   description:
-    "Upgrade with `?market=BTC-USDT`; then subscribe to depth, trades, ticker and candles:<interval> channels.",
+    "Upgrade with `?market=BTC-USDT`; then subscribe to depth, trades, ticker and candles:<interval> channels, and once authenticated to orders and balances.",
   request: {
     query: z.object({ market: SymbolParam.shape.symbol.openapi({ param: { name: "market", in: "query" } }) }),
   },

@@ -61,10 +61,26 @@ export interface JournalEntryInput {
   metadata?: Record<string, unknown>;
 }
 
+/**
+ * A user's balance row right after an entry changed it. `version` is the id of the entry's
+ * latest posting on that row: postings are inserted while the entry holds the row's lock, so a
+ * later change of the same row always has a higher version (this orders balance updates that
+ * travel separately, e.g. to WebSockets; `max(ledger_postings.id)` per user and asset reads it).
+ */
+export interface BalanceAfter {
+  userId: string;
+  asset: string;
+  available: bigint;
+  locked: bigint;
+  version: bigint;
+}
+
 export interface PostResult {
   entryId: bigint;
   /** False when an entry with this (type, reference) already existed: nothing changed. */
   applied: boolean;
+  /** The user balance rows the entry changed, as it left them (empty when not applied). */
+  balances: BalanceAfter[];
 }
 
 export const insufficientFunds = (asset: string) =>
@@ -123,11 +139,12 @@ function rowDeltas(postings: Posting[]): RowDelta[] {
   return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
 }
 
-async function applyRow(tx: DbExecutor, row: RowDelta): Promise<void> {
+async function applyRow(tx: DbExecutor, row: RowDelta): Promise<{ available: bigint; locked: bigint }> {
   const available = row.available.toString();
   const locked = row.locked.toString();
+  const after = { available: balances.available, locked: balances.locked };
   if (row.available >= 0n && row.locked >= 0n) {
-    await tx
+    const [upserted] = await tx
       .insert(balances)
       .values({ userId: row.userId, asset: row.asset, available: row.available, locked: row.locked })
       .onConflictDoUpdate({
@@ -137,8 +154,9 @@ async function applyRow(tx: DbExecutor, row: RowDelta): Promise<void> {
           locked: sql`${balances.locked} + excluded.locked`,
           updatedAt: sql`now()`,
         },
-      });
-    return;
+      })
+      .returning(after);
+    return upserted!;
   }
   // A decrease: applied only if it leaves both columns non-negative. Under concurrency the row
   // lock serializes writers and the WHERE is re-checked on the latest row, so at most the
@@ -158,8 +176,9 @@ async function applyRow(tx: DbExecutor, row: RowDelta): Promise<void> {
         sql`${balances.locked} + ${locked}::numeric >= 0`,
       ),
     )
-    .returning({ userId: balances.userId });
+    .returning(after);
   if (updated.length === 0) throw insufficientFunds(row.asset);
+  return updated[0]!;
 }
 
 /**
@@ -180,19 +199,36 @@ export async function postJournalEntry(db: DbExecutor, input: JournalEntryInput)
         .select({ id: ledgerEntries.id })
         .from(ledgerEntries)
         .where(and(eq(ledgerEntries.type, input.type), eq(ledgerEntries.reference, input.reference)));
-      return { entryId: existing!.id, applied: false };
+      return { entryId: existing!.id, applied: false, balances: [] };
     }
-    for (const row of rowDeltas(postings)) await applyRow(tx, row);
-    await tx.insert(ledgerPostings).values(
-      postings.map((p) => ({
-        entryId: inserted.id,
-        account: p.account.kind,
-        userId: isUserAccount(p.account) ? p.account.userId : null,
-        asset: p.asset,
-        amount: p.amount,
-      })),
-    );
-    return { entryId: inserted.id, applied: true };
+    const after = new Map<string, BalanceAfter>();
+    for (const row of rowDeltas(postings)) {
+      const { available, locked } = await applyRow(tx, row);
+      after.set(`${row.userId}|${row.asset}`, {
+        userId: row.userId,
+        asset: row.asset,
+        available,
+        locked,
+        version: 0n,
+      });
+    }
+    const ids = await tx
+      .insert(ledgerPostings)
+      .values(
+        postings.map((p) => ({
+          entryId: inserted.id,
+          account: p.account.kind,
+          userId: isUserAccount(p.account) ? p.account.userId : null,
+          asset: p.asset,
+          amount: p.amount,
+        })),
+      )
+      .returning({ id: ledgerPostings.id, userId: ledgerPostings.userId, asset: ledgerPostings.asset });
+    for (const p of ids) {
+      const row = p.userId === null ? undefined : after.get(`${p.userId}|${p.asset}`);
+      if (row && p.id > row.version) row.version = p.id;
+    }
+    return { entryId: inserted.id, applied: true, balances: [...after.values()] };
   });
 }
 

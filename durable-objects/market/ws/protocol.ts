@@ -16,7 +16,7 @@ export const ClientMessage = z.discriminatedUnion("op", [
 ]);
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
-export type ChannelKind = "depth" | "trades" | "ticker" | "candles" | "orders";
+export type ChannelKind = "depth" | "trades" | "ticker" | "candles" | "orders" | "balances";
 
 export interface ParsedChannel {
   /** Canonical name, e.g. `candles:1m:BTC-USDT`. */
@@ -68,14 +68,18 @@ export function parseClientMessage(data: string | ArrayBuffer): ParseResult {
 }
 
 /**
- * `depth:BTC-USDT`, `trades:BTC-USDT`, `ticker:BTC-USDT`, `candles:1m:BTC-USDT`, `orders` or
- * `orders:BTC-USDT`, for the socket's market only; null for anything else.
+ * `depth:BTC-USDT`, `trades:BTC-USDT`, `ticker:BTC-USDT`, `candles:1m:BTC-USDT`, and the private
+ * `orders` / `orders:BTC-USDT` and `balances` / `balances:BTC-USDT` (canonical names carry the
+ * market), for the socket's market only; null for anything else.
  */
 export function parseChannel(raw: string, market: string): ParsedChannel | null {
   const parts = raw.split(":");
   const kind = parts[0];
-  if (kind === "orders" && (parts.length === 1 || (parts.length === 2 && parts[1] === market))) {
-    return { name: `orders:${market}`, kind: "orders" };
+  if (
+    (kind === "orders" || kind === "balances") &&
+    (parts.length === 1 || (parts.length === 2 && parts[1] === market))
+  ) {
+    return { name: `${kind}:${market}`, kind };
   }
   if (
     (kind === "depth" || kind === "trades" || kind === "ticker") &&

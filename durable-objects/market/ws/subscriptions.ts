@@ -3,7 +3,7 @@ import { CloseCode } from "./protocol";
 /** What survives hibernation, stored with `serializeAttachment`. */
 export interface SocketAttachment {
   market: string;
-  /** Set when the Worker authenticated the upgrade; enables the `orders` channel. */
+  /** Set when the socket is authenticated (upgrade or `auth`); enables `orders` and `balances`. */
   userId: string | null;
   channels: string[];
 }

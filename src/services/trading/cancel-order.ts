@@ -7,6 +7,7 @@ import { AppError, ErrorCode, notFound } from "../../lib/errors";
 import { recordAudit } from "../audit-log";
 import { configureOrderBook, loadMarketRules, orderBook } from "./market-directory";
 import { toOrderView, type OrderView } from "./order-view";
+import { publishUserBalances } from "./balance-updates";
 import { rejectPlacement } from "./place-order";
 import { isFinal, type OrderStatus } from "./settlement-plan";
 import { settleMarket } from "./settle-market";
@@ -43,6 +44,7 @@ export async function cancelOrder(
   if (!result.ok && row.status === "pending" && !(await book.getOrder({ orderId })).known) {
     // The book never saw it (its placement call failed): nothing can fill it any more.
     await rejectPlacement(db, orderId, "CANCELLED_BEFORE_BOOK");
+    await publishUserBalances(db, env, row.market, principal.userId, [row.lockAsset]);
   }
   await settleMarket(db, book, rules, { maxBatches: 5, wait: true });
   await recordAudit(db, {

@@ -6,7 +6,8 @@ import type { RequestMetadata } from "../../http/request-metadata";
 import { AppError, ErrorCode } from "../../lib/errors";
 import { formatUnits, parseUnits } from "../../lib/money";
 import { recordAudit } from "../audit-log";
-import { lockFunds, releaseFunds } from "../ledger";
+import { lockFunds, releaseFunds, type BalanceAfter } from "../ledger";
+import { balanceUpdates, publishUserBalances } from "./balance-updates";
 import type { CommandResult, PlaceCommand } from "../../../durable-objects/market/commands";
 import { configureOrderBook, loadMarketRules, orderBook } from "./market-directory";
 import type { MarketRules } from "./market-rules";
@@ -183,6 +184,7 @@ export async function placeOrder(
   const userId = principal.userId;
 
   let inserted: OrderRow | undefined;
+  let lockedBalance: BalanceAfter[] = [];
   await db
     .transaction(async (tx) => {
       if (req.client_order_id !== undefined) {
@@ -200,13 +202,15 @@ export async function placeOrder(
         .insert(orders)
         .values(rowValues(id, userId, req, prepared))
         .returning();
-      await lockFunds(tx, {
-        userId,
-        asset: prepared.lock.asset,
-        amount: prepared.lock.amount,
-        type: "order.lock",
-        reference: id,
-      });
+      lockedBalance = (
+        await lockFunds(tx, {
+          userId,
+          asset: prepared.lock.asset,
+          amount: prepared.lock.amount,
+          type: "order.lock",
+          reference: id,
+        })
+      ).balances;
       await recordAudit(tx, {
         actorId: userId,
         actorType: principal.via === "api_key" ? "api_key" : "user",
@@ -225,13 +229,19 @@ export async function placeOrder(
       throw err;
     });
 
-  const result = await sendToBook(env, rules, bookCommand(id, userId, req, rules, prepared));
+  // The post-lock balance rides on the place command to the user's `balances` sockets.
+  const [balance] = balanceUpdates(rules, lockedBalance);
+  const result = await sendToBook(env, rules, {
+    ...bookCommand(id, userId, req, rules, prepared),
+    ...(balance ? { balance } : {}),
+  });
   if (result === null) {
     const [row] = await db.select().from(orders).where(eq(orders.id, id));
     return { order: toOrderView(row!, rules), fills: [] };
   }
   if (!result.ok) {
     await rejectPlacement(db, id, result.code);
+    await publishUserBalances(db, env, req.market, userId, [prepared.lock.asset]);
     const [status, code] = BOOK_ERRORS[result.code] ?? [422, ErrorCode.ORDER_REJECTED];
     throw new AppError(status as 409 | 422, code, result.message, { reason: result.code, order_id: id });
   }

@@ -3,7 +3,16 @@ import type { Database, DbExecutor } from "../../db/client";
 import { orders, settlementCursors, trades } from "../../db/schema";
 import { SYSTEM_METADATA } from "../../http/request-metadata";
 import { enqueueEvents } from "../event-outbox";
-import { FEE_INCOME, postJournalEntry, userAvailable, userLocked, type LedgerAccount } from "../ledger";
+import type { Logger } from "../../lib/logger";
+import {
+  FEE_INCOME,
+  postJournalEntry,
+  userAvailable,
+  userLocked,
+  type BalanceAfter,
+  type LedgerAccount,
+} from "../ledger";
+import { balanceUpdates, publishBalances } from "./balance-updates";
 import type { MarketRules } from "./market-rules";
 import type { OrderBookStub } from "./market-directory";
 import { planSettlement, type Movement, type OrderState, type OutboxEntry } from "./settlement-plan";
@@ -21,6 +30,8 @@ export interface SettleOptions {
   wait?: boolean;
   /** Stop after this many batches (the cron drains everything; a request does one or two). */
   maxBatches?: number;
+  /** Where a failed balance publication is logged (it never fails the settlement). */
+  log?: Logger;
 }
 
 export interface SettleResult {
@@ -68,12 +79,12 @@ export async function applySettlementBatch(
   rules: MarketRules,
   entries: readonly OutboxEntry[],
   wait = true,
-): Promise<{ lastSeq: number; trades: number; busy: boolean }> {
+): Promise<{ lastSeq: number; trades: number; busy: boolean; balances: BalanceAfter[] }> {
   return db.transaction(async (tx) => {
     const afterSeq = await lockCursor(tx, rules.symbol, wait);
-    if (afterSeq === null) return { lastSeq: 0, trades: 0, busy: true };
+    if (afterSeq === null) return { lastSeq: 0, trades: 0, busy: true, balances: [] };
     const fresh = entries.filter((e) => e.seq > afterSeq);
-    if (fresh.length === 0) return { lastSeq: afterSeq, trades: 0, busy: false };
+    if (fresh.length === 0) return { lastSeq: afterSeq, trades: 0, busy: false, balances: [] };
     const ids = new Set<string>();
     for (const e of fresh) {
       if (e.kind === "trade") ids.add(e.takerOrderId).add(e.makerOrderId);
@@ -110,6 +121,7 @@ export async function applySettlementBatch(
     // One journal entry for the whole batch: the ledger nets the postings per account, so each
     // user's balance row is updated once per batch instead of once per fill (the trades table
     // keeps every fill's amounts and fees; the entry's metadata lists what it settles).
+    let balances: BalanceAfter[] = [];
     if (plan.entries.length > 0) {
       const posted = await postJournalEntry(tx, {
         type: "trade.settlement",
@@ -121,6 +133,7 @@ export async function applySettlementBatch(
       });
       // The planner only plans what is not yet settled; an existing entry means the two disagree.
       if (!posted.applied) throw new Error(`settlement entry ${rules.symbol}:${plan.lastSeq} already exists`);
+      balances = posted.balances;
     }
     for (const o of plan.orders.values()) {
       await tx
@@ -151,7 +164,7 @@ export async function applySettlementBatch(
         .values(plan.trades.map((t) => ({ ...t, createdAt: sql`clock_timestamp()` })))
         .onConflictDoNothing();
     }
-    return { lastSeq: plan.lastSeq, trades: plan.trades.length, busy: false };
+    return { lastSeq: plan.lastSeq, trades: plan.trades.length, busy: false, balances };
   });
 }
 
@@ -188,7 +201,12 @@ export async function settleMarket(
     const applied = await applySettlementBatch(db, rules, entries, options.wait ?? false);
     if (applied.busy) break;
     await options.afterCommit?.(applied.lastSeq);
-    await book.ackOutbox(applied.lastSeq);
+    // The balances the batch left go to the users' `balances` sockets, beside the ack (one
+    // more call to the same object, no Postgres read: they came back from the ledger's writes).
+    await Promise.all([
+      book.ackOutbox(applied.lastSeq),
+      publishBalances(book, rules.symbol, balanceUpdates(rules, applied.balances), options.log),
+    ]);
     result.batches++;
     result.entries += entries.length;
     result.trades += applied.trades;

@@ -38,7 +38,20 @@ describe("WebSocket protocol parsing", () => {
       interval: "4h",
     });
     expect(parseChannel("orders", "BTC-USDT")).toEqual({ name: "orders:BTC-USDT", kind: "orders" });
-    for (const bad of ["depth:ETH-USDT", "depth", "candles:3m:BTC-USDT", "trades:BTC-USDT:x", "balances"]) {
+    expect(parseChannel("balances", "BTC-USDT")).toEqual({ name: "balances:BTC-USDT", kind: "balances" });
+    expect(parseChannel("balances:BTC-USDT", "BTC-USDT")).toEqual({
+      name: "balances:BTC-USDT",
+      kind: "balances",
+    });
+    for (const bad of [
+      "depth:ETH-USDT",
+      "depth",
+      "candles:3m:BTC-USDT",
+      "trades:BTC-USDT:x",
+      "balance",
+      "balances:ETH-USDT",
+      "orders:BTC-USDT:x",
+    ]) {
       expect(parseChannel(bad, "BTC-USDT")).toBeNull();
     }
   });

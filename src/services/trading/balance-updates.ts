@@ -1,0 +1,116 @@
+import { sql } from "drizzle-orm";
+import type { BalanceUpdate } from "../../../durable-objects/market/balances";
+import type { DbExecutor } from "../../db/client";
+import { formatUnits } from "../../lib/money";
+import { describeError, Logger } from "../../lib/logger";
+import type { BalanceAfter } from "../ledger";
+import { orderBook, type OrderBookStub } from "./market-directory";
+import type { MarketRules } from "./market-rules";
+
+// Balance updates for the private `balances:<market>` WebSocket channel. The Worker publishes
+// a change after the ledger committed it, to the market's object, which forwards it to the
+// user's subscribed sockets. Publishing is best effort: it never fails the caller.
+
+export type { BalanceUpdate };
+
+/** The balance rows a ledger entry left, in the market's assets, as the object takes them. */
+export function balanceUpdates(
+  rules: Pick<MarketRules, "baseAsset" | "quoteAsset" | "baseDecimals" | "quoteDecimals">,
+  rows: readonly BalanceAfter[],
+): BalanceUpdate[] {
+  const decimals = new Map([
+    [rules.baseAsset, rules.baseDecimals],
+    [rules.quoteAsset, rules.quoteDecimals],
+  ]);
+  return rows.flatMap((r) => {
+    const d = decimals.get(r.asset);
+    return d === undefined
+      ? []
+      : [
+          {
+            userId: r.userId,
+            asset: r.asset,
+            available: formatUnits(r.available, d),
+            locked: formatUnits(r.locked, d),
+            version: r.version.toString(),
+          },
+        ];
+  });
+}
+
+/**
+ * A user's current balances in `assets`, in that order (zero where there is no row), each with its version:
+ * the id of the latest posting on it, read in the same statement so the two agree.
+ */
+export async function readBalanceUpdates(
+  db: DbExecutor,
+  userId: string,
+  assets: readonly string[],
+): Promise<BalanceUpdate[]> {
+  if (assets.length === 0) return [];
+  const result = await db.execute<{
+    asset: string;
+    decimals: number;
+    available: string;
+    locked: string;
+    version: string;
+  }>(sql`
+    select a.code as asset, a.decimals,
+      coalesce(b.available, 0)::text as available,
+      coalesce(b.locked, 0)::text as locked,
+      coalesce((select max(p.id) from ledger_postings p
+                where p.user_id = ${userId} and p.asset = a.code), 0)::text as version
+    from assets a
+    left join balances b on b.asset = a.code and b.user_id = ${userId}
+    where a.code in (${sql.join(
+      assets.map((a) => sql`${a}`),
+      sql`, `,
+    )})`);
+  const byAsset = new Map(result.rows.map((r) => [r.asset, r]));
+  return assets.flatMap((asset) => {
+    const r = byAsset.get(asset);
+    if (!r) return []; // not an asset
+    return [
+      {
+        userId,
+        asset,
+        available: formatUnits(BigInt(r.available), Number(r.decimals)),
+        locked: formatUnits(BigInt(r.locked), Number(r.decimals)),
+        version: r.version,
+      },
+    ];
+  });
+}
+
+const fallbackLog = new Logger("info", { component: "balance-updates" });
+
+/** Sends updates to the market's object; logs and returns on any failure. */
+export async function publishBalances(
+  book: OrderBookStub,
+  market: string,
+  updates: readonly BalanceUpdate[],
+  log: Logger = fallbackLog,
+): Promise<void> {
+  if (updates.length === 0) return;
+  try {
+    await book.publishBalances([...updates]);
+  } catch (err) {
+    log.warn("balance updates not published", { market, count: updates.length, ...describeError(err) });
+  }
+}
+
+/** Reads and publishes one user's balances (paths that changed them outside a settlement batch). */
+export async function publishUserBalances(
+  db: DbExecutor,
+  env: Env,
+  market: string,
+  userId: string,
+  assets: readonly string[],
+  log: Logger = fallbackLog,
+): Promise<void> {
+  try {
+    await publishBalances(orderBook(env, market), market, await readBalanceUpdates(db, userId, assets), log);
+  } catch (err) {
+    log.warn("balance updates not published", { market, userId, ...describeError(err) });
+  }
+}
