@@ -21,7 +21,8 @@ import {
 import { ackOutbox, outboxBacklog, readOutbox } from "./market/outbox";
 import { persistBatch } from "./market/persist";
 import { ActiveRules, rulesProblem, type MarketRules } from "./market/rules";
-import { createSchema, writeMeta } from "./market/schema";
+import { createSchema, readMeta, writeMeta } from "./market/schema";
+import { ObjectSettler } from "./market/settler";
 import { latestSnapshotSeq, oldestSnapshotSeq, writeSnapshot } from "./market/snapshots";
 import { truncateJournal } from "./market/journal";
 import {
@@ -64,16 +65,33 @@ export class OrderBook extends DurableObject<Env> {
   private market!: Market;
   private readonly subs: Subscriptions;
   private readonly balances = new LatestBalances();
+  private readonly settler: ObjectSettler;
+  /** Settles its own fills into Postgres (set by the Worker; off for a book without Postgres). */
+  private selfSettling = false;
   private alarmPending = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.subs = new Subscriptions(ctx);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.settler = new ObjectSettler(
+      env,
+      {
+        readOutbox: async (afterSeq, limit) => ({ entries: readOutbox(ctx.storage.sql, afterSeq, limit) }),
+        ackOutbox: async (uptoSeq) => ackOutbox(ctx.storage.sql, uptoSeq),
+        publishBalances: (updates) => this.publishBalances(updates),
+        backlog: () => outboxBacklog(ctx.storage.sql),
+      },
+      () => this.market.rules?.rules,
+      () => this.selfSettling,
+    );
     void ctx.blockConcurrencyWhile(async () => {
       createSchema(ctx.storage.sql);
       this.market = new Market(ctx.storage.sql);
+      this.selfSettling = readMeta<boolean>(ctx.storage.sql, "self_settling") ?? false;
       this.alarmPending = (await ctx.storage.getAlarm()) !== null;
+      // Fills an earlier incarnation of this object left unsettled.
+      if (outboxBacklog(ctx.storage.sql) > 0) this.settler.kick();
     });
   }
 
@@ -84,9 +102,13 @@ export class OrderBook extends DurableObject<Env> {
 
   // ---- rules ------------------------------------------------------------------------------
 
-  /** Installs or replaces the market's rules (admin). Returns the problem when they are unusable. */
+  /**
+   * Installs or replaces the market's rules (admin). Returns the problem when they are unusable.
+   * `selfSettle`: the Worker, whose markets live in Postgres, has the object settle its fills.
+   */
   async configure(
     rules: MarketRules,
+    options: { selfSettle?: boolean } = {},
   ): Promise<{ ok: true; rules: MarketRules } | { ok: false; message: string }> {
     const problem = rulesProblem(rules);
     if (problem) return { ok: false, message: problem };
@@ -101,6 +123,10 @@ export class OrderBook extends DurableObject<Env> {
     }
     writeMeta(this.ctx.storage.sql, "rules", rules);
     this.market.rules = new ActiveRules(rules);
+    // Only a book's first configuration decides; a later one keeps what an operator set.
+    if (options.selfSettle !== undefined && readMeta(this.ctx.storage.sql, "self_settling") === null) {
+      await this.setSelfSettling(options.selfSettle);
+    }
     return { ok: true, rules };
   }
 
@@ -159,6 +185,7 @@ export class OrderBook extends DurableObject<Env> {
       this.broadcast(batch);
     }
     if (this.subs.count(`balances:${this.market.symbol}`)) this.publishPlacementLocks(commands, batch.ts);
+    if (batch.outbox.length) this.settler.kick();
     return results;
   }
 
@@ -264,6 +291,17 @@ export class OrderBook extends DurableObject<Env> {
 
   async ackOutbox(uptoSeq: number): Promise<{ acknowledged: number }> {
     return { acknowledged: ackOutbox(this.ctx.storage.sql, uptoSeq) };
+  }
+
+  /**
+   * Starts or stops this object's own settlement (an operator may stop it while investigating a
+   * market; the cron and cancels still settle). Tests stop it to hold fills unsettled.
+   */
+  async setSelfSettling(on: boolean): Promise<{ selfSettling: boolean }> {
+    writeMeta(this.ctx.storage.sql, "self_settling", on);
+    this.selfSettling = on;
+    if (on) this.settler.kick();
+    return { selfSettling: on };
   }
 
   async sequence(): Promise<SequenceInfo> {
@@ -378,6 +416,7 @@ export class OrderBook extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     this.alarmPending = false;
+    if (outboxBacklog(this.ctx.storage.sql) > 0) this.settler.kick();
     // Nothing new since the last snapshot: writing the same state again would only cost.
     if (latestSnapshotSeq(this.ctx.storage.sql) === this.market.counters.journalSeq) return;
     await this.snapshotNow();

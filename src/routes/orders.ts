@@ -10,7 +10,6 @@ import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { cancelAllOrders, cancelOrder } from "../services/trading/cancel-order";
 import { getOrder, listOrders, listTrades } from "../services/trading/order-queries";
 import { placeOrder } from "../services/trading/place-order";
-import { settleAfterResponse } from "../services/trading/settle-after-response";
 import { bearerSecurity } from "./user-schemas";
 import { IdempotencyHeaderSchema } from "./wallet-schemas";
 import { FillSchema, MyTradeSchema, OrderSchema, Symbol } from "./trading-schemas";
@@ -179,15 +178,11 @@ export const orderRoutes = createRouter()
   .openapi(placeRoute, async (c) => {
     const body = c.req.valid("json");
     const principal = c.get("principal");
-    const place = async () => {
-      const result = await placeOrder(getDb(c), c.env, principal, body, requestMetadata(c));
-      // Money moves only with fills and when an order ends (its unused lock comes back); an
-      // order that just rests needs no settlement now (the next one, or the cron, records it).
-      if (result.fills.length > 0 || !["new", "pending"].includes(result.order.status)) {
-        settleAfterResponse(c, body.market); // and relays the events
-      }
-      return { status: 201, body: result };
-    };
+    // Settlement is the order book object's job from here (durable-objects/market/settler.ts).
+    const place = async () => ({
+      status: 201,
+      body: await placeOrder(getDb(c), c.env, principal, body, requestMetadata(c)),
+    });
     const key = parseIdempotencyKey(c.req.header("idempotency-key"), false);
     if (key === undefined) return c.json((await place()).body, 201);
     const { response, replayed } = await runIdempotent(

@@ -2,8 +2,8 @@
  * The double-entry ledger: the ONLY code that changes balances.
  *
  * Account model (per asset):
- *   user_available(user)   funds a user can spend or withdraw         never < 0 (CHECK + conditional UPDATE)
- *   user_locked(user)      funds held for a withdrawal or an order    never < 0 (CHECK + conditional UPDATE)
+ *   user_available(user)   funds a user can spend or withdraw         never < 0 (CHECK, row lock)
+ *   user_locked(user)      funds held for a withdrawal or an order    never < 0 (CHECK, row lock)
  *   fee_income             fees the exchange earned                   grows positive
  *   external_deposits      the outside world's side of every deposit  negative: −(all deposits credited)
  *   external_withdrawals   the outside world's side of withdrawals    positive: +(all amounts sent out)
@@ -16,9 +16,9 @@
  * balances are simply the sums of their postings (no row to contend on under load).
  *
  * User accounts also have a row in `balances` (available, locked), updated in the same
- * transaction as the postings. A decrease is a conditional `UPDATE ... WHERE available + delta >= 0`,
- * so concurrent requests can never overspend: the loser's UPDATE matches no row and the whole
- * entry rolls back with INSUFFICIENT_FUNDS. The reconciliation job proves that each row equals
+ * statement as the postings. Each row is changed under its row lock and must pass the
+ * `balances_non_negative` CHECK on the latest committed value, so concurrent requests can never
+ * overspend: the loser's statement fails and the whole entry rolls back with INSUFFICIENT_FUNDS. The reconciliation job proves that each row equals
  * the sum of its postings.
  *
  * An entry is identified by (type, reference): posting the same entry again changes nothing and
@@ -139,97 +139,109 @@ function rowDeltas(postings: Posting[]): RowDelta[] {
   return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, r]) => r);
 }
 
-async function applyRow(tx: DbExecutor, row: RowDelta): Promise<{ available: bigint; locked: bigint }> {
-  const available = row.available.toString();
-  const locked = row.locked.toString();
-  const after = { available: balances.available, locked: balances.locked };
-  if (row.available >= 0n && row.locked >= 0n) {
-    const [upserted] = await tx
-      .insert(balances)
-      .values({ userId: row.userId, asset: row.asset, available: row.available, locked: row.locked })
-      .onConflictDoUpdate({
-        target: [balances.userId, balances.asset],
-        set: {
-          available: sql`${balances.available} + excluded.available`,
-          locked: sql`${balances.locked} + excluded.locked`,
-          updatedAt: sql`now()`,
-        },
-      })
-      .returning(after);
-    return upserted!;
+/** The balance CHECK refused a row: some user account would have gone negative. */
+function isNegativeBalance(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const pg = e as { code?: string; constraint?: string };
+    if (pg.code === "23514" && pg.constraint === "balances_non_negative") return true;
   }
-  // A decrease: applied only if it leaves both columns non-negative. Under concurrency the row
-  // lock serializes writers and the WHERE is re-checked on the latest row, so at most the
-  // funds that exist are ever spent.
-  const updated = await tx
-    .update(balances)
-    .set({
-      available: sql`${balances.available} + ${available}::numeric`,
-      locked: sql`${balances.locked} + ${locked}::numeric`,
-      updatedAt: sql`now()`,
-    })
-    .where(
-      and(
-        eq(balances.userId, row.userId),
-        eq(balances.asset, row.asset),
-        sql`${balances.available} + ${available}::numeric >= 0`,
-        sql`${balances.locked} + ${locked}::numeric >= 0`,
-      ),
-    )
-    .returning(after);
-  if (updated.length === 0) throw insufficientFunds(row.asset);
-  return updated[0]!;
+  return false;
 }
 
 /**
- * Records one journal entry and applies it to the users' balances, atomically (inside the
- * caller's transaction when given one, as a savepoint). Throws INSUFFICIENT_FUNDS (422) when a
- * user account would go negative; then nothing of the entry remains.
+ * Records one journal entry and applies it to the users' balances in ONE statement, so it is
+ * atomic on its own and costs one round trip (it runs on every order, cancel and settlement):
+ * the entry row (nothing else happens when its (type, reference) exists), the balance rows
+ * (upserted in (user, asset) order, so concurrent entries lock alike and never deadlock) and
+ * the postings. A row that would go negative fails the `balances_non_negative` CHECK, on the
+ * latest committed row under its lock, so concurrent entries never overspend: the statement,
+ * and with it the caller's transaction, fails with INSUFFICIENT_FUNDS (422).
  */
 export async function postJournalEntry(db: DbExecutor, input: JournalEntryInput): Promise<PostResult> {
   const postings = normalize(input);
-  return db.transaction(async (tx) => {
-    const [inserted] = await tx
-      .insert(ledgerEntries)
-      .values({ type: input.type, reference: input.reference, metadata: input.metadata ?? {} })
-      .onConflictDoNothing({ target: [ledgerEntries.type, ledgerEntries.reference] })
-      .returning({ id: ledgerEntries.id });
-    if (!inserted) {
-      const [existing] = await tx
-        .select({ id: ledgerEntries.id })
-        .from(ledgerEntries)
-        .where(and(eq(ledgerEntries.type, input.type), eq(ledgerEntries.reference, input.reference)));
-      return { entryId: existing!.id, applied: false, balances: [] };
-    }
-    const after = new Map<string, BalanceAfter>();
-    for (const row of rowDeltas(postings)) {
-      const { available, locked } = await applyRow(tx, row);
-      after.set(`${row.userId}|${row.asset}`, {
-        userId: row.userId,
-        asset: row.asset,
-        available,
-        locked,
-        version: 0n,
-      });
-    }
-    const ids = await tx
-      .insert(ledgerPostings)
-      .values(
-        postings.map((p) => ({
-          entryId: inserted.id,
-          account: p.account.kind,
-          userId: isUserAccount(p.account) ? p.account.userId : null,
-          asset: p.asset,
-          amount: p.amount,
-        })),
+  const rows = rowDeltas(postings);
+  const json = (v: unknown) =>
+    JSON.stringify(v, (_, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
+  let result;
+  try {
+    result = await db.execute<{
+      entry_id: string | null;
+      balances: { user_id: string; asset: string; available: string; locked: string }[];
+      postings: { id: string; user_id: string | null; asset: string }[];
+    }>(sql`
+      with entry as (
+        insert into ledger_entries (type, reference, metadata)
+        values (${input.type}, ${input.reference}, ${json(input.metadata ?? {})}::jsonb)
+        on conflict (type, reference) do nothing
+        returning id
+      ), delta as (
+        select * from jsonb_to_recordset(${json(rows.map((r) => ({ ...r, user_id: r.userId })))}::jsonb)
+          as d(user_id uuid, asset text, available numeric, locked numeric)
+      ), bal as (
+        -- Postgres checks the proposed row before it finds the conflict, so an existing row is
+        -- proposed as zeros and changed by the delta; a missing one is inserted as the delta
+        -- itself (negative: the CHECK refuses it, as it should).
+        insert into balances (user_id, asset, available, locked)
+        select d.user_id, d.asset,
+          case when b.user_id is null then d.available else 0 end,
+          case when b.user_id is null then d.locked else 0 end
+        from entry, delta d
+          left join balances b on b.user_id = d.user_id and b.asset = d.asset
+        order by d.user_id, d.asset
+        on conflict (user_id, asset) do update set
+          available = balances.available
+            + (select x.available from delta x where x.user_id = excluded.user_id and x.asset = excluded.asset),
+          locked = balances.locked
+            + (select x.locked from delta x where x.user_id = excluded.user_id and x.asset = excluded.asset),
+          updated_at = now()
+        returning user_id, asset, available::text, locked::text
+      ), post as (
+        insert into ledger_postings (entry_id, account, user_id, asset, amount)
+        select entry.id, p.account::ledger_account, p.user_id, p.asset, p.amount
+        from entry, jsonb_to_recordset(${json(
+          postings.map((p) => ({
+            account: p.account.kind,
+            user_id: isUserAccount(p.account) ? p.account.userId : null,
+            asset: p.asset,
+            amount: p.amount,
+          })),
+        )}::jsonb) as p(account text, user_id uuid, asset text, amount numeric)
+        returning id::text, user_id, asset
       )
-      .returning({ id: ledgerPostings.id, userId: ledgerPostings.userId, asset: ledgerPostings.asset });
-    for (const p of ids) {
-      const row = p.userId === null ? undefined : after.get(`${p.userId}|${p.asset}`);
-      if (row && p.id > row.version) row.version = p.id;
-    }
-    return { entryId: inserted.id, applied: true, balances: [...after.values()] };
-  });
+      select (select id::text from entry) as entry_id,
+        (select coalesce(json_agg(bal), '[]') from bal) as balances,
+        (select coalesce(json_agg(post), '[]') from post) as postings`);
+  } catch (err) {
+    if (!isNegativeBalance(err)) throw err;
+    // Which row failed is not reported reliably; the first decreasing one names the asset.
+    const short = rows.find((r) => r.available < 0n || r.locked < 0n) ?? rows[0]!;
+    throw insufficientFunds(short.asset);
+  }
+  const out = result.rows[0]!;
+  if (out.entry_id === null) {
+    const [existing] = await db
+      .select({ id: ledgerEntries.id })
+      .from(ledgerEntries)
+      .where(and(eq(ledgerEntries.type, input.type), eq(ledgerEntries.reference, input.reference)));
+    return { entryId: existing!.id, applied: false, balances: [] };
+  }
+  const after = new Map<string, BalanceAfter>(
+    out.balances.map((b) => [
+      `${b.user_id}|${b.asset}`,
+      {
+        userId: b.user_id,
+        asset: b.asset,
+        available: BigInt(b.available),
+        locked: BigInt(b.locked),
+        version: 0n,
+      },
+    ]),
+  );
+  for (const p of out.postings) {
+    const row = p.user_id === null ? undefined : after.get(`${p.user_id}|${p.asset}`);
+    if (row && BigInt(p.id) > row.version) row.version = BigInt(p.id);
+  }
+  return { entryId: BigInt(out.entry_id), applied: true, balances: [...after.values()] };
 }
 
 export interface MoveInput {

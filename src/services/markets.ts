@@ -84,9 +84,12 @@ export function bookStub(env: Env, symbol: string): DurableObjectStub<OrderBook>
   return env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol)) as DurableObjectStub<OrderBook>;
 }
 
-/** Hands the object its rules from Postgres (first use of a market, or after an admin change). */
+/**
+ * Hands the object its rules from Postgres (first use of a market, or after an admin change);
+ * a market that lives in Postgres is settled by its object (durable-objects/market/settler.ts).
+ */
 export async function configureBook(env: Env, rules: MarketRules): Promise<void> {
-  const result = await bookStub(env, rules.symbol).configure(rules);
+  const result = await bookStub(env, rules.symbol).configure(rules, { selfSettle: true });
   if (!result.ok)
     throw new AppError(409, ErrorCode.CONFLICT, `The order book refused the rules: ${result.message}`);
 }

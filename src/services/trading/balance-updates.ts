@@ -4,7 +4,7 @@ import type { DbExecutor } from "../../db/client";
 import { formatUnits } from "../../lib/money";
 import { describeError, Logger } from "../../lib/logger";
 import type { BalanceAfter } from "../ledger";
-import { orderBook, type OrderBookStub } from "./market-directory";
+import { orderBook } from "./market-directory";
 import type { MarketRules } from "./market-rules";
 
 // Balance updates for the private `balances:<market>` WebSocket channel. The Worker publishes
@@ -82,11 +82,16 @@ export async function readBalanceUpdates(
   });
 }
 
+/** The order book's side of it: forwards updates to the user's subscribed sockets. */
+export interface BalancePublisher {
+  publishBalances(updates: BalanceUpdate[]): Promise<unknown>;
+}
+
 const fallbackLog = new Logger("info", { component: "balance-updates" });
 
 /** Sends updates to the market's object; logs and returns on any failure. */
 export async function publishBalances(
-  book: OrderBookStub,
+  book: BalancePublisher,
   market: string,
   updates: readonly BalanceUpdate[],
   log: Logger = fallbackLog,

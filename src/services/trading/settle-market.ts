@@ -12,9 +12,8 @@ import {
   type BalanceAfter,
   type LedgerAccount,
 } from "../ledger";
-import { balanceUpdates, publishBalances } from "./balance-updates";
+import { balanceUpdates, publishBalances, type BalancePublisher } from "./balance-updates";
 import type { MarketRules } from "./market-rules";
-import type { OrderBookStub } from "./market-directory";
 import { planSettlement, type Movement, type OrderState, type OutboxEntry } from "./settlement-plan";
 
 /** Outbox entries per Postgres transaction. */
@@ -32,6 +31,15 @@ export interface SettleOptions {
   maxBatches?: number;
   /** Where a failed balance publication is logged (it never fails the settlement). */
   log?: Logger;
+}
+
+/**
+ * The market's order book as settlement sees it (over RPC, or from inside the object): where
+ * the fills come from, and where the balances they leave are shown.
+ */
+export interface OutboxSource extends BalancePublisher {
+  readOutbox(afterSeq: number, limit: number): Promise<{ entries: OutboxEntry[] }>;
+  ackOutbox(uptoSeq: number): Promise<unknown>;
 }
 
 export interface SettleResult {
@@ -135,19 +143,31 @@ export async function applySettlementBatch(
       if (!posted.applied) throw new Error(`settlement entry ${rules.symbol}:${plan.lastSeq} already exists`);
       balances = posted.balances;
     }
-    for (const o of plan.orders.values()) {
-      await tx
-        .update(orders)
-        .set({
-          status: o.status,
-          consumedAmount: o.consumedAmount,
-          releasedAmount: o.releasedAmount,
-          filledQuantity: o.filledQuantity,
-          filledQuote: o.filledQuote,
-          updatedAt: sql`now()`,
-          ...(o.closedAt ? { closedAt: o.closedAt } : {}),
-        })
-        .where(eq(orders.id, o.id));
+    // Every order of the batch in one statement (a busy batch touches hundreds).
+    const changed = [...plan.orders.values()];
+    if (changed.length > 0) {
+      const rows = changed.map((o) => ({
+        id: o.id,
+        status: o.status,
+        consumed: o.consumedAmount.toString(),
+        released: o.releasedAmount.toString(),
+        filled_quantity: o.filledQuantity.toString(),
+        filled_quote: o.filledQuote.toString(),
+        closed_at: o.closedAt?.toISOString() ?? null,
+      }));
+      await tx.execute(sql`
+        update orders o set
+          status = v.status::order_status,
+          consumed_amount = v.consumed,
+          released_amount = v.released,
+          filled_quantity = v.filled_quantity,
+          filled_quote = v.filled_quote,
+          closed_at = coalesce(v.closed_at, o.closed_at),
+          updated_at = now()
+        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
+          id uuid, status text, consumed numeric, released numeric,
+          filled_quantity numeric, filled_quote numeric, closed_at timestamptz)
+        where o.id = v.id`);
     }
     await enqueueEvents(
       tx,
@@ -183,7 +203,7 @@ const isUuid = (id: string) => UUID.test(id);
  */
 export async function settleMarket(
   db: Database,
-  book: OrderBookStub,
+  book: OutboxSource,
   rules: MarketRules,
   options: SettleOptions = {},
 ): Promise<SettleResult> {

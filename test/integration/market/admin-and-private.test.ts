@@ -94,6 +94,8 @@ describe("the private orders channel", () => {
     });
 
     const book = bookStub(env, symbol);
+    // Orders placed straight into the object have no rows in Postgres: nothing to settle.
+    await book.setSelfSettling(false);
     await book.placeBatch([
       {
         kind: "place",

@@ -30,6 +30,8 @@ const principal = (userId: string): Principal => ({
 /** A seller and a buyer whose orders matched in the book; nothing settled yet (the "crash"). */
 async function matchedButUnsettled(db: Database) {
   const market = await createMarket();
+  // The object settles its own fills at once; hold them to play the crash.
+  await orderBook(env, market).setSelfSettling(false);
   const seller = await createTestUser();
   const buyer = await createTestUser();
   await fund(db, seller, "BTC", 10_000_000n); // 0.1 BTC

@@ -1,0 +1,107 @@
+import type { Pool } from "@neondatabase/serverless";
+import { openDatabase, type Database } from "../../src/db/client";
+import { createRedis } from "../../src/http/resources";
+import { describeError, Logger, parseLogLevel } from "../../src/lib/logger";
+import { relayOutbox } from "../../src/services/event-outbox";
+import { tradingRules } from "../../src/services/trading/market-directory";
+import { settleMarket, type OutboxSource } from "../../src/services/trading/settle-market";
+import type { MarketRules } from "./rules";
+
+/** Batches per round; a round that used them all goes again at once. */
+const BATCHES_PER_ROUND = 10;
+/** Retry delays after a failed round (Postgres down, another settler holding the market). */
+const RETRY_MS = [100, 500, 2_000, 10_000];
+
+/**
+ * Settles the market's fills from inside its order book object, as soon as they are matched:
+ * the object reads its own outbox (no RPC), applies it to Postgres through `settleMarket` (the
+ * same exactly-once path the cron and cancels use) and acknowledges after commit.
+ *
+ * Why here and not in the Worker: a Worker's Postgres connection cannot outlive its request, so
+ * settling from requests paid a new connection per settlement and made concurrent settlers queue
+ * on the market's cursor row. The object's connections live as long as the object (workerd binds
+ * an object's I/O to the object, not to one request), and there is one settler per market.
+ *
+ * One round at a time; a kick during a round asks for another. Failures back off and retry;
+ * an evicted object loses its timer, and the cron settles whatever is left.
+ */
+export class ObjectSettler {
+  private opened?: { db: Database; pool: Pool };
+  private running = false;
+  private again = false;
+  private failures = 0;
+  private retry?: ReturnType<typeof setTimeout>;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly env: Env,
+    private readonly source: OutboxSource & { backlog(): number },
+    private readonly rules: () => MarketRules | undefined,
+    private readonly enabled: () => boolean,
+  ) {
+    this.log = new Logger(parseLogLevel(env.LOG_LEVEL), { component: "order-book-settler" });
+  }
+
+  /** New outbox entries exist (or may): settle them soon. */
+  kick(): void {
+    if (!this.enabled()) return;
+    // Backing off after a failure: the timer retries; new entries just wait for it.
+    if (this.failures > 0 && this.retry) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.retry);
+    this.retry = undefined;
+    this.running = true;
+    void this.round().finally(() => {
+      this.running = false;
+    });
+  }
+
+  private database(): Database {
+    if (!this.opened) this.opened = openDatabase(this.env);
+    return this.opened.db;
+  }
+
+  private async round(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        const rules = this.rules();
+        if (!rules || !this.enabled()) return;
+        const db = this.database();
+        const result = await settleMarket(db, this.source, tradingRules(rules), {
+          maxBatches: BATCHES_PER_ROUND,
+        });
+        if (result.batches > 0) {
+          await relayOutbox(db, createRedis(this.env), 100, { waitForLock: false }).catch((err: unknown) =>
+            this.log.warn("event relay deferred to cron", describeError(err)),
+          );
+        }
+        if (result.batches === BATCHES_PER_ROUND) this.again = true;
+      } while (this.again);
+      this.failures = 0;
+      // Entries left behind: another settler held the market (it re-reads after its commit,
+      // but may stop early), so look again shortly.
+      if (this.source.backlog() > 0) this.later();
+    } catch (err) {
+      this.failures++;
+      this.log.warn("settlement failed; retrying", { attempt: this.failures, ...describeError(err) });
+      // The connection may be what broke: start from a fresh Pool next time.
+      const broken = this.opened;
+      this.opened = undefined;
+      void broken?.pool.end().catch(() => {});
+      this.later();
+    }
+  }
+
+  private later(): void {
+    if (this.retry) return;
+    const delay = RETRY_MS[Math.min(this.failures, RETRY_MS.length - 1)]!;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      this.kick();
+    }, delay);
+  }
+}
