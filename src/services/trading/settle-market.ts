@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Database, DbExecutor } from "../../db/client";
 import { orders, settlementCursors, trades } from "../../db/schema";
 import { SYSTEM_METADATA } from "../../http/request-metadata";
@@ -79,6 +79,23 @@ export async function applySettlementBatch(
       if (e.kind === "trade") ids.add(e.takerOrderId).add(e.makerOrderId);
       else ids.add(e.orderId);
     }
+    // Both legs of every OCO pair in the batch: one leg's end moves or releases the pair's lock.
+    const groups = await tx
+      .selectDistinct({ group: orders.ocoGroupId })
+      .from(orders)
+      .where(and(inArray(orders.id, [...ids].filter(isUuid)), isNotNull(orders.ocoGroupId)));
+    if (groups.length > 0) {
+      const legs = await tx
+        .select({ id: orders.id })
+        .from(orders)
+        .where(
+          inArray(
+            orders.ocoGroupId,
+            groups.map((g) => g.group!),
+          ),
+        );
+      for (const leg of legs) ids.add(leg.id);
+    }
     const rows = await tx
       .select({
         id: orders.id,
@@ -91,6 +108,11 @@ export async function applySettlementBatch(
         releasedAmount: orders.releasedAmount,
         filledQuantity: orders.filledQuantity,
         filledQuote: orders.filledQuote,
+        ocoGroupId: orders.ocoGroupId,
+        price: orders.price,
+        quantity: orders.quantity,
+        amendId: orders.amendId,
+        amendSeq: orders.amendSeq,
       })
       .from(orders)
       .where(inArray(orders.id, [...ids].filter(isUuid)))
@@ -127,10 +149,16 @@ export async function applySettlementBatch(
         .update(orders)
         .set({
           status: o.status,
+          lockedAmount: o.lockedAmount,
           consumedAmount: o.consumedAmount,
           releasedAmount: o.releasedAmount,
           filledQuantity: o.filledQuantity,
           filledQuote: o.filledQuote,
+          price: o.price,
+          quantity: o.quantity,
+          amendId: o.amendId ?? null,
+          amendSeq: o.amendSeq ?? null,
+          ...(o.amendId ? {} : { amendExpiresAt: null }),
           updatedAt: sql`now()`,
           ...(o.closedAt ? { closedAt: o.closedAt } : {}),
         })
