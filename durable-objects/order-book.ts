@@ -140,13 +140,20 @@ export class OrderBook extends DurableObject<Env> {
     return this.run([{ ...command, kind: "place" }])[0]!;
   }
 
+  /** An OCO pair (both legs' ids are the caller's); journaled as one engine `place_oco` command. */
+  async placeOco(
+    command: Omit<Extract<MarketCommand, { kind: "place_oco" }>, "kind">,
+  ): Promise<CommandResult> {
+    return this.run([{ ...command, kind: "place_oco" }])[0]!;
+  }
+
   async cancel(orderId: string, userId?: string): Promise<CommandResult> {
     return this.run([{ kind: "cancel", orderId, userId }])[0]!;
   }
 
   async amend(
     orderId: string,
-    change: { price?: string; quantity?: string; userId?: string },
+    change: { price?: string; quantity?: string; userId?: string; amendId?: string },
   ): Promise<CommandResult> {
     return this.run([{ kind: "amend", orderId, ...change }])[0]!;
   }

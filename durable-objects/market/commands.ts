@@ -32,6 +32,27 @@ export interface PlaceCommand {
   balance?: BalanceUpdate;
 }
 
+/**
+ * One-cancels-the-other: a GTC limit leg (`orderId`, at `price`) and a stop leg (`stopOrderId`:
+ * a stop_loss at `stopPrice`, or a stop_limit at `stopLimitPrice` when given), same side and
+ * quantity. The first fill of either leg, the trigger of the stop leg or the cancel of either
+ * cancels the other. Both ids are caller-generated; a known `orderId` returns the first result.
+ */
+export interface PlaceOcoCommand {
+  kind: "place_oco";
+  orderId: string;
+  stopOrderId: string;
+  /** The pair's client id, recorded on the limit leg. */
+  clientOrderId?: string;
+  userId: string;
+  side: SideName;
+  quantity: string;
+  price: string;
+  stopPrice: string;
+  stopLimitPrice?: string;
+  selfTradePrevention?: SelfTradeName;
+}
+
 export interface CancelCommand {
   kind: "cancel";
   orderId: string;
@@ -46,6 +67,8 @@ export interface AmendCommand {
   price?: string;
   /** New total quantity (filled part included). */
   quantity?: string;
+  /** The caller's id for this amendment, echoed in its `amended` outbox entry. */
+  amendId?: string;
 }
 
 export interface CancelAllCommand {
@@ -53,7 +76,7 @@ export interface CancelAllCommand {
   userId: string;
 }
 
-export type MarketCommand = PlaceCommand | CancelCommand | AmendCommand | CancelAllCommand;
+export type MarketCommand = PlaceCommand | PlaceOcoCommand | CancelCommand | AmendCommand | CancelAllCommand;
 
 export type OrderStatusName = "new" | "partially_filled" | "filled" | "cancelled" | "expired" | "rejected";
 
@@ -63,6 +86,8 @@ export interface Fill {
   quantity: string;
   liquidity: "maker" | "taker";
   counterOrderId: string;
+  /** The caller's order that filled (an OCO reply carries fills of either leg). */
+  orderId?: string;
 }
 
 export interface OrderReport {
@@ -85,6 +110,8 @@ export interface OrderReport {
 export interface CommandOk {
   ok: true;
   order?: OrderReport;
+  /** place_oco: both legs, the limit leg first. */
+  orders?: OrderReport[];
   fills?: Fill[];
   /** cancel_all: the ids cancelled. */
   cancelled?: string[];
@@ -133,6 +160,8 @@ export type OutboxEntry =
       quantity?: string;
       remaining?: string;
       filled?: string;
+      /** `amended`: the amend command's `amendId`, when it had one. */
+      amendId?: string;
     };
 
 /** What the object knows about an order id (for uncertain calls). */

@@ -5,7 +5,10 @@ import {
   type Command,
   type EngineConfig,
   type EventBuffer,
+  type OrderTypeName,
+  type PlaceOco,
   type PlaceOrder,
+  type SideName,
 } from "../engine";
 import { EventKind } from "../engine/codes";
 import type { Batch, OrderRow } from "./batch";
@@ -22,6 +25,7 @@ import type {
   OrderStatusName,
   OutboxEntry,
   PlaceCommand,
+  PlaceOcoCommand,
 } from "./commands";
 import { journalAfter } from "./journal";
 import { CandleBook, type Candle } from "./market-data/candles";
@@ -56,6 +60,29 @@ interface Outcome {
   doneReason: number;
   filled: number;
   fills: Fill[];
+}
+
+const newOutcome = (): Outcome => ({ accepted: false, rejectReason: 0, doneReason: 0, filled: 0, fills: [] });
+
+function addFill(
+  out: Outcome,
+  taking: boolean,
+  tradeId: string,
+  price: string,
+  quantity: string,
+  lots: number,
+  taker: OrderRef,
+  maker: OrderRef,
+): void {
+  out.filled += lots;
+  out.fills.push({
+    tradeId,
+    price,
+    quantity,
+    liquidity: taking ? "taker" : "maker",
+    counterOrderId: taking ? maker.orderId : taker.orderId,
+    orderId: taking ? taker.orderId : maker.orderId,
+  });
 }
 
 /**
@@ -115,6 +142,8 @@ export class Market {
     switch (command.kind) {
       case "place":
         return this.place(command, batch);
+      case "place_oco":
+        return this.placeOco(command, batch);
       case "cancel":
         return this.cancel(command, batch);
       case "amend":
@@ -161,10 +190,97 @@ export class Market {
     const result: CommandResult =
       outcome.rejectReason !== 0
         ? this.rejected(outcome.rejectReason)
-        : { ok: true, order: this.report(c, ref, order, outcome, seq, batch.ts), fills: outcome.fills };
+        : {
+            ok: true,
+            order: this.report(ref, c.side, c.type, order.price, order.quantity, outcome, seq, batch.ts),
+            fills: outcome.fills,
+          };
     const row: OrderRow = { num, ...ref, result };
     batch.orders.push(row);
     batch.placed.set(c.orderId, row);
+    return result;
+  }
+
+  /**
+   * Both legs get an order number and a row (so either id can be cancelled, looked up or
+   * retried); the journal holds one engine `place_oco` command, so a replay rebuilds the pair.
+   */
+  private placeOco(c: PlaceOcoCommand, batch: Batch): CommandResult {
+    if (!isIdString(c.orderId) || !isIdString(c.stopOrderId) || c.orderId === c.stopOrderId) {
+      return fail("BAD_REQUEST", "orderId and stopOrderId must be two strings of 1-64 characters");
+    }
+    if (!isIdString(c.userId)) return fail("BAD_REQUEST", "userId must be a string of 1-64 characters");
+    const known = batch.placed.get(c.orderId) ?? this.storedOrder(c.orderId);
+    if (known) return { ...known.result, duplicate: true };
+    if (batch.placed.has(c.stopOrderId) || this.storedOrder(c.stopOrderId)) {
+      return fail("DUPLICATE_ORDER_ID", "stopOrderId is already known");
+    }
+    const denied = this.statusError(false);
+    if (denied) return denied;
+    const rules = this.rules!;
+    const grid = rules.grid;
+    const price = grid.ticks(c.price);
+    const stopPrice = grid.ticks(c.stopPrice);
+    const stopLimitPrice = c.stopLimitPrice === undefined ? undefined : grid.ticks(c.stopLimitPrice);
+    if (!price || !stopPrice || stopLimitPrice === null || stopLimitPrice === 0) {
+      return fail("INVALID_TICK", "prices must be positive multiples of the tick size");
+    }
+    const lots = grid.lots(c.quantity);
+    if (!lots) return fail("INVALID_LOT", "quantity must be a positive multiple of the lot size");
+    const minor = grid.quantityMinor(lots);
+    if (minor < rules.minQuantity) return fail("QUANTITY_TOO_SMALL", "quantity below the market minimum");
+    if (minor > rules.maxQuantity) return fail("QUANTITY_TOO_LARGE", "quantity above the market maximum");
+    for (const p of [price, stopLimitPrice]) {
+      if (p !== undefined && grid.notionalMinor(p, lots) < rules.minNotional) {
+        return fail("NOTIONAL_TOO_SMALL", "price × quantity is below the market's minimum notional");
+      }
+    }
+
+    const limitNum = this.counters.nextOrderNum++;
+    const stopNum = this.counters.nextOrderNum++;
+    const userNum = this.userNum(c.userId, batch, true)!;
+    const oco: PlaceOco = {
+      orderId: limitNum,
+      stopOrderId: stopNum,
+      userId: userNum,
+      side: c.side,
+      quantity: lots,
+      price,
+      stopPrice,
+      ...(stopLimitPrice === undefined ? {} : { stopLimitPrice }),
+      ...(c.selfTradePrevention === undefined ? {} : { stp: c.selfTradePrevention }),
+    };
+    const limitRef: OrderRef = {
+      orderId: c.orderId,
+      userId: c.userId,
+      clientOrderId: c.clientOrderId ?? null,
+    };
+    const stopRef: OrderRef = { orderId: c.stopOrderId, userId: c.userId, clientOrderId: null };
+    this.refs.set(limitNum, limitRef);
+    this.refs.set(stopNum, stopRef);
+    const seq = this.apply({ kind: "place_oco", ...oco }, batch);
+    const stopOutcome = newOutcome();
+    const outcome = this.consumeEvents(batch, limitNum, true, stopNum, stopOutcome);
+    let result: CommandResult;
+    if (outcome.rejectReason !== 0) {
+      this.refs.delete(stopNum);
+      result = this.rejected(outcome.rejectReason);
+    } else {
+      const stopType: OrderTypeName = stopLimitPrice === undefined ? "stop_loss" : "stop_limit";
+      const legs = [
+        this.report(limitRef, c.side, "limit", price, lots, outcome, seq, batch.ts),
+        this.report(stopRef, c.side, stopType, stopLimitPrice, lots, stopOutcome, seq, batch.ts),
+      ];
+      result = { ok: true, order: legs[0], orders: legs, fills: [...outcome.fills, ...stopOutcome.fills] };
+    }
+    for (const [num, ref] of [
+      [limitNum, limitRef],
+      [stopNum, stopRef],
+    ] as const) {
+      const row: OrderRow = { num, ...ref, result };
+      batch.orders.push(row);
+      batch.placed.set(ref.orderId, row);
+    }
     return result;
   }
 
@@ -173,10 +289,15 @@ export class Market {
     if (denied) return denied;
     const target = this.findOrder(c.orderId, c.userId, batch);
     if (!target) return fail("ORDER_NOT_FOUND", "No such order in this market");
+    const before = batch.outbox.length;
     this.apply({ kind: "cancel", orderId: target.num }, batch);
     const outcome = this.consumeEvents(batch, target.num);
     if (outcome.rejectReason !== 0) return fail("ORDER_NOT_OPEN", "The order is no longer open");
-    return { ok: true, cancelled: [c.orderId] };
+    // An OCO leg takes its sibling with it.
+    const cancelled = batch.outbox
+      .slice(before)
+      .flatMap((e) => (e.kind === "order" && e.event === "done" ? [e.orderId] : []));
+    return { ok: true, cancelled };
   }
 
   private amend(c: AmendCommand, batch: Batch): CommandResult {
@@ -194,13 +315,32 @@ export class Market {
     if (c.quantity !== undefined) {
       const lots = grid.lots(c.quantity);
       if (!lots) return fail("INVALID_LOT", "quantity must be a positive multiple of the lot size");
+      if (grid.quantityMinor(lots) < this.rules!.minQuantity)
+        return fail("QUANTITY_TOO_SMALL", "quantity below the market minimum");
       if (grid.quantityMinor(lots) > this.rules!.maxQuantity)
         return fail("QUANTITY_TOO_LARGE", "quantity above the market maximum");
       change.quantity = lots;
     }
+    const live = this.engine.getOrder(target.num);
+    if (live && live.price > 0) {
+      const notional = grid.notionalMinor(change.price ?? live.price, change.quantity ?? live.quantity);
+      if (notional < this.rules!.minNotional) {
+        return fail("NOTIONAL_TOO_SMALL", "price × quantity is below the market's minimum notional");
+      }
+    }
+    const before = batch.outbox.length;
     this.apply({ kind: "amend", orderId: target.num, ...change }, batch);
     const outcome = this.consumeEvents(batch, target.num);
     if (outcome.rejectReason !== 0) return this.rejected(outcome.rejectReason);
+    if (c.amendId !== undefined) {
+      for (let i = before; i < batch.outbox.length; i++) {
+        const e = batch.outbox[i]!;
+        if (e.kind === "order" && e.event === "amended" && e.orderId === target.orderId) {
+          e.amendId = c.amendId;
+          break;
+        }
+      }
+    }
     return { ok: true, fills: outcome.fills };
   }
 
@@ -353,8 +493,17 @@ export class Market {
    * `placing`: the command places `subject`. A refused cancel or amend is not a rejected order,
    * so only a refused placement becomes a `rejected` order event for settlement.
    */
-  private consumeEvents(batch: Batch, subject: number, placing = false): Outcome {
-    const outcome: Outcome = { accepted: false, rejectReason: 0, doneReason: 0, filled: 0, fills: [] };
+  /**
+   * `second` / `secondOutcome`: the stop leg of an OCO being placed, tracked like the subject.
+   */
+  private consumeEvents(
+    batch: Batch,
+    subject: number,
+    placing = false,
+    second = 0,
+    secondOutcome?: Outcome,
+  ): Outcome {
+    const outcome = newOutcome();
     const rules = this.rules!;
     const grid = rules.grid;
     const symbol = this.symbol;
@@ -397,15 +546,9 @@ export class Market {
           takerFeeBps: rules.rules.takerFeeBps,
         });
         if (orderNum === subject || makerNum === subject) {
-          const taking = orderNum === subject;
-          outcome.filled += lots;
-          outcome.fills.push({
-            tradeId,
-            price: p,
-            quantity: q,
-            liquidity: taking ? "taker" : "maker",
-            counterOrderId: taking ? maker.orderId : taker.orderId,
-          });
+          addFill(outcome, orderNum === subject, tradeId, p, q, lots, taker, maker);
+        } else if (second !== 0 && (orderNum === second || makerNum === second)) {
+          addFill(secondOutcome!, orderNum === second, tradeId, p, q, lots, taker, maker);
         }
         continue;
       }
@@ -423,6 +566,7 @@ export class Market {
         case EventKind.ACCEPTED:
           entry.status = "new";
           if (orderNum === subject) outcome.accepted = true;
+          else if (second !== 0 && orderNum === second) secondOutcome!.accepted = true;
           break;
         case EventKind.REJECTED:
           if (orderNum === subject || orderNum === 0) outcome.rejectReason = ev.code[i]!;
@@ -438,6 +582,7 @@ export class Market {
           entry.remaining = grid.quantity(ev.quantity[i]!);
           entry.filled = grid.quantity(ev.quantity2[i]!);
           if (orderNum === subject) outcome.doneReason = ev.code[i]!;
+          else if (second !== 0 && orderNum === second) secondOutcome!.doneReason = ev.code[i]!;
           this.refs.delete(orderNum);
           break;
         }
@@ -459,9 +604,11 @@ export class Market {
   }
 
   private report(
-    c: PlaceCommand,
     ref: OrderRef,
-    order: PlaceOrder,
+    side: SideName,
+    type: OrderTypeName,
+    price: number | undefined,
+    quantity: number | undefined,
     outcome: Outcome,
     seq: number,
     ts: number,
@@ -478,16 +625,16 @@ export class Market {
       clientOrderId: ref.clientOrderId,
       userId: ref.userId,
       market: this.symbol,
-      side: c.side,
-      type: c.type,
+      side,
+      type,
       status,
-      price: order.price === undefined ? null : grid.price(order.price),
-      quantity: order.quantity === undefined ? null : grid.quantity(order.quantity),
+      price: price === undefined ? null : grid.price(price),
+      quantity: quantity === undefined ? null : grid.quantity(quantity),
       filledQuantity: grid.quantity(outcome.filled),
       remainingQuantity:
-        order.quantity === undefined
+        quantity === undefined
           ? null
-          : grid.quantity(outcome.doneReason !== 0 ? 0 : order.quantity - outcome.filled),
+          : grid.quantity(outcome.doneReason !== 0 ? 0 : quantity - outcome.filled),
       seq,
       ts,
     };

@@ -58,6 +58,10 @@ export const ErrorCode = {
   UNBOUNDED_BUY: "UNBOUNDED_BUY",
   DUPLICATE_CLIENT_ORDER_ID: "DUPLICATE_CLIENT_ORDER_ID",
   ORDER_REJECTED: "ORDER_REJECTED",
+  /** Amend of an order the book cannot amend: an OCO leg, a stop still waiting for its trigger. */
+  ORDER_NOT_AMENDABLE: "ORDER_NOT_AMENDABLE",
+  /** Another amendment of this order is still in flight; retry when it has answered. */
+  AMEND_IN_PROGRESS: "AMEND_IN_PROGRESS",
   // markets and the order book (the object's own reject codes pass through as they are)
   MARKET_NOT_FOUND: "MARKET_NOT_FOUND",
   MARKET_EXISTS: "MARKET_EXISTS",

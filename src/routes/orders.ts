@@ -7,6 +7,7 @@ import { createRouter } from "../http/router";
 import { decimalAmount } from "../lib/money";
 import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
+import { amendOrder } from "../services/trading/amend-order";
 import { cancelAllOrders, cancelOrder } from "../services/trading/cancel-order";
 import { getOrder, listOrders, listTrades } from "../services/trading/order-queries";
 import { placeOrder } from "../services/trading/place-order";
@@ -22,11 +23,21 @@ export const PlaceOrderSchema = z
   .strictObject({
     market: Symbol,
     side: z.enum(["buy", "sell"]),
-    type: z.enum(["limit", "market", "stop_loss", "stop_limit", "trailing_stop"]),
+    type: z.enum(["limit", "market", "stop_loss", "stop_limit", "trailing_stop", "oco"]).openapi({
+      description:
+        "oco: a GTC limit leg at `price` and a stop leg triggered at `stop_price` (a stop_limit at " +
+        "`stop_limit_price`, required for a buy, or else a stop-market), same side and quantity; " +
+        "a fill or trigger of one leg, or a cancel of either, cancels the other. A sell's price " +
+        "must be above its stop price, a buy's below. The pair locks once: a sell its quantity, " +
+        "a buy the larger of its legs' price × quantity. `client_order_id` names the limit leg.",
+    }),
     quantity: decimalAmount({ example: "0.5" }).optional(),
     quote_quantity: decimalAmount({ example: "100" }).optional(),
     price: decimalAmount({ example: "64000.10" }).optional(),
     stop_price: decimalAmount().optional(),
+    stop_limit_price: decimalAmount()
+      .optional()
+      .openapi({ description: "oco only: the stop leg's limit price" }),
     trailing_offset: z
       .string()
       .regex(/^[1-9]\d{0,9}$/)
@@ -59,9 +70,19 @@ const placeRoute = createRoute({
   },
   responses: {
     201: {
-      description: "Accepted by the order book, with its immediate fills",
+      description:
+        "Accepted by the order book, with its immediate fills; an oco replies its limit leg as `order` and both legs in `orders`",
       content: {
-        "application/json": { schema: z.object({ order: OrderSchema, fills: z.array(FillSchema) }) },
+        "application/json": {
+          schema: z.object({
+            order: OrderSchema,
+            orders: z
+              .array(OrderSchema)
+              .optional()
+              .openapi({ description: "oco only: [limit leg, stop leg]" }),
+            fills: z.array(FillSchema),
+          }),
+        },
       },
     },
     ...errorResponses(400, 401, 403, 404, 409, 415, 422, 429, 503),
@@ -82,6 +103,44 @@ const cancelRoute = createRoute({
       content: { "application/json": { schema: z.object({ order: OrderSchema }) } },
     },
     ...errorResponses(400, 401, 403, 404, 409, 429),
+  },
+});
+
+export const AmendOrderSchema = z
+  .strictObject({
+    price: decimalAmount({ example: "64100.00" }).optional(),
+    quantity: decimalAmount({ example: "0.4" })
+      .optional()
+      .openapi({ description: "The new total quantity, the filled part included" }),
+  })
+  .openapi("AmendOrder");
+
+const amendRoute = createRoute({
+  method: "patch",
+  path: "/orders/{id}",
+  tags,
+  summary:
+    "Amend one of my open limit orders: new price and/or total quantity (a pure decrease keeps time priority)",
+  description:
+    "An amendment that may need more funds locks the difference first (422 INSUFFICIENT_FUNDS leaves the order " +
+    "unchanged); one that needs less releases the difference once the book confirmed it. Another user's id is a " +
+    "404; a closed order a 409 ORDER_NOT_OPEN; an OCO leg or a stop waiting for its trigger a 409 " +
+    "ORDER_NOT_AMENDABLE; a halted market a 409 MARKET_HALTED; another amendment of the order in flight a 409 " +
+    "AMEND_IN_PROGRESS.",
+  security: bearerSecurity,
+  middleware: [trade] as const,
+  request: {
+    params: OrderIdParam,
+    body: { content: { "application/json": { schema: AmendOrderSchema } }, required: true },
+  },
+  responses: {
+    200: {
+      description: "Amended, with the fills it made at once (a price change may cross)",
+      content: {
+        "application/json": { schema: z.object({ order: OrderSchema, fills: z.array(FillSchema) }) },
+      },
+    },
+    ...errorResponses(400, 401, 403, 404, 409, 415, 422, 429, 503),
   },
 });
 
@@ -203,6 +262,18 @@ export const orderRoutes = createRouter()
     );
     relayEventsAfterResponse(c);
     return c.json({ order }, 200);
+  })
+  .openapi(amendRoute, async (c) => {
+    const result = await amendOrder(
+      getDb(c),
+      c.env,
+      c.get("principal"),
+      c.req.valid("param").id,
+      c.req.valid("json"),
+      requestMetadata(c),
+    );
+    relayEventsAfterResponse(c);
+    return c.json(result, 200);
   })
   .openapi(cancelAllRoute, async (c) => {
     const { market } = c.req.valid("query");

@@ -29,6 +29,10 @@ export const OrderSchema = z
     visible_quantity: z.string().nullable(),
     trailing_offset: z.string().nullable(),
     trailing_offset_unit: z.string().nullable(),
+    oco_group_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "Both legs of an OCO carry the pair's id (the limit leg's id)" }),
     filled_quantity: amount("0.10000000"),
     remaining_quantity: z.string().nullable(),
     filled_quote: z.string(),
@@ -43,6 +47,7 @@ export const OrderSchema = z
 export const FillSchema = z
   .object({
     trade_id: z.string(),
+    order_id: z.string().optional().openapi({ description: "The order that filled" }),
     price: z.string(),
     quantity: z.string(),
     fee: z.string(),

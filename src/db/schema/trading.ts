@@ -77,8 +77,23 @@ export const orders = pgTable(
     visibleQuantity: minorUnits("visible_quantity"),
     trailingOffset: integer("trailing_offset"),
     trailingOffsetUnit: text("trailing_offset_unit"),
-    /** Both legs of an OCO share this id (and one lock, held by the limit leg). */
+    /**
+     * Both legs of an OCO share this id (the limit leg's own id) and one lock: the limit leg
+     * holds it; when the limit leg ends while the stop leg lives on (the stop triggered),
+     * settlement moves the unused lock to the stop leg instead of releasing it.
+     */
     ocoGroupId: uuid("oco_group_id"),
+    /**
+     * An amendment in flight (PATCH /orders/{id}): its id and when its hold on the order lapses.
+     * One at a time per order, so the lock it adds is never released by an earlier amendment.
+     */
+    amendId: uuid("amend_id"),
+    amendExpiresAt: timestamp("amend_expires_at", { withTimezone: true }),
+    /**
+     * Outbox sequence of the last `amended` entry settled for this order: a replay of an older
+     * one (a lost cursor) changes nothing.
+     */
+    amendSeq: bigint("amend_seq", { mode: "number" }),
     status: orderStatus("status").notNull().default("pending"),
     rejectReason: text("reject_reason"),
     /** Base filled so far. */
@@ -113,6 +128,9 @@ export const orders = pgTable(
       .on(t.createdAt)
       .where(sql`${t.status} = 'pending'`),
     index("orders_market_status_idx").on(t.market, t.status),
+    index("orders_oco_group_idx")
+      .on(t.ocoGroupId)
+      .where(sql`${t.ocoGroupId} is not null`),
     check(
       "orders_lock_accounting",
       sql`${t.consumedAmount} >= 0 and ${t.releasedAmount} >= 0 and ${t.consumedAmount} + ${t.releasedAmount} <= ${t.lockedAmount}`,

@@ -130,11 +130,16 @@ export function buyLock(rules: MarketRules, ticks: number, lots: number): bigint
  * any amount of quote, so it is refused with UNBOUNDED_BUY; use a quote amount or a stop_limit.
  * Min notional is checked wherever a price is known (limit prices, quote amounts).
  */
-export function prepareOrder(rules: MarketRules, input: OrderInput): PreparedOrder {
+/** Halted and cancel-only markets accept no new order and no amendment (409). */
+export function assertTrading(rules: MarketRules, what = "no new order"): void {
   if (rules.status !== "trading") {
     const code = rules.status === "halted" ? ErrorCode.MARKET_HALTED : ErrorCode.MARKET_CANCEL_ONLY;
-    throw new AppError(409, code, `Market ${rules.symbol} is ${rules.status}: it accepts no new order`);
+    throw new AppError(409, code, `Market ${rules.symbol} is ${rules.status}: it accepts ${what}`);
   }
+}
+
+export function prepareOrder(rules: MarketRules, input: OrderInput): PreparedOrder {
+  assertTrading(rules);
   const { side, type } = input;
   const buy = side === "buy";
   const hasLimitPrice = type === "limit" || type === "stop_limit";
@@ -266,4 +271,129 @@ export function prepareOrder(rules: MarketRules, input: OrderInput): PreparedOrd
     engine,
     lock,
   };
+}
+
+/** An OCO as the API receives it (`type: "oco"`). */
+export interface OcoInput {
+  side: OrderSide;
+  quantity?: string;
+  /** The limit leg's price. */
+  price?: string;
+  /** The stop leg's trigger. */
+  stop_price?: string;
+  /** When given the stop leg is a stop_limit at this price, otherwise a stop_loss (market). */
+  stop_limit_price?: string;
+  self_trade_prevention?: SelfTradePrevention;
+  quote_quantity?: string;
+  trailing_offset?: string;
+  trailing_offset_unit?: "ticks" | "bps";
+  time_in_force?: TimeInForce;
+  post_only?: boolean;
+  visible_quantity?: string;
+}
+
+/** Both legs of a validated OCO and the one lock the pair holds. */
+export interface PreparedOco {
+  limit: PreparedOrder;
+  stop: PreparedOrder;
+  lock: FundsLock;
+}
+
+/**
+ * Validates an OCO (Binance's shape in our names): a GTC limit leg at `price` and a stop leg
+ * triggered at `stop_price` (a stop_limit at `stop_limit_price`, or a stop-market), same side and
+ * quantity. A sell's limit price must be above its stop price, a buy's below. Each leg is
+ * checked like a single order (tick, lot, min/max quantity, min notional).
+ *
+ * The pair locks once, since at most one leg ever trades: a sell its base quantity; a buy the
+ * larger of its legs' needs (price × quantity of each, rounded up). A buy stop leg needs
+ * `stop_limit_price`: a stop-market buy has no price bound (UNBOUNDED_BUY).
+ */
+export function prepareOco(rules: MarketRules, input: OcoInput): PreparedOco {
+  assertTrading(rules);
+  for (const field of [
+    "quote_quantity",
+    "trailing_offset",
+    "trailing_offset_unit",
+    "time_in_force",
+    "post_only",
+    "visible_quantity",
+  ] as const) {
+    invalid(input[field] !== undefined, `${field} is not allowed for an oco order`);
+  }
+  invalid(input.price === undefined, "price (the limit leg's) is required for an oco order");
+  invalid(input.stop_price === undefined, "stop_price is required for an oco order");
+  invalid(input.quantity === undefined, "quantity is required");
+  const buy = input.side === "buy";
+  if (buy && input.stop_limit_price === undefined) {
+    throw reject(
+      ErrorCode.UNBOUNDED_BUY,
+      "the stop leg of a buy oco has no price bound: give stop_limit_price",
+      "stop_limit_price",
+    );
+  }
+  const common = {
+    side: input.side,
+    quantity: input.quantity,
+    self_trade_prevention: input.self_trade_prevention,
+  };
+  const limit = prepareOrder(rules, { ...common, type: "limit", price: input.price });
+  const stop = prepareOrder(
+    rules,
+    input.stop_limit_price === undefined
+      ? { ...common, type: "stop_loss", stop_price: input.stop_price }
+      : { ...common, type: "stop_limit", stop_price: input.stop_price, price: input.stop_limit_price },
+  );
+  invalid(
+    buy ? limit.price! >= stop.stopPrice! : limit.price! <= stop.stopPrice!,
+    buy
+      ? "a buy oco's limit price must be below its stop price"
+      : "a sell oco's limit price must be above its stop price",
+  );
+  const lock: FundsLock = buy
+    ? {
+        asset: rules.quoteAsset,
+        amount: limit.lock.amount > stop.lock.amount ? limit.lock.amount : stop.lock.amount,
+      }
+    : limit.lock;
+  return { limit, stop, lock };
+}
+
+/** A validated amendment: the new limit price and total quantity, in minor units and engine units. */
+export interface PreparedAmend {
+  price: bigint;
+  priceTicks: number;
+  quantity: bigint;
+  lots: number;
+}
+
+/**
+ * Validates an amendment like a placement: the new price on the tick grid, the new total
+ * quantity (filled part included) on the lot grid within the market's min and max, and
+ * price × quantity at least the min notional. Omitted fields keep the order's current values.
+ */
+export function prepareAmend(
+  rules: MarketRules,
+  current: { price: bigint; quantity: bigint; filled: bigint },
+  input: { price?: string; quantity?: string },
+): PreparedAmend {
+  assertTrading(rules, "no amendment");
+  invalid(input.price === undefined && input.quantity === undefined, "give a new price and/or quantity");
+  const price =
+    input.price === undefined
+      ? { minor: current.price, ticks: Number(current.price / rules.tickSize) }
+      : priceTicks(rules, input.price, "price");
+  const quantity =
+    input.quantity === undefined
+      ? { minor: current.quantity, lots: Number(current.quantity / rules.lotSize) }
+      : quantityLots(rules, input.quantity, "quantity");
+  if (quantity.minor <= current.filled) {
+    throw reject(
+      ErrorCode.INVALID_QUANTITY,
+      "quantity (the new total) must be above the quantity already filled",
+      "quantity",
+    );
+  }
+  checkNotional(rules, price.ticks, quantity.lots);
+  return { price: price.minor, priceTicks: price.ticks, quantity: quantity.minor, lots: quantity.lots };
 }

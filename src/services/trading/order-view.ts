@@ -25,6 +25,8 @@ export interface OrderView {
   visible_quantity: string | null;
   trailing_offset: string | null;
   trailing_offset_unit: string | null;
+  /** Both legs of an OCO carry the pair's id (the limit leg's id). */
+  oco_group_id: string | null;
   filled_quantity: string;
   remaining_quantity: string | null;
   filled_quote: string;
@@ -37,6 +39,8 @@ export interface OrderView {
 
 export interface FillView {
   trade_id: string;
+  /** The order that filled (an OCO reply lists fills of either leg). */
+  order_id?: string;
   price: string;
   quantity: string;
   fee: string;
@@ -67,6 +71,7 @@ export function toOrderView(row: OrderRow, rules: MarketRules): OrderView {
     visible_quantity: base(row.visibleQuantity),
     trailing_offset: row.trailingOffset === null ? null : String(row.trailingOffset),
     trailing_offset_unit: row.trailingOffsetUnit,
+    oco_group_id: row.ocoGroupId,
     filled_quantity: base(row.filledQuantity)!,
     remaining_quantity:
       row.quantity === null ? null : base(OPEN.has(row.status) ? row.quantity - row.filledQuantity : 0n),
@@ -88,7 +93,7 @@ export function toOrderView(row: OrderRow, rules: MarketRules): OrderView {
 export function toFillView(
   rules: MarketRules,
   side: "buy" | "sell",
-  fill: { tradeId: string; price: string; quantity: string; liquidity: "maker" | "taker" },
+  fill: { tradeId: string; price: string; quantity: string; liquidity: "maker" | "taker"; orderId?: string },
 ): FillView {
   const price = parseUnits(fill.price, rules.quoteDecimals);
   const quantity = parseUnits(fill.quantity, rules.baseDecimals);
@@ -100,6 +105,7 @@ export function toFillView(
   });
   return {
     trade_id: fill.tradeId,
+    ...(fill.orderId === undefined ? {} : { order_id: fill.orderId }),
     price: formatUnits(price, rules.quoteDecimals),
     quantity: formatUnits(quantity, rules.baseDecimals),
     fee:

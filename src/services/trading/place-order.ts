@@ -1,26 +1,47 @@
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { orders } from "../../db/schema";
 import type { Principal } from "../../http/principal";
 import type { RequestMetadata } from "../../http/request-metadata";
-import { AppError, ErrorCode } from "../../lib/errors";
+import { AppError, ErrorCode, unprocessable } from "../../lib/errors";
 import { formatUnits, parseUnits } from "../../lib/money";
 import { recordAudit } from "../audit-log";
 import { lockFunds, releaseFunds, type BalanceAfter } from "../ledger";
 import { balanceUpdates, publishUserBalances } from "./balance-updates";
-import type { CommandResult, PlaceCommand } from "../../../durable-objects/market/commands";
-import { configureOrderBook, loadMarketRules, orderBook } from "./market-directory";
+import type {
+  CommandResult,
+  OrderReport,
+  PlaceCommand,
+  PlaceOcoCommand,
+} from "../../../durable-objects/market/commands";
+import { configureOrderBook, loadMarketRules, orderBook, type OrderBookStub } from "./market-directory";
 import type { MarketRules } from "./market-rules";
-import { prepareOrder, type OrderInput, type PreparedOrder } from "./order-request";
+import {
+  prepareOco,
+  prepareOrder,
+  type OcoInput,
+  type OrderInput,
+  type OrderType,
+  type PreparedOrder,
+} from "./order-request";
 import { toFillView, toOrderView, type FillView, type OrderRow, type OrderView } from "./order-view";
 
-export interface PlaceOrderRequest extends OrderInput {
+export interface PlaceOrderRequest extends Omit<OrderInput, "type"> {
   market: string;
+  /** `oco`: a limit leg at `price` and a stop leg at `stop_price` (see `prepareOco`). */
+  type: OrderType | "oco";
+  /** OCO only: makes the stop leg a stop_limit at this price. */
+  stop_limit_price?: string;
   client_order_id?: string;
 }
 
+type SingleOrderRequest = PlaceOrderRequest & { type: OrderType };
+
 export interface PlaceOrderResult {
+  /** The order; for an OCO its limit leg. */
   order: OrderView;
+  /** OCO only: both legs, the limit leg first. */
+  orders?: OrderView[];
   fills: FillView[];
 }
 
@@ -34,7 +55,12 @@ export function assertMayTrade(principal: Principal): void {
   }
 }
 
-function rowValues(id: string, userId: string, req: PlaceOrderRequest, p: PreparedOrder) {
+function rowValues(
+  id: string,
+  userId: string,
+  req: { market: string; client_order_id?: string },
+  p: PreparedOrder,
+) {
   return {
     id,
     userId,
@@ -65,7 +91,7 @@ function rowValues(id: string, userId: string, req: PlaceOrderRequest, p: Prepar
 function bookCommand(
   id: string,
   userId: string,
-  req: PlaceOrderRequest,
+  req: SingleOrderRequest,
   rules: MarketRules,
   prepared: PreparedOrder,
 ): Omit<PlaceCommand, "kind"> {
@@ -103,12 +129,12 @@ function bookCommand(
 async function sendToBook(
   env: Env,
   rules: MarketRules,
-  command: Omit<PlaceCommand, "kind">,
+  send: (book: OrderBookStub) => Promise<CommandResult>,
 ): Promise<CommandResult | null> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const book = orderBook(env, rules.symbol);
-      const result = await book.place(command);
+      const result = await send(book);
       if (!result.ok && result.code === "MARKET_NOT_FOUND") {
         await configureOrderBook(env, rules);
         continue;
@@ -121,37 +147,54 @@ async function sendToBook(
   return null;
 }
 
-/** Marks a placement the book refused as rejected and releases its whole lock, once. */
+/**
+ * Marks a placement the book refused as rejected and releases its whole lock, once. An OCO leg
+ * takes its sibling along (the book accepts or refuses the pair as one).
+ */
 export async function rejectPlacement(
   db: Database,
   orderId: string,
   reason: string,
 ): Promise<OrderRow | null> {
   return db.transaction(async (tx) => {
-    const [row] = await tx.select().from(orders).where(eq(orders.id, orderId)).for("update");
-    if (!row || row.status !== "pending") return row ?? null;
-    const release = row.lockedAmount - row.consumedAmount - row.releasedAmount;
-    if (release > 0n) {
-      await releaseFunds(tx, {
-        userId: row.userId,
-        asset: row.lockAsset,
-        amount: release,
-        type: "order.release",
-        reference: row.id,
-      });
+    const [row] = await tx.select().from(orders).where(eq(orders.id, orderId));
+    if (!row) return null;
+    // Every leg locked in id order, as settlement locks them.
+    const rows = await tx
+      .select()
+      .from(orders)
+      .where(row.ocoGroupId ? eq(orders.ocoGroupId, row.ocoGroupId) : eq(orders.id, orderId))
+      .orderBy(asc(orders.id))
+      .for("update");
+    const target = rows.find((r) => r.id === orderId)!;
+    if (target.status !== "pending") return target;
+    let result = target;
+    for (const r of rows) {
+      if (r.status !== "pending") continue;
+      const release = r.lockedAmount - r.consumedAmount - r.releasedAmount;
+      if (release > 0n) {
+        await releaseFunds(tx, {
+          userId: r.userId,
+          asset: r.lockAsset,
+          amount: release,
+          type: "order.release",
+          reference: r.id,
+        });
+      }
+      const [updated] = await tx
+        .update(orders)
+        .set({
+          status: "rejected",
+          rejectReason: reason,
+          releasedAmount: r.releasedAmount + release,
+          closedAt: new Date(),
+          updatedAt: new Date(),
+        })
+        .where(eq(orders.id, r.id))
+        .returning();
+      if (r.id === orderId) result = updated!;
     }
-    const [updated] = await tx
-      .update(orders)
-      .set({
-        status: "rejected",
-        rejectReason: reason,
-        releasedAmount: row.releasedAmount + release,
-        closedAt: new Date(),
-        updatedAt: new Date(),
-      })
-      .where(eq(orders.id, orderId))
-      .returning();
-    return updated!;
+    return result;
   });
 }
 
@@ -178,8 +221,15 @@ export async function placeOrder(
   metadata: RequestMetadata,
 ): Promise<PlaceOrderResult> {
   assertMayTrade(principal);
+  if (req.type === "oco") return placeOcoOrder(db, env, principal, req, metadata);
+  if (req.stop_limit_price !== undefined) {
+    throw unprocessable("stop_limit_price is for oco orders", ErrorCode.INVALID_ORDER, {
+      field: "stop_limit_price",
+    });
+  }
+  const single = req as SingleOrderRequest;
   const rules = await loadMarketRules(db, req.market);
-  const prepared = prepareOrder(rules, req);
+  const prepared = prepareOrder(rules, single);
   const id = crypto.randomUUID();
   const userId = principal.userId;
 
@@ -231,10 +281,8 @@ export async function placeOrder(
 
   // The post-lock balance rides on the place command to the user's `balances` sockets.
   const [balance] = balanceUpdates(rules, lockedBalance);
-  const result = await sendToBook(env, rules, {
-    ...bookCommand(id, userId, req, rules, prepared),
-    ...(balance ? { balance } : {}),
-  });
+  const command = { ...bookCommand(id, userId, single, rules, prepared), ...(balance ? { balance } : {}) };
+  const result = await sendToBook(env, rules, (book) => book.place(command));
   if (result === null) {
     const [row] = await db.select().from(orders).where(eq(orders.id, id));
     return { order: toOrderView(row!, rules), fills: [] };
@@ -252,19 +300,130 @@ export async function placeOrder(
     .set({ status: "new", updatedAt: new Date() })
     .where(and(eq(orders.id, id), eq(orders.status, "pending")))
     .returning();
-  const view = toOrderView(confirmed ?? inserted!, rules);
-  const report = result.order;
-  if (report) {
-    // The book's answer is ahead of settlement: show its status and filled quantity.
-    const base = (v: string | null) =>
-      v === null
-        ? null
-        : formatUnits(parseUnits(v, rules.baseDecimals, { allowZero: true }), rules.baseDecimals);
-    view.status = report.status;
-    view.filled_quantity = base(report.filledQuantity)!;
-    view.remaining_quantity = base(report.remainingQuantity);
-  }
+  const view = withReport(toOrderView(confirmed ?? inserted!, rules), rules, result.order);
   return { order: view, fills: (result.fills ?? []).map((f) => toFillView(rules, req.side, f)) };
+}
+
+/** The book's answer is ahead of settlement: show its status and filled quantity. */
+function withReport(view: OrderView, rules: MarketRules, report: OrderReport | undefined): OrderView {
+  if (!report) return view;
+  const base = (v: string | null) =>
+    v === null
+      ? null
+      : formatUnits(parseUnits(v, rules.baseDecimals, { allowZero: true }), rules.baseDecimals);
+  view.status = report.status;
+  view.filled_quantity = base(report.filledQuantity)!;
+  view.remaining_quantity = base(report.remainingQuantity);
+  return view;
+}
+
+/**
+ * An OCO: the same path as one order, for two rows and ONE lock. Both legs are inserted
+ * `pending` (sharing `oco_group_id`, the limit leg's id; the limit leg holds the pair's lock,
+ * the stop leg 0) and the lock is taken once (`order.lock`, reference the limit leg), in one
+ * transaction; the book gets one `place_oco` command and accepts or refuses the pair. From then
+ * on settlement moves the lock to whichever leg lives on (see `planSettlement`).
+ */
+async function placeOcoOrder(
+  db: Database,
+  env: Env,
+  principal: Principal,
+  req: PlaceOrderRequest,
+  metadata: RequestMetadata,
+): Promise<PlaceOrderResult> {
+  const rules = await loadMarketRules(db, req.market);
+  const { limit, stop, lock } = prepareOco(rules, { ...req } as OcoInput);
+  const limitId = crypto.randomUUID();
+  const stopId = crypto.randomUUID();
+  const userId = principal.userId;
+
+  await db
+    .transaction(async (tx) => {
+      if (req.client_order_id !== undefined) {
+        const [existing] = await tx
+          .select({ id: orders.id })
+          .from(orders)
+          .where(and(eq(orders.userId, userId), eq(orders.clientOrderId, req.client_order_id)));
+        if (existing) {
+          throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used", {
+            order_id: existing.id,
+          });
+        }
+      }
+      await tx.insert(orders).values([
+        { ...rowValues(limitId, userId, req, limit), ocoGroupId: limitId, lockedAmount: lock.amount },
+        {
+          ...rowValues(stopId, userId, { market: req.market }, stop),
+          ocoGroupId: limitId,
+          lockedAmount: 0n,
+        },
+      ]);
+      await lockFunds(tx, {
+        userId,
+        asset: lock.asset,
+        amount: lock.amount,
+        type: "order.lock",
+        reference: limitId,
+      });
+      await recordAudit(tx, {
+        actorId: userId,
+        actorType: principal.via === "api_key" ? "api_key" : "user",
+        action: "order.place",
+        resourceType: "order",
+        resourceId: limitId,
+        details: { market: req.market, side: req.side, type: "oco", stop_order_id: stopId },
+        metadata,
+      });
+    })
+    .catch((err: unknown) => {
+      if (isUniqueViolation(err)) {
+        throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used");
+      }
+      throw err;
+    });
+
+  const command: Omit<PlaceOcoCommand, "kind"> = {
+    orderId: limitId,
+    stopOrderId: stopId,
+    clientOrderId: req.client_order_id,
+    userId,
+    side: req.side,
+    quantity: req.quantity!,
+    price: req.price!,
+    stopPrice: req.stop_price!,
+    stopLimitPrice: req.stop_limit_price,
+    selfTradePrevention: req.self_trade_prevention,
+  };
+  const result = await sendToBook(env, rules, (book) => book.placeOco(command));
+  const legsOf = async () => {
+    const rows = await db.select().from(orders).where(eq(orders.ocoGroupId, limitId));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return [byId.get(limitId)!, byId.get(stopId)!];
+  };
+  if (result === null) {
+    const legs = (await legsOf()).map((r) => toOrderView(r, rules));
+    return { order: legs[0]!, orders: legs, fills: [] };
+  }
+  if (!result.ok) {
+    await rejectPlacement(db, limitId, result.code);
+    const [status, code] = BOOK_ERRORS[result.code] ?? [422, ErrorCode.ORDER_REJECTED];
+    throw new AppError(status as 409 | 422, code, result.message, {
+      reason: result.code,
+      order_id: limitId,
+      stop_order_id: stopId,
+    });
+  }
+  await db
+    .update(orders)
+    .set({ status: "new", updatedAt: new Date() })
+    .where(and(eq(orders.ocoGroupId, limitId), eq(orders.status, "pending")));
+  const reports = result.orders ?? [];
+  const legs = (await legsOf()).map((r, i) => withReport(toOrderView(r, rules), rules, reports[i]));
+  return {
+    order: legs[0]!,
+    orders: legs,
+    fills: (result.fills ?? []).map((f) => toFillView(rules, req.side, f)),
+  };
 }
 
 function isUniqueViolation(err: unknown): boolean {

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, sql } from "drizzle-orm";
 import type { Database, DbExecutor } from "../../db/client";
 import { orders, settlementCursors, trades } from "../../db/schema";
 import { SYSTEM_METADATA } from "../../http/request-metadata";
@@ -98,6 +98,23 @@ export async function applySettlementBatch(
       if (e.kind === "trade") ids.add(e.takerOrderId).add(e.makerOrderId);
       else ids.add(e.orderId);
     }
+    // Both legs of every OCO pair in the batch: one leg's end moves or releases the pair's lock.
+    const groups = await tx
+      .selectDistinct({ group: orders.ocoGroupId })
+      .from(orders)
+      .where(and(inArray(orders.id, [...ids].filter(isUuid)), isNotNull(orders.ocoGroupId)));
+    if (groups.length > 0) {
+      const legs = await tx
+        .select({ id: orders.id })
+        .from(orders)
+        .where(
+          inArray(
+            orders.ocoGroupId,
+            groups.map((g) => g.group!),
+          ),
+        );
+      for (const leg of legs) ids.add(leg.id);
+    }
     const rows = await tx
       .select({
         id: orders.id,
@@ -110,6 +127,11 @@ export async function applySettlementBatch(
         releasedAmount: orders.releasedAmount,
         filledQuantity: orders.filledQuantity,
         filledQuote: orders.filledQuote,
+        ocoGroupId: orders.ocoGroupId,
+        price: orders.price,
+        quantity: orders.quantity,
+        amendId: orders.amendId,
+        amendSeq: orders.amendSeq,
       })
       .from(orders)
       .where(inArray(orders.id, [...ids].filter(isUuid)))
@@ -146,27 +168,44 @@ export async function applySettlementBatch(
     // Every order of the batch in one statement (a busy batch touches hundreds).
     const changed = [...plan.orders.values()];
     if (changed.length > 0) {
+      const text = (v: bigint | null | undefined) => (v === null || v === undefined ? null : v.toString());
       const rows = changed.map((o) => ({
         id: o.id,
         status: o.status,
-        consumed: o.consumedAmount.toString(),
-        released: o.releasedAmount.toString(),
-        filled_quantity: o.filledQuantity.toString(),
-        filled_quote: o.filledQuote.toString(),
+        locked: text(o.lockedAmount),
+        consumed: text(o.consumedAmount),
+        released: text(o.releasedAmount),
+        filled_quantity: text(o.filledQuantity),
+        filled_quote: text(o.filledQuote),
+        // Absent (not read or not changed): keep the column; null: clear it.
+        set_price: o.price !== undefined,
+        price: text(o.price),
+        set_quantity: o.quantity !== undefined,
+        quantity: text(o.quantity),
+        amend_id: o.amendId ?? null,
+        amend_seq: o.amendSeq ?? null,
         closed_at: o.closedAt?.toISOString() ?? null,
       }));
       await tx.execute(sql`
         update orders o set
           status = v.status::order_status,
+          locked_amount = v.locked,
           consumed_amount = v.consumed,
           released_amount = v.released,
           filled_quantity = v.filled_quantity,
           filled_quote = v.filled_quote,
+          price = case when v.set_price then v.price else o.price end,
+          quantity = case when v.set_quantity then v.quantity else o.quantity end,
+          amend_id = v.amend_id,
+          amend_seq = v.amend_seq,
+          amend_expires_at = case when v.amend_id is null then null else o.amend_expires_at end,
           closed_at = coalesce(v.closed_at, o.closed_at),
           updated_at = now()
         from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
-          id uuid, status text, consumed numeric, released numeric,
-          filled_quantity numeric, filled_quote numeric, closed_at timestamptz)
+          id uuid, status text, locked numeric, consumed numeric, released numeric,
+          filled_quantity numeric, filled_quote numeric,
+          set_price boolean, price numeric, set_quantity boolean, quantity numeric,
+          amend_id uuid, amend_seq bigint, closed_at timestamptz)
         where o.id = v.id`);
     }
     await enqueueEvents(

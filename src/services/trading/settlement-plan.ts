@@ -1,6 +1,7 @@
 import type { OutboxEntry } from "../../../durable-objects/market/commands";
 import { parseUnits } from "../../lib/money";
 import type { MarketRules } from "./market-rules";
+import { buyLock } from "./order-request";
 import { consumedBy, settleFill, unusedLock } from "./settlement";
 
 /** The order book's settlement outbox, as its `readOutbox` returns it (decimal strings). */
@@ -23,6 +24,15 @@ export interface OrderState {
   releasedAmount: bigint;
   filledQuantity: bigint;
   filledQuote: bigint;
+  /** OCO legs: the pair's id (the limit leg's); both legs must be in `known`. */
+  ocoGroupId?: string | null;
+  /** Limit price and total quantity in minor units (an `amended` entry changes them). */
+  price?: bigint | null;
+  quantity?: bigint | null;
+  /** The amendment holding the order (see `amendOrder`), if any. */
+  amendId?: string | null;
+  /** The last `amended` outbox entry settled for this order. */
+  amendSeq?: number | null;
 }
 
 /** A signed movement on a user's available or locked funds, or the fee account. */
@@ -34,7 +44,7 @@ export interface Movement {
 }
 
 export interface PlannedEntry {
-  type: "trade" | "order.release";
+  type: "trade" | "order.release" | "order.amend_release";
   reference: string;
   movements: Movement[];
 }
@@ -57,7 +67,7 @@ export interface PlannedTrade {
 }
 
 export interface PlannedEvent {
-  type: "order.accepted" | "order.cancelled" | "order.filled" | "trade.executed";
+  type: "order.accepted" | "order.cancelled" | "order.filled" | "order.amended" | "trade.executed";
   userId: string;
   payload: Record<string, unknown>;
 }
@@ -82,6 +92,16 @@ export interface SettlementPlan {
  * Trade ids are the order book's (`BTC-USDT:42`), unique across markets.
  * An entry naming an order the database does not have is an invariant breach: it throws and the
  * batch stays unacknowledged for the next attempt (and an operator).
+ *
+ * OCO pairs share one lock held by one leg at a time: a leg that ends while its sibling lives on
+ * (the stop leg triggered, or either leg cancelled: the book cancels the sibling right after)
+ * hands its unused lock to the sibling instead of releasing it; the last leg to end releases
+ * what is left. A rejected placement rejects both legs.
+ *
+ * `amended` entries set the order's price and quantity and, when they belong to the amendment
+ * holding the order (or none holds it), release the lock beyond what the remaining quantity can
+ * still consume (a buy: new price × remaining, rounded up; a sell: the remaining base). The
+ * amendment locked any increase before the book saw it.
  */
 export function planSettlement(
   rules: MarketRules,
@@ -116,6 +136,8 @@ export function planSettlement(
         userId: o.userId,
         payload: { order_id: o.id, market: rules.symbol },
       });
+    } else if (e.event === "amended") {
+      amend(rules, e, order(e.orderId), plan);
     } else if (e.event === "done" || e.event === "rejected") {
       const o = order(e.orderId);
       if (isFinal(o.status)) continue; // already closed (e.g. released when the call failed)
@@ -128,10 +150,69 @@ export function planSettlement(
           : e.status === "filled" || e.status === "cancelled" || e.status === "expired"
             ? e.status
             : "cancelled";
+      const sibling = o.ocoGroupId ? siblingOf(o, known, order) : null;
+      if (sibling && !isFinal(sibling.status) && status !== "rejected") {
+        // The pair's lock goes on with the leg that lives on; nothing returns to the user yet.
+        const unused = unusedLock(o.lockedAmount - o.releasedAmount, o.consumedAmount);
+        o.lockedAmount -= unused;
+        sibling.lockedAmount += unused;
+      }
       close(o, status, new Date(e.ts), plan, rules.symbol, e.reason);
+      if (sibling && !isFinal(sibling.status) && status === "rejected") {
+        close(sibling, "rejected", new Date(e.ts), plan, rules.symbol, e.reason);
+      }
     }
   }
   return plan;
+}
+
+/** The other leg of an OCO pair (the settler loads both legs of every pair in a batch). */
+function siblingOf(
+  o: OrderState,
+  known: ReadonlyMap<string, OrderState>,
+  order: (id: string) => OrderState & { closedAt: Date | null },
+): (OrderState & { closedAt: Date | null }) | null {
+  for (const k of known.values()) {
+    if (k.id !== o.id && k.ocoGroupId === o.ocoGroupId) return order(k.id);
+  }
+  throw new Error(`settlement: the other leg of OCO order ${o.id} is not loaded`);
+}
+
+function amend(
+  rules: MarketRules,
+  e: Extract<OutboxEntry, { kind: "order" }>,
+  o: OrderState,
+  plan: SettlementPlan,
+): void {
+  if (isFinal(o.status) || e.quantity === undefined || e.remaining === undefined) return;
+  if (o.amendSeq != null && e.seq <= o.amendSeq) return; // settled already (a replay)
+  o.amendSeq = e.seq;
+  const quantity = parseUnits(e.quantity, rules.baseDecimals);
+  const remaining = parseUnits(e.remaining, rules.baseDecimals, { allowZero: true });
+  if (e.price !== undefined) o.price = parseUnits(e.price, rules.quoteDecimals);
+  o.quantity = quantity;
+  const held = o.amendId ?? null;
+  if (held !== null && e.amendId === held) o.amendId = null;
+  plan.events.push({
+    type: "order.amended",
+    userId: o.userId,
+    payload: { order_id: o.id, market: rules.symbol, price: e.price, quantity: e.quantity },
+  });
+  // Another amendment holds the order: it may have locked for itself; its own entry releases.
+  if (held !== null && e.amendId !== held) return;
+  const lots = Number(remaining / rules.lotSize);
+  const need = o.side === "buy" ? buyLock(rules, Number(o.price! / rules.tickSize), lots) : remaining;
+  const excess = o.lockedAmount - o.consumedAmount - o.releasedAmount - need;
+  if (excess <= 0n) return;
+  o.releasedAmount += excess;
+  plan.entries.push({
+    type: "order.amend_release",
+    reference: `${o.id}:${e.seq}`,
+    movements: [
+      { account: "locked", userId: o.userId, asset: o.lockAsset, amount: -excess },
+      { account: "available", userId: o.userId, asset: o.lockAsset, amount: excess },
+    ],
+  });
 }
 
 function settleTrade(

@@ -50,6 +50,71 @@ describe("OrderBook object: durability", () => {
     expect(placed[0]!.ok && placed[0]!.order!.seq).toBe(before.sequence.journalSeq + 1);
   });
 
+  it("OCO pairs and amendments survive a rebuild: both legs known, still linked, amendments in place", async () => {
+    const symbol = "OCORST-USDT";
+    let book = await configuredBook(symbol);
+    const pair = await book.placeOco({
+      orderId: "oco-l",
+      stopOrderId: "oco-s",
+      userId: "ann",
+      side: "sell",
+      quantity: "0.010",
+      price: "64010.00",
+      stopPrice: "63990.00",
+    });
+    expect(pair).toMatchObject({
+      ok: true,
+      orders: [{ orderId: "oco-l" }, { orderId: "oco-s", type: "stop_loss" }],
+    });
+    expect(
+      await book.placeOco({
+        ...{ orderId: "oco-l", stopOrderId: "oco-s", userId: "ann" },
+        side: "sell",
+        quantity: "0.010",
+        price: "64010.00",
+        stopPrice: "63990.00",
+      }),
+    ).toMatchObject({ ok: true, duplicate: true });
+    await book.place({
+      orderId: "bid",
+      userId: "ben",
+      side: "buy",
+      type: "limit",
+      price: "63900.00",
+      quantity: "0.020",
+    });
+    expect(await book.amend("bid", { price: "63950.00", quantity: "0.015", amendId: "am-1" })).toMatchObject({
+      ok: true,
+    });
+    const amended = (await book.readOutbox(0, 100)).entries.find(
+      (e) => e.kind === "order" && e.event === "amended",
+    );
+    expect(amended).toMatchObject({
+      orderId: "bid",
+      amendId: "am-1",
+      price: "63950.00",
+      quantity: "0.01500",
+    });
+    await book.snapshotNow();
+    await book.place({
+      orderId: "bid2",
+      userId: "ben",
+      side: "buy",
+      type: "limit",
+      price: "63940.00",
+      quantity: "0.010",
+    });
+    const before = await observable(book);
+
+    await resetObject(book);
+    book = env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol));
+    expect(await observable(book)).toEqual(before);
+    expect((await book.getOrder({ orderId: "oco-s" })).live).toMatchObject({ status: "pending_stop" });
+    // Cancelling the stop leg after the rebuild still takes the limit leg with it.
+    expect(await book.cancel("oco-s", "ann")).toMatchObject({ ok: true, cancelled: ["oco-s", "oco-l"] });
+    expect((await book.getOrder({ orderId: "oco-l" })).live).toBeNull();
+  });
+
   it("a Market built from storage alone equals the live one (snapshot plus journal replay)", async () => {
     const book = await configuredBook("REPLAY-USDT");
     const commands = randomCommands(11, 600, "p");

@@ -132,3 +132,129 @@ describe("a settlement batch", () => {
     expect(() => planSettlement(BTC_USDT, batch, poor, 6)).toThrow(/overdraws/);
   });
 });
+
+/** Applies a plan's order states to `known`, as the settlement transaction writes them. */
+function applied(known: Map<string, OrderState>, plan: ReturnType<typeof planSettlement>) {
+  const next = new Map(known);
+  for (const o of plan.orders.values()) next.set(o.id, { ...o });
+  return next;
+}
+
+const released = (plan: ReturnType<typeof planSettlement>, userId: string) =>
+  plan.entries
+    .flatMap((e) => e.movements)
+    .filter((m) => m.account === "available" && m.userId === userId && m.asset === "USDT")
+    .reduce((sum, m) => sum + m.amount, 0n);
+
+describe("OCO pairs and amendments", () => {
+  // Carol's buy OCO of 0.01 BTC: limit leg at 60,000, stop-limit leg at 66,000 → one lock of 660.
+  const limit = order({
+    id: "l",
+    userId: "carol",
+    side: "buy",
+    lockedAmount: 660_000_000n,
+    ocoGroupId: "l",
+    price: 60_000_000_000n,
+    quantity: 1_000_000n,
+  });
+  const stop = order({ id: "s", userId: "carol", side: "buy", ocoGroupId: "l", price: 66_000_000_000n });
+  const pair = new Map([
+    [limit.id, limit],
+    [stop.id, stop],
+  ]);
+  const ev = (seq: number, event: "done" | "triggered", orderId: string, status?: "cancelled" | "filled") =>
+    ({
+      seq,
+      kind: "order",
+      ts: seq,
+      event,
+      orderId,
+      userId: "carol",
+      market: "BTC-USDT",
+      status,
+    }) as OutboxEntry;
+
+  it("the stop leg triggers: the limit leg's lock moves to it, nothing is released until it ends", () => {
+    const plan = planSettlement(
+      BTC_USDT,
+      [ev(1, "triggered", "s"), ev(2, "done", "l", "cancelled")],
+      pair,
+      0,
+    );
+    expect(plan.orders.get("l")).toMatchObject({ status: "cancelled", lockedAmount: 0n, releasedAmount: 0n });
+    expect(plan.orders.get("s")).toMatchObject({ status: "new", lockedAmount: 660_000_000n });
+    expect(plan.entries).toEqual([]);
+    // The stop leg is cancelled later: the whole 660 comes back, once.
+    const after = applied(pair, plan);
+    const end = planSettlement(BTC_USDT, [ev(3, "done", "s", "cancelled")], after, 2);
+    expect(released(end, "carol")).toBe(660_000_000n);
+    // Replayed with the cursor lost: both legs are closed, nothing moves.
+    const again = planSettlement(
+      BTC_USDT,
+      [ev(2, "done", "l", "cancelled"), ev(3, "done", "s", "cancelled")],
+      applied(after, end),
+      0,
+    );
+    expect(again.entries).toEqual([]);
+  });
+
+  it("either leg cancelled: the pair's lock is released exactly once", () => {
+    const plan = planSettlement(
+      BTC_USDT,
+      [ev(1, "done", "s", "cancelled"), ev(2, "done", "l", "cancelled")],
+      pair,
+      0,
+    );
+    expect(released(plan, "carol")).toBe(660_000_000n);
+    const plan2 = planSettlement(
+      BTC_USDT,
+      [ev(1, "done", "l", "cancelled"), ev(2, "done", "s", "cancelled")],
+      pair,
+      0,
+    );
+    expect(released(plan2, "carol")).toBe(660_000_000n);
+    expect(plan2.orders.get("s")).toMatchObject({ lockedAmount: 660_000_000n, releasedAmount: 660_000_000n });
+  });
+
+  it("an amendment releases down to what the remaining quantity needs, once, and only when it holds the order", () => {
+    // Dave's bid: 0.02 at 61,000 locked 1,220; amended to 0.01 at 60,000 → needs 600.
+    const bid = order({
+      id: "d",
+      userId: "dave",
+      side: "buy",
+      lockedAmount: 1_220_000_000n,
+      price: 61_000_000_000n,
+      quantity: 2_000_000n,
+      amendId: "x",
+    });
+    const entry = (seq: number, amendId?: string): OutboxEntry => ({
+      seq,
+      kind: "order",
+      ts: seq,
+      event: "amended",
+      orderId: "d",
+      userId: "dave",
+      market: "BTC-USDT",
+      price: "60000.00",
+      quantity: "0.01000",
+      remaining: "0.01000",
+      ...(amendId ? { amendId } : {}),
+    });
+    const known = new Map([[bid.id, bid]]);
+    // Another amendment holds the order: this entry changes price and quantity, releases nothing.
+    const other = planSettlement(BTC_USDT, [entry(5, "y")], known, 0);
+    expect(other.entries).toEqual([]);
+    expect(other.orders.get("d")).toMatchObject({
+      price: 60_000_000_000n,
+      quantity: 1_000_000n,
+      amendId: "x",
+    });
+    // Its own entry releases 620 and drops the hold.
+    const own = planSettlement(BTC_USDT, [entry(5, "x")], known, 0);
+    expect(released(own, "dave")).toBe(620_000_000n);
+    expect(own.orders.get("d")).toMatchObject({ releasedAmount: 620_000_000n, amendId: null, amendSeq: 5 });
+    // A replay (cursor lost) changes nothing.
+    const again = planSettlement(BTC_USDT, [entry(5, "x")], applied(known, own), 0);
+    expect(again.entries).toEqual([]);
+  });
+});
