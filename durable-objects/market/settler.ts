@@ -29,6 +29,8 @@ export class ObjectSettler {
   private opened?: { db: Database; pool: Pool };
   private running = false;
   private again = false;
+  private relaying = false;
+  private relayAgain = false;
   private failures = 0;
   private retry?: ReturnType<typeof setTimeout>;
   private readonly log: Logger;
@@ -74,11 +76,7 @@ export class ObjectSettler {
         const result = await settleMarket(db, this.source, tradingRules(rules), {
           maxBatches: BATCHES_PER_ROUND,
         });
-        if (result.batches > 0) {
-          await relayOutbox(db, createRedis(this.env), 100, { waitForLock: false }).catch((err: unknown) =>
-            this.log.warn("event relay deferred to cron", describeError(err)),
-          );
-        }
+        if (result.batches > 0) this.relay(db);
         if (result.batches === BATCHES_PER_ROUND) this.again = true;
       } while (this.again);
       this.failures = 0;
@@ -94,6 +92,27 @@ export class ObjectSettler {
       void broken?.pool.end().catch(() => {});
       this.later();
     }
+  }
+
+  /** Publishes the committed events beside settlement, never in its way (one relay at a time). */
+  private relay(db: Database): void {
+    if (this.relaying) {
+      this.relayAgain = true;
+      return;
+    }
+    this.relaying = true;
+    void (async () => {
+      try {
+        do {
+          this.relayAgain = false;
+          await relayOutbox(db, createRedis(this.env), 500, { waitForLock: false });
+        } while (this.relayAgain);
+      } catch (err) {
+        this.log.warn("event relay deferred to cron", describeError(err));
+      } finally {
+        this.relaying = false;
+      }
+    })();
   }
 
   private later(): void {

@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { Database, DbExecutor } from "../db/client";
 import { eventOutbox } from "../db/schema";
 import type { RequestMetadata } from "../http/request-metadata";
@@ -115,27 +115,49 @@ async function relayUnderLock(
         .orderBy(asc(eventOutbox.id))
         .limit(limit);
       if (pending.length === 0) break;
-      for (const [index, row] of pending.entries()) {
-        try {
-          await redis.xadd(
-            row.stream,
-            "*",
-            { event: JSON.stringify(row.envelope) },
-            { trim: { type: "MAXLEN", threshold: STREAM_MAX_LENGTH, comparison: "~" } },
-          );
-        } catch (err) {
-          await tx
-            .update(eventOutbox)
-            .set({ attempts: sql`${eventOutbox.attempts} + 1`, lastError: String(err).slice(0, 500) })
-            .where(eq(eventOutbox.id, row.id));
-          // Keep per-stream order: stop at the first failure, the cron retries.
-          return { published, failed: pending.length - index };
-        }
+      // One pipelined request for the page (XADDs run in order), then one UPDATE: two round
+      // trips per page instead of two per event. A failed XADD stops the page there; the ones
+      // after it may have landed too and go out again later (at least once; consumers dedupe).
+      const pipe = redis.pipeline();
+      for (const row of pending) {
+        pipe.xadd(
+          row.stream,
+          "*",
+          { event: JSON.stringify(row.envelope) },
+          { trim: { type: "MAXLEN", threshold: STREAM_MAX_LENGTH, comparison: "~" } },
+        );
+      }
+      let delivered = pending.length;
+      let failure: unknown;
+      try {
+        const results = await pipe.exec({ keepErrors: true });
+        const bad = results.findIndex((r) => r.error !== undefined);
+        if (bad >= 0) [delivered, failure] = [bad, results[bad]!.error];
+      } catch (err) {
+        [delivered, failure] = [0, err];
+      }
+      if (delivered > 0) {
         await tx
           .update(eventOutbox)
           .set({ publishedAt: new Date(), attempts: sql`${eventOutbox.attempts} + 1` })
-          .where(and(eq(eventOutbox.id, row.id), isNull(eventOutbox.publishedAt)));
-        published++;
+          .where(
+            and(
+              inArray(
+                eventOutbox.id,
+                pending.slice(0, delivered).map((row) => row.id),
+              ),
+              isNull(eventOutbox.publishedAt),
+            ),
+          );
+        published += delivered;
+      }
+      if (failure !== undefined) {
+        await tx
+          .update(eventOutbox)
+          .set({ attempts: sql`${eventOutbox.attempts} + 1`, lastError: String(failure).slice(0, 500) })
+          .where(eq(eventOutbox.id, pending[delivered]!.id));
+        // Keep per-stream order: stop at the first failure, the cron retries.
+        return { published, failed: pending.length - delivered };
       }
     }
     return { published, failed: 0 };

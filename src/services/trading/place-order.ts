@@ -198,6 +198,59 @@ export async function rejectPlacement(
   });
 }
 
+/**
+ * The placement's ONE transaction: the order rows (`pending`), the audit row and the lock of the
+ * funds they can consume (INSUFFICIENT_FUNDS rolls all back; a used client_order_id is a 409).
+ */
+async function recordPlacement(
+  db: Database,
+  principal: Principal,
+  p: {
+    clientOrderId: string | undefined;
+    rows: (typeof orders.$inferInsert)[];
+    lock: { asset: string; amount: bigint; reference: string };
+    audit: { resourceId: string; details: Record<string, unknown> };
+    metadata: RequestMetadata;
+  },
+): Promise<{ rows: OrderRow[]; balances: BalanceAfter[] }> {
+  const userId = principal.userId;
+  return db
+    .transaction(async (tx) => {
+      if (p.clientOrderId !== undefined) {
+        const [existing] = await tx
+          .select({ id: orders.id })
+          .from(orders)
+          .where(and(eq(orders.userId, userId), eq(orders.clientOrderId, p.clientOrderId)));
+        if (existing) {
+          throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used", {
+            order_id: existing.id,
+          });
+        }
+      }
+      const rows = await tx.insert(orders).values(p.rows).returning();
+      await recordAudit(tx, {
+        actorId: userId,
+        actorType: principal.via === "api_key" ? "api_key" : "user",
+        action: "order.place",
+        resourceType: "order",
+        resourceId: p.audit.resourceId,
+        details: p.audit.details,
+        metadata: p.metadata,
+      });
+      // Last: the balance row stays locked from here to the commit, and settlement and the
+      // user's other orders wait on it.
+      const locked = await lockFunds(tx, { userId, ...p.lock, type: "order.lock" });
+      return { rows, balances: locked.balances };
+    })
+    .catch((err: unknown) => {
+      // Two requests with one client_order_id racing past the check: the unique index decides.
+      if (isUniqueViolation(err)) {
+        throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used");
+      }
+      throw err;
+    });
+}
+
 const BOOK_ERRORS: Record<string, [number, string]> = {
   MARKET_HALTED: [409, ErrorCode.MARKET_HALTED],
   MARKET_CANCEL_ONLY: [409, ErrorCode.MARKET_CANCEL_ONLY],
@@ -233,51 +286,14 @@ export async function placeOrder(
   const id = crypto.randomUUID();
   const userId = principal.userId;
 
-  let inserted: OrderRow | undefined;
-  let lockedBalance: BalanceAfter[] = [];
-  await db
-    .transaction(async (tx) => {
-      if (req.client_order_id !== undefined) {
-        const [existing] = await tx
-          .select({ id: orders.id })
-          .from(orders)
-          .where(and(eq(orders.userId, userId), eq(orders.clientOrderId, req.client_order_id)));
-        if (existing) {
-          throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used", {
-            order_id: existing.id,
-          });
-        }
-      }
-      [inserted] = await tx
-        .insert(orders)
-        .values(rowValues(id, userId, req, prepared))
-        .returning();
-      lockedBalance = (
-        await lockFunds(tx, {
-          userId,
-          asset: prepared.lock.asset,
-          amount: prepared.lock.amount,
-          type: "order.lock",
-          reference: id,
-        })
-      ).balances;
-      await recordAudit(tx, {
-        actorId: userId,
-        actorType: principal.via === "api_key" ? "api_key" : "user",
-        action: "order.place",
-        resourceType: "order",
-        resourceId: id,
-        details: { market: req.market, side: req.side, type: req.type },
-        metadata,
-      });
-    })
-    .catch((err: unknown) => {
-      // Two requests with one client_order_id racing past the check: the unique index decides.
-      if (isUniqueViolation(err)) {
-        throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used");
-      }
-      throw err;
-    });
+  const { rows, balances: lockedBalance } = await recordPlacement(db, principal, {
+    clientOrderId: req.client_order_id,
+    rows: [rowValues(id, userId, req, prepared)],
+    lock: { asset: prepared.lock.asset, amount: prepared.lock.amount, reference: id },
+    audit: { resourceId: id, details: { market: req.market, side: req.side, type: req.type } },
+    metadata,
+  });
+  const inserted = rows[0];
 
   // The post-lock balance rides on the place command to the user's `balances` sockets.
   const [balance] = balanceUpdates(rules, lockedBalance);
@@ -337,50 +353,19 @@ async function placeOcoOrder(
   const stopId = crypto.randomUUID();
   const userId = principal.userId;
 
-  await db
-    .transaction(async (tx) => {
-      if (req.client_order_id !== undefined) {
-        const [existing] = await tx
-          .select({ id: orders.id })
-          .from(orders)
-          .where(and(eq(orders.userId, userId), eq(orders.clientOrderId, req.client_order_id)));
-        if (existing) {
-          throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used", {
-            order_id: existing.id,
-          });
-        }
-      }
-      await tx.insert(orders).values([
-        { ...rowValues(limitId, userId, req, limit), ocoGroupId: limitId, lockedAmount: lock.amount },
-        {
-          ...rowValues(stopId, userId, { market: req.market }, stop),
-          ocoGroupId: limitId,
-          lockedAmount: 0n,
-        },
-      ]);
-      await lockFunds(tx, {
-        userId,
-        asset: lock.asset,
-        amount: lock.amount,
-        type: "order.lock",
-        reference: limitId,
-      });
-      await recordAudit(tx, {
-        actorId: userId,
-        actorType: principal.via === "api_key" ? "api_key" : "user",
-        action: "order.place",
-        resourceType: "order",
-        resourceId: limitId,
-        details: { market: req.market, side: req.side, type: "oco", stop_order_id: stopId },
-        metadata,
-      });
-    })
-    .catch((err: unknown) => {
-      if (isUniqueViolation(err)) {
-        throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used");
-      }
-      throw err;
-    });
+  await recordPlacement(db, principal, {
+    clientOrderId: req.client_order_id,
+    rows: [
+      { ...rowValues(limitId, userId, req, limit), ocoGroupId: limitId, lockedAmount: lock.amount },
+      { ...rowValues(stopId, userId, { market: req.market }, stop), ocoGroupId: limitId, lockedAmount: 0n },
+    ],
+    lock: { asset: lock.asset, amount: lock.amount, reference: limitId },
+    audit: {
+      resourceId: limitId,
+      details: { market: req.market, side: req.side, type: "oco", stop_order_id: stopId },
+    },
+    metadata,
+  });
 
   const command: Omit<PlaceOcoCommand, "kind"> = {
     orderId: limitId,

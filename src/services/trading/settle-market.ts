@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, or, sql } from "drizzle-orm";
 import type { Database, DbExecutor } from "../../db/client";
 import { orders, settlementCursors, trades } from "../../db/schema";
 import { SYSTEM_METADATA } from "../../http/request-metadata";
@@ -98,23 +98,7 @@ export async function applySettlementBatch(
       if (e.kind === "trade") ids.add(e.takerOrderId).add(e.makerOrderId);
       else ids.add(e.orderId);
     }
-    // Both legs of every OCO pair in the batch: one leg's end moves or releases the pair's lock.
-    const groups = await tx
-      .selectDistinct({ group: orders.ocoGroupId })
-      .from(orders)
-      .where(and(inArray(orders.id, [...ids].filter(isUuid)), isNotNull(orders.ocoGroupId)));
-    if (groups.length > 0) {
-      const legs = await tx
-        .select({ id: orders.id })
-        .from(orders)
-        .where(
-          inArray(
-            orders.ocoGroupId,
-            groups.map((g) => g.group!),
-          ),
-        );
-      for (const leg of legs) ids.add(leg.id);
-    }
+    const idList = [...ids].filter(isUuid);
     const rows = await tx
       .select({
         id: orders.id,
@@ -134,7 +118,19 @@ export async function applySettlementBatch(
         amendSeq: orders.amendSeq,
       })
       .from(orders)
-      .where(inArray(orders.id, [...ids].filter(isUuid)))
+      // With both legs of every OCO pair in the batch: one leg's end moves or releases the pair's lock.
+      .where(
+        or(
+          inArray(orders.id, idList),
+          inArray(
+            orders.ocoGroupId,
+            tx
+              .select({ group: orders.ocoGroupId })
+              .from(orders)
+              .where(and(inArray(orders.id, idList), isNotNull(orders.ocoGroupId))),
+          ),
+        ),
+      )
       .orderBy(asc(orders.id))
       .for("update");
     const known = new Map<string, OrderState>(rows.map((r) => [r.id, r]));
@@ -148,23 +144,6 @@ export async function applySettlementBatch(
             .where(and(eq(trades.market, rules.symbol), inArray(trades.tradeId, tradeIds)));
     const plan = planSettlement(rules, fresh, known, afterSeq, new Set(settled.map((t) => t.tradeId)));
 
-    // One journal entry for the whole batch: the ledger nets the postings per account, so each
-    // user's balance row is updated once per batch instead of once per fill (the trades table
-    // keeps every fill's amounts and fees; the entry's metadata lists what it settles).
-    let balances: BalanceAfter[] = [];
-    if (plan.entries.length > 0) {
-      const posted = await postJournalEntry(tx, {
-        type: "trade.settlement",
-        reference: `${rules.symbol}:${plan.lastSeq}`,
-        metadata: { entries: plan.entries.map((e) => `${e.type}:${e.reference}`) },
-        postings: plan.entries.flatMap((e) =>
-          e.movements.map((m) => ({ account: account(m), asset: m.asset, amount: m.amount })),
-        ),
-      });
-      // The planner only plans what is not yet settled; an existing entry means the two disagree.
-      if (!posted.applied) throw new Error(`settlement entry ${rules.symbol}:${plan.lastSeq} already exists`);
-      balances = posted.balances;
-    }
     // Every order of the batch in one statement (a busy batch touches hundreds).
     const changed = [...plan.orders.values()];
     if (changed.length > 0) {
@@ -216,6 +195,24 @@ export async function applySettlementBatch(
       .update(settlementCursors)
       .set({ lastSeq: plan.lastSeq, updatedAt: sql`now()` })
       .where(eq(settlementCursors.market, rules.symbol));
+    // One journal entry for the whole batch: the ledger nets the postings per account, so each
+    // user's balance row is updated once per batch instead of once per fill (the trades table
+    // keeps every fill's amounts and fees; the entry's metadata lists what it settles). Near
+    // the end: the balance rows stay locked from here to the commit, and placements wait on them.
+    let balances: BalanceAfter[] = [];
+    if (plan.entries.length > 0) {
+      const posted = await postJournalEntry(tx, {
+        type: "trade.settlement",
+        reference: `${rules.symbol}:${plan.lastSeq}`,
+        metadata: { entries: plan.entries.map((e) => `${e.type}:${e.reference}`) },
+        postings: plan.entries.flatMap((e) =>
+          e.movements.map((m) => ({ account: account(m), asset: m.asset, amount: m.amount })),
+        ),
+      });
+      // The planner only plans what is not yet settled; an existing entry means the two disagree.
+      if (!posted.applied) throw new Error(`settlement entry ${rules.symbol}:${plan.lastSeq} already exists`);
+      balances = posted.balances;
+    }
     // Last, so `created_at` (the wall clock, not the transaction's start) is "balances updated".
     if (plan.trades.length > 0) {
       await tx
