@@ -32,6 +32,8 @@ export class ObjectSettler {
   private relaying = false;
   private relayAgain = false;
   private failures = 0;
+  /** The cursor this settler last committed (saves reading it from Postgres each round). */
+  private cursor?: number;
   private retry?: ReturnType<typeof setTimeout>;
   private readonly log: Logger;
 
@@ -75,7 +77,9 @@ export class ObjectSettler {
         const db = this.database();
         const result = await settleMarket(db, this.source, tradingRules(rules), {
           maxBatches: BATCHES_PER_ROUND,
+          afterSeq: this.cursor,
         });
+        this.cursor = result.lastSeq;
         if (result.batches > 0) this.relay(db);
         if (result.batches === BATCHES_PER_ROUND) this.again = true;
       } while (this.again);
@@ -89,6 +93,7 @@ export class ObjectSettler {
       // The connection may be what broke: start from a fresh Pool next time.
       const broken = this.opened;
       this.opened = undefined;
+      this.cursor = undefined;
       void broken?.pool.end().catch(() => {});
       this.later();
     }

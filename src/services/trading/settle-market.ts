@@ -29,6 +29,11 @@ export interface SettleOptions {
   wait?: boolean;
   /** Stop after this many batches (the cron drains everything; a request does one or two). */
   maxBatches?: number;
+  /**
+   * Where to start reading: a cursor this caller committed itself (the object's settler
+   * remembers its own). Stale is fine: the batch skips what the cursor row says is settled.
+   */
+  afterSeq?: number;
   /** Where a failed balance publication is logged (it never fails the settlement). */
   log?: Logger;
 }
@@ -64,15 +69,29 @@ async function cursorOf(db: DbExecutor, market: string): Promise<number> {
   return row?.lastSeq ?? 0;
 }
 
-/** Locks the market's cursor row for this transaction; null when another settler holds it. */
+/**
+ * Locks the market's cursor row for this transaction; null when another settler holds it.
+ * One statement when the row exists (every batch but a market's first).
+ */
 async function lockCursor(db: DbExecutor, market: string, wait: boolean): Promise<number | null> {
-  await db.insert(settlementCursors).values({ market, lastSeq: 0 }).onConflictDoNothing();
-  const [row] = await db
-    .select({ lastSeq: settlementCursors.lastSeq })
-    .from(settlementCursors)
-    .where(eq(settlementCursors.market, market))
-    .for("update", wait ? {} : { skipLocked: true });
-  return row ? row.lastSeq : null;
+  const select = () =>
+    db
+      .select({ lastSeq: settlementCursors.lastSeq })
+      .from(settlementCursors)
+      .where(eq(settlementCursors.market, market))
+      .for("update", wait ? {} : { skipLocked: true });
+  const [row] = await select();
+  if (row) return row.lastSeq;
+  // Missing, or skipped because another settler holds it.
+  const [created] = await db
+    .insert(settlementCursors)
+    .values({ market, lastSeq: 0 })
+    .onConflictDoNothing()
+    .returning({ lastSeq: settlementCursors.lastSeq });
+  if (created) return created.lastSeq; // ours, and locked: we inserted it
+  if (!wait) return null;
+  const [again] = await select();
+  return again ? again.lastSeq : null;
 }
 
 /**
@@ -245,8 +264,9 @@ export async function settleMarket(
 ): Promise<SettleResult> {
   const result: SettleResult = { batches: 0, entries: 0, trades: 0, lastSeq: 0 };
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
+  // After the first batch the cursor is the one this loop committed (no query per batch).
+  let afterSeq = options.afterSeq ?? (await cursorOf(db, rules.symbol));
   while (result.batches < maxBatches) {
-    const afterSeq = await cursorOf(db, rules.symbol);
     result.lastSeq = afterSeq;
     const { entries } = await book.readOutbox(afterSeq, SETTLEMENT_BATCH);
     if (entries.length === 0) {
@@ -266,7 +286,7 @@ export async function settleMarket(
     result.batches++;
     result.entries += entries.length;
     result.trades += applied.trades;
-    result.lastSeq = applied.lastSeq;
+    result.lastSeq = afterSeq = applied.lastSeq;
   }
   return result;
 }
