@@ -16,8 +16,9 @@ export interface AuditEntry {
 }
 
 /** Appends one entry; pass the transaction of the change so both commit or neither does. */
-export async function recordAudit(db: DbExecutor, entry: AuditEntry): Promise<void> {
-  await db.insert(auditLogs).values({
+/** The insert, not yet run: to await, or to embed in a larger statement (order placement). */
+export function auditInsert(db: DbExecutor, entry: AuditEntry) {
+  return db.insert(auditLogs).values({
     actorId: entry.actorId,
     actorType: entry.actorType,
     action: entry.action,
@@ -28,6 +29,10 @@ export async function recordAudit(db: DbExecutor, entry: AuditEntry): Promise<vo
     requestId: entry.metadata.requestId,
     details: redact(entry.details ?? {}) as Record<string, unknown>,
   });
+}
+
+export async function recordAudit(db: DbExecutor, entry: AuditEntry): Promise<void> {
+  await auditInsert(db, entry);
 }
 
 /** The retention purge: the only statement that ever deletes audit rows. */

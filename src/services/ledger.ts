@@ -148,100 +148,119 @@ function isNegativeBalance(err: unknown): boolean {
   return false;
 }
 
+/** What the journal entry's part of a statement returns (see `journalEntryStatement`). */
+export type JournalEntryColumns = {
+  ledger_entry_id: string | null;
+  ledger_balances: { user_id: string; asset: string; available: string; locked: string }[];
+  ledger_postings: { id: string; user_id: string | null; asset: string }[];
+};
+
 /**
- * Records one journal entry and applies it to the users' balances in ONE statement, so it is
- * atomic on its own and costs one round trip (it runs on every order, cancel and settlement):
- * the entry row (nothing else happens when its (type, reference) exists), the balance rows
- * (upserted in (user, asset) order, so concurrent entries lock alike and never deadlock) and
- * the postings. A row that would go negative fails the `balances_non_negative` CHECK, on the
- * latest committed row under its lock, so concurrent entries never overspend: the statement,
- * and with it the caller's transaction, fails with INSUFFICIENT_FUNDS (422).
+ * A journal entry as parts of ONE statement: `ctes` (the entry row, and only when it is new,
+ * the balance rows and the postings) and `columns` to select; `postJournalEntry` runs them
+ * alone, an order placement beside its own inserts. Balance rows are upserted in (user, asset)
+ * order, so concurrent entries lock alike and never deadlock; a row that would go negative
+ * fails the `balances_non_negative` CHECK on the latest committed value under its row lock,
+ * so concurrent entries never overspend, and the whole statement (and the caller's
+ * transaction) fails: `read` turns that into INSUFFICIENT_FUNDS (422).
  */
-export async function postJournalEntry(db: DbExecutor, input: JournalEntryInput): Promise<PostResult> {
+export function journalEntryStatement(input: JournalEntryInput) {
   const postings = normalize(input);
   const rows = rowDeltas(postings);
   const json = (v: unknown) =>
     JSON.stringify(v, (_, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
-  let result;
-  try {
-    result = await db.execute<{
-      entry_id: string | null;
-      balances: { user_id: string; asset: string; available: string; locked: string }[];
-      postings: { id: string; user_id: string | null; asset: string }[];
-    }>(sql`
-      with entry as (
-        insert into ledger_entries (type, reference, metadata)
-        values (${input.type}, ${input.reference}, ${json(input.metadata ?? {})}::jsonb)
-        on conflict (type, reference) do nothing
-        returning id
-      ), delta as (
-        select * from jsonb_to_recordset(${json(rows.map((r) => ({ ...r, user_id: r.userId })))}::jsonb)
-          as d(user_id uuid, asset text, available numeric, locked numeric)
-      ), bal as (
-        -- Postgres checks the proposed row before it finds the conflict, so an existing row is
-        -- proposed as zeros and changed by the delta; a missing one is inserted as the delta
-        -- itself (negative: the CHECK refuses it, as it should).
-        insert into balances (user_id, asset, available, locked)
-        select d.user_id, d.asset,
-          case when b.user_id is null then d.available else 0 end,
-          case when b.user_id is null then d.locked else 0 end
-        from entry, delta d
-          left join balances b on b.user_id = d.user_id and b.asset = d.asset
-        order by d.user_id, d.asset
-        on conflict (user_id, asset) do update set
-          available = balances.available
-            + (select x.available from delta x where x.user_id = excluded.user_id and x.asset = excluded.asset),
-          locked = balances.locked
-            + (select x.locked from delta x where x.user_id = excluded.user_id and x.asset = excluded.asset),
-          updated_at = now()
-        returning user_id, asset, available::text, locked::text
-      ), post as (
-        insert into ledger_postings (entry_id, account, user_id, asset, amount)
-        select entry.id, p.account::ledger_account, p.user_id, p.asset, p.amount
-        from entry, jsonb_to_recordset(${json(
-          postings.map((p) => ({
-            account: p.account.kind,
-            user_id: isUserAccount(p.account) ? p.account.userId : null,
-            asset: p.asset,
-            amount: p.amount,
-          })),
-        )}::jsonb) as p(account text, user_id uuid, asset text, amount numeric)
-        returning id::text, user_id, asset
-      )
-      select (select id::text from entry) as entry_id,
-        (select coalesce(json_agg(bal), '[]') from bal) as balances,
-        (select coalesce(json_agg(post), '[]') from post) as postings`);
-  } catch (err) {
-    if (!isNegativeBalance(err)) throw err;
+  const ctes = sql`
+    ledger_entry as (
+      insert into ledger_entries (type, reference, metadata)
+      values (${input.type}, ${input.reference}, ${json(input.metadata ?? {})}::jsonb)
+      on conflict (type, reference) do nothing
+      returning id
+    ), ledger_delta as (
+      select * from jsonb_to_recordset(${json(rows.map((r) => ({ ...r, user_id: r.userId })))}::jsonb)
+        as d(user_id uuid, asset text, available numeric, locked numeric)
+    ), ledger_balances as (
+      -- Postgres checks the proposed row before it finds the conflict, so an existing row is
+      -- proposed as zeros and changed by the delta; a missing one is inserted as the delta
+      -- itself (negative: the CHECK refuses it, as it should).
+      insert into balances (user_id, asset, available, locked)
+      select d.user_id, d.asset,
+        case when b.user_id is null then d.available else 0 end,
+        case when b.user_id is null then d.locked else 0 end
+      from ledger_entry, ledger_delta d
+        left join balances b on b.user_id = d.user_id and b.asset = d.asset
+      order by d.user_id, d.asset
+      on conflict (user_id, asset) do update set
+        available = balances.available
+          + (select x.available from ledger_delta x where x.user_id = excluded.user_id and x.asset = excluded.asset),
+        locked = balances.locked
+          + (select x.locked from ledger_delta x where x.user_id = excluded.user_id and x.asset = excluded.asset),
+        updated_at = now()
+      returning user_id, asset, available::text, locked::text
+    ), ledger_postings as (
+      insert into ledger_postings (entry_id, account, user_id, asset, amount)
+      select ledger_entry.id, p.account::ledger_account, p.user_id, p.asset, p.amount
+      from ledger_entry, jsonb_to_recordset(${json(
+        postings.map((p) => ({
+          account: p.account.kind,
+          user_id: isUserAccount(p.account) ? p.account.userId : null,
+          asset: p.asset,
+          amount: p.amount,
+        })),
+      )}::jsonb) as p(account text, user_id uuid, asset text, amount numeric)
+      returning id::text, user_id, asset
+    )`;
+  const columns = sql`(select id::text from ledger_entry) as ledger_entry_id,
+      (select coalesce(json_agg(ledger_balances), '[]') from ledger_balances) as ledger_balances,
+      (select coalesce(json_agg(ledger_postings), '[]') from ledger_postings) as ledger_postings`;
+
+  /** The statement's failure as the ledger's error (other errors pass through). */
+  const failure = (err: unknown): unknown => {
+    if (!isNegativeBalance(err)) return err;
     // Which row failed is not reported reliably; the first decreasing one names the asset.
     const short = rows.find((r) => r.available < 0n || r.locked < 0n) ?? rows[0]!;
-    throw insufficientFunds(short.asset);
+    return insufficientFunds(short.asset);
+  };
+
+  /** The result from the selected columns (an existing entry is looked up: nothing changed). */
+  const read = async (db: DbExecutor, out: JournalEntryColumns): Promise<PostResult> => {
+    if (out.ledger_entry_id === null) {
+      const [existing] = await db
+        .select({ id: ledgerEntries.id })
+        .from(ledgerEntries)
+        .where(and(eq(ledgerEntries.type, input.type), eq(ledgerEntries.reference, input.reference)));
+      return { entryId: existing!.id, applied: false, balances: [] };
+    }
+    const after = new Map<string, BalanceAfter>(
+      out.ledger_balances.map((b) => [
+        `${b.user_id}|${b.asset}`,
+        {
+          userId: b.user_id,
+          asset: b.asset,
+          available: BigInt(b.available),
+          locked: BigInt(b.locked),
+          version: 0n,
+        },
+      ]),
+    );
+    for (const p of out.ledger_postings) {
+      const row = p.user_id === null ? undefined : after.get(`${p.user_id}|${p.asset}`);
+      if (row && BigInt(p.id) > row.version) row.version = BigInt(p.id);
+    }
+    return { entryId: BigInt(out.ledger_entry_id), applied: true, balances: [...after.values()] };
+  };
+  return { ctes, columns, failure, read };
+}
+
+/** Records one journal entry and applies it to the users' balances: ONE statement, atomic on its own. */
+export async function postJournalEntry(db: DbExecutor, input: JournalEntryInput): Promise<PostResult> {
+  const entry = journalEntryStatement(input);
+  let result;
+  try {
+    result = await db.execute<JournalEntryColumns>(sql`with ${entry.ctes} select ${entry.columns}`);
+  } catch (err) {
+    throw entry.failure(err);
   }
-  const out = result.rows[0]!;
-  if (out.entry_id === null) {
-    const [existing] = await db
-      .select({ id: ledgerEntries.id })
-      .from(ledgerEntries)
-      .where(and(eq(ledgerEntries.type, input.type), eq(ledgerEntries.reference, input.reference)));
-    return { entryId: existing!.id, applied: false, balances: [] };
-  }
-  const after = new Map<string, BalanceAfter>(
-    out.balances.map((b) => [
-      `${b.user_id}|${b.asset}`,
-      {
-        userId: b.user_id,
-        asset: b.asset,
-        available: BigInt(b.available),
-        locked: BigInt(b.locked),
-        version: 0n,
-      },
-    ]),
-  );
-  for (const p of out.postings) {
-    const row = p.user_id === null ? undefined : after.get(`${p.user_id}|${p.asset}`);
-    if (row && BigInt(p.id) > row.version) row.version = BigInt(p.id);
-  }
-  return { entryId: BigInt(out.entry_id), applied: true, balances: [...after.values()] };
+  return entry.read(db, result.rows[0]!);
 }
 
 export interface MoveInput {
@@ -258,10 +277,10 @@ function positive(amount: bigint): bigint {
   return amount;
 }
 
-/** available → locked (a withdrawal request, an order placement). INSUFFICIENT_FUNDS if not available. */
-export function lockFunds(db: DbExecutor, m: MoveInput): Promise<PostResult> {
+/** The entry of a lock: available → locked. */
+export function lockEntry(m: MoveInput): JournalEntryInput {
   const amount = positive(m.amount);
-  return postJournalEntry(db, {
+  return {
     type: m.type,
     reference: m.reference,
     metadata: m.metadata,
@@ -269,7 +288,12 @@ export function lockFunds(db: DbExecutor, m: MoveInput): Promise<PostResult> {
       { account: userAvailable(m.userId), asset: m.asset, amount: -amount },
       { account: userLocked(m.userId), asset: m.asset, amount },
     ],
-  });
+  };
+}
+
+/** available → locked (a withdrawal request, an order placement). INSUFFICIENT_FUNDS if not available. */
+export function lockFunds(db: DbExecutor, m: MoveInput): Promise<PostResult> {
+  return postJournalEntry(db, lockEntry(m));
 }
 
 /** locked → available (a rejected or cancelled withdrawal, a cancelled order). */

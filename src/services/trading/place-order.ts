@@ -1,12 +1,18 @@
-import { and, asc, eq } from "drizzle-orm";
+import { and, asc, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { orders } from "../../db/schema";
 import type { Principal } from "../../http/principal";
 import type { RequestMetadata } from "../../http/request-metadata";
 import { AppError, ErrorCode, unprocessable } from "../../lib/errors";
 import { formatUnits, parseUnits } from "../../lib/money";
-import { recordAudit } from "../audit-log";
-import { lockFunds, releaseFunds, type BalanceAfter } from "../ledger";
+import { auditInsert } from "../audit-log";
+import {
+  journalEntryStatement,
+  lockEntry,
+  releaseFunds,
+  type BalanceAfter,
+  type JournalEntryColumns,
+} from "../ledger";
 import { balanceUpdates, publishUserBalances } from "./balance-updates";
 import type {
   CommandResult,
@@ -199,56 +205,80 @@ export async function rejectPlacement(
 }
 
 /**
- * The placement's ONE transaction: the order rows (`pending`), the audit row and the lock of the
- * funds they can consume (INSUFFICIENT_FUNDS rolls all back; a used client_order_id is a 409).
+ * The placement in ONE statement (atomic without a transaction, one round trip on the hottest
+ * path): the order rows (`pending`), the audit row and the journal entry locking the funds they
+ * can consume. INSUFFICIENT_FUNDS or a used client_order_id (409) leaves nothing behind.
  */
 async function recordPlacement(
   db: Database,
   principal: Principal,
   p: {
     clientOrderId: string | undefined;
-    rows: (typeof orders.$inferInsert)[];
+    rows: (typeof orders.$inferInsert & ReturnType<typeof rowValues>)[];
     lock: { asset: string; amount: bigint; reference: string };
     audit: { resourceId: string; details: Record<string, unknown> };
     metadata: RequestMetadata;
   },
 ): Promise<{ rows: OrderRow[]; balances: BalanceAfter[] }> {
   const userId = principal.userId;
-  return db
-    .transaction(async (tx) => {
-      if (p.clientOrderId !== undefined) {
-        const [existing] = await tx
-          .select({ id: orders.id })
-          .from(orders)
-          .where(and(eq(orders.userId, userId), eq(orders.clientOrderId, p.clientOrderId)));
-        if (existing) {
-          throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used", {
-            order_id: existing.id,
-          });
-        }
-      }
-      const rows = await tx.insert(orders).values(p.rows).returning();
-      await recordAudit(tx, {
-        actorId: userId,
-        actorType: principal.via === "api_key" ? "api_key" : "user",
-        action: "order.place",
-        resourceType: "order",
-        resourceId: p.audit.resourceId,
-        details: p.audit.details,
-        metadata: p.metadata,
+  if (p.clientOrderId !== undefined) {
+    const [existing] = await db
+      .select({ id: orders.id })
+      .from(orders)
+      .where(and(eq(orders.userId, userId), eq(orders.clientOrderId, p.clientOrderId)));
+    if (existing) {
+      throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used", {
+        order_id: existing.id,
       });
-      // Last: the balance row stays locked from here to the commit, and settlement and the
-      // user's other orders wait on it.
-      const locked = await lockFunds(tx, { userId, ...p.lock, type: "order.lock" });
-      return { rows, balances: locked.balances };
-    })
-    .catch((err: unknown) => {
-      // Two requests with one client_order_id racing past the check: the unique index decides.
-      if (isUniqueViolation(err)) {
-        throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used");
-      }
-      throw err;
-    });
+    }
+  }
+  const entry = journalEntryStatement(lockEntry({ userId, ...p.lock, type: "order.lock" }));
+  const placed = db.insert(orders).values(p.rows).returning({ id: orders.id, createdAt: orders.createdAt });
+  const audited = auditInsert(db, {
+    actorId: userId,
+    actorType: principal.via === "api_key" ? "api_key" : "user",
+    action: "order.place",
+    resourceType: "order",
+    resourceId: p.audit.resourceId,
+    details: p.audit.details,
+    metadata: p.metadata,
+  });
+  let result;
+  try {
+    result = await db.execute<JournalEntryColumns & { placed: { id: string; created_at: string }[] }>(
+      sql`with placed as (${placed.getSQL()}), audited as (${audited.getSQL()}), ${entry.ctes}
+        select (select json_agg(placed) from placed) as placed, ${entry.columns}`,
+    );
+  } catch (err) {
+    // Two requests with one client_order_id racing past the check: the unique index decides.
+    if (isUniqueViolation(err)) {
+      throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used");
+    }
+    throw entry.failure(err);
+  }
+  const out = result.rows[0]!;
+  const { balances } = await entry.read(db, out);
+  const createdAt = new Date(out.placed[0]!.created_at);
+  return { rows: p.rows.map((row) => insertedRow(row, createdAt)), balances };
+}
+
+/** The row as Postgres now holds it: what was inserted, the columns' defaults, its timestamps. */
+function insertedRow(row: typeof orders.$inferInsert & ReturnType<typeof rowValues>, at: Date): OrderRow {
+  return {
+    ocoGroupId: null,
+    amendId: null,
+    amendExpiresAt: null,
+    amendSeq: null,
+    rejectReason: null,
+    filledQuantity: 0n,
+    filledQuote: 0n,
+    consumedAmount: 0n,
+    releasedAmount: 0n,
+    closedAt: null,
+    ...row,
+    createdAt: at,
+    updatedAt: at,
+  };
 }
 
 const BOOK_ERRORS: Record<string, [number, string]> = {
