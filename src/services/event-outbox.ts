@@ -49,10 +49,9 @@ export async function enqueueEvent(db: DbExecutor, event: DomainEvent): Promise<
   return envelope.id;
 }
 
-/** Many events in one statement (in order), e.g. a settlement batch's. */
-export async function enqueueEvents(db: DbExecutor, events: DomainEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await db
+/** Many events as one insert (in order), not yet run: to await or to embed in a larger statement. */
+export function eventsInsert(db: DbExecutor, events: DomainEvent[]) {
+  return db
     .insert(eventOutbox)
     .values(events.map((event) => ({ stream: event.stream, envelope: { ...envelopeOf(event) } })));
 }

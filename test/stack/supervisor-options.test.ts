@@ -7,7 +7,13 @@ import { REPO_ROOT, readSupervisorOptions } from "../../scripts/stack/supervisor
 test("defaults: repo data dir, fixed ports, random token, lifeline on", () => {
   const options = readSupervisorOptions([], {});
   assert.equal(options.dataDir, path.join(REPO_ROOT, ".data", "stack"));
-  assert.deepEqual(options.ports, { pg: 55432, pgProxy: 55433, redis: 56379, redisRest: 56380 });
+  assert.deepEqual(options.ports, {
+    pg: 55432,
+    pgPooler: 55434,
+    pgProxy: 55433,
+    redis: 56379,
+    redisRest: 56380,
+  });
   assert.ok(options.token.length >= 24);
   assert.equal(options.lifeline, true);
 });
@@ -16,12 +22,15 @@ test("flags win over env vars; 0 is allowed; junk is rejected", () => {
   const env = {
     PANDORA_PG_PORT: "1111",
     PANDORA_REDIS_PORT: "0",
+    PANDORA_PG_POOLER_PORT: "3333",
     PANDORA_REDIS_REST_TOKEN: "t",
     PANDORA_STACK_LIFELINE: "0",
   };
   const options = readSupervisorOptions(["--pg-port", "2222", "--data-dir", "rel"], env);
   assert.equal(options.ports.pg, 2222);
   assert.equal(options.ports.redis, 0);
+  assert.equal(options.ports.pgPooler, 3333);
+  assert.equal(readSupervisorOptions(["--pg-pooler-port", "4444"], env).ports.pgPooler, 4444);
   assert.equal(options.token, "t");
   assert.equal(options.lifeline, false);
   assert.equal(options.dataDir, path.resolve("rel"));

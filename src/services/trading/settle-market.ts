@@ -1,15 +1,16 @@
-import { and, asc, eq, inArray, isNotNull, or, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, or, sql, type SQL } from "drizzle-orm";
 import type { Database, DbExecutor } from "../../db/client";
 import { orders, settlementCursors, trades } from "../../db/schema";
 import { SYSTEM_METADATA } from "../../http/request-metadata";
-import { enqueueEvents } from "../event-outbox";
+import { eventsInsert } from "../event-outbox";
 import type { Logger } from "../../lib/logger";
 import {
   FEE_INCOME,
-  postJournalEntry,
+  journalEntryStatement,
   userAvailable,
   userLocked,
   type BalanceAfter,
+  type JournalEntryColumns,
   type LedgerAccount,
 } from "../ledger";
 import { balanceUpdates, publishBalances, type BalancePublisher } from "./balance-updates";
@@ -163,84 +164,109 @@ export async function applySettlementBatch(
             .where(and(eq(trades.market, rules.symbol), inArray(trades.tradeId, tradeIds)));
     const plan = planSettlement(rules, fresh, known, afterSeq, new Set(settled.map((t) => t.tradeId)));
 
-    // Every order of the batch in one statement (a busy batch touches hundreds).
+    // All the batch's writes in ONE statement (one round trip while the rows are locked): every
+    // order it changed, its events, the cursor, one journal entry for the whole batch (the
+    // ledger nets the postings per account, so each user's balance row changes once per batch;
+    // the trades table keeps every fill's amounts and fees, the entry's metadata lists what it
+    // settles) and the trades, whose `created_at` (the wall clock, not the transaction's start)
+    // is "balances updated".
+    const writes: SQL[] = [];
     const changed = [...plan.orders.values()];
-    if (changed.length > 0) {
-      const text = (v: bigint | null | undefined) => (v === null || v === undefined ? null : v.toString());
-      const rows = changed.map((o) => ({
-        id: o.id,
-        status: o.status,
-        locked: text(o.lockedAmount),
-        consumed: text(o.consumedAmount),
-        released: text(o.releasedAmount),
-        filled_quantity: text(o.filledQuantity),
-        filled_quote: text(o.filledQuote),
-        // Absent (not read or not changed): keep the column; null: clear it.
-        set_price: o.price !== undefined,
-        price: text(o.price),
-        set_quantity: o.quantity !== undefined,
-        quantity: text(o.quantity),
-        amend_id: o.amendId ?? null,
-        amend_seq: o.amendSeq ?? null,
-        closed_at: o.closedAt?.toISOString() ?? null,
-      }));
-      await tx.execute(sql`
-        update orders o set
-          status = v.status::order_status,
-          locked_amount = v.locked,
-          consumed_amount = v.consumed,
-          released_amount = v.released,
-          filled_quantity = v.filled_quantity,
-          filled_quote = v.filled_quote,
-          price = case when v.set_price then v.price else o.price end,
-          quantity = case when v.set_quantity then v.quantity else o.quantity end,
-          amend_id = v.amend_id,
-          amend_seq = v.amend_seq,
-          amend_expires_at = case when v.amend_id is null then null else o.amend_expires_at end,
-          closed_at = coalesce(v.closed_at, o.closed_at),
-          updated_at = now()
-        from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
-          id uuid, status text, locked numeric, consumed numeric, released numeric,
-          filled_quantity numeric, filled_quote numeric,
-          set_price boolean, price numeric, set_quantity boolean, quantity numeric,
-          amend_id uuid, amend_seq bigint, closed_at timestamptz)
-        where o.id = v.id`);
-    }
-    await enqueueEvents(
-      tx,
-      plan.events.map((event) => ({ stream: "trading:events", ...event, metadata: SYSTEM_METADATA })),
+    if (changed.length > 0) writes.push(sql`settled_orders as (${ordersUpdate(changed)})`);
+    const events = plan.events.map((event) => ({
+      stream: "trading:events" as const,
+      ...event,
+      metadata: SYSTEM_METADATA,
+    }));
+    if (events.length > 0) writes.push(sql`settled_events as (${eventsInsert(tx, events).getSQL()})`);
+    writes.push(
+      sql`settled_cursor as (${tx
+        .update(settlementCursors)
+        .set({ lastSeq: plan.lastSeq, updatedAt: sql`now()` })
+        .where(eq(settlementCursors.market, rules.symbol))
+        .getSQL()})`,
     );
-    await tx
-      .update(settlementCursors)
-      .set({ lastSeq: plan.lastSeq, updatedAt: sql`now()` })
-      .where(eq(settlementCursors.market, rules.symbol));
-    // One journal entry for the whole batch: the ledger nets the postings per account, so each
-    // user's balance row is updated once per batch instead of once per fill (the trades table
-    // keeps every fill's amounts and fees; the entry's metadata lists what it settles). Near
-    // the end: the balance rows stay locked from here to the commit, and placements wait on them.
+    const entry =
+      plan.entries.length === 0
+        ? null
+        : journalEntryStatement({
+            type: "trade.settlement",
+            reference: `${rules.symbol}:${plan.lastSeq}`,
+            metadata: { entries: plan.entries.map((e) => `${e.type}:${e.reference}`) },
+            postings: plan.entries.flatMap((e) =>
+              e.movements.map((m) => ({ account: account(m), asset: m.asset, amount: m.amount })),
+            ),
+          });
+    if (entry) writes.push(entry.ctes);
+    if (plan.trades.length > 0) {
+      writes.push(
+        sql`settled_trades as (${tx
+          .insert(trades)
+          .values(plan.trades.map((t) => ({ ...t, createdAt: sql`clock_timestamp()` })))
+          .onConflictDoNothing()
+          .getSQL()})`,
+      );
+    }
+    let result;
+    try {
+      result = await tx.execute<JournalEntryColumns>(
+        sql`with ${sql.join(writes, sql`, `)} select ${entry ? entry.columns : sql`null as ledger_entry_id`}`,
+      );
+    } catch (err) {
+      throw entry ? entry.failure(err) : err;
+    }
     let balances: BalanceAfter[] = [];
-    if (plan.entries.length > 0) {
-      const posted = await postJournalEntry(tx, {
-        type: "trade.settlement",
-        reference: `${rules.symbol}:${plan.lastSeq}`,
-        metadata: { entries: plan.entries.map((e) => `${e.type}:${e.reference}`) },
-        postings: plan.entries.flatMap((e) =>
-          e.movements.map((m) => ({ account: account(m), asset: m.asset, amount: m.amount })),
-        ),
-      });
+    if (entry) {
+      const posted = await entry.read(tx, result.rows[0]!);
       // The planner only plans what is not yet settled; an existing entry means the two disagree.
       if (!posted.applied) throw new Error(`settlement entry ${rules.symbol}:${plan.lastSeq} already exists`);
       balances = posted.balances;
     }
-    // Last, so `created_at` (the wall clock, not the transaction's start) is "balances updated".
-    if (plan.trades.length > 0) {
-      await tx
-        .insert(trades)
-        .values(plan.trades.map((t) => ({ ...t, createdAt: sql`clock_timestamp()` })))
-        .onConflictDoNothing();
-    }
     return { lastSeq: plan.lastSeq, trades: plan.trades.length, busy: false, balances };
   });
+}
+
+/** One UPDATE for every order a batch changed (a busy batch touches hundreds). */
+function ordersUpdate(changed: readonly (OrderState & { closedAt: Date | null })[]): SQL {
+  const text = (v: bigint | null | undefined) => (v === null || v === undefined ? null : v.toString());
+  const rows = changed.map((o) => ({
+    id: o.id,
+    status: o.status,
+    locked: text(o.lockedAmount),
+    consumed: text(o.consumedAmount),
+    released: text(o.releasedAmount),
+    filled_quantity: text(o.filledQuantity),
+    filled_quote: text(o.filledQuote),
+    // Absent (not read or not changed): keep the column; null: clear it.
+    set_price: o.price !== undefined,
+    price: text(o.price),
+    set_quantity: o.quantity !== undefined,
+    quantity: text(o.quantity),
+    amend_id: o.amendId ?? null,
+    amend_seq: o.amendSeq ?? null,
+    closed_at: o.closedAt?.toISOString() ?? null,
+  }));
+  return sql`
+    update orders o set
+      status = v.status::order_status,
+      locked_amount = v.locked,
+      consumed_amount = v.consumed,
+      released_amount = v.released,
+      filled_quantity = v.filled_quantity,
+      filled_quote = v.filled_quote,
+      price = case when v.set_price then v.price else o.price end,
+      quantity = case when v.set_quantity then v.quantity else o.quantity end,
+      amend_id = v.amend_id,
+      amend_seq = v.amend_seq,
+      amend_expires_at = case when v.amend_id is null then null else o.amend_expires_at end,
+      closed_at = coalesce(v.closed_at, o.closed_at),
+      updated_at = now()
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
+      id uuid, status text, locked numeric, consumed numeric, released numeric,
+      filled_quantity numeric, filled_quote numeric,
+      set_price boolean, price numeric, set_quantity boolean, quantity numeric,
+      amend_id uuid, amend_seq bigint, closed_at timestamptz)
+    where o.id = v.id`;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
