@@ -1,6 +1,6 @@
-import { and, asc, eq, inArray, isNotNull, or, sql, type SQL } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
 import type { Database, DbExecutor } from "../../db/client";
-import { orders, settlementCursors, trades } from "../../db/schema";
+import { settlementCursors, trades } from "../../db/schema";
 import { SYSTEM_METADATA } from "../../http/request-metadata";
 import { eventsInsert } from "../event-outbox";
 import type { Logger } from "../../lib/logger";
@@ -95,6 +95,103 @@ async function lockCursor(db: DbExecutor, market: string, wait: boolean): Promis
   return again ? again.lastSeq : null;
 }
 
+type LockedOrder = {
+  id: string;
+  user_id: string;
+  side: OrderState["side"];
+  status: OrderState["status"];
+  lock_asset: string;
+  locked_amount: string;
+  consumed_amount: string;
+  released_amount: string;
+  filled_quantity: string;
+  filled_quote: string;
+  oco_group_id: string | null;
+  price: string | null;
+  quantity: string | null;
+  amend_id: string | null;
+  amend_seq: number | null;
+};
+
+/**
+ * The batch's reads in ONE statement: the market's cursor row locked (another settler holding
+ * it → null: busy), the orders the entries name locked in id order, with both legs of every OCO
+ * pair among them (one leg's end moves or releases the pair's lock), and which of the entries'
+ * trades are settled already (a replay after a lost cursor).
+ */
+async function lockBatch(
+  tx: DbExecutor,
+  market: string,
+  entries: readonly OutboxEntry[],
+  wait: boolean,
+): Promise<{ afterSeq: number; known: Map<string, OrderState>; settled: Set<string> } | null> {
+  const ids = new Set<string>();
+  for (const e of entries) {
+    if (e.kind === "trade") ids.add(e.takerOrderId).add(e.makerOrderId);
+    else ids.add(e.orderId);
+  }
+  const idList = JSON.stringify([...ids].filter(isUuid));
+  const tradeIds = JSON.stringify(entries.flatMap((e) => (e.kind === "trade" ? [e.tradeId] : [])));
+  const read = async () =>
+    (
+      await tx.execute<{ cursor: number | null; orders: LockedOrder[]; settled: string[] }>(sql`
+        with cursor_row as (
+          select last_seq from settlement_cursors where market = ${market}
+          for update ${wait ? sql`` : sql`skip locked`}
+        ), ids as (
+          select value::uuid as id from jsonb_array_elements_text(${idList}::jsonb)
+        ), locked_orders as (
+          select o.id, o.user_id, o.side, o.status, o.lock_asset, o.locked_amount::text,
+            o.consumed_amount::text, o.released_amount::text, o.filled_quantity::text,
+            o.filled_quote::text, o.oco_group_id, o.price::text, o.quantity::text, o.amend_id,
+            o.amend_seq
+          from orders o
+          where exists (select 1 from cursor_row)
+            and (o.id in (select id from ids) or o.oco_group_id in (
+              select g.oco_group_id from orders g
+              where g.id in (select id from ids) and g.oco_group_id is not null))
+          order by o.id
+          for update of o
+        ), settled as (
+          select trade_id from trades
+          where market = ${market} and trade_id in (select jsonb_array_elements_text(${tradeIds}::jsonb))
+        )
+        select (select last_seq from cursor_row) as cursor,
+          (select coalesce(json_agg(locked_orders), '[]') from locked_orders) as orders,
+          (select coalesce(json_agg(trade_id), '[]') from settled) as settled`)
+    ).rows[0]!;
+  let row = await read();
+  if (row.cursor === null) {
+    // Busy, or the market's first batch (no cursor row yet): lockCursor tells which.
+    if ((await lockCursor(tx, market, wait)) === null) return null;
+    row = await read();
+  }
+  const big = (v: string | null) => (v === null ? null : BigInt(v));
+  const known = new Map<string, OrderState>(
+    row.orders.map((o) => [
+      o.id,
+      {
+        id: o.id,
+        userId: o.user_id,
+        side: o.side,
+        status: o.status,
+        lockAsset: o.lock_asset,
+        lockedAmount: BigInt(o.locked_amount),
+        consumedAmount: BigInt(o.consumed_amount),
+        releasedAmount: BigInt(o.released_amount),
+        filledQuantity: BigInt(o.filled_quantity),
+        filledQuote: BigInt(o.filled_quote),
+        ocoGroupId: o.oco_group_id,
+        price: big(o.price),
+        quantity: big(o.quantity),
+        amendId: o.amend_id,
+        amendSeq: o.amend_seq === null ? null : Number(o.amend_seq),
+      },
+    ]),
+  );
+  return { afterSeq: Number(row.cursor), known, settled: new Set(row.settled) };
+}
+
 /**
  * Applies one batch of outbox entries in ONE transaction: the market's cursor row is locked
  * first (another settler holding it → `busy`, nothing done), entries at or below it are skipped, the
@@ -109,60 +206,12 @@ export async function applySettlementBatch(
   wait = true,
 ): Promise<{ lastSeq: number; trades: number; busy: boolean; balances: BalanceAfter[] }> {
   return db.transaction(async (tx) => {
-    const afterSeq = await lockCursor(tx, rules.symbol, wait);
-    if (afterSeq === null) return { lastSeq: 0, trades: 0, busy: true, balances: [] };
+    const locked = await lockBatch(tx, rules.symbol, entries, wait);
+    if (locked === null) return { lastSeq: 0, trades: 0, busy: true, balances: [] };
+    const { afterSeq, known, settled } = locked;
     const fresh = entries.filter((e) => e.seq > afterSeq);
     if (fresh.length === 0) return { lastSeq: afterSeq, trades: 0, busy: false, balances: [] };
-    const ids = new Set<string>();
-    for (const e of fresh) {
-      if (e.kind === "trade") ids.add(e.takerOrderId).add(e.makerOrderId);
-      else ids.add(e.orderId);
-    }
-    const idList = [...ids].filter(isUuid);
-    const rows = await tx
-      .select({
-        id: orders.id,
-        userId: orders.userId,
-        side: orders.side,
-        status: orders.status,
-        lockAsset: orders.lockAsset,
-        lockedAmount: orders.lockedAmount,
-        consumedAmount: orders.consumedAmount,
-        releasedAmount: orders.releasedAmount,
-        filledQuantity: orders.filledQuantity,
-        filledQuote: orders.filledQuote,
-        ocoGroupId: orders.ocoGroupId,
-        price: orders.price,
-        quantity: orders.quantity,
-        amendId: orders.amendId,
-        amendSeq: orders.amendSeq,
-      })
-      .from(orders)
-      // With both legs of every OCO pair in the batch: one leg's end moves or releases the pair's lock.
-      .where(
-        or(
-          inArray(orders.id, idList),
-          inArray(
-            orders.ocoGroupId,
-            tx
-              .select({ group: orders.ocoGroupId })
-              .from(orders)
-              .where(and(inArray(orders.id, idList), isNotNull(orders.ocoGroupId))),
-          ),
-        ),
-      )
-      .orderBy(asc(orders.id))
-      .for("update");
-    const known = new Map<string, OrderState>(rows.map((r) => [r.id, r]));
-    const tradeIds = fresh.flatMap((e) => (e.kind === "trade" ? [e.tradeId] : []));
-    const settled =
-      tradeIds.length === 0
-        ? []
-        : await tx
-            .select({ tradeId: trades.tradeId })
-            .from(trades)
-            .where(and(eq(trades.market, rules.symbol), inArray(trades.tradeId, tradeIds)));
-    const plan = planSettlement(rules, fresh, known, afterSeq, new Set(settled.map((t) => t.tradeId)));
+    const plan = planSettlement(rules, fresh, known, afterSeq, settled);
 
     // All the batch's writes in ONE statement (one round trip while the rows are locked): every
     // order it changed, its events, the cursor, one journal entry for the whole batch (the
