@@ -13,6 +13,7 @@ import { seedDemoData } from "../../scripts/lib/seed";
 import { offlineWranglerEnv } from "../../scripts/lib/wrangler-dev";
 import { startStack, type StackInfo } from "../../scripts/stack/start-stack";
 import { connectProfiler, type CpuProfiler } from "./cpu-profile";
+import { FREE_PORTS } from "../../scripts/stack/stack-info";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -66,7 +67,7 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
   const stack = await startStack({
     dataDir,
     token: secrets.UPSTASH_REDIS_REST_TOKEN,
-    ports: { pg: 0, pgProxy: 0, redis: 0, redisRest: 0 },
+    ports: FREE_PORTS,
   });
   let mf: Miniflare | undefined;
   let profiler: CpuProfiler | undefined;

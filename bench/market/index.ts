@@ -18,6 +18,7 @@ import { openNodeDatabase } from "../../scripts/lib/node-database";
 import { seedDemoData } from "../../scripts/lib/seed";
 import { offlineWranglerEnv } from "../../scripts/lib/wrangler-dev";
 import { startStack } from "../../scripts/stack/start-stack";
+import { FREE_PORTS } from "../../scripts/stack/stack-info";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? "10,100,1000").split(",").map(Number);
@@ -127,7 +128,7 @@ async function main() {
   const stack = await startStack({
     dataDir: join(dir, "stack"),
     token: secrets.UPSTASH_REDIS_REST_TOKEN,
-    ports: { pg: 0, pgProxy: 0, redis: 0, redisRest: 0 },
+    ports: FREE_PORTS,
   });
   let mf: Miniflare | undefined;
   try {

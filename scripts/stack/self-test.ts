@@ -11,9 +11,9 @@ import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import ws from "ws";
 import { startStack, type RunningStack, type StackInfo } from "./start-stack";
+import { FREE_PORTS } from "./stack-info";
 
 const run = promisify(execFile);
-const ALL_FREE = { pg: 0, pgProxy: 0, redis: 0, redisRest: 0 };
 
 function say(message: string): void {
   console.log(`[self-test] ${message}`);
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
   const dataDir = path.join(base, "data");
   let stack: RunningStack | undefined;
   try {
-    stack = await timed("cold start (initdb)", () => startStack({ dataDir, ports: ALL_FREE }));
+    stack = await timed("cold start (initdb)", () => startStack({ dataDir, ports: FREE_PORTS }));
     const { info } = stack;
     assert.match(info.databaseUrl, /^postgres:\/\/pandora:pandora@127\.0\.0\.1:\d+\/pandora$/);
     assert.match(info.neonWsProxy, /^127\.0\.0\.1:\d+\/v2$/);
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
     assert.equal(await leftovers(dataDir), "", "processes left after stop()");
     say("no process of the run is left: ok");
 
-    stack = await timed("warm start (existing data dir)", () => startStack({ dataDir, ports: ALL_FREE }));
+    stack = await timed("warm start (existing data dir)", () => startStack({ dataDir, ports: FREE_PORTS }));
     await checkPostgres(stack.info);
     await stack.stop();
     assert.equal(await leftovers(dataDir), "", "processes left after the second stop()");

@@ -39,3 +39,6 @@ export interface StackPorts {
   /** Upstash REST shim (default 56380). */
   redisRest?: number;
 }
+
+/** Every port picked free at start: what tests and benchmarks ask for, so stacks never collide. */
+export const FREE_PORTS: Required<StackPorts> = { pg: 0, pgPooler: 0, pgProxy: 0, redis: 0, redisRest: 0 };

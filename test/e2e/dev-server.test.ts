@@ -51,6 +51,7 @@ describe("npm run dev", () => {
     const port = await freePort();
     const ports = {
       PANDORA_PG_PORT: 0,
+      PANDORA_PG_POOLER_PORT: 0,
       PANDORA_PG_PROXY_PORT: 0,
       PANDORA_REDIS_PORT: 0,
       PANDORA_REDIS_REST_PORT: 0,

@@ -7,6 +7,7 @@ import { applyMigrations } from "../../scripts/lib/migrate";
 import { openNodeDatabase } from "../../scripts/lib/node-database";
 import { seedDemoData } from "../../scripts/lib/seed";
 import { startStack } from "../../scripts/stack/start-stack";
+import { FREE_PORTS } from "../../scripts/stack/stack-info";
 
 export const TEST_ADMIN = { email: "admin@pandora.test", password: "correct horse battery staple" };
 
@@ -29,7 +30,7 @@ export default async function setup(project: TestProject) {
   const stack = await startStack({
     dataDir,
     token: secrets.UPSTASH_REDIS_REST_TOKEN,
-    ports: { pg: 0, pgProxy: 0, redis: 0, redisRest: 0 },
+    ports: FREE_PORTS,
   });
   const { info } = stack;
   await applyMigrations(info.databaseUrl, info.neonWsProxy);
