@@ -56,11 +56,13 @@ async function main() {
       path: "/health",
     }));
     console.error("GET /api/v1/users/me…");
-    const me = await closedLoop(base, CONNECTIONS, SECONDS, WARMUP_SECONDS, () => ({
-      method: "GET",
-      path: "/api/v1/users/me",
-      headers: { authorization: `Bearer ${accessToken}` },
-    }));
+    const me = await worker.profile("users-me", () =>
+      closedLoop(base, CONNECTIONS, SECONDS, WARMUP_SECONDS, () => ({
+        method: "GET",
+        path: "/api/v1/users/me",
+        headers: { authorization: `Bearer ${accessToken}` },
+      })),
+    );
     console.error("POST /api/v1/auth/refresh (each connection rotates its own session)…");
     const tokens = refreshTokens.slice(0, CONNECTIONS);
     while (tokens.length < CONNECTIONS) tokens.push(tokens[tokens.length % LOGINS]!);
