@@ -47,8 +47,12 @@ export function parseArgon2Params(raw: string | undefined): Argon2Params {
 }
 
 const cache = new Map<string, AuthConfig>();
+const byEnv = new WeakMap<object, AuthConfig>();
 
 export function authConfig(env: Partial<AuthConfigEnv>): AuthConfig {
+  // The same env object comes back on every request of an isolate: skip reading it again.
+  const known = byEnv.get(env);
+  if (known) return known;
   const key = JSON.stringify([
     env.RATE_LIMIT_IP_PER_MINUTE,
     env.RATE_LIMIT_USER_PER_MINUTE,
@@ -78,5 +82,6 @@ export function authConfig(env: Partial<AuthConfigEnv>): AuthConfig {
     };
     cache.set(key, config);
   }
+  byEnv.set(env, config);
   return config;
 }
