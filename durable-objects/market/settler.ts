@@ -9,6 +9,8 @@ import type { MarketRules } from "./rules";
 
 /** Batches per round; a round that used them all goes again at once. */
 const BATCHES_PER_ROUND = 10;
+/** Relays at most this often: under load, fewer and fuller pages (events are not latency-bound). */
+const RELAY_INTERVAL_MS = 200;
 /** Retry delays after a failed round (Postgres down, another settler holding the market). */
 const RETRY_MS = [100, 500, 2_000, 10_000];
 
@@ -31,6 +33,7 @@ export class ObjectSettler {
   private again = false;
   private relaying = false;
   private relayAgain = false;
+  private lastRelay = 0;
   private failures = 0;
   /** The cursor this settler last committed (saves reading it from Postgres each round). */
   private cursor?: number;
@@ -110,6 +113,9 @@ export class ObjectSettler {
       try {
         do {
           this.relayAgain = false;
+          const wait = this.lastRelay + RELAY_INTERVAL_MS - Date.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          this.lastRelay = Date.now();
           await relayOutbox(db, createRedis(this.env), 500, { waitForLock: false });
         } while (this.relayAgain);
       } catch (err) {
