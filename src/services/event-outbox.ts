@@ -1,6 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import type { Database, DbExecutor } from "../db/client";
+import { jsonRowsInsert } from "../db/json-insert";
 import { eventOutbox } from "../db/schema";
 import type { RequestMetadata } from "../http/request-metadata";
 
@@ -49,11 +50,12 @@ export async function enqueueEvent(db: DbExecutor, event: DomainEvent): Promise<
   return envelope.id;
 }
 
-/** Many events as one insert (in order), not yet run: to await or to embed in a larger statement. */
-export function eventsInsert(db: DbExecutor, events: DomainEvent[]) {
-  return db
-    .insert(eventOutbox)
-    .values(events.map((event) => ({ stream: event.stream, envelope: { ...envelopeOf(event) } })));
+/** Many events as one INSERT (in order) to embed in a larger statement, e.g. a settlement batch's. */
+export function eventsInsert(events: DomainEvent[]): SQL {
+  return jsonRowsInsert(
+    eventOutbox,
+    events.map((event) => ({ stream: event.stream, envelope: { ...envelopeOf(event) } })),
+  );
 }
 
 /** Arbitrary constant naming the relay's advisory lock. */

@@ -1,5 +1,6 @@
 import { eq, sql, type SQL } from "drizzle-orm";
 import type { Database, DbExecutor } from "../../db/client";
+import { jsonRowsInsert } from "../../db/json-insert";
 import { settlementCursors, trades } from "../../db/schema";
 import { SYSTEM_METADATA } from "../../http/request-metadata";
 import { eventsInsert } from "../event-outbox";
@@ -227,7 +228,7 @@ export async function applySettlementBatch(
       ...event,
       metadata: SYSTEM_METADATA,
     }));
-    if (events.length > 0) writes.push(sql`settled_events as (${eventsInsert(tx, events).getSQL()})`);
+    if (events.length > 0) writes.push(sql`settled_events as (${eventsInsert(events)})`);
     writes.push(
       sql`settled_cursor as (${tx
         .update(settlementCursors)
@@ -249,11 +250,9 @@ export async function applySettlementBatch(
     if (entry) writes.push(entry.ctes);
     if (plan.trades.length > 0) {
       writes.push(
-        sql`settled_trades as (${tx
-          .insert(trades)
-          .values(plan.trades.map((t) => ({ ...t, createdAt: sql`clock_timestamp()` })))
-          .onConflictDoNothing()
-          .getSQL()})`,
+        sql`settled_trades as (${jsonRowsInsert(trades, plan.trades, {
+          created_at: sql`clock_timestamp()`,
+        })} on conflict do nothing)`,
       );
     }
     let result;
