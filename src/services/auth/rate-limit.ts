@@ -14,6 +14,8 @@ type Duration = Parameters<typeof Ratelimit.slidingWindow>[1];
 // Identifiers known to be over their limit, shared across requests of this isolate so a
 // flood is refused without a Redis round trip (plain data, not an I/O object).
 const blocked = new Map<string, Map<string, number>>();
+// The algorithms are plain closures over (limit, window): built once per isolate.
+const algorithms = new Map<string, ReturnType<typeof Ratelimit.slidingWindow>>();
 
 /**
  * One sliding-window check. Throws when Redis cannot answer (no timeout fallback): each
@@ -29,13 +31,16 @@ export async function checkRateLimit(
   const cacheKey = `${name}:${limit}:${window}`;
   let cache = blocked.get(cacheKey);
   if (!cache) blocked.set(cacheKey, (cache = new Map()));
+  let algorithm = algorithms.get(cacheKey);
+  if (!algorithm) algorithms.set(cacheKey, (algorithm = Ratelimit.slidingWindow(limit, window)));
   const limiter = new Ratelimit({
     redis,
     prefix: `ratelimit:${name}:${limit}:${window}`,
-    limiter: Ratelimit.slidingWindow(limit, window),
+    limiter: algorithm,
     ephemeralCache: cache,
     timeout: 0,
     analytics: false,
+    enableTelemetry: false,
   });
   const { success, limit: max, remaining, reset } = await limiter.limit(identifier);
   return { success, limit: max, remaining: Math.max(0, remaining), reset };
