@@ -27,11 +27,13 @@ const principal = (userId: string): Principal => ({
   permissions: ["read", "trade", "withdraw"],
 });
 
-/** A seller and a buyer whose orders matched in the book; nothing settled yet (the "crash"). */
-async function matchedButUnsettled(db: Database) {
+/**
+ * A seller and a buyer whose orders matched in the book; with `hold` (the default) nothing is
+ * settled yet (the "crash": the object settles its own fills at once, so it is told not to).
+ */
+async function matchedButUnsettled(db: Database, hold = true) {
   const market = await createMarket();
-  // The object settles its own fills at once; hold them to play the crash.
-  await orderBook(env, market).setSelfSettling(false);
+  if (hold) await orderBook(env, market).setSelfSettling(false);
   const seller = await createTestUser();
   const buyer = await createTestUser();
   await fund(db, seller, "BTC", 10_000_000n); // 0.1 BTC
@@ -58,6 +60,25 @@ async function snapshot(db: Database, market: string, users: string[]) {
 }
 
 describe("settlement, exactly once", () => {
+  it("the order book settles its own fills: no cron, no request, and its outbox empties", async () => {
+    await withDatabase(env, async (db) => {
+      const { market, seller, buyer, book } = await matchedButUnsettled(db, false);
+      const deadline = Date.now() + 10_000;
+      while ((await balanceOf(seller, "USDT")).available === 0n && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(await balanceOf(buyer, "USDT")).toEqual({ available: 8_500_000_000n, locked: 500_000_000n });
+      expect(await balanceOf(buyer, "BTC")).toEqual({ available: 1_996_000n, locked: 0n });
+      expect(await balanceOf(seller, "USDT")).toEqual({ available: 999_000_000n, locked: 0n });
+      while ((await book.readOutbox(0)).entries.length > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect((await book.readOutbox(0)).entries).toEqual([]);
+      const [row] = await db.select().from(trades).where(eq(trades.market, market));
+      expect(row?.buyerId).toBe(buyer);
+    });
+  });
+
   it("a crash after matching and before settlement: the outbox keeps the fill and the cron settles it once", async () => {
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, book } = await matchedButUnsettled(db);
