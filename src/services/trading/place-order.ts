@@ -289,10 +289,10 @@ const BOOK_ERRORS: Record<string, [number, string]> = {
 /**
  * The placement path that must never lose or create money (DESIGN.md):
  * 1. validate against the market's rules (one error code per rule);
- * 2. ONE transaction: insert the order (`pending`) and lock the funds it can consume
- *    (INSUFFICIENT_FUNDS rolls both back; a duplicate client_order_id is refused);
+ * 2. ONE statement (`recordPlacement`): insert the order (`pending`) and lock the funds it can
+ *    consume (INSUFFICIENT_FUNDS leaves neither; a duplicate client_order_id is refused);
  * 3. the order book matches it and writes its fills to its outbox;
- * 4. settlement (after the response, and by cron) moves the funds.
+ * 4. the order book settles them (durable-objects/market/settler.ts; the cron as a fallback).
  * A refusal by the book releases the lock at once; an unreachable book leaves the order
  * `pending` for the reconciliation job, which asks the book whether it knows the order.
  */
