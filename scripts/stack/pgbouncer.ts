@@ -1,11 +1,11 @@
-import { spawn } from "node:child_process";
-import { access, chown, constants, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { access, chown, constants, mkdir, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { log } from "./log";
 import { postgresUserIds } from "./permissions";
 import { HOST, isPortFree } from "./ports";
-import { commandLine, isAlive, readPidFile, sleep, terminate } from "./processes";
+import { startDaemon, type RunningDaemon } from "./daemon";
+import { commandLine, isAlive, readPidFile, terminate } from "./processes";
 
 export interface PgBouncerOptions {
   /** The stack's data dir; config, pid and log files live in `<dataDir>/pgbouncer`. */
@@ -14,11 +14,7 @@ export interface PgBouncerOptions {
   postgres: { port: number; user: string; password: string; database: string };
 }
 
-export interface RunningPgBouncer {
-  pid: number;
-  port: number;
-  stop(): Promise<void>;
-}
+export type RunningPgBouncer = RunningDaemon;
 
 export const PGBOUNCER_NOT_INSTALLED =
   "pgbouncer is not on PATH: install it: apt-get install -y pgbouncer (Debian/Ubuntu)";
@@ -87,11 +83,6 @@ function config(dir: string, options: PgBouncerOptions): string {
   ].join("\n");
 }
 
-async function logTail(file: string): Promise<string> {
-  const text = await readFile(file, "utf8").catch(() => "");
-  return text.trim().split("\n").slice(-10).join("\n");
-}
-
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, HOST);
@@ -123,45 +114,15 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<Running
     for (const f of ["users.txt", "pgbouncer.ini"]) await chown(path.join(dir, f), ids.uid, ids.gid);
   }
 
-  const child = spawn(executable, [ini], { stdio: "ignore", ...(ids ?? {}) });
-  const spawned = await new Promise<Error | undefined>((resolve) => {
-    child.once("spawn", () => resolve(undefined));
-    child.once("error", (err) => resolve(err));
-  });
-  if (spawned) {
-    throw new Error(`pgbouncer: ${spawned.message}`);
-  }
-  const pid = child.pid ?? 0;
-  let exited = false;
-  const exit = new Promise<void>((resolve) =>
-    child.once("exit", () => {
-      exited = true;
-      resolve();
-    }),
-  );
-  const deadline = Date.now() + 10_000;
-  while (!(await accepts(port))) {
-    if (exited) throw new Error(`pgbouncer exited during startup:\n${await logTail(logFile)}`);
-    if (Date.now() > deadline) {
-      await terminate(pid, "SIGKILL", 1000);
-      throw new Error(`pgbouncer did not listen within 10 s:\n${await logTail(logFile)}`);
-    }
-    await sleep(20);
-  }
-
-  let stopped = false;
-  return {
-    pid,
+  // SIGTERM closes at once (SIGINT would be a "safe shutdown" that waits for clients).
+  return startDaemon({
+    name: "pgbouncer",
+    command: executable,
+    args: [ini],
+    spawnOptions: ids ?? {},
     port,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (!exited) {
-        // SIGINT: "safe shutdown" would wait for clients; SIGTERM closes at once.
-        await terminate(pid, "SIGTERM", 5000);
-        await exit;
-      }
-      log("pgbouncer stopped");
-    },
-  };
+    logFile,
+    ready: () => accepts(port),
+    readyMeans: "listen",
+  });
 }

@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
-import { mkdir, readFile, rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import path from "node:path";
 import { log } from "./log";
 import { HOST, isPortFree } from "./ports";
-import { commandLine, isAlive, readPidFile, sleep, terminate, workingDir } from "./processes";
+import { startDaemon, type RunningDaemon } from "./daemon";
+import { commandLine, isAlive, readPidFile, terminate, workingDir } from "./processes";
 import { RedisConnection } from "./redis-client";
 import { RespStatus } from "./resp";
 
@@ -13,11 +13,7 @@ export interface RedisOptions {
   port: number;
 }
 
-export interface RunningRedis {
-  pid: number;
-  port: number;
-  stop(): Promise<void>;
-}
+export type RunningRedis = RunningDaemon;
 
 const NOT_INSTALLED =
   "redis-server is not on PATH: install it: apt-get install -y redis-server (Debian/Ubuntu)";
@@ -38,11 +34,6 @@ export async function stopStaleRedis(dataDir: string): Promise<void> {
     await terminate(pid, "SIGTERM", 5000);
   }
   await rm(pidFile, { force: true });
-}
-
-async function logTail(file: string): Promise<string> {
-  const text = await readFile(file, "utf8").catch(() => "");
-  return text.trim().split("\n").slice(-10).join("\n");
 }
 
 async function ping(port: number): Promise<boolean> {
@@ -80,48 +71,14 @@ export async function startRedis(options: RedisOptions): Promise<RunningRedis> {
     // Keep argv as the process title so `pgrep -f <dataDir>` finds it.
     "--set-proc-title", "no",
   ]; // prettier-ignore
-  const child = spawn("redis-server", args, { stdio: "ignore" });
-  const spawned = await new Promise<Error | undefined>((resolve) => {
-    child.once("spawn", () => resolve(undefined));
-    child.once("error", (err) => resolve(err));
-  });
-  if (spawned) {
-    const code = (spawned as NodeJS.ErrnoException).code;
-    throw new Error(code === "ENOENT" ? NOT_INSTALLED : `redis-server: ${spawned.message}`);
-  }
-  const pid = child.pid ?? 0;
-  let exited = false;
-  const exit = new Promise<void>((resolve) => {
-    child.once("exit", () => {
-      exited = true;
-      resolve();
-    });
-  });
-
-  const deadline = Date.now() + 10_000;
-  while (!(await ping(port))) {
-    if (exited) {
-      throw new Error(`redis-server exited during startup:\n${await logTail(logFile)}`);
-    }
-    if (Date.now() > deadline) {
-      await terminate(pid, "SIGKILL", 1000);
-      throw new Error(`redis-server did not answer PING within 10 s:\n${await logTail(logFile)}`);
-    }
-    await sleep(20);
-  }
-
-  let stopped = false;
-  return {
-    pid,
+  return startDaemon({
+    name: "redis-server",
+    command: "redis-server",
+    args,
     port,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      if (!exited) {
-        await terminate(pid, "SIGTERM", 5000);
-        await exit;
-      }
-      log("redis stopped");
-    },
-  };
+    logFile,
+    ready: () => ping(port),
+    readyMeans: "answer PING",
+    notInstalled: NOT_INSTALLED,
+  });
 }

@@ -4,22 +4,15 @@ import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { lockFunds, releaseFunds } from "../../../src/services/ledger";
 import { readBalanceUpdates } from "../../../src/services/trading/balance-updates";
-import { loadMarketRules, orderBook } from "../../../src/services/trading/market-directory";
-import { settleMarket } from "../../../src/services/trading/settle-market";
+import { orderBook } from "../../../src/services/trading/market-directory";
 import { api } from "../auth/helpers";
 import { WsClient, type Frame } from "../market/ws-client";
-import { createMarket, placed, trader, type Trader } from "./helpers";
+import { createMarket, placed, trader, type Trader, settle } from "./helpers";
 
 interface Balance {
   asset: string;
   available: string;
   locked: string;
-}
-
-async function settle(market: string) {
-  return withDatabase(env, async (db) =>
-    settleMarket(db, orderBook(env, market), await loadMarketRules(db, market, true), { wait: true }),
-  );
 }
 
 /** A socket opened with the trader's access token in the upgrade (the Worker authenticates it). */

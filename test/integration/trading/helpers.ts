@@ -5,7 +5,20 @@ import { withDatabase } from "../../../src/db/client";
 import { balances, ledgerPostings, markets, orders, users } from "../../../src/db/schema";
 import { parseUnits } from "../../../src/lib/money";
 import { api, login, register } from "../auth/helpers";
+import { loadMarketRules, orderBook } from "../../../src/services/trading/market-directory";
+import { settleMarket } from "../../../src/services/trading/settle-market";
 import { fund } from "../wallets/fixtures";
+
+/** Minor units from a decimal literal of a test (never for real amounts: floats). */
+export const BTC = (s: string) => BigInt(Math.round(Number(s) * 1e8));
+export const USDT = (s: string) => BigInt(Math.round(Number(s) * 1e6));
+
+/** Settles the market now and waits for any settler holding it (the object's own included). */
+export async function settle(market: string) {
+  return withDatabase(env, async (db) =>
+    settleMarket(db, orderBook(env, market), await loadMarketRules(db, market, true), { wait: true }),
+  );
+}
 
 /**
  * A fresh BTC/USDT market under its own symbol (BTC-USDT's seeded rules), so every test has

@@ -8,7 +8,6 @@ import {
   loadMarketRules,
   orderBook,
 } from "../../../src/services/trading/market-directory";
-import { settleMarket } from "../../../src/services/trading/settle-market";
 import { api, expectError } from "../auth/helpers";
 import {
   balanceOf,
@@ -20,18 +19,12 @@ import {
   reservedByOpenOrders,
   trader,
   type Trader,
+  BTC,
+  USDT,
+  settle,
 } from "./helpers";
 
-const BTC = (s: string) => BigInt(Math.round(Number(s) * 1e8)); // test literals only
-const USDT = (s: string) => BigInt(Math.round(Number(s) * 1e6));
-
 type Order = Record<string, unknown> & { id: string; status: string; locked: Record<string, string> };
-
-async function settle(market: string) {
-  return withDatabase(env, async (db) =>
-    settleMarket(db, orderBook(env, market), await loadMarketRules(db, market, true), { wait: true }),
-  );
-}
 
 async function getOrder(t: Trader, id: string): Promise<Order> {
   const res = await api("GET", `/api/v1/orders/${id}`, { token: t.token });

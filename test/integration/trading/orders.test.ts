@@ -3,12 +3,7 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { markets, orders } from "../../../src/db/schema";
-import {
-  configureOrderBook,
-  loadMarketRules,
-  orderBook,
-} from "../../../src/services/trading/market-directory";
-import { settleMarket } from "../../../src/services/trading/settle-market";
+import { configureOrderBook, loadMarketRules } from "../../../src/services/trading/market-directory";
 import { TEST_ADMIN } from "../../setup/global-stack";
 import { api, expectError, login } from "../auth/helpers";
 import {
@@ -20,16 +15,10 @@ import {
   placed,
   reservedByOpenOrders,
   trader,
+  BTC,
+  USDT,
+  settle,
 } from "./helpers";
-
-const BTC = (s: string) => BigInt(Math.round(Number(s) * 1e8)); // test literals only
-const USDT = (s: string) => BigInt(Math.round(Number(s) * 1e6));
-
-async function settle(market: string) {
-  return withDatabase(env, async (db) =>
-    settleMarket(db, orderBook(env, market), await loadMarketRules(db, market, true), { wait: true }),
-  );
-}
 
 describe("two users trade through the REST API", () => {
   it("resting order, partial fill, full fill, cancel of the remainder: every minor unit accounted for", async () => {
