@@ -1,4 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "../http/app-env";
 import { relayEventsAfterResponse } from "../http/after-response";
 import { errorResponses } from "../http/openapi-schemas";
 import { getDb, getRedis } from "../http/resources";
@@ -10,7 +12,7 @@ import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { amendOrder } from "../services/trading/amend-order";
 import { cancelAllOrders, cancelOrder } from "../services/trading/cancel-order";
 import { getOrder, listOrders, listTrades } from "../services/trading/order-queries";
-import { placeOrder } from "../services/trading/place-order";
+import { placeOrder, type PlaceOrderRequest } from "../services/trading/place-order";
 import { bearerSecurity } from "./user-schemas";
 import { IdempotencyHeaderSchema } from "./wallet-schemas";
 import { FillSchema, MyTradeSchema, OrderSchema, Symbol } from "./trading-schemas";
@@ -86,6 +88,22 @@ const placeRoute = createRoute({
       },
     },
     ...errorResponses(400, 401, 403, 404, 409, 415, 422, 429, 503),
+  },
+});
+
+/** SPEC's address for OCO orders: the same placement with `type` fixed to `oco`. */
+const placeOcoRoute = createRoute({
+  ...placeRoute,
+  path: "/orders/oco",
+  summary: "Place an OCO pair (a limit leg and a stop leg sharing one lock); `type` may be left out",
+  request: {
+    headers: IdempotencyHeaderSchema,
+    body: {
+      content: {
+        "application/json": { schema: PlaceOrderSchema.extend({ type: z.literal("oco").default("oco") }) },
+      },
+      required: true,
+    },
   },
 });
 
@@ -233,25 +251,27 @@ const tradesRoute = createRoute({
   },
 });
 
+/** Both placement routes: Idempotency-Key aware; settlement is the order book object's job. */
+async function place(c: Context<AppEnv>, body: PlaceOrderRequest) {
+  const principal = c.get("principal");
+  const run = async () => ({
+    status: 201,
+    body: await placeOrder(getDb(c), c.env, principal, body, requestMetadata(c)),
+  });
+  const key = parseIdempotencyKey(c.req.header("idempotency-key"), false);
+  if (key === undefined) return c.json((await run()).body, 201);
+  const { response, replayed } = await runIdempotent(
+    getRedis(c),
+    { scope: "order", caller: principal.userId, key, request: { path: "/orders", body } },
+    run,
+  );
+  if (replayed) c.header("Idempotent-Replayed", "true");
+  return c.json(response.body, 201);
+}
+
 export const orderRoutes = createRouter()
-  .openapi(placeRoute, async (c) => {
-    const body = c.req.valid("json");
-    const principal = c.get("principal");
-    // Settlement is the order book object's job from here (durable-objects/market/settler.ts).
-    const place = async () => ({
-      status: 201,
-      body: await placeOrder(getDb(c), c.env, principal, body, requestMetadata(c)),
-    });
-    const key = parseIdempotencyKey(c.req.header("idempotency-key"), false);
-    if (key === undefined) return c.json((await place()).body, 201);
-    const { response, replayed } = await runIdempotent(
-      getRedis(c),
-      { scope: "order", caller: principal.userId, key, request: { path: "/orders", body } },
-      place,
-    );
-    if (replayed) c.header("Idempotent-Replayed", "true");
-    return c.json(response.body, 201);
-  })
+  .openapi(placeRoute, (c) => place(c, c.req.valid("json")))
+  .openapi(placeOcoRoute, (c) => place(c, c.req.valid("json")))
   .openapi(cancelRoute, async (c) => {
     const order = await cancelOrder(
       getDb(c),

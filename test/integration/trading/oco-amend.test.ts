@@ -195,6 +195,24 @@ describe("OCO through POST /api/v1/orders", () => {
     await expectBooksBalanced(market, [alice, bob, carol], funded, sums);
   });
 
+  it("POST /api/v1/orders/oco (SPEC's address) places the same pair without a type", async () => {
+    const market = await createMarket();
+    const alice = await trader({ BTC: "1" });
+    const res = await api("POST", "/api/v1/orders/oco", {
+      token: alice.token,
+      body: { market, side: "sell", price: "65000.00", stop_price: "60000.00", quantity: "0.1" },
+    });
+    const json = (await res.json()) as { orders: Order[] };
+    expect(res.status, JSON.stringify(json)).toBe(201);
+    expect(json.orders.map((o) => o.type)).toEqual(["limit", "stop_loss"]);
+    expect(await balanceOf(alice.id, "BTC")).toEqual({ available: BTC("0.9"), locked: BTC("0.1") });
+    const single = await api("POST", "/api/v1/orders/oco", {
+      token: alice.token,
+      body: { market, side: "sell", type: "limit", price: "65000.00", quantity: "0.1" },
+    });
+    expect(single.status).toBe(422); // VALIDATION_FAILED: this route is for OCO only
+  });
+
   it("cancelling either leg cancels the pair and releases the whole lock once", async () => {
     const market = await createMarket();
     const alice = await trader({ BTC: "1" });
