@@ -304,11 +304,12 @@ export class OrderBook extends DurableObject<Env> {
    * Starts or stops this object's own settlement (an operator may stop it while investigating a
    * market; the cron and cancels still settle). Tests stop it to hold fills unsettled.
    */
-  async setSelfSettling(on: boolean): Promise<{ selfSettling: boolean }> {
+  async setSelfSettling(on: boolean): Promise<{ selfSettling: boolean; was: boolean }> {
+    const was = this.selfSettling;
     writeMeta(this.ctx.storage.sql, "self_settling", on);
     this.selfSettling = on;
     if (on) this.settler.kick();
-    return { selfSettling: on };
+    return { selfSettling: on, was };
   }
 
   async sequence(): Promise<SequenceInfo> {

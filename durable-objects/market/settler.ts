@@ -11,6 +11,13 @@ import type { MarketRules } from "./rules";
 const BATCHES_PER_ROUND = 10;
 /** Relays at most this often: under load, fewer and fuller pages (events are not latency-bound). */
 const RELAY_INTERVAL_MS = 200;
+/**
+ * A round that has not finished by then is abandoned and its connection closed (which makes
+ * Postgres roll back and free the cursor row): a half-open socket must not stall the market.
+ */
+const ROUND_TIMEOUT_MS = 30_000;
+/** Consecutive failures after which the warning becomes an error (something needs a person). */
+const FAILURES_TO_ALERT = 3;
 /** Retry delays after a failed round (Postgres down, another settler holding the market). */
 const RETRY_MS = [100, 500, 2_000, 10_000];
 
@@ -78,10 +85,13 @@ export class ObjectSettler {
         const rules = this.rules();
         if (!rules || !this.enabled()) return;
         const db = this.database();
-        const result = await settleMarket(db, this.source, tradingRules(rules), {
-          maxBatches: BATCHES_PER_ROUND,
-          afterSeq: this.cursor,
-        });
+        const result = await withTimeout(
+          settleMarket(db, this.source, tradingRules(rules), {
+            maxBatches: BATCHES_PER_ROUND,
+            afterSeq: this.cursor,
+          }),
+          ROUND_TIMEOUT_MS,
+        );
         this.cursor = result.lastSeq;
         if (result.batches > 0) this.relay(db);
         if (result.batches === BATCHES_PER_ROUND) this.again = true;
@@ -92,7 +102,9 @@ export class ObjectSettler {
       if (this.source.backlog() > 0) this.later();
     } catch (err) {
       this.failures++;
-      this.log.warn("settlement failed; retrying", { attempt: this.failures, ...describeError(err) });
+      const fields = { attempt: this.failures, ...describeError(err) };
+      if (this.failures >= FAILURES_TO_ALERT) this.log.error("settlement keeps failing; retrying", fields);
+      else this.log.warn("settlement failed; retrying", fields);
       // The connection may be what broke: start from a fresh Pool next time.
       const broken = this.opened;
       this.opened = undefined;
@@ -134,4 +146,12 @@ export class ObjectSettler {
       this.kick();
     }, delay);
   }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`settlement round took over ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

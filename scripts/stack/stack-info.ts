@@ -24,7 +24,7 @@ export interface StackInfo {
   pgPoolerPort: number;
   redisRestPort: number;
   dataDir: string;
-  pids: { supervisor: number; postgres: number; redis: number };
+  pids: { supervisor: number; postgres: number; redis: number; pooler: number };
 }
 
 export interface StackPorts {

@@ -153,6 +153,7 @@ async function start(): Promise<void> {
       supervisor: process.pid,
       postgres: services.postgres?.pid ?? 0,
       redis: services.redis?.pid ?? 0,
+      pooler: services.pooler?.pid ?? 0,
     },
   };
   log(

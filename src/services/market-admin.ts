@@ -7,7 +7,7 @@ import { AppError, ErrorCode, unprocessable } from "../lib/errors";
 import { recordAudit } from "./audit-log";
 import type { ServiceContext } from "./auth/context";
 import {
-  bookStub,
+  configureBook,
   invalidateMarketCaches,
   loadAllRules,
   marketNotFound,
@@ -76,13 +76,6 @@ function columns(r: MarketRules) {
   };
 }
 
-/** Hands the rules to the market's object; its refusal (e.g. a tick change on a live book) is a 409. */
-async function configureOrThrow(env: Env, rules: MarketRules): Promise<void> {
-  const result = await bookStub(env, rules.symbol).configure(rules);
-  if (!result.ok)
-    throw new AppError(409, ErrorCode.CONFLICT, `The order book refused the change: ${result.message}`);
-}
-
 /**
  * Creates a market: the row and its audit entry in one transaction, the object configured
  * before the commit (so a refused configuration leaves nothing behind), caches dropped after.
@@ -146,7 +139,7 @@ export async function createMarket(
       details: { ...marketView(rules) },
       metadata: ctx.metadata,
     });
-    await configureOrThrow(ctx.env, rules);
+    await configureBook(ctx.env, rules);
   });
   await invalidateMarketCaches(redis, ctx.log, rules.symbol);
   return marketView(rules);
@@ -185,7 +178,7 @@ export async function updateMarket(
       details: { changes: { ...input } },
       metadata: ctx.metadata,
     });
-    await configureOrThrow(ctx.env, rules);
+    await configureBook(ctx.env, rules);
   });
   await invalidateMarketCaches(redis, ctx.log, symbol);
   return marketView(rules);

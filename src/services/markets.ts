@@ -85,8 +85,9 @@ export function bookStub(env: Env, symbol: string): DurableObjectStub<OrderBook>
 }
 
 /**
- * Hands the object its rules from Postgres (first use of a market, or after an admin change);
- * a market that lives in Postgres is settled by its object (durable-objects/market/settler.ts).
+ * Hands the object its rules from Postgres (first use of a market, an admin creating or changing
+ * one); a market that lives in Postgres is settled by its object (durable-objects/market/settler.ts).
+ * Its refusal (e.g. a tick change on a live book) is a 409.
  */
 export async function configureBook(env: Env, rules: MarketRules): Promise<void> {
   const result = await bookStub(env, rules.symbol).configure(rules, { selfSettle: true });

@@ -73,7 +73,8 @@ async function cursorOf(db: DbExecutor, market: string): Promise<number> {
 
 /**
  * Locks the market's cursor row for this transaction; null when another settler holds it.
- * One statement when the row exists (every batch but a market's first).
+ * `lockBatch` reads the row with the batch; this is its fallback when the row is missing (a
+ * market's first batch) or held by another settler.
  */
 async function lockCursor(db: DbExecutor, market: string, wait: boolean): Promise<number | null> {
   const select = () =>
@@ -198,7 +199,9 @@ async function lockBatch(
  * first (another settler holding it → `busy`, nothing done), entries at or below it are skipped, the
  * orders involved are locked in id order, then trades, ledger entries, order states, events and
  * the new cursor are written. Replaying a batch that was applied changes nothing: the cursor
- * skips it, and trade ids and ledger (type, reference) are unique besides.
+ * skips it, the planner skips trades already in Postgres, and a trade row that could not be
+ * inserted (its id settled already) rolls the batch back; ledger (type, reference) is unique
+ * besides.
  */
 export async function applySettlementBatch(
   db: Database,
@@ -252,16 +255,23 @@ export async function applySettlementBatch(
       writes.push(
         sql`settled_trades as (${jsonRowsInsert(trades, plan.trades, {
           created_at: sql`clock_timestamp()`,
-        })} on conflict do nothing)`,
+        })} on conflict do nothing returning 1)`,
       );
     }
     let result;
     try {
-      result = await tx.execute<JournalEntryColumns>(
-        sql`with ${sql.join(writes, sql`, `)} select ${entry ? entry.columns : sql`null as ledger_entry_id`}`,
+      result = await tx.execute<JournalEntryColumns & { trades_inserted: number }>(
+        sql`with ${sql.join(writes, sql`, `)}
+          select ${entry ? entry.columns : sql`null as ledger_entry_id`},
+            ${plan.trades.length > 0 ? sql`(select count(*)::int from settled_trades)` : sql`0`} as trades_inserted`,
       );
     } catch (err) {
       throw entry ? entry.failure(err) : err;
+    }
+    // Every fill the plan moved money for must be a new trade row: one that exists already (a
+    // repeated trade id) means money would move twice for it, so the whole batch rolls back.
+    if (Number(result.rows[0]!.trades_inserted) !== plan.trades.length) {
+      throw new Error(`settlement batch ${rules.symbol}:${plan.lastSeq} repeats a settled trade`);
     }
     let balances: BalanceAfter[] = [];
     if (entry) {

@@ -50,6 +50,9 @@ describe("admin market routes", () => {
     expect(list.markets.map((m) => m.symbol)).toContain("ETH-USDC");
 
     const book = bookStub(env, "ETH-USDC");
+    // A market created by an admin settles its own fills; this test places straight into the
+    // object (orders without rows in Postgres), so it stops that first.
+    expect(await book.setSelfSettling(false)).toEqual({ selfSettling: false, was: true });
     const order = { userId: "u", side: "buy" as const, type: "limit" as const, price: "3000", quantity: "1" };
     expect(await book.place({ ...order, orderId: "x1" })).toMatchObject({ ok: true });
 

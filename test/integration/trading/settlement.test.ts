@@ -120,6 +120,21 @@ describe("settlement, exactly once", () => {
     });
   });
 
+  it("a batch naming one trade twice moves money once or not at all", async () => {
+    await withDatabase(env, async (db) => {
+      const { market, seller, buyer, rules, book } = await matchedButUnsettled(db);
+      const entries = (await book.readOutbox(0)).entries as OutboxEntry[];
+      const trade = entries.find((e) => e.kind === "trade")!;
+      const last = Math.max(...entries.map((e) => e.seq));
+      const before = await snapshot(db, market, [seller, buyer]);
+      await expect(
+        applySettlementBatch(db, rules, [...entries, { ...trade, seq: last + 1 }]),
+      ).rejects.toThrow(); // the planner (an overdrawn lock) or the trade-row check
+      expect(await snapshot(db, market, [seller, buyer])).toEqual(before);
+      expect((await applySettlementBatch(db, rules, entries)).trades).toBe(1);
+    });
+  });
+
   it("a batch applied twice changes nothing, even with the cursor lost", async () => {
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, rules, book } = await matchedButUnsettled(db);
