@@ -295,10 +295,8 @@ function ordersUpdate(changed: readonly (OrderState & { closedAt: Date | null })
     released: text(o.releasedAmount),
     filled_quantity: text(o.filledQuantity),
     filled_quote: text(o.filledQuote),
-    // Absent (not read or not changed): keep the column; null: clear it.
-    set_price: o.price !== undefined,
+    // `lockBatch` reads both for every order, so the plan always carries them (null: none).
     price: text(o.price),
-    set_quantity: o.quantity !== undefined,
     quantity: text(o.quantity),
     amend_id: o.amendId ?? null,
     amend_seq: o.amendSeq ?? null,
@@ -312,8 +310,8 @@ function ordersUpdate(changed: readonly (OrderState & { closedAt: Date | null })
       released_amount = v.released,
       filled_quantity = v.filled_quantity,
       filled_quote = v.filled_quote,
-      price = case when v.set_price then v.price else o.price end,
-      quantity = case when v.set_quantity then v.quantity else o.quantity end,
+      price = v.price,
+      quantity = v.quantity,
       amend_id = v.amend_id,
       amend_seq = v.amend_seq,
       amend_expires_at = case when v.amend_id is null then null else o.amend_expires_at end,
@@ -322,7 +320,7 @@ function ordersUpdate(changed: readonly (OrderState & { closedAt: Date | null })
     from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
       id uuid, status text, locked numeric, consumed numeric, released numeric,
       filled_quantity numeric, filled_quote numeric,
-      set_price boolean, price numeric, set_quantity boolean, quantity numeric,
+      price numeric, quantity numeric,
       amend_id uuid, amend_seq bigint, closed_at timestamptz)
     where o.id = v.id`;
 }
