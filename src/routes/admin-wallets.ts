@@ -10,7 +10,7 @@ import { decimalAmount, formatUnits } from "../lib/money";
 import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { adjustBalance } from "../services/adjustments";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
-import { reconcileLedger, serializeMismatch } from "../services/reconciliation";
+import { countByKind, reconcile, serializeMismatch } from "../services/reconciliation";
 import { listWithdrawals, transitionWithdrawal, type Actor } from "../services/withdrawals";
 import { bearerSecurity } from "./user-schemas";
 import {
@@ -169,7 +169,13 @@ const reconciliationRoute = createRoute({
   method: "get",
   path: "/admin/reconciliation",
   tags,
-  summary: "Check the ledger now: per asset postings sum to zero, every balance equals its postings",
+  summary:
+    "Check now: the ledger balances, every lock is held by what it is for, fee income equals the fees charged",
+  description:
+    "One consistent snapshot. Each mismatch has a stable `kind` (ledger: `asset_not_zero`, `entry_unbalanced`, " +
+    "`balance_mismatch`, `negative_balance`; locks: `locked_mismatch`, `closed_order_lock`; fees: " +
+    "`fee_income_mismatch`; books: `order_not_in_book`, `book_order_not_open`, `book_unreadable`), at most 100 " +
+    "rows per kind; amounts in minor units. `checks` lists the families that ran.",
   security: bearerSecurity,
   middleware: adminOnly,
   responses: {
@@ -180,6 +186,7 @@ const reconciliationRoute = createRoute({
           schema: z.object({
             ok: z.boolean(),
             checked_at: z.string(),
+            checks: z.array(z.enum(["ledger", "locks", "fees", "books"])),
             assets: z.array(
               z.object({
                 asset: z.string(),
@@ -275,9 +282,10 @@ export const adminWalletRoutes = createRouter()
     return c.json(response.body, 201);
   })
   .openapi(reconciliationRoute, async (c) => {
-    const report = await reconcileLedger(getDb(c));
+    const report = await reconcile(getDb(c));
     if (!report.ok) {
       c.get("log").error("ledger reconciliation mismatch", {
+        kinds: countByKind(report.mismatches),
         mismatches: report.mismatches.map(serializeMismatch),
       });
     }
@@ -285,6 +293,7 @@ export const adminWalletRoutes = createRouter()
       {
         ok: report.ok,
         checked_at: report.checkedAt.toISOString(),
+        checks: report.checks,
         assets: report.assets.map((a) => ({
           asset: a.asset,
           sum: formatUnits(a.sum, a.decimals),

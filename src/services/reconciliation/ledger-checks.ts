@@ -1,13 +1,15 @@
 import { sql } from "drizzle-orm";
-import type { Database, DbExecutor } from "../db/client";
+import type { DbExecutor } from "../../db/client";
+import { big, MAX_ROWS, type Row } from "./shared";
 
 /**
- * The ledger's invariants, checked from the database as it is (one consistent snapshot):
- * per asset the postings sum to zero; each journal entry balances per asset; every user
- * balance row equals the sum of its postings; no user balance is negative.
+ * The ledger's own invariants (src/services/ledger.ts): per asset the postings sum to zero;
+ * each journal entry balances per asset; every user balance row equals the sum of its
+ * postings; no user balance is negative. They hold for any sequence of ledger calls, whatever
+ * the calls were about (the other families check that).
  */
 
-export type Mismatch =
+export type LedgerMismatch =
   | { kind: "asset_not_zero"; asset: string; sum: bigint }
   | { kind: "entry_unbalanced"; entryId: bigint; asset: string; sum: bigint }
   | {
@@ -19,6 +21,13 @@ export type Mismatch =
     }
   | { kind: "negative_balance"; userId: string; asset: string; available: bigint; locked: bigint };
 
+export const LEDGER_MISMATCH_KINDS: readonly LedgerMismatch["kind"][] = [
+  "asset_not_zero",
+  "entry_unbalanced",
+  "balance_mismatch",
+  "negative_balance",
+];
+
 export interface AssetTotals {
   asset: string;
   decimals: number;
@@ -28,29 +37,8 @@ export interface AssetTotals {
   accounts: Record<string, bigint>;
 }
 
-export interface ReconciliationReport {
-  ok: boolean;
-  checkedAt: Date;
-  assets: AssetTotals[];
-  mismatches: Mismatch[];
-}
-
-/** Cap per kind of mismatch, so a broken ledger still yields a readable report. */
-const MAX_ROWS = 100;
-
-type Row = Record<string, unknown>;
-const big = (v: unknown): bigint => BigInt(String(v ?? "0"));
-
-/** Checks from one consistent snapshot (a read-only repeatable-read transaction). */
-export function reconcileLedger(db: Database): Promise<ReconciliationReport> {
-  return db.transaction((tx) => reconcileWithin(tx), {
-    isolationLevel: "repeatable read",
-    accessMode: "read only",
-  });
-}
-
-/** The checks, run with whatever transaction the caller holds (e.g. to test a tampered state that is rolled back). */
-export async function reconcileWithin(tx: DbExecutor): Promise<ReconciliationReport> {
+/** Per asset and account kind, the sum of the postings (every asset listed, even without postings). */
+async function assetTotals(tx: DbExecutor): Promise<AssetTotals[]> {
   const totals = await tx.execute(sql`
         select a.code as asset, a.decimals, p.account, coalesce(p.total, 0)::text as total
         from assets a
@@ -59,6 +47,23 @@ export async function reconcileWithin(tx: DbExecutor): Promise<ReconciliationRep
           from ledger_postings group by asset, account
         ) p on p.asset = a.code
         order by a.code, p.account`);
+  const byAsset = new Map<string, AssetTotals>();
+  for (const r of totals.rows as Row[]) {
+    const asset = String(r.asset);
+    const entry = byAsset.get(asset) ?? { asset, decimals: Number(r.decimals), sum: 0n, accounts: {} };
+    if (r.account !== null && r.account !== undefined) {
+      entry.accounts[String(r.account)] = big(r.total);
+      entry.sum += big(r.total);
+    }
+    byAsset.set(asset, entry);
+  }
+  return [...byAsset.values()];
+}
+
+export async function checkLedger(
+  tx: DbExecutor,
+): Promise<{ assets: AssetTotals[]; mismatches: LedgerMismatch[] }> {
+  const assets = await assetTotals(tx);
   const unbalanced = await tx.execute(sql`
         select entry_id::text as entry_id, asset, sum(amount)::text as total
         from ledger_postings group by entry_id, asset having sum(amount) <> 0
@@ -81,18 +86,8 @@ export async function reconcileWithin(tx: DbExecutor): Promise<ReconciliationRep
         select user_id::text as user_id, asset, available::text as available, locked::text as locked
         from balances where available < 0 or locked < 0 limit ${MAX_ROWS}`);
 
-  const byAsset = new Map<string, AssetTotals>();
-  for (const r of totals.rows as Row[]) {
-    const asset = String(r.asset);
-    const entry = byAsset.get(asset) ?? { asset, decimals: Number(r.decimals), sum: 0n, accounts: {} };
-    if (r.account !== null && r.account !== undefined) {
-      entry.accounts[String(r.account)] = big(r.total);
-      entry.sum += big(r.total);
-    }
-    byAsset.set(asset, entry);
-  }
-  const mismatches: Mismatch[] = [];
-  for (const t of byAsset.values()) {
+  const mismatches: LedgerMismatch[] = [];
+  for (const t of assets) {
     if (t.sum !== 0n) mismatches.push({ kind: "asset_not_zero", asset: t.asset, sum: t.sum });
   }
   for (const r of unbalanced.rows as Row[]) {
@@ -121,17 +116,5 @@ export async function reconcileWithin(tx: DbExecutor): Promise<ReconciliationRep
       locked: big(r.locked),
     });
   }
-  return {
-    ok: mismatches.length === 0,
-    checkedAt: new Date(),
-    assets: [...byAsset.values()],
-    mismatches,
-  };
-}
-
-/** JSON-safe form (bigints as strings) for logs and the admin endpoint. */
-export function serializeMismatch(m: Mismatch): Record<string, unknown> {
-  return JSON.parse(
-    JSON.stringify(m, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
-  ) as Record<string, unknown>;
+  return { assets, mismatches };
 }
