@@ -24,7 +24,7 @@ export const Reject = {
   UNKNOWN_ORDER: 202,
   BOOK_FULL: 203,
   PRICE_OUT_OF_BAND: 204,
-  PRICE_OUT_OF_RANGE: 205,
+  // 205 was PRICE_OUT_OF_RANGE (a resting price too far from the book); every price rests now. Never reuse it.
   NOT_AMENDABLE: 206,
   POST_ONLY_WOULD_TAKE: 301,
 } as const;

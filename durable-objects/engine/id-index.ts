@@ -15,6 +15,11 @@ export class IdIndex {
     this.mask = n - 1;
   }
 
+  /** Number of ids indexed. */
+  get count(): number {
+    return this.size;
+  }
+
   /** The slot whose id is `id`, or -1. */
   find(id: number, ids: Float64Array): number {
     const table = this.table;

@@ -25,6 +25,25 @@ export class LevelBitset {
     if (word === 0) this.summary[w >> 5]! &= ~(1 << (w & 31));
   }
 
+  has(i: number): boolean {
+    return (this.words[i >> 5]! & (1 << (i & 31))) !== 0;
+  }
+
+  /** Clears every bit. */
+  reset(): void {
+    this.words.fill(0);
+    this.summary.fill(0);
+  }
+
+  /** Throws unless each summary bit says exactly whether its word is non-zero. */
+  validate(): void {
+    for (let w = 0; w < this.words.length; w++) {
+      const summarized = (this.summary[w >> 5]! & (1 << (w & 31))) !== 0;
+      if (summarized !== (this.words[w] !== 0))
+        throw new Error(`level bitset: summary bit of word ${w} is wrong`);
+    }
+  }
+
   /** The highest set bit at or below `i`, or -1. */
   highestAtOrBelow(i: number): number {
     if (i < 0) return -1;

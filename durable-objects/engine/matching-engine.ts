@@ -1,6 +1,7 @@
 import { DoneReason, EventKind, OK, OrderType, Reject, SelfTrade, Side, TimeInForce } from "./codes";
 import { EventBuffer } from "./event-buffer";
 import { IdIndex } from "./id-index";
+import { checkInvariants } from "./invariants";
 import { decodeOrder, isId, OrderRequest } from "./order-request";
 import {
   isBps,
@@ -44,7 +45,6 @@ export function resolveConfig(config: EngineConfig): ResolvedConfig {
     maxPrice: config.maxPrice ?? MAX_INT32,
     maxQuantity: config.maxQuantity ?? Math.floor(Number.MAX_SAFE_INTEGER / maxOrders),
     priceBandTicks: config.priceBandTicks ?? 0,
-    maxLevelSpan: config.maxLevelSpan ?? 1 << 18,
     initialOrders: config.initialOrders ?? 1024,
   };
   const ok =
@@ -55,9 +55,6 @@ export function resolveConfig(config: EngineConfig): ResolvedConfig {
     resolved.maxQuantity * maxOrders <= Number.MAX_SAFE_INTEGER &&
     Number.isSafeInteger(resolved.priceBandTicks) &&
     resolved.priceBandTicks >= 0 &&
-    isId(resolved.maxLevelSpan) &&
-    resolved.maxLevelSpan >= 1024 &&
-    (resolved.maxLevelSpan & (resolved.maxLevelSpan - 1)) === 0 &&
     isId(resolved.initialOrders);
   if (!ok) throw new RangeError(`invalid engine config ${JSON.stringify(config)}`);
   return resolved;
@@ -101,7 +98,7 @@ export class MatchingEngine {
     this.pool = new OrderPool(initial, this.config.maxOrders + 1);
     this.ids = new IdIndex(initial);
     this.users = new UserOrders(this.pool);
-    this.levels = new PriceLevels(this.pool, this.config.maxLevelSpan);
+    this.levels = new PriceLevels(this.pool);
   }
 
   // ---- commands -------------------------------------------------------------------------
@@ -133,6 +130,7 @@ export class MatchingEngine {
     if (r.type >= OrderType.STOP_LOSS) this.arm(slot);
     else this.execute(slot, r.quote);
     this.runTriggers();
+    this.levels.settle();
     return OK;
   }
 
@@ -162,6 +160,7 @@ export class MatchingEngine {
     // A fill of the limit leg has already cancelled the stop leg (its slot is then free).
     if (stateOf(this.pool.meta[stopSlot]!) === State.NEW) this.arm(stopSlot);
     this.runTriggers();
+    this.levels.settle();
     return OK;
   }
 
@@ -169,6 +168,7 @@ export class MatchingEngine {
     const slot = isId(orderId) ? this.ids.find(orderId, this.pool.id) : -1;
     if (slot === -1) return this.reject(orderId, 0, Reject.UNKNOWN_ORDER);
     this.cancelSlot(slot, DoneReason.CANCELLED);
+    this.levels.settle();
     return OK;
   }
 
@@ -178,6 +178,7 @@ export class MatchingEngine {
     for (let s = this.users.first(userId); s !== -1; s = this.users.first(userId)) {
       this.cancelSlot(s, DoneReason.CANCELLED);
     }
+    this.levels.settle();
     return OK;
   }
 
@@ -211,16 +212,19 @@ export class MatchingEngine {
       const excess = pool.shown[slot]! - remaining;
       if (excess > 0) {
         pool.shown[slot] = remaining;
-        levels.visible[price - levels.base]! -= excess;
-        this.pushLevel(side, price, levels.visibleAt(price));
+        const level = levels.levelAt(price);
+        this.pushLevel(side, price, (levels.visible[level]! -= excess));
       }
       return OK;
     }
-    const code =
-      this.priceCode(price, true) ||
-      (isPostOnly(meta) && this.wouldTake(side, price) ? Reject.POST_ONLY_WOULD_TAKE : OK);
+    const code = !this.inBand(price)
+      ? Reject.PRICE_OUT_OF_BAND
+      : isPostOnly(meta) && this.wouldTake(side, price)
+        ? Reject.POST_ONLY_WOULD_TAKE
+        : OK;
     if (code !== OK) return this.reject(orderId, userId, code);
-    this.pushLevel(side, pool.price[slot]!, levels.remove(side, slot));
+    const old = pool.price[slot]!;
+    this.pushLevel(side, old, levels.remove(side, levels.levelAt(old), slot));
     pool.price[slot] = price;
     pool.quantity[slot] = quantity;
     pool.meta[slot] = withState(meta, State.NEW);
@@ -237,6 +241,7 @@ export class MatchingEngine {
     );
     this.execute(slot, 0);
     this.runTriggers();
+    this.levels.settle();
     return OK;
   }
 
@@ -269,7 +274,7 @@ export class MatchingEngine {
     ] as const) {
       let p = side === Side.BUY ? this.levels.bestBid : this.levels.bestAsk;
       for (; p !== 0 && list.length < levels; p = this.levels.behind(side, p)) {
-        list.push([p, this.levels.visibleAt(p)]);
+        list.push([p, this.levels.visible[this.levels.levelAt(p)]!]);
       }
     }
     return out;
@@ -279,11 +284,12 @@ export class MatchingEngine {
   levelOrders(side: SideName, price: number): number[] {
     const out: number[] = [];
     const levels = this.levels;
-    const i = price - levels.base;
     const pool = this.pool;
-    if (!Number.isSafeInteger(i) || i < 0 || i >= levels.size) return out;
+    if (!isId(price) || price > this.config.maxPrice) return out;
+    const level = levels.levelAt(price);
+    if (level === -1) return out;
     const sideCode = side === "buy" ? Side.BUY : Side.SELL;
-    for (let s = levels.head[i]!; s !== -1 && sideOf(pool.meta[s]!) === sideCode; s = pool.next[s]!) {
+    for (let s = levels.head[level]!; s !== -1 && sideOf(pool.meta[s]!) === sideCode; s = pool.next[s]!) {
       out.push(pool.id[s]!);
     }
     return out;
@@ -318,6 +324,27 @@ export class MatchingEngine {
     return engine;
   }
 
+  /**
+   * Checks every structural invariant (levels, queues, indexes, per-user and stop lists,
+   * counters, bitsets, an uncrossed book) and throws a descriptive Error on the first one broken.
+   * O(book) and allocating: for tests, fuzzing and diagnostics, between commands.
+   */
+  validateInternalState(): void {
+    checkInvariants({
+      pool: this.pool,
+      ids: this.ids,
+      users: this.users,
+      levels: this.levels,
+      live: this.live,
+      stopHead: this.stopHead,
+      stopTail: this.stopTail,
+      trailingStops: this.trailingStops,
+      minBuyStop: this.minBuyStop,
+      maxSellStop: this.maxSellStop,
+      triggerHead: this.triggerHead,
+    });
+  }
+
   // ---- admission ------------------------------------------------------------------------
 
   private reject(orderId: unknown, userId: unknown, reason: number): number {
@@ -341,19 +368,9 @@ export class MatchingEngine {
     const canRest = r.type !== OrderType.MARKET && !(r.type === OrderType.LIMIT && r.tif !== TimeInForce.GTC);
     if (canRest && this.live + slots > this.config.maxOrders) return Reject.BOOK_FULL;
     if (r.stopPrice !== 0 && !this.inBand(r.stopPrice)) return Reject.PRICE_OUT_OF_BAND;
-    if (r.type === OrderType.LIMIT) {
-      const code = this.priceCode(r.price, r.tif === TimeInForce.GTC);
-      if (code !== OK) return code;
-      if (r.postOnly && this.wouldTake(r.side, r.price)) return Reject.POST_ONLY_WOULD_TAKE;
-    } else if (r.price !== 0 && !this.inBand(r.price)) {
-      return Reject.PRICE_OUT_OF_BAND;
-    }
+    if (r.price !== 0 && !this.inBand(r.price)) return Reject.PRICE_OUT_OF_BAND;
+    if (r.postOnly && this.wouldTake(r.side, r.price)) return Reject.POST_ONLY_WOULD_TAKE;
     return OK;
-  }
-
-  private priceCode(price: number, mayRest: boolean): number {
-    if (!this.inBand(price)) return Reject.PRICE_OUT_OF_BAND;
-    return !mayRest || this.levels.fits(price) ? OK : Reject.PRICE_OUT_OF_RANGE;
   }
 
   private inBand(price: number): boolean {
@@ -410,12 +427,7 @@ export class MatchingEngine {
       this.finish(t, spent ? DoneReason.FILLED : DoneReason.EXPIRED, left);
     } else if (remaining === 0) {
       this.finish(t, DoneReason.FILLED, 0);
-    } else if (
-      selfTradeStopped ||
-      marketLike ||
-      tifOf(meta) !== TimeInForce.GTC ||
-      !this.levels.fits(pool.price[t]!)
-    ) {
+    } else if (selfTradeStopped || marketLike || tifOf(meta) !== TimeInForce.GTC) {
       this.finish(t, DoneReason.EXPIRED, remaining);
     } else {
       this.rest(t, side);
@@ -447,16 +459,16 @@ export class MatchingEngine {
       if (p === 0 || (buy ? p > limit : p < limit)) break;
       let cap = quote === 0 ? need : Math.floor(quoteLeft / p);
       if (cap === 0) break;
-      const i = p - levels.base;
+      const level = levels.levelAt(p);
       const head = levels.head;
-      let levelQty = levels.visible[i]!;
+      let levelQty = levels.visible[level]!;
       let traded = 0;
-      let m = head[i]!;
+      let m = head[level]!;
       while (m !== -1) {
         if (pool.user[m] === takerUser) {
           if (stp !== SelfTrade.EXPIRE_TAKER) {
             const next = pool.next[m]!;
-            levels.unlink(i, m);
+            levels.unlink(level, m);
             levelQty -= pool.shown[m]!;
             this.finish(m, DoneReason.EXPIRED, pool.quantity[m]! - pool.filled[m]!);
             m = next;
@@ -486,11 +498,11 @@ export class MatchingEngine {
             const slice = Math.min(pool.peak[m]!, hidden);
             pool.shown[m] = slice;
             levelQty += slice;
-            levels.moveToTail(i, m);
-            m = head[i]!;
+            levels.moveToTail(level, m);
+            m = head[level]!;
           } else {
             const next = pool.next[m]!;
-            levels.unlink(i, m);
+            levels.unlink(level, m);
             pool.shown[m] = 0;
             this.finish(m, DoneReason.FILLED, 0);
             m = next;
@@ -498,11 +510,11 @@ export class MatchingEngine {
         }
         if (cap === 0) break;
       }
-      if (levelQty !== levels.visible[i]) {
-        levels.visible[i] = levelQty;
+      if (levelQty !== levels.visible[level]) {
+        levels.visible[level] = levelQty;
         this.pushLevel(makerSide, p, levelQty);
       }
-      if (head[i] === -1) levels.emptied(makerSide, p);
+      if (head[level] === -1) levels.emptied(makerSide, level);
       if (traded > 0) {
         pool.filled[t]! += traded;
         need -= traded;
@@ -531,7 +543,7 @@ export class MatchingEngine {
     for (let p = buy ? levels.bestAsk : levels.bestBid; p !== 0 && (buy ? p <= limit : p >= limit);) {
       let shown = 0;
       let total = 0;
-      for (let m = levels.headAt(p); m !== -1; m = pool.next[m]!) {
+      for (let m = levels.head[levels.levelAt(p)]!; m !== -1; m = pool.next[m]!) {
         if (pool.user[m] !== user) {
           shown += pool.shown[m]!;
           total += pool.quantity[m]! - pool.filled[m]!;
@@ -552,9 +564,8 @@ export class MatchingEngine {
     const peak = pool.peak[t]!;
     pool.shown[t] = peak !== 0 && peak < remaining ? peak : remaining;
     pool.meta[t] = withState(pool.meta[t]!, State.RESTING);
-    this.levels.append(side, t);
-    const price = pool.price[t]!;
-    this.pushLevel(side, price, this.levels.visibleAt(price));
+    const level = this.levels.append(side, t);
+    this.pushLevel(side, pool.price[t]!, this.levels.visible[level]!);
   }
 
   private pushLevel(side: number, price: number, quantity: number): void {
@@ -570,7 +581,8 @@ export class MatchingEngine {
     const state = stateOf(meta);
     if (state === State.RESTING) {
       const side = sideOf(meta);
-      this.pushLevel(side, pool.price[slot]!, this.levels.remove(side, slot));
+      const price = pool.price[slot]!;
+      this.pushLevel(side, price, this.levels.remove(side, this.levels.levelAt(price), slot));
     } else if (state === State.PENDING_STOP) {
       this.unlinkStop(slot);
     }
@@ -774,7 +786,7 @@ export class MatchingEngine {
       const levels = this.levels;
       for (let p = side === Side.BUY ? levels.bestBid : levels.bestAsk; p !== 0; p = levels.behind(side, p)) {
         const ids: number[] = [];
-        for (let s = levels.headAt(p); s !== -1; s = pool.next[s]!) ids.push(pool.id[s]!);
+        for (let s = levels.head[levels.levelAt(p)]!; s !== -1; s = pool.next[s]!) ids.push(pool.id[s]!);
         out.push(ids);
       }
       return out;
@@ -821,6 +833,7 @@ export class MatchingEngine {
       for (const level of levels) for (const id of level) this.levels.append(side, slotOf(id));
     }
     for (const id of state.stops) this.linkStop(slotOf(id));
+    this.levels.settle();
   }
 }
 

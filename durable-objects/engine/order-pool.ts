@@ -118,6 +118,20 @@ export class OrderPool {
     return slot;
   }
 
+  /** Slots ever handed out (live or on the free list). */
+  get slotsUsed(): number {
+    return this.used;
+  }
+
+  /** Length of the free list (for the invariant checks; O(free slots)). */
+  countFree(): number {
+    let n = 0;
+    for (let s = this.freeHead; s !== -1; s = this.next[s]!) {
+      if (++n > this.used) throw new Error("order pool: the free list loops");
+    }
+    return n;
+  }
+
   free(slot: number): void {
     this.meta[slot] = 0;
     this.next[slot] = this.freeHead;

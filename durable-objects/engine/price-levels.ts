@@ -1,180 +1,300 @@
 import { Side } from "./codes";
+import { FarLevels } from "./far-levels";
 import { LevelBitset } from "./level-bitset";
 import type { OrderPool } from "./order-pool";
+import { resized } from "./typed-arrays";
 
-/** Levels of the first window (the smallest a bitset allows); it grows only as the book's span needs. */
-const INITIAL_WINDOW = 1024;
+/** Ticks of the dense window around the touch (a multiple of 1,024, the bitset's granule). */
+export const WINDOW = 8192;
+const HALF = WINDOW >> 1;
 
 /**
- * The price levels of both sides in one dense window of `size` ticks starting at `base`.
- * A level holds the FIFO of its resting orders (head/tail slots, linked through the pool's
- * prev/next) and its aggregated displayed quantity. Because the book is never crossed, a
- * price is a bid level or an ask level, never both, so the sides share the arrays and differ
- * only in their bitsets. The window re-centres and doubles when a price falls outside it, up
- * to `maxSpan` ticks between the lowest and highest resting price.
+ * The price levels of both sides. A level is a record (price, FIFO head/tail slots linked
+ * through the pool's prev/next, displayed quantity); records are pooled and reused. Any price
+ * from 1 to maxPrice can hold a level, at any distance from the touch:
+ *
+ * - levels within the dense window of WINDOW ticks starting at `base` are found by index
+ *   (`at`), and two-level bitsets give the next non-empty level of each side in a few words;
+ * - levels outside it are kept per side in FarLevels, a sorted block structure.
+ *
+ * The window holds the touch: after a command that moved the touch out of it, `settle`
+ * re-centres it, demoting the levels it leaves and promoting the far levels it reaches.
+ * Invariant: far bids lie below the window and far asks above it (`base` ≤ best ask and best
+ * bid < `base` + WINDOW), so the best far level of a side is always its next level after the
+ * window. Because the book is never crossed, a price is a bid level or an ask level, never
+ * both, so the sides share `at` and differ in their bitsets.
  */
 export class PriceLevels {
+  // Level records, indexed by level id; a free record's `tail` links the free list.
+  price = new Int32Array(64);
+  head = new Int32Array(64);
+  tail = new Int32Array(64);
+  visible = new Float64Array(64);
+  private freeLevel = -1;
+  private usedLevels = 0;
+  /** Levels in the book. */
+  count = 0;
+
+  /** First price of the window; `at[price - base]` is the level there or -1. */
   base = 1;
-  size = 0;
-  head = new Int32Array(0);
-  tail = new Int32Array(0);
-  visible = new Float64Array(0);
-  bids = new LevelBitset(1024);
-  asks = new LevelBitset(1024);
+  private readonly at = new Int32Array(WINDOW).fill(-1);
+  private readonly bids = new LevelBitset(WINDOW);
+  private readonly asks = new LevelBitset(WINDOW);
+  /** Levels outside the window: keys are the price (bids) or −price (asks). */
+  private readonly farBids = new FarLevels();
+  private readonly farAsks = new FarLevels();
   /** Best prices in ticks, 0 when the side is empty. */
   bestBid = 0;
   bestAsk = 0;
-  private readonly maxSize: number;
 
-  constructor(
-    private readonly pool: OrderPool,
-    private readonly maxSpan: number,
-  ) {
-    let n = 1024;
-    while (n < maxSpan) n *= 2;
-    this.maxSize = n;
-  }
+  constructor(private readonly pool: OrderPool) {}
 
-  /** Whether an order at `price` can rest without the book spanning more than `maxSpan` ticks. */
-  fits(price: number): boolean {
+  /** The level at `price`, or -1. */
+  levelAt(price: number): number {
     const i = price - this.base;
-    if (i >= 0 && i < this.size) return true;
-    const [lo, hi] = this.liveRange(price);
-    return hi - lo + 1 <= this.maxSpan;
+    if (i >= 0 && i < WINDOW) return this.at[i]!;
+    // By the invariant, a level below the window is a bid and one above it an ask.
+    return i < 0 ? this.farBids.find(price) : this.farAsks.find(-price);
   }
 
-  /** Appends `slot` (its price, side and shown quantity set) to the back of its level. */
-  append(side: number, slot: number): void {
+  /** Appends `slot` (its price, side and shown quantity set) to the back of its level; returns the level. */
+  append(side: number, slot: number): number {
     const pool = this.pool;
     const price = pool.price[slot]!;
-    let i = price - this.base;
-    if (i < 0 || i >= this.size) i = this.rebase(price);
-    const last = this.tail[i]!;
+    let level = this.levelAt(price);
+    if (level === -1) level = this.open(side, price);
+    const last = this.tail[level]!;
     pool.prev[slot] = last;
     pool.next[slot] = -1;
-    if (last === -1) {
-      this.head[i] = slot;
-      if (side === Side.BUY) {
-        this.bids.set(i);
-        if (price > this.bestBid) this.bestBid = price;
-      } else {
-        this.asks.set(i);
-        if (this.bestAsk === 0 || price < this.bestAsk) this.bestAsk = price;
-      }
-    } else {
-      pool.next[last] = slot;
-    }
-    this.tail[i] = slot;
-    this.visible[i]! += pool.shown[slot]!;
+    if (last === -1) this.head[level] = slot;
+    else pool.next[last] = slot;
+    this.tail[level] = slot;
+    this.visible[level]! += pool.shown[slot]!;
+    return level;
   }
 
-  /** Unlinks `slot` from its level, subtracting its shown quantity; returns the level's new quantity. */
-  remove(side: number, slot: number): number {
-    const pool = this.pool;
-    const price = pool.price[slot]!;
-    const i = price - this.base;
-    this.unlink(i, slot);
-    const left = (this.visible[i]! -= pool.shown[slot]!);
-    if (this.head[i] === -1) this.emptied(side, price);
+  /** Unlinks `slot` from `level`, subtracting its shown quantity; returns the level's new quantity. */
+  remove(side: number, level: number, slot: number): number {
+    this.unlink(level, slot);
+    const left = (this.visible[level]! -= this.pool.shown[slot]!);
+    if (this.head[level] === -1) this.emptied(side, level);
     return left;
   }
 
-  /** Unlinks `slot` from level index `i` without touching quantities. */
-  unlink(i: number, slot: number): void {
+  /** Unlinks `slot` from `level` without touching quantities. */
+  unlink(level: number, slot: number): void {
     const pool = this.pool;
     const prev = pool.prev[slot]!;
     const next = pool.next[slot]!;
-    if (prev === -1) this.head[i] = next;
+    if (prev === -1) this.head[level] = next;
     else pool.next[prev] = next;
-    if (next === -1) this.tail[i] = prev;
+    if (next === -1) this.tail[level] = prev;
     else pool.prev[next] = prev;
   }
 
-  /** Moves `slot` to the back of level index `i` (an iceberg's refreshed slice loses priority). */
-  moveToTail(i: number, slot: number): void {
-    if (this.tail[i] === slot) return;
-    this.unlink(i, slot);
+  /** Moves `slot` to the back of `level` (an iceberg's refreshed slice loses priority). */
+  moveToTail(level: number, slot: number): void {
+    if (this.tail[level] === slot) return;
+    this.unlink(level, slot);
     const pool = this.pool;
-    const last = this.tail[i]!;
+    const last = this.tail[level]!;
     pool.prev[slot] = last;
     pool.next[slot] = -1;
     pool.next[last] = slot;
-    this.tail[i] = slot;
+    this.tail[level] = slot;
   }
 
-  /** Clears an empty level's bit and moves the best price past it when it was the best. */
-  emptied(side: number, price: number): void {
+  /** Drops an empty level and moves the best price past it when it was the best. */
+  emptied(side: number, level: number): void {
+    const price = this.price[level]!;
     const i = price - this.base;
-    this.visible[i] = 0;
-    if (side === Side.BUY) {
-      this.bids.clear(i);
-      if (price === this.bestBid) this.bestBid = this.priceAt(this.bids.highestAtOrBelow(i - 1));
+    if (i >= 0 && i < WINDOW) {
+      this.at[i] = -1;
+      if (side === Side.BUY) this.bids.clear(i);
+      else this.asks.clear(i);
+    } else if (side === Side.BUY) {
+      this.farBids.remove(price);
     } else {
-      this.asks.clear(i);
-      if (price === this.bestAsk) this.bestAsk = this.priceAt(this.asks.lowestAtOrAbove(i + 1));
+      this.farAsks.remove(-price);
+    }
+    this.tail[level] = this.freeLevel;
+    this.freeLevel = level;
+    this.count--;
+    if (side === Side.BUY) {
+      if (price === this.bestBid) this.bestBid = this.behind(side, price);
+    } else if (price === this.bestAsk) {
+      this.bestAsk = this.behind(side, price);
     }
   }
 
-  /** The next level behind `price` on `side` (further from the touch), or 0. */
+  /** The next level price behind `price` on `side` (further from the touch), or 0. */
   behind(side: number, price: number): number {
     const i = price - this.base;
-    return side === Side.BUY
-      ? this.priceAt(this.bids.highestAtOrBelow(i - 1))
-      : this.priceAt(this.asks.lowestAtOrAbove(i + 1));
-  }
-
-  headAt(price: number): number {
-    return this.head[price - this.base]!;
-  }
-
-  visibleAt(price: number): number {
-    return this.visible[price - this.base]!;
-  }
-
-  private priceAt(index: number): number {
-    return index === -1 ? 0 : this.base + index;
-  }
-
-  /** Lowest and highest resting price together with `price`. */
-  private liveRange(price: number): [number, number] {
-    const lowBid = this.bids.lowestAtOrAbove(0);
-    const lo = lowBid !== -1 ? this.base + lowBid : this.bestAsk;
-    const highAsk = this.asks.highestAtOrBelow(this.size - 1);
-    const hi = highAsk !== -1 ? this.base + highAsk : this.bestBid;
-    return [lo === 0 ? price : Math.min(lo, price), hi === 0 ? price : Math.max(hi, price)];
-  }
-
-  /** Re-centres (and if needed doubles) the window so it holds `price`; returns its index. */
-  private rebase(price: number): number {
-    const [lo, hi] = this.size === 0 ? [price, price] : this.liveRange(price);
-    const span = hi - lo + 1;
-    let size = Math.max(this.size, Math.min(INITIAL_WINDOW, this.maxSize));
-    while (size < span * 2 && size < this.maxSize) size *= 2;
-    const base = Math.max(1, lo - Math.floor((size - span) / 2));
-    const head = new Int32Array(size).fill(-1);
-    const tail = new Int32Array(size).fill(-1);
-    const visible = new Float64Array(size);
-    const bids = new LevelBitset(size);
-    const asks = new LevelBitset(size);
-    for (const [from, to] of [
-      [this.bids, bids],
-      [this.asks, asks],
-    ] as const) {
-      for (let i = from.lowestAtOrAbove(0); i !== -1; i = from.lowestAtOrAbove(i + 1)) {
-        const j = this.base + i - base;
-        head[j] = this.head[i]!;
-        tail[j] = this.tail[i]!;
-        visible[j] = this.visible[i]!;
-        to.set(j);
-      }
+    if (side === Side.BUY) {
+      if (i < 0) return this.farBids.before(price);
+      const j = this.bids.highestAtOrBelow(Math.min(i, WINDOW) - 1);
+      if (j !== -1) return this.base + j;
+      return this.farBids.size === 0 ? 0 : this.farBids.lastKey();
     }
+    if (i >= WINDOW) return -this.farAsks.before(-price);
+    const j = this.asks.lowestAtOrAbove(i < 0 ? 0 : i + 1);
+    if (j !== -1) return this.base + j;
+    return this.farAsks.size === 0 ? 0 : -this.farAsks.lastKey();
+  }
+
+  /**
+   * After a command: re-centres the window if it lost the touch (both touches when they are
+   * less than a window apart, otherwise at least one), so the next commands take the fast path.
+   */
+  settle(): void {
+    const bid = this.bestBid;
+    const ask = this.bestAsk;
+    const bidIn = bid === 0 || (bid >= this.base && bid - this.base < WINDOW);
+    const askIn = ask === 0 || (ask >= this.base && ask - this.base < WINDOW);
+    if (bidIn && askIn) return;
+    const apart = bid !== 0 && ask !== 0 && ask - bid >= WINDOW;
+    if (apart && (bidIn || askIn)) return;
+    this.recentre(bid !== 0 ? bid : ask);
+  }
+
+  /** Throws on the first broken invariant (see MatchingEngine.validateInternalState). */
+  validate(): void {
+    const fail = (what: string): never => {
+      throw new Error(`price levels: ${what}`);
+    };
+    this.farBids.validate();
+    this.farAsks.validate();
+    let inWindow = 0;
+    for (let i = 0; i < WINDOW; i++) {
+      const level = this.at[i]!;
+      if (level === -1) continue;
+      inWindow++;
+      if (this.price[level] !== this.base + i)
+        fail(`level ${level} at ${this.base + i} says ${this.price[level]}`);
+      if (this.bids.has(i) === this.asks.has(i)) fail(`level at ${this.base + i} is on no side or both`);
+    }
+    // Every level has one bit: as many bits as levels means no bit without a level.
+    let bits = 0;
+    for (const set of [this.bids, this.asks]) {
+      set.validate();
+      for (let i = set.lowestAtOrAbove(0); i !== -1; i = set.lowestAtOrAbove(i + 1)) bits++;
+    }
+    if (bits !== inWindow) fail(`${bits} bits set for ${inWindow} levels in the window`);
+    this.farBids.forEach((price, level) => {
+      if (price >= this.base) fail(`far bid ${price} is not below the window at ${this.base}`);
+      if (this.price[level] !== price) fail(`far bid level ${level} says ${this.price[level]}`);
+    });
+    this.farAsks.forEach((key, level) => {
+      if (-key < this.base + WINDOW) fail(`far ask ${-key} is not above the window at ${this.base}`);
+      if (this.price[level] !== -key) fail(`far ask level ${level} says ${this.price[level]}`);
+    });
+    if (inWindow + this.farBids.size + this.farAsks.size !== this.count) {
+      fail(
+        `count ${this.count} but ${inWindow} window and ${this.farBids.size + this.farAsks.size} far levels`,
+      );
+    }
+    let free = 0;
+    for (let level = this.freeLevel; level !== -1; level = this.tail[level]!) {
+      if (++free > this.usedLevels) fail("the free level list loops");
+    }
+    if (free + this.count !== this.usedLevels)
+      fail(`${this.usedLevels - free - this.count} level records lost`);
+  }
+
+  /** Opens an empty level at `price` (the order about to rest there is on `side`). */
+  private open(side: number, price: number): number {
+    const level = this.allocLevel(price);
+    const buy = side === Side.BUY;
+    if (buy ? price > this.bestBid : this.bestAsk === 0 || price < this.bestAsk) {
+      if (buy) this.bestBid = price;
+      else this.bestAsk = price;
+    }
+    let i = price - this.base;
+    if (i < 0 || i >= WINDOW) {
+      if (buy ? i < 0 : i >= WINDOW) {
+        if (buy) this.farBids.insert(price, level);
+        else this.farAsks.insert(-price, level);
+        return level;
+      }
+      // A new touch beyond the window on its own side's inner edge: the window must follow it.
+      this.recentre(price);
+      i = price - this.base;
+    }
+    this.at[i] = level;
+    if (buy) this.bids.set(i);
+    else this.asks.set(i);
+    return level;
+  }
+
+  private allocLevel(price: number): number {
+    let level = this.freeLevel;
+    if (level !== -1) {
+      this.freeLevel = this.tail[level]!;
+    } else {
+      if (this.usedLevels === this.price.length) this.growLevels();
+      level = this.usedLevels++;
+    }
+    this.price[level] = price;
+    this.head[level] = -1;
+    this.tail[level] = -1;
+    this.visible[level] = 0;
+    this.count++;
+    return level;
+  }
+
+  private growLevels(): void {
+    const n = this.price.length + (this.price.length >> 1);
+    this.price = resized(this.price, n);
+    this.head = resized(this.head, n);
+    this.tail = resized(this.tail, n);
+    this.visible = resized(this.visible, n);
+  }
+
+  /**
+   * Moves the window so it holds `focus` and, when they are less than a window apart, both
+   * touches, centred between them; keeps the far-side invariant. Levels the window leaves go
+   * to the far sets (at their best end), far levels it reaches come in: O(WINDOW / 32 + moved).
+   */
+  private recentre(focus: number): void {
+    const bid = this.bestBid;
+    const ask = this.bestAsk;
+    let base = focus - HALF;
+    if (bid !== 0 && ask !== 0 && ask - bid < WINDOW) base = bid + ((ask - bid + 1) >> 1) - HALF;
+    if (ask !== 0) base = Math.min(base, ask);
+    if (bid !== 0) base = Math.max(base, bid - WINDOW + 1);
+    base = Math.max(1, base);
+    const shift = base - this.base;
+    if (shift === 0) return;
+    const at = this.at;
+    // Bids below the new window (it moved up) and asks above it (it moved down) leave, worst first.
+    for (let i = this.bids.lowestAtOrAbove(0); i !== -1 && i < shift; i = this.bids.lowestAtOrAbove(i + 1)) {
+      this.farBids.insert(this.base + i, at[i]!);
+    }
+    for (let i = this.asks.highestAtOrBelow(WINDOW - 1); i !== -1 && i >= WINDOW + shift;) {
+      this.farAsks.insert(-(this.base + i), at[i]!);
+      i = this.asks.highestAtOrBelow(i - 1);
+    }
+    if (shift >= WINDOW || shift <= -WINDOW) at.fill(-1);
+    else if (shift > 0) at.copyWithin(0, shift).fill(-1, WINDOW - shift);
+    else at.copyWithin(-shift, 0, WINDOW + shift).fill(-1, 0, -shift);
     this.base = base;
-    this.size = size;
-    this.head = head;
-    this.tail = tail;
-    this.visible = visible;
-    this.bids = bids;
-    this.asks = asks;
-    return price - base;
+    // Rebuild the bitsets: a level at or below the best bid is a bid (the book is not crossed).
+    this.bids.reset();
+    this.asks.reset();
+    for (let i = 0; i < WINDOW; i++) {
+      const level = at[i]!;
+      if (level !== -1) (this.price[level]! <= bid ? this.bids : this.asks).set(i);
+    }
+    // Far levels the window now covers come in, best first.
+    while (this.farBids.size > 0 && this.farBids.lastKey() >= base) {
+      const level = this.farBids.popLast();
+      at[this.price[level]! - base] = level;
+      this.bids.set(this.price[level]! - base);
+    }
+    while (this.farAsks.size > 0 && -this.farAsks.lastKey() < base + WINDOW) {
+      const level = this.farAsks.popLast();
+      at[this.price[level]! - base] = level;
+      this.asks.set(this.price[level]! - base);
+    }
   }
 }

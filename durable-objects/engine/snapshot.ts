@@ -30,7 +30,7 @@ export interface OrderRecord {
 }
 
 const MAGIC = 0x50454e47; // "PENG"
-const VERSION = 1;
+const VERSION = 2;
 const ORDER_FIELDS = [
   "orderId",
   "userId",
@@ -45,7 +45,9 @@ const ORDER_FIELDS = [
   "peak",
   "ocoOrderId",
 ] as const;
-const CONFIG_FIELDS = [
+const CONFIG_FIELDS = ["maxOrders", "maxPrice", "maxQuantity", "priceBandTicks", "initialOrders"] as const;
+/** Version 1 had a sixth config field, maxLevelSpan, before initialOrders; levels are no longer bounded, so it is read and dropped. */
+const V1_CONFIG_FIELDS = [
   "maxOrders",
   "maxPrice",
   "maxQuantity",
@@ -105,7 +107,7 @@ class Reader {
 }
 
 /**
- * Layout (all varints): magic, version, the six config fields, nextSeq, lastPrice, order
+ * Layout (all varints): magic, version 2, the five config fields, nextSeq, lastPrice, order
  * count and each order's twelve fields (ORDER_FIELDS order), bid level count and each
  * level's id list, the same for asks, then the stop id list. Lists are length-prefixed.
  */
@@ -128,9 +130,15 @@ export function encodeSnapshot(state: EngineState): Uint8Array {
 
 export function decodeSnapshot(bytes: Uint8Array): EngineState {
   const r = new Reader(bytes);
-  if (r.uint() !== MAGIC || r.uint() !== VERSION) throw new RangeError("not an engine snapshot (v1)");
+  if (r.uint() !== MAGIC) throw new RangeError("not an engine snapshot");
+  const version = r.uint();
+  if (version !== VERSION && version !== 1)
+    throw new RangeError(`unknown engine snapshot version ${version}`);
   const config = {} as ResolvedConfig;
-  for (const field of CONFIG_FIELDS) config[field] = r.uint();
+  for (const field of version === 1 ? V1_CONFIG_FIELDS : CONFIG_FIELDS) {
+    const value = r.uint();
+    if (field !== "maxLevelSpan") config[field] = value;
+  }
   const nextSeq = r.uint();
   const lastPrice = r.uint();
   const orders = Array.from({ length: r.uint() }, () => {

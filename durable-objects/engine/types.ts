@@ -69,8 +69,6 @@ export interface EngineConfig {
   maxQuantity?: number;
   /** If set, limit and stop prices further than this from the last trade price are rejected. */
   priceBandTicks?: number;
-  /** Widest distance in ticks between the lowest and highest resting price. Default 262,144. */
-  maxLevelSpan?: number;
   /** Order slots allocated up front; the pool doubles when full. Default 1,024. */
   initialOrders?: number;
 }

@@ -67,6 +67,32 @@ export class UserOrders {
     if (this.head[u] === -1) this.removeUser(u);
   }
 
+  /**
+   * Throws on the first broken invariant of the per-user lists: each record in use is indexed
+   * under its id and links its orders both ways, each of them pointing back at the record.
+   * Returns how many orders the lists hold.
+   */
+  validate(): number {
+    const pool = this.pool;
+    let orders = 0;
+    for (let u = 0; u < this.used; u++) {
+      if (this.head[u] === -1) continue;
+      const id = this.ids[u]!;
+      if (this.index.find(id, this.ids) !== u) throw new Error(`user orders: user ${id} is not indexed`);
+      let prev = -1;
+      for (let s = this.head[u]!; s !== -1; s = pool.userNext[s]!) {
+        if (pool.user[s] !== u)
+          throw new Error(`user orders: order ${pool.id[s]} is listed under user ${id}`);
+        if (pool.userPrev[s] !== prev)
+          throw new Error(`user orders: order ${pool.id[s]} has a wrong back link`);
+        if (++orders > pool.slotsUsed) throw new Error(`user orders: the list of user ${id} loops`);
+        prev = s;
+      }
+      if (this.tail[u] !== prev) throw new Error(`user orders: user ${id} has a wrong tail`);
+    }
+    return orders;
+  }
+
   private addUser(userId: number): number {
     let u = this.freeHead;
     if (u !== -1) {

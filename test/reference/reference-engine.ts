@@ -79,6 +79,22 @@ export class ReferenceEngine {
       .sort((a, b) => (side === "buy" ? b.price - a.price : a.price - b.price) || a.time - b.time);
   }
 
+  /** The first order of `side`'s queue (what `resting(side)[0]` is, in one pass: books of thousands of orders stay quick). */
+  best(side: Side): RefOrder | undefined {
+    let best: RefOrder | undefined;
+    for (const o of this.orders) {
+      if (o.state !== "resting" || o.side !== side) continue;
+      if (
+        !best ||
+        (side === "buy" ? o.price > best.price : o.price < best.price) ||
+        (o.price === best.price && o.time < best.time)
+      ) {
+        best = o;
+      }
+    }
+    return best;
+  }
+
   stops(): RefOrder[] {
     return this.orders.filter((o) => o.state === "stop").sort((a, b) => a.armedAt - b.armedAt);
   }
@@ -177,8 +193,11 @@ export class ReferenceEngine {
     const keepsPriority = price === o.price && quantity <= o.quantity;
     const code = keepsPriority
       ? OK
-      : this.priceCode(price, true) ||
-        (o.postOnly && this.wouldTake(o.side, price) ? Reject.POST_ONLY_WOULD_TAKE : OK);
+      : !this.inBand(price)
+        ? Reject.PRICE_OUT_OF_BAND
+        : o.postOnly && this.wouldTake(o.side, price)
+          ? Reject.POST_ONLY_WOULD_TAKE
+          : OK;
     if (code !== OK) return this.reject(orderId, o.user, code);
     o.price = price;
     o.quantity = quantity;
@@ -200,14 +219,9 @@ export class ReferenceEngine {
     const canRest = kind !== "market" && !(kind === "limit" && TIFS[r.tif] !== "GTC");
     if (canRest && this.orders.length + slots > this.config.maxOrders) return Reject.BOOK_FULL;
     if (r.stopPrice !== 0 && !this.inBand(r.stopPrice)) return Reject.PRICE_OUT_OF_BAND;
-    if (kind === "limit") {
-      const side: Side = r.side === 0 ? "buy" : "sell";
-      return (
-        this.priceCode(r.price, TIFS[r.tif] === "GTC") ||
-        (r.postOnly && this.wouldTake(side, r.price) ? Reject.POST_ONLY_WOULD_TAKE : OK)
-      );
-    }
-    return r.price !== 0 && !this.inBand(r.price) ? Reject.PRICE_OUT_OF_BAND : OK;
+    if (r.price !== 0 && !this.inBand(r.price)) return Reject.PRICE_OUT_OF_BAND;
+    const side: Side = r.side === 0 ? "buy" : "sell";
+    return r.postOnly && this.wouldTake(side, r.price) ? Reject.POST_ONLY_WOULD_TAKE : OK;
   }
 
   private inBand(price: number): boolean {
@@ -215,18 +229,8 @@ export class ReferenceEngine {
     return band === 0 || this.lastPrice === 0 || Math.abs(price - this.lastPrice) <= band;
   }
 
-  private priceCode(price: number, mayRest: boolean): number {
-    if (!this.inBand(price)) return Reject.PRICE_OUT_OF_BAND;
-    return mayRest && !this.fits(price) ? Reject.PRICE_OUT_OF_RANGE : OK;
-  }
-
-  private fits(price: number): boolean {
-    const prices = this.orders.filter((o) => o.state === "resting").map((o) => o.price);
-    return Math.max(price, ...prices) - Math.min(price, ...prices) + 1 <= this.config.maxLevelSpan;
-  }
-
   private wouldTake(side: Side, price: number): boolean {
-    const best = this.resting(side === "buy" ? "sell" : "buy")[0];
+    const best = this.best(side === "buy" ? "sell" : "buy");
     return best !== undefined && (side === "buy" ? best.price <= price : best.price >= price);
   }
 
@@ -282,12 +286,12 @@ export class ReferenceEngine {
     const { stopped, first, quoteLeft } = this.match(t, quote);
     const remaining = t.quantity - t.filled;
     if (quote !== 0) {
-      const ask = this.resting("sell")[0];
+      const ask = this.best("sell");
       const spent = !stopped && (quoteLeft === 0 || (ask !== undefined && quoteLeft < ask.price));
       this.finish(t, spent ? "filled" : "expired", quoteLeft);
     } else if (remaining === 0) {
       this.finish(t, "filled", 0);
-    } else if (stopped || this.marketLike(t) || t.tif !== "GTC" || !this.fits(t.price)) {
+    } else if (stopped || this.marketLike(t) || t.tif !== "GTC") {
       this.finish(t, "expired", remaining);
     } else {
       t.state = "resting";
@@ -313,7 +317,7 @@ export class ReferenceEngine {
     let first = 0;
     let stopped = false;
     for (;;) {
-      const m = this.resting(opposite)[0];
+      const m = this.best(opposite);
       if (!m || !this.reachable(t, m)) break;
       const cap = quote === 0 ? t.quantity - t.filled : Math.floor(quoteLeft / m.price);
       if (cap === 0) break;

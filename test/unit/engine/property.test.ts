@@ -1,10 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MatchingEngine, type Command, type EngineEvent } from "../../../durable-objects/engine";
+import {
+  MatchingEngine,
+  type Command,
+  type EngineConfig,
+  type EngineEvent,
+} from "../../../durable-objects/engine";
 import { ReferenceEngine } from "../../reference/reference-engine";
-import { commands } from "./arbitraries";
+import { bookAround, commands, wideCommands } from "./arbitraries";
 
 const RUNS = 4000;
+const WIDE_RUNS = 1500;
+const DEEP_RUNS = 10;
 
 /** Sometimes a price band and a tiny order limit, so those rejections get exercised too; sometimes a one-slot pool that must grow. */
 const config = fc.record({
@@ -47,6 +54,12 @@ class Checker {
   readonly users = new Set<number>();
 
   constructor(private readonly engine: MatchingEngine) {}
+
+  /** An order placed before the checked commands (a prefilled book). */
+  remember(orderId: number, userId: number, quantity: number, price: number): void {
+    this.users.add(userId);
+    this.known.set(orderId, { quantity, price, byQuote: false, fok: false, postOnly: false, traded: 0 });
+  }
 
   check(command: Command, events: EngineEvent[], queuesBefore: Map<string, number[]>): void {
     const engine = this.engine;
@@ -151,60 +164,124 @@ function queues(engine: MatchingEngine): Map<string, number[]> {
   return out;
 }
 
+/**
+ * Applies `log` (after `prefill`, which builds a book) to the engine and the reference and
+ * checks, after every command: the same result, events, depth and orders, the invariants the
+ * test can see from outside, and `validateInternalState()`.
+ */
+function againstReference(settings: EngineConfig, log: Command[], prefill: Command[] = []): void {
+  const engine = new MatchingEngine(settings);
+  const reference = new ReferenceEngine(settings);
+  for (const command of prefill) {
+    expect(engine.apply(command)).toBe(reference.apply(command));
+    reference.events.length = 0;
+  }
+  engine.events.clear();
+  engine.validateInternalState();
+  const checker = new Checker(engine);
+  for (const o of reference.orders) checker.remember(o.id, o.user, o.quantity, o.price);
+  const depth = allDepth(engine);
+  for (const [price, quantity] of depth.bids) checker.mirror.bids.set(price, quantity);
+  for (const [price, quantity] of depth.asks) checker.mirror.asks.set(price, quantity);
+  for (const command of log) {
+    const before = queues(engine);
+    const code = engine.apply(command);
+    expect(reference.apply(command)).toBe(code);
+    const events = engine.events.toArray();
+    engine.events.clear();
+    expect(comparable(events)).toEqual(reference.events.splice(0));
+    engine.validateInternalState();
+    expect(allDepth(engine)).toEqual(reference.depth());
+    expect(engine.lastTradePrice() ?? 0).toBe(reference.lastPrice);
+    for (const o of reference.orders) {
+      const view = engine.getOrder(o.id)!;
+      expect([view.filled, view.price, view.visible, view.status]).toEqual([
+        o.filled,
+        o.price,
+        o.shown,
+        o.state === "stop" ? "pending_stop" : "open",
+      ]);
+    }
+    checker.check(command, events, before);
+  }
+  expect(engine.orderCount).toBe(reference.orders.length);
+}
+
+/** Restores a snapshot taken after `split` commands, replays the rest on both, and compares. */
+function snapshotMidway(
+  settings: EngineConfig,
+  log: Command[],
+  split: number,
+  prefill: Command[] = [],
+): void {
+  const whole = new MatchingEngine(settings);
+  for (const command of [...prefill, ...log]) whole.apply(command);
+  const first = new MatchingEngine(settings);
+  for (const command of [...prefill, ...log.slice(0, split)]) first.apply(command);
+  first.events.clear();
+  const restored = MatchingEngine.restore(first.snapshot());
+  restored.validateInternalState();
+  expect(restored.stateHash()).toBe(first.stateHash());
+  for (const command of log.slice(split)) {
+    first.apply(command);
+    restored.apply(command);
+    expect(restored.events.toArray()).toEqual(first.events.toArray());
+    restored.validateInternalState();
+    first.events.clear();
+    restored.events.clear();
+  }
+  expect(restored.stateHash()).toBe(whole.stateHash());
+}
+
 describe("matching engine against the reference implementation", () => {
   it("produces the same events and book after every command, and keeps every invariant", () => {
     fc.assert(
-      fc.property(config, commands, (settings, log) => {
-        const engine = new MatchingEngine(settings);
-        const reference = new ReferenceEngine(settings);
-        const checker = new Checker(engine);
-        for (const command of log) {
-          const before = queues(engine);
-          const code = engine.apply(command);
-          expect(reference.apply(command)).toBe(code);
-          const events = engine.events.toArray();
-          engine.events.clear();
-          expect(comparable(events)).toEqual(reference.events.splice(0));
-          expect(allDepth(engine)).toEqual(reference.depth());
-          expect(engine.lastTradePrice() ?? 0).toBe(reference.lastPrice);
-          for (const o of reference.orders) {
-            const view = engine.getOrder(o.id)!;
-            expect([view.filled, view.price, view.visible, view.status]).toEqual([
-              o.filled,
-              o.price,
-              o.shown,
-              o.state === "stop" ? "pending_stop" : "open",
-            ]);
-          }
-          checker.check(command, events, before);
-        }
-        expect(engine.orderCount).toBe(reference.orders.length);
-      }),
+      fc.property(config, commands, (settings, log) => againstReference(settings, log)),
       { numRuns: RUNS },
     );
-  }, 60_000);
+  }, 120_000);
+
+  it("does the same with prices over the whole range: far levels, jumps of 10-50% and the window's edges", () => {
+    fc.assert(
+      fc.property(config, wideCommands, (settings, log) => againstReference(settings, log)),
+      { numRuns: WIDE_RUNS },
+    );
+  }, 120_000);
+
+  it("does the same on books of thousands of levels, dense and far", () => {
+    fc.assert(
+      fc.property(
+        wideCommands,
+        fc.constantFrom(9_000_000, 1_000, 5_000),
+        fc.integer({ min: 1_000, max: 2_000 }),
+        fc.nat(),
+        (log, mid, orders, seed) => againstReference({}, log, bookAround(mid, orders, seed)),
+      ),
+      { numRuns: DEEP_RUNS },
+    );
+  }, 120_000);
 
   it("restoring a snapshot taken at any point and replaying the rest gives the same state hash", () => {
     fc.assert(
-      fc.property(config, commands, fc.nat(), (settings, log, at) => {
-        const split = at % (log.length + 1);
-        const whole = new MatchingEngine(settings);
-        for (const command of log) whole.apply(command);
-        const first = new MatchingEngine(settings);
-        for (const command of log.slice(0, split)) first.apply(command);
-        first.events.clear();
-        const restored = MatchingEngine.restore(first.snapshot());
-        expect(restored.stateHash()).toBe(first.stateHash());
-        for (const command of log.slice(split)) {
-          first.apply(command);
-          restored.apply(command);
-          expect(restored.events.toArray()).toEqual(first.events.toArray());
-          first.events.clear();
-          restored.events.clear();
-        }
-        expect(restored.stateHash()).toBe(whole.stateHash());
-      }),
+      fc.property(config, commands, fc.nat(), (settings, log, at) =>
+        snapshotMidway(settings, log, at % (log.length + 1)),
+      ),
       { numRuns: RUNS / 2 },
     );
-  }, 60_000);
+  }, 120_000);
+
+  it("does the same with prices over the whole range and on a deep book", () => {
+    fc.assert(
+      fc.property(config, wideCommands, fc.nat(), (settings, log, at) =>
+        snapshotMidway(settings, log, at % (log.length + 1)),
+      ),
+      { numRuns: WIDE_RUNS / 2 },
+    );
+    fc.assert(
+      fc.property(wideCommands, fc.nat(), (log, at) =>
+        snapshotMidway({}, log, at % (log.length + 1), bookAround(9_000_000, 2_000, at)),
+      ),
+      { numRuns: DEEP_RUNS },
+    );
+  }, 120_000);
 });

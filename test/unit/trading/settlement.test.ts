@@ -19,7 +19,7 @@ const USERS = [1, 2, 3];
  * unused lock when the order is done).
  */
 class MiniExchange {
-  readonly engine = new MatchingEngine({ maxLevelSpan: 4096 });
+  readonly engine = new MatchingEngine();
   readonly available = new Map<string, bigint>();
   readonly locked = new Map<string, bigint>();
   readonly orders = new Map<

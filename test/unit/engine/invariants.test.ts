@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { MatchingEngine } from "../../../durable-objects/engine";
+import type { IdIndex } from "../../../durable-objects/engine/id-index";
+import type { OrderPool } from "../../../durable-objects/engine/order-pool";
+import type { PriceLevels } from "../../../durable-objects/engine/price-levels";
+
+/** The engine's private parts, to break them on purpose. */
+interface Internals {
+  pool: OrderPool;
+  ids: IdIndex;
+  levels: PriceLevels;
+  live: number;
+  trailingStops: number;
+}
+
+/** Bids at 6,300,010 (#1, #2) and at 100, far below the window (#3); an ask at 6,300,015 (#4); a sell stop (#5). */
+function book(): { engine: MatchingEngine; parts: Internals } {
+  const engine = new MatchingEngine();
+  engine.place({ orderId: 1, userId: 1, side: "buy", type: "limit", price: 6_300_010, quantity: 5 });
+  engine.place({ orderId: 2, userId: 2, side: "buy", type: "limit", price: 6_300_010, quantity: 3 });
+  engine.place({ orderId: 3, userId: 1, side: "buy", type: "limit", price: 100, quantity: 2 });
+  engine.place({ orderId: 4, userId: 3, side: "sell", type: "limit", price: 6_300_015, quantity: 4 });
+  engine.place({ orderId: 5, userId: 3, side: "sell", type: "stop_loss", stopPrice: 90, quantity: 1 });
+  engine.validateInternalState();
+  return { engine, parts: engine as unknown as Internals };
+}
+
+const slotOf = (parts: Internals, orderId: number): number => parts.ids.find(orderId, parts.pool.id);
+
+describe("validateInternalState", () => {
+  it("passes on a consistent book, and after a snapshot round trip", () => {
+    const { engine } = book();
+    MatchingEngine.restore(engine.snapshot()).validateInternalState();
+  });
+
+  it.each<[string, (parts: Internals) => void, RegExp]>([
+    [
+      "a level total that is not the sum of its orders",
+      (p) => {
+        p.levels.visible[p.levels.levelAt(6_300_010)]! += 1;
+      },
+      /bid level 6300010 totals 9, its orders 8/,
+    ],
+    [
+      "a far level total",
+      (p) => {
+        p.levels.visible[p.levels.levelAt(100)]! -= 1;
+      },
+      /bid level 100 totals 1, its orders 2/,
+    ],
+    [
+      "an order's shown quantity above its remaining",
+      (p) => {
+        p.pool.shown[slotOf(p, 4)] = 5;
+      },
+      /order 4 shows 5 of 4/,
+    ],
+    ["a live-order counter off by one", (p) => void p.live++, /6 live orders, 4 resting and 1 stops/],
+    ["a trailing-stop counter off", (p) => void p.trailingStops++, /1 trailing stops counted, 0 listed/],
+    [
+      "a best bid that is not the best",
+      (p) => {
+        p.levels.bestBid = 100;
+      },
+      /levels, .* reachable from the touch/,
+    ],
+    [
+      "an order lost from the id index",
+      (p) => p.ids.remove(slotOf(p, 2), p.pool.id),
+      /the id index holds 4 ids for 5 live orders|order 2 is not found by its id/,
+    ],
+    [
+      "a broken back link in a level's queue",
+      (p) => {
+        p.pool.prev[slotOf(p, 2)] = -1;
+      },
+      /order 2 at bid 6300010 has a wrong back link/,
+    ],
+    [
+      "an order whose price is not its level's",
+      (p) => {
+        p.pool.price[slotOf(p, 4)] = 6_300_000;
+      },
+      /order 4 is in ask level 6300015/,
+    ],
+  ])("throws on %s", (_name, breakIt, message) => {
+    const { engine, parts } = book();
+    breakIt(parts);
+    expect(() => engine.validateInternalState()).toThrow(message);
+  });
+});
