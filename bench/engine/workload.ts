@@ -1,8 +1,8 @@
 import { EventKind, MatchingEngine, type PlaceOrder } from "../../durable-objects/engine";
-import { mulberry32, normal } from "./prng";
+import { BUY, type Market, type Quote } from "./markets";
+import { mulberry32 } from "./prng";
 
 export const OpKind = { LIMIT: 0, CANCEL: 1, MARKET: 2 } as const;
-export const BUY = 0;
 
 /** A pre-generated operation stream; order ids are 1..length (one per operation). */
 export interface Workload {
@@ -10,45 +10,29 @@ export interface Workload {
   kind: Uint8Array;
   /** The new order's id, or the id to cancel. */
   id: Float64Array;
+  /** The new order's user (drawn here, so the subject under test does no arithmetic for it). */
+  user: Int32Array;
   side: Uint8Array;
   price: Int32Array;
   quantity: Int32Array;
 }
 
-const MID_START = 10_000;
-const SIGMA = 100 / 6;
-
 /** Buy and sell orders come from disjoint users, so self-trade prevention never differs from the peer. */
-export const userOf = (id: number, side: number): number => (side === BUY ? 1 : 501) + (id % 500);
-
-function record(w: Workload, i: number, kind: number, id: number, side: number, quantity: number): void {
-  w.kind[i] = kind;
-  w.id[i] = id;
-  w.side[i] = side;
-  w.quantity[i] = quantity;
-}
-
-/** Places an order of the generated stream on the generating engine (its user follows from id and side). */
-function place(
-  engine: MatchingEngine,
-  order: Pick<PlaceOrder, "orderId" | "type" | "price" | "quantity">,
-  side: number,
-): void {
-  engine.place({ ...order, userId: userOf(order.orderId, side), side: side === BUY ? "buy" : "sell" });
-}
+const userOf = (id: number, side: number): number => (side === BUY ? 1 : 501) + (id % 500);
 
 /**
- * The workload of issue 4: ~70% limits (normal prices around a drifting mid, clamped to
- * mid-50..mid+49, the crossing side with probability `crossProbability`), ~20% cancels of an
- * order live at that moment, ~10% market orders. Liveness comes from running this engine
- * while generating; both engines then replay the identical stream.
+ * The workload of issue 4 on `market`: ~70% limit orders (price and side from the market
+ * model), ~20% cancels of an order live at that moment, ~10% market orders (50/50 sides);
+ * sizes 1..100 lots. Liveness comes from running this engine while generating; every subject
+ * then replays the identical stream.
  */
-export function generateWorkload(seed: number, length: number, crossProbability: number): Workload {
+export function generateWorkload(seed: number, length: number, market: Market): Workload {
   const random = mulberry32(seed);
   const w: Workload = {
     length,
     kind: new Uint8Array(length),
     id: new Float64Array(length),
+    user: new Int32Array(length),
     side: new Uint8Array(length),
     price: new Int32Array(length),
     quantity: new Int32Array(length),
@@ -64,34 +48,45 @@ export function generateWorkload(seed: number, length: number, crossProbability:
     position[last] = at;
     position[id] = -1;
   };
-  let mid = MID_START;
+  const quote: Quote = { price: 0, side: 0 };
+  const order: PlaceOrder = { orderId: 0, userId: 0, side: "buy", type: "limit", quantity: 0 };
+  let mid = market.mid;
   for (let i = 0; i < length; i++) {
     const id = i + 1;
-    if (random() < 0.1) mid += random() < 0.5 ? -1 : 1;
+    mid = market.walk(random, mid);
     const r = random();
     if (r >= 0.7 && r < 0.9 && liveCount > 0) {
       const target = live[Math.floor(random() * liveCount)]!;
       w.kind[i] = OpKind.CANCEL;
       w.id[i] = target;
       engine.cancel(target);
-    } else if (r >= 0.9) {
-      const side = random() < 0.5 ? 0 : 1;
-      const quantity = 1 + Math.floor(random() * 100);
-      record(w, i, OpKind.MARKET, id, side, quantity);
-      place(engine, { orderId: id, type: "market", quantity }, side);
     } else {
-      const price = Math.min(mid + 49, Math.max(mid - 50, Math.round(mid + normal(random) * SIGMA)));
-      const crossingSide = price >= mid ? 0 : 1;
-      const side = random() < crossProbability ? crossingSide : 1 - crossingSide;
+      const isMarket = r >= 0.9;
+      if (isMarket) quote.side = random() < 0.5 ? 0 : 1;
+      else market.limit(random, mid, quote);
       const quantity = 1 + Math.floor(random() * 100);
-      record(w, i, OpKind.LIMIT, id, side, quantity);
-      w.price[i] = price;
-      place(engine, { orderId: id, type: "limit", price, quantity }, side);
-      live[liveCount] = id;
-      position[id] = liveCount++;
+      w.kind[i] = isMarket ? OpKind.MARKET : OpKind.LIMIT;
+      w.id[i] = id;
+      w.user[i] = userOf(id, quote.side);
+      w.side[i] = quote.side;
+      w.quantity[i] = quantity;
+      order.orderId = id;
+      order.userId = w.user[i]!;
+      order.side = quote.side === BUY ? "buy" : "sell";
+      order.quantity = quantity;
+      order.type = isMarket ? "market" : "limit";
+      if (isMarket) {
+        delete order.price;
+      } else {
+        order.price = w.price[i] = quote.price;
+        live[liveCount] = id;
+        position[id] = liveCount++;
+      }
+      engine.place(order);
     }
     const events = engine.events;
     for (let e = 0; e < events.count; e++) {
+      if (events.kind[e] === EventKind.REJECTED) throw new Error(`workload order ${id} was rejected`);
       if (events.kind[e] === EventKind.ORDER_DONE) {
         const done = events.orderId[e]!;
         if (position[done] !== -1) removeLive(done);

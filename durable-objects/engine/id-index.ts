@@ -7,6 +7,8 @@ export class IdIndex {
   private table: Int32Array;
   private mask: number;
   private size = 0;
+  /** Keeps the prefetching loads of insertRange from being optimized away. */
+  private touched = 0;
 
   constructor(capacity = 1024) {
     let n = 16;
@@ -32,10 +34,37 @@ export class IdIndex {
     }
   }
 
+  /** Sizes the table for `capacity` ids at once (before a restore), so inserts do not rehash. */
+  reserve(capacity: number): void {
+    if (this.size === 0 && capacity * 2 > this.table.length) {
+      let n = this.table.length;
+      while (n < capacity * 2) n *= 2;
+      this.table = new Int32Array(n).fill(-1);
+      this.mask = n - 1;
+    }
+  }
+
   /** Adds `slot` (whose id `ids[slot]` must be absent). */
   insert(slot: number, ids: Float64Array): void {
     if (++this.size * 2 > this.table.length) this.rehash(ids);
     this.place(slot, ids);
+  }
+
+  /**
+   * Adds slots `from` to `to` − 1 (a restore). The table is far larger than the caches, so each
+   * insert waits on a miss; touching the home buckets of a batch first lets the CPU fetch them
+   * in parallel, which makes a million inserts several times faster.
+   */
+  insertRange(from: number, to: number, ids: Float64Array): void {
+    const table = this.table;
+    const mask = this.mask;
+    for (let start = from; start < to; start += PREFETCH) {
+      const end = Math.min(to, start + PREFETCH);
+      let touched = 0;
+      for (let s = start; s < end; s++) touched |= table[hashId(ids[s]!) & mask]!;
+      this.touched = touched;
+      for (let s = start; s < end; s++) this.insert(s, ids);
+    }
   }
 
   remove(slot: number, ids: Float64Array): void {
@@ -75,6 +104,9 @@ export class IdIndex {
     for (let i = 0; i < old.length; i++) if (old[i] !== -1) this.place(old[i]!, ids);
   }
 }
+
+/** Inserts whose buckets insertRange touches ahead. */
+const PREFETCH = 16;
 
 /** Mixes both 32-bit halves of a safe integer (ids are often sequential, so mixing matters). */
 function hashId(id: number): number {

@@ -31,7 +31,8 @@ import type {
 } from "./types";
 import { UserOrders } from "./user-orders";
 import { describeOrder } from "./order-view";
-import { decodeSnapshot, encodeSnapshot, fnv1a64, type EngineState, type OrderRecord } from "./snapshot";
+import { encodeSnapshot, fnv1a64, readBook, readHeader, readOrderRef, type BookStore } from "./snapshot";
+import { VarintReader } from "./varint";
 
 const MAX_INT32 = 2147483647;
 const BPS_DENOMINATOR = 10000;
@@ -314,13 +315,25 @@ export class MatchingEngine {
   }
 
   snapshot(): Uint8Array {
-    return encodeSnapshot(this.exportState());
+    const header = { config: this.config, nextSeq: this.events.nextSeq, lastPrice: this.lastPrice };
+    return encodeSnapshot(this.store(), header, this.live, this.stopHead);
+  }
+
+  private store(): BookStore {
+    return { pool: this.pool, ids: this.ids, users: this.users, levels: this.levels };
   }
 
   static restore(snapshot: Uint8Array): MatchingEngine {
-    const state = decodeSnapshot(snapshot);
-    const engine = new MatchingEngine(state.config);
-    engine.importState(state);
+    const r = new VarintReader(snapshot);
+    const header = readHeader(r);
+    const engine = new MatchingEngine(header.config);
+    engine.events.nextSeq = header.nextSeq;
+    engine.lastPrice = header.lastPrice;
+    const store = engine.store();
+    engine.live = readBook(r, header.version, store);
+    for (let n = r.uint(); n > 0; n--) engine.linkStop(readOrderRef(r, header.version, store));
+    if (!r.done) throw new RangeError("engine snapshot has trailing bytes");
+    engine.levels.settle();
     return engine;
   }
 
@@ -757,83 +770,6 @@ export class MatchingEngine {
     const stopPrice = typeOf(meta) === OrderType.TRAILING_STOP ? this.trailStop(slot) : pool.stopPrice[slot]!;
     const userId = this.users.idOf(pool.user[slot]!);
     return describeOrder(pool, slot, userId, stopPrice, sibling === -1 ? 0 : pool.id[sibling]!);
-  }
-
-  private exportState(): EngineState {
-    const pool = this.pool;
-    const orders: OrderRecord[] = [];
-    for (const userId of this.users.userIds()) {
-      for (let s = this.users.first(userId); s !== -1; s = pool.userNext[s]!) {
-        const sibling = pool.oco[s]!;
-        orders.push({
-          orderId: pool.id[s]!,
-          userId,
-          meta: pool.meta[s]!,
-          price: pool.price[s]!,
-          stopPrice: pool.stopPrice[s]!,
-          trailOffset: pool.trailOffset[s]!,
-          trailRef: pool.trailRef[s]!,
-          quantity: pool.quantity[s]!,
-          filled: pool.filled[s]!,
-          shown: pool.shown[s]!,
-          peak: pool.peak[s]!,
-          ocoOrderId: sibling === -1 ? 0 : pool.id[sibling]!,
-        });
-      }
-    }
-    const levelIds = (side: number): number[][] => {
-      const out: number[][] = [];
-      const levels = this.levels;
-      for (let p = side === Side.BUY ? levels.bestBid : levels.bestAsk; p !== 0; p = levels.behind(side, p)) {
-        const ids: number[] = [];
-        for (let s = levels.head[levels.levelAt(p)]!; s !== -1; s = pool.next[s]!) ids.push(pool.id[s]!);
-        out.push(ids);
-      }
-      return out;
-    };
-    const stops: number[] = [];
-    for (let s = this.stopHead; s !== -1; s = pool.next[s]!) stops.push(pool.id[s]!);
-    return {
-      config: this.config,
-      nextSeq: this.events.nextSeq,
-      lastPrice: this.lastPrice,
-      orders,
-      bids: levelIds(Side.BUY),
-      asks: levelIds(Side.SELL),
-      stops,
-    };
-  }
-
-  private importState(state: EngineState): void {
-    const pool = this.pool;
-    this.events.nextSeq = state.nextSeq;
-    this.lastPrice = state.lastPrice;
-    for (const o of state.orders) {
-      const slot = pool.alloc();
-      pool.id[slot] = o.orderId;
-      pool.meta[slot] = o.meta;
-      pool.price[slot] = o.price;
-      pool.stopPrice[slot] = o.stopPrice;
-      pool.trailOffset[slot] = o.trailOffset;
-      pool.trailRef[slot] = o.trailRef;
-      pool.quantity[slot] = o.quantity;
-      pool.filled[slot] = o.filled;
-      pool.shown[slot] = o.shown;
-      pool.peak[slot] = o.peak;
-      this.ids.insert(slot, pool.id);
-      this.users.append(slot, o.userId);
-      this.live++;
-    }
-    const slotOf = (orderId: number): number => this.ids.find(orderId, pool.id);
-    for (const o of state.orders) if (o.ocoOrderId !== 0) pool.oco[slotOf(o.orderId)] = slotOf(o.ocoOrderId);
-    for (const [side, levels] of [
-      [Side.BUY, state.bids],
-      [Side.SELL, state.asks],
-    ] as const) {
-      for (const level of levels) for (const id of level) this.levels.append(side, slotOf(id));
-    }
-    for (const id of state.stops) this.linkStop(slotOf(id));
-    this.levels.settle();
   }
 }
 

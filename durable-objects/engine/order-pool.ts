@@ -138,10 +138,15 @@ export class OrderPool {
     this.freeHead = slot;
   }
 
+  /** Grows the arrays to at least `capacity` slots (up to `limit`) at once, e.g. before a restore. */
+  reserve(capacity: number): void {
+    if (capacity > this.id.length) this.grow(Math.min(capacity, this.limit));
+  }
+
   /** Grows by half (at least 16 slots) up to `limit`: less slack than doubling, and growth stays amortized O(1). */
-  private grow(): void {
+  private grow(to = 0): void {
     const length = this.id.length;
-    const n = Math.min(length + Math.max(16, length >> 1), this.limit);
+    const n = Math.max(to, Math.min(length + Math.max(16, length >> 1), this.limit));
     this.id = resized(this.id, n);
     this.user = resized(this.user, n);
     this.quantity = resized(this.quantity, n);

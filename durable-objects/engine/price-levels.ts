@@ -59,10 +59,14 @@ export class PriceLevels {
 
   /** Appends `slot` (its price, side and shown quantity set) to the back of its level; returns the level. */
   append(side: number, slot: number): number {
+    const price = this.pool.price[slot]!;
+    const level = this.levelAt(price);
+    return this.link(level === -1 ? this.open(side, price) : level, slot);
+  }
+
+  /** Appends `slot` to the back of `level` and adds its shown quantity; returns the level. */
+  link(level: number, slot: number): number {
     const pool = this.pool;
-    const price = pool.price[slot]!;
-    let level = this.levelAt(price);
-    if (level === -1) level = this.open(side, price);
     const last = this.tail[level]!;
     pool.prev[slot] = last;
     pool.next[slot] = -1;
@@ -201,8 +205,8 @@ export class PriceLevels {
       fail(`${this.usedLevels - free - this.count} level records lost`);
   }
 
-  /** Opens an empty level at `price` (the order about to rest there is on `side`). */
-  private open(side: number, price: number): number {
+  /** Opens an empty level at `price`, where there is none (the order about to rest there is on `side`). */
+  open(side: number, price: number): number {
     const level = this.allocLevel(price);
     const buy = side === Side.BUY;
     if (buy ? price > this.bestBid : this.bestAsk === 0 || price < this.bestAsk) {
