@@ -4,8 +4,17 @@ import { verifyAccessToken } from "../src/lib/access-token";
 import { readBalanceUpdates } from "../src/services/trading/balance-updates";
 import { LatestBalances, isBalanceUpdate, view, type BalanceUpdate } from "./market/balances";
 import { Batch } from "./market/batch";
-import type { CommandResult, MarketCommand, OrderLookup, OutboxEntry } from "./market/commands";
+import type {
+  CommandResult,
+  LockOutcome,
+  MarketCommand,
+  OrderLookup,
+  OutboxEntry,
+  PlacementFunding,
+} from "./market/commands";
+import { FundsLocker } from "./market/funds-locker";
 import { Market } from "./market/market";
+import { OrderIntake, type InFlight, type IntakeStep } from "./market/order-intake";
 import { INTERVALS, isInterval, type Candle, type Interval } from "./market/market-data/candles";
 import { rollingTicker } from "./market/market-data/ticker";
 import {
@@ -21,7 +30,8 @@ import {
 import { ackOutbox, outboxBacklog, readOutbox } from "./market/outbox";
 import { persistBatch } from "./market/persist";
 import { ActiveRules, rulesProblem, type MarketRules } from "./market/rules";
-import { createSchema, readMeta, writeMeta } from "./market/schema";
+import { formatUnits } from "../src/lib/money";
+import { createSchema, insertRows, readMeta, writeMeta } from "./market/schema";
 import { ObjectSettler } from "./market/settler";
 import { latestSnapshotSeq, oldestSnapshotSeq, writeSnapshot } from "./market/snapshots";
 import { truncateJournal } from "./market/journal";
@@ -66,8 +76,15 @@ export class OrderBook extends DurableObject<Env> {
   private readonly subs: Subscriptions;
   private readonly balances = new LatestBalances();
   private readonly settler: ObjectSettler;
+  private readonly intake: OrderIntake;
+  private readonly locker: FundsLocker;
   /** Settles its own fills into Postgres (set by the Worker; off for a book without Postgres). */
   private selfSettling = false;
+  /**
+   * The market's money lives in Postgres (a market the Worker configured): every placement must
+   * arrive with its funding, which the intake locks before the book sees the order.
+   */
+  private fundsRequired = false;
   private alarmPending = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -85,10 +102,26 @@ export class OrderBook extends DurableObject<Env> {
       () => this.market.rules?.rules,
       () => this.selfSettling,
     );
+    this.locker = new FundsLocker(env);
+    this.intake = new OrderIntake({
+      admit: (command) => this.market.admit(command),
+      fundsRequired: () => this.fundsRequired,
+      markInFlight: (placements) => this.markInFlight(placements),
+      lockFunds: (funding) => this.locker.lock(funding),
+      run: (steps) => this.run(steps),
+      abandon: (placements) => this.abandon(placements),
+      publishLocks: (locked) => this.publishLocks(locked),
+    });
     void ctx.blockConcurrencyWhile(async () => {
       createSchema(ctx.storage.sql);
       this.market = new Market(ctx.storage.sql);
       this.selfSettling = readMeta<boolean>(ctx.storage.sql, "self_settling") ?? false;
+      this.fundsRequired = readMeta<boolean>(ctx.storage.sql, "funds_required") ?? false;
+      // Placements an earlier incarnation locked in Postgres but never journaled.
+      const inFlight = ctx.storage.sql
+        .exec<{ order_id: string; user_id: string }>("SELECT order_id, user_id FROM in_flight")
+        .toArray();
+      if (inFlight.length) this.abandon(inFlight.map((r) => ({ orderId: r.order_id, userId: r.user_id })));
       this.alarmPending = (await ctx.storage.getAlarm()) !== null;
       // Fills an earlier incarnation of this object left unsettled.
       if (outboxBacklog(ctx.storage.sql) > 0) this.settler.kick();
@@ -124,8 +157,14 @@ export class OrderBook extends DurableObject<Env> {
     writeMeta(this.ctx.storage.sql, "rules", rules);
     this.market.rules = new ActiveRules(rules);
     // Only a book's first configuration decides; a later one keeps what an operator set.
-    if (options.selfSettle !== undefined && readMeta(this.ctx.storage.sql, "self_settling") === null) {
-      await this.setSelfSettling(options.selfSettle);
+    if (options.selfSettle !== undefined) {
+      const sql = this.ctx.storage.sql;
+      // A market settling into Postgres keeps its money there: placements must come funded.
+      if (readMeta(sql, "funds_required") === null) {
+        writeMeta(sql, "funds_required", options.selfSettle);
+        this.fundsRequired = options.selfSettle;
+      }
+      if (readMeta(sql, "self_settling") === null) await this.setSelfSettling(options.selfSettle);
     }
     return { ok: true, rules };
   }
@@ -136,51 +175,57 @@ export class OrderBook extends DurableObject<Env> {
 
   // ---- commands ---------------------------------------------------------------------------
 
+  // Every command goes through the intake (order-intake.ts): funds are locked for a group of
+  // placements in one Postgres round trip, then the group executes in arrival order.
+
   async place(command: Omit<Extract<MarketCommand, { kind: "place" }>, "kind">): Promise<CommandResult> {
-    return this.run([{ ...command, kind: "place" }])[0]!;
+    return (await this.intake.submit([{ ...command, kind: "place" }]))[0]!;
   }
 
   /** An OCO pair (both legs' ids are the caller's); journaled as one engine `place_oco` command. */
   async placeOco(
     command: Omit<Extract<MarketCommand, { kind: "place_oco" }>, "kind">,
   ): Promise<CommandResult> {
-    return this.run([{ ...command, kind: "place_oco" }])[0]!;
+    return (await this.intake.submit([{ ...command, kind: "place_oco" }]))[0]!;
   }
 
   async cancel(orderId: string, userId?: string): Promise<CommandResult> {
-    return this.run([{ kind: "cancel", orderId, userId }])[0]!;
+    return (await this.intake.submit([{ kind: "cancel", orderId, userId }]))[0]!;
   }
 
   async amend(
     orderId: string,
     change: { price?: string; quantity?: string; userId?: string; amendId?: string },
   ): Promise<CommandResult> {
-    return this.run([{ kind: "amend", orderId, ...change }])[0]!;
+    return (await this.intake.submit([{ kind: "amend", orderId, ...change }]))[0]!;
   }
 
   async cancelAll(userId: string): Promise<CommandResult> {
-    return this.run([{ kind: "cancel_all", userId }])[0]!;
+    return (await this.intake.submit([{ kind: "cancel_all", userId }]))[0]!;
   }
 
   /**
-   * Many commands in one call: one storage transaction (a few statements whatever the size),
-   * one broadcast. This is how one market goes past the platform's ~1,000 requests/s per object.
+   * Many commands in one call: one funds lock, one storage transaction (a few statements
+   * whatever the size), one broadcast. This is how one market goes past the platform's ~1,000
+   * requests/s per object. Each command stands alone: one refusal never fails the others.
    */
   async placeBatch(commands: MarketCommand[]): Promise<CommandResult[]> {
     if (!Array.isArray(commands) || commands.length > MAX_BATCH) {
       return [{ ok: false, code: "BAD_REQUEST", message: `A batch holds 1 to ${MAX_BATCH} commands` }];
     }
-    return this.run(commands);
+    return this.intake.submit(commands);
   }
 
-  private run(commands: MarketCommand[]): CommandResult[] {
+  private run(steps: readonly IntakeStep[]): CommandResult[] {
     const batch = new Batch(Date.now());
     const results: CommandResult[] = [];
+    const sql = this.ctx.storage.sql;
     try {
       this.ctx.storage.transactionSync(() => {
-        for (const command of commands) results.push(this.market.execute(command, batch));
+        for (const { command, funding } of steps) results.push(this.market.execute(command, batch, funding));
         this.market.counters.lastUpdateId = this.market.depth.lastUpdateId;
-        persistBatch(this.ctx.storage.sql, batch, this.market.candles.takeDirty(), this.market.counters);
+        persistBatch(sql, batch, this.market.candles.takeDirty(), this.market.counters);
+        sql.exec("DELETE FROM in_flight");
       });
     } catch (err) {
       // Memory may now be ahead of storage: start over from storage rather than serve a lie.
@@ -191,18 +236,58 @@ export class OrderBook extends DurableObject<Env> {
       this.scheduleSnapshot();
       this.broadcast(batch);
     }
-    if (this.subs.count(`balances:${this.market.symbol}`)) this.publishPlacementLocks(commands, batch.ts);
     if (batch.outbox.length) this.settler.kick();
     return results;
   }
 
-  /** The balance a placement left after locking its funds (piggy-backed on the command). */
-  private publishPlacementLocks(commands: MarketCommand[], now: number): void {
+  /** Notes placements whose funds are about to be locked, durably, before Postgres is asked. */
+  private markInFlight(placements: readonly InFlight[]): void {
+    insertRows(
+      this.ctx.storage.sql,
+      "in_flight",
+      ["order_id", "user_id"],
+      placements.map((p) => [p.orderId, p.userId]),
+      "ON CONFLICT DO NOTHING",
+    );
+  }
+
+  /**
+   * Placements whose lock may or may not have committed in Postgres (it did not answer, or the
+   * object restarted before journaling them) and that the book never took: a `rejected` entry
+   * each, so settlement releases whatever was locked (an order Postgres never recorded is
+   * skipped there). The caller was told the placement failed, or never got an answer.
+   */
+  private abandon(placements: readonly InFlight[]): void {
+    const batch = new Batch(Date.now());
+    const sql = this.ctx.storage.sql;
+    this.ctx.storage.transactionSync(() => {
+      for (const p of placements) {
+        if (!this.market.hasOrder(p.orderId))
+          this.market.pushRejected(p.orderId, p.userId, "NOT_BOOKED", batch);
+      }
+      persistBatch(sql, batch, [], this.market.counters);
+      sql.exec("DELETE FROM in_flight");
+    });
+    if (batch.outbox.length) this.settler.kick();
+  }
+
+  /** The balances the locks left, sent to the users' `balances` sockets. */
+  private publishLocks(locked: readonly { funding: PlacementFunding; outcome: LockOutcome }[]): void {
+    const rules = this.market.rules?.rules;
+    if (!rules || !this.subs.count(`balances:${rules.symbol}`)) return;
     const updates: BalanceUpdate[] = [];
-    for (const c of commands) {
-      if (c?.kind === "place" && c.balance && c.balance.userId === c.userId) updates.push(c.balance);
+    for (const { funding, outcome } of locked) {
+      if (outcome.outcome !== "locked") continue;
+      const decimals = funding.lock.asset === rules.baseAsset ? rules.baseDecimals : rules.quoteDecimals;
+      updates.push({
+        userId: funding.lock.user_id,
+        asset: funding.lock.asset,
+        available: formatUnits(BigInt(outcome.available), decimals),
+        locked: formatUnits(BigInt(outcome.locked), decimals),
+        version: outcome.version,
+      });
     }
-    if (updates.length) this.sendBalances(updates, now);
+    this.sendBalances(updates, Date.now());
   }
 
   // ---- balances ---------------------------------------------------------------------------

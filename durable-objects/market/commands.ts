@@ -2,7 +2,6 @@
 // generates order ids, which makes placement idempotent) and results leave the same way.
 
 import type { OrderTypeName, SelfTradeName, SideName, TimeInForceName } from "../engine";
-import type { BalanceUpdate } from "./balances";
 
 export interface PlaceCommand {
   kind: "place";
@@ -25,11 +24,8 @@ export interface PlaceCommand {
   selfTradePrevention?: SelfTradeName;
   /** Iceberg peak. */
   visibleQuantity?: string;
-  /**
-   * The user's balance after the placement locked its funds (Postgres committed it before this
-   * call), forwarded to the user's `balances` sockets; not journaled. Optional.
-   */
-  balance?: BalanceUpdate;
+  /** The funds to lock and the rows to record before the book sees it (not journaled). */
+  funding?: PlacementFunding;
 }
 
 /**
@@ -51,7 +47,35 @@ export interface PlaceOcoCommand {
   stopPrice: string;
   stopLimitPrice?: string;
   selfTradePrevention?: SelfTradeName;
+  funding?: PlacementFunding;
 }
+
+/**
+ * What the object records in Postgres for a placement, in the same round trip as every other
+ * placement of its flush (`place_orders`, migrations/0005): the order rows (column names and
+ * values as Postgres takes them; minor units as integer strings), the funds to lock and the
+ * audit row. The Worker builds it from the validated request (src/services/trading/place-order.ts).
+ */
+export interface PlacementFunding {
+  rows: Record<string, string | number | boolean | null>[];
+  lock: { user_id: string; asset: string; amount: string };
+  audit: {
+    actor_id: string;
+    actor_type: "user" | "api_key";
+    ip_address: string | null;
+    user_agent: string | null;
+    request_id: string | null;
+    details: Record<string, unknown>;
+  };
+}
+
+/** `place_orders`' answer for one placement. */
+export type LockOutcome =
+  | { outcome: "locked"; available: string; locked: string; version: string; created_at: string }
+  | { outcome: "insufficient_funds" }
+  | { outcome: "duplicate_order" }
+  | { outcome: "duplicate_client_order_id"; order_id: string | null }
+  | { outcome: "invalid_lock" };
 
 export interface CancelCommand {
   kind: "cancel";
@@ -124,6 +148,8 @@ export interface CommandError {
   code: string;
   message: string;
   duplicate?: boolean;
+  /** The order a refusal points at (DUPLICATE_CLIENT_ORDER_ID: the one that has the id). */
+  orderId?: string;
 }
 
 export type CommandResult = CommandOk | CommandError;

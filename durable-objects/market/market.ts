@@ -47,6 +47,16 @@ const DONE_STATUS: Record<number, OrderStatusName> = {
 const fail = (code: string, message: string): CommandError => ({ ok: false, code, message });
 const isIdString = (v: unknown): v is string => typeof v === "string" && v.length >= 1 && v.length <= 64;
 
+/**
+ * What stands behind a placement: `locked` (the intake just locked its funds in Postgres),
+ * `unfunded` (nothing was locked: only a known id's first result may be returned), `free` (a
+ * book that does not settle into Postgres: object tests and benchmarks).
+ */
+export type Funding = "free" | "locked" | "unfunded";
+
+const notFunded = (): CommandError =>
+  fail("ORDER_NOT_FUNDED", "The order was recorded but never reached the book; place it again with a new id");
+
 interface OrderRef {
   orderId: string;
   userId: string;
@@ -136,14 +146,26 @@ export class Market {
 
   // ---- commands ---------------------------------------------------------------------------
 
-  execute(command: MarketCommand, batch: Batch): CommandResult {
+  /**
+   * `funding` says what stands behind a placement (see `Funding`); a locked placement that the
+   * book refuses leaves a `rejected` outbox entry, so settlement releases its lock.
+   */
+  execute(command: MarketCommand, batch: Batch, funding: Funding = "free"): CommandResult {
     if (!this.rules) return fail("MARKET_NOT_FOUND", "This market is not configured");
     if (typeof command !== "object" || command === null) return fail("BAD_REQUEST", "A command is an object");
     switch (command.kind) {
       case "place":
-        return this.place(command, batch);
-      case "place_oco":
-        return this.placeOco(command, batch);
+      case "place_oco": {
+        const before = batch.outbox.length;
+        const result =
+          command.kind === "place"
+            ? this.place(command, batch, funding)
+            : this.placeOco(command, batch, funding);
+        if (funding === "locked" && !result.ok && !result.duplicate) {
+          this.ensureRejected(command, result.code, batch, before);
+        }
+        return result;
+      }
       case "cancel":
         return this.cancel(command, batch);
       case "amend":
@@ -171,15 +193,48 @@ export class Market {
     return null;
   }
 
-  private place(c: PlaceCommand, batch: Batch): CommandResult {
-    if (!isIdString(c.orderId)) return fail("BAD_REQUEST", "orderId must be a string of 1-64 characters");
-    if (!isIdString(c.userId)) return fail("BAD_REQUEST", "userId must be a string of 1-64 characters");
-    const known = batch.placed.get(c.orderId) ?? this.storedOrder(c.orderId);
-    if (known) return { ...known.result, duplicate: true };
+  /**
+   * What the book says of a placement before any funds move: its first result when the id is
+   * known (a retry), a refusal (market status, values off the grid), or null to go on. The
+   * object's intake asks this before locking funds; execution asks again (state may have moved).
+   */
+  admit(command: MarketCommand, batch?: Batch): CommandResult | null {
+    if (!this.rules) return fail("MARKET_NOT_FOUND", "This market is not configured");
+    if (typeof command !== "object" || command === null) return fail("BAD_REQUEST", "A command is an object");
+    const admitted =
+      command.kind === "place"
+        ? this.admitPlace(command, batch)
+        : command.kind === "place_oco"
+          ? this.admitOco(command, batch)
+          : null;
+    return admitted && "refusal" in admitted ? admitted.refusal : null;
+  }
+
+  private known(orderId: string, batch: Batch | undefined): OrderRow | null {
+    return batch?.placed.get(orderId) ?? this.storedOrder(orderId);
+  }
+
+  private admitPlace(
+    c: PlaceCommand,
+    batch: Batch | undefined,
+  ): { refusal: CommandResult } | { order: Omit<PlaceOrder, "orderId" | "userId"> } {
+    if (!isIdString(c.orderId))
+      return { refusal: fail("BAD_REQUEST", "orderId must be a string of 1-64 characters") };
+    if (!isIdString(c.userId))
+      return { refusal: fail("BAD_REQUEST", "userId must be a string of 1-64 characters") };
+    const known = this.known(c.orderId, batch);
+    if (known) return { refusal: { ...known.result, duplicate: true } };
     const denied = this.statusError(false);
-    if (denied) return denied;
+    if (denied) return { refusal: denied };
     const converted = this.toEngineOrder(c);
-    if ("ok" in converted) return converted;
+    return "ok" in converted ? { refusal: converted } : { order: converted };
+  }
+
+  private place(c: PlaceCommand, batch: Batch, funding: Funding): CommandResult {
+    const admitted = this.admitPlace(c, batch);
+    if ("refusal" in admitted) return admitted.refusal;
+    if (funding === "unfunded") return notFunded();
+    const converted = admitted.order;
 
     const num = this.counters.nextOrderNum++;
     const order: PlaceOrder = { ...converted, orderId: num, userId: this.userNum(c.userId, batch, true)! };
@@ -205,36 +260,56 @@ export class Market {
    * Both legs get an order number and a row (so either id can be cancelled, looked up or
    * retried); the journal holds one engine `place_oco` command, so a replay rebuilds the pair.
    */
-  private placeOco(c: PlaceOcoCommand, batch: Batch): CommandResult {
+  private admitOco(
+    c: PlaceOcoCommand,
+    batch: Batch | undefined,
+  ):
+    { refusal: CommandResult } | { price: number; stopPrice: number; stopLimitPrice?: number; lots: number } {
     if (!isIdString(c.orderId) || !isIdString(c.stopOrderId) || c.orderId === c.stopOrderId) {
-      return fail("BAD_REQUEST", "orderId and stopOrderId must be two strings of 1-64 characters");
+      return {
+        refusal: fail("BAD_REQUEST", "orderId and stopOrderId must be two strings of 1-64 characters"),
+      };
     }
-    if (!isIdString(c.userId)) return fail("BAD_REQUEST", "userId must be a string of 1-64 characters");
-    const known = batch.placed.get(c.orderId) ?? this.storedOrder(c.orderId);
-    if (known) return { ...known.result, duplicate: true };
-    if (batch.placed.has(c.stopOrderId) || this.storedOrder(c.stopOrderId)) {
-      return fail("DUPLICATE_ORDER_ID", "stopOrderId is already known");
+    if (!isIdString(c.userId))
+      return { refusal: fail("BAD_REQUEST", "userId must be a string of 1-64 characters") };
+    const known = this.known(c.orderId, batch);
+    if (known) return { refusal: { ...known.result, duplicate: true } };
+    if (this.known(c.stopOrderId, batch)) {
+      return { refusal: fail("DUPLICATE_ORDER_ID", "stopOrderId is already known") };
     }
     const denied = this.statusError(false);
-    if (denied) return denied;
+    if (denied) return { refusal: denied };
     const rules = this.rules!;
     const grid = rules.grid;
     const price = grid.ticks(c.price);
     const stopPrice = grid.ticks(c.stopPrice);
     const stopLimitPrice = c.stopLimitPrice === undefined ? undefined : grid.ticks(c.stopLimitPrice);
     if (!price || !stopPrice || stopLimitPrice === null || stopLimitPrice === 0) {
-      return fail("INVALID_TICK", "prices must be positive multiples of the tick size");
+      return { refusal: fail("INVALID_TICK", "prices must be positive multiples of the tick size") };
     }
     const lots = grid.lots(c.quantity);
-    if (!lots) return fail("INVALID_LOT", "quantity must be a positive multiple of the lot size");
+    if (!lots)
+      return { refusal: fail("INVALID_LOT", "quantity must be a positive multiple of the lot size") };
     const minor = grid.quantityMinor(lots);
-    if (minor < rules.minQuantity) return fail("QUANTITY_TOO_SMALL", "quantity below the market minimum");
-    if (minor > rules.maxQuantity) return fail("QUANTITY_TOO_LARGE", "quantity above the market maximum");
+    if (minor < rules.minQuantity)
+      return { refusal: fail("QUANTITY_TOO_SMALL", "quantity below the market minimum") };
+    if (minor > rules.maxQuantity)
+      return { refusal: fail("QUANTITY_TOO_LARGE", "quantity above the market maximum") };
     for (const p of [price, stopLimitPrice]) {
       if (p !== undefined && grid.notionalMinor(p, lots) < rules.minNotional) {
-        return fail("NOTIONAL_TOO_SMALL", "price × quantity is below the market's minimum notional");
+        return {
+          refusal: fail("NOTIONAL_TOO_SMALL", "price × quantity is below the market's minimum notional"),
+        };
       }
     }
+    return { price, stopPrice, stopLimitPrice, lots };
+  }
+
+  private placeOco(c: PlaceOcoCommand, batch: Batch, funding: Funding): CommandResult {
+    const admitted = this.admitOco(c, batch);
+    if ("refusal" in admitted) return admitted.refusal;
+    if (funding === "unfunded") return notFunded();
+    const { price, stopPrice, stopLimitPrice, lots } = admitted;
 
     const limitNum = this.counters.nextOrderNum++;
     const stopNum = this.counters.nextOrderNum++;
@@ -370,6 +445,39 @@ export class Market {
   private rejected(reason: number): CommandError {
     const name = REJECT_NAMES.get(reason) ?? "REJECTED";
     return fail(name, `The order was rejected: ${name.toLowerCase().replaceAll("_", " ")}`);
+  }
+
+  /**
+   * A placement whose funds are locked but which the book refused before the engine saw it
+   * (the market halted meanwhile, ...): a `rejected` entry tells settlement to release the lock
+   * (it rejects both legs of an OCO). The engine's own refusals already leave one.
+   */
+  private ensureRejected(c: PlaceCommand | PlaceOcoCommand, code: string, batch: Batch, from: number): void {
+    for (let i = from; i < batch.outbox.length; i++) {
+      const e = batch.outbox[i]!;
+      if (e.kind === "order" && e.event === "rejected" && e.orderId === c.orderId) return;
+    }
+    this.pushRejected(c.orderId, c.userId, code, batch);
+  }
+
+  /** A `rejected` outbox entry for an order the book never took. */
+  pushRejected(orderId: string, userId: string, reason: string, batch: Batch): void {
+    batch.outbox.push({
+      seq: ++this.counters.outboxSeq,
+      kind: "order",
+      ts: batch.ts,
+      event: "rejected",
+      orderId,
+      userId,
+      market: this.symbol,
+      status: "rejected",
+      reason,
+    });
+  }
+
+  /** Whether the book ever took this order id (it remembers every id it placed). */
+  hasOrder(orderId: string): boolean {
+    return this.storedOrder(orderId) !== null;
   }
 
   // ---- conversions ------------------------------------------------------------------------

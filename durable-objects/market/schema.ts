@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (client_order_id, user_id)
   WHERE client_order_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS users (num INTEGER PRIMARY KEY, user_id TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS in_flight (order_id TEXT PRIMARY KEY, user_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trades (
   id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, price INTEGER NOT NULL, quantity INTEGER NOT NULL,
   taker_side TEXT NOT NULL);

@@ -2,6 +2,7 @@ import type { Pool } from "@neondatabase/serverless";
 import { openDatabase, type Database } from "../../src/db/client";
 import { createRedis } from "../../src/http/resources";
 import { describeError, Logger, parseLogLevel } from "../../src/lib/logger";
+import { withTimeout } from "../../src/lib/with-timeout";
 import { relayOutbox } from "../../src/services/event-outbox";
 import { tradingRules } from "../../src/services/trading/market-directory";
 import { settleMarket, type OutboxSource } from "../../src/services/trading/settle-market";
@@ -91,6 +92,7 @@ export class ObjectSettler {
             afterSeq: this.cursor,
           }),
           ROUND_TIMEOUT_MS,
+          `settlement round took over ${ROUND_TIMEOUT_MS} ms`,
         );
         this.cursor = result.lastSeq;
         if (result.batches > 0) this.relay(db);
@@ -146,12 +148,4 @@ export class ObjectSettler {
       this.kick();
     }, delay);
   }
-}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`settlement round took over ${ms} ms`)), ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -2,10 +2,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { relayEventsAfterResponse } from "../http/after-response";
-import { errorResponses } from "../http/openapi-schemas";
+import { ErrorSchema, errorResponses } from "../http/openapi-schemas";
 import { getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
 import { createRouter } from "../http/router";
+import { derivedUuid } from "../lib/derived-id";
 import { decimalAmount } from "../lib/money";
 import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
@@ -13,6 +14,7 @@ import { amendOrder } from "../services/trading/amend-order";
 import { cancelAllOrders, cancelOrder } from "../services/trading/cancel-order";
 import { getOrder, listOrders, listTrades } from "../services/trading/order-queries";
 import { placeOrder, type PlaceOrderRequest } from "../services/trading/place-order";
+import { MAX_BATCH_ORDERS, placeOrderBatch } from "../services/trading/place-order-batch";
 import { bearerSecurity } from "./user-schemas";
 import { IdempotencyHeaderSchema } from "./wallet-schemas";
 import { FillSchema, MyTradeSchema, OrderSchema, Symbol } from "./trading-schemas";
@@ -59,6 +61,12 @@ export const PlaceOrderSchema = z
 
 const OrderIdParam = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
+const PlaceResultSchema = z.object({
+  order: OrderSchema,
+  orders: z.array(OrderSchema).optional().openapi({ description: "oco only: [limit leg, stop leg]" }),
+  fills: z.array(FillSchema),
+});
+
 const placeRoute = createRoute({
   method: "post",
   path: "/orders",
@@ -76,14 +84,7 @@ const placeRoute = createRoute({
         "Accepted by the order book, with its immediate fills; an oco replies its limit leg as `order` and both legs in `orders`",
       content: {
         "application/json": {
-          schema: z.object({
-            order: OrderSchema,
-            orders: z
-              .array(OrderSchema)
-              .optional()
-              .openapi({ description: "oco only: [limit leg, stop leg]" }),
-            fills: z.array(FillSchema),
-          }),
+          schema: PlaceResultSchema,
         },
       },
     },
@@ -104,6 +105,50 @@ const placeOcoRoute = createRoute({
       },
       required: true,
     },
+  },
+});
+
+const placeBatchRoute = createRoute({
+  method: "post",
+  path: "/orders/batch",
+  tags,
+  summary: `Place up to ${MAX_BATCH_ORDERS} orders in one request, each on its own`,
+  description:
+    "The orders of one market reach its order book in one call and are locked and matched in " +
+    "request order. A refused order is an `error` entry in its place and never fails the others. " +
+    "With an Idempotency-Key, a retry names the same orders and places none twice.",
+  security: bearerSecurity,
+  middleware: [trade] as const,
+  request: {
+    headers: IdempotencyHeaderSchema,
+    body: {
+      content: {
+        "application/json": {
+          schema: z
+            .strictObject({ orders: z.array(PlaceOrderSchema).min(1).max(MAX_BATCH_ORDERS) })
+            .openapi("PlaceOrderBatch"),
+        },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    200: {
+      description: "One result per order, in request order",
+      content: {
+        "application/json": {
+          schema: z.object({
+            results: z.array(
+              z.union([
+                PlaceResultSchema,
+                z.object({ error: ErrorSchema.shape.error.omit({ request_id: true }) }),
+              ]),
+            ),
+          }),
+        },
+      },
+    },
+    ...errorResponses(400, 401, 403, 409, 415, 422, 429, 503),
   },
 });
 
@@ -251,27 +296,55 @@ const tradesRoute = createRoute({
   },
 });
 
-/** Both placement routes: Idempotency-Key aware; settlement is the order book object's job. */
-async function place(c: Context<AppEnv>, body: PlaceOrderRequest) {
+/**
+ * Runs a placement under the request's Idempotency-Key, if any. The key names the orders: the
+ * first attempt's ids follow from (caller, key), so whatever fails after the book took an
+ * order, a retry gets the same ids and the object answers with the first result.
+ */
+async function idempotentPlacement<T>(
+  c: Context<AppEnv>,
+  path: string,
+  body: unknown,
+  run: (orderId: (n: number) => string | undefined) => Promise<T>,
+): Promise<{ body: T; replayed: boolean }> {
   const principal = c.get("principal");
-  const run = async () => ({
-    status: 201,
-    body: await placeOrder(getDb(c), c.env, principal, body, requestMetadata(c)),
-  });
   const key = parseIdempotencyKey(c.req.header("idempotency-key"), false);
-  if (key === undefined) return c.json((await run()).body, 201);
+  if (key === undefined) return { body: await run(() => undefined), replayed: false };
+  const orderId = (n: number) => derivedUuid("order", principal.userId, key, String(n));
   const { response, replayed } = await runIdempotent(
     getRedis(c),
-    { scope: "order", caller: principal.userId, key, request: { path: "/orders", body } },
-    run,
+    { scope: "order", caller: principal.userId, key, request: { path, body } },
+    async () => ({ status: 200, body: await run(orderId) }),
   );
   if (replayed) c.header("Idempotent-Replayed", "true");
-  return c.json(response.body, 201);
+  return { body: response.body, replayed };
+}
+
+/** Both single placement routes; settlement is the order book object's job. */
+async function place(c: Context<AppEnv>, body: PlaceOrderRequest) {
+  const { body: result } = await idempotentPlacement(c, "/orders", body, (orderId) =>
+    placeOrder(getDb(c), c.env, c.get("principal"), body, requestMetadata(c), orderId(0)),
+  );
+  return c.json(result, 201);
 }
 
 export const orderRoutes = createRouter()
   .openapi(placeRoute, (c) => place(c, c.req.valid("json")))
   .openapi(placeOcoRoute, (c) => place(c, c.req.valid("json")))
+  .openapi(placeBatchRoute, async (c) => {
+    const { orders } = c.req.valid("json");
+    const { body } = await idempotentPlacement(c, "/orders/batch", orders, (orderId) =>
+      placeOrderBatch(
+        getDb(c),
+        c.env,
+        c.get("principal"),
+        orders,
+        requestMetadata(c),
+        orders.map((_, i) => orderId(i)).filter((id): id is string => id !== undefined),
+      ),
+    );
+    return c.json({ results: body }, 200);
+  })
   .openapi(cancelRoute, async (c) => {
     const order = await cancelOrder(
       getDb(c),

@@ -7,8 +7,6 @@ import { AppError, ErrorCode, notFound } from "../../lib/errors";
 import { recordAudit } from "../audit-log";
 import { configureOrderBook, loadMarketRules, orderBook } from "./market-directory";
 import { toOrderView, type OrderView } from "./order-view";
-import { publishUserBalances } from "./balance-updates";
-import { rejectPlacement } from "./place-order";
 import { isFinal, type OrderStatus } from "./settlement-plan";
 import { settleMarket } from "./settle-market";
 
@@ -41,11 +39,8 @@ export async function cancelOrder(
     await configureOrderBook(env, rules);
     result = await book.cancel(orderId, principal.userId);
   }
-  if (!result.ok && row.status === "pending" && !(await book.getOrder({ orderId })).known) {
-    // The book never saw it (its placement call failed): nothing can fill it any more.
-    await rejectPlacement(db, orderId, "CANCELLED_BEFORE_BOOK");
-    await publishUserBalances(db, env, row.market, principal.userId, [row.lockAsset]);
-  }
+  // No cancel can race its order's placement: the object locks, books and cancels in arrival
+  // order, so an order the book does not know was refused or has not been recorded at all.
   await settleMarket(db, book, rules, { maxBatches: 5, wait: true });
   await recordAudit(db, {
     actorId: principal.userId,

@@ -1,22 +1,17 @@
-import { and, asc, eq, sql } from "drizzle-orm";
+import { asc, eq } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { orders } from "../../db/schema";
 import type { Principal } from "../../http/principal";
 import type { RequestMetadata } from "../../http/request-metadata";
-import { AppError, ErrorCode, unprocessable } from "../../lib/errors";
+import { AppError, ErrorCode, serviceUnavailable, unprocessable } from "../../lib/errors";
+import { derivedUuid } from "../../lib/derived-id";
 import { formatUnits, parseUnits } from "../../lib/money";
-import { auditInsert } from "../audit-log";
-import {
-  journalEntryStatement,
-  lockEntry,
-  releaseFunds,
-  type BalanceAfter,
-  type JournalEntryColumns,
-} from "../ledger";
-import { balanceUpdates, publishUserBalances } from "./balance-updates";
+import { redact } from "../../lib/redact";
+import { releaseFunds } from "../ledger";
 import type {
   CommandResult,
   OrderReport,
+  PlacementFunding,
   PlaceCommand,
   PlaceOcoCommand,
 } from "../../../durable-objects/market/commands";
@@ -61,11 +56,14 @@ export function assertMayTrade(principal: Principal): void {
   }
 }
 
+type OrderValues = ReturnType<typeof rowValues>;
+
 function rowValues(
   id: string,
   userId: string,
   req: { market: string; client_order_id?: string },
   p: PreparedOrder,
+  at: Date,
 ) {
   return {
     id,
@@ -84,9 +82,75 @@ function rowValues(
     visibleQuantity: p.visibleQuantity,
     trailingOffset: p.trailingOffset,
     trailingOffsetUnit: p.trailingOffsetUnit,
-    status: "pending" as const,
+    ocoGroupId: null as string | null,
+    status: "new" as const,
     lockAsset: p.lock.asset,
     lockedAmount: p.lock.amount,
+    createdAt: at,
+  };
+}
+
+/** The row as `place_orders` inserts it (Postgres column names; minor units as strings). */
+function fundingRow(v: OrderValues): PlacementFunding["rows"][number] {
+  const minor = (x: bigint | null) => (x === null ? null : x.toString());
+  return {
+    id: v.id,
+    user_id: v.userId,
+    market: v.market,
+    client_order_id: v.clientOrderId,
+    side: v.side,
+    type: v.type,
+    time_in_force: v.timeInForce,
+    post_only: v.postOnly,
+    self_trade_prevention: v.selfTradePrevention,
+    price: minor(v.price),
+    stop_price: minor(v.stopPrice),
+    quantity: minor(v.quantity),
+    quote_quantity: minor(v.quoteQuantity),
+    visible_quantity: minor(v.visibleQuantity),
+    trailing_offset: v.trailingOffset,
+    trailing_offset_unit: v.trailingOffsetUnit,
+    oco_group_id: v.ocoGroupId,
+    lock_asset: v.lockAsset,
+    locked_amount: v.lockedAmount.toString(),
+  };
+}
+
+/** The row as Postgres holds it once `place_orders` recorded it. */
+function recordedRow(v: OrderValues): OrderRow {
+  return {
+    amendId: null,
+    amendExpiresAt: null,
+    amendSeq: null,
+    rejectReason: null,
+    filledQuantity: 0n,
+    filledQuote: 0n,
+    consumedAmount: 0n,
+    releasedAmount: 0n,
+    closedAt: null,
+    updatedAt: v.createdAt,
+    ...v,
+  };
+}
+
+function funding(
+  principal: Principal,
+  rows: OrderValues[],
+  lock: { asset: string; amount: bigint },
+  details: Record<string, unknown>,
+  metadata: RequestMetadata,
+): PlacementFunding {
+  return {
+    rows: rows.map(fundingRow),
+    lock: { user_id: principal.userId, asset: lock.asset, amount: lock.amount.toString() },
+    audit: {
+      actor_id: principal.userId,
+      actor_type: principal.via === "api_key" ? "api_key" : "user",
+      ip_address: metadata.ipAddress,
+      user_agent: metadata.userAgent,
+      request_id: metadata.requestId,
+      details: redact(details) as Record<string, unknown>,
+    },
   };
 }
 
@@ -127,34 +191,194 @@ function bookCommand(
 }
 
 /**
- * Sends the placement to the order book. The order id makes it idempotent there (a known id
- * returns the first result), so an uncertain call is reconciled by simply asking again; an
- * unconfigured book gets its rules and the call is repeated. Returns null when the book could
- * not be reached at all: the order stays `pending` and the cron reconciles it.
+ * A validated placement, ready for the market's object: the command (with the funding the
+ * object locks) and the rows it records, from which the reply is shaped without reading them.
  */
-async function sendToBook(
-  env: Env,
-  rules: MarketRules,
-  send: (book: OrderBookStub) => Promise<CommandResult>,
-): Promise<CommandResult | null> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const book = orderBook(env, rules.symbol);
-      const result = await send(book);
-      if (!result.ok && result.code === "MARKET_NOT_FOUND") {
-        await configureOrderBook(env, rules);
-        continue;
-      }
-      return result;
-    } catch {
-      // Uncertain: the book may or may not have the order. Retrying with the same id is safe.
-    }
-  }
-  return null;
+export interface BookPlacement {
+  rules: MarketRules;
+  side: "buy" | "sell";
+  command: PlaceCommand | PlaceOcoCommand;
+  rows: OrderValues[];
 }
 
 /**
- * Marks a placement the book refused as rejected and releases its whole lock, once. An OCO leg
+ * Checks a request against its market's rules (one error code per rule) and builds what the
+ * object needs. `orderId`: the id to use (an idempotent retry passes the first attempt's).
+ */
+export function preparePlacement(
+  rules: MarketRules,
+  principal: Principal,
+  req: PlaceOrderRequest,
+  metadata: RequestMetadata,
+  orderId: string = crypto.randomUUID(),
+): BookPlacement {
+  const userId = principal.userId;
+  const at = new Date();
+  if (req.type === "oco") {
+    const { limit, stop, lock } = prepareOco(rules, { ...req } as OcoInput);
+    // Follows from the limit leg's, so a retry of the pair names the same two orders.
+    const stopId = derivedUuid("oco-stop", orderId);
+    const rows = [
+      { ...rowValues(orderId, userId, req, limit, at), ocoGroupId: orderId, lockedAmount: lock.amount },
+      {
+        ...rowValues(stopId, userId, { market: req.market }, stop, at),
+        ocoGroupId: orderId,
+        lockedAmount: 0n,
+      },
+    ];
+    const details = { market: req.market, side: req.side, type: "oco", stop_order_id: stopId };
+    return {
+      rules,
+      side: req.side,
+      rows,
+      command: {
+        kind: "place_oco",
+        orderId,
+        stopOrderId: stopId,
+        clientOrderId: req.client_order_id,
+        userId,
+        side: req.side,
+        quantity: req.quantity!,
+        price: req.price!,
+        stopPrice: req.stop_price!,
+        stopLimitPrice: req.stop_limit_price,
+        selfTradePrevention: req.self_trade_prevention,
+        funding: funding(principal, rows, lock, details, metadata),
+      },
+    };
+  }
+  if (req.stop_limit_price !== undefined) {
+    throw unprocessable("stop_limit_price is for oco orders", ErrorCode.INVALID_ORDER, {
+      field: "stop_limit_price",
+    });
+  }
+  const single = req as SingleOrderRequest;
+  const prepared = prepareOrder(rules, single);
+  const rows = [rowValues(orderId, userId, req, prepared, at)];
+  const details = { market: req.market, side: req.side, type: req.type };
+  return {
+    rules,
+    side: req.side,
+    rows,
+    command: {
+      kind: "place",
+      ...bookCommand(orderId, userId, single, rules, prepared),
+      funding: funding(principal, rows, prepared.lock, details, metadata),
+    },
+  };
+}
+
+/**
+ * Sends commands to the market's object (one call). An unconfigured book gets its rules and the
+ * call is repeated; a call that fails is repeated with the same order ids, which the object
+ * answers with the first result. Throws 503 when the object could not be reached.
+ */
+export async function sendToBook(
+  env: Env,
+  rules: MarketRules,
+  commands: (PlaceCommand | PlaceOcoCommand)[],
+): Promise<CommandResult[]> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const book: OrderBookStub = orderBook(env, rules.symbol);
+      const results = await book.placeBatch(commands);
+      if (results.some((r) => !r.ok && r.code === "MARKET_NOT_FOUND")) {
+        await configureOrderBook(env, rules);
+        continue;
+      }
+      return results;
+    } catch {
+      // Uncertain: the book may or may not have the orders. Retrying with the same ids is safe.
+    }
+  }
+  throw serviceUnavailable("The market did not answer; retry with the same Idempotency-Key");
+}
+
+const BOOK_ERRORS: Record<string, [409 | 422 | 503, string]> = {
+  MARKET_HALTED: [409, ErrorCode.MARKET_HALTED],
+  MARKET_CANCEL_ONLY: [409, ErrorCode.MARKET_CANCEL_ONLY],
+  INSUFFICIENT_FUNDS: [422, ErrorCode.INSUFFICIENT_FUNDS],
+  DUPLICATE_CLIENT_ORDER_ID: [409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID],
+  ORDER_NOT_FUNDED: [409, ErrorCode.CONFLICT],
+  FUNDS_UNAVAILABLE: [503, ErrorCode.SERVICE_UNAVAILABLE],
+};
+
+/** The object's answer as the API's reply, or the refusal as an AppError. */
+export async function placementAnswer(
+  db: Database,
+  p: BookPlacement,
+  result: CommandResult,
+): Promise<PlaceOrderResult> {
+  const { rules } = p;
+  const id = p.rows[0]!.id;
+  if (!result.ok) {
+    const [status, code] = BOOK_ERRORS[result.code] ?? [422, ErrorCode.ORDER_REJECTED];
+    const details: Record<string, string> =
+      result.code === "DUPLICATE_CLIENT_ORDER_ID"
+        ? result.orderId
+          ? { order_id: result.orderId }
+          : {}
+        : { reason: result.code, order_id: id, ...(p.rows[1] ? { stop_order_id: p.rows[1].id } : {}) };
+    if (result.code === "INSUFFICIENT_FUNDS") details.asset = p.rows[0]!.lockAsset;
+    throw new AppError(status, code, result.message, details);
+  }
+  // A retry: the rows are the first attempt's, read back (the rows built now have other times).
+  const rows = result.duplicate
+    ? await db
+        .select()
+        .from(orders)
+        .where(p.rows[1] ? eq(orders.ocoGroupId, id) : eq(orders.id, id))
+    : p.rows.map(recordedRow);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const reports = result.orders ?? (result.order ? [result.order] : []);
+  const legs = p.rows.map((r, i) =>
+    withReport(toOrderView(byId.get(r.id) ?? recordedRow(r), rules), rules, reports[i]),
+  );
+  const fills = (result.fills ?? []).map((f) => toFillView(rules, p.side, f));
+  return p.rows[1] ? { order: legs[0]!, orders: legs, fills } : { order: legs[0]!, fills };
+}
+
+/**
+ * The placement path that must never lose or create money (DESIGN.md, second design):
+ * 1. validate against the market's rules (one error code per rule);
+ * 2. ONE call to the market's object, which owns the order from the lock on: it locks the funds
+ *    of every placement that reached it since its last flush in one Postgres round trip
+ *    (`place_orders`: INSUFFICIENT_FUNDS or a used client_order_id leaves nothing behind),
+ *    matches, journals and answers (durable-objects/market/order-intake.ts);
+ * 3. the object settles the fills and releases what a refused or finished order no longer needs.
+ * The Worker opens no Postgres connection on this path.
+ */
+export async function placeOrder(
+  db: Database,
+  env: Env,
+  principal: Principal,
+  req: PlaceOrderRequest,
+  metadata: RequestMetadata,
+  orderId?: string,
+): Promise<PlaceOrderResult> {
+  assertMayTrade(principal);
+  const rules = await loadMarketRules(db, req.market);
+  const placement = preparePlacement(rules, principal, req, metadata, orderId);
+  const [result] = await sendToBook(env, rules, [placement.command]);
+  return placementAnswer(db, placement, result!);
+}
+
+/** The book's answer is ahead of settlement: show its status and filled quantity. */
+function withReport(view: OrderView, rules: MarketRules, report: OrderReport | undefined): OrderView {
+  if (!report) return view;
+  const base = (v: string | null) =>
+    v === null
+      ? null
+      : formatUnits(parseUnits(v, rules.baseDecimals, { allowZero: true }), rules.baseDecimals);
+  view.status = report.status;
+  view.filled_quantity = base(report.filledQuantity)!;
+  view.remaining_quantity = base(report.remainingQuantity);
+  return view;
+}
+
+/**
+ * Marks a placement left `pending` by the first order path (before the object locked funds
+ * itself) as rejected and releases its whole lock, once. An OCO leg
  * takes its sibling along (the book accepts or refuses the pair as one).
  */
 export async function rejectPlacement(
@@ -202,248 +426,4 @@ export async function rejectPlacement(
     }
     return result;
   });
-}
-
-/**
- * The placement in ONE statement (atomic without a transaction, one round trip on the hottest
- * path): the order rows (`pending`), the audit row and the journal entry locking the funds they
- * can consume. INSUFFICIENT_FUNDS or a used client_order_id (409) leaves nothing behind.
- */
-async function recordPlacement(
-  db: Database,
-  principal: Principal,
-  p: {
-    clientOrderId: string | undefined;
-    rows: (typeof orders.$inferInsert & ReturnType<typeof rowValues>)[];
-    lock: { asset: string; amount: bigint; reference: string };
-    audit: { resourceId: string; details: Record<string, unknown> };
-    metadata: RequestMetadata;
-  },
-): Promise<{ rows: OrderRow[]; balances: BalanceAfter[] }> {
-  const userId = principal.userId;
-  if (p.clientOrderId !== undefined) {
-    const [existing] = await db
-      .select({ id: orders.id })
-      .from(orders)
-      .where(and(eq(orders.userId, userId), eq(orders.clientOrderId, p.clientOrderId)));
-    if (existing) {
-      throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used", {
-        order_id: existing.id,
-      });
-    }
-  }
-  const entry = journalEntryStatement(lockEntry({ userId, ...p.lock, type: "order.lock" }));
-  const placed = db.insert(orders).values(p.rows).returning({ id: orders.id, createdAt: orders.createdAt });
-  const audited = auditInsert(db, {
-    actorId: userId,
-    actorType: principal.via === "api_key" ? "api_key" : "user",
-    action: "order.place",
-    resourceType: "order",
-    resourceId: p.audit.resourceId,
-    details: p.audit.details,
-    metadata: p.metadata,
-  });
-  let result;
-  try {
-    result = await db.execute<JournalEntryColumns & { placed: { id: string; created_at: string }[] }>(
-      sql`with placed as (${placed.getSQL()}), audited as (${audited.getSQL()}), ${entry.ctes}
-        select (select json_agg(placed) from placed) as placed, ${entry.columns}`,
-    );
-  } catch (err) {
-    // Two requests with one client_order_id racing past the check: the unique index decides.
-    if (isUniqueViolation(err)) {
-      throw new AppError(409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID, "client_order_id is already used");
-    }
-    throw entry.failure(err);
-  }
-  const out = result.rows[0]!;
-  const { balances } = await entry.read(db, out);
-  const createdAt = new Date(out.placed[0]!.created_at);
-  return { rows: p.rows.map((row) => insertedRow(row, createdAt)), balances };
-}
-
-/** The row as Postgres now holds it: what was inserted, the columns' defaults, its timestamps. */
-function insertedRow(row: typeof orders.$inferInsert & ReturnType<typeof rowValues>, at: Date): OrderRow {
-  return {
-    ocoGroupId: null,
-    amendId: null,
-    amendExpiresAt: null,
-    amendSeq: null,
-    rejectReason: null,
-    filledQuantity: 0n,
-    filledQuote: 0n,
-    consumedAmount: 0n,
-    releasedAmount: 0n,
-    closedAt: null,
-    ...row,
-    createdAt: at,
-    updatedAt: at,
-  };
-}
-
-const BOOK_ERRORS: Record<string, [number, string]> = {
-  MARKET_HALTED: [409, ErrorCode.MARKET_HALTED],
-  MARKET_CANCEL_ONLY: [409, ErrorCode.MARKET_CANCEL_ONLY],
-};
-
-/**
- * The placement path that must never lose or create money (DESIGN.md):
- * 1. validate against the market's rules (one error code per rule);
- * 2. ONE statement (`recordPlacement`): insert the order (`pending`) and lock the funds it can
- *    consume (INSUFFICIENT_FUNDS leaves neither; a duplicate client_order_id is refused);
- * 3. the order book matches it and writes its fills to its outbox;
- * 4. the order book settles them (durable-objects/market/settler.ts; the cron as a fallback).
- * A refusal by the book releases the lock at once; an unreachable book leaves the order
- * `pending` for the reconciliation job, which asks the book whether it knows the order.
- */
-export async function placeOrder(
-  db: Database,
-  env: Env,
-  principal: Principal,
-  req: PlaceOrderRequest,
-  metadata: RequestMetadata,
-): Promise<PlaceOrderResult> {
-  assertMayTrade(principal);
-  if (req.type === "oco") return placeOcoOrder(db, env, principal, req, metadata);
-  if (req.stop_limit_price !== undefined) {
-    throw unprocessable("stop_limit_price is for oco orders", ErrorCode.INVALID_ORDER, {
-      field: "stop_limit_price",
-    });
-  }
-  const single = req as SingleOrderRequest;
-  const rules = await loadMarketRules(db, req.market);
-  const prepared = prepareOrder(rules, single);
-  const id = crypto.randomUUID();
-  const userId = principal.userId;
-
-  const { rows, balances: lockedBalance } = await recordPlacement(db, principal, {
-    clientOrderId: req.client_order_id,
-    rows: [rowValues(id, userId, req, prepared)],
-    lock: { asset: prepared.lock.asset, amount: prepared.lock.amount, reference: id },
-    audit: { resourceId: id, details: { market: req.market, side: req.side, type: req.type } },
-    metadata,
-  });
-  const inserted = rows[0];
-
-  // The post-lock balance rides on the place command to the user's `balances` sockets.
-  const [balance] = balanceUpdates(rules, lockedBalance);
-  const command = { ...bookCommand(id, userId, single, rules, prepared), ...(balance ? { balance } : {}) };
-  const result = await sendToBook(env, rules, (book) => book.place(command));
-  if (result === null) {
-    const [row] = await db.select().from(orders).where(eq(orders.id, id));
-    return { order: toOrderView(row!, rules), fills: [] };
-  }
-  if (!result.ok) {
-    await rejectPlacement(db, id, result.code);
-    await publishUserBalances(db, env, req.market, userId, [prepared.lock.asset]);
-    const [status, code] = BOOK_ERRORS[result.code] ?? [422, ErrorCode.ORDER_REJECTED];
-    throw new AppError(status as 409 | 422, code, result.message, { reason: result.code, order_id: id });
-  }
-  // The book has it: `new` at once, so a read right after the reply never shows `pending`
-  // (settlement may already have moved it further: then this changes nothing).
-  const [confirmed] = await db
-    .update(orders)
-    .set({ status: "new", updatedAt: new Date() })
-    .where(and(eq(orders.id, id), eq(orders.status, "pending")))
-    .returning();
-  const view = withReport(toOrderView(confirmed ?? inserted!, rules), rules, result.order);
-  return { order: view, fills: (result.fills ?? []).map((f) => toFillView(rules, req.side, f)) };
-}
-
-/** The book's answer is ahead of settlement: show its status and filled quantity. */
-function withReport(view: OrderView, rules: MarketRules, report: OrderReport | undefined): OrderView {
-  if (!report) return view;
-  const base = (v: string | null) =>
-    v === null
-      ? null
-      : formatUnits(parseUnits(v, rules.baseDecimals, { allowZero: true }), rules.baseDecimals);
-  view.status = report.status;
-  view.filled_quantity = base(report.filledQuantity)!;
-  view.remaining_quantity = base(report.remainingQuantity);
-  return view;
-}
-
-/**
- * An OCO: the same path as one order, for two rows and ONE lock. Both legs are inserted
- * `pending` (sharing `oco_group_id`, the limit leg's id; the limit leg holds the pair's lock,
- * the stop leg 0) and the lock is taken once (`order.lock`, reference the limit leg), in one
- * transaction; the book gets one `place_oco` command and accepts or refuses the pair. From then
- * on settlement moves the lock to whichever leg lives on (see `planSettlement`).
- */
-async function placeOcoOrder(
-  db: Database,
-  env: Env,
-  principal: Principal,
-  req: PlaceOrderRequest,
-  metadata: RequestMetadata,
-): Promise<PlaceOrderResult> {
-  const rules = await loadMarketRules(db, req.market);
-  const { limit, stop, lock } = prepareOco(rules, { ...req } as OcoInput);
-  const limitId = crypto.randomUUID();
-  const stopId = crypto.randomUUID();
-  const userId = principal.userId;
-
-  await recordPlacement(db, principal, {
-    clientOrderId: req.client_order_id,
-    rows: [
-      { ...rowValues(limitId, userId, req, limit), ocoGroupId: limitId, lockedAmount: lock.amount },
-      { ...rowValues(stopId, userId, { market: req.market }, stop), ocoGroupId: limitId, lockedAmount: 0n },
-    ],
-    lock: { asset: lock.asset, amount: lock.amount, reference: limitId },
-    audit: {
-      resourceId: limitId,
-      details: { market: req.market, side: req.side, type: "oco", stop_order_id: stopId },
-    },
-    metadata,
-  });
-
-  const command: Omit<PlaceOcoCommand, "kind"> = {
-    orderId: limitId,
-    stopOrderId: stopId,
-    clientOrderId: req.client_order_id,
-    userId,
-    side: req.side,
-    quantity: req.quantity!,
-    price: req.price!,
-    stopPrice: req.stop_price!,
-    stopLimitPrice: req.stop_limit_price,
-    selfTradePrevention: req.self_trade_prevention,
-  };
-  const result = await sendToBook(env, rules, (book) => book.placeOco(command));
-  const legsOf = async () => {
-    const rows = await db.select().from(orders).where(eq(orders.ocoGroupId, limitId));
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    return [byId.get(limitId)!, byId.get(stopId)!];
-  };
-  if (result === null) {
-    const legs = (await legsOf()).map((r) => toOrderView(r, rules));
-    return { order: legs[0]!, orders: legs, fills: [] };
-  }
-  if (!result.ok) {
-    await rejectPlacement(db, limitId, result.code);
-    const [status, code] = BOOK_ERRORS[result.code] ?? [422, ErrorCode.ORDER_REJECTED];
-    throw new AppError(status as 409 | 422, code, result.message, {
-      reason: result.code,
-      order_id: limitId,
-      stop_order_id: stopId,
-    });
-  }
-  await db
-    .update(orders)
-    .set({ status: "new", updatedAt: new Date() })
-    .where(and(eq(orders.ocoGroupId, limitId), eq(orders.status, "pending")));
-  const reports = result.orders ?? [];
-  const legs = (await legsOf()).map((r, i) => withReport(toOrderView(r, rules), rules, reports[i]));
-  return {
-    order: legs[0]!,
-    orders: legs,
-    fills: (result.fills ?? []).map((f) => toFillView(rules, req.side, f)),
-  };
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if ((e as { code?: string }).code === "23505") return true;
-  }
-  return false;
 }

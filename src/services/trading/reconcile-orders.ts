@@ -1,6 +1,7 @@
 import { and, eq, lt } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { orders } from "../../db/schema";
+import { describeError, type Logger } from "../../lib/logger";
 import { loadAllMarketRules, orderBook } from "./market-directory";
 import { rejectPlacement } from "./place-order";
 import { settleMarket } from "./settle-market";
@@ -13,6 +14,8 @@ export interface ReconcileResult {
   settledEntries: number;
   confirmed: number;
   released: number;
+  /** Markets whose settlement failed this run (logged; retried next run). */
+  failedMarkets: string[];
 }
 
 /**
@@ -25,13 +28,34 @@ export interface ReconcileResult {
  * An unknown order is released only after the grace period, when no call can still be in
  * flight (a Worker's request is long over by then).
  */
-export async function reconcileTrading(env: Env, db: Database, now = Date.now()): Promise<ReconcileResult> {
-  const result: ReconcileResult = { markets: 0, settledEntries: 0, confirmed: 0, released: 0 };
+export async function reconcileTrading(
+  env: Env,
+  db: Database,
+  now = Date.now(),
+  log?: Logger,
+): Promise<ReconcileResult> {
+  const result: ReconcileResult = {
+    markets: 0,
+    settledEntries: 0,
+    confirmed: 0,
+    released: 0,
+    failedMarkets: [],
+  };
   const all = await loadAllMarketRules(db);
   for (const rules of all) {
-    const settled = await settleMarket(db, orderBook(env, rules.symbol), rules);
-    result.markets++;
-    result.settledEntries += settled.entries;
+    // One failing market (an unreachable object, an entry that breaks an invariant) must not
+    // keep the others or the pending orders below from being settled.
+    try {
+      const settled = await settleMarket(db, orderBook(env, rules.symbol), rules);
+      result.markets++;
+      result.settledEntries += settled.entries;
+    } catch (err) {
+      result.failedMarkets.push(rules.symbol);
+      log?.error("settlement of a market failed in the cron", {
+        market: rules.symbol,
+        ...describeError(err),
+      });
+    }
   }
   const stale = await db
     .select({ id: orders.id, market: orders.market })

@@ -139,11 +139,19 @@ export function planSettlement(
     } else if (e.event === "amended") {
       amend(rules, e, order(e.orderId), plan);
     } else if (e.event === "done" || e.event === "rejected") {
+      // A placement the object abandoned before Postgres recorded it: nothing was locked.
+      if (e.event === "rejected" && !known.has(e.orderId) && !orders.has(e.orderId)) continue;
       const o = order(e.orderId);
       if (isFinal(o.status)) continue; // already closed (e.g. released when the call failed)
-      // A placement is accepted or rejected, never both: a rejection of an accepted order is
-      // about a later command (an amend) and leaves the order as it is.
-      if (e.event === "rejected" && o.status !== "pending") continue;
+      // A placement is accepted or rejected, never both: the object records an order as `new`
+      // with its lock and the book then refuses it before it ever trades; a rejection of an
+      // order that traded is not about its placement and leaves it as it is.
+      if (
+        e.event === "rejected" &&
+        !(o.status === "pending" || (o.status === "new" && o.consumedAmount === 0n))
+      ) {
+        continue;
+      }
       const status: OrderStatus =
         e.event === "rejected"
           ? "rejected"

@@ -1,7 +1,7 @@
 import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bookStub } from "../../../src/services/markets";
+import { balanceOf, createMarket, placed, placeOrder, trader } from "../trading/helpers";
 import { api, login, register } from "../auth/helpers";
 import { WsClient } from "./ws-client";
 
@@ -49,19 +49,20 @@ describe("admin market routes", () => {
     const list = (await (await api("GET", "/api/v1/markets")).json()) as { markets: { symbol: string }[] };
     expect(list.markets.map((m) => m.symbol)).toContain("ETH-USDC");
 
-    const book = bookStub(env, "ETH-USDC");
-    // A market created by an admin settles its own fills; this test places straight into the
-    // object (orders without rows in Postgres), so it stops that first.
-    expect(await book.setSelfSettling(false)).toEqual({ selfSettling: false, was: true });
-    const order = { userId: "u", side: "buy" as const, type: "limit" as const, price: "3000", quantity: "1" };
-    expect(await book.place({ ...order, orderId: "x1" })).toMatchObject({ ok: true });
+    const buyer = await trader({ USDC: "5000" });
+    const order = { market: "ETH-USDC", side: "buy", type: "limit", price: "3000", quantity: "1" };
+    await placed(buyer, order);
 
     const halted = await api("PATCH", "/api/v1/admin/markets/ETH-USDC", {
       body: { status: "halted" },
       token,
     });
     expect(halted.status).toBe(200);
-    expect(await book.place({ ...order, orderId: "x2" })).toMatchObject({ ok: false, code: "MARKET_HALTED" });
+    const refused = await placeOrder(buyer, order);
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toMatchObject({ error: { code: "MARKET_HALTED" } });
+    // The refusal locked nothing: only the resting order's 3,000 USDC is held.
+    expect(await balanceOf(buyer.id, "USDC")).toEqual({ available: 2_000_000_000n, locked: 3_000_000_000n });
     const one = (await (await api("GET", "/api/v1/markets/ETH-USDC")).json()) as {
       market: { status: string };
     };
@@ -81,11 +82,11 @@ describe("admin market routes", () => {
 
 describe("the private orders channel", () => {
   it("an authenticated socket gets its own order updates only", async () => {
-    const symbol = "BTC-USDT";
-    const alice = await register();
-    const aliceTokens = await login(alice.email);
+    const symbol = await createMarket();
+    const alice = await trader({ USDT: "10000" });
+    const bob = await trader({ BTC: "1" });
     const res = await SELF.fetch(`http://x/api/v1/ws?market=${symbol}`, {
-      headers: { Upgrade: "websocket", Authorization: `Bearer ${aliceTokens.access_token}` },
+      headers: { Upgrade: "websocket", Authorization: `Bearer ${alice.token}` },
     });
     expect(res.status).toBe(101);
     res.webSocket!.accept();
@@ -96,37 +97,22 @@ describe("the private orders channel", () => {
       orders: [],
     });
 
-    const book = bookStub(env, symbol);
-    // Orders placed straight into the object have no rows in Postgres: nothing to settle.
-    await book.setSelfSettling(false);
-    await book.placeBatch([
-      {
-        kind: "place",
-        orderId: "bob-1",
-        userId: "bob",
-        side: "sell",
-        type: "limit",
-        price: "64500",
-        quantity: "0.1",
-      },
-      {
-        kind: "place",
-        orderId: "alice-1",
-        userId: alice.id,
-        side: "buy",
-        type: "limit",
-        price: "64000",
-        quantity: "0.1",
-      },
-    ]);
+    await placed(bob, { market: symbol, side: "sell", type: "limit", price: "64500", quantity: "0.1" });
+    const mine = await placed(alice, {
+      market: symbol,
+      side: "buy",
+      type: "limit",
+      price: "64000",
+      quantity: "0.1",
+    });
     const frame = await client.next((f) => f.type === "order");
     expect(frame).toMatchObject({
       channel: `orders:${symbol}`,
       event: "accepted",
-      orderId: "alice-1",
+      orderId: mine.order.id,
       userId: alice.id,
     });
-    await book.cancel("alice-1");
+    expect((await api("DELETE", `/api/v1/orders/${mine.order.id}`, { token: alice.token })).status).toBe(200);
     await client.next((f) => f.type === "order" && f.event === "done");
     expect(client.frames.filter((f) => f.type === "order").every((f) => f.userId === alice.id)).toBe(true);
     client.close();

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { Redis } from "@upstash/redis/cloudflare";
 import { describe, expect, it } from "vitest";
 import { cacheAside } from "../../../src/lib/cache";
-import { bookStub } from "../../../src/services/markets";
+import { placed, trader } from "../trading/helpers";
 
 async function get(path: string) {
   const res = await SELF.fetch(`http://x${path}`);
@@ -39,29 +39,10 @@ describe("market REST reads", () => {
       status: 200,
       body: { symbol: "ETH-USDT", last_update_id: 0, bids: [], asks: [] },
     });
-    const book = bookStub(env, "ETH-USDT");
-    // Orders placed straight into the object have no rows in Postgres: nothing to settle.
-    await book.setSelfSettling(false);
-    await book.placeBatch([
-      {
-        kind: "place",
-        orderId: "e1",
-        userId: "a",
-        side: "sell",
-        type: "limit",
-        price: "3000",
-        quantity: "1",
-      },
-      {
-        kind: "place",
-        orderId: "e2",
-        userId: "b",
-        side: "buy",
-        type: "limit",
-        price: "3000",
-        quantity: "0.5",
-      },
-    ]);
+    const seller = await trader({ ETH: "1" });
+    const buyer = await trader({ USDT: "2000" });
+    await placed(seller, { market: "ETH-USDT", side: "sell", type: "limit", price: "3000", quantity: "1" });
+    await placed(buyer, { market: "ETH-USDT", side: "buy", type: "limit", price: "3000", quantity: "0.5" });
     const trades = await get("/api/v1/markets/ETH-USDT/trades?limit=10");
     expect(trades.body).toMatchObject({
       symbol: "ETH-USDT",

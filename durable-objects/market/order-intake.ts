@@ -1,0 +1,182 @@
+import type { CommandError, CommandResult, LockOutcome, MarketCommand, PlacementFunding } from "./commands";
+import { withTimeout } from "../../src/lib/with-timeout";
+import type { Funding } from "./market";
+
+/** How long a flush waits for Postgres before it gives up on the locks it asked for. */
+const LOCK_TIMEOUT_MS = 10_000;
+
+export interface IntakeStep {
+  command: MarketCommand;
+  funding: Funding;
+}
+
+/** A placement whose funds are being locked: what recovery needs to undo it. */
+export interface InFlight {
+  orderId: string;
+  userId: string;
+}
+
+/** What the intake needs of the object around it. */
+export interface IntakeHost {
+  /** A refusal (or a known id's first result) before any funds move; null to go on. */
+  admit(command: MarketCommand): CommandResult | null;
+  /** True when placements must arrive funded: the market settles into Postgres. */
+  fundsRequired(): boolean;
+  /** Durably notes the placements about to be locked, before Postgres is asked. */
+  markInFlight(placements: readonly InFlight[]): void;
+  /** ONE Postgres round trip: records and funds every placement, an outcome each. */
+  lockFunds(funding: readonly PlacementFunding[]): Promise<LockOutcome[]>;
+  /** Executes the steps in order in one storage transaction that also clears the in-flight notes. */
+  run(steps: readonly IntakeStep[]): CommandResult[];
+  /** Postgres did not answer: the placements may be locked or not; settle that (see OrderBook). */
+  abandon(placements: readonly InFlight[]): void;
+  /** The balances the locks left, for the users' sockets. */
+  publishLocks(locked: readonly { funding: PlacementFunding; outcome: LockOutcome }[]): void;
+}
+
+interface Waiting {
+  commands: readonly MarketCommand[];
+  resolve(results: CommandResult[]): void;
+  reject(err: unknown): void;
+}
+
+const fail = (code: string, message: string, orderId?: string): CommandError => ({
+  ok: false,
+  code,
+  message,
+  ...(orderId ? { orderId } : {}),
+});
+
+const isPlacement = (c: MarketCommand): c is Extract<MarketCommand, { kind: "place" | "place_oco" }> =>
+  typeof c === "object" && c !== null && (c.kind === "place" || c.kind === "place_oco");
+
+/**
+ * The order path's group commit. Commands queue in arrival order; a flush takes everything
+ * queued, locks the funds of all its placements in ONE Postgres round trip, then executes every
+ * command of the group in order (one storage transaction) and answers each caller. Commands
+ * arriving while a flush waits for Postgres form the next group, so throughput grows with the
+ * group, not with round trips, and a cancel or amend always runs after the placement it names:
+ * the object is the order's single writer from the lock on, and nothing can release funds that
+ * the book may still take.
+ */
+export class OrderIntake {
+  private readonly queue: Waiting[] = [];
+  private draining = false;
+
+  constructor(private readonly host: IntakeHost) {}
+
+  submit(commands: readonly MarketCommand[]): Promise<CommandResult[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ commands, resolve, reject });
+      if (!this.draining) {
+        this.draining = true;
+        // A microtask later: calls delivered in the same turn join the first group.
+        queueMicrotask(() => void this.drain());
+      }
+    });
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const group = this.queue.splice(0);
+        try {
+          const results = await this.flush(group.flatMap((w) => w.commands));
+          let at = 0;
+          for (const w of group) {
+            w.resolve(results.slice(at, at + w.commands.length));
+            at += w.commands.length;
+          }
+        } catch (err) {
+          for (const w of group) w.reject(err);
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async flush(commands: readonly MarketCommand[]): Promise<CommandResult[]> {
+    const results = new Array<CommandResult | undefined>(commands.length);
+    const funding = new Array<Funding>(commands.length).fill("free");
+    const toLock: number[] = [];
+    if (this.host.fundsRequired()) {
+      commands.forEach((c, i) => {
+        if (!isPlacement(c)) return;
+        const refusal = this.host.admit(c);
+        if (refusal) results[i] = refusal;
+        else if (!c.funding) results[i] = fail("FUNDS_REQUIRED", "A placement must carry its funding");
+        else toLock.push(i);
+      });
+    }
+    if (toLock.length) await this.lock(commands, toLock, results, funding);
+
+    const steps: IntakeStep[] = [];
+    const stepOf: number[] = [];
+    commands.forEach((command, i) => {
+      if (results[i]) return;
+      stepOf.push(i);
+      steps.push({ command, funding: funding[i]! });
+    });
+    // Run even when empty: it clears the in-flight notes of placements that were refused.
+    const ran = steps.length || toLock.length ? this.host.run(steps) : [];
+    ran.forEach((r, k) => (results[stepOf[k]!] = r));
+    return results as CommandResult[];
+  }
+
+  private async lock(
+    commands: readonly MarketCommand[],
+    toLock: readonly number[],
+    results: (CommandResult | undefined)[],
+    funding: Funding[],
+  ): Promise<void> {
+    const placements = toLock.map(
+      (i) => commands[i] as Extract<MarketCommand, { kind: "place" | "place_oco" }>,
+    );
+    const inFlight = placements.map((c) => ({ orderId: c.orderId, userId: c.userId }));
+    this.host.markInFlight(inFlight);
+    let outcomes: LockOutcome[];
+    try {
+      outcomes = await withTimeout(
+        this.host.lockFunds(placements.map((c) => c.funding!)),
+        LOCK_TIMEOUT_MS,
+        "funds lock timed out",
+      );
+    } catch {
+      this.host.abandon(inFlight);
+      for (const i of toLock) {
+        results[i] = fail("FUNDS_UNAVAILABLE", "Balances could not be checked now; place the order again");
+      }
+      return;
+    }
+    const locked: { funding: PlacementFunding; outcome: LockOutcome }[] = [];
+    toLock.forEach((i, k) => {
+      const outcome = outcomes[k];
+      switch (outcome?.outcome) {
+        case "locked":
+          funding[i] = "locked";
+          locked.push({ funding: placements[k]!.funding!, outcome });
+          break;
+        case "duplicate_order":
+          funding[i] = "unfunded"; // the book answers with the first placement's result
+          break;
+        case "duplicate_client_order_id":
+          results[i] = fail(
+            "DUPLICATE_CLIENT_ORDER_ID",
+            "client_order_id is already used",
+            outcome.order_id ?? undefined,
+          );
+          break;
+        case "insufficient_funds":
+          results[i] = fail(
+            "INSUFFICIENT_FUNDS",
+            `Insufficient ${placements[k]!.funding!.lock.asset} balance`,
+          );
+          break;
+        default:
+          results[i] = fail("BAD_REQUEST", "The placement's lock is not a positive amount");
+      }
+    });
+    if (locked.length) this.host.publishLocks(locked);
+  }
+}
