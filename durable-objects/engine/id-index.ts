@@ -9,6 +9,15 @@ export class IdIndex {
   private size = 0;
   /** Keeps the prefetching loads of insertRange from being optimized away. */
   private touched = 0;
+  /**
+   * The empty bucket where the last unsuccessful `find` stopped, for `missId`, valid while
+   * `version` (bumped by every change) is `missVersion`: a place checks an id is free, then
+   * inserts it, and the insert reuses the probe instead of hashing and probing again.
+   */
+  private missBucket = -1;
+  private missId = 0;
+  private missVersion = -1;
+  private version = 0;
 
   constructor(capacity = 1024) {
     let n = 16;
@@ -29,7 +38,13 @@ export class IdIndex {
     let i = hashId(id) & mask;
     for (;;) {
       const slot = table[i]!;
-      if (slot === -1 || ids[slot] === id) return slot;
+      if (slot === -1) {
+        this.missBucket = i;
+        this.missId = id;
+        this.missVersion = this.version;
+        return -1;
+      }
+      if (ids[slot] === id) return slot;
       i = (i + 1) & mask;
     }
   }
@@ -41,13 +56,16 @@ export class IdIndex {
       while (n < capacity * 2) n *= 2;
       this.table = new Int32Array(n).fill(-1);
       this.mask = n - 1;
+      this.version++;
     }
   }
 
   /** Adds `slot` (whose id `ids[slot]` must be absent). */
   insert(slot: number, ids: Float64Array): void {
     if (++this.size * 2 > this.table.length) this.rehash(ids);
-    this.place(slot, ids);
+    if (this.missVersion === this.version && this.missId === ids[slot]) this.table[this.missBucket] = slot;
+    else this.place(slot, ids);
+    this.version++;
   }
 
   /**
@@ -87,6 +105,7 @@ export class IdIndex {
     }
     table[i] = -1;
     this.size--;
+    this.version++;
   }
 
   private place(slot: number, ids: Float64Array): void {
@@ -98,6 +117,7 @@ export class IdIndex {
   }
 
   private rehash(ids: Float64Array): void {
+    this.version++;
     const old = this.table;
     this.table = new Int32Array(old.length * 2).fill(-1);
     this.mask = this.table.length - 1;
@@ -111,7 +131,8 @@ const PREFETCH = 16;
 /** Mixes both 32-bit halves of a safe integer (ids are often sequential, so mixing matters). */
 function hashId(id: number): number {
   const lo = id >>> 0;
-  const hi = (id / 4294967296) >>> 0;
+  // Ids below 2^32 (nearly all) skip the floating-point division.
+  const hi = id < 4294967296 ? 0 : (id / 4294967296) >>> 0;
   let h = Math.imul(lo ^ Math.imul(hi, 0x27d4eb2d), 0x9e3779b1);
   h ^= h >>> 15;
   h = Math.imul(h, 0x85ebca6b);

@@ -24,27 +24,77 @@ export interface Limits {
   maxQuantity: number;
 }
 
-const SIDES: Record<string, number> = { buy: Side.BUY, sell: Side.SELL };
-const TYPES: Record<string, number> = {
-  limit: OrderType.LIMIT,
-  market: OrderType.MARKET,
-  stop_loss: OrderType.STOP_LOSS,
-  stop_limit: OrderType.STOP_LIMIT,
-  trailing_stop: OrderType.TRAILING_STOP,
-};
-const TIFS: Record<string, number> = { GTC: TimeInForce.GTC, IOC: TimeInForce.IOC, FOK: TimeInForce.FOK };
-const STPS: Record<string, number> = {
-  expire_taker: SelfTrade.EXPIRE_TAKER,
-  expire_maker: SelfTrade.EXPIRE_MAKER,
-  expire_both: SelfTrade.EXPIRE_BOTH,
-};
-const UNITS: Record<string, number> = { ticks: TrailingUnit.TICKS, bps: TrailingUnit.BPS };
+// String values to codes, -1 if unknown. Switches on string literals compare interned strings
+// by pointer first, several times faster than an object lookup guarded by Object.hasOwn.
+function sideCode(v: unknown): number {
+  switch (v) {
+    case "buy":
+      return Side.BUY;
+    case "sell":
+      return Side.SELL;
+    default:
+      return -1;
+  }
+}
+
+function typeCode(v: unknown): number {
+  switch (v) {
+    case "limit":
+      return OrderType.LIMIT;
+    case "market":
+      return OrderType.MARKET;
+    case "stop_loss":
+      return OrderType.STOP_LOSS;
+    case "stop_limit":
+      return OrderType.STOP_LIMIT;
+    case "trailing_stop":
+      return OrderType.TRAILING_STOP;
+    default:
+      return -1;
+  }
+}
+
+function tifCode(v: unknown): number {
+  switch (v) {
+    case "GTC":
+      return TimeInForce.GTC;
+    case "IOC":
+      return TimeInForce.IOC;
+    case "FOK":
+      return TimeInForce.FOK;
+    default:
+      return -1;
+  }
+}
+
+function stpCode(v: unknown): number {
+  switch (v) {
+    case "expire_taker":
+      return SelfTrade.EXPIRE_TAKER;
+    case "expire_maker":
+      return SelfTrade.EXPIRE_MAKER;
+    case "expire_both":
+      return SelfTrade.EXPIRE_BOTH;
+    default:
+      return -1;
+  }
+}
+
+function unitCode(v: unknown): number {
+  switch (v) {
+    case "ticks":
+      return TrailingUnit.TICKS;
+    case "bps":
+      return TrailingUnit.BPS;
+    default:
+      return -1;
+  }
+}
+
 const MAX_BPS = 9999;
 
 export const isId = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 1;
 const inRange = (v: unknown, max: number): v is number => isId(v) && v <= max;
-const code = (table: Record<string, number>, v: unknown): number =>
-  typeof v === "string" && Object.hasOwn(table, v) ? table[v]! : -1;
 
 /**
  * Validates `c` (which may come from an untrusted JSON journal) into `out`.
@@ -53,20 +103,16 @@ const code = (table: Record<string, number>, v: unknown): number =>
 export function decodeOrder(c: PlaceOrder, limits: Limits, out: OrderRequest): number {
   if (!isId(c.orderId)) return Reject.INVALID_ORDER_ID;
   if (!isId(c.userId)) return Reject.INVALID_USER_ID;
-  const side = code(SIDES, c.side);
+  const side = sideCode(c.side);
   if (side < 0) return Reject.INVALID_SIDE;
-  const type = code(TYPES, c.type);
+  const type = typeCode(c.type);
   if (type < 0) return Reject.INVALID_TYPE;
-  const stp = c.stp === undefined ? SelfTrade.EXPIRE_TAKER : code(STPS, c.stp);
+  const stp = c.stp === undefined ? SelfTrade.EXPIRE_TAKER : stpCode(c.stp);
   if (stp < 0) return Reject.INVALID_SELF_TRADE_MODE;
   const hasLimitPrice = type === OrderType.LIMIT || type === OrderType.STOP_LIMIT;
   const marketLike = !hasLimitPrice;
   const tif =
-    c.timeInForce === undefined
-      ? marketLike
-        ? TimeInForce.IOC
-        : TimeInForce.GTC
-      : code(TIFS, c.timeInForce);
+    c.timeInForce === undefined ? (marketLike ? TimeInForce.IOC : TimeInForce.GTC) : tifCode(c.timeInForce);
   if (tif < 0 || (marketLike && tif === TimeInForce.GTC)) return Reject.INVALID_TIME_IN_FORCE;
 
   if (hasLimitPrice ? !inRange(c.price, limits.maxPrice) : c.price !== undefined) return Reject.INVALID_PRICE;
@@ -84,7 +130,7 @@ export function decodeOrder(c: PlaceOrder, limits: Limits, out: OrderRequest): n
   if (isStop ? !inRange(c.stopPrice, limits.maxPrice) : c.stopPrice !== undefined)
     return Reject.INVALID_STOP_PRICE;
 
-  const unit = c.trailingUnit === undefined ? TrailingUnit.TICKS : code(UNITS, c.trailingUnit);
+  const unit = c.trailingUnit === undefined ? TrailingUnit.TICKS : unitCode(c.trailingUnit);
   if (type === OrderType.TRAILING_STOP) {
     const max = unit === TrailingUnit.BPS ? MAX_BPS : limits.maxPrice;
     if (unit < 0 || !inRange(c.trailingOffset, max)) return Reject.INVALID_TRAILING_OFFSET;
