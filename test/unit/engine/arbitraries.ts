@@ -69,6 +69,8 @@ export const widePrices: PriceModel = {
 /** One random command whose prices follow `model`. */
 export function commandOver(model: PriceModel): fc.Arbitrary<Command> {
   const price = model.price;
+  /** Fields every placing command draws. */
+  const order = { orderId, userId, side, quantity, stp };
   const limit = fc
     .record({
       orderId,
@@ -90,7 +92,7 @@ export function commandOver(model: PriceModel): fc.Arbitrary<Command> {
     }));
 
   const market = fc
-    .record({ orderId, userId, side, quantity, stp, byQuote: fc.boolean(), quote: model.quote })
+    .record({ ...order, byQuote: fc.boolean(), quote: model.quote })
     .map(({ byQuote, quote, ...c }): Command =>
       byQuote && c.side === "buy"
         ? { kind: "place", type: "market", ...c, quantity: undefined, quoteQuantity: quote }
@@ -99,11 +101,7 @@ export function commandOver(model: PriceModel): fc.Arbitrary<Command> {
 
   const stop = fc
     .record({
-      orderId,
-      userId,
-      side,
-      quantity,
-      stp,
+      ...order,
       stopPrice: price,
       limitPrice: maybe(price),
       timeInForce: fc.constantFrom(undefined, "GTC" as const, "IOC" as const, "FOK" as const),
@@ -116,11 +114,7 @@ export function commandOver(model: PriceModel): fc.Arbitrary<Command> {
 
   const trailing = fc
     .record({
-      orderId,
-      userId,
-      side,
-      quantity,
-      stp,
+      ...order,
       bps: fc.boolean(),
       ticks: model.trailingTicks,
       basisPoints: fc.integer({ min: 50, max: 400 }),
