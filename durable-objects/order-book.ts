@@ -1,6 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
 import { withDatabase } from "../src/db/client";
-import { verifyAccessToken } from "../src/lib/access-token";
+import { ALL_PERMISSIONS, principalOf, type Principal } from "../src/http/principal";
+import type { RequestMetadata } from "../src/http/request-metadata";
+import { resolveSession } from "../src/services/auth/session-principal";
+import { toUserView } from "../src/services/auth/user-view";
+import { tradingRules } from "../src/services/trading/market-directory";
 import { readBalanceUpdates } from "../src/services/trading/balance-updates";
 import { LatestBalances, isBalanceUpdate, view, type BalanceUpdate } from "./market/balances";
 import { Batch } from "./market/batch";
@@ -37,11 +41,13 @@ import { latestSnapshotSeq, oldestSnapshotSeq, writeSnapshot } from "./market/sn
 import { truncateJournal } from "./market/journal";
 import {
   CloseCode,
-  USER_HEADER,
+  OWNER_HEADER,
   parseChannel,
   parseClientMessage,
   type ParsedChannel,
+  type SocketOwner,
 } from "./market/ws/protocol";
+import { handleOrderMessage, type OrderEntryHost } from "./market/ws/order-entry";
 import { Subscriptions } from "./market/ws/subscriptions";
 
 /** Most commands one RPC call may carry. */
@@ -77,6 +83,7 @@ export class OrderBook extends DurableObject<Env> {
   private readonly balances = new LatestBalances();
   private readonly settler: ObjectSettler;
   private readonly intake: OrderIntake;
+  private readonly orderEntry: OrderEntryHost;
   private readonly locker: FundsLocker;
   /** Settles its own fills into Postgres (set by the Worker; off for a book without Postgres). */
   private selfSettling = false;
@@ -112,6 +119,14 @@ export class OrderBook extends DurableObject<Env> {
       abandon: (placements) => this.abandon(placements),
       publishLocks: (locked) => this.publishLocks(locked),
     });
+    this.orderEntry = {
+      env,
+      symbol: () => this.market.symbol,
+      rules: () => (this.market.rules ? tradingRules(this.market.rules.rules) : null),
+      submit: (commands) => this.intake.submit(commands),
+      lookup: (query) => this.market.lookup(query),
+      withDatabase: (fn) => withDatabase(env, fn),
+    };
     void ctx.blockConcurrencyWhile(async () => {
       createSchema(ctx.storage.sql);
       this.market = new Market(ctx.storage.sql);
@@ -523,7 +538,7 @@ export class OrderBook extends DurableObject<Env> {
     }
     if (!this.market.rules) return new Response("Unknown market", { status: 404 });
     const pair = new WebSocketPair();
-    this.subs.accept(pair[1], this.market.symbol, request.headers.get(USER_HEADER));
+    this.subs.accept(pair[1], this.market.symbol, socketOwner(request.headers.get(OWNER_HEADER)));
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -561,15 +576,43 @@ export class OrderBook extends DurableObject<Env> {
       return;
     }
     if (msg.op === "auth") {
-      let userId: string | null = null;
+      // As the HTTP API checks a token: signature, expiry AND a live session (a logged-out or
+      // password-changed session opens nothing).
+      let principal: Principal | null = null;
       try {
-        userId = (await verifyAccessToken(this.env, msg.token)).sub;
+        const { user, claims } = await withDatabase(this.env, (db) =>
+          resolveSession(db, this.env, msg.token),
+        );
+        principal = principalOf(toUserView(user), {
+          via: "session",
+          sessionId: claims.sid,
+          permissions: ALL_PERMISSIONS,
+        });
       } catch {}
-      if (!userId || !this.subs.authenticate(ws, userId)) {
+      if (!principal || !this.subs.authenticate(ws, principal)) {
         this.subs.send(ws, errorFrame(msg.id, "UNAUTHORIZED", "Invalid or expired access token"), Date.now());
         return;
       }
-      this.subs.send(ws, JSON.stringify({ type: "authenticated", id: msg.id, user_id: userId }), Date.now());
+      this.subs.send(
+        ws,
+        JSON.stringify({ type: "authenticated", id: msg.id, user_id: principal.userId }),
+        Date.now(),
+      );
+      return;
+    }
+    if (msg.op === "order.place" || msg.op === "order.cancel" || msg.op === "order.amend") {
+      const a = this.subs.attachment(ws);
+      const reply = await handleOrderMessage(
+        this.orderEntry,
+        a?.principal ?? null,
+        a?.client ?? NO_CLIENT,
+        msg,
+      );
+      this.subs.send(
+        ws,
+        JSON.stringify({ type: "result" in reply ? "result" : "error", id: msg.id, ...reply }),
+        Date.now(),
+      );
       return;
     }
     const attachment = this.subs.attachment(ws);
@@ -749,4 +792,16 @@ function errorFrame(id: unknown, code: string, message: string): string {
     code,
     message,
   });
+}
+
+const NO_CLIENT: RequestMetadata = { ipAddress: null, userAgent: null, requestId: null };
+
+/** The owner the Worker put on an upgrade (absent or unreadable: an anonymous socket). */
+function socketOwner(header: string | null): SocketOwner {
+  try {
+    const owner = header ? (JSON.parse(header) as SocketOwner) : null;
+    if (owner && typeof owner === "object")
+      return { principal: owner.principal ?? null, client: owner.client ?? NO_CLIENT };
+  } catch {}
+  return { principal: null, client: NO_CLIENT };
 }

@@ -1,5 +1,9 @@
+import type { UserView } from "../services/auth/user-view";
+
 /** What an API key may do. A browser session (access token) may do all of it. */
 export type Permission = "read" | "trade" | "withdraw";
+
+export const ALL_PERMISSIONS: readonly Permission[] = ["read", "trade", "withdraw"];
 
 /**
  * The authenticated caller of a request, set by the authentication middleware and read by
@@ -16,4 +20,18 @@ export interface Principal {
   /** Present when `via` is "api_key". */
   apiKeyId?: string;
   permissions: readonly Permission[];
+}
+
+/** The principal of a user authenticated one way or another. */
+export function principalOf(
+  user: UserView,
+  rest: Pick<Principal, "via" | "sessionId" | "apiKeyId" | "permissions">,
+): Principal {
+  return {
+    userId: user.id,
+    role: user.role,
+    kycStatus: user.kyc_status,
+    emailVerified: user.email_verified,
+    ...rest,
+  };
 }

@@ -35,7 +35,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
-import type { Permission, Principal } from "../http/principal";
+import { ALL_PERMISSIONS, principalOf, type Permission, type Principal } from "../http/principal";
 import { createRedis, getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
 import { InvalidAccessToken, verifyAccessToken, type AccessTokenClaims } from "../lib/access-token";
@@ -47,8 +47,6 @@ import { fillCachedSession, readCachedSession } from "../services/auth/session-c
 import { loadSessionUser } from "../services/auth/session-principal";
 import { toUserView, type UserView } from "../services/auth/user-view";
 import { enforceLimit } from "./rate-limit";
-
-export const ALL_PERMISSIONS: readonly Permission[] = ["read", "trade", "withdraw"];
 
 export interface AuthenticateOptions {
   /** What an API key must carry to use the route. Omitted: sessions only. */
@@ -70,19 +68,6 @@ function bearerToken(c: Context<AppEnv>): string | null {
   const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header.trim());
   if (!match) throw unauthorized("Malformed Authorization header");
   return match[1]!;
-}
-
-function principalOf(
-  user: UserView,
-  rest: Pick<Principal, "via" | "sessionId" | "apiKeyId" | "permissions">,
-): Principal {
-  return {
-    userId: user.id,
-    role: user.role,
-    kycStatus: user.kyc_status,
-    emailVerified: user.email_verified,
-    ...rest,
-  };
 }
 
 async function sessionUser(c: Context<AppEnv>, claims: AccessTokenClaims, redis: Redis): Promise<UserView> {

@@ -3,9 +3,10 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { authenticate } from "../middleware/authenticate";
 import { INTERVAL_NAMES, type Interval } from "../../durable-objects/market/market-data/candles";
-import { USER_HEADER } from "../../durable-objects/market/ws/protocol";
+import { OWNER_HEADER, type SocketOwner } from "../../durable-objects/market/ws/protocol";
 import { errorResponses } from "../http/openapi-schemas";
 import { getDb, getRedis } from "../http/resources";
+import { requestMetadata } from "../http/request-metadata";
 import { createRouter } from "../http/router";
 import { cacheAside } from "../lib/cache";
 import { badRequest } from "../lib/errors";
@@ -286,8 +287,9 @@ export const marketRoutes = createRouter()
       market,
       (book) => book.getRules(),
     );
-    const headers = new Headers({ Upgrade: "websocket" });
-    const userId = c.get("principal")?.userId ?? null;
-    if (userId) headers.set(USER_HEADER, userId);
+    // Who opened it travels with the socket: the principal (order entry checks its
+    // permissions and KYC) and the client's address (audit rows of the orders it places).
+    const owner: SocketOwner = { principal: c.get("principal") ?? null, client: requestMetadata(c) };
+    const headers = new Headers({ Upgrade: "websocket", [OWNER_HEADER]: JSON.stringify(owner) });
     return bookStub(c.env, market).fetch(new Request(c.req.url, { headers }));
   });

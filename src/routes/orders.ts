@@ -7,7 +7,6 @@ import { getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
 import { createRouter } from "../http/router";
 import { derivedUuid } from "../lib/derived-id";
-import { decimalAmount } from "../lib/money";
 import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { amendOrder } from "../services/trading/amend-order";
@@ -17,47 +16,18 @@ import { placeOrder, type PlaceOrderRequest } from "../services/trading/place-or
 import { MAX_BATCH_ORDERS, placeOrderBatch } from "../services/trading/place-order-batch";
 import { bearerSecurity } from "./user-schemas";
 import { IdempotencyHeaderSchema } from "./wallet-schemas";
-import { FillSchema, MyTradeSchema, OrderSchema, Symbol } from "./trading-schemas";
+import {
+  AmendOrderSchema,
+  FillSchema,
+  MyTradeSchema,
+  OrderSchema,
+  PlaceOrderSchema,
+  Symbol,
+} from "./trading-schemas";
 
 const tags = ["Trading"];
 const trade = authenticate({ permission: "trade" });
 const read = authenticate({ permission: "read" });
-
-export const PlaceOrderSchema = z
-  .strictObject({
-    market: Symbol,
-    side: z.enum(["buy", "sell"]),
-    type: z.enum(["limit", "market", "stop_loss", "stop_limit", "trailing_stop", "oco"]).openapi({
-      description:
-        "oco: a GTC limit leg at `price` and a stop leg triggered at `stop_price` (a stop_limit at " +
-        "`stop_limit_price`, required for a buy, or else a stop-market), same side and quantity; " +
-        "a fill or trigger of one leg, or a cancel of either, cancels the other. A sell's price " +
-        "must be above its stop price, a buy's below. The pair locks once: a sell its quantity, " +
-        "a buy the larger of its legs' price × quantity. `client_order_id` names the limit leg.",
-    }),
-    quantity: decimalAmount({ example: "0.5" }).optional(),
-    quote_quantity: decimalAmount({ example: "100" }).optional(),
-    price: decimalAmount({ example: "64000.10" }).optional(),
-    stop_price: decimalAmount().optional(),
-    stop_limit_price: decimalAmount()
-      .optional()
-      .openapi({ description: "oco only: the stop leg's limit price" }),
-    trailing_offset: z
-      .string()
-      .regex(/^[1-9]\d{0,9}$/)
-      .optional()
-      .openapi({ description: "Whole ticks or bps" }),
-    trailing_offset_unit: z.enum(["ticks", "bps"]).optional(),
-    time_in_force: z.enum(["GTC", "IOC", "FOK"]).optional(),
-    post_only: z.boolean().optional(),
-    self_trade_prevention: z.enum(["expire_taker", "expire_maker", "expire_both"]).optional(),
-    visible_quantity: decimalAmount().optional(),
-    client_order_id: z
-      .string()
-      .regex(/^[A-Za-z0-9._:-]{1,64}$/)
-      .optional(),
-  })
-  .openapi("PlaceOrder");
 
 const OrderIdParam = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
@@ -168,15 +138,6 @@ const cancelRoute = createRoute({
     ...errorResponses(400, 401, 403, 404, 409, 429),
   },
 });
-
-export const AmendOrderSchema = z
-  .strictObject({
-    price: decimalAmount({ example: "64100.00" }).optional(),
-    quantity: decimalAmount({ example: "0.4" })
-      .optional()
-      .openapi({ description: "The new total quantity, the filled part included" }),
-  })
-  .openapi("AmendOrder");
 
 const amendRoute = createRoute({
   method: "patch",

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import type { Principal } from "../../../src/http/principal";
+import type { RequestMetadata } from "../../../src/http/request-metadata";
 import { isInterval, type Interval } from "../market-data/candles";
 
 /** Inbound frames larger than this are refused with an error frame. */
@@ -13,8 +15,34 @@ export const ClientMessage = z.discriminatedUnion("op", [
   z.object({ op: z.literal("unsubscribe"), id: RequestId.optional(), channels: Channels }).strict(),
   z.object({ op: z.literal("ping"), id: RequestId.optional() }).strict(),
   z.object({ op: z.literal("auth"), id: RequestId.optional(), token: z.string().min(1).max(2048) }).strict(),
+  // Order entry (authenticated sockets): `order` is the body of the matching REST call.
+  z
+    .object({ op: z.literal("order.place"), id: RequestId, order: z.record(z.string(), z.unknown()) })
+    .strict(),
+  z
+    .object({
+      op: z.literal("order.cancel"),
+      id: RequestId,
+      order_id: z.string().min(1).max(64).optional(),
+      client_order_id: z.string().min(1).max(64).optional(),
+    })
+    .strict()
+    .refine((m) => (m.order_id === undefined) !== (m.client_order_id === undefined), {
+      message: "give order_id or client_order_id",
+    }),
+  z
+    .object({
+      op: z.literal("order.amend"),
+      id: RequestId,
+      order_id: z.string().min(1).max(64),
+      order: z.record(z.string(), z.unknown()),
+    })
+    .strict(),
 ]);
+export type OrderMessage = Extract<ClientMessage, { op: `order.${string}` }>;
 export type ClientMessage = z.infer<typeof ClientMessage>;
+
+const OPS = ["subscribe", "unsubscribe", "ping", "auth", "order.place", "order.cancel", "order.amend"];
 
 export type ChannelKind = "depth" | "trades" | "ticker" | "candles" | "orders" | "balances";
 
@@ -46,13 +74,8 @@ export function parseClientMessage(data: string | ArrayBuffer): ParseResult {
   }
   const id = typeof json === "object" && json !== null ? (json as { id?: unknown }).id : undefined;
   const op = typeof json === "object" && json !== null ? (json as { op?: unknown }).op : undefined;
-  if (typeof op !== "string" || !["subscribe", "unsubscribe", "ping", "auth"].includes(op)) {
-    return {
-      ok: false,
-      id,
-      code: "UNKNOWN_OP",
-      message: "Unknown op: use subscribe, unsubscribe, ping or auth",
-    };
+  if (typeof op !== "string" || !OPS.includes(op)) {
+    return { ok: false, id, code: "UNKNOWN_OP", message: `Unknown op: use ${OPS.join(", ")}` };
   }
   const parsed = ClientMessage.safeParse(json);
   if (!parsed.success) {
@@ -95,10 +118,16 @@ export function parseChannel(raw: string, market: string): ParsedChannel | null 
 }
 
 /**
- * Header the Worker sets on an authenticated upgrade it forwards to the object. The Worker
- * builds that request itself, so a client can never supply it.
+ * Header the Worker sets on an upgrade it forwards to the object: JSON `SocketOwner`. The
+ * Worker builds that request itself, so a client can never supply it.
  */
-export const USER_HEADER = "X-Pandora-User-Id";
+export const OWNER_HEADER = "X-Pandora-Socket-Owner";
+
+/** Who opened the socket: the authenticated caller (if any) and where from (for audit rows). */
+export interface SocketOwner {
+  principal: Principal | null;
+  client: RequestMetadata;
+}
 
 /** WebSocket close codes used by the server. */
 export const CloseCode = {

@@ -1,16 +1,27 @@
-import { CloseCode } from "./protocol";
+import type { Principal } from "../../../src/http/principal";
+import type { RequestMetadata } from "../../../src/http/request-metadata";
+import { CloseCode, type SocketOwner } from "./protocol";
 
 /** What survives hibernation, stored with `serializeAttachment`. */
 export interface SocketAttachment {
   market: string;
   /** Set when the socket is authenticated (upgrade or `auth`); enables `orders` and `balances`. */
   userId: string | null;
+  /** The authenticated caller, as the Worker's authentication resolved it (order entry needs it). */
+  principal: Principal | null;
+  /** Where the socket came from, recorded with the orders it places. */
+  client: RequestMetadata;
   channels: string[];
 }
 
 export interface SocketLimits {
   /** Inbound frames per window before the socket is closed as abusive. */
   maxMessagesPerWindow: number;
+  /**
+   * The same for a socket whose owner may trade: order entry must not be capped below the
+   * account's order limit, which the order path enforces on its own.
+   */
+  maxTraderMessagesPerWindow: number;
   windowMs: number;
   /**
    * Bytes sent since the client last showed it is alive (any frame, or the literal `ping`
@@ -21,11 +32,14 @@ export interface SocketLimits {
 
 export const DEFAULT_LIMITS: SocketLimits = {
   maxMessagesPerWindow: 20,
+  maxTraderMessagesPerWindow: 2_000,
   windowMs: 1_000,
   maxBacklogBytes: 4 * 1024 * 1024,
 };
 
 interface Runtime {
+  /** Frames per window for this socket (0: not yet looked up from its attachment). */
+  limit: number;
   windowStart: number;
   messages: number;
   /** Bytes sent since `since`. */
@@ -57,18 +71,26 @@ export class Subscriptions {
     }
   }
 
-  accept(ws: WebSocket, market: string, userId: string | null): void {
+  accept(ws: WebSocket, market: string, owner: SocketOwner): void {
     this.ctx.acceptWebSocket(ws);
-    const attachment: SocketAttachment = { market, userId, channels: [] };
+    const attachment: SocketAttachment = {
+      market,
+      userId: owner.principal?.userId ?? null,
+      principal: owner.principal,
+      client: owner.client,
+      channels: [],
+    };
     ws.serializeAttachment(attachment);
   }
 
   /** Marks the socket as the user's (after an `auth` message); private channels open to it. */
-  authenticate(ws: WebSocket, userId: string): boolean {
+  authenticate(ws: WebSocket, principal: Principal): boolean {
     const a = this.attachment(ws);
-    if (!a || (a.userId !== null && a.userId !== userId)) return false;
-    a.userId = userId;
+    if (!a || (a.userId !== null && a.userId !== principal.userId)) return false;
+    a.userId = principal.userId;
+    a.principal = principal;
     ws.serializeAttachment(a);
+    this.runtime.delete(ws); // its frame limit changes with its owner
     return true;
   }
 
@@ -109,13 +131,17 @@ export class Subscriptions {
   /** Records an inbound frame; false when the socket is over its rate (the caller closes it). */
   inbound(ws: WebSocket, now: number): boolean {
     const r = this.runtimeOf(ws, now);
+    if (r.limit === 0) {
+      const trader = this.attachment(ws)?.principal?.permissions.includes("trade") ?? false;
+      r.limit = trader ? this.limits.maxTraderMessagesPerWindow : this.limits.maxMessagesPerWindow;
+    }
     r.backlog = 0;
     r.since = now;
     if (now - r.windowStart >= this.limits.windowMs) {
       r.windowStart = now;
       r.messages = 0;
     }
-    return ++r.messages <= this.limits.maxMessagesPerWindow;
+    return ++r.messages <= r.limit;
   }
 
   /** Sends one frame, closing a client that stopped reading; false when the socket is gone. */
@@ -165,7 +191,7 @@ export class Subscriptions {
 
   private runtimeOf(ws: WebSocket, now: number): Runtime {
     let r = this.runtime.get(ws);
-    if (!r) this.runtime.set(ws, (r = { windowStart: now, messages: 0, backlog: 0, since: now }));
+    if (!r) this.runtime.set(ws, (r = { limit: 0, windowStart: now, messages: 0, backlog: 0, since: now }));
     return r;
   }
 }

@@ -303,9 +303,12 @@ const BOOK_ERRORS: Record<string, [409 | 422 | 503, string]> = {
   FUNDS_UNAVAILABLE: [503, ErrorCode.SERVICE_UNAVAILABLE],
 };
 
-/** The object's answer as the API's reply, or the refusal as an AppError. */
+/**
+ * The object's answer as the API's reply, or the refusal as an AppError. `db` is read only for
+ * a replay (`duplicate`), whose rows are the first attempt's.
+ */
 export async function placementAnswer(
-  db: Database,
+  db: Database | null,
   p: BookPlacement,
   result: CommandResult,
 ): Promise<PlaceOrderResult> {
@@ -323,8 +326,9 @@ export async function placementAnswer(
     throw new AppError(status, code, result.message, details);
   }
   // A retry: the rows are the first attempt's, read back (the rows built now have other times).
+  if (result.duplicate && !db) throw new Error("placementAnswer: a replay needs the database");
   const rows = result.duplicate
-    ? await db
+    ? await db!
         .select()
         .from(orders)
         .where(p.rows[1] ? eq(orders.ocoGroupId, id) : eq(orders.id, id))

@@ -1,0 +1,144 @@
+import type { Database } from "../../../src/db/client";
+import type { Principal } from "../../../src/http/principal";
+import type { RequestMetadata } from "../../../src/http/request-metadata";
+import { AppError, ErrorCode, forbidden, notFound, unauthorized } from "../../../src/lib/errors";
+import { AmendOrderSchema, PlaceOrderSchema } from "../../../src/routes/trading-schemas";
+import { recordAudit } from "../../../src/services/audit-log";
+import { amendOrder } from "../../../src/services/trading/amend-order";
+import type { MarketRules } from "../../../src/services/trading/market-rules";
+import {
+  assertMayTrade,
+  placementAnswer,
+  preparePlacement,
+  type PlaceOrderRequest,
+} from "../../../src/services/trading/place-order";
+import type { CommandResult, MarketCommand, OrderLookup } from "../commands";
+import type { OrderMessage } from "./protocol";
+
+/** What order entry needs of the market's object. */
+export interface OrderEntryHost {
+  symbol(): string;
+  rules(): MarketRules | null;
+  /** The object's intake: the same queue, locks and rules as a REST placement. */
+  submit(commands: MarketCommand[]): Promise<CommandResult[]>;
+  lookup(query: { orderId?: string; clientOrderId?: string; userId?: string }): OrderLookup;
+  /** A database for the rare calls that need one (an idempotent replay, an amend, an audit row). */
+  withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T>;
+  env: Env;
+}
+
+export type OrderEntryReply =
+  { result: unknown } | { error: { code: string; message: string; details?: unknown } };
+
+const CANCEL_ERRORS: Record<string, () => AppError> = {
+  ORDER_NOT_FOUND: () => notFound("Order"),
+  ORDER_NOT_OPEN: () => new AppError(409, ErrorCode.ORDER_NOT_OPEN, "The order is no longer open"),
+};
+
+function invalid(issues: { path: PropertyKey[]; message: string }[]): AppError {
+  const issue = issues[0];
+  return new AppError(
+    422,
+    ErrorCode.VALIDATION_FAILED,
+    `The order is invalid${issue ? `: ${issue.path.join(".") || "order"} ${issue.message}` : ""}`,
+    { issues: issues.map((i) => ({ path: i.path.join("."), message: i.message })) },
+  );
+}
+
+function trading(principal: Principal | null): Principal {
+  if (!principal)
+    throw unauthorized("Authenticate the socket first (the auth op or an authenticated upgrade)");
+  if (!principal.permissions.includes("trade")) throw forbidden("This API key may not trade");
+  assertMayTrade(principal);
+  return principal;
+}
+
+/**
+ * The socket's order entry: `order.place`, `order.cancel` and `order.amend` with the bodies of
+ * the REST calls, refused with the same codes, and placed through the same intake as REST (one
+ * validation, one lock path, the same audit rows). Never throws: a refusal is an error reply.
+ */
+export async function handleOrderMessage(
+  host: OrderEntryHost,
+  principal: Principal | null,
+  client: RequestMetadata,
+  msg: OrderMessage,
+): Promise<OrderEntryReply> {
+  try {
+    const who = trading(principal);
+    const metadata = { ...client, requestId: crypto.randomUUID() };
+    const rules = host.rules();
+    if (!rules) throw new AppError(404, ErrorCode.MARKET_NOT_FOUND, "This market is not configured");
+    switch (msg.op) {
+      case "order.place":
+        return { result: await place(host, who, metadata, rules, msg.order) };
+      case "order.cancel":
+        return { result: await cancel(host, who, metadata, msg) };
+      case "order.amend":
+        return { result: await amend(host, who, metadata, msg) };
+    }
+  } catch (err) {
+    if (err instanceof AppError) {
+      return {
+        error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+      };
+    }
+    throw err;
+  }
+}
+
+async function place(
+  host: OrderEntryHost,
+  principal: Principal,
+  metadata: RequestMetadata,
+  rules: MarketRules,
+  body: Record<string, unknown>,
+) {
+  const parsed = PlaceOrderSchema.safeParse({ market: rules.symbol, ...body });
+  if (!parsed.success) throw invalid(parsed.error.issues);
+  if (parsed.data.market !== rules.symbol) {
+    throw new AppError(422, ErrorCode.INVALID_ORDER, `This socket places orders in ${rules.symbol} only`);
+  }
+  const placement = preparePlacement(rules, principal, parsed.data as PlaceOrderRequest, metadata);
+  const [result] = await host.submit([placement.command]);
+  // Only a replay reads Postgres (its rows are the first attempt's).
+  return result!.ok && result!.duplicate
+    ? host.withDatabase((db) => placementAnswer(db, placement, result!))
+    : placementAnswer(null, placement, result!);
+}
+
+async function cancel(
+  host: OrderEntryHost,
+  principal: Principal,
+  metadata: RequestMetadata,
+  msg: Extract<OrderMessage, { op: "order.cancel" }>,
+) {
+  const orderId =
+    msg.order_id ?? host.lookup({ clientOrderId: msg.client_order_id, userId: principal.userId }).orderId;
+  if (!orderId) throw notFound("Order");
+  const [result] = await host.submit([{ kind: "cancel", orderId, userId: principal.userId }]);
+  if (!result!.ok) throw (CANCEL_ERRORS[result!.code] ?? CANCEL_ERRORS.ORDER_NOT_OPEN!)();
+  await host.withDatabase((db) =>
+    recordAudit(db, {
+      actorId: principal.userId,
+      actorType: principal.via === "api_key" ? "api_key" : "user",
+      action: "order.cancel",
+      resourceType: "order",
+      resourceId: orderId,
+      details: { market: host.symbol(), result: "cancelled", via: "websocket" },
+      metadata,
+    }),
+  );
+  return { cancelled: result!.cancelled ?? [] };
+}
+
+async function amend(
+  host: OrderEntryHost,
+  principal: Principal,
+  metadata: RequestMetadata,
+  msg: Extract<OrderMessage, { op: "order.amend" }>,
+) {
+  const parsed = AmendOrderSchema.safeParse(msg.order);
+  if (!parsed.success) throw invalid(parsed.error.issues);
+  return host.withDatabase((db) => amendOrder(db, host.env, principal, msg.order_id, parsed.data, metadata));
+}
