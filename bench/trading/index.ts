@@ -1,23 +1,32 @@
 // `npm run bench:trading`: order placement through the whole stack — authentication, market
-// rules, the lock in Postgres, the order book Durable Object, settlement after the response —
-// against the Worker itself (bundled by wrangler, run by the Miniflare API: no `wrangler dev`
-// proxy, no local request tracing) and the local Postgres + Redis stack.
+// rules, the market object (which locks funds in Postgres, matches and journals), settlement by
+// the object — against the Worker itself (bundled by wrangler, run by the Miniflare API: no
+// `wrangler dev` proxy, no local request tracing) and the local Postgres + Redis stack.
 //   1. GET /health (no I/O) at the same concurrency: the floor of this machine and run.
-//   2. POST /api/v1/orders by TRADERS concurrent traders (closed loop), limit orders around one
+//   2. GET /api/v1/orders?limit=1: an authenticated one-query read.
+//   3. POST /api/v1/orders by TRADERS concurrent traders (closed loop), limit orders around one
 //      price so about half cross: p50 / p95 / p99 and orders/s.
-//   3. Settlement lag per fill: the fill's time in the order book (trades.executed_at) to the
-//      commit of its balances (trades.created_at, stamped with clock_timestamp() as the last
-//      statement of the settlement transaction), from Postgres after the run.
+//   4. POST /api/v1/orders/batch, BATCH orders a request, same traders and prices.
+//   5. WebSocket order entry into the same ONE market: TRADERS sockets, each keeping IN_FLIGHT
+//      orders outstanding: orders/s and ack p50 / p99.
+// After each load: settlement lag per fill (the fill's time in the book, trades.executed_at, to
+// the commit of its balances, trades.created_at = clock_timestamp() at the end of the
+// settlement transaction), and the checks that the load left the money right: no order pending,
+// every fill of the book settled exactly once, reconciliation (ledger, locks, fees) clean.
 import { eq, sql } from "drizzle-orm";
 import { openNodeDatabase } from "../../scripts/lib/node-database";
 import { users } from "../../src/db/schema";
 import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../src/services/ledger";
+import { reconcile } from "../../src/services/reconciliation";
 import { closedLoop, type Call, type LoadFigures } from "../auth/load";
 import { mulberry32 } from "../engine/prng";
 import { startWorkerUnderTest } from "../lib/worker-under-test";
+import { socketLoad } from "./socket-load";
 
 const TRADERS = Number(process.env.BENCH_TRADERS ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
+const BATCH = Number(process.env.BENCH_BATCH ?? 50);
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 64);
 const WARMUP_SECONDS = 3;
 const MARKET = "BTC-USDT";
 const MID_TICKS = 6_400_000; // 64,000.00 USDT
@@ -27,8 +36,16 @@ const loop = (base: string, connections: number, next: (worker: number) => Call)
   closedLoop(base, connections, SECONDS, WARMUP_SECONDS, next);
 
 const ms = (n: number) => n.toFixed(1);
-const row = (name: string, f: LoadFigures) =>
-  `| ${name} | ${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.p99)} | ${f.rps.toFixed(0)} | ${f.requests} | ${f.errors} |`;
+const row = (name: string, f: LoadFigures, perRequest = 1) =>
+  `| ${name} | ${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.p99)} | ${f.rps.toFixed(0)} | ${(f.rps * perRequest).toFixed(0)} | ${f.requests} | ${f.errors} |`;
+const met = (ok: boolean) => (ok ? "met" : "MISSED");
+
+/** A limit order around the mid: buys at mid−3..mid+2 ticks, sells at mid−2..mid+3, half cross. */
+function orderAround(r: () => number): Record<string, string> {
+  const side = r() < 0.5 ? "buy" : "sell";
+  const ticks = MID_TICKS + Math.floor(r() * 6) - (side === "buy" ? 3 : 2);
+  return { market: MARKET, side, type: "limit", price: (ticks / 100).toFixed(2), quantity: "0.001" };
+}
 
 async function main() {
   const worker = await startWorkerUnderTest("trading");
@@ -76,64 +93,121 @@ async function main() {
       })),
     );
 
-    console.error(`POST /api/v1/orders, ${TRADERS} traders, ${SECONDS} s…`);
-    const started = new Date();
     const random = tokens.map((_, i) => mulberry32(1000 + i));
-    const orders = await worker.profile("placement", () =>
-      loop(base, TRADERS, (w) => {
-        const r = random[w]!;
-        const side = r() < 0.5 ? "buy" : "sell";
-        // Buys at mid−3..mid+2 ticks, sells at mid−2..mid+3: about half of the orders cross.
-        const ticks = MID_TICKS + Math.floor(r() * 6) - (side === "buy" ? 3 : 2);
-        return {
-          method: "POST",
-          path: "/api/v1/orders",
-          headers: { authorization: `Bearer ${tokens[w]}` },
-          body: JSON.stringify({
-            market: MARKET,
-            side,
-            type: "limit",
-            price: (ticks / 100).toFixed(2),
-            quantity: "0.001",
-          }),
+    const auth = (w: number) => ({ authorization: `Bearer ${tokens[w]}` });
+
+    /** Runs a load, waits for settlement to drain, and reads what it left behind. */
+    const phase = async <T extends LoadFigures>(name: string, run: () => Promise<T>) => {
+      console.error(`${name}…`);
+      const from = new Date(Date.now() + WARMUP_SECONDS * 1000);
+      const figures = await worker.profile(name.split(" ")[0]!.toLowerCase(), run);
+      const to = new Date();
+      return { figures, lag: await settledAfter(from, to) };
+    };
+
+    /** Waits until every fill the book made is settled, then the lag of the window's fills. */
+    const settledAfter = async (from: Date, to: Date) => {
+      const deadline = Date.now() + 30_000;
+      let trades: { count: number; maxId: number };
+      for (;;) {
+        const last = (await (await fetch(`${base}/api/v1/markets/${MARKET}/trades?limit=1`)).json()) as {
+          trades: { id: string }[];
         };
-      }),
-    );
+        const maxId = Number(last.trades[0]?.id.split(":")[1] ?? 0);
+        const [{ n }] = (
+          await db.execute<{ n: string }>(
+            sql`select count(*)::text as n from trades where market = ${MARKET}`,
+          )
+        ).rows as [{ n: string }];
+        trades = { count: Number(n), maxId };
+        if (trades.count >= maxId || Date.now() > deadline) break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      const lag = await db.execute<{ n: string; p50: string; p95: string; p99: string; max: string }>(sql`
+        with l as (
+          select extract(epoch from (created_at - executed_at)) * 1000 as ms from trades
+          where market = ${MARKET} and executed_at between ${from.toISOString()}::timestamptz and ${to.toISOString()}::timestamptz)
+        select count(*)::text as n,
+          percentile_cont(0.5) within group (order by ms)::text as p50,
+          percentile_cont(0.95) within group (order by ms)::text as p95,
+          percentile_cont(0.99) within group (order by ms)::text as p99,
+          max(ms)::text as max from l`);
+      const pending = await db.execute<{ n: string }>(
+        sql`select count(*)::text as n from orders where status = 'pending'`,
+      );
+      const report = await reconcile(db);
+      return {
+        ...lag.rows[0]!,
+        pending: Number(pending.rows[0]!.n),
+        // Trade ids are the book's sequence (1, 2, …) and unique in Postgres: count = last id
+        // means every fill of the book is settled, and settled once.
+        settledOnce: trades.count === trades.maxId,
+        trades,
+        reconciliation: report.ok
+          ? "clean"
+          : `${report.mismatches.length} mismatches (${[...new Set(report.mismatches.map((m) => m.kind))].join(", ")})`,
+      };
+    };
 
-    // Settlement runs after each response; give the last ones a moment, then read the lag.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
-    const lag = await db.execute<{ n: string; p50: string; p95: string; p99: string; max: string }>(sql`
-      with l as (
-        select extract(epoch from (created_at - executed_at)) * 1000 as ms from trades
-        where market = ${MARKET} and executed_at >= ${new Date(started.getTime() + WARMUP_SECONDS * 1000).toISOString()}::timestamptz)
-      select count(*)::text as n,
-        percentile_cont(0.5) within group (order by ms)::text as p50,
-        percentile_cont(0.95) within group (order by ms)::text as p95,
-        percentile_cont(0.99) within group (order by ms)::text as p99,
-        max(ms)::text as max from l`);
-    const settlement = lag.rows[0]!;
-    const backlog = await db.execute<{ n: string }>(
-      sql`select count(*)::text as n from orders where status = 'pending'`,
+    const rest = await phase(`POST /api/v1/orders, ${TRADERS} traders, ${SECONDS} s`, () =>
+      loop(base, TRADERS, (w) => ({
+        method: "POST",
+        path: "/api/v1/orders",
+        headers: auth(w),
+        body: JSON.stringify(orderAround(random[w]!)),
+      })),
     );
+    const batch = await phase(`POST /api/v1/orders/batch of ${BATCH}, ${TRADERS} traders, ${SECONDS} s`, () =>
+      loop(base, TRADERS, (w) => ({
+        method: "POST",
+        path: "/api/v1/orders/batch",
+        headers: auth(w),
+        body: JSON.stringify({ orders: Array.from({ length: BATCH }, () => orderAround(random[w]!)) }),
+      })),
+    );
+    const socket = await phase(
+      `WebSocket order entry, ${TRADERS} sockets × ${IN_FLIGHT} in flight, ${SECONDS} s`,
+      () =>
+        socketLoad({
+          url: `${base.replace("http", "ws")}/api/v1/ws?market=${MARKET}`,
+          tokens,
+          inFlight: IN_FLIGHT,
+          seconds: SECONDS,
+          warmupSeconds: WARMUP_SECONDS,
+          order: (s) => {
+            const { market: _market, ...order } = orderAround(random[s]!);
+            return order;
+          },
+        }),
+    );
+    if (socket.figures.firstError) console.error(`first socket refusal: ${socket.figures.firstError}`);
 
+    const lagLine = (name: string, l: typeof rest.lag) =>
+      `| ${name} | ${l.n} | ${ms(Number(l.p50))} | ${ms(Number(l.p95))} | ${ms(Number(l.p99))} | ${ms(Number(l.max))} | ${l.pending} | ${l.settledOnce ? "yes" : `no (${l.trades.count} of ${l.trades.maxId})`} | ${l.reconciliation} |`;
+    const readShare = read.rps / floor.rps;
     const when = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     console.log(
       [
-        `### Run of ${when} (${TRADERS} traders, ${SECONDS} s per route after ${WARMUP_SECONDS} s warm-up)`,
+        `### Run of ${when} (${TRADERS} traders, ${SECONDS} s per load after ${WARMUP_SECONDS} s warm-up)`,
         "",
-        "| route | p50 ms | p95 ms | p99 ms | req/s | requests | errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| load | p50 ms | p95 ms | p99 ms | req/s | orders/s | requests | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         row("GET /health (floor)", floor),
         row("GET /api/v1/orders?limit=1 (authenticated read)", read),
-        row("POST /api/v1/orders", orders),
+        row("POST /api/v1/orders", rest.figures),
+        row(`POST /api/v1/orders/batch (${BATCH} a request)`, batch.figures, BATCH),
+        row(`WebSocket order.place (${TRADERS} sockets, ack latency)`, socket.figures),
         "",
-        `Settlement lag, fill in the order book → balances committed (${settlement.n} fills): ` +
-          `p50 ${ms(Number(settlement.p50))} ms, p95 ${ms(Number(settlement.p95))} ms, ` +
-          `p99 ${ms(Number(settlement.p99))} ms, max ${ms(Number(settlement.max))} ms.`,
-        `Orders still pending after the run: ${backlog.rows[0]!.n}.`,
+        "| settlement after | fills | lag p50 ms | p95 ms | p99 ms | max ms | orders pending | every fill settled once | reconciliation |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        lagLine("REST", rest.lag),
+        lagLine("batch", batch.lag),
+        lagLine("WebSocket", socket.lag),
         "",
-        `Targets: placement p95 < 100 ms (${orders.p95 < 100 ? "met" : "MISSED"}); ` +
-          `settlement lag p95 < 100 ms (${Number(settlement.p95) < 100 ? "met" : "MISSED"}).`,
+        `Targets: REST p95 < 50 ms (${met(rest.figures.p95 < 50)}) and >= 500 orders/s (${met(rest.figures.rps >= 500)}); ` +
+          `WebSocket >= 10,000 orders/s (${met(socket.figures.rps >= 10_000)}) with ack p99 < 100 ms (${met(socket.figures.p99 < 100)}); ` +
+          `settlement lag p95 < 50 ms at the REST load (${met(Number(rest.lag.p95) < 50)}) and < 100 ms at the WebSocket load (${met(Number(socket.lag.p95) < 100)}); ` +
+          `authenticated read >= 30% of the floor (${(readShare * 100).toFixed(0)}%: ${met(readShare >= 0.3)}).`,
       ].join("\n"),
     );
   } finally {

@@ -210,19 +210,26 @@ export class Market {
     return admitted && "refusal" in admitted ? admitted.refusal : null;
   }
 
-  private known(orderId: string, batch: Batch | undefined): OrderRow | null {
-    return batch?.placed.get(orderId) ?? this.storedOrder(orderId);
+  /**
+   * The order this id already names. A placement whose funds were just locked is new for sure
+   * (Postgres refused a known id), so only this batch is looked at: one SQLite read less each.
+   */
+  private known(orderId: string, batch: Batch | undefined, funding: Funding = "free"): OrderRow | null {
+    const placed = batch?.placed.get(orderId);
+    if (placed || funding === "locked") return placed ?? null;
+    return this.storedOrder(orderId);
   }
 
   private admitPlace(
     c: PlaceCommand,
     batch: Batch | undefined,
+    funding: Funding = "free",
   ): { refusal: CommandResult } | { order: Omit<PlaceOrder, "orderId" | "userId"> } {
     if (!isIdString(c.orderId))
       return { refusal: fail("BAD_REQUEST", "orderId must be a string of 1-64 characters") };
     if (!isIdString(c.userId))
       return { refusal: fail("BAD_REQUEST", "userId must be a string of 1-64 characters") };
-    const known = this.known(c.orderId, batch);
+    const known = this.known(c.orderId, batch, funding);
     if (known) return { refusal: { ...known.result, duplicate: true } };
     const denied = this.statusError(false);
     if (denied) return { refusal: denied };
@@ -231,7 +238,7 @@ export class Market {
   }
 
   private place(c: PlaceCommand, batch: Batch, funding: Funding): CommandResult {
-    const admitted = this.admitPlace(c, batch);
+    const admitted = this.admitPlace(c, batch, funding);
     if ("refusal" in admitted) return admitted.refusal;
     if (funding === "unfunded") return notFunded();
     const converted = admitted.order;
