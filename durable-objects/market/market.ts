@@ -45,6 +45,17 @@ const DONE_STATUS: Record<number, OrderStatusName> = {
 };
 
 const fail = (code: string, message: string): CommandError => ({ ok: false, code, message });
+
+const isPlacement = (c: Command): c is Extract<Command, { kind: "place" | "place_oco" }> =>
+  c.kind === "place" || c.kind === "place_oco";
+
+/** Order numbers the engine before far levels refused as out of its price window (code 205). */
+function placementsRefusedForDistance(sql: SqlStorage): Set<number> {
+  const rows = sql
+    .exec<{ num: number }>(`SELECT num FROM orders WHERE result LIKE '%"code":"PRICE_OUT_OF_RANGE"%'`)
+    .toArray();
+  return new Set(rows.map((r) => r.num));
+}
 const isIdString = (v: unknown): v is string => typeof v === "string" && v.length >= 1 && v.length <= 64;
 
 /**
@@ -116,9 +127,15 @@ export class Market {
     const snapshot = latestSnapshot(sql);
     this.engine = snapshot ? MatchingEngine.restore(snapshot.engine) : new MatchingEngine(ENGINE_CONFIG);
     let seq = snapshot?.journalSeq ?? 0;
+    const refusedForDistance = placementsRefusedForDistance(sql);
     for (const entry of journalAfter(sql, seq)) {
       if (entry.seq !== seq + 1) throw new Error(`journal gap after ${seq}`);
-      this.engine.apply(entry.command);
+      const c = entry.command;
+      // The engine once refused far prices (205); today's would take them on replay and rest
+      // orders whose locks settlement already released. Those commands stay refused.
+      if (!(refusedForDistance.size && isPlacement(c) && refusedForDistance.has(c.orderId))) {
+        this.engine.apply(c);
+      }
       this.engine.events.clear();
       seq = entry.seq;
     }
