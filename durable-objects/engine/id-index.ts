@@ -1,6 +1,7 @@
 /**
  * Open-addressing hash index from an external id (a safe integer) to a pool slot. The table
- * stores only slots; the ids live in the pool's own Float64Array, so an entry costs 4 bytes.
+ * stores only slots; the ids live in the caller's Float64Array (slot s's id at `ids[s << shift]`,
+ * so records of 2^shift numbers work), so an entry costs 4 bytes.
  * Linear probing with backward-shift deletion (no tombstones), load factor at most 1/2.
  */
 export class IdIndex {
@@ -19,7 +20,10 @@ export class IdIndex {
   private missVersion = -1;
   private version = 0;
 
-  constructor(capacity = 1024) {
+  constructor(
+    capacity = 1024,
+    private readonly shift = 0,
+  ) {
     let n = 16;
     while (n < capacity * 2) n *= 2;
     this.table = new Int32Array(n).fill(-1);
@@ -44,7 +48,7 @@ export class IdIndex {
         this.missVersion = this.version;
         return -1;
       }
-      if (ids[slot] === id) return slot;
+      if (ids[slot << this.shift] === id) return slot;
       i = (i + 1) & mask;
     }
   }
@@ -63,7 +67,8 @@ export class IdIndex {
   /** Adds `slot` (whose id `ids[slot]` must be absent). */
   insert(slot: number, ids: Float64Array): void {
     if (++this.size * 2 > this.table.length) this.rehash(ids);
-    if (this.missVersion === this.version && this.missId === ids[slot]) this.table[this.missBucket] = slot;
+    if (this.missVersion === this.version && this.missId === ids[slot << this.shift])
+      this.table[this.missBucket] = slot;
     else this.place(slot, ids);
     this.version++;
   }
@@ -79,7 +84,7 @@ export class IdIndex {
     for (let start = from; start < to; start += PREFETCH) {
       const end = Math.min(to, start + PREFETCH);
       let touched = 0;
-      for (let s = start; s < end; s++) touched |= table[hashId(ids[s]!) & mask]!;
+      for (let s = start; s < end; s++) touched |= table[hashId(ids[s << this.shift]!) & mask]!;
       this.touched = touched;
       for (let s = start; s < end; s++) this.insert(s, ids);
     }
@@ -88,7 +93,8 @@ export class IdIndex {
   remove(slot: number, ids: Float64Array): void {
     const table = this.table;
     const mask = this.mask;
-    let i = hashId(ids[slot]!) & mask;
+    const shift = this.shift;
+    let i = hashId(ids[slot << shift]!) & mask;
     while (table[i] !== slot) i = (i + 1) & mask;
     // Backward shift: pull later entries of the probe run into the hole when that keeps them reachable.
     let j = i;
@@ -96,7 +102,7 @@ export class IdIndex {
       j = (j + 1) & mask;
       const moved = table[j]!;
       if (moved === -1) break;
-      const home = hashId(ids[moved]!) & mask;
+      const home = hashId(ids[moved << shift]!) & mask;
       const reachable = i <= j ? home > i && home <= j : home > i || home <= j;
       if (!reachable) {
         table[i] = moved;
@@ -111,7 +117,7 @@ export class IdIndex {
   private place(slot: number, ids: Float64Array): void {
     const table = this.table;
     const mask = this.mask;
-    let i = hashId(ids[slot]!) & mask;
+    let i = hashId(ids[slot << this.shift]!) & mask;
     while (table[i] !== -1) i = (i + 1) & mask;
     table[i] = slot;
   }

@@ -1,6 +1,20 @@
 import { OrderType, Side } from "./codes";
 import type { IdIndex } from "./id-index";
-import { OrderPool, sideOf, State, stateOf, typeOf } from "./order-pool";
+import {
+  FILLED,
+  LEVEL,
+  NEXT,
+  type OrderPool,
+  PREV,
+  PRICE,
+  QUANTITY,
+  SHOWN,
+  sideOf,
+  State,
+  stateOf,
+  typeOf,
+  USER,
+} from "./order-pool";
 import type { PriceLevels } from "./price-levels";
 import type { UserOrders } from "./user-orders";
 
@@ -53,18 +67,19 @@ export function checkInvariants(parts: BookParts): void {
   check(users.validate() === parts.live, () => "the per-user lists do not hold every live order once");
   check(pool.countFree() + parts.live === pool.slotsUsed, () => "an order slot is neither live nor free");
   for (let s = 0; s < pool.slotsUsed; s++) {
-    const state = stateOf(pool.meta[s]!);
+    const state = stateOf(pool.meta(s));
     if (state === State.FREE) continue;
-    const id = pool.id[s]!;
+    const id = pool.id(s);
     check(seen[s] === 1, () => `order ${id} (state ${state}) is in no level and not a pending stop`);
-    check(ids.find(id, pool.id) === s, () => `order ${id} is not found by its id`);
-    check(pool.filled[s]! >= 0 && pool.filled[s]! < pool.quantity[s]!, () => `order ${id} has nothing left`);
-    const sibling = pool.oco[s]!;
+    check(ids.find(id, pool.f64) === s, () => `order ${id} is not found by its id`);
+    const filled = pool.num(s, FILLED);
+    check(filled >= 0 && filled < pool.num(s, QUANTITY), () => `order ${id} has nothing left`);
+    const sibling = pool.ocoOf(s);
     if (sibling !== -1) {
-      check(pool.oco[sibling] === s && stateOf(pool.meta[sibling]!) !== State.FREE, () => {
+      check(pool.ocoOf(sibling) === s && stateOf(pool.meta(sibling)) !== State.FREE, () => {
         return `order ${id}'s OCO leg does not point back`;
       });
-      check(pool.user[sibling] === pool.user[s], () => `order ${id}'s OCO legs belong to two users`);
+      check(pool.int(sibling, USER) === pool.int(s, USER), () => `order ${id}'s OCO legs belong to two users`);
     }
   }
 }
@@ -85,23 +100,24 @@ function checkSide(parts: BookParts, side: number, seen: Uint8Array): [orders: n
     check(++count <= levels.count, () => `the ${name} levels loop`);
     previous = p;
     const level = levels.levelAt(p);
-    check(level !== -1 && levels.price[level] === p, () => `${name} level ${p} is not found by its price`);
-    check(levels.head[level] !== -1, () => `${name} level ${p} is empty`);
+    check(level !== -1 && levels.priceOf(level) === p, () => `${name} level ${p} is not found by its price`);
+    check(levels.headOf(level) !== -1, () => `${name} level ${p} is empty`);
     let shown = 0;
     let prev = -1;
-    for (let s = levels.head[level]!; s !== -1; s = pool.next[s]!) {
-      const id = pool.id[s]!;
+    for (let s = levels.headOf(level); s !== -1; s = pool.int(s, NEXT)) {
+      const id = pool.id(s);
       check(seen[s] === 0, () => `order ${id} is linked twice`);
       seen[s] = 1;
-      check(pool.prev[s] === prev, () => `order ${id} at ${name} ${p} has a wrong back link`);
-      check(stateOf(pool.meta[s]!) === State.RESTING, () => `order ${id} in ${name} ${p} is not resting`);
+      check(pool.int(s, PREV) === prev, () => `order ${id} at ${name} ${p} has a wrong back link`);
+      check(stateOf(pool.meta(s)) === State.RESTING, () => `order ${id} in ${name} ${p} is not resting`);
       check(
-        sideOf(pool.meta[s]!) === side && pool.price[s] === p,
+        sideOf(pool.meta(s)) === side && pool.int(s, PRICE) === p,
         () => `order ${id} is in ${name} level ${p}`,
       );
-      const remaining = pool.quantity[s]! - pool.filled[s]!;
-      const peak = pool.peak[s]!;
-      const display = pool.shown[s]!;
+      check(pool.int(s, LEVEL) === level, () => `order ${id} at ${name} ${p} names another level`);
+      const remaining = pool.num(s, QUANTITY) - pool.num(s, FILLED);
+      const peak = pool.peakOf(s);
+      const display = pool.num(s, SHOWN);
       check(
         display >= 1 && display <= remaining && (peak === 0 ? display === remaining : display <= peak),
         () => {
@@ -112,10 +128,10 @@ function checkSide(parts: BookParts, side: number, seen: Uint8Array): [orders: n
       prev = s;
       orders++;
     }
-    check(levels.tail[level] === prev, () => `${name} level ${p} has a wrong tail`);
+    check(levels.tailOf(level) === prev, () => `${name} level ${p} has a wrong tail`);
     check(
-      levels.visible[level] === shown,
-      () => `${name} level ${p} totals ${levels.visible[level]}, its orders ${shown}`,
+      levels.visibleOf(level) === shown,
+      () => `${name} level ${p} totals ${levels.visibleOf(level)}, its orders ${shown}`,
     );
   }
   return [orders, count];
@@ -127,12 +143,12 @@ function checkStops(parts: BookParts, seen: Uint8Array): number {
   let n = 0;
   let trailing = 0;
   let prev = -1;
-  for (let s = parts.stopHead; s !== -1; s = pool.next[s]!) {
-    const id = pool.id[s]!;
-    const meta = pool.meta[s]!;
+  for (let s = parts.stopHead; s !== -1; s = pool.int(s, NEXT)) {
+    const id = pool.id(s);
+    const meta = pool.meta(s);
     check(seen[s] === 0, () => `stop ${id} is also linked elsewhere`);
     seen[s] = 1;
-    check(pool.prev[s] === prev, () => `stop ${id} has a wrong back link`);
+    check(pool.int(s, PREV) === prev, () => `stop ${id} has a wrong back link`);
     check(stateOf(meta) === State.PENDING_STOP, () => `stop ${id} is listed but not pending`);
     const type = typeOf(meta);
     check(type >= OrderType.STOP_LOSS, () => `order ${id} of type ${type} is in the stop list`);

@@ -4,21 +4,36 @@ import { IdIndex } from "./id-index";
 import { checkInvariants } from "./invariants";
 import { decodeOrder, isId, OrderRequest } from "./order-request";
 import {
+  F64_SHIFT,
+  FILLED,
+  ICEBERG_BIT,
+  ID,
   isBps,
   isPostOnly,
   isTriggered,
+  LEVEL,
+  META,
+  NEXT,
+  OCO_BIT,
   OrderPool,
   packMeta,
+  PREV,
+  PRICE,
+  QUANTITY,
+  RECORD_SHIFT,
+  SHOWN,
   sideOf,
   State,
   stateOf,
   stpOf,
   tifOf,
   typeOf,
+  USER,
+  USER_NEXT,
   withState,
   withTriggered,
 } from "./order-pool";
-import { PriceLevels } from "./price-levels";
+import { L_HEAD, PriceLevels } from "./price-levels";
 import type {
   Amendment,
   Command,
@@ -97,7 +112,8 @@ export class MatchingEngine {
     this.config = resolveConfig(config);
     const initial = Math.min(this.config.initialOrders, this.config.maxOrders + 1);
     this.pool = new OrderPool(initial, this.config.maxOrders + 1);
-    this.ids = new IdIndex(initial);
+    // The pool's ids are the first Float64 of each record: entry s at f64[s << F64_SHIFT].
+    this.ids = new IdIndex(initial, F64_SHIFT);
     this.users = new UserOrders(this.pool);
     this.levels = new PriceLevels(this.pool);
   }
@@ -155,18 +171,17 @@ export class MatchingEngine {
     if (code !== OK) return this.reject(oco.orderId, oco.userId, code);
     const limitSlot = this.accept(a);
     const stopSlot = this.accept(b);
-    this.pool.oco[limitSlot] = stopSlot;
-    this.pool.oco[stopSlot] = limitSlot;
+    this.pool.linkOco(limitSlot, stopSlot);
     this.execute(limitSlot, 0);
     // A fill of the limit leg has already cancelled the stop leg (its slot is then free).
-    if (stateOf(this.pool.meta[stopSlot]!) === State.NEW) this.arm(stopSlot);
+    if (stateOf(this.pool.meta(stopSlot)) === State.NEW) this.arm(stopSlot);
     this.runTriggers();
     this.levels.settle();
     return OK;
   }
 
   cancel(orderId: number): number {
-    const slot = isId(orderId) ? this.ids.find(orderId, this.pool.id) : -1;
+    const slot = isId(orderId) ? this.ids.find(orderId, this.pool.f64) : -1;
     if (slot === -1) return this.reject(orderId, 0, Reject.UNKNOWN_ORDER);
     this.cancelSlot(slot, DoneReason.CANCELLED);
     this.levels.settle();
@@ -190,31 +205,37 @@ export class MatchingEngine {
    */
   amend(orderId: number, change: Amendment): number {
     const pool = this.pool;
-    const slot = isId(orderId) ? this.ids.find(orderId, pool.id) : -1;
+    const slot = isId(orderId) ? this.ids.find(orderId, pool.f64) : -1;
     if (slot === -1) return this.reject(orderId, 0, Reject.UNKNOWN_ORDER);
-    const meta = pool.meta[slot]!;
-    const userId = this.users.idOf(pool.user[slot]!);
-    if (stateOf(meta) !== State.RESTING || pool.oco[slot] !== -1) {
+    const o = slot << RECORD_SHIFT;
+    const d = slot << F64_SHIFT;
+    const meta = pool.i32[o + META]!;
+    const userId = this.users.idOf(pool.i32[o + USER]!);
+    if (stateOf(meta) !== State.RESTING || (meta & OCO_BIT) !== 0) {
       return this.reject(orderId, userId, Reject.NOT_AMENDABLE);
     }
-    const price = change.price ?? pool.price[slot]!;
-    const quantity = change.quantity ?? pool.quantity[slot]!;
+    const oldPrice = pool.i32[o + PRICE]!;
+    const filled = pool.f64[d + FILLED]!;
+    const price = change.price ?? oldPrice;
+    const quantity = change.quantity ?? pool.f64[d + QUANTITY]!;
     if (!isId(price) || price > this.config.maxPrice)
       return this.reject(orderId, userId, Reject.INVALID_PRICE);
-    if (!isId(quantity) || quantity > this.config.maxQuantity || quantity <= pool.filled[slot]!) {
+    if (!isId(quantity) || quantity > this.config.maxQuantity || quantity <= filled) {
       return this.reject(orderId, userId, Reject.INVALID_QUANTITY);
     }
     const side = sideOf(meta);
     const levels = this.levels;
-    if (price === pool.price[slot] && quantity <= pool.quantity[slot]!) {
-      const remaining = quantity - pool.filled[slot]!;
-      pool.quantity[slot] = quantity;
+    const level = pool.i32[o + LEVEL]!;
+    if (price === oldPrice && quantity <= pool.f64[d + QUANTITY]!) {
+      const remaining = quantity - filled;
+      pool.f64[d + QUANTITY] = quantity;
       this.events.push(EventKind.AMENDED, orderId, userId, 0, 0, price, quantity, remaining, side);
-      const excess = pool.shown[slot]! - remaining;
+      const excess = pool.f64[d + SHOWN]! - remaining;
       if (excess > 0) {
-        pool.shown[slot] = remaining;
-        const level = levels.levelAt(price);
-        this.pushLevel(side, price, (levels.visible[level]! -= excess));
+        pool.f64[d + SHOWN] = remaining;
+        const left = levels.visibleOf(level) - excess;
+        levels.setVisible(level, left);
+        this.pushLevel(side, price, left);
       }
       return OK;
     }
@@ -224,22 +245,12 @@ export class MatchingEngine {
         ? Reject.POST_ONLY_WOULD_TAKE
         : OK;
     if (code !== OK) return this.reject(orderId, userId, code);
-    const old = pool.price[slot]!;
-    this.pushLevel(side, old, levels.remove(side, levels.levelAt(old), slot));
-    pool.price[slot] = price;
-    pool.quantity[slot] = quantity;
-    pool.meta[slot] = withState(meta, State.NEW);
-    this.events.push(
-      EventKind.AMENDED,
-      orderId,
-      userId,
-      0,
-      0,
-      price,
-      quantity,
-      quantity - pool.filled[slot]!,
-      side,
-    );
+    this.pushLevel(side, oldPrice, levels.remove(side, level, slot));
+    pool.i32[o + PRICE] = price;
+    pool.i32[o + LEVEL] = -1;
+    pool.f64[d + QUANTITY] = quantity;
+    pool.i32[o + META] = withState(meta, State.NEW);
+    this.events.push(EventKind.AMENDED, orderId, userId, 0, 0, price, quantity, quantity - filled, side);
     this.execute(slot, 0);
     this.runTriggers();
     this.levels.settle();
@@ -275,7 +286,7 @@ export class MatchingEngine {
     ] as const) {
       let p = side === Side.BUY ? this.levels.bestBid : this.levels.bestAsk;
       for (; p !== 0 && list.length < levels; p = this.levels.behind(side, p)) {
-        list.push([p, this.levels.visible[this.levels.levelAt(p)]!]);
+        list.push([p, this.levels.visibleOf(this.levels.levelAt(p))]);
       }
     }
     return out;
@@ -290,14 +301,14 @@ export class MatchingEngine {
     const level = levels.levelAt(price);
     if (level === -1) return out;
     const sideCode = side === "buy" ? Side.BUY : Side.SELL;
-    for (let s = levels.head[level]!; s !== -1 && sideOf(pool.meta[s]!) === sideCode; s = pool.next[s]!) {
-      out.push(pool.id[s]!);
+    for (let s = levels.headOf(level); s !== -1 && sideOf(pool.meta(s)) === sideCode; s = pool.int(s, NEXT)) {
+      out.push(pool.id(s));
     }
     return out;
   }
 
   getOrder(orderId: number): OrderView | null {
-    const slot = isId(orderId) ? this.ids.find(orderId, this.pool.id) : -1;
+    const slot = isId(orderId) ? this.ids.find(orderId, this.pool.f64) : -1;
     return slot === -1 ? null : this.view(slot);
   }
 
@@ -305,7 +316,7 @@ export class MatchingEngine {
   openOrders(userId: number): OrderView[] {
     const out: OrderView[] = [];
     if (!isId(userId)) return out;
-    for (let s = this.users.first(userId); s !== -1; s = this.pool.userNext[s]!) out.push(this.view(s));
+    for (let s = this.users.first(userId); s !== -1; s = this.pool.int(s, USER_NEXT)) out.push(this.view(s));
     return out;
   }
 
@@ -377,7 +388,7 @@ export class MatchingEngine {
 
   /** Book-state checks after validation; `slots` is how many orders the command adds. */
   private admit(r: OrderRequest, slots: number): number {
-    if (this.ids.find(r.orderId, this.pool.id) !== -1) return Reject.DUPLICATE_ORDER_ID;
+    if (this.ids.find(r.orderId, this.pool.f64) !== -1) return Reject.DUPLICATE_ORDER_ID;
     const canRest = r.type !== OrderType.MARKET && !(r.type === OrderType.LIMIT && r.tif !== TimeInForce.GTC);
     if (canRest && this.live + slots > this.config.maxOrders) return Reject.BOOK_FULL;
     if (r.stopPrice !== 0 && !this.inBand(r.stopPrice)) return Reject.PRICE_OUT_OF_BAND;
@@ -401,15 +412,31 @@ export class MatchingEngine {
   private accept(r: OrderRequest): number {
     const pool = this.pool;
     const slot = pool.alloc();
-    pool.id[slot] = r.orderId;
-    pool.quantity[slot] = r.quantity;
-    pool.shown[slot] = 0;
-    pool.peak[slot] = r.peak;
-    pool.price[slot] = r.price;
-    pool.stopPrice[slot] = r.stopPrice;
-    pool.trailOffset[slot] = r.trailOffset;
-    pool.meta[slot] = withState(packMeta(r.side, r.type, r.tif, r.stp, r.postOnly, r.bps), State.NEW);
-    this.ids.insert(slot, pool.id);
+    // Read after alloc: growing the pool replaces the arrays.
+    const i32 = pool.i32;
+    const f64 = pool.f64;
+    const o = slot << RECORD_SHIFT;
+    const d = slot << F64_SHIFT;
+    f64[d + ID] = r.orderId;
+    f64[d + QUANTITY] = r.quantity;
+    f64[d + SHOWN] = 0;
+    i32[o + PRICE] = r.price;
+    i32[o + LEVEL] = -1;
+    let meta = withState(packMeta(r.side, r.type, r.tif, r.stp, r.postOnly, r.bps), State.NEW);
+    // Cold columns only for the orders that use them (see OrderPool).
+    if (r.peak !== 0) {
+      pool.useCold();
+      pool.peak[slot] = r.peak;
+      meta |= ICEBERG_BIT;
+    }
+    if (r.type >= OrderType.STOP_LOSS) {
+      pool.useCold();
+      pool.stopPrice[slot] = r.stopPrice;
+      pool.trailOffset[slot] = r.trailOffset;
+      pool.trailRef[slot] = 0;
+    }
+    i32[o + META] = meta;
+    this.ids.insert(slot, f64);
     this.users.append(slot, r.userId);
     this.live++;
     this.events.push(EventKind.ACCEPTED, r.orderId, r.userId, 0, 0, r.price, r.quantity, r.quote, r.side);
@@ -421,18 +448,20 @@ export class MatchingEngine {
   /** Runs a taker (new, amended or triggered) against the book, then rests or finishes it. */
   private execute(t: number, quote: number): void {
     const pool = this.pool;
-    const meta = pool.meta[t]!;
+    const o = t << RECORD_SHIFT;
+    const d = t << F64_SHIFT;
+    const meta = pool.i32[o + META]!;
     const side = sideOf(meta);
     const marketLike = isMarketLike(meta);
-    const limit = marketLike ? (side === Side.BUY ? MAX_INT32 : 1) : pool.price[t]!;
+    const limit = marketLike ? (side === Side.BUY ? MAX_INT32 : 1) : pool.i32[o + PRICE]!;
     if (tifOf(meta) === TimeInForce.FOK && !this.canFill(t, side, limit)) {
-      this.finish(t, DoneReason.EXPIRED, pool.quantity[t]! - pool.filled[t]!);
+      this.finish(t, DoneReason.EXPIRED, pool.f64[d + QUANTITY]! - pool.f64[d + FILLED]!);
       return;
     }
     this.firstTradePrice = 0;
     const selfTradeStopped = this.match(t, side, limit, quote);
     const firstTradePrice = this.firstTradePrice;
-    const remaining = pool.quantity[t]! - pool.filled[t]!;
+    const remaining = pool.f64[d + QUANTITY]! - pool.f64[d + FILLED]!;
     if (quote !== 0) {
       const left = this.quoteLeft;
       const bestAsk = this.levels.bestAsk;
@@ -457,14 +486,20 @@ export class MatchingEngine {
     const pool = this.pool;
     const levels = this.levels;
     const events = this.events;
+    // Nothing is allocated while matching, so the record and level arrays stay put.
+    const p32 = pool.i32;
+    const p64 = pool.f64;
+    const l32 = levels.i32;
     const buy = side === Side.BUY;
     const makerSide = buy ? Side.SELL : Side.BUY;
-    const takerId = pool.id[t]!;
+    const to = t << RECORD_SHIFT;
+    const td = t << F64_SHIFT;
+    const takerId = p64[td + ID]!;
     // The taker's user record: orders of one user share it, so self-trade checks compare records.
-    const takerUser = pool.user[t]!;
+    const takerUser = p32[to + USER]!;
     const takerUserId = this.users.idOf(takerUser);
-    const stp = stpOf(pool.meta[t]!);
-    let need = pool.quantity[t]! - pool.filled[t]!;
+    const stp = stpOf(p32[to + META]!);
+    let need = p64[td + QUANTITY]! - p64[td + FILLED]!;
     let quoteLeft = quote;
     let stopped = false;
     for (;;) {
@@ -473,17 +508,19 @@ export class MatchingEngine {
       let cap = quote === 0 ? need : Math.floor(quoteLeft / p);
       if (cap === 0) break;
       const level = levels.levelAt(p);
-      const head = levels.head;
-      let levelQty = levels.visible[level]!;
+      const head = (level << 3) + L_HEAD;
+      let levelQty = levels.visibleOf(level);
       let traded = 0;
-      let m = head[level]!;
+      let m = l32[head]!;
       while (m !== -1) {
-        if (pool.user[m] === takerUser) {
+        const mo = m << RECORD_SHIFT;
+        const md = m << F64_SHIFT;
+        if (p32[mo + USER] === takerUser) {
           if (stp !== SelfTrade.EXPIRE_TAKER) {
-            const next = pool.next[m]!;
+            const next = p32[mo + NEXT]!;
             levels.unlink(level, m);
-            levelQty -= pool.shown[m]!;
-            this.finish(m, DoneReason.EXPIRED, pool.quantity[m]! - pool.filled[m]!);
+            levelQty -= p64[md + SHOWN]!;
+            this.finish(m, DoneReason.EXPIRED, p64[md + QUANTITY]! - p64[md + FILLED]!);
             m = next;
           }
           if (stp !== SelfTrade.EXPIRE_MAKER) {
@@ -492,44 +529,45 @@ export class MatchingEngine {
           }
           continue;
         }
-        const shown = pool.shown[m]!;
+        const shown = p64[md + SHOWN]!;
         const fill = cap < shown ? cap : shown;
-        const makerUserId = this.users.idOf(pool.user[m]!);
-        events.push(EventKind.TRADE, takerId, takerUserId, pool.id[m]!, makerUserId, p, fill, 0, side);
-        if (pool.oco[t] !== -1) this.cancelSibling(t);
-        if (pool.oco[m] !== -1) this.cancelSibling(m);
+        const makerUserId = this.users.idOf(p32[mo + USER]!);
+        events.push(EventKind.TRADE, takerId, takerUserId, p64[md + ID]!, makerUserId, p, fill, 0, side);
+        if ((p32[to + META]! & OCO_BIT) !== 0) this.cancelSibling(t);
+        if ((p32[mo + META]! & OCO_BIT) !== 0) this.cancelSibling(m);
         cap -= fill;
         traded += fill;
         levelQty -= fill;
-        pool.filled[m]! += fill;
+        const filled = p64[md + FILLED]! + fill;
+        p64[md + FILLED] = filled;
         if (fill < shown) {
-          pool.shown[m] = shown - fill;
+          p64[md + SHOWN] = shown - fill;
         } else {
-          const hidden = pool.quantity[m]! - pool.filled[m]!;
+          const hidden = p64[md + QUANTITY]! - filled;
           if (hidden > 0) {
-            // Iceberg: the next slice goes to the back of the level's queue.
-            const slice = Math.min(pool.peak[m]!, hidden);
-            pool.shown[m] = slice;
+            // Iceberg (only an iceberg hides quantity): the next slice goes to the back of the queue.
+            const slice = Math.min(pool.peakOf(m), hidden);
+            p64[md + SHOWN] = slice;
             levelQty += slice;
             levels.moveToTail(level, m);
-            m = head[level]!;
+            m = l32[head]!;
           } else {
-            const next = pool.next[m]!;
+            const next = p32[mo + NEXT]!;
             levels.unlink(level, m);
-            pool.shown[m] = 0;
+            p64[md + SHOWN] = 0;
             this.finish(m, DoneReason.FILLED, 0);
             m = next;
           }
         }
         if (cap === 0) break;
       }
-      if (levelQty !== levels.visible[level]) {
-        levels.visible[level] = levelQty;
+      if (levelQty !== levels.visibleOf(level)) {
+        levels.setVisible(level, levelQty);
         this.pushLevel(makerSide, p, levelQty);
       }
-      if (head[level] === -1) levels.emptied(makerSide, level);
+      if (l32[head] === -1) levels.emptied(makerSide, level);
       if (traded > 0) {
-        pool.filled[t]! += traded;
+        p64[td + FILLED]! += traded;
         need -= traded;
         quoteLeft -= traded * p;
         if (this.firstTradePrice === 0) this.firstTradePrice = p;
@@ -550,16 +588,16 @@ export class MatchingEngine {
     const levels = this.levels;
     const buy = side === Side.BUY;
     const makerSide = buy ? Side.SELL : Side.BUY;
-    const user = pool.user[t]!;
-    const skipOwn = stpOf(pool.meta[t]!) === SelfTrade.EXPIRE_MAKER;
-    let need = pool.quantity[t]! - pool.filled[t]!;
+    const user = pool.int(t, USER);
+    const skipOwn = stpOf(pool.meta(t)) === SelfTrade.EXPIRE_MAKER;
+    let need = pool.num(t, QUANTITY) - pool.num(t, FILLED);
     for (let p = buy ? levels.bestAsk : levels.bestBid; p !== 0 && (buy ? p <= limit : p >= limit);) {
       let shown = 0;
       let total = 0;
-      for (let m = levels.head[levels.levelAt(p)]!; m !== -1; m = pool.next[m]!) {
-        if (pool.user[m] !== user) {
-          shown += pool.shown[m]!;
-          total += pool.quantity[m]! - pool.filled[m]!;
+      for (let m = levels.headOf(levels.levelAt(p)); m !== -1; m = pool.int(m, NEXT)) {
+        if (pool.int(m, USER) !== user) {
+          shown += pool.num(m, SHOWN);
+          total += pool.num(m, QUANTITY) - pool.num(m, FILLED);
         } else if (!skipOwn) {
           return shown >= need;
         }
@@ -573,12 +611,14 @@ export class MatchingEngine {
 
   private rest(t: number, side: number): void {
     const pool = this.pool;
-    const remaining = pool.quantity[t]! - pool.filled[t]!;
-    const peak = pool.peak[t]!;
-    pool.shown[t] = peak !== 0 && peak < remaining ? peak : remaining;
-    pool.meta[t] = withState(pool.meta[t]!, State.RESTING);
+    const o = t << RECORD_SHIFT;
+    const d = t << F64_SHIFT;
+    const remaining = pool.f64[d + QUANTITY]! - pool.f64[d + FILLED]!;
+    const peak = pool.peakOf(t);
+    pool.f64[d + SHOWN] = peak !== 0 && peak < remaining ? peak : remaining;
+    pool.i32[o + META] = withState(pool.i32[o + META]!, State.RESTING);
     const level = this.levels.append(side, t);
-    this.pushLevel(side, pool.price[t]!, this.levels.visible[level]!);
+    this.pushLevel(side, pool.i32[o + PRICE]!, this.levels.visibleOf(level));
   }
 
   private pushLevel(side: number, price: number, quantity: number): void {
@@ -590,22 +630,24 @@ export class MatchingEngine {
   /** Takes a live order out of the book or the stop list and finishes it with `reason`. */
   private cancelSlot(slot: number, reason: number): void {
     const pool = this.pool;
-    const meta = pool.meta[slot]!;
+    const o = slot << RECORD_SHIFT;
+    const d = slot << F64_SHIFT;
+    const meta = pool.i32[o + META]!;
     const state = stateOf(meta);
     if (state === State.RESTING) {
+      // The record knows its level: no price lookup (which, far from the touch, is a tree search).
       const side = sideOf(meta);
-      const price = pool.price[slot]!;
-      this.pushLevel(side, price, this.levels.remove(side, this.levels.levelAt(price), slot));
+      const price = pool.i32[o + PRICE]!;
+      this.pushLevel(side, price, this.levels.remove(side, pool.i32[o + LEVEL]!, slot));
     } else if (state === State.PENDING_STOP) {
       this.unlinkStop(slot);
     }
-    this.finish(slot, reason, pool.quantity[slot]! - pool.filled[slot]!);
+    this.finish(slot, reason, pool.f64[d + QUANTITY]! - pool.f64[d + FILLED]!);
   }
 
   private cancelSibling(slot: number): void {
     const sibling = this.pool.oco[slot]!;
-    this.pool.oco[slot] = -1;
-    this.pool.oco[sibling] = -1;
+    this.pool.unlinkOco(slot, sibling);
     this.cancelSlot(sibling, DoneReason.CANCELLED);
   }
 
@@ -615,19 +657,21 @@ export class MatchingEngine {
    */
   private finish(slot: number, reason: number, remaining: number): void {
     const pool = this.pool;
+    const o = slot << RECORD_SHIFT;
+    const d = slot << F64_SHIFT;
     this.events.push(
       EventKind.ORDER_DONE,
-      pool.id[slot]!,
-      this.users.idOf(pool.user[slot]!),
+      pool.f64[d + ID]!,
+      this.users.idOf(pool.i32[o + USER]!),
       0,
       0,
       0,
       remaining,
-      pool.filled[slot]!,
+      pool.f64[d + FILLED]!,
       reason,
     );
-    if (pool.oco[slot] !== -1) this.cancelSibling(slot);
-    this.ids.remove(slot, pool.id);
+    if ((pool.i32[o + META]! & OCO_BIT) !== 0) this.cancelSibling(slot);
+    this.ids.remove(slot, pool.f64);
     this.users.remove(slot);
     pool.free(slot);
     this.live--;
@@ -638,7 +682,7 @@ export class MatchingEngine {
   /** Registers an accepted stop; it triggers at once if the last trade price already meets it. */
   private arm(slot: number): void {
     const pool = this.pool;
-    const meta = pool.meta[slot]!;
+    const meta = pool.meta(slot);
     if (typeOf(meta) === OrderType.TRAILING_STOP) {
       pool.trailRef[slot] = this.lastPrice;
     } else if (this.lastPrice !== 0 && this.stopHit(slot, this.lastPrice, this.lastPrice)) {
@@ -651,27 +695,29 @@ export class MatchingEngine {
   /** Appends a stop to the pending list (acceptance order) and widens the scan bounds. */
   private linkStop(slot: number): void {
     const pool = this.pool;
-    const meta = pool.meta[slot]!;
+    const i32 = pool.i32;
+    const o = slot << RECORD_SHIFT;
+    const meta = i32[o + META]!;
     if (typeOf(meta) === OrderType.TRAILING_STOP) this.trailingStops++;
     else if (sideOf(meta) === Side.BUY) this.minBuyStop = Math.min(this.minBuyStop, pool.stopPrice[slot]!);
     else this.maxSellStop = Math.max(this.maxSellStop, pool.stopPrice[slot]!);
-    pool.meta[slot] = withState(meta, State.PENDING_STOP);
-    pool.next[slot] = -1;
-    pool.prev[slot] = this.stopTail;
+    i32[o + META] = withState(meta, State.PENDING_STOP);
+    i32[o + NEXT] = -1;
+    i32[o + PREV] = this.stopTail;
     if (this.stopTail === -1) this.stopHead = slot;
-    else pool.next[this.stopTail] = slot;
+    else i32[(this.stopTail << RECORD_SHIFT) + NEXT] = slot;
     this.stopTail = slot;
   }
 
   private unlinkStop(slot: number): void {
-    const pool = this.pool;
-    const prev = pool.prev[slot]!;
-    const next = pool.next[slot]!;
+    const i32 = this.pool.i32;
+    const prev = i32[(slot << RECORD_SHIFT) + PREV]!;
+    const next = i32[(slot << RECORD_SHIFT) + NEXT]!;
     if (prev === -1) this.stopHead = next;
-    else pool.next[prev] = next;
+    else i32[(prev << RECORD_SHIFT) + NEXT] = next;
     if (next === -1) this.stopTail = prev;
-    else pool.prev[next] = prev;
-    if (typeOf(pool.meta[slot]!) === OrderType.TRAILING_STOP) this.trailingStops--;
+    else i32[(next << RECORD_SHIFT) + PREV] = prev;
+    if (typeOf(i32[(slot << RECORD_SHIFT) + META]!) === OrderType.TRAILING_STOP) this.trailingStops--;
   }
 
   /**
@@ -687,12 +733,12 @@ export class MatchingEngine {
     let minBuy = MAX_INT32;
     let maxSell = 0;
     for (let s = this.stopHead; s !== -1;) {
-      const next = pool.next[s]!;
+      const next = pool.int(s, NEXT);
       if (this.stopHit(s, first, last)) {
         this.unlinkStop(s);
         this.trigger(s);
-      } else if (typeOf(pool.meta[s]!) !== OrderType.TRAILING_STOP) {
-        if (sideOf(pool.meta[s]!) === Side.BUY) minBuy = Math.min(minBuy, pool.stopPrice[s]!);
+      } else if (typeOf(pool.meta(s)) !== OrderType.TRAILING_STOP) {
+        if (sideOf(pool.meta(s)) === Side.BUY) minBuy = Math.min(minBuy, pool.stopPrice[s]!);
         else maxSell = Math.max(maxSell, pool.stopPrice[s]!);
       }
       s = next;
@@ -704,8 +750,8 @@ export class MatchingEngine {
   /** Whether trades at `first` then `last` reach the stop; moves a trailing stop's reference. */
   private stopHit(slot: number, first: number, last: number): boolean {
     const pool = this.pool;
-    const buy = sideOf(pool.meta[slot]!) === Side.BUY;
-    if (typeOf(pool.meta[slot]!) !== OrderType.TRAILING_STOP) {
+    const buy = sideOf(pool.meta(slot)) === Side.BUY;
+    if (typeOf(pool.meta(slot)) !== OrderType.TRAILING_STOP) {
       const stop = pool.stopPrice[slot]!;
       return buy ? Math.max(first, last) >= stop : Math.min(first, last) <= stop;
     }
@@ -730,7 +776,7 @@ export class MatchingEngine {
     const pool = this.pool;
     const ref = pool.trailRef[slot]!;
     if (ref === 0) return 0;
-    const meta = pool.meta[slot]!;
+    const meta = pool.meta(slot);
     const offset = isBps(meta)
       ? Math.max(1, Math.floor((ref * pool.trailOffset[slot]!) / BPS_DENOMINATOR))
       : pool.trailOffset[slot]!;
@@ -739,13 +785,15 @@ export class MatchingEngine {
 
   private trigger(slot: number): void {
     const pool = this.pool;
-    pool.meta[slot] = withState(withTriggered(pool.meta[slot]!), State.NEW);
-    const userId = this.users.idOf(pool.user[slot]!);
-    this.events.push(EventKind.TRIGGERED, pool.id[slot]!, userId, 0, 0, this.lastPrice, 0, 0, 0);
-    if (pool.oco[slot] !== -1) this.cancelSibling(slot);
-    pool.next[slot] = -1;
+    const i32 = pool.i32;
+    const o = slot << RECORD_SHIFT;
+    i32[o + META] = withState(withTriggered(i32[o + META]!), State.NEW);
+    const userId = this.users.idOf(i32[o + USER]!);
+    this.events.push(EventKind.TRIGGERED, pool.id(slot), userId, 0, 0, this.lastPrice, 0, 0, 0);
+    if ((i32[o + META]! & OCO_BIT) !== 0) this.cancelSibling(slot);
+    i32[o + NEXT] = -1;
     if (this.triggerTail === -1) this.triggerHead = slot;
-    else pool.next[this.triggerTail] = slot;
+    else i32[(this.triggerTail << RECORD_SHIFT) + NEXT] = slot;
     this.triggerTail = slot;
   }
 
@@ -754,9 +802,10 @@ export class MatchingEngine {
     const pool = this.pool;
     while (this.triggerHead !== -1) {
       const slot = this.triggerHead;
-      this.triggerHead = pool.next[slot]!;
+      const next = (slot << RECORD_SHIFT) + NEXT;
+      this.triggerHead = pool.i32[next]!;
       if (this.triggerHead === -1) this.triggerTail = -1;
-      pool.next[slot] = -1;
+      pool.i32[next] = -1;
       this.execute(slot, 0);
     }
   }
@@ -765,11 +814,11 @@ export class MatchingEngine {
 
   private view(slot: number): OrderView {
     const pool = this.pool;
-    const meta = pool.meta[slot]!;
-    const sibling = pool.oco[slot]!;
-    const stopPrice = typeOf(meta) === OrderType.TRAILING_STOP ? this.trailStop(slot) : pool.stopPrice[slot]!;
-    const userId = this.users.idOf(pool.user[slot]!);
-    return describeOrder(pool, slot, userId, stopPrice, sibling === -1 ? 0 : pool.id[sibling]!);
+    const meta = pool.meta(slot);
+    const sibling = pool.ocoOf(slot);
+    const stopPrice = typeOf(meta) === OrderType.TRAILING_STOP ? this.trailStop(slot) : pool.stopPriceOf(slot);
+    const userId = this.users.idOf(pool.int(slot, USER));
+    return describeOrder(pool, slot, userId, stopPrice, sibling === -1 ? 0 : pool.id(sibling));
   }
 }
 

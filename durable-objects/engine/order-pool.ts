@@ -1,9 +1,11 @@
+import { OrderType } from "./codes";
 import { resized } from "./typed-arrays";
 
 /** Where an order is: a free slot (meta 0), accepted but not yet placed, resting in a level, or a pending stop. */
 export const State = { FREE: 0, NEW: 1, RESTING: 2, PENDING_STOP: 3 } as const;
 
-// `meta` packs the small per-order fields into 13 bits of one Uint16 (bit offsets below).
+// `meta` packs the small per-order fields (bit offsets below). Bits 0-12 are the snapshot's
+// `meta` (SNAPSHOT_META); bits 13-14 only say which cold columns hold a value.
 const SIDE_SHIFT = 0;
 const TYPE_SHIFT = 1;
 const TIF_SHIFT = 4;
@@ -12,6 +14,12 @@ const POST_ONLY_BIT = 1 << 8;
 const BPS_BIT = 1 << 9;
 const TRIGGERED_BIT = 1 << 10;
 const STATE_SHIFT = 11;
+/** The order is an iceberg: `peak` holds its peak size (otherwise the peak is 0 and not stored). */
+export const ICEBERG_BIT = 1 << 13;
+/** The order is an OCO leg: `oco` holds the other leg's slot (otherwise it is -1 and not stored). */
+export const OCO_BIT = 1 << 14;
+/** The bits a snapshot records (the cold-column bits follow from the values). */
+export const SNAPSHOT_META = (1 << 13) - 1;
 
 export function packMeta(
   side: number,
@@ -41,38 +49,59 @@ export const withTriggered = (meta: number): number => meta | TRIGGERED_BIT;
 export const stateOf = (meta: number): number => (meta >> STATE_SHIFT) & 3;
 export const withState = (meta: number, state: number): number =>
   (meta & ~(3 << STATE_SHIFT)) | (state << STATE_SHIFT);
+/** Stop orders (stop-loss, stop-limit, trailing) are the ones whose stop columns hold values. */
+export const isStopType = (meta: number): boolean => typeOf(meta) >= OrderType.STOP_LOSS;
+
+/** Int32 words per order record: 64 bytes, so the fields one command touches share a cache line or two. */
+export const WORDS = 16;
+/** log2(WORDS): the record of slot s starts at `i32[s << RECORD_SHIFT]`, and at `f64[s << F64_SHIFT]`. */
+export const RECORD_SHIFT = 4;
+export const F64_SHIFT = 3;
+// Float64 fields, at f64[(slot << F64_SHIFT) + field] (integers, exact below 2^53):
+export const ID = 0;
+/** Total ordered quantity (changed by amend); remaining = quantity − filled. */
+export const QUANTITY = 1;
+export const FILLED = 2;
+/** Quantity displayed in the book: the remaining quantity, or an iceberg's current slice. */
+export const SHOWN = 3;
+// Int32 fields, at i32[(slot << RECORD_SHIFT) + field] (words 0-7 are the four Float64 fields):
+export const PRICE = 8;
+/** Links of a resting order in its level's FIFO, or of a pending stop in the stop list (free list: NEXT). */
+export const PREV = 9;
+export const NEXT = 10;
+/** Links in the user's open orders (UserOrders). */
+export const USER_PREV = 11;
+export const USER_NEXT = 12;
+/** The order's user record in UserOrders (not the user id: see `UserOrders.idOf`). */
+export const USER = 13;
+export const META = 14;
+/** The level record a resting order is queued in (so a cancel needs no price lookup). */
+export const LEVEL = 15;
 
 /**
- * Orders as parallel typed arrays indexed by slot, with a free list threaded through `next`.
- * `prev`/`next` link a resting order into its level's FIFO, or a pending stop into the stop
- * list; `userPrev`/`userNext` link it into its user's open orders. Quantities are integers
- * stored in Float64Array (exact below 2^53). 82 bytes per slot.
+ * Orders as 64-byte records in one buffer (viewed as Int32 and Float64), indexed by slot, with a
+ * free list threaded through NEXT. Random cancels on a book of 100k orders are bound by cache
+ * misses: a record keeps an order's hot fields together instead of spreading them over sixteen
+ * arrays. Fields only some orders use live in separate "cold" columns, written and read only when
+ * `meta` says they hold a value (so a plain limit order never touches them): `peak` (ICEBERG_BIT),
+ * `oco` (OCO_BIT), and `stopPrice`, `trailOffset`, `trailRef` (stop types). The cold columns are
+ * allocated on first use (`useCold`), so a book without stops, icebergs or OCOs costs 64 bytes a
+ * slot, and 88 with them.
  */
 export class OrderPool {
-  id: Float64Array;
-  /** The order's user record in UserOrders (not the user id: see `UserOrders.idOf`). */
-  user: Int32Array;
-  /** Total ordered quantity (changed by amend); remaining = quantity - filled. */
-  quantity: Float64Array;
-  filled: Float64Array;
-  /** Quantity displayed in the book: the remaining quantity, or an iceberg's current slice. */
-  shown: Float64Array;
-  /** Iceberg peak size, 0 for ordinary orders. */
+  i32: Int32Array;
+  f64: Float64Array;
+  /** Iceberg peak size. */
   peak: Float64Array;
-  price: Int32Array;
   /** Stop price; for trailing stops the current trigger price (0 until a reference exists). */
   stopPrice: Int32Array;
   /** Trailing offset in ticks or basis points. */
   trailOffset: Int32Array;
   /** Trailing stop: the best trade price since placement (0 until the first trade). */
   trailRef: Int32Array;
-  /** Slot of the other OCO leg, or -1. */
+  /** Slot of the other OCO leg. */
   oco: Int32Array;
-  prev: Int32Array;
-  next: Int32Array;
-  userPrev: Int32Array;
-  userNext: Int32Array;
-  meta: Uint16Array;
+  private capacity: number;
   private freeHead = -1;
   private used = 0;
 
@@ -80,41 +109,44 @@ export class OrderPool {
     capacity: number,
     private readonly limit: number,
   ) {
-    this.id = new Float64Array(capacity);
-    this.user = new Int32Array(capacity);
-    this.quantity = new Float64Array(capacity);
-    this.filled = new Float64Array(capacity);
-    this.shown = new Float64Array(capacity);
-    this.peak = new Float64Array(capacity);
-    this.price = new Int32Array(capacity);
-    this.stopPrice = new Int32Array(capacity);
-    this.trailOffset = new Int32Array(capacity);
-    this.trailRef = new Int32Array(capacity);
-    this.oco = new Int32Array(capacity);
-    this.prev = new Int32Array(capacity);
-    this.next = new Int32Array(capacity);
-    this.userPrev = new Int32Array(capacity);
-    this.userNext = new Int32Array(capacity);
-    this.meta = new Uint16Array(capacity);
+    this.capacity = capacity;
+    const buffer = new ArrayBuffer(capacity * WORDS * 4);
+    this.i32 = new Int32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.peak = new Float64Array(0);
+    this.stopPrice = new Int32Array(0);
+    this.trailOffset = new Int32Array(0);
+    this.trailRef = new Int32Array(0);
+    this.oco = new Int32Array(0);
   }
 
-  /** A cleared slot; the caller guarantees fewer than `limit` slots are in use. */
+  /** Allocates the cold columns (before the first write to one of them). */
+  useCold(): void {
+    if (this.peak.length === this.capacity) return;
+    this.peak = resized(this.peak, this.capacity);
+    this.stopPrice = resized(this.stopPrice, this.capacity);
+    this.trailOffset = resized(this.trailOffset, this.capacity);
+    this.trailRef = resized(this.trailRef, this.capacity);
+    this.oco = resized(this.oco, this.capacity);
+  }
+
+  /**
+   * A slot with FILLED 0 and PREV/NEXT -1 (the other fields are the caller's to set); the caller
+   * guarantees fewer than `limit` slots are in use. The arrays may be replaced (growth).
+   */
   alloc(): number {
     let slot = this.freeHead;
+    const i32 = this.i32;
     if (slot !== -1) {
-      this.freeHead = this.next[slot]!;
+      this.freeHead = i32[(slot << RECORD_SHIFT) + NEXT]!;
     } else {
-      if (this.used === this.id.length) this.grow();
+      if (this.used === this.capacity) this.grow();
       slot = this.used++;
     }
-    this.filled[slot] = 0;
-    this.peak[slot] = 0;
-    this.stopPrice[slot] = 0;
-    this.trailOffset[slot] = 0;
-    this.trailRef[slot] = 0;
-    this.oco[slot] = -1;
-    this.prev[slot] = -1;
-    this.next[slot] = -1;
+    const o = slot << RECORD_SHIFT;
+    this.f64[(slot << F64_SHIFT) + FILLED] = 0;
+    this.i32[o + PREV] = -1;
+    this.i32[o + NEXT] = -1;
     return slot;
   }
 
@@ -123,45 +155,79 @@ export class OrderPool {
     return this.used;
   }
 
+  // Field reads for queries, snapshots and checks (the hot path indexes the arrays itself).
+  id(slot: number): number {
+    return this.f64[(slot << F64_SHIFT) + ID]!;
+  }
+  num(slot: number, field: number): number {
+    return this.f64[(slot << F64_SHIFT) + field]!;
+  }
+  int(slot: number, field: number): number {
+    return this.i32[(slot << RECORD_SHIFT) + field]!;
+  }
+  meta(slot: number): number {
+    return this.i32[(slot << RECORD_SHIFT) + META]!;
+  }
+  peakOf(slot: number): number {
+    return (this.meta(slot) & ICEBERG_BIT) !== 0 ? this.peak[slot]! : 0;
+  }
+  ocoOf(slot: number): number {
+    return (this.meta(slot) & OCO_BIT) !== 0 ? this.oco[slot]! : -1;
+  }
+  stopPriceOf(slot: number): number {
+    return isStopType(this.meta(slot)) ? this.stopPrice[slot]! : 0;
+  }
+  trailOffsetOf(slot: number): number {
+    return isStopType(this.meta(slot)) ? this.trailOffset[slot]! : 0;
+  }
+  trailRefOf(slot: number): number {
+    return isStopType(this.meta(slot)) ? this.trailRef[slot]! : 0;
+  }
+
+  /** Links slots `a` and `b` as the two legs of an OCO. */
+  linkOco(a: number, b: number): void {
+    this.useCold();
+    this.oco[a] = b;
+    this.oco[b] = a;
+    this.i32[(a << RECORD_SHIFT) + META]! |= OCO_BIT;
+    this.i32[(b << RECORD_SHIFT) + META]! |= OCO_BIT;
+  }
+
+  /** Unlinks an OCO leg from its sibling (both stop being OCO legs). */
+  unlinkOco(a: number, b: number): void {
+    this.i32[(a << RECORD_SHIFT) + META]! &= ~OCO_BIT;
+    this.i32[(b << RECORD_SHIFT) + META]! &= ~OCO_BIT;
+  }
+
   /** Length of the free list (for the invariant checks; O(free slots)). */
   countFree(): number {
     let n = 0;
-    for (let s = this.freeHead; s !== -1; s = this.next[s]!) {
+    for (let s = this.freeHead; s !== -1; s = this.int(s, NEXT)) {
       if (++n > this.used) throw new Error("order pool: the free list loops");
     }
     return n;
   }
 
   free(slot: number): void {
-    this.meta[slot] = 0;
-    this.next[slot] = this.freeHead;
+    const o = slot << RECORD_SHIFT;
+    this.i32[o + META] = 0;
+    this.i32[o + NEXT] = this.freeHead;
     this.freeHead = slot;
   }
 
   /** Grows the arrays to at least `capacity` slots (up to `limit`) at once, e.g. before a restore. */
   reserve(capacity: number): void {
-    if (capacity > this.id.length) this.grow(Math.min(capacity, this.limit));
+    if (capacity > this.capacity) this.grow(Math.min(capacity, this.limit));
   }
 
   /** Grows by half (at least 16 slots) up to `limit`: less slack than doubling, and growth stays amortized O(1). */
   private grow(to = 0): void {
-    const length = this.id.length;
+    const length = this.capacity;
     const n = Math.max(to, Math.min(length + Math.max(16, length >> 1), this.limit));
-    this.id = resized(this.id, n);
-    this.user = resized(this.user, n);
-    this.quantity = resized(this.quantity, n);
-    this.filled = resized(this.filled, n);
-    this.shown = resized(this.shown, n);
-    this.peak = resized(this.peak, n);
-    this.price = resized(this.price, n);
-    this.stopPrice = resized(this.stopPrice, n);
-    this.trailOffset = resized(this.trailOffset, n);
-    this.trailRef = resized(this.trailRef, n);
-    this.oco = resized(this.oco, n);
-    this.prev = resized(this.prev, n);
-    this.next = resized(this.next, n);
-    this.userPrev = resized(this.userPrev, n);
-    this.userNext = resized(this.userNext, n);
-    this.meta = resized(this.meta, n);
+    this.i32 = resized(this.i32, n * WORDS);
+    this.f64 = new Float64Array(this.i32.buffer);
+    const cold = this.peak.length !== 0;
+    this.capacity = n;
+    if (cold) this.useCold();
   }
 }

@@ -1,4 +1,17 @@
-import { isPostOnly, type OrderPool, sideOf, State, stateOf, stpOf, tifOf, typeOf } from "./order-pool";
+import {
+  FILLED,
+  isPostOnly,
+  type OrderPool,
+  PRICE,
+  QUANTITY,
+  SHOWN,
+  sideOf,
+  State,
+  stateOf,
+  stpOf,
+  tifOf,
+  typeOf,
+} from "./order-pool";
 import type { OrderTypeName, OrderView, SelfTradeName, SideName, TimeInForceName } from "./types";
 
 const SIDES: readonly SideName[] = ["buy", "sell"];
@@ -14,21 +27,21 @@ export function describeOrder(
   stopPrice: number,
   ocoOrderId: number,
 ): OrderView {
-  const meta = pool.meta[slot]!;
-  const quantity = pool.quantity[slot]!;
-  const filled = pool.filled[slot]!;
+  const meta = pool.meta(slot);
+  const quantity = pool.num(slot, QUANTITY);
+  const filled = pool.num(slot, FILLED);
   return {
-    orderId: pool.id[slot]!,
+    orderId: pool.id(slot),
     userId,
     side: SIDES[sideOf(meta)]!,
     type: TYPES[typeOf(meta)]!,
     status: stateOf(meta) === State.PENDING_STOP ? "pending_stop" : "open",
-    price: pool.price[slot]!,
+    price: pool.int(slot, PRICE),
     stopPrice,
     quantity,
     filled,
     remaining: quantity - filled,
-    visible: pool.shown[slot]!,
+    visible: pool.num(slot, SHOWN),
     timeInForce: TIFS[tifOf(meta)]!,
     postOnly: isPostOnly(meta),
     stp: STPS[stpOf(meta)]!,

@@ -1,8 +1,18 @@
 import { Side } from "./codes";
 import { FarLevels } from "./far-levels";
 import { LevelBitset } from "./level-bitset";
-import type { OrderPool } from "./order-pool";
+import { LEVEL, NEXT, type OrderPool, PREV, PRICE, RECORD_SHIFT, F64_SHIFT, SHOWN } from "./order-pool";
 import { resized } from "./typed-arrays";
+
+// A level record is 32 bytes (8 Int32 words): its displayed quantity as a Float64 at
+// f64[level << 2] (words 0-1), then its price and the FIFO's head and tail slots at
+// i32[(level << 3) + field]. One record per level keeps a cancel's level update on one line.
+const LEVEL_SHIFT = 3;
+/** Displayed quantity, at `f64[level << 2]`. */
+const VISIBLE_SHIFT = 2;
+export const L_PRICE = 2;
+export const L_HEAD = 3;
+export const L_TAIL = 4;
 
 /** Ticks of the dense window around the touch (a multiple of 1,024, the bitset's granule). */
 export const WINDOW = 8192;
@@ -25,11 +35,10 @@ const HALF = WINDOW >> 1;
  * both, so the sides share `at` and differ in their bitsets.
  */
 export class PriceLevels {
-  // Level records, indexed by level id; a free record's `tail` links the free list.
-  price = new Int32Array(64);
-  head = new Int32Array(64);
-  tail = new Int32Array(64);
-  visible = new Float64Array(64);
+  // Level records, indexed by level id (layout above); a free record's tail links the free list.
+  i32 = new Int32Array(64 << LEVEL_SHIFT);
+  f64 = new Float64Array(this.i32.buffer);
+  private capacity = 64;
   private freeLevel = -1;
   private usedLevels = 0;
   /** Levels in the book. */
@@ -59,7 +68,7 @@ export class PriceLevels {
 
   /** Appends `slot` (its price, side and shown quantity set) to the back of its level; returns the level. */
   append(side: number, slot: number): number {
-    const price = this.pool.price[slot]!;
+    const price = this.pool.i32[(slot << RECORD_SHIFT) + PRICE]!;
     const level = this.levelAt(price);
     return this.link(level === -1 ? this.open(side, price) : level, slot);
   }
@@ -67,50 +76,75 @@ export class PriceLevels {
   /** Appends `slot` to the back of `level` and adds its shown quantity; returns the level. */
   link(level: number, slot: number): number {
     const pool = this.pool;
-    const last = this.tail[level]!;
-    pool.prev[slot] = last;
-    pool.next[slot] = -1;
-    if (last === -1) this.head[level] = slot;
-    else pool.next[last] = slot;
-    this.tail[level] = slot;
-    this.visible[level]! += pool.shown[slot]!;
+    const p32 = pool.i32;
+    const l32 = this.i32;
+    const l = level << LEVEL_SHIFT;
+    const o = slot << RECORD_SHIFT;
+    const last = l32[l + L_TAIL]!;
+    p32[o + PREV] = last;
+    p32[o + NEXT] = -1;
+    p32[o + LEVEL] = level;
+    if (last === -1) l32[l + L_HEAD] = slot;
+    else p32[(last << RECORD_SHIFT) + NEXT] = slot;
+    l32[l + L_TAIL] = slot;
+    this.f64[level << VISIBLE_SHIFT]! += pool.f64[(slot << F64_SHIFT) + SHOWN]!;
     return level;
   }
 
   /** Unlinks `slot` from `level`, subtracting its shown quantity; returns the level's new quantity. */
   remove(side: number, level: number, slot: number): number {
     this.unlink(level, slot);
-    const left = (this.visible[level]! -= this.pool.shown[slot]!);
-    if (this.head[level] === -1) this.emptied(side, level);
+    const left = (this.f64[level << VISIBLE_SHIFT]! -= this.pool.f64[(slot << F64_SHIFT) + SHOWN]!);
+    if (this.i32[(level << LEVEL_SHIFT) + L_HEAD] === -1) this.emptied(side, level);
     return left;
   }
 
   /** Unlinks `slot` from `level` without touching quantities. */
   unlink(level: number, slot: number): void {
-    const pool = this.pool;
-    const prev = pool.prev[slot]!;
-    const next = pool.next[slot]!;
-    if (prev === -1) this.head[level] = next;
-    else pool.next[prev] = next;
-    if (next === -1) this.tail[level] = prev;
-    else pool.prev[next] = prev;
+    const p32 = this.pool.i32;
+    const o = slot << RECORD_SHIFT;
+    const prev = p32[o + PREV]!;
+    const next = p32[o + NEXT]!;
+    const l = level << LEVEL_SHIFT;
+    if (prev === -1) this.i32[l + L_HEAD] = next;
+    else p32[(prev << RECORD_SHIFT) + NEXT] = next;
+    if (next === -1) this.i32[l + L_TAIL] = prev;
+    else p32[(next << RECORD_SHIFT) + PREV] = prev;
   }
 
   /** Moves `slot` to the back of `level` (an iceberg's refreshed slice loses priority). */
   moveToTail(level: number, slot: number): void {
-    if (this.tail[level] === slot) return;
+    const l = level << LEVEL_SHIFT;
+    if (this.i32[l + L_TAIL] === slot) return;
     this.unlink(level, slot);
-    const pool = this.pool;
-    const last = this.tail[level]!;
-    pool.prev[slot] = last;
-    pool.next[slot] = -1;
-    pool.next[last] = slot;
-    this.tail[level] = slot;
+    const p32 = this.pool.i32;
+    const last = this.i32[l + L_TAIL]!;
+    p32[(slot << RECORD_SHIFT) + PREV] = last;
+    p32[(slot << RECORD_SHIFT) + NEXT] = -1;
+    p32[(last << RECORD_SHIFT) + NEXT] = slot;
+    this.i32[l + L_TAIL] = slot;
+  }
+
+  // Level fields (queries, snapshots, checks; the hot path indexes `i32`/`f64` itself).
+  priceOf(level: number): number {
+    return this.i32[(level << LEVEL_SHIFT) + L_PRICE]!;
+  }
+  headOf(level: number): number {
+    return this.i32[(level << LEVEL_SHIFT) + L_HEAD]!;
+  }
+  tailOf(level: number): number {
+    return this.i32[(level << LEVEL_SHIFT) + L_TAIL]!;
+  }
+  visibleOf(level: number): number {
+    return this.f64[level << VISIBLE_SHIFT]!;
+  }
+  setVisible(level: number, quantity: number): void {
+    this.f64[level << VISIBLE_SHIFT] = quantity;
   }
 
   /** Drops an empty level and moves the best price past it when it was the best. */
   emptied(side: number, level: number): void {
-    const price = this.price[level]!;
+    const price = this.priceOf(level);
     const i = price - this.base;
     if (i >= 0 && i < WINDOW) {
       this.at[i] = -1;
@@ -121,7 +155,7 @@ export class PriceLevels {
     } else {
       this.farAsks.remove(-price);
     }
-    this.tail[level] = this.freeLevel;
+    this.i32[(level << LEVEL_SHIFT) + L_TAIL] = this.freeLevel;
     this.freeLevel = level;
     this.count--;
     if (side === Side.BUY) {
@@ -173,8 +207,8 @@ export class PriceLevels {
       const level = this.at[i]!;
       if (level === -1) continue;
       inWindow++;
-      if (this.price[level] !== this.base + i)
-        fail(`level ${level} at ${this.base + i} says ${this.price[level]}`);
+      if (this.priceOf(level) !== this.base + i)
+        fail(`level ${level} at ${this.base + i} says ${this.priceOf(level)}`);
       if (this.bids.has(i) === this.asks.has(i)) fail(`level at ${this.base + i} is on no side or both`);
     }
     // Every level has one bit: as many bits as levels means no bit without a level.
@@ -186,11 +220,11 @@ export class PriceLevels {
     if (bits !== inWindow) fail(`${bits} bits set for ${inWindow} levels in the window`);
     this.farBids.forEach((price, level) => {
       if (price >= this.base) fail(`far bid ${price} is not below the window at ${this.base}`);
-      if (this.price[level] !== price) fail(`far bid level ${level} says ${this.price[level]}`);
+      if (this.priceOf(level) !== price) fail(`far bid level ${level} says ${this.priceOf(level)}`);
     });
     this.farAsks.forEach((key, level) => {
       if (-key < this.base + WINDOW) fail(`far ask ${-key} is not above the window at ${this.base}`);
-      if (this.price[level] !== -key) fail(`far ask level ${level} says ${this.price[level]}`);
+      if (this.priceOf(level) !== -key) fail(`far ask level ${level} says ${this.priceOf(level)}`);
     });
     if (inWindow + this.farBids.size + this.farAsks.size !== this.count) {
       fail(
@@ -198,7 +232,7 @@ export class PriceLevels {
       );
     }
     let free = 0;
-    for (let level = this.freeLevel; level !== -1; level = this.tail[level]!) {
+    for (let level = this.freeLevel; level !== -1; level = this.tailOf(level)) {
       if (++free > this.usedLevels) fail("the free level list loops");
     }
     if (free + this.count !== this.usedLevels)
@@ -233,25 +267,24 @@ export class PriceLevels {
   private allocLevel(price: number): number {
     let level = this.freeLevel;
     if (level !== -1) {
-      this.freeLevel = this.tail[level]!;
+      this.freeLevel = this.tailOf(level);
     } else {
-      if (this.usedLevels === this.price.length) this.growLevels();
+      if (this.usedLevels === this.capacity) this.growLevels();
       level = this.usedLevels++;
     }
-    this.price[level] = price;
-    this.head[level] = -1;
-    this.tail[level] = -1;
-    this.visible[level] = 0;
+    const l = level << LEVEL_SHIFT;
+    this.i32[l + L_PRICE] = price;
+    this.i32[l + L_HEAD] = -1;
+    this.i32[l + L_TAIL] = -1;
+    this.f64[level << VISIBLE_SHIFT] = 0;
     this.count++;
     return level;
   }
 
   private growLevels(): void {
-    const n = this.price.length + (this.price.length >> 1);
-    this.price = resized(this.price, n);
-    this.head = resized(this.head, n);
-    this.tail = resized(this.tail, n);
-    this.visible = resized(this.visible, n);
+    this.capacity += this.capacity >> 1;
+    this.i32 = resized(this.i32, this.capacity << LEVEL_SHIFT);
+    this.f64 = new Float64Array(this.i32.buffer);
   }
 
   /**
@@ -287,18 +320,18 @@ export class PriceLevels {
     this.asks.reset();
     for (let i = 0; i < WINDOW; i++) {
       const level = at[i]!;
-      if (level !== -1) (this.price[level]! <= bid ? this.bids : this.asks).set(i);
+      if (level !== -1) (this.priceOf(level) <= bid ? this.bids : this.asks).set(i);
     }
     // Far levels the window now covers come in, best first.
     while (this.farBids.size > 0 && this.farBids.lastKey() >= base) {
       const level = this.farBids.popLast();
-      at[this.price[level]! - base] = level;
-      this.bids.set(this.price[level]! - base);
+      at[this.priceOf(level) - base] = level;
+      this.bids.set(this.priceOf(level) - base);
     }
     while (this.farAsks.size > 0 && -this.farAsks.lastKey() < base + WINDOW) {
       const level = this.farAsks.popLast();
-      at[this.price[level]! - base] = level;
-      this.asks.set(this.price[level]! - base);
+      at[this.priceOf(level) - base] = level;
+      this.asks.set(this.priceOf(level) - base);
     }
   }
 }

@@ -1,7 +1,23 @@
 import { Side } from "./codes";
 import type { IdIndex } from "./id-index";
 import type { ResolvedConfig } from "./matching-engine";
-import type { OrderPool } from "./order-pool";
+import {
+  F64_SHIFT,
+  FILLED,
+  ICEBERG_BIT,
+  ID,
+  isStopType,
+  META,
+  NEXT,
+  OCO_BIT,
+  type OrderPool,
+  PRICE,
+  QUANTITY,
+  RECORD_SHIFT,
+  SHOWN,
+  SNAPSHOT_META,
+  USER_NEXT,
+} from "./order-pool";
 import type { PriceLevels } from "./price-levels";
 import type { UserOrders } from "./user-orders";
 import { VarintReader, VarintWriter } from "./varint";
@@ -23,6 +39,10 @@ const V1_CONFIG_FIELDS = [
   "maxLevelSpan",
   "initialOrders",
 ] as const;
+/** Order references a restore reads ahead (see readBook). */
+const PREFETCH = 16;
+/** Where readBook leaves the OR of its touching loads, so they are not optimized away. */
+let _sink = 0;
 /** Bytes a snapshot takes per order, about (to size the buffer once). */
 const BYTES_PER_ORDER = 24;
 
@@ -67,32 +87,33 @@ export function encodeSnapshot(
   w.uint(live);
   const position = new Int32Array(pool.slotsUsed);
   let next = 0;
-  for (const userId of users.userIds()) {
-    for (let s = users.first(userId); s !== -1; s = pool.userNext[s]!) position[s] = next++;
+  const userIds = users.userIds();
+  for (const userId of userIds) {
+    for (let s = users.first(userId); s !== -1; s = pool.int(s, USER_NEXT)) position[s] = next++;
   }
-  for (const userId of users.userIds()) {
-    for (let s = users.first(userId); s !== -1; s = pool.userNext[s]!) {
-      const sibling = pool.oco[s]!;
-      w.uint(pool.id[s]!);
+  for (const userId of userIds) {
+    for (let s = users.first(userId); s !== -1; s = pool.int(s, USER_NEXT)) {
+      const sibling = pool.ocoOf(s);
+      w.uint(pool.id(s));
       w.uint(userId);
-      w.uint(pool.meta[s]!);
-      w.uint(pool.price[s]!);
-      w.uint(pool.stopPrice[s]!);
-      w.uint(pool.trailOffset[s]!);
-      w.uint(pool.trailRef[s]!);
-      w.uint(pool.quantity[s]!);
-      w.uint(pool.filled[s]!);
-      w.uint(pool.shown[s]!);
-      w.uint(pool.peak[s]!);
+      w.uint(pool.meta(s) & SNAPSHOT_META);
+      w.uint(pool.int(s, PRICE));
+      w.uint(pool.stopPriceOf(s));
+      w.uint(pool.trailOffsetOf(s));
+      w.uint(pool.trailRefOf(s));
+      w.uint(pool.num(s, QUANTITY));
+      w.uint(pool.num(s, FILLED));
+      w.uint(pool.num(s, SHOWN));
+      w.uint(pool.peakOf(s));
       w.uint(sibling === -1 ? 0 : position[sibling]! + 1);
     }
   }
   writeSide(w, book, Side.BUY, position);
   writeSide(w, book, Side.SELL, position);
   let stops = 0;
-  for (let s = stopHead; s !== -1; s = pool.next[s]!) stops++;
+  for (let s = stopHead; s !== -1; s = pool.int(s, NEXT)) stops++;
   w.uint(stops);
-  for (let s = stopHead; s !== -1; s = pool.next[s]!) w.uint(position[s]!);
+  for (let s = stopHead; s !== -1; s = pool.int(s, NEXT)) w.uint(position[s]!);
   return w.finish();
 }
 
@@ -102,11 +123,11 @@ function writeSide(w: VarintWriter, { pool, levels }: BookStore, side: number, p
   for (let p = best; p !== 0; p = levels.behind(side, p)) count++;
   w.uint(count);
   for (let p = best; p !== 0; p = levels.behind(side, p)) {
-    const head = levels.head[levels.levelAt(p)]!;
+    const head = levels.headOf(levels.levelAt(p));
     let n = 0;
-    for (let s = head; s !== -1; s = pool.next[s]!) n++;
+    for (let s = head; s !== -1; s = pool.int(s, NEXT)) n++;
     w.uint(n);
-    for (let s = head; s !== -1; s = pool.next[s]!) w.uint(position[s]!);
+    for (let s = head; s !== -1; s = pool.int(s, NEXT)) w.uint(position[s]!);
   }
 }
 
@@ -135,45 +156,83 @@ export function readBook(r: VarintReader, version: number, book: BookStore): num
   pool.reserve(count);
   ids.reserve(count);
   const partners: number[] = [];
+  // The pool is sized for `count` above, so its arrays stay put while it is filled.
+  const i32 = pool.i32;
+  const f64 = pool.f64;
+  // Orders come grouped by user: one user-record lookup per user, not per order.
+  let lastUserId = 0;
+  let user = -1;
   for (let i = 0; i < count; i++) {
     const slot = pool.alloc();
     if (slot !== i) throw new Error("engine snapshot: restore needs an empty pool");
-    pool.id[slot] = r.uint();
+    const o = slot << RECORD_SHIFT;
+    const d = slot << F64_SHIFT;
+    f64[d + ID] = r.uint();
     const userId = r.uint();
-    pool.meta[slot] = r.uint();
-    pool.price[slot] = r.uint();
-    pool.stopPrice[slot] = r.uint();
-    pool.trailOffset[slot] = r.uint();
-    pool.trailRef[slot] = r.uint();
-    pool.quantity[slot] = r.uint();
-    pool.filled[slot] = r.uint();
-    pool.shown[slot] = r.uint();
-    pool.peak[slot] = r.uint();
+    let meta = r.uint() & SNAPSHOT_META;
+    i32[o + PRICE] = r.uint();
+    const stopPrice = r.uint();
+    const trailOffset = r.uint();
+    const trailRef = r.uint();
+    f64[d + QUANTITY] = r.uint();
+    f64[d + FILLED] = r.uint();
+    f64[d + SHOWN] = r.uint();
+    const peak = r.uint();
     const partner = r.uint();
+    if (isStopType(meta)) {
+      pool.useCold();
+      pool.stopPrice[slot] = stopPrice;
+      pool.trailOffset[slot] = trailOffset;
+      pool.trailRef[slot] = trailRef;
+    }
+    if (peak !== 0) {
+      pool.useCold();
+      pool.peak[slot] = peak;
+      meta |= ICEBERG_BIT;
+    }
+    i32[o + META] = meta;
     if (partner !== 0) partners.push(slot, partner);
-    users.append(slot, userId);
+    if (userId !== lastUserId) {
+      user = users.recordOf(userId);
+      lastUserId = userId;
+    }
+    users.appendTo(slot, user);
   }
-  ids.insertRange(0, count, pool.id);
+  ids.insertRange(0, count, f64);
   for (let i = 0; i < partners.length; i += 2) {
     const partner = partners[i + 1]!;
-    pool.oco[partners[i]!] = version === 1 ? ids.find(partner, pool.id) : partner - 1;
+    const slot = partners[i]!;
+    pool.useCold();
+    pool.oco[slot] = version === 1 ? ids.find(partner, f64) : partner - 1;
+    i32[(slot << RECORD_SHIFT) + META]! |= OCO_BIT;
   }
+  const batch = new Int32Array(PREFETCH);
+  let touched = 0;
   for (const side of [Side.BUY, Side.SELL]) {
     for (let n = r.uint(); n > 0; n--) {
       let level = -1;
-      for (let k = r.uint(); k > 0; k--) {
-        const slot = readOrderRef(r, version, book);
-        if (level === -1) level = levels.open(side, pool.price[slot]!);
-        levels.link(level, slot);
+      for (let k = r.uint(); k > 0; ) {
+        // A level's orders sit anywhere in the pool (it is in user order): read a batch of
+        // references and touch their records first, so the cache misses overlap.
+        const m = Math.min(k, PREFETCH);
+        for (let j = 0; j < m; j++) {
+          const slot = readOrderRef(r, version, book);
+          batch[j] = slot;
+          touched |= i32[(slot << RECORD_SHIFT) + PRICE]!;
+        }
+        if (level === -1) level = levels.open(side, i32[(batch[0]! << RECORD_SHIFT) + PRICE]!);
+        for (let j = 0; j < m; j++) levels.link(level, batch[j]!);
+        k -= m;
       }
     }
   }
+  _sink = touched;
   return count;
 }
 
 /** The slot of the next order reference: a position (version 2) or an order id (version 1). */
 export function readOrderRef(r: VarintReader, version: number, { pool, ids }: BookStore): number {
-  return version === 1 ? ids.find(r.uint(), pool.id) : r.uint();
+  return version === 1 ? ids.find(r.uint(), pool.f64) : r.uint();
 }
 
 /** 64-bit FNV-1a over `bytes` as 16 hex digits, computed in four 16-bit limbs (no BigInt). */

@@ -1,12 +1,17 @@
 import { IdIndex } from "./id-index";
-import type { OrderPool } from "./order-pool";
+import { type OrderPool, RECORD_SHIFT, USER, USER_NEXT, USER_PREV } from "./order-pool";
 import { resized } from "./typed-arrays";
 
 /**
  * Each user's live orders as an intrusive list in acceptance order (through the pool's
- * `userPrev`/`userNext`), so cancel-all and open-orders cost O(that user's orders).
- * A user record exists only while the user has live orders; the pool's `user` column holds each
- * order's record (4 bytes, not the 8 of the user id), and `idOf` gives the id back.
+ * USER_PREV/USER_NEXT), so cancel-all and open-orders cost O(that user's orders). The pool's
+ * USER field holds each order's user record (4 bytes, not the 8 of the user id), and `idOf`
+ * gives the id back.
+ *
+ * A record whose user has no live order left stays indexed ("idle"): on a thin book most users
+ * come and go with every order, and dropping and re-adding their record cost two hash updates
+ * per order. Idle records are swept when they outnumber max(1,024, twice the active users), so
+ * memory stays proportional to the users with orders (the sweep is amortized O(1)).
  */
 export class UserOrders {
   private ids = new Float64Array(64);
@@ -15,6 +20,9 @@ export class UserOrders {
   private readonly index = new IdIndex(64);
   private freeHead = -1;
   private used = 0;
+  /** Records in use (indexed) and how many of them are idle (no live order). */
+  private records = 0;
+  private idle = 0;
 
   constructor(private readonly pool: OrderPool) {}
 
@@ -36,35 +44,50 @@ export class UserOrders {
     return out.sort((a, b) => a - b);
   }
 
-  /** Appends `slot` to the orders of `userId` and sets its `user` record. */
+  /** Appends `slot` to the orders of `userId` and sets its USER field. */
   append(slot: number, userId: number): void {
-    const pool = this.pool;
-    let u = this.index.find(userId, this.ids);
-    if (u === -1) u = this.addUser(userId);
-    pool.user[slot] = u;
+    this.appendTo(slot, this.recordOf(userId));
+  }
+
+  /** The record of `userId`, new (and idle) if the user had none. */
+  recordOf(userId: number): number {
+    const u = this.index.find(userId, this.ids);
+    return u === -1 ? this.addUser(userId) : u;
+  }
+
+  /** Appends `slot` to the orders of record `u` (a restore reuses `u` for a run of one user's orders). */
+  appendTo(slot: number, u: number): void {
+    const i32 = this.pool.i32;
+    const o = slot << RECORD_SHIFT;
+    i32[o + USER] = u;
     const last = this.tail[u]!;
-    pool.userPrev[slot] = last;
-    pool.userNext[slot] = -1;
-    if (last === -1) this.head[u] = slot;
-    else pool.userNext[last] = slot;
+    i32[o + USER_PREV] = last;
+    i32[o + USER_NEXT] = -1;
+    if (last === -1) {
+      this.head[u] = slot;
+      this.idle--;
+    } else {
+      i32[(last << RECORD_SHIFT) + USER_NEXT] = slot;
+    }
     this.tail[u] = slot;
   }
 
   remove(slot: number): void {
-    const pool = this.pool;
-    const prev = pool.userPrev[slot]!;
-    const next = pool.userNext[slot]!;
+    const i32 = this.pool.i32;
+    const o = slot << RECORD_SHIFT;
+    const prev = i32[o + USER_PREV]!;
+    const next = i32[o + USER_NEXT]!;
     if (prev !== -1 && next !== -1) {
-      pool.userNext[prev] = next;
-      pool.userPrev[next] = prev;
+      i32[(prev << RECORD_SHIFT) + USER_NEXT] = next;
+      i32[(next << RECORD_SHIFT) + USER_PREV] = prev;
       return;
     }
-    const u = pool.user[slot]!;
+    const u = i32[o + USER]!;
     if (prev === -1) this.head[u] = next;
-    else pool.userNext[prev] = next;
+    else i32[(prev << RECORD_SHIFT) + USER_NEXT] = next;
     if (next === -1) this.tail[u] = prev;
-    else pool.userPrev[next] = prev;
-    if (this.head[u] === -1) this.removeUser(u);
+    else i32[(next << RECORD_SHIFT) + USER_PREV] = prev;
+    if (this.head[u] === -1 && ++this.idle > Math.max(MIN_IDLE, 2 * (this.records - this.idle))) this.sweep();
   }
 
   /**
@@ -80,16 +103,27 @@ export class UserOrders {
       const id = this.ids[u]!;
       if (this.index.find(id, this.ids) !== u) throw new Error(`user orders: user ${id} is not indexed`);
       let prev = -1;
-      for (let s = this.head[u]!; s !== -1; s = pool.userNext[s]!) {
-        if (pool.user[s] !== u)
-          throw new Error(`user orders: order ${pool.id[s]} is listed under user ${id}`);
-        if (pool.userPrev[s] !== prev)
-          throw new Error(`user orders: order ${pool.id[s]} has a wrong back link`);
+      for (let s = this.head[u]!; s !== -1; s = pool.int(s, USER_NEXT)) {
+        if (pool.int(s, USER) !== u)
+          throw new Error(`user orders: order ${pool.id(s)} is listed under user ${id}`);
+        if (pool.int(s, USER_PREV) !== prev)
+          throw new Error(`user orders: order ${pool.id(s)} has a wrong back link`);
         if (++orders > pool.slotsUsed) throw new Error(`user orders: the list of user ${id} loops`);
         prev = s;
       }
       if (this.tail[u] !== prev) throw new Error(`user orders: user ${id} has a wrong tail`);
     }
+    let idle = 0;
+    for (let u = 0; u < this.used; u++) {
+      if (this.ids[u] !== 0 && this.head[u] === -1) {
+        if (this.index.find(this.ids[u]!, this.ids) !== u)
+          throw new Error(`user orders: idle user ${this.ids[u]} is not indexed`);
+        idle++;
+      }
+    }
+    if (idle !== this.idle) throw new Error(`user orders: ${this.idle} idle users counted, ${idle} found`);
+    if (this.index.count !== this.records)
+      throw new Error(`user orders: ${this.records} records, ${this.index.count} indexed`);
     return orders;
   }
 
@@ -105,14 +139,22 @@ export class UserOrders {
     this.head[u] = -1;
     this.tail[u] = -1;
     this.index.insert(u, this.ids);
+    this.records++;
+    this.idle++;
     return u;
   }
 
-  /** Frees the record; the free list is threaded through `tail`, and `head` stays -1. */
-  private removeUser(u: number): void {
-    this.index.remove(u, this.ids);
-    this.tail[u] = this.freeHead;
-    this.freeHead = u;
+  /** Frees every idle record; a free record has id 0, its free list is threaded through `tail`. */
+  private sweep(): void {
+    for (let u = 0; u < this.used; u++) {
+      if (this.ids[u] === 0 || this.head[u] !== -1) continue;
+      this.index.remove(u, this.ids);
+      this.ids[u] = 0;
+      this.tail[u] = this.freeHead;
+      this.freeHead = u;
+    }
+    this.records -= this.idle;
+    this.idle = 0;
   }
 
   private grow(): void {
@@ -122,3 +164,6 @@ export class UserOrders {
     this.tail = resized(this.tail, n);
   }
 }
+
+/** Idle user records kept before a sweep at least (see UserOrders). */
+const MIN_IDLE = 1024;
