@@ -50,6 +50,56 @@ describe("OrderBook object: durability", () => {
     expect(placed[0]!.ok && placed[0]!.order!.seq).toBe(before.sequence.journalSeq + 1);
   });
 
+  it("a placement the old engine refused for its distance (205) stays refused when the journal replays", async () => {
+    const symbol = "FAR205-USDT";
+    let book = await configuredBook(symbol);
+    const near = { userId: "ann", side: "buy" as const, type: "limit" as const, quantity: "0.01" };
+    expect(await book.place({ ...near, orderId: "near", price: "64000.00" })).toMatchObject({ ok: true });
+    // What the engine before far levels left in storage for a sell at 10x the market: the
+    // journaled command and the order's refusal (its lock was released by settlement).
+    await runInDurableObject(book, (_instance, state) => {
+      const sql = state.storage.sql;
+      const counters = JSON.parse(
+        sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = 'counters'").one().value,
+      ) as { journalSeq: number; nextOrderNum: number };
+      const num = counters.nextOrderNum;
+      const command = {
+        kind: "place",
+        orderId: num,
+        userId: 1,
+        side: "sell",
+        type: "limit",
+        price: 64_000_000,
+        quantity: 1_000,
+      };
+      sql.exec(
+        "INSERT INTO journal (seq, ts, command) VALUES (?, ?, ?)",
+        counters.journalSeq + 1,
+        Date.now(),
+        JSON.stringify(command),
+      );
+      sql.exec(
+        "INSERT INTO orders (num, order_id, client_order_id, user_id, result) VALUES (?, 'far', NULL, 'ann', ?)",
+        num,
+        JSON.stringify({
+          ok: false,
+          code: "PRICE_OUT_OF_RANGE",
+          message: "The order was rejected: price out of range",
+        }),
+      );
+      sql.exec(
+        "UPDATE meta SET value = ? WHERE key = 'counters'",
+        JSON.stringify({ ...counters, journalSeq: counters.journalSeq + 1, nextOrderNum: num + 1 }),
+      );
+    });
+    await resetObject(book);
+    book = env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol));
+    const depth = await book.fullDepth();
+    expect(depth!.asks).toEqual([]);
+    expect(depth!.bids.map(([price]) => price)).toEqual(["64000.00"]);
+    expect((await book.sequence()).orderCount).toBe(1);
+  });
+
   it("OCO pairs and amendments survive a rebuild: both legs known, still linked, amendments in place", async () => {
     const symbol = "OCORST-USDT";
     let book = await configuredBook(symbol);
