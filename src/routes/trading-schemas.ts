@@ -18,7 +18,7 @@ export const OrderSchema = z
     type: z.string(),
     status: z.string().openapi({
       description:
-        "pending (funds locked, not yet confirmed by the book) | new | partially_filled | filled | cancelled | expired | rejected",
+        "new | partially_filled | filled | cancelled | expired | rejected (pending: an order left by the first order path, before the market object recorded orders itself)",
     }),
     time_in_force: z.string(),
     post_only: z.boolean(),
