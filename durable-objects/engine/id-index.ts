@@ -1,11 +1,16 @@
 /**
- * Open-addressing hash index from an external id (a safe integer) to a pool slot. The table
- * stores only slots; the ids live in the caller's Float64Array (slot s's id at `ids[s << shift]`,
- * so records of 2^shift numbers work), so an entry costs 4 bytes.
- * Linear probing with backward-shift deletion (no tombstones), load factor at most 1/2.
+ * Open-addressing hash index from an external id (a safe integer) to a pool slot. The ids live
+ * in the caller's Float64Array (slot s's id at `ids[s << shift]`, so records of 2^shift numbers
+ * work); a bucket is two Int32 words, the slot and the id's 32-bit hash. With the hash beside the
+ * slot, a probe reads an id only when the hashes match, and deletion and rehashing read none: on
+ * a book far larger than the caches, each id read is a miss in another order's record.
+ * Linear probing with backward-shift deletion (no tombstones), load factor at most 1/2: 16 bytes
+ * an id at most.
  */
 export class IdIndex {
+  /** Bucket i: slot at 2i (-1 when empty), hash at 2i + 1. */
   private table: Int32Array;
+  /** Buckets − 1 (a power of two minus one). */
   private mask: number;
   private size = 0;
   /** Keeps the prefetching loads of insertRange from being optimized away. */
@@ -26,7 +31,7 @@ export class IdIndex {
   ) {
     let n = 16;
     while (n < capacity * 2) n *= 2;
-    this.table = new Int32Array(n).fill(-1);
+    this.table = emptyTable(n);
     this.mask = n - 1;
   }
 
@@ -39,37 +44,42 @@ export class IdIndex {
   find(id: number, ids: Float64Array): number {
     const table = this.table;
     const mask = this.mask;
-    let i = hashId(id) & mask;
+    const h = hashId(id);
+    let i = h & mask;
     for (;;) {
-      const slot = table[i]!;
+      const slot = table[i << 1]!;
       if (slot === -1) {
         this.missBucket = i;
         this.missId = id;
         this.missVersion = this.version;
         return -1;
       }
-      if (ids[slot << this.shift] === id) return slot;
+      if (table[(i << 1) + 1] === h && ids[slot << this.shift] === id) return slot;
       i = (i + 1) & mask;
     }
   }
 
   /** Sizes the table for `capacity` ids at once (before a restore), so inserts do not rehash. */
   reserve(capacity: number): void {
-    if (this.size === 0 && capacity * 2 > this.table.length) {
-      let n = this.table.length;
+    if (this.size === 0 && capacity * 2 > this.mask + 1) {
+      let n = this.mask + 1;
       while (n < capacity * 2) n *= 2;
-      this.table = new Int32Array(n).fill(-1);
+      this.table = emptyTable(n);
       this.mask = n - 1;
       this.version++;
     }
   }
 
-  /** Adds `slot` (whose id `ids[slot]` must be absent). */
+  /** Adds `slot` (whose id `ids[slot << shift]` must be absent). */
   insert(slot: number, ids: Float64Array): void {
-    if (++this.size * 2 > this.table.length) this.rehash(ids);
-    if (this.missVersion === this.version && this.missId === ids[slot << this.shift])
-      this.table[this.missBucket] = slot;
-    else this.place(slot, ids);
+    if (++this.size * 2 > this.mask + 1) this.rehash();
+    const id = ids[slot << this.shift]!;
+    if (this.missVersion === this.version && this.missId === id) {
+      this.table[this.missBucket << 1] = slot;
+      this.table[(this.missBucket << 1) + 1] = hashId(id);
+    } else {
+      this.place(slot, hashId(id));
+    }
     this.version++;
   }
 
@@ -84,7 +94,7 @@ export class IdIndex {
     for (let start = from; start < to; start += PREFETCH) {
       const end = Math.min(to, start + PREFETCH);
       let touched = 0;
-      for (let s = start; s < end; s++) touched |= table[hashId(ids[s << this.shift]!) & mask]!;
+      for (let s = start; s < end; s++) touched |= table[(hashId(ids[s << this.shift]!) & mask) << 1]!;
       this.touched = touched;
       for (let s = start; s < end; s++) this.insert(s, ids);
     }
@@ -93,46 +103,54 @@ export class IdIndex {
   remove(slot: number, ids: Float64Array): void {
     const table = this.table;
     const mask = this.mask;
-    const shift = this.shift;
-    let i = hashId(ids[slot << shift]!) & mask;
-    while (table[i] !== slot) i = (i + 1) & mask;
+    let i = hashId(ids[slot << this.shift]!) & mask;
+    while (table[i << 1] !== slot) i = (i + 1) & mask;
     // Backward shift: pull later entries of the probe run into the hole when that keeps them reachable.
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      const moved = table[j]!;
+      const moved = table[j << 1]!;
       if (moved === -1) break;
-      const home = hashId(ids[moved << shift]!) & mask;
+      const home = table[(j << 1) + 1]! & mask;
       const reachable = i <= j ? home > i && home <= j : home > i || home <= j;
       if (!reachable) {
-        table[i] = moved;
+        table[i << 1] = moved;
+        table[(i << 1) + 1] = table[(j << 1) + 1]!;
         i = j;
       }
     }
-    table[i] = -1;
+    table[i << 1] = -1;
     this.size--;
     this.version++;
   }
 
-  private place(slot: number, ids: Float64Array): void {
+  private place(slot: number, h: number): void {
     const table = this.table;
     const mask = this.mask;
-    let i = hashId(ids[slot << this.shift]!) & mask;
-    while (table[i] !== -1) i = (i + 1) & mask;
-    table[i] = slot;
+    let i = h & mask;
+    while (table[i << 1] !== -1) i = (i + 1) & mask;
+    table[i << 1] = slot;
+    table[(i << 1) + 1] = h;
   }
 
-  private rehash(ids: Float64Array): void {
+  /** Doubles the table, re-placing every entry by its stored hash (no id is read). */
+  private rehash(): void {
     this.version++;
     const old = this.table;
-    this.table = new Int32Array(old.length * 2).fill(-1);
-    this.mask = this.table.length - 1;
-    for (let i = 0; i < old.length; i++) if (old[i] !== -1) this.place(old[i]!, ids);
+    const n = (this.mask + 1) * 2;
+    this.table = emptyTable(n);
+    this.mask = n - 1;
+    for (let i = 0; i < old.length; i += 2) if (old[i] !== -1) this.place(old[i]!, old[i + 1]!);
   }
 }
 
 /** Inserts whose buckets insertRange touches ahead. */
 const PREFETCH = 16;
+
+/** `buckets` empty buckets (every word -1: one fill; the hash word of an empty bucket is never read). */
+function emptyTable(buckets: number): Int32Array {
+  return new Int32Array(buckets * 2).fill(-1);
+}
 
 /** Mixes both 32-bit halves of a safe integer (ids are often sequential, so mixing matters). */
 function hashId(id: number): number {
