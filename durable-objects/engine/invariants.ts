@@ -79,7 +79,10 @@ export function checkInvariants(parts: BookParts): void {
       check(pool.ocoOf(sibling) === s && stateOf(pool.meta(sibling)) !== State.FREE, () => {
         return `order ${id}'s OCO leg does not point back`;
       });
-      check(pool.int(sibling, USER) === pool.int(s, USER), () => `order ${id}'s OCO legs belong to two users`);
+      check(
+        pool.int(sibling, USER) === pool.int(s, USER),
+        () => `order ${id}'s OCO legs belong to two users`,
+      );
     }
   }
 }

@@ -816,7 +816,8 @@ export class MatchingEngine {
     const pool = this.pool;
     const meta = pool.meta(slot);
     const sibling = pool.ocoOf(slot);
-    const stopPrice = typeOf(meta) === OrderType.TRAILING_STOP ? this.trailStop(slot) : pool.stopPriceOf(slot);
+    const stopPrice =
+      typeOf(meta) === OrderType.TRAILING_STOP ? this.trailStop(slot) : pool.stopPriceOf(slot);
     const userId = this.users.idOf(pool.int(slot, USER));
     return describeOrder(pool, slot, userId, stopPrice, sibling === -1 ? 0 : pool.id(sibling));
   }

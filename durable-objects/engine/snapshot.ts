@@ -211,7 +211,7 @@ export function readBook(r: VarintReader, version: number, book: BookStore): num
   for (const side of [Side.BUY, Side.SELL]) {
     for (let n = r.uint(); n > 0; n--) {
       let level = -1;
-      for (let k = r.uint(); k > 0; ) {
+      for (let k = r.uint(); k > 0;) {
         // A level's orders sit anywhere in the pool (it is in user order): read a batch of
         // references and touch their records first, so the cache misses overlap.
         const m = Math.min(k, PREFETCH);
