@@ -31,12 +31,13 @@ import {
   type TickerView,
   type TradeView,
 } from "./market/messages";
-import { ackOutbox, outboxBacklog, readOutbox } from "./market/outbox";
+import { ackOutboxOf, outboxBacklog, outboxOrderIds, readOutbox } from "./market/outbox";
 import { persistBatch } from "./market/persist";
 import { ActiveRules, rulesProblem, type MarketRules } from "./market/rules";
 import { formatUnits } from "../src/lib/money";
 import { createSchema, insertRows, readMeta, writeMeta } from "./market/schema";
 import { ObjectSettler } from "./market/settler";
+import type { OutboxRead } from "../src/services/trading/settle-market";
 import { latestSnapshotSeq, oldestSnapshotSeq, writeSnapshot } from "./market/snapshots";
 import { truncateJournal } from "./market/journal";
 import {
@@ -101,8 +102,8 @@ export class OrderBook extends DurableObject<Env> {
     this.settler = new ObjectSettler(
       env,
       {
-        readOutbox: async (afterSeq, limit) => ({ entries: readOutbox(ctx.storage.sql, afterSeq, limit) }),
-        ackOutbox: async (uptoSeq) => ackOutbox(ctx.storage.sql, uptoSeq),
+        readOutbox: async (afterSeq, limit) => this.outboxRead(afterSeq, limit),
+        ackOutbox: async (uptoSeq, epoch) => this.acknowledge(uptoSeq, epoch),
         publishBalances: (updates) => this.publishBalances(updates),
         backlog: () => outboxBacklog(ctx.storage.sql),
       },
@@ -165,9 +166,13 @@ export class OrderBook extends DurableObject<Env> {
     if (
       current &&
       (current.tickSize !== rules.tickSize || current.lotSize !== rules.lotSize) &&
-      this.market.engine.orderCount > 0
+      (this.market.engine.orderCount > 0 || outboxBacklog(this.ctx.storage.sql) > 0)
     ) {
-      return { ok: false, message: "tick and lot sizes can change only while the book is empty" };
+      // Unsettled fills too: entries written before minor units were carried settle on the grid.
+      return {
+        ok: false,
+        message: "tick and lot sizes can change only while the book is empty and its fills are settled",
+      };
     }
     writeMeta(this.ctx.storage.sql, "rules", rules);
     this.market.rules = new ActiveRules(rules);
@@ -210,7 +215,7 @@ export class OrderBook extends DurableObject<Env> {
 
   async amend(
     orderId: string,
-    change: { price?: string; quantity?: string; userId?: string; amendId?: string },
+    change: { price?: string; quantity?: string; userId?: string; amendId?: string; expiresAt?: number },
   ): Promise<CommandResult> {
     return (await this.intake.submit([{ kind: "amend", orderId, ...change }]))[0]!;
   }
@@ -388,16 +393,32 @@ export class OrderBook extends DurableObject<Env> {
     return this.market.lookup(query);
   }
 
-  async readOutbox(afterSeq = 0, limit = 500): Promise<{ entries: OutboxEntry[]; backlog: number }> {
+  /** Unsettled entries after `afterSeq`, with the storage's epoch and last issued sequence. */
+  async readOutbox(afterSeq = 0, limit = 500): Promise<OutboxRead & { backlog: number }> {
     const n = Math.max(1, Math.min(5_000, Math.floor(limit) || 500));
+    return { ...this.outboxRead(afterSeq, n), backlog: outboxBacklog(this.ctx.storage.sql) };
+  }
+
+  /** Deletes entries up to `uptoSeq`; an `epoch` not this storage's deletes nothing. */
+  async ackOutbox(uptoSeq: number, epoch?: string): Promise<{ acknowledged: number }> {
+    return { acknowledged: this.acknowledge(uptoSeq, epoch) };
+  }
+
+  /** What reconciliation compares with Postgres: the live orders and those settlement still owes. */
+  async bookReport(): Promise<{ liveOrderIds: string[]; unsettledOrderIds: string[] }> {
     return {
-      entries: readOutbox(this.ctx.storage.sql, afterSeq, n),
-      backlog: outboxBacklog(this.ctx.storage.sql),
+      liveOrderIds: this.market.liveOrderIds(),
+      unsettledOrderIds: outboxOrderIds(this.ctx.storage.sql),
     };
   }
 
-  async ackOutbox(uptoSeq: number): Promise<{ acknowledged: number }> {
-    return { acknowledged: ackOutbox(this.ctx.storage.sql, uptoSeq) };
+  private outboxRead(afterSeq: number, limit: number): OutboxRead {
+    const { epoch, outboxSeq } = this.market.counters;
+    return { entries: readOutbox(this.ctx.storage.sql, afterSeq, limit), epoch, lastSeq: outboxSeq };
+  }
+
+  private acknowledge(uptoSeq: number, epoch: string | undefined): number {
+    return ackOutboxOf(this.ctx.storage.sql, uptoSeq, epoch, this.market.counters.epoch!);
   }
 
   /**

@@ -14,6 +14,7 @@ import { adminRoutes } from "./routes/admin";
 import { adminWalletRoutes } from "./routes/admin-wallets";
 import { depositWebhookRoutes } from "./routes/deposit-webhook";
 import { adminMarketRoutes } from "./routes/admin-markets";
+import { adminSettlementRoutes } from "./routes/admin-settlement";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes, jwksRoutes } from "./routes/auth";
 import { mountDocs } from "./routes/docs";
@@ -98,6 +99,7 @@ export function createApp() {
   app.route("/", adminMarketRoutes);
   app.route("/api/v1", orderRoutes);
   app.route("/api/v1", adminTradingRoutes);
+  app.route("/api/v1", adminSettlementRoutes);
   app.route("/api/v1", portfolioRoutes);
   mountDocs(app);
 

@@ -320,6 +320,16 @@ export class MatchingEngine {
     return out;
   }
 
+  /** Every live order's id (resting and pending stops), user by user: O(live orders), for audits. */
+  liveOrderIds(): number[] {
+    const out: number[] = [];
+    for (const userId of this.users.userIds()) {
+      for (let s = this.users.first(userId); s !== -1; s = this.pool.int(s, USER_NEXT))
+        out.push(this.pool.id(s));
+    }
+    return out;
+  }
+
   /** 64-bit FNV-1a (16 hex digits) of the canonical snapshot: equal states hash equal. */
   stateHash(): string {
     return fnv1a64(this.snapshot());

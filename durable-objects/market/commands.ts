@@ -93,6 +93,12 @@ export interface AmendCommand {
   quantity?: string;
   /** The caller's id for this amendment, echoed in its `amended` outbox entry. */
   amendId?: string;
+  /**
+   * When the amendment's hold on the order lapses (ms since the epoch): the book refuses the
+   * amendment after that (AMEND_EXPIRED), because another amendment may have taken the order
+   * over and settlement no longer protects what this one locked.
+   */
+  expiresAt?: number;
 }
 
 export interface CancelAllCommand {
@@ -154,16 +160,25 @@ export interface CommandError {
 
 export type CommandResult = CommandOk | CommandError;
 
-/** One row of the settlement outbox, read in sequence order and acknowledged after commit. */
+/**
+ * One row of the settlement outbox, read in sequence order and acknowledged after commit.
+ * `epoch`: the object's storage identity (see `Counters.epoch`), stamped when the row is written
+ * (absent on rows written before epochs existed). The `*Minor` fields are the amounts in minor
+ * units, fixed at match time so a later tick or lot change cannot alter them (absent on older
+ * rows, which settle from the decimal strings).
+ */
 export type OutboxEntry =
   | {
       seq: number;
       kind: "trade";
       ts: number;
+      epoch?: string;
       tradeId: string;
       market: string;
       price: string;
       quantity: string;
+      priceMinor?: string;
+      quantityMinor?: string;
       takerSide: SideName;
       takerOrderId: string;
       takerUserId: string;
@@ -176,6 +191,7 @@ export type OutboxEntry =
       seq: number;
       kind: "order";
       ts: number;
+      epoch?: string;
       event: "accepted" | "rejected" | "done" | "amended" | "triggered";
       orderId: string;
       userId: string;
@@ -186,6 +202,10 @@ export type OutboxEntry =
       quantity?: string;
       remaining?: string;
       filled?: string;
+      /** `amended`: price, total quantity and remaining quantity in minor units. */
+      priceMinor?: string;
+      quantityMinor?: string;
+      remainingMinor?: string;
       /** `amended`: the amend command's `amendId`, when it had one. */
       amendId?: string;
     };

@@ -31,7 +31,7 @@ import { journalAfter } from "./journal";
 import { CandleBook, type Candle } from "./market-data/candles";
 import { DepthFeed } from "./market-data/depth-feed";
 import { ActiveRules, type MarketRules } from "./rules";
-import { EMPTY_COUNTERS, readMeta, type Counters } from "./schema";
+import { EMPTY_COUNTERS, readMeta, writeMeta, type Counters } from "./schema";
 import { latestSnapshot } from "./snapshots";
 
 /** The engine's capacity; prices in ticks and quantities in lots must fit it. */
@@ -124,6 +124,10 @@ export class Market {
     const rules = readMeta<MarketRules>(sql, "rules");
     this.rules = rules ? new ActiveRules(rules) : null;
     this.counters = readMeta<Counters>(sql, "counters") ?? { ...EMPTY_COUNTERS };
+    if (!this.counters.epoch) {
+      this.counters.epoch = crypto.randomUUID();
+      writeMeta(sql, "counters", this.counters);
+    }
     const snapshot = latestSnapshot(sql);
     this.engine = snapshot ? MatchingEngine.restore(snapshot.engine) : new MatchingEngine(ENGINE_CONFIG);
     let seq = snapshot?.journalSeq ?? 0;
@@ -404,6 +408,9 @@ export class Market {
     if (denied) return denied;
     const target = this.findOrder(c.orderId, c.userId, batch);
     if (!target) return fail("ORDER_NOT_FOUND", "No such order in this market");
+    if (typeof c.expiresAt === "number" && batch.ts >= c.expiresAt) {
+      return fail("AMEND_EXPIRED", "The amendment arrived after its hold on the order lapsed");
+    }
     const grid = this.rules!.grid;
     const change: { price?: number; quantity?: number } = {};
     if (c.price !== undefined) {
@@ -669,6 +676,8 @@ export class Market {
           market: symbol,
           price: p,
           quantity: q,
+          priceMinor: grid.priceMinor(price).toString(),
+          quantityMinor: grid.quantityMinor(lots).toString(),
           takerSide,
           takerOrderId: taker.orderId,
           takerUserId: taker.userId,
@@ -723,6 +732,9 @@ export class Market {
           entry.price = grid.price(ev.price[i]!);
           entry.quantity = grid.quantity(ev.quantity[i]!);
           entry.remaining = grid.quantity(ev.quantity2[i]!);
+          entry.priceMinor = grid.priceMinor(ev.price[i]!).toString();
+          entry.quantityMinor = grid.quantityMinor(ev.quantity[i]!).toString();
+          entry.remainingMinor = grid.quantityMinor(ev.quantity2[i]!).toString();
           break;
         default:
           entry.event = "triggered";
@@ -808,6 +820,29 @@ export class Market {
             }
           : null,
     };
+  }
+
+  /**
+   * Every order id the book holds: resting, or waiting as a stop (both legs of an OCO). The ids
+   * not cached in memory are read in one statement, so a restarted object lists a deep book fast.
+   */
+  liveOrderIds(): string[] {
+    const nums = this.engine.liveOrderIds();
+    const ids: string[] = [];
+    const missing: number[] = [];
+    for (const num of nums) {
+      const ref = this.refs.get(num);
+      if (ref) ids.push(ref.orderId);
+      else missing.push(num);
+    }
+    if (missing.length) {
+      const rows = this.sql.exec<{ order_id: string }>(
+        "SELECT order_id FROM orders WHERE num IN (SELECT value FROM json_each(?))",
+        JSON.stringify(missing),
+      );
+      for (const row of rows) ids.push(row.order_id);
+    }
+    return ids;
   }
 
   /** The user's live orders in this market, as order reports. */

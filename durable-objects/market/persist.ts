@@ -28,7 +28,7 @@ export function persistBatch(
     ["num", "user_id"],
     batch.users.map((u) => [u.num, u.userId]),
   );
-  appendOutbox(sql, batch.outbox);
+  appendOutbox(sql, batch.outbox, counters.epoch);
   if (batch.trades.length) {
     insertRows(
       sql,

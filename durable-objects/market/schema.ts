@@ -36,6 +36,13 @@ export interface Counters {
   nextTradeId: number;
   outboxSeq: number;
   lastUpdateId: number;
+  /**
+   * The storage's identity, random, set when the object's storage is first created (or first
+   * loaded after epochs were introduced) and stamped on every outbox row: settlement records it
+   * on the market's cursor, so an object whose storage was reset (its outbox numbered from 1
+   * again) is told apart from the one whose entries are settled.
+   */
+  epoch?: string;
 }
 
 export const EMPTY_COUNTERS: Counters = {

@@ -90,6 +90,7 @@ export class ObjectSettler {
           settleMarket(db, this.source, tradingRules(rules), {
             maxBatches: BATCHES_PER_ROUND,
             afterSeq: this.cursor,
+            log: this.log,
           }),
           ROUND_TIMEOUT_MS,
           `settlement round took over ${ROUND_TIMEOUT_MS} ms`,

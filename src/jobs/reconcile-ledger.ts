@@ -1,17 +1,17 @@
 import { withDatabase } from "../db/client";
 import { countByKind, reconcile, serializeMismatch } from "../services/reconciliation";
+import { bookReader } from "../services/trading/book-report";
 import type { ScheduledJob } from "./scheduled";
 
 /**
- * Checks the ledger's invariants, the locks and fee income every run (the book check joins
- * once the market object can list its live orders: pass `readBook` to `reconcile`); any
- * mismatch is logged as an error (alerting hooks on it).
+ * Checks the ledger's invariants, the locks, fee income and the order books against Postgres
+ * every run; any mismatch is logged as an error (alerting hooks on it).
  */
 export const reconcileLedgerJob: ScheduledJob = {
   name: "reconcile-ledger",
   run: (env, log) =>
     withDatabase(env, async (db) => {
-      const report = await reconcile(db);
+      const report = await reconcile(db, { readBook: bookReader(env) });
       const kinds = countByKind(report.mismatches);
       if (!report.ok) {
         log.error("ledger reconciliation mismatch", {

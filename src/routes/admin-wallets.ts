@@ -11,6 +11,7 @@ import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { adjustBalance } from "../services/adjustments";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { countByKind, reconcile, serializeMismatch } from "../services/reconciliation";
+import { bookReader } from "../services/trading/book-report";
 import { listWithdrawals, transitionWithdrawal, type Actor } from "../services/withdrawals";
 import { bearerSecurity } from "./user-schemas";
 import {
@@ -170,7 +171,7 @@ const reconciliationRoute = createRoute({
   path: "/admin/reconciliation",
   tags,
   summary:
-    "Check now: the ledger balances, every lock is held by what it is for, fee income equals the fees charged",
+    "Check now: the ledger balances, every lock is held by what it is for, fee income equals the fees charged, the order books hold the orders open in Postgres",
   description:
     "One consistent snapshot. Each mismatch has a stable `kind` (ledger: `asset_not_zero`, `entry_unbalanced`, " +
     "`balance_mismatch`, `negative_balance`; locks: `locked_mismatch`, `closed_order_lock`; fees: " +
@@ -282,7 +283,7 @@ export const adminWalletRoutes = createRouter()
     return c.json(response.body, 201);
   })
   .openapi(reconciliationRoute, async (c) => {
-    const report = await reconcile(getDb(c));
+    const report = await reconcile(getDb(c), { readBook: bookReader(c.env) });
     if (!report.ok) {
       c.get("log").error("ledger reconciliation mismatch", {
         kinds: countByKind(report.mismatches),

@@ -8,3 +8,4 @@ export * from "./email-verification";
 export * from "./api-keys";
 export * from "./wallets";
 export * from "./trading";
+export * from "./settlement";

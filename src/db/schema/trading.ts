@@ -192,6 +192,12 @@ export const settlementCursors = pgTable("settlement_cursors", {
     .primaryKey()
     .references(() => markets.symbol),
   lastSeq: bigint("last_seq", { mode: "number" }).notNull().default(0),
+  /**
+   * The epoch of the order book object whose sequence `last_seq` counts (its storage identity):
+   * an object whose storage was reset restarts at 1 under a new epoch, and settlement refuses it
+   * instead of taking its entries for settled ones. Null until the first entry that carries one.
+   */
+  epoch: text("epoch"),
   updatedAt: updatedAt(),
 });
 

@@ -13,6 +13,7 @@ import type { MarketRules } from "./market-rules";
 import { buyLock, prepareAmend, type PreparedAmend } from "./order-request";
 import { toFillView, toOrderView, type FillView, type OrderRow, type OrderView } from "./order-view";
 import { assertMayTrade } from "./place-order";
+import { buyNeed } from "./settlement";
 import { isFinal, type OrderStatus } from "./settlement-plan";
 import { settleMarket } from "./settle-market";
 
@@ -39,6 +40,8 @@ const BOOK_ERRORS: Record<string, [409 | 422, string]> = {
   NOT_AMENDABLE: [409, ErrorCode.ORDER_NOT_AMENDABLE],
   UNKNOWN_ORDER: [409, ErrorCode.ORDER_NOT_OPEN],
   ORDER_NOT_FOUND: [409, ErrorCode.ORDER_NOT_OPEN],
+  // The call reached the book after the hold lapsed (another amendment may own the order now).
+  AMEND_EXPIRED: [409, ErrorCode.AMEND_IN_PROGRESS],
 };
 
 /**
@@ -100,6 +103,11 @@ export async function amendOrder(
     req,
   );
   const amendId = crypto.randomUUID();
+  const book = orderBook(env, row.market);
+  // Another amendment holds (or held) the order: whatever it did in the book, which it could
+  // until its hold lapsed, is settled first, so what this one locks counts from the book's state.
+  if (row.amendId !== null) await settleMarket(db, book, rules, { wait: true });
+  const expiresAt = Date.now() + AMEND_HOLD_MS;
 
   // 1. Hold the order and lock what the amendment may need beyond what the order holds.
   const added = await db.transaction(async (tx) => {
@@ -124,7 +132,7 @@ export async function amendOrder(
       .set({
         lockedAmount: r.lockedAmount + (more > 0n ? more : 0n),
         amendId,
-        amendExpiresAt: new Date(Date.now() + AMEND_HOLD_MS),
+        amendExpiresAt: new Date(expiresAt),
         updatedAt: new Date(),
       })
       .where(eq(orders.id, orderId));
@@ -133,10 +141,12 @@ export async function amendOrder(
 
   // 2. The book. An uncertain call leaves the hold (it lapses) and the added lock (released by
   //    settlement of the `amended` entry if the book took it, or when the order closes).
-  const book = orderBook(env, row.market);
+  // The book refuses the call once the hold has lapsed: past then, another amendment may hold
+  // the order, and settlement no longer keeps what this one locked (see `planSettlement`).
   const change = {
     userId,
     amendId,
+    expiresAt,
     ...(req.price === undefined ? {} : { price: formatUnits(amend.price, rules.quoteDecimals) }),
     ...(req.quantity === undefined ? {} : { quantity: formatUnits(amend.quantity, rules.baseDecimals) }),
   };
@@ -157,7 +167,7 @@ export async function amendOrder(
   }
 
   if (!result.ok) {
-    await undoAmendLock(db, orderId, amendId, added);
+    await undoAmendLock(db, rules, orderId, amendId, added);
     const [status, code] = BOOK_ERRORS[result.code] ?? [422, ErrorCode.ORDER_REJECTED];
     throw new AppError(status, code, result.message, { reason: result.code, order_id: orderId });
   }
@@ -181,15 +191,26 @@ export async function amendOrder(
 }
 
 /**
- * The book refused the amendment: give back what step 1 locked, unless the order has closed
- * meanwhile (its close released everything it held, this included), and drop the hold.
+ * The book refused the amendment: give back what step 1 locked, as far as the order does not
+ * need it, and drop the hold. Nothing when another amendment has taken the order over (its own
+ * lock was computed counting this one's, and its settlement releases any excess) or the order
+ * has closed (its close released everything it held, this included). "As far as the order does
+ * not need it": an amended entry settled after the hold lapsed may have released part of it
+ * already; what the order needs is read from Postgres (unsettled fills only make that larger).
  */
-async function undoAmendLock(db: Database, orderId: string, amendId: string, added: bigint): Promise<void> {
+async function undoAmendLock(
+  db: Database,
+  rules: MarketRules,
+  orderId: string,
+  amendId: string,
+  added: bigint,
+): Promise<void> {
   await db.transaction(async (tx) => {
     const [r] = await tx.select().from(orders).where(eq(orders.id, orderId)).for("update");
-    if (!r) return;
+    if (!r || r.amendId !== amendId) return;
     const outstanding = r.lockedAmount - r.consumedAmount - r.releasedAmount;
-    const release = isFinal(r.status as OrderStatus) ? 0n : added < outstanding ? added : outstanding;
+    const spare = isFinal(r.status as OrderStatus) ? 0n : outstanding - neededNow(rules, r);
+    const release = added < spare ? added : spare > 0n ? spare : 0n;
     if (release > 0n) {
       await releaseFunds(tx, {
         userId: r.userId,
@@ -203,9 +224,16 @@ async function undoAmendLock(db: Database, orderId: string, amendId: string, add
       .update(orders)
       .set({
         releasedAmount: r.releasedAmount + release,
-        ...(r.amendId === amendId ? { amendId: null, amendExpiresAt: null } : {}),
+        amendId: null,
+        amendExpiresAt: null,
         updatedAt: sql`now()`,
       })
       .where(eq(orders.id, orderId));
   });
+}
+
+/** What the order's remaining quantity can still consume, as Postgres knows it. */
+function neededNow(rules: MarketRules, row: OrderRow): bigint {
+  const remaining = row.quantity! - row.filledQuantity;
+  return row.side === "sell" ? remaining : buyNeed(rules, row.price!, remaining);
 }

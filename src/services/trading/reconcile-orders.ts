@@ -1,7 +1,9 @@
 import { and, eq, lt } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { orders } from "../../db/schema";
+import type { OrderLookup } from "../../../durable-objects/market/commands";
 import { describeError, type Logger } from "../../lib/logger";
+import { withTimeout } from "../../lib/with-timeout";
 import { loadAllMarketRules, orderBook } from "./market-directory";
 import { rejectPlacement } from "./place-order";
 import { settleMarket } from "./settle-market";
@@ -16,7 +18,18 @@ export interface ReconcileResult {
   released: number;
   /** Markets whose settlement failed this run (logged; retried next run). */
   failedMarkets: string[];
+  /** Entries quarantined this run (each logged as an error). */
+  quarantined: number;
+  /** Pending orders whose book could not be asked this run (retried next run). */
+  unreachable: number;
 }
+
+/**
+ * How long one market's settlement, or one question to a book, may take in the cron: an object
+ * that does not answer must not hold up the other markets or the stuck orders after it.
+ */
+export const MARKET_TIMEOUT_MS = 20_000;
+export const LOOKUP_TIMEOUT_MS = 5_000;
 
 /**
  * The cron's recovery pass:
@@ -40,15 +53,22 @@ export async function reconcileTrading(
     confirmed: 0,
     released: 0,
     failedMarkets: [],
+    quarantined: 0,
+    unreachable: 0,
   };
   const all = await loadAllMarketRules(db);
   for (const rules of all) {
     // One failing market (an unreachable object, an entry that breaks an invariant) must not
     // keep the others or the pending orders below from being settled.
     try {
-      const settled = await settleMarket(db, orderBook(env, rules.symbol), rules);
+      const settled = await withTimeout(
+        settleMarket(db, orderBook(env, rules.symbol), rules, { log }),
+        MARKET_TIMEOUT_MS,
+        `settlement of ${rules.symbol} took over ${MARKET_TIMEOUT_MS} ms`,
+      );
       result.markets++;
       result.settledEntries += settled.entries;
+      result.quarantined += settled.quarantined;
     } catch (err) {
       result.failedMarkets.push(rules.symbol);
       log?.error("settlement of a market failed in the cron", {
@@ -63,7 +83,23 @@ export async function reconcileTrading(
     .where(and(eq(orders.status, "pending"), lt(orders.createdAt, new Date(now - PENDING_GRACE_MS))))
     .limit(500);
   for (const order of stale) {
-    const lookup = await orderBook(env, order.market).getOrder({ orderId: order.id });
+    let lookup: OrderLookup;
+    try {
+      lookup = await withTimeout(
+        orderBook(env, order.market).getOrder({ orderId: order.id }),
+        LOOKUP_TIMEOUT_MS,
+        `the ${order.market} book did not answer within ${LOOKUP_TIMEOUT_MS} ms`,
+      );
+    } catch (err) {
+      // Its book is unreachable: ask again next run; the other stuck orders go on.
+      result.unreachable++;
+      log?.warn("a pending order's book could not be asked", {
+        market: order.market,
+        order_id: order.id,
+        ...describeError(err),
+      });
+      continue;
+    }
     if (lookup.known && lookup.placement?.ok) {
       await db
         .update(orders)

@@ -1,8 +1,7 @@
 import type { OutboxEntry } from "../../../durable-objects/market/commands";
 import { parseUnits } from "../../lib/money";
 import type { MarketRules } from "./market-rules";
-import { buyLock } from "./order-request";
-import { consumedBy, settleFill, unusedLock } from "./settlement";
+import { buyNeed, consumedBy, settleMinorFill, unusedLock } from "./settlement";
 
 /** The order book's settlement outbox, as its `readOutbox` returns it (decimal strings). */
 export type { OutboxEntry };
@@ -31,6 +30,8 @@ export interface OrderState {
   quantity?: bigint | null;
   /** The amendment holding the order (see `amendOrder`), if any. */
   amendId?: string | null;
+  /** When that hold lapses (ms since the epoch); null: no hold, or none recorded. */
+  amendExpiresAt?: number | null;
   /** The last `amended` outbox entry settled for this order. */
   amendSeq?: number | null;
 }
@@ -72,13 +73,24 @@ export interface PlannedEvent {
   payload: Record<string, unknown>;
 }
 
+export interface QuarantinedEntry {
+  entry: OutboxEntry;
+  /** The invariant it broke, as the planner reported it. */
+  reason: string;
+}
+
 export interface SettlementPlan {
   trades: PlannedTrade[];
   entries: PlannedEntry[];
   /** The final state of every order the batch touched. */
   orders: Map<string, OrderState & { closedAt: Date | null }>;
   events: PlannedEvent[];
-  /** Highest outbox sequence covered; the batch's cursor. */
+  /**
+   * Entries that broke an invariant (an order Postgres does not have, a lock they would
+   * overdraw, ...): nothing of theirs is planned; the caller sets them aside (quarantine).
+   */
+  quarantined: QuarantinedEntry[];
+  /** Highest outbox sequence covered (quarantined entries included); the batch's cursor. */
   lastSeq: number;
 }
 
@@ -90,8 +102,10 @@ export interface SettlementPlan {
  * or below `afterSeq` (already applied) are skipped, so a replayed batch plans nothing; so are
  * trades in `settledTradeIds` (already in the database), the second line of defence.
  * Trade ids are the order book's (`BTC-USDT:42`), unique across markets.
- * An entry naming an order the database does not have is an invariant breach: it throws and the
- * batch stays unacknowledged for the next attempt (and an operator).
+ * An entry that breaks an invariant (it names an order the database does not have, it would
+ * overdraw a lock, ...) plans nothing and is listed in `quarantined`; the others settle on, so
+ * one bad entry never stops a market. The state is planned per entry in sequence order, so
+ * the entries after it see the state as if it had never been there.
  *
  * OCO pairs share one lock held by one leg at a time: a leg that ends while its sibling lives on
  * (the stop leg triggered, or either leg cancelled: the book cancels the sibling right after)
@@ -110,68 +124,85 @@ export function planSettlement(
   afterSeq: number,
   settledTradeIds: ReadonlySet<string> = new Set(),
 ): SettlementPlan {
-  const orders = new Map<string, OrderState & { closedAt: Date | null }>();
-  const order = (id: string) => {
-    let o = orders.get(id);
-    if (!o) {
-      const base = known.get(id);
-      if (!base) throw new Error(`settlement: order ${id} of ${rules.symbol} is not in the database`);
-      o = { ...base, closedAt: null };
-      orders.set(id, o);
-    }
-    return o;
+  const state = new PlanState(rules.symbol, known);
+  const plan: SettlementPlan = {
+    trades: [],
+    entries: [],
+    orders: state.orders,
+    events: [],
+    quarantined: [],
+    lastSeq: afterSeq,
   };
-  const plan: SettlementPlan = { trades: [], entries: [], orders, events: [], lastSeq: afterSeq };
+  const order = (id: string) => state.order(id);
 
   for (const e of entries) {
     if (e.seq <= afterSeq) continue;
     plan.lastSeq = Math.max(plan.lastSeq, e.seq);
-    if (e.kind === "trade") {
-      if (!settledTradeIds.has(e.tradeId)) settleTrade(rules, e, order, plan);
-    } else if (e.event === "accepted") {
-      const o = order(e.orderId);
-      if (o.status === "pending") o.status = "new";
-      plan.events.push({
-        type: "order.accepted",
-        userId: o.userId,
-        payload: { order_id: o.id, market: rules.symbol },
-      });
-    } else if (e.event === "amended") {
-      amend(rules, e, order(e.orderId), plan);
-    } else if (e.event === "done" || e.event === "rejected") {
-      // A placement the object abandoned before Postgres recorded it: nothing was locked.
-      if (e.event === "rejected" && !known.has(e.orderId) && !orders.has(e.orderId)) continue;
-      const o = order(e.orderId);
-      if (isFinal(o.status)) continue; // already closed (e.g. released when the call failed)
-      // A placement is accepted or rejected, never both: the object records an order as `new`
-      // with its lock and the book then refuses it before it ever trades; a rejection of an
-      // order that traded is not about its placement and leaves it as it is.
-      if (
-        e.event === "rejected" &&
-        !(o.status === "pending" || (o.status === "new" && o.consumedAmount === 0n))
-      ) {
-        continue;
-      }
-      const status: OrderStatus =
-        e.event === "rejected"
-          ? "rejected"
-          : e.status === "filled" || e.status === "cancelled" || e.status === "expired"
-            ? e.status
-            : "cancelled";
-      const sibling = o.ocoGroupId ? siblingOf(o, known, order) : null;
-      if (sibling && !isFinal(sibling.status) && status !== "rejected") {
-        // The pair's lock goes on with the leg that lives on; nothing returns to the user yet.
-        const unused = unusedLock(o.lockedAmount - o.releasedAmount, o.consumedAmount);
-        o.lockedAmount -= unused;
-        sibling.lockedAmount += unused;
-      }
-      close(o, status, new Date(e.ts), plan, rules.symbol, e.reason);
-      if (sibling && !isFinal(sibling.status) && status === "rejected") {
-        close(sibling, "rejected", new Date(e.ts), plan, rules.symbol, e.reason);
-      }
+    // Each entry stands alone: one that breaks an invariant is set aside with everything it
+    // planned undone, and the entries after it settle as if it had not been in the batch.
+    const mark = state.begin(plan);
+    try {
+      planEntry(rules, e, known, order, plan, settledTradeIds);
+    } catch (err) {
+      state.rollback(plan, mark);
+      plan.quarantined.push({ entry: e, reason: err instanceof Error ? err.message : String(err) });
     }
   }
   return plan;
+}
+
+function planEntry(
+  rules: MarketRules,
+  e: OutboxEntry,
+  known: ReadonlyMap<string, OrderState>,
+  order: (id: string) => OrderState & { closedAt: Date | null },
+  plan: SettlementPlan,
+  settledTradeIds: ReadonlySet<string>,
+): void {
+  if (e.kind === "trade") {
+    if (!settledTradeIds.has(e.tradeId)) settleTrade(rules, e, order, plan);
+  } else if (e.event === "accepted") {
+    const o = order(e.orderId);
+    if (o.status === "pending") o.status = "new";
+    plan.events.push({
+      type: "order.accepted",
+      userId: o.userId,
+      payload: { order_id: o.id, market: rules.symbol },
+    });
+  } else if (e.event === "amended") {
+    amend(rules, e, order(e.orderId), plan);
+  } else if (e.event === "done" || e.event === "rejected") {
+    // A placement the object abandoned before Postgres recorded it: nothing was locked.
+    if (e.event === "rejected" && !known.has(e.orderId) && !plan.orders.has(e.orderId)) return;
+    const o = order(e.orderId);
+    if (isFinal(o.status)) return; // already closed (e.g. released when the call failed)
+    // A placement is accepted or rejected, never both: the object records an order as `new`
+    // with its lock and the book then refuses it before it ever trades; a rejection of an
+    // order that traded is not about its placement and leaves it as it is.
+    if (
+      e.event === "rejected" &&
+      !(o.status === "pending" || (o.status === "new" && o.consumedAmount === 0n))
+    ) {
+      return;
+    }
+    const status: OrderStatus =
+      e.event === "rejected"
+        ? "rejected"
+        : e.status === "filled" || e.status === "cancelled" || e.status === "expired"
+          ? e.status
+          : "cancelled";
+    const sibling = o.ocoGroupId ? siblingOf(o, known, order) : null;
+    if (sibling && !isFinal(sibling.status) && status !== "rejected") {
+      // The pair's lock goes on with the leg that lives on; nothing returns to the user yet.
+      const unused = unusedLock(o.lockedAmount - o.releasedAmount, o.consumedAmount);
+      o.lockedAmount -= unused;
+      sibling.lockedAmount += unused;
+    }
+    close(o, status, new Date(e.ts), plan, rules.symbol, e.reason);
+    if (sibling && !isFinal(sibling.status) && status === "rejected") {
+      close(sibling, "rejected", new Date(e.ts), plan, rules.symbol, e.reason);
+    }
+  }
 }
 
 /** The other leg of an OCO pair (the settler loads both legs of every pair in a batch). */
@@ -195,12 +226,19 @@ function amend(
   if (isFinal(o.status) || e.quantity === undefined || e.remaining === undefined) return;
   if (o.amendSeq != null && e.seq <= o.amendSeq) return; // settled already (a replay)
   o.amendSeq = e.seq;
-  const quantity = parseUnits(e.quantity, rules.baseDecimals);
-  const remaining = parseUnits(e.remaining, rules.baseDecimals, { allowZero: true });
-  if (e.price !== undefined) o.price = parseUnits(e.price, rules.quoteDecimals);
+  // Minor units as the book computed them when it amended (older entries: the decimals).
+  const quantity = e.quantityMinor ? BigInt(e.quantityMinor) : parseUnits(e.quantity, rules.baseDecimals);
+  const remaining = e.remainingMinor
+    ? BigInt(e.remainingMinor)
+    : parseUnits(e.remaining, rules.baseDecimals, { allowZero: true });
+  if (e.priceMinor) o.price = BigInt(e.priceMinor);
+  else if (e.price !== undefined) o.price = parseUnits(e.price, rules.quoteDecimals);
   o.quantity = quantity;
-  const held = o.amendId ?? null;
-  if (held !== null && e.amendId === held) o.amendId = null;
+  // A hold that had lapsed when the book amended is no hold: the book refuses its amendment
+  // after that time (AMEND_EXPIRED), so it can no longer need what it locked.
+  const lapsed = o.amendExpiresAt != null && e.ts >= o.amendExpiresAt;
+  const held = lapsed ? null : (o.amendId ?? null);
+  if (o.amendId != null && (lapsed || e.amendId === o.amendId)) o.amendId = null;
   plan.events.push({
     type: "order.amended",
     userId: o.userId,
@@ -208,8 +246,7 @@ function amend(
   });
   // Another amendment holds the order: it may have locked for itself; its own entry releases.
   if (held !== null && e.amendId !== held) return;
-  const lots = Number(remaining / rules.lotSize);
-  const need = o.side === "buy" ? buyLock(rules, Number(o.price! / rules.tickSize), lots) : remaining;
+  const need = o.side === "buy" ? buyNeed(rules, o.price!, remaining) : remaining;
   const excess = o.lockedAmount - o.consumedAmount - o.releasedAmount - need;
   if (excess <= 0n) return;
   o.releasedAmount += excess;
@@ -229,15 +266,13 @@ function settleTrade(
   order: (id: string) => OrderState,
   plan: SettlementPlan,
 ): void {
-  const price = parseUnits(e.price, rules.quoteDecimals);
-  const quantity = parseUnits(e.quantity, rules.baseDecimals);
-  const s = settleFill(
-    { ...rules, makerFeeBps: e.makerFeeBps, takerFeeBps: e.takerFeeBps },
-    {
-      priceTicks: Number(price / rules.tickSize),
-      lots: Number(quantity / rules.lotSize),
-      takerSide: e.takerSide,
-    },
+  // Minor units as the book computed them at match time (older entries: the decimals), so the
+  // market's current tick and lot sizes play no part.
+  const price = e.priceMinor ? BigInt(e.priceMinor) : parseUnits(e.price, rules.quoteDecimals);
+  const quantity = e.quantityMinor ? BigInt(e.quantityMinor) : parseUnits(e.quantity, rules.baseDecimals);
+  const s = settleMinorFill(
+    { baseDecimals: rules.baseDecimals, makerFeeBps: e.makerFeeBps, takerFeeBps: e.takerFeeBps },
+    { price, quantity, takerSide: e.takerSide },
   );
   const buyTaker = e.takerSide === "buy";
   const buy = order(buyTaker ? e.takerOrderId : e.makerOrderId);
@@ -330,4 +365,50 @@ function close(
     userId: o.userId,
     payload: { order_id: o.id, market, status, ...(reason ? { reason } : {}) },
   });
+}
+
+/**
+ * The orders a plan works on, with per-entry rollback: `begin` marks where an entry starts,
+ * `rollback` undoes what it planned (order states, trades, entries, events), so an entry that
+ * throws halfway leaves no trace in the plan.
+ */
+class PlanState {
+  readonly orders = new Map<string, OrderState & { closedAt: Date | null }>();
+  /** The states orders had before the current entry touched them (undefined: not yet loaded). */
+  private touched = new Map<string, (OrderState & { closedAt: Date | null }) | undefined>();
+
+  constructor(
+    private readonly market: string,
+    private readonly known: ReadonlyMap<string, OrderState>,
+  ) {}
+
+  order(id: string): OrderState & { closedAt: Date | null } {
+    let o = this.orders.get(id);
+    if (!this.touched.has(id)) this.touched.set(id, o ? { ...o } : undefined);
+    if (!o) {
+      const base = this.known.get(id);
+      if (!base) throw new Error(`settlement: order ${id} of ${this.market} is not in the database`);
+      o = { ...base, closedAt: null };
+      this.orders.set(id, o);
+    }
+    return o;
+  }
+
+  begin(plan: SettlementPlan): { trades: number; entries: number; events: number } {
+    this.touched = new Map();
+    return { trades: plan.trades.length, entries: plan.entries.length, events: plan.events.length };
+  }
+
+  rollback(plan: SettlementPlan, mark: { trades: number; entries: number; events: number }): void {
+    for (const [id, before] of this.touched) {
+      // Restored in place: the objects are shared with the caller's map and the sibling links.
+      const o = this.orders.get(id);
+      if (!before) this.orders.delete(id);
+      else if (o) Object.assign(o, before);
+    }
+    this.touched = new Map();
+    plan.trades.length = mark.trades;
+    plan.entries.length = mark.entries;
+    plan.events.length = mark.events;
+  }
 }

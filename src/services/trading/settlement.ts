@@ -1,5 +1,5 @@
 import { feeOf } from "./fees";
-import { quoteAmount, quoteScale, type MarketRules } from "./market-rules";
+import { quoteAmount, type MarketRules } from "./market-rules";
 
 /** One trade as the engine reports it: the makers' price in ticks, a quantity in lots. */
 export interface Fill {
@@ -25,8 +25,31 @@ export interface FillSettlement {
 }
 
 export function settleFill(rules: MarketRules, fill: Fill): FillSettlement {
-  const base = BigInt(fill.lots) * rules.lotSize;
-  const quote = quoteAmount(quoteScale(rules), BigInt(fill.priceTicks) * BigInt(fill.lots));
+  return settleMinorFill(rules, {
+    price: BigInt(fill.priceTicks) * rules.tickSize,
+    quantity: BigInt(fill.lots) * rules.lotSize,
+    takerSide: fill.takerSide,
+  });
+}
+
+/** One trade in minor units: price (quote per whole base) and quantity (base). */
+export interface MinorFill {
+  price: bigint;
+  quantity: bigint;
+  takerSide: "buy" | "sell";
+}
+
+/**
+ * `settleFill` from minor units, which need no tick or lot size: a fill keeps its value when
+ * the market's grid changes after it matched (the outbox carries minor units since then).
+ * quote = ⌊price × quantity / 10^baseDecimals⌋, the same as ticks × lots on the grid.
+ */
+export function settleMinorFill(
+  rules: Pick<MarketRules, "baseDecimals" | "makerFeeBps" | "takerFeeBps">,
+  fill: MinorFill,
+): FillSettlement {
+  const base = fill.quantity;
+  const quote = quoteAmount({ num: 1n, den: 10n ** BigInt(rules.baseDecimals) }, fill.price * fill.quantity);
   const buyerLiquidity = fill.takerSide === "buy" ? "taker" : "maker";
   const sellerLiquidity = fill.takerSide === "sell" ? "taker" : "maker";
   const rate = (liquidity: "maker" | "taker") =>
@@ -56,4 +79,9 @@ export function unusedLock(locked: bigint, consumed: bigint): bigint {
   const unused = locked - consumed;
   if (unused < 0n) throw new Error(`fills consumed ${consumed} but only ${locked} was locked`);
   return unused;
+}
+
+/** What a buy must hold to pay for `quantity` at `price` (minor units), rounded up. */
+export function buyNeed(rules: Pick<MarketRules, "baseDecimals">, price: bigint, quantity: bigint): bigint {
+  return quoteAmount({ num: 1n, den: 10n ** BigInt(rules.baseDecimals) }, price * quantity, "ceil");
 }

@@ -120,18 +120,20 @@ describe("settlement, exactly once", () => {
     });
   });
 
-  it("a batch naming one trade twice moves money once or not at all", async () => {
+  it("a batch naming one trade twice moves money once and quarantines the repeat", async () => {
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, rules, book } = await matchedButUnsettled(db);
       const entries = (await book.readOutbox(0)).entries as OutboxEntry[];
       const trade = entries.find((e) => e.kind === "trade")!;
       const last = Math.max(...entries.map((e) => e.seq));
-      const before = await snapshot(db, market, [seller, buyer]);
-      await expect(
-        applySettlementBatch(db, rules, [...entries, { ...trade, seq: last + 1 }]),
-      ).rejects.toThrow(); // the planner (an overdrawn lock) or the trade-row check
-      expect(await snapshot(db, market, [seller, buyer])).toEqual(before);
-      expect((await applySettlementBatch(db, rules, entries)).trades).toBe(1);
+      const applied = await applySettlementBatch(db, rules, [...entries, { ...trade, seq: last + 1 }]);
+      expect(applied.trades).toBe(1);
+      expect(applied.quarantined.map((q) => q.entry.seq)).toEqual([last + 1]);
+      const settled = await snapshot(db, market, [seller, buyer]);
+      expect(settled.trades).toBe(1);
+      // Applied again (the cursor passed both): nothing moves.
+      expect((await applySettlementBatch(db, rules, entries)).trades).toBe(0);
+      expect(await snapshot(db, market, [seller, buyer])).toEqual(settled);
     });
   });
 

@@ -70,7 +70,7 @@ describe("API keys on wallet routes", () => {
 describe("reconciliation", () => {
   it("the cron job reports a clean ledger", async () => {
     const result = await reconcileLedgerJob.run(env, new Logger("error"));
-    expect(result).toMatchObject({ checks: ["ledger", "locks", "fees"] });
+    expect(result).toMatchObject({ checks: ["ledger", "locks", "fees", "books"] });
     // Only the ledger's own kinds: other tests post raw ledger entries (a lock without an
     // order, a fee without a trade) that the lock and fee checks rightly report.
     const kinds = Object.keys((result as { kinds: Record<string, number> }).kinds);

@@ -484,7 +484,7 @@ describe("admin adjustments and reconciliation", () => {
       assets: { asset: string; sum: string }[];
       mismatches: { kind: string }[];
     };
-    expect(body.checks).toEqual(["ledger", "locks", "fees"]);
+    expect(body.checks).toEqual(["ledger", "locks", "fees", "books"]);
     // Only the ledger's own kinds: other tests post raw ledger entries (a lock without an
     // order, a fee without a trade) that the lock and fee checks rightly report.
     const ledgerKinds: readonly string[] = LEDGER_MISMATCH_KINDS;

@@ -127,9 +127,44 @@ describe("a settlement batch", () => {
     expect(again.entries).toEqual([]); // both orders are closed: no second release either
   });
 
-  it("refuses a fill the lock does not cover", () => {
+  it("quarantines a fill the lock does not cover, and settles the rest as if it had not been there", () => {
     const poor = new Map(known).set("b", { ...bob, lockedAmount: 1n });
-    expect(() => planSettlement(BTC_USDT, batch, poor, 6)).toThrow(/overdraws/);
+    const plan = planSettlement(BTC_USDT, batch, poor, 6);
+    expect(plan.quarantined.map((q) => [q.entry.seq, q.reason])).toEqual([
+      [8, expect.stringMatching(/overdraws/)],
+    ]);
+    expect(plan.trades).toEqual([]);
+    expect(plan.lastSeq).toBe(10);
+    // Nothing of the trade is left: Alice's cancel releases her whole lock, Bob's close his 1.
+    expect(plan.orders.get("a")).toMatchObject({
+      status: "cancelled",
+      consumedAmount: 0n,
+      filledQuantity: 0n,
+    });
+    expect(plan.orders.get("a")!.releasedAmount).toBe(2_000_000n);
+    expect(plan.orders.get("b")).toMatchObject({ status: "filled", consumedAmount: 0n, releasedAmount: 1n });
+    expect(plan.events.some((e) => e.type === "trade.executed")).toBe(false);
+  });
+
+  it("quarantines an entry naming an order Postgres does not have; the others settle", () => {
+    const ghost = { ...(batch[1] as Extract<OutboxEntry, { kind: "trade" }>), makerOrderId: "ghost" };
+    const plan = planSettlement(BTC_USDT, [batch[0]!, ghost, batch[2]!], known, 6);
+    expect(plan.quarantined.map((q) => q.entry.seq)).toEqual([8]);
+    expect(plan.quarantined[0]!.reason).toMatch(/order ghost .* not in the database/);
+    expect(plan.orders.has("ghost")).toBe(false);
+    expect(plan.orders.get("b")).toMatchObject({ status: "filled", consumedAmount: 0n });
+  });
+
+  it("settles a trade from the minor units it carries, whatever the market's grid is now", () => {
+    const withMinor = batch.map((e) =>
+      e.kind === "trade" ? { ...e, priceMinor: "64000000000", quantityMinor: "1000000" } : e,
+    );
+    const regridded = { ...BTC_USDT, tickSize: 7_000_000n, lotSize: 300_000n };
+    const fromMinor = planSettlement(regridded, withMinor, known, 6);
+    const original = planSettlement(BTC_USDT, batch, known, 6);
+    expect(fromMinor.quarantined).toEqual([]);
+    expect(fromMinor.trades).toEqual(original.trades);
+    expect(fromMinor.entries).toEqual(original.entries);
   });
 });
 
@@ -256,5 +291,13 @@ describe("OCO pairs and amendments", () => {
     // A replay (cursor lost) changes nothing.
     const again = planSettlement(BTC_USDT, [entry(5, "x")], applied(known, own), 0);
     expect(again.entries).toEqual([]);
+    // A hold that had lapsed when the book amended is ignored: the book refuses its amendment
+    // after that, so it needs nothing more; the entry releases and drops the hold.
+    const lapsed = new Map([[bid.id, { ...bid, amendExpiresAt: 5 }]]);
+    const afterLapse = planSettlement(BTC_USDT, [entry(5, "y")], lapsed, 0);
+    expect(released(afterLapse, "dave")).toBe(620_000_000n);
+    expect(afterLapse.orders.get("d")).toMatchObject({ amendId: null });
+    const beforeLapse = new Map([[bid.id, { ...bid, amendExpiresAt: 6 }]]);
+    expect(planSettlement(BTC_USDT, [entry(5, "y")], beforeLapse, 0).entries).toEqual([]);
   });
 });
