@@ -1,0 +1,83 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { expect } from "vitest";
+import type { Database } from "../../../src/db/client";
+import type { Principal } from "../../../src/http/principal";
+import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
+import { loadMarketRules, orderBook } from "../../../src/services/trading/market-directory";
+import { placeOrder, type PlaceOrderRequest } from "../../../src/services/trading/place-order";
+import type { OutboxEntry } from "../../../src/services/trading/settlement-plan";
+import type { Market } from "../../../durable-objects/market/market";
+import { appendOutbox } from "../../../durable-objects/market/outbox";
+import { writeMeta } from "../../../durable-objects/market/schema";
+import type { OrderBook } from "../../../durable-objects/order-book";
+import { createTestUser, fund } from "../wallets/fixtures";
+import { createMarket } from "./helpers";
+
+export const principal = (userId: string): Principal => ({
+  userId,
+  role: "user",
+  kycStatus: "verified",
+  emailVerified: true,
+  via: "session",
+  permissions: ["read", "trade", "withdraw"],
+});
+
+/** A market whose object does not settle by itself (the test decides when), and two funded users. */
+export async function heldMarket(db: Database) {
+  const market = await createMarket();
+  await orderBook(env, market).setSelfSettling(false);
+  const seller = await createTestUser();
+  const buyer = await createTestUser();
+  await fund(db, seller, "BTC", 10_000_000n); // 0.1 BTC
+  await fund(db, buyer, "USDT", 10_000_000_000n); // 10,000 USDT
+  const order = (userId: string, req: Omit<PlaceOrderRequest, "market">) =>
+    placeOrder(db, env, principal(userId), { market, ...req }, SYSTEM_METADATA);
+  const rules = await loadMarketRules(db, market, true);
+  return { market, seller, buyer, order, rules, book: orderBook(env, market) };
+}
+
+/** A sell and a buy of `quantity` at 50,000 that fill each other completely. */
+export async function matchPair(
+  order: Awaited<ReturnType<typeof heldMarket>>["order"],
+  seller: string,
+  buyer: string,
+  quantity = "0.01",
+) {
+  await order(seller, { side: "sell", type: "limit", price: "50000.00", quantity });
+  const taken = await order(buyer, { side: "buy", type: "limit", price: "50000.00", quantity });
+  expect(taken.fills).toHaveLength(1);
+}
+
+/** An outbox entry before the object numbers it. */
+export type Unnumbered = {
+  [K in OutboxEntry["kind"]]: Omit<Extract<OutboxEntry, { kind: K }>, "seq">;
+}[OutboxEntry["kind"]];
+
+/**
+ * Writes entries into the object's outbox as its own code would (next sequence numbers, the
+ * storage's epoch, counters in the same transaction): how a bug's entry would look.
+ */
+export async function injectOutbox(market: string, entries: Unnumbered[]): Promise<number[]> {
+  return runInDurableObject(orderBook(env, market), (instance: OrderBook, state) => {
+    const m = (instance as unknown as { market: Market }).market;
+    const seqs: number[] = [];
+    state.storage.transactionSync(() => {
+      for (const e of entries) {
+        const seq = ++m.counters.outboxSeq;
+        appendOutbox(state.storage.sql, [{ ...e, seq } as OutboxEntry], m.counters.epoch);
+        seqs.push(seq);
+      }
+      writeMeta(state.storage.sql, "counters", m.counters);
+    });
+    return seqs;
+  });
+}
+
+/** The object's storage epoch as its counters hold it. */
+export async function epochOf(market: string): Promise<string> {
+  return runInDurableObject(
+    orderBook(env, market),
+    (instance: OrderBook) => (instance as unknown as { market: Market }).market.counters.epoch!,
+  );
+}
