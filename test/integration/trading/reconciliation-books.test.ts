@@ -1,0 +1,84 @@
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import { beforeAll, describe, expect, it } from "vitest";
+import { withDatabase } from "../../../src/db/client";
+import { orders } from "../../../src/db/schema";
+import { reconcile } from "../../../src/services/reconciliation";
+import { bookReader } from "../../../src/services/trading/book-report";
+import { settleMarket } from "../../../src/services/trading/settle-market";
+import { api, login } from "../auth/helpers";
+import { heldMarket } from "./settlement-helpers";
+
+let adminToken: string;
+beforeAll(async () => {
+  adminToken = (await login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD)).access_token;
+});
+
+describe("reconciliation reads the order books", () => {
+  it("the object reports its live orders and the orders its unsettled entries name", async () => {
+    await withDatabase(env, async (db) => {
+      const { market, seller, buyer, order, rules, book } = await heldMarket(db);
+      const rest = await order(buyer, { side: "buy", type: "limit", price: "40000.00", quantity: "0.01" });
+      const stop = await order(seller, {
+        side: "sell",
+        type: "stop_loss",
+        stop_price: "30000.00",
+        quantity: "0.01",
+      });
+      const report = await bookReader(env)(market);
+      expect([...report.liveOrderIds].sort()).toEqual([rest.order.id, stop.order.id].sort());
+      expect([...report.unsettledOrderIds].sort()).toEqual([rest.order.id, stop.order.id].sort());
+      await settleMarket(db, book, rules);
+      expect((await bookReader(env)(market)).unsettledOrderIds).toEqual([]);
+    });
+  });
+
+  it("reports an order Postgres closed behind the book's back, and one the book never had", async () => {
+    await withDatabase(env, async (db) => {
+      const { market, buyer, order, rules, book } = await heldMarket(db);
+      const resting = await order(buyer, { side: "buy", type: "limit", price: "40000.00", quantity: "0.01" });
+      const lost = await order(buyer, { side: "buy", type: "limit", price: "39000.00", quantity: "0.01" });
+      await settleMarket(db, book, rules);
+      const mine = async () =>
+        (await reconcile(db, { readBook: bookReader(env) })).mismatches.filter(
+          (m) => "market" in m && m.market === market,
+        );
+      expect(await mine()).toEqual([]);
+
+      const anHourAgo = new Date(Date.now() - 3_600_000);
+      // Closed in Postgres (released, say by a bad script) while the book still holds it...
+      await db
+        .update(orders)
+        .set({ status: "cancelled", closedAt: anHourAgo })
+        .where(eq(orders.id, resting.order.id));
+      // ...and open in Postgres for an hour while the book lost it.
+      await book.setSelfSettling(false);
+      await book.cancel(lost.order.id, buyer);
+      await book.ackOutbox((await book.readOutbox(0)).lastSeq!);
+      await db.update(orders).set({ createdAt: anHourAgo }).where(eq(orders.id, lost.order.id));
+
+      expect(await mine()).toEqual(
+        expect.arrayContaining([
+          {
+            kind: "book_order_not_open",
+            market,
+            orderId: resting.order.id,
+            status: "cancelled",
+            pgMarket: market,
+          },
+          { kind: "order_not_in_book", market, orderId: lost.order.id, status: "new" },
+        ]),
+      );
+
+      const res = await api("GET", "/api/v1/admin/reconciliation", { token: adminToken });
+      const body = (await res.json()) as { checks: string[]; mismatches: Record<string, unknown>[] };
+      expect(body.checks).toContain("books");
+      expect(body.mismatches).toContainEqual({
+        kind: "order_not_in_book",
+        market,
+        orderId: lost.order.id,
+        status: "new",
+      });
+    });
+  });
+});
