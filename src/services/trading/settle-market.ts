@@ -113,7 +113,7 @@ async function applyIsolating(
   try {
     batch = await applySettlementBatch(db, rules, entries, wait);
   } catch (err) {
-    if (entries.length === 1 || !isInvariantBreach(err)) throw err;
+    if (!isInvariantBreach(err)) throw err;
     log.warn("settlement batch broke an invariant; settling its entries one at a time", {
       market: rules.symbol,
       from_seq: entries[0]!.seq,

@@ -3,7 +3,6 @@ import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase, type Database } from "../../../src/db/client";
 import { orders, settlementCursors, trades } from "../../../src/db/schema";
-import type { Principal } from "../../../src/http/principal";
 import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
 import { lockFunds } from "../../../src/services/ledger";
 import {
@@ -17,15 +16,8 @@ import { applySettlementBatch, settleMarket } from "../../../src/services/tradin
 import type { OutboxEntry } from "../../../src/services/trading/settlement-plan";
 import { createTestUser, fund } from "../wallets/fixtures";
 import { balanceOf, createMarket } from "./helpers";
+import { principal } from "./settlement-helpers";
 
-const principal = (userId: string): Principal => ({
-  userId,
-  role: "user",
-  kycStatus: "verified",
-  emailVerified: true,
-  via: "session",
-  permissions: ["read", "trade", "withdraw"],
-});
 
 /**
  * A seller and a buyer whose orders matched in the book; with `hold` (the default) nothing is
