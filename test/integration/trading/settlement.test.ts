@@ -18,7 +18,6 @@ import { createTestUser, fund } from "../wallets/fixtures";
 import { balanceOf, createMarket } from "./helpers";
 import { principal } from "./settlement-helpers";
 
-
 /**
  * A seller and a buyer whose orders matched in the book; with `hold` (the default) nothing is
  * settled yet (the "crash": the object settles its own fills at once, so it is told not to).
