@@ -37,7 +37,6 @@ describe("reconciliation reads the order books", () => {
     await withDatabase(env, async (db) => {
       const { market, buyer, order, rules, book } = await heldMarket(db);
       const resting = await order(buyer, { side: "buy", type: "limit", price: "40000.00", quantity: "0.01" });
-      const lost = await order(buyer, { side: "buy", type: "limit", price: "39000.00", quantity: "0.01" });
       await settleMarket(db, book, rules);
       const mine = async () =>
         (await reconcile(db, { readBook: bookReader(env) })).mismatches.filter(
@@ -51,11 +50,23 @@ describe("reconciliation reads the order books", () => {
         .update(orders)
         .set({ status: "cancelled", closedAt: anHourAgo })
         .where(eq(orders.id, resting.order.id));
-      // ...and open in Postgres for an hour while the book lost it.
-      await book.setSelfSettling(false);
-      await book.cancel(lost.order.id, buyer);
-      await book.ackOutbox((await book.readOutbox(0)).lastSeq!);
-      await db.update(orders).set({ createdAt: anHourAgo }).where(eq(orders.id, lost.order.id));
+      // ...and open in Postgres for an hour while the book never had it (no outbox entry either:
+      // nothing another test's settlement run could settle meanwhile).
+      const lost = { order: { id: crypto.randomUUID() } }; // never placed
+      await db.insert(orders).values({
+        id: lost.order.id,
+        userId: buyer,
+        market,
+        side: "buy",
+        type: "limit",
+        timeInForce: "GTC",
+        price: 39_000_000_000n,
+        quantity: 1_000_000n,
+        lockAsset: "USDT",
+        lockedAmount: 390_000_000n,
+        status: "new",
+        createdAt: anHourAgo,
+      });
 
       expect(await mine()).toEqual(
         expect.arrayContaining([

@@ -64,8 +64,8 @@ describe("an outbox entry that breaks an invariant", () => {
       ]);
       await matchPair(order, seller, buyer);
 
-      const result = await settleMarket(db, book, rules);
-      expect(result.quarantined).toBe(1);
+      // (Another test's cron run may settle this market first: assert the outcome, not who did it.)
+      await settleMarket(db, book, rules);
       // Both good fills settled: 0.02 BTC at 50,000 less the buyer's 0.2 % and the seller's 0.1 %.
       expect(await balanceOf(buyer, "BTC")).toEqual({ available: 1_996_000n, locked: 0n });
       expect(await balanceOf(seller, "USDT")).toEqual({ available: 999_000_000n, locked: 0n });
@@ -161,19 +161,19 @@ describe("an outbox entry that breaks an invariant", () => {
   it("that only Postgres catches (a balance would go negative): its batch is settled entry by entry", async () => {
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, order, rules, book } = await heldMarket(db);
-      await matchPair(order, seller, buyer);
-      // Behind the ledger's back the seller's locked BTC is gone: its fill cannot take it.
-      const tampered = sql`update balances set locked = locked - 1000000
-        where user_id = ${seller} and asset = 'BTC'`;
-      await db.execute(tampered);
+      await order(seller, { side: "sell", type: "limit", price: "50000.00", quantity: "0.01" });
+      // Behind the ledger's back the seller's locked BTC is gone (before the fill exists, so
+      // whoever settles the fill meets it): its fill cannot take it.
+      await db.execute(sql`update balances set locked = locked - 1000000
+        where user_id = ${seller} and asset = 'BTC'`);
       try {
-        const result = await settleMarket(db, book, rules);
+        await order(buyer, { side: "buy", type: "limit", price: "50000.00", quantity: "0.01" });
+        await settleMarket(db, book, rules);
         // The fill and the seller's close (it would release what is not there) are set aside;
         // the buyer's own entries settle: its order closes and its whole lock comes back.
         const held = await quarantineOf(market);
         expect(held.map((q) => q.entry.kind).sort()).toEqual(["order", "trade"]);
         expect(held.every((q) => /Insufficient BTC/.test(q.reason))).toBe(true);
-        expect(result.quarantined).toBe(2);
         expect(await balanceOf(buyer, "USDT")).toEqual({ available: 10_000_000_000n, locked: 0n });
         expect((await book.readOutbox(0)).entries).toEqual([]);
       } finally {
