@@ -23,10 +23,13 @@ export const principal = (userId: string): Principal => ({
   permissions: ["read", "trade", "withdraw"],
 });
 
-/** A market whose object does not settle by itself (the test decides when), and two funded users. */
-export async function heldMarket(db: Database) {
+/**
+ * A market whose object does not settle by itself (the test decides when; `hold` false: it
+ * does), and two funded users.
+ */
+export async function heldMarket(db: Database, hold = true) {
   const market = await createMarket();
-  await orderBook(env, market).setSelfSettling(false);
+  if (hold) await orderBook(env, market).setSelfSettling(false);
   const seller = await createTestUser();
   const buyer = await createTestUser();
   await fund(db, seller, "BTC", 10_000_000n); // 0.1 BTC

@@ -3,39 +3,26 @@ import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase, type Database } from "../../../src/db/client";
 import { orders, settlementCursors, trades } from "../../../src/db/schema";
-import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
 import { lockFunds } from "../../../src/services/ledger";
-import {
-  configureOrderBook,
-  loadMarketRules,
-  orderBook,
-} from "../../../src/services/trading/market-directory";
-import { placeOrder, type PlaceOrderRequest } from "../../../src/services/trading/place-order";
+import { configureOrderBook, loadMarketRules } from "../../../src/services/trading/market-directory";
 import { reconcileTrading } from "../../../src/services/trading/reconcile-orders";
 import { applySettlementBatch, settleMarket } from "../../../src/services/trading/settle-market";
 import type { OutboxEntry } from "../../../src/services/trading/settlement-plan";
 import { createTestUser, fund } from "../wallets/fixtures";
 import { balanceOf, createMarket } from "./helpers";
-import { principal } from "./settlement-helpers";
+import { heldMarket } from "./settlement-helpers";
 
 /**
  * A seller and a buyer whose orders matched in the book; with `hold` (the default) nothing is
  * settled yet (the "crash": the object settles its own fills at once, so it is told not to).
  */
 async function matchedButUnsettled(db: Database, hold = true) {
-  const market = await createMarket();
-  if (hold) await orderBook(env, market).setSelfSettling(false);
-  const seller = await createTestUser();
-  const buyer = await createTestUser();
-  await fund(db, seller, "BTC", 10_000_000n); // 0.1 BTC
-  await fund(db, buyer, "USDT", 10_000_000_000n); // 10,000 USDT
-  const order = (userId: string, req: Omit<PlaceOrderRequest, "market">) =>
-    placeOrder(db, env, principal(userId), { market, ...req }, SYSTEM_METADATA);
+  const { market, seller, buyer, order, book } = await heldMarket(db, hold);
   await order(seller, { side: "sell", type: "limit", price: "50000.00", quantity: "0.02" });
   const taken = await order(buyer, { side: "buy", type: "limit", price: "50000.00", quantity: "0.03" });
   expect(taken.fills).toHaveLength(1);
   const rules = await loadMarketRules(db, market, true);
-  return { market, seller, buyer, rules, book: orderBook(env, market) };
+  return { market, seller, buyer, rules, book };
 }
 
 async function snapshot(db: Database, market: string, users: string[]) {
