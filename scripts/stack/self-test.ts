@@ -6,7 +6,7 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { Pool, neonConfig } from "@neondatabase/serverless";
+import { Pool, neon, neonConfig, type NeonDbError } from "@neondatabase/serverless";
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import ws from "ws";
@@ -73,6 +73,110 @@ async function checkPostgres(info: StackInfo): Promise<void> {
   } finally {
     await pool.end();
   }
+}
+
+/** What the Neon driver's `neon()` sees of a failed query: Postgres' fields on a NeonDbError. */
+async function pgError(query: Promise<unknown>): Promise<NeonDbError> {
+  try {
+    await query;
+  } catch (err) {
+    return err as NeonDbError;
+  }
+  throw new Error("the query did not fail");
+}
+
+async function checkNeonHttp(info: StackInfo): Promise<void> {
+  neonConfig.fetchEndpoint = info.neonFetchEndpoint;
+  const sql = neon(info.databaseUrl);
+  const [typed] = await timed("neon http: first query", () =>
+    sql.query(
+      `select 1 as one, 'héllo'::text as t, null::int as n, 12345678901234::int8 as big, 1.50::numeric as num,
+              true as yes, '{"a":[1]}'::jsonb as j, array[1,2]::int[] as arr, '2026-01-02T03:04:05Z'::timestamptz as ts,
+              '\\x0102'::bytea as bin`,
+    ),
+  );
+  // The driver parses the endpoint's raw text with its own type parsers, as it does Neon's.
+  assert.deepEqual(typed, {
+    one: 1,
+    t: "héllo",
+    n: null,
+    big: "12345678901234",
+    num: "1.50",
+    yes: true,
+    j: { a: [1] },
+    arr: [1, 2],
+    ts: new Date("2026-01-02T03:04:05Z"),
+    bin: Buffer.from([1, 2]),
+  });
+  const full = await sql.query("select $1::int + $2::int as sum, $3::text as s", [1, 2, null], {
+    fullResults: true,
+    arrayMode: true,
+  });
+  assert.deepEqual(full.rows, [[3, null]]);
+  assert.equal(full.command, "SELECT");
+  assert.equal(full.rowCount, 1);
+  assert.deepEqual(
+    full.fields.map((f) => [f.name, f.dataTypeID]),
+    [
+      ["sum", 23],
+      ["s", 25],
+    ],
+  );
+
+  await sql.query("drop table if exists stack_http_self_test");
+  await sql.query(
+    "create table stack_http_self_test (id int primary key, qty int constraint qty_non_negative check (qty >= 0))",
+  );
+  const insert = await sql.query("insert into stack_http_self_test values (1, 5), (2, 6)", [], {
+    fullResults: true,
+  });
+  assert.equal(insert.command, "INSERT");
+  assert.equal(insert.rowCount, 2);
+  const duplicate = await pgError(sql.query("insert into stack_http_self_test values (1, 0)"));
+  assert.equal(duplicate.code, "23505");
+  assert.equal(duplicate.constraint, "stack_http_self_test_pkey");
+  assert.equal(duplicate.table, "stack_http_self_test");
+  assert.match(duplicate.detail ?? "", /already exists/);
+  const negative = await pgError(sql.query("update stack_http_self_test set qty = -1 where id = 1"));
+  assert.equal(negative.code, "23514");
+  assert.equal(negative.constraint, "qty_non_negative");
+  // One statement per query (extended protocol), as Neon: a script is refused.
+  assert.equal((await pgError(sql.query("select 1; select 2"))).code, "42601");
+
+  // Non-interactive transactions: all or nothing, with the isolation and access mode asked for.
+  await assert.rejects(
+    sql.transaction([
+      sql.query("insert into stack_http_self_test values (3, 1)"),
+      sql.query("insert into stack_http_self_test values (1, 1)"),
+    ]),
+    /duplicate key/,
+  );
+  const [committed, level] = await sql.transaction(
+    [
+      sql.query("insert into stack_http_self_test values (3, 1) returning id"),
+      sql.query("show transaction_isolation"),
+    ],
+    { isolationLevel: "Serializable" },
+  );
+  assert.deepEqual(committed, [{ id: 3 }]);
+  assert.deepEqual(level, [{ transaction_isolation: "serializable" }]);
+  const readOnly = await pgError(
+    sql.transaction([sql.query("delete from stack_http_self_test")], { readOnly: true }),
+  );
+  assert.equal(readOnly.code, "25006");
+  const ids = await sql.query("select id from stack_http_self_test order by id");
+  assert.deepEqual(
+    ids.map((r) => r.id),
+    [1, 2, 3],
+  );
+  await sql.query("drop table stack_http_self_test");
+
+  // Postgres checks the credentials of the connection string.
+  const intruder = neon(info.databaseUrl.replace("pandora:pandora@", "pandora:wrong@"));
+  assert.equal((await pgError(intruder.query("select 1"))).code, "28P01");
+  const stranger = await fetch(info.neonFetchEndpoint, { method: "POST", body: "{}" });
+  assert.equal(stranger.status, 400);
+  say("neon http: types, params, errors with code/constraint, transactions, auth: ok");
 }
 
 async function checkUpstash(info: StackInfo): Promise<Redis> {
@@ -163,7 +267,9 @@ async function main(): Promise<void> {
     const { info } = stack;
     assert.match(info.databaseUrl, /^postgres:\/\/pandora:pandora@127\.0\.0\.1:\d+\/pandora$/);
     assert.match(info.neonWsProxy, /^127\.0\.0\.1:\d+\/v2$/);
+    assert.match(info.neonFetchEndpoint, /^http:\/\/127\.0\.0\.1:\d+\/sql$/);
     await checkPostgres(info);
+    await checkNeonHttp(info);
     const redis = await checkUpstash(info);
     await checkRatelimit(redis);
     await checkRedisStop(stack, redis);
@@ -173,6 +279,7 @@ async function main(): Promise<void> {
 
     stack = await timed("warm start (existing data dir)", () => startStack({ dataDir, ports: FREE_PORTS }));
     await checkPostgres(stack.info);
+    await checkNeonHttp(stack.info);
     await stack.stop();
     assert.equal(await leftovers(dataDir), "", "processes left after the second stop()");
     say("PASS");

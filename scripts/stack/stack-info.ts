@@ -14,12 +14,16 @@ export interface StackInfo {
   databaseUrl: string;
   /** For `neonConfig.wsProxy = () => neonWsProxy`: "127.0.0.1:<proxyPort>/v2" */
   neonWsProxy: string;
+  /** For `neonConfig.fetchEndpoint` (what `neon()` queries): "http://127.0.0.1:<httpPort>/sql" */
+  neonFetchEndpoint: string;
   /** Upstash REST URL of the shim: http://127.0.0.1:<restPort> */
   redisRestUrl: string;
   redisRestToken: string;
   redisPort: number;
   pgPort: number;
   pgProxyPort: number;
+  /** Neon's HTTP SQL endpoint (one request per query or batch, pooled connections to Postgres). */
+  pgHttpPort: number;
   /** PgBouncer between the proxy and Postgres; 0 when pgbouncer is not installed. */
   pgPoolerPort: number;
   redisRestPort: number;
@@ -34,6 +38,8 @@ export interface StackPorts {
   pgPooler?: number;
   /** Neon WebSocket proxy (default 55433). */
   pgProxy?: number;
+  /** Neon HTTP SQL endpoint (default 55435). */
+  pgHttp?: number;
   /** redis-server (default 56379). */
   redis?: number;
   /** Upstash REST shim (default 56380). */
@@ -41,4 +47,11 @@ export interface StackPorts {
 }
 
 /** Every port picked free at start: what tests and benchmarks ask for, so stacks never collide. */
-export const FREE_PORTS: Required<StackPorts> = { pg: 0, pgPooler: 0, pgProxy: 0, redis: 0, redisRest: 0 };
+export const FREE_PORTS: Required<StackPorts> = {
+  pg: 0,
+  pgPooler: 0,
+  pgProxy: 0,
+  pgHttp: 0,
+  redis: 0,
+  redisRest: 0,
+};

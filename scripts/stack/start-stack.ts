@@ -17,7 +17,7 @@ import {
 export type { StackInfo, StackPorts } from "./stack-info";
 
 export interface StartStackOptions {
-  /** Default: the supervisor's (PANDORA_*_PORT env vars, else 55432/55433/56379/56380). 0 = free port. */
+  /** Default: the supervisor's (PANDORA_*_PORT env vars, else 55432-55435/56379/56380). 0 = free port. */
   ports?: StackPorts;
   /** Default: PANDORA_STACK_DATA_DIR, else `<repo>/.data/stack`. */
   dataDir?: string;
@@ -51,6 +51,7 @@ function supervisorArgs(options: StartStackOptions): string[] {
     ["--pg-port", ports.pg],
     ["--pg-pooler-port", ports.pgPooler],
     ["--pg-proxy-port", ports.pgProxy],
+    ["--pg-http-port", ports.pgHttp],
     ["--redis-port", ports.redis],
     ["--redis-rest-port", ports.redisRest],
   ];

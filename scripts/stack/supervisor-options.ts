@@ -7,7 +7,7 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 
 export interface SupervisorOptions {
   dataDir: string;
-  ports: { pg: number; pgPooler: number; pgProxy: number; redis: number; redisRest: number };
+  ports: { pg: number; pgPooler: number; pgProxy: number; pgHttp: number; redis: number; redisRest: number };
   token: string;
   /** Stop when stdin closes (default). Off for a terminal/background run without a parent. */
   lifeline: boolean;
@@ -35,6 +35,7 @@ export function readSupervisorOptions(
       "pg-port": { type: "string" },
       "pg-pooler-port": { type: "string" },
       "pg-proxy-port": { type: "string" },
+      "pg-http-port": { type: "string" },
       "redis-port": { type: "string" },
       "redis-rest-port": { type: "string" },
       token: { type: "string" },
@@ -49,6 +50,7 @@ export function readSupervisorOptions(
       pg: port(values["pg-port"], env.PANDORA_PG_PORT, 55432, "PANDORA_PG_PORT"),
       pgPooler: port(values["pg-pooler-port"], env.PANDORA_PG_POOLER_PORT, 55434, "PANDORA_PG_POOLER_PORT"),
       pgProxy: port(values["pg-proxy-port"], env.PANDORA_PG_PROXY_PORT, 55433, "PANDORA_PG_PROXY_PORT"),
+      pgHttp: port(values["pg-http-port"], env.PANDORA_PG_HTTP_PORT, 55435, "PANDORA_PG_HTTP_PORT"),
       redis: port(values["redis-port"], env.PANDORA_REDIS_PORT, 56379, "PANDORA_REDIS_PORT"),
       redisRest: port(
         values["redis-rest-port"],

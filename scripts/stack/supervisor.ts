@@ -1,10 +1,12 @@
-// The one process that owns the local stack: Postgres + its Neon WebSocket proxy, Redis + its
-// Upstash REST shim. Run: `node --import tsx scripts/stack/supervisor.ts [flags]` (see README).
+// The one process that owns the local stack: Postgres + its Neon WebSocket proxy and Neon HTTP
+// endpoint, Redis + its Upstash REST shim. Run: `node --import tsx scripts/stack/supervisor.ts
+// [flags]` (see README).
 // It prints `PANDORA_STACK_READY {json}` on stdout when everything answers, and stops it all when
 // stdin closes (the lifeline to its parent), on SIGINT/SIGTERM/SIGHUP, or on an uncaught error.
 import { mkdir } from "node:fs/promises";
 import readline from "node:readline";
 import { errorMessage, log } from "./log";
+import { startNeonHttpEndpoint, type RunningNeonHttpEndpoint } from "./neon-http-endpoint";
 import { startNeonWsProxy, type RunningNeonWsProxy } from "./neon-ws-proxy";
 import { PGBOUNCER_NOT_INSTALLED, startPgBouncer, type RunningPgBouncer } from "./pgbouncer";
 import { PG_DATABASE, PG_PASSWORD, PG_USER, startPostgres, type RunningPostgres } from "./postgres";
@@ -28,6 +30,7 @@ const services: {
   pooler?: RunningPgBouncer;
   redis?: RunningRedis;
   proxy?: RunningNeonWsProxy;
+  http?: RunningNeonHttpEndpoint;
   shim?: RunningUpstashShim;
 } = {};
 let redisPort = 0;
@@ -49,7 +52,7 @@ function killServices(sig: NodeJS.Signals): void {
 async function stopServices(): Promise<void> {
   // Let a startup in flight settle, so nothing it launches escapes the stop.
   await Promise.race([startup.catch(() => undefined), sleep(15_000)]);
-  await Promise.allSettled([services.shim?.close(), services.proxy?.close()]);
+  await Promise.allSettled([services.shim?.close(), services.proxy?.close(), services.http?.close()]);
   await services.pooler?.stop().catch(() => undefined);
   await Promise.allSettled([services.redis?.stop(), services.postgres?.stop()]);
   await releaseDataDir(dataDir).catch(() => undefined);
@@ -113,6 +116,7 @@ async function start(): Promise<void> {
     pg: "Postgres (PANDORA_PG_PORT)",
     pgPooler: "PgBouncer (PANDORA_PG_POOLER_PORT)",
     pgProxy: "Neon WebSocket proxy (PANDORA_PG_PROXY_PORT)",
+    pgHttp: "Neon HTTP endpoint (PANDORA_PG_HTTP_PORT)",
     redis: "Redis (PANDORA_REDIS_PORT)",
     redisRest: "Upstash REST shim (PANDORA_REDIS_REST_PORT)",
   });
@@ -131,6 +135,9 @@ async function start(): Promise<void> {
     port: ports.pgProxy,
     target: { host: HOST, port: services.pooler?.port ?? ports.pg },
   });
+  // Straight to Postgres: the endpoint keeps its own pool of connections, and each request is one
+  // statement or one BEGIN…COMMIT batch, as PgBouncer's transaction mode would hand them out.
+  services.http = await startNeonHttpEndpoint({ port: ports.pgHttp, target: { host: HOST, port: ports.pg } });
   services.shim = await startUpstashShim({
     port: ports.redisRest,
     token: options.token,
@@ -141,11 +148,13 @@ async function start(): Promise<void> {
   const info: StackInfo = {
     databaseUrl: `postgres://${PG_USER}:${PG_PASSWORD}@${HOST}:${ports.pg}/${PG_DATABASE}`,
     neonWsProxy: `${HOST}:${services.proxy.port}/v2`,
+    neonFetchEndpoint: services.http.url,
     redisRestUrl: services.shim.url,
     redisRestToken: options.token,
     redisPort: ports.redis,
     pgPort: ports.pg,
     pgProxyPort: services.proxy.port,
+    pgHttpPort: services.http.port,
     pgPoolerPort: services.pooler?.port ?? 0,
     redisRestPort: services.shim.port,
     dataDir,
@@ -158,7 +167,8 @@ async function start(): Promise<void> {
   };
   log(
     `ready in ${Math.round(performance.now() - began)} ms: postgres ${HOST}:${ports.pg}, ` +
-      `${services.pooler ? `pgbouncer ${HOST}:${services.pooler.port}, ` : ""}neon ws proxy ${info.neonWsProxy}, redis ${HOST}:${ports.redis}, upstash rest ${info.redisRestUrl}`,
+      `${services.pooler ? `pgbouncer ${HOST}:${services.pooler.port}, ` : ""}neon ws proxy ${info.neonWsProxy}, ` +
+      `neon http ${info.neonFetchEndpoint}, redis ${HOST}:${ports.redis}, upstash rest ${info.redisRestUrl}`,
   );
   reply(`${READY_PREFIX}${JSON.stringify(info)}`);
 }

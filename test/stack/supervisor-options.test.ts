@@ -11,6 +11,7 @@ test("defaults: repo data dir, fixed ports, random token, lifeline on", () => {
     pg: 55432,
     pgPooler: 55434,
     pgProxy: 55433,
+    pgHttp: 55435,
     redis: 56379,
     redisRest: 56380,
   });
@@ -31,6 +32,11 @@ test("flags win over env vars; 0 is allowed; junk is rejected", () => {
   assert.equal(options.ports.redis, 0);
   assert.equal(options.ports.pgPooler, 3333);
   assert.equal(readSupervisorOptions(["--pg-pooler-port", "4444"], env).ports.pgPooler, 4444);
+  assert.equal(
+    readSupervisorOptions(["--pg-http-port", "0"], { PANDORA_PG_HTTP_PORT: "5555" }).ports.pgHttp,
+    0,
+  );
+  assert.equal(readSupervisorOptions([], { PANDORA_PG_HTTP_PORT: "5555" }).ports.pgHttp, 5555);
   assert.equal(options.token, "t");
   assert.equal(options.lifeline, false);
   assert.equal(options.dataDir, path.resolve("rel"));
