@@ -48,6 +48,7 @@ try {
       ...existing,
       DATABASE_URL: info.databaseUrl,
       NEON_WS_PROXY: info.neonWsProxy,
+      NEON_FETCH_ENDPOINT: info.neonFetchEndpoint,
       UPSTASH_REDIS_REST_URL: info.redisRestUrl,
       ...secrets,
       ADMIN_EMAIL: adminEmail,

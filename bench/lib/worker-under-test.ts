@@ -110,6 +110,7 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
               LOG_LEVEL: "warn",
               DATABASE_URL: info.databaseUrl,
               NEON_WS_PROXY: info.neonWsProxy,
+              NEON_FETCH_ENDPOINT: info.neonFetchEndpoint,
               UPSTASH_REDIS_REST_URL: info.redisRestUrl,
               RATE_LIMIT_IP_PER_MINUTE: "1000000000",
               RATE_LIMIT_USER_PER_MINUTE: "1000000000",

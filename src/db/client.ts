@@ -1,23 +1,46 @@
-import { Pool, neonConfig } from "@neondatabase/serverless";
-import { drizzle } from "drizzle-orm/neon-serverless";
+import { Pool, neon, neonConfig } from "@neondatabase/serverless";
+import { entityKind, type SQL } from "drizzle-orm";
+import type { WithCacheConfig } from "drizzle-orm/cache/core/types";
+import { NeonHttpDriver, type NeonHttpSession } from "drizzle-orm/neon-http";
+import {
+  NeonDatabase,
+  NeonSession,
+  drizzle,
+  type NeonQueryResultHKT,
+  type NeonTransaction,
+} from "drizzle-orm/neon-serverless";
+import {
+  PgDialect,
+  PgSession,
+  type PgTransactionConfig,
+  type PreparedQueryConfig,
+  type SelectedFieldsOrdered,
+} from "drizzle-orm/pg-core";
+import type { Query } from "drizzle-orm/sql/sql";
 
 /**
- * Without a `schema`: the relational query API (`db.query.*`) is not used, and building its
- * config walks every table and index on each `drizzle()` call, i.e. on every request.
+ * What services see: drizzle over the Neon driver, with interactive transactions (what
+ * `ReturnType<typeof drizzle>` gives, minus `$client`, which nothing uses). Built without a
+ * `schema`: the relational query API (`db.query.*`) is not used, and building its config walks
+ * every table and index on each construction, i.e. on every request.
  */
-export type Database = ReturnType<typeof drizzle>;
+export type Database = NeonDatabase<Record<string, unknown>>;
 
 export interface DatabaseConfig {
   DATABASE_URL: string;
   /** Set only locally: host:port/path of the loopback WebSocket-to-TCP proxy. */
   NEON_WS_PROXY?: string;
+  /** Set only locally: URL of the loopback server of Neon's HTTP SQL protocol (…/sql). */
+  NEON_FETCH_ENDPOINT?: string;
 }
 
 /**
- * Points the Neon driver at the local proxy when one is configured. In the cloud the
- * driver speaks TLS WebSockets to Neon directly and none of this applies.
+ * Points the Neon driver at the local stack when it is configured: the WebSocket proxy for
+ * Pools, the HTTP endpoint for `neon()` queries. In the cloud the driver speaks TLS WebSockets
+ * and HTTPS to Neon directly and none of this applies.
  */
-export function configureNeon(wsProxy: string | undefined): void {
+export function configureNeon(wsProxy: string | undefined, fetchEndpoint?: string): void {
+  if (fetchEndpoint) neonConfig.fetchEndpoint = fetchEndpoint;
   if (!wsProxy) return;
   neonConfig.wsProxy = () => wsProxy;
   neonConfig.useSecureWebSocket = false;
@@ -27,28 +50,161 @@ export function configureNeon(wsProxy: string | undefined): void {
   neonConfig.pipelineConnect = "password";
 }
 
-/**
- * A Pool for one request. workerd forbids reusing I/O objects across requests, so a
- * module-level Pool fails on the second request; the caller ends it with `waitUntil`.
- */
-export function openDatabase(config: DatabaseConfig): { db: Database; pool: Pool } {
-  configureNeon(config.NEON_WS_PROXY);
+function newPool(config: DatabaseConfig): Pool {
+  configureNeon(config.NEON_WS_PROXY, config.NEON_FETCH_ENDPOINT);
   const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5 });
   // `end()` makes the socket report "Network connection lost."; nothing is waiting on it.
   pool.on("error", () => {});
+  return pool;
+}
+
+/**
+ * A Pool-backed database: every query and transaction over WebSockets. For a holder whose
+ * connections may outlive one request (a Durable Object keeps its settler's); the caller ends
+ * the Pool. workerd forbids reusing a request's I/O objects in another request, so a Worker
+ * must never keep one in module scope.
+ */
+export function openDatabase(config: DatabaseConfig): { db: Database; pool: Pool } {
+  const pool = newPool(config);
   return { db: drizzle({ client: pool }), pool };
+}
+
+/** Builds Neon's HTTP sessions once per connection string: they hold no I/O (each query is a fetch). */
+const httpSessions = new Map<string, NeonHttpSession<Record<string, never>, Record<string, never>>>();
+const dialect = new PgDialect();
+
+function httpSession(databaseUrl: string): NeonHttpSession<Record<string, never>, Record<string, never>> {
+  let session = httpSessions.get(databaseUrl);
+  if (!session) {
+    // drizzle's own neon-http path: its driver also makes the driver hand timestamps, dates
+    // and intervals to drizzle as text, as the Pool path's per-query parsers already do.
+    session = new NeonHttpDriver(neon(databaseUrl), dialect).createSession(undefined) as NeonHttpSession<
+      Record<string, never>,
+      Record<string, never>
+    >;
+    httpSessions.set(databaseUrl, session);
+  }
+  return session;
+}
+
+/** drizzle's session over a Pool (what `drizzle({ client: pool })` builds), for transactions. */
+function poolSession(pool: Pool): NeonSession<Record<string, never>, Record<string, never>> {
+  return new NeonSession(pool, dialect, undefined);
+}
+
+/**
+ * Plain queries over Neon's HTTP endpoint, transactions over a Pool opened on the first
+ * `transaction()` call.
+ *
+ * Why: a Worker cannot keep a connection between requests, and opening a Pool (WebSocket,
+ * Postgres startup, password) costs several round trips before the first query, and CPU in the
+ * Worker; an HTTP query is one round trip with nothing to open. Measured: about a fifth less CPU
+ * per one-query read and ~60% more of them per second (scripts/stack/README.md, "Neon over HTTP",
+ * also for why not the driver's global `poolQueryViaFetch`). Interactive transactions need one
+ * connection for several round trips, which only the Pool gives, so a request that runs one
+ * pays for its Pool as before; one that does not never opens it.
+ *
+ * Plain queries run in autocommit, each possibly on another backend: nothing may rely on
+ * session state between them (as under the pooler's transaction mode already). A raw result
+ * (`execute`, a write without `returning`) has the same `rows`, `rowCount`, `command` and
+ * `fields` as the Pool's, but no `oid`. Errors carry Postgres' `code`, `constraint`, `detail`…
+ * on the `cause` of drizzle's error, as with the Pool.
+ */
+class HttpFirstSession extends PgSession<NeonQueryResultHKT> {
+  static override readonly [entityKind]: string = "PandoraHttpFirstSession";
+  private pool?: Pool;
+  private pooled?: NeonSession<Record<string, never>, Record<string, never>>;
+  private closed = false;
+
+  constructor(
+    private readonly http: NeonHttpSession<Record<string, never>, Record<string, never>>,
+    private readonly openPool: () => Pool,
+  ) {
+    super(dialect);
+  }
+
+  prepareQuery<T extends PreparedQueryConfig = PreparedQueryConfig>(
+    query: Query,
+    fields: SelectedFieldsOrdered | undefined,
+    name: string | undefined,
+    isResponseInArrayMode: boolean,
+    customResultMapper?: (rows: unknown[][]) => T["execute"],
+    queryMetadata?: { type: "select" | "update" | "delete" | "insert"; tables: string[] },
+    cacheConfig?: WithCacheConfig,
+  ) {
+    return this.http.prepareQuery<T>(
+      query,
+      fields,
+      name,
+      isResponseInArrayMode,
+      customResultMapper,
+      queryMetadata,
+      cacheConfig,
+    );
+  }
+
+  /** The HTTP session's: its raw results keep rows under `rows`, as the Pool's do. */
+  override count(sql: SQL): Promise<number> {
+    return this.http.count(sql);
+  }
+
+  async transaction<T>(
+    transaction: (tx: NeonTransaction<Record<string, never>, Record<string, never>>) => Promise<T>,
+    config?: PgTransactionConfig,
+  ): Promise<T> {
+    if (this.closed) {
+      // Work after `close()` (e.g. in a waitUntil) gets a Pool for this transaction alone.
+      const pool = this.openPool();
+      try {
+        return await poolSession(pool).transaction(transaction, config);
+      } finally {
+        await pool.end().catch(() => {});
+      }
+    }
+    if (!this.pooled) {
+      this.pool = this.openPool();
+      this.pooled = poolSession(this.pool);
+    }
+    return this.pooled.transaction(transaction, config);
+  }
+
+  /** Ends the Pool if a transaction opened one; HTTP queries hold nothing open. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const pool = this.pool;
+    this.pool = undefined;
+    this.pooled = undefined;
+    await pool?.end().catch(() => {});
+  }
+}
+
+export interface RequestDatabase {
+  db: Database;
+  /** Ends what the unit of work opened (its Pool, if it ran a transaction). Never rejects. */
+  close(): Promise<void>;
+}
+
+/**
+ * The database for one request or one job: plain queries over HTTP, a Pool only once a
+ * transaction needs it (see HttpFirstSession). The caller calls `close()` when done; for a
+ * request, after the response with `waitUntil`.
+ */
+export function openRequestDatabase(config: DatabaseConfig): RequestDatabase {
+  configureNeon(config.NEON_WS_PROXY, config.NEON_FETCH_ENDPOINT);
+  const session = new HttpFirstSession(httpSession(config.DATABASE_URL), () => newPool(config));
+  return { db: new NeonDatabase(dialect, session, undefined), close: () => session.close() };
 }
 
 /** A transaction handle, accepted wherever a query may run inside the caller's transaction. */
 export type DbTransaction = Parameters<Parameters<Database["transaction"]>[0]>[0];
 export type DbExecutor = Database | DbTransaction;
 
-/** Runs `fn` with a Pool of its own (outside a request: cron jobs, background relays). */
+/** Runs `fn` with a database of its own (outside a request: cron jobs, background relays, RPC). */
 export async function withDatabase<T>(config: DatabaseConfig, fn: (db: Database) => Promise<T>): Promise<T> {
-  const { db, pool } = openDatabase(config);
+  const { db, close } = openRequestDatabase(config);
   try {
     return await fn(db);
   } finally {
-    await pool.end().catch(() => {});
+    await close();
   }
 }

@@ -1,29 +1,31 @@
 import { Redis } from "@upstash/redis/cloudflare";
-import type { Pool } from "@neondatabase/serverless";
 import type { Context, MiddlewareHandler } from "hono";
-import { openDatabase, type Database } from "../db/client";
+import { openRequestDatabase, type Database, type RequestDatabase } from "../db/client";
 import type { AppEnv } from "./app-env";
 
-const databases = new WeakMap<Context, { db: Database; pool: Pool }>();
+const databases = new WeakMap<Context, RequestDatabase>();
 const redises = new WeakMap<Context, Redis>();
 
-/** The request's database handle, opened on first use and closed by `releaseResources`. */
+/**
+ * The request's database handle, made on first use: plain queries go over Neon's HTTP endpoint
+ * (no connection to open), and a Pool is opened only if the request runs a transaction.
+ */
 export function getDb(c: Context<AppEnv>): Database {
   let opened = databases.get(c);
   if (!opened) {
-    opened = openDatabase(c.env);
+    opened = openRequestDatabase(c.env);
     databases.set(c, opened);
   }
   return opened.db;
 }
 
-/** Ends the request's Pool once the response is ready, without delaying it. */
+/** Ends the request's Pool, if a transaction opened one, once the response is ready. */
 export const releaseResources: MiddlewareHandler<AppEnv> = async (c, next) => {
   try {
     await next();
   } finally {
     const opened = databases.get(c);
-    if (opened) c.executionCtx.waitUntil(opened.pool.end().catch(() => {}));
+    if (opened) c.executionCtx.waitUntil(opened.close());
   }
 };
 

@@ -43,6 +43,7 @@ export default async function setup(project: TestProject) {
     ...secrets,
     DATABASE_URL: info.databaseUrl,
     NEON_WS_PROXY: info.neonWsProxy,
+    NEON_FETCH_ENDPOINT: info.neonFetchEndpoint,
     UPSTASH_REDIS_REST_URL: info.redisRestUrl,
     ADMIN_EMAIL: TEST_ADMIN.email,
     ADMIN_PASSWORD: TEST_ADMIN.password,
