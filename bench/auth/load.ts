@@ -1,4 +1,5 @@
 import { Agent, request } from "undici";
+import { treeCpuMs, type TreeCpu } from "./cpu";
 
 /** Latency figures of one scenario, in milliseconds. */
 export interface LoadFigures {
@@ -8,6 +9,14 @@ export interface LoadFigures {
   p50: number;
   p95: number;
   p99: number;
+  /**
+   * CPU milliseconds the whole run (this process and all under it: stack, workerd) spent per
+   * measured request: the cost to the machine, which a busy machine does not distort as it does
+   * req/s. Undefined where /proc is not readable.
+   */
+  cpuMsPerRequest?: number;
+  /** The part of it spent in workerd (one thread: the Worker's own limit). */
+  workerdCpuMsPerRequest?: number;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -54,6 +63,8 @@ export async function closedLoop(
   const started = performance.now();
   const measureFrom = started + warmupSeconds * 1000;
   const stopAt = measureFrom + seconds * 1000;
+  let cpuAtStart: TreeCpu | undefined;
+  const cpuTimer = setTimeout(() => (cpuAtStart = treeCpuMs()), warmupSeconds * 1000);
   const worker = async (id: number) => {
     while (performance.now() < stopAt) {
       const call = next(id);
@@ -76,7 +87,15 @@ export async function closedLoop(
     }
   };
   await Promise.all(Array.from({ length: connections }, (_, i) => worker(i)));
+  clearTimeout(cpuTimer);
+  const cpuAtEnd = treeCpuMs();
   await agent.close();
   if (firstError) console.error(`first failure on ${next(0).path}: ${firstError}`);
-  return summarize(samples, errors, seconds);
+  const figures = summarize(samples, errors, seconds);
+  const measured = samples.length + errors;
+  if (cpuAtStart !== undefined && cpuAtEnd !== undefined && measured > 0) {
+    figures.cpuMsPerRequest = (cpuAtEnd.total - cpuAtStart.total) / measured;
+    figures.workerdCpuMsPerRequest = (cpuAtEnd.workerd - cpuAtStart.workerd) / measured;
+  }
+  return figures;
 }
