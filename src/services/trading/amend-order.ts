@@ -12,7 +12,7 @@ import { configureOrderBook, loadMarketRules, orderBook } from "./market-directo
 import type { MarketRules } from "./market-rules";
 import { buyLock, prepareAmend, type PreparedAmend } from "./order-request";
 import { toFillView, toOrderView, type FillView, type OrderRow, type OrderView } from "./order-view";
-import { assertMayTrade } from "./place-order";
+import { assertMayTrade, MARKET_STATUS_ERRORS } from "./place-order";
 import { buyNeed } from "./settlement";
 import { isFinal, type OrderStatus } from "./settlement-plan";
 import { settleMarket } from "./settle-market";
@@ -35,8 +35,7 @@ const notOpen = (status: string) =>
   new AppError(409, ErrorCode.ORDER_NOT_OPEN, `The order is ${status}: only open orders can be amended`);
 
 const BOOK_ERRORS: Record<string, [409 | 422, string]> = {
-  MARKET_HALTED: [409, ErrorCode.MARKET_HALTED],
-  MARKET_CANCEL_ONLY: [409, ErrorCode.MARKET_CANCEL_ONLY],
+  ...MARKET_STATUS_ERRORS,
   NOT_AMENDABLE: [409, ErrorCode.ORDER_NOT_AMENDABLE],
   UNKNOWN_ORDER: [409, ErrorCode.ORDER_NOT_OPEN],
   ORDER_NOT_FOUND: [409, ErrorCode.ORDER_NOT_OPEN],

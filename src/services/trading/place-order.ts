@@ -294,9 +294,14 @@ export async function sendToBook(
   throw serviceUnavailable("The market did not answer; retry with the same Idempotency-Key");
 }
 
-const BOOK_ERRORS: Record<string, [409 | 422 | 503, string]> = {
+/** The book's refusals for the market's status, as the API answers them (placements and amends). */
+export const MARKET_STATUS_ERRORS: Record<string, [409, string]> = {
   MARKET_HALTED: [409, ErrorCode.MARKET_HALTED],
   MARKET_CANCEL_ONLY: [409, ErrorCode.MARKET_CANCEL_ONLY],
+};
+
+const BOOK_ERRORS: Record<string, [409 | 422 | 503, string]> = {
+  ...MARKET_STATUS_ERRORS,
   INSUFFICIENT_FUNDS: [422, ErrorCode.INSUFFICIENT_FUNDS],
   DUPLICATE_CLIENT_ORDER_ID: [409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID],
   ORDER_NOT_FUNDED: [409, ErrorCode.CONFLICT],

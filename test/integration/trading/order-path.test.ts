@@ -148,23 +148,6 @@ describe("the object owns the order from the lock on", () => {
     expect(await balanceOf(mo.id, "USDT")).toEqual({ available: USDT("880"), locked: USDT("120") });
   });
 
-  it("a retry with the same client_order_id is a 409 naming the order it already placed", async () => {
-    const market = await createMarket();
-    const nia = await trader({ USDT: "1000" });
-    const body = {
-      market,
-      side: "buy",
-      type: "limit",
-      price: "60000.00",
-      quantity: "0.001",
-      client_order_id: "c-1",
-    };
-    const { order } = await placed(nia, body);
-    const again = await expectError(await placeOrder(nia, body), 409, "DUPLICATE_CLIENT_ORDER_ID");
-    expect(again).toMatchObject({ error: { details: { order_id: order.id } } });
-    expect(await ordersOf(nia.id)).toHaveLength(1);
-  });
-
   it("insufficient funds leaves no order, no lock and no audit of a placement", async () => {
     const market = await createMarket();
     const ola = await trader({ USDT: "50" });

@@ -180,6 +180,12 @@ describe("funds", () => {
     };
     const [a, b] = await Promise.all([placeOrder(dave, body), placeOrder(dave, body)]);
     expect([a.status, b.status].sort()).toEqual([201, 409]);
+    // The refusal names the order that has the id (a client retrying learns which one it was).
+    const [won, lost] = a.status === 201 ? [a, b] : [b, a];
+    const { order } = (await won.json()) as { order: { id: string } };
+    expect(await lost.json()).toMatchObject({
+      error: { code: "DUPLICATE_CLIENT_ORDER_ID", details: { order_id: order.id } },
+    });
     const rows = await withDatabase(env, (db) => db.select().from(orders).where(eq(orders.userId, dave.id)));
     expect(rows).toHaveLength(1);
     expect(await balanceOf(dave.id, "USDT")).toEqual({ available: USDT("940"), locked: USDT("60") });
