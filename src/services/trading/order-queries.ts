@@ -2,15 +2,21 @@ import { and, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { orders, trades } from "../../db/schema";
 import { badRequest, notFound } from "../../lib/errors";
-import { loadAllMarketRules } from "./market-directory";
+import { loadMarketRules } from "./market-directory";
 import type { MarketRules } from "./market-rules";
 import { toMyTradeView, toOrderView } from "./order-view";
 
 const OPEN_STATUSES = ["pending", "new", "partially_filled"] as const;
 const CLOSED_STATUSES = ["filled", "cancelled", "expired", "rejected"] as const;
 
-async function rulesBySymbol(db: Database): Promise<Map<string, MarketRules>> {
-  return new Map((await loadAllMarketRules(db)).map((r) => [r.symbol, r]));
+/**
+ * The rules of the markets a page names, from the per-isolate cache of `loadMarketRules` (a
+ * query per market only when its entry is stale), not every market's rules per request.
+ */
+async function rulesOf(db: Database, symbols: Iterable<string>): Promise<Map<string, MarketRules>> {
+  const unique = [...new Set(symbols)];
+  const rules = await Promise.all(unique.map((symbol) => loadMarketRules(db, symbol)));
+  return new Map(unique.map((symbol, i) => [symbol, rules[i]!]));
 }
 
 /** One order; `userId` null for an admin. Another user's order is a 404, as an unknown one. */
@@ -20,7 +26,7 @@ export async function getOrder(db: Database, userId: string | null, orderId: str
     .from(orders)
     .where(and(eq(orders.id, orderId), userId ? eq(orders.userId, userId) : undefined));
   if (!row) throw notFound("Order");
-  const rules = (await rulesBySymbol(db)).get(row.market)!;
+  const rules = (await rulesOf(db, [row.market])).get(row.market)!;
   return toOrderView(row, rules);
 }
 
@@ -57,8 +63,11 @@ export async function listOrders(db: Database, q: OrderListQuery) {
     .where(and(...conditions))
     .orderBy(desc(orders.createdAt), desc(orders.id))
     .limit(q.limit + 1);
-  const rules = await rulesBySymbol(db);
   const page = rows.slice(0, q.limit);
+  const rules = await rulesOf(
+    db,
+    page.map((r) => r.market),
+  );
   const last = page[page.length - 1];
   return {
     orders: page.map((r) => toOrderView(r, rules.get(r.market)!)),
@@ -92,8 +101,11 @@ export async function listTrades(db: Database, q: TradeListQuery) {
     )
     .orderBy(desc(trades.id))
     .limit(q.limit + 1);
-  const rules = await rulesBySymbol(db);
   const page = rows.slice(0, q.limit);
+  const rules = await rulesOf(
+    db,
+    page.map((r) => r.market),
+  );
   return {
     trades: page.map((r) => toMyTradeView(r, rules.get(r.market)!, q.userId)),
     next_cursor: rows.length > q.limit ? page[page.length - 1]!.id.toString() : null,
