@@ -123,7 +123,7 @@ export class OrderBook extends DurableObject<Env> {
     this.orderEntry = {
       env,
       symbol: () => this.market.symbol,
-      rules: () => (this.market.rules ? tradingRules(this.market.rules.rules) : null),
+      rules: () => (this.market.rules ? tradingRulesOf(this.market.rules) : null),
       submit: (commands) => this.intake.submit(commands),
       lookup: (query) => this.market.lookup(query),
       withDatabase: (fn) => withDatabase(env, fn),
@@ -825,4 +825,12 @@ function socketOwner(header: string | null): SocketOwner {
       return { principal: owner.principal ?? null, client: owner.client ?? NO_CLIENT };
   } catch {}
   return { principal: null, client: NO_CLIENT };
+}
+
+/** The active rules as the trading services take them, converted once per configuration, not per order. */
+const converted = new WeakMap<ActiveRules, ReturnType<typeof tradingRules>>();
+function tradingRulesOf(active: ActiveRules): ReturnType<typeof tradingRules> {
+  let rules = converted.get(active);
+  if (!rules) converted.set(active, (rules = tradingRules(active.rules)));
+  return rules;
 }

@@ -1,5 +1,6 @@
 import http from "node:http";
 import pg from "pg";
+import { sendJson } from "./json-reply";
 import { errorMessage, log } from "./log";
 import { HOST } from "./ports";
 
@@ -172,15 +173,6 @@ export function errorBody(err: Error): Record<string, unknown> {
   return body;
 }
 
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(text),
-  });
-  res.end(text);
-}
-
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -291,9 +283,9 @@ export function startNeonHttpEndpoint(options: NeonHttpEndpointOptions): Promise
         readOnly: header(req, "neon-batch-read-only"),
         deferrable: header(req, "neon-batch-deferrable"),
       });
-      send(res, 200, await batch(pool, begin, body.queries, arrayMode));
+      sendJson(res, 200, await batch(pool, begin, body.queries, arrayMode));
     } else {
-      send(res, 200, await run(pool, body, arrayMode));
+      sendJson(res, 200, await run(pool, body, arrayMode));
     }
   }
 
@@ -302,9 +294,9 @@ export function startNeonHttpEndpoint(options: NeonHttpEndpointOptions): Promise
       if (res.headersSent) {
         res.destroy();
       } else if (err instanceof RequestError) {
-        send(res, err.status, { message: err.message });
+        sendJson(res, err.status, { message: err.message });
       } else if (err instanceof pg.DatabaseError) {
-        send(res, 400, errorBody(err));
+        sendJson(res, 400, errorBody(err));
       } else {
         // Postgres unreachable, a connection lost mid-query: not a database error.
         const message = `local neon http endpoint: ${errorMessage(err)}`;

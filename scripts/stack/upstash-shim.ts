@@ -1,5 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
+import { sendJson } from "./json-reply";
 import { errorMessage } from "./log";
 import { HOST } from "./ports";
 import { RedisPool } from "./redis-client";
@@ -35,15 +36,6 @@ class HttpError extends Error {
 }
 
 type Reply = { result: Json } | { error: string };
-
-function send(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    "Content-Type": "application/json",
-    "Content-Length": Buffer.byteLength(text),
-  });
-  res.end(text);
-}
 
 function authorized(req: http.IncomingMessage, url: URL, token: string): boolean {
   const header = req.headers.authorization ?? "";
@@ -141,22 +133,22 @@ export function startUpstashShim(options: UpstashShimOptions): Promise<RunningUp
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? "/", `http://${HOST}`);
     if (!authorized(req, url, options.token)) {
-      send(res, 401, { error: "Unauthorized" });
+      sendJson(res, 401, { error: "Unauthorized" });
       return;
     }
     const base64 = String(req.headers["upstash-encoding"] ?? "").toLowerCase() === "base64";
     const body = await readBody(req);
     const path = url.pathname.replace(/\/+$/, "");
-    if (path === "/pipeline") send(res, 200, await pipeline(parseJson(body), base64));
-    else if (path === "/multi-exec") send(res, 200, await multiExec(parseJson(body), base64));
-    else if (path === "") send(res, 200, await single(parseJson(body), base64));
-    else send(res, 200, await single(pathCommand(url, body), base64));
+    if (path === "/pipeline") sendJson(res, 200, await pipeline(parseJson(body), base64));
+    else if (path === "/multi-exec") sendJson(res, 200, await multiExec(parseJson(body), base64));
+    else if (path === "") sendJson(res, 200, await single(parseJson(body), base64));
+    else sendJson(res, 200, await single(pathCommand(url, body), base64));
   }
 
   const server = http.createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       const status = err instanceof HttpError ? err.status : 500;
-      if (!res.headersSent) send(res, status, { error: errorMessage(err) });
+      if (!res.headersSent) sendJson(res, status, { error: errorMessage(err) });
       else res.destroy();
     });
   });
