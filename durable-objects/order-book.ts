@@ -1,9 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { withDatabase } from "../src/db/client";
-import { ALL_PERMISSIONS, principalOf, type Principal } from "../src/http/principal";
 import type { RequestMetadata } from "../src/http/request-metadata";
-import { resolveSession } from "../src/services/auth/session-principal";
-import { toUserView } from "../src/services/auth/user-view";
+import { describeError, Logger, parseLogLevel } from "../src/lib/logger";
 import { tradingRules } from "../src/services/trading/market-directory";
 import { readBalanceUpdates } from "../src/services/trading/balance-updates";
 import { LatestBalances, isBalanceUpdate, view, type BalanceUpdate } from "./market/balances";
@@ -17,6 +15,7 @@ import type {
   PlacementFunding,
 } from "./market/commands";
 import { FundsLocker } from "./market/funds-locker";
+import { KeptDatabase } from "./market/kept-database";
 import { Market } from "./market/market";
 import { OrderIntake, type InFlight, type IntakeStep } from "./market/order-intake";
 import { INTERVALS, isInterval, type Candle, type Interval } from "./market/market-data/candles";
@@ -49,6 +48,8 @@ import {
   type SocketOwner,
 } from "./market/ws/protocol";
 import { handleOrderMessage, type OrderEntryHost } from "./market/ws/order-entry";
+import { SnapshotThrottle } from "./market/ws/snapshot-throttle";
+import { SESSION_RECHECK_MS, SocketSessions, authenticateToken } from "./market/ws/socket-sessions";
 import { Subscriptions } from "./market/ws/subscriptions";
 
 /** Most commands one RPC call may carry. */
@@ -86,6 +87,10 @@ export class OrderBook extends DurableObject<Env> {
   private readonly intake: OrderIntake;
   private readonly orderEntry: OrderEntryHost;
   private readonly locker: FundsLocker;
+  /** The sockets' Postgres reads (auth, balance snapshots, session re-checks), over a kept connection. */
+  private readonly reads: KeptDatabase;
+  private readonly sessions: SocketSessions;
+  private readonly balanceReads = new SnapshotThrottle();
   /** Settles its own fills into Postgres (set by the Worker; off for a book without Postgres). */
   private selfSettling = false;
   /**
@@ -93,7 +98,14 @@ export class OrderBook extends DurableObject<Env> {
    * arrive with its funding, which the intake locks before the book sees the order.
    */
   private fundsRequired = false;
-  private alarmPending = false;
+  /**
+   * The object's one alarm serves two clocks: the snapshot SNAPSHOT_DELAY_MS after the first
+   * unsnapshotted change, and the re-check of authenticated sockets every SESSION_RECHECK_MS.
+   * 0: not due. `alarmAt` is what storage holds (0: none).
+   */
+  private snapshotDueAt = 0;
+  private recheckDueAt = 0;
+  private alarmAt = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -111,6 +123,14 @@ export class OrderBook extends DurableObject<Env> {
       () => this.selfSettling,
     );
     this.locker = new FundsLocker(env);
+    this.reads = new KeptDatabase(env);
+    const log = new Logger(parseLogLevel(env.LOG_LEVEL), { component: "order-book-sockets" });
+    this.sessions = new SocketSessions(this.subs, this.reads, (err) =>
+      log.warn(
+        "socket sessions not re-checked; only expiry enforced until the next check",
+        describeError(err),
+      ),
+    );
     this.intake = new OrderIntake({
       admit: (command) => this.market.admit(command),
       fundsRequired: () => this.fundsRequired,
@@ -138,7 +158,9 @@ export class OrderBook extends DurableObject<Env> {
         .exec<{ order_id: string; user_id: string }>("SELECT order_id, user_id FROM in_flight")
         .toArray();
       if (inFlight.length) this.abandon(inFlight.map((r) => ({ orderId: r.order_id, userId: r.user_id })));
-      this.alarmPending = (await ctx.storage.getAlarm()) !== null;
+      this.alarmAt = (await ctx.storage.getAlarm()) ?? 0;
+      // Woken with authenticated sockets (hibernation, eviction): their owners are checked again.
+      if (this.subs.authenticatedSockets().length) this.scheduleRecheck();
       // Fills an earlier incarnation of this object left unsettled.
       if (outboxBacklog(ctx.storage.sql) > 0) this.settler.kick();
     });
@@ -348,9 +370,9 @@ export class OrderBook extends DurableObject<Env> {
   }
 
   /**
-   * The user's balances in the market's two assets, read from Postgres on subscribe (the only
-   * read the object makes there) and merged with what it has seen, so the snapshot is never
-   * older than an update already sent to the socket.
+   * The user's balances in the market's two assets, read from Postgres on subscribe over the
+   * object's kept connection (throttled per socket: see SnapshotThrottle) and merged with what it
+   * has seen, so the snapshot is never older than an update already sent to the socket.
    */
   private async sendBalanceSnapshot(
     ws: WebSocket,
@@ -362,8 +384,10 @@ export class OrderBook extends DurableObject<Env> {
     const assets = [rules.baseAsset, rules.quoteAsset];
     let failed = false;
     try {
-      const read = await withDatabase(this.env, (db) => readBalanceUpdates(db, userId, assets));
-      for (const u of read) this.balances.offer(u);
+      await this.balanceReads.run(ws, async () => {
+        const read = await this.reads.use((db) => readBalanceUpdates(db, userId, assets));
+        for (const u of read) this.balances.offer(u);
+      });
     } catch {
       failed = true;
     }
@@ -523,9 +547,23 @@ export class OrderBook extends DurableObject<Env> {
   // ---- snapshots --------------------------------------------------------------------------
 
   private scheduleSnapshot(): void {
-    if (this.alarmPending) return;
-    this.alarmPending = true;
-    void this.ctx.storage.setAlarm(Date.now() + SNAPSHOT_DELAY_MS);
+    if (this.snapshotDueAt) return;
+    this.snapshotDueAt = Date.now() + SNAPSHOT_DELAY_MS;
+    this.armAlarm();
+  }
+
+  private scheduleRecheck(): void {
+    if (this.recheckDueAt) return;
+    this.recheckDueAt = Date.now() + SESSION_RECHECK_MS;
+    this.armAlarm();
+  }
+
+  /** Sets the alarm to the earlier clock, unless an alarm no later than that is already set. */
+  private armAlarm(): void {
+    const due = Math.min(this.snapshotDueAt || Infinity, this.recheckDueAt || Infinity);
+    if (due === Infinity || (this.alarmAt && this.alarmAt <= due)) return;
+    this.alarmAt = due;
+    void this.ctx.storage.setAlarm(due);
   }
 
   /** Writes a snapshot of the engine and drops the journal the older kept snapshot covers. */
@@ -544,11 +582,21 @@ export class OrderBook extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.alarmPending = false;
+    this.alarmAt = 0;
+    const now = Date.now();
     if (outboxBacklog(this.ctx.storage.sql) > 0) this.settler.kick();
-    // Nothing new since the last snapshot: writing the same state again would only cost.
-    if (latestSnapshotSeq(this.ctx.storage.sql) === this.market.counters.journalSeq) return;
-    await this.snapshotNow();
+    // A clock at 0 after a restart is unknown: run its work (each is cheap when nothing is due).
+    if (this.recheckDueAt <= now) {
+      this.recheckDueAt = 0;
+      if (await this.sessions.recheck(now)) this.scheduleRecheck();
+    }
+    if (this.snapshotDueAt <= now) {
+      this.snapshotDueAt = 0;
+      // Nothing new since the last snapshot: writing the same state again would only cost.
+      if (latestSnapshotSeq(this.ctx.storage.sql) !== this.market.counters.journalSeq)
+        await this.snapshotNow();
+    }
+    this.armAlarm();
   }
 
   // ---- WebSockets -------------------------------------------------------------------------
@@ -559,7 +607,9 @@ export class OrderBook extends DurableObject<Env> {
     }
     if (!this.market.rules) return new Response("Unknown market", { status: 404 });
     const pair = new WebSocketPair();
-    this.subs.accept(pair[1], this.market.symbol, socketOwner(request.headers.get(OWNER_HEADER)));
+    const owner = socketOwner(request.headers.get(OWNER_HEADER));
+    this.subs.accept(pair[1], this.market.symbol, owner);
+    if (owner.principal) this.scheduleRecheck();
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -597,26 +647,21 @@ export class OrderBook extends DurableObject<Env> {
       return;
     }
     if (msg.op === "auth") {
-      // As the HTTP API checks a token: signature, expiry AND a live session (a logged-out or
-      // password-changed session opens nothing).
-      let principal: Principal | null = null;
-      try {
-        const { user, claims } = await withDatabase(this.env, (db) =>
-          resolveSession(db, this.env, msg.token),
-        );
-        principal = principalOf(toUserView(user), {
-          via: "session",
-          sessionId: claims.sid,
-          permissions: ALL_PERMISSIONS,
-        });
-      } catch {}
-      if (!principal || !this.subs.authenticate(ws, principal)) {
-        this.subs.send(ws, errorFrame(msg.id, "UNAUTHORIZED", "Invalid or expired access token"), Date.now());
+      // As the HTTP API checks a token (a logged-out, password-changed or banned owner opens
+      // nothing); afterwards the re-check ends private access when the session does.
+      const outcome = await this.reads.use((db) => authenticateToken(db, this.env, msg.token));
+      if ("code" in outcome || !this.subs.authenticate(ws, outcome.principal)) {
+        const refusal =
+          "code" in outcome
+            ? outcome
+            : { code: "UNAUTHORIZED", message: "This socket belongs to another user" };
+        this.subs.send(ws, errorFrame(msg.id, refusal.code, refusal.message), Date.now());
         return;
       }
+      this.scheduleRecheck();
       this.subs.send(
         ws,
-        JSON.stringify({ type: "authenticated", id: msg.id, user_id: principal.userId }),
+        JSON.stringify({ type: "authenticated", id: msg.id, user_id: outcome.principal.userId }),
         Date.now(),
       );
       return;
@@ -642,8 +687,10 @@ export class OrderBook extends DurableObject<Env> {
     const unknown: string[] = [];
     for (const raw of msg.channels) {
       const channel = parseChannel(raw, market);
-      if (channel) channels.push(channel);
-      else unknown.push(raw);
+      // `balances` and `balances:SYM` name one channel: each is subscribed (and snapshotted) once.
+      if (channel) {
+        if (!channels.some((c) => c.name === channel.name)) channels.push(channel);
+      } else unknown.push(raw);
     }
     if (unknown.length) {
       this.subs.send(

@@ -17,6 +17,11 @@ export interface Principal {
   via: "session" | "api_key";
   /** Present when `via` is "session". */
   sessionId?: string;
+  /**
+   * Present when `via` is "session": when the access token expires (Unix seconds). A socket
+   * opened with the token loses its private channels then.
+   */
+  expiresAt?: number;
   /** Present when `via` is "api_key". */
   apiKeyId?: string;
   permissions: readonly Permission[];
@@ -25,7 +30,7 @@ export interface Principal {
 /** The principal of a user authenticated one way or another. */
 export function principalOf(
   user: UserView,
-  rest: Pick<Principal, "via" | "sessionId" | "apiKeyId" | "permissions">,
+  rest: Pick<Principal, "via" | "sessionId" | "expiresAt" | "apiKeyId" | "permissions">,
 ): Principal {
   return {
     userId: user.id,

@@ -26,6 +26,8 @@ export const ErrorCode = {
   EMAIL_TAKEN: "EMAIL_TAKEN",
   EMAIL_NOT_VERIFIED: "EMAIL_NOT_VERIFIED",
   CURRENT_PASSWORD_INCORRECT: "CURRENT_PASSWORD_INCORRECT",
+  /** An administrator banned the account: refused everywhere until it is made active again. */
+  ACCOUNT_BANNED: "ACCOUNT_BANNED",
   /** Signed API request: unknown key, bad signature, timestamp outside the window, or IP not allowed. */
   INVALID_API_SIGNATURE: "INVALID_API_SIGNATURE",
   API_REQUEST_REPLAYED: "API_REQUEST_REPLAYED",
@@ -101,6 +103,8 @@ export const unauthorized = (message = "Authentication required") =>
   new AppError(401, ErrorCode.UNAUTHORIZED, message);
 export const forbidden = (message = "You are not allowed to do this") =>
   new AppError(403, ErrorCode.FORBIDDEN, message);
+export const accountBanned = () =>
+  new AppError(403, ErrorCode.ACCOUNT_BANNED, "This account is banned; contact support");
 export const notFound = (what = "Resource") => new AppError(404, ErrorCode.NOT_FOUND, `${what} not found`);
 export const conflict = (message: string, code: ErrorCodeValue = ErrorCode.CONFLICT) =>
   new AppError(409, code, message);

@@ -29,8 +29,8 @@
  *   edit the profile, manage sessions and trade, but not create API keys or withdraw.
  *
  * Failures: no or bad credentials → 401 UNAUTHORIZED / INVALID_API_SIGNATURE /
- * API_REQUEST_REPLAYED; right caller, wrong rights → 403 INSUFFICIENT_PERMISSION /
- * EMAIL_NOT_VERIFIED / FORBIDDEN. Each caller (user or key) is also rate-limited per minute.
+ * API_REQUEST_REPLAYED; a banned account → 403 ACCOUNT_BANNED (whatever the credential);
+ * right caller, wrong rights → 403 INSUFFICIENT_PERMISSION / EMAIL_NOT_VERIFIED / FORBIDDEN. Each caller (user or key) is also rate-limited per minute.
  */
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Context, MiddlewareHandler } from "hono";
@@ -40,7 +40,7 @@ import { createRedis, getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
 import { InvalidAccessToken, verifyAccessToken, type AccessTokenClaims } from "../lib/access-token";
 import { authConfig } from "../lib/auth-config";
-import { AppError, ErrorCode, forbidden, unauthorized } from "../lib/errors";
+import { AppError, ErrorCode, accountBanned, forbidden, unauthorized } from "../lib/errors";
 import { describeError } from "../lib/logger";
 import { verifySignedRequest } from "../services/auth/api-keys";
 import { fillCachedSession, readCachedSession } from "../services/auth/session-cache";
@@ -115,7 +115,12 @@ async function sessionPrincipal(
   ]);
   return {
     user,
-    principal: principalOf(user, { via: "session", sessionId: claims.sid, permissions: ALL_PERMISSIONS }),
+    principal: principalOf(user, {
+      via: "session",
+      sessionId: claims.sid,
+      expiresAt: claims.exp,
+      permissions: ALL_PERMISSIONS,
+    }),
   };
 }
 
@@ -181,6 +186,7 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
     else if (apiKey) resolved = await viaApiKey(c, apiKey);
     else throw unauthorized();
     const { principal, user } = resolved;
+    if (user.status === "banned") throw accountBanned();
 
     c.set("principal", principal);
     c.set(

@@ -3,7 +3,13 @@ import { relayEventsAfterResponse } from "../http/after-response";
 import { errorResponses } from "../http/openapi-schemas";
 import { createRouter } from "../http/router";
 import { authenticate, requireAdmin } from "../middleware/authenticate";
-import { getUser, listUsers, softDeleteUser, updateKycStatus } from "../services/auth/admin-users";
+import {
+  getUser,
+  listUsers,
+  setUserStatus,
+  softDeleteUser,
+  updateKycStatus,
+} from "../services/auth/admin-users";
 import { listAuditLogs } from "../services/auth/audit-query";
 import { serviceContext } from "../services/auth/context";
 import { IdParamSchema, UserSchema, bearerSecurity, jsonBody, jsonReply } from "./user-schemas";
@@ -75,6 +81,25 @@ const kycRoute = createRoute({
   responses: {
     200: jsonReply("Updated", z.object({ user: UserSchema })),
     ...errorResponses(400, 401, 403, 404, 415, 422, 429),
+  },
+});
+
+const statusRoute = createRoute({
+  method: "patch",
+  path: "/admin/users/{id}/status",
+  tags,
+  summary: "Ban or reinstate a user (a banned user is refused everywhere with 403 ACCOUNT_BANNED)",
+  description:
+    "A ban keeps the user's sessions and keys but every credential (access token, refresh token, API key, login, WebSocket) answers 403 ACCOUNT_BANNED; open sockets lose their private channels within seconds. `active` reinstates.",
+  security: bearerSecurity,
+  middleware: adminOnly,
+  request: {
+    params: IdParamSchema,
+    ...jsonBody(z.strictObject({ status: z.enum(["active", "banned"]) })),
+  },
+  responses: {
+    200: jsonReply("Updated", z.object({ user: UserSchema })),
+    ...errorResponses(400, 401, 403, 404, 409, 415, 422, 429),
   },
 });
 
@@ -162,6 +187,16 @@ export const adminRoutes = createRouter()
       c.req.valid("param").id,
       status,
       reason ?? null,
+      c.get("principal").userId,
+    );
+    relayEventsAfterResponse(c);
+    return c.json({ user }, 200);
+  })
+  .openapi(statusRoute, async (c) => {
+    const user = await setUserStatus(
+      serviceContext(c),
+      c.req.valid("param").id,
+      c.req.valid("json").status,
       c.get("principal").userId,
     );
     relayEventsAfterResponse(c);

@@ -21,6 +21,7 @@ export const UserSchema = z
     role: z.enum(["user", "admin"]),
     kyc_status: z.enum(["pending", "verified", "rejected"]),
     kyc_reason: z.string().nullable(),
+    status: z.enum(["active", "banned"]).optional(),
     email_verified: z.boolean(),
     email_verified_at: z.string().nullable(),
     created_at: z.string(),

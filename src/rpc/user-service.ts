@@ -2,7 +2,7 @@ import { WorkerEntrypoint } from "cloudflare:workers";
 import { withDatabase } from "../db/client";
 import { createRedis } from "../http/resources";
 import { InvalidAccessToken, type AccessTokenClaims } from "../lib/access-token";
-import { AppError } from "../lib/errors";
+import { AppError, accountBanned } from "../lib/errors";
 import { Logger, parseLogLevel } from "../lib/logger";
 import {
   getUser,
@@ -22,7 +22,8 @@ import { toUserView, type UserView } from "../services/auth/user-view";
 export type UserServiceError =
   | { code: "NOT_FOUND"; message: string }
   | { code: "INVALID_ARGUMENT"; message: string }
-  | { code: "INVALID_TOKEN"; message: string };
+  | { code: "INVALID_TOKEN"; message: string }
+  | { code: "ACCOUNT_BANNED"; message: string };
 
 export type RpcResult<T> = ({ ok: true } & T) | { ok: false; error: UserServiceError };
 
@@ -109,6 +110,8 @@ export class UserService extends WorkerEntrypoint<Env> {
       return invalid("accessToken must be a string");
     try {
       const { user, claims } = await this.run((ctx) => resolveSession(ctx.db, this.env, accessToken));
+      if (user.status === "banned")
+        return { ok: false, error: { code: "ACCOUNT_BANNED", message: accountBanned().message } };
       return { ok: true, user: toUserView(user), claims };
     } catch (err) {
       if (err instanceof InvalidAccessToken)

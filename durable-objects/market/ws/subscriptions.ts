@@ -14,6 +14,9 @@ export interface SocketAttachment {
   channels: string[];
 }
 
+const isPrivateChannel = (channel: string) =>
+  channel.startsWith("orders:") || channel.startsWith("balances:");
+
 export interface SocketLimits {
   /** Inbound frames per window before the socket is closed as abusive. */
   maxMessagesPerWindow: number;
@@ -94,11 +97,38 @@ export class Subscriptions {
     return true;
   }
 
-  /** Adds channels; returns the ones that were not subscribed before. */
+  /**
+   * Ends the owner's private access (revoked, expired, banned): the `orders` and `balances`
+   * channels are dropped and order entry refused until the socket authenticates again.
+   * Returns the channels dropped.
+   */
+  deauthenticate(ws: WebSocket): string[] {
+    const a = this.attachment(ws);
+    if (!a) return [];
+    const dropped = a.channels.filter(isPrivateChannel);
+    a.userId = null;
+    a.principal = null;
+    ws.serializeAttachment(a);
+    this.remove(ws, dropped);
+    this.runtime.delete(ws); // its frame limit changes with its owner
+    return dropped;
+  }
+
+  /** The sockets that have an owner, with it (what the session re-check looks at). */
+  authenticatedSockets(): { ws: WebSocket; principal: Principal }[] {
+    const owned: { ws: WebSocket; principal: Principal }[] = [];
+    for (const ws of this.ctx.getWebSockets()) {
+      const principal = this.attachment(ws)?.principal;
+      if (principal) owned.push({ ws, principal });
+    }
+    return owned;
+  }
+
+  /** Adds channels; returns the ones that were not subscribed before (each once). */
   add(ws: WebSocket, channels: readonly string[]): string[] {
     const a = this.attachment(ws);
     if (!a) return [];
-    const added = channels.filter((c) => !a.channels.includes(c));
+    const added = [...new Set(channels)].filter((c) => !a.channels.includes(c));
     if (added.length === 0) return added;
     a.channels.push(...added);
     ws.serializeAttachment(a);

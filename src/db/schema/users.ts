@@ -4,6 +4,8 @@ import { createdAt, updatedAt } from "./columns";
 
 export const userRole = pgEnum("user_role", ["user", "admin"]);
 export const kycStatus = pgEnum("kyc_status", ["pending", "verified", "rejected"]);
+/** `banned`: refused everywhere (HTTP, sockets, API keys, refresh) with 403 ACCOUNT_BANNED until made active again. */
+export const userStatus = pgEnum("user_status", ["active", "banned"]);
 
 export const users = pgTable(
   "users",
@@ -17,6 +19,7 @@ export const users = pgTable(
     role: userRole("role").notNull().default("user"),
     kycStatus: kycStatus("kyc_status").notNull().default("pending"),
     kycReason: text("kyc_reason"),
+    status: userStatus("status").notNull().default("active"),
     emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -2,10 +2,10 @@ import { and, count, desc, eq, ilike, isNull, or, sql, type SQL } from "drizzle-
 import { apiKeys, users } from "../../db/schema";
 import { conflict, notFound, unprocessable } from "../../lib/errors";
 import { recordAudit } from "../audit-log";
-import { afterCommit, userEvent, type ServiceContext } from "./context";
+import { afterCommit, userEvent, type ServiceContext, type UserEventType } from "./context";
 import { overwriteSnapshots, tombstoneSessions } from "./session-cache";
 import { liveSessionIds, revokeUserSessions } from "./sessions";
-import { toUserView, type UserView } from "./user-view";
+import { toUserView, type UserRow, type UserView } from "./user-view";
 
 export type KycStatus = "pending" | "verified" | "rejected";
 
@@ -104,6 +104,52 @@ export async function updateKycStatus(
       issues: [{ path: "reason", message: "Required when status is rejected", code: "custom" }],
     });
   }
+  const trimmed = reason?.trim() || null;
+  return changeUser(ctx, id, actorId, {
+    set: { kycStatus: status, kycReason: trimmed },
+    action: "user.kyc.update",
+    event: "user.kyc.updated",
+    change: (before) => ({ old_status: before.kycStatus, new_status: status, reason: trimmed }),
+  });
+}
+
+export type UserStatus = "active" | "banned";
+
+/**
+ * Bans or reinstates a user. A ban keeps the sessions (so every credential answers 403
+ * ACCOUNT_BANNED rather than looking logged out) and takes effect at once: the cached session
+ * snapshots are overwritten, and sockets drop their private channels at their next re-check.
+ */
+export async function setUserStatus(
+  ctx: ServiceContext,
+  id: string,
+  status: UserStatus,
+  actorId: string,
+): Promise<UserView> {
+  if (id === actorId) throw conflict("Administrators cannot change their own account's status");
+  return changeUser(ctx, id, actorId, {
+    set: { status },
+    action: "user.status.update",
+    event: "user.status.updated",
+    change: (before) => ({ old_status: before.status, new_status: status }),
+  });
+}
+
+/**
+ * One admin change of a live user: the row locked and updated, an audit row and an event in the
+ * same transaction, then the cached snapshots of the user's live sessions overwritten.
+ */
+async function changeUser(
+  ctx: ServiceContext,
+  id: string,
+  actorId: string | null,
+  change: {
+    set: Partial<typeof users.$inferInsert>;
+    action: string;
+    event: UserEventType;
+    change: (before: UserRow) => Record<string, unknown>;
+  },
+): Promise<UserView> {
   const row = await ctx.db.transaction(async (tx) => {
     const [before] = await tx
       .select()
@@ -113,24 +159,24 @@ export async function updateKycStatus(
     if (!before) throw notFound("User");
     const [after] = await tx
       .update(users)
-      .set({ kycStatus: status, kycReason: reason?.trim() || null, updatedAt: new Date() })
+      .set({ ...change.set, updatedAt: new Date() })
       .where(eq(users.id, id))
       .returning();
-    const change = { old_status: before.kycStatus, new_status: status, reason: after!.kycReason };
+    const details = change.change(before);
     await recordAudit(tx, {
       actorId,
       actorType: actorId ? "admin" : "system",
-      action: "user.kyc.update",
+      action: change.action,
       resourceType: "user",
       resourceId: id,
-      details: change,
+      details,
       metadata: ctx.metadata,
     });
-    await userEvent(tx, ctx, "user.kyc.updated", id, change);
+    await userEvent(tx, ctx, change.event, id, details);
     return { after: after!, sessionIds: await liveSessionIds(tx, id) };
   });
   const view = toUserView(row.after);
-  await afterCommit(ctx, "kyc", () => overwriteSnapshots(ctx.redis, row.sessionIds, view));
+  await afterCommit(ctx, change.action, () => overwriteSnapshots(ctx.redis, row.sessionIds, view));
   return view;
 }
 

@@ -29,6 +29,7 @@ export type UserEventType =
   | "user.logged_in"
   | "user.profile.updated"
   | "user.kyc.updated"
+  | "user.status.updated"
   | "user.password.changed"
   | "user.deleted"
   | "user.session.reuse_detected";

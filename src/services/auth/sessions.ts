@@ -3,7 +3,7 @@ import type { DbExecutor } from "../../db/client";
 import { sessions, users } from "../../db/schema";
 import { signAccessToken } from "../../lib/access-token";
 import { REFRESH_TOKEN_TTL_MS, authConfig } from "../../lib/auth-config";
-import { AppError, ErrorCode, notFound } from "../../lib/errors";
+import { AppError, ErrorCode, accountBanned, notFound } from "../../lib/errors";
 import { hashPassword, verifyPassword, type Argon2Params } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
 import { recordAudit } from "../audit-log";
@@ -138,6 +138,18 @@ export async function login(ctx: ServiceContext, input: LoginInput): Promise<Tok
     });
     throw invalidCredentials();
   }
+  // Only the right password learns of the ban: the answer reveals nothing to a guesser.
+  if (found.status === "banned") {
+    await recordAudit(ctx.db, {
+      actorId: found.id,
+      actorType: "user",
+      action: "user.login.banned",
+      resourceType: "user",
+      resourceId: found.id,
+      metadata: ctx.metadata,
+    });
+    throw accountBanned();
+  }
   const upgraded = verdict.needsRehash ? await hashPassword(input.password, params) : null;
   const familyId = crypto.randomUUID();
   const { user, pair } = await ctx.db.transaction(async (tx) => {
@@ -192,6 +204,8 @@ export async function refresh(ctx: ServiceContext, refreshToken: string): Promis
         .from(users)
         .where(and(eq(users.id, current.userId), isNull(users.deletedAt)));
       if (!user) return { kind: "invalid" as const };
+      // Thrown inside the transaction: the rotation rolls back and the token stays as it was.
+      if (user.status === "banned") throw accountBanned();
       const pair = await issueTokens(ctx, tx, user, {
         id: current.familyId,
         parentId: current.id,

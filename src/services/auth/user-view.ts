@@ -11,6 +11,8 @@ export interface UserView {
   role: "user" | "admin";
   kyc_status: "pending" | "verified" | "rejected";
   kyc_reason: string | null;
+  /** Older cached snapshots lack it: absent means active. */
+  status?: "active" | "banned";
   email_verified: boolean;
   email_verified_at: string | null;
   created_at: string;
@@ -27,6 +29,7 @@ export function toUserView(row: UserRow): UserView {
     role: row.role,
     kyc_status: row.kycStatus,
     kyc_reason: row.kycReason,
+    status: row.status,
     email_verified: row.emailVerifiedAt !== null,
     email_verified_at: row.emailVerifiedAt?.toISOString() ?? null,
     created_at: row.createdAt.toISOString(),
