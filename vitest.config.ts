@@ -19,8 +19,9 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: inject("stackBindings"),
-              // The account service's RPC entrypoint, reached through a real service binding.
-              serviceBindings: { USER_SERVICE: { name: "pandora-exchange", entrypoint: "UserService" } },
+              // The account service's RPC entrypoint, reached through a real service binding (the
+              // Worker under test is wrangler.toml's top level: the development Worker's name).
+              serviceBindings: { USER_SERVICE: { name: "pandora-exchange-dev", entrypoint: "UserService" } },
             },
           })),
         ],

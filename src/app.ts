@@ -8,6 +8,7 @@ import { releaseResources } from "./http/resources";
 import { createRouter } from "./http/router";
 import { ErrorCode } from "./lib/errors";
 import { jsonOnly } from "./middleware/json-only";
+import { productionGuard } from "./middleware/production-guard";
 import { apiRateLimit } from "./middleware/authenticate";
 import { requestContext } from "./middleware/request-context";
 import { adminRoutes } from "./routes/admin";
@@ -42,6 +43,7 @@ export function createApp() {
   const app = createRouter();
 
   app.use("*", requestContext);
+  app.use("*", productionGuard);
   app.use("*", releaseResources);
   app.use("*", methodNotAllowed({ app, onMethodNotAllowed }));
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));

@@ -1,4 +1,5 @@
 import { Logger, describeError, parseLogLevel } from "../lib/logger";
+import { productionRefusal } from "../lib/production-secrets";
 
 /** A periodic task run by the Cron Trigger. Each job is independent: one failing never stops the others. */
 export interface ScheduledJob {
@@ -8,6 +9,7 @@ export interface ScheduledJob {
 
 export async function runScheduledJobs(env: Env, cron: string, jobs: ScheduledJob[]): Promise<void> {
   const log = new Logger(parseLogLevel(env.LOG_LEVEL), { cron, run_id: crypto.randomUUID() });
+  if (productionRefusal(env, log).length) return; // logged: jobs must not run on guessable secrets
   for (const job of jobs) {
     const started = Date.now();
     try {

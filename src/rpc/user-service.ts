@@ -49,7 +49,7 @@ const invalid = (message: string) => ({
  *
  *   [[services]]
  *   binding = "USERS"
- *   service = "pandora-exchange"
+ *   service = "pandora-exchange"   # production; -dev, -sandbox, -audit in the other environments
  *   entrypoint = "UserService"
  *
  *   const result = await env.USERS.validateToken(token);
