@@ -34,6 +34,8 @@ import { ackOutboxOf, outboxBacklog, outboxOrderIds, readOutbox } from "./market
 import { persistBatch } from "./market/persist";
 import { ActiveRules, rulesProblem, type MarketRules } from "./market/rules";
 import { formatUnits } from "../src/lib/money";
+import { defaultOrderLimits } from "../src/domain/order-limits";
+import { OrderRateLimiter } from "./market/order-rate-limiter";
 import { createSchema, insertRows, readMeta, writeMeta } from "./market/schema";
 import { ObjectSettler } from "./market/settler";
 import type { OutboxRead } from "../src/services/trading/settle-market";
@@ -91,6 +93,7 @@ export class OrderBook extends DurableObject<Env> {
   private readonly reads: KeptDatabase;
   private readonly sessions: SocketSessions;
   private readonly balanceReads = new SnapshotThrottle();
+  private readonly orderLimits: OrderRateLimiter;
   /** Settles its own fills into Postgres (set by the Worker; off for a book without Postgres). */
   private selfSettling = false;
   /**
@@ -131,8 +134,12 @@ export class OrderBook extends DurableObject<Env> {
         describeError(err),
       ),
     );
+    this.orderLimits = new OrderRateLimiter(defaultOrderLimits(env));
     this.intake = new OrderIntake({
       admit: (command) => this.market.admit(command),
+      // An unconfigured book refuses the placement (the Worker configures it and retries): not counted.
+      limit: (placement) =>
+        this.market.rules ? this.orderLimits.take(placement.userId, placement.limits, Date.now()) : null,
       fundsRequired: () => this.fundsRequired,
       markInFlight: (placements) => this.markInFlight(placements),
       lockFunds: (funding) => this.locker.lock(funding),

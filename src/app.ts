@@ -23,6 +23,7 @@ import { healthRoutes } from "./routes/health";
 import { marketRoutes } from "./routes/markets";
 import { meRoutes } from "./routes/me";
 import { adminTradingRoutes, orderRoutes } from "./routes/orders";
+import { orderLimitRoutes } from "./routes/order-limits";
 import { portfolioRoutes } from "./routes/portfolio";
 import { walletRoutes } from "./routes/wallets";
 
@@ -102,6 +103,7 @@ export function createApp() {
   app.route("/api/v1", orderRoutes);
   app.route("/api/v1", adminTradingRoutes);
   app.route("/api/v1", adminSettlementRoutes);
+  app.route("/api/v1", orderLimitRoutes);
   app.route("/api/v1", portfolioRoutes);
   mountDocs(app);
 

@@ -1,6 +1,7 @@
 // The object's RPC contract: commands arrive with string ids and decimal strings (the Worker
 // generates order ids, which makes placement idempotent) and results leave the same way.
 
+import type { OrderLimitOverrides } from "../../src/domain/order-limits";
 import type { OrderTypeName, SelfTradeName, SideName, TimeInForceName } from "../engine";
 
 export interface PlaceCommand {
@@ -26,6 +27,8 @@ export interface PlaceCommand {
   visibleQuantity?: string;
   /** The funds to lock and the rows to record before the book sees it (not journaled). */
   funding?: PlacementFunding;
+  /** The caller's own order-entry limits (unset: the exchange's defaults). */
+  limits?: OrderLimitOverrides;
 }
 
 /**
@@ -48,6 +51,7 @@ export interface PlaceOcoCommand {
   stopLimitPrice?: string;
   selfTradePrevention?: SelfTradeName;
   funding?: PlacementFunding;
+  limits?: OrderLimitOverrides;
 }
 
 /**
@@ -156,6 +160,8 @@ export interface CommandError {
   duplicate?: boolean;
   /** The order a refusal points at (DUPLICATE_CLIENT_ORDER_ID: the one that has the id). */
   orderId?: string;
+  /** TOO_MANY_ORDERS: when the window that refused frees up, in ms from now. */
+  retryAfterMs?: number;
 }
 
 export type CommandResult = CommandOk | CommandError;

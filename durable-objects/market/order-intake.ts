@@ -20,6 +20,8 @@ export interface InFlight {
 export interface IntakeHost {
   /** A refusal (or a known id's first result) before any funds move; null to go on. */
   admit(command: MarketCommand): CommandResult | null;
+  /** Counts a placement against its account's order-entry limits; the refusal when over. */
+  limit(placement: Extract<MarketCommand, { kind: "place" | "place_oco" }>): CommandError | null;
   /** True when placements must arrive funded: the market settles into Postgres. */
   fundsRequired(): boolean;
   /** Durably notes the placements about to be locked, before Postgres is asked. */
@@ -100,15 +102,16 @@ export class OrderIntake {
     const results = new Array<CommandResult | undefined>(commands.length);
     const funding = new Array<Funding>(commands.length).fill("free");
     const toLock: number[] = [];
-    if (this.host.fundsRequired()) {
-      commands.forEach((c, i) => {
-        if (!isPlacement(c)) return;
-        const refusal = this.host.admit(c);
-        if (refusal) results[i] = refusal;
-        else if (!c.funding) results[i] = fail("FUNDS_REQUIRED", "A placement must carry its funding");
-        else toLock.push(i);
-      });
-    }
+    const fundsRequired = this.host.fundsRequired();
+    commands.forEach((c, i) => {
+      if (!isPlacement(c)) return;
+      // A retry of a known placement is answered by admit, before it counts against a limit.
+      const refusal = (fundsRequired ? this.host.admit(c) : null) ?? this.host.limit(c);
+      if (refusal) results[i] = refusal;
+      else if (!fundsRequired) return;
+      else if (!c.funding) results[i] = fail("FUNDS_REQUIRED", "A placement must carry its funding");
+      else toLock.push(i);
+    });
     if (toLock.length) await this.lock(commands, toLock, results, funding);
 
     const steps: IntakeStep[] = [];

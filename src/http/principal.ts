@@ -1,3 +1,4 @@
+import type { OrderLimitOverrides } from "../domain/order-limits";
 import type { UserView } from "../services/auth/user-view";
 
 /** What an API key may do. A browser session (access token) may do all of it. */
@@ -25,18 +26,29 @@ export interface Principal {
   /** Present when `via` is "api_key". */
   apiKeyId?: string;
   permissions: readonly Permission[];
+  /** The API key's order-entry limits over the account's (unset: the exchange's defaults). */
+  orderLimits?: OrderLimitOverrides;
 }
 
-/** The principal of a user authenticated one way or another. */
+/**
+ * The principal of a user authenticated one way or another; `keyLimits` are the API key's own
+ * order-entry limits, which win over the account's.
+ */
 export function principalOf(
   user: UserView,
   rest: Pick<Principal, "via" | "sessionId" | "expiresAt" | "apiKeyId" | "permissions">,
+  keyLimits?: OrderLimitOverrides,
 ): Principal {
+  const account = user.order_limits;
   return {
     userId: user.id,
     role: user.role,
     kycStatus: user.kyc_status,
     emailVerified: user.email_verified,
     ...rest,
+    orderLimits: {
+      per10s: keyLimits?.per10s ?? account?.per_10s ?? null,
+      perDay: keyLimits?.perDay ?? account?.per_day ?? null,
+    },
   };
 }

@@ -15,6 +15,8 @@ export const ErrorCode = {
   METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
   CONFLICT: "CONFLICT",
   RATE_LIMITED: "RATE_LIMITED",
+  /** The account placed more orders than its order-entry limit allows in a window. */
+  TOO_MANY_ORDERS: "TOO_MANY_ORDERS",
   // authentication and authorization
   UNAUTHORIZED: "UNAUTHORIZED",
   FORBIDDEN: "FORBIDDEN",

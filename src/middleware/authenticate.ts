@@ -140,11 +140,11 @@ async function viaApiKey(c: Context<AppEnv>, keyId: string): Promise<Resolved> {
   const view = toUserView(user);
   return {
     user: view,
-    principal: principalOf(view, {
-      via: "api_key",
-      apiKeyId: key.id,
-      permissions: key.permissions as Permission[],
-    }),
+    principal: principalOf(
+      view,
+      { via: "api_key", apiKeyId: key.id, permissions: key.permissions as Permission[] },
+      { per10s: key.orderLimitPer10s, perDay: key.orderLimitPerDay },
+    ),
   };
 }
 

@@ -27,6 +27,9 @@ export const UserSchema = z
     created_at: z.string(),
     updated_at: z.string(),
     deleted_at: z.string().nullable(),
+    order_limits: z
+      .object({ per_10s: z.number().int().nullable(), per_day: z.number().int().nullable() })
+      .openapi({ description: "The account's own order-entry limits; null: the exchange's default." }),
   })
   .openapi("User");
 

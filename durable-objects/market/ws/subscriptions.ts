@@ -162,8 +162,11 @@ export class Subscriptions {
   inbound(ws: WebSocket, now: number): boolean {
     const r = this.runtimeOf(ws, now);
     if (r.limit === 0) {
-      const trader = this.attachment(ws)?.principal?.permissions.includes("trade") ?? false;
-      r.limit = trader ? this.limits.maxTraderMessagesPerWindow : this.limits.maxMessagesPerWindow;
+      const principal = this.attachment(ws)?.principal;
+      // A trader may send a whole 10-second order allowance in one burst.
+      r.limit = principal?.permissions.includes("trade")
+        ? Math.max(this.limits.maxTraderMessagesPerWindow, principal.orderLimits?.per10s ?? 0)
+        : this.limits.maxMessagesPerWindow;
     }
     r.backlog = 0;
     r.since = now;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { check, index, integer, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { createdAt } from "./columns";
 import { users } from "./users";
 
@@ -26,10 +26,14 @@ export const apiKeys = pgTable(
     createdAt: createdAt(),
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
     revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    /** Order-entry limits for this key, over the account's (null: the account's). */
+    orderLimitPer10s: integer("order_limit_per_10s"),
+    orderLimitPerDay: integer("order_limit_per_day"),
   },
   (t) => [
     uniqueIndex("api_keys_key_id_key").on(t.keyId),
     index("api_keys_user_idx").on(t.userId),
+    check("api_keys_order_limits_positive", sql`${t.orderLimitPer10s} > 0 and ${t.orderLimitPerDay} > 0`),
     check("api_keys_permissions_valid", sql`${t.permissions} <@ array['read','trade','withdraw']::text[]`),
   ],
 );

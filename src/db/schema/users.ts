@@ -1,5 +1,15 @@
 import { sql } from "drizzle-orm";
-import { check, index, pgEnum, pgTable, text, timestamp, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import {
+  check,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
 import { createdAt, updatedAt } from "./columns";
 
 export const userRole = pgEnum("user_role", ["user", "admin"]);
@@ -24,11 +34,15 @@ export const users = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deletedAt: timestamp("deleted_at", { withTimezone: true }),
+    /** Order-entry limits set for this account (null: the exchange's default). */
+    orderLimitPer10s: integer("order_limit_per_10s"),
+    orderLimitPerDay: integer("order_limit_per_day"),
   },
   (t) => [
     // Unique regardless of case: `Alice@X.io` and `alice@x.io` are one account.
     uniqueIndex("users_email_lower_key").on(sql`lower(${t.email})`),
     index("users_role_kyc_idx").on(t.role, t.kycStatus),
     check("users_email_len", sql`length(${t.email}) <= 254`),
+    check("users_order_limits_positive", sql`${t.orderLimitPer10s} > 0 and ${t.orderLimitPerDay} > 0`),
   ],
 );

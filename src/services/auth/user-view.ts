@@ -18,6 +18,8 @@ export interface UserView {
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
+  /** The account's own order-entry limits (null: the exchange's default). */
+  order_limits: { per_10s: number | null; per_day: number | null };
 }
 
 export function toUserView(row: UserRow): UserView {
@@ -35,6 +37,7 @@ export function toUserView(row: UserRow): UserView {
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     deleted_at: row.deletedAt?.toISOString() ?? null,
+    order_limits: { per_10s: row.orderLimitPer10s, per_day: row.orderLimitPerDay },
   };
 }
 

@@ -244,6 +244,7 @@ export function preparePlacement(
         stopLimitPrice: req.stop_limit_price,
         selfTradePrevention: req.self_trade_prevention,
         funding: funding(principal, rows, lock, details, metadata),
+        limits: principal.orderLimits,
       },
     };
   }
@@ -264,6 +265,7 @@ export function preparePlacement(
       kind: "place",
       ...bookCommand(orderId, userId, single, rules, prepared),
       funding: funding(principal, rows, prepared.lock, details, metadata),
+      limits: principal.orderLimits,
     },
   };
 }
@@ -300,12 +302,13 @@ export const MARKET_STATUS_ERRORS: Record<string, [409, string]> = {
   MARKET_CANCEL_ONLY: [409, ErrorCode.MARKET_CANCEL_ONLY],
 };
 
-const BOOK_ERRORS: Record<string, [409 | 422 | 503, string]> = {
+const BOOK_ERRORS: Record<string, [409 | 422 | 429 | 503, string]> = {
   ...MARKET_STATUS_ERRORS,
   INSUFFICIENT_FUNDS: [422, ErrorCode.INSUFFICIENT_FUNDS],
   DUPLICATE_CLIENT_ORDER_ID: [409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID],
   ORDER_NOT_FUNDED: [409, ErrorCode.CONFLICT],
   FUNDS_UNAVAILABLE: [503, ErrorCode.SERVICE_UNAVAILABLE],
+  TOO_MANY_ORDERS: [429, ErrorCode.TOO_MANY_ORDERS],
 };
 
 /**
@@ -328,7 +331,18 @@ export async function placementAnswer(
           : {}
         : { reason: result.code, order_id: id, ...(p.rows[1] ? { stop_order_id: p.rows[1].id } : {}) };
     if (result.code === "INSUFFICIENT_FUNDS") details.asset = p.rows[0]!.lockAsset;
-    throw new AppError(status, code, result.message, details);
+    const retryAfter =
+      result.retryAfterMs === undefined
+        ? undefined
+        : String(Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
+    if (retryAfter) details.retry_after_seconds = retryAfter;
+    throw new AppError(
+      status,
+      code,
+      result.message,
+      details,
+      retryAfter ? { "Retry-After": retryAfter } : undefined,
+    );
   }
   // A retry: the rows are the first attempt's, read back (the rows built now have other times).
   if (result.duplicate && !db) throw new Error("placementAnswer: a replay needs the database");
