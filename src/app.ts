@@ -7,6 +7,7 @@ import { errorResponse } from "./http/error-response";
 import { releaseResources } from "./http/resources";
 import { createRouter } from "./http/router";
 import { ErrorCode } from "./lib/errors";
+import { refuseControlCharacters } from "./middleware/control-characters";
 import { jsonOnly } from "./middleware/json-only";
 import { productionGuard } from "./middleware/production-guard";
 import { apiRateLimit } from "./middleware/authenticate";
@@ -86,6 +87,7 @@ export function createApp() {
     }),
   );
   app.use("*", jsonOnly);
+  app.use("*", refuseControlCharacters);
 
   app.route("/", healthRoutes);
   app.route("/", jwksRoutes);

@@ -9,7 +9,13 @@ export const NewPasswordSchema = z
   .refine((pw) => !isCommonPassword(pw), "This password is too common; choose another")
   .openapi({ example: "correct horse battery staple", minLength: 8, maxLength: 128 });
 
-export const NameSchema = z.string().trim().min(1).max(100);
+/** One line of printable text: names never hold control characters (tab and newline included). */
+export const NameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(/^\P{Cc}*$/u, "must not contain control characters");
 export const EmailSchema = z.email().max(254).openapi({ example: "alice@example.com" });
 
 export const UserSchema = z
