@@ -87,9 +87,9 @@ export function generateWorkload(seed: number, length: number, market: Market): 
     }
     const events = engine.events;
     for (let e = 0; e < events.count; e++) {
-      if (events.kind[e] === EventKind.REJECTED) throw new Error(`workload order ${id} was rejected`);
-      if (events.kind[e] === EventKind.ORDER_DONE) {
-        const done = events.orderId[e]!;
+      if (events.kind(e) === EventKind.REJECTED) throw new Error(`workload order ${id} was rejected`);
+      if (events.kind(e) === EventKind.ORDER_DONE) {
+        const done = events.orderId(e);
         if (position[done] !== -1) removeLive(done);
       }
     }

@@ -50,46 +50,87 @@ export type EngineEvent =
 const SIDE_NAMES: readonly SideName[] = ["buy", "sell"];
 const DONE_NAMES = ["", "filled", "cancelled", "expired"] as const;
 
+// An event is a 64-byte record (one cache line): six Float64 fields, then price, code and kind
+// as Int32 words. One record per event instead of one array per field: emitting an event writes
+// one line through one array, which the thin book (several events per command) feels.
+const EVENT_SHIFT = 3;
+const E_ORDER = 0;
+const E_USER = 1;
+const E_OTHER_ORDER = 2;
+const E_OTHER_USER = 3;
+const E_QUANTITY = 4;
+const E_QUANTITY2 = 5;
+// Int32 words, at i32[(i << 4) + field]:
+const E_PRICE = 12;
+const E_CODE = 13;
+const E_KIND = 14;
+
 /**
- * Events of the commands applied since the last `clear()`, as parallel typed arrays so that
- * emitting an event allocates nothing. Field meaning per kind is in README.md ("Event layout").
+ * Events of the commands applied since the last `clear()`, as records in one buffer, so that
+ * emitting an event allocates nothing. Field meaning per kind is in README.md ("Events"); read
+ * them with the accessors (`kind(i)`, `price(i)`, ...). Sequence numbers are not stored: event
+ * i's is `firstSeq + i`, since every event takes the next one.
  */
 export class EventBuffer {
   count = 0;
-  kind: Uint8Array;
-  seq: Float64Array;
-  orderId: Float64Array;
-  userId: Float64Array;
-  otherOrderId: Float64Array;
-  otherUserId: Float64Array;
-  price: Int32Array;
-  quantity: Float64Array;
-  quantity2: Float64Array;
-  code: Int32Array;
-  /** Sequence number the next event gets; monotonic over the engine's life (snapshotted). */
-  nextSeq = 1;
+  /** Sequence number of event 0. */
+  private firstSeq = 1;
+  private f64: Float64Array;
+  private i32: Int32Array;
 
   constructor(capacity = 64) {
-    this.kind = new Uint8Array(capacity);
-    this.seq = new Float64Array(capacity);
-    this.orderId = new Float64Array(capacity);
-    this.userId = new Float64Array(capacity);
-    this.otherOrderId = new Float64Array(capacity);
-    this.otherUserId = new Float64Array(capacity);
-    this.price = new Int32Array(capacity);
-    this.quantity = new Float64Array(capacity);
-    this.quantity2 = new Float64Array(capacity);
-    this.code = new Int32Array(capacity);
+    this.f64 = new Float64Array(capacity << EVENT_SHIFT);
+    this.i32 = new Int32Array(this.f64.buffer);
+  }
+
+  /** Sequence number the next event gets; monotonic over the engine's life (snapshotted). */
+  get nextSeq(): number {
+    return this.firstSeq + this.count;
+  }
+  set nextSeq(seq: number) {
+    this.firstSeq = seq - this.count;
   }
 
   clear(): void {
+    this.firstSeq += this.count;
     this.count = 0;
   }
 
   /** Calls `fn(buffer, index)` for every pending event in order, then clears. */
   drainTo(fn: (events: EventBuffer, index: number) => void): void {
     for (let i = 0; i < this.count; i++) fn(this, i);
-    this.count = 0;
+    this.clear();
+  }
+
+  kind(i: number): EventKindCode {
+    return this.i32[(i << 4) + E_KIND]! as EventKindCode;
+  }
+  seq(i: number): number {
+    return this.firstSeq + i;
+  }
+  orderId(i: number): number {
+    return this.f64[(i << EVENT_SHIFT) + E_ORDER]!;
+  }
+  userId(i: number): number {
+    return this.f64[(i << EVENT_SHIFT) + E_USER]!;
+  }
+  otherOrderId(i: number): number {
+    return this.f64[(i << EVENT_SHIFT) + E_OTHER_ORDER]!;
+  }
+  otherUserId(i: number): number {
+    return this.f64[(i << EVENT_SHIFT) + E_OTHER_USER]!;
+  }
+  price(i: number): number {
+    return this.i32[(i << 4) + E_PRICE]!;
+  }
+  quantity(i: number): number {
+    return this.f64[(i << EVENT_SHIFT) + E_QUANTITY]!;
+  }
+  quantity2(i: number): number {
+    return this.f64[(i << EVENT_SHIFT) + E_QUANTITY2]!;
+  }
+  code(i: number): number {
+    return this.i32[(i << 4) + E_CODE]!;
   }
 
   /** Appends an event; fields not used by `kind` are zeroed so stale values never leak. */
@@ -104,26 +145,29 @@ export class EventBuffer {
     quantity2: number,
     code: number,
   ): void {
-    if (this.count === this.kind.length) this.grow();
+    if (this.count << EVENT_SHIFT === this.f64.length) this.grow();
     const i = this.count++;
-    this.kind[i] = kind;
-    this.seq[i] = this.nextSeq++;
-    this.orderId[i] = orderId;
-    this.userId[i] = userId;
-    this.otherOrderId[i] = otherOrderId;
-    this.otherUserId[i] = otherUserId;
-    this.price[i] = price;
-    this.quantity[i] = quantity;
-    this.quantity2[i] = quantity2;
-    this.code[i] = code;
+    const f64 = this.f64;
+    const d = i << EVENT_SHIFT;
+    f64[d + E_ORDER] = orderId;
+    f64[d + E_USER] = userId;
+    f64[d + E_OTHER_ORDER] = otherOrderId;
+    f64[d + E_OTHER_USER] = otherUserId;
+    f64[d + E_QUANTITY] = quantity;
+    f64[d + E_QUANTITY2] = quantity2;
+    const i32 = this.i32;
+    const o = i << 4;
+    i32[o + E_PRICE] = price;
+    i32[o + E_CODE] = code;
+    i32[o + E_KIND] = kind;
   }
 
   toObject(i: number): EngineEvent {
-    const seq = this.seq[i]!;
-    const orderId = this.orderId[i]!;
-    const userId = this.userId[i]!;
-    const code = this.code[i]!;
-    switch (this.kind[i]) {
+    const seq = this.seq(i);
+    const orderId = this.orderId(i);
+    const userId = this.userId(i);
+    const code = this.code(i);
+    switch (this.kind(i)) {
       case EventKind.ACCEPTED:
         return {
           type: "accepted",
@@ -131,9 +175,9 @@ export class EventBuffer {
           orderId,
           userId,
           side: SIDE_NAMES[code]!,
-          price: this.price[i]!,
-          quantity: this.quantity[i]!,
-          quoteQuantity: this.quantity2[i]!,
+          price: this.price(i),
+          quantity: this.quantity(i),
+          quoteQuantity: this.quantity2(i),
         };
       case EventKind.REJECTED:
         return { type: "rejected", seq, orderId, userId, reason: code };
@@ -143,10 +187,10 @@ export class EventBuffer {
           seq,
           takerOrderId: orderId,
           takerUserId: userId,
-          makerOrderId: this.otherOrderId[i]!,
-          makerUserId: this.otherUserId[i]!,
-          price: this.price[i]!,
-          quantity: this.quantity[i]!,
+          makerOrderId: this.otherOrderId(i),
+          makerUserId: this.otherUserId(i),
+          price: this.price(i),
+          quantity: this.quantity(i),
           takerSide: SIDE_NAMES[code]!,
         };
       case EventKind.ORDER_DONE:
@@ -156,16 +200,16 @@ export class EventBuffer {
           orderId,
           userId,
           reason: DONE_NAMES[code as (typeof DoneReason)[keyof typeof DoneReason]],
-          remaining: this.quantity[i]!,
-          filled: this.quantity2[i]!,
+          remaining: this.quantity(i),
+          filled: this.quantity2(i),
         };
       case EventKind.LEVEL:
         return {
           type: "level",
           seq,
           side: SIDE_NAMES[code]!,
-          price: this.price[i]!,
-          quantity: this.quantity[i]!,
+          price: this.price(i),
+          quantity: this.quantity(i),
         };
       case EventKind.AMENDED:
         return {
@@ -173,12 +217,12 @@ export class EventBuffer {
           seq,
           orderId,
           userId,
-          price: this.price[i]!,
-          quantity: this.quantity[i]!,
-          remaining: this.quantity2[i]!,
+          price: this.price(i),
+          quantity: this.quantity(i),
+          remaining: this.quantity2(i),
         };
       default:
-        return { type: "triggered", seq, orderId, userId, price: this.price[i]! };
+        return { type: "triggered", seq, orderId, userId, price: this.price(i) };
     }
   }
 
@@ -190,16 +234,7 @@ export class EventBuffer {
   }
 
   private grow(): void {
-    const n = this.kind.length * 2;
-    this.kind = resized(this.kind, n);
-    this.seq = resized(this.seq, n);
-    this.orderId = resized(this.orderId, n);
-    this.userId = resized(this.userId, n);
-    this.otherOrderId = resized(this.otherOrderId, n);
-    this.otherUserId = resized(this.otherUserId, n);
-    this.price = resized(this.price, n);
-    this.quantity = resized(this.quantity, n);
-    this.quantity2 = resized(this.quantity2, n);
-    this.code = resized(this.code, n);
+    this.f64 = resized(this.f64, this.f64.length * 2);
+    this.i32 = new Int32Array(this.f64.buffer);
   }
 }

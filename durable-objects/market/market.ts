@@ -649,21 +649,21 @@ export class Market {
     const ts = batch.ts;
     const ev: EventBuffer = this.engine.events;
     for (let i = 0; i < ev.count; i++) {
-      const kind = ev.kind[i]!;
-      const orderNum = ev.orderId[i]!;
+      const kind = ev.kind(i);
+      const orderNum = ev.orderId(i);
       if (kind === EventKind.LEVEL) {
-        this.depth.onLevel(ev.code[i] === 0 ? "buy" : "sell", ev.price[i]!, ev.quantity[i]!);
+        this.depth.onLevel(ev.code(i) === 0 ? "buy" : "sell", ev.price(i), ev.quantity(i));
         continue;
       }
       if (kind === EventKind.TRADE) {
-        const makerNum = ev.otherOrderId[i]!;
+        const makerNum = ev.otherOrderId(i);
         const taker = this.ref(orderNum);
         const maker = this.ref(makerNum);
         const id = this.counters.nextTradeId++;
         const tradeId = `${symbol}:${id}`;
-        const price = ev.price[i]!;
-        const lots = ev.quantity[i]!;
-        const takerSide = ev.code[i] === 0 ? "buy" : "sell";
+        const price = ev.price(i);
+        const lots = ev.quantity(i);
+        const takerSide = ev.code(i) === 0 ? "buy" : "sell";
         batch.trades.push({ id, ts, price, quantity: lots, takerSide });
         this.candles.addTrade(ts, price, lots);
         const p = grid.price(price);
@@ -710,35 +710,35 @@ export class Market {
           else if (second !== 0 && orderNum === second) secondOutcome!.accepted = true;
           break;
         case EventKind.REJECTED:
-          if (orderNum === subject || orderNum === 0) outcome.rejectReason = ev.code[i]!;
+          if (orderNum === subject || orderNum === 0) outcome.rejectReason = ev.code(i);
           if (!placing) continue; // nothing to settle
           entry.event = "rejected";
           entry.status = "rejected";
-          entry.reason = REJECT_NAMES.get(ev.code[i]!) ?? "REJECTED";
+          entry.reason = REJECT_NAMES.get(ev.code(i)) ?? "REJECTED";
           this.refs.delete(orderNum);
           break;
         case EventKind.ORDER_DONE: {
           entry.event = "done";
-          entry.status = DONE_STATUS[ev.code[i]!] ?? "cancelled";
-          entry.remaining = grid.quantity(ev.quantity[i]!);
-          entry.filled = grid.quantity(ev.quantity2[i]!);
-          if (orderNum === subject) outcome.doneReason = ev.code[i]!;
-          else if (second !== 0 && orderNum === second) secondOutcome!.doneReason = ev.code[i]!;
+          entry.status = DONE_STATUS[ev.code(i)] ?? "cancelled";
+          entry.remaining = grid.quantity(ev.quantity(i));
+          entry.filled = grid.quantity(ev.quantity2(i));
+          if (orderNum === subject) outcome.doneReason = ev.code(i);
+          else if (second !== 0 && orderNum === second) secondOutcome!.doneReason = ev.code(i);
           this.refs.delete(orderNum);
           break;
         }
         case EventKind.AMENDED:
           entry.event = "amended";
-          entry.price = grid.price(ev.price[i]!);
-          entry.quantity = grid.quantity(ev.quantity[i]!);
-          entry.remaining = grid.quantity(ev.quantity2[i]!);
-          entry.priceMinor = grid.priceMinor(ev.price[i]!).toString();
-          entry.quantityMinor = grid.quantityMinor(ev.quantity[i]!).toString();
-          entry.remainingMinor = grid.quantityMinor(ev.quantity2[i]!).toString();
+          entry.price = grid.price(ev.price(i));
+          entry.quantity = grid.quantity(ev.quantity(i));
+          entry.remaining = grid.quantity(ev.quantity2(i));
+          entry.priceMinor = grid.priceMinor(ev.price(i)).toString();
+          entry.quantityMinor = grid.quantityMinor(ev.quantity(i)).toString();
+          entry.remainingMinor = grid.quantityMinor(ev.quantity2(i)).toString();
           break;
         default:
           entry.event = "triggered";
-          entry.price = grid.price(ev.price[i]!);
+          entry.price = grid.price(ev.price(i));
       }
       entry.seq = ++this.counters.outboxSeq;
       batch.outbox.push(entry);

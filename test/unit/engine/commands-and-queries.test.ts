@@ -118,8 +118,8 @@ describe("events", () => {
     const engine = engineWith(BOOK);
     engine.cancel(42);
     expect(engine.events.count).toBe(1);
-    expect(engine.events.kind[0]).toBe(EventKind.REJECTED);
-    expect(engine.events.code[0]).toBe(Reject.UNKNOWN_ORDER);
+    expect(engine.events.kind(0)).toBe(EventKind.REJECTED);
+    expect(engine.events.code(0)).toBe(Reject.UNKNOWN_ORDER);
   });
 
   it("reject invalid commands with a reason code", () => {
