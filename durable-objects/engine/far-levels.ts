@@ -32,6 +32,16 @@ export class FarLevels {
   private allocated = 0;
   /** Number of keys. */
   size = 0;
+  /**
+   * Where the last `find` of an absent key stopped (its block's position and entry index), valid
+   * while `version` (bumped by every change) is `missVersion`: a new level is looked up, then
+   * inserted, and the insert reuses the search.
+   */
+  private missKey = 0;
+  private missBlock = 0;
+  private missEntry = 0;
+  private missVersion = -1;
+  private version = 0;
 
   /** The largest key (the best level); only when `size` > 0. */
   lastKey(): number {
@@ -41,6 +51,7 @@ export class FarLevels {
 
   /** Removes the largest key and returns its level record; only when `size` > 0. */
   popLast(): number {
+    this.version++;
     const p = this.blocks - 1;
     const b = this.order[p]!;
     const at = b * BLOCK + --this.len[b]!;
@@ -52,9 +63,15 @@ export class FarLevels {
   /** The level record of `key`, or -1. */
   find(key: number): number {
     if (this.size === 0) return -1;
-    const b = this.order[this.blockOf(key)]!;
+    const p = this.blockOf(key);
+    const b = this.order[p]!;
     const j = this.indexIn(b, key);
-    return j < b * BLOCK + this.len[b]! && this.keys[j] === key ? this.vals[j]! : -1;
+    if (j < b * BLOCK + this.len[b]! && this.keys[j] === key) return this.vals[j]!;
+    this.missKey = key;
+    this.missBlock = p;
+    this.missEntry = j;
+    this.missVersion = this.version;
+    return -1;
   }
 
   /** The largest key below `key` (present or not), or 0 (never a key: prices are ≥ 1). */
@@ -71,10 +88,14 @@ export class FarLevels {
 
   /** Adds `key` (absent) with its level record. */
   insert(key: number, val: number): void {
+    const hinted = this.missVersion === this.version && this.missKey === key;
+    this.version++;
     if (this.blocks === 0) this.addBlock(0);
-    let p = this.blockOf(key);
+    let p = hinted ? this.missBlock : this.blockOf(key);
     let b = this.order[p]!;
+    let j = hinted ? this.missEntry : -1;
     if (this.len[b] === BLOCK) {
+      j = -1;
       const last = this.keys[b * BLOCK + BLOCK - 1]!;
       if (key > last && p === this.blocks - 1) {
         // Appending past the end (a demotion, or a new worst-to-best run): a fresh block stays dense.
@@ -86,7 +107,7 @@ export class FarLevels {
     }
     const start = b * BLOCK;
     const end = start + this.len[b]!;
-    const j = this.indexIn(b, key);
+    if (j === -1) j = this.indexIn(b, key);
     this.keys.copyWithin(j + 1, j, end);
     this.vals.copyWithin(j + 1, j, end);
     this.keys[j] = key;
@@ -98,6 +119,7 @@ export class FarLevels {
 
   /** Removes `key` (present). */
   remove(key: number): void {
+    this.version++;
     const p = this.blockOf(key);
     const b = this.order[p]!;
     const start = b * BLOCK;
