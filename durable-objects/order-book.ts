@@ -1,6 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
 import { withDatabase } from "../src/db/client";
-import type { RequestMetadata } from "../src/http/request-metadata";
 import { describeError, Logger, parseLogLevel } from "../src/lib/logger";
 import { tradingRules } from "../src/services/trading/market-directory";
 import { readBalanceUpdates } from "../src/services/trading/balance-updates";
@@ -43,6 +42,9 @@ import { latestSnapshotSeq, oldestSnapshotSeq, writeSnapshot } from "./market/sn
 import { truncateJournal } from "./market/journal";
 import {
   CloseCode,
+  MAX_INBOUND_BYTES,
+  MAX_TRADER_INBOUND_BYTES,
+  NO_CLIENT,
   OWNER_HEADER,
   parseChannel,
   parseClientMessage,
@@ -643,7 +645,8 @@ export class OrderBook extends DurableObject<Env> {
   }
 
   private async handle(ws: WebSocket, data: string | ArrayBuffer, now: number): Promise<void> {
-    const parsed = parseClientMessage(data);
+    const owner = this.subs.ownerOf(ws, now);
+    const parsed = parseClientMessage(data, owner.trader ? MAX_TRADER_INBOUND_BYTES : MAX_INBOUND_BYTES);
     if (!parsed.ok) {
       this.subs.send(ws, errorFrame(parsed.id, parsed.code, parsed.message), now);
       return;
@@ -673,14 +676,13 @@ export class OrderBook extends DurableObject<Env> {
       );
       return;
     }
-    if (msg.op === "order.place" || msg.op === "order.cancel" || msg.op === "order.amend") {
-      const a = this.subs.attachment(ws);
-      const reply = await handleOrderMessage(
-        this.orderEntry,
-        a?.principal ?? null,
-        a?.client ?? NO_CLIENT,
-        msg,
-      );
+    if (
+      msg.op === "order.place" ||
+      msg.op === "order.batch" ||
+      msg.op === "order.cancel" ||
+      msg.op === "order.amend"
+    ) {
+      const reply = await handleOrderMessage(this.orderEntry, owner.principal, owner.client, msg);
       this.subs.send(
         ws,
         JSON.stringify({ type: "result" in reply ? "result" : "error", id: msg.id, ...reply }),
@@ -868,8 +870,6 @@ function errorFrame(id: unknown, code: string, message: string): string {
     message,
   });
 }
-
-const NO_CLIENT: RequestMetadata = { ipAddress: null, userAgent: null, requestId: null };
 
 /** The owner the Worker put on an upgrade (absent or unreadable: an anonymous socket). */
 function socketOwner(header: string | null): SocketOwner {

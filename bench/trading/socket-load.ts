@@ -6,8 +6,10 @@ export interface SocketLoad {
   url: string;
   /** One bearer token per socket. */
   tokens: string[];
-  /** Orders each socket keeps in flight (sent, not yet answered). */
+  /** Frames each socket keeps in flight (sent, not yet answered). */
   inFlight: number;
+  /** Orders a frame: 1 sends `order.place`, more send `order.batch`. */
+  batch: number;
   seconds: number;
   warmupSeconds: number;
   /** The `order` body of the socket's next `order.place`. */
@@ -16,8 +18,9 @@ export interface SocketLoad {
 
 /**
  * WebSocket order entry under load: one authenticated socket per token, each keeping
- * `inFlight` `order.place` messages outstanding (a new one for each answer), as a market maker's
- * connection does. Ack latency is send → the `result`/`error` frame with the same id.
+ * `inFlight` frames (`order.place`, or `order.batch` of `batch` orders) outstanding, a new one
+ * for each answer, as a market maker's connection does. Ack latency is send → the
+ * `result`/`error` frame with the same id; a batch's refused orders count as errors.
  */
 export async function socketLoad(load: SocketLoad): Promise<LoadFigures & { firstError?: string }> {
   const samples: number[] = [];
@@ -45,10 +48,21 @@ export async function socketLoad(load: SocketLoad): Promise<LoadFigures & { firs
           const send = () => {
             const id = nextId++;
             sentAt.set(id, performance.now());
-            ws.send(JSON.stringify({ op: "order.place", id, order: load.order(s) }));
+            ws.send(
+              JSON.stringify(
+                load.batch > 1
+                  ? { op: "order.batch", id, orders: Array.from({ length: load.batch }, () => load.order(s)) }
+                  : { op: "order.place", id, order: load.order(s) },
+              ),
+            );
           };
           ws.on("message", (data) => {
-            const frame = JSON.parse(String(data)) as { type: string; id?: number; error?: unknown };
+            const frame = JSON.parse(String(data)) as {
+              type: string;
+              id?: number;
+              error?: unknown;
+              result?: { results?: { error?: unknown }[] };
+            };
             if (frame.type !== "result" && frame.type !== "error") return;
             const t0 = sentAt.get(frame.id!);
             if (t0 === undefined) return;
@@ -58,7 +72,8 @@ export async function socketLoad(load: SocketLoad): Promise<LoadFigures & { firs
               if (frame.type === "result") samples.push(now - t0);
               else errors++;
             }
-            if (frame.type === "error" && firstError === undefined) firstError = JSON.stringify(frame.error);
+            const refused = frame.error ?? frame.result?.results?.find((r) => r.error)?.error;
+            if (refused && firstError === undefined) firstError = JSON.stringify(refused);
             if (now < stopAt) send();
             else if (sentAt.size === 0) resolve();
           });

@@ -5,6 +5,9 @@
  * (over its account's). Every placement counts the same, whether it came over REST, in a batch
  * or over a socket: the market's object counts them where they all arrive.
  */
+/** Most orders one batch may carry, over REST (`POST /api/v1/orders/batch`) or a socket (`order.batch`). */
+export const MAX_BATCH_ORDERS = 100;
+
 export interface OrderLimits {
   per10s: number;
   perDay: number;

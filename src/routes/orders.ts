@@ -13,7 +13,8 @@ import { amendOrder } from "../services/trading/amend-order";
 import { cancelAllOrders, cancelOrder } from "../services/trading/cancel-order";
 import { getOrder, listOrders, listTrades } from "../services/trading/order-queries";
 import { placeOrder, type PlaceOrderRequest } from "../services/trading/place-order";
-import { MAX_BATCH_ORDERS, placeOrderBatch } from "../services/trading/place-order-batch";
+import { MAX_BATCH_ORDERS } from "../domain/order-limits";
+import { placeOrderBatch } from "../services/trading/place-order-batch";
 import { bearerSecurity } from "./user-schemas";
 import { IdempotencyHeaderSchema } from "./wallet-schemas";
 import {

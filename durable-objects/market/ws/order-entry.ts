@@ -10,8 +10,10 @@ import {
   assertMayTrade,
   placementAnswer,
   preparePlacement,
+  type BookPlacement,
   type PlaceOrderRequest,
 } from "../../../src/services/trading/place-order";
+import { batchItemError, type BatchItemResult } from "../../../src/services/trading/place-order-batch";
 import type { CommandResult, MarketCommand, OrderLookup } from "../commands";
 import type { OrderMessage } from "./protocol";
 
@@ -54,8 +56,8 @@ function trading(principal: Principal | null): Principal {
 }
 
 /**
- * The socket's order entry: `order.place`, `order.cancel` and `order.amend` with the bodies of
- * the REST calls, refused with the same codes, and placed through the same intake as REST (one
+ * The socket's order entry: `order.place`, `order.batch`, `order.cancel` and `order.amend` with
+ * the bodies of the REST calls, refused with the same codes, and placed through the same intake as REST (one
  * validation, one lock path, the same audit rows). Never throws: a refusal is an error reply.
  */
 export async function handleOrderMessage(
@@ -72,6 +74,8 @@ export async function handleOrderMessage(
     switch (msg.op) {
       case "order.place":
         return { result: await place(host, who, metadata, rules, msg.order) };
+      case "order.batch":
+        return { result: { results: await placeBatch(host, who, metadata, rules, msg.orders) } };
       case "order.cancel":
         return { result: await cancel(host, who, metadata, msg) };
       case "order.amend":
@@ -87,6 +91,27 @@ export async function handleOrderMessage(
   }
 }
 
+function prepare(
+  principal: Principal,
+  metadata: RequestMetadata,
+  rules: MarketRules,
+  body: Record<string, unknown>,
+): BookPlacement {
+  const parsed = PlaceOrderSchema.safeParse({ market: rules.symbol, ...body });
+  if (!parsed.success) throw invalid(parsed.error.issues);
+  if (parsed.data.market !== rules.symbol) {
+    throw new AppError(422, ErrorCode.INVALID_ORDER, `This socket places orders in ${rules.symbol} only`);
+  }
+  return preparePlacement(rules, principal, parsed.data as PlaceOrderRequest, metadata);
+}
+
+/** Only a replay reads Postgres (its rows are the first attempt's). */
+function answer(host: OrderEntryHost, placement: BookPlacement, result: CommandResult) {
+  return result.ok && result.duplicate
+    ? host.withDatabase((db) => placementAnswer(db, placement, result))
+    : placementAnswer(null, placement, result);
+}
+
 async function place(
   host: OrderEntryHost,
   principal: Principal,
@@ -94,17 +119,36 @@ async function place(
   rules: MarketRules,
   body: Record<string, unknown>,
 ) {
-  const parsed = PlaceOrderSchema.safeParse({ market: rules.symbol, ...body });
-  if (!parsed.success) throw invalid(parsed.error.issues);
-  if (parsed.data.market !== rules.symbol) {
-    throw new AppError(422, ErrorCode.INVALID_ORDER, `This socket places orders in ${rules.symbol} only`);
-  }
-  const placement = preparePlacement(rules, principal, parsed.data as PlaceOrderRequest, metadata);
+  const placement = prepare(principal, metadata, rules, body);
   const [result] = await host.submit([placement.command]);
-  // Only a replay reads Postgres (its rows are the first attempt's).
-  return result!.ok && result!.duplicate
-    ? host.withDatabase((db) => placementAnswer(db, placement, result!))
-    : placementAnswer(null, placement, result!);
+  return answer(host, placement, result!);
+}
+
+/**
+ * `order.batch`: up to MAX_BATCH_ORDERS placements in one frame, each on its own (as
+ * `POST /api/v1/orders/batch`), in ONE trip through the intake.
+ */
+async function placeBatch(
+  host: OrderEntryHost,
+  principal: Principal,
+  metadata: RequestMetadata,
+  rules: MarketRules,
+  bodies: Record<string, unknown>[],
+): Promise<BatchItemResult[]> {
+  const results = new Array<BatchItemResult>(bodies.length);
+  const prepared: { index: number; placement: BookPlacement }[] = [];
+  bodies.forEach((body, index) => {
+    try {
+      prepared.push({ index, placement: prepare(principal, metadata, rules, body) });
+    } catch (err) {
+      results[index] = batchItemError(err);
+    }
+  });
+  const answers = prepared.length ? await host.submit(prepared.map((p) => p.placement.command)) : [];
+  for (const [k, { index, placement }] of prepared.entries()) {
+    results[index] = await answer(host, placement, answers[k]!).catch(batchItemError);
+  }
+  return results;
 }
 
 async function cancel(

@@ -1,10 +1,14 @@
 import { z } from "zod";
+import { MAX_BATCH_ORDERS } from "../../../src/domain/order-limits";
 import type { Principal } from "../../../src/http/principal";
 import type { RequestMetadata } from "../../../src/http/request-metadata";
 import { isInterval, type Interval } from "../market-data/candles";
 
 /** Inbound frames larger than this are refused with an error frame. */
 export const MAX_INBOUND_BYTES = 4096;
+/** The same for a socket whose owner may trade: room for an `order.batch` of MAX_BATCH_ORDERS. */
+export const MAX_TRADER_INBOUND_BYTES = 64 * 1024;
+
 export const MAX_CHANNELS_PER_MESSAGE = 20;
 
 const RequestId = z.union([z.number().int().safe(), z.string().max(64)]);
@@ -18,6 +22,13 @@ export const ClientMessage = z.discriminatedUnion("op", [
   // Order entry (authenticated sockets): `order` is the body of the matching REST call.
   z
     .object({ op: z.literal("order.place"), id: RequestId, order: z.record(z.string(), z.unknown()) })
+    .strict(),
+  z
+    .object({
+      op: z.literal("order.batch"),
+      id: RequestId,
+      orders: z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_BATCH_ORDERS),
+    })
     .strict(),
   z
     .object({
@@ -42,7 +53,16 @@ export const ClientMessage = z.discriminatedUnion("op", [
 export type OrderMessage = Extract<ClientMessage, { op: `order.${string}` }>;
 export type ClientMessage = z.infer<typeof ClientMessage>;
 
-const OPS = ["subscribe", "unsubscribe", "ping", "auth", "order.place", "order.cancel", "order.amend"];
+const OPS = [
+  "subscribe",
+  "unsubscribe",
+  "ping",
+  "auth",
+  "order.place",
+  "order.batch",
+  "order.cancel",
+  "order.amend",
+];
 
 export type ChannelKind = "depth" | "trades" | "ticker" | "candles" | "orders" | "balances";
 
@@ -57,14 +77,10 @@ export type ParseResult =
   { ok: true; message: ClientMessage } | { ok: false; id?: unknown; code: string; message: string };
 
 /** Parses one inbound frame; never throws. */
-export function parseClientMessage(data: string | ArrayBuffer): ParseResult {
+export function parseClientMessage(data: string | ArrayBuffer, maxBytes = MAX_INBOUND_BYTES): ParseResult {
   if (typeof data !== "string") return { ok: false, code: "BAD_REQUEST", message: "Send JSON text frames" };
-  if (data.length > MAX_INBOUND_BYTES) {
-    return {
-      ok: false,
-      code: "MESSAGE_TOO_LARGE",
-      message: `Frames are limited to ${MAX_INBOUND_BYTES} bytes`,
-    };
+  if (data.length > maxBytes) {
+    return { ok: false, code: "MESSAGE_TOO_LARGE", message: `Frames are limited to ${maxBytes} bytes` };
   }
   let json: unknown;
   try {
@@ -128,6 +144,9 @@ export interface SocketOwner {
   principal: Principal | null;
   client: RequestMetadata;
 }
+
+/** The client of a socket whose upgrade did not say. */
+export const NO_CLIENT: RequestMetadata = { ipAddress: null, userAgent: null, requestId: null };
 
 /** WebSocket close codes used by the server. */
 export const CloseCode = {

@@ -1,6 +1,6 @@
 import type { Principal } from "../../../src/http/principal";
 import type { RequestMetadata } from "../../../src/http/request-metadata";
-import { CloseCode, type SocketOwner } from "./protocol";
+import { CloseCode, NO_CLIENT, type SocketOwner } from "./protocol";
 
 /** What survives hibernation, stored with `serializeAttachment`. */
 export interface SocketAttachment {
@@ -41,7 +41,9 @@ export const DEFAULT_LIMITS: SocketLimits = {
 };
 
 interface Runtime {
-  /** Frames per window for this socket (0: not yet looked up from its attachment). */
+  /** The socket's owner, read once from its attachment (null: not yet read). */
+  owner: (SocketOwner & { trader: boolean }) | null;
+  /** Frames per window for this socket. */
   limit: number;
   windowStart: number;
   messages: number;
@@ -158,16 +160,29 @@ export class Subscriptions {
     return this.index.get(channel);
   }
 
+  /**
+   * Who owns the socket and whether it may trade, from its attachment once per wake-up (and
+   * again after `authenticate` / `deauthenticate`), not once per frame.
+   */
+  ownerOf(ws: WebSocket, now: number): SocketOwner & { trader: boolean } {
+    const r = this.runtimeOf(ws, now);
+    if (!r.owner) {
+      const a = this.attachment(ws);
+      const principal = a?.principal ?? null;
+      const trader = principal?.permissions.includes("trade") ?? false;
+      r.owner = { principal, client: a?.client ?? NO_CLIENT, trader };
+      // A trader may send a whole 10-second order allowance in one burst.
+      r.limit = trader
+        ? Math.max(this.limits.maxTraderMessagesPerWindow, principal!.orderLimits?.per10s ?? 0)
+        : this.limits.maxMessagesPerWindow;
+    }
+    return r.owner;
+  }
+
   /** Records an inbound frame; false when the socket is over its rate (the caller closes it). */
   inbound(ws: WebSocket, now: number): boolean {
     const r = this.runtimeOf(ws, now);
-    if (r.limit === 0) {
-      const principal = this.attachment(ws)?.principal;
-      // A trader may send a whole 10-second order allowance in one burst.
-      r.limit = principal?.permissions.includes("trade")
-        ? Math.max(this.limits.maxTraderMessagesPerWindow, principal.orderLimits?.per10s ?? 0)
-        : this.limits.maxMessagesPerWindow;
-    }
+    this.ownerOf(ws, now);
     r.backlog = 0;
     r.since = now;
     if (now - r.windowStart >= this.limits.windowMs) {
@@ -224,7 +239,11 @@ export class Subscriptions {
 
   private runtimeOf(ws: WebSocket, now: number): Runtime {
     let r = this.runtime.get(ws);
-    if (!r) this.runtime.set(ws, (r = { limit: 0, windowStart: now, messages: 0, backlog: 0, since: now }));
+    if (!r)
+      this.runtime.set(
+        ws,
+        (r = { owner: null, limit: 0, windowStart: now, messages: 0, backlog: 0, since: now }),
+      );
     return r;
   }
 }

@@ -13,13 +13,11 @@ import {
   type PlaceOrderResult,
 } from "./place-order";
 
-/** Most orders one batch request may carry. */
-export const MAX_BATCH_ORDERS = 100;
-
 export type BatchItemResult =
   PlaceOrderResult | { error: { code: string; message: string; details?: unknown } };
 
-const asItem = (err: unknown): BatchItemResult => {
+/** A refused order as its batch entry (anything but a refusal is rethrown). */
+export const batchItemError = (err: unknown): BatchItemResult => {
   if (!(err instanceof AppError)) throw err;
   return {
     error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
@@ -51,7 +49,7 @@ export async function placeOrderBatch(
       list.push({ index, placement });
       byMarket.set(req.market, list);
     } catch (err) {
-      results[index] = asItem(err);
+      results[index] = batchItemError(err);
     }
   }
   await Promise.all(
@@ -64,11 +62,11 @@ export async function placeOrderBatch(
           items.map((i) => i.placement.command),
         );
       } catch (err) {
-        for (const { index } of items) results[index] = asItem(err);
+        for (const { index } of items) results[index] = batchItemError(err);
         return;
       }
       for (const [k, { index, placement }] of items.entries()) {
-        results[index] = await placementAnswer(db, placement, answers[k]!).catch(asItem);
+        results[index] = await placementAnswer(db, placement, answers[k]!).catch(batchItemError);
       }
     }),
   );

@@ -117,4 +117,41 @@ describe("WebSocket order entry", () => {
     stale.close();
     expect(await balanceOf(dee.id, "BTC")).toEqual({ available: BTC("0.01"), locked: 0n });
   });
+
+  it("places an order.batch of many orders in one frame, each on its own, in order", async () => {
+    const market = await createMarket();
+    const ann = await trader({ USDT: "1000" });
+    const ws = await traderSocket(market, ann);
+    // 60 bids of 10 USDT each (a frame far over the anonymous 4 KiB), one malformed, and the last
+    // asking for 10,000 USDT, more than the 58 before it leave.
+    const orders: Record<string, unknown>[] = Array.from({ length: 60 }, (_, i) => ({
+      side: "buy",
+      type: "limit",
+      price: (10_000 + i).toFixed(2),
+      quantity: "0.001",
+      client_order_id: `b-${i}`,
+    }));
+    orders[1] = { side: "buy", type: "limit", price: "abc", quantity: "0.001" };
+    orders[59] = { side: "buy", type: "limit", price: "10000.00", quantity: "1" };
+    expect(JSON.stringify({ op: "order.batch", id: 9, orders }).length).toBeGreaterThan(4096);
+    const reply = await call(ws, { op: "order.batch", id: 9, orders });
+    expect(reply.type).toBe("result");
+    const results = (
+      reply.result as { results: { order?: { client_order_id: string }; error?: { code: string } }[] }
+    ).results;
+    expect(results).toHaveLength(60);
+    expect(results[1]!.error?.code).toBe("VALIDATION_FAILED");
+    expect(results[59]!.error?.code).toBe("INSUFFICIENT_FUNDS");
+    const placedIds = results.filter((r) => r.order).map((r) => r.order!.client_order_id);
+    expect(placedIds).toEqual(orders.flatMap((o, i) => (i === 1 || i === 59 ? [] : [`b-${i}`])));
+    const locked = placedIds.reduce(
+      (sum, id) => sum + USDT((10_000 + Number(id.slice(2))).toFixed(2)) / 1000n,
+      0n,
+    );
+    expect(await balanceOf(ann.id, "USDT")).toEqual({ available: USDT("1000") - locked, locked });
+    // The socket keeps serving.
+    expect(await call(ws, { op: "order.cancel", id: 10, client_order_id: "b-0" })).toMatchObject({
+      type: "result",
+    });
+  });
 });
