@@ -9,6 +9,8 @@ export default tseslint.config(
       ".data",
       ".xdg",
       "dist",
+      "web/dist",
+      "web/src/api/schema.d.ts",
       "worker-configuration.d.ts",
       "migrations/meta",
     ],

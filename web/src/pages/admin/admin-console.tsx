@@ -1,0 +1,3 @@
+export function AdminConsole() {
+  return <main class="page">Admin</main>;
+}
