@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +9,7 @@ import { freePort } from "../../scripts/lib/free-port";
 import { applyMigrations } from "../../scripts/lib/migrate";
 import { openNodeDatabase } from "../../scripts/lib/node-database";
 import { seedDemoData } from "../../scripts/lib/seed";
-import { offlineWranglerEnv } from "../../scripts/lib/wrangler-dev";
+import { bundleWorker } from "../../scripts/lib/wrangler-dev";
 import { startStack, type StackInfo } from "../../scripts/stack/start-stack";
 import { connectProfiler, type CpuProfiler } from "./cpu-profile";
 import { FREE_PORTS } from "../../scripts/stack/stack-info";
@@ -24,21 +23,6 @@ function wranglerVars(): Record<string, string> {
   return Object.fromEntries(
     [...section.matchAll(/^([A-Z0-9_]+)\s*=\s*"([^"]*)"/gm)].map((m) => [m[1]!, m[2]!]),
   );
-}
-
-/** The Worker exactly as `wrangler deploy` would ship it. */
-function bundle(outdir: string): string {
-  const result = spawnSync(
-    join(ROOT, "node_modules/.bin/wrangler"),
-    ["deploy", "--dry-run", "--outdir", outdir],
-    {
-      cwd: ROOT,
-      env: offlineWranglerEnv(),
-      encoding: "utf8",
-    },
-  );
-  if (result.status !== 0) throw new Error(`wrangler bundle failed:\n${result.stdout}\n${result.stderr}`);
-  return join(outdir, "index.js");
 }
 
 export interface WorkerUnderTest {
@@ -87,7 +71,7 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
     }).finally(() => pool.end());
 
     console.error("bundling the Worker…");
-    const script = bundle(join(dataDir, "dist"));
+    const script = bundleWorker(join(dataDir, "dist"));
     const profileDir = process.env.BENCH_PROFILE;
     const inspectorPort = profileDir ? await freePort() : undefined;
     mf = new Miniflare(

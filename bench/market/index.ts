@@ -3,7 +3,6 @@
 //   1. Orders per second into one market through batched RPC with durable journaling.
 //   2. Fan-out latency from order acceptance to receipt at 10, 100 and 1,000 WebSocket
 //      subscribers, beside a bare broadcast from an empty Durable Object in the same run.
-import { spawnSync } from "node:child_process";
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,11 +15,10 @@ import { devSecrets } from "../../scripts/lib/dev-secrets";
 import { applyMigrations } from "../../scripts/lib/migrate";
 import { openNodeDatabase } from "../../scripts/lib/node-database";
 import { seedDemoData } from "../../scripts/lib/seed";
-import { offlineWranglerEnv } from "../../scripts/lib/wrangler-dev";
+import { bundleWorker } from "../../scripts/lib/wrangler-dev";
 import { startStack } from "../../scripts/stack/start-stack";
 import { FREE_PORTS } from "../../scripts/stack/stack-info";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? "10,100,1000").split(",").map(Number);
 const LOAD_ORDERS = Number(process.env.BENCH_ORDERS ?? 100_000);
 const BATCH = Number(process.env.BENCH_BATCH ?? 1_000);
@@ -35,12 +33,7 @@ function percentile(sorted: Float64Array | number[], p: number): number {
 
 function build(dir: string): { pandora: string; bench: string } {
   const out = join(dir, "pandora");
-  const res = spawnSync(`${ROOT}node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--outdir", out], {
-    cwd: ROOT,
-    env: offlineWranglerEnv(),
-    encoding: "utf8",
-  });
-  if (res.status !== 0) throw new Error(`wrangler build failed:\n${res.stdout}\n${res.stderr}`);
+  bundleWorker(out);
   const bench = join(dir, "bench.js");
   buildSync({
     entryPoints: [fileURLToPath(new URL("./bench-worker.ts", import.meta.url))],

@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort } from "./free-port";
 import { tieGroupToThisProcess } from "./lifeline";
@@ -91,4 +92,21 @@ export async function waitForStatus(url: string, expectStatus: number, timeoutMs
     await new Promise((r) => setTimeout(r, 250));
   }
   throw new Error(`${url} did not answer ${expectStatus} within ${timeoutMs} ms (last: ${last})`);
+}
+
+/** The Worker exactly as `wrangler deploy` would ship it, bundled into `outdir`; returns the entry file. */
+export function bundleWorker(outdir: string): string {
+  // wrangler refuses a missing [assets] directory; a bundle of the Worker's code does not need the web build.
+  mkdirSync(join(ROOT, "web/dist"), { recursive: true });
+  const result = spawnSync(
+    join(ROOT, "node_modules/.bin/wrangler"),
+    ["deploy", "--dry-run", "--outdir", outdir],
+    {
+      cwd: ROOT,
+      env: offlineWranglerEnv(),
+      encoding: "utf8",
+    },
+  );
+  if (result.status !== 0) throw new Error(`wrangler bundle failed:\n${result.stdout}\n${result.stderr}`);
+  return join(outdir, "index.js");
 }
