@@ -1,7 +1,9 @@
+import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
+import type { AppEnv } from "./http/app-env";
 import { onError, onMethodNotAllowed, onNotFound } from "./http/error-handler";
 import { errorResponse } from "./http/error-response";
 import { releaseResources } from "./http/resources";
@@ -39,6 +41,15 @@ function allowedOrigin(origin: string, env: Env): string | null {
   if (allowed.includes("*")) return origin || "*";
   return allowed.includes(origin) ? origin : null;
 }
+
+/**
+ * API answers carry tokens, secrets, balances and orders: no cache may keep them, unless a route
+ * says otherwise (none under /api does today).
+ */
+const noStoreByDefault: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await next();
+  if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
+};
 
 /** Composes the Worker's HTTP application: cross-cutting middleware, then the routes. */
 export function createApp() {
@@ -87,6 +98,7 @@ export function createApp() {
     }),
   );
   app.use("*", jsonOnly);
+  app.use("/api/*", noStoreByDefault);
   app.use("*", refuseControlCharacters);
 
   app.route("/", healthRoutes);

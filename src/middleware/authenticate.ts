@@ -54,6 +54,7 @@ export interface AuthenticateOptions {
 }
 
 const users = new WeakMap<Context, UserView>();
+const SAFE_METHODS = new Set(["GET", "HEAD"]);
 
 /** The authenticated user as the API shows it, loaded by `authenticate` (saves a query). */
 export function authenticatedUser(c: Context<AppEnv>): UserView {
@@ -204,6 +205,14 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
           403,
           ErrorCode.INSUFFICIENT_PERMISSION,
           "API keys cannot use this endpoint; sign in instead",
+        );
+      }
+      // `read` is read-only whatever the route says: a read key never changes anything.
+      if (options.permission === "read" && !SAFE_METHODS.has(c.req.method)) {
+        throw new AppError(
+          403,
+          ErrorCode.INSUFFICIENT_PERMISSION,
+          "A read-only API key cannot change anything",
         );
       }
       if (!principal.permissions.includes(options.permission)) {

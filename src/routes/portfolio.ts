@@ -16,6 +16,8 @@ import { bearerSecurity } from "./user-schemas";
 
 const tags = ["Portfolio"];
 const read = authenticate({ permission: "read" });
+/** A change of account state: a `read` key may not make it (a `trade` key may). */
+const write = authenticate({ permission: "trade" });
 const QuoteQuery = z.object({
   quote: z
     .string()
@@ -137,7 +139,7 @@ const addWatchRoute = createRoute({
   tags,
   summary: "Add a market to my watchlist (adding twice keeps one entry)",
   security: bearerSecurity,
-  middleware: [read] as const,
+  middleware: [write] as const,
   request: {
     body: { content: { "application/json": { schema: z.strictObject({ symbol: Symbol }) } }, required: true },
   },
@@ -150,7 +152,7 @@ const removeWatchRoute = createRoute({
   tags,
   summary: "Remove a market from my watchlist",
   security: bearerSecurity,
-  middleware: [read] as const,
+  middleware: [write] as const,
   request: { params: z.object({ symbol: Symbol.openapi({ param: { name: "symbol", in: "path" } }) }) },
   responses: { 200: json(Watchlist, "Watchlist"), ...errorResponses(400, 401, 403, 404, 429) },
 });

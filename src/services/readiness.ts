@@ -1,8 +1,10 @@
 import { sql } from "drizzle-orm";
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Database } from "../db/client";
+import type { Logger } from "../lib/logger";
 
-export type CheckResult = "ok" | `error: ${string}`;
+/** Only whether a dependency answered: its error stays in the log (it may name hosts and users). */
+export type CheckResult = "ok" | "unreachable";
 export interface Readiness {
   ready: boolean;
   checks: { postgres: CheckResult; redis: CheckResult };
@@ -17,7 +19,11 @@ function rootCause(err: unknown): string {
   return current instanceof Error ? current.message : String(current);
 }
 
-async function check(probe: () => Promise<unknown>): Promise<CheckResult> {
+async function check(
+  name: string,
+  probe: () => Promise<unknown>,
+  log: Logger | undefined,
+): Promise<CheckResult> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
@@ -31,17 +37,18 @@ async function check(probe: () => Promise<unknown>): Promise<CheckResult> {
     ]);
     return "ok";
   } catch (err) {
-    return `error: ${rootCause(err)}`;
+    log?.warn("readiness check failed", { dependency: name, cause: rootCause(err) });
+    return "unreachable";
   } finally {
     clearTimeout(timer);
   }
 }
 
 /** Can this Worker reach everything it needs to serve traffic? Both checks run in parallel. */
-export async function checkReadiness(db: Database, redis: Redis): Promise<Readiness> {
+export async function checkReadiness(db: Database, redis: Redis, log?: Logger): Promise<Readiness> {
   const [postgres, redisResult] = await Promise.all([
-    check(() => db.execute(sql`select 1`)),
-    check(() => redis.ping()),
+    check("postgres", () => db.execute(sql`select 1`), log),
+    check("redis", () => redis.ping(), log),
   ]);
   return { ready: postgres === "ok" && redisResult === "ok", checks: { postgres, redis: redisResult } };
 }

@@ -7,9 +7,10 @@ import type { UserView } from "./user-view";
  *
  * `auth:session:<sid>` holds either the user's public snapshot (filled with SET NX after a
  * database check, for SNAPSHOT_TTL_S) or a tombstone (SET unconditionally when the session is
- * revoked, for TOMBSTONE_TTL_S). Because fills never overwrite, a fill that read the database
- * just before a revocation cannot resurrect the session; user changes (profile, KYC, email
- * verification) overwrite the snapshot of every live session. If Redis fails when a session
+ * revoked, for TOMBSTONE_TTL_S). Nothing but a tombstone ever replaces a tombstone: fills never
+ * overwrite (NX), and user changes (profile, KYC, ban, email verification) replace only a
+ * snapshot that is there, in one script that reads and writes each key (compare-and-set), so a
+ * change racing a revocation cannot resurrect the session. If Redis fails when a session
  * is revoked, a stale snapshot lives at most SNAPSHOT_TTL_S; a cache read failure falls back
  * to the database.
  */
@@ -43,14 +44,22 @@ export async function tombstoneSessions(redis: Redis, sessionIds: readonly strin
   await pipe.exec();
 }
 
+/** Replaces each key's snapshot; a tombstone, or no entry, stays as it is. */
+const REPLACE_SNAPSHOTS = `
+for _, key in ipairs(KEYS) do
+  local current = redis.call('GET', key)
+  if current and not string.find(current, '"revoked"', 1, true) then
+    redis.call('SET', key, ARGV[1], 'EX', ARGV[2])
+  end
+end
+return 0`;
+
 export async function overwriteSnapshots(
   redis: Redis,
   sessionIds: readonly string[],
   user: UserView,
 ): Promise<void> {
   if (sessionIds.length === 0) return;
-  const pipe = redis.pipeline();
   const value = JSON.stringify({ user } satisfies CachedSession);
-  for (const id of sessionIds) pipe.set(key(id), value, { ex: SNAPSHOT_TTL_S });
-  await pipe.exec();
+  await redis.eval(REPLACE_SNAPSHOTS, sessionIds.map(key), [value, String(SNAPSHOT_TTL_S)]);
 }

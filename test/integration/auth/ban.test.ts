@@ -2,9 +2,8 @@ import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { SESSION_RECHECK_MS } from "../../../durable-objects/market/ws/socket-sessions";
-import { hmacSha256Hex, signaturePayload } from "../../../src/lib/api-key-crypto";
 import { WsClient } from "../market/ws-client";
-import { api, expectError, login, PASSWORD, verifiedUser } from "./helpers";
+import { api, createApiKey, expectError, login, PASSWORD, signedFetch, verifiedUser } from "./helpers";
 
 async function adminToken(): Promise<string> {
   return (await login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD)).access_token;
@@ -14,25 +13,12 @@ async function setStatus(token: string, userId: string, status: unknown): Promis
   return api("PATCH", `/api/v1/admin/users/${userId}/status`, { token, body: { status } });
 }
 
-async function signedGet(key: { key: string; secret: string }, path: string): Promise<Response> {
-  const timestamp = String(Date.now());
-  const signature = await hmacSha256Hex(key.secret, signaturePayload(timestamp, "GET", path, ""));
-  return SELF.fetch(`http://x${path}`, {
-    headers: { "x-api-key": key.key, "x-api-timestamp": timestamp, "x-api-signature": signature },
-  });
-}
-
 describe("banned accounts", () => {
   it("are refused everywhere with 403 ACCOUNT_BANNED until reinstated", async () => {
     const admin = await adminToken();
     const user = await verifiedUser();
     const token = user.tokens.access_token;
-    const created = await api("POST", "/api/v1/users/me/api-keys", {
-      token,
-      body: { label: "bot", permissions: ["read"] },
-    });
-    expect(created.status).toBe(201);
-    const key = ((await created.json()) as { api_key: { key: string; secret: string } }).api_key;
+    const key = await createApiKey(token, ["read"]);
     expect((await api("GET", "/api/v1/users/me", { token })).status).toBe(200); // fills the session cache
     const socket = await WsClient.connect("BTC-USDT");
     socket.send({ op: "auth", id: 1, token });
@@ -62,7 +48,7 @@ describe("banned accounts", () => {
       401,
       "INVALID_CREDENTIALS",
     );
-    await expectError(await signedGet(key, "/api/v1/wallets"), 403, "ACCOUNT_BANNED");
+    await expectError(await signedFetch(key, "GET", "/api/v1/wallets"), 403, "ACCOUNT_BANNED");
 
     // Sockets: the open one loses its private channels; a new auth and an upgrade are refused.
     expect(
@@ -82,7 +68,7 @@ describe("banned accounts", () => {
     // Reinstated: the same credentials work again (the refused refresh rotated nothing).
     expect((await setStatus(admin, user.id, "active")).status).toBe(200);
     expect((await api("GET", "/api/v1/users/me", { token })).status).toBe(200);
-    expect((await signedGet(key, "/api/v1/wallets")).status).toBe(200);
+    expect((await signedFetch(key, "GET", "/api/v1/wallets")).status).toBe(200);
     const refreshed = await api("POST", "/api/v1/auth/refresh", {
       body: { refresh_token: user.tokens.refresh_token },
     });

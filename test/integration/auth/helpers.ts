@@ -4,6 +4,7 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { auditLogs, eventOutbox } from "../../../src/db/schema";
+import { hmacSha256Hex, signaturePayload } from "../../../src/lib/api-key-crypto";
 import type { EventEnvelope } from "../../../src/services/event-outbox";
 
 /** Test helpers for the account service; other capabilities' tests may use them too. */
@@ -129,4 +130,31 @@ export async function auditActionsFor(resourceOrActorId: string): Promise<string
       .orderBy(desc(auditLogs.id)),
   );
   return rows.map((r) => r.action).reverse();
+}
+
+/** A request signed with an API key, as a bot sends it. */
+export async function signedFetch(
+  key: { key: string; secret: string },
+  method: string,
+  path: string,
+  body = "",
+): Promise<Response> {
+  const timestamp = String(Date.now());
+  const headers: Record<string, string> = {
+    "x-api-key": key.key,
+    "x-api-timestamp": timestamp,
+    "x-api-signature": await hmacSha256Hex(key.secret, signaturePayload(timestamp, method, path, body)),
+  };
+  if (body) headers["content-type"] = "application/json";
+  return SELF.fetch(`http://x${path}`, { method, headers, body: body || undefined });
+}
+
+/** A new API key of the signed-in user with these permissions (the secret included). */
+export async function createApiKey(
+  token: string,
+  permissions: string[],
+): Promise<{ id: string; key: string; secret: string }> {
+  const res = await api("POST", "/api/v1/users/me/api-keys", { token, body: { label: "bot", permissions } });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { api_key: { id: string; key: string; secret: string } }).api_key;
 }
