@@ -215,8 +215,8 @@ export class Market {
   }
 
   /**
-   * What the book says of a placement before any funds move: its first result when the id is
-   * known (a retry), a refusal (market status, values off the grid), or null to go on. The
+   * What the book says of a placement before any funds move: a refusal (market status, values
+   * off the grid) or null to go on (a retry is recognised by the lock, see `known`). The
    * object's intake asks this before locking funds; execution asks again (state may have moved).
    */
   admit(command: MarketCommand, batch?: Batch): CommandResult | null {
@@ -232,12 +232,14 @@ export class Market {
   }
 
   /**
-   * The order this id already names. A placement whose funds were just locked is new for sure
-   * (Postgres refused a known id), so only this batch is looked at: one SQLite read less each.
+   * The order this id already names. Storage is read only when Postgres has not vouched for the
+   * id: a placement whose funds were just locked is new for sure (Postgres refuses a known id),
+   * and admission before the lock (no batch) leaves a retry to that same check, which answers
+   * it as `duplicate_order` and the book then with the first result. One SQLite read less each.
    */
   private known(orderId: string, batch: Batch | undefined, funding: Funding = "free"): OrderRow | null {
     const placed = batch?.placed.get(orderId);
-    if (placed || funding === "locked") return placed ?? null;
+    if (placed || funding === "locked" || !batch) return placed ?? null;
     return this.storedOrder(orderId);
   }
 

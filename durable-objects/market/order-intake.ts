@@ -105,7 +105,8 @@ export class OrderIntake {
     const fundsRequired = this.host.fundsRequired();
     commands.forEach((c, i) => {
       if (!isPlacement(c)) return;
-      // A retry of a known placement is answered by admit, before it counts against a limit.
+      // A retry of a placement the book took is recognised by the lock (`duplicate_order`) and
+      // answered with the first result; like Binance, the attempt still counts against the limit.
       const refusal = (fundsRequired ? this.host.admit(c) : null) ?? this.host.limit(c);
       if (refusal) results[i] = refusal;
       else if (!fundsRequired) return;
