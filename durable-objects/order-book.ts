@@ -16,6 +16,9 @@ import type {
 import { FundsLocker } from "./market/funds-locker";
 import { KeptDatabase } from "./market/kept-database";
 import { Market } from "./market/market";
+import { MarketMetrics } from "./market/metrics";
+import type { MetricSnapshot } from "../src/lib/metrics/registry";
+import { traceContextFrom } from "../src/lib/trace-context";
 import { OrderIntake, type InFlight, type IntakeStep } from "./market/order-intake";
 import { INTERVALS, isInterval, type Candle, type Interval } from "./market/market-data/candles";
 import { rollingTicker } from "./market/market-data/ticker";
@@ -56,6 +59,8 @@ import { SnapshotThrottle } from "./market/ws/snapshot-throttle";
 import { SESSION_RECHECK_MS, SocketSessions, authenticateToken } from "./market/ws/socket-sessions";
 import { Subscriptions } from "./market/ws/subscriptions";
 
+/** Trace ids one funds lock names at most (its SQL comment stays short). */
+const MAX_TRACE_IDS = 8;
 /** Most commands one RPC call may carry. */
 export const MAX_BATCH = 5_000;
 export const MAX_DEPTH = 100;
@@ -96,6 +101,9 @@ export class OrderBook extends DurableObject<Env> {
   private readonly sessions: SocketSessions;
   private readonly balanceReads = new SnapshotThrottle();
   private readonly orderLimits: OrderRateLimiter;
+  /** Operating numbers of this market, counted here (market/metrics.ts); read by `metrics()`. */
+  private readonly counts = new MarketMetrics();
+  private readonly log: Logger;
   /** Settles its own fills into Postgres (set by the Worker; off for a book without Postgres). */
   private selfSettling = false;
   /**
@@ -115,6 +123,7 @@ export class OrderBook extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.subs = new Subscriptions(ctx);
+    this.log = new Logger(parseLogLevel(env.LOG_LEVEL), { component: "order-book" });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.settler = new ObjectSettler(
       env,
@@ -144,10 +153,11 @@ export class OrderBook extends DurableObject<Env> {
         this.market.rules ? this.orderLimits.take(placement.userId, placement.limits, Date.now()) : null,
       fundsRequired: () => this.fundsRequired,
       markInFlight: (placements) => this.markInFlight(placements),
-      lockFunds: (funding) => this.locker.lock(funding),
+      lockFunds: (funding) => this.counts.timeLock(this.locker.lock(funding, this.traceIds.splice(0))),
       run: (steps) => this.run(steps),
       abandon: (placements) => this.abandon(placements),
       publishLocks: (locked) => this.publishLocks(locked),
+      observe: (commands, results) => this.counts.observe(commands, results),
     });
     this.orderEntry = {
       env,
@@ -260,12 +270,28 @@ export class OrderBook extends DurableObject<Env> {
    * whatever the size), one broadcast. This is how one market goes past the platform's ~1,000
    * requests/s per object. Each command stands alone: one refusal never fails the others.
    */
-  async placeBatch(commands: MarketCommand[]): Promise<CommandResult[]> {
+  async placeBatch(commands: MarketCommand[], traceparent?: string): Promise<CommandResult[]> {
     if (!Array.isArray(commands) || commands.length > MAX_BATCH) {
       return [{ ok: false, code: "BAD_REQUEST", message: `A batch holds 1 to ${MAX_BATCH} commands` }];
     }
-    return this.intake.submit(commands);
+    if (typeof traceparent !== "string") return this.intake.submit(commands);
+    // The caller's trace goes on: into this log line and the funds lock's SQL (funds-locker.ts).
+    const trace = traceContextFrom(traceparent);
+    if (this.traceIds.push(trace.traceId) > MAX_TRACE_IDS) this.traceIds.shift();
+    const results = await this.intake.submit(commands);
+    this.log.info("order batch", {
+      trace_id: trace.traceId,
+      span_id: trace.spanId,
+      parent_span_id: trace.parentSpanId,
+      market: this.market.symbol,
+      commands: commands.length,
+      refused: results.filter((r) => !r.ok).length,
+    });
+    return results;
   }
+
+  /** Trace ids of the calls queued since the last funds lock, named in its SQL (at most a few). */
+  private readonly traceIds: string[] = [];
 
   private run(steps: readonly IntakeStep[]): CommandResult[] {
     const batch = new Batch(Date.now());
@@ -283,6 +309,8 @@ export class OrderBook extends DurableObject<Env> {
       this.ctx.abort("order book state diverged from storage");
       throw err;
     }
+    this.counts.fills += batch.trades.length;
+    this.counts.report(this.env.METRICS, this.market.symbol, batch.ts);
     if (batch.journal.length) {
       this.scheduleSnapshot();
       this.broadcast(batch);
@@ -447,11 +475,29 @@ export class OrderBook extends DurableObject<Env> {
 
   private outboxRead(afterSeq: number, limit: number): OutboxRead {
     const { epoch, outboxSeq } = this.market.counters;
-    return { entries: readOutbox(this.ctx.storage.sql, afterSeq, limit), epoch, lastSeq: outboxSeq };
+    const entries = readOutbox(this.ctx.storage.sql, afterSeq, limit);
+    this.counts.handedOut(entries);
+    return { entries, epoch, lastSeq: outboxSeq };
   }
 
   private acknowledge(uptoSeq: number, epoch: string | undefined): number {
-    return ackOutboxOf(this.ctx.storage.sql, uptoSeq, epoch, this.market.counters.epoch!);
+    const own = this.market.counters.epoch!;
+    if (epoch === undefined || epoch === own) this.counts.acknowledged(uptoSeq, Date.now());
+    return ackOutboxOf(this.ctx.storage.sql, uptoSeq, epoch, own);
+  }
+
+  /** This market's metrics for the scrape (GET /api/v1/admin/metrics); none before it has rules. */
+  async metrics(): Promise<MetricSnapshot[]> {
+    const m = this.market;
+    if (!m.rules) return [];
+    return this.counts.snapshot(m.symbol, {
+      backlog: outboxBacklog(this.ctx.storage.sql),
+      sockets: this.ctx.getWebSockets().length,
+      framesSent: this.subs.framesSent,
+      framesReceived: this.subs.framesReceived,
+      openOrders: m.engine.orderCount,
+      status: m.rules.rules.status,
+    });
   }
 
   /**

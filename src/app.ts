@@ -19,6 +19,7 @@ import { adminWalletRoutes } from "./routes/admin-wallets";
 import { depositWebhookRoutes } from "./routes/deposit-webhook";
 import { adminMarketRoutes } from "./routes/admin-markets";
 import { adminSettlementRoutes } from "./routes/admin-settlement";
+import { adminMetricsRoutes } from "./routes/admin-metrics";
 import { apiKeyRoutes } from "./routes/api-keys";
 import { authRoutes, jwksRoutes } from "./routes/auth";
 import { mountDocs } from "./routes/docs";
@@ -118,6 +119,7 @@ export function createApp() {
   app.route("/api/v1", adminTradingRoutes);
   app.route("/api/v1", adminSettlementRoutes);
   app.route("/api/v1", orderLimitRoutes);
+  app.route("/api/v1", adminMetricsRoutes);
   app.route("/api/v1", portfolioRoutes);
   mountDocs(app);
 

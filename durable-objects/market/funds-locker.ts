@@ -2,6 +2,8 @@ import { sql } from "drizzle-orm";
 import type { LockOutcome, PlacementFunding } from "./commands";
 import { KeptDatabase } from "./kept-database";
 
+const isTraceId = (id: string) => /^[0-9a-f]{32}$/.test(id);
+
 /**
  * The object's Postgres connection for placements: every placement of a flush is recorded and
  * funded by ONE call of `place_orders` (migrations/0005_place_orders.sql), one round trip
@@ -15,11 +17,22 @@ export class FundsLocker {
     this.kept = new KeptDatabase(env);
   }
 
-  async lock(placements: readonly PlacementFunding[]): Promise<LockOutcome[]> {
+  /**
+   * `traceIds`: the traces of the calls whose placements this lock carries, named in an SQL
+   * comment (sqlcommenter style), so Postgres' statement logs and `pg_stat_activity` lead back
+   * to the requests. Trace ids are hex, checked by the trace parser: nothing else reaches the SQL.
+   */
+  async lock(
+    placements: readonly PlacementFunding[],
+    traceIds: readonly string[] = [],
+  ): Promise<LockOutcome[]> {
     if (placements.length === 0) return [];
+    const comment = traceIds.length
+      ? sql.raw(`/* trace_ids='${traceIds.filter(isTraceId).join(",")}' */ `)
+      : sql``;
     return this.kept.use(async (db) => {
       const result = await db.execute<{ r: (LockOutcome & { i: number })[] }>(
-        sql`select place_orders(${JSON.stringify(placements)}::jsonb) as r`,
+        sql`${comment}select place_orders(${JSON.stringify(placements)}::jsonb) as r`,
       );
       const outcomes = new Array<LockOutcome>(placements.length);
       for (const o of result.rows[0]!.r) outcomes[o.i] = o;

@@ -34,6 +34,8 @@ export interface IntakeHost {
   abandon(placements: readonly InFlight[]): void;
   /** The balances the locks left, for the users' sockets. */
   publishLocks(locked: readonly { funding: PlacementFunding; outcome: LockOutcome }[]): void;
+  /** Every command's result of a flush (the market's metrics). */
+  observe(commands: readonly MarketCommand[], results: readonly CommandResult[]): void;
 }
 
 interface Waiting {
@@ -125,6 +127,7 @@ export class OrderIntake {
     // Run even when empty: it clears the in-flight notes of placements that were refused.
     const ran = steps.length || toLock.length ? this.host.run(steps) : [];
     ran.forEach((r, k) => (results[stepOf[k]!] = r));
+    this.host.observe(commands, results as CommandResult[]);
     return results as CommandResult[];
   }
 

@@ -17,6 +17,7 @@ import {
   type SelectedFieldsOrdered,
 } from "drizzle-orm/pg-core";
 import type { Query } from "drizzle-orm/sql/sql";
+import { postgresDuration, postgresErrors } from "../lib/metrics/worker-metrics";
 
 /**
  * What services see: drizzle over the Neon driver, with interactive transactions (what
@@ -40,6 +41,7 @@ export interface DatabaseConfig {
  * and HTTPS to Neon directly and none of this applies.
  */
 export function configureNeon(wsProxy: string | undefined, fetchEndpoint?: string): void {
+  neonConfig.fetchFunction = timedFetch;
   if (fetchEndpoint) neonConfig.fetchEndpoint = fetchEndpoint;
   if (!wsProxy) return;
   neonConfig.wsProxy = () => wsProxy;
@@ -48,6 +50,27 @@ export function configureNeon(wsProxy: string | undefined, fetchEndpoint?: strin
   // Startup and password in one write, as against Neon: the local stack asks for a plain
   // password (PgBouncer `auth_type = plain`, Postgres `password`), which is what this expects.
   neonConfig.pipelineConnect = "password";
+}
+
+const pgDuration = postgresDuration.series();
+const pgErrors = postgresErrors.series();
+
+/**
+ * Every HTTP query's round trip, timed for the metrics: a failure to reach Postgres or a 5xx
+ * counts as an error (a 4xx is a statement Postgres refused, which callers handle).
+ */
+async function timedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const started = performance.now();
+  try {
+    const res = await fetch(input, init);
+    if (res.status >= 500) pgErrors.inc();
+    return res;
+  } catch (err) {
+    pgErrors.inc();
+    throw err;
+  } finally {
+    pgDuration.observe((performance.now() - started) / 1000);
+  }
 }
 
 function newPool(config: DatabaseConfig): Pool {

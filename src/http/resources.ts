@@ -1,6 +1,7 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import type { Context, MiddlewareHandler } from "hono";
 import { openRequestDatabase, type Database, type RequestDatabase } from "../db/client";
+import { redisDuration, redisErrors, timed } from "../lib/metrics/worker-metrics";
 import type { AppEnv } from "./app-env";
 
 const databases = new WeakMap<Context, RequestDatabase>();
@@ -34,7 +35,7 @@ export function createRedis(
   options: { autoPipeline?: boolean } = {},
 ): Redis {
   // No automatic retries: a Redis outage must surface quickly (fail closed or degrade).
-  return new Redis({
+  const redis = new Redis({
     url: env.UPSTASH_REDIS_REST_URL,
     token: env.UPSTASH_REDIS_REST_TOKEN,
     retry: false,
@@ -45,6 +46,16 @@ export function createRedis(
     // encoding (measured: decoding it in the Worker cost ~40% of GET /users/me throughput).
     ...(options.autoPipeline ? { responseEncoding: false as const } : {}),
   });
+  timeRoundTrips(redis);
+  return redis;
+}
+
+const redisLatency = redisDuration.series();
+const redisFailures = redisErrors.series();
+
+/** Times every round trip of the client (a command, a pipeline, a transaction) for the metrics. */
+function timeRoundTrips(redis: Redis): void {
+  redis.use((req, next) => timed(() => next(req), redisLatency, redisFailures));
 }
 
 /** The request's Redis client (stateless HTTP; one instance per request). */

@@ -1,4 +1,7 @@
 import { withDatabase } from "../db/client";
+import { createRedis } from "../http/resources";
+import { describeError } from "../lib/logger";
+import { saveReconciliationStatus } from "../services/metrics/reconciliation-status";
 import { countByKind, reconcile, serializeMismatch } from "../services/reconciliation";
 import { bookReader } from "../services/trading/book-report";
 import type { ScheduledJob } from "./scheduled";
@@ -19,6 +22,15 @@ export const reconcileLedgerJob: ScheduledJob = {
           mismatches: report.mismatches.map(serializeMismatch),
         });
       }
+      const status = { ok: report.ok, mismatches: report.mismatches.length, kinds, at: Date.now() };
+      env.METRICS?.writeDataPoint({
+        blobs: ["reconciliation", report.ok ? "ok" : "mismatch"],
+        doubles: [status.mismatches],
+      });
+      // For the metrics scrape; a Redis outage must not fail the reconciliation itself.
+      await saveReconciliationStatus(createRedis(env), status).catch((err: unknown) =>
+        log.warn("reconciliation status not saved for the metrics", describeError(err)),
+      );
       return {
         ok: report.ok,
         checks: report.checks,

@@ -1,5 +1,6 @@
 import { Logger, describeError, parseLogLevel } from "../lib/logger";
 import { productionRefusal } from "../lib/production-secrets";
+import { jobRuns } from "../lib/metrics/worker-metrics";
 
 /** A periodic task run by the Cron Trigger. Each job is independent: one failing never stops the others. */
 export interface ScheduledJob {
@@ -15,8 +16,10 @@ export async function runScheduledJobs(env: Env, cron: string, jobs: ScheduledJo
     try {
       const result = await job.run(env, log.child({ job: job.name }));
       log.info("job finished", { job: job.name, duration_ms: Date.now() - started, ...(result ?? {}) });
+      jobRuns.series(job.name, "ok").inc();
     } catch (err) {
       log.error("job failed", { job: job.name, duration_ms: Date.now() - started, ...describeError(err) });
+      jobRuns.series(job.name, "failed").inc();
     }
   }
 }

@@ -4,6 +4,7 @@ import type { AppEnv } from "../http/app-env";
 import { getRedis } from "../http/resources";
 import { AppError, ErrorCode } from "../lib/errors";
 import { describeError } from "../lib/logger";
+import { rateLimitHits } from "../lib/metrics/worker-metrics";
 import { checkRateLimit, rateLimitHeaders, type LimitVerdict } from "../services/auth/rate-limit";
 
 /**
@@ -24,9 +25,16 @@ export function tooManyRequests(verdict: LimitVerdict, message = "Too many reque
  * Sets the RateLimit-* headers of the strictest limiter that applied (replacing those of a
  * broader one) and returns the 429 to throw when it refused.
  */
-export function applyVerdict(c: Context<AppEnv>, verdict: LimitVerdict, message?: string): AppError | null {
+export function applyVerdict(
+  c: Context<AppEnv>,
+  limiter: string,
+  verdict: LimitVerdict,
+  message?: string,
+): AppError | null {
   for (const [k, v] of Object.entries(rateLimitHeaders(verdict))) c.header(k, v);
-  return verdict.success ? null : tooManyRequests(verdict, message);
+  if (verdict.success) return null;
+  rateLimitHits.series(limiter).inc();
+  return tooManyRequests(verdict, message);
 }
 
 /** Applies a fail-open limit; sets the RateLimit-* headers; throws 429 when exceeded. */
@@ -44,6 +52,6 @@ export async function enforceLimit(
     c.get("log").warn("rate limit unavailable, allowing request", { limiter: name, ...describeError(err) });
     return;
   }
-  const refused = applyVerdict(c, verdict);
+  const refused = applyVerdict(c, name, verdict);
   if (refused) throw refused;
 }

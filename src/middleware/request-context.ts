@@ -1,6 +1,7 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { Logger, parseLogLevel } from "../lib/logger";
+import { recordRequest } from "../lib/metrics/http-metrics";
 import { traceContextFrom } from "../lib/trace-context";
 
 const CLIENT_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -27,10 +28,12 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   c.header("X-Request-Id", requestId);
   const status = c.res.status;
+  const durationMs = Date.now() - started;
   log[status >= 500 ? "error" : "info"]("request", {
     method: c.req.method,
     path: c.req.path,
     status,
-    duration_ms: Date.now() - started,
+    duration_ms: durationMs,
   });
+  recordRequest(c, status, durationMs);
 };

@@ -133,7 +133,7 @@ export const authRoutes = createRouter()
       c.get("log").error("login rate limiter unavailable: refusing logins", describeError(err));
       throw serviceUnavailable("Sign-in is temporarily unavailable");
     }
-    const refused = applyVerdict(c, verdict, "Too many sign-in attempts; try again later");
+    const refused = applyVerdict(c, "login", verdict, "Too many sign-in attempts; try again later");
     if (refused) throw refused;
     const pair = await login(serviceContext(c), input);
     relayEventsAfterResponse(c);

@@ -1,3 +1,4 @@
+import { formatTraceparent } from "../lib/trace-context";
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env";
@@ -285,7 +286,15 @@ async function idempotentPlacement<T>(
 /** Both single placement routes; settlement is the order book object's job. */
 async function place(c: Context<AppEnv>, body: PlaceOrderRequest) {
   const { body: result } = await idempotentPlacement(c, "/orders", body, (orderId) =>
-    placeOrder(getDb(c), c.env, c.get("principal"), body, requestMetadata(c), orderId(0)),
+    placeOrder(
+      getDb(c),
+      c.env,
+      c.get("principal"),
+      body,
+      requestMetadata(c),
+      orderId(0),
+      formatTraceparent(c.get("trace")),
+    ),
   );
   return c.json(result, 201);
 }
@@ -303,6 +312,7 @@ export const orderRoutes = createRouter()
         orders,
         requestMetadata(c),
         orders.map((_, i) => orderId(i)).filter((id): id is string => id !== undefined),
+        formatTraceparent(c.get("trace")),
       ),
     );
     return c.json({ results: body }, 200);

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { TestProject } from "vitest/node";
 import { mkdtempSync, rmSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -48,6 +49,7 @@ export default async function setup(project: TestProject) {
     ADMIN_EMAIL: TEST_ADMIN.email,
     ADMIN_PASSWORD: TEST_ADMIN.password,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+    METRICS_SCRAPE_TOKEN: randomBytes(32).toString("hex"),
   });
 
   return async () => {

@@ -58,6 +58,9 @@ interface Runtime {
  */
 export class Subscriptions {
   readonly limits: SocketLimits = { ...DEFAULT_LIMITS };
+  /** Frames in and out since the object started (the market's metrics). */
+  framesSent = 0;
+  framesReceived = 0;
   private readonly index = new Map<string, Set<WebSocket>>();
   private readonly runtime = new Map<WebSocket, Runtime>();
 
@@ -181,6 +184,7 @@ export class Subscriptions {
 
   /** Records an inbound frame; false when the socket is over its rate (the caller closes it). */
   inbound(ws: WebSocket, now: number): boolean {
+    this.framesReceived++;
     const r = this.runtimeOf(ws, now);
     this.ownerOf(ws, now);
     r.backlog = 0;
@@ -208,6 +212,7 @@ export class Subscriptions {
     }
     try {
       ws.send(text);
+      this.framesSent++;
       return true;
     } catch {
       this.drop(ws);

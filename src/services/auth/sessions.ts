@@ -1,3 +1,4 @@
+import { loginFailures } from "../../lib/metrics/worker-metrics";
 import { and, desc, eq, gt, isNull, ne, sql } from "drizzle-orm";
 import type { DbExecutor } from "../../db/client";
 import { sessions, users } from "../../db/schema";
@@ -136,6 +137,7 @@ export async function login(ctx: ServiceContext, input: LoginInput): Promise<Tok
       details: { email },
       metadata: ctx.metadata,
     });
+    loginFailures.series().inc();
     throw invalidCredentials();
   }
   // Only the right password learns of the ban: the answer reveals nothing to a guesser.

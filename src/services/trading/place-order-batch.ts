@@ -37,6 +37,7 @@ export async function placeOrderBatch(
   reqs: readonly PlaceOrderRequest[],
   metadata: RequestMetadata,
   orderIds?: readonly string[],
+  traceparent?: string,
 ): Promise<BatchItemResult[]> {
   assertMayTrade(principal);
   const results = new Array<BatchItemResult>(reqs.length);
@@ -60,6 +61,7 @@ export async function placeOrderBatch(
           env,
           items[0]!.placement.rules,
           items.map((i) => i.placement.command),
+          traceparent,
         );
       } catch (err) {
         for (const { index } of items) results[index] = batchItemError(err);

@@ -279,11 +279,13 @@ export async function sendToBook(
   env: Env,
   rules: MarketRules,
   commands: (PlaceCommand | PlaceOcoCommand)[],
+  /** The request's W3C trace context, continued by the object (its logs, its funds lock's SQL). */
+  traceparent?: string,
 ): Promise<CommandResult[]> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const book: OrderBookStub = orderBook(env, rules.symbol);
-      const results = await book.placeBatch(commands);
+      const results = await book.placeBatch(commands, traceparent);
       if (results.some((r) => !r.ok && r.code === "MARKET_NOT_FOUND")) {
         await configureOrderBook(env, rules);
         continue;
@@ -378,11 +380,12 @@ export async function placeOrder(
   req: PlaceOrderRequest,
   metadata: RequestMetadata,
   orderId?: string,
+  traceparent?: string,
 ): Promise<PlaceOrderResult> {
   assertMayTrade(principal);
   const rules = await loadMarketRules(db, req.market);
   const placement = preparePlacement(rules, principal, req, metadata, orderId);
-  const [result] = await sendToBook(env, rules, [placement.command]);
+  const [result] = await sendToBook(env, rules, [placement.command], traceparent);
   return placementAnswer(db, placement, result!);
 }
 
