@@ -8,12 +8,16 @@ import { applyMigrations } from "./lib/migrate";
 import { openNodeDatabase } from "./lib/node-database";
 import { seedDemoData } from "./lib/seed";
 import { startWranglerDev, waitForStatus, type WranglerDev } from "./lib/wrangler-dev";
+import { ensureSystemPrograms, thisSystem } from "./lib/system-packages";
 import { startStack } from "./stack/start-stack";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const port = Number(process.env.PORT ?? 8787);
 const devVarsPath = process.env.PANDORA_DEV_VARS ?? `${ROOT}.dev.vars`;
 const say = (msg: string) => console.log(`[dev] ${msg}`);
+
+// redis-server and pgbouncer: installed here as root (apt-get), else the command to run.
+if (!ensureSystemPrograms(thisSystem(say))) process.exit(1);
 
 const existing = readDevVars(devVarsPath);
 const secrets = devSecrets(existing);

@@ -1,6 +1,7 @@
-import { access, chown, constants, mkdir, rm, writeFile } from "node:fs/promises";
+import { chown, mkdir, rm, writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
+import { findExecutable } from "../lib/system-packages";
 import { log } from "./log";
 import { postgresUserIds } from "./permissions";
 import { HOST, isPortFree } from "./ports";
@@ -19,20 +20,10 @@ export type RunningPgBouncer = RunningDaemon;
 export const PGBOUNCER_NOT_INSTALLED =
   "pgbouncer is not on PATH: install it: apt-get install -y pgbouncer (Debian/Ubuntu)";
 
-/** On PATH, or in /usr/sbin where Debian puts it (not on every user's PATH). */
-async function binary(): Promise<string> {
-  const dirs = [...(process.env.PATH ?? "").split(path.delimiter).filter(Boolean), "/usr/sbin"];
-  for (const dir of dirs) {
-    const file = path.join(dir, "pgbouncer");
-    if (
-      await access(file, constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return file;
-  }
-  throw new Error(PGBOUNCER_NOT_INSTALLED);
+function binary(): string {
+  const file = findExecutable("pgbouncer");
+  if (!file) throw new Error(PGBOUNCER_NOT_INSTALLED);
+  return file;
 }
 
 function bouncerDir(dataDir: string): string {
@@ -96,7 +87,7 @@ function accepts(port: number): Promise<boolean> {
 
 export async function startPgBouncer(options: PgBouncerOptions): Promise<RunningPgBouncer> {
   const { port, postgres } = options;
-  const executable = await binary();
+  const executable = binary();
   const dir = bouncerDir(options.dataDir);
   const ini = path.join(dir, "pgbouncer.ini");
   const logFile = path.join(dir, "pgbouncer.log");

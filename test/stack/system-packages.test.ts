@@ -1,0 +1,62 @@
+// Run: node --import tsx --test test/stack/*.test.ts
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { ensureSystemPrograms, type SystemAccess } from "../../scripts/lib/system-packages";
+
+function fakeSystem(installed: string[], isRoot: boolean, aptWorks = true) {
+  const runs: string[] = [];
+  const said: string[] = [];
+  const system: SystemAccess = {
+    has: (bin) => installed.includes(bin),
+    isRoot,
+    run: (command, args) => {
+      runs.push([command, ...args].join(" "));
+      if (aptWorks && args[0] === "install") installed.push("redis-server", "pgbouncer");
+      return aptWorks ? 0 : 100;
+    },
+    say: (line) => said.push(line),
+  };
+  return { system, runs, said };
+}
+
+test("nothing missing: nothing run, nothing said", () => {
+  const { system, runs, said } = fakeSystem(["redis-server", "pgbouncer", "apt-get"], false);
+  assert.equal(ensureSystemPrograms(system), true);
+  assert.deepEqual(runs, []);
+  assert.deepEqual(said, []);
+});
+
+test("as root with apt-get: installs exactly what is missing", () => {
+  const { system, runs } = fakeSystem(["pgbouncer", "apt-get"], true);
+  assert.equal(ensureSystemPrograms(system), true);
+  assert.deepEqual(runs, ["apt-get update -qq", "apt-get install -y -qq redis-server"]);
+});
+
+test("as root when apt-get fails: false, and says so", () => {
+  const { system, said } = fakeSystem(["apt-get"], true, false);
+  assert.equal(ensureSystemPrograms(system), false);
+  assert.match(said.at(-1)!, /could not install redis-server, pgbouncer/);
+});
+
+test("not root: prints the exact command and installs nothing", () => {
+  const { system, runs, said } = fakeSystem(["apt-get"], false);
+  assert.equal(ensureSystemPrograms(system), false);
+  assert.deepEqual(runs, []);
+  assert.match(said.join("\n"), /sudo apt-get install -y redis-server pgbouncer/);
+});
+
+test("the script itself, on a machine without them and without root: exit 1 with the command", () => {
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/ensure-system-packages.ts"], {
+    cwd: root,
+    encoding: "utf8",
+    // A PATH with node only: redis-server and pgbouncer are not found there (nor in /usr/sbin
+    // when they are not installed; when they are, the check passes, which is also right).
+    env: { ...process.env, PATH: "/nonexistent", PANDORA_ASSUME_NON_ROOT: "1" },
+  });
+  if (result.status === 0) return; // both installed in /usr/sbin or /sbin on this machine
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stderr, /sudo apt-get install -y .*redis-server/);
+});
