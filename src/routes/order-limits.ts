@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { defaultOrderLimits, effectiveOrderLimits } from "../domain/order-limits";
+import type { AppEnv } from "../http/app-env";
 import { errorResponses } from "../http/openapi-schemas";
 import { createRouter } from "../http/router";
 import { authenticate, requireAdmin } from "../middleware/authenticate";
@@ -56,6 +58,8 @@ const adminRoute = (path: string, what: string) =>
 const userRoute = adminRoute("/admin/users/{id}/order-limits", "an account");
 const keyRoute = adminRoute("/admin/api-keys/{id}/order-limits", "an API key");
 
+const actorOf = (c: Context<AppEnv>) => c.get("principal").userId;
+
 export const orderLimitRoutes = createRouter()
   .openapi(mineRoute, (c) => {
     const own = c.get("principal").orderLimits;
@@ -68,25 +72,11 @@ export const orderLimitRoutes = createRouter()
       200,
     );
   })
-  .openapi(userRoute, async (c) =>
-    c.json(
-      await setUserOrderLimits(
-        serviceContext(c),
-        c.req.valid("param").id,
-        c.req.valid("json"),
-        c.get("principal").userId,
-      ),
-      200,
-    ),
-  )
-  .openapi(keyRoute, async (c) =>
-    c.json(
-      await setApiKeyOrderLimits(
-        serviceContext(c),
-        c.req.valid("param").id,
-        c.req.valid("json"),
-        c.get("principal").userId,
-      ),
-      200,
-    ),
-  );
+  .openapi(userRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(await setUserOrderLimits(serviceContext(c), id, c.req.valid("json"), actorOf(c)), 200);
+  })
+  .openapi(keyRoute, async (c) => {
+    const { id } = c.req.valid("param");
+    return c.json(await setApiKeyOrderLimits(serviceContext(c), id, c.req.valid("json"), actorOf(c)), 200);
+  });
