@@ -5,6 +5,8 @@ import type { MarketRules } from "./market-rules";
 import { settleFill } from "./settlement";
 
 export type OrderRow = InferSelectModel<typeof orders>;
+/** A row as the Worker builds it before Postgres gave it its `number` (the placement reply). */
+export type UnnumberedOrderRow = Omit<OrderRow, "number">;
 export type TradeRow = InferSelectModel<typeof trades>;
 
 /** The API's order shape (SPEC "REST shapes"): every amount a decimal string. */
@@ -50,7 +52,7 @@ export interface FillView {
 
 const OPEN = new Set(["pending", "new", "partially_filled"]);
 
-export function toOrderView(row: OrderRow, rules: MarketRules): OrderView {
+export function toOrderView(row: UnnumberedOrderRow, rules: MarketRules): OrderView {
   const base = (v: bigint | null) => (v === null ? null : formatUnits(v, rules.baseDecimals));
   const quote = (v: bigint | null) => (v === null ? null : formatUnits(v, rules.quoteDecimals));
   const lockDecimals = row.lockAsset === rules.baseAsset ? rules.baseDecimals : rules.quoteDecimals;

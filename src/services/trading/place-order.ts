@@ -25,7 +25,14 @@ import {
   type OrderType,
   type PreparedOrder,
 } from "./order-request";
-import { toFillView, toOrderView, type FillView, type OrderRow, type OrderView } from "./order-view";
+import {
+  toFillView,
+  toOrderView,
+  type FillView,
+  type OrderRow,
+  type OrderView,
+  type UnnumberedOrderRow,
+} from "./order-view";
 
 export interface PlaceOrderRequest extends Omit<OrderInput, "type"> {
   market: string;
@@ -117,7 +124,7 @@ function fundingRow(v: OrderValues): PlacementFunding["rows"][number] {
 }
 
 /** The row as Postgres holds it once `place_orders` recorded it. */
-function recordedRow(v: OrderValues): OrderRow {
+function recordedRow(v: OrderValues): UnnumberedOrderRow {
   return {
     amendId: null,
     amendExpiresAt: null,
