@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
+import { binanceRoutes } from "./binance";
 import type { AppEnv } from "./http/app-env";
 import { onError, onMethodNotAllowed, onNotFound } from "./http/error-handler";
 import { errorResponse } from "./http/error-response";
@@ -98,8 +99,12 @@ export function createApp() {
         ),
     }),
   );
-  app.use("*", jsonOnly);
   app.use("/api/*", noStoreByDefault);
+  // Binance's face takes form bodies and answers Binance's error shape (its parameter schemas
+  // refuse control characters as -1100), and its request weights are its per-IP limit
+  // (src/binance/weights.ts): mounted ahead of the JSON-only rule and of the /api/v1 limits.
+  app.route("/", binanceRoutes);
+  app.use("*", jsonOnly);
   app.use("*", refuseControlCharacters);
 
   app.route("/", healthRoutes);

@@ -9,6 +9,13 @@ export function mountDocs(app: OpenAPIHono<AppEnv>): void {
     scheme: "bearer",
     bearerFormat: "JWT",
   });
+  app.openAPIRegistry.registerComponent("securitySchemes", "binanceApiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "X-MBX-APIKEY",
+    description:
+      "Binance-compatible SIGNED endpoints: also `timestamp`, optional `recvWindow` and `signature` = hex HMAC-SHA256 of the query string + form body (docs/binance-api.md).",
+  });
   app.doc31("/openapi.json", (c) => ({
     openapi: "3.1.0",
     info: {

@@ -19,7 +19,8 @@ const algorithms = new Map<string, ReturnType<typeof Ratelimit.slidingWindow>>()
 
 /**
  * One sliding-window check. Throws when Redis cannot answer (no timeout fallback): each
- * caller decides whether that fails open or closed.
+ * caller decides whether that fails open or closed. `rate`: what this request costs (a
+ * Binance-style request weight), 1 by default.
  */
 export async function checkRateLimit(
   redis: Redis,
@@ -27,6 +28,7 @@ export async function checkRateLimit(
   limit: number,
   window: Duration,
   identifier: string,
+  rate = 1,
 ): Promise<LimitVerdict> {
   const cacheKey = `${name}:${limit}:${window}`;
   let cache = blocked.get(cacheKey);
@@ -42,7 +44,7 @@ export async function checkRateLimit(
     analytics: false,
     enableTelemetry: false,
   });
-  const { success, limit: max, remaining, reset } = await limiter.limit(identifier);
+  const { success, limit: max, remaining, reset } = await limiter.limit(identifier, rate === 1 ? undefined : { rate });
   return { success, limit: max, remaining: Math.max(0, remaining), reset };
 }
 

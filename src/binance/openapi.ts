@@ -1,0 +1,67 @@
+import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
+import type { AppEnv } from "../http/app-env";
+
+export const BinanceErrorSchema = z
+  .object({
+    code: z.number().int().openapi({ example: -1121 }),
+    msg: z.string().openapi({ example: "Invalid symbol." }),
+  })
+  .openapi("BinanceError");
+
+const errors = {
+  400: { description: "Binance error code", content: { "application/json": { schema: BinanceErrorSchema } } },
+  401: {
+    description: "API key refused (-2014, -2015)",
+    content: { "application/json": { schema: BinanceErrorSchema } },
+  },
+  429: {
+    description: "Request weight exceeded (-1003)",
+    content: { "application/json": { schema: BinanceErrorSchema } },
+  },
+};
+
+const signedSecurity = [{ binanceApiKey: [] }];
+
+interface BinanceRouteOptions {
+  method: "get" | "post" | "delete";
+  path: string;
+  summary: string;
+  /** Parameters: the query string, or for POST a form body (Binance takes either). */
+  params?: z.ZodObject;
+  signed?: boolean;
+  middleware: MiddlewareHandler<AppEnv>[];
+  description?: string;
+}
+
+/**
+ * A route of the Binance face under /api/v3, tagged "Binance-compatible" in /openapi.json.
+ * The reply is Binance's JSON (see docs/binance-api.md), so it is documented loosely.
+ */
+export function binanceRoute(o: BinanceRouteOptions) {
+  const request: RouteConfig["request"] =
+    o.params === undefined
+      ? undefined
+      : o.method === "post"
+        ? {
+            body: {
+              content: { "application/x-www-form-urlencoded": { schema: o.params } },
+              required: false,
+            },
+          }
+        : { query: o.params };
+  return createRoute({
+    method: o.method,
+    path: `/api/v3${o.path}`,
+    tags: ["Binance-compatible"],
+    summary: o.summary,
+    ...(o.description ? { description: o.description } : {}),
+    ...(o.signed ? { security: signedSecurity } : {}),
+    middleware: o.middleware,
+    request,
+    responses: {
+      200: { description: "Binance's reply", content: { "application/json": { schema: z.any() } } },
+      ...errors,
+    },
+  });
+}

@@ -1,0 +1,33 @@
+import { OpenAPIHono, type Hook } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { ZodError } from "zod";
+import type { AppEnv } from "../http/app-env";
+import { BinanceError, binanceErrorResponse, illegalChars, mandatory } from "./errors";
+
+/** Binance's answer to a parameter that is missing (-1102) or malformed (-1100). */
+export function parameterError(error: ZodError): BinanceError {
+  const issue = error.issues[0];
+  const name = String(issue?.path[0] ?? "parameter");
+  if (!issue) return illegalChars(name);
+  const missing = issue.code === "invalid_type" && /received undefined/.test(issue.message);
+  if (missing) return mandatory(name);
+  if (issue.code === "invalid_value") {
+    if (name === "interval") return new BinanceError(400, -1120, "Invalid interval.");
+    if (name === "type") return new BinanceError(400, -1116, "Invalid orderType.");
+    if (name === "side") return new BinanceError(400, -1117, "Invalid side.");
+    if (name === "timeInForce") return new BinanceError(400, -1115, "Invalid timeInForce.");
+  }
+  return illegalChars(name);
+}
+
+const hook: Hook<unknown, AppEnv, string, unknown> = (result, c) => {
+  if (result.success) return;
+  return binanceErrorResponse(c as Context<AppEnv>, parameterError(result.error));
+};
+
+/** A router of the Binance face: its validation failures and errors in Binance's shape. */
+export function createBinanceRouter(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: hook });
+  app.onError((err, c) => binanceErrorResponse(c, err));
+  return app;
+}
