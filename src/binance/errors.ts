@@ -91,6 +91,7 @@ function fromAppError(err: AppError): BinanceError {
       return reason === "bad_signature" || err.code === ErrorCode.API_REQUEST_REPLAYED
         ? badSignature()
         : apiKeyRejected();
+    case ErrorCode.ACCOUNT_BANNED:
     case ErrorCode.INSUFFICIENT_PERMISSION:
     case ErrorCode.FORBIDDEN:
     case ErrorCode.UNAUTHORIZED:

@@ -4,6 +4,7 @@ import { principalOf, type Permission } from "../http/principal";
 import { getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
 import { authConfig } from "../lib/auth-config";
+import { accountBanned } from "../lib/errors";
 import { enforceLimit } from "../middleware/rate-limit";
 import { acceptSignatureOnce, verifyKeySignature } from "../services/auth/api-keys";
 import { toUserView } from "../services/auth/user-view";
@@ -70,6 +71,7 @@ export function signed(permission: Permission): MiddlewareHandler<AppEnv> {
       signature,
       ip: requestMetadata(c).ipAddress,
     });
+    if (user.status === "banned") throw accountBanned();
     await acceptSignatureOnce(db, getRedis(c), key, signature, window);
     const permissions = key.permissions as Permission[];
     if (!permissions.includes(permission)) throw apiKeyRejected();
