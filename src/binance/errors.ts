@@ -80,6 +80,8 @@ function fromAppError(err: AppError): BinanceError {
       return new BinanceError(429, -1003, "Too many requests; current limit of this account was reached.", {
         ...err.headers,
       });
+    case ErrorCode.TOO_MANY_ORDERS:
+      return new BinanceError(429, -1015, `Too many new orders; ${err.message}.`, { ...err.headers });
     case ErrorCode.SERVICE_UNAVAILABLE:
       return new BinanceError(
         503,

@@ -10,7 +10,7 @@ import { tradeNumber } from "./views";
 
 const OPEN = ["pending", "new", "partially_filled"] as const;
 
-/** Postgres' integer name of an order, written with the row (migration 0009). */
+/** Postgres' integer name of an order, written with the row (migration 0010). */
 export async function orderNumber(db: Database, orderId: string): Promise<number> {
   const [row] = await db.select({ number: orders.number }).from(orders).where(eq(orders.id, orderId));
   if (!row) throw new Error(`order ${orderId} has no row`);

@@ -76,7 +76,14 @@ export function signed(permission: Permission): MiddlewareHandler<AppEnv> {
     const permissions = key.permissions as Permission[];
     if (!permissions.includes(permission)) throw apiKeyRejected();
     await enforceLimit(c, "caller", authConfig(c.env).rateLimitUserPerMinute, `key:${key.id}`);
-    c.set("principal", principalOf(toUserView(user), { via: "api_key", apiKeyId: key.id, permissions }));
+    c.set(
+      "principal",
+      principalOf(
+        toUserView(user),
+        { via: "api_key", apiKeyId: key.id, permissions },
+        { per10s: key.orderLimitPer10s, perDay: key.orderLimitPerDay },
+      ),
+    );
     c.set("log", c.get("log").child({ user_id: user.id, api_key_id: key.id }));
     await next();
   };

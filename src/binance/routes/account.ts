@@ -1,10 +1,11 @@
 import { z } from "@hono/zod-openapi";
-import { getDb, getRedis } from "../../http/resources";
+import { defaultOrderLimits, effectiveOrderLimits } from "../../domain/order-limits";
+import { getDb } from "../../http/resources";
 import { formatUnits } from "../../lib/money";
 import { getBalances } from "../../services/ledger";
 import { loadAllMarketRules } from "../../services/trading/market-directory";
 import { binanceRoute } from "../openapi";
-import { ORDER_LIMITS, orderCounts } from "../order-count";
+import { orderLimitsOf } from "./exchange-info";
 import { myTrades } from "../order-queries";
 import { P, SignedParams, binanceParams } from "../params";
 import { createBinanceRouter } from "../router";
@@ -139,22 +140,16 @@ export const accountRoutes = createBinanceRouter()
     binanceRoute({
       method: "get",
       path: "/rateLimit/order",
-      summary: "My order counts in the order-rate windows",
+      summary: "My order-entry limits (the account's or API key's own, else the exchange's)",
+      description:
+        "Counts are kept by each market's order book and are not reported here; a placement past a limit is 429 with -1015.",
       params: SignedParams,
       signed: true,
       middleware: [weight(40), signed("read")],
     }),
-    async (c) => {
-      const counts = await orderCounts(getRedis(c), c.get("principal").userId);
-      return c.json(
-        ORDER_LIMITS.map((l, i) => ({
-          rateLimitType: "ORDERS",
-          interval: l.interval,
-          intervalNum: l.intervalNum,
-          limit: l.limit,
-          count: counts[i],
-        })),
+    (c) =>
+      c.json(
+        orderLimitsOf(effectiveOrderLimits(defaultOrderLimits(c.env), c.get("principal").orderLimits)),
         200,
-      );
-    },
+      ),
   );

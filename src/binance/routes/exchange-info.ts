@@ -1,8 +1,9 @@
-import { formatUnits, parseUnits } from "../../lib/money";
-import type { MarketView } from "../../services/markets";
+import { placesOf } from "../../../durable-objects/market/units";
+import { formatUnits } from "../../lib/money";
+import type { MarketRules } from "../../services/trading/market-rules";
 import { invalidSymbol } from "../errors";
 import { binanceSymbol } from "../symbols";
-import { ORDER_LIMITS } from "../order-count";
+import type { OrderLimits } from "../../domain/order-limits";
 import { REQUEST_WEIGHT_PER_MINUTE } from "../weights";
 
 /** Engine prices are int32 ticks: the highest price of a market is this many ticks. */
@@ -14,21 +15,23 @@ const STATUS = { trading: "TRADING", halted: "HALT", "cancel-only": "BREAK" } as
 
 export const ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT"];
 
-function symbolInfo(m: MarketView) {
-  const tick = parseUnits(m.tick_size, m.price_decimals);
-  const maxQty = parseUnits(m.max_quantity, m.quantity_decimals);
+function symbolInfo(m: MarketRules) {
+  const price = (v: bigint) => formatUnits(v, m.quoteDecimals);
+  const qty = (v: bigint) => formatUnits(v, m.baseDecimals);
   // Nothing larger than the highest price times the largest quantity can be placed.
-  const maxNotional = (tick * MAX_TICKS * maxQty) / 10n ** BigInt(m.quantity_decimals);
+  const maxNotional = (m.tickSize * MAX_TICKS * m.maxQuantity) / 10n ** BigInt(m.baseDecimals);
+  const pricePlaces = placesOf(m.tickSize, m.quoteDecimals);
+  const qtyPlaces = placesOf(m.lotSize, m.baseDecimals);
   return {
     symbol: binanceSymbol(m.symbol),
     status: STATUS[m.status],
-    baseAsset: m.base_asset,
-    baseAssetPrecision: m.quantity_decimals,
-    quoteAsset: m.quote_asset,
-    quotePrecision: m.price_decimals,
-    quoteAssetPrecision: m.price_decimals,
-    baseCommissionPrecision: m.quantity_decimals,
-    quoteCommissionPrecision: m.price_decimals,
+    baseAsset: m.baseAsset,
+    baseAssetPrecision: qtyPlaces,
+    quoteAsset: m.quoteAsset,
+    quotePrecision: pricePlaces,
+    quoteAssetPrecision: pricePlaces,
+    baseCommissionPrecision: m.baseDecimals,
+    quoteCommissionPrecision: m.quoteDecimals,
     orderTypes: ORDER_TYPES,
     icebergAllowed: true,
     ocoAllowed: false,
@@ -42,17 +45,27 @@ function symbolInfo(m: MarketView) {
     filters: [
       {
         filterType: "PRICE_FILTER",
-        minPrice: m.tick_size,
-        maxPrice: formatUnits(tick * MAX_TICKS, m.price_decimals),
-        tickSize: m.tick_size,
+        minPrice: price(m.tickSize),
+        maxPrice: price(m.tickSize * MAX_TICKS),
+        tickSize: price(m.tickSize),
       },
-      { filterType: "LOT_SIZE", minQty: m.min_quantity, maxQty: m.max_quantity, stepSize: m.lot_size },
-      { filterType: "MARKET_LOT_SIZE", minQty: m.min_quantity, maxQty: m.max_quantity, stepSize: m.lot_size },
+      {
+        filterType: "LOT_SIZE",
+        minQty: qty(m.minQuantity),
+        maxQty: qty(m.maxQuantity),
+        stepSize: qty(m.lotSize),
+      },
+      {
+        filterType: "MARKET_LOT_SIZE",
+        minQty: qty(m.minQuantity),
+        maxQty: qty(m.maxQuantity),
+        stepSize: qty(m.lotSize),
+      },
       {
         filterType: "NOTIONAL",
-        minNotional: m.min_notional,
+        minNotional: price(m.minNotional),
         applyMinToMarket: true,
-        maxNotional: formatUnits(maxNotional, m.price_decimals),
+        maxNotional: price(maxNotional),
         applyMaxToMarket: false,
         avgPriceMins: 0,
       },
@@ -71,8 +84,14 @@ function symbolInfo(m: MarketView) {
   };
 }
 
+/** The order-entry limits (domain/order-limits.ts) as Binance's ORDERS rate limits. */
+export const orderLimitsOf = (limits: OrderLimits) => [
+  { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, limit: limits.per10s },
+  { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: limits.perDay },
+];
+
 /** GET /api/v3/exchangeInfo from the markets' rules; `wanted` names Binance symbols (-1121 if unknown). */
-export function exchangeInfo(markets: MarketView[], wanted?: string[]) {
+export function exchangeInfo(markets: MarketRules[], limits: OrderLimits, wanted?: string[]) {
   const bySymbol = new Map(markets.map((m) => [binanceSymbol(m.symbol), m]));
   const chosen = wanted
     ? wanted.map((s) => {
@@ -91,12 +110,7 @@ export function exchangeInfo(markets: MarketView[], wanted?: string[]) {
         intervalNum: 1,
         limit: REQUEST_WEIGHT_PER_MINUTE,
       },
-      ...ORDER_LIMITS.map((l) => ({
-        rateLimitType: "ORDERS",
-        interval: l.interval,
-        intervalNum: l.intervalNum,
-        limit: l.limit,
-      })),
+      ...orderLimitsOf(limits),
     ],
     exchangeFilters: [],
     symbols: chosen.map(symbolInfo),

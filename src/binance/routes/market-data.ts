@@ -3,10 +3,11 @@ import type { Context } from "hono";
 import { INTERVAL_NAMES, type Interval } from "../../../durable-objects/market/market-data/candles";
 import type { DepthView, TickerView, TradeView } from "../../../durable-objects/market/messages";
 import type { OrderBook } from "../../../durable-objects/order-book";
+import { defaultOrderLimits } from "../../domain/order-limits";
 import type { AppEnv } from "../../http/app-env";
-import { getDb, getRedis } from "../../http/resources";
+import { getDb } from "../../http/resources";
 import { formatUnits, parseUnits } from "../../lib/money";
-import { listMarkets, withBook } from "../../services/markets";
+import { withBook } from "../../services/markets";
 import { loadAllMarketRules } from "../../services/trading/market-directory";
 import type { MarketRules } from "../../services/trading/market-rules";
 import { illegalChars } from "../errors";
@@ -143,8 +144,8 @@ export const marketDataRoutes = createBinanceRouter()
         z.object({ symbol: P.symbol.optional(), symbols: z.string().max(4000).optional() }),
       );
       const wanted = q.symbol ? [q.symbol] : symbolList(q.symbols);
-      const markets = await listMarkets(() => getDb(c), getRedis(c), c.get("log"));
-      return c.json(exchangeInfo(markets, wanted), 200);
+      const markets = await loadAllMarketRules(getDb(c));
+      return c.json(exchangeInfo(markets, defaultOrderLimits(c.env), wanted), 200);
     },
   )
   .openapi(

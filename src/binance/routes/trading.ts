@@ -14,7 +14,6 @@ import { toOrderView, type OrderRow } from "../../services/trading/order-view";
 import { randomToken } from "../../lib/secure-random";
 import { eitherMandatory, noSuchOrder, unknownOrderCancel } from "../errors";
 import { binanceRoute } from "../openapi";
-import { countNewOrder } from "../order-count";
 import { ClientOrderId, NewOrderParams, responseType, toPlaceOrder, type NewOrder } from "../order-params";
 import { allOrders, findOrder, openOrders, orderNumber, ordersById } from "../order-queries";
 import { P, SignedParams, binanceParams } from "../params";
@@ -58,7 +57,6 @@ async function newOrder(c: Ctx, p: NewOrder, rules: MarketRules) {
   const req = toPlaceOrder(p, rules.symbol);
   req.client_order_id ??= newClientOrderId();
   const principal = c.get("principal");
-  await countNewOrder(c);
   const result = await placeOrder(getDb(c), c.env, principal, req, requestMetadata(c));
   const number = await orderNumber(getDb(c), result.order.id);
   const transactTime = Date.now();
