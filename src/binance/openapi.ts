@@ -1,6 +1,7 @@
 import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
+import { singleValued } from "./params";
 
 export const BinanceErrorSchema = z
   .object({
@@ -57,7 +58,7 @@ export function binanceRoute(o: BinanceRouteOptions) {
     summary: o.summary,
     ...(o.description ? { description: o.description } : {}),
     ...(o.signed ? { security: signedSecurity } : {}),
-    middleware: o.middleware,
+    middleware: [singleValued, ...o.middleware],
     request,
     responses: {
       200: { description: "Binance's reply", content: { "application/json": { schema: z.any() } } },

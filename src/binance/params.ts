@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { BinanceError } from "./errors";
 import { parameterError } from "./router";
@@ -31,6 +31,12 @@ export async function mergedParams(c: Context<AppEnv>): Promise<Record<string, s
   }
   return out;
 }
+
+/** Refuses a parameter sent twice (-1101) before a route's schema sees the parameters. */
+export const singleValued: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await mergedParams(c);
+  await next();
+};
 
 /** The request's parameters checked against a route's schema (-1102 missing, -1100 malformed). */
 export async function binanceParams<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
