@@ -44,7 +44,12 @@ export async function checkRateLimit(
     analytics: false,
     enableTelemetry: false,
   });
-  const { success, limit: max, remaining, reset } = await limiter.limit(identifier, rate === 1 ? undefined : { rate });
+  const {
+    success,
+    limit: max,
+    remaining,
+    reset,
+  } = await limiter.limit(identifier, rate === 1 ? undefined : { rate });
   return { success, limit: max, remaining: Math.max(0, remaining), reset };
 }
 
