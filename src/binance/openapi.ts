@@ -1,7 +1,8 @@
 import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../http/app-env";
+import type { Permission } from "../http/principal";
 import { singleValued } from "./params";
+import { signed } from "./signature";
+import { weight } from "./weights";
 
 export const BinanceErrorSchema = z
   .object({
@@ -30,8 +31,10 @@ interface BinanceRouteOptions {
   summary: string;
   /** Parameters: the query string, or for POST a form body (Binance takes either). */
   params?: z.ZodObject;
-  signed?: boolean;
-  middleware: MiddlewareHandler<AppEnv>[];
+  /** Binance's request weight, fixed or by the query (weights.ts). */
+  weight: Parameters<typeof weight>[0];
+  /** A SIGNED endpoint and the permission its API key needs (signature.ts). */
+  signed?: Permission;
   description?: string;
 }
 
@@ -58,7 +61,7 @@ export function binanceRoute(o: BinanceRouteOptions) {
     summary: o.summary,
     ...(o.description ? { description: o.description } : {}),
     ...(o.signed ? { security: signedSecurity } : {}),
-    middleware: [singleValued, ...o.middleware],
+    middleware: [singleValued, weight(o.weight), ...(o.signed ? [signed(o.signed)] : [])],
     request,
     responses: {
       200: { description: "Binance's reply", content: { "application/json": { schema: z.any() } } },

@@ -9,10 +9,8 @@ import { orderLimitsOf } from "./exchange-info";
 import { myTrades } from "../order-queries";
 import { P, SignedParams, binanceParams } from "../params";
 import { createBinanceRouter } from "../router";
-import { signed } from "../signature";
 import { binanceSymbol, marketRulesOf } from "../symbols";
 import { bpsRate } from "../views";
-import { weight } from "../weights";
 import { History } from "./trading";
 
 const AccountParams = z
@@ -36,8 +34,8 @@ export const accountRoutes = createBinanceRouter()
       description:
         "Fees are per market here: the account-level commission is the highest of the markets' (GET /account/commission has a market's own).",
       params: AccountParams,
-      signed: true,
-      middleware: [weight(20), signed("read")],
+      weight: 20,
+      signed: "read",
     }),
     async (c) => {
       const q = await binanceParams(c, AccountParams);
@@ -84,8 +82,8 @@ export const accountRoutes = createBinanceRouter()
       path: "/myTrades",
       summary: "My fills in a market (by `orderId`, from `fromId`, or the most recent)",
       params: History,
-      signed: true,
-      middleware: [weight((q) => (q.orderId ? 5 : 20)), signed("read")],
+      weight: (q) => (q.orderId ? 5 : 20),
+      signed: "read",
     }),
     async (c) => {
       const q = await binanceParams(c, History);
@@ -112,8 +110,8 @@ export const accountRoutes = createBinanceRouter()
       path: "/account/commission",
       summary: "A market's maker and taker fees for me",
       params: SymbolParams,
-      signed: true,
-      middleware: [weight(20), signed("read")],
+      weight: 20,
+      signed: "read",
     }),
     async (c) => {
       const q = await binanceParams(c, SymbolParams);
@@ -144,8 +142,8 @@ export const accountRoutes = createBinanceRouter()
       description:
         "Counts are kept by each market's order book and are not reported here; a placement past a limit is 429 with -1015.",
       params: SignedParams,
-      signed: true,
-      middleware: [weight(40), signed("read")],
+      weight: 40,
+      signed: "read",
     }),
     (c) =>
       c.json(

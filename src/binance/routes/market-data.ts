@@ -16,7 +16,6 @@ import { P, binanceParams } from "../params";
 import { createBinanceRouter } from "../router";
 import { binanceSymbol, marketRulesOf, marketSymbol } from "../symbols";
 import { binanceKline, binanceTrade, quoteValue } from "../views";
-import { weight } from "../weights";
 import { exchangeInfo } from "./exchange-info";
 
 type Ctx = Context<AppEnv>;
@@ -122,13 +121,11 @@ async function klines(c: Ctx) {
 const AVG_PRICE_MINUTES = 5;
 
 export const marketDataRoutes = createBinanceRouter()
-  .openapi(
-    binanceRoute({ method: "get", path: "/ping", summary: "Test connectivity", middleware: [weight(1)] }),
-    (c) => c.json({}, 200),
+  .openapi(binanceRoute({ method: "get", path: "/ping", summary: "Test connectivity", weight: 1 }), (c) =>
+    c.json({}, 200),
   )
-  .openapi(
-    binanceRoute({ method: "get", path: "/time", summary: "Server time (ms)", middleware: [weight(1)] }),
-    (c) => c.json({ serverTime: Date.now() }, 200),
+  .openapi(binanceRoute({ method: "get", path: "/time", summary: "Server time (ms)", weight: 1 }), (c) =>
+    c.json({ serverTime: Date.now() }, 200),
   )
   .openapi(
     binanceRoute({
@@ -136,7 +133,7 @@ export const marketDataRoutes = createBinanceRouter()
       path: "/exchangeInfo",
       summary: "Every market (or `symbol` / `symbols`) with its filters, order types and the rate limits",
       params: z.object({ symbol: P.symbol.optional(), symbols: z.string().max(4000).optional() }),
-      middleware: [weight(20)],
+      weight: 20,
     }),
     async (c) => {
       const q = await binanceParams(
@@ -155,7 +152,7 @@ export const marketDataRoutes = createBinanceRouter()
       summary:
         "Order book (at most 100 levels a side are kept in view; `lastUpdateId` aligns the diff stream)",
       params: z.object({ symbol: P.symbol, limit: P.limit(5000).optional() }),
-      middleware: [weight(depthWeight)],
+      weight: depthWeight,
     }),
     async (c) => {
       const q = await binanceParams(c, z.object({ symbol: P.symbol, limit: P.limit(5000).optional() }));
@@ -174,7 +171,7 @@ export const marketDataRoutes = createBinanceRouter()
       path: "/trades",
       summary: "Recent trades, oldest first",
       params: z.object({ symbol: P.symbol, limit: P.limit(1000).optional() }),
-      middleware: [weight(25)],
+      weight: 25,
     }),
     async (c) => {
       const q = await binanceParams(c, z.object({ symbol: P.symbol, limit: P.limit(1000).optional() }));
@@ -194,7 +191,7 @@ export const marketDataRoutes = createBinanceRouter()
       path: "/klines",
       summary: "Candles: intervals 1m 5m 15m 1h 4h 1d (others are -1120)",
       params: KlineQuery,
-      middleware: [weight(2)],
+      weight: 2,
     }),
     klines,
   )
@@ -204,7 +201,7 @@ export const marketDataRoutes = createBinanceRouter()
       path: "/uiKlines",
       summary: "Candles for charts (the same as klines here)",
       params: KlineQuery,
-      middleware: [weight(2)],
+      weight: 2,
     }),
     klines,
   )
@@ -214,7 +211,7 @@ export const marketDataRoutes = createBinanceRouter()
       path: "/avgPrice",
       summary: "Volume-weighted price of the last 5 minutes' trades (the last price when none)",
       params: z.object({ symbol: P.symbol }),
-      middleware: [weight(2)],
+      weight: 2,
     }),
     async (c) => {
       const q = await binanceParams(c, z.object({ symbol: P.symbol }));
@@ -236,7 +233,7 @@ export const marketDataRoutes = createBinanceRouter()
       path: "/ticker/24hr",
       summary: "Rolling 24 h statistics: one `symbol`, a `symbols` list, or every market",
       params: TickerQuery,
-      middleware: [weight(tickerWeight(2, 80))],
+      weight: tickerWeight(2, 80),
     }),
     async (c) => {
       const q = await binanceParams(c, TickerQuery);
@@ -276,7 +273,7 @@ export const marketDataRoutes = createBinanceRouter()
       path: "/ticker/price",
       summary: "Last price: one `symbol`, a `symbols` list, or every market",
       params: TickerQuery,
-      middleware: [weight(tickerWeight(2, 4))],
+      weight: tickerWeight(2, 4),
     }),
     async (c) => {
       const q = await binanceParams(c, TickerQuery);
@@ -295,7 +292,7 @@ export const marketDataRoutes = createBinanceRouter()
       path: "/ticker/bookTicker",
       summary: "Best bid and ask: one `symbol`, a `symbols` list, or every market",
       params: TickerQuery,
-      middleware: [weight(tickerWeight(2, 4))],
+      weight: tickerWeight(2, 4),
     }),
     async (c) => {
       const q = await binanceParams(c, TickerQuery);

@@ -18,10 +18,8 @@ import { ClientOrderId, NewOrderParams, responseType, toPlaceOrder, type NewOrde
 import { allOrders, findOrder, openOrders, orderNumber, ordersById } from "../order-queries";
 import { P, SignedParams, binanceParams } from "../params";
 import { createBinanceRouter } from "../router";
-import { signed } from "../signature";
 import { binanceSymbol, marketRulesOf } from "../symbols";
 import { binanceFill, binanceOrder, bpsRate, quoteValue } from "../views";
-import { weight } from "../weights";
 
 type Ctx = Context<AppEnv>;
 
@@ -122,8 +120,8 @@ export const tradingRoutes = createBinanceRouter()
       description:
         "The same placement path as POST /api/v1/orders: market rules, funds locked by the market's order book, matched there. `orderId` is the order's integer number.",
       params: NewOrderParams,
-      signed: true,
-      middleware: [weight(1), signed("trade")],
+      weight: 1,
+      signed: "trade",
     }),
     async (c) => {
       const p = await binanceParams(c, NewOrderParams);
@@ -139,8 +137,8 @@ export const tradingRoutes = createBinanceRouter()
       path: "/order/test",
       summary: "Check an order against the market's rules without placing it",
       params: NewOrderParams,
-      signed: true,
-      middleware: [weight(1), signed("trade")],
+      weight: 1,
+      signed: "trade",
     }),
     async (c) => {
       const p = await binanceParams(c, NewOrderParams);
@@ -174,8 +172,8 @@ export const tradingRoutes = createBinanceRouter()
       path: "/order",
       summary: "One of my orders by orderId or origClientOrderId",
       params: OrderRef,
-      signed: true,
-      middleware: [weight(4), signed("read")],
+      weight: 4,
+      signed: "read",
     }),
     async (c) => {
       const q = await binanceParams(c, OrderRef);
@@ -191,8 +189,8 @@ export const tradingRoutes = createBinanceRouter()
       path: "/order",
       summary: "Cancel one of my orders by orderId or origClientOrderId",
       params: OrderRef,
-      signed: true,
-      middleware: [weight(1), signed("trade")],
+      weight: 1,
+      signed: "trade",
     }),
     async (c) => {
       const q = await binanceParams(c, OrderRef);
@@ -214,8 +212,8 @@ export const tradingRoutes = createBinanceRouter()
       path: "/openOrders",
       summary: "My open orders in one market (`symbol`) or all",
       params: OptionalSymbol,
-      signed: true,
-      middleware: [weight((q) => (q.symbol ? 6 : 80)), signed("read")],
+      weight: (q) => (q.symbol ? 6 : 80),
+      signed: "read",
     }),
     async (c) => {
       const q = await binanceParams(c, OptionalSymbol);
@@ -237,8 +235,8 @@ export const tradingRoutes = createBinanceRouter()
       path: "/openOrders",
       summary: "Cancel all my open orders in a market",
       params: SymbolOnly,
-      signed: true,
-      middleware: [weight(1), signed("trade")],
+      weight: 1,
+      signed: "trade",
     }),
     async (c) => {
       const q = await binanceParams(c, SymbolOnly);
@@ -268,8 +266,8 @@ export const tradingRoutes = createBinanceRouter()
       path: "/allOrders",
       summary: "My orders in a market, open and closed (from `orderId` on, or the most recent)",
       params: History,
-      signed: true,
-      middleware: [weight(20), signed("read")],
+      weight: 20,
+      signed: "read",
     }),
     async (c) => {
       const q = await binanceParams(c, History);
