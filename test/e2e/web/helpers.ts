@@ -51,8 +51,8 @@ export async function deposit(
   if (!res.ok) throw new Error(`deposit webhook answered ${res.status}: ${await res.text()}`);
 }
 
-/** Registers, verifies and logs in through the pages, as a person would. */
-export async function registerVerifyLogIn(page: Page, x: LocalExchange, tag: string): Promise<string> {
+/** Registers and verifies the email through the pages (the token from the mailer's event). */
+export async function registerAndVerify(page: Page, x: LocalExchange, tag: string): Promise<string> {
   const email = uniqueEmail(tag);
   await page.goto(`${x.base}/register`);
   await page.getByLabel("First name").fill("Test");
@@ -64,37 +64,13 @@ export async function registerVerifyLogIn(page: Page, x: LocalExchange, tag: str
 
   await page.goto(`${x.base}/verify-email?token=${encodeURIComponent(await verificationToken(x, email))}`);
   await see(page.getByRole("status"), "Email verified");
-
-  await page.goto(`${x.base}/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(PASSWORD);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL(/\/trade\/BTC-USDT$/);
   return email;
 }
 
-/** A JSON call to the API outside the browser (the test's own session). */
-export async function call<T>(
-  x: LocalExchange,
-  method: string,
-  path: string,
-  token?: string,
-  body?: unknown,
-): Promise<T> {
-  const res = await fetch(`${x.base}${path}`, {
-    method,
-    headers: {
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`${method} ${path} answered ${res.status}: ${await res.text()}`);
-  return (res.status === 204 ? undefined : await res.json()) as T;
-}
-
-export async function apiLogin(x: LocalExchange, email: string, password = PASSWORD): Promise<string> {
-  return (
-    await call<{ access_token: string }>(x, "POST", "/api/v1/auth/login", undefined, { email, password })
-  ).access_token;
+export async function logIn(page: Page, x: LocalExchange, email: string, password = PASSWORD): Promise<void> {
+  await page.goto(`${x.base}/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(/\/trade\/BTC-USDT$/);
 }
