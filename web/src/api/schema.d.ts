@@ -48,7 +48,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: Postgres and Redis are reachable */
+        /**
+         * Readiness: Postgres and Redis are reachable
+         * @description 503 names the dependencies that did not answer, nothing more (their errors are logged). 60 per minute per client IP.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -68,12 +71,27 @@ export interface paths {
                             /** @enum {string} */
                             status: "ready";
                             checks: {
-                                /** @example ok */
-                                postgres: string;
-                                /** @example ok */
-                                redis: string;
+                                /**
+                                 * @example ok
+                                 * @enum {string}
+                                 */
+                                postgres: "ok" | "unreachable";
+                                /**
+                                 * @example ok
+                                 * @enum {string}
+                                 */
+                                redis: "ok" | "unreachable";
                             };
                         };
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
                     };
                 };
                 /** @description A dependency is unavailable */
@@ -5559,6 +5577,72 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Operating metrics in Prometheus' text format (admin session or the scrape token)
+         * @description The Worker's request, rate-limit, login, Postgres and Redis metrics (of the isolate that answers), each market object's orders, fills, settlement lag and backlog, sockets and frames, and the quarantine, event-relay and reconciliation gauges. Metric names and alerts: docs/ops/.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Prometheus text exposition format 0.0.4 */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": string;
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
