@@ -2,20 +2,30 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { getRedis } from "../http/resources";
-import { AppError, ErrorCode } from "../lib/errors";
+import { AppError, ErrorCode, serviceUnavailable } from "../lib/errors";
 import { describeError } from "../lib/logger";
 import { rateLimitHits } from "../lib/metrics/worker-metrics";
-import { checkRateLimit, rateLimitHeaders, type LimitVerdict } from "../services/auth/rate-limit";
+import {
+  checkRateLimit,
+  peekRateLimit,
+  rateLimitHeaders,
+  type Duration,
+  type LimitVerdict,
+} from "../services/auth/rate-limit";
 
 /**
  * Rate limits (sliding windows in Redis, limits per environment in wrangler.toml):
  * - per IP (100/min) on every /api request: `apiRateLimit` in authenticate.ts.
  * - per user or API key (60/min): `authenticate` (for access tokens, started by `apiRateLimit`
  *   in the same Redis round as the IP limit).
- * - login (5 per 15 min per email + IP): in the login route, before any hashing.
+ * - login (5 per 15 min per email + IP): in the login route, before any hashing; and per
+ *   account whatever the IP (10 failed sign-ins per 15 min, then 429 until the window frees:
+ *   a slow-down for a distributed guesser, not a lockout); password changes (5 per 15 min per
+ *   user, each attempt costs two Argon2id hashes).
  * If Redis is unreachable, these general limits FAIL OPEN (logged as a warning): Redis is an
- * availability dependency, Postgres and the per-credential checks remain the gate. Login
- * fails CLOSED (503), because there the limit is what stops password guessing.
+ * availability dependency, Postgres and the per-credential checks remain the gate. The
+ * password limits fail CLOSED (503, `enforcePasswordLimit`), because there the limit is what
+ * stops password guessing.
  */
 export function tooManyRequests(verdict: LimitVerdict, message = "Too many requests"): AppError {
   return new AppError(429, ErrorCode.RATE_LIMITED, message, undefined, rateLimitHeaders(verdict));
@@ -53,5 +63,28 @@ export async function enforceLimit(
     return;
   }
   const refused = applyVerdict(c, name, verdict);
+  if (refused) throw refused;
+}
+
+/**
+ * A limit that guards password guessing: it fails CLOSED (503) when Redis cannot answer.
+ * `peek` checks the window without counting this request (limits that count only failures).
+ */
+export async function enforcePasswordLimit(
+  c: Context<AppEnv>,
+  limit: { name: string; max: number; window: Duration; identifier: string; message: string; peek?: boolean },
+): Promise<void> {
+  let verdict: LimitVerdict;
+  try {
+    const check = limit.peek ? peekRateLimit : checkRateLimit;
+    verdict = await check(getRedis(c), limit.name, limit.max, limit.window, limit.identifier);
+  } catch (err) {
+    c.get("log").error("password rate limiter unavailable: refusing", {
+      limiter: limit.name,
+      ...describeError(err),
+    });
+    throw serviceUnavailable("Sign-in and password changes are temporarily unavailable");
+  }
+  const refused = applyVerdict(c, limit.name, verdict, limit.message);
   if (refused) throw refused;
 }

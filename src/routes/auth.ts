@@ -6,9 +6,8 @@ import { getRedis } from "../http/resources";
 import { createRouter } from "../http/router";
 import { publicJwks } from "../lib/access-token";
 import { authConfig } from "../lib/auth-config";
-import { serviceUnavailable } from "../lib/errors";
-import { describeError } from "../lib/logger";
-import { applyVerdict } from "../middleware/rate-limit";
+import { AppError, ErrorCode } from "../lib/errors";
+import { enforcePasswordLimit } from "../middleware/rate-limit";
 import { register, verifyEmail } from "../services/auth/accounts";
 import { serviceContext } from "../services/auth/context";
 import { checkRateLimit } from "../services/auth/rate-limit";
@@ -49,7 +48,7 @@ const loginRoute = createRoute({
   tags: ["Authentication"],
   summary: "Exchange email and password for an access token and a refresh token",
   description:
-    "Unknown email, wrong password and deleted account answer the same 401. Limited to 5 attempts per 15 minutes per email and IP; fails closed (503) when the limiter is unavailable.",
+    "Unknown email, wrong password and deleted account answer the same 401. Limited to 5 attempts per 15 minutes per email and IP, and to 10 failed attempts per 15 minutes per account from any IP (429 with Retry-After); fails closed (503) when the limiter is unavailable.",
   request: jsonBody(
     z.strictObject({
       email: z.string().min(1).max(254),
@@ -62,6 +61,14 @@ const loginRoute = createRoute({
     ...errorResponses(400, 401, 415, 422, 429, 503),
   },
 });
+
+/** Failed sign-ins per account, whatever the IP, before it answers 429 until the window frees. */
+export const ACCOUNT_FAILURES = {
+  name: "login-account-failures",
+  max: 10,
+  window: "15 m" as const,
+  message: "Too many failed sign-ins for this account; try again later",
+};
 
 const refreshRoute = createRoute({
   method: "post",
@@ -119,23 +126,29 @@ export const authRoutes = createRouter()
   })
   .openapi(loginRoute, async (c) => {
     const input = c.req.valid("json");
+    const email = normalizeEmail(input.email);
     const ip = requestMetadata(c).ipAddress ?? "-";
-    let verdict;
+    await enforcePasswordLimit(c, {
+      name: "login",
+      max: authConfig(c.env).rateLimitLoginPer15Minutes,
+      window: "15 m",
+      identifier: `${email}|${ip}`,
+      message: "Too many sign-in attempts; try again later",
+    });
+    // Per account from any IP: only failures count, so the owner is slowed only while someone guesses.
+    const failures = { ...ACCOUNT_FAILURES, identifier: email };
+    await enforcePasswordLimit(c, { ...failures, peek: true });
+    let pair;
     try {
-      verdict = await checkRateLimit(
-        getRedis(c),
-        "login",
-        authConfig(c.env).rateLimitLoginPer15Minutes,
-        "15 m",
-        `${normalizeEmail(input.email)}|${ip}`,
-      );
+      pair = await login(serviceContext(c), input);
     } catch (err) {
-      c.get("log").error("login rate limiter unavailable: refusing logins", describeError(err));
-      throw serviceUnavailable("Sign-in is temporarily unavailable");
+      if (err instanceof AppError && err.code === ErrorCode.INVALID_CREDENTIALS) {
+        await checkRateLimit(getRedis(c), failures.name, failures.max, failures.window, email).catch(
+          () => {},
+        );
+      }
+      throw err;
     }
-    const refused = applyVerdict(c, "login", verdict, "Too many sign-in attempts; try again later");
-    if (refused) throw refused;
-    const pair = await login(serviceContext(c), input);
     relayEventsAfterResponse(c);
     return c.json(pair, 200);
   })

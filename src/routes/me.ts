@@ -3,6 +3,7 @@ import { relayEventsAfterResponse } from "../http/after-response";
 import { errorResponses } from "../http/openapi-schemas";
 import { createRouter } from "../http/router";
 import { authenticate, authenticatedUser } from "../middleware/authenticate";
+import { enforcePasswordLimit } from "../middleware/rate-limit";
 import { updateProfile } from "../services/auth/accounts";
 import { serviceContext } from "../services/auth/context";
 import { changePassword, listSessions, logout, logoutAll, revokeSession } from "../services/auth/sessions";
@@ -47,11 +48,15 @@ const patchMe = createRoute({
   },
 });
 
+/** Attempts per user (each costs two Argon2id hashes, and a stolen session must not guess freely). */
+export const PASSWORD_CHANGES_PER_15_MINUTES = 5;
+
 const changePasswordRoute = createRoute({
   method: "post",
   path: "/users/me/password",
   tags,
   summary: "Change the password (current password required); every other session is revoked",
+  description: "Limited to 5 attempts per 15 minutes per user (429 with Retry-After).",
   security: bearerSecurity,
   middleware: [sessionOnly] as const,
   request: jsonBody(
@@ -122,6 +127,13 @@ export const meRoutes = createRouter()
   })
   .openapi(changePasswordRoute, async (c) => {
     const principal = c.get("principal");
+    await enforcePasswordLimit(c, {
+      name: "password-change",
+      max: PASSWORD_CHANGES_PER_15_MINUTES,
+      window: "15 m",
+      identifier: principal.userId,
+      message: "Too many password change attempts; try again later",
+    });
     const result = await changePassword(
       serviceContext(c),
       principal.userId,

@@ -5,10 +5,11 @@ import { sessions, users } from "../../db/schema";
 import { signAccessToken } from "../../lib/access-token";
 import { REFRESH_TOKEN_TTL_MS, authConfig } from "../../lib/auth-config";
 import { AppError, ErrorCode, accountBanned, notFound } from "../../lib/errors";
-import { hashPassword, verifyPassword, type Argon2Params } from "../../lib/password-hash";
+import { hashPassword, verifyPassword } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
 import { recordAudit } from "../audit-log";
 import { afterCommit, userEvent, type ServiceContext } from "./context";
+import { dummyHash } from "./dummy-hash";
 import { fillCachedSession, tombstoneSessions } from "./session-cache";
 import { normalizeEmail, toUserView, type UserRow, type UserView } from "./user-view";
 
@@ -37,28 +38,6 @@ export class RefreshTokenReused extends AppError {
   constructor() {
     super(401, ErrorCode.INVALID_REFRESH_TOKEN, "The refresh token is invalid or expired");
   }
-}
-
-// A hash of a password nobody has, per parameter set: an unknown email costs the same
-// Argon2id work as a wrong password, so timing does not reveal which emails exist.
-// The default parameters' dummy ships precomputed (of a discarded random password), so even the
-// first unknown-email login of an isolate costs one hash, not two.
-const dummyHashes = new Map<string, Promise<string>>([
-  [
-    "19456,2,1",
-    Promise.resolve(
-      "$argon2id$v=19$m=19456,t=2,p=1$O7znZt6mrxSATfdPqOcJDg$ZgAG31iJ+UooJL2E903rA7UM4uTCtGkvRJJpDxaK/Ck",
-    ),
-  ],
-]);
-function dummyHash(params: Argon2Params): Promise<string> {
-  const key = `${params.m},${params.t},${params.p}`;
-  let hash = dummyHashes.get(key);
-  if (!hash) {
-    hash = hashPassword(randomToken(), params);
-    dummyHashes.set(key, hash);
-  }
-  return hash;
 }
 
 /** Starts a refresh-token family (a session) and returns the pair to hand to the client. */
@@ -124,7 +103,7 @@ export async function login(ctx: ServiceContext, input: LoginInput): Promise<Tok
     .where(eq(sql`lower(${users.email})`, email));
   const verdict = await verifyPassword(
     input.password,
-    found?.passwordHash ?? (await dummyHash(params)),
+    found?.passwordHash ?? (await dummyHash(ctx.db, params)),
     params,
   );
   if (!found || !verdict.ok || found.deletedAt) {

@@ -45,6 +45,29 @@ describe("argon2id", () => {
     expect(() => parseArgon2Params("m=1,t=0,p=1")).toThrow();
     expect(() => parseArgon2Params("fast")).toThrow();
     expect(() => authConfig({ API_KEY_RECV_WINDOW_MS: "60001" })).toThrow();
+  });
+
+  it("enforces OWASP's Argon2id minimums (or an equivalent) and what an isolate can hold", () => {
+    for (const weak of [
+      "m=8,t=1,p=1",
+      "m=19455,t=2,p=1",
+      "m=19456,t=1,p=1",
+      "m=9216,t=3,p=1",
+      "m=65536,t=0,p=1",
+    ]) {
+      expect(() => parseArgon2Params(weak), weak).toThrow(/too weak/);
+    }
+    for (const ok of [
+      "m=19456,t=2,p=1",
+      "m=47104,t=1,p=1",
+      "m=12288,t=3,p=1",
+      "m=9216,t=4,p=1",
+      "m=7168,t=5,p=1",
+    ]) {
+      expect(parseArgon2Params(ok), ok).toMatchObject({ p: 1 });
+    }
+    expect(() => parseArgon2Params("m=65536,t=1,p=4"), "64 MiB").toThrow(/too costly/);
+    expect(() => authConfig({ ARGON2_PARAMS: "m=8,t=1,p=1" })).toThrow();
     expect(authConfig({}).apiKeyRecvWindowMs).toBe(5000);
   });
 });
