@@ -226,6 +226,20 @@ function probesOf(doc: Doc, path: string, method: string, op: Operation): { base
   return { base, variants };
 }
 
+/**
+ * The one JSON error shape; the Binance-compatible API (/api/v3) answers Binance's own
+ * `{"code": <negative number>, "msg"}` instead, as its clients expect.
+ */
+function hasErrorShape(path: string, body: unknown): boolean {
+  if (path.startsWith("/api/v3/")) {
+    const b = body as { code?: unknown; msg?: unknown } | undefined;
+    return typeof b?.code === "number" && typeof b.msg === "string";
+  }
+  const e = (body as { error?: { code?: unknown; message?: unknown; request_id?: unknown } } | undefined)
+    ?.error;
+  return typeof e?.code === "string" && typeof e.message === "string" && typeof e.request_id === "string";
+}
+
 /** Session-ending operations run last for each caller, so the rest is swept signed in. */
 const ENDS_SESSION = /\/logout/;
 
@@ -277,18 +291,13 @@ describe("malformed input on every operation", () => {
       const text = await res.text();
       if (res.status >= 500) failures.push(`${where} → ${res.status} ${text.slice(0, 200)}`);
       else if (res.status >= 400) {
-        type ErrorShape = { error?: { code?: unknown; message?: unknown; request_id?: unknown } };
-        let e: ErrorShape["error"];
+        let body: unknown;
         try {
-          e = (JSON.parse(text) as ErrorShape | null)?.error;
+          body = JSON.parse(text);
         } catch {
-          e = undefined;
+          body = undefined;
         }
-        if (
-          typeof e?.code !== "string" ||
-          typeof e.message !== "string" ||
-          typeof e.request_id !== "string"
-        ) {
+        if (!hasErrorShape(new URL(probe.url).pathname, body)) {
           failures.push(`${where} → ${res.status} without the error shape: ${text.slice(0, 200)}`);
         }
       }
