@@ -13,6 +13,7 @@ import {
   State,
   stateOf,
   typeOf,
+  UNLISTED_BIT,
   USER,
 } from "./order-pool";
 import type { PriceLevels } from "./price-levels";
@@ -71,6 +72,10 @@ export function checkInvariants(parts: BookParts): void {
     if (state === State.FREE) continue;
     const id = pool.id(s);
     check(seen[s] === 1, () => `order ${id} (state ${state}) is in no level and not a pending stop`);
+    check(
+      (pool.meta(s) & UNLISTED_BIT) === 0,
+      () => `order ${id} is still marked unlisted after its command`,
+    );
     check(ids.find(id, pool.f64) === s, () => `order ${id} is not found by its id`);
     const filled = pool.num(s, FILLED);
     check(filled >= 0 && filled < pool.num(s, QUANTITY), () => `order ${id} has nothing left`);

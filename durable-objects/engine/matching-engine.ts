@@ -30,6 +30,7 @@ import {
   typeOf,
   USER,
   USER_NEXT,
+  UNLISTED_BIT,
   withState,
   withTriggered,
 } from "./order-pool";
@@ -143,8 +144,9 @@ export class MatchingEngine {
     let code = decodeOrder(order, this.config, r);
     if (code === OK) code = this.admit(r, 1);
     if (code !== OK) return this.reject(order.orderId, order.userId, code);
-    const slot = this.accept(r);
-    if (r.type >= OrderType.STOP_LOSS) this.arm(slot);
+    const stop = r.type >= OrderType.STOP_LOSS;
+    const slot = this.accept(r, !stop);
+    if (stop) this.arm(slot);
     else this.execute(slot, r.quote);
     this.runTriggers();
     this.levels.settle();
@@ -169,8 +171,8 @@ export class MatchingEngine {
     if (code === OK) code = this.admit(a, 2);
     if (code === OK) code = this.admit(b, 2);
     if (code !== OK) return this.reject(oco.orderId, oco.userId, code);
-    const limitSlot = this.accept(a);
-    const stopSlot = this.accept(b);
+    const limitSlot = this.accept(a, false);
+    const stopSlot = this.accept(b, false);
     this.pool.linkOco(limitSlot, stopSlot);
     this.execute(limitSlot, 0);
     // A fill of the limit leg has already cancelled the stop leg (its slot is then free).
@@ -419,7 +421,12 @@ export class MatchingEngine {
       : levels.bestBid !== 0 && levels.bestBid >= price;
   }
 
-  private accept(r: OrderRequest): number {
+  /**
+   * Takes an admitted order into the pool. `unlisted`: a new order about to match, which enters
+   * the id index and its user's list only if it rests (see `rest`); the user record is still
+   * set, for self-trade checks and events.
+   */
+  private accept(r: OrderRequest, unlisted: boolean): number {
     const pool = this.pool;
     const slot = pool.alloc();
     // Read after alloc: growing the pool replaces the arrays.
@@ -445,9 +452,14 @@ export class MatchingEngine {
       pool.trailOffset[slot] = r.trailOffset;
       pool.trailRef[slot] = 0;
     }
+    if (unlisted) {
+      i32[o + USER] = this.users.recordOf(r.userId);
+      meta |= UNLISTED_BIT;
+    } else {
+      this.ids.insert(slot, f64);
+      this.users.append(slot, r.userId);
+    }
     i32[o + META] = meta;
-    this.ids.insert(slot, f64);
-    this.users.append(slot, r.userId);
     this.live++;
     this.events.push(EventKind.ACCEPTED, r.orderId, r.userId, 0, 0, r.price, r.quantity, r.quote, r.side);
     return slot;
@@ -626,7 +638,12 @@ export class MatchingEngine {
     const remaining = pool.f64[d + QUANTITY]! - pool.f64[d + FILLED]!;
     const peak = pool.peakOf(t);
     pool.f64[d + SHOWN] = peak !== 0 && peak < remaining ? peak : remaining;
-    pool.i32[o + META] = withState(pool.i32[o + META]!, State.RESTING);
+    const meta = pool.i32[o + META]!;
+    if ((meta & UNLISTED_BIT) !== 0) {
+      this.ids.insert(t, pool.f64);
+      this.users.appendTo(t, pool.i32[o + USER]!);
+    }
+    pool.i32[o + META] = withState(meta & ~UNLISTED_BIT, State.RESTING);
     const level = this.levels.append(side, t);
     this.pushLevel(side, pool.i32[o + PRICE]!, this.levels.visibleOf(level));
   }
@@ -680,9 +697,12 @@ export class MatchingEngine {
       pool.f64[d + FILLED]!,
       reason,
     );
-    if ((pool.i32[o + META]! & OCO_BIT) !== 0) this.cancelSibling(slot);
-    this.ids.remove(slot, pool.f64);
-    this.users.remove(slot);
+    const meta = pool.i32[o + META]!;
+    if ((meta & OCO_BIT) !== 0) this.cancelSibling(slot);
+    if ((meta & UNLISTED_BIT) === 0) {
+      this.ids.remove(slot, pool.f64);
+      this.users.remove(slot);
+    }
     pool.free(slot);
     this.live--;
   }

@@ -5,7 +5,8 @@ import { resized } from "./typed-arrays";
 export const State = { FREE: 0, NEW: 1, RESTING: 2, PENDING_STOP: 3 } as const;
 
 // `meta` packs the small per-order fields (bit offsets below). Bits 0-12 are the snapshot's
-// `meta` (SNAPSHOT_META); bits 13-14 only say which cold columns hold a value.
+// `meta` (SNAPSHOT_META); bits 13-14 only say which cold columns hold a value, and bit 15 is set
+// only inside a command.
 const SIDE_SHIFT = 0;
 const TYPE_SHIFT = 1;
 const TIF_SHIFT = 4;
@@ -18,6 +19,11 @@ const STATE_SHIFT = 11;
 export const ICEBERG_BIT = 1 << 13;
 /** The order is an OCO leg: `oco` holds the other leg's slot (otherwise it is -1 and not stored). */
 export const OCO_BIT = 1 << 14;
+/**
+ * A new order still matching, not yet in the id index nor its user's list: an order that never
+ * rests (a market order, a limit that fills at once) never enters them. Set only inside a command.
+ */
+export const UNLISTED_BIT = 1 << 15;
 /** The bits a snapshot records (the cold-column bits follow from the values). */
 export const SNAPSHOT_META = (1 << 13) - 1;
 
