@@ -108,6 +108,8 @@ export class MatchingEngine {
   private quoteLeft = 0;
   /** Price of the first trade of the execution in progress, 0 if none yet. */
   private firstTradePrice = 0;
+  /** User id of the one unlisted order (the new order of the command running), which has no user record yet. */
+  private unlistedUserId = 0;
 
   constructor(config: EngineConfig = {}) {
     this.config = resolveConfig(config);
@@ -422,9 +424,9 @@ export class MatchingEngine {
   }
 
   /**
-   * Takes an admitted order into the pool. `unlisted`: a new order about to match, which enters
-   * the id index and its user's list only if it rests (see `rest`); the user record is still
-   * set, for self-trade checks and events.
+   * Takes an admitted order into the pool. `unlisted`: a new order about to match, which gets
+   * a user record and enters the id index and its user's list only if it rests (see `rest`);
+   * until then its user id is `unlistedUserId`.
    */
   private accept(r: OrderRequest, unlisted: boolean): number {
     const pool = this.pool;
@@ -453,7 +455,8 @@ export class MatchingEngine {
       pool.trailRef[slot] = 0;
     }
     if (unlisted) {
-      i32[o + USER] = this.users.recordOf(r.userId);
+      i32[o + USER] = -1;
+      this.unlistedUserId = r.userId;
       meta |= UNLISTED_BIT;
     } else {
       this.ids.insert(slot, f64);
@@ -517,9 +520,7 @@ export class MatchingEngine {
     const to = t << RECORD_SHIFT;
     const td = t << F64_SHIFT;
     const takerId = p64[td + ID]!;
-    // The taker's user record: orders of one user share it, so self-trade checks compare records.
-    const takerUser = p32[to + USER]!;
-    const takerUserId = this.users.idOf(takerUser);
+    const takerUserId = this.userIdOf(t);
     const stp = stpOf(p32[to + META]!);
     let need = p64[td + QUANTITY]! - p64[td + FILLED]!;
     let quoteLeft = quote;
@@ -537,7 +538,8 @@ export class MatchingEngine {
       while (m !== -1) {
         const mo = m << RECORD_SHIFT;
         const md = m << F64_SHIFT;
-        if (p32[mo + USER] === takerUser) {
+        const makerUserId = this.users.idOf(p32[mo + USER]!);
+        if (makerUserId === takerUserId) {
           if (stp !== SelfTrade.EXPIRE_TAKER) {
             const next = p32[mo + NEXT]!;
             levels.unlink(level, m);
@@ -553,7 +555,6 @@ export class MatchingEngine {
         }
         const shown = p64[md + SHOWN]!;
         const fill = cap < shown ? cap : shown;
-        const makerUserId = this.users.idOf(p32[mo + USER]!);
         events.push(EventKind.TRADE, takerId, takerUserId, p64[md + ID]!, makerUserId, p, fill, 0, side);
         if ((p32[to + META]! & OCO_BIT) !== 0) this.cancelSibling(t);
         if ((p32[mo + META]! & OCO_BIT) !== 0) this.cancelSibling(m);
@@ -610,14 +611,14 @@ export class MatchingEngine {
     const levels = this.levels;
     const buy = side === Side.BUY;
     const makerSide = buy ? Side.SELL : Side.BUY;
-    const user = pool.int(t, USER);
+    const user = this.userIdOf(t);
     const skipOwn = stpOf(pool.meta(t)) === SelfTrade.EXPIRE_MAKER;
     let need = pool.num(t, QUANTITY) - pool.num(t, FILLED);
     for (let p = buy ? levels.bestAsk : levels.bestBid; p !== 0 && (buy ? p <= limit : p >= limit);) {
       let shown = 0;
       let total = 0;
       for (let m = levels.headOf(levels.levelAt(p)); m !== -1; m = pool.int(m, NEXT)) {
-        if (pool.int(m, USER) !== user) {
+        if (this.users.idOf(pool.int(m, USER)) !== user) {
           shown += pool.num(m, SHOWN);
           total += pool.num(m, QUANTITY) - pool.num(m, FILLED);
         } else if (!skipOwn) {
@@ -641,7 +642,7 @@ export class MatchingEngine {
     const meta = pool.i32[o + META]!;
     if ((meta & UNLISTED_BIT) !== 0) {
       this.ids.insert(t, pool.f64);
-      this.users.appendTo(t, pool.i32[o + USER]!);
+      this.users.append(t, this.unlistedUserId);
     }
     pool.i32[o + META] = withState(meta & ~UNLISTED_BIT, State.RESTING);
     const level = this.levels.append(side, t);
@@ -689,7 +690,7 @@ export class MatchingEngine {
     this.events.push(
       EventKind.ORDER_DONE,
       pool.f64[d + ID]!,
-      this.users.idOf(pool.i32[o + USER]!),
+      this.userIdOf(slot),
       0,
       0,
       0,
@@ -841,6 +842,13 @@ export class MatchingEngine {
   }
 
   // ---- views and state ------------------------------------------------------------------
+
+  /** The user id of a live order (an unlisted one has no user record yet). */
+  private userIdOf(slot: number): number {
+    const i32 = this.pool.i32;
+    const o = slot << RECORD_SHIFT;
+    return (i32[o + META]! & UNLISTED_BIT) !== 0 ? this.unlistedUserId : this.users.idOf(i32[o + USER]!);
+  }
 
   private view(slot: number): OrderView {
     const pool = this.pool;

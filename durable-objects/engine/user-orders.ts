@@ -49,13 +49,8 @@ export class UserOrders {
     this.appendTo(slot, this.recordOf(userId));
   }
 
-  /**
-   * The record of `userId`, new (and idle) if the user had none. Idle records are swept here,
-   * before an order is accepted, never while one matches: a new order's record may be idle
-   * until it rests (see the engine's UNLISTED_BIT), and must survive its command.
-   */
+  /** The record of `userId`, new (and idle) if the user had none. */
   recordOf(userId: number): number {
-    if (this.idle > Math.max(MIN_IDLE, 2 * (this.records - this.idle))) this.sweep();
     const u = this.index.find(userId, this.ids);
     return u === -1 ? this.addUser(userId) : u;
   }
@@ -92,7 +87,7 @@ export class UserOrders {
     else i32[(prev << RECORD_SHIFT) + USER_NEXT] = next;
     if (next === -1) this.tail[u] = prev;
     else i32[(next << RECORD_SHIFT) + USER_PREV] = prev;
-    if (this.head[u] === -1) this.idle++;
+    if (this.head[u] === -1 && ++this.idle > Math.max(MIN_IDLE, 2 * (this.records - this.idle))) this.sweep();
   }
 
   /**
