@@ -80,19 +80,24 @@ export interface SeedOptions {
 export async function seedDemoData(db: Database, options: SeedOptions): Promise<{ adminCreated: boolean }> {
   await db.insert(assets).values(DEMO_ASSETS).onConflictDoNothing();
   await db.insert(markets).values(DEMO_MARKETS).onConflictDoNothing();
+  return { adminCreated: await ensureAdmin(db, options.adminEmail, options.adminPassword) };
+}
+
+/** Creates the admin account unless one with this email exists; true when created. */
+export async function ensureAdmin(db: Database, email: string, password: string): Promise<boolean> {
   const existing = await db
     .select({ id: users.id })
     .from(users)
-    .where(sql`lower(${users.email}) = lower(${options.adminEmail})`);
-  if (existing.length > 0) return { adminCreated: false };
+    .where(sql`lower(${users.email}) = lower(${email})`);
+  if (existing.length > 0) return false;
   await db.insert(users).values({
-    email: options.adminEmail,
+    email,
     firstName: "Pandora",
     lastName: "Admin",
-    passwordHash: await hashPassword(options.adminPassword),
+    passwordHash: await hashPassword(password),
     role: "admin",
     kycStatus: "verified",
     emailVerifiedAt: new Date(),
   });
-  return { adminCreated: true };
+  return true;
 }
