@@ -21,6 +21,7 @@ import {
   UserSchema,
   jsonBody,
   jsonReply,
+  notBuiltOnEmail,
 } from "./user-schemas";
 
 const registerRoute = createRoute({
@@ -29,12 +30,14 @@ const registerRoute = createRoute({
   tags: ["Authentication"],
   summary: "Create an account (email verification token goes out in the user.registered event)",
   request: jsonBody(
-    z.strictObject({
-      email: EmailSchema,
-      password: NewPasswordSchema,
-      first_name: NameSchema,
-      last_name: NameSchema,
-    }),
+    z
+      .strictObject({
+        email: EmailSchema,
+        password: NewPasswordSchema,
+        first_name: NameSchema,
+        last_name: NameSchema,
+      })
+      .superRefine(notBuiltOnEmail),
   ),
   responses: {
     201: jsonReply("Created", z.object({ user: UserSchema })),

@@ -1,15 +1,30 @@
 import { z } from "@hono/zod-openapi";
-import { isCommonPassword } from "../lib/common-passwords";
+import { CONTEXT_WORDS, isCommonPassword, leansOnContext, userContextWords } from "../lib/common-passwords";
 
 /** Passwords are checked exactly as typed: no trimming, no composition rules, 8-128 characters. */
 export const NewPasswordSchema = z
   .string()
   .refine((pw) => [...pw].length >= 8, "Password must be at least 8 characters")
   .refine((pw) => [...pw].length <= 128, "Password must be at most 128 characters")
-  .refine((pw) => !isCommonPassword(pw), "This password is too common; choose another")
+  .refine(async (pw) => !(await isCommonPassword(pw)), "This password is too common; choose another")
+  .refine(
+    (pw) => !leansOnContext(pw, CONTEXT_WORDS),
+    "This password is built on the product's name; choose another",
+  )
   .openapi({ example: "correct horse battery staple", minLength: 8, maxLength: 128 });
 
 /** One line of printable text: names never hold control characters (tab and newline included). */
+/** A registration or reset body: the password must not be built on the email's local part either. */
+export const notBuiltOnEmail = (value: { email: string; password: string }, ctx: z.RefinementCtx) => {
+  if (leansOnContext(value.password, userContextWords(value.email))) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["password"],
+      message: "This password is built on your email address; choose another",
+    });
+  }
+};
+
 export const NameSchema = z
   .string()
   .trim()

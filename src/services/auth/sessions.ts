@@ -4,7 +4,8 @@ import type { DbExecutor } from "../../db/client";
 import { sessions, users } from "../../db/schema";
 import { signAccessToken } from "../../lib/access-token";
 import { REFRESH_TOKEN_TTL_MS, authConfig } from "../../lib/auth-config";
-import { AppError, ErrorCode, accountBanned, notFound } from "../../lib/errors";
+import { AppError, ErrorCode, accountBanned, notFound, unprocessable } from "../../lib/errors";
+import { leansOnContext, userContextWords } from "../../lib/common-passwords";
 import { hashPassword, verifyPassword } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
 import { recordAudit } from "../audit-log";
@@ -374,6 +375,13 @@ export async function changePassword(
   const verdict = await verifyPassword(input.current_password, user.passwordHash, params);
   if (!verdict.ok) {
     throw new AppError(403, ErrorCode.CURRENT_PASSWORD_INCORRECT, "The current password is incorrect");
+  }
+  if (leansOnContext(input.new_password, userContextWords(user.email))) {
+    throw unprocessable("The request body is invalid", ErrorCode.VALIDATION_FAILED, {
+      issues: [
+        { path: "new_password", message: "This password is built on your email address", code: "custom" },
+      ],
+    });
   }
   const passwordHash = await hashPassword(input.new_password, params);
   const revoked = await ctx.db.transaction(async (tx) => {

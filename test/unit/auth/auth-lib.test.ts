@@ -7,7 +7,7 @@ import {
   signaturePayload,
 } from "../../../src/lib/api-key-crypto";
 import { authConfig, parseArgon2Params } from "../../../src/lib/auth-config";
-import { isCommonPassword } from "../../../src/lib/common-passwords";
+import { isCommonPassword, leansOnContext, userContextWords } from "../../../src/lib/common-passwords";
 import { hashPassword, verifyPassword } from "../../../src/lib/password-hash";
 import { randomToken, sha256Hex } from "../../../src/lib/secure-random";
 import { NewPasswordSchema } from "../../../src/routes/user-schemas";
@@ -15,20 +15,39 @@ import { NewPasswordSchema } from "../../../src/routes/user-schemas";
 const KEY = Buffer.alloc(32, 7).toString("base64");
 
 describe("password policy", () => {
-  it("accepts 8 to 128 characters exactly as typed (code points, no trimming)", () => {
-    expect(NewPasswordSchema.safeParse("1234567").success).toBe(false);
-    expect(NewPasswordSchema.safeParse("x".repeat(129)).success).toBe(false);
-    expect(NewPasswordSchema.safeParse("x".repeat(128)).success).toBe(true);
-    expect(NewPasswordSchema.safeParse("  spaced  ").success).toBe(true);
+  const accepts = async (pw: string) => (await NewPasswordSchema.safeParseAsync(pw)).success;
+
+  it("accepts 8 to 128 characters exactly as typed (code points, no trimming)", async () => {
+    expect(await accepts("1234567")).toBe(false);
+    expect(await accepts("x".repeat(129))).toBe(false);
+    expect(await accepts("x".repeat(128))).toBe(true);
+    expect(await accepts("  spaced  ")).toBe(true);
     // 8 emoji are 16 UTF-16 units but 8 characters.
-    expect(NewPasswordSchema.safeParse("🔑".repeat(8)).success).toBe(true);
-    expect(NewPasswordSchema.safeParse("🔑".repeat(7)).success).toBe(false);
+    expect(await accepts("🔑".repeat(8))).toBe(true);
+    expect(await accepts("🔑".repeat(7))).toBe(false);
   });
 
-  it("refuses the shipped common passwords in any case", () => {
-    expect(isCommonPassword("Password123")).toBe(true);
-    expect(NewPasswordSchema.safeParse("QWERTYUIOP").success).toBe(false);
-    expect(isCommonPassword("correct horse battery staple")).toBe(false);
+  it("refuses the shipped common passwords in any case", async () => {
+    expect(await isCommonPassword("Password123")).toBe(true);
+    expect(await accepts("QWERTYUIOP")).toBe(false);
+    expect(await isCommonPassword("correct horse battery staple")).toBe(false);
+  });
+
+  it("ships at least 10,000 common passwords of 8+ characters (from a maintained breach-derived list)", async () => {
+    const { dictionary } = await import("@zxcvbn-ts/language-common");
+    const long = dictionary["passwords-common"].filter((p) => [...p].length >= 8);
+    expect(long.length).toBeGreaterThanOrEqual(10_000);
+    // Deep in the list, not only its head.
+    for (const pw of [long[5_000]!, long[9_999]!, long.at(-1)!]) expect(await accepts(pw), pw).toBe(false);
+  });
+
+  it("refuses passwords built on the product's name or the user's email local part", async () => {
+    for (const pw of ["pandora2024!", "PandoraExchange", "exchange-1234", "pandora!!!!!!!!"]) {
+      expect(await accepts(pw), pw).toBe(false);
+    }
+    expect(await accepts("my pandora box of sturdy words")).toBe(true);
+    expect(leansOnContext("jsmith1987!", userContextWords("jsmith@example.com"))).toBe(true);
+    expect(leansOnContext("a sturdy jsmith passphrase", userContextWords("jsmith@example.com"))).toBe(false);
   });
 });
 
