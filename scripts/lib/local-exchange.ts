@@ -1,6 +1,9 @@
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import { signWebhook } from "../../src/services/webhook-signature";
 import { devSecrets } from "./dev-secrets";
 import { writeDevVars } from "./dev-vars";
 import { freePort } from "./free-port";
@@ -69,6 +72,7 @@ export async function startLocalExchange(name: string): Promise<LocalExchange> {
       port: await freePort(),
       envFile,
       persistTo: join(dataDir, "wrangler"),
+      inheritLogs: process.env.PANDORA_WRANGLER_LOGS === "1",
     });
     await waitForStatus(`${wrangler.url}/ready`, 200, 60_000);
     return { base: wrangler.url, db, secrets, admin, stop };
@@ -76,4 +80,42 @@ export async function startLocalExchange(name: string): Promise<LocalExchange> {
     await stop();
     throw err;
   }
+}
+
+/** The verification token, as the mailer reads it from the user's `user.registered` event. */
+export async function verificationToken(x: LocalExchange, email: string): Promise<string> {
+  const { rows } = await x.db.execute<{ token: string }>(sql`
+    select e.envelope->'payload'->'email_verification'->>'token' as token
+    from event_outbox e join users u on u.id::text = e.envelope->>'user_id'
+    where lower(u.email) = lower(${email}) and e.envelope->>'type' = 'user.registered'`);
+  if (!rows[0]?.token) throw new Error(`no user.registered event for ${email}`);
+  return rows[0].token;
+}
+
+/** The chain watcher: a signed deposit webhook with enough confirmations to credit at once. */
+export async function deposit(
+  x: LocalExchange,
+  asset: string,
+  address: string,
+  amount: string,
+): Promise<void> {
+  const raw = JSON.stringify({
+    asset,
+    tx_hash: randomBytes(32).toString("hex"),
+    vout: 0,
+    address,
+    amount,
+    confirmations: asset === "BTC" ? 6 : 64,
+  });
+  const ts = String(Math.floor(Date.now() / 1000));
+  const res = await fetch(`${x.base}/api/v1/webhooks/deposits`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-webhook-timestamp": ts,
+      "x-webhook-signature": signWebhook(x.secrets.DEPOSIT_WEBHOOK_SECRET!, ts, raw),
+    },
+    body: raw,
+  });
+  if (!res.ok) throw new Error(`deposit webhook answered ${res.status}: ${await res.text()}`);
 }

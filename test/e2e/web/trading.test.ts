@@ -3,7 +3,8 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, it } from "vitest";
 import { launchChromium } from "../../../scripts/lib/chromium";
 import { startLocalExchange, type LocalExchange } from "../../../scripts/lib/local-exchange";
-import { deposit, logIn, registerAndVerify, see } from "./helpers";
+import { deposit } from "../../../scripts/lib/local-exchange";
+import { logIn, registerAndVerify, see } from "./helpers";
 
 const BTC_ADDRESS = "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu";
 
