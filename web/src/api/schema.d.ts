@@ -1859,7 +1859,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange email and password for an access token and a refresh token
-         * @description Unknown email, wrong password and deleted account answer the same 401. Limited to 5 attempts per 15 minutes per email and IP; fails closed (503) when the limiter is unavailable.
+         * @description Unknown email, wrong password and deleted account answer the same 401. Limited to 5 attempts per 15 minutes per email and IP, and to 10 failed attempts per 15 minutes per account from any IP (429 with Retry-After); fails closed (503) when the limiter is unavailable.
          */
         post: {
             parameters: {
@@ -2255,7 +2255,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change the password (current password required); every other session is revoked */
+        /**
+         * Change the password (current password required); every other session is revoked
+         * @description Limited to 5 attempts per 15 minutes per user (429 with Retry-After).
+         */
         post: {
             parameters: {
                 query?: never;
