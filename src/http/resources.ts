@@ -1,6 +1,7 @@
 import { Redis } from "@upstash/redis/cloudflare";
 import type { Context, MiddlewareHandler } from "hono";
 import { openRequestDatabase, type Database, type RequestDatabase } from "../db/client";
+import { formatTraceparent } from "../lib/trace-context";
 import { redisDuration, redisErrors, timed } from "../lib/metrics/worker-metrics";
 import type { AppEnv } from "./app-env";
 
@@ -63,6 +64,12 @@ export function getRedis(c: Context<AppEnv>): Redis {
   let redis = redises.get(c);
   if (!redis) {
     redis = createRedis(c.env);
+    const trace = c.get("trace");
+    // Each Redis round trip of the request carries its trace context (a subrequest header).
+    if (trace) {
+      const traceparent = formatTraceparent(trace);
+      redis.use((req, next) => next({ ...req, headers: { ...req.headers, traceparent } }));
+    }
     redises.set(c, redis);
   }
   return redis;
