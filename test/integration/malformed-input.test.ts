@@ -63,11 +63,13 @@ const CONTROL_STRINGS = ["\u0000", "a\u0001b\u0008c\u001b[31md\u007fe\u0085f\u00
 const BAD_IDS = ["not-an-id", "%00", "a%01b%1Bc", "%FF%FE", "..%2F..%2Fetc%2Fpasswd", "9".repeat(300)];
 const BAD_QUERY_VALUES = ["abc", "-1", "1e999", "%00", "%01%1B%7F", "x".repeat(2_000)];
 const BROKEN_BODIES = ['{"a":', "", "null", "[]", '"text"', "[{}]", '{"__proto__":{"x":1}}', "{".repeat(500)];
+// Names that match the schemas' patterns but no real market or asset: a well-formed admin call
+// must never change what other test files trade on (a halted BTC-USDT, a disabled BTC).
 const STRING_CANDIDATES = [
   "1",
   "0.001",
-  "BTC-USDT",
-  "BTC",
+  "ZZSWEEP-ZZZ",
+  "ZZZ",
   "1m",
   "abc",
   "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
