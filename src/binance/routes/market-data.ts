@@ -93,6 +93,14 @@ const depthWeight = (q: Record<string, string>) => {
   return n <= 100 ? 5 : n <= 500 ? 25 : n <= 1000 ? 50 : 250;
 };
 
+const AggTradesQuery = z.object({
+  symbol: P.symbol,
+  fromId: P.int.optional(),
+  startTime: P.int.optional(),
+  endTime: P.int.optional(),
+  limit: P.limit(1000).optional(),
+});
+
 const KlineQuery = z.object({
   symbol: P.symbol,
   interval: z.enum(INTERVAL_NAMES as [Interval, ...Interval[]]),
@@ -181,6 +189,47 @@ export const marketDataRoutes = createBinanceRouter()
       );
       return c.json(
         trades.reverse().map((t) => binanceTrade(t, rules)),
+        200,
+      );
+    },
+  )
+  .openapi(
+    binanceRoute({
+      method: "get",
+      path: "/aggTrades",
+      summary:
+        "Recent trades as aggregates (each trade its own: the book keeps no aggregation), oldest first",
+      params: AggTradesQuery,
+      weight: 4,
+    }),
+    async (c) => {
+      const q = await binanceParams(c, AggTradesQuery);
+      const rules = await marketRulesOf(getDb(c), q.symbol);
+      const trades = await book(c, rules.symbol, async (b) => ((await b.getRules()) ? b.trades(1000) : null));
+      const from = q.fromId === undefined ? undefined : Number(q.fromId);
+      const [start, end] = [q.startTime, q.endTime].map((v) => (v === undefined ? undefined : Number(v)));
+      const rows = trades
+        .reverse()
+        .map((t) => binanceTrade(t, rules))
+        .filter(
+          (t) =>
+            (from === undefined || t.id >= from) &&
+            (start === undefined || t.time >= start) &&
+            (end === undefined || t.time <= end),
+        );
+      const limit = Number(q.limit ?? 500);
+      const page = from === undefined && start === undefined ? rows.slice(-limit) : rows.slice(0, limit);
+      return c.json(
+        page.map((t) => ({
+          a: t.id,
+          p: t.price,
+          q: t.qty,
+          f: t.id,
+          l: t.id,
+          T: t.time,
+          m: t.isBuyerMaker,
+          M: true,
+        })),
         200,
       );
     },
