@@ -30,6 +30,23 @@ export const ErrorCode = {
   CURRENT_PASSWORD_INCORRECT: "CURRENT_PASSWORD_INCORRECT",
   /** An administrator banned the account: refused everywhere until it is made active again. */
   ACCOUNT_BANNED: "ACCOUNT_BANNED",
+  /** A sensitive change (e.g. creating an API key) asks for the current password and none was sent. */
+  CURRENT_PASSWORD_REQUIRED: "CURRENT_PASSWORD_REQUIRED",
+  /** 2FA is on: send `totp_code` (or, where accepted, `recovery_code`). */
+  TWO_FACTOR_REQUIRED: "TWO_FACTOR_REQUIRED",
+  /** The TOTP or recovery code is wrong, already used, or older than one already used. */
+  INVALID_TWO_FACTOR_CODE: "INVALID_TWO_FACTOR_CODE",
+  TWO_FACTOR_ALREADY_ENABLED: "TWO_FACTOR_ALREADY_ENABLED",
+  /** 2FA disable while it is off. */
+  TWO_FACTOR_NOT_ENABLED: "TWO_FACTOR_NOT_ENABLED",
+  /** 2FA enable before `2fa/setup`. */
+  TWO_FACTOR_NOT_SET_UP: "TWO_FACTOR_NOT_SET_UP",
+  /** Password reset token unknown, already used, or expired (one code each). */
+  INVALID_RESET_TOKEN: "INVALID_RESET_TOKEN",
+  RESET_TOKEN_USED: "RESET_TOKEN_USED",
+  RESET_TOKEN_EXPIRED: "RESET_TOKEN_EXPIRED",
+  /** A `withdraw` API key must name the IPs it may be used from. */
+  IP_ALLOWLIST_REQUIRED: "IP_ALLOWLIST_REQUIRED",
   /** Signed API request: unknown key, bad signature, timestamp outside the window, or IP not allowed. */
   INVALID_API_SIGNATURE: "INVALID_API_SIGNATURE",
   API_REQUEST_REPLAYED: "API_REQUEST_REPLAYED",
@@ -44,6 +61,14 @@ export const ErrorCode = {
   BELOW_MINIMUM: "BELOW_MINIMUM",
   DAILY_LIMIT_EXCEEDED: "DAILY_LIMIT_EXCEEDED",
   KYC_REQUIRED: "KYC_REQUIRED",
+  /** Withdrawals are held for 24 h after a password, 2FA or withdraw-key change (`details.held_until`). */
+  WITHDRAWAL_HOLD: "WITHDRAWAL_HOLD",
+  /** `allowlist_only` is on and the address is not on the user's allow-list for the asset. */
+  ADDRESS_NOT_ALLOWLISTED: "ADDRESS_NOT_ALLOWLISTED",
+  /** The address is allow-listed but still inside its 24 h waiting period (`details.usable_after`). */
+  ADDRESS_NOT_YET_USABLE: "ADDRESS_NOT_YET_USABLE",
+  /** Four eyes: an admin cannot approve a withdrawal of their own or one funded by their credit. */
+  FOUR_EYES_REQUIRED: "FOUR_EYES_REQUIRED",
   INVALID_STATE: "INVALID_STATE",
   UNKNOWN_DEPOSIT_ADDRESS: "UNKNOWN_DEPOSIT_ADDRESS",
   DEPOSIT_MISMATCH: "DEPOSIT_MISMATCH",

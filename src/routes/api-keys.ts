@@ -8,6 +8,7 @@ import {
   ApiKeySchema,
   IdParamSchema,
   PermissionSchema,
+  TotpCodeSchema,
   bearerSecurity,
   jsonBody,
   jsonReply,
@@ -39,8 +40,10 @@ const createKeyRoute = createRoute({
   method: "post",
   path: "/users/me/api-keys",
   tags,
-  summary: "Create an API key; the secret is shown in this answer only (needs a verified email)",
+  summary:
+    "Create an API key (current password, `totp_code` with 2FA on); the secret is shown in this answer only",
   description:
+    "Needs a verified email and `current_password` (403 `CURRENT_PASSWORD_REQUIRED` / `CURRENT_PASSWORD_INCORRECT`), and with 2FA on a fresh `totp_code` (403 `TWO_FACTOR_REQUIRED` / `INVALID_TWO_FACTOR_CODE`). A key with `withdraw` needs `ip_allowlist` (422 `IP_ALLOWLIST_REQUIRED`) and holds withdrawals for 24 h. Every key is revoked by a password change, a password reset and logout-all. " +
     "Sign requests with headers X-API-Key (the `key`), X-API-Timestamp (ms since the epoch) and X-API-Signature = hex HMAC-SHA256(secret, timestamp + METHOD + path-with-query + body).",
   security: bearerSecurity,
   middleware: [sessionOnly] as const,
@@ -49,11 +52,25 @@ const createKeyRoute = createRoute({
       label: z.string().trim().min(1).max(100),
       permissions: z.array(PermissionSchema).min(1).max(3),
       ip_allowlist: z.array(IpSchema).max(20).optional(),
+      // Optional in the schema so that a missing password is a 403, as a wrong one is.
+      current_password: z.string().min(1).max(1024).optional(),
+      totp_code: TotpCodeSchema.optional(),
     }),
   ),
   responses: {
-    201: jsonReply("Created", z.object({ api_key: ApiKeySchema.extend({ secret: z.string() }) })),
-    ...errorResponses(400, 401, 403, 409, 415, 422, 429),
+    201: jsonReply(
+      "Created",
+      z.object({
+        api_key: ApiKeySchema.extend({
+          secret: z.string(),
+          withdrawals_held_until: z
+            .string()
+            .nullable()
+            .openapi({ description: "For a `withdraw` key: withdrawals are held until then (24 h)" }),
+        }),
+      }),
+    ),
+    ...errorResponses(400, 401, 403, 404, 409, 415, 422, 429, 503),
   },
 });
 
@@ -74,6 +91,7 @@ export const apiKeyRoutes = createRouter()
   )
   .openapi(createKeyRoute, async (c) => {
     const apiKey = await createApiKey(serviceContext(c), authenticatedUser(c), c.req.valid("json"));
+    c.header("Cache-Control", "no-store");
     return c.json({ api_key: apiKey }, 201);
   })
   .openapi(revokeRoute, async (c) => {

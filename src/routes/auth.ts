@@ -17,7 +17,9 @@ import {
   EmailSchema,
   NameSchema,
   NewPasswordSchema,
+  RecoveryCodeSchema,
   TokenPairSchema,
+  TotpCodeSchema,
   UserSchema,
   jsonBody,
   jsonReply,
@@ -51,12 +53,14 @@ const loginRoute = createRoute({
   tags: ["Authentication"],
   summary: "Exchange email and password for an access token and a refresh token",
   description:
-    "Unknown email, wrong password and deleted account answer the same 401. Limited to 5 attempts per 15 minutes per email and IP, and to 10 failed attempts per 15 minutes per account from any IP (429 with Retry-After); fails closed (503) when the limiter is unavailable.",
+    "Unknown email, wrong password and deleted account answer the same 401 `INVALID_CREDENTIALS`. With 2FA on, the right password without `totp_code` or `recovery_code` answers 401 `TWO_FACTOR_REQUIRED`, and a wrong or already used code 401 `INVALID_TWO_FACTOR_CODE` (each code works once; 10 code attempts per 15 minutes per account). Limited to 5 attempts per 15 minutes per email and IP, and to 10 failed attempts per 15 minutes per account from any IP (429 with Retry-After); fails closed (503) when the limiter is unavailable.",
   request: jsonBody(
     z.strictObject({
       email: z.string().min(1).max(254),
       password: z.string().min(1).max(1024),
       device_label: z.string().max(100).optional(),
+      totp_code: TotpCodeSchema.optional(),
+      recovery_code: RecoveryCodeSchema.optional(),
     }),
   ),
   responses: {

@@ -11,7 +11,9 @@ import {
   IdParamSchema,
   NameSchema,
   NewPasswordSchema,
+  SecurityEffectsSchema,
   SessionSchema,
+  TotpCodeSchema,
   UserSchema,
   bearerSecurity,
   jsonBody,
@@ -55,19 +57,22 @@ const changePasswordRoute = createRoute({
   method: "post",
   path: "/users/me/password",
   tags,
-  summary: "Change the password (current password required); every other session is revoked",
-  description: "Limited to 5 attempts per 15 minutes per user (429 with Retry-After).",
+  summary:
+    "Change the password (current password, and `totp_code` with 2FA on); every other session and every API key is revoked",
+  description:
+    "Revokes every other session and every API key of the account, and holds withdrawals for 24 h. 403 `CURRENT_PASSWORD_INCORRECT`, `TWO_FACTOR_REQUIRED`, `INVALID_TWO_FACTOR_CODE`. Limited to 5 attempts per 15 minutes per user (429 with Retry-After).",
   security: bearerSecurity,
   middleware: [sessionOnly] as const,
   request: jsonBody(
     z.strictObject({
       current_password: z.string().min(1).max(1024),
       new_password: NewPasswordSchema,
+      totp_code: TotpCodeSchema.optional(),
     }),
   ),
   responses: {
-    200: jsonReply("Changed", z.object({ revoked_sessions: z.number().int() })),
-    ...errorResponses(400, 401, 403, 415, 422, 429),
+    200: jsonReply("Changed", z.object(SecurityEffectsSchema)),
+    ...errorResponses(400, 401, 403, 404, 415, 422, 429, 503),
   },
 });
 
@@ -85,11 +90,14 @@ const logoutAllRoute = createRoute({
   method: "post",
   path: "/users/me/logout-all",
   tags,
-  summary: "End every session of this user, this one included",
+  summary: "End every session of this user, this one included, and revoke every API key",
   security: bearerSecurity,
   middleware: [sessionOnly] as const,
   responses: {
-    200: jsonReply("Signed out everywhere", z.object({ revoked_sessions: z.number().int() })),
+    200: jsonReply(
+      "Signed out everywhere",
+      z.object({ revoked_sessions: z.number().int(), revoked_api_keys: z.number().int() }),
+    ),
     ...errorResponses(401, 403, 429),
   },
 });
@@ -149,8 +157,7 @@ export const meRoutes = createRouter()
     return c.body(null, 204);
   })
   .openapi(logoutAllRoute, async (c) => {
-    const revoked = await logoutAll(serviceContext(c), c.get("principal").userId);
-    return c.json({ revoked_sessions: revoked }, 200);
+    return c.json(await logoutAll(serviceContext(c), c.get("principal").userId), 200);
   })
   .openapi(listSessionsRoute, async (c) => {
     const principal = c.get("principal");

@@ -13,6 +13,27 @@ export const NewPasswordSchema = z
   )
   .openapi({ example: "correct horse battery staple", minLength: 8, maxLength: 128 });
 
+/** A 6-digit code from the authenticator app; needed for sensitive changes while 2FA is on. */
+export const TotpCodeSchema = z
+  .string()
+  .regex(/^\d{6}$/, "six digits")
+  .openapi({ example: "123456", description: "The current code of the authenticator app (2FA on)" });
+export const RecoveryCodeSchema = z
+  .string()
+  .min(8)
+  .max(32)
+  .regex(/^[A-Za-z0-9 -]+$/)
+  .openapi({ example: "abcd-efgh-jkmn", description: "One of the one-time recovery codes" });
+
+/** What a password change, reset or withdraw-key creation ends and starts, for the reply. */
+export const SecurityEffectsSchema = {
+  revoked_sessions: z.number().int(),
+  revoked_api_keys: z.number().int(),
+  withdrawals_held_until: z
+    .string()
+    .openapi({ description: "No withdrawal before this instant (24 h hold)" }),
+};
+
 /** One line of printable text: names never hold control characters (tab and newline included). */
 /** A registration or reset body: the password must not be built on the email's local part either. */
 export const notBuiltOnEmail = (value: { email: string; password: string }, ctx: z.RefinementCtx) => {
@@ -45,6 +66,7 @@ export const UserSchema = z
     status: z.enum(["active", "banned"]).optional(),
     email_verified: z.boolean(),
     email_verified_at: z.string().nullable(),
+    two_factor_enabled: z.boolean(),
     created_at: z.string(),
     updated_at: z.string(),
     deleted_at: z.string().nullable(),

@@ -20,7 +20,7 @@ import {
   transitionWithdrawal,
   type Actor,
 } from "../services/withdrawals";
-import { bearerSecurity } from "./user-schemas";
+import { TotpCodeSchema, bearerSecurity } from "./user-schemas";
 import {
   AssetParamSchema,
   BalanceSchema,
@@ -131,6 +131,7 @@ const WithdrawalBody = z
     asset: z.string().min(1).max(10).openapi({ example: "BTC" }),
     address: z.string().min(1).max(100).openapi({ example: "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu" }),
     amount: decimalAmount({ example: "0.01" }),
+    totp_code: TotpCodeSchema.optional(),
   })
   .openapi("WithdrawalRequest");
 
@@ -139,6 +140,8 @@ const requestWithdrawalRoute = createRoute({
   path: "/wallets/withdrawals",
   tags,
   summary: "Request a withdrawal (KYC verified; API keys need `withdraw`); funds are locked at once",
+  description:
+    "With 2FA on, a signed-in user sends a fresh `totp_code` (403 `TWO_FACTOR_REQUIRED` / `INVALID_TWO_FACTOR_CODE`); signed API requests are exempt (a withdraw key was created with one and is bound to its IPs). Refused with 403 `WITHDRAWAL_HOLD` for 24 h after a password change or reset, a 2FA change, a new withdraw key or `allowlist_only` switched off; with `allowlist_only` on, 403 `ADDRESS_NOT_ALLOWLISTED` / `ADDRESS_NOT_YET_USABLE`. Waits for approval (`pending_approval`) once the rolling 24 h total of the asset passes its threshold, and always for an admin's own account or funds an admin credited in the last 30 days.",
   security,
   middleware: canWithdraw,
   request: {
@@ -255,9 +258,10 @@ export const walletRoutes = createRouter()
     );
   })
   .openapi(requestWithdrawalRoute, async (c) => {
-    const body = c.req.valid("json");
+    const { totp_code, ...body } = c.req.valid("json");
     const key = parseIdempotencyKey(c.req.header("idempotency-key"), true)!;
     const principal = c.get("principal");
+    // The 2FA code is not part of what the key identifies: a retry carries a fresh one.
     const { response, replayed } = await runIdempotent(
       getRedis(c),
       { scope: "withdrawal", caller: principal.userId, key, request: { path: "/wallets/withdrawals", body } },
@@ -265,9 +269,10 @@ export const walletRoutes = createRouter()
         const { withdrawal } = await requestWithdrawal(
           getDb(c),
           walletConfig(c.env),
-          { userId: principal.userId, ...body, idempotencyKey: key },
+          { userId: principal.userId, ...body, idempotencyKey: key, totpCode: totp_code },
           actorOf(c),
           requestMetadata(c),
+          { redis: getRedis(c), env: c.env },
         );
         relayEventsAfterResponse(c);
         return { status: 201, body: { withdrawal: withdrawalView(withdrawal) } };

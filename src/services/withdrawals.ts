@@ -8,7 +8,9 @@ import { AppError, ErrorCode, notFound, unprocessable } from "../lib/errors";
 import { formatUnits } from "../lib/money";
 import { findAsset, parseAmount, requireOnChain } from "./assets";
 import { recordAudit, type AuditEntry } from "./audit-log";
+import { requireSecondFactor, type SecondFactorDeps } from "./auth/second-factor";
 import { enqueueEvent } from "./event-outbox";
+import { adminCreditors, lookbackStart, requireSecondAdmin } from "./four-eyes";
 import {
   EXTERNAL_WITHDRAWALS,
   FEE_INCOME,
@@ -18,10 +20,12 @@ import {
   userLocked,
 } from "./ledger";
 import { configuredUnits, type WalletConfig } from "./wallet-config";
+import { requireAllowedDestination } from "./withdrawal-addresses";
 
 /**
- * Withdrawals: requested (funds locked at once) → pending_approval (above the asset's
- * threshold) or approved → sent (tx hash; the funds leave the ledger: amount − fee to the
+ * Withdrawals: requested (funds locked at once) → pending_approval (once the user's rolling
+ * 24 h total in the asset passes its threshold, and always for four-eyes cases, see
+ * four-eyes.ts) or approved → sent (tx hash; the funds leave the ledger: amount − fee to the
  * outside world, fee to fee income) → completed. pending_approval / approved may end as
  * rejected (admin) or cancelled (user), which releases the funds. Repeating the transition a
  * withdrawal already made is a no-op; any other move from the wrong state is a 409.
@@ -42,18 +46,27 @@ export interface WithdrawalRequest {
   address: string;
   amount: string;
   idempotencyKey: string;
+  /** Required from a signed-in user with 2FA on (signed API requests are exempt). */
+  totpCode?: string;
 }
 
 /** Statuses whose amount still counts against the daily limit. */
 const COUNTED: WithdrawalStatus[] = ["pending_approval", "approved", "sent", "completed"];
 const RELEASABLE: WithdrawalStatus[] = ["pending_approval", "approved"];
 
+/**
+ * Before any money moves: KYC, the 24 h hold after security changes, a fresh 2FA code from a
+ * signed-in user (a `withdraw` API key was itself created with one and is bound to its IPs),
+ * and with `allowlist_only` an allow-listed address past its waiting period.
+ * `secondFactor` is needed only when the user has 2FA on.
+ */
 export async function requestWithdrawal(
   db: Database,
   config: WalletConfig,
   request: WithdrawalRequest,
   actor: Actor,
   metadata: RequestMetadata,
+  secondFactor?: SecondFactorDeps,
 ): Promise<{ withdrawal: WithdrawalWithDecimals; created: boolean }> {
   const asset = await findAsset(db, request.asset, "body");
   const chain = requireOnChain(asset);
@@ -78,10 +91,7 @@ export async function requestWithdrawal(
     await tx.execute(
       sql`select pg_advisory_xact_lock(hashtextextended(${`withdrawal:${request.userId}`}, 0))`,
     );
-    const [user] = await tx
-      .select({ kycStatus: users.kycStatus, deletedAt: users.deletedAt })
-      .from(users)
-      .where(eq(users.id, request.userId));
+    const [user] = await tx.select().from(users).where(eq(users.id, request.userId));
     if (!user || user.deletedAt) throw notFound("User");
     // The stored KYC status, not the one in a possibly older token.
     if (user.kycStatus !== "verified") {
@@ -103,6 +113,21 @@ export async function requestWithdrawal(
         );
       }
       return { withdrawal: { ...replay, decimals: asset.decimals }, created: false };
+    }
+    if (user.withdrawalsHeldUntil && user.withdrawalsHeldUntil.getTime() > Date.now()) {
+      throw new AppError(
+        403,
+        ErrorCode.WITHDRAWAL_HOLD,
+        "Withdrawals are held for 24 hours after a password, 2FA or withdraw-key change",
+        { held_until: user.withdrawalsHeldUntil.toISOString() },
+      );
+    }
+    if (actor.type === "user" && user.twoFactorEnabledAt) {
+      if (!secondFactor) throw new Error("requestWithdrawal: a 2FA user's request needs secondFactor");
+      await requireSecondFactor(secondFactor, tx, user, { totpCode: request.totpCode });
+    }
+    if (user.withdrawalAllowlistOnly) {
+      await requireAllowedDestination(tx, request.userId, asset.code, chain, request.address);
     }
 
     const limit = configuredUnits(config.dailyLimits[user.kycStatus]?.[asset.code], asset.decimals) ?? 0n;
@@ -129,8 +154,18 @@ export async function requestWithdrawal(
       );
     }
 
+    // The threshold bounds what leaves unreviewed per rolling 24 h, not per request: twenty
+    // withdrawals just under it add up.
     const threshold = configuredUnits(config.approvalThresholds[asset.code], asset.decimals);
-    const needsApproval = threshold === null || amount > threshold;
+    const approval =
+      threshold === null || usedToday + amount > threshold
+        ? "threshold"
+        : user.role === "admin"
+          ? "admin_account"
+          : (await adminCreditors(tx, request.userId, asset.code, lookbackStart(new Date()))).length > 0
+            ? "admin_credit"
+            : null;
+    const needsApproval = approval !== null;
     const [withdrawal] = await tx
       .insert(withdrawals)
       .values({
@@ -157,7 +192,12 @@ export async function requestWithdrawal(
       action: "withdrawal.request",
       resourceType: "withdrawal",
       resourceId: w.id,
-      details: { asset: asset.code, amount: formatUnits(amount, asset.decimals), status: w.status },
+      details: {
+        asset: asset.code,
+        amount: formatUnits(amount, asset.decimals),
+        status: w.status,
+        approval_reason: approval,
+      },
       metadata,
     });
     await withdrawalEvent(tx, "withdrawal.requested", w, metadata);
@@ -241,6 +281,7 @@ export async function transitionWithdrawal(
         status: current.status,
       });
     }
+    if (transition === "approve") await requireSecondAdmin(tx, current, actor.id);
 
     const ledgerRef = { reference: current.id, metadata: { withdrawal_id: current.id } };
     if (transition === "reject" || transition === "cancel") {

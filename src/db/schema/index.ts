@@ -9,3 +9,6 @@ export * from "./api-keys";
 export * from "./wallets";
 export * from "./trading";
 export * from "./settlement";
+export * from "./two-factor";
+export * from "./password-reset";
+export * from "./withdrawal-addresses";

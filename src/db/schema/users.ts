@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  boolean,
   check,
   index,
   integer,
@@ -31,6 +32,12 @@ export const users = pgTable(
     kycReason: text("kyc_reason"),
     status: userStatus("status").notNull().default("active"),
     emailVerifiedAt: timestamp("email_verified_at", { withTimezone: true }),
+    /** Set while TOTP two-factor authentication is on (the secret lives in `user_totp`). */
+    twoFactorEnabledAt: timestamp("two_factor_enabled_at", { withTimezone: true }),
+    /** No withdrawal before this instant: set 24 h ahead by security-relevant changes. */
+    withdrawalsHeldUntil: timestamp("withdrawals_held_until", { withTimezone: true }),
+    /** Withdrawals only to allow-listed addresses that are past their waiting period. */
+    withdrawalAllowlistOnly: boolean("withdrawal_allowlist_only").notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
     deletedAt: timestamp("deleted_at", { withTimezone: true }),

@@ -1,15 +1,18 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { and, count, desc, eq, isNull } from "drizzle-orm";
-import type { Database } from "../../db/client";
+import type { Database, DbExecutor } from "../../db/client";
 import { apiKeys, users } from "../../db/schema";
 import type { Permission } from "../../http/principal";
 import { decryptSecret, encryptSecret, hmacSha256Hex, signaturePayload } from "../../lib/api-key-crypto";
 import { authConfig } from "../../lib/auth-config";
 import { constantTimeEqualStrings } from "../../lib/constant-time";
-import { AppError, ErrorCode, conflict, notFound, serviceUnavailable } from "../../lib/errors";
+import { AppError, ErrorCode, conflict, notFound, serviceUnavailable, unprocessable } from "../../lib/errors";
 import { randomToken } from "../../lib/secure-random";
 import { recordAudit } from "../audit-log";
+import { holdWithdrawals } from "../withdrawal-hold";
 import type { ServiceContext } from "./context";
+import { requireCurrentPassword } from "./current-password";
+import { requireSecondFactor } from "./second-factor";
 import type { UserRow } from "./user-view";
 
 export const MAX_API_KEYS_PER_USER = 20;
@@ -42,14 +45,26 @@ export interface CreateApiKeyInput {
   label: string;
   permissions: Permission[];
   ip_allowlist?: string[];
+  current_password?: string;
+  totp_code?: string;
 }
 
-/** Creates a key; the secret is in this answer only (stored encrypted). Needs a verified email. */
+export interface CreatedApiKey extends ApiKeyView {
+  secret: string;
+  /** Set when the key can withdraw: withdrawals wait until then. */
+  withdrawals_held_until: string | null;
+}
+
+/**
+ * Creates a key; the secret is in this answer only (stored encrypted). A stolen access token
+ * alone cannot mint a lasting credential: it needs a verified email, the current password and,
+ * with 2FA on, a fresh code. A `withdraw` key must name its IPs, and starts a 24 h hold.
+ */
 export async function createApiKey(
   ctx: ServiceContext,
   user: { id: string; email_verified: boolean },
   input: CreateApiKeyInput,
-): Promise<ApiKeyView & { secret: string }> {
+): Promise<CreatedApiKey> {
   if (!user.email_verified) {
     throw new AppError(
       403,
@@ -57,10 +72,17 @@ export async function createApiKey(
       "Verify your email address before creating API keys",
     );
   }
+  const canWithdraw = input.permissions.includes("withdraw");
+  if (canWithdraw && !input.ip_allowlist?.length) {
+    throw unprocessable("A withdraw key needs an IP allow-list", ErrorCode.IP_ALLOWLIST_REQUIRED, {
+      field: "ip_allowlist",
+    });
+  }
+  const account = await requireCurrentPassword(ctx, user.id, input.current_password);
   const keyId = `pk_${randomToken(18)}`;
   const secret = randomToken(32);
   const sealed = await encryptSecret(ctx.env.API_KEY_ENCRYPTION_KEY, keyId, secret);
-  const row = await ctx.db.transaction(async (tx) => {
+  const { row, heldUntil } = await ctx.db.transaction(async (tx) => {
     const [existing] = await tx
       .select({ n: count() })
       .from(apiKeys)
@@ -68,6 +90,7 @@ export async function createApiKey(
     if ((existing?.n ?? 0) >= MAX_API_KEYS_PER_USER) {
       throw conflict(`At most ${MAX_API_KEYS_PER_USER} active API keys per account`);
     }
+    await requireSecondFactor(ctx, tx, account, { totpCode: input.totp_code });
     const [created] = await tx
       .insert(apiKeys)
       .values({
@@ -79,6 +102,7 @@ export async function createApiKey(
         ipAllowlist: input.ip_allowlist?.length ? input.ip_allowlist : null,
       })
       .returning();
+    const heldUntil = canWithdraw ? await holdWithdrawals(tx, user.id) : null;
     await recordAudit(tx, {
       actorId: user.id,
       actorType: "user",
@@ -88,9 +112,19 @@ export async function createApiKey(
       details: { label: input.label, permissions: created!.permissions, ip_allowlist: created!.ipAllowlist },
       metadata: ctx.metadata,
     });
-    return created!;
+    return { row: created!, heldUntil };
   });
-  return { ...toView(row), secret };
+  return { ...toView(row), secret, withdrawals_held_until: heldUntil?.toISOString() ?? null };
+}
+
+/** Revokes every live key of the user (password change or reset, logout-all); returns how many. */
+export async function revokeUserApiKeys(tx: DbExecutor, userId: string): Promise<number> {
+  const rows = await tx
+    .update(apiKeys)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  return rows.length;
 }
 
 export async function listApiKeys(ctx: Pick<ServiceContext, "db">, userId: string): Promise<ApiKeyView[]> {

@@ -31,6 +31,10 @@ export type UserEventType =
   | "user.kyc.updated"
   | "user.status.updated"
   | "user.password.changed"
+  | "user.password_reset.requested"
+  | "user.password.reset"
+  | "user.two_factor.enabled"
+  | "user.two_factor.disabled"
   | "user.deleted"
   | "user.session.reuse_detected";
 

@@ -9,8 +9,12 @@ import { leansOnContext, userContextWords } from "../../lib/common-passwords";
 import { hashPassword, verifyPassword } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
 import { recordAudit } from "../audit-log";
+import { holdWithdrawals } from "../withdrawal-hold";
+import { revokeUserApiKeys } from "./api-keys";
 import { afterCommit, userEvent, type ServiceContext } from "./context";
 import { dummyHash } from "./dummy-hash";
+import { requireCurrentPassword } from "./current-password";
+import { requireSecondFactor } from "./second-factor";
 import { fillCachedSession, tombstoneSessions } from "./session-cache";
 import { normalizeEmail, toUserView, type UserRow, type UserView } from "./user-view";
 
@@ -27,7 +31,14 @@ export interface TokenPair {
 }
 
 export type RevokeReason =
-  "rotated" | "logout" | "logout_all" | "revoked" | "password_changed" | "reuse_detected" | "user_deleted";
+  | "rotated"
+  | "logout"
+  | "logout_all"
+  | "revoked"
+  | "password_changed"
+  | "password_reset"
+  | "reuse_detected"
+  | "user_deleted";
 
 export const invalidCredentials = () =>
   new AppError(401, ErrorCode.INVALID_CREDENTIALS, "Invalid email or password");
@@ -89,6 +100,8 @@ export interface LoginInput {
   email: string;
   password: string;
   device_label?: string;
+  totp_code?: string;
+  recovery_code?: string;
 }
 
 /**
@@ -132,6 +145,7 @@ export async function login(ctx: ServiceContext, input: LoginInput): Promise<Tok
     });
     throw accountBanned();
   }
+  await secondFactorAtLogin(ctx, found, input);
   const upgraded = verdict.needsRehash ? await hashPassword(input.password, params) : null;
   const familyId = crypto.randomUUID();
   const { user, pair } = await ctx.db.transaction(async (tx) => {
@@ -164,6 +178,27 @@ export async function login(ctx: ServiceContext, input: LoginInput): Promise<Tok
   });
   await afterCommit(ctx, "login", () => fillCachedSession(ctx.redis, familyId, toUserView(user)));
   return withAccessToken(ctx, user, familyId, pair);
+}
+
+/** With 2FA on, a correct password is not enough: a failed code is audited like a failed login. */
+async function secondFactorAtLogin(ctx: ServiceContext, user: UserRow, input: LoginInput): Promise<void> {
+  const proof = { totpCode: input.totp_code, recoveryCode: input.recovery_code };
+  try {
+    await requireSecondFactor(ctx, ctx.db, user, proof, 401);
+  } catch (err) {
+    if (err instanceof AppError && err.code === ErrorCode.INVALID_TWO_FACTOR_CODE) {
+      await recordAudit(ctx.db, {
+        actorId: null,
+        actorType: "anonymous",
+        action: "user.login.failed",
+        resourceType: "user",
+        resourceId: user.id,
+        details: { reason: "two_factor" },
+        metadata: ctx.metadata,
+      });
+    }
+    throw err;
+  }
 }
 
 /**
@@ -278,22 +313,27 @@ export async function logout(ctx: ServiceContext, userId: string, sessionId: str
   await afterCommit(ctx, "logout", () => tombstoneSessions(ctx.redis, [sessionId]));
 }
 
-export async function logoutAll(ctx: ServiceContext, userId: string): Promise<number> {
-  const revoked = await ctx.db.transaction(async (tx) => {
+/** Ends every session and revokes every API key of the user. */
+export async function logoutAll(
+  ctx: ServiceContext,
+  userId: string,
+): Promise<{ revoked_sessions: number; revoked_api_keys: number }> {
+  const { revoked, keys } = await ctx.db.transaction(async (tx) => {
     const revoked = await revokeUserSessions(tx, userId, "logout_all");
+    const keys = await revokeUserApiKeys(tx, userId);
     await recordAudit(tx, {
       actorId: userId,
       actorType: "user",
       action: "session.logout_all",
       resourceType: "user",
       resourceId: userId,
-      details: { revoked_sessions: revoked.length },
+      details: { revoked_sessions: revoked.length, revoked_api_keys: keys },
       metadata: ctx.metadata,
     });
-    return revoked;
+    return { revoked, keys };
   });
   await afterCommit(ctx, "logout-all", () => tombstoneSessions(ctx.redis, revoked));
-  return revoked.length;
+  return { revoked_sessions: revoked.length, revoked_api_keys: keys };
 }
 
 export interface SessionView {
@@ -359,46 +399,61 @@ export async function revokeSession(ctx: ServiceContext, userId: string, session
   await afterCommit(ctx, "revoke", () => tombstoneSessions(ctx.redis, [sessionId]));
 }
 
-/** Changes the password after checking the current one; every other session is revoked. */
-export async function changePassword(
-  ctx: ServiceContext,
-  userId: string,
-  currentSessionId: string | undefined,
-  input: { current_password: string; new_password: string },
-): Promise<{ revoked_sessions: number }> {
-  const params = authConfig(ctx.env).argon2;
-  const [user] = await ctx.db
-    .select()
-    .from(users)
-    .where(and(eq(users.id, userId), isNull(users.deletedAt)));
-  if (!user) throw notFound("User");
-  const verdict = await verifyPassword(input.current_password, user.passwordHash, params);
-  if (!verdict.ok) {
-    throw new AppError(403, ErrorCode.CURRENT_PASSWORD_INCORRECT, "The current password is incorrect");
-  }
-  if (leansOnContext(input.new_password, userContextWords(user.email))) {
+/** A new password built on the account's email address is refused like a common one (422). */
+export function refusePasswordBuiltOnEmail(password: string, email: string): void {
+  if (leansOnContext(password, userContextWords(email))) {
     throw unprocessable("The request body is invalid", ErrorCode.VALIDATION_FAILED, {
       issues: [
         { path: "new_password", message: "This password is built on your email address", code: "custom" },
       ],
     });
   }
-  const passwordHash = await hashPassword(input.new_password, params);
-  const revoked = await ctx.db.transaction(async (tx) => {
+}
+
+export interface PasswordChangeResult {
+  revoked_sessions: number;
+  revoked_api_keys: number;
+  withdrawals_held_until: string;
+}
+
+/**
+ * Changes the password after checking the current one (and a fresh 2FA code when 2FA is on):
+ * every other session and every API key is revoked, and withdrawals are held for 24 h.
+ */
+export async function changePassword(
+  ctx: ServiceContext,
+  userId: string,
+  currentSessionId: string | undefined,
+  input: { current_password: string; new_password: string; totp_code?: string },
+): Promise<PasswordChangeResult> {
+  const user = await requireCurrentPassword(ctx, userId, input.current_password);
+  refusePasswordBuiltOnEmail(input.new_password, user.email);
+  const passwordHash = await hashPassword(input.new_password, authConfig(ctx.env).argon2);
+  const outcome = await ctx.db.transaction(async (tx) => {
+    await requireSecondFactor(ctx, tx, user, { totpCode: input.totp_code });
     await tx.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, userId));
     const revoked = await revokeUserSessions(tx, userId, "password_changed", currentSessionId);
+    const keys = await revokeUserApiKeys(tx, userId);
+    const heldUntil = await holdWithdrawals(tx, userId);
     await recordAudit(tx, {
       actorId: userId,
       actorType: "user",
       action: "user.password.change",
       resourceType: "user",
       resourceId: userId,
-      details: { revoked_sessions: revoked.length },
+      details: { revoked_sessions: revoked.length, revoked_api_keys: keys },
       metadata: ctx.metadata,
     });
-    await userEvent(tx, ctx, "user.password.changed", userId, { revoked_sessions: revoked.length });
-    return revoked;
+    await userEvent(tx, ctx, "user.password.changed", userId, {
+      revoked_sessions: revoked.length,
+      revoked_api_keys: keys,
+    });
+    return { revoked, keys, heldUntil };
   });
-  await afterCommit(ctx, "password", () => tombstoneSessions(ctx.redis, revoked));
-  return { revoked_sessions: revoked.length };
+  await afterCommit(ctx, "password", () => tombstoneSessions(ctx.redis, outcome.revoked));
+  return {
+    revoked_sessions: outcome.revoked.length,
+    revoked_api_keys: outcome.keys,
+    withdrawals_held_until: outcome.heldUntil.toISOString(),
+  };
 }

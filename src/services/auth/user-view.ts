@@ -15,6 +15,7 @@ export interface UserView {
   status?: "active" | "banned";
   email_verified: boolean;
   email_verified_at: string | null;
+  two_factor_enabled: boolean;
   created_at: string;
   updated_at: string;
   deleted_at: string | null;
@@ -34,6 +35,7 @@ export function toUserView(row: UserRow): UserView {
     status: row.status,
     email_verified: row.emailVerifiedAt !== null,
     email_verified_at: row.emailVerifiedAt?.toISOString() ?? null,
+    two_factor_enabled: row.twoFactorEnabledAt !== null,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     deleted_at: row.deletedAt?.toISOString() ?? null,

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../src/app";
 import { hmacSha256Hex, signaturePayload } from "../../../src/lib/api-key-crypto";
 import { authenticate } from "../../../src/middleware/authenticate";
-import { api, expectError, login, register, verifiedUser } from "./helpers";
+import { PASSWORD, api, expectError, login, register, verifiedUser } from "./helpers";
 
 interface CreatedKey {
   id: string;
@@ -58,7 +58,7 @@ describe("API keys", () => {
   async function createKey(permissions: string[], extra: Record<string, unknown> = {}): Promise<CreatedKey> {
     const res = await api("POST", "/api/v1/users/me/api-keys", {
       token,
-      body: { label: "bot", permissions, ...extra },
+      body: { label: "bot", permissions, current_password: PASSWORD, ...extra },
     });
     expect(res.status).toBe(201);
     return ((await res.json()) as { api_key: CreatedKey }).api_key;
@@ -123,22 +123,23 @@ describe("API keys", () => {
   });
 
   it("no key can change the profile, manage keys or use admin routes", async () => {
-    const everything = await createKey(["read", "trade", "withdraw"]);
+    const ip = "203.0.113.9";
+    const everything = await createKey(["read", "trade", "withdraw"], { ip_allowlist: [ip] });
     const body = JSON.stringify({ first_name: "Bot" });
     await expectError(
-      await call("/api/v1/users/me", await signed(everything, "PATCH", "/api/v1/users/me", body)),
+      await call("/api/v1/users/me", await signed(everything, "PATCH", "/api/v1/users/me", body, { ip })),
       403,
     );
-    const keyBody = JSON.stringify({ label: "x", permissions: ["read"] });
+    const keyBody = JSON.stringify({ label: "x", permissions: ["read"], current_password: PASSWORD });
     await expectError(
       await call(
         "/api/v1/users/me/api-keys",
-        await signed(everything, "POST", "/api/v1/users/me/api-keys", keyBody),
+        await signed(everything, "POST", "/api/v1/users/me/api-keys", keyBody, { ip }),
       ),
       403,
     );
     await expectError(
-      await call("/api/v1/admin/users", await signed(everything, "GET", "/api/v1/admin/users")),
+      await call("/api/v1/admin/users", await signed(everything, "GET", "/api/v1/admin/users", "", { ip })),
       403,
     );
   });
@@ -176,7 +177,7 @@ describe("API keys", () => {
     await expectError(
       await api("POST", "/api/v1/users/me/api-keys", {
         token: pair.access_token,
-        body: { label: "bot", permissions: ["read"] },
+        body: { label: "bot", permissions: ["read"], current_password: PASSWORD },
       }),
       403,
       "EMAIL_NOT_VERIFIED",

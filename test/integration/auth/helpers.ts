@@ -3,8 +3,9 @@ import { env } from "cloudflare:workers";
 import { and, desc, eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { withDatabase } from "../../../src/db/client";
-import { auditLogs, eventOutbox } from "../../../src/db/schema";
+import { auditLogs, eventOutbox, userTotp, users } from "../../../src/db/schema";
 import { hmacSha256Hex, signaturePayload } from "../../../src/lib/api-key-crypto";
+import { totpCode } from "../../../src/lib/totp";
 import type { EventEnvelope } from "../../../src/services/event-outbox";
 
 /** Test helpers for the account service; other capabilities' tests may use them too. */
@@ -154,7 +155,47 @@ export async function createApiKey(
   token: string,
   permissions: string[],
 ): Promise<{ id: string; key: string; secret: string }> {
-  const res = await api("POST", "/api/v1/users/me/api-keys", { token, body: { label: "bot", permissions } });
+  const res = await api("POST", "/api/v1/users/me/api-keys", {
+    token,
+    body: { label: "bot", permissions, current_password: PASSWORD },
+  });
   expect(res.status).toBe(201);
   return ((await res.json()) as { api_key: { id: string; key: string; secret: string } }).api_key;
+}
+
+/** Turns 2FA on through the API, as a user with an authenticator app would. */
+export async function enableTwoFactor(
+  token: string,
+): Promise<{ secret: string; recoveryCodes: string[]; heldUntil: string }> {
+  const setup = await api("POST", "/api/v1/users/me/2fa/setup", { token });
+  expect(setup.status).toBe(200);
+  const { secret } = (await setup.json()) as { secret: string };
+  const res = await api("POST", "/api/v1/users/me/2fa/enable", {
+    token,
+    body: { code: totpCode(secret, Date.now()) },
+  });
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { recovery_codes: string[]; withdrawals_held_until: string };
+  return { secret, recoveryCodes: body.recovery_codes, heldUntil: body.withdrawals_held_until };
+}
+
+/**
+ * A code the server has not seen yet. Codes are single-use per 30 s step, so a test that needs
+ * several within one step first forgets the last used step, as if the clock had moved on.
+ */
+export async function freshTotp(userId: string, secret: string): Promise<string> {
+  await withDatabase(env, (db) =>
+    db.update(userTotp).set({ lastUsedStep: null }).where(eq(userTotp.userId, userId)),
+  );
+  return totpCode(secret, Date.now());
+}
+
+/** Ends the 24 h withdrawal hold, as if a day had passed. */
+export async function endWithdrawalHold(userId: string): Promise<void> {
+  await withDatabase(env, (db) =>
+    db
+      .update(users)
+      .set({ withdrawalsHeldUntil: new Date(Date.now() - 1_000) })
+      .where(eq(users.id, userId)),
+  );
 }

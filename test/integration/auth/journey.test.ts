@@ -88,7 +88,11 @@ describe("the whole journey", () => {
       body: { current_password: user.password, new_password: "a brand new passphrase" },
     });
     expect(changed.status).toBe(200);
-    expect(await changed.json()).toEqual({ revoked_sessions: 1 });
+    expect(await changed.json()).toEqual({
+      revoked_sessions: 1,
+      revoked_api_keys: 0,
+      withdrawals_held_until: expect.any(String),
+    });
     await expectError(await api("GET", "/api/v1/users/me", { token: other.access_token }), 401);
     await expectError(
       await api("POST", "/api/v1/auth/refresh", { body: { refresh_token: other.refresh_token } }),
@@ -107,7 +111,7 @@ describe("the whole journey", () => {
     expect(((await sessions.json()) as { sessions: unknown[] }).sessions).toHaveLength(2);
 
     const all = await api("POST", "/api/v1/users/me/logout-all", { token: third.access_token, ip });
-    expect(await all.json()).toEqual({ revoked_sessions: 2 });
+    expect(await all.json()).toEqual({ revoked_sessions: 2, revoked_api_keys: 0 });
     await expectError(await api("GET", "/api/v1/users/me", { token: third.access_token }), 401);
     await expectError(await api("GET", "/api/v1/users/me", { token: second.access_token }), 401);
 

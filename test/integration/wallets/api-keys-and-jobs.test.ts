@@ -21,6 +21,8 @@ interface CreatedKey {
   secret: string;
 }
 
+const KEY_IP = "203.0.113.20";
+
 async function signedFetch(key: CreatedKey, method: string, path: string, body = ""): Promise<Response> {
   const timestamp = String(Date.now());
   const signature = await hmacSha256Hex(key.secret, signaturePayload(timestamp, method, path, body));
@@ -29,6 +31,7 @@ async function signedFetch(key: CreatedKey, method: string, path: string, body =
     "x-api-timestamp": timestamp,
     "x-api-signature": signature,
     "idempotency-key": crypto.randomUUID(),
+    "cf-connecting-ip": KEY_IP,
   };
   if (body) headers["content-type"] = "application/json";
   return SELF.fetch(`http://x${path}`, { method, headers, body: body || undefined });
@@ -44,7 +47,7 @@ describe("API keys on wallet routes", () => {
     const create = async (permissions: string[]) => {
       const res = await api("POST", "/api/v1/users/me/api-keys", {
         token: user.tokens.access_token,
-        body: { label: "wallet bot", permissions },
+        body: { label: "wallet bot", permissions, current_password: user.password, ip_allowlist: [KEY_IP] },
       });
       expect(res.status).toBe(201);
       return ((await res.json()) as { api_key: CreatedKey }).api_key;
@@ -61,6 +64,18 @@ describe("API keys on wallet routes", () => {
       await signedFetch(readKey, "POST", "/api/v1/wallets/withdrawals", body),
       403,
       "INSUFFICIENT_PERMISSION",
+    );
+    // A new withdraw key holds withdrawals for 24 h; then it withdraws.
+    await expectError(
+      await signedFetch(withdrawKey, "POST", "/api/v1/wallets/withdrawals", body),
+      403,
+      "WITHDRAWAL_HOLD",
+    );
+    await withDatabase(env, (db) =>
+      db
+        .update(users)
+        .set({ withdrawalsHeldUntil: new Date(Date.now() - 1_000) })
+        .where(eq(users.id, user.id)),
     );
     const ok = await signedFetch(withdrawKey, "POST", "/api/v1/wallets/withdrawals", body);
     expect(ok.status).toBe(201);

@@ -1,0 +1,3 @@
+import { singleUseTokenTable } from "./single-use-tokens";
+
+export const passwordResetTokens = singleUseTokenTable("password_reset_tokens");
