@@ -1859,7 +1859,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange email and password for an access token and a refresh token
-         * @description Unknown email, wrong password and deleted account answer the same 401. Limited to 5 attempts per 15 minutes per email and IP, and to 10 failed attempts per 15 minutes per account from any IP (429 with Retry-After); fails closed (503) when the limiter is unavailable.
+         * @description Unknown email, wrong password and deleted account answer the same 401 `INVALID_CREDENTIALS`. With 2FA on, the right password without `totp_code` or `recovery_code` answers 401 `TWO_FACTOR_REQUIRED`, and a wrong or already used code 401 `INVALID_TWO_FACTOR_CODE` (each code works once). Limited to 5 attempts per 15 minutes per email and IP (and 10 code attempts per 15 minutes per account); fails closed (503) when the limiter is unavailable.
          */
         post: {
             parameters: {
@@ -1874,6 +1874,16 @@ export interface paths {
                         email: string;
                         password: string;
                         device_label?: string;
+                        /**
+                         * @description The current code of the authenticator app (2FA on)
+                         * @example 123456
+                         */
+                        totp_code?: string;
+                        /**
+                         * @description One of the one-time recovery codes
+                         * @example abcd-efgh-jkmn
+                         */
+                        recovery_code?: string;
                     };
                 };
             };
@@ -2256,8 +2266,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Change the password (current password required); every other session is revoked
-         * @description Limited to 5 attempts per 15 minutes per user (429 with Retry-After).
+         * Change the password (current password, and `totp_code` with 2FA on); every other session and every API key is revoked
+         * @description Revokes every other session and every API key of the account, and holds withdrawals for 24 h. 403 `CURRENT_PASSWORD_INCORRECT`, `TWO_FACTOR_REQUIRED`, `INVALID_TWO_FACTOR_CODE`.
          */
         post: {
             parameters: {
@@ -2272,6 +2282,11 @@ export interface paths {
                         current_password: string;
                         /** @example correct horse battery staple */
                         new_password: string;
+                        /**
+                         * @description The current code of the authenticator app (2FA on)
+                         * @example 123456
+                         */
+                        totp_code?: string;
                     };
                 };
             };
@@ -2284,6 +2299,9 @@ export interface paths {
                     content: {
                         "application/json": {
                             revoked_sessions: number;
+                            revoked_api_keys: number;
+                            /** @description No withdrawal before this instant (24 h hold) */
+                            withdrawals_held_until: string;
                         };
                     };
                 };
@@ -2314,6 +2332,15 @@ export interface paths {
                         "application/json": components["schemas"]["Error"];
                     };
                 };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
                 /** @description Body is not JSON */
                 415: {
                     headers: {
@@ -2334,6 +2361,15 @@ export interface paths {
                 };
                 /** @description Rate limited */
                 429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A dependency is unavailable */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2419,7 +2455,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** End every session of this user, this one included */
+        /** End every session of this user, this one included, and revoke every API key */
         post: {
             parameters: {
                 query?: never;
@@ -2437,6 +2473,7 @@ export interface paths {
                     content: {
                         "application/json": {
                             revoked_sessions: number;
+                            revoked_api_keys: number;
                         };
                     };
                 };
@@ -2621,6 +2658,533 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/password-reset/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask for a password reset link (always 202, whether or not the email has an account)
+         * @description When the email names an account, a single-use token valid for 30 minutes goes out in the `user.password_reset.requested` event for the mailer. The answer and its timing are the same for unknown emails: the lookup runs after the response. Limited like sign-in (per email and IP).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        email: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Accepted */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @enum {string} */
+                            status: "accepted";
+                        };
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Well-formed but invalid */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A dependency is unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the reset token; every session and API key of the account ends
+         * @description The token works once. 400 `INVALID_RESET_TOKEN` (unknown), `RESET_TOKEN_USED`, `RESET_TOKEN_EXPIRED`. Revokes every session and every API key, and holds withdrawals for 24 h; 2FA stays on.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        token: string;
+                        /** @example correct horse battery staple */
+                        new_password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Password set */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            revoked_sessions: number;
+                            revoked_api_keys: number;
+                            /** @description No withdrawal before this instant (24 h hold) */
+                            withdrawals_held_until: string;
+                        };
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Well-formed but invalid */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/2fa/setup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start TOTP 2FA: a new secret for the authenticator app (not in force until enabled)
+         * @description Show `otpauth_url` as a QR code (or the base32 `secret` for manual entry), then confirm with `2fa/enable`. Calling it again before enabling replaces the secret. 409 `TWO_FACTOR_ALREADY_ENABLED` while 2FA is on.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The secret, shown once */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @example JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP */
+                            secret: string;
+                            /** @example otpauth://totp/Pandora:alice%40example.com?... */
+                            otpauth_url: string;
+                        };
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/2fa/enable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn 2FA on with the app's current code; answers the one-time recovery codes (shown once)
+         * @description From now on sign-in needs `totp_code` (or `recovery_code`), and withdrawals, API key creation, password change and 2FA disable need a fresh `totp_code`. Each code works once. Withdrawals are held for 24 h. 403 `INVALID_TWO_FACTOR_CODE`; 409 `TWO_FACTOR_NOT_SET_UP` or `TWO_FACTOR_ALREADY_ENABLED`; 429 after 10 code attempts in 15 minutes.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The current code of the authenticator app (2FA on)
+                         * @example 123456
+                         */
+                        code: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description 2FA is on */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Ten single-use codes; store them offline */
+                            recovery_codes: string[];
+                            /** @description Withdrawals are held until this instant (24 h) */
+                            withdrawals_held_until: string;
+                        };
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Well-formed but invalid */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A dependency is unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/users/me/2fa/disable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn 2FA off with the password and a code (TOTP or a recovery code)
+         * @description Withdrawals are held for 24 h. 403 `CURRENT_PASSWORD_INCORRECT` or `INVALID_TWO_FACTOR_CODE`; 409 `TWO_FACTOR_NOT_ENABLED`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description A current TOTP code or an unused recovery code */
+                        code: string;
+                        password: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description 2FA is off */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Withdrawals are held until this instant (24 h) */
+                            withdrawals_held_until: string;
+                        };
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Well-formed but invalid */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A dependency is unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users/me/api-keys": {
         parameters: {
             query?: never;
@@ -2680,8 +3244,8 @@ export interface paths {
         };
         put?: never;
         /**
-         * Create an API key; the secret is shown in this answer only (needs a verified email)
-         * @description Sign requests with headers X-API-Key (the `key`), X-API-Timestamp (ms since the epoch) and X-API-Signature = hex HMAC-SHA256(secret, timestamp + METHOD + path-with-query + body).
+         * Create an API key (current password, `totp_code` with 2FA on); the secret is shown in this answer only
+         * @description Needs a verified email and `current_password` (403 `CURRENT_PASSWORD_REQUIRED` / `CURRENT_PASSWORD_INCORRECT`), and with 2FA on a fresh `totp_code` (403 `TWO_FACTOR_REQUIRED` / `INVALID_TWO_FACTOR_CODE`). A key with `withdraw` needs `ip_allowlist` (422 `IP_ALLOWLIST_REQUIRED`) and holds withdrawals for 24 h. Every key is revoked by a password change, a password reset and logout-all. Sign requests with headers X-API-Key (the `key`), X-API-Timestamp (ms since the epoch) and X-API-Signature = hex HMAC-SHA256(secret, timestamp + METHOD + path-with-query + body).
          */
         post: {
             parameters: {
@@ -2696,6 +3260,12 @@ export interface paths {
                         label: string;
                         permissions: ("read" | "trade" | "withdraw")[];
                         ip_allowlist?: string[];
+                        current_password?: string;
+                        /**
+                         * @description The current code of the authenticator app (2FA on)
+                         * @example 123456
+                         */
+                        totp_code?: string;
                     };
                 };
             };
@@ -2709,6 +3279,8 @@ export interface paths {
                         "application/json": {
                             api_key: components["schemas"]["ApiKey"] & {
                                 secret: string;
+                                /** @description For a `withdraw` key: withdrawals are held until then (24 h) */
+                                withdrawals_held_until: string | null;
                             };
                         };
                     };
@@ -2733,6 +3305,15 @@ export interface paths {
                 };
                 /** @description Not allowed */
                 403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2769,6 +3350,15 @@ export interface paths {
                 };
                 /** @description Rate limited */
                 429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A dependency is unavailable */
+                503: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -3431,6 +4021,405 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/wallets/withdrawal-addresses": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The withdrawal address allow-list and the `allowlist_only` setting */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The allow-list */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Withdrawals go only to usable entries of this list */
+                            allowlist_only: boolean;
+                            addresses: components["schemas"]["WithdrawalAddress"][];
+                        };
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Add an address to the allow-list (usable 24 h later; `totp_code` with 2FA on)
+         * @description 422 `UNKNOWN_ASSET`, `ASSET_DISABLED`, `INVALID_ADDRESS`; 403 `TWO_FACTOR_REQUIRED` / `INVALID_TWO_FACTOR_CODE`; 409 when the address is already listed for the asset or the list holds 50 entries.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @example BTC */
+                        asset: string;
+                        address: string;
+                        label?: string;
+                        /**
+                         * @description The current code of the authenticator app (2FA on)
+                         * @example 123456
+                         */
+                        totp_code?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Added */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            address: components["schemas"]["WithdrawalAddress"];
+                        };
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Well-formed but invalid */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A dependency is unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wallets/withdrawal-addresses/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an address from the allow-list */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Removed */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/wallets/withdrawal-addresses/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Switch `allowlist_only` (switching it off needs `totp_code` with 2FA on and holds withdrawals 24 h) */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        allowlist_only: boolean;
+                        /**
+                         * @description The current code of the authenticator app (2FA on)
+                         * @example 123456
+                         */
+                        totp_code?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description The setting now */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            allowlist_only: boolean;
+                            withdrawals_held_until: string | null;
+                        };
+                    };
+                };
+                /** @description Malformed request */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or invalid credentials */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not allowed */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body is not JSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Well-formed but invalid */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limited */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description A dependency is unavailable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/wallets": {
         parameters: {
             query?: never;
@@ -3760,7 +4749,10 @@ export interface paths {
             };
         };
         put?: never;
-        /** Request a withdrawal (KYC verified; API keys need `withdraw`); funds are locked at once */
+        /**
+         * Request a withdrawal (KYC verified; API keys need `withdraw`); funds are locked at once
+         * @description With 2FA on, a signed-in user sends a fresh `totp_code` (403 `TWO_FACTOR_REQUIRED` / `INVALID_TWO_FACTOR_CODE`); signed API requests are exempt (a withdraw key was created with one and is bound to its IPs). Refused with 403 `WITHDRAWAL_HOLD` for 24 h after a password change or reset, a 2FA change, a new withdraw key or `allowlist_only` switched off; with `allowlist_only` on, 403 `ADDRESS_NOT_ALLOWLISTED` / `ADDRESS_NOT_YET_USABLE`. Waits for approval (`pending_approval`) once the rolling 24 h total of the asset passes its threshold, and always for an admin's own account or funds an admin credited in the last 30 days.
+         */
         post: {
             parameters: {
                 query?: never;
@@ -7672,6 +8664,7 @@ export interface components {
             status?: "active" | "banned";
             email_verified: boolean;
             email_verified_at: string | null;
+            two_factor_enabled: boolean;
             created_at: string;
             updated_at: string;
             deleted_at: string | null;
@@ -7726,6 +8719,19 @@ export interface components {
             details: {
                 [key: string]: unknown;
             };
+        };
+        WithdrawalAddress: {
+            /** Format: uuid */
+            id: string;
+            /** @example BTC */
+            asset: string;
+            /** @example bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu */
+            address: string;
+            label: string | null;
+            created_at: string;
+            /** @description Withdrawals to it are allowed from then on (24 h after adding) */
+            usable_after: string;
+            usable: boolean;
         };
         Balance: {
             /** @example BTC */
@@ -7793,6 +8799,11 @@ export interface components {
              * @example 0.01
              */
             amount: string;
+            /**
+             * @description The current code of the authenticator app (2FA on)
+             * @example 123456
+             */
+            totp_code?: string;
         };
         AdminWithdrawal: components["schemas"]["Withdrawal"] & {
             /** Format: uuid */
