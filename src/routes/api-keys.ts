@@ -91,7 +91,6 @@ export const apiKeyRoutes = createRouter()
   )
   .openapi(createKeyRoute, async (c) => {
     const apiKey = await createApiKey(serviceContext(c), authenticatedUser(c), c.req.valid("json"));
-    c.header("Cache-Control", "no-store");
     return c.json({ api_key: apiKey }, 201);
   })
   .openapi(revokeRoute, async (c) => {

@@ -86,7 +86,6 @@ const disableRoute = createRoute({
 export const twoFactorRoutes = createRouter()
   .openapi(setupRoute, async (c) => {
     const result = await setupTwoFactor(serviceContext(c), c.get("principal").userId);
-    c.header("Cache-Control", "no-store");
     return c.json(result, 200);
   })
   .openapi(enableRoute, async (c) => {
@@ -95,7 +94,6 @@ export const twoFactorRoutes = createRouter()
       c.get("principal").userId,
       c.req.valid("json").code,
     );
-    c.header("Cache-Control", "no-store");
     relayEventsAfterResponse(c);
     return c.json(result, 200);
   })

@@ -20,6 +20,7 @@ const user = (first: string): UserView => ({
   status: "active",
   email_verified: false,
   email_verified_at: null,
+  two_factor_enabled: false,
   created_at: new Date().toISOString(),
   updated_at: new Date().toISOString(),
   deleted_at: null,
