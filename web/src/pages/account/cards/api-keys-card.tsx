@@ -11,18 +11,29 @@ export function ApiKeysCard() {
   const [list, reload] = useLoad(() => api.GET("/api/v1/users/me/api-keys"));
   const [label, setLabel] = useState("");
   const [permissions, setPermissions] = useState<Permission[]>(["read"]);
+  const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const [ips, setIps] = useState("");
   const [secret, setSecret] = useState<{ key: string; secret: string } | null>(null);
   const [error, setError] = useState<string | null>(null);
 
   async function create(e: Event) {
     e.preventDefault();
     const { data, error: refusal } = await api.POST("/api/v1/users/me/api-keys", {
-      body: { label, permissions },
+      body: {
+        label,
+        permissions,
+        current_password: password,
+        ...(code ? { totp_code: code } : {}),
+        ...(ips.trim() ? { ip_allowlist: ips.split(/[\s,]+/).filter(Boolean) } : {}),
+      },
     });
     setError(refusal ? errorMessage(refusal) : null);
     if (data) {
       setSecret({ key: data.api_key.key, secret: data.api_key.secret });
       setLabel("");
+      setPassword("");
+      setCode("");
       reload();
     }
   }
@@ -45,6 +56,28 @@ export function ApiKeysCard() {
             </label>
           ))}
         </fieldset>
+        <Field
+          label="IP allow-list"
+          value={ips}
+          onValue={setIps}
+          hint="Addresses separated by commas; required for withdraw"
+        />
+        <Field
+          label="Current password"
+          type="password"
+          autocomplete="current-password"
+          required
+          value={password}
+          onValue={setPassword}
+        />
+        <Field
+          label="2FA code"
+          inputMode="numeric"
+          autocomplete="one-time-code"
+          value={code}
+          onValue={setCode}
+          hint="When two-factor authentication is on"
+        />
         <FormError message={error} />
         <button type="submit">Create API key</button>
       </form>
