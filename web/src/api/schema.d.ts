@@ -1859,7 +1859,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange email and password for an access token and a refresh token
-         * @description Unknown email, wrong password and deleted account answer the same 401 `INVALID_CREDENTIALS`. With 2FA on, the right password without `totp_code` or `recovery_code` answers 401 `TWO_FACTOR_REQUIRED`, and a wrong or already used code 401 `INVALID_TWO_FACTOR_CODE` (each code works once). Limited to 5 attempts per 15 minutes per email and IP (and 10 code attempts per 15 minutes per account); fails closed (503) when the limiter is unavailable.
+         * @description Unknown email, wrong password and deleted account answer the same 401 `INVALID_CREDENTIALS`. With 2FA on, the right password without `totp_code` or `recovery_code` answers 401 `TWO_FACTOR_REQUIRED`, and a wrong or already used code 401 `INVALID_TWO_FACTOR_CODE` (each code works once; 10 code attempts per 15 minutes per account). Limited to 5 attempts per 15 minutes per email and IP, and to 10 failed attempts per 15 minutes per account from any IP (429 with Retry-After); fails closed (503) when the limiter is unavailable.
          */
         post: {
             parameters: {
@@ -2267,7 +2267,7 @@ export interface paths {
         put?: never;
         /**
          * Change the password (current password, and `totp_code` with 2FA on); every other session and every API key is revoked
-         * @description Revokes every other session and every API key of the account, and holds withdrawals for 24 h. 403 `CURRENT_PASSWORD_INCORRECT`, `TWO_FACTOR_REQUIRED`, `INVALID_TWO_FACTOR_CODE`.
+         * @description Revokes every other session and every API key of the account, and holds withdrawals for 24 h. 403 `CURRENT_PASSWORD_INCORRECT`, `TWO_FACTOR_REQUIRED`, `INVALID_TWO_FACTOR_CODE`. Limited to 5 attempts per 15 minutes per user (429 with Retry-After).
          */
         post: {
             parameters: {
