@@ -75,6 +75,14 @@ const STRING_CANDIDATES = [
   "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq",
 ];
 
+/** A schema's example that names a real market or asset (`BTC-USDT`, `BTC`), as a sweep name. */
+function unshared(example: unknown): unknown {
+  if (typeof example !== "string") return example;
+  if (/^[A-Z0-9]{2,10}-[A-Z0-9]{2,10}$/.test(example)) return "ZZSWEEP-ZZZ";
+  if (/^[A-Z0-9]{2,10}$/.test(example)) return "ZZZ";
+  return example;
+}
+
 function resolver(doc: Doc) {
   const resolve = (s: Schema | undefined): Schema => {
     let schema = s ?? {};
@@ -86,7 +94,7 @@ function resolver(doc: Doc) {
   /** A well-formed value for the schema, as far as its declared shape tells. */
   const sample = (s: Schema | undefined, depth = 0): unknown => {
     const schema = resolve(s);
-    if (schema.example !== undefined) return schema.example;
+    if (schema.example !== undefined) return unshared(schema.example);
     if (schema.const !== undefined) return schema.const;
     if (schema.enum?.length) return schema.enum[0];
     const choice = schema.anyOf ?? schema.oneOf ?? schema.allOf;
