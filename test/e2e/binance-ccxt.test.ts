@@ -73,7 +73,7 @@ describe("ccxt's binance class against Pandora", () => {
     const res = await fetch(`${worker.base}/api/v1/users/me/api-keys`, {
       method: "POST",
       headers: { authorization: `Bearer ${access_token}`, "content-type": "application/json" },
-      body: JSON.stringify({ label: "ccxt", permissions: ["read", "trade"] }),
+      body: JSON.stringify({ label: "ccxt", permissions: ["read", "trade"], current_password: PASSWORD }),
     });
     expect(res.status).toBe(201);
     const { api_key } = (await res.json()) as { api_key: { key: string; secret: string } };

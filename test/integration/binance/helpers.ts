@@ -6,7 +6,7 @@ import { withDatabase } from "../../../src/db/client";
 import { users } from "../../../src/db/schema";
 import { hmacSha256Hex } from "../../../src/lib/api-key-crypto";
 import { parseUnits } from "../../../src/lib/money";
-import { api, randomIp, verifiedUser } from "../auth/helpers";
+import { api, PASSWORD, randomIp, verifiedUser } from "../auth/helpers";
 import { fund } from "../wallets/fixtures";
 
 /** A Binance-style client of the Worker: an API key, its secret and a client IP of its own. */
@@ -27,7 +27,7 @@ export async function createApiKey(
 ): Promise<{ key: string; secret: string }> {
   const res = await api("POST", "/api/v1/users/me/api-keys", {
     token,
-    body: { label: "binance bot", permissions },
+    body: { label: "binance bot", permissions, current_password: PASSWORD },
   });
   expect(res.status).toBe(201);
   return ((await res.json()) as { api_key: { key: string; secret: string } }).api_key;

@@ -149,6 +149,8 @@ async function runScenario(db: Database, actions: Action[], adminId: string): Pr
     return model.get(key)!;
   };
   const dailyUsed = new Map<string, bigint>();
+  /** user:asset pairs an admin adjustment credited (their withdrawals wait for another admin). */
+  const creditedByAdmin = new Set<string>();
   const notices: {
     notice: DepositNotice;
     user: number;
@@ -220,8 +222,11 @@ async function runScenario(db: Database, actions: Action[], adminId: string): Pr
           b.available -= amount;
           b.locked += amount;
           dailyUsed.set(usedKey, used + amount);
+          // Review once the rolling day's total passes the threshold, and always for funds an
+          // admin credited (four eyes).
           const threshold = configuredUnits(config.approvalThresholds[a.asset], spec.decimals)!;
-          expect(result.withdrawal.status).toBe(amount > threshold ? "pending_approval" : "approved");
+          const review = used + amount > threshold || creditedByAdmin.has(usedKey);
+          expect(result.withdrawal.status).toBe(review ? "pending_approval" : "approved");
           withdrawals.push({
             id: result.withdrawal.id,
             user: a.user,
@@ -238,6 +243,8 @@ async function runScenario(db: Database, actions: Action[], adminId: string): Pr
         const next = NEXT[a.kind]![w.status];
         const same = w.status === TARGET[a.kind];
         const actor: Actor = a.kind === "cancel" ? { id: users[w.user]!, type: "user" } : admin;
+        // The admin who credited the user's funds may not approve their withdrawal.
+        const fourEyes = a.kind === "approve" && Boolean(next) && creditedByAdmin.has(`${w.user}:${w.asset}`);
         const result = await expectOutcome(
           transitionWithdrawal(
             db,
@@ -250,7 +257,7 @@ async function runScenario(db: Database, actions: Action[], adminId: string): Pr
             actor,
             SYSTEM_METADATA,
           ),
-          Boolean(next) || same,
+          (Boolean(next) || same) && !fourEyes,
           `${a.kind} a ${w.status} withdrawal`,
         );
         if (result && next) {
@@ -287,6 +294,7 @@ async function runScenario(db: Database, actions: Action[], adminId: string): Pr
           `adjust ${a.amount} with ${b.available} available`,
         );
         if (result) b.available += a.amount;
+        if (result && a.amount > 0n) creditedByAdmin.add(`${a.user}:${a.asset}`);
         break;
       }
     }
