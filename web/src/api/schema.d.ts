@@ -326,6 +326,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v3/aggTrades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Recent trades as aggregates (each trade its own: the book keeps no aggregation), oldest first */
+        get: {
+            parameters: {
+                query: {
+                    symbol: string;
+                    fromId?: string;
+                    startTime?: string;
+                    endTime?: string;
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Binance's reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Binance error code */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description API key refused (-2014, -2015) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description Request weight exceeded (-1003) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v3/klines": {
         parameters: {
             query?: never;
