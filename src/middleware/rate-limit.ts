@@ -5,6 +5,7 @@ import { getRedis } from "../http/resources";
 import { AppError, ErrorCode, serviceUnavailable } from "../lib/errors";
 import { describeError } from "../lib/logger";
 import { rateLimitHits } from "../lib/metrics/worker-metrics";
+import { reserveSignInAttempt } from "../services/auth/sign-in-slowdown";
 import {
   checkRateLimit,
   peekRateLimit,
@@ -19,9 +20,9 @@ import {
  * - per user or API key (60/min): `authenticate` (for access tokens, started by `apiRateLimit`
  *   in the same Redis round as the IP limit).
  * - login (5 per 15 min per email + IP): in the login route, before any hashing; and per
- *   account whatever the IP (10 failed sign-ins per 15 min, then 429 until the window frees:
- *   a slow-down for a distributed guesser, not a lockout); password changes (5 per 15 min per
- *   user, each attempt costs two Argon2id hashes).
+ *   account whatever the IP, a growing delay between attempts after 5 failures
+ *   (`enforceSignInSlowdown`: a slow-down for a distributed guesser, never a lockout);
+ *   password changes (5 per 15 min per user, each attempt costs two Argon2id hashes).
  * If Redis is unreachable, these general limits FAIL OPEN (logged as a warning): Redis is an
  * availability dependency, Postgres and the per-credential checks remain the gate. The
  * password limits fail CLOSED (503, `enforcePasswordLimit`), because there the limit is what
@@ -87,4 +88,28 @@ export async function enforcePasswordLimit(
   }
   const refused = applyVerdict(c, limit.name, verdict, limit.message);
   if (refused) throw refused;
+}
+
+/**
+ * The per-account sign-in slow-down (services/auth/sign-in-slowdown.ts): 429 with Retry-After
+ * while the account's delay runs. Fails CLOSED (503) like the other password limits.
+ */
+export async function enforceSignInSlowdown(c: Context<AppEnv>, account: string): Promise<void> {
+  let waitMs: number;
+  try {
+    waitMs = await reserveSignInAttempt(getRedis(c), account);
+  } catch (err) {
+    c.get("log").error("sign-in slow-down unavailable: refusing", describeError(err));
+    throw serviceUnavailable("Sign-in and password changes are temporarily unavailable");
+  }
+  if (waitMs <= 0) return;
+  rateLimitHits.series("login-account-slowdown").inc();
+  const retryAfter = String(Math.max(1, Math.ceil(waitMs / 1000)));
+  throw new AppError(
+    429,
+    ErrorCode.RATE_LIMITED,
+    `Too many failed sign-ins for this account; try again in ${retryAfter} s`,
+    undefined,
+    { "Retry-After": retryAfter },
+  );
 }

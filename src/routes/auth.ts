@@ -7,11 +7,12 @@ import { createRouter } from "../http/router";
 import { publicJwks } from "../lib/access-token";
 import { authConfig } from "../lib/auth-config";
 import { AppError, ErrorCode } from "../lib/errors";
-import { enforcePasswordLimit } from "../middleware/rate-limit";
+import { describeError } from "../lib/logger";
+import { enforcePasswordLimit, enforceSignInSlowdown } from "../middleware/rate-limit";
 import { register, verifyEmail } from "../services/auth/accounts";
 import { serviceContext } from "../services/auth/context";
-import { checkRateLimit } from "../services/auth/rate-limit";
 import { RefreshTokenReused, login, refresh } from "../services/auth/sessions";
+import { clearSignInFailures, recordSignInFailure } from "../services/auth/sign-in-slowdown";
 import { normalizeEmail } from "../services/auth/user-view";
 import {
   EmailSchema,
@@ -53,7 +54,7 @@ const loginRoute = createRoute({
   tags: ["Authentication"],
   summary: "Exchange email and password for an access token and a refresh token",
   description:
-    "Unknown email, wrong password and deleted account answer the same 401 `INVALID_CREDENTIALS`. With 2FA on, the right password without `totp_code` or `recovery_code` answers 401 `TWO_FACTOR_REQUIRED`, and a wrong or already used code 401 `INVALID_TWO_FACTOR_CODE` (each code works once; 10 code attempts per 15 minutes per account). Limited to 5 attempts per 15 minutes per email and IP, and to 10 failed attempts per 15 minutes per account from any IP (429 with Retry-After); fails closed (503) when the limiter is unavailable.",
+    "Unknown email, wrong password and deleted account answer the same 401 `INVALID_CREDENTIALS`. With 2FA on, the right password without `totp_code` or `recovery_code` answers 401 `TWO_FACTOR_REQUIRED`, and a wrong or already used code 401 `INVALID_TWO_FACTOR_CODE` (each code works once; 10 code attempts per 15 minutes per account). Limited to 5 attempts per 15 minutes per email and IP, and per account from any IP slowed after 5 failures: each next attempt waits 1 s, 2 s, 4 s … up to 60 s after the previous one (429 with Retry-After; never a lockout, a successful sign-in resets it); fails closed (503) when the limiter is unavailable.",
   request: jsonBody(
     z.strictObject({
       email: z.string().min(1).max(254),
@@ -68,14 +69,6 @@ const loginRoute = createRoute({
     ...errorResponses(400, 401, 415, 422, 429, 503),
   },
 });
-
-/** Failed sign-ins per account, whatever the IP, before it answers 429 until the window frees. */
-export const ACCOUNT_FAILURES = {
-  name: "login-account-failures",
-  max: 10,
-  window: "15 m" as const,
-  message: "Too many failed sign-ins for this account; try again later",
-};
 
 const refreshRoute = createRoute({
   method: "post",
@@ -143,19 +136,19 @@ export const authRoutes = createRouter()
       message: "Too many sign-in attempts; try again later",
     });
     // Per account from any IP: only failures count, so the owner is slowed only while someone guesses.
-    const failures = { ...ACCOUNT_FAILURES, identifier: email };
-    await enforcePasswordLimit(c, { ...failures, peek: true });
+    await enforceSignInSlowdown(c, email);
     let pair;
     try {
       pair = await login(serviceContext(c), input);
     } catch (err) {
       if (err instanceof AppError && err.code === ErrorCode.INVALID_CREDENTIALS) {
-        await checkRateLimit(getRedis(c), failures.name, failures.max, failures.window, email).catch(
-          () => {},
+        await recordSignInFailure(getRedis(c), email).catch((e: unknown) =>
+          c.get("log").warn("sign-in failure not counted", describeError(e)),
         );
       }
       throw err;
     }
+    c.executionCtx.waitUntil(clearSignInFailures(getRedis(c), email).catch(() => {}));
     relayEventsAfterResponse(c);
     return c.json(pair, 200);
   })

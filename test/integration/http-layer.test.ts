@@ -32,10 +32,18 @@ describe("operations endpoints", () => {
     expect(res.status).toBe(200);
   });
 
-  it("GET /docs serves the interactive documentation", async () => {
-    const res = await SELF.fetch("http://x/docs");
+  it("GET /docs serves the interactive documentation from this Worker's assets, under a CSP with a fresh nonce", async () => {
+    const [res, again] = await Promise.all([SELF.fetch("http://x/docs"), SELF.fetch("http://x/docs")]);
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain("/openapi.json");
+    const page = await res.text();
+    expect(page).toContain("/openapi.json");
+    expect(page).toContain('src="/docs/assets/swagger-ui-bundle.js"');
+    expect(page).not.toMatch(/https?:\/\//); // no third-party script or stylesheet
+    const csp = res.headers.get("content-security-policy") ?? "";
+    const nonce = /'nonce-([^']+)'/.exec(csp)?.[1];
+    expect(csp).toContain("default-src 'none'");
+    expect(page).toContain(`<script nonce="${nonce}">`);
+    expect(again.headers.get("content-security-policy")).not.toContain(nonce);
   });
 });
 

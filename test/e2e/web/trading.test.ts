@@ -1,6 +1,6 @@
 import { tmpdir } from "node:os";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../../../scripts/lib/chromium";
 import { startLocalExchange, type LocalExchange } from "../../../scripts/lib/local-exchange";
 import { deposit } from "../../../scripts/lib/local-exchange";
@@ -151,5 +151,26 @@ describe("the web app in a browser", () => {
     await see(admin.getByRole("table", { name: "Withdrawals" }), "None in this state");
 
     await see(withdrawals.getByRole("row"), /BTC\s*0\.60000000.*approved/);
+  });
+
+  it("the API docs render from this Worker's own Swagger UI assets under a strict CSP", async () => {
+    const page = await newPage();
+    const refused: string[] = [];
+    const thirdParty: string[] = [];
+    page.on("console", (m) => {
+      if (/Content Security Policy/i.test(m.text())) refused.push(m.text());
+    });
+    page.on("request", (r) => {
+      if (new URL(r.url()).origin !== new URL(x.base).origin) thirdParty.push(r.url());
+    });
+    const res = await page.goto(`${x.base}/docs`);
+    const csp = res!.headers()["content-security-policy"] ?? "";
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toMatch(/script-src 'self' 'nonce-[^']+'/);
+    // Swagger UI ran: the operations of /openapi.json are listed (one block per operation).
+    await page.locator(".opblock").nth(20).waitFor();
+    await see(page.locator(".info .title"), "Pandora Exchange API");
+    expect(refused).toEqual([]);
+    expect(thirdParty).toEqual([]);
   });
 });
