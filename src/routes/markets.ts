@@ -184,7 +184,7 @@ const wsRoute = createRoute({
   method: "get",
   path: "/api/v1/ws",
   tags: ["Market data"],
-  summary: "WebSocket stream of one market (see the README's WebSocket protocol)",
+  summary: "WebSocket stream of one market (protocol: docs/websocket.md)",
   description:
     "Upgrade with `?market=BTC-USDT`; then subscribe to depth, trades, ticker and candles:<interval> channels, and once authenticated to orders and balances.",
   request: {

@@ -14,8 +14,8 @@ import type {
  * A deliberately simple twin of the matching engine for property tests: orders are objects in
  * one array, the book is found by filtering and sorting, nothing is optimised. It shares only
  * field validation (`decodeOrder`) with the engine; every matching rule is written again here,
- * straight from README.md. Events have the engine's plain-object shapes minus `seq` and the
- * level events (the test checks those against depth separately).
+ * straight from the engine's README.md. Events have the engine's plain-object shapes minus `seq`
+ * and the level events (the test checks those against depth separately).
  */
 type WithoutSeq<T> = T extends unknown ? Omit<T, "seq"> : never;
 export type RefEvent = WithoutSeq<Exclude<EngineEvent, { type: "level" }>>;

@@ -6160,7 +6160,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * WebSocket stream of one market (see the README's WebSocket protocol)
+         * WebSocket stream of one market (protocol: docs/websocket.md)
          * @description Upgrade with `?market=BTC-USDT`; then subscribe to depth, trades, ticker and candles:<interval> channels, and once authenticated to orders and balances.
          */
         get: {

@@ -1,4 +1,4 @@
-/** A server frame: every one names its channel (see the README's WebSocket protocol). */
+/** A server frame: every one names its channel (protocol: docs/websocket.md). */
 export interface Frame {
   type: string;
   channel?: string;
