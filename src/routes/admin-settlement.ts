@@ -7,6 +7,7 @@ import { createRouter } from "../http/router";
 import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { listQuarantine, retryQuarantined } from "../services/trading/quarantine-admin";
 import { bearerSecurity, jsonReply } from "./user-schemas";
+import { NumberedPageQuery, numberedPage, pageResponses } from "../http/page-schemas";
 
 const tags = ["Administration: settlement"];
 const adminOnly = [authenticate(), requireAdmin];
@@ -40,22 +41,10 @@ const listRoute = createRoute({
     query: z.object({
       market: z.string().max(32).optional(),
       status: z.enum(["open", "settled"]).optional(),
-      page: z.coerce.number().int().min(1).max(100_000).default(1),
-      page_size: z.coerce.number().int().min(1).max(100).default(20),
+      ...NumberedPageQuery,
     }),
   },
-  responses: {
-    200: jsonReply(
-      "A page of quarantined entries",
-      z.object({
-        entries: z.array(QuarantineSchema),
-        page: z.number().int(),
-        page_size: z.number().int(),
-        total: z.number().int(),
-      }),
-    ),
-    ...errorResponses(400, 401, 403, 429),
-  },
+  responses: pageResponses("A page of quarantined entries", numberedPage("entries", QuarantineSchema)),
 });
 
 const retryRoute = createRoute({

@@ -20,12 +20,11 @@ import {
   WithdrawalIdParamSchema,
   WithdrawalStatusSchema,
   adminWithdrawalView,
-  PageQuery,
   AssetCodeQuery,
   encodeTimeCursor,
-  pageResponses,
   timeCursorParam,
 } from "./wallet-schemas";
+import { CursorPageQuery, cursorPage, pageResponses } from "../http/page-schemas";
 
 const tags = ["Administration: wallets"];
 const adminOnly = [authenticate(), requireAdmin];
@@ -54,10 +53,10 @@ const listRoute = createRoute({
       status: WithdrawalStatusSchema.optional(),
       user_id: z.uuid().optional(),
       asset: AssetCodeQuery,
-      ...PageQuery,
+      ...CursorPageQuery,
     }),
   },
-  responses: pageResponses("A page of withdrawals", "withdrawals", AdminWithdrawalSchema),
+  responses: pageResponses("A page of withdrawals", cursorPage("withdrawals", AdminWithdrawalSchema)),
 });
 
 const WithdrawalReply = {

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { relayEventsAfterResponse } from "../http/after-response";
 import { errorResponses } from "../http/openapi-schemas";
+import { NumberedPageQuery, numberedPage, pageResponses } from "../http/page-schemas";
 import { createRouter } from "../http/router";
 import { authenticate, requireAdmin } from "../middleware/authenticate";
 import {
@@ -17,10 +18,6 @@ import { IdParamSchema, UserSchema, bearerSecurity, jsonBody, jsonReply } from "
 const tags = ["Administration"];
 const adminOnly = [authenticate(), requireAdmin];
 
-const PageQuery = {
-  page: z.coerce.number().int().min(1).max(100_000).default(1),
-  page_size: z.coerce.number().int().min(1).max(100).default(20),
-};
 const KycStatusSchema = z.enum(["pending", "verified", "rejected"]);
 
 const listUsersRoute = createRoute({
@@ -36,21 +33,10 @@ const listUsersRoute = createRoute({
       role: z.enum(["user", "admin"]).optional(),
       kyc_status: KycStatusSchema.optional(),
       include_deleted: z.enum(["true", "false"]).optional(),
-      ...PageQuery,
+      ...NumberedPageQuery,
     }),
   },
-  responses: {
-    200: jsonReply(
-      "A page of users",
-      z.object({
-        users: z.array(UserSchema),
-        page: z.number().int(),
-        page_size: z.number().int(),
-        total: z.number().int(),
-      }),
-    ),
-    ...errorResponses(400, 401, 403, 429),
-  },
+  responses: pageResponses("A page of users", numberedPage("users", UserSchema)),
 });
 
 const getUserRoute = createRoute({
@@ -117,6 +103,22 @@ const deleteRoute = createRoute({
   },
 });
 
+const AuditEntrySchema = z
+  .object({
+    id: z.string(),
+    occurred_at: z.string(),
+    actor_id: z.string().nullable(),
+    actor_type: z.string(),
+    action: z.string(),
+    resource_type: z.string(),
+    resource_id: z.string().nullable(),
+    ip_address: z.string().nullable(),
+    user_agent: z.string().nullable(),
+    request_id: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()),
+  })
+  .openapi("AuditEntry");
+
 const auditRoute = createRoute({
   method: "get",
   path: "/admin/audit-logs",
@@ -132,37 +134,10 @@ const auditRoute = createRoute({
       resource_id: z.string().max(200).optional(),
       from: z.iso.datetime({ offset: true }).optional(),
       to: z.iso.datetime({ offset: true }).optional(),
-      ...PageQuery,
+      ...NumberedPageQuery,
     }),
   },
-  responses: {
-    200: jsonReply(
-      "A page of audit entries",
-      z.object({
-        entries: z.array(
-          z
-            .object({
-              id: z.string(),
-              occurred_at: z.string(),
-              actor_id: z.string().nullable(),
-              actor_type: z.string(),
-              action: z.string(),
-              resource_type: z.string(),
-              resource_id: z.string().nullable(),
-              ip_address: z.string().nullable(),
-              user_agent: z.string().nullable(),
-              request_id: z.string().nullable(),
-              details: z.record(z.string(), z.unknown()),
-            })
-            .openapi("AuditEntry"),
-        ),
-        page: z.number().int(),
-        page_size: z.number().int(),
-        total: z.number().int(),
-      }),
-    ),
-    ...errorResponses(400, 401, 403, 429),
-  },
+  responses: pageResponses("A page of audit entries", numberedPage("entries", AuditEntrySchema)),
 });
 
 export const adminRoutes = createRouter()

@@ -26,6 +26,7 @@ import {
   PlaceOrderSchema,
   Symbol,
 } from "./trading-schemas";
+import { cursorPage, pageResponses } from "../http/page-schemas";
 
 const tags = ["Trading"];
 const trade = authenticate({ permission: "trade" });
@@ -219,17 +220,7 @@ const listRoute = createRoute({
   security: bearerSecurity,
   middleware: [read] as const,
   request: { query: ListQuery },
-  responses: {
-    200: {
-      description: "A page of orders",
-      content: {
-        "application/json": {
-          schema: z.object({ orders: z.array(OrderSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 429),
-  },
+  responses: pageResponses("A page of orders", cursorPage("orders", OrderSchema)),
 });
 
 export const TradeQuery = z.object({
@@ -246,17 +237,7 @@ const tradesRoute = createRoute({
   security: bearerSecurity,
   middleware: [read] as const,
   request: { query: TradeQuery },
-  responses: {
-    200: {
-      description: "A page of trades",
-      content: {
-        "application/json": {
-          schema: z.object({ trades: z.array(MyTradeSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 429),
-  },
+  responses: pageResponses("A page of trades", cursorPage("trades", MyTradeSchema)),
 });
 
 /**
@@ -370,17 +351,7 @@ const adminOrdersRoute = createRoute({
   security: bearerSecurity,
   middleware: adminOnly,
   request: { query: ListQuery.extend({ user_id: z.uuid().optional() }) },
-  responses: {
-    200: {
-      description: "A page of orders",
-      content: {
-        "application/json": {
-          schema: z.object({ orders: z.array(OrderSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 429),
-  },
+  responses: pageResponses("A page of orders", cursorPage("orders", OrderSchema)),
 });
 
 const adminOrderRoute = createRoute({
@@ -408,17 +379,7 @@ const adminTradesRoute = createRoute({
   security: bearerSecurity,
   middleware: adminOnly,
   request: { query: TradeQuery.extend({ user_id: z.uuid() }) },
-  responses: {
-    200: {
-      description: "A page of trades",
-      content: {
-        "application/json": {
-          schema: z.object({ trades: z.array(MyTradeSchema), next_cursor: z.string().nullable() }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 429),
-  },
+  responses: pageResponses("A page of trades", cursorPage("trades", MyTradeSchema)),
 });
 
 export const adminTradingRoutes = createRouter()

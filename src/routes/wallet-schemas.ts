@@ -1,6 +1,5 @@
 import { z } from "@hono/zod-openapi";
 import type { TimeCursor } from "../db/keyset";
-import { errorResponses } from "../http/openapi-schemas";
 import { badRequest } from "../lib/errors";
 import { formatUnits } from "../lib/money";
 import type { Deposit } from "../services/deposits";
@@ -155,27 +154,6 @@ export const AssetCodeQuery = z
   .string()
   .regex(/^[A-Z0-9]{2,10}$/)
   .optional();
-
-/** `cursor` (opaque, from the previous page's `next_cursor`) and `limit` of a listing. */
-export const PageQuery = {
-  cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-};
-
-/** A page: `{ [key]: items, next_cursor }`. */
-export function pageSchema<K extends string, S extends z.ZodType>(key: K, item: S) {
-  return z.object({ [key]: z.array(item), next_cursor: z.string().nullable() } as Record<K, z.ZodArray<S>> & {
-    next_cursor: z.ZodNullable<z.ZodString>;
-  });
-}
-
-/** The `responses` of a listing route: the page, or the usual errors. */
-export function pageResponses<K extends string, S extends z.ZodType>(description: string, key: K, item: S) {
-  return {
-    200: { description, content: { "application/json": { schema: pageSchema(key, item) } } },
-    ...errorResponses(400, 401, 403, 429),
-  };
-}
 
 /** The decoded `cursor` query parameter; a malformed one is a 400. */
 export function timeCursorParam(cursor: string | undefined): TimeCursor | undefined {

@@ -31,14 +31,13 @@ import {
   WithdrawalSchema,
   WithdrawalStatusSchema,
   depositView,
-  PageQuery,
   AssetCodeQuery,
   encodeTimeCursor,
-  pageResponses,
   timeCursorParam,
   transactionView,
   withdrawalView,
 } from "./wallet-schemas";
+import { CursorPageQuery, cursorPage, pageResponses } from "../http/page-schemas";
 
 const tags = ["Wallets"];
 const security = bearerSecurity;
@@ -120,10 +119,10 @@ const transactionsRoute = createRoute({
           "cursor out of range",
         )
         .optional(),
-      limit: PageQuery.limit,
+      limit: CursorPageQuery.limit,
     }),
   },
-  responses: pageResponses("A page of postings", "transactions", TransactionSchema),
+  responses: pageResponses("A page of postings", cursorPage("transactions", TransactionSchema)),
 });
 
 const WithdrawalBody = z
@@ -168,10 +167,10 @@ const listWithdrawalsRoute = createRoute({
     query: z.object({
       status: WithdrawalStatusSchema.optional(),
       asset: AssetCodeQuery,
-      ...PageQuery,
+      ...CursorPageQuery,
     }),
   },
-  responses: pageResponses("A page of withdrawals", "withdrawals", WithdrawalSchema),
+  responses: pageResponses("A page of withdrawals", cursorPage("withdrawals", WithdrawalSchema)),
 });
 
 const listDepositsRoute = createRoute({
@@ -185,10 +184,10 @@ const listDepositsRoute = createRoute({
     query: z.object({
       status: z.enum(["pending", "credited"]).optional(),
       asset: AssetCodeQuery,
-      ...PageQuery,
+      ...CursorPageQuery,
     }),
   },
-  responses: pageResponses("A page of deposits", "deposits", DepositSchema),
+  responses: pageResponses("A page of deposits", cursorPage("deposits", DepositSchema)),
 });
 
 const cancelRoute = createRoute({
