@@ -123,3 +123,49 @@ export async function reservedByOpenOrders(userId: string, asset: string): Promi
   ).then((r) => r.rows);
   return BigInt(row!.sum);
 }
+
+/** An order as the API answers it. */
+export type Order = Record<string, unknown> & { id: string; status: string; locked: Record<string, string> };
+
+/** GET /api/v1/orders/{id} as the trader. */
+export async function getOrder(t: Trader, id: string): Promise<Order> {
+  const res = await api("GET", `/api/v1/orders/${id}`, { token: t.token });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { order: Order }).order;
+}
+
+/** Places an OCO pair through POST /api/v1/orders (201 expected). */
+export async function oco(t: Trader, body: Record<string, unknown>) {
+  const res = await placeOrder(t, { type: "oco", ...body });
+  const json = (await res.json()) as { order: Order; orders: Order[]; fills: Record<string, string>[] };
+  expect(res.status, JSON.stringify(json)).toBe(201);
+  return json;
+}
+
+/**
+ * The invariants after every step: each user's locked balance per asset is exactly what their
+ * orders still reserve (locked − consumed − released; closed orders reserve 0), and per asset
+ * the traders' balances plus the market's fees equal what they were funded with.
+ */
+export async function expectBooksBalanced(
+  market: string,
+  traders: Trader[],
+  funded: Record<string, bigint>,
+  sums: Record<string, bigint>,
+) {
+  for (const asset of Object.keys(funded)) {
+    let total = 0n;
+    for (const t of traders) {
+      const b = await balanceOf(t.id, asset);
+      expect(b.locked, `${asset} locked of ${t.id}`).toBe(await reservedByOpenOrders(t.id, asset));
+      total += b.available + b.locked;
+    }
+    expect(total + (await feesOfMarket(market, asset)), `${asset} conserved`).toBe(funded[asset]);
+    expect(await ledgerSum(asset)).toBe(sums[asset]);
+  }
+}
+
+/** The ledger sum of each test asset (zero whenever every entry balances). */
+export async function ledgerSums() {
+  return { BTC: await ledgerSum("BTC"), USDT: await ledgerSum("USDT") };
+}
