@@ -1,4 +1,5 @@
 import type { Counters } from "./schema";
+import { truncateJournal } from "./journal";
 
 /** Rows are capped at 2 MB: engine snapshots are stored in chunks below that. */
 const CHUNK_BYTES = 1_000_000;
@@ -65,4 +66,21 @@ export function latestSnapshot(sql: SqlStorage): StoredSnapshot | null {
     offset += p.length;
   }
   return { journalSeq: row.journal_seq, engine, counters: JSON.parse(row.state) as Counters };
+}
+
+/** Writes a snapshot of the engine and drops the journal the older kept snapshot covers. */
+export function snapshotMarket(
+  storage: DurableObjectStorage,
+  m: { counters: Counters; engine: { snapshot(): Uint8Array } },
+): { journalSeq: number } {
+  const sql = storage.sql;
+  storage.transactionSync(() => {
+    writeSnapshot(sql, Date.now(), {
+      journalSeq: m.counters.journalSeq,
+      engine: m.engine.snapshot(),
+      counters: { ...m.counters },
+    });
+    truncateJournal(sql, oldestSnapshotSeq(sql));
+  });
+  return { journalSeq: m.counters.journalSeq };
 }

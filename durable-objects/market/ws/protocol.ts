@@ -155,3 +155,23 @@ export const CloseCode = {
   /** The client is not reading: its outbound backlog passed the limit. */
   TRY_AGAIN_LATER: 1013,
 } as const;
+
+/** An error frame; `id` is echoed when the request had a usable one. */
+export function errorFrame(id: unknown, code: string, message: string): string {
+  return JSON.stringify({
+    type: "error",
+    ...(typeof id === "number" || typeof id === "string" ? { id } : {}),
+    code,
+    message,
+  });
+}
+
+/** The owner the Worker put on an upgrade (absent or unreadable: an anonymous socket). */
+export function socketOwner(header: string | null): SocketOwner {
+  try {
+    const owner = header ? (JSON.parse(header) as SocketOwner) : null;
+    if (owner && typeof owner === "object")
+      return { principal: owner.principal ?? null, client: owner.client ?? NO_CLIENT };
+  } catch {}
+  return { principal: null, client: NO_CLIENT };
+}

@@ -1,0 +1,121 @@
+import type { Batch, OrderRow } from "./batch";
+import type { CommandResult } from "./commands";
+
+/** The string ids behind an engine order number. */
+export interface OrderRef {
+  orderId: string;
+  userId: string;
+  clientOrderId: string | null;
+}
+
+export const isIdString = (v: unknown): v is string =>
+  typeof v === "string" && v.length >= 1 && v.length <= 64;
+
+/**
+ * Id mapping: the engine knows orders and users by small numbers, the world by string ids. The
+ * numbers of live orders and of every user are cached; anything else is read from SQLite.
+ */
+export class OrderIds {
+  private readonly userNums = new Map<string, number>();
+  private readonly refs = new Map<number, OrderRef>();
+
+  constructor(private readonly sql: SqlStorage) {
+    for (const row of sql.exec<{ num: number; user_id: string }>("SELECT num, user_id FROM users")) {
+      this.userNums.set(row.user_id, row.num);
+    }
+  }
+
+  /** The user's engine number, if the book has seen the user. */
+  userNum(userId: string): number | undefined {
+    return this.userNums.get(userId);
+  }
+
+  /** Numbers a new user (recorded in the batch). */
+  addUser(userId: string, num: number, batch: Batch): number {
+    this.userNums.set(userId, num);
+    batch.users.push({ num, userId });
+    return num;
+  }
+
+  remember(num: number, ref: OrderRef): void {
+    this.refs.set(num, ref);
+  }
+
+  /** The order left the book (done or rejected): its ids need no cache any more. */
+  forget(num: number): void {
+    this.refs.delete(num);
+  }
+
+  /** String ids of an engine order number (cached while the order lives). */
+  ref(num: number): OrderRef {
+    let ref = this.refs.get(num);
+    if (!ref) {
+      const row = this.sql
+        .exec<{ order_id: string; user_id: string; client_order_id: string | null }>(
+          "SELECT order_id, user_id, client_order_id FROM orders WHERE num = ?",
+          num,
+        )
+        .toArray()[0];
+      ref = row
+        ? { orderId: row.order_id, userId: row.user_id, clientOrderId: row.client_order_id }
+        : { orderId: `#${num}`, userId: "", clientOrderId: null };
+      this.refs.set(num, ref);
+    }
+    return ref;
+  }
+
+  /** The placement recorded under this id, with the result it returned. */
+  stored(orderId: string): OrderRow | null {
+    const row = this.sql
+      .exec<{
+        num: number;
+        client_order_id: string | null;
+        user_id: string;
+        result: string;
+      }>("SELECT num, client_order_id, user_id, result FROM orders WHERE order_id = ?", orderId)
+      .toArray()[0];
+    if (!row) return null;
+    return {
+      num: row.num,
+      orderId,
+      clientOrderId: row.client_order_id,
+      userId: row.user_id,
+      result: JSON.parse(row.result) as CommandResult,
+    };
+  }
+
+  /** The newest order carrying this client id (of this user, when given). */
+  byClientOrderId(clientOrderId: string, userId: string | undefined): OrderRow | null {
+    const hit = this.sql
+      .exec<{ order_id: string }>(
+        "SELECT order_id FROM orders WHERE client_order_id = ? AND (? IS NULL OR user_id = ?) ORDER BY num DESC LIMIT 1",
+        clientOrderId,
+        userId ?? null,
+        userId ?? null,
+      )
+      .toArray()[0];
+    return hit ? this.stored(hit.order_id) : null;
+  }
+
+  /**
+   * The string ids of these engine numbers. The ids not cached in memory are read in one
+   * statement, so a restarted object lists a deep book fast.
+   */
+  orderIdsOf(nums: Iterable<number>): string[] {
+    const ids: string[] = [];
+    const missing: number[] = [];
+    for (const num of nums) {
+      const ref = this.refs.get(num);
+      if (ref) ids.push(ref.orderId);
+      else missing.push(num);
+    }
+    if (missing.length) {
+      const rows = this.sql.exec<{ order_id: string }>(
+        "SELECT order_id FROM orders WHERE num IN (SELECT value FROM json_each(?))",
+        JSON.stringify(missing),
+      );
+      for (const row of rows) ids.push(row.order_id);
+    }
+    return ids;
+  }
+}
