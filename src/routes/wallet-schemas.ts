@@ -3,7 +3,7 @@ import type { TimeCursor } from "../db/keyset";
 import { badRequest } from "../lib/errors";
 import { formatUnits } from "../lib/money";
 import type { Deposit } from "../services/deposits";
-import type { HistoryItem } from "../services/ledger";
+import type { LedgerHistoryItem } from "../services/ledger";
 import type { WithdrawalWithDecimals } from "../services/withdrawals";
 
 /** Shapes of the wallet API: every amount a decimal string with exactly the asset's decimals. */
@@ -109,7 +109,10 @@ export const TransactionSchema = z
   })
   .openapi("LedgerTransaction");
 
-export function transactionView(item: HistoryItem, decimals: number): z.infer<typeof TransactionSchema> {
+export function transactionView(
+  item: LedgerHistoryItem,
+  decimals: number,
+): z.infer<typeof TransactionSchema> {
   return {
     id: item.id.toString(),
     entry_id: item.entryId.toString(),

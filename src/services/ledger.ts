@@ -31,6 +31,7 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type { DbExecutor } from "../db/client";
 import { assets, balances, ledgerEntries, ledgerPostings } from "../db/schema";
+import { PG_CHECK_VIOLATION, isPgError } from "../db/pg-errors";
 import { AppError, ErrorCode } from "../lib/errors";
 
 export type SystemAccountKind = "fee_income" | "external_deposits" | "external_withdrawals" | "adjustments";
@@ -141,11 +142,7 @@ function rowDeltas(postings: Posting[]): RowDelta[] {
 
 /** The balance CHECK refused a row: some user account would have gone negative. */
 function isNegativeBalance(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const pg = e as { code?: string; constraint?: string };
-    if (pg.code === "23514" && pg.constraint === "balances_non_negative") return true;
-  }
-  return false;
+  return isPgError(err, PG_CHECK_VIOLATION, "balances_non_negative");
 }
 
 /** What the journal entry's part of a statement returns (see `journalEntryStatement`). */
@@ -335,7 +332,8 @@ export function transfer(
   });
 }
 
-export interface BalanceView {
+/** A user's balance in one asset, in its minor units. */
+export interface AssetBalance {
   asset: string;
   decimals: number;
   available: bigint;
@@ -343,7 +341,7 @@ export interface BalanceView {
 }
 
 /** A user's balances in every asset (zero where nothing was ever posted). */
-export async function getBalances(db: DbExecutor, userId: string): Promise<BalanceView[]> {
+export async function getBalances(db: DbExecutor, userId: string): Promise<AssetBalance[]> {
   const rows = await db
     .select({
       asset: assets.code,
@@ -370,7 +368,7 @@ export async function getBalance(
   return row ?? { available: 0n, locked: 0n };
 }
 
-export interface HistoryItem {
+export interface LedgerHistoryItem {
   id: bigint;
   entryId: bigint;
   type: string;
@@ -381,7 +379,7 @@ export interface HistoryItem {
   createdAt: Date;
 }
 
-export interface HistoryQuery {
+export interface LedgerHistoryQuery {
   asset?: string;
   type?: string;
   /** Return postings older than this posting id (the previous page's `next_cursor`). */
@@ -393,8 +391,8 @@ export interface HistoryQuery {
 export async function listUserPostings(
   db: DbExecutor,
   userId: string,
-  q: HistoryQuery,
-): Promise<{ items: HistoryItem[]; nextCursor: bigint | null }> {
+  q: LedgerHistoryQuery,
+): Promise<{ items: LedgerHistoryItem[]; nextCursor: bigint | null }> {
   const rows = await db
     .select({
       id: ledgerPostings.id,
@@ -418,6 +416,6 @@ export async function listUserPostings(
     )
     .orderBy(desc(ledgerPostings.id))
     .limit(q.limit + 1);
-  const items = rows.slice(0, q.limit) as HistoryItem[];
+  const items = rows.slice(0, q.limit) as LedgerHistoryItem[];
   return { items, nextCursor: rows.length > q.limit ? items[items.length - 1]!.id : null };
 }

@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import { emailVerificationTokens, users } from "../../db/schema";
+import { PG_UNIQUE_VIOLATION, isPgError } from "../../db/pg-errors";
 import { EMAIL_VERIFICATION_TTL_MS, authConfig } from "../../lib/auth-config";
 import { AppError, ErrorCode, conflict, notFound } from "../../lib/errors";
 import { hashPassword } from "../../lib/password-hash";
@@ -15,13 +16,6 @@ export interface RegisterInput {
   password: string;
   first_name: string;
   last_name: string;
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    if ((e as { code?: string }).code === "23505") return true;
-  }
-  return false;
 }
 
 /**
@@ -63,7 +57,7 @@ export async function register(ctx: ServiceContext, input: RegisterInput): Promi
       return row;
     });
   } catch (err) {
-    if (isUniqueViolation(err))
+    if (isPgError(err, PG_UNIQUE_VIOLATION))
       throw conflict("An account with this email already exists", ErrorCode.EMAIL_TAKEN);
     throw err;
   }
