@@ -32,6 +32,8 @@ import type { OrderEntryHost } from "./market/ws/order-entry";
 import { SESSION_RECHECK_MS, SocketSessions } from "./market/ws/socket-sessions";
 import { SocketServer } from "./market/ws/socket-server";
 import { Subscriptions } from "./market/ws/subscriptions";
+import type { MarketStreamState } from "./stream-hub/market-event";
+import { MarketPublisher } from "./stream-hub/market-publisher";
 
 export { MAX_DEPTH };
 /** Trace ids one funds lock names at most (its SQL comment stays short). */
@@ -69,6 +71,7 @@ export class OrderBook extends DurableObject<Env> {
   private readonly runner: CommandRunner;
   private readonly fanOut: FanOut;
   private readonly queries: MarketDataQueries;
+  private readonly streams: MarketPublisher;
   private readonly sockets: SocketServer;
   private readonly sessions: SocketSessions;
   private readonly clock: AlarmClock;
@@ -104,7 +107,11 @@ export class OrderBook extends DurableObject<Env> {
       () => this.selfSettling,
     );
     this.queries = new MarketDataQueries(ctx.storage.sql, market);
-    this.fanOut = new FanOut(this.subs, market, this.queries, new LatestBalances());
+    // The stream hubs fed by this market (Binance market streams, durable-objects/stream-hub/).
+    this.streams = new MarketPublisher(ctx.storage.sql, env.STREAM_HUB, market, this.queries, (err) =>
+      this.log.warn("stream hub not reached", describeError(err)),
+    );
+    this.fanOut = new FanOut(this.subs, market, this.queries, new LatestBalances(), this.streams);
     this.runner = new CommandRunner(ctx, env, market, this.counts, {
       committed: (batch) => this.committed(batch),
     });
@@ -348,6 +355,11 @@ export class OrderBook extends DurableObject<Env> {
   }
 
   // ---- market data (market-data/queries.ts) -----------------------------------------------
+
+  /** A stream hub subscribes to this market's events; null while the market is unconfigured. */
+  async attachStreamHub(hub: string): Promise<MarketStreamState | null> {
+    return this.streams.attach(hub);
+  }
 
   async depth(limit = MAX_DEPTH): Promise<DepthView | null> {
     return this.queries.depth(Math.max(1, Math.min(MAX_DEPTH, Math.floor(limit) || MAX_DEPTH)));

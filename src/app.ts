@@ -4,6 +4,7 @@ import { cors } from "hono/cors";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
 import { binanceRoutes } from "./binance";
+import { streamRoutes } from "./binance/streams/routes";
 import type { AppEnv } from "./http/app-env";
 import { onError, onMethodNotAllowed, onNotFound } from "./http/error-handler";
 import { errorResponse } from "./http/error-response";
@@ -125,6 +126,7 @@ export function createApp() {
   app.route("/api/v1", walletRoutes);
   app.route("/api/v1", adminWalletRoutes);
   app.route("/", marketRoutes);
+  app.route("/", streamRoutes);
   app.route("/", adminMarketRoutes);
   app.route("/api/v1", orderRoutes);
   app.route("/api/v1", adminTradingRoutes);

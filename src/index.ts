@@ -3,6 +3,7 @@ import { scheduledJobs } from "./jobs/registry";
 import { runScheduledJobs } from "./jobs/scheduled";
 
 export { OrderBook } from "../durable-objects/order-book";
+export { StreamHub } from "../durable-objects/stream-hub/stream-hub";
 export { UserService } from "./rpc/user-service";
 
 const app = createApp();

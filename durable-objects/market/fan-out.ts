@@ -6,6 +6,7 @@ import type { Market } from "./market";
 import { INTERVAL_NAMES } from "./market-data/candles";
 import type { MarketDataQueries } from "./market-data/queries";
 import { candleView, depthUpdateFrame } from "./messages";
+import type { MarketPublisher } from "../stream-hub/market-publisher";
 import type { Subscriptions } from "./ws/subscriptions";
 
 /**
@@ -20,6 +21,8 @@ export class FanOut {
     private readonly queries: MarketDataQueries,
     /** The latest balance each user's sockets were sent (see LatestBalances). */
     readonly balances: LatestBalances,
+    /** The stream hubs (Binance market streams) this market feeds. */
+    private readonly hubs?: Pick<MarketPublisher, "publish">,
   ) {}
 
   /** A committed batch's events. */
@@ -34,6 +37,7 @@ export class FanOut {
     const symbol = m.symbol;
     const now = batch.ts;
     const update = m.depth.flush();
+    this.hubs?.publish(batch, update);
     const depthChannel = `depth:${symbol}`;
     if (update && this.subs.count(depthChannel)) {
       this.subs.broadcast(depthChannel, depthUpdateFrame(depthChannel, grid, update), now);
