@@ -86,7 +86,10 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
             scriptPath: script,
             modulesRoot: join(dataDir, "dist"),
             compatibilityDate: "2026-10-01",
-            durableObjects: { ORDER_BOOK: { className: "OrderBook", useSQLite: true } },
+            durableObjects: {
+              ORDER_BOOK: { className: "OrderBook", useSQLite: true },
+              STREAM_HUB: { className: "StreamHub", useSQLite: true },
+            },
             durableObjectsPersist: join(dataDir, "do"),
             bindings: {
               ...wranglerVars(),
