@@ -1,5 +1,5 @@
 import { createApp } from "./app";
-import { scheduledJobs } from "./jobs/registry";
+import { scheduledJobs } from "./jobs/scheduled-jobs";
 import { runScheduledJobs } from "./jobs/scheduled";
 
 export { OrderBook } from "../durable-objects/order-book";
