@@ -274,18 +274,23 @@ function positive(amount: bigint): bigint {
   return amount;
 }
 
-/** The entry of a lock: available → locked. */
-export function lockEntry(m: MoveInput): JournalEntryInput {
+/** One entry moving `amount` of `asset` from one account to another. */
+function moveEntry(from: LedgerAccount, to: LedgerAccount, m: Omit<MoveInput, "userId">): JournalEntryInput {
   const amount = positive(m.amount);
   return {
     type: m.type,
     reference: m.reference,
     metadata: m.metadata,
     postings: [
-      { account: userAvailable(m.userId), asset: m.asset, amount: -amount },
-      { account: userLocked(m.userId), asset: m.asset, amount },
+      { account: from, asset: m.asset, amount: -amount },
+      { account: to, asset: m.asset, amount },
     ],
   };
+}
+
+/** The entry of a lock: available → locked. */
+export function lockEntry(m: MoveInput): JournalEntryInput {
+  return moveEntry(userAvailable(m.userId), userLocked(m.userId), m);
 }
 
 /** available → locked (a withdrawal request, an order placement). INSUFFICIENT_FUNDS if not available. */
@@ -295,41 +300,15 @@ export function lockFunds(db: DbExecutor, m: MoveInput): Promise<PostResult> {
 
 /** locked → available (a rejected or cancelled withdrawal, a cancelled order). */
 export function releaseFunds(db: DbExecutor, m: MoveInput): Promise<PostResult> {
-  const amount = positive(m.amount);
-  return postJournalEntry(db, {
-    type: m.type,
-    reference: m.reference,
-    metadata: m.metadata,
-    postings: [
-      { account: userLocked(m.userId), asset: m.asset, amount: -amount },
-      { account: userAvailable(m.userId), asset: m.asset, amount },
-    ],
-  });
+  return postJournalEntry(db, moveEntry(userLocked(m.userId), userAvailable(m.userId), m));
 }
 
 /** Moves `amount` from one account to another in one entry. */
 export function transfer(
   db: DbExecutor,
-  t: {
-    from: LedgerAccount;
-    to: LedgerAccount;
-    asset: string;
-    amount: bigint;
-    type: string;
-    reference: string;
-    metadata?: Record<string, unknown>;
-  },
+  t: Omit<MoveInput, "userId"> & { from: LedgerAccount; to: LedgerAccount },
 ): Promise<PostResult> {
-  const amount = positive(t.amount);
-  return postJournalEntry(db, {
-    type: t.type,
-    reference: t.reference,
-    metadata: t.metadata,
-    postings: [
-      { account: t.from, asset: t.asset, amount: -amount },
-      { account: t.to, asset: t.asset, amount },
-    ],
-  });
+  return postJournalEntry(db, moveEntry(t.from, t.to, t));
 }
 
 /** A user's balance in one asset, in its minor units. */
