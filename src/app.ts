@@ -5,6 +5,7 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { secureHeaders } from "hono/secure-headers";
 import { binanceRoutes } from "./binance";
 import { streamRoutes } from "./binance/streams/routes";
+import { userDataRoutes } from "./binance/user-data/routes";
 import type { AppEnv } from "./http/app-env";
 import { onError, onMethodNotAllowed, onNotFound } from "./http/error-handler";
 import { errorResponse } from "./http/error-response";
@@ -108,6 +109,7 @@ export function createApp() {
   // refuse control characters as -1100), and its request weights are its per-IP limit
   // (src/binance/weights.ts): mounted ahead of the JSON-only rule and of the /api/v1 limits.
   app.route("/", binanceRoutes);
+  app.route("/", userDataRoutes);
   app.use("*", jsonOnly);
   app.use("*", refuseControlCharacters);
 

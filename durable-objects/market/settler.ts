@@ -3,6 +3,7 @@ import { openDatabase, type Database } from "../../src/db/client";
 import { createRedis } from "../../src/http/resources";
 import { describeError, Logger, parseLogLevel } from "../../src/lib/logger";
 import { withTimeout } from "../../src/lib/with-timeout";
+import { forwardToAccountStreams } from "../../src/binance/user-data/forward";
 import { relayOutbox } from "../../src/services/event-outbox";
 import { tradingRules } from "../../src/services/trading/market-directory";
 import { settleMarket, type OutboxSource } from "../../src/services/trading/settle-market";
@@ -131,7 +132,10 @@ export class ObjectSettler {
           const wait = this.lastRelay + RELAY_INTERVAL_MS - Date.now();
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
           this.lastRelay = Date.now();
-          await relayOutbox(db, createRedis(this.env), 500, { waitForLock: false });
+          await relayOutbox(db, createRedis(this.env), 500, {
+            waitForLock: false,
+            onPublished: forwardToAccountStreams(this.env, this.log),
+          });
         } while (this.relayAgain);
       } catch (err) {
         this.log.warn("event relay deferred to cron", describeError(err));

@@ -26,7 +26,7 @@ const errors = {
 const signedSecurity = [{ binanceApiKey: [] }];
 
 interface BinanceRouteOptions {
-  method: "get" | "post" | "delete";
+  method: "get" | "post" | "put" | "delete";
   path: string;
   summary: string;
   /** Parameters: the query string, or for POST a form body (Binance takes either). */
@@ -46,7 +46,7 @@ export function binanceRoute(o: BinanceRouteOptions) {
   const request: RouteConfig["request"] =
     o.params === undefined
       ? undefined
-      : o.method === "post"
+      : o.method === "post" || o.method === "put"
         ? {
             body: {
               content: { "application/x-www-form-urlencoded": { schema: o.params } },

@@ -1,4 +1,6 @@
+import type { Redis } from "@upstash/redis/cloudflare";
 import type { MiddlewareHandler } from "hono";
+import type { Database } from "../db/client";
 import type { AppEnv } from "../http/app-env";
 import { principalOf, type Permission } from "../http/principal";
 import { getDb, getRedis } from "../http/resources";
@@ -6,7 +8,8 @@ import { requestMetadata } from "../http/request-metadata";
 import { authConfig } from "../lib/auth-config";
 import { accountBanned } from "../lib/errors";
 import { enforceLimit } from "../middleware/rate-limit";
-import { acceptSignatureOnce, verifyKeySignature } from "../services/auth/api-keys";
+import { acceptSignatureOnce, verifyKeySignature, type ApiKeyRow } from "../services/auth/api-keys";
+import type { UserRow } from "../services/auth/user-view";
 import { toUserView } from "../services/auth/user-view";
 import { BinanceError, apiKeyFormat, apiKeyRejected, badSignature, mandatory } from "./errors";
 import { rawParams } from "./params";
@@ -47,33 +50,62 @@ export function checkTiming(timestamp: string | null, recvWindow: string | null,
   return window;
 }
 
+/** What a SIGNED call carries, from a request's parameters or a `/ws-api/v3` message. */
+export interface SignedCall {
+  keyId: string | undefined;
+  /** The signed text: the parameters without `signature`, as the client signed them. */
+  payload: string;
+  signature: string | null;
+  timestamp: string | null;
+  recvWindow: string | null;
+  ip: string | null;
+}
+
 /**
- * Binance's SIGNED endpoint security over the API's own keys: `X-MBX-APIKEY` names the key,
- * `signature` is hex HMAC-SHA256 (the key's secret) of the query string concatenated with the
- * form body, the signature itself left out. The key's IP allowlist, permissions, the
- * one-use guard on signatures and the per-key rate limit are the native API's
- * (services/auth/api-keys.ts, middleware/rate-limit.ts); `read` or `trade` as the route needs.
+ * Binance's SIGNED security over the API's own keys: the key's format, the timing, the HMAC
+ * (hex SHA-256 under the key's secret, constant-time), a live key of a live unbanned user, the
+ * key's IP allowlist and the one-use guard on signatures (services/auth/api-keys.ts). Returns the
+ * key and its user; the caller checks the permission it needs.
+ */
+export async function verifySignedCall(
+  db: Database,
+  redis: Redis,
+  env: Env,
+  call: SignedCall,
+): Promise<{ key: ApiKeyRow; user: UserRow; permissions: Permission[] }> {
+  if (!call.keyId || !/^[A-Za-z0-9_-]{1,64}$/.test(call.keyId)) throw apiKeyFormat();
+  const window = checkTiming(call.timestamp, call.recvWindow);
+  if (!call.signature) throw mandatory("signature");
+  if (!/^[0-9a-fA-F]{64}$/.test(call.signature)) throw badSignature();
+  const { key, user } = await verifyKeySignature(db, env, {
+    keyId: call.keyId,
+    payload: call.payload,
+    signature: call.signature,
+    ip: call.ip,
+  });
+  if (user.status === "banned") throw accountBanned();
+  await acceptSignatureOnce(db, redis, key, call.signature, window);
+  return { key, user, permissions: key.permissions as Permission[] };
+}
+
+/**
+ * Binance's SIGNED endpoint security: `X-MBX-APIKEY` names the key, `signature` signs the query
+ * string concatenated with the form body, the signature itself left out (`verifySignedCall`);
+ * then the key's permission (`read` or `trade` as the route needs) and the per-key rate limit
+ * of the native API (middleware/rate-limit.ts).
  */
 export function signed(permission: Permission): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const keyId = c.req.header("x-mbx-apikey");
-    if (!keyId || !/^[A-Za-z0-9_-]{1,64}$/.test(keyId)) throw apiKeyFormat();
     const { query, body } = await rawParams(c);
     const all = new URLSearchParams(`${query}&${body}`);
-    const signature = all.get("signature");
-    const window = checkTiming(all.get("timestamp"), all.get("recvWindow"));
-    if (!signature) throw mandatory("signature");
-    if (!/^[0-9a-fA-F]{64}$/.test(signature)) throw badSignature();
-    const db = getDb(c);
-    const { key, user } = await verifyKeySignature(db, c.env, {
-      keyId,
+    const { key, user, permissions } = await verifySignedCall(getDb(c), getRedis(c), c.env, {
+      keyId: c.req.header("x-mbx-apikey"),
       payload: withoutSignature(query) + withoutSignature(body),
-      signature,
+      signature: all.get("signature"),
+      timestamp: all.get("timestamp"),
+      recvWindow: all.get("recvWindow"),
       ip: requestMetadata(c).ipAddress,
     });
-    if (user.status === "banned") throw accountBanned();
-    await acceptSignatureOnce(db, getRedis(c), key, signature, window);
-    const permissions = key.permissions as Permission[];
     if (!permissions.includes(permission)) throw apiKeyRejected();
     await enforceLimit(c, "caller", authConfig(c.env).rateLimitUserPerMinute, `key:${key.id}`);
     c.set(

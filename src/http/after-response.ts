@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import { forwardToAccountStreams } from "../binance/user-data/forward";
 import { withDatabase } from "../db/client";
 import { describeError } from "../lib/logger";
 import { relayOutbox } from "../services/event-outbox";
@@ -16,7 +17,12 @@ export function relayEventsAfterResponse(c: Context<AppEnv>, work?: Promise<unkn
     (async () => {
       try {
         await work;
-        await withDatabase(c.env, (db) => relayOutbox(db, createRedis(c.env), 100, { waitForLock: false }));
+        await withDatabase(c.env, (db) =>
+          relayOutbox(db, createRedis(c.env), 100, {
+            waitForLock: false,
+            onPublished: forwardToAccountStreams(c.env, log),
+          }),
+        );
       } catch (err) {
         log.warn("event relay deferred to cron", describeError(err));
       }

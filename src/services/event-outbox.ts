@@ -61,6 +61,13 @@ export function eventsInsert(events: DomainEvent[]): SQL {
 /** Arbitrary constant naming the relay's advisory lock. */
 const RELAY_LOCK_KEY = 7_301_001;
 
+/**
+ * Called with each page the relay published, in order and under its lock, before the page is
+ * marked published (a relay that fails after it calls it again: consumers dedupe on `id`). The
+ * user data stream's fan-out (src/binance/user-data/forward.ts) is one.
+ */
+export type OnPublished = (db: Database, envelopes: readonly EventEnvelope[]) => Promise<void>;
+
 export interface RelayResult {
   published: number;
   failed: number;
@@ -80,10 +87,10 @@ export async function relayOutbox(
   db: Database,
   redis: Redis,
   limit = 100,
-  { waitForLock = true }: { waitForLock?: boolean } = {},
+  { waitForLock = true, onPublished }: { waitForLock?: boolean; onPublished?: OnPublished } = {},
 ): Promise<RelayResult> {
   for (let attempt = 0; ; attempt++) {
-    const result = await relayUnderLock(db, redis, limit, waitForLock);
+    const result = await relayUnderLock(db, redis, limit, waitForLock, onPublished);
     if (result || attempt === LOCK_RETRIES) return result ?? { published: 0, failed: 0 };
     await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS * (attempt + 1)));
   }
@@ -99,6 +106,7 @@ async function relayUnderLock(
   redis: Redis,
   limit: number,
   waitForLock: boolean,
+  onPublished: OnPublished | undefined,
 ): Promise<RelayResult | null> {
   return db.transaction(async (tx) => {
     if (waitForLock) {
@@ -138,6 +146,10 @@ async function relayUnderLock(
         [delivered, failure] = [0, err];
       }
       if (delivered > 0) {
+        await onPublished?.(
+          db,
+          pending.slice(0, delivered).map((row) => row.envelope as unknown as EventEnvelope),
+        );
         await tx
           .update(eventOutbox)
           .set({ publishedAt: new Date(), attempts: sql`${eventOutbox.attempts} + 1` })

@@ -185,19 +185,33 @@ export async function verifyKeySignature(
   env: Env,
   req: { keyId: string; payload: string; signature: string; ip: string | null },
 ): Promise<{ key: ApiKeyRow; user: UserRow }> {
-  const [found] = await db
-    .select({ key: apiKeys, user: users })
-    .from(apiKeys)
-    .innerJoin(users, eq(users.id, apiKeys.userId))
-    .where(and(eq(apiKeys.keyId, req.keyId), isNull(apiKeys.revokedAt), isNull(users.deletedAt)));
+  const found = await findLiveApiKey(db, req.keyId);
   if (!found) throw refused("unknown_key");
   const secret = await decryptSecret(env.API_KEY_ENCRYPTION_KEY, found.key.keyId, found.key.secretCiphertext);
   const expected = await hmacSha256Hex(secret, req.payload);
   if (!constantTimeEqualStrings(expected, req.signature.toLowerCase())) throw refused("bad_signature");
-  if (found.key.ipAllowlist && (!req.ip || !found.key.ipAllowlist.includes(req.ip))) {
+  assertIpAllowed(found.key, req.ip);
+  return found;
+}
+
+/** A live (unrevoked) key of a live user, by its public id; null when there is none. */
+export async function findLiveApiKey(
+  db: DbExecutor,
+  keyId: string,
+): Promise<{ key: ApiKeyRow; user: UserRow } | null> {
+  const [found] = await db
+    .select({ key: apiKeys, user: users })
+    .from(apiKeys)
+    .innerJoin(users, eq(users.id, apiKeys.userId))
+    .where(and(eq(apiKeys.keyId, keyId), isNull(apiKeys.revokedAt), isNull(users.deletedAt)));
+  return found ?? null;
+}
+
+/** The key's IP allowlist, when it has one, must name the caller's address. */
+export function assertIpAllowed(key: ApiKeyRow, ip: string | null): void {
+  if (key.ipAllowlist && (!ip || !key.ipAllowlist.includes(ip))) {
     throw refused("ip_not_allowed", "This API key is not allowed from this IP address");
   }
-  return found;
 }
 
 /**
