@@ -1,16 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { constantTimeEqualStrings } from "../../src/lib/constant-time";
 import { LISTEN_KEY_TTL_MS, newListenKey } from "./listen-key";
-
-/** The header the Worker names a socket's kind with when it hands the upgrade over. */
-export const SOCKET_HEADER = "x-account-socket";
-
-/** One private event, already in Binance's shape; `id` makes a repeated delivery a no-op. */
-export interface AccountEvent {
-  id: string;
-  /** The event's JSON (`executionReport`, `outboundAccountPosition`, `balanceUpdate`). */
-  event: string;
-}
+import { SOCKET_HEADER, type AccountEvent } from "./protocol";
 
 /** A `/ws/<listenKey>` socket, or the Worker's bridge to one `/ws-api/v3` subscription. */
 type SocketTag = { kind: "listen"; key: string } | { kind: "subscriber" };

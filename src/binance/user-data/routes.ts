@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { SOCKET_HEADER } from "../../../durable-objects/account-stream/account-stream";
+import { SOCKET_HEADER } from "../../../durable-objects/account-stream/protocol";
 import { userOfListenKey } from "../../../durable-objects/account-stream/listen-key";
 import type { AppEnv } from "../../http/app-env";
 import { getDb } from "../../http/resources";
