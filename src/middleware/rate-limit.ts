@@ -20,7 +20,7 @@ import {
  * - per user or API key (60/min): `authenticate` (for access tokens, started by `apiRateLimit`
  *   in the same Redis round as the IP limit).
  * - login (5 per 15 min per email + IP): in the login route, before any hashing; and per
- *   account whatever the IP, a growing delay between attempts after 5 failures
+ *   account whatever the IP, a growing delay between attempts after 10 failures
  *   (`enforceSignInSlowdown`: a slow-down for a distributed guesser, never a lockout);
  *   password changes (5 per 15 min per user, each attempt costs two Argon2id hashes).
  * If Redis is unreachable, these general limits FAIL OPEN (logged as a warning): Redis is an

@@ -54,7 +54,7 @@ const loginRoute = createRoute({
   tags: ["Authentication"],
   summary: "Exchange email and password for an access token and a refresh token",
   description:
-    "Unknown email, wrong password and deleted account answer the same 401 `INVALID_CREDENTIALS`. With 2FA on, the right password without `totp_code` or `recovery_code` answers 401 `TWO_FACTOR_REQUIRED`, and a wrong or already used code 401 `INVALID_TWO_FACTOR_CODE` (each code works once; 10 code attempts per 15 minutes per account). Limited to 5 attempts per 15 minutes per email and IP, and per account from any IP slowed after 5 failures: each next attempt waits 1 s, 2 s, 4 s … up to 60 s after the previous one (429 with Retry-After; never a lockout, a successful sign-in resets it); fails closed (503) when the limiter is unavailable.",
+    "Unknown email, wrong password and deleted account answer the same 401 `INVALID_CREDENTIALS`. With 2FA on, the right password without `totp_code` or `recovery_code` answers 401 `TWO_FACTOR_REQUIRED`, and a wrong or already used code 401 `INVALID_TWO_FACTOR_CODE` (each code works once; 10 code attempts per 15 minutes per account). Limited to 5 attempts per 15 minutes per email and IP, and per account from any IP slowed after 10 failures: each next attempt waits 1 s, 2 s, 4 s … up to 60 s after the previous one (429 with Retry-After; never a lockout, a successful sign-in resets it); fails closed (503) when the limiter is unavailable.",
   request: jsonBody(
     z.strictObject({
       email: z.string().min(1).max(254),

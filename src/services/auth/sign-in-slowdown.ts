@@ -6,8 +6,9 @@ import type { Redis } from "@upstash/redis/cloudflare";
  * 1 s, 2 s, 4 s … (at most `maxDelayMs`) after the previous one. A guesser with a botnet gets
  * about one guess a minute per account; the owner, at worst, waits a minute, never fifteen.
  * Failures are forgotten `memoryMs` after the last one, and a successful sign-in clears them.
+ * Ten free failures: twice the per email + IP budget, so one device's typos never slow the account.
  */
-export const SIGN_IN_SLOWDOWN = { freeFailures: 5, maxDelayMs: 60_000, memoryMs: 15 * 60_000 };
+export const SIGN_IN_SLOWDOWN = { freeFailures: 10, maxDelayMs: 60_000, memoryMs: 15 * 60_000 };
 
 /** How long after the previous attempt the next may come, once `failures` have failed. */
 export function signInDelayMs(failures: number, rules = SIGN_IN_SLOWDOWN): number {
