@@ -16,6 +16,8 @@ export class BinanceError extends Error {
     readonly code: number,
     message: string,
     readonly headers?: Record<string, string>,
+    /** Binance's `data` beside `code` and `msg` (cancelReplace's partial failures). */
+    readonly data?: Record<string, unknown>,
   ) {
     super(message);
     this.name = "BinanceError";
@@ -119,5 +121,5 @@ export function toBinanceError(err: unknown): BinanceError {
 export function binanceErrorResponse(c: Context<AppEnv>, err: unknown): Response {
   const e = toBinanceError(err);
   if (e.code === -1000) c.get("log")?.error("binance request failed", describeError(err));
-  return c.json({ code: e.code, msg: e.message }, e.status, e.headers);
+  return c.json({ code: e.code, msg: e.message, ...(e.data ? { data: e.data } : {}) }, e.status, e.headers);
 }

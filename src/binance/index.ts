@@ -1,6 +1,7 @@
 import { createBinanceRouter } from "./router";
 import { accountRoutes } from "./routes/account";
 import { marketDataRoutes } from "./routes/market-data";
+import { orderListRoutes } from "./routes/order-lists";
 import { tradingRoutes } from "./routes/trading";
 
 /**
@@ -10,4 +11,5 @@ import { tradingRoutes } from "./routes/trading";
 export const binanceRoutes = createBinanceRouter()
   .route("/", marketDataRoutes)
   .route("/", tradingRoutes)
+  .route("/", orderListRoutes)
   .route("/", accountRoutes);

@@ -37,6 +37,32 @@ export const NewOrderParams = z
 
 export type NewOrder = z.infer<typeof NewOrderParams>;
 
+/** An order named by `orderId` or `origClientOrderId` (GET/DELETE /order). */
+export const OrderRefParams = z
+  .object({
+    symbol: P.symbol,
+    orderId: P.int.optional(),
+    origClientOrderId: ClientOrderId.optional(),
+    newClientOrderId: ClientOrderId.optional(),
+  })
+  .extend(SignedParams.shape);
+
+export type OrderRef = z.infer<typeof OrderRefParams>;
+
+/** GET /allOrders and /myTrades. */
+export const HistoryParams = z
+  .object({
+    symbol: P.symbol,
+    orderId: P.int.optional(),
+    fromId: P.int.optional(),
+    startTime: P.int.optional(),
+    endTime: P.int.optional(),
+    limit: P.limit(1000).optional(),
+  })
+  .extend(SignedParams.shape);
+
+export type History = z.infer<typeof HistoryParams>;
+
 /** "0.00100000" → "0.001": Binance clients pad to 8 places, our assets may have fewer. */
 export const trimDecimal = (v: string): string => (v.includes(".") ? v.replace(/\.?0+$/, "") : v);
 
@@ -47,6 +73,18 @@ function need<K extends keyof NewOrder>(p: NewOrder, ...names: K[]): void {
   for (const name of names) if (p[name] === undefined) throw mandatory(String(name));
 }
 
+/** What every order (a list's too) has: market, side and self-trade prevention (NONE / DECREMENT refused). */
+export function orderCommon(market: string, side: "BUY" | "SELL", stp: NewOrder["selfTradePreventionMode"]) {
+  if (stp === "NONE" || stp === "DECREMENT") {
+    throw orderRejected(`selfTradePreventionMode ${stp} is not supported.`);
+  }
+  return {
+    market,
+    side: side === "BUY" ? ("buy" as const) : ("sell" as const),
+    ...(stp ? { self_trade_prevention: stp.toLowerCase() as "expire_taker" } : {}),
+  };
+}
+
 /**
  * Binance's order parameters as Pandora's order (the one placement path checks every rule).
  * What the engine has no counterpart for is refused here: take-profit types, trailing limit
@@ -54,16 +92,9 @@ function need<K extends keyof NewOrder>(p: NewOrder, ...names: K[]): void {
  */
 export function toPlaceOrder(p: NewOrder, market: string): PlaceOrderRequest {
   const dec = (v: string | undefined) => (v === undefined ? undefined : trimDecimal(v));
-  if (p.selfTradePreventionMode === "NONE" || p.selfTradePreventionMode === "DECREMENT") {
-    throw orderRejected(`selfTradePreventionMode ${p.selfTradePreventionMode} is not supported.`);
-  }
   const common = {
-    market,
-    side: p.side === "BUY" ? ("buy" as const) : ("sell" as const),
+    ...orderCommon(market, p.side, p.selfTradePreventionMode),
     ...(p.newClientOrderId ? { client_order_id: p.newClientOrderId } : {}),
-    ...(p.selfTradePreventionMode
-      ? { self_trade_prevention: p.selfTradePreventionMode.toLowerCase() as "expire_taker" }
-      : {}),
     ...(p.icebergQty ? { visible_quantity: dec(p.icebergQty) } : {}),
   };
   switch (p.type) {

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, lte, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNotNull, lte, or, sql, type SQL } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../db/client";
 import { orders, trades } from "../db/schema";
@@ -55,6 +55,24 @@ export async function openOrders(db: Database, userId: string, market?: string):
       ),
     )
     .orderBy(asc(orders.number));
+}
+
+/**
+ * The integer `orderListId` of each OCO among `rows`, by the pair's group id: the number of its
+ * limit leg (whose own id is the group's). Orders outside a list are -1.
+ */
+export async function orderListIds(db: Database, rows: OrderRow[]): Promise<Map<string, number>> {
+  const ids = new Map<string, number>();
+  for (const r of rows) if (r.ocoGroupId === r.id) ids.set(r.id, r.number);
+  const missing = [...new Set(rows.map((r) => r.ocoGroupId).filter((g): g is string => !!g && !ids.has(g)))];
+  if (missing.length > 0) {
+    const found = await db
+      .select({ id: orders.id, number: orders.number })
+      .from(orders)
+      .where(inArray(orders.id, missing));
+    for (const f of found) ids.set(f.id, f.number);
+  }
+  return ids;
 }
 
 export async function ordersById(db: Database, ids: string[]): Promise<OrderRow[]> {
@@ -148,4 +166,96 @@ export async function myTrades(db: Database, rules: MarketRules, q: HistoryQuery
       isBestMatch: true,
     }));
   });
+}
+
+/** The integer numbers of orders by id. */
+export async function numbersOf(db: Database, ids: string[]): Promise<Map<string, number>> {
+  const rows = await db
+    .select({ id: orders.id, number: orders.number })
+    .from(orders)
+    .where(inArray(orders.id, ids));
+  return new Map(rows.map((r) => [r.id, r.number]));
+}
+
+/** Both legs of each of these OCOs (by group id), oldest list first, its legs in id order. */
+export async function orderListLegs(db: Database, groupIds: string[]): Promise<OrderRow[][]> {
+  if (groupIds.length === 0) return [];
+  const rows = await db
+    .select()
+    .from(orders)
+    .where(inArray(orders.ocoGroupId, groupIds))
+    .orderBy(asc(orders.number));
+  const byGroup = new Map<string, OrderRow[]>(groupIds.map((g) => [g, []]));
+  for (const r of rows) byGroup.get(r.ocoGroupId!)!.push(r);
+  return [...byGroup.values()]
+    .filter((legs) => legs.length > 0)
+    .sort((a, b) => a[0]!.number - b[0]!.number);
+}
+
+/**
+ * One of the caller's OCOs by its `orderListId` (its limit leg's number) or its
+ * `listClientOrderId` (its limit leg's client order id); optionally in one market.
+ */
+export async function findOrderList(
+  db: Database,
+  userId: string,
+  by: { listId?: number; clientOrderId?: string; market?: string },
+): Promise<OrderRow[] | null> {
+  const [head] = await db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.userId, userId),
+        eq(orders.ocoGroupId, orders.id),
+        by.market ? eq(orders.market, by.market) : undefined,
+        by.listId !== undefined
+          ? eq(orders.number, by.listId)
+          : eq(orders.clientOrderId, by.clientOrderId ?? ""),
+      ),
+    );
+  if (!head) return null;
+  return (await orderListLegs(db, [head.id]))[0] ?? null;
+}
+
+/**
+ * GET /allOrderList: the caller's OCOs from `fromId` (an orderListId) on, or the most recent;
+ * oldest first either way.
+ */
+export async function orderListHistory(
+  db: Database,
+  q: { userId: string; fromId?: number; startTime?: number; endTime?: number; limit: number },
+): Promise<OrderRow[][]> {
+  const heads = await db
+    .select({ id: orders.id })
+    .from(orders)
+    .where(
+      and(
+        eq(orders.userId, q.userId),
+        eq(orders.ocoGroupId, orders.id),
+        q.fromId !== undefined ? gte(orders.number, q.fromId) : undefined,
+        q.startTime !== undefined ? gte(orders.createdAt, new Date(q.startTime)) : undefined,
+        q.endTime !== undefined ? lte(orders.createdAt, new Date(q.endTime)) : undefined,
+      ),
+    )
+    .orderBy(q.fromId !== undefined ? asc(orders.number) : desc(orders.number))
+    .limit(q.limit);
+  return orderListLegs(
+    db,
+    heads.map((h) => h.id),
+  );
+}
+
+/** GET /openOrderList: the caller's OCOs with a leg still open. */
+export async function openOrderLists(db: Database, userId: string): Promise<OrderRow[][]> {
+  const open = await db
+    .selectDistinct({ group: orders.ocoGroupId })
+    .from(orders)
+    .where(
+      and(eq(orders.userId, userId), isNotNull(orders.ocoGroupId), inArray(orders.status, [...OPEN])),
+    );
+  return orderListLegs(
+    db,
+    open.map((o) => o.group!),
+  );
 }

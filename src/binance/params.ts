@@ -41,7 +41,7 @@ export const singleValued: MiddlewareHandler<AppEnv> = async (c, next) => {
 /** The request's parameters checked against a route's schema (-1102 missing, -1100 malformed). */
 export async function binanceParams<T extends z.ZodType>(c: Context<AppEnv>, schema: T): Promise<z.infer<T>> {
   const parsed = schema.safeParse(await mergedParams(c));
-  if (!parsed.success) throw parameterError(parsed.error);
+  if (!parsed.success) throw parameterError(parsed.error, await mergedParams(c));
   return parsed.data;
 }
 

@@ -40,8 +40,11 @@ export function quoteValue(rules: MarketRules, price: string, quantity: string):
 
 const zero = (decimals: number) => formatUnits(0n, decimals);
 
-/** An order as GET /api/v3/order answers it. `number` is its integer `orderId`. */
-export function binanceOrder(view: OrderView, number: number, rules: MarketRules) {
+/**
+ * An order as GET /api/v3/order answers it. `number` is its integer `orderId`, `orderListId`
+ * its OCO's (order-queries.ts `orderListIds`) or -1.
+ */
+export function binanceOrder(view: OrderView, number: number, rules: MarketRules, orderListId = -1) {
   const quote = (v: string | null) => v ?? zero(rules.quoteDecimals);
   const base = (v: string | null) => v ?? zero(rules.baseDecimals);
   const stop = view.type === "stop_loss" || view.type === "stop_limit" || view.type === "trailing_stop";
@@ -49,7 +52,7 @@ export function binanceOrder(view: OrderView, number: number, rules: MarketRules
   return {
     symbol: binanceSymbol(view.market),
     orderId: number,
-    orderListId: -1,
+    orderListId,
     clientOrderId: view.client_order_id ?? "",
     price: quote(view.price),
     origQty: base(view.quantity),
@@ -107,5 +110,37 @@ export function binanceKline(k: CandleView) {
   return [k.open_time, k.open, k.high, k.low, k.close, k.volume, k.close_time, "0", k.trades, "0", "0", "0"];
 }
 
+/**
+ * A cancelled order as DELETE /order answers it: `clientOrderId` is the cancel's own id
+ * (Binance's `newClientOrderId`), `origClientOrderId` the order's.
+ */
+export function binanceCancel(
+  view: OrderView,
+  number: number,
+  rules: MarketRules,
+  cancelClientOrderId: string,
+  orderListId = -1,
+) {
+  const o = binanceOrder(view, number, rules, orderListId);
+  const { time: _t, updateTime: _u, isWorking: _w, workingTime: _wt, origQuoteOrderQty: _q, ...rest } = o;
+  return { ...rest, origClientOrderId: o.clientOrderId, clientOrderId: cancelClientOrderId, transactTime: Date.now() };
+}
+
 /** A fee in basis points as Binance's rate: 10 → "0.00100000". */
 export const bpsRate = (bps: number): string => formatUnits(BigInt(bps) * 10_000n, 8);
+
+/** Binance's four commission rates; buyer and seller surcharges are always zero here. */
+export const commissionRates = (makerBps: number, takerBps: number) => ({
+  maker: bpsRate(makerBps),
+  taker: bpsRate(takerBps),
+  buyer: bpsRate(0),
+  seller: bpsRate(0),
+});
+
+/** Binance's BNB fee discount, which Pandora never gives (fees come from what a side receives). */
+export const noDiscount = () => ({
+  enabledForAccount: false,
+  enabledForSymbol: false,
+  discountAsset: "BNB",
+  discount: bpsRate(0),
+});
