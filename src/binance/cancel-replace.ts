@@ -1,13 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import type { BinanceCaller } from "./caller";
 import { BinanceError, eitherMandatory, toBinanceError, unknownOrderCancel } from "./errors";
-import { cancelRow, listIdOf, namedOrder, newClientOrderId, newOrder } from "./order-actions";
+import { cancelAndReport, namedOrder, newOrder } from "./order-actions";
 import { ClientOrderId, NewOrderParams, toPlaceOrder } from "./order-params";
-import { orderListIds } from "./order-queries";
 import { P } from "./params";
 import { marketRulesOf } from "./symbols";
-import { binanceCancel } from "./views";
-import { toOrderView } from "../services/trading/order-view";
 
 /** POST /api/v3/order/cancelReplace: the new order's parameters plus which order to cancel and how. */
 export const CancelReplaceParams = NewOrderParams.extend({
@@ -64,15 +61,7 @@ export async function cancelReplace(caller: BinanceCaller, p: CancelReplace) {
     if (restriction && !restriction.includes(row.status)) {
       throw new BinanceError(400, -2011, "Order was not canceled due to cancel restrictions.");
     }
-    const after = await cancelRow(caller, row);
-    const lists = await orderListIds(caller.db, [after]);
-    return binanceCancel(
-      toOrderView(after, rules),
-      after.number,
-      rules,
-      p.cancelNewClientOrderId ?? newClientOrderId(),
-      listIdOf(lists, after),
-    );
+    return cancelAndReport(caller, row, rules, p.cancelNewClientOrderId);
   });
   if (!cancel.ok && p.cancelReplaceMode === "STOP_ON_FAILURE") {
     throw new BinanceError(400, -2022, "Order cancel-replace failed.", undefined, {

@@ -7,7 +7,12 @@ import { cancelAllOrders, cancelOrder as cancelBookOrder } from "../services/tra
 import { loadMarketRules } from "../services/trading/market-directory";
 import type { MarketRules } from "../services/trading/market-rules";
 import { toOrderView, type OrderRow } from "../services/trading/order-view";
-import { assertMayTrade, placeOrder, preparePlacement } from "../services/trading/place-order";
+import {
+  assertMayTrade,
+  placeOrder,
+  preparePlacement,
+  type PlaceOrderRequest,
+} from "../services/trading/place-order";
 import type { BinanceCaller } from "./caller";
 import { eitherMandatory, noSuchOrder, unknownOrderCancel } from "./errors";
 import { responseType, toPlaceOrder, type History, type NewOrder, type OrderRef } from "./order-params";
@@ -31,7 +36,8 @@ const num = (v: string | undefined) => (v === undefined ? undefined : Number(v))
 /** Rows as GET /order answers them, each with its market's rules and its order list's id. */
 export async function orderViews(caller: BinanceCaller, rows: OrderRow[]) {
   const rules = new Map<string, MarketRules>();
-  for (const r of rows) if (!rules.has(r.market)) rules.set(r.market, await loadMarketRules(caller.db, r.market));
+  for (const r of rows)
+    if (!rules.has(r.market)) rules.set(r.market, await loadMarketRules(caller.db, r.market));
   const lists = await orderListIds(caller.db, rows);
   return rows.map((r) =>
     binanceOrder(toOrderView(r, rules.get(r.market)!), r.number, rules.get(r.market)!, listIdOf(lists, r)),
@@ -41,20 +47,16 @@ export async function orderViews(caller: BinanceCaller, rows: OrderRow[]) {
 export const listIdOf = (lists: Map<string, number>, row: OrderRow): number =>
   row.ocoGroupId ? (lists.get(row.ocoGroupId) ?? -1) : -1;
 
+/** The one placement path (place-order.ts) for the caller. */
+export const placeAs = (caller: BinanceCaller, req: PlaceOrderRequest) =>
+  placeOrder(caller.db, caller.env, caller.principal, req, caller.metadata, undefined, caller.traceparent);
+
 /** POST /order: the order through the one placement path (place-order.ts), answered as `newOrderRespType`. */
 export async function newOrder(caller: BinanceCaller, p: NewOrder) {
   const rules = await marketRulesOf(caller.db, p.symbol);
   const req = toPlaceOrder(p, rules.symbol);
   req.client_order_id ??= newClientOrderId();
-  const result = await placeOrder(
-    caller.db,
-    caller.env,
-    caller.principal,
-    req,
-    caller.metadata,
-    undefined,
-    caller.traceparent,
-  );
+  const result = await placeAs(caller, req);
   const number = await orderNumber(caller.db, result.order.id);
   const transactTime = Date.now();
   const ack = {
@@ -133,6 +135,27 @@ export async function cancelRow(caller: BinanceCaller, row: OrderRow): Promise<O
 }
 
 /**
+ * Cancels one open order and answers as DELETE /order does; `cancelClientOrderId` is the
+ * cancel's own id (generated when not given).
+ */
+export async function cancelAndReport(
+  caller: BinanceCaller,
+  row: OrderRow,
+  rules: MarketRules,
+  cancelClientOrderId?: string,
+) {
+  const after = await cancelRow(caller, row);
+  const lists = await orderListIds(caller.db, [after]);
+  return binanceCancel(
+    toOrderView(after, rules),
+    after.number,
+    rules,
+    cancelClientOrderId ?? newClientOrderId(),
+    listIdOf(lists, after),
+  );
+}
+
+/**
  * DELETE /order (-2011 when unknown or no longer open). The cancel settles the market in the
  * request, which records events: the caller relays them after answering (relayEventsAfterResponse).
  */
@@ -140,15 +163,7 @@ export async function cancelOrder(caller: BinanceCaller, q: OrderRef) {
   const rules = await marketRulesOf(caller.db, q.symbol);
   const row = await namedOrder(caller, q, rules);
   if (!row) throw unknownOrderCancel();
-  const after = await cancelRow(caller, row);
-  const lists = await orderListIds(caller.db, [after]);
-  return binanceCancel(
-    toOrderView(after, rules),
-    after.number,
-    rules,
-    q.newClientOrderId ?? newClientOrderId(),
-    listIdOf(lists, after),
-  );
+  return cancelAndReport(caller, row, rules, q.newClientOrderId);
 }
 
 /** GET /openOrders: in one market (`symbol`) or all. */

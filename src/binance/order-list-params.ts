@@ -24,7 +24,12 @@ const leg = <N extends "above" | "below">(n: N) =>
     Record<`${N}ClientOrderId`, z.ZodOptional<typeof ClientOrderId>> &
     Record<`${N}TimeInForce`, z.ZodOptional<typeof TimeInForce>> &
     Record<
-      `${N}IcebergQty` | `${N}Price` | `${N}StopPrice` | `${N}TrailingDelta` | `${N}StrategyId` | `${N}StrategyType`,
+      | `${N}IcebergQty`
+      | `${N}Price`
+      | `${N}StopPrice`
+      | `${N}TrailingDelta`
+      | `${N}StrategyId`
+      | `${N}StrategyType`,
       z.ZodOptional<z.ZodString>
     >;
 
@@ -94,7 +99,11 @@ function refuseUnsupported(p: Record<string, string | undefined>, names: string[
  * none (one is generated). A stop leg's own id, or a limit leg's that differs from the list's,
  * cannot be kept and is refused rather than dropped.
  */
-function clientIdOf(listId: string | undefined, limit: [string, string | undefined], stop: [string, string | undefined]) {
+function clientIdOf(
+  listId: string | undefined,
+  limit: [string, string | undefined],
+  stop: [string, string | undefined],
+) {
   if (stop[1] !== undefined) throw notRequired(stop[0]);
   if (listId !== undefined && limit[1] !== undefined && limit[1] !== listId) throw notRequired(limit[0]);
   return listId ?? limit[1];
@@ -109,10 +118,12 @@ function checkLegs(side: "BUY" | "SELL", above: LegType, below: LegType): void {
   }
   if (side === "SELL") {
     if (isStop(above)) throw new BinanceError(400, -1197, "A stop loss order in a sell OCO must be below.");
-    if (below === "LIMIT_MAKER") throw new BinanceError(400, -1166, "A limit order in a sell OCO must be above.");
+    if (below === "LIMIT_MAKER")
+      throw new BinanceError(400, -1166, "A limit order in a sell OCO must be above.");
   } else {
     if (isStop(below)) throw new BinanceError(400, -1196, "A stop loss order in a buy OCO must be above.");
-    if (above === "LIMIT_MAKER") throw new BinanceError(400, -1165, "A limit order in a buy OCO must be below.");
+    if (above === "LIMIT_MAKER")
+      throw new BinanceError(400, -1165, "A limit order in a buy OCO must be below.");
   }
   for (const t of [above, below]) {
     if (t === "TAKE_PROFIT") throw orderRejected("Take profit orders are not supported for this symbol.");
@@ -127,7 +138,12 @@ export function ocoFromOrderList(p: z.infer<typeof OrderListOcoParams>): OcoRequ
   checkLegs(p.side, p.aboveType, p.belowType);
   const [limit, stop] = p.side === "SELL" ? (["above", "below"] as const) : (["below", "above"] as const);
   const q = p as unknown as Record<string, string | undefined>;
-  refuseUnsupported(q, [`${limit}IcebergQty`, `${stop}IcebergQty`, `${limit}TrailingDelta`, `${stop}TrailingDelta`]);
+  refuseUnsupported(q, [
+    `${limit}IcebergQty`,
+    `${stop}IcebergQty`,
+    `${limit}TrailingDelta`,
+    `${stop}TrailingDelta`,
+  ]);
   const price = q[`${limit}Price`];
   if (price === undefined) throw mandatory(`${limit}Price`);
   if (q[`${limit}StopPrice`] !== undefined) throw notRequired(`${limit}StopPrice`);

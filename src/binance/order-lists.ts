@@ -3,11 +3,10 @@
 import type { z } from "@hono/zod-openapi";
 import type { MarketRules } from "../services/trading/market-rules";
 import { toOrderView, type FillView, type OrderRow, type OrderView } from "../services/trading/order-view";
-import { placeOrder } from "../services/trading/place-order";
 import { loadMarketRules } from "../services/trading/market-directory";
 import type { BinanceCaller } from "./caller";
 import { BinanceError, eitherMandatory, unknownOrderCancel } from "./errors";
-import { cancelOpenRows, cancelRow, newClientOrderId } from "./order-actions";
+import { cancelOpenRows, cancelRow, newClientOrderId, placeAs } from "./order-actions";
 import type {
   CancelOrderListParams,
   OcoRequest,
@@ -44,7 +43,11 @@ function listFields(
     listClientOrderId: legs.find((l) => l.id === headId)?.clientOrderId ?? "",
     transactionTime,
     symbol,
-    orders: stopFirst(legs, headId).map((l) => ({ symbol, orderId: l.number, clientOrderId: l.clientOrderId })),
+    orders: stopFirst(legs, headId).map((l) => ({
+      symbol,
+      orderId: l.number,
+      clientOrderId: l.clientOrderId,
+    })),
   };
 }
 
@@ -101,15 +104,7 @@ export async function placeOrderList(caller: BinanceCaller, o: OcoRequest) {
     ...(o.stopLimitPrice !== undefined ? { stop_limit_price: o.stopLimitPrice } : {}),
     client_order_id: o.clientOrderId ?? newClientOrderId(),
   };
-  const result = await placeOrder(
-    caller.db,
-    caller.env,
-    caller.principal,
-    req,
-    caller.metadata,
-    undefined,
-    caller.traceparent,
-  );
+  const result = await placeAs(caller, req);
   const views = result.orders ?? [result.order];
   const numbers = await numbersOf(
     caller.db,
@@ -150,7 +145,13 @@ function legReport(
   fills: FillView[],
 ) {
   const symbol = binanceSymbol(rules.symbol);
-  const ack = { symbol, orderId: number, orderListId: listId, clientOrderId: v.client_order_id ?? "", transactTime };
+  const ack = {
+    symbol,
+    orderId: number,
+    orderListId: listId,
+    clientOrderId: v.client_order_id ?? "",
+    transactTime,
+  };
   if (type === "ACK") return ack;
   const { time: _t, updateTime: _u, isWorking: _w, ...order } = binanceOrder(v, number, rules, listId);
   const report = { ...order, ...ack, workingTime: transactTime };
@@ -221,7 +222,9 @@ export async function cancelOrderList(caller: BinanceCaller, q: z.infer<typeof C
   const open = legs.find((l) => !FINAL.has(l.status));
   if (!open) throw unknownOrderCancel();
   await cancelRow(caller, open);
-  const after = await findOrderList(caller.db, caller.principal.userId, { listId: binanceOrderList(legs, rules).orderListId });
+  const after = await findOrderList(caller.db, caller.principal.userId, {
+    listId: binanceOrderList(legs, rules).orderListId,
+  });
   return binanceListCancel(after!, rules, q.newClientOrderId);
 }
 

@@ -92,24 +92,29 @@ export interface HistoryQuery {
   limit: number;
 }
 
+/** Orders from `from` (a number) on, oldest first; else the most recent, newest first; in a time range. */
+function orderPage(q: { from?: number; startTime?: number; endTime?: number }) {
+  return {
+    where: [
+      q.from !== undefined ? gte(orders.number, q.from) : undefined,
+      q.startTime !== undefined ? gte(orders.createdAt, new Date(q.startTime)) : undefined,
+      q.endTime !== undefined ? lte(orders.createdAt, new Date(q.endTime)) : undefined,
+    ],
+    order: q.from !== undefined ? asc(orders.number) : desc(orders.number),
+  };
+}
+
 /**
  * GET /allOrders: with `orderId` the orders from it on, otherwise the most recent ones; oldest
  * first either way, as Binance answers.
  */
 export async function allOrders(db: Database, q: HistoryQuery): Promise<OrderRow[]> {
+  const page = orderPage({ ...q, from: q.orderId });
   const rows = await db
     .select()
     .from(orders)
-    .where(
-      and(
-        eq(orders.userId, q.userId),
-        eq(orders.market, q.market),
-        q.orderId !== undefined ? gte(orders.number, q.orderId) : undefined,
-        q.startTime !== undefined ? gte(orders.createdAt, new Date(q.startTime)) : undefined,
-        q.endTime !== undefined ? lte(orders.createdAt, new Date(q.endTime)) : undefined,
-      ),
-    )
-    .orderBy(q.orderId !== undefined ? asc(orders.number) : desc(orders.number))
+    .where(and(eq(orders.userId, q.userId), eq(orders.market, q.market), ...page.where))
+    .orderBy(page.order)
     .limit(q.limit);
   return q.orderId !== undefined ? rows : rows.reverse();
 }
@@ -187,9 +192,7 @@ export async function orderListLegs(db: Database, groupIds: string[]): Promise<O
     .orderBy(asc(orders.number));
   const byGroup = new Map<string, OrderRow[]>(groupIds.map((g) => [g, []]));
   for (const r of rows) byGroup.get(r.ocoGroupId!)!.push(r);
-  return [...byGroup.values()]
-    .filter((legs) => legs.length > 0)
-    .sort((a, b) => a[0]!.number - b[0]!.number);
+  return [...byGroup.values()].filter((legs) => legs.length > 0).sort((a, b) => a[0]!.number - b[0]!.number);
 }
 
 /**
@@ -226,19 +229,12 @@ export async function orderListHistory(
   db: Database,
   q: { userId: string; fromId?: number; startTime?: number; endTime?: number; limit: number },
 ): Promise<OrderRow[][]> {
+  const page = orderPage({ ...q, from: q.fromId });
   const heads = await db
     .select({ id: orders.id })
     .from(orders)
-    .where(
-      and(
-        eq(orders.userId, q.userId),
-        eq(orders.ocoGroupId, orders.id),
-        q.fromId !== undefined ? gte(orders.number, q.fromId) : undefined,
-        q.startTime !== undefined ? gte(orders.createdAt, new Date(q.startTime)) : undefined,
-        q.endTime !== undefined ? lte(orders.createdAt, new Date(q.endTime)) : undefined,
-      ),
-    )
-    .orderBy(q.fromId !== undefined ? asc(orders.number) : desc(orders.number))
+    .where(and(eq(orders.userId, q.userId), eq(orders.ocoGroupId, orders.id), ...page.where))
+    .orderBy(page.order)
     .limit(q.limit);
   return orderListLegs(
     db,
@@ -251,9 +247,7 @@ export async function openOrderLists(db: Database, userId: string): Promise<Orde
   const open = await db
     .selectDistinct({ group: orders.ocoGroupId })
     .from(orders)
-    .where(
-      and(eq(orders.userId, userId), isNotNull(orders.ocoGroupId), inArray(orders.status, [...OPEN])),
-    );
+    .where(and(eq(orders.userId, userId), isNotNull(orders.ocoGroupId), inArray(orders.status, [...OPEN])));
   return orderListLegs(
     db,
     open.map((o) => o.group!),

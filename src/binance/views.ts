@@ -123,7 +123,12 @@ export function binanceCancel(
 ) {
   const o = binanceOrder(view, number, rules, orderListId);
   const { time: _t, updateTime: _u, isWorking: _w, workingTime: _wt, origQuoteOrderQty: _q, ...rest } = o;
-  return { ...rest, origClientOrderId: o.clientOrderId, clientOrderId: cancelClientOrderId, transactTime: Date.now() };
+  return {
+    ...rest,
+    origClientOrderId: o.clientOrderId,
+    clientOrderId: cancelClientOrderId,
+    transactTime: Date.now(),
+  };
 }
 
 /** A fee in basis points as Binance's rate: 10 → "0.00100000". */

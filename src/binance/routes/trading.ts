@@ -13,7 +13,9 @@ import { createBinanceRouter } from "../router";
 
 const SymbolOnly = z.object({ symbol: P.symbol }).extend(SignedParams.shape);
 const OptionalSymbol = z.object({ symbol: P.symbol.optional() }).extend(SignedParams.shape);
-const TestOrderParams = NewOrderParams.extend({ computeCommissionRates: z.enum(["true", "false"]).optional() });
+const TestOrderParams = NewOrderParams.extend({
+  computeCommissionRates: z.enum(["true", "false"]).optional(),
+});
 
 /**
  * A cancel settles the market in the request (cancel-order.ts), which records events in the

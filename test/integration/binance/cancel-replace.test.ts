@@ -161,7 +161,12 @@ describe("Binance cancelReplace (/api/v3/order/cancelReplace)", () => {
       -1102,
     );
     await binanceError(
-      signedFetch(trader, "POST", "/order/cancelReplace", sell("76000", { cancelReplaceMode: "STOP_ON_FAILURE" })),
+      signedFetch(
+        trader,
+        "POST",
+        "/order/cancelReplace",
+        sell("76000", { cancelReplaceMode: "STOP_ON_FAILURE" }),
+      ),
       400,
       -1102,
     );

@@ -141,7 +141,9 @@ describe("Binance OCO order lists (/api/v3/orderList)", () => {
     );
     expect(done.listStatusType).toBe("ALL_DONE");
     const legs = await Promise.all(
-      done.orders.map((o) => ok<Report>(signedFetch(bob, "GET", "/order", { symbol, orderId: String(o.orderId) }))),
+      done.orders.map((o) =>
+        ok<Report>(signedFetch(bob, "GET", "/order", { symbol, orderId: String(o.orderId) })),
+      ),
     );
     expect(legs.map((l) => [l.type, l.status])).toEqual([
       ["STOP_LOSS_LIMIT", expect.stringMatching(/^(CANCELED|EXPIRED)$/)],
@@ -187,7 +189,11 @@ describe("Binance OCO order lists (/api/v3/orderList)", () => {
     await refuse(sellOco({ aboveType: "STOP_LOSS", belowType: "LIMIT_MAKER" }), 400, -1197);
     await refuse(sellOco({ aboveType: "TAKE_PROFIT", belowType: "LIMIT_MAKER" }), 400, -1166);
     await refuse({ ...sellOco(), side: "BUY" }, 400, -1196);
-    await refuse({ ...sellOco(), side: "BUY", aboveType: "LIMIT_MAKER", belowType: "TAKE_PROFIT" }, 400, -1165);
+    await refuse(
+      { ...sellOco(), side: "BUY", aboveType: "LIMIT_MAKER", belowType: "TAKE_PROFIT" },
+      400,
+      -1165,
+    );
     await refuse(sellOco({ belowType: "TAKE_PROFIT" }), 400, -2010);
     await refuse(sellOco({ aboveIcebergQty: "0.001" }), 400, -1014);
     await refuse(sellOco({ belowTimeInForce: "IOC" }), 400, -1014);

@@ -942,7 +942,7 @@ export interface paths {
                 };
             };
         };
-        /** Cancel one of my orders by orderId or origClientOrderId */
+        /** Cancel one of my orders by orderId or origClientOrderId (an OCO leg cancels its list) */
         delete: {
             parameters: {
                 query: {
@@ -1095,6 +1095,110 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v3/order/cancelReplace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancel an order and place a new one (cancelReplaceMode STOP_ON_FAILURE or ALLOW_FAILURE)
+         * @description Two steps, not atomic: the cancel, then the placement through the same path as POST /order. One step failing is 409 with -2021, both 400 with -2022, with Binance's `data`.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        /** @example BTCUSDT */
+                        symbol: string;
+                        /** @enum {string} */
+                        side: "BUY" | "SELL";
+                        /** @enum {string} */
+                        type: "LIMIT" | "MARKET" | "STOP_LOSS" | "STOP_LOSS_LIMIT" | "TAKE_PROFIT" | "TAKE_PROFIT_LIMIT" | "LIMIT_MAKER";
+                        /** @enum {string} */
+                        timeInForce?: "GTC" | "IOC" | "FOK";
+                        quantity?: string;
+                        quoteOrderQty?: string;
+                        price?: string;
+                        newClientOrderId?: string;
+                        stopPrice?: string;
+                        trailingDelta?: string;
+                        icebergQty?: string;
+                        /** @enum {string} */
+                        newOrderRespType?: "ACK" | "RESULT" | "FULL";
+                        /** @enum {string} */
+                        selfTradePreventionMode?: "EXPIRE_TAKER" | "EXPIRE_MAKER" | "EXPIRE_BOTH" | "NONE" | "DECREMENT";
+                        /** @enum {string} */
+                        computeCommissionRates?: "true" | "false";
+                        timestamp: string;
+                        recvWindow?: string;
+                        signature: string;
+                        /** @enum {string} */
+                        cancelReplaceMode: "STOP_ON_FAILURE" | "ALLOW_FAILURE";
+                        cancelNewClientOrderId?: string;
+                        cancelOrigClientOrderId?: string;
+                        cancelOrderId?: string;
+                        /** @enum {string} */
+                        cancelRestrictions?: "ONLY_NEW" | "ONLY_PARTIALLY_FILLED";
+                        /** @enum {string} */
+                        orderRateLimitExceededMode?: "DO_NOTHING" | "CANCEL_ONLY";
+                    };
+                };
+            };
+            responses: {
+                /** @description Binance's reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Binance error code */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description API key refused (-2014, -2015) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description Request weight exceeded (-1003) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v3/openOrders": {
         parameters: {
             query?: never;
@@ -1157,7 +1261,7 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Cancel all my open orders in a market */
+        /** Cancel all my open orders in a market (an OCO answered as its order list) */
         delete: {
             parameters: {
                 query: {
@@ -1232,6 +1336,468 @@ export interface paths {
                     startTime?: string;
                     endTime?: string;
                     limit?: string;
+                    timestamp: string;
+                    recvWindow?: string;
+                    signature: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Binance's reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Binance error code */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description API key refused (-2014, -2015) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description Request weight exceeded (-1003) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v3/orderList/oco": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place an OCO order list (aboveType / belowType)
+         * @description Pandora's OCO: a GTC limit leg and a stop leg (STOP_LOSS, or STOP_LOSS_LIMIT with GTC) sharing one lock; the book cancels one leg when the other trades. `orderListId` is the limit leg's orderId, `listClientOrderId` the limit leg's clientOrderId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        /** @example BTCUSDT */
+                        symbol: string;
+                        listClientOrderId?: string;
+                        /** @enum {string} */
+                        side: "BUY" | "SELL";
+                        quantity: string;
+                        /** @enum {string} */
+                        aboveType: "STOP_LOSS_LIMIT" | "STOP_LOSS" | "LIMIT_MAKER" | "TAKE_PROFIT" | "TAKE_PROFIT_LIMIT";
+                        aboveClientOrderId?: string;
+                        aboveIcebergQty?: string;
+                        abovePrice?: string;
+                        aboveStopPrice?: string;
+                        aboveTrailingDelta?: string;
+                        /** @enum {string} */
+                        aboveTimeInForce?: "GTC" | "IOC" | "FOK";
+                        aboveStrategyId?: string;
+                        aboveStrategyType?: string;
+                        /** @enum {string} */
+                        belowType: "STOP_LOSS_LIMIT" | "STOP_LOSS" | "LIMIT_MAKER" | "TAKE_PROFIT" | "TAKE_PROFIT_LIMIT";
+                        belowClientOrderId?: string;
+                        belowIcebergQty?: string;
+                        belowPrice?: string;
+                        belowStopPrice?: string;
+                        belowTrailingDelta?: string;
+                        /** @enum {string} */
+                        belowTimeInForce?: "GTC" | "IOC" | "FOK";
+                        belowStrategyId?: string;
+                        belowStrategyType?: string;
+                        /** @enum {string} */
+                        newOrderRespType?: "ACK" | "RESULT" | "FULL";
+                        /** @enum {string} */
+                        selfTradePreventionMode?: "EXPIRE_TAKER" | "EXPIRE_MAKER" | "EXPIRE_BOTH" | "NONE" | "DECREMENT";
+                        timestamp: string;
+                        recvWindow?: string;
+                        signature: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Binance's reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Binance error code */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description API key refused (-2014, -2015) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description Request weight exceeded (-1003) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v3/order/oco": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Place an OCO order list (Binance's deprecated form: price, stopPrice, stopLimitPrice)
+         * @description Pandora's OCO: a GTC limit leg and a stop leg (STOP_LOSS, or STOP_LOSS_LIMIT with GTC) sharing one lock; the book cancels one leg when the other trades. `orderListId` is the limit leg's orderId, `listClientOrderId` the limit leg's clientOrderId.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/x-www-form-urlencoded": {
+                        /** @example BTCUSDT */
+                        symbol: string;
+                        listClientOrderId?: string;
+                        /** @enum {string} */
+                        side: "BUY" | "SELL";
+                        quantity: string;
+                        limitClientOrderId?: string;
+                        price: string;
+                        limitIcebergQty?: string;
+                        trailingDelta?: string;
+                        stopClientOrderId?: string;
+                        stopPrice?: string;
+                        stopLimitPrice?: string;
+                        stopIcebergQty?: string;
+                        /** @enum {string} */
+                        stopLimitTimeInForce?: "GTC" | "IOC" | "FOK";
+                        /** @enum {string} */
+                        newOrderRespType?: "ACK" | "RESULT" | "FULL";
+                        /** @enum {string} */
+                        selfTradePreventionMode?: "EXPIRE_TAKER" | "EXPIRE_MAKER" | "EXPIRE_BOTH" | "NONE" | "DECREMENT";
+                        timestamp: string;
+                        recvWindow?: string;
+                        signature: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Binance's reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Binance error code */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description API key refused (-2014, -2015) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description Request weight exceeded (-1003) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v3/orderList": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One of my order lists by orderListId or origClientOrderId */
+        get: {
+            parameters: {
+                query: {
+                    orderListId?: string;
+                    origClientOrderId?: string;
+                    timestamp: string;
+                    recvWindow?: string;
+                    signature: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Binance's reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Binance error code */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description API key refused (-2014, -2015) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description Request weight exceeded (-1003) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        /** Cancel one of my order lists (both legs) */
+        delete: {
+            parameters: {
+                query: {
+                    symbol: string;
+                    orderListId?: string;
+                    listClientOrderId?: string;
+                    newClientOrderId?: string;
+                    timestamp: string;
+                    recvWindow?: string;
+                    signature: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Binance's reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Binance error code */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description API key refused (-2014, -2015) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description Request weight exceeded (-1003) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v3/allOrderList": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My order lists in every market (from `fromId` on, or the most recent) */
+        get: {
+            parameters: {
+                query: {
+                    fromId?: string;
+                    startTime?: string;
+                    endTime?: string;
+                    limit?: string;
+                    timestamp: string;
+                    recvWindow?: string;
+                    signature: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Binance's reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Binance error code */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description API key refused (-2014, -2015) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description Request weight exceeded (-1003) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v3/openOrderList": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** My order lists with a leg still open */
+        get: {
+            parameters: {
+                query: {
                     timestamp: string;
                     recvWindow?: string;
                     signature: string;
