@@ -3,7 +3,9 @@ import { defaultOrderLimits, effectiveOrderLimits } from "../domain/order-limits
 import { formatUnits } from "../lib/money";
 import { getBalances } from "../services/ledger";
 import { loadAllMarketRules } from "../services/trading/market-directory";
+import type { Redis } from "@upstash/redis/cloudflare";
 import type { BinanceCaller } from "./caller";
+import { orderCounts } from "./order-count";
 import { orderLimitsOf } from "./routes/exchange-info";
 import { binanceSymbol, marketRulesOf } from "./symbols";
 import { commissionRates, noDiscount } from "./views";
@@ -54,7 +56,14 @@ export async function accountCommission(caller: BinanceCaller, symbol: string) {
   };
 }
 
-/** GET /rateLimit/order: the caller's order-entry limits (the API key's, the account's, else the exchange's). */
-export function orderRateLimits(caller: BinanceCaller) {
-  return orderLimitsOf(effectiveOrderLimits(defaultOrderLimits(caller.env), caller.principal.orderLimits));
+/**
+ * GET /rateLimit/order: the caller's order-entry limits (the API key's, the account's, else the
+ * exchange's) with this face's counts (order-count.ts; left out when Redis cannot answer).
+ */
+export async function orderRateLimits(caller: BinanceCaller, redis: Redis) {
+  const counts = await orderCounts(redis, caller.principal.userId).catch(() => undefined);
+  return orderLimitsOf(
+    effectiveOrderLimits(defaultOrderLimits(caller.env), caller.principal.orderLimits),
+    counts,
+  );
 }

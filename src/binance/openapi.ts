@@ -1,7 +1,8 @@
 import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
 import type { Permission } from "../http/principal";
+import { orderCountHeaders } from "./order-count";
 import { singleValued } from "./params";
-import { signed } from "./signature";
+import { apiKeyOnly, signed } from "./signature";
 import { weight } from "./weights";
 
 export const BinanceErrorSchema = z
@@ -35,6 +36,10 @@ interface BinanceRouteOptions {
   weight: Parameters<typeof weight>[0];
   /** A SIGNED endpoint and the permission its API key needs (signature.ts). */
   signed?: Permission;
+  /** MARKET_DATA: an `X-MBX-APIKEY` is needed, no signature (signature.ts `apiKeyOnly`). */
+  apiKey?: boolean;
+  /** A placement: counted for `X-MBX-ORDER-COUNT-*` (order-count.ts). */
+  places?: boolean;
   description?: string;
 }
 
@@ -60,8 +65,14 @@ export function binanceRoute(o: BinanceRouteOptions) {
     tags: ["Binance-compatible"],
     summary: o.summary,
     ...(o.description ? { description: o.description } : {}),
-    ...(o.signed ? { security: signedSecurity } : {}),
-    middleware: [singleValued, weight(o.weight), ...(o.signed ? [signed(o.signed)] : [])],
+    ...(o.signed || o.apiKey ? { security: signedSecurity } : {}),
+    middleware: [
+      singleValued,
+      weight(o.weight),
+      ...(o.signed ? [signed(o.signed)] : []),
+      ...(o.apiKey ? [apiKeyOnly] : []),
+      ...(o.places ? [orderCountHeaders] : []),
+    ],
     request,
     responses: {
       200: { description: "Binance's reply", content: { "application/json": { schema: z.any() } } },

@@ -10,6 +10,9 @@ import { tradeNumber } from "./views";
 
 const OPEN = ["pending", "new", "partially_filled"] as const;
 
+/** A trade's integer id ("BTC-USDT:42" is 42) in SQL. */
+export const tradeNumberSql = () => sql<number>`split_part(${trades.tradeId}, ':', 2)::bigint`;
+
 /** Postgres' integer name of an order, written with the row (migration 0010). */
 export async function orderNumber(db: Database, orderId: string): Promise<number> {
   const [row] = await db.select({ number: orders.number }).from(orders).where(eq(orders.id, orderId));
@@ -123,7 +126,7 @@ export async function allOrders(db: Database, q: HistoryQuery): Promise<OrderRow
 export async function myTrades(db: Database, rules: MarketRules, q: HistoryQuery) {
   const buy = alias(orders, "buy_order");
   const sell = alias(orders, "sell_order");
-  const number = sql<number>`split_part(${trades.tradeId}, ':', 2)::bigint`;
+  const number = tradeNumberSql();
   const mine: SQL[] = [eq(trades.buyerId, q.userId), eq(trades.sellerId, q.userId)];
   const newestFirst = q.fromId === undefined && q.orderId === undefined;
   const rows = await db

@@ -13,6 +13,7 @@ import type { UserRow } from "../services/auth/user-view";
 import { toUserView } from "../services/auth/user-view";
 import { BinanceError, apiKeyFormat, apiKeyRejected, badSignature, mandatory } from "./errors";
 import { rawParams } from "./params";
+import { userStreamOwner } from "./user-data/user-stream-key";
 
 /** Binance's default and largest receive windows (ms). */
 export const DEFAULT_RECV_WINDOW_MS = 5_000;
@@ -120,3 +121,12 @@ export function signed(permission: Permission): MiddlewareHandler<AppEnv> {
     await next();
   };
 }
+
+/**
+ * Binance's MARKET_DATA security (e.g. GET /historicalTrades): an `X-MBX-APIKEY` that names a
+ * live key of a live account, usable from this IP; no signature (the same check as USER_STREAM).
+ */
+export const apiKeyOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+  await userStreamOwner(getDb(c), c.req.header("x-mbx-apikey"), requestMetadata(c).ipAddress);
+  await next();
+};

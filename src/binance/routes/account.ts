@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { accountCommission, accountInformation, orderRateLimits } from "../account";
+import { getRedis } from "../../http/resources";
 import { callerOf } from "../caller";
 import { binanceRoute } from "../openapi";
 import { myTradesOf } from "../order-actions";
@@ -60,10 +61,10 @@ export const accountRoutes = createBinanceRouter()
       path: "/rateLimit/order",
       summary: "My order-entry limits (the account's or API key's own, else the exchange's)",
       description:
-        "Counts are kept by each market's order book and are not reported here; a placement past a limit is 429 with -1015.",
+        "`count`: this account's placements through the Binance face in the current window (all markets). The limits are enforced by each market's order book: past one a placement is 429 with -1015.",
       params: SignedParams,
       weight: 40,
       signed: "read",
     }),
-    (c) => c.json(orderRateLimits(callerOf(c)), 200),
+    async (c) => c.json(await orderRateLimits(callerOf(c), getRedis(c)), 200),
   );

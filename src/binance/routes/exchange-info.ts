@@ -4,6 +4,7 @@ import type { MarketRules } from "../../services/trading/market-rules";
 import { invalidSymbol } from "../errors";
 import { binanceSymbol } from "../symbols";
 import type { OrderLimits } from "../../domain/order-limits";
+import type { OrderCounts } from "../order-count";
 import { REQUEST_WEIGHT_PER_MINUTE } from "../weights";
 
 /** Engine prices are int32 ticks: the highest price of a market is this many ticks. */
@@ -84,10 +85,22 @@ function symbolInfo(m: MarketRules) {
   };
 }
 
-/** The order-entry limits (domain/order-limits.ts) as Binance's ORDERS rate limits. */
-export const orderLimitsOf = (limits: OrderLimits) => [
-  { rateLimitType: "ORDERS", interval: "SECOND", intervalNum: 10, limit: limits.per10s },
-  { rateLimitType: "ORDERS", interval: "DAY", intervalNum: 1, limit: limits.perDay },
+/** The order-entry limits (domain/order-limits.ts) as Binance's ORDERS rate limits, with counts when known. */
+export const orderLimitsOf = (limits: OrderLimits, counts?: OrderCounts) => [
+  {
+    rateLimitType: "ORDERS",
+    interval: "SECOND",
+    intervalNum: 10,
+    limit: limits.per10s,
+    ...(counts ? { count: counts.tenSeconds } : {}),
+  },
+  {
+    rateLimitType: "ORDERS",
+    interval: "DAY",
+    intervalNum: 1,
+    limit: limits.perDay,
+    ...(counts ? { count: counts.day } : {}),
+  },
 ];
 
 /** GET /api/v3/exchangeInfo from the markets' rules; `wanted` names Binance symbols (-1121 if unknown). */

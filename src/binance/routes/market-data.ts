@@ -10,11 +10,13 @@ import { formatUnits, parseUnits } from "../../lib/money";
 import { withBook } from "../../services/markets";
 import { loadAllMarketRules } from "../../services/trading/market-directory";
 import type { MarketRules } from "../../services/trading/market-rules";
-import { illegalChars } from "../errors";
+import { BinanceError, eitherMandatory, illegalChars } from "../errors";
 import { binanceRoute } from "../openapi";
 import { P, binanceParams } from "../params";
+import { rollingTicker, windowCandles, windowSizeMs } from "../rolling-ticker";
 import { createBinanceRouter } from "../router";
 import { binanceSymbol, marketRulesOf, marketSymbol } from "../symbols";
+import { historicalTrades } from "../trade-history";
 import { binanceKline, binanceTrade, quoteValue } from "../views";
 import { exchangeInfo } from "./exchange-info";
 
@@ -127,6 +129,17 @@ async function klines(c: Ctx) {
 }
 
 const AVG_PRICE_MINUTES = 5;
+
+const RollingQuery = TickerQuery.extend({
+  windowSize: z.string().max(3).optional(),
+  type: z.string().max(20).optional(),
+});
+
+const HistoricalQuery = z.object({
+  symbol: P.symbol,
+  fromId: P.int.optional(),
+  limit: P.limit(1000).optional(),
+});
 
 export const marketDataRoutes = createBinanceRouter()
   .openapi(binanceRoute({ method: "get", path: "/ping", summary: "Test connectivity", weight: 1 }), (c) =>
@@ -314,6 +327,63 @@ export const marketDataRoutes = createBinanceRouter()
         }),
       );
       return c.json(oneOrMany(q, rows), 200);
+    },
+  )
+  .openapi(
+    binanceRoute({
+      method: "get",
+      path: "/ticker",
+      summary:
+        "Rolling-window statistics (`windowSize` 1m…59m, 1h…23h, 1d…7d; `type` FULL or MINI) for `symbol` or `symbols`",
+      description:
+        "Read from the market's candles: one-minute ones up to 1,000 minutes, five-minute ones up to 5,000, fifteen-minute ones beyond; the window opens at the start of its first candle.",
+      params: RollingQuery,
+      weight: (q) => (q.symbol ? 4 : Math.min(200, 4 * (q.symbols?.split(",").length ?? 1))),
+    }),
+    async (c) => {
+      const q = await binanceParams(c, RollingQuery);
+      if (!q.symbol && !q.symbols) throw eitherMandatory("symbol", "symbols");
+      const type = q.type ?? "FULL";
+      if (type !== "FULL" && type !== "MINI") throw new BinanceError(400, -1139, "Invalid ticker type.");
+      const windowMs = windowSizeMs(q.windowSize);
+      const rows = await Promise.all(
+        (await namedMarkets(c, q)).map(async (rules) => {
+          const now = Date.now();
+          const { interval, openTime } = windowCandles(windowMs, now);
+          const [candles, ticker] = await Promise.all([
+            book(c, rules.symbol, async (b) =>
+              (await b.getRules()) ? b.candles({ interval, start: openTime, end: now, limit: 1000 }) : null,
+            ),
+            book(c, rules.symbol, (b) => b.ticker()),
+          ]);
+          return rollingTicker(rules, candles, ticker.last_price, { openTime, closeTime: now }, type);
+        }),
+      );
+      return c.json(oneOrMany(q, rows), 200);
+    },
+  )
+  .openapi(
+    binanceRoute({
+      method: "get",
+      path: "/historicalTrades",
+      summary: "Older trades from `fromId` on (or the most recent), oldest first; needs an API key",
+      description:
+        "From Postgres, where settlement records every trade moments after the book matched it (GET /trades reads the book's latest 1,000).",
+      params: HistoricalQuery,
+      weight: 25,
+      apiKey: true,
+    }),
+    async (c) => {
+      const q = await binanceParams(c, HistoricalQuery);
+      const db = getDb(c);
+      const rules = await marketRulesOf(db, q.symbol);
+      return c.json(
+        await historicalTrades(db, rules, {
+          fromId: q.fromId === undefined ? undefined : Number(q.fromId),
+          limit: Number(q.limit ?? 500),
+        }),
+        200,
+      );
     },
   )
   .openapi(

@@ -33,6 +33,7 @@ export const orderListRoutes = createBinanceRouter()
       params: OrderListOcoParams,
       weight: 1,
       signed: "trade",
+      places: true,
     }),
     async (c) =>
       c.json(
@@ -49,6 +50,7 @@ export const orderListRoutes = createBinanceRouter()
       params: LegacyOcoParams,
       weight: 1,
       signed: "trade",
+      places: true,
     }),
     async (c) =>
       c.json(await placeOrderList(callerOf(c), ocoFromLegacy(await binanceParams(c, LegacyOcoParams))), 200),

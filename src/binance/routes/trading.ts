@@ -36,6 +36,7 @@ export const tradingRoutes = createBinanceRouter()
       params: NewOrderParams,
       weight: 1,
       signed: "trade",
+      places: true,
     }),
     async (c) => c.json(await newOrder(callerOf(c), await binanceParams(c, NewOrderParams)), 200),
   )
@@ -86,6 +87,7 @@ export const tradingRoutes = createBinanceRouter()
       params: CancelReplaceParams,
       weight: 1,
       signed: "trade",
+      places: true,
     }),
     async (c) => {
       const p = await binanceParams(c, CancelReplaceParams);

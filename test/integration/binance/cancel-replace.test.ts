@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createMarket } from "../trading/helpers";
-import { binanceClient, binanceError, ok, signedFetch, type BinanceClient } from "./helpers";
+import { binanceClient, binanceError, limitOrder, ok, signedFetch, type BinanceClient } from "./helpers";
 
 interface CancelReplaceData {
   cancelResult: string;
@@ -15,15 +15,8 @@ describe("Binance cancelReplace (/api/v3/order/cancelReplace)", () => {
   let trader: BinanceClient;
   let n = 0;
 
-  const sell = (price: string, extra: Record<string, string> = {}) => ({
-    symbol,
-    side: "SELL",
-    type: "LIMIT",
-    timeInForce: "GTC",
-    quantity: "0.01",
-    price,
-    ...extra,
-  });
+  const sell = (price: string, extra: Record<string, string> = {}) =>
+    limitOrder(symbol, "SELL", price, "0.01", extra);
   const place = async (price: string) => {
     const clientId = `cr-${++n}`;
     await ok(signedFetch(trader, "POST", "/order", sell(price, { newClientOrderId: clientId })));

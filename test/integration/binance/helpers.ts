@@ -100,3 +100,12 @@ export async function binanceError(res: Response | Promise<Response>, status: nu
   expect({ status: r.status, code: body.code }, JSON.stringify(body)).toEqual({ status, code });
   return body;
 }
+
+/** A GTC LIMIT order's parameters, as Binance clients send them. */
+export const limitOrder = (
+  symbol: string,
+  side: "BUY" | "SELL",
+  price: string,
+  quantity = "0.01",
+  extra: Record<string, string> = {},
+) => ({ symbol, side, type: "LIMIT", timeInForce: "GTC", quantity, price, ...extra });

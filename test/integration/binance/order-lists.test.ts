@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createMarket, settle } from "../trading/helpers";
-import { binanceClient, binanceError, ok, signedFetch, type BinanceClient } from "./helpers";
+import { binanceClient, binanceError, limitOrder, ok, signedFetch, type BinanceClient } from "./helpers";
 
 interface Report {
   orderId: number;
@@ -125,16 +125,7 @@ describe("Binance OCO order lists (/api/v3/orderList)", () => {
       clientOrderId: list.listClientOrderId,
       transactTime: expect.any(Number),
     });
-    await ok(
-      signedFetch(alice, "POST", "/order", {
-        symbol,
-        side: "SELL",
-        type: "LIMIT",
-        timeInForce: "GTC",
-        quantity: "0.01",
-        price: "50000",
-      }),
-    );
+    await ok(signedFetch(alice, "POST", "/order", limitOrder(symbol, "SELL", "50000")));
     await settle(market);
     const done = await ok<OrderList>(
       signedFetch(bob, "GET", "/orderList", { orderListId: String(list.orderListId) }),
@@ -154,14 +145,7 @@ describe("Binance OCO order lists (/api/v3/orderList)", () => {
   it("DELETE /openOrders answers an OCO as its order list beside single orders", async () => {
     const trader = await binanceClient({ BTC: "1" });
     const single = await ok<Report>(
-      signedFetch(trader, "POST", "/order", {
-        symbol,
-        side: "SELL",
-        type: "LIMIT",
-        timeInForce: "GTC",
-        quantity: "0.01",
-        price: "90000",
-      }),
+      signedFetch(trader, "POST", "/order", limitOrder(symbol, "SELL", "90000")),
     );
     // Below the last trade (50,000): a stop above it would trigger at once.
     const list = await ok<OrderList>(

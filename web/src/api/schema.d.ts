@@ -666,6 +666,147 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v3/ticker": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rolling-window statistics (`windowSize` 1m…59m, 1h…23h, 1d…7d; `type` FULL or MINI) for `symbol` or `symbols`
+         * @description Read from the market's candles: one-minute ones up to 1,000 minutes, five-minute ones up to 5,000, fifteen-minute ones beyond; the window opens at the start of its first candle.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    symbol?: string;
+                    symbols?: string;
+                    windowSize?: string;
+                    type?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Binance's reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Binance error code */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description API key refused (-2014, -2015) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description Request weight exceeded (-1003) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v3/historicalTrades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Older trades from `fromId` on (or the most recent), oldest first; needs an API key
+         * @description From Postgres, where settlement records every trade moments after the book matched it (GET /trades reads the book's latest 1,000).
+         */
+        get: {
+            parameters: {
+                query: {
+                    symbol: string;
+                    fromId?: string;
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Binance's reply */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": unknown;
+                    };
+                };
+                /** @description Binance error code */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description API key refused (-2014, -2015) */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description Request weight exceeded (-1003) */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v3/ticker/price": {
         parameters: {
             query?: never;
@@ -2075,7 +2216,7 @@ export interface paths {
         };
         /**
          * My order-entry limits (the account's or API key's own, else the exchange's)
-         * @description Counts are kept by each market's order book and are not reported here; a placement past a limit is 429 with -1015.
+         * @description `count`: this account's placements through the Binance face in the current window (all markets). The limits are enforced by each market's order book: past one a placement is 429 with -1015.
          */
         get: {
             parameters: {
