@@ -150,7 +150,7 @@ export class MatchingEngine {
     const slot = this.accept(r, !stop);
     if (stop) this.arm(slot);
     else this.execute(slot, r.quote);
-    this.runTriggers();
+    if (this.triggerHead !== -1) this.runTriggers();
     this.levels.settle();
     return OK;
   }
@@ -179,7 +179,7 @@ export class MatchingEngine {
     this.execute(limitSlot, 0);
     // A fill of the limit leg has already cancelled the stop leg (its slot is then free).
     if (stateOf(this.pool.meta(stopSlot)) === State.NEW) this.arm(stopSlot);
-    this.runTriggers();
+    if (this.triggerHead !== -1) this.runTriggers();
     this.levels.settle();
     return OK;
   }
@@ -256,7 +256,7 @@ export class MatchingEngine {
     pool.i32[o + META] = withState(meta, State.NEW);
     this.events.push(EventKind.AMENDED, orderId, userId, 0, 0, price, quantity, quantity - filled, side);
     this.execute(slot, 0);
-    this.runTriggers();
+    if (this.triggerHead !== -1) this.runTriggers();
     this.levels.settle();
     return OK;
   }
@@ -405,8 +405,10 @@ export class MatchingEngine {
     if (this.ids.find(r.orderId, this.pool.f64) !== -1) return Reject.DUPLICATE_ORDER_ID;
     const canRest = r.type !== OrderType.MARKET && !(r.type === OrderType.LIMIT && r.tif !== TimeInForce.GTC);
     if (canRest && this.live + slots > this.config.maxOrders) return Reject.BOOK_FULL;
-    if (r.stopPrice !== 0 && !this.inBand(r.stopPrice)) return Reject.PRICE_OUT_OF_BAND;
-    if (r.price !== 0 && !this.inBand(r.price)) return Reject.PRICE_OUT_OF_BAND;
+    if (this.config.priceBandTicks !== 0) {
+      if (r.stopPrice !== 0 && !this.inBand(r.stopPrice)) return Reject.PRICE_OUT_OF_BAND;
+      if (r.price !== 0 && !this.inBand(r.price)) return Reject.PRICE_OUT_OF_BAND;
+    }
     if (r.postOnly && this.wouldTake(r.side, r.price)) return Reject.POST_ONLY_WOULD_TAKE;
     return OK;
   }
@@ -464,7 +466,7 @@ export class MatchingEngine {
     }
     i32[o + META] = meta;
     this.live++;
-    this.events.push(EventKind.ACCEPTED, r.orderId, r.userId, 0, 0, r.price, r.quantity, r.quote, r.side);
+    this.events.accepted(r.orderId, r.userId, r.side, r.price, r.quantity, r.quote);
     return slot;
   }
 
@@ -484,14 +486,15 @@ export class MatchingEngine {
       return;
     }
     this.firstTradePrice = 0;
-    const selfTradeStopped = this.match(t, side, limit, quote);
+    this.quoteLeft = quote;
+    // Most limit orders do not cross: they skip the matching loop's setup.
+    const best = side === Side.BUY ? this.levels.bestAsk : this.levels.bestBid;
+    const crosses = best !== 0 && (side === Side.BUY ? best <= limit : best >= limit);
+    const selfTradeStopped = crosses && this.match(t, side, limit, quote);
     const firstTradePrice = this.firstTradePrice;
     const remaining = pool.f64[d + QUANTITY]! - pool.f64[d + FILLED]!;
     if (quote !== 0) {
-      const left = this.quoteLeft;
-      const bestAsk = this.levels.bestAsk;
-      const spent = !selfTradeStopped && (left === 0 || (bestAsk !== 0 && left < bestAsk));
-      this.finish(t, spent ? DoneReason.FILLED : DoneReason.EXPIRED, left);
+      this.finishQuote(t, selfTradeStopped);
     } else if (remaining === 0) {
       this.finish(t, DoneReason.FILLED, 0);
     } else if (selfTradeStopped || marketLike || tifOf(meta) !== TimeInForce.GTC) {
@@ -499,7 +502,15 @@ export class MatchingEngine {
     } else {
       this.rest(t, side);
     }
-    if (firstTradePrice !== 0) this.checkStops(firstTradePrice, this.lastPrice);
+    if (firstTradePrice !== 0 && this.stopHead !== -1) this.checkStops(firstTradePrice, this.lastPrice);
+  }
+
+  /** Finishes a market buy by quote: filled when its unspent quote buys nothing more. */
+  private finishQuote(t: number, selfTradeStopped: boolean): void {
+    const left = this.quoteLeft;
+    const bestAsk = this.levels.bestAsk;
+    const spent = !selfTradeStopped && (left === 0 || (bestAsk !== 0 && left < bestAsk));
+    this.finish(t, spent ? DoneReason.FILLED : DoneReason.EXPIRED, left);
   }
 
   /**
@@ -555,7 +566,7 @@ export class MatchingEngine {
         }
         const shown = p64[md + SHOWN]!;
         const fill = cap < shown ? cap : shown;
-        events.push(EventKind.TRADE, takerId, takerUserId, p64[md + ID]!, makerUserId, p, fill, 0, side);
+        events.trade(takerId, takerUserId, p64[md + ID]!, makerUserId, p, fill, side);
         if ((p32[to + META]! & OCO_BIT) !== 0) this.cancelSibling(t);
         if ((p32[mo + META]! & OCO_BIT) !== 0) this.cancelSibling(m);
         cap -= fill;
@@ -568,11 +579,7 @@ export class MatchingEngine {
         } else {
           const hidden = p64[md + QUANTITY]! - filled;
           if (hidden > 0) {
-            // Iceberg (only an iceberg hides quantity): the next slice goes to the back of the queue.
-            const slice = Math.min(pool.peakOf(m), hidden);
-            p64[md + SHOWN] = slice;
-            levelQty += slice;
-            levels.moveToTail(level, m);
+            levelQty += this.nextSlice(level, m, hidden);
             m = l32[head]!;
           } else {
             const next = p32[mo + NEXT]!;
@@ -600,6 +607,17 @@ export class MatchingEngine {
     }
     this.quoteLeft = quoteLeft;
     return stopped;
+  }
+
+  /**
+   * An iceberg maker's shown slice is filled and `hidden` lots remain (only an iceberg hides
+   * quantity): shows the next slice at the back of the level's queue and returns its size.
+   */
+  private nextSlice(level: number, m: number, hidden: number): number {
+    const slice = Math.min(this.pool.peakOf(m), hidden);
+    this.pool.f64[(m << F64_SHIFT) + SHOWN] = slice;
+    this.levels.moveToTail(level, m);
+    return slice;
   }
 
   /**
@@ -650,7 +668,7 @@ export class MatchingEngine {
   }
 
   private pushLevel(side: number, price: number, quantity: number): void {
-    this.events.push(EventKind.LEVEL, 0, 0, 0, 0, price, quantity, 0, side);
+    this.events.level(side, price, quantity);
   }
 
   // ---- removal --------------------------------------------------------------------------
@@ -687,17 +705,7 @@ export class MatchingEngine {
     const pool = this.pool;
     const o = slot << RECORD_SHIFT;
     const d = slot << F64_SHIFT;
-    this.events.push(
-      EventKind.ORDER_DONE,
-      pool.f64[d + ID]!,
-      this.userIdOf(slot),
-      0,
-      0,
-      0,
-      remaining,
-      pool.f64[d + FILLED]!,
-      reason,
-    );
+    this.events.done(pool.f64[d + ID]!, this.userIdOf(slot), remaining, pool.f64[d + FILLED]!, reason);
     const meta = pool.i32[o + META]!;
     if ((meta & OCO_BIT) !== 0) this.cancelSibling(slot);
     if ((meta & UNLISTED_BIT) === 0) {

@@ -107,6 +107,44 @@ export function decodeOrder(c: PlaceOrder, limits: Limits, out: OrderRequest): n
   if (side < 0) return Reject.INVALID_SIDE;
   const type = typeCode(c.type);
   if (type < 0) return Reject.INVALID_TYPE;
+  // Nearly every command is a plain GTC limit or market order by quantity, with no other field:
+  // a valid one is decoded here, in a function small enough for the compiler to inline; any
+  // other command (or an invalid plain one, for its exact reason) goes through the full rules.
+  if (
+    c.stp === undefined &&
+    c.timeInForce === undefined &&
+    c.quoteQuantity === undefined &&
+    c.stopPrice === undefined &&
+    c.trailingOffset === undefined &&
+    c.trailingUnit === undefined &&
+    c.postOnly === undefined &&
+    c.visibleQuantity === undefined &&
+    (type === OrderType.LIMIT
+      ? inRange(c.price, limits.maxPrice)
+      : type === OrderType.MARKET && c.price === undefined) &&
+    inRange(c.quantity, limits.maxQuantity)
+  ) {
+    out.orderId = c.orderId;
+    out.userId = c.userId;
+    out.side = side;
+    out.type = type;
+    out.price = type === OrderType.LIMIT ? (c.price as number) : 0;
+    out.quantity = c.quantity;
+    out.quote = 0;
+    out.stopPrice = 0;
+    out.trailOffset = 0;
+    out.bps = false;
+    out.tif = type === OrderType.LIMIT ? TimeInForce.GTC : TimeInForce.IOC;
+    out.postOnly = false;
+    out.stp = SelfTrade.EXPIRE_TAKER;
+    out.peak = 0;
+    return 0;
+  }
+  return decodeRules(c, limits, out, side, type);
+}
+
+/** The full rules of `decodeOrder` once the ids, side and type are valid. */
+function decodeRules(c: PlaceOrder, limits: Limits, out: OrderRequest, side: number, type: number): number {
   const stp = c.stp === undefined ? SelfTrade.EXPIRE_TAKER : stpCode(c.stp);
   if (stp < 0) return Reject.INVALID_SELF_TRADE_MODE;
   const hasLimitPrice = type === OrderType.LIMIT || type === OrderType.STOP_LIMIT;

@@ -150,10 +150,8 @@ export class PriceLevels {
       this.at[i] = -1;
       if (side === Side.BUY) this.bids.clear(i);
       else this.asks.clear(i);
-    } else if (side === Side.BUY) {
-      this.farBids.remove(price);
     } else {
-      this.farAsks.remove(-price);
+      this.dropFar(side, price);
     }
     this.i32[(level << LEVEL_SHIFT) + L_TAIL] = this.freeLevel;
     this.freeLevel = level;
@@ -163,6 +161,11 @@ export class PriceLevels {
     } else if (price === this.bestAsk) {
       this.bestAsk = this.behind(side, price);
     }
+  }
+
+  private dropFar(side: number, price: number): void {
+    if (side === Side.BUY) this.farBids.remove(price);
+    else this.farAsks.remove(-price);
   }
 
   /** The next level price behind `price` on `side` (further from the touch), or 0. */
@@ -185,11 +188,22 @@ export class PriceLevels {
    * less than a window apart, otherwise at least one), so the next commands take the fast path.
    */
   settle(): void {
+    // Unsigned: a price below the window wraps to a large offset; an empty side (0) is in.
+    const base = this.base;
+    if (
+      (this.bestBid === 0 || (this.bestBid - base) >>> 0 < WINDOW) &&
+      (this.bestAsk === 0 || (this.bestAsk - base) >>> 0 < WINDOW)
+    )
+      return;
+    this.follow();
+  }
+
+  /** `settle` when a touch has left the window. */
+  private follow(): void {
     const bid = this.bestBid;
     const ask = this.bestAsk;
     const bidIn = bid === 0 || (bid >= this.base && bid - this.base < WINDOW);
     const askIn = ask === 0 || (ask >= this.base && ask - this.base < WINDOW);
-    if (bidIn && askIn) return;
     const apart = bid !== 0 && ask !== 0 && ask - bid >= WINDOW;
     if (apart && (bidIn || askIn)) return;
     this.recentre(bid !== 0 ? bid : ask);
@@ -247,20 +261,28 @@ export class PriceLevels {
       if (buy) this.bestBid = price;
       else this.bestAsk = price;
     }
-    let i = price - this.base;
-    if (i < 0 || i >= WINDOW) {
-      if (buy ? i < 0 : i >= WINDOW) {
-        if (buy) this.farBids.insert(price, level);
-        else this.farAsks.insert(-price, level);
-        return level;
-      }
-      // A new touch beyond the window on its own side's inner edge: the window must follow it.
-      this.recentre(price);
-      i = price - this.base;
-    }
+    const i = price - this.base;
+    if (i < 0 || i >= WINDOW) return this.openOutside(buy, price, level);
     this.at[i] = level;
     if (buy) this.bids.set(i);
     else this.asks.set(i);
+    return level;
+  }
+
+  /** `open` for a price outside the window: a far level, or a new touch the window must follow. */
+  private openOutside(buy: boolean, price: number, level: number): number {
+    const i = price - this.base;
+    if (buy ? i < 0 : i >= WINDOW) {
+      if (buy) this.farBids.insert(price, level);
+      else this.farAsks.insert(-price, level);
+      return level;
+    }
+    // A new touch beyond the window on its own side's inner edge: the window must follow it.
+    this.recentre(price);
+    const j = price - this.base;
+    this.at[j] = level;
+    if (buy) this.bids.set(j);
+    else this.asks.set(j);
     return level;
   }
 
