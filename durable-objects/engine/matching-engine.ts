@@ -444,18 +444,7 @@ export class MatchingEngine {
     i32[o + PRICE] = r.price;
     i32[o + LEVEL] = -1;
     let meta = withState(packMeta(r.side, r.type, r.tif, r.stp, r.postOnly, r.bps), State.NEW);
-    // Cold columns only for the orders that use them (see OrderPool).
-    if (r.peak !== 0) {
-      pool.useCold();
-      pool.peak[slot] = r.peak;
-      meta |= ICEBERG_BIT;
-    }
-    if (r.type >= OrderType.STOP_LOSS) {
-      pool.useCold();
-      pool.stopPrice[slot] = r.stopPrice;
-      pool.trailOffset[slot] = r.trailOffset;
-      pool.trailRef[slot] = 0;
-    }
+    if (r.peak !== 0 || r.type >= OrderType.STOP_LOSS) meta |= this.acceptCold(r, slot);
     if (unlisted) {
       i32[o + USER] = -1;
       this.unlistedUserId = r.userId;
@@ -468,6 +457,20 @@ export class MatchingEngine {
     this.live++;
     this.events.accepted(r.orderId, r.userId, r.side, r.price, r.quantity, r.quote);
     return slot;
+  }
+
+  /** Writes an iceberg's or a stop's cold columns (see OrderPool); returns the meta bits to add. */
+  private acceptCold(r: OrderRequest, slot: number): number {
+    const pool = this.pool;
+    pool.useCold();
+    if (r.type >= OrderType.STOP_LOSS) {
+      pool.stopPrice[slot] = r.stopPrice;
+      pool.trailOffset[slot] = r.trailOffset;
+      pool.trailRef[slot] = 0;
+    }
+    if (r.peak === 0) return 0;
+    pool.peak[slot] = r.peak;
+    return ICEBERG_BIT;
   }
 
   // ---- matching -------------------------------------------------------------------------
