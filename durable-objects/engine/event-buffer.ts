@@ -150,20 +150,14 @@ export class EventBuffer {
     quantity2: number,
     code: number,
   ): void {
-    const i = this.next();
+    const i = this.start(kind, orderId, userId, code);
     const f64 = this.f64;
     const d = i << EVENT_SHIFT;
-    f64[d + E_ORDER] = orderId;
-    f64[d + E_USER] = userId;
     f64[d + E_OTHER_ORDER] = otherOrderId;
     f64[d + E_OTHER_USER] = otherUserId;
     f64[d + E_QUANTITY] = quantity;
     f64[d + E_QUANTITY2] = quantity2;
-    const i32 = this.i32;
-    const o = i << 4;
-    i32[o + E_PRICE] = price;
-    i32[o + E_CODE] = code;
-    i32[o + E_KIND] = kind;
+    this.i32[(i << 4) + E_PRICE] = price;
   }
 
   /** A LEVEL event: `side`'s level at `price` now shows `quantity` (0: gone). */
@@ -187,34 +181,20 @@ export class EventBuffer {
     quantity: number,
     takerSide: number,
   ): void {
-    const i = this.next();
+    const i = this.start(EventKind.TRADE, takerId, takerUserId, takerSide);
     const f64 = this.f64;
     const d = i << EVENT_SHIFT;
-    f64[d + E_ORDER] = takerId;
-    f64[d + E_USER] = takerUserId;
     f64[d + E_OTHER_ORDER] = makerId;
     f64[d + E_OTHER_USER] = makerUserId;
     f64[d + E_QUANTITY] = quantity;
-    const i32 = this.i32;
-    const o = i << 4;
-    i32[o + E_PRICE] = price;
-    i32[o + E_CODE] = takerSide;
-    i32[o + E_KIND] = EventKind.TRADE;
+    this.i32[(i << 4) + E_PRICE] = price;
   }
 
   /** An ORDER_DONE event. */
   done(orderId: number, userId: number, remaining: number, filled: number, reason: number): void {
-    const i = this.next();
-    const f64 = this.f64;
-    const d = i << EVENT_SHIFT;
-    f64[d + E_ORDER] = orderId;
-    f64[d + E_USER] = userId;
-    f64[d + E_QUANTITY] = remaining;
-    f64[d + E_QUANTITY2] = filled;
-    const i32 = this.i32;
-    const o = i << 4;
-    i32[o + E_CODE] = reason;
-    i32[o + E_KIND] = EventKind.ORDER_DONE;
+    const d = this.start(EventKind.ORDER_DONE, orderId, userId, reason) << EVENT_SHIFT;
+    this.f64[d + E_QUANTITY] = remaining;
+    this.f64[d + E_QUANTITY2] = filled;
   }
 
   /** An ACCEPTED event. */
@@ -226,18 +206,23 @@ export class EventBuffer {
     quantity: number,
     quote: number,
   ): void {
-    const i = this.next();
-    const f64 = this.f64;
+    const i = this.start(EventKind.ACCEPTED, orderId, userId, side);
     const d = i << EVENT_SHIFT;
-    f64[d + E_ORDER] = orderId;
-    f64[d + E_USER] = userId;
-    f64[d + E_QUANTITY] = quantity;
-    f64[d + E_QUANTITY2] = quote;
-    const i32 = this.i32;
+    this.f64[d + E_QUANTITY] = quantity;
+    this.f64[d + E_QUANTITY2] = quote;
+    this.i32[(i << 4) + E_PRICE] = price;
+  }
+
+  /** A new record with the fields every kind but LEVEL has; returns its index. */
+  private start(kind: EventKindCode, orderId: number, userId: number, code: number): number {
+    const i = this.next();
+    const d = i << EVENT_SHIFT;
+    this.f64[d + E_ORDER] = orderId;
+    this.f64[d + E_USER] = userId;
     const o = i << 4;
-    i32[o + E_PRICE] = price;
-    i32[o + E_CODE] = side;
-    i32[o + E_KIND] = EventKind.ACCEPTED;
+    this.i32[o + E_CODE] = code;
+    this.i32[o + E_KIND] = kind;
+    return i;
   }
 
   /** The index of a new event record (growing the buffer when full). */
