@@ -214,4 +214,61 @@ describe("ccxt's binance class against Pandora", () => {
       ),
     ).toEqual(bobWants);
   });
+
+  it("edits an order (cancelReplace), places and cancels an OCO, reads rolling tickers, historical and an order's trades", async () => {
+    const bid = await bob.createOrder(SYMBOL, "limit", "buy", 0.001, 60000);
+    const edited = await bob.editOrder(bid.id!, SYMBOL, "limit", "buy", 0.002, 60500);
+    expect(edited).toMatchObject({ status: "open", price: 60500, amount: 0.002 });
+    expect(edited.id).not.toBe(bid.id);
+    expect((await bob.fetchOpenOrders(SYMBOL)).map((o) => o.id)).toEqual([edited.id]);
+    expect((await bob.fetchOrder(bid.id!, SYMBOL)).status).toBe("canceled");
+    await bob.cancelOrder(edited.id!, SYMBOL);
+
+    // ccxt has no unified OCO for spot: its implicit methods sign and send Binance's own call.
+    const lists = alice as unknown as {
+      privatePostOrderListOco(p: Record<string, string>): Promise<Record<string, unknown>>;
+      privateDeleteOrderList(p: Record<string, string>): Promise<Record<string, unknown>>;
+    };
+    const oco = await lists.privatePostOrderListOco({
+      symbol: "BTCUSDT",
+      side: "SELL",
+      quantity: "0.01",
+      aboveType: "LIMIT_MAKER",
+      abovePrice: "70000",
+      belowType: "STOP_LOSS_LIMIT",
+      belowStopPrice: "60000",
+      belowPrice: "59900",
+      belowTimeInForce: "GTC",
+    });
+    expect(oco).toMatchObject({ contingencyType: "OCO", listStatusType: "EXEC_STARTED" });
+    expect(await alice.fetchOpenOrders(SYMBOL)).toHaveLength(2);
+    const done = await lists.privateDeleteOrderList({
+      symbol: "BTCUSDT",
+      orderListId: String(oco.orderListId),
+    });
+    expect(done.listStatusType).toBe("ALL_DONE");
+    expect(await alice.fetchOpenOrders(SYMBOL)).toEqual([]);
+
+    const rolling = await bob.fetchTicker(SYMBOL, { rolling: true, windowSize: "1h" });
+    expect(rolling).toMatchObject({
+      symbol: SYMBOL,
+      last: 64000,
+      high: 65000,
+      low: 64000,
+      baseVolume: 0.007,
+    });
+    const rollingMany = await bob.fetchTickers([SYMBOL], { rolling: true });
+    expect(rollingMany[SYMBOL]).toMatchObject({ last: 64000 });
+
+    const historical = await bob.fetchTrades(SYMBOL, undefined, undefined, {
+      fetchTradesMethod: "publicGetHistoricalTrades",
+    });
+    expect(historical.map((t) => [t.price, t.amount])).toEqual([
+      [65000, 0.005],
+      [64000, 0.002],
+    ]);
+    const [marketSell] = await alice.fetchClosedOrders(SYMBOL);
+    const orderTrades = await alice.fetchOrderTrades(marketSell!.id!, SYMBOL);
+    expect(orderTrades.map((t) => [t.order, t.price, t.amount])).toEqual([[marketSell!.id, 64000, 0.002]]);
+  });
 });
