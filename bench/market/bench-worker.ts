@@ -6,11 +6,13 @@ import { DurableObject } from "cloudflare:workers";
 import type { MarketCommand } from "../../durable-objects/market/commands";
 import type { MarketRules } from "../../durable-objects/market/rules";
 import type { OrderBook } from "../../durable-objects/order-book";
+import type { StreamHub } from "../../durable-objects/stream-hub/stream-hub";
 import { loadCommands } from "./workload";
 
 interface BenchEnv {
   ORDER_BOOK: DurableObjectNamespace<OrderBook>;
   EMPTY: DurableObjectNamespace<EmptyBroadcaster>;
+  STREAM_HUB: DurableObjectNamespace<StreamHub>;
   PANDORA: Fetcher;
 }
 
@@ -68,6 +70,15 @@ export default {
       case "/market/place": {
         const body = (await request.json()) as MarketCommand | MarketCommand[];
         return Response.json(await book(env, symbol).placeBatch(Array.isArray(body) ? body : [body]));
+      }
+      case "/hubs/stats": {
+        // The hubs the Worker spreads stream connections over (`hub-0` … `hub-<shards - 1>`).
+        const hubs = await Promise.all(
+          Array.from({ length: q("shards", 16) }, (_, i) =>
+            env.STREAM_HUB.get(env.STREAM_HUB.idFromName(`hub-${i}`)).stats(),
+          ),
+        );
+        return Response.json(hubs);
       }
       case "/market/snapshot":
         return Response.json(await book(env, symbol).snapshotNow());

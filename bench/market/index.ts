@@ -3,21 +3,8 @@
 //   1. Orders per second into one market through batched RPC with durable journaling.
 //   2. Fan-out latency from order acceptance to receipt at 10, 100 and 1,000 WebSocket
 //      subscribers, beside a bare broadcast from an empty Durable Object in the same run.
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { availableParallelism, loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { buildSync } from "esbuild";
-import { Miniflare, convertV4MiniflareOptions } from "miniflare";
-import WebSocket from "ws";
 import { demoMarketRules } from "../../scripts/lib/demo-rules";
-import { devSecrets } from "../../scripts/lib/dev-secrets";
-import { applyMigrations } from "../../scripts/lib/migrate";
-import { openNodeDatabase } from "../../scripts/lib/node-database";
-import { seedDemoData } from "../../scripts/lib/seed";
-import { bundleWorker } from "../../scripts/lib/wrangler-dev";
-import { startStack } from "../../scripts/stack/start-stack";
-import { FREE_PORTS } from "../../scripts/stack/stack-info";
+import { Clients, loadAverage, percentile, startMarketBench } from "../lib/market-bench";
 
 const SIZES = (process.env.BENCH_SIZES ?? "10,100,1000").split(",").map(Number);
 const LOAD_ORDERS = Number(process.env.BENCH_ORDERS ?? 100_000);
@@ -27,172 +14,18 @@ const RUNS = 3;
 const rules = (symbol: string) => demoMarketRules(symbol);
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-function percentile(sorted: Float64Array | number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
 
-function build(dir: string): { pandora: string; bench: string } {
-  const out = join(dir, "pandora");
-  bundleWorker(out);
-  const bench = join(dir, "bench.js");
-  buildSync({
-    entryPoints: [fileURLToPath(new URL("./bench-worker.ts", import.meta.url))],
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    external: ["cloudflare:*"],
-    outfile: bench,
-    logLevel: "warning",
-  });
-  return { pandora: join(out, "index.js"), bench };
-}
-
-let seq = 1;
-
-class Clients {
-  readonly sockets: WebSocket[] = [];
-  /** Latencies (ms) of the current event, one per client. */
-  received = 0;
-  times: number[] = [];
-
-  static async open(url: string, n: number, subscribe?: unknown): Promise<Clients> {
-    const c = new Clients();
-    for (let i = 0; i < n; i += 50) {
-      await Promise.all(
-        Array.from({ length: Math.min(50, n - i) }, async () => {
-          // One address per client, as real clients have: the Worker rate-limits upgrades per IP.
-          const ip = `10.${(seq >> 16) & 255}.${(seq >> 8) & 255}.${seq++ & 255}`;
-          const ws = new WebSocket(url, { headers: { "cf-connecting-ip": ip } });
-          await new Promise<void>((resolve, reject) => {
-            ws.once("open", () => resolve());
-            ws.once("error", reject);
-          });
-          if (subscribe) {
-            ws.send(JSON.stringify(subscribe));
-            // wait for the subscription reply before counting frames
-            await new Promise<void>((resolve) =>
-              ws.on("message", function first(data) {
-                if (String(data).includes('"subscribed"')) {
-                  ws.off("message", first);
-                  resolve();
-                }
-              }),
-            );
-          }
-          ws.on("message", (data) => {
-            const now = performance.timeOrigin + performance.now();
-            const text = String(data);
-            if (text.includes('"type":"trade"')) {
-              // `ts` is the object's clock when the request reached it (workerd's clock stands
-              // still during a request): acceptance of the order, or the floor's broadcast call.
-              c.times.push(now - (JSON.parse(text) as { ts: number }).ts);
-              c.received++;
-            }
-          });
-          c.sockets.push(ws);
-        }),
-      );
-    }
-    return c;
-  }
-
-  async event(trigger: () => Promise<unknown>): Promise<number[]> {
-    this.received = 0;
-    this.times = [];
-    await trigger();
-    const deadline = Date.now() + 10_000;
-    while (this.received < this.sockets.length) {
-      if (Date.now() > deadline) throw new Error(`only ${this.received}/${this.sockets.length} received`);
-      await new Promise((r) => setImmediate(r));
-    }
-    return this.times;
-  }
-
-  close(): void {
-    for (const ws of this.sockets) ws.terminate();
-  }
-}
+/** `ts` of a `trade` frame: the object's clock when the request reached it (workerd's clock
+ * stands still during a request): acceptance of the order, or the floor's broadcast call. */
+const tradeTime = (text: string) =>
+  text.includes('"type":"trade"') ? (JSON.parse(text) as { ts: number }).ts : null;
 
 async function main() {
-  const dir = mkdtempSync(join(tmpdir(), "pandora-bench-"));
-  chmodSync(dir, 0o755);
-  const secrets = devSecrets({});
-  console.log("starting the local stack and building the Worker ...");
-  const stack = await startStack({
-    dataDir: join(dir, "stack"),
-    token: secrets.UPSTASH_REDIS_REST_TOKEN,
-    ports: FREE_PORTS,
-  });
-  let mf: Miniflare | undefined;
+  const bench = await startMarketBench();
   try {
-    const { info } = stack;
-    await applyMigrations(info.databaseUrl, info.neonWsProxy);
-    const { db, pool } = openNodeDatabase(info.databaseUrl, info.neonWsProxy);
-    await seedDemoData(db, { adminEmail: "admin@bench.test", adminPassword: "bench password 1234" }).finally(
-      () => pool.end(),
-    );
-    const scripts = build(dir);
-    mf = new Miniflare(
-      convertV4MiniflareOptions({
-        host: "127.0.0.1",
-        port: 0,
-        durableObjectsPersist: join(dir, "do"),
-        workers: [
-          {
-            name: "bench",
-            modules: [{ type: "ESModule", path: "bench.js", contents: readFileSync(scripts.bench, "utf8") }],
-            compatibilityDate: "2026-10-01",
-            durableObjects: {
-              EMPTY: { className: "EmptyBroadcaster", useSQLite: true },
-              ORDER_BOOK: { className: "OrderBook", scriptName: "pandora", useSQLite: true },
-            },
-            serviceBindings: { PANDORA: "pandora" },
-          },
-          {
-            name: "pandora",
-            modules: [
-              { type: "ESModule", path: "index.js", contents: readFileSync(scripts.pandora, "utf8") },
-            ],
-            compatibilityDate: "2026-10-01",
-            durableObjects: { ORDER_BOOK: { className: "OrderBook", useSQLite: true } },
-            bindings: {
-              ENVIRONMENT: "bench",
-              LOG_LEVEL: "warn",
-              // The workload is a few accounts placing as fast as the object takes them: a market
-              // maker's limits, not the exchange's default (which would refuse most of it).
-              ORDER_LIMIT_PER_10S: "1000000000",
-              ORDER_LIMIT_PER_DAY: "1000000000",
-              AUDIT_LOG_RETENTION_DAYS: "30",
-              CORS_ORIGINS: "*",
-              ...secrets,
-              DATABASE_URL: info.databaseUrl,
-              NEON_WS_PROXY: info.neonWsProxy,
-              UPSTASH_REDIS_REST_URL: info.redisRestUrl,
-            },
-          },
-        ],
-      }),
-    );
-    const base = (await mf.ready).toString().replace(/\/$/, "");
-    const wsBase = base.replace(/^http/, "ws");
-    const post = async (path: string, body: unknown) => {
-      const res = await fetch(`${base}${path}`, { method: "POST", body: JSON.stringify(body) });
-      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-      return res.json();
-    };
-    const get = async (path: string) => {
-      const res = await fetch(`${base}${path}`);
-      if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-      return res.json();
-    };
-    const health = await get("/health");
-    console.log(`Worker at ${base}: ${JSON.stringify(health)}`);
+    const { wsBase, post, get } = bench;
     // Other work on a shared VM shows in the tails: print the load beside the figures.
-    const load = () =>
-      loadavg()
-        .map((l) => l.toFixed(1))
-        .join(" / ");
-    console.log(`load average (1/5/15 min) at start: ${load()} on ${availableParallelism()} cores`);
+    console.log(`load average (1/5/15 min) at start: ${loadAverage()}`);
 
     // ---- 1. fan-out -----------------------------------------------------------------------
     console.log("\n# Fan-out latency, order acceptance in the object to receipt at every client, ms");
@@ -212,12 +45,12 @@ async function main() {
     const rows: string[] = [];
     for (const n of SIZES) {
       const events = n >= 1000 ? 60 : 300;
-      const market = await Clients.open(`${wsBase}/api/v1/ws?market=FAN-USDT`, n, {
+      const market = await Clients.open(`${wsBase}/api/v1/ws?market=FAN-USDT`, n, tradeTime, {
         op: "subscribe",
         id: 1,
         channels: ["trades:FAN-USDT"],
       });
-      const floor = await Clients.open(`${wsBase}/floor/ws`, n);
+      const floor = await Clients.open(`${wsBase}/floor/ws`, n, tradeTime);
       const lat = { market: [] as number[], floor: [] as number[], durable: [] as number[] };
       const placeTaker = () =>
         post("/market/place?symbol=FAN-USDT", {
@@ -257,7 +90,7 @@ async function main() {
     );
     console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const r of rows) console.log(r);
-    console.log(`load average after the fan-out: ${load()}`);
+    console.log(`load average after the fan-out: ${loadAverage()}`);
 
     // ---- 2. throughput (after the fan-out, so its large book never runs beside it) --------------------------------------------------------------------
     console.log(`\n# Orders per second into one market (${LOAD_ORDERS} commands, RPC batches of ${BATCH})`);
@@ -284,9 +117,7 @@ async function main() {
       `median: ${Math.round(median(rates))} commands/s batched; ${Math.round(singleRate)}/s one command per RPC`,
     );
   } finally {
-    await mf?.dispose();
-    await stack.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await bench.close();
   }
 }
 
