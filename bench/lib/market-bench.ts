@@ -115,6 +115,7 @@ export async function startMarketBench(): Promise<MarketBench> {
               ...secrets,
               DATABASE_URL: info.databaseUrl,
               NEON_WS_PROXY: info.neonWsProxy,
+              NEON_FETCH_ENDPOINT: info.neonFetchEndpoint,
               UPSTASH_REDIS_REST_URL: info.redisRestUrl,
             },
           },
