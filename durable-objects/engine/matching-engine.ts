@@ -40,7 +40,7 @@ import type {
   Command,
   Depth,
   EngineConfig,
-  OrderView,
+  LiveOrderView,
   PlaceOco,
   PlaceOrder,
   SideName,
@@ -311,14 +311,14 @@ export class MatchingEngine {
     return out;
   }
 
-  getOrder(orderId: number): OrderView | null {
+  getOrder(orderId: number): LiveOrderView | null {
     const slot = isId(orderId) ? this.ids.find(orderId, this.pool.f64) : -1;
     return slot === -1 ? null : this.view(slot);
   }
 
   /** The user's live orders in acceptance order. */
-  openOrders(userId: number): OrderView[] {
-    const out: OrderView[] = [];
+  openOrders(userId: number): LiveOrderView[] {
+    const out: LiveOrderView[] = [];
     if (!isId(userId)) return out;
     for (let s = this.users.first(userId); s !== -1; s = this.pool.int(s, USER_NEXT)) out.push(this.view(s));
     return out;
@@ -861,7 +861,7 @@ export class MatchingEngine {
     return (i32[o + META]! & UNLISTED_BIT) !== 0 ? this.unlistedUserId : this.users.idOf(i32[o + USER]!);
   }
 
-  private view(slot: number): OrderView {
+  private view(slot: number): LiveOrderView {
     const pool = this.pool;
     const meta = pool.meta(slot);
     const sibling = pool.ocoOf(slot);

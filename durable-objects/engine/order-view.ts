@@ -12,7 +12,7 @@ import {
   tifOf,
   typeOf,
 } from "./order-pool";
-import type { OrderTypeName, OrderView, SelfTradeName, SideName, TimeInForceName } from "./types";
+import type { OrderTypeName, LiveOrderView, SelfTradeName, SideName, TimeInForceName } from "./types";
 
 const SIDES: readonly SideName[] = ["buy", "sell"];
 const TYPES: readonly OrderTypeName[] = ["limit", "market", "stop_loss", "stop_limit", "trailing_stop"];
@@ -26,7 +26,7 @@ export function describeOrder(
   userId: number,
   stopPrice: number,
   ocoOrderId: number,
-): OrderView {
+): LiveOrderView {
   const meta = pool.meta(slot);
   const quantity = pool.num(slot, QUANTITY);
   const filled = pool.num(slot, FILLED);

@@ -73,14 +73,15 @@ export interface EngineConfig {
   initialOrders?: number;
 }
 
-export type OrderStatus = "open" | "pending_stop";
+/** A live order in the book: resting, or a stop waiting for its trigger (closed orders are gone). */
+export type LiveOrderStatus = "open" | "pending_stop";
 
-export interface OrderView {
+export interface LiveOrderView {
   orderId: number;
   userId: number;
   side: SideName;
   type: OrderTypeName;
-  status: OrderStatus;
+  status: LiveOrderStatus;
   /** Limit price in ticks; 0 for market-type stops. */
   price: number;
   /** Stop price in ticks; for a trailing stop the current trigger price (0 before the first trade). */
