@@ -1,20 +1,22 @@
 import { DurableObject } from "cloudflare:workers";
 import { withDatabase } from "../src/db/client";
-import { defaultOrderLimits } from "../src/domain/order-limits";
+import type { BalanceUpdate } from "../src/domain/ledger/balance-updates";
+import type { BookAmendment } from "../src/domain/market/amend-order";
+import { defaultOrderLimits } from "../src/domain/market/order-limits";
+import type { OutboxRead, OutboxSource } from "../src/domain/settlement/settle-market";
 import { describeError, Logger, parseLogLevel } from "../src/lib/logger";
 import type { MetricSnapshot } from "../src/lib/metrics/registry";
 import { traceContextFrom } from "../src/lib/trace-context";
-import { tradingRules } from "../src/services/trading/market-directory";
-import type { OutboxRead } from "../src/services/trading/settle-market";
 import { AlarmClock } from "./market/alarm-clock";
-import { LatestBalances, type BalanceUpdate } from "./market/balances";
+import { LatestBalances } from "./market/balances";
 import type { Batch } from "./market/batch";
 import { CommandRunner } from "./market/command-runner";
-import type { CommandResult, MarketCommand, OrderLookup } from "./market/commands";
+import type { CommandResult, MarketCommand, OrderLookup } from "../src/domain/market/commands";
 import { FanOut } from "./market/fan-out";
 import { FundsLocker } from "./market/funds-locker";
 import { KeptDatabase } from "./market/kept-database";
 import { Market } from "./market/market";
+import { otherMarket } from "./market/market-for-amend";
 import { installRules } from "./market/market-config";
 import type { Interval } from "./market/market-data/candles";
 import { MAX_DEPTH, MarketDataQueries } from "./market/market-data/queries";
@@ -23,7 +25,7 @@ import { MarketMetrics } from "./market/metrics";
 import { OrderIntake } from "./market/order-intake";
 import { OrderRateLimiter } from "./market/order-rate-limiter";
 import { ackOutboxOf, outboxBacklog, outboxOrderIds, readOutbox } from "./market/outbox";
-import type { ActiveRules, MarketRules } from "./market/rules";
+import type { BookRules } from "../src/domain/market/market-rules";
 import { createSchema, readMeta, writeMeta } from "./market/schema";
 import { ObjectSettler } from "./market/settler";
 import { latestSnapshotSeq, snapshotMarket } from "./market/snapshots";
@@ -95,14 +97,16 @@ export class OrderBook extends DurableObject<Env> {
     this.log = new Logger(parseLogLevel(env.LOG_LEVEL), { component: "order-book" });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.clock = new AlarmClock(ctx.storage, SNAPSHOT_DELAY_MS, SESSION_RECHECK_MS);
+    // The market's outbox as settlement reads it: the object's own settler, and an amendment
+    // made over this market's socket, which settles in place.
+    const outbox: OutboxSource = {
+      readOutbox: async (afterSeq, limit) => this.outboxRead(afterSeq, limit),
+      ackOutbox: async (uptoSeq, epoch) => this.acknowledge(uptoSeq, epoch),
+      publishBalances: (updates) => this.publishBalances(updates),
+    };
     this.settler = new ObjectSettler(
       env,
-      {
-        readOutbox: async (afterSeq, limit) => this.outboxRead(afterSeq, limit),
-        ackOutbox: async (uptoSeq, epoch) => this.acknowledge(uptoSeq, epoch),
-        publishBalances: (updates) => this.publishBalances(updates),
-        backlog: () => outboxBacklog(ctx.storage.sql),
-      },
+      { ...outbox, backlog: () => outboxBacklog(ctx.storage.sql) },
       () => this.market.rules?.rules,
       () => this.selfSettling,
     );
@@ -140,12 +144,18 @@ export class OrderBook extends DurableObject<Env> {
       ),
     );
     const orderEntry: OrderEntryHost = {
-      env,
       symbol: () => this.market.symbol,
-      rules: () => (this.market.rules ? tradingRulesOf(this.market.rules) : null),
+      rules: () => this.market.rules?.rules ?? null,
       submit: (commands) => this.intake.submit(commands),
       lookup: (query) => this.market.lookup(query),
       withDatabase: (fn) => withDatabase(env, fn),
+      marketOf: async (symbol) => {
+        const rules = this.market.rules;
+        if (symbol !== this.market.symbol || !rules) return otherMarket(env, symbol);
+        const amend = async (orderId: string, change: BookAmendment) =>
+          (await this.intake.submit([{ kind: "amend", orderId, ...change }]))[0]!;
+        return { rules: rules.rules, outbox, amend };
+      },
     };
     const snapshots = new ChannelSnapshots(this.subs, market, this.queries, this.fanOut, reads);
     this.sockets = new SocketServer(env, this.subs, market, reads, orderEntry, snapshots, () =>
@@ -187,9 +197,9 @@ export class OrderBook extends DurableObject<Env> {
    * `selfSettle`: the Worker, whose markets live in Postgres, has the object settle its fills.
    */
   async configure(
-    rules: MarketRules,
+    rules: BookRules,
     options: { selfSettle?: boolean } = {},
-  ): Promise<{ ok: true; rules: MarketRules } | { ok: false; message: string }> {
+  ): Promise<{ ok: true; rules: BookRules } | { ok: false; message: string }> {
     const sql = this.ctx.storage.sql;
     const installed = installRules(sql, this.market, rules);
     if (!installed.ok) return installed;
@@ -205,8 +215,8 @@ export class OrderBook extends DurableObject<Env> {
     return { ok: true, rules };
   }
 
-  async getRules(): Promise<MarketRules | null> {
-    return this.market.rules?.rules ?? null;
+  async getRules(): Promise<BookRules | null> {
+    return this.market.rules?.book ?? null;
   }
 
   // ---- commands ---------------------------------------------------------------------------
@@ -425,12 +435,4 @@ export class OrderBook extends DurableObject<Env> {
   override async webSocketError(ws: WebSocket): Promise<void> {
     this.subs.drop(ws);
   }
-}
-
-/** The active rules as the trading services take them, converted once per configuration, not per order. */
-const converted = new WeakMap<ActiveRules, ReturnType<typeof tradingRules>>();
-function tradingRulesOf(active: ActiveRules): ReturnType<typeof tradingRules> {
-  let rules = converted.get(active);
-  if (!rules) converted.set(active, (rules = tradingRules(active.rules)));
-  return rules;
 }

@@ -3,8 +3,8 @@
 // floor, an empty Durable Object that only broadcasts.
 
 import { DurableObject } from "cloudflare:workers";
-import type { MarketCommand } from "../../durable-objects/market/commands";
-import type { MarketRules } from "../../durable-objects/market/rules";
+import type { MarketCommand } from "../../src/domain/market/commands";
+import type { BookRules } from "../../src/domain/market/market-rules";
 import type { OrderBook } from "../../durable-objects/order-book";
 import type { StreamHub } from "../../durable-objects/stream-hub/stream-hub";
 import { loadCommands } from "./workload";
@@ -64,7 +64,7 @@ export default {
         return Response.json({ sent: await floor(env).broadcastAfterWrite(q("id", 0)) });
       }
       case "/market/configure": {
-        const rules = (await request.json()) as MarketRules;
+        const rules = (await request.json()) as BookRules;
         return Response.json(await book(env, rules.symbol).configure(rules));
       }
       case "/market/place": {

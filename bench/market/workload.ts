@@ -1,4 +1,4 @@
-import type { MarketCommand } from "../../durable-objects/market/commands";
+import type { MarketCommand } from "../../src/domain/market/commands";
 import { mulberry32 } from "../engine/prng";
 
 /**

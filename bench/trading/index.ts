@@ -17,7 +17,7 @@
 import { eq, sql } from "drizzle-orm";
 import { openNodeDatabase } from "../../scripts/lib/node-database";
 import { users } from "../../src/db/schema";
-import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../src/services/ledger";
+import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../src/domain/ledger/ledger";
 import { reconcile } from "../../src/services/reconciliation";
 import { closedLoop, type Call, type LoadFigures } from "../auth/load";
 import { mulberry32 } from "../engine/prng";

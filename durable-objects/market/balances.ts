@@ -1,20 +1,8 @@
 // The private `balances:<market>` channel: a user's balances in the market's two assets.
-// The object has no database: the Worker publishes each change (after the ledger committed it)
-// and the object forwards it to that user's subscribed sockets, newest version first.
+// Whoever commits a change publishes it (src/domain/ledger/balance-updates.ts) and the object
+// forwards it to that user's subscribed sockets, newest version first.
 
-/** A user's balance in one asset, as the Worker publishes it (decimal strings, asset decimals). */
-export interface BalanceUpdate {
-  userId: string;
-  asset: string;
-  available: string;
-  locked: string;
-  /**
-   * Orders the updates of one (user, asset): the id of the latest ledger posting on that
-   * balance row (a bigint as a decimal string). A later change always has a higher version,
-   * so an update that arrives after a newer one is dropped instead of going backwards.
-   */
-  version: string;
-}
+import type { BalanceUpdate } from "../../src/domain/ledger/balance-updates";
 
 /** What a `balance` frame and a snapshot entry carry. */
 export interface BalanceView {

@@ -1,4 +1,4 @@
-import type { CommandResult, OutboxEntry } from "./commands";
+import type { CommandResult, OutboxEntry } from "../../src/domain/market/commands";
 import type { JournalEntry } from "./journal";
 
 export interface OrderRow {

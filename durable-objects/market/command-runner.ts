@@ -1,5 +1,5 @@
 import { Batch } from "./batch";
-import type { CommandResult } from "./commands";
+import type { CommandResult } from "../../src/domain/market/commands";
 import type { Market } from "./market";
 import type { MarketMetrics } from "./metrics";
 import type { InFlight, IntakeStep } from "./order-intake";

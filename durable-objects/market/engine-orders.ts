@@ -1,5 +1,10 @@
 import type { PlaceOrder } from "../engine";
-import type { AmendCommand, CommandError, PlaceCommand, PlaceOcoCommand } from "./commands";
+import type {
+  AmendCommand,
+  CommandError,
+  PlaceCommand,
+  PlaceOcoCommand,
+} from "../../src/domain/market/commands";
 import type { ActiveRules } from "./rules";
 
 // The book's own check of a command's values against the market's grid and limits, converting
@@ -17,8 +22,8 @@ function checkedLots(rules: ActiveRules, quantity: string, field = "quantity"): 
   const lots = rules.grid.lots(quantity);
   if (!lots) return fail("INVALID_LOT", `${field} must be a positive multiple of the lot size`);
   const minor = rules.grid.quantityMinor(lots);
-  if (minor < rules.minQuantity) return fail("QUANTITY_TOO_SMALL", "quantity below the market minimum");
-  if (minor > rules.maxQuantity) return fail("QUANTITY_TOO_LARGE", "quantity above the market maximum");
+  if (minor < rules.rules.minQuantity) return fail("QUANTITY_TOO_SMALL", "quantity below the market minimum");
+  if (minor > rules.rules.maxQuantity) return fail("QUANTITY_TOO_LARGE", "quantity above the market maximum");
   return lots;
 }
 
@@ -42,7 +47,8 @@ export function toEngineOrder(rules: ActiveRules, c: PlaceCommand): EngineOrder 
   if (c.quantity !== undefined) {
     const lots = checkedLots(rules, c.quantity);
     if (typeof lots === "object") return lots;
-    if (price !== undefined && grid.notionalMinor(price, lots) < rules.minNotional) return notionalTooSmall();
+    if (price !== undefined && grid.notionalMinor(price, lots) < rules.rules.minNotional)
+      return notionalTooSmall();
     out.quantity = lots;
   }
   if (c.quoteQuantity !== undefined) {
@@ -97,7 +103,7 @@ export function toEngineOco(rules: ActiveRules, c: PlaceOcoCommand): EngineOco |
   const lots = checkedLots(rules, c.quantity);
   if (typeof lots === "object") return lots;
   for (const p of [price, stopLimitPrice]) {
-    if (p !== undefined && grid.notionalMinor(p, lots) < rules.minNotional) return notionalTooSmall();
+    if (p !== undefined && grid.notionalMinor(p, lots) < rules.rules.minNotional) return notionalTooSmall();
   }
   return { price, stopPrice, stopLimitPrice, lots };
 }
@@ -125,7 +131,7 @@ export function toEngineAmend(
   }
   if (live && live.price > 0) {
     const notional = grid.notionalMinor(change.price ?? live.price, change.quantity ?? live.quantity);
-    if (notional < rules.minNotional) return notionalTooSmall();
+    if (notional < rules.rules.minNotional) return notionalTooSmall();
   }
   return change;
 }

@@ -8,7 +8,13 @@ import {
 } from "../engine";
 import { EventKind } from "../engine/codes";
 import type { Batch } from "./batch";
-import type { CommandError, Fill, OrderReport, OrderStatusName, OutboxEntry } from "./commands";
+import type {
+  CommandError,
+  Fill,
+  OrderReport,
+  OrderStatusName,
+  OutboxEntry,
+} from "../../src/domain/market/commands";
 import type { CandleBook } from "./market-data/candles";
 import type { DepthFeed } from "./market-data/depth-feed";
 import type { OrderIds, OrderRef } from "./order-ids";

@@ -1,7 +1,8 @@
 import { formatUnits } from "../../src/lib/money";
-import { isBalanceUpdate, view, type BalanceUpdate, type LatestBalances } from "./balances";
+import type { BalanceUpdate } from "../../src/domain/ledger/balance-updates";
+import { isBalanceUpdate, view, type LatestBalances } from "./balances";
 import type { Batch } from "./batch";
-import type { LockOutcome, OutboxEntry, PlacementFunding } from "./commands";
+import type { LockOutcome, OutboxEntry, PlacementFunding } from "../../src/domain/market/commands";
 import type { Market } from "./market";
 import { INTERVAL_NAMES } from "./market-data/candles";
 import type { MarketDataQueries } from "./market-data/queries";

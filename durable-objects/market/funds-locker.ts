@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { LockOutcome, PlacementFunding } from "./commands";
+import type { LockOutcome, PlacementFunding } from "../../src/domain/market/commands";
 import { KeptDatabase } from "./kept-database";
 
 const isTraceId = (id: string) => /^[0-9a-f]{32}$/.test(id);

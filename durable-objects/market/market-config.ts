@@ -1,6 +1,7 @@
 import type { Market } from "./market";
 import { outboxBacklog } from "./outbox";
-import { ActiveRules, rulesProblem, type MarketRules } from "./rules";
+import type { BookRules } from "../../src/domain/market/market-rules";
+import { ActiveRules, rulesProblem } from "./rules";
 import { writeMeta } from "./schema";
 
 /**
@@ -11,11 +12,11 @@ import { writeMeta } from "./schema";
 export function installRules(
   sql: SqlStorage,
   market: Market,
-  rules: MarketRules,
+  rules: BookRules,
 ): { ok: true } | { ok: false; message: string } {
   const problem = rulesProblem(rules);
   if (problem) return { ok: false, message: problem };
-  const current = market.rules?.rules;
+  const current = market.rules?.book;
   if (current && current.symbol !== rules.symbol) return { ok: false, message: "symbol cannot change" };
   if (
     current &&

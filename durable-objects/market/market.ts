@@ -11,7 +11,7 @@ import type {
   OutboxEntry,
   PlaceCommand,
   PlaceOcoCommand,
-} from "./commands";
+} from "../../src/domain/market/commands";
 import {
   fail,
   toEngineAmend,
@@ -26,7 +26,8 @@ import { DepthFeed } from "./market-data/depth-feed";
 import { isIdString, OrderIds, type OrderRef } from "./order-ids";
 import { lookupOrder, openOrdersOf } from "./order-lookup";
 import { restoreCandles, restoreCounters, restoreEngine } from "./restore";
-import { ActiveRules, type MarketRules } from "./rules";
+import type { BookRules } from "../../src/domain/market/market-rules";
+import { ActiveRules } from "./rules";
 import { readMeta, type Counters } from "./schema";
 
 /**
@@ -59,7 +60,7 @@ export class Market implements MarketState {
   readonly candles = new CandleBook();
 
   constructor(sql: SqlStorage) {
-    const rules = readMeta<MarketRules>(sql, "rules");
+    const rules = readMeta<BookRules>(sql, "rules");
     this.rules = rules ? new ActiveRules(rules) : null;
     this.counters = restoreCounters(sql);
     this.engine = restoreEngine(sql, this.counters);

@@ -4,7 +4,7 @@ import type { Depth } from "../engine";
 import { INTERVALS, type Candle } from "./market-data/candles";
 import type { DepthUpdate } from "./market-data/depth-feed";
 import type { TickerStats } from "./market-data/ticker";
-import type { MarketGrid } from "./units";
+import type { MarketGrid } from "../../src/domain/market/units";
 
 export type Level = [price: string, quantity: string];
 

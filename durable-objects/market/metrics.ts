@@ -6,8 +6,8 @@ import {
   type MetricSnapshot,
   type SeriesSnapshot,
 } from "../../src/lib/metrics/registry";
-import type { CommandResult, MarketCommand, OutboxEntry } from "./commands";
-import type { MarketStatus } from "./rules";
+import type { CommandResult, MarketCommand, OutboxEntry } from "../../src/domain/market/commands";
+import type { MarketStatus } from "../../src/domain/market/market-rules";
 
 /** What the object knows at scrape time besides its counters. */
 export interface MarketGauges {

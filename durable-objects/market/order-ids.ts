@@ -1,5 +1,5 @@
 import type { Batch, OrderRow } from "./batch";
-import type { CommandResult } from "./commands";
+import type { CommandResult } from "../../src/domain/market/commands";
 
 /** The string ids behind an engine order number. */
 export interface OrderRef {

@@ -1,4 +1,10 @@
-import type { CommandError, CommandResult, LockOutcome, MarketCommand, PlacementFunding } from "./commands";
+import type {
+  CommandError,
+  CommandResult,
+  LockOutcome,
+  MarketCommand,
+  PlacementFunding,
+} from "../../src/domain/market/commands";
 import { withTimeout } from "../../src/lib/with-timeout";
 import type { Funding } from "./market";
 

@@ -1,5 +1,5 @@
 import type { OrderRow } from "./batch";
-import type { OrderLookup, OutboxEntry } from "./commands";
+import type { OrderLookup, OutboxEntry } from "../../src/domain/market/commands";
 import type { MarketState } from "./event-translation";
 import { isIdString } from "./order-ids";
 

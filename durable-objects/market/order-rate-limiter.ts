@@ -2,8 +2,8 @@ import {
   effectiveOrderLimits,
   type OrderLimitOverrides,
   type OrderLimits,
-} from "../../src/domain/order-limits";
-import type { CommandError } from "./commands";
+} from "../../src/domain/market/order-limits";
+import type { CommandError } from "../../src/domain/market/commands";
 
 const TEN_SECONDS = 10_000;
 const DAY = 86_400_000;

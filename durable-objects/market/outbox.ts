@@ -1,4 +1,4 @@
-import type { OutboxEntry } from "./commands";
+import type { OutboxEntry } from "../../src/domain/market/commands";
 
 /**
  * Settlement outbox: rows are written with the state change and deleted once acknowledged.

@@ -4,10 +4,9 @@ import { createRedis } from "../../src/http/resources";
 import { describeError, Logger, parseLogLevel } from "../../src/lib/logger";
 import { withTimeout } from "../../src/lib/with-timeout";
 import { forwardToAccountStreams } from "../../src/binance/user-data/forward";
-import { relayOutbox } from "../../src/services/event-outbox";
-import { tradingRules } from "../../src/services/trading/market-directory";
-import { settleMarket, type OutboxSource } from "../../src/services/trading/settle-market";
-import type { MarketRules } from "./rules";
+import { relayOutbox } from "../../src/domain/events/event-outbox";
+import { settleMarket, type OutboxSource } from "../../src/domain/settlement/settle-market";
+import type { MarketRules } from "../../src/domain/market/market-rules";
 
 /** Batches per round; a round that used them all goes again at once. */
 const BATCHES_PER_ROUND = 10;
@@ -88,7 +87,7 @@ export class ObjectSettler {
         if (!rules || !this.enabled()) return;
         const db = this.database();
         const result = await withTimeout(
-          settleMarket(db, this.source, tradingRules(rules), {
+          settleMarket(db, this.source, rules, {
             maxBatches: BATCHES_PER_ROUND,
             afterSeq: this.cursor,
             log: this.log,

@@ -1,4 +1,4 @@
-import { rulesFromRow, type MarketRules } from "../../durable-objects/market/rules";
+import { marketRulesOf, toBookRules, type BookRules } from "../../src/domain/market/market-rules";
 import { DEMO_ASSETS, DEMO_MARKETS } from "./seed";
 
 /**
@@ -8,13 +8,13 @@ import { DEMO_ASSETS, DEMO_MARKETS } from "./seed";
 export function demoMarketRules(
   symbol: string,
   template = "BTC-USDT",
-  overrides: Partial<MarketRules> = {},
-): MarketRules {
+  overrides: Partial<BookRules> = {},
+): BookRules {
   const m = DEMO_MARKETS.find((d) => d.symbol === template);
   if (!m) throw new Error(`no demo market ${template}`);
   const decimals = (code: string) => DEMO_ASSETS.find((a) => a.code === code)!.decimals;
   return {
-    ...rulesFromRow({ ...m, symbol }, decimals(m.baseAsset), decimals(m.quoteAsset)),
+    ...toBookRules(marketRulesOf({ ...m, symbol }, decimals(m.baseAsset), decimals(m.quoteAsset))),
     ...overrides,
   };
 }

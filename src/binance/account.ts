@@ -1,7 +1,7 @@
 // Binance's account endpoints as plain functions (REST routes/account.ts and the WebSocket API).
-import { defaultOrderLimits, effectiveOrderLimits } from "../domain/order-limits";
+import { defaultOrderLimits, effectiveOrderLimits } from "../domain/market/order-limits";
 import { formatUnits } from "../lib/money";
-import { getBalances } from "../services/ledger";
+import { getBalances } from "../domain/ledger/ledger";
 import { loadAllMarketRules } from "../services/trading/market-directory";
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { BinanceCaller } from "./caller";

@@ -5,14 +5,10 @@ import { formatUnits } from "../lib/money";
 import { randomToken } from "../lib/secure-random";
 import { cancelAllOrders, cancelOrder as cancelBookOrder } from "../services/trading/cancel-order";
 import { loadMarketRules } from "../services/trading/market-directory";
-import type { MarketRules } from "../services/trading/market-rules";
-import { toOrderView, type OrderRow } from "../services/trading/order-view";
-import {
-  assertMayTrade,
-  placeOrder,
-  preparePlacement,
-  type PlaceOrderRequest,
-} from "../services/trading/place-order";
+import type { MarketRules } from "../domain/market/market-rules";
+import { toOrderView, type OrderRow } from "../domain/market/order-view";
+import { assertMayTrade, preparePlacement, type PlaceOrderRequest } from "../domain/market/placement";
+import { placeOrder } from "../services/trading/place-order";
 import type { BinanceCaller } from "./caller";
 import { eitherMandatory, noSuchOrder, unknownOrderCancel } from "./errors";
 import { responseType, toPlaceOrder, type History, type NewOrder, type OrderRef } from "./order-params";

@@ -1,8 +1,8 @@
 // Binance's OCO order lists over Pandora's OCO (a limit leg and a stop leg sharing one lock,
 // place-order.ts): plain functions of parsed parameters for the REST routes and the WebSocket API.
 import type { z } from "@hono/zod-openapi";
-import type { MarketRules } from "../services/trading/market-rules";
-import { toOrderView, type FillView, type OrderRow, type OrderView } from "../services/trading/order-view";
+import type { MarketRules } from "../domain/market/market-rules";
+import { toOrderView, type FillView, type OrderRow, type OrderView } from "../domain/market/order-view";
 import { loadMarketRules } from "../services/trading/market-directory";
 import type { BinanceCaller } from "./caller";
 import { BinanceError, eitherMandatory, unknownOrderCancel } from "./errors";

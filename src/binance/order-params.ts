@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { PlaceOrderRequest } from "../services/trading/place-order";
+import type { PlaceOrderRequest } from "../domain/market/placement";
 import { BinanceError, eitherMandatory, mandatory, orderRejected } from "./errors";
 import { P, SignedParams } from "./params";
 

@@ -3,8 +3,8 @@ import { alias } from "drizzle-orm/pg-core";
 import type { Database } from "../db/client";
 import { orders, trades } from "../db/schema";
 import { formatUnits } from "../lib/money";
-import type { MarketRules } from "../services/trading/market-rules";
-import type { OrderRow } from "../services/trading/order-view";
+import type { MarketRules } from "../domain/market/market-rules";
+import type { OrderRow } from "../domain/market/order-view";
 import { binanceSymbol } from "./symbols";
 import { tradeNumber } from "./views";
 

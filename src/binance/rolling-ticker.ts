@@ -1,7 +1,7 @@
 import { INTERVALS, type Interval } from "../../durable-objects/market/market-data/candles";
 import type { CandleView } from "../../durable-objects/market/messages";
 import { formatUnits, parseUnits } from "../lib/money";
-import type { MarketRules } from "../services/trading/market-rules";
+import type { MarketRules } from "../domain/market/market-rules";
 import { BinanceError } from "./errors";
 import { binanceSymbol } from "./symbols";
 

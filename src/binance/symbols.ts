@@ -1,6 +1,6 @@
 import type { Database } from "../db/client";
 import { loadAllMarketRules, loadMarketRules } from "../services/trading/market-directory";
-import type { MarketRules } from "../services/trading/market-rules";
+import type { MarketRules } from "../domain/market/market-rules";
 import { invalidSymbol } from "./errors";
 
 /** Binance writes a pair without a separator: BTC-USDT is BTCUSDT. */

@@ -2,7 +2,7 @@ import { and, asc, desc, eq, gte } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { trades } from "../db/schema";
 import { formatUnits } from "../lib/money";
-import type { MarketRules } from "../services/trading/market-rules";
+import type { MarketRules } from "../domain/market/market-rules";
 import { tradeNumberSql } from "./order-queries";
 import { tradeNumber } from "./views";
 

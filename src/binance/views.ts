@@ -1,8 +1,8 @@
 // Pandora's shapes (decimal strings, our names) as Binance's JSON. No rule lives here.
 import type { CandleView, TradeView } from "../../durable-objects/market/messages";
 import { formatUnits, parseUnits } from "../lib/money";
-import type { MarketRules } from "../services/trading/market-rules";
-import type { FillView, OrderView } from "../services/trading/order-view";
+import type { MarketRules } from "../domain/market/market-rules";
+import type { FillView, OrderView } from "../domain/market/order-view";
 import { binanceSymbol } from "./symbols";
 
 const STATUS: Record<string, string> = {

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { forwardToAccountStreams } from "../binance/user-data/forward";
 import { withDatabase } from "../db/client";
 import { describeError } from "../lib/logger";
-import { relayOutbox } from "../services/event-outbox";
+import { relayOutbox } from "../domain/events/event-outbox";
 import type { AppEnv } from "./app-env";
 import { createRedis } from "./resources";
 

@@ -1,5 +1,5 @@
-import type { OrderLimitOverrides } from "../domain/order-limits";
-import type { UserView } from "../services/auth/user-view";
+import type { OrderLimitOverrides } from "../domain/market/order-limits";
+import type { UserView } from "../domain/auth/user-view";
 
 /** What an API key may do. A browser session (access token) may do all of it. */
 export type Permission = "read" | "trade" | "withdraw";

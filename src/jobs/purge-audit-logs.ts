@@ -1,5 +1,5 @@
 import { withDatabase } from "../db/client";
-import { purgeAuditLogs } from "../services/audit-log";
+import { purgeAuditLogs } from "../domain/audit-log";
 import type { ScheduledJob } from "./scheduled";
 
 /** Deletes audit entries older than the environment's retention (dev 30, sandbox 90, audit/prod 2555 days). */

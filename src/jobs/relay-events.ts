@@ -1,7 +1,7 @@
 import { forwardToAccountStreams } from "../binance/user-data/forward";
 import { withDatabase } from "../db/client";
 import { createRedis } from "../http/resources";
-import { relayOutbox } from "../services/event-outbox";
+import { relayOutbox } from "../domain/events/event-outbox";
 import type { ScheduledJob } from "./scheduled";
 
 /** Publishes whatever the after-commit relay left behind (e.g. while Redis was down). */

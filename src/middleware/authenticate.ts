@@ -44,8 +44,8 @@ import { AppError, ErrorCode, accountBanned, forbidden, unauthorized } from "../
 import { describeError } from "../lib/logger";
 import { verifySignedRequest } from "../services/auth/api-keys";
 import { fillCachedSession, readCachedSession } from "../services/auth/session-cache";
-import { loadSessionUser } from "../services/auth/session-principal";
-import { toUserView, type UserView } from "../services/auth/user-view";
+import { loadSessionUser } from "../domain/auth/session-principal";
+import { toUserView, type UserView } from "../domain/auth/user-view";
 import { enforceLimit } from "./rate-limit";
 
 export interface AuthenticateOptions {

@@ -13,7 +13,7 @@ import { register, verifyEmail } from "../services/auth/accounts";
 import { serviceContext } from "../services/auth/context";
 import { RefreshTokenReused, login, refresh } from "../services/auth/sessions";
 import { clearSignInFailures, recordSignInFailure } from "../services/auth/sign-in-slowdown";
-import { normalizeEmail } from "../services/auth/user-view";
+import { normalizeEmail } from "../domain/auth/user-view";
 import {
   EmailSchema,
   NameSchema,

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { defaultOrderLimits, effectiveOrderLimits } from "../domain/order-limits";
+import { defaultOrderLimits, effectiveOrderLimits } from "../domain/market/order-limits";
 import type { AppEnv } from "../http/app-env";
 import { errorResponses } from "../http/openapi-schemas";
 import { createRouter } from "../http/router";

@@ -13,19 +13,14 @@ import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { amendOrder } from "../services/trading/amend-order";
 import { cancelAllOrders, cancelOrder } from "../services/trading/cancel-order";
 import { getOrder, listOrders, listTrades } from "../services/trading/order-queries";
-import { placeOrder, type PlaceOrderRequest } from "../services/trading/place-order";
-import { MAX_BATCH_ORDERS } from "../domain/order-limits";
+import type { PlaceOrderRequest } from "../domain/market/placement";
+import { placeOrder } from "../services/trading/place-order";
+import { MAX_BATCH_ORDERS } from "../domain/market/order-limits";
 import { placeOrderBatch } from "../services/trading/place-order-batch";
 import { bearerSecurity } from "./user-schemas";
 import { IdempotencyHeaderSchema } from "./wallet-schemas";
-import {
-  AmendOrderSchema,
-  FillSchema,
-  MyTradeSchema,
-  OrderSchema,
-  PlaceOrderSchema,
-  Symbol,
-} from "./trading-schemas";
+import { AmendOrderSchema, PlaceOrderSchema, Symbol } from "../domain/market/order-body";
+import { FillSchema, MyTradeSchema, OrderSchema } from "./trading-schemas";
 import { cursorPage, pageResponses } from "../http/page-schemas";
 
 const tags = ["Trading"];

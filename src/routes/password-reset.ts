@@ -9,7 +9,7 @@ import { authConfig } from "../lib/auth-config";
 import { enforcePasswordLimit } from "../middleware/rate-limit";
 import { serviceContext } from "../services/auth/context";
 import { confirmPasswordReset, requestPasswordReset } from "../services/auth/password-reset";
-import { normalizeEmail } from "../services/auth/user-view";
+import { normalizeEmail } from "../domain/auth/user-view";
 import { NewPasswordSchema, SecurityEffectsSchema, jsonBody, jsonReply } from "./user-schemas";
 
 const tags = ["Authentication"];

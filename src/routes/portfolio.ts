@@ -11,7 +11,7 @@ import {
   positions,
   removeFromWatchlist,
 } from "../services/trading/portfolio";
-import { Symbol } from "./trading-schemas";
+import { Symbol } from "../domain/market/order-body";
 import { bearerSecurity } from "./user-schemas";
 
 const tags = ["Portfolio"];

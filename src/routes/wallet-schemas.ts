@@ -3,7 +3,7 @@ import type { TimeCursor } from "../db/keyset";
 import { badRequest } from "../lib/errors";
 import { formatUnits } from "../lib/money";
 import type { Deposit } from "../services/deposits";
-import type { LedgerHistoryItem } from "../services/ledger";
+import type { LedgerHistoryItem } from "../domain/ledger/ledger";
 import type { WithdrawalWithDecimals } from "../services/withdrawals";
 
 /** Shapes of the wallet API: every amount a decimal string with exactly the asset's decimals. */

@@ -12,7 +12,7 @@ import { assetDecimals, findAsset } from "../services/assets";
 import { getDepositAddress } from "../services/deposit-addresses";
 import { listUserDeposits } from "../services/deposits";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
-import { getBalances, listUserPostings } from "../services/ledger";
+import { getBalances, listUserPostings } from "../domain/ledger/ledger";
 import { walletConfig } from "../services/wallet-config";
 import {
   listWithdrawals,

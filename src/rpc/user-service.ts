@@ -15,8 +15,8 @@ import {
   type UserList,
 } from "../services/auth/admin-users";
 import type { ServiceContext } from "../services/auth/context";
-import { resolveSession } from "../services/auth/session-principal";
-import { toUserView, type UserView } from "../services/auth/user-view";
+import { resolveSession } from "../domain/auth/session-principal";
+import { toUserView, type UserView } from "../domain/auth/user-view";
 
 /** Typed failures of the RPC interface (thrown errors lose their type across a binding). */
 export type UserServiceError =

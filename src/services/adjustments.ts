@@ -5,9 +5,9 @@ import type { RequestMetadata } from "../http/request-metadata";
 import { ErrorCode, notFound, unprocessable } from "../lib/errors";
 import { formatUnits } from "../lib/money";
 import { findAsset, parseAmount } from "./assets";
-import { recordAudit } from "./audit-log";
-import { enqueueEvent } from "./event-outbox";
-import { ADJUSTMENTS, getBalance, postJournalEntry, userAvailable } from "./ledger";
+import { recordAudit } from "../domain/audit-log";
+import { enqueueEvent } from "../domain/events/event-outbox";
+import { ADJUSTMENTS, getBalance, postJournalEntry, userAvailable } from "../domain/ledger/ledger";
 
 export interface AdjustmentInput {
   userId: string;

@@ -6,10 +6,10 @@ import type { RequestMetadata } from "../http/request-metadata";
 import { AppError, ErrorCode, unprocessable } from "../lib/errors";
 import { formatUnits } from "../lib/money";
 import { findAsset, parseAmount, requireOnChain } from "./assets";
-import { recordAudit } from "./audit-log";
+import { recordAudit } from "../domain/audit-log";
 import { findAddressOwner } from "./deposit-addresses";
-import { enqueueEvent } from "./event-outbox";
-import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "./ledger";
+import { enqueueEvent } from "../domain/events/event-outbox";
+import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../domain/ledger/ledger";
 
 export type Deposit = typeof deposits.$inferSelect;
 

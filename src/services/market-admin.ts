@@ -1,10 +1,10 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { eq, inArray } from "drizzle-orm";
-import type { MarketRules, MarketStatus } from "../../durable-objects/market/rules";
-import { decimalToMinor } from "../../durable-objects/market/units";
+import type { BookRules, MarketStatus } from "../domain/market/market-rules";
+import { decimalToMinor } from "../domain/market/units";
 import { assets, markets } from "../db/schema";
 import { AppError, ErrorCode, unprocessable } from "../lib/errors";
-import { recordAudit } from "./audit-log";
+import { recordAudit } from "../domain/audit-log";
 import type { ServiceContext } from "./auth/context";
 import {
   configureBook,
@@ -46,7 +46,7 @@ function minor(value: string, decimals: number, field: string, allowZero = false
 }
 
 /** Applies decimal sizes onto rules, converting with the assets' decimals. */
-function withSizes(rules: MarketRules, input: Partial<MarketSizes>): MarketRules {
+function withSizes(rules: BookRules, input: Partial<MarketSizes>): BookRules {
   const out = { ...rules };
   if (input.tick_size !== undefined) out.tickSize = minor(input.tick_size, rules.quoteDecimals, "tick_size");
   if (input.lot_size !== undefined) out.lotSize = minor(input.lot_size, rules.baseDecimals, "lot_size");
@@ -63,7 +63,7 @@ function withSizes(rules: MarketRules, input: Partial<MarketSizes>): MarketRules
   return out;
 }
 
-function columns(r: MarketRules) {
+function columns(r: BookRules) {
   return {
     tickSize: BigInt(r.tickSize),
     lotSize: BigInt(r.lotSize),

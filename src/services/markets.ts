@@ -1,8 +1,8 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { eq } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
-import { rulesFromRow, type MarketRules, type MarketStatus } from "../../durable-objects/market/rules";
-import { minorToDecimal, placesOf } from "../../durable-objects/market/units";
+import { marketRulesOf, toBookRules, type BookRules, type MarketStatus } from "../domain/market/market-rules";
+import { minorToDecimal, placesOf } from "../domain/market/units";
 import type { OrderBook } from "../../durable-objects/order-book";
 import type { Database } from "../db/client";
 import { assets, markets } from "../db/schema";
@@ -44,7 +44,7 @@ export interface MarketView {
   quantity_decimals: number;
 }
 
-export function marketView(r: MarketRules): MarketView {
+export function marketView(r: BookRules): MarketView {
   const base = (v: string) => minorToDecimal(BigInt(v), r.baseDecimals);
   const quote = (v: string) => minorToDecimal(BigInt(v), r.quoteDecimals);
   return {
@@ -68,7 +68,7 @@ export const marketNotFound = (symbol: string) =>
   new AppError(404, ErrorCode.MARKET_NOT_FOUND, `No market ${symbol}`);
 
 /** Every market's rules from Postgres (the record of account), with asset decimals. */
-export async function loadAllRules(db: Database, symbol?: string): Promise<MarketRules[]> {
+export async function loadAllRules(db: Database, symbol?: string): Promise<BookRules[]> {
   const base = alias(assets, "base");
   const quote = alias(assets, "quote");
   const query = db
@@ -77,7 +77,9 @@ export async function loadAllRules(db: Database, symbol?: string): Promise<Marke
     .innerJoin(base, eq(base.code, markets.baseAsset))
     .innerJoin(quote, eq(quote.code, markets.quoteAsset));
   const rows = await (symbol ? query.where(eq(markets.symbol, symbol)) : query).orderBy(markets.symbol);
-  return rows.map(({ m, baseDecimals, quoteDecimals }) => rulesFromRow(m, baseDecimals, quoteDecimals));
+  return rows.map(({ m, baseDecimals, quoteDecimals }) =>
+    toBookRules(marketRulesOf(m, baseDecimals, quoteDecimals)),
+  );
 }
 
 export function bookStub(env: Env, symbol: string): DurableObjectStub<OrderBook> {
@@ -89,7 +91,7 @@ export function bookStub(env: Env, symbol: string): DurableObjectStub<OrderBook>
  * one); a market that lives in Postgres is settled by its object (durable-objects/market/settler.ts).
  * Its refusal (e.g. a tick change on a live book) is a 409.
  */
-export async function configureBook(env: Env, rules: MarketRules): Promise<void> {
+export async function configureBook(env: Env, rules: BookRules): Promise<void> {
   const result = await bookStub(env, rules.symbol).configure(rules, { selfSettle: true });
   if (!result.ok)
     throw new AppError(409, ErrorCode.CONFLICT, `The order book refused the rules: ${result.message}`);

@@ -4,7 +4,7 @@ import { users, withdrawalAddresses } from "../db/schema";
 import type { Chain } from "../lib/chain-addresses";
 import { isValidAddress, normalizeAddress } from "../lib/chain-addresses";
 import { AppError, ErrorCode, conflict, notFound, unprocessable } from "../lib/errors";
-import { recordAudit } from "./audit-log";
+import { recordAudit } from "../domain/audit-log";
 import { findAsset, requireOnChain } from "./assets";
 import type { ServiceContext } from "./auth/context";
 import { requireSecondFactor } from "./auth/second-factor";

@@ -7,9 +7,9 @@ import { isValidAddress } from "../lib/chain-addresses";
 import { AppError, ErrorCode, notFound, unprocessable } from "../lib/errors";
 import { formatUnits } from "../lib/money";
 import { findAsset, parseAmount, requireOnChain } from "./assets";
-import { recordAudit, type AuditEntry } from "./audit-log";
+import { recordAudit, type AuditEntry } from "../domain/audit-log";
 import { requireSecondFactor, type SecondFactorDeps } from "./auth/second-factor";
-import { enqueueEvent } from "./event-outbox";
+import { enqueueEvent } from "../domain/events/event-outbox";
 import { adminCreditors, lookbackStart, requireSecondAdmin } from "./four-eyes";
 import {
   EXTERNAL_WITHDRAWALS,
@@ -18,7 +18,7 @@ import {
   postJournalEntry,
   releaseFunds,
   userLocked,
-} from "./ledger";
+} from "../domain/ledger/ledger";
 import { configuredUnits, type WalletConfig } from "./wallet-config";
 import { requireAllowedDestination } from "./withdrawal-addresses";
 

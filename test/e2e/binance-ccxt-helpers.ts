@@ -4,7 +4,7 @@ import { expect } from "vitest";
 import type { WorkerUnderTest } from "../../bench/lib/worker-under-test";
 import type { openNodeDatabase } from "../../scripts/lib/node-database";
 import { users } from "../../src/db/schema";
-import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../src/services/ledger";
+import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../src/domain/ledger/ledger";
 
 const PASSWORD = "a ccxt test pass phrase";
 

@@ -5,8 +5,8 @@ import { withDatabase } from "../../src/db/client";
 import { auditLogs, eventOutbox } from "../../src/db/schema";
 import { createRedis } from "../../src/http/resources";
 import { SYSTEM_METADATA } from "../../src/http/request-metadata";
-import { purgeAuditLogs, recordAudit } from "../../src/services/audit-log";
-import { enqueueEvent, relayOutbox, type EventEnvelope } from "../../src/services/event-outbox";
+import { purgeAuditLogs, recordAudit } from "../../src/domain/audit-log";
+import { enqueueEvent, relayOutbox, type EventEnvelope } from "../../src/domain/events/event-outbox";
 
 describe("event outbox", () => {
   it("commits events with the change and relays them to their Redis stream once", async () => {

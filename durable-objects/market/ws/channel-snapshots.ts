@@ -1,4 +1,4 @@
-import { readBalanceUpdates } from "../../../src/services/trading/balance-updates";
+import { readBalanceUpdates } from "../../../src/domain/ledger/balance-updates";
 import type { FanOut } from "../fan-out";
 import type { KeptDatabase } from "../kept-database";
 import type { Market } from "../market";

@@ -1,20 +1,23 @@
 import type { Database } from "../../../src/db/client";
-import type { Principal } from "../../../src/http/principal";
-import type { RequestMetadata } from "../../../src/http/request-metadata";
-import { AppError, ErrorCode, forbidden, notFound, unauthorized } from "../../../src/lib/errors";
-import { AmendOrderSchema, PlaceOrderSchema } from "../../../src/routes/trading-schemas";
-import { recordAudit } from "../../../src/services/audit-log";
-import { amendOrder } from "../../../src/services/trading/amend-order";
-import type { MarketRules } from "../../../src/services/trading/market-rules";
+import { recordAudit } from "../../../src/domain/audit-log";
+import { amendOrder, type AmendMarket } from "../../../src/domain/market/amend-order";
+import type { CommandResult, MarketCommand, OrderLookup } from "../../../src/domain/market/commands";
+import type { MarketRules } from "../../../src/domain/market/market-rules";
+import { AmendOrderSchema, PlaceOrderSchema } from "../../../src/domain/market/order-body";
 import {
   assertMayTrade,
-  placementAnswer,
   preparePlacement,
   type BookPlacement,
   type PlaceOrderRequest,
-} from "../../../src/services/trading/place-order";
-import { batchItemError, type BatchItemResult } from "../../../src/services/trading/place-order-batch";
-import type { CommandResult, MarketCommand, OrderLookup } from "../commands";
+} from "../../../src/domain/market/placement";
+import {
+  batchItemError,
+  placementAnswer,
+  type BatchItemResult,
+} from "../../../src/domain/market/placement-answer";
+import type { Principal } from "../../../src/http/principal";
+import type { RequestMetadata } from "../../../src/http/request-metadata";
+import { AppError, ErrorCode, forbidden, notFound, unauthorized } from "../../../src/lib/errors";
 import type { OrderMessage } from "./protocol";
 
 /** What order entry needs of the market's object. */
@@ -26,7 +29,8 @@ export interface OrderEntryHost {
   lookup(query: { orderId?: string; clientOrderId?: string; userId?: string }): OrderLookup;
   /** A database for the rare calls that need one (an idempotent replay, an amend, an audit row). */
   withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T>;
-  env: Env;
+  /** The market an order to amend lives in (this one, or another market's object). */
+  marketOf(symbol: string): Promise<AmendMarket>;
 }
 
 export type OrderEntryReply =
@@ -184,5 +188,7 @@ async function amend(
 ) {
   const parsed = AmendOrderSchema.safeParse(msg.order);
   if (!parsed.success) throw invalid(parsed.error.issues);
-  return host.withDatabase((db) => amendOrder(db, host.env, principal, msg.order_id, parsed.data, metadata));
+  return host.withDatabase((db) =>
+    amendOrder(db, (symbol) => host.marketOf(symbol), principal, msg.order_id, parsed.data, metadata),
+  );
 }

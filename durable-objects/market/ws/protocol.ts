@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_BATCH_ORDERS } from "../../../src/domain/order-limits";
+import { MAX_BATCH_ORDERS } from "../../../src/domain/market/order-limits";
 import type { Principal } from "../../../src/http/principal";
 import type { RequestMetadata } from "../../../src/http/request-metadata";
 import { isInterval, type Interval } from "../market-data/candles";

@@ -2,8 +2,8 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../../../src/db/client";
 import { ALL_PERMISSIONS, principalOf, type Principal } from "../../../src/http/principal";
 import { InvalidAccessToken } from "../../../src/lib/access-token";
-import { resolveSession } from "../../../src/services/auth/session-principal";
-import { toUserView } from "../../../src/services/auth/user-view";
+import { resolveSession } from "../../../src/domain/auth/session-principal";
+import { toUserView } from "../../../src/domain/auth/user-view";
 import type { KeptDatabase } from "../kept-database";
 import type { Subscriptions } from "./subscriptions";
 

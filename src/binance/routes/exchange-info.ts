@@ -1,9 +1,9 @@
-import { placesOf } from "../../../durable-objects/market/units";
+import { placesOf } from "../../domain/market/units";
 import { formatUnits } from "../../lib/money";
-import type { MarketRules } from "../../services/trading/market-rules";
+import type { MarketRules } from "../../domain/market/market-rules";
 import { invalidSymbol } from "../errors";
 import { binanceSymbol } from "../symbols";
-import type { OrderLimits } from "../../domain/order-limits";
+import type { OrderLimits } from "../../domain/market/order-limits";
 import type { OrderCounts } from "../order-count";
 import { REQUEST_WEIGHT_PER_MINUTE } from "../weights";
 

@@ -8,10 +8,10 @@ import type { AccountEvent } from "../../../durable-objects/account-stream/proto
 import type { Database } from "../../db/client";
 import { assets, balances, orders, trades } from "../../db/schema";
 import { formatUnits } from "../../lib/money";
-import type { EventEnvelope } from "../../services/event-outbox";
+import type { EventEnvelope } from "../../domain/events/event-outbox";
 import { loadAllMarketRules } from "../../services/trading/market-directory";
-import type { MarketRules } from "../../services/trading/market-rules";
-import { toOrderView, type OrderRow, type TradeRow } from "../../services/trading/order-view";
+import type { MarketRules } from "../../domain/market/market-rules";
+import { toOrderView, type OrderRow, type TradeRow } from "../../domain/market/order-view";
 import { binanceOrder, tradeNumber } from "../views";
 
 const ORDER_EVENTS = new Set([

@@ -1,6 +1,6 @@
 import type { Database } from "../../db/client";
 import { describeError, type Logger } from "../../lib/logger";
-import type { EventEnvelope } from "../../services/event-outbox";
+import type { EventEnvelope } from "../../domain/events/event-outbox";
 import { accountStream } from "./account-streams";
 import { accountEventsOf, isAccountEvent } from "./events";
 

@@ -5,11 +5,11 @@ import { EMAIL_VERIFICATION_TTL_MS, authConfig } from "../../lib/auth-config";
 import { AppError, ErrorCode, conflict, notFound } from "../../lib/errors";
 import { hashPassword } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
-import { recordAudit } from "../audit-log";
+import { recordAudit } from "../../domain/audit-log";
 import { afterCommit, userEvent, type ServiceContext } from "./context";
 import { overwriteSnapshots } from "./session-cache";
 import { liveSessionIds } from "./sessions";
-import { normalizeEmail, toUserView, type UserRow, type UserView } from "./user-view";
+import { normalizeEmail, toUserView, type UserRow, type UserView } from "../../domain/auth/user-view";
 
 export interface RegisterInput {
   email: string;

@@ -1,11 +1,11 @@
 import { and, count, desc, eq, ilike, isNull, or, sql, type SQL } from "drizzle-orm";
 import { apiKeys, users } from "../../db/schema";
 import { conflict, notFound, unprocessable } from "../../lib/errors";
-import { recordAudit } from "../audit-log";
+import { recordAudit } from "../../domain/audit-log";
 import { afterCommit, userEvent, type ServiceContext, type UserEventType } from "./context";
 import { overwriteSnapshots, tombstoneSessions } from "./session-cache";
 import { liveSessionIds, revokeUserSessions } from "./sessions";
-import { toUserView, type UserRow, type UserView } from "./user-view";
+import { toUserView, type UserRow, type UserView } from "../../domain/auth/user-view";
 
 export type KycStatus = "pending" | "verified" | "rejected";
 

@@ -8,12 +8,12 @@ import { authConfig } from "../../lib/auth-config";
 import { constantTimeEqualStrings } from "../../lib/constant-time";
 import { AppError, ErrorCode, conflict, notFound, serviceUnavailable, unprocessable } from "../../lib/errors";
 import { randomToken } from "../../lib/secure-random";
-import { recordAudit } from "../audit-log";
+import { recordAudit } from "../../domain/audit-log";
 import { holdWithdrawals } from "../withdrawal-hold";
 import type { ServiceContext } from "./context";
 import { requireCurrentPassword } from "./current-password";
 import { requireSecondFactor } from "./second-factor";
-import type { UserRow } from "./user-view";
+import type { UserRow } from "../../domain/auth/user-view";
 
 export const MAX_API_KEYS_PER_USER = 20;
 

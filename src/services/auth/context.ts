@@ -6,7 +6,7 @@ import { requestMetadata, type RequestMetadata } from "../../http/request-metada
 import { getDb, getRedis } from "../../http/resources";
 import { describeError } from "../../lib/logger";
 import type { Logger } from "../../lib/logger";
-import { enqueueEvent } from "../event-outbox";
+import { enqueueEvent } from "../../domain/events/event-outbox";
 
 /** What the account services need from a request (or from an RPC call, which has no request). */
 export interface ServiceContext {

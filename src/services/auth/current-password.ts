@@ -4,7 +4,7 @@ import { authConfig } from "../../lib/auth-config";
 import { AppError, ErrorCode, notFound } from "../../lib/errors";
 import { verifyPassword } from "../../lib/password-hash";
 import type { ServiceContext } from "./context";
-import type { UserRow } from "./user-view";
+import type { UserRow } from "../../domain/auth/user-view";
 
 /**
  * A signed-in user re-proves the password before a sensitive change (password change, API key

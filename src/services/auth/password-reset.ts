@@ -4,13 +4,13 @@ import { authConfig } from "../../lib/auth-config";
 import { AppError, ErrorCode } from "../../lib/errors";
 import { hashPassword } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
-import { recordAudit } from "../audit-log";
+import { recordAudit } from "../../domain/audit-log";
 import { holdWithdrawals } from "../withdrawal-hold";
 import { revokeUserApiKeys } from "./api-keys";
 import { afterCommit, userEvent, type ServiceContext } from "./context";
 import { tombstoneSessions } from "./session-cache";
 import { refusePasswordBuiltOnEmail, revokeUserSessions } from "./sessions";
-import { normalizeEmail } from "./user-view";
+import { normalizeEmail } from "../../domain/auth/user-view";
 
 /**
  * Password reset by email: a single-use token valid for 30 minutes travels in the

@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import type { UserView } from "./user-view";
+import type { UserView } from "../../domain/auth/user-view";
 
 /**
  * A cache of live sessions in Redis, so an authenticated request needs no database

@@ -8,7 +8,7 @@ import { AppError, ErrorCode, accountBanned, notFound, unprocessable } from "../
 import { leansOnContext, userContextWords } from "../../lib/common-passwords";
 import { hashPassword, verifyPassword } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
-import { recordAudit } from "../audit-log";
+import { recordAudit } from "../../domain/audit-log";
 import { holdWithdrawals } from "../withdrawal-hold";
 import { revokeUserApiKeys } from "./api-keys";
 import { afterCommit, userEvent, type ServiceContext } from "./context";
@@ -16,7 +16,7 @@ import { dummyHash } from "./dummy-hash";
 import { requireCurrentPassword } from "./current-password";
 import { requireSecondFactor } from "./second-factor";
 import { fillCachedSession, tombstoneSessions } from "./session-cache";
-import { normalizeEmail, toUserView, type UserRow, type UserView } from "./user-view";
+import { normalizeEmail, toUserView, type UserRow, type UserView } from "../../domain/auth/user-view";
 
 /** A refresh token that can still be used: not revoked, not past its absolute or idle expiry. */
 const liveAt = (now: Date) =>

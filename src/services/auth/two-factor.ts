@@ -3,7 +3,7 @@ import type { DbTransaction } from "../../db/client";
 import { recoveryCodes, userTotp, users } from "../../db/schema";
 import { ErrorCode, conflict, notFound } from "../../lib/errors";
 import { newTotpSecret, totpUri } from "../../lib/totp";
-import { recordAudit } from "../audit-log";
+import { recordAudit } from "../../domain/audit-log";
 import { holdWithdrawals } from "../withdrawal-hold";
 import { afterCommit, userEvent, type ServiceContext } from "./context";
 import { requireCurrentPassword } from "./current-password";
@@ -16,7 +16,7 @@ import {
 } from "./second-factor";
 import { overwriteSnapshots } from "./session-cache";
 import { liveSessionIds } from "./sessions";
-import { toUserView, type UserRow } from "./user-view";
+import { toUserView, type UserRow } from "../../domain/auth/user-view";
 
 /**
  * TOTP two-factor authentication: setup (a new secret, not yet in force) → enable (the first

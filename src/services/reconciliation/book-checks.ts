@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { OutboxEntry } from "../../../durable-objects/market/commands";
+import type { OutboxEntry } from "../../domain/market/commands";
 import type { DbExecutor } from "../../db/client";
 import { PENDING_GRACE_MS } from "../trading/reconcile-orders";
 import { CLOSED_ORDER, MAX_ROWS, OPEN_ORDER, type Row } from "./shared";

@@ -4,11 +4,11 @@ import { orders } from "../../db/schema";
 import type { Principal } from "../../http/principal";
 import type { RequestMetadata } from "../../http/request-metadata";
 import { AppError, ErrorCode, notFound } from "../../lib/errors";
-import { recordAudit } from "../audit-log";
+import { recordAudit } from "../../domain/audit-log";
 import { configureOrderBook, loadMarketRules, orderBook } from "./market-directory";
-import { toOrderView, type OrderView } from "./order-view";
-import { isFinal, type OrderStatus } from "./settlement-plan";
-import { settleMarket } from "./settle-market";
+import { toOrderView, type OrderView } from "../../domain/market/order-view";
+import { isFinal, type OrderStatus } from "../../domain/settlement/plan";
+import { settleMarket } from "../../domain/settlement/settle-market";
 
 const actorType = (p: Principal) => (p.via === "api_key" ? "api_key" : "user");
 

@@ -1,12 +1,12 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { apiKeys, users } from "../../db/schema";
-import { defaultOrderLimits, effectiveOrderLimits, type OrderLimits } from "../../domain/order-limits";
+import { defaultOrderLimits, effectiveOrderLimits, type OrderLimits } from "../../domain/market/order-limits";
 import { notFound } from "../../lib/errors";
-import { recordAudit } from "../audit-log";
+import { recordAudit } from "../../domain/audit-log";
 import { afterCommit, type ServiceContext } from "../auth/context";
 import { overwriteSnapshots } from "../auth/session-cache";
 import { liveSessionIds } from "../auth/sessions";
-import { toUserView } from "../auth/user-view";
+import { toUserView } from "../../domain/auth/user-view";
 
 /** An account's or key's own limits as the API shows them: null = inherited. */
 export interface OrderLimitsSetting {

@@ -3,8 +3,8 @@ import type { Database } from "../../db/client";
 import { orders, trades } from "../../db/schema";
 import { badRequest, notFound } from "../../lib/errors";
 import { loadMarketRules } from "./market-directory";
-import type { MarketRules } from "./market-rules";
-import { toMyTradeView, toOrderView } from "./order-view";
+import type { MarketRules } from "../../domain/market/market-rules";
+import { toMyTradeView, toOrderView } from "../../domain/market/order-view";
 
 const OPEN_STATUSES = ["pending", "new", "partially_filled"] as const;
 const CLOSED_STATUSES = ["filled", "cancelled", "expired", "rejected"] as const;

@@ -1,28 +1,15 @@
 import type { Database } from "../../db/client";
 import type { Principal } from "../../http/principal";
 import type { RequestMetadata } from "../../http/request-metadata";
-import { AppError } from "../../lib/errors";
 import { loadMarketRules } from "./market-directory";
+import { batchItemError, placementAnswer, type BatchItemResult } from "../../domain/market/placement-answer";
 import {
   assertMayTrade,
-  placementAnswer,
   preparePlacement,
-  sendToBook,
   type BookPlacement,
   type PlaceOrderRequest,
-  type PlaceOrderResult,
-} from "./place-order";
-
-export type BatchItemResult =
-  PlaceOrderResult | { error: { code: string; message: string; details?: unknown } };
-
-/** A refused order as its batch entry (anything but a refusal is rethrown). */
-export const batchItemError = (err: unknown): BatchItemResult => {
-  if (!(err instanceof AppError)) throw err;
-  return {
-    error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
-  };
-};
+} from "../../domain/market/placement";
+import { sendToBook } from "./place-order";
 
 /**
  * Places up to MAX_BATCH_ORDERS orders, each on its own: a refused order (rules, funds, market

@@ -3,9 +3,9 @@ import type { Database } from "../../db/client";
 import { trades, watchlists } from "../../db/schema";
 import { badRequest, notFound } from "../../lib/errors";
 import { formatUnits } from "../../lib/money";
-import { getBalances } from "../ledger";
+import { getBalances } from "../../domain/ledger/ledger";
 import { loadAllMarketRules, loadMarketRules } from "./market-directory";
-import type { MarketRules } from "./market-rules";
+import type { MarketRules } from "../../domain/market/market-rules";
 import {
   applyFill,
   averageCost,

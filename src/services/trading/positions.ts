@@ -1,4 +1,4 @@
-import { floorDiv } from "./market-rules";
+import { floorDiv } from "../../domain/market/market-rules";
 
 /** Extra decimal digits kept in an average cost, so repeated buys do not drift. */
 export const AVG_COST_EXTRA_DIGITS = 12;

@@ -3,12 +3,12 @@ import type { Database } from "../../db/client";
 import { settlementQuarantine } from "../../db/schema";
 import type { RequestMetadata } from "../../http/request-metadata";
 import { AppError, ErrorCode, notFound } from "../../lib/errors";
-import { recordAudit } from "../audit-log";
+import { recordAudit } from "../../domain/audit-log";
 import { loadMarketRules } from "./market-directory";
-import { isInvariantBreach, reasonOf } from "./settlement-errors";
-import { planSettlement, type OutboxEntry } from "./settlement-plan";
-import { lockBatch } from "./settlement-reads";
-import { writePlan } from "./settlement-writes";
+import { isInvariantBreach, reasonOf } from "../../domain/settlement/errors";
+import { planSettlement, type OutboxEntry } from "../../domain/settlement/plan";
+import { lockBatch } from "../../domain/settlement/reads";
+import { writePlan } from "../../domain/settlement/writes";
 
 export type QuarantineStatus = "open" | "settled";
 

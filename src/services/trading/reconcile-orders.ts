@@ -1,12 +1,12 @@
 import { and, eq, lt } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { orders } from "../../db/schema";
-import type { OrderLookup } from "../../../durable-objects/market/commands";
+import type { OrderLookup } from "../../domain/market/commands";
 import { describeError, type Logger } from "../../lib/logger";
 import { withTimeout } from "../../lib/with-timeout";
 import { loadAllMarketRules, orderBook } from "./market-directory";
 import { rejectPlacement } from "./place-order";
-import { settleMarket } from "./settle-market";
+import { settleMarket } from "../../domain/settlement/settle-market";
 
 /** A pending order younger than this may still be on its way to the book. */
 export const PENDING_GRACE_MS = 30_000;

@@ -6,7 +6,7 @@ import { withDatabase } from "../../../src/db/client";
 import { auditLogs, eventOutbox, userTotp, users } from "../../../src/db/schema";
 import { hmacSha256Hex, signaturePayload } from "../../../src/lib/api-key-crypto";
 import { totpCode } from "../../../src/lib/totp";
-import type { EventEnvelope } from "../../../src/services/event-outbox";
+import type { EventEnvelope } from "../../../src/domain/events/event-outbox";
 
 /** Test helpers for the account service; other capabilities' tests may use them too. */
 

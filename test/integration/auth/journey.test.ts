@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { createRedis } from "../../../src/http/resources";
-import { relayOutbox, type EventEnvelope } from "../../../src/services/event-outbox";
+import { relayOutbox, type EventEnvelope } from "../../../src/domain/events/event-outbox";
 import {
   api,
   auditActionsFor,

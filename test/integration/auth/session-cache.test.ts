@@ -7,7 +7,7 @@ import {
   readCachedSession,
   tombstoneSessions,
 } from "../../../src/services/auth/session-cache";
-import type { UserView } from "../../../src/services/auth/user-view";
+import type { UserView } from "../../../src/domain/auth/user-view";
 
 const user = (first: string): UserView => ({
   id: crypto.randomUUID(),

@@ -1,6 +1,6 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { MarketCommand } from "../../../durable-objects/market/commands";
+import type { MarketCommand } from "../../../src/domain/market/commands";
 import { randomIp } from "../auth/helpers";
 import { configuredBook, randomCommands } from "../market/helpers";
 import { WsClient, type Frame } from "../market/ws-client";

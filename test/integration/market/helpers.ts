@@ -1,15 +1,15 @@
 import { env } from "cloudflare:workers";
-import type { MarketCommand, PlaceCommand } from "../../../durable-objects/market/commands";
-import type { MarketRules } from "../../../durable-objects/market/rules";
+import type { MarketCommand, PlaceCommand } from "../../../src/domain/market/commands";
+import type { BookRules } from "../../../src/domain/market/market-rules";
 import { mulberry32 } from "../../../bench/engine/prng";
 import { demoMarketRules } from "../../../scripts/lib/demo-rules";
 
 /** BTC-USDT's demo rules under another symbol, so every test file gets its own object. */
-export function testRules(symbol: string, overrides: Partial<MarketRules> = {}): MarketRules {
+export function testRules(symbol: string, overrides: Partial<BookRules> = {}): BookRules {
   return demoMarketRules(symbol, "BTC-USDT", overrides);
 }
 
-export async function configuredBook(symbol: string, overrides: Partial<MarketRules> = {}) {
+export async function configuredBook(symbol: string, overrides: Partial<BookRules> = {}) {
   const stub = env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol));
   const result = await stub.configure(testRules(symbol, overrides));
   if (!result.ok) throw new Error(result.message);

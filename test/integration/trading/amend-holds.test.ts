@@ -4,9 +4,9 @@ import { describe, expect, it } from "vitest";
 import { withDatabase, type Database } from "../../../src/db/client";
 import { orders } from "../../../src/db/schema";
 import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
-import { lockFunds } from "../../../src/services/ledger";
+import { lockFunds } from "../../../src/domain/ledger/ledger";
 import { amendOrder } from "../../../src/services/trading/amend-order";
-import { settleMarket } from "../../../src/services/trading/settle-market";
+import { settleMarket } from "../../../src/domain/settlement/settle-market";
 import { balanceOf, reservedByOpenOrders } from "./helpers";
 import { heldMarket, principal } from "./settlement-helpers";
 

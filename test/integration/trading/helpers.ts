@@ -6,7 +6,7 @@ import { balances, ledgerPostings, markets, orders, users } from "../../../src/d
 import { parseUnits } from "../../../src/lib/money";
 import { api, login, register } from "../auth/helpers";
 import { loadMarketRules, orderBook } from "../../../src/services/trading/market-directory";
-import { settleMarket } from "../../../src/services/trading/settle-market";
+import { settleMarket } from "../../../src/domain/settlement/settle-market";
 import { fund } from "../wallets/fixtures";
 
 /** Minor units from a decimal literal of a test (never for real amounts: floats). */

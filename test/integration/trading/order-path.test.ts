@@ -6,7 +6,7 @@ import { withDatabase } from "../../../src/db/client";
 import { orders } from "../../../src/db/schema";
 import { derivedUuid } from "../../../src/lib/derived-id";
 import { api, expectError } from "../auth/helpers";
-import type { PlaceCommand } from "../../../durable-objects/market/commands";
+import type { PlaceCommand } from "../../../src/domain/market/commands";
 import type { Principal } from "../../../src/http/principal";
 import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
 import {
@@ -14,7 +14,7 @@ import {
   loadMarketRules,
   orderBook,
 } from "../../../src/services/trading/market-directory";
-import { preparePlacement } from "../../../src/services/trading/place-order";
+import { preparePlacement } from "../../../src/domain/market/placement";
 import {
   balanceOf,
   createMarket,

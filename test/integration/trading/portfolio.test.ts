@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { loadMarketRules, orderBook } from "../../../src/services/trading/market-directory";
-import { settleMarket } from "../../../src/services/trading/settle-market";
+import { settleMarket } from "../../../src/domain/settlement/settle-market";
 import { api, expectError } from "../auth/helpers";
 import { createMarket, placed, trader } from "./helpers";
 

@@ -5,7 +5,7 @@ import { withDatabase } from "../../../src/db/client";
 import { orders } from "../../../src/db/schema";
 import { checkBooks, reconcile } from "../../../src/services/reconciliation";
 import { bookReader } from "../../../src/services/trading/book-report";
-import { settleMarket } from "../../../src/services/trading/settle-market";
+import { settleMarket } from "../../../src/domain/settlement/settle-market";
 import { api, login } from "../auth/helpers";
 import { heldMarket } from "./settlement-helpers";
 

@@ -4,9 +4,9 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { settlementCursors } from "../../../src/db/schema";
-import { bookRules } from "../../../src/services/trading/market-directory";
-import { settleMarket } from "../../../src/services/trading/settle-market";
-import { SettlementEpochError } from "../../../src/services/trading/settlement-errors";
+import { toBookRules } from "../../../src/domain/market/market-rules";
+import { settleMarket } from "../../../src/domain/settlement/settle-market";
+import { SettlementEpochError } from "../../../src/domain/settlement/errors";
 import type { Market } from "../../../durable-objects/market/market";
 import { writeMeta } from "../../../durable-objects/market/schema";
 import type { OrderBook } from "../../../durable-objects/order-book";
@@ -22,7 +22,7 @@ describe("a market's grid and its unsettled fills", () => {
       expect(trade).toMatchObject({ priceMinor: "50000000000", quantityMinor: "2000000" });
 
       const regridded = { ...rules, tickSize: 30_000n, lotSize: 7_000n };
-      const refused = await book.configure(bookRules(regridded));
+      const refused = await book.configure(toBookRules(regridded));
       expect(refused).toEqual({ ok: false, message: expect.stringMatching(/fills are settled/) });
 
       // Even a settler holding other rules (e.g. Postgres changed first) settles what matched.
@@ -32,7 +32,7 @@ describe("a market's grid and its unsettled fills", () => {
       expect(await balanceOf(buyer, "USDT")).toEqual({ available: 9_000_000_000n, locked: 0n });
 
       // Settled and empty: now the grid may change.
-      expect(await book.configure(bookRules(regridded))).toMatchObject({ ok: true });
+      expect(await book.configure(toBookRules(regridded))).toMatchObject({ ok: true });
     });
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
 import { adjustBalance } from "../../../src/services/adjustments";
-import { getBalance } from "../../../src/services/ledger";
+import { getBalance } from "../../../src/domain/ledger/ledger";
 import { createTestUser } from "./fixtures";
 
 /**

@@ -4,7 +4,7 @@ import { withDatabase } from "../../../src/db/client";
 import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
 import { getDepositAddress } from "../../../src/services/deposit-addresses";
 import { recordDepositNotice } from "../../../src/services/deposits";
-import { getBalance } from "../../../src/services/ledger";
+import { getBalance } from "../../../src/domain/ledger/ledger";
 import { createTestUser } from "./fixtures";
 
 const randomTxHash = () =>

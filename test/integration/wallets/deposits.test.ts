@@ -7,7 +7,7 @@ import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
 import { isValidAddress } from "../../../src/lib/chain-addresses";
 import { getDepositAddress } from "../../../src/services/deposit-addresses";
 import { recordDepositNotice } from "../../../src/services/deposits";
-import { getBalance } from "../../../src/services/ledger";
+import { getBalance } from "../../../src/domain/ledger/ledger";
 import { createTestUser } from "./fixtures";
 
 const randomTxHash = () =>

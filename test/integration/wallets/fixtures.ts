@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { withDatabase, type DbExecutor } from "../../../src/db/client";
 import { users } from "../../../src/db/schema";
-import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../../src/services/ledger";
+import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../../src/domain/ledger/ledger";
 
 /** A user row straight in the database (no password login needed for service-level tests). */
 export async function createTestUser(

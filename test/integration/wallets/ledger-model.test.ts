@@ -8,7 +8,7 @@ import { formatUnits } from "../../../src/lib/money";
 import { adjustBalance } from "../../../src/services/adjustments";
 import { getDepositAddress } from "../../../src/services/deposit-addresses";
 import { recordDepositNotice, type DepositNotice } from "../../../src/services/deposits";
-import { getBalance } from "../../../src/services/ledger";
+import { getBalance } from "../../../src/domain/ledger/ledger";
 import { reconcileLedger } from "../../../src/services/reconciliation";
 import { configuredUnits, walletConfig } from "../../../src/services/wallet-config";
 import { requestWithdrawal, transitionWithdrawal, type Actor } from "../../../src/services/withdrawals";

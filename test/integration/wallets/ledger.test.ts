@@ -12,7 +12,7 @@ import {
   releaseFunds,
   userAvailable,
   userLocked,
-} from "../../../src/services/ledger";
+} from "../../../src/domain/ledger/ledger";
 import { reconcileLedger } from "../../../src/services/reconciliation";
 import { createTestUser, fund } from "./fixtures";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import type { OutboxEntry } from "../../../durable-objects/market/commands";
+import type { OutboxEntry } from "../../../src/domain/market/commands";
 import { withDatabase } from "../../../src/db/client";
 import { orders, trades, withdrawals } from "../../../src/db/schema";
 import {

@@ -9,7 +9,7 @@ import {
   releaseFunds,
   userAvailable,
   userLocked,
-} from "../../../src/services/ledger";
+} from "../../../src/domain/ledger/ledger";
 import type { Mismatch } from "../../../src/services/reconciliation";
 import { createTestUser, fund } from "./fixtures";
 

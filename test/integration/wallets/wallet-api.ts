@@ -5,7 +5,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { eventOutbox, users } from "../../../src/db/schema";
-import type { EventEnvelope } from "../../../src/services/event-outbox";
+import type { EventEnvelope } from "../../../src/domain/events/event-outbox";
 import { signWebhook } from "../../../src/services/webhook-signature";
 import { api, verifiedUser } from "../auth/helpers";
 

@@ -1,9 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  LatestBalances,
-  isBalanceUpdate,
-  type BalanceUpdate,
-} from "../../../durable-objects/market/balances";
+import { LatestBalances, isBalanceUpdate } from "../../../durable-objects/market/balances";
+import type { BalanceUpdate } from "../../../src/domain/ledger/balance-updates";
 
 const u = (userId: string, asset: string, version: string, available = "1.0"): BalanceUpdate => ({
   userId,

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { OrderRateLimiter } from "../../../durable-objects/market/order-rate-limiter";
-import { effectiveOrderLimits } from "../../../src/domain/order-limits";
+import { effectiveOrderLimits } from "../../../src/domain/market/order-limits";
 
 const DEFAULTS = { per10s: 5, perDay: 1_000 };
 

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MarketGrid, decimalToMinor, minorToDecimal, placesOf } from "../../../durable-objects/market/units";
+import { MarketGrid, decimalToMinor, minorToDecimal, placesOf } from "../../../src/domain/market/units";
 
 describe("market units", () => {
   const btc = new MarketGrid(8, 6, 10_000n, 1_000n); // tick 0.01 USDT, lot 0.00001 BTC

@@ -1,5 +1,5 @@
 import { DEMO_ASSETS, DEMO_MARKETS } from "../../../scripts/lib/seed";
-import { marketRulesOf, type MarketRules } from "../../../src/services/trading/market-rules";
+import { marketRulesOf, type MarketRules } from "../../../src/domain/market/market-rules";
 
 function seeded(symbol: string): MarketRules {
   const market = DEMO_MARKETS.find((m) => m.symbol === symbol)!;

@@ -2,8 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../../../src/lib/errors";
 import { formatUnits } from "../../../src/lib/money";
-import { quoteAmount, quoteScale } from "../../../src/services/trading/market-rules";
-import { prepareOrder, type OrderInput } from "../../../src/services/trading/order-request";
+import { quoteAmount, quoteScale } from "../../../src/domain/market/market-rules";
+import { prepareOrder, type OrderInput } from "../../../src/domain/market/order-request";
 import { BTC_USDT, ETH_USDT } from "./fixtures";
 
 function codeOf(input: OrderInput, rules = BTC_USDT): string {

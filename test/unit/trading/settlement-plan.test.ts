@@ -1,9 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  planSettlement,
-  type OrderState,
-  type OutboxEntry,
-} from "../../../src/services/trading/settlement-plan";
+import { planSettlement, type OrderState, type OutboxEntry } from "../../../src/domain/settlement/plan";
 import { BTC_USDT } from "./fixtures";
 
 const order = (over: Partial<OrderState> & Pick<OrderState, "id" | "userId" | "side">): OrderState => ({

@@ -2,12 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MatchingEngine } from "../../../durable-objects/engine";
 import { formatUnits } from "../../../src/lib/money";
-import { prepareOrder } from "../../../src/services/trading/order-request";
-import {
-  planSettlement,
-  type OrderState,
-  type OutboxEntry,
-} from "../../../src/services/trading/settlement-plan";
+import { prepareOrder } from "../../../src/domain/market/order-request";
+import { planSettlement, type OrderState, type OutboxEntry } from "../../../src/domain/settlement/plan";
 import { BTC_USDT as rules } from "./fixtures";
 
 /** Random crossing limit orders through the real engine, as the order book's outbox would list them. */

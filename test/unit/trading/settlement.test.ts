@@ -3,10 +3,10 @@ import { describe, expect, it } from "vitest";
 import { MatchingEngine, type EngineEvent } from "../../../durable-objects/engine";
 import { AppError } from "../../../src/lib/errors";
 import { formatUnits } from "../../../src/lib/money";
-import { feeOf } from "../../../src/services/trading/fees";
-import type { MarketRules } from "../../../src/services/trading/market-rules";
-import { prepareOrder, type OrderInput } from "../../../src/services/trading/order-request";
-import { consumedBy, settleFill, unusedLock } from "../../../src/services/trading/settlement";
+import { feeOf } from "../../../src/domain/settlement/fees";
+import type { MarketRules } from "../../../src/domain/market/market-rules";
+import { prepareOrder, type OrderInput } from "../../../src/domain/market/order-request";
+import { consumedBy, settleFill, unusedLock } from "../../../src/domain/settlement/fills";
 import { BTC_USDT, ETH_USDT } from "./fixtures";
 
 const FEE_ACCOUNT = 0;

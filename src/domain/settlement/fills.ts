@@ -1,5 +1,5 @@
 import { feeOf } from "./fees";
-import { quoteAmount, type MarketRules } from "./market-rules";
+import { quoteAmount, type MarketRules } from "../market/market-rules";
 
 /** One trade as the engine reports it: the makers' price in ticks, a quantity in lots. */
 export interface Fill {

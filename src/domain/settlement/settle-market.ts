@@ -1,12 +1,12 @@
 import type { Database } from "../../db/client";
 import { describeError, Logger } from "../../lib/logger";
-import { balanceUpdates, publishBalances, type BalancePublisher } from "./balance-updates";
-import type { MarketRules } from "./market-rules";
-import { isInvariantBreach, reasonOf, SettlementEpochError } from "./settlement-errors";
-import { planSettlement, type OutboxEntry } from "./settlement-plan";
-import { logQuarantined, quarantineEntry } from "./settlement-quarantine";
-import { assertEpoch, cursorOf, lockBatch, type Cursor } from "./settlement-reads";
-import { NOTHING, writePlan, type BatchResult } from "./settlement-writes";
+import { balanceUpdates, publishBalances, type BalancePublisher } from "../ledger/balance-updates";
+import type { MarketRules } from "../market/market-rules";
+import { isInvariantBreach, reasonOf, SettlementEpochError } from "./errors";
+import { planSettlement, type OutboxEntry } from "./plan";
+import { logQuarantined, quarantineEntry } from "./quarantine";
+import { assertEpoch, cursorOf, lockBatch, type Cursor } from "./reads";
+import { NOTHING, writePlan, type BatchResult } from "./writes";
 
 /** Outbox entries per Postgres transaction. */
 export const SETTLEMENT_BATCH = 200;

@@ -1,4 +1,4 @@
-import { ceilDiv } from "./market-rules";
+import { ceilDiv } from "../market/market-rules";
 
 const BPS = 10_000n;
 

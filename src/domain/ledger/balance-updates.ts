@@ -1,17 +1,28 @@
 import { sql } from "drizzle-orm";
-import type { BalanceUpdate } from "../../../durable-objects/market/balances";
 import type { DbExecutor } from "../../db/client";
 import { formatUnits } from "../../lib/money";
 import { describeError, Logger } from "../../lib/logger";
-import type { BalanceAfter } from "../ledger";
-import { orderBook } from "./market-directory";
-import type { MarketRules } from "./market-rules";
+import type { BalanceAfter } from "./ledger";
+import type { MarketRules } from "../market/market-rules";
 
-// Balance updates for the private `balances:<market>` WebSocket channel. The Worker publishes
-// a change after the ledger committed it, to the market's object, which forwards it to the
-// user's subscribed sockets. Publishing is best effort: it never fails the caller.
+// Balance updates for the private `balances:<market>` WebSocket channel. Whoever commits a
+// change in the ledger (the Worker, or a market's object settling its fills) publishes it to the
+// market's object, which forwards it to the user's subscribed sockets. Publishing is best
+// effort: it never fails the caller.
 
-export type { BalanceUpdate };
+/** A user's balance in one asset, as it is published (decimal strings, asset decimals). */
+export interface BalanceUpdate {
+  userId: string;
+  asset: string;
+  available: string;
+  locked: string;
+  /**
+   * Orders the updates of one (user, asset): the id of the latest ledger posting on that
+   * balance row (a bigint as a decimal string). A later change always has a higher version,
+   * so an update that arrives after a newer one is dropped instead of going backwards.
+   */
+  version: string;
+}
 
 /** The balance rows a ledger entry left, in the market's assets, as the object takes them. */
 export function balanceUpdates(
@@ -101,21 +112,5 @@ export async function publishBalances(
     await book.publishBalances([...updates]);
   } catch (err) {
     log.warn("balance updates not published", { market, count: updates.length, ...describeError(err) });
-  }
-}
-
-/** Reads and publishes one user's balances (paths that changed them outside a settlement batch). */
-export async function publishUserBalances(
-  db: DbExecutor,
-  env: Env,
-  market: string,
-  userId: string,
-  assets: readonly string[],
-  log: Logger = fallbackLog,
-): Promise<void> {
-  try {
-    await publishBalances(orderBook(env, market), market, await readBalanceUpdates(db, userId, assets), log);
-  } catch (err) {
-    log.warn("balance updates not published", { market, userId, ...describeError(err) });
   }
 }

@@ -1,9 +1,9 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import { and, asc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
-import type { Database, DbExecutor } from "../db/client";
-import { jsonRowsInsert } from "../db/json-insert";
-import { eventOutbox } from "../db/schema";
-import type { RequestMetadata } from "../http/request-metadata";
+import type { Database, DbExecutor } from "../../db/client";
+import { jsonRowsInsert } from "../../db/json-insert";
+import { eventOutbox } from "../../db/schema";
+import type { RequestMetadata } from "../../http/request-metadata";
 
 /** Streams are capped near this length (`XADD ... MAXLEN ~`). */
 export const STREAM_MAX_LENGTH = 10_000;

@@ -1,8 +1,13 @@
 // The object's RPC contract: commands arrive with string ids and decimal strings (the Worker
 // generates order ids, which makes placement idempotent) and results leave the same way.
 
-import type { OrderLimitOverrides } from "../../src/domain/order-limits";
-import type { OrderTypeName, SelfTradeName, SideName, TimeInForceName } from "../engine";
+import type { OrderLimitOverrides } from "./order-limits";
+import type {
+  OrderTypeName,
+  SelfTradeName,
+  SideName,
+  TimeInForceName,
+} from "../../../durable-objects/engine";
 
 export interface PlaceCommand {
   kind: "place";
@@ -58,7 +63,7 @@ export interface PlaceOcoCommand {
  * What the object records in Postgres for a placement, in the same round trip as every other
  * placement of its flush (`place_orders`, migrations/0005): the order rows (column names and
  * values as Postgres takes them; minor units as integer strings), the funds to lock and the
- * audit row. The Worker builds it from the validated request (src/services/trading/place-order.ts).
+ * audit row. It is built from the validated request (src/domain/market/placement.ts).
  */
 export interface PlacementFunding {
   rows: Record<string, string | number | boolean | null>[];

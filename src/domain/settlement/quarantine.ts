@@ -1,9 +1,9 @@
 import type { Database } from "../../db/client";
 import type { Logger } from "../../lib/logger";
-import type { MarketRules } from "./market-rules";
-import type { OutboxEntry, QuarantinedEntry, SettlementPlan } from "./settlement-plan";
-import { assertEpoch, lockCursor } from "./settlement-reads";
-import { NOTHING, writePlan, type BatchResult } from "./settlement-writes";
+import type { MarketRules } from "../market/market-rules";
+import type { OutboxEntry, QuarantinedEntry, SettlementPlan } from "./plan";
+import { assertEpoch, lockCursor } from "./reads";
+import { NOTHING, writePlan, type BatchResult } from "./writes";
 
 /**
  * Sets one entry aside: the quarantine row and the cursor moved past the entry, in one

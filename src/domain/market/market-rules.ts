@@ -1,3 +1,9 @@
+// The market's rules, ONE type for the Worker and the market's object alike. Both import this
+// module (src/domain is where code shared by the Worker's services and the Durable Objects
+// lives: it imports only src/db and src/lib, so dependencies point one way, see DESIGN.md).
+
+export type MarketStatus = "trading" | "halted" | "cancel-only";
+
 /**
  * A market's trading rules with every amount in minor units (the quote's for tick and notional,
  * the base's for lot and quantities), as stored in the `markets` table joined with its assets.
@@ -15,7 +21,36 @@ export interface MarketRules {
   minNotional: bigint;
   makerFeeBps: number;
   takerFeeBps: number;
-  status: "trading" | "halted" | "cancel-only";
+  status: MarketStatus;
+}
+
+/**
+ * The same rules as JSON carries them: the object's RPC (`configure`, `getRules`) and its
+ * storage. Sizes are integer strings of minor units.
+ */
+export type BookRules = { [K in keyof MarketRules]: MarketRules[K] extends bigint ? string : MarketRules[K] };
+
+export function toBookRules(r: MarketRules): BookRules {
+  return {
+    ...r,
+    tickSize: r.tickSize.toString(),
+    lotSize: r.lotSize.toString(),
+    minQuantity: r.minQuantity.toString(),
+    maxQuantity: r.maxQuantity.toString(),
+    minNotional: r.minNotional.toString(),
+  };
+}
+
+/** Rules read back from JSON (call `rulesProblem` first on anything not written by `toBookRules`). */
+export function fromBookRules(r: BookRules): MarketRules {
+  return {
+    ...r,
+    tickSize: BigInt(r.tickSize),
+    lotSize: BigInt(r.lotSize),
+    minQuantity: BigInt(r.minQuantity),
+    maxQuantity: BigInt(r.maxQuantity),
+    minNotional: BigInt(r.minNotional),
+  };
 }
 
 /**

@@ -29,10 +29,10 @@
  * fee_income +fee, seller locked −base, buyer available +base.
  */
 import { and, desc, eq, lt, sql } from "drizzle-orm";
-import type { DbExecutor } from "../db/client";
-import { assets, balances, ledgerEntries, ledgerPostings } from "../db/schema";
-import { PG_CHECK_VIOLATION, isPgError } from "../db/pg-errors";
-import { AppError, ErrorCode } from "../lib/errors";
+import type { DbExecutor } from "../../db/client";
+import { assets, balances, ledgerEntries, ledgerPostings } from "../../db/schema";
+import { PG_CHECK_VIOLATION, isPgError } from "../../db/pg-errors";
+import { AppError, ErrorCode } from "../../lib/errors";
 
 export type SystemAccountKind = "fee_income" | "external_deposits" | "external_withdrawals" | "adjustments";
 export type UserAccountKind = "user_available" | "user_locked";

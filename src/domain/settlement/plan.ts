@@ -1,7 +1,7 @@
-import type { OutboxEntry } from "../../../durable-objects/market/commands";
+import type { OutboxEntry } from "../market/commands";
 import { parseUnits } from "../../lib/money";
-import type { MarketRules } from "./market-rules";
-import { buyNeed, consumedBy, settleMinorFill, unusedLock } from "./settlement";
+import type { MarketRules } from "../market/market-rules";
+import { buyNeed, consumedBy, settleMinorFill, unusedLock } from "./fills";
 
 /** The order book's settlement outbox, as its `readOutbox` returns it (decimal strings). */
 export type { OutboxEntry };

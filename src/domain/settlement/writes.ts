@@ -11,11 +11,11 @@ import {
   type BalanceAfter,
   type JournalEntryColumns,
   type LedgerAccount,
-} from "../ledger";
-import { eventsInsert } from "../event-outbox";
-import type { MarketRules } from "./market-rules";
-import { SettlementInvariantError } from "./settlement-errors";
-import type { Movement, OrderState, QuarantinedEntry, SettlementPlan } from "./settlement-plan";
+} from "../ledger/ledger";
+import { eventsInsert } from "../events/event-outbox";
+import type { MarketRules } from "../market/market-rules";
+import { SettlementInvariantError } from "./errors";
+import type { Movement, OrderState, QuarantinedEntry, SettlementPlan } from "./plan";
 
 const account = (m: Movement): LedgerAccount =>
   m.account === "fees"

@@ -1,8 +1,8 @@
 import { eq, sql } from "drizzle-orm";
 import type { DbExecutor } from "../../db/client";
 import { settlementCursors } from "../../db/schema";
-import { SettlementEpochError } from "./settlement-errors";
-import type { OrderState, OutboxEntry } from "./settlement-plan";
+import { SettlementEpochError } from "./errors";
+import type { OrderState, OutboxEntry } from "./plan";
 
 /** A market's settlement cursor: the last outbox sequence applied, and whose sequence it is. */
 export interface Cursor {

@@ -2,7 +2,7 @@ import type { InferSelectModel } from "drizzle-orm";
 import type { orders, trades } from "../../db/schema";
 import { formatUnits, parseUnits } from "../../lib/money";
 import type { MarketRules } from "./market-rules";
-import { settleFill } from "./settlement";
+import { settleFill } from "../settlement/fills";
 
 export type OrderRow = InferSelectModel<typeof orders>;
 /** A row as the Worker builds it before Postgres gave it its `number` (the placement reply). */

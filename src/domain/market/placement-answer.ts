@@ -1,0 +1,100 @@
+import { eq } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { orders } from "../../db/schema";
+import { AppError, ErrorCode } from "../../lib/errors";
+import { formatUnits, parseUnits } from "../../lib/money";
+import type { CommandResult, OrderReport } from "./commands";
+import type { MarketRules } from "./market-rules";
+import { toFillView, toOrderView, type OrderView } from "./order-view";
+import { recordedRow, type BookPlacement, type PlaceOrderResult } from "./placement";
+
+// The market object's answer to a placement as the API replies it: REST, batch and socket alike.
+
+/** The book's refusals for the market's status, as the API answers them (placements and amends). */
+export const MARKET_STATUS_ERRORS: Record<string, [409, string]> = {
+  MARKET_HALTED: [409, ErrorCode.MARKET_HALTED],
+  MARKET_CANCEL_ONLY: [409, ErrorCode.MARKET_CANCEL_ONLY],
+};
+
+const BOOK_ERRORS: Record<string, [409 | 422 | 429 | 503, string]> = {
+  ...MARKET_STATUS_ERRORS,
+  INSUFFICIENT_FUNDS: [422, ErrorCode.INSUFFICIENT_FUNDS],
+  DUPLICATE_CLIENT_ORDER_ID: [409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID],
+  ORDER_NOT_FUNDED: [409, ErrorCode.CONFLICT],
+  FUNDS_UNAVAILABLE: [503, ErrorCode.SERVICE_UNAVAILABLE],
+  TOO_MANY_ORDERS: [429, ErrorCode.TOO_MANY_ORDERS],
+};
+
+/**
+ * The object's answer as the API's reply, or the refusal as an AppError. `db` is read only for
+ * a replay (`duplicate`), whose rows are the first attempt's.
+ */
+export async function placementAnswer(
+  db: Database | null,
+  p: BookPlacement,
+  result: CommandResult,
+): Promise<PlaceOrderResult> {
+  const { rules } = p;
+  const id = p.rows[0]!.id;
+  if (!result.ok) {
+    const [status, code] = BOOK_ERRORS[result.code] ?? [422, ErrorCode.ORDER_REJECTED];
+    const details: Record<string, string> =
+      result.code === "DUPLICATE_CLIENT_ORDER_ID"
+        ? result.orderId
+          ? { order_id: result.orderId }
+          : {}
+        : { reason: result.code, order_id: id, ...(p.rows[1] ? { stop_order_id: p.rows[1].id } : {}) };
+    if (result.code === "INSUFFICIENT_FUNDS") details.asset = p.rows[0]!.lockAsset;
+    const retryAfter =
+      result.retryAfterMs === undefined
+        ? undefined
+        : String(Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
+    if (retryAfter) details.retry_after_seconds = retryAfter;
+    throw new AppError(
+      status,
+      code,
+      result.message,
+      details,
+      retryAfter ? { "Retry-After": retryAfter } : undefined,
+    );
+  }
+  // A retry: the rows are the first attempt's, read back (the rows built now have other times).
+  if (result.duplicate && !db) throw new Error("placementAnswer: a replay needs the database");
+  const rows = result.duplicate
+    ? await db!
+        .select()
+        .from(orders)
+        .where(p.rows[1] ? eq(orders.ocoGroupId, id) : eq(orders.id, id))
+    : p.rows.map(recordedRow);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const reports = result.orders ?? (result.order ? [result.order] : []);
+  const legs = p.rows.map((r, i) =>
+    withReport(toOrderView(byId.get(r.id) ?? recordedRow(r), rules), rules, reports[i]),
+  );
+  const fills = (result.fills ?? []).map((f) => toFillView(rules, p.side, f));
+  return p.rows[1] ? { order: legs[0]!, orders: legs, fills } : { order: legs[0]!, fills };
+}
+
+/** The book's answer is ahead of settlement: show its status and filled quantity. */
+function withReport(view: OrderView, rules: MarketRules, report: OrderReport | undefined): OrderView {
+  if (!report) return view;
+  const base = (v: string | null) =>
+    v === null
+      ? null
+      : formatUnits(parseUnits(v, rules.baseDecimals, { allowZero: true }), rules.baseDecimals);
+  view.status = report.status;
+  view.filled_quantity = base(report.filledQuantity)!;
+  view.remaining_quantity = base(report.remainingQuantity);
+  return view;
+}
+
+export type BatchItemResult =
+  PlaceOrderResult | { error: { code: string; message: string; details?: unknown } };
+
+/** A refused order as its batch entry (anything but a refusal is rethrown). */
+export const batchItemError = (err: unknown): BatchItemResult => {
+  if (!(err instanceof AppError)) throw err;
+  return {
+    error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) },
+  };
+};
