@@ -13,6 +13,7 @@ import type { MarketRules } from "../../domain/market/market-rules";
 import { BinanceError, eitherMandatory, illegalChars } from "../errors";
 import { binanceRoute } from "../openapi";
 import { P, binanceParams } from "../params";
+import { DERIVED_INTERVALS, mergeCandles } from "../kline-intervals";
 import { rollingTicker, windowCandles, windowSizeMs } from "../rolling-ticker";
 import { createBinanceRouter } from "../router";
 import { binanceSymbol, marketRulesOf, marketSymbol } from "../symbols";
@@ -103,9 +104,12 @@ const AggTradesQuery = z.object({
   limit: P.limit(1000).optional(),
 });
 
+/** Binance's intervals but 1s: the kept ones, and the others merged from a kept one. */
+const KLINE_INTERVALS = [...INTERVAL_NAMES, ...Object.keys(DERIVED_INTERVALS)] as [string, ...string[]];
+
 const KlineQuery = z.object({
   symbol: P.symbol,
-  interval: z.enum(INTERVAL_NAMES as [Interval, ...Interval[]]),
+  interval: z.enum(KLINE_INTERVALS),
   startTime: P.int.optional(),
   endTime: P.int.optional(),
   timeZone: z.string().max(10).optional(),
@@ -114,18 +118,27 @@ const KlineQuery = z.object({
 
 async function klines(c: Ctx) {
   const q = await binanceParams(c, KlineQuery);
-  const symbol = await marketSymbol(getDb(c), q.symbol);
-  const candles = await book(c, symbol, async (b) =>
+  const rules = await marketRulesOf(getDb(c), q.symbol);
+  const limit = Number(q.limit ?? 500);
+  const derived = DERIVED_INTERVALS[q.interval];
+  const start = q.startTime === undefined ? undefined : Number(q.startTime);
+  // A derived interval reads enough kept candles for `limit` of its own (at most 1,000).
+  const read = derived ? Math.min(1000, limit * derived.per) : limit;
+  const candles = await book(c, rules.symbol, async (b) =>
     (await b.getRules())
       ? b.candles({
-          interval: q.interval,
-          start: q.startTime === undefined ? undefined : Number(q.startTime),
+          interval: derived ? derived.from : (q.interval as Interval),
+          start: derived && start !== undefined ? derived.startOf(start) : start,
           end: q.endTime === undefined ? undefined : Number(q.endTime),
-          limit: Number(q.limit ?? 500),
+          limit: read,
         })
       : null,
   );
-  return c.json(candles.map(binanceKline), 200);
+  if (!derived) return c.json(candles.map(binanceKline), 200);
+  let merged = mergeCandles(candles, q.interval, derived, rules);
+  // Cut by the read's limit, the oldest merged candle may lack its first part.
+  if (start === undefined && candles.length === read && merged.length > 1) merged = merged.slice(1);
+  return c.json((start === undefined ? merged.slice(-limit) : merged.slice(0, limit)).map(binanceKline), 200);
 }
 
 const AVG_PRICE_MINUTES = 5;
@@ -251,7 +264,8 @@ export const marketDataRoutes = createBinanceRouter()
     binanceRoute({
       method: "get",
       path: "/klines",
-      summary: "Candles: intervals 1m 5m 15m 1h 4h 1d (others are -1120)",
+      summary:
+        "Candles: every Binance interval but 1s (3m 30m 2h 6h 8h 12h 3d 1w 1M merged from the kept ones)",
       params: KlineQuery,
       weight: 2,
     }),

@@ -44,7 +44,8 @@ describe("Binance error codes (/api/v3)", () => {
     await binanceError(signedFetch(trader, "POST", "/order", limit({ quantity: "1e-3" })), 400, -1100);
     const twice = await SELF.fetch(`http://x/api/v3/depth?symbol=${symbol}&symbol=${symbol}`);
     await binanceError(twice, 400, -1101);
-    await binanceError(publicGet("/klines", { symbol, interval: "3m" }), 400, -1120);
+    await binanceError(publicGet("/klines", { symbol, interval: "1s" }), 400, -1120);
+    await binanceError(publicGet("/klines", { symbol, interval: "7m" }), 400, -1120);
   });
 
   it("-1013: a filter failure (tick, lot, notional); -1111: more decimals than the asset has", async () => {

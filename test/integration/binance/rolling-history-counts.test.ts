@@ -68,6 +68,34 @@ describe("Binance rolling ticker, historicalTrades and order counts (/api/v3)", 
     await binanceError(publicGet("/ticker", { symbol: "NOPEUSDT" }), 400, -1121);
   });
 
+  it("GET /klines: the intervals the market does not keep are merged from one it keeps", async () => {
+    const DAY = 86_400_000;
+    const aligned: Record<string, (t: number) => boolean> = {
+      "3m": (t) => t % 180_000 === 0,
+      "30m": (t) => t % 1_800_000 === 0,
+      "12h": (t) => t % 43_200_000 === 0,
+      "1w": (t) => (t - 4 * DAY) % (7 * DAY) === 0 && new Date(t).getUTCDay() === 1,
+      "1M": (t) => new Date(t).getUTCDate() === 1 && t % DAY === 0,
+    };
+    for (const [interval, isStart] of Object.entries(aligned)) {
+      const rows = await ok<(string | number)[][]>(publicGet("/klines", { symbol, interval }));
+      // The three trades were placed within moments: one candle, unless a boundary fell between.
+      expect(rows.length, interval).toBeGreaterThanOrEqual(1);
+      expect(
+        rows.reduce((n, r) => n + Number(r[8]), 0),
+        interval,
+      ).toBe(3);
+      expect(
+        rows.reduce((v, r) => v + Number(r[5]), 0),
+        interval,
+      ).toBeCloseTo(0.03, 8);
+      for (const r of rows) expect(isStart(Number(r[0])), `${interval} ${r[0]}`).toBe(true);
+      if (rows.length === 1) {
+        expect(rows[0]!.slice(1, 5).map(Number), interval).toEqual([65000, 66000, 64000, 64000]);
+      }
+    }
+  });
+
   it("GET /historicalTrades: every trade from fromId on, behind an API key", async () => {
     const all = await ok<Row[]>(apiKeyGet(maker.key, { symbol }));
     expect(all.map((t) => t.id)).toEqual([1, 2, 3]);

@@ -402,12 +402,12 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Candles: intervals 1m 5m 15m 1h 4h 1d (others are -1120) */
+        /** Candles: every Binance interval but 1s (3m 30m 2h 6h 8h 12h 3d 1w 1M merged from the kept ones) */
         get: {
             parameters: {
                 query: {
                     symbol: string;
-                    interval: "1m" | "5m" | "15m" | "1h" | "4h" | "1d";
+                    interval: "1m" | "5m" | "15m" | "1h" | "4h" | "1d" | "3m" | "30m" | "2h" | "6h" | "8h" | "12h" | "3d" | "1w" | "1M";
                     startTime?: string;
                     endTime?: string;
                     timeZone?: string;
@@ -477,7 +477,7 @@ export interface paths {
             parameters: {
                 query: {
                     symbol: string;
-                    interval: "1m" | "5m" | "15m" | "1h" | "4h" | "1d";
+                    interval: "1m" | "5m" | "15m" | "1h" | "4h" | "1d" | "3m" | "30m" | "2h" | "6h" | "8h" | "12h" | "3d" | "1w" | "1M";
                     startTime?: string;
                     endTime?: string;
                     timeZone?: string;
