@@ -1,7 +1,7 @@
 import type { Interval } from "../../durable-objects/market/market-data/candles";
 import type { CandleView } from "../../durable-objects/market/messages";
 import { formatUnits, parseUnits } from "../lib/money";
-import type { MarketRules } from "../services/trading/market-rules";
+import type { MarketRules } from "../domain/market/market-rules";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
