@@ -3,6 +3,8 @@
  * page under docs/ can be reached from README.md by following links (the README is the front
  * door; a page nobody links to is lost). Anchors are GitHub's heading slugs (github-slugger, the
  * same algorithm GitHub renders with); links with a scheme (https:, mailto:) are not fetched.
+ * Code spans that name a repository path (`src/...`, `durable-objects/...`, `docs/...`, ...) must
+ * name one that exists, so a moved file cannot leave the documentation pointing at nothing.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -17,11 +19,26 @@ interface Link {
 
 interface Page {
   links: Link[];
+  paths: Link[];
   anchors: Set<string>;
 }
 
+/** A code span that is a path from the repository's root (no globs, braces or placeholders). */
+const REPO_PATH = /^(?:src|durable-objects|scripts|test|bench|web|migrations|docs)\/[\w./-]*$/;
+
 const markdown = new MarkdownIt({ html: true });
 const pages = new Map<string, Page>();
+
+/** A build output such as `web/dist` (git-ignored: it exists only after a build). */
+function isIgnored(file: string): boolean {
+  try {
+    // Both spellings: an ignore rule like `dist/` matches a folder only when it is named as one.
+    execFileSync("git", ["check-ignore", file, `${file}/`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Tracked and untracked-but-not-ignored Markdown files, repo-relative. */
 function markdownFiles(): string[] {
@@ -36,7 +53,8 @@ function parse(file: string): Page {
   if (cached) return cached;
   const tokens = markdown.parse(readFileSync(file, "utf8"), {});
   const slugger = new GithubSlugger();
-  const page: Page = { links: [], anchors: new Set() };
+  const page: Page = { links: [], paths: [], anchors: new Set() };
+  let line = 1;
   tokens.forEach((token, i) => {
     if (token.type === "heading_open") {
       const text = (tokens[i + 1]?.children ?? [])
@@ -50,7 +68,8 @@ function parse(file: string): Page {
         if (anchor) page.anchors.add(anchor);
       }
     }
-    const line = (token.map?.[0] ?? 0) + 1;
+    // Table cells carry no line of their own: they take their row's.
+    if (token.map) line = token.map[0] + 1;
     for (const child of token.children ?? []) {
       const target =
         child.type === "link_open"
@@ -59,6 +78,8 @@ function parse(file: string): Page {
             ? child.attrGet("src")
             : null;
       if (target !== null) page.links.push({ line, target: String(target) });
+      if (child.type === "code_inline" && REPO_PATH.test(child.content))
+        page.paths.push({ line, target: child.content });
     }
   });
   pages.set(file, page);
@@ -93,6 +114,13 @@ for (const file of files) {
     if (anchor !== null && anchor !== "" && isMarkdown && !parse(to).anchors.has(anchor)) {
       problems.push(`${where}: no heading or anchor "#${anchor}" in ${to}`);
     }
+  }
+}
+
+for (const file of files) {
+  for (const { line, target } of parse(file).paths) {
+    if (!existsSync(target) && !isIgnored(target))
+      problems.push(`${file}:${line}: \`${target}\`: no such path in the repository`);
   }
 }
 
