@@ -1,7 +1,7 @@
 import type { CommandResult, OutboxEntry } from "../../src/domain/market/commands";
 import type { JournalEntry } from "./journal";
 
-export interface OrderRow {
+export interface BookOrderRow {
   num: number;
   orderId: string;
   clientOrderId: string | null;
@@ -9,7 +9,7 @@ export interface OrderRow {
   result: CommandResult;
 }
 
-export interface TradeRow {
+export interface BookTradeRow {
   id: number;
   ts: number;
   price: number;
@@ -20,12 +20,12 @@ export interface TradeRow {
 /** Everything one call changes, written in one storage transaction and broadcast after it. */
 export class Batch {
   readonly journal: JournalEntry[] = [];
-  readonly orders: OrderRow[] = [];
+  readonly orders: BookOrderRow[] = [];
   /** Orders placed in this batch by id (not yet in SQLite). */
-  readonly placed = new Map<string, OrderRow>();
+  readonly placed = new Map<string, BookOrderRow>();
   readonly users: { num: number; userId: string }[] = [];
   readonly outbox: OutboxEntry[] = [];
-  readonly trades: TradeRow[] = [];
+  readonly trades: BookTradeRow[] = [];
 
   constructor(readonly ts: number) {}
 }

@@ -1,10 +1,10 @@
-import type { PlaceOrder } from "../engine";
 import type {
   AmendCommand,
   CommandError,
   PlaceCommand,
   PlaceOcoCommand,
 } from "../../src/domain/market/commands";
+import type { EngineOrder } from "../../src/domain/market/order-request";
 import type { ActiveRules } from "./rules";
 
 // The book's own check of a command's values against the market's grid and limits, converting
@@ -26,8 +26,6 @@ function checkedLots(rules: ActiveRules, quantity: string, field = "quantity"): 
   if (minor > rules.rules.maxQuantity) return fail("QUANTITY_TOO_LARGE", "quantity above the market maximum");
   return lots;
 }
-
-export type EngineOrder = Omit<PlaceOrder, "orderId" | "userId">;
 
 /** A place command in engine units, or the first rule it breaks. */
 export function toEngineOrder(rules: ActiveRules, c: PlaceCommand): EngineOrder | CommandError {

@@ -17,7 +17,7 @@ import type {
 } from "../../src/domain/market/commands";
 import type { CandleBook } from "./market-data/candles";
 import type { DepthFeed } from "./market-data/depth-feed";
-import type { OrderIds, OrderRef } from "./order-ids";
+import type { OrderIds, OrderIdStrings } from "./order-ids";
 import type { ActiveRules } from "./rules";
 import type { Counters } from "./schema";
 
@@ -79,8 +79,8 @@ function addFill(
   price: string,
   quantity: string,
   lots: number,
-  taker: OrderRef,
-  maker: OrderRef,
+  taker: OrderIdStrings,
+  maker: OrderIdStrings,
 ): void {
   out.filled += lots;
   out.fills.push({
@@ -216,7 +216,7 @@ export function consumeEvents(
 /** The placed order as the caller's reply reports it. */
 export function orderReport(
   m: Pick<MarketState, "rules" | "symbol">,
-  ref: OrderRef,
+  ref: OrderIdStrings,
   order: { side: SideName; type: OrderTypeName; price: number | undefined; quantity: number | undefined },
   outcome: Outcome,
   seq: number,

@@ -1,5 +1,5 @@
 import type { Command, MatchingEngine, OrderTypeName, PlaceOco, PlaceOrder } from "../engine";
-import type { Batch, OrderRow } from "./batch";
+import type { Batch, BookOrderRow } from "./batch";
 import type {
   AmendCommand,
   CancelAllCommand,
@@ -12,18 +12,12 @@ import type {
   PlaceCommand,
   PlaceOcoCommand,
 } from "../../src/domain/market/commands";
-import {
-  fail,
-  toEngineAmend,
-  toEngineOco,
-  toEngineOrder,
-  type EngineOco,
-  type EngineOrder,
-} from "./engine-orders";
+import { fail, toEngineAmend, toEngineOco, toEngineOrder, type EngineOco } from "./engine-orders";
+import type { EngineOrder } from "../../src/domain/market/order-request";
 import { consumeEvents, newOutcome, orderReport, rejected, type MarketState } from "./event-translation";
 import { CandleBook } from "./market-data/candles";
 import { DepthFeed } from "./market-data/depth-feed";
-import { isIdString, OrderIds, type OrderRef } from "./order-ids";
+import { isIdString, OrderIds, type OrderIdStrings } from "./order-ids";
 import { lookupOrder, openOrdersOf } from "./order-lookup";
 import { restoreCandles, restoreCounters, restoreEngine } from "./restore";
 import type { BookRules } from "../../src/domain/market/market-rules";
@@ -145,7 +139,7 @@ export class Market implements MarketState {
    * and admission before the lock (no batch) leaves a retry to that same check, which answers
    * it as `duplicate_order` and the book then with the first result. One SQLite read less each.
    */
-  private known(orderId: string, batch: Batch | undefined, funding: Funding = "free"): OrderRow | null {
+  private known(orderId: string, batch: Batch | undefined, funding: Funding = "free"): BookOrderRow | null {
     const placed = batch?.placed.get(orderId);
     if (placed || funding === "locked" || !batch) return placed ?? null;
     return this.ids.stored(orderId);
@@ -176,7 +170,11 @@ export class Market implements MarketState {
 
     const num = this.counters.nextOrderNum++;
     const order: PlaceOrder = { ...converted, orderId: num, userId: this.userNum(c.userId, batch) };
-    const ref: OrderRef = { orderId: c.orderId, userId: c.userId, clientOrderId: c.clientOrderId ?? null };
+    const ref: OrderIdStrings = {
+      orderId: c.orderId,
+      userId: c.userId,
+      clientOrderId: c.clientOrderId ?? null,
+    };
     this.ids.remember(num, ref);
     const seq = this.apply({ kind: "place", ...order }, batch);
     const outcome = consumeEvents(this, batch, num, true);
@@ -195,7 +193,7 @@ export class Market implements MarketState {
             ),
             fills: outcome.fills,
           };
-    const row: OrderRow = { num, ...ref, result };
+    const row: BookOrderRow = { num, ...ref, result };
     batch.orders.push(row);
     batch.placed.set(c.orderId, row);
     return result;
@@ -243,12 +241,12 @@ export class Market implements MarketState {
       ...(stopLimitPrice === undefined ? {} : { stopLimitPrice }),
       ...(c.selfTradePrevention === undefined ? {} : { stp: c.selfTradePrevention }),
     };
-    const limitRef: OrderRef = {
+    const limitRef: OrderIdStrings = {
       orderId: c.orderId,
       userId: c.userId,
       clientOrderId: c.clientOrderId ?? null,
     };
-    const stopRef: OrderRef = { orderId: c.stopOrderId, userId: c.userId, clientOrderId: null };
+    const stopRef: OrderIdStrings = { orderId: c.stopOrderId, userId: c.userId, clientOrderId: null };
     this.ids.remember(limitNum, limitRef);
     this.ids.remember(stopNum, stopRef);
     const seq = this.apply({ kind: "place_oco", ...oco }, batch);
@@ -276,7 +274,7 @@ export class Market implements MarketState {
       [limitNum, limitRef],
       [stopNum, stopRef],
     ] as const) {
-      const row: OrderRow = { num, ...ref, result };
+      const row: BookOrderRow = { num, ...ref, result };
       batch.orders.push(row);
       batch.placed.set(ref.orderId, row);
     }
@@ -379,7 +377,7 @@ export class Market implements MarketState {
     return this.ids.userNum(userId) ?? this.ids.addUser(userId, this.counters.nextUserNum++, batch);
   }
 
-  private findOrder(orderId: string, userId: string | undefined, batch: Batch): OrderRow | null {
+  private findOrder(orderId: string, userId: string | undefined, batch: Batch): BookOrderRow | null {
     if (!isIdString(orderId)) return null;
     const row = batch.placed.get(orderId) ?? this.ids.stored(orderId);
     if (!row || (userId !== undefined && row.userId !== userId)) return null;

@@ -1,8 +1,8 @@
-import type { Batch, OrderRow } from "./batch";
+import type { Batch, BookOrderRow } from "./batch";
 import type { CommandResult } from "../../src/domain/market/commands";
 
 /** The string ids behind an engine order number. */
-export interface OrderRef {
+export interface OrderIdStrings {
   orderId: string;
   userId: string;
   clientOrderId: string | null;
@@ -17,7 +17,7 @@ export const isIdString = (v: unknown): v is string =>
  */
 export class OrderIds {
   private readonly userNums = new Map<string, number>();
-  private readonly refs = new Map<number, OrderRef>();
+  private readonly refs = new Map<number, OrderIdStrings>();
 
   constructor(private readonly sql: SqlStorage) {
     for (const row of sql.exec<{ num: number; user_id: string }>("SELECT num, user_id FROM users")) {
@@ -37,7 +37,7 @@ export class OrderIds {
     return num;
   }
 
-  remember(num: number, ref: OrderRef): void {
+  remember(num: number, ref: OrderIdStrings): void {
     this.refs.set(num, ref);
   }
 
@@ -47,7 +47,7 @@ export class OrderIds {
   }
 
   /** String ids of an engine order number (cached while the order lives). */
-  ref(num: number): OrderRef {
+  ref(num: number): OrderIdStrings {
     let ref = this.refs.get(num);
     if (!ref) {
       const row = this.sql
@@ -65,7 +65,7 @@ export class OrderIds {
   }
 
   /** The placement recorded under this id, with the result it returned. */
-  stored(orderId: string): OrderRow | null {
+  stored(orderId: string): BookOrderRow | null {
     const row = this.sql
       .exec<{
         num: number;
@@ -85,7 +85,7 @@ export class OrderIds {
   }
 
   /** The newest order carrying this client id (of this user, when given). */
-  byClientOrderId(clientOrderId: string, userId: string | undefined): OrderRow | null {
+  byClientOrderId(clientOrderId: string, userId: string | undefined): BookOrderRow | null {
     const hit = this.sql
       .exec<{ order_id: string }>(
         "SELECT order_id FROM orders WHERE client_order_id = ? AND (? IS NULL OR user_id = ?) ORDER BY num DESC LIMIT 1",

@@ -1,4 +1,4 @@
-import type { OrderRow } from "./batch";
+import type { BookOrderRow } from "./batch";
 import type { OrderLookup, OutboxEntry } from "../../src/domain/market/commands";
 import type { MarketState } from "./event-translation";
 import { isIdString } from "./order-ids";
@@ -10,7 +10,7 @@ export function lookupOrder(
   m: MarketState,
   query: { orderId?: string; clientOrderId?: string; userId?: string },
 ): OrderLookup {
-  let row: OrderRow | null = null;
+  let row: BookOrderRow | null = null;
   if (isIdString(query.orderId)) row = m.ids.stored(query.orderId);
   else if (isIdString(query.clientOrderId)) row = m.ids.byClientOrderId(query.clientOrderId, query.userId);
   if (!row) return { known: false };

@@ -11,7 +11,14 @@ import { createRouter } from "../http/router";
 import { cacheAside } from "../lib/cache";
 import { badRequest } from "../lib/errors";
 import type { DepthView } from "../../durable-objects/market/messages";
-import { CACHE_TTL_MS, bookStub, cacheKey, listMarkets, marketNotFound, withBook } from "../services/markets";
+import {
+  CACHE_TTL_MS,
+  orderBook,
+  cacheKey,
+  listMarkets,
+  marketNotFound,
+  withBook,
+} from "../services/markets";
 
 const Decimal = z.string().openapi({ example: "64000.10" });
 const Level = z.tuple([Decimal, Decimal]);
@@ -291,5 +298,5 @@ export const marketRoutes = createRouter()
     // permissions and KYC) and the client's address (audit rows of the orders it places).
     const owner: SocketOwner = { principal: c.get("principal") ?? null, client: requestMetadata(c) };
     const headers = new Headers({ Upgrade: "websocket", [OWNER_HEADER]: JSON.stringify(owner) });
-    return bookStub(c.env, market).fetch(new Request(c.req.url, { headers }));
+    return orderBook(c.env, market).fetch(new Request(c.req.url, { headers }));
   });

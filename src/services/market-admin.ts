@@ -7,9 +7,9 @@ import { AppError, ErrorCode, unprocessable } from "../lib/errors";
 import { recordAudit } from "../domain/audit-log";
 import type { ServiceContext } from "./auth/context";
 import {
-  configureBook,
+  configureOrderBook,
   invalidateMarketCaches,
-  loadAllRules,
+  readBookRules,
   marketNotFound,
   marketView,
   type MarketView,
@@ -139,7 +139,7 @@ export async function createMarket(
       details: { ...marketView(rules) },
       metadata: ctx.metadata,
     });
-    await configureBook(ctx.env, rules);
+    await configureOrderBook(ctx.env, rules);
   });
   await invalidateMarketCaches(redis, ctx.log, rules.symbol);
   return marketView(rules);
@@ -153,7 +153,7 @@ export async function updateMarket(
   symbol: string,
   input: UpdateMarketInput,
 ): Promise<MarketView> {
-  const [current] = await loadAllRules(ctx.db, symbol);
+  const [current] = await readBookRules(ctx.db, symbol);
   if (!current) throw marketNotFound(symbol);
   const rules = withSizes(
     {
@@ -178,7 +178,7 @@ export async function updateMarket(
       details: { changes: { ...input } },
       metadata: ctx.metadata,
     });
-    await configureBook(ctx.env, rules);
+    await configureOrderBook(ctx.env, rules);
   });
   await invalidateMarketCaches(redis, ctx.log, symbol);
   return marketView(rules);

@@ -68,7 +68,7 @@ export const marketNotFound = (symbol: string) =>
   new AppError(404, ErrorCode.MARKET_NOT_FOUND, `No market ${symbol}`);
 
 /** Every market's rules from Postgres (the record of account), with asset decimals. */
-export async function loadAllRules(db: Database, symbol?: string): Promise<BookRules[]> {
+export async function readBookRules(db: Database, symbol?: string): Promise<BookRules[]> {
   const base = alias(assets, "base");
   const quote = alias(assets, "quote");
   const query = db
@@ -82,8 +82,11 @@ export async function loadAllRules(db: Database, symbol?: string): Promise<BookR
   );
 }
 
-export function bookStub(env: Env, symbol: string): DurableObjectStub<OrderBook> {
-  return env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol)) as DurableObjectStub<OrderBook>;
+export type OrderBookStub = DurableObjectStub<OrderBook>;
+
+/** The market's order book object (one per symbol). */
+export function orderBook(env: Env, symbol: string): OrderBookStub {
+  return env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol)) as OrderBookStub;
 }
 
 /**
@@ -91,8 +94,8 @@ export function bookStub(env: Env, symbol: string): DurableObjectStub<OrderBook>
  * one); a market that lives in Postgres is settled by its object (durable-objects/market/settler.ts).
  * Its refusal (e.g. a tick change on a live book) is a 409.
  */
-export async function configureBook(env: Env, rules: BookRules): Promise<void> {
-  const result = await bookStub(env, rules.symbol).configure(rules, { selfSettle: true });
+export async function configureOrderBook(env: Env, rules: BookRules): Promise<void> {
+  const result = await orderBook(env, rules.symbol).configure(rules, { selfSettle: true });
   if (!result.ok)
     throw new AppError(409, ErrorCode.CONFLICT, `The order book refused the rules: ${result.message}`);
 }
@@ -107,12 +110,12 @@ export async function withBook<T>(
   symbol: string,
   call: (book: DurableObjectStub<OrderBook>) => Promise<T | null>,
 ): Promise<T> {
-  const book = bookStub(env, symbol);
+  const book = orderBook(env, symbol);
   const first = await call(book);
   if (first !== null) return first;
-  const [rules] = await loadAllRules(db(), symbol);
+  const [rules] = await readBookRules(db(), symbol);
   if (!rules) throw marketNotFound(symbol);
-  await configureBook(env, rules);
+  await configureOrderBook(env, rules);
   const second = await call(book);
   if (second === null) throw marketNotFound(symbol);
   return second;
@@ -120,7 +123,7 @@ export async function withBook<T>(
 
 export async function listMarkets(db: () => Database, redis: Redis, log?: Logger): Promise<MarketView[]> {
   return cacheAside(redis, log, cacheKey.markets(), CACHE_TTL_MS.markets, async () =>
-    (await loadAllRules(db())).map(marketView),
+    (await readBookRules(db())).map(marketView),
   );
 }
 

@@ -1,3 +1,4 @@
+import { isPgError } from "../../db/pg-errors";
 import { AppError, ErrorCode } from "../../lib/errors";
 
 /**
@@ -28,10 +29,8 @@ export function isInvariantBreach(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = e.cause) {
     if (e instanceof SettlementInvariantError) return true;
     if (e instanceof AppError && e.code === ErrorCode.INSUFFICIENT_FUNDS) return true;
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code)) return true;
   }
-  return false;
+  return isPgError(err, /^2[23][0-9A-Z]{3}$/);
 }
 
 /** The error's message for a quarantine row or a refusal (never a stack). */

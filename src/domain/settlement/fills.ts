@@ -2,7 +2,7 @@ import { feeOf } from "./fees";
 import { quoteAmount, type MarketRules } from "../market/market-rules";
 
 /** One trade as the engine reports it: the makers' price in ticks, a quantity in lots. */
-export interface Fill {
+export interface EngineFill {
   priceTicks: number;
   lots: number;
   takerSide: "buy" | "sell";
@@ -24,7 +24,7 @@ export interface FillSettlement {
   sellerLiquidity: "maker" | "taker";
 }
 
-export function settleFill(rules: MarketRules, fill: Fill): FillSettlement {
+export function settleFill(rules: MarketRules, fill: EngineFill): FillSettlement {
   return settleMinorFill(rules, {
     price: BigInt(fill.priceTicks) * rules.tickSize,
     quantity: BigInt(fill.lots) * rules.lotSize,

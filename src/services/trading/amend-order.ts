@@ -7,6 +7,7 @@ import {
 import type { Principal } from "../../http/principal";
 import type { RequestMetadata } from "../../http/request-metadata";
 import { configureOrderBook, loadMarketRules, orderBook } from "./market-directory";
+import { toBookRules } from "../../domain/market/market-rules";
 
 /**
  * `PATCH /api/v1/orders/{id}` (src/domain/market/amend-order.ts has the rules): the order's
@@ -31,7 +32,7 @@ export function amendOrder(
         amend: async (id, change) => {
           const result = await book.amend(id, change);
           if (result.ok || result.code !== "MARKET_NOT_FOUND") return result;
-          await configureOrderBook(env, rules);
+          await configureOrderBook(env, toBookRules(rules));
           return book.amend(id, change);
         },
       };

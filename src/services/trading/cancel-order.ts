@@ -9,6 +9,7 @@ import { configureOrderBook, loadMarketRules, orderBook } from "./market-directo
 import { toOrderView, type OrderView } from "../../domain/market/order-view";
 import { isFinal, type OrderStatus } from "../../domain/settlement/plan";
 import { settleMarket } from "../../domain/settlement/settle-market";
+import { toBookRules } from "../../domain/market/market-rules";
 
 const actorType = (p: Principal) => (p.via === "api_key" ? "api_key" : "user");
 
@@ -36,7 +37,7 @@ export async function cancelOrder(
   const book = orderBook(env, row.market);
   let result = await book.cancel(orderId, principal.userId);
   if (!result.ok && result.code === "MARKET_NOT_FOUND") {
-    await configureOrderBook(env, rules);
+    await configureOrderBook(env, toBookRules(rules));
     result = await book.cancel(orderId, principal.userId);
   }
   // No cancel can race its order's placement: the object locks, books and cancels in arrival
@@ -67,7 +68,7 @@ export async function cancelAllOrders(
   const book = orderBook(env, market);
   let result = await book.cancelAll(principal.userId);
   if (!result.ok && result.code === "MARKET_NOT_FOUND") {
-    await configureOrderBook(env, rules);
+    await configureOrderBook(env, toBookRules(rules));
     result = await book.cancelAll(principal.userId);
   }
   if (!result.ok) throw new AppError(409, ErrorCode.ORDER_NOT_OPEN, result.message, { reason: result.code });

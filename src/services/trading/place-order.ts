@@ -2,7 +2,6 @@ import { asc, eq } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { orders } from "../../db/schema";
 import type { CommandResult, PlaceCommand, PlaceOcoCommand } from "../../domain/market/commands";
-import type { MarketRules } from "../../domain/market/market-rules";
 import type { OrderRow } from "../../domain/market/order-view";
 import { placementAnswer } from "../../domain/market/placement-answer";
 import {
@@ -16,6 +15,7 @@ import type { RequestMetadata } from "../../http/request-metadata";
 import { serviceUnavailable } from "../../lib/errors";
 import { releaseFunds } from "../../domain/ledger/ledger";
 import { configureOrderBook, loadMarketRules, orderBook, type OrderBookStub } from "./market-directory";
+import { toBookRules, type MarketRules } from "../../domain/market/market-rules";
 
 /**
  * Sends commands to the market's object (one call). An unconfigured book gets its rules and the
@@ -34,7 +34,7 @@ export async function sendToBook(
       const book: OrderBookStub = orderBook(env, rules.symbol);
       const results = await book.placeBatch(commands, traceparent);
       if (results.some((r) => !r.ok && r.code === "MARKET_NOT_FOUND")) {
-        await configureOrderBook(env, rules);
+        await configureOrderBook(env, toBookRules(rules));
         continue;
       }
       return results;

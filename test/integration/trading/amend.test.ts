@@ -26,6 +26,7 @@ import {
   BTC,
   USDT,
 } from "./helpers";
+import { toBookRules } from "../../../src/domain/market/market-rules";
 
 async function amend(t: Trader, id: string, body: Record<string, unknown>) {
   return api("PATCH", `/api/v1/orders/${id}`, { token: t.token, body });
@@ -194,7 +195,7 @@ describe("amend through PATCH /api/v1/orders/{id}", () => {
     });
     await withDatabase(env, async (db) => {
       await db.update(markets).set({ status: "halted" }).where(eq(markets.symbol, market));
-      await configureOrderBook(env, await loadMarketRules(db, market, true));
+      await configureOrderBook(env, toBookRules(await loadMarketRules(db, market, true)));
     });
     await expectError(await amend(alice, order.id!, { quantity: "0.005" }), 409, "MARKET_HALTED");
     expect(await getOrder(alice, order.id!)).toMatchObject({ quantity: "0.01000000", status: "new" });

@@ -26,6 +26,7 @@ import {
   BTC,
   USDT,
 } from "./helpers";
+import { toBookRules } from "../../../src/domain/market/market-rules";
 
 const redis = () =>
   new Redis({
@@ -103,7 +104,7 @@ describe("the object owns the order from the lock on", () => {
       permissions: ["read", "trade"],
     };
     const rules = await withDatabase(env, (db) => loadMarketRules(db, market, true));
-    await configureOrderBook(env, rules);
+    await configureOrderBook(env, toBookRules(rules));
     const book = orderBook(env, market);
     // What the Worker sends for a placement and for a cancel, reaching the object together.
     const pairs = await Promise.all(

@@ -19,6 +19,7 @@ import {
   USDT,
   settle,
 } from "./helpers";
+import { toBookRules } from "../../../src/domain/market/market-rules";
 
 describe("two users trade through the REST API", () => {
   it("resting order, partial fill, full fill, cancel of the remainder: every minor unit accounted for", async () => {
@@ -304,7 +305,7 @@ describe("admin and halted markets", () => {
     });
     await withDatabase(env, async (db) => {
       await db.update(markets).set({ status: "halted" }).where(eq(markets.symbol, market));
-      await configureOrderBook(env, await loadMarketRules(db, market, true));
+      await configureOrderBook(env, toBookRules(await loadMarketRules(db, market, true)));
     });
     await expectError(
       await placeOrder(judy, { market, side: "sell", type: "limit", price: "70000.00", quantity: "0.01" }),

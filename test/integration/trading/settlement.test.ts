@@ -11,6 +11,7 @@ import type { OutboxEntry } from "../../../src/domain/settlement/plan";
 import { createTestUser, fund } from "../wallets/fixtures";
 import { balanceOf, createMarket } from "./helpers";
 import { heldMarket } from "./settlement-helpers";
+import { toBookRules } from "../../../src/domain/market/market-rules";
 
 /**
  * A seller and a buyer whose orders matched in the book; with `hold` (the default) nothing is
@@ -161,7 +162,7 @@ describe("recovery of placements whose outcome was never learned", () => {
       const market = await createMarket();
       const user = await createTestUser();
       await fund(db, user, "BTC", 3_000_000n);
-      await configureOrderBook(env, await loadMarketRules(db, market, true));
+      await configureOrderBook(env, toBookRules(await loadMarketRules(db, market, true)));
       const lost = await pendingOrder(db, market, user, 60_000);
       const young = await pendingOrder(db, market, user, 0);
 
