@@ -6,6 +6,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { binanceRoutes } from "./binance";
 import { streamRoutes } from "./binance/streams/routes";
 import { userDataRoutes } from "./binance/user-data/routes";
+import { wsApiRoutes } from "./binance/ws-api/routes";
 import type { AppEnv } from "./http/app-env";
 import { onError, onMethodNotAllowed, onNotFound } from "./http/error-handler";
 import { errorResponse } from "./http/error-response";
@@ -110,6 +111,11 @@ export function createApp() {
   // (src/binance/weights.ts): mounted ahead of the JSON-only rule and of the /api/v1 limits.
   app.route("/", binanceRoutes);
   app.route("/", userDataRoutes);
+  // The WebSocket API runs the REST endpoints its methods stand for through this same app.
+  app.route(
+    "/",
+    wsApiRoutes(async (request, env, ctx) => app.fetch(request, env, ctx)),
+  );
   app.use("*", jsonOnly);
   app.use("*", refuseControlCharacters);
 
