@@ -97,7 +97,7 @@ describe("Binance WebSocket API (/ws-api/v3)", () => {
       quantity: "0.01",
       price: "65000",
     };
-    const error = async (f: Promise<Frame>) => (await f) as { status: number; error: { code: number } };
+    const error = (f: Promise<Frame>) => f;
     expect(await error(api.signed(alice, "order.place", order, { secret: "wrong" }))).toMatchObject({
       status: 400,
       error: { code: -1022 },
