@@ -89,6 +89,7 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
             durableObjects: {
               ORDER_BOOK: { className: "OrderBook", useSQLite: true },
               STREAM_HUB: { className: "StreamHub", useSQLite: true },
+              ACCOUNT_STREAM: { className: "AccountStream", useSQLite: true },
             },
             durableObjectsPersist: join(dataDir, "do"),
             bindings: {
