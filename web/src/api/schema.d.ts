@@ -2493,6 +2493,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/ws-api/v3": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Binance's WebSocket API: requests {id, method, params}, replies {id, status, result|error, rateLimits}
+         * @description Methods: ping, time, exchangeInfo, depth, trades.*, klines, ticker.*, session.logon/status/logout, userDataStream.subscribe(.signature)/unsubscribe, order.place/test/status/cancel/cancelReplace, openOrders.status/cancelAll, allOrders, myTrades, account.status, account.commission, account.rateLimits.orders.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    returnRateLimits?: "true" | "false";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Switching protocols */
+                101: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Not a WebSocket upgrade */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
