@@ -1,4 +1,4 @@
-// Committed domain events (src/services/event-outbox.ts envelopes) as Binance's user data stream
+// Committed domain events (src/domain/events/event-outbox.ts envelopes) as Binance's user data stream
 // events: `executionReport` for every order change and fill, `balanceUpdate` for deposits,
 // withdrawals and adjustments, and `outboundAccountPosition` with the balances they left. What
 // the envelopes do not carry (the order's fields, a fill's fee, the running totals) is read back

@@ -4,7 +4,7 @@ import type { EventEnvelope } from "../../domain/events/event-outbox";
 import { accountStream } from "./account-streams";
 import { accountEventsOf, isAccountEvent } from "./events";
 
-/** What the event relay calls with each page it published (src/services/event-outbox.ts). */
+/** What the event relay calls with each page it published (src/domain/events/event-outbox.ts). */
 export type PublishedEvents = (db: Database, envelopes: readonly EventEnvelope[]) => Promise<void>;
 
 /**
