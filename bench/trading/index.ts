@@ -104,11 +104,14 @@ async function main() {
     const random = tokens.map((_, i) => mulberry32(1000 + i));
     const auth = (w: number) => ({ authorization: `Bearer ${tokens[w]}` });
 
-    /** Runs a load, waits for settlement to drain, and reads what it left behind. */
-    const phase = async <T extends LoadFigures>(name: string, run: () => Promise<T>) => {
+    /**
+     * Runs a load, waits for settlement to drain, and reads what it left behind. `profile`: the
+     * name of its CPU profile (with BENCH_PROFILE).
+     */
+    const phase = async <T extends LoadFigures>(profile: string, name: string, run: () => Promise<T>) => {
       console.error(`${name}…`);
       const from = new Date(Date.now() + WARMUP_SECONDS * 1000);
-      const figures = await worker.profile(name.split(" ")[0]!.toLowerCase(), run);
+      const figures = await worker.profile(profile, run);
       const to = new Date();
       return { figures, lag: await settledAfter(from, to) };
     };
@@ -157,7 +160,7 @@ async function main() {
       };
     };
 
-    const rest = await phase(`POST /api/v1/orders, ${TRADERS} traders, ${SECONDS} s`, () =>
+    const rest = await phase("rest", `POST /api/v1/orders, ${TRADERS} traders, ${SECONDS} s`, () =>
       loop(base, TRADERS, (w) => ({
         method: "POST",
         path: "/api/v1/orders",
@@ -165,13 +168,16 @@ async function main() {
         body: JSON.stringify(orderAround(random[w]!)),
       })),
     );
-    const batch = await phase(`POST /api/v1/orders/batch of ${BATCH}, ${TRADERS} traders, ${SECONDS} s`, () =>
-      loop(base, TRADERS, (w) => ({
-        method: "POST",
-        path: "/api/v1/orders/batch",
-        headers: auth(w),
-        body: JSON.stringify({ orders: Array.from({ length: BATCH }, () => orderAround(random[w]!)) }),
-      })),
+    const batch = await phase(
+      "batch",
+      `POST /api/v1/orders/batch of ${BATCH}, ${TRADERS} traders, ${SECONDS} s`,
+      () =>
+        loop(base, TRADERS, (w) => ({
+          method: "POST",
+          path: "/api/v1/orders/batch",
+          headers: auth(w),
+          body: JSON.stringify({ orders: Array.from({ length: BATCH }, () => orderAround(random[w]!)) }),
+        })),
     );
     const sockets = (batch: number, inFlight: number) =>
       socketLoad({
@@ -187,10 +193,12 @@ async function main() {
         },
       });
     const socket = await phase(
+      "websocket-place",
       `WebSocket order.place, ${TRADERS} sockets × ${IN_FLIGHT} in flight, ${SECONDS} s`,
       () => sockets(1, IN_FLIGHT),
     );
     const socketBatch = await phase(
+      "websocket-batch",
       `WebSocket order.batch of ${WS_BATCH}, ${TRADERS} sockets × ${WS_BATCH_IN_FLIGHT} in flight, ${SECONDS} s`,
       () => sockets(WS_BATCH, WS_BATCH_IN_FLIGHT),
     );
