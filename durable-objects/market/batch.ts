@@ -1,4 +1,4 @@
-import type { CommandResult, OutboxEntry } from "../../src/domain/market/commands";
+import type { CommandResult, OutboxEntry, Replay } from "../../src/domain/market/commands";
 import type { JournalEntry } from "./journal";
 
 export interface BookOrderRow {
@@ -7,6 +7,8 @@ export interface BookOrderRow {
   clientOrderId: string | null;
   userId: string;
   result: CommandResult;
+  /** Unset: the result is kept for a retry under the same id. */
+  replay?: Replay;
 }
 
 export interface BookTradeRow {

@@ -193,7 +193,7 @@ export class Market implements MarketState {
             ),
             fills: outcome.fills,
           };
-    const row: BookOrderRow = { num, ...ref, result };
+    const row: BookOrderRow = { num, ...ref, result, replay: c.replay };
     batch.orders.push(row);
     batch.placed.set(c.orderId, row);
     return result;
@@ -274,7 +274,7 @@ export class Market implements MarketState {
       [limitNum, limitRef],
       [stopNum, stopRef],
     ] as const) {
-      const row: BookOrderRow = { num, ...ref, result };
+      const row: BookOrderRow = { num, ...ref, result, replay: c.replay };
       batch.orders.push(row);
       batch.placed.set(ref.orderId, row);
     }

@@ -1,4 +1,4 @@
-import type { Batch } from "./batch";
+import type { Batch, BookOrderRow } from "./batch";
 import { appendJournal } from "./journal";
 import type { Candle } from "./market-data/candles";
 import { appendOutbox } from "./outbox";
@@ -7,6 +7,12 @@ import { insertRows, writeMeta, type Counters } from "./schema";
 /** Recent trades kept for REST and trade snapshots. */
 export const RECENT_TRADES = 1000;
 const PRUNE_EVERY = 100;
+
+/** What a placement's row keeps of its result: all of it, unless it is never replayed (`Replay`). */
+function storedResult(o: BookOrderRow): string {
+  return o.replay === "none" && o.result.ok ? ACCEPTED : JSON.stringify(o.result);
+}
+const ACCEPTED = JSON.stringify({ ok: true });
 
 /** Writes a batch's rows: a handful of statements whatever the batch size. Call inside `transactionSync`. */
 export function persistBatch(
@@ -20,7 +26,7 @@ export function persistBatch(
     sql,
     "orders",
     ["num", "order_id", "client_order_id", "user_id", "result"],
-    batch.orders.map((o) => [o.num, o.orderId, o.clientOrderId, o.userId, JSON.stringify(o.result)]),
+    batch.orders.map((o) => [o.num, o.orderId, o.clientOrderId, o.userId, storedResult(o)]),
   );
   insertRows(
     sql,

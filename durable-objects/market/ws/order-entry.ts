@@ -106,7 +106,10 @@ function prepare(
   if (parsed.data.market !== rules.symbol) {
     throw new AppError(422, ErrorCode.INVALID_ORDER, `This socket places orders in ${rules.symbol} only`);
   }
-  return preparePlacement(rules, principal, parsed.data as PlaceOrderRequest, metadata);
+  const placement = preparePlacement(rules, principal, parsed.data as PlaceOrderRequest, metadata);
+  // A fresh id, answered here: never replayed, so its full result need not be kept.
+  placement.command.replay = "none";
+  return placement;
 }
 
 /** Only a replay reads Postgres (its rows are the first attempt's). */

@@ -34,7 +34,18 @@ export interface PlaceCommand {
   funding?: PlacementFunding;
   /** The caller's own order-entry limits (unset: the exchange's defaults). */
   limits?: OrderLimitOverrides;
+  /** See `Replay`. */
+  replay?: Replay;
 }
+
+/**
+ * Whether a placement's first result is kept for a retry under the same id. The Worker's calls
+ * are retried with the same ids (an uncertain call, an Idempotency-Key), so their results are
+ * kept (the default); the market socket's own placements get fresh ids in the object and are
+ * answered in place, never replayed, so only whether they were accepted is kept ("none"): the
+ * result JSON is most of what a placement writes.
+ */
+export type Replay = "kept" | "none";
 
 /**
  * One-cancels-the-other: a GTC limit leg (`orderId`, at `price`) and a stop leg (`stopOrderId`:
@@ -57,6 +68,7 @@ export interface PlaceOcoCommand {
   selfTradePrevention?: SelfTradeName;
   funding?: PlacementFunding;
   limits?: OrderLimitOverrides;
+  replay?: Replay;
 }
 
 /**
