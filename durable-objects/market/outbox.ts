@@ -3,14 +3,13 @@ import type { OutboxEntry } from "../../src/domain/market/commands";
 /**
  * Settlement outbox: rows are written with the state change and deleted once acknowledged.
  * Each row carries the storage's `epoch` (stamped here, not in memory: the entries also feed
- * the users' sockets, which have no use for it).
+ * the users' sockets, which have no use for it), in a column of its own rather than rewritten
+ * into each body (rows from before the column carry it in the body).
  */
 export function appendOutbox(sql: SqlStorage, entries: readonly OutboxEntry[], epoch?: string): void {
   if (entries.length === 0) return;
   sql.exec(
-    `INSERT INTO outbox (seq, body)
-     SELECT json_extract(value, '$.seq'), CASE WHEN ?1 IS NULL THEN value ELSE json_set(value, '$.epoch', ?1) END
-     FROM json_each(?2)`,
+    `INSERT INTO outbox (seq, body, epoch) SELECT json_extract(value, '$.seq'), value, ?1 FROM json_each(?2)`,
     epoch ?? null,
     JSON.stringify(entries),
   );
@@ -18,9 +17,17 @@ export function appendOutbox(sql: SqlStorage, entries: readonly OutboxEntry[], e
 
 export function readOutbox(sql: SqlStorage, afterSeq: number, limit: number): OutboxEntry[] {
   return sql
-    .exec<{ body: string }>("SELECT body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", afterSeq, limit)
+    .exec<{ body: string; epoch: string | null }>(
+      "SELECT body, epoch FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+      afterSeq,
+      limit,
+    )
     .toArray()
-    .map((row) => JSON.parse(row.body) as OutboxEntry);
+    .map((row) => {
+      const entry = JSON.parse(row.body) as OutboxEntry;
+      if (row.epoch !== null) entry.epoch = row.epoch;
+      return entry;
+    });
 }
 
 /** Deletes every row up to and including `uptoSeq`; returns how many went. */
