@@ -237,11 +237,12 @@ function probesOf(doc: Doc, path: string, method: string, op: Operation): { base
 }
 
 /**
- * The one JSON error shape; the Binance-compatible API (/api/v3) answers Binance's own
- * `{"code": <negative number>, "msg"}` instead, as its clients expect.
+ * The one JSON error shape; the Binance-compatible API (/api/v3 and its WebSocket API's
+ * /ws-api/v3) answers Binance's own `{"code": <negative number>, "msg"}` instead, as its
+ * clients expect.
  */
 function hasErrorShape(path: string, body: unknown): boolean {
-  if (path.startsWith("/api/v3/")) {
+  if (path.startsWith("/api/v3/") || path.startsWith("/ws-api/")) {
     const b = body as { code?: unknown; msg?: unknown } | undefined;
     return typeof b?.code === "number" && typeof b.msg === "string";
   }
