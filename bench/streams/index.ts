@@ -6,7 +6,7 @@
 //   2. How many subscribers one market reaches through the hubs: BENCH_REACH sockets on one
 //      market's trade stream, every event received by all of them.
 import { demoMarketRules } from "../../scripts/lib/demo-rules";
-import { HUB_SHARDS } from "../../src/binance/streams/routes";
+import { HUB_SHARDS } from "../../src/binance/streams/stream-routes";
 import { Clients, loadAverage, percentile, startMarketBench } from "../lib/market-bench";
 
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1_000);

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { constantTimeEqualStrings } from "../../src/lib/constant-time";
 import { LISTEN_KEY_TTL_MS, newListenKey } from "./listen-key";
-import { SOCKET_HEADER, type AccountEvent } from "./protocol";
+import { SOCKET_HEADER, type AccountEvent } from "./account-stream-protocol";
 
 /** A `/ws/<listenKey>` socket, or the Worker's bridge to one `/ws-api/v3` subscription. */
 type SocketTag = { kind: "listen"; key: string } | { kind: "subscriber" };

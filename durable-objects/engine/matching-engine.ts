@@ -46,7 +46,7 @@ import type {
   SideName,
 } from "./types";
 import { UserOrders } from "./user-orders";
-import { describeOrder } from "./order-view";
+import { describeOrder } from "./live-order-view";
 import { encodeSnapshot, fnv1a64, readBook, readHeader, readOrderRef, type BookStore } from "./snapshot";
 import { VarintReader } from "./varint";
 

@@ -4,7 +4,7 @@ import type {
   PlaceCommand,
   PlaceOcoCommand,
 } from "../../src/domain/market/commands";
-import type { EngineOrder } from "../../src/domain/market/order-request";
+import type { EngineOrder } from "../../src/domain/market/order-input";
 import type { ActiveRules } from "./rules";
 
 // The book's own check of a command's values against the market's grid and limits, converting

@@ -13,7 +13,7 @@ import type {
   PlaceOcoCommand,
 } from "../../src/domain/market/commands";
 import { fail, toEngineAmend, toEngineOco, toEngineOrder, type EngineOco } from "./engine-orders";
-import type { EngineOrder } from "../../src/domain/market/order-request";
+import type { EngineOrder } from "../../src/domain/market/order-input";
 import { consumeEvents, newOutcome, orderReport, rejected, type MarketState } from "./event-translation";
 import { CandleBook } from "./market-data/candles";
 import { DepthFeed } from "./market-data/depth-feed";

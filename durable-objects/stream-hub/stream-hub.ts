@@ -8,7 +8,7 @@ import {
   type ControlMessage,
 } from "../../src/binance/streams/control-messages";
 import { parseStream } from "../../src/binance/streams/stream-names";
-import { BinanceError } from "../../src/binance/errors";
+import { BinanceError } from "../../src/binance/binance-errors";
 import { marketSymbol } from "../../src/binance/symbols";
 import { withBook } from "../../src/services/markets";
 import { loadAllMarketRules } from "../../src/services/trading/market-directory";

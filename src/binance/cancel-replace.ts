@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { BinanceCaller } from "./caller";
-import { BinanceError, eitherMandatory, toBinanceError, unknownOrderCancel } from "./errors";
+import { BinanceError, eitherMandatory, toBinanceError, unknownOrderCancel } from "./binance-errors";
 import { cancelAndReport, namedOrder, newOrder } from "./order-actions";
 import { ClientOrderId, NewOrderParams, toPlaceOrder } from "./order-params";
 import { P } from "./params";

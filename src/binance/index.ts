@@ -1,4 +1,4 @@
-import { createBinanceRouter } from "./router";
+import { createBinanceRouter } from "./binance-router";
 import { accountRoutes } from "./routes/account";
 import { marketDataRoutes } from "./routes/market-data";
 import { orderListRoutes } from "./routes/order-lists";

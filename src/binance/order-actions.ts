@@ -10,7 +10,7 @@ import { toOrderView, type OrderRow } from "../domain/market/order-view";
 import { assertMayTrade, preparePlacement, type PlaceOrderRequest } from "../domain/market/placement";
 import { placeOrder } from "../services/trading/place-order";
 import type { BinanceCaller } from "./caller";
-import { eitherMandatory, noSuchOrder, unknownOrderCancel } from "./errors";
+import { eitherMandatory, noSuchOrder, unknownOrderCancel } from "./binance-errors";
 import { responseType, toPlaceOrder, type History, type NewOrder, type OrderRef } from "./order-params";
 import {
   allOrders,
@@ -20,7 +20,7 @@ import {
   orderListIds,
   orderNumber,
   ordersById,
-} from "./order-queries";
+} from "./order-lookups";
 import { binanceSymbol, marketRulesOf } from "./symbols";
 import { binanceCancel, binanceFill, binanceOrder, bpsRate, noDiscount, quoteValue } from "./views";
 

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { BinanceError, mandatory, orderRejected } from "./errors";
+import { BinanceError, mandatory, orderRejected } from "./binance-errors";
 import { ClientOrderId, trimDecimal } from "./order-params";
 import { P, SignedParams } from "./params";
 

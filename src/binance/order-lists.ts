@@ -5,7 +5,7 @@ import type { MarketRules } from "../domain/market/market-rules";
 import { toOrderView, type FillView, type OrderRow, type OrderView } from "../domain/market/order-view";
 import { loadMarketRules } from "../services/trading/market-directory";
 import type { BinanceCaller } from "./caller";
-import { BinanceError, eitherMandatory, unknownOrderCancel } from "./errors";
+import { BinanceError, eitherMandatory, unknownOrderCancel } from "./binance-errors";
 import { cancelOpenRows, cancelRow, newClientOrderId, placeAs } from "./order-actions";
 import type {
   CancelOrderListParams,
@@ -14,7 +14,7 @@ import type {
   OrderListRefParams,
 } from "./order-list-params";
 import { orderCommon } from "./order-params";
-import { findOrderList, numbersOf, openOrderLists, orderListHistory, orderListLegs } from "./order-queries";
+import { findOrderList, numbersOf, openOrderLists, orderListHistory, orderListLegs } from "./order-lookups";
 import { binanceSymbol, marketRulesOf } from "./symbols";
 import { binanceCancel, binanceFill, binanceOrder } from "./views";
 

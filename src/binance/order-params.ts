@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { PlaceOrderRequest } from "../domain/market/placement";
-import { BinanceError, eitherMandatory, mandatory, orderRejected } from "./errors";
+import { BinanceError, eitherMandatory, mandatory, orderRejected } from "./binance-errors";
 import { P, SignedParams } from "./params";
 
 /** Binance's client order id rule (newClientOrderId / origClientOrderId). */

@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
-import { BinanceError } from "./errors";
-import { parameterError } from "./router";
+import { BinanceError } from "./binance-errors";
+import { parameterError } from "./binance-router";
 
 const FORM = /^application\/x-www-form-urlencoded\s*(?:;|$)/i;
 

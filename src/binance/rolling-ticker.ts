@@ -2,7 +2,7 @@ import { INTERVALS, type Interval } from "../../durable-objects/market/market-da
 import type { CandleView } from "../../durable-objects/market/messages";
 import { formatUnits, parseUnits } from "../lib/money";
 import type { MarketRules } from "../domain/market/market-rules";
-import { BinanceError } from "./errors";
+import { BinanceError } from "./binance-errors";
 import { binanceSymbol } from "./symbols";
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

@@ -11,7 +11,7 @@ import { enforceLimit } from "../middleware/rate-limit";
 import { acceptSignatureOnce, verifyKeySignature, type ApiKeyRow } from "../services/auth/api-keys";
 import type { UserRow } from "../domain/auth/user-view";
 import { toUserView } from "../domain/auth/user-view";
-import { BinanceError, apiKeyFormat, apiKeyRejected, badSignature, mandatory } from "./errors";
+import { BinanceError, apiKeyFormat, apiKeyRejected, badSignature, mandatory } from "./binance-errors";
 import { rawParams } from "./params";
 import { userStreamOwner } from "./user-data/user-stream-key";
 

@@ -1,7 +1,7 @@
 import type { Database } from "../db/client";
 import { loadAllMarketRules, loadMarketRules } from "../services/trading/market-directory";
 import type { MarketRules } from "../domain/market/market-rules";
-import { invalidSymbol } from "./errors";
+import { invalidSymbol } from "./binance-errors";
 
 /** Binance writes a pair without a separator: BTC-USDT is BTCUSDT. */
 export const binanceSymbol = (symbol: string): string => symbol.replace("-", "");

@@ -3,7 +3,7 @@ import type { Database } from "../db/client";
 import { trades } from "../db/schema";
 import { formatUnits } from "../lib/money";
 import type { MarketRules } from "../domain/market/market-rules";
-import { tradeNumberSql } from "./order-queries";
+import { tradeNumberSql } from "./order-lookups";
 import { tradeNumber } from "./views";
 
 /**

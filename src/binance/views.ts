@@ -42,7 +42,7 @@ const zero = (decimals: number) => formatUnits(0n, decimals);
 
 /**
  * An order as GET /api/v3/order answers it. `number` is its integer `orderId`, `orderListId`
- * its OCO's (order-queries.ts `orderListIds`) or -1.
+ * its OCO's (order-lookups.ts `orderListIds`) or -1.
  */
 export function binanceOrder(view: OrderView, number: number, rules: MarketRules, orderListId = -1) {
   const quote = (v: string | null) => v ?? zero(rules.quoteDecimals);

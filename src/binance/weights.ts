@@ -3,7 +3,7 @@ import type { AppEnv } from "../http/app-env";
 import { getRedis } from "../http/resources";
 import { describeError } from "../lib/logger";
 import { checkRateLimit, rateLimitHeaders } from "../services/auth/rate-limit";
-import { BinanceError } from "./errors";
+import { BinanceError } from "./binance-errors";
 
 /** Binance's spot limit: request weight per IP and minute (exchangeInfo's REQUEST_WEIGHT). */
 export const REQUEST_WEIGHT_PER_MINUTE = 6_000;

@@ -6,7 +6,7 @@ import { binanceRoute } from "../openapi";
 import { myTradesOf } from "../order-actions";
 import { HistoryParams } from "../order-params";
 import { P, SignedParams, binanceParams } from "../params";
-import { createBinanceRouter } from "../router";
+import { createBinanceRouter } from "../binance-router";
 
 const AccountParams = z
   .object({ omitZeroBalances: z.enum(["true", "false"]).optional() })

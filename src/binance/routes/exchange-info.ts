@@ -1,7 +1,7 @@
 import { placesOf } from "../../domain/market/units";
 import { formatUnits } from "../../lib/money";
 import type { MarketRules } from "../../domain/market/market-rules";
-import { invalidSymbol } from "../errors";
+import { invalidSymbol } from "../binance-errors";
 import { binanceSymbol } from "../symbols";
 import type { OrderLimits } from "../../domain/market/order-limits";
 import type { OrderCounts } from "../order-count";

@@ -17,7 +17,7 @@ import {
   queryOrderList,
 } from "../order-lists";
 import { SignedParams, binanceParams } from "../params";
-import { createBinanceRouter } from "../router";
+import { createBinanceRouter } from "../binance-router";
 import { relayEventsAfterResponse } from "../../http/after-response";
 
 const OCO_DESCRIPTION =

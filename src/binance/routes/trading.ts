@@ -9,7 +9,7 @@ import { allOrdersOf, cancelOrder, newOrder, openOrdersOf, queryOrder, testOrder
 import { cancelOpenOrders } from "../order-lists";
 import { HistoryParams, NewOrderParams, OrderRefParams } from "../order-params";
 import { P, SignedParams, binanceParams } from "../params";
-import { createBinanceRouter } from "../router";
+import { createBinanceRouter } from "../binance-router";
 
 const SymbolOnly = z.object({ symbol: P.symbol }).extend(SignedParams.shape);
 const OptionalSymbol = z.object({ symbol: P.symbol.optional() }).extend(SignedParams.shape);

@@ -4,7 +4,7 @@
 // the envelopes do not carry (the order's fields, a fill's fee, the running totals) is read back
 // from the records of account, which were committed before the event was.
 import { asc, eq, inArray, or } from "drizzle-orm";
-import type { AccountEvent } from "../../../durable-objects/account-stream/protocol";
+import type { AccountEvent } from "../../../durable-objects/account-stream/account-stream-protocol";
 import type { Database } from "../../db/client";
 import { assets, balances, orders, trades } from "../../db/schema";
 import { formatUnits } from "../../lib/money";

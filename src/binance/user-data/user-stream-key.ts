@@ -1,6 +1,6 @@
 import type { Database } from "../../db/client";
 import { assertIpAllowed, findLiveApiKey } from "../../services/auth/api-keys";
-import { apiKeyFormat, apiKeyRejected } from "../errors";
+import { apiKeyFormat, apiKeyRejected } from "../binance-errors";
 
 /**
  * Binance's USER_STREAM security: an API key (`X-MBX-APIKEY`, or `apiKey` on the WebSocket API)

@@ -1,13 +1,13 @@
-import { SOCKET_HEADER } from "../../../durable-objects/account-stream/protocol";
+import { SOCKET_HEADER } from "../../../durable-objects/account-stream/account-stream-protocol";
 import { withDatabase } from "../../db/client";
 import { createRedis } from "../../http/resources";
 import { decryptSecret, hmacSha256Hex } from "../../lib/api-key-crypto";
 import { describeError, type Logger } from "../../lib/logger";
-import { BinanceError, apiKeyRejected, toBinanceError } from "../errors";
+import { BinanceError, apiKeyRejected, toBinanceError } from "../binance-errors";
 import { verifySignedCall } from "../signature";
 import { accountStream } from "../user-data/account-streams";
 import { REST_METHODS, type RestMethod } from "./methods";
-import { sortedPayload, wireParams, type WireParams } from "./params";
+import { sortedPayload, wireParams, type WireParams } from "./wire-params";
 
 /** Runs a request through the Worker's own app (the REST endpoints of the Binance face). */
 export type Dispatch = (request: Request) => Promise<Response>;

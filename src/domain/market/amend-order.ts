@@ -9,7 +9,7 @@ import { recordAudit } from "../audit-log";
 import { lockFunds, releaseFunds } from "../ledger/ledger";
 import type { CommandResult } from "./commands";
 import type { MarketRules } from "./market-rules";
-import { buyLock, prepareAmend, type PreparedAmend } from "./order-request";
+import { buyLock, prepareAmend, type PreparedAmend } from "./order-input";
 import { toFillView, toOrderView, type FillView, type OrderRow, type OrderView } from "./order-view";
 import { assertMayTrade } from "./placement";
 import { MARKET_STATUS_ERRORS } from "./placement-answer";

@@ -13,7 +13,7 @@ import {
   type OrderInput,
   type OrderType,
   type PreparedOrder,
-} from "./order-request";
+} from "./order-input";
 import type { FillView, OrderView, UnnumberedOrderRow } from "./order-view";
 
 // A placement checked against its market's rules, once, into what the market's object takes:

@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import type { DbExecutor } from "../../db/client";
 import { settlementCursors } from "../../db/schema";
-import { SettlementEpochError } from "./errors";
+import { SettlementEpochError } from "./settlement-errors";
 import type { OrderState, OutboxEntry } from "./plan";
 
 /** A market's settlement cursor: the last outbox sequence applied, and whose sequence it is. */

@@ -2,7 +2,7 @@ import type { Database } from "../../db/client";
 import { describeError, Logger } from "../../lib/logger";
 import { balanceUpdates, publishBalances, type BalancePublisher } from "../ledger/balance-updates";
 import type { MarketRules } from "../market/market-rules";
-import { isInvariantBreach, reasonOf, SettlementEpochError } from "./errors";
+import { isInvariantBreach, reasonOf, SettlementEpochError } from "./settlement-errors";
 import { planSettlement, type OutboxEntry } from "./plan";
 import { logQuarantined, quarantineEntry } from "./quarantine";
 import { assertEpoch, cursorOf, lockBatch, type Cursor } from "./reads";

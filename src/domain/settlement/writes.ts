@@ -14,7 +14,7 @@ import {
 } from "../ledger/ledger";
 import { eventsInsert } from "../events/event-outbox";
 import type { MarketRules } from "../market/market-rules";
-import { SettlementInvariantError } from "./errors";
+import { SettlementInvariantError } from "./settlement-errors";
 import type { Movement, OrderState, QuarantinedEntry, SettlementPlan } from "./plan";
 
 const account = (m: Movement): LedgerAccount =>

@@ -5,7 +5,7 @@ import type { RequestMetadata } from "../../http/request-metadata";
 import { AppError, ErrorCode, notFound } from "../../lib/errors";
 import { recordAudit } from "../../domain/audit-log";
 import { loadMarketRules } from "./market-directory";
-import { isInvariantBreach, reasonOf } from "../../domain/settlement/errors";
+import { isInvariantBreach, reasonOf } from "../../domain/settlement/settlement-errors";
 import { planSettlement, type OutboxEntry } from "../../domain/settlement/plan";
 import { lockBatch } from "../../domain/settlement/reads";
 import { writePlan } from "../../domain/settlement/writes";

@@ -6,7 +6,7 @@ import { withDatabase } from "../../../src/db/client";
 import { settlementCursors } from "../../../src/db/schema";
 import { toBookRules } from "../../../src/domain/market/market-rules";
 import { settleMarket } from "../../../src/domain/settlement/settle-market";
-import { SettlementEpochError } from "../../../src/domain/settlement/errors";
+import { SettlementEpochError } from "../../../src/domain/settlement/settlement-errors";
 import type { Market } from "../../../durable-objects/market/market";
 import { writeMeta } from "../../../durable-objects/market/schema";
 import type { OrderBook } from "../../../durable-objects/order-book";

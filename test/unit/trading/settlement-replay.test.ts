@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { MatchingEngine } from "../../../durable-objects/engine";
 import { formatUnits } from "../../../src/lib/money";
-import { prepareOrder } from "../../../src/domain/market/order-request";
+import { prepareOrder } from "../../../src/domain/market/order-input";
 import { planSettlement, type OrderState, type OutboxEntry } from "../../../src/domain/settlement/plan";
 import { BTC_USDT as rules } from "./fixtures";
 

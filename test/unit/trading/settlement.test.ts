@@ -5,7 +5,7 @@ import { AppError } from "../../../src/lib/errors";
 import { formatUnits } from "../../../src/lib/money";
 import { feeOf } from "../../../src/domain/settlement/fees";
 import type { MarketRules } from "../../../src/domain/market/market-rules";
-import { prepareOrder, type OrderInput } from "../../../src/domain/market/order-request";
+import { prepareOrder, type OrderInput } from "../../../src/domain/market/order-input";
 import { consumedBy, settleFill, unusedLock } from "../../../src/domain/settlement/fills";
 import { BTC_USDT, ETH_USDT } from "./fixtures";
 

@@ -1,6 +1,6 @@
 import type { ExecutionContext as HonoExecutionContext } from "hono";
 import { z } from "@hono/zod-openapi";
-import { createBinanceRouter } from "../router";
+import { createBinanceRouter } from "../binance-router";
 import { requestMetadata } from "../../http/request-metadata";
 import { WsApiConnection, type Dispatch } from "./connection";
 

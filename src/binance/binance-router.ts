@@ -2,7 +2,7 @@ import { OpenAPIHono, type Hook } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ZodError } from "zod";
 import type { AppEnv } from "../http/app-env";
-import { BinanceError, binanceErrorResponse, illegalChars, mandatory } from "./errors";
+import { BinanceError, binanceErrorResponse, illegalChars, mandatory } from "./binance-errors";
 import { mergedParams } from "./params";
 
 /**

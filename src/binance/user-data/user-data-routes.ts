@@ -1,14 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { SOCKET_HEADER } from "../../../durable-objects/account-stream/protocol";
+import { SOCKET_HEADER } from "../../../durable-objects/account-stream/account-stream-protocol";
 import { userOfListenKey } from "../../../durable-objects/account-stream/listen-key";
 import type { AppEnv } from "../../http/app-env";
 import { getDb } from "../../http/resources";
 import { requestMetadata } from "../../http/request-metadata";
-import { BinanceError } from "../errors";
+import { BinanceError } from "../binance-errors";
 import { binanceRoute } from "../openapi";
 import { binanceParams } from "../params";
-import { createBinanceRouter } from "../router";
+import { createBinanceRouter } from "../binance-router";
 import { accountStream } from "./account-streams";
 import { userStreamOwner } from "./user-stream-key";
 

@@ -1,4 +1,4 @@
-import { BinanceError, illegalChars } from "../errors";
+import { BinanceError, illegalChars } from "../binance-errors";
 
 /** A request's `params` as Binance's wire strings (numbers and booleans as text, arrays as JSON). */
 export type WireParams = Record<string, string>;

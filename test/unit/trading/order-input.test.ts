@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { AppError } from "../../../src/lib/errors";
 import { formatUnits } from "../../../src/lib/money";
 import { quoteAmount, quoteScale } from "../../../src/domain/market/market-rules";
-import { prepareOrder, type OrderInput } from "../../../src/domain/market/order-request";
+import { prepareOrder, type OrderInput } from "../../../src/domain/market/order-input";
 import { BTC_USDT, ETH_USDT } from "./fixtures";
 
 function codeOf(input: OrderInput, rules = BTC_USDT): string {

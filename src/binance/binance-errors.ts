@@ -39,7 +39,7 @@ export const apiKeyRejected = () =>
   new BinanceError(401, -2015, "Invalid API-key, IP, or permissions for action.");
 export const badSignature = () => new BinanceError(400, -1022, "Signature for this request is not valid.");
 
-/** The market rules' refusals (order-request.ts) as Binance's filter failures. */
+/** The market rules' refusals (order-input.ts) as Binance's filter failures. */
 const FILTER_OF: Record<string, string> = {
   [ErrorCode.INVALID_TICK]: "PRICE_FILTER",
   [ErrorCode.PRICE_OUT_OF_RANGE]: "PRICE_FILTER",

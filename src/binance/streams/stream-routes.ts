@@ -7,7 +7,7 @@ import { getDb } from "../../http/resources";
 import { createRouter } from "../../http/router";
 import { badRequest } from "../../lib/errors";
 import { marketNotFound } from "../../services/markets";
-import { BinanceError } from "../errors";
+import { BinanceError } from "../binance-errors";
 import { marketSymbol } from "../symbols";
 import { MAX_STREAMS, parseStream } from "./stream-names";
 
