@@ -6,38 +6,9 @@ import { withDatabase } from "../../../src/db/client";
 import { users } from "../../../src/db/schema";
 import { signWebhook } from "../../../src/services/webhook-signature";
 import { api } from "../auth/helpers";
-import { WsClient, type Frame } from "../market/ws-client";
 import { createMarket } from "../trading/helpers";
 import { binanceClient, binanceError, ok, signedFetch, type BinanceClient } from "./helpers";
-
-/** A user-stream request: the API key in `X-MBX-APIKEY`, no signature (Binance's USER_STREAM). */
-function userStream(method: string, key: string | null, params: Record<string, string> = {}, ip?: string) {
-  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
-  if (key !== null) headers["x-mbx-apikey"] = key;
-  if (ip) headers["cf-connecting-ip"] = ip;
-  return SELF.fetch("http://x/api/v3/userDataStream", {
-    method,
-    headers,
-    body: new URLSearchParams(params).toString(),
-  });
-}
-
-async function listenKeyOf(c: BinanceClient): Promise<string> {
-  return (await ok<{ listenKey: string }>(userStream("POST", c.key, {}, c.ip))).listenKey;
-}
-
-async function openStream(listenKey: string): Promise<WsClient> {
-  const res = await SELF.fetch(`http://x/ws/${listenKey}`, { headers: { Upgrade: "websocket" } });
-  if (res.status !== 101 || !res.webSocket)
-    throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
-  res.webSocket.accept();
-  return WsClient.wrap(res.webSocket);
-}
-
-const event =
-  (e: string, match: (f: Frame) => boolean = () => true) =>
-  (f: Frame) =>
-    f.e === e && match(f);
+import { event, listenKeyOf, openStream, userStream } from "./user-data-helpers";
 
 const randomHex = (bytes = 32) =>
   Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
