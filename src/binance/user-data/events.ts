@@ -54,7 +54,6 @@ interface Execution {
   side: "buy" | "sell";
   filled: bigint;
   filledQuote: bigint;
-  last: boolean;
 }
 
 /** The trades of the orders, per order and side, with running totals (oldest first). */
@@ -74,11 +73,9 @@ function executions(rows: readonly TradeRow[], orderIds: ReadonlySet<string>): M
         side,
         filled: (prev?.filled ?? 0n) + trade.quantity,
         filledQuote: (prev?.filledQuote ?? 0n) + trade.quoteAmount,
-        last: false,
       });
     }
   }
-  for (const list of out.values()) list.at(-1)!.last = true;
   return out;
 }
 
@@ -138,7 +135,16 @@ function executionReport(
   };
 }
 
-/** The reports of one order event (none for an `order.filled`: its last fill says FILLED). */
+/**
+ * The reports of one order event. A fill's report must say FILLED when it ends the order, yet
+ * the order's end ("done") may settle, and be relayed, in a later page than its last fill, so
+ * neither report can wait for the other or read the order's status:
+ * - an order of a base quantity is FILLED by the fill that reaches it, known from the fills
+ *   alone; its `order.filled` adds nothing;
+ * - a market order by quote amount ends when the book says so (its unspent quote buys no more
+ *   lots), so its fills are reported only with its end, all in one page, the last saying how it
+ *   ended. Such an order never rests, so its end follows its fills at once.
+ */
 function orderReports(
   e: EventEnvelope,
   row: OrderRow,
@@ -146,22 +152,28 @@ function orderReports(
   fills: readonly Execution[],
   now: number,
 ): object[] {
-  const status = binanceOrder(toOrderView(row, rules), row.number, rules).status;
+  const byQuote = row.quantity === null;
+  const report = (x: string, X: string, fill?: Execution, reject?: string) =>
+    executionReport(row, rules, now, x, X, fill, reject);
   switch (e.type) {
     case "order.accepted":
-      return [executionReport(row, rules, now, "NEW", "NEW")];
+      return [report("NEW", "NEW")];
     case "order.amended":
-      return [executionReport(row, rules, now, "REPLACED", status)];
+      return [report("REPLACED", binanceOrder(toOrderView(row, rules), row.number, rules).status)];
+    case "order.filled":
+      return byQuote
+        ? fills.map((f, i) => report("TRADE", i === fills.length - 1 ? "FILLED" : "PARTIALLY_FILLED", f))
+        : [];
     case "order.cancelled": {
       const X = FINAL_STATUS[str(e.payload.status) ?? "cancelled"] ?? "CANCELED";
       const reason = X === "REJECTED" ? (REJECT_REASON[str(e.payload.reason) ?? ""] ?? "NONE") : "NONE";
-      return [executionReport(row, rules, now, X, X, undefined, reason)];
+      const trades = byQuote ? fills.map((f) => report("TRADE", "PARTIALLY_FILLED", f)) : [];
+      return [...trades, report(X, X, undefined, reason)];
     }
     case "trade.executed": {
       const fill = fills.find((f) => f.trade.tradeId === str(e.payload.trade_id));
-      if (!fill) return [];
-      const X = fill.last && row.status === "filled" ? "FILLED" : "PARTIALLY_FILLED";
-      return [executionReport(row, rules, now, "TRADE", X, fill)];
+      if (!fill || byQuote) return [];
+      return [report("TRADE", fill.filled >= row.quantity! ? "FILLED" : "PARTIALLY_FILLED", fill)];
     }
   }
   return [];

@@ -10,7 +10,7 @@ import { loadMarketRules, orderBook } from "../../../src/services/trading/market
 import type { Frame } from "../market/ws-client";
 import { createMarket } from "../trading/helpers";
 import { binanceClient, limitOrder, ok, signedFetch } from "./helpers";
-import { listenKeyOf, openStream } from "./user-data-helpers";
+import { event, listenKeyOf, openStream } from "./user-data-helpers";
 
 /**
  * Settles the market's outbox one batch per fill (each batch ends with a trade, so the order's
@@ -59,6 +59,9 @@ describe("Binance user data stream: an order's last fill and its end settled apa
     const bobQuote = await order(bob, { symbol, side: "BUY", type: "MARKET", quoteOrderQty: "650" });
     const bid = await order(bob, limitOrder(symbol, "BUY", "64000", "0.006"));
     const aliceMarket = await order(alice, { symbol, side: "SELL", type: "MARKET", quantity: "0.006" });
+    // And a market buy of 1,000 USDT that finds only 0.002 BTC (130 USDT) and expires.
+    const last = await order(alice, limitOrder(symbol, "SELL", "65000", "0.002"));
+    const expired = await order(bob, { symbol, side: "BUY", type: "MARKET", quoteOrderQty: "1000" });
     await settleSplitAtEveryFill(market);
 
     const expected: [typeof aliceStream, number, string[][]][] = [
@@ -75,6 +78,7 @@ describe("Binance user data stream: an order's last fill and its end settled apa
       [bobStream, bobLimit.orderId, [["FILLED", "0.00400000"]]],
       [bobStream, bobQuote.orderId, [["FILLED", "0.01000000"]]],
       [bobStream, bid.orderId, [["FILLED", "0.00600000"]]],
+      [aliceStream, last.orderId, [["FILLED", "0.00200000"]]],
     ];
     for (const [stream, orderId, reports] of expected) {
       await stream
@@ -82,6 +86,15 @@ describe("Binance user data stream: an order's last fill and its end settled apa
         .catch(() => {});
       expect(tradeReports(stream.frames, orderId).map((f) => [f.X, f.z])).toEqual(reports);
     }
+    const end = await bobStream.next(
+      event("executionReport", (f) => f.i === expired.orderId && f.x === "EXPIRED"),
+      0,
+      10_000,
+    );
+    expect(end).toMatchObject({ X: "EXPIRED", z: "0.00200000", Z: "130.000000" });
+    expect(tradeReports(bobStream.frames, expired.orderId).map((f) => [f.X, f.z])).toEqual([
+      ["PARTIALLY_FILLED", "0.00200000"],
+    ]);
     aliceStream.close();
     bobStream.close();
   });
