@@ -64,7 +64,8 @@ const REJECT_MESSAGE: Record<string, string> = {
 function fromAppError(err: AppError): BinanceError {
   const field = (err.details as { field?: string } | undefined)?.field;
   const reason = (err.details as { reason?: string } | undefined)?.reason;
-  const filter = FILTER_OF[err.code];
+  // A rule that names its filter (src/domain/iceberg-parts.ts) is that filter's failure.
+  const filter = (err.details as { filter?: string } | undefined)?.filter ?? FILTER_OF[err.code];
   if (filter) return new BinanceError(400, -1013, `Filter failure: ${filter}`);
   if (err.code === ErrorCode.INVALID_PRICE || err.code === ErrorCode.INVALID_QUANTITY) {
     return new BinanceError(400, -1111, `Parameter '${field ?? "quantity"}' has too much precision.`);

@@ -1,3 +1,4 @@
+import { MAX_ICEBERG_PARTS } from "../../domain/iceberg-parts";
 import { placesOf } from "../../domain/market/units";
 import { formatUnits } from "../../lib/money";
 import type { MarketRules } from "../../domain/market/market-rules";
@@ -70,6 +71,7 @@ function symbolInfo(m: MarketRules) {
         applyMaxToMarket: false,
         avgPriceMins: 0,
       },
+      { filterType: "ICEBERG_PARTS", limit: MAX_ICEBERG_PARTS },
       {
         filterType: "TRAILING_DELTA",
         minTrailingAboveDelta: 1,

@@ -1,6 +1,7 @@
 import type { PlaceOrder } from "../../../durable-objects/engine";
 import { AppError, ErrorCode, unprocessable, type ErrorCodeValue } from "../../lib/errors";
 import { MoneyError, parseUnits } from "../../lib/money";
+import { checkIcebergParts } from "../iceberg-parts";
 import { quoteAmount, quoteScale, unitsWithin, type MarketRules } from "./market-rules";
 
 export type OrderSide = "buy" | "sell";
@@ -238,6 +239,7 @@ export function prepareOrder(rules: MarketRules, input: OrderInput): PreparedOrd
       visible.lots === 0 || visible.lots > quantity!.lots,
       "visible_quantity must be between one lot and quantity",
     );
+    checkIcebergParts(quantity!.lots, visible.lots);
     engine.visibleQuantity = visible.lots;
     visibleQuantity = visible.minor;
   }

@@ -48,7 +48,7 @@ describe("Binance error codes (/api/v3)", () => {
     await binanceError(publicGet("/klines", { symbol, interval: "7m" }), 400, -1120);
   });
 
-  it("-1013: a filter failure (tick, lot, notional); -1111: more decimals than the asset has", async () => {
+  it("-1013: a filter failure (tick, lot, notional, iceberg parts); -1111: more decimals than the asset has", async () => {
     const tick = await binanceError(
       signedFetch(trader, "POST", "/order", limit({ price: "60000.0000001" })),
       400,
@@ -73,6 +73,18 @@ describe("Binance error codes (/api/v3)", () => {
       -1013,
     );
     expect(notional.msg).toBe("Filter failure: NOTIONAL");
+    // 0.002 BTC in peaks of one lot (0.00001) is 200 parts; ICEBERG_PARTS allows 100.
+    const iceberg = await binanceError(
+      signedFetch(trader, "POST", "/order", limit({ quantity: "0.002", icebergQty: "0.00001" })),
+      400,
+      -1013,
+    );
+    expect(iceberg.msg).toBe("Filter failure: ICEBERG_PARTS");
+    // 100 parts of 0.00002 are accepted.
+    const hundredParts = await ok<{ status: string }>(
+      signedFetch(trader, "POST", "/order", limit({ quantity: "0.002", icebergQty: "0.00002" })),
+    );
+    expect(hundredParts.status).toBe("NEW");
     await binanceError(signedFetch(trader, "POST", "/order", limit({ quantity: "0.000000001" })), 400, -1111);
   });
 

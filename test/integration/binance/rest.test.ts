@@ -35,6 +35,7 @@ describe("Binance-compatible REST (/api/v3)", () => {
     expect(Number(filter("LOT_SIZE").minQty)).toBe(0.00001);
     expect(Number(filter("NOTIONAL").minNotional)).toBe(5);
     expect(filter("MARKET_LOT_SIZE")).toBeDefined();
+    expect(filter("ICEBERG_PARTS")).toEqual({ filterType: "ICEBERG_PARTS", limit: 100 });
     expect(s.orderTypes).toContain("LIMIT_MAKER");
     expect(info.rateLimits).toContainEqual(
       expect.objectContaining({ rateLimitType: "REQUEST_WEIGHT", limit: 6000 }),
