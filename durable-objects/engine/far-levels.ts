@@ -163,30 +163,33 @@ export class FarLevels {
     if (this.blocks + this.spare !== this.allocated) throw new Error("far levels: a block is lost");
   }
 
-  /** Position in `order` of the block that holds or would hold `key` (blocks > 0). */
+  /**
+   * Position in `order` of the block that holds or would hold `key` (blocks > 0): the last
+   * block whose smallest key is ≤ `key`, else the first. Both searches are branch-free (a
+   * fixed number of halvings, the comparison as a sign mask): a far level's key is anywhere,
+   * so a comparison branch would be mispredicted half the time, about three times slower.
+   * The sign of `key − x` is exact because a set's keys share one sign (prices ≥ 1, or their
+   * negatives), so any two differ by less than 2^31.
+   */
   private blockOf(key: number): number {
     const low = this.low;
-    let lo = 0;
-    let hi = this.blocks - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (low[mid]! <= key) lo = mid;
-      else hi = mid - 1;
+    let at = 0;
+    for (let n = this.blocks; n > 1;) {
+      const half = n >> 1;
+      at += half & ~((key - low[at + half]!) >> 31);
+      n -= half;
     }
-    return lo;
+    return at;
   }
 
   /** Index of the first entry of block `b` that is ≥ `key` (its end if none). */
   private indexIn(b: number, key: number): number {
     const keys = this.keys;
-    let lo = b * BLOCK;
-    let hi = lo + this.len[b]!;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (keys[mid]! < key) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    let at = b * BLOCK;
+    let n = this.len[b]!;
+    if (n === 0) return at;
+    for (; n > 1; n -= n >> 1) at += (n >> 1) & ((keys[at + (n >> 1)]! - key) >> 31);
+    return at + ((keys[at]! - key) >>> 31);
   }
 
   /** Moves the upper half of the full block at position `p` into a new block after it. */
