@@ -1,7 +1,7 @@
 import { pandora, peer, type Subject } from "./adapters";
 import { heap } from "./heap";
 import { issue4, wide, type Market } from "./markets";
-import { measure, type Figures } from "./measure";
+import { measurePair, type Figures } from "./measure";
 import { snapshotFigures } from "./snapshot-size";
 import { generateWorkload } from "./workload";
 
@@ -43,8 +43,7 @@ function row(name: string, f: Figures): string {
 function scenario(market: Market, ratioTarget: number, latency: boolean): void {
   const w = generateWorkload(SEED, OPERATIONS, market);
   const warmup = generateWorkload(WARMUP_SEED, WARMUP, market);
-  const ours = measure(pandora, warmup, w);
-  const theirs = measure(peer, warmup, w);
+  const [ours, theirs] = measurePair(pandora, peer, warmup, w);
   const a: Subject = pandora();
   const b: Subject = peer();
   for (let i = 0; i < w.length; i++) {
@@ -76,7 +75,7 @@ function scenario(market: Market, ratioTarget: number, latency: boolean): void {
 }
 
 console.log(
-  `engine benchmark: ${OPERATIONS.toLocaleString("en")} operations per scenario after a ${WARMUP.toLocaleString("en")}-operation warm-up (seed ${SEED}, warm-up seed ${WARMUP_SEED}); throughput median of 3; latency per operation including a performance.now() pair; Node ${process.version}`,
+  `engine benchmark: ${OPERATIONS.toLocaleString("en")} operations per scenario after a ${WARMUP.toLocaleString("en")}-operation warm-up (seed ${SEED}, warm-up seed ${WARMUP_SEED}); throughput median of 3, the engine's and the peer's runs alternating; latency per operation including a performance.now() pair; Node ${process.version}`,
 );
 for (const { market, ratio, latency } of SCENARIOS) scenario(market, ratio, latency);
 

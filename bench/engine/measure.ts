@@ -31,24 +31,44 @@ export function latencies(make: () => Subject, w: Workload): Float64Array {
   return out;
 }
 
-export function measure(make: () => Subject, warmup: Workload, w: Workload, runs = 3): Figures {
-  const warm = make();
-  for (let i = 0; i < warmup.length; i++) warm.run(warmup, i);
-  const rates = Array.from({ length: runs }, () => {
+/**
+ * Figures for two subjects on the same workload. Their throughput runs alternate (ours, theirs,
+ * ours, ...), so a change in the machine's load during the measurement reaches both medians
+ * alike instead of skewing their ratio; then each one's latencies.
+ */
+export function measurePair(
+  ours: () => Subject,
+  theirs: () => Subject,
+  warmup: Workload,
+  w: Workload,
+  runs = 3,
+): [Figures, Figures] {
+  const subjects = [ours, theirs];
+  for (const make of subjects) {
+    const warm = make();
+    for (let i = 0; i < warmup.length; i++) warm.run(warmup, i);
+  }
+  const rates: number[][] = [[], []];
+  for (let r = 0; r < runs; r++) {
+    for (let k = 0; k < subjects.length; k++) {
+      collect();
+      rates[k]!.push(throughput(subjects[k]!, w));
+    }
+  }
+  const figures = subjects.map((make, k): Figures => {
     collect();
-    return throughput(make, w);
-  }).sort((a, b) => a - b);
-  collect();
-  const lat = latencies(make, w).sort();
-  const at = (q: number): number => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
-  return {
-    opsPerSecond: rates[Math.floor(runs / 2)]!,
-    p50: at(0.5),
-    p99: at(0.99),
-    p999: at(0.999),
-    p9999: at(0.9999),
-    max: lat[lat.length - 1]!,
-  };
+    const lat = latencies(make, w).sort();
+    const at = (q: number): number => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
+    return {
+      opsPerSecond: rates[k]!.sort((a, b) => a - b)[Math.floor(runs / 2)]!,
+      p50: at(0.5),
+      p99: at(0.99),
+      p999: at(0.999),
+      p9999: at(0.9999),
+      max: lat[lat.length - 1]!,
+    };
+  });
+  return [figures[0]!, figures[1]!];
 }
 
 /**
