@@ -22,6 +22,7 @@ import { lookupOrder, openOrdersOf } from "./order-lookup";
 import { restoreCandles, restoreCounters, restoreEngine } from "./restore";
 import type { BookRules } from "../../src/domain/market/market-rules";
 import { ActiveRules } from "./rules";
+import { outsidePercentBand } from "../../src/domain/market/percent-price";
 import { readMeta, type Counters } from "./schema";
 
 /**
@@ -159,7 +160,21 @@ export class Market implements MarketState {
     const denied = this.statusError(false);
     if (denied) return { refusal: denied };
     const converted = toEngineOrder(this.rules!, c);
-    return "ok" in converted ? { refusal: converted } : { order: converted };
+    if ("ok" in converted) return { refusal: converted };
+    const outside = this.outsideBand(c.side, converted.price);
+    return outside ? { refusal: outside } : { order: converted };
+  }
+
+  /** The percent price filter's refusal of a limit price (ticks), or null. */
+  private outsideBand(side: "buy" | "sell", ...prices: (number | undefined)[]): CommandError | null {
+    const rule = this.rules!.rules.percentPrice;
+    if (!rule) return null;
+    const last = this.engine.lastTradePrice();
+    for (const price of prices) {
+      const message = price === undefined ? null : outsidePercentBand(rule, side, price, last);
+      if (message) return fail("PERCENT_PRICE", message);
+    }
+    return null;
   }
 
   private place(c: PlaceCommand, batch: Batch, funding: Funding): CommandResult {
@@ -219,7 +234,9 @@ export class Market implements MarketState {
     const denied = this.statusError(false);
     if (denied) return { refusal: denied };
     const converted = toEngineOco(this.rules!, c);
-    return "ok" in converted ? { refusal: converted } : converted;
+    if ("ok" in converted) return { refusal: converted };
+    const outside = this.outsideBand(c.side, converted.price, converted.stopLimitPrice);
+    return outside ? { refusal: outside } : converted;
   }
 
   private placeOco(c: PlaceOcoCommand, batch: Batch, funding: Funding): CommandResult {
@@ -302,8 +319,11 @@ export class Market implements MarketState {
     if (typeof c.expiresAt === "number" && batch.ts >= c.expiresAt) {
       return fail("AMEND_EXPIRED", "The amendment arrived after its hold on the order lapsed");
     }
-    const change = toEngineAmend(this.rules!, c, this.engine.getOrder(target.num));
+    const live = this.engine.getOrder(target.num);
+    const change = toEngineAmend(this.rules!, c, live);
     if ("ok" in change) return change;
+    const outside = live && change.price !== undefined ? this.outsideBand(live.side, change.price) : null;
+    if (outside) return outside;
     const before = batch.outbox.length;
     this.apply({ kind: "amend", orderId: target.num, ...change }, batch);
     const outcome = consumeEvents(this, batch, target.num);

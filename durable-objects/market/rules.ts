@@ -1,5 +1,6 @@
 import { fromBookRules, type BookRules, type MarketRules } from "../../src/domain/market/market-rules";
 import { MarketGrid } from "../../src/domain/market/units";
+import { percentPriceProblem } from "../../src/domain/market/percent-price";
 
 const INTEGER = /^[1-9]\d{0,77}$|^0$/;
 
@@ -20,7 +21,7 @@ export function rulesProblem(r: BookRules): string | null {
     return "need 0 < minQuantity <= maxQuantity";
   }
   if (!["trading", "halted", "cancel-only"].includes(r.status)) return "unknown status";
-  return null;
+  return percentPriceProblem(r.percentPrice);
 }
 
 /** The installed rules, converted once per configuration (not per order), and their grid. */

@@ -43,6 +43,7 @@ export const badSignature = () => new BinanceError(400, -1022, "Signature for th
 const FILTER_OF: Record<string, string> = {
   [ErrorCode.INVALID_TICK]: "PRICE_FILTER",
   [ErrorCode.PRICE_OUT_OF_RANGE]: "PRICE_FILTER",
+  [ErrorCode.PERCENT_PRICE]: "PERCENT_PRICE_BY_SIDE",
   [ErrorCode.INVALID_LOT]: "LOT_SIZE",
   [ErrorCode.QUANTITY_TOO_SMALL]: "LOT_SIZE",
   [ErrorCode.QUANTITY_TOO_LARGE]: "LOT_SIZE",

@@ -84,6 +84,8 @@ export const ErrorCode = {
   INVALID_PRICE: "INVALID_PRICE",
   INVALID_QUANTITY: "INVALID_QUANTITY",
   PRICE_OUT_OF_RANGE: "PRICE_OUT_OF_RANGE",
+  /** The limit price is outside the market's percent price band around the last price. */
+  PERCENT_PRICE: "PERCENT_PRICE",
   UNBOUNDED_BUY: "UNBOUNDED_BUY",
   DUPLICATE_CLIENT_ORDER_ID: "DUPLICATE_CLIENT_ORDER_ID",
   ORDER_REJECTED: "ORDER_REJECTED",

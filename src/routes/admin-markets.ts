@@ -6,7 +6,7 @@ import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { serviceContext } from "../services/auth/context";
 import { createMarket, updateMarket } from "../services/market-admin";
 import { invalidateMarketCaches } from "../services/markets";
-import { MarketSchema, SymbolParam } from "./markets";
+import { MarketSchema, PercentPriceSchema, SymbolParam } from "./markets";
 import { bearerSecurity } from "./user-schemas";
 
 const tags = ["Administration"];
@@ -43,6 +43,7 @@ const createRouteDef = createRoute({
               maker_fee_bps: Fee,
               taker_fee_bps: Fee,
               status: Status.default("trading"),
+              percent_price: PercentPriceSchema.nullable().optional(),
             })
             .strict(),
         },
@@ -62,8 +63,9 @@ const patchRouteDef = createRoute({
   method: "patch",
   path: "/api/v1/admin/markets/{symbol}",
   tags,
-  summary: "Change a market's status (trading, halted, cancel-only), fees or sizes",
-  description: "Tick and lot sizes can change only while the book is empty (409 otherwise).",
+  summary: "Change a market's status (trading, halted, cancel-only), fees, sizes or percent price filter",
+  description:
+    "Tick and lot sizes can change only while the book is empty (409 otherwise). `percent_price: null` turns the filter off; resting orders outside a new band stay.",
   security: bearerSecurity,
   middleware: adminOnly,
   request: {
@@ -81,6 +83,7 @@ const patchRouteDef = createRoute({
               min_quantity: Size.optional(),
               max_quantity: Size.optional(),
               min_notional: Size.optional(),
+              percent_price: PercentPriceSchema.nullable().optional(),
             })
             .strict()
             .refine((b) => Object.keys(b).length > 0, "change at least one field"),

@@ -22,6 +22,25 @@ import {
 
 const Decimal = z.string().openapi({ example: "64000.10" });
 const Level = z.tuple([Decimal, Decimal]);
+const Multiplier = z
+  .string()
+  .regex(/^\d{1,3}(\.\d{1,4})?$/, "a decimal multiplier such as 0.8 or 1.25")
+  .openapi({ example: "1.2" });
+
+/**
+ * The percent price filter (Binance's PERCENT_PRICE_BY_SIDE against the last price): a buy's
+ * limit price must lie within [bid_multiplier_down, bid_multiplier_up] × the last trade price,
+ * a sell's within the ask multipliers. No trade yet: every price passes.
+ */
+export const PercentPriceSchema = z
+  .object({
+    bid_multiplier_up: Multiplier,
+    bid_multiplier_down: Multiplier,
+    ask_multiplier_up: Multiplier,
+    ask_multiplier_down: Multiplier,
+  })
+  .strict()
+  .openapi("PercentPrice");
 
 export const MarketSchema = z
   .object({
@@ -38,6 +57,7 @@ export const MarketSchema = z
     taker_fee_bps: z.number().int(),
     price_decimals: z.number().int(),
     quantity_decimals: z.number().int(),
+    percent_price: PercentPriceSchema.nullable(),
   })
   .openapi("Market");
 

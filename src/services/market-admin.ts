@@ -2,6 +2,11 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { eq, inArray } from "drizzle-orm";
 import type { BookRules, MarketStatus } from "../domain/market/market-rules";
 import { decimalToMinor } from "../domain/market/units";
+import {
+  percentPriceColumns,
+  percentPriceOfView,
+  type PercentPriceView,
+} from "../domain/market/percent-price";
 import { assets, markets } from "../db/schema";
 import { AppError, ErrorCode, unprocessable } from "../lib/errors";
 import { recordAudit } from "../domain/audit-log";
@@ -31,11 +36,27 @@ export interface CreateMarketInput extends MarketSizes {
   maker_fee_bps: number;
   taker_fee_bps: number;
   status: MarketStatus;
+  /** The percent price filter; null or absent: none. */
+  percent_price?: PercentPriceView | null;
 }
 
 export type UpdateMarketInput = Partial<
-  MarketSizes & { maker_fee_bps: number; taker_fee_bps: number; status: MarketStatus }
+  MarketSizes & {
+    maker_fee_bps: number;
+    taker_fee_bps: number;
+    status: MarketStatus;
+    percent_price: PercentPriceView | null;
+  }
 >;
+
+/** The filter an admin asked for: unchanged when absent, off when null. */
+function withPercentPrice(rules: BookRules, view: PercentPriceView | null | undefined): BookRules {
+  if (view === undefined) return rules;
+  if (view === null) return { ...rules, percentPrice: null };
+  const rule = percentPriceOfView(view);
+  if (typeof rule === "string") throw unprocessable(rule);
+  return { ...rules, percentPrice: rule };
+}
 
 function minor(value: string, decimals: number, field: string, allowZero = false): string {
   const v = decimalToMinor(value, decimals);
@@ -73,6 +94,7 @@ function columns(r: BookRules) {
     makerFeeBps: r.makerFeeBps,
     takerFeeBps: r.takerFeeBps,
     status: r.status,
+    ...percentPriceColumns(r.percentPrice),
   };
 }
 
@@ -99,7 +121,7 @@ export async function createMarket(
   if (input.symbol !== `${input.base_asset}-${input.quote_asset}`) {
     throw unprocessable("symbol must be BASE-QUOTE, e.g. BTC-USDT");
   }
-  const rules = withSizes(
+  const sized = withSizes(
     {
       symbol: input.symbol,
       baseAsset: input.base_asset,
@@ -114,9 +136,11 @@ export async function createMarket(
       makerFeeBps: input.maker_fee_bps,
       takerFeeBps: input.taker_fee_bps,
       status: input.status,
+      percentPrice: null,
     },
     input,
   );
+  const rules = withPercentPrice(sized, input.percent_price);
   await ctx.db.transaction(async (tx) => {
     const inserted = await tx
       .insert(markets)
@@ -155,7 +179,7 @@ export async function updateMarket(
 ): Promise<MarketView> {
   const [current] = await readBookRules(ctx.db, symbol);
   if (!current) throw marketNotFound(symbol);
-  const rules = withSizes(
+  const sized = withSizes(
     {
       ...current,
       makerFeeBps: input.maker_fee_bps ?? current.makerFeeBps,
@@ -164,6 +188,7 @@ export async function updateMarket(
     },
     input,
   );
+  const rules = withPercentPrice(sized, input.percent_price);
   await ctx.db.transaction(async (tx) => {
     await tx
       .update(markets)

@@ -3,6 +3,7 @@ import { eq } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { marketRulesOf, toBookRules, type BookRules, type MarketStatus } from "../domain/market/market-rules";
 import { minorToDecimal, placesOf } from "../domain/market/units";
+import { percentPriceView, type PercentPriceView } from "../domain/market/percent-price";
 import type { OrderBook } from "../../durable-objects/order-book";
 import type { Database } from "../db/client";
 import { assets, markets } from "../db/schema";
@@ -42,6 +43,7 @@ export interface MarketView {
   taker_fee_bps: number;
   price_decimals: number;
   quantity_decimals: number;
+  percent_price: PercentPriceView | null;
 }
 
 export function marketView(r: BookRules): MarketView {
@@ -61,6 +63,7 @@ export function marketView(r: BookRules): MarketView {
     taker_fee_bps: r.takerFeeBps,
     price_decimals: placesOf(BigInt(r.tickSize), r.quoteDecimals),
     quantity_decimals: placesOf(BigInt(r.lotSize), r.baseDecimals),
+    percent_price: percentPriceView(r.percentPrice ?? null),
   };
 }
 

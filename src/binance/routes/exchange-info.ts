@@ -7,6 +7,7 @@ import { binanceSymbol } from "../symbols";
 import type { OrderLimits } from "../../domain/market/order-limits";
 import type { OrderCounts } from "../order-count";
 import { REQUEST_WEIGHT_PER_MINUTE } from "../weights";
+import { percentPriceView } from "../../domain/market/percent-price";
 
 /** Engine prices are int32 ticks: the highest price of a market is this many ticks. */
 const MAX_TICKS = 2n ** 31n - 1n;
@@ -16,6 +17,22 @@ const MAX_TRAILING_BPS = 9_999;
 const STATUS = { trading: "TRADING", halted: "HALT", "cancel-only": "BREAK" } as const;
 
 export const ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT"];
+
+/** PERCENT_PRICE_BY_SIDE when the market sets one; `avgPriceMins: 0`: against the last price. */
+function percentPriceFilter(m: MarketRules) {
+  const v = percentPriceView(m.percentPrice);
+  if (!v) return [];
+  return [
+    {
+      filterType: "PERCENT_PRICE_BY_SIDE",
+      bidMultiplierUp: v.bid_multiplier_up,
+      bidMultiplierDown: v.bid_multiplier_down,
+      askMultiplierUp: v.ask_multiplier_up,
+      askMultiplierDown: v.ask_multiplier_down,
+      avgPriceMins: 0,
+    },
+  ];
+}
 
 function symbolInfo(m: MarketRules) {
   const price = (v: bigint) => formatUnits(v, m.quoteDecimals);
@@ -79,6 +96,7 @@ function symbolInfo(m: MarketRules) {
         minTrailingBelowDelta: 1,
         maxTrailingBelowDelta: MAX_TRAILING_BPS,
       },
+      ...percentPriceFilter(m),
     ],
     permissions: [],
     permissionSets: [["SPOT"]],

@@ -49,6 +49,11 @@ export const markets = pgTable(
     makerFeeBps: integer("maker_fee_bps").notNull(),
     takerFeeBps: integer("taker_fee_bps").notNull(),
     status: marketStatus("status").notNull().default("trading"),
+    // The percent price filter (src/domain/market/percent-price.ts): all four or none.
+    percentPriceBidUpBps: integer("percent_price_bid_up_bps"),
+    percentPriceBidDownBps: integer("percent_price_bid_down_bps"),
+    percentPriceAskUpBps: integer("percent_price_ask_up_bps"),
+    percentPriceAskDownBps: integer("percent_price_ask_down_bps"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -58,6 +63,12 @@ export const markets = pgTable(
     check(
       "markets_fee_range",
       sql`${t.makerFeeBps} between 0 and 1000 and ${t.takerFeeBps} between 0 and 1000`,
+    ),
+    check(
+      "markets_percent_price",
+      sql`(${t.percentPriceBidUpBps} is null and ${t.percentPriceBidDownBps} is null and ${t.percentPriceAskUpBps} is null and ${t.percentPriceAskDownBps} is null)
+        or (${t.percentPriceBidUpBps} between 10000 and 1000000 and ${t.percentPriceAskUpBps} between 10000 and 1000000
+          and ${t.percentPriceBidDownBps} between 1 and 10000 and ${t.percentPriceAskDownBps} between 1 and 10000)`,
     ),
   ],
 );

@@ -12,7 +12,7 @@ import type { MarketRules } from "./market-rules";
 import { buyLock, prepareAmend, type PreparedAmend } from "./order-input";
 import { toFillView, toOrderView, type FillView, type OrderRow, type OrderView } from "./order-view";
 import { assertMayTrade } from "./placement";
-import { MARKET_STATUS_ERRORS } from "./placement-answer";
+import { MARKET_RULE_ERRORS } from "./placement-answer";
 import { buyNeed } from "../settlement/fills";
 import { isFinal, type OrderStatus } from "../settlement/plan";
 import { settleMarket, type OutboxSource } from "../settlement/settle-market";
@@ -55,7 +55,7 @@ const notOpen = (status: string) =>
   new AppError(409, ErrorCode.ORDER_NOT_OPEN, `The order is ${status}: only open orders can be amended`);
 
 const BOOK_ERRORS: Record<string, [409 | 422, string]> = {
-  ...MARKET_STATUS_ERRORS,
+  ...MARKET_RULE_ERRORS,
   NOT_AMENDABLE: [409, ErrorCode.ORDER_NOT_AMENDABLE],
   UNKNOWN_ORDER: [409, ErrorCode.ORDER_NOT_OPEN],
   ORDER_NOT_FOUND: [409, ErrorCode.ORDER_NOT_OPEN],

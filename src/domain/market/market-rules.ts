@@ -2,6 +2,8 @@
 // module (src/domain is where code shared by the Worker's services and the Durable Objects
 // lives: it imports only src/db and src/lib, so dependencies point one way, see DESIGN.md).
 
+import { percentPriceOfColumns, type PercentPriceColumns, type PercentPriceRule } from "./percent-price";
+
 export type MarketStatus = "trading" | "halted" | "cancel-only";
 
 /**
@@ -22,6 +24,8 @@ export interface MarketRules {
   makerFeeBps: number;
   takerFeeBps: number;
   status: MarketStatus;
+  /** The percent price filter; null when the market has none (the default). */
+  percentPrice: PercentPriceRule | null;
 }
 
 /**
@@ -50,6 +54,8 @@ export function fromBookRules(r: BookRules): MarketRules {
     minQuantity: BigInt(r.minQuantity),
     maxQuantity: BigInt(r.maxQuantity),
     minNotional: BigInt(r.minNotional),
+    // Rules stored before the filter existed have no such field.
+    percentPrice: r.percentPrice ?? null,
   };
 }
 
@@ -107,7 +113,8 @@ export function unitsWithin(scale: QuoteScale, quote: bigint): bigint {
 
 /** The rules of a `markets` row, given its base and quote assets' decimals. */
 export function marketRulesOf(
-  market: Omit<MarketRules, "baseDecimals" | "quoteDecimals" | "status"> & { status?: MarketRules["status"] },
+  market: Omit<MarketRules, "baseDecimals" | "quoteDecimals" | "status" | "percentPrice"> &
+    Partial<PercentPriceColumns> & { status?: MarketRules["status"] },
   baseDecimals: number,
   quoteDecimals: number,
 ): MarketRules {
@@ -125,5 +132,6 @@ export function marketRulesOf(
     makerFeeBps: market.makerFeeBps,
     takerFeeBps: market.takerFeeBps,
     status: market.status ?? "trading",
+    percentPrice: percentPriceOfColumns(market),
   };
 }

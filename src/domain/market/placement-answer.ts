@@ -10,14 +10,15 @@ import { recordedRow, type BookPlacement, type PlaceOrderResult } from "./placem
 
 // The market object's answer to a placement as the API replies it: REST, batch and socket alike.
 
-/** The book's refusals for the market's status, as the API answers them (placements and amends). */
-export const MARKET_STATUS_ERRORS: Record<string, [409, string]> = {
+/** The book's refusals for the market's status and price band, as the API answers them (placements and amends). */
+export const MARKET_RULE_ERRORS: Record<string, [409 | 422, string]> = {
   MARKET_HALTED: [409, ErrorCode.MARKET_HALTED],
   MARKET_CANCEL_ONLY: [409, ErrorCode.MARKET_CANCEL_ONLY],
+  PERCENT_PRICE: [422, ErrorCode.PERCENT_PRICE],
 };
 
 const BOOK_ERRORS: Record<string, [409 | 422 | 429 | 503, string]> = {
-  ...MARKET_STATUS_ERRORS,
+  ...MARKET_RULE_ERRORS,
   INSUFFICIENT_FUNDS: [422, ErrorCode.INSUFFICIENT_FUNDS],
   DUPLICATE_CLIENT_ORDER_ID: [409, ErrorCode.DUPLICATE_CLIENT_ORDER_ID],
   ORDER_NOT_FUNDED: [409, ErrorCode.CONFLICT],

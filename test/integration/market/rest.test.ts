@@ -29,6 +29,7 @@ describe("market REST reads", () => {
       taker_fee_bps: 20,
       price_decimals: 2,
       quantity_decimals: 5,
+      percent_price: null,
     });
     expect((await get("/api/v1/markets/ETH-USDT")).body).toMatchObject({ market: { symbol: "ETH-USDT" } });
   });

@@ -45,6 +45,7 @@ describe("the order form's checks of the market's rules", () => {
     taker_fee_bps: 20,
     price_decimals: 2,
     quantity_decimals: 5,
+    percent_price: null,
   };
 
   it("enforces tick, lot, minimum and maximum quantity and minimum notional", () => {

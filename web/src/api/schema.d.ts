@@ -7385,6 +7385,7 @@ export interface paths {
                          * @enum {string}
                          */
                         status?: "trading" | "halted" | "cancel-only";
+                        percent_price?: components["schemas"]["PercentPrice"];
                     };
                 };
             };
@@ -7476,8 +7477,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change a market's status (trading, halted, cancel-only), fees or sizes
-         * @description Tick and lot sizes can change only while the book is empty (409 otherwise).
+         * Change a market's status (trading, halted, cancel-only), fees, sizes or percent price filter
+         * @description Tick and lot sizes can change only while the book is empty (409 otherwise). `percent_price: null` turns the filter off; resting orders outside a new band stay.
          */
         patch: {
             parameters: {
@@ -7505,6 +7506,7 @@ export interface paths {
                         max_quantity?: string;
                         /** @example 0.01 */
                         min_notional?: string;
+                        percent_price?: components["schemas"]["PercentPrice"];
                     };
                 };
             };
@@ -10018,7 +10020,18 @@ export interface components {
             taker_fee_bps: number;
             price_decimals: number;
             quantity_decimals: number;
+            percent_price: components["schemas"]["PercentPrice"];
         };
+        PercentPrice: {
+            /** @example 1.2 */
+            bid_multiplier_up: string;
+            /** @example 1.2 */
+            bid_multiplier_down: string;
+            /** @example 1.2 */
+            ask_multiplier_up: string;
+            /** @example 1.2 */
+            ask_multiplier_down: string;
+        } | null;
         Depth: {
             symbol: string;
             last_update_id: number;
