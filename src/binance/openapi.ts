@@ -22,6 +22,10 @@ const errors = {
     description: "Request weight exceeded (-1003)",
     content: { "application/json": { schema: BinanceErrorSchema } },
   },
+  418: {
+    description: "IP banned for not backing off after 429s (-1003, `Retry-After`)",
+    content: { "application/json": { schema: BinanceErrorSchema } },
+  },
 };
 
 const signedSecurity = [{ binanceApiKey: [] }];

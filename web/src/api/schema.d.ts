@@ -46,6 +46,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -102,6 +111,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -175,6 +193,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -234,6 +261,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -307,6 +343,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -369,6 +414,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -446,6 +500,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -509,6 +572,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -581,6 +653,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -640,6 +721,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -718,6 +808,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -781,6 +880,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -854,6 +962,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -913,6 +1030,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -984,6 +1110,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1072,6 +1207,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -1121,6 +1265,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1212,6 +1365,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1323,6 +1485,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -1389,6 +1560,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -1437,6 +1617,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1507,6 +1696,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1622,6 +1820,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -1716,6 +1923,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -1783,6 +1999,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -1834,6 +2059,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -1909,6 +2143,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -1969,6 +2212,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2040,6 +2292,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2120,6 +2381,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -2181,6 +2451,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2258,6 +2537,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -2325,6 +2613,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -2376,6 +2673,15 @@ export interface paths {
                         "application/json": components["schemas"]["BinanceError"];
                     };
                 };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
                 /** @description Request weight exceeded (-1003) */
                 429: {
                     headers: {
@@ -2420,6 +2726,15 @@ export interface paths {
                 };
                 /** @description API key refused (-2014, -2015) */
                 401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["BinanceError"];
+                    };
+                };
+                /** @description IP banned for not backing off after 429s (-1003, `Retry-After`) */
+                418: {
                     headers: {
                         [name: string]: unknown;
                     };
