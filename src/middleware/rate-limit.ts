@@ -68,6 +68,24 @@ export async function enforceLimit(
 }
 
 /**
+ * Runs a check that guards password guessing: when Redis cannot answer it fails CLOSED (503),
+ * because there the limit is what stops the guesser. `what` names the check in the error log.
+ */
+async function failClosed<T>(
+  c: Context<AppEnv>,
+  what: string,
+  fields: Record<string, unknown>,
+  check: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await check();
+  } catch (err) {
+    c.get("log").error(`${what} unavailable: refusing`, { ...fields, ...describeError(err) });
+    throw serviceUnavailable("Sign-in and password changes are temporarily unavailable");
+  }
+}
+
+/**
  * A limit that guards password guessing: it fails CLOSED (503) when Redis cannot answer.
  * `peek` checks the window without counting this request (limits that count only failures).
  */
@@ -75,17 +93,10 @@ export async function enforcePasswordLimit(
   c: Context<AppEnv>,
   limit: { name: string; max: number; window: Duration; identifier: string; message: string; peek?: boolean },
 ): Promise<void> {
-  let verdict: LimitVerdict;
-  try {
-    const check = limit.peek ? peekRateLimit : checkRateLimit;
-    verdict = await check(getRedis(c), limit.name, limit.max, limit.window, limit.identifier);
-  } catch (err) {
-    c.get("log").error("password rate limiter unavailable: refusing", {
-      limiter: limit.name,
-      ...describeError(err),
-    });
-    throw serviceUnavailable("Sign-in and password changes are temporarily unavailable");
-  }
+  const check = limit.peek ? peekRateLimit : checkRateLimit;
+  const verdict = await failClosed(c, "password rate limiter", { limiter: limit.name }, () =>
+    check(getRedis(c), limit.name, limit.max, limit.window, limit.identifier),
+  );
   const refused = applyVerdict(c, limit.name, verdict, limit.message);
   if (refused) throw refused;
 }
@@ -95,13 +106,9 @@ export async function enforcePasswordLimit(
  * while the account's delay runs. Fails CLOSED (503) like the other password limits.
  */
 export async function enforceSignInSlowdown(c: Context<AppEnv>, account: string): Promise<void> {
-  let waitMs: number;
-  try {
-    waitMs = await reserveSignInAttempt(getRedis(c), account);
-  } catch (err) {
-    c.get("log").error("sign-in slow-down unavailable: refusing", describeError(err));
-    throw serviceUnavailable("Sign-in and password changes are temporarily unavailable");
-  }
+  const waitMs = await failClosed(c, "sign-in slow-down", {}, () =>
+    reserveSignInAttempt(getRedis(c), account),
+  );
   if (waitMs <= 0) return;
   rateLimitHits.series("login-account-slowdown").inc();
   const retryAfter = String(Math.max(1, Math.ceil(waitMs / 1000)));
