@@ -140,7 +140,7 @@ class HttpFirstSession extends PgSession<NeonQueryResultHKT> {
   private closed = false;
 
   constructor(
-    private readonly http: NeonHttpSession<Record<string, never>, Record<string, never>>,
+    readonly http: NeonHttpSession<Record<string, never>, Record<string, never>>,
     private readonly openPool: () => Pool,
   ) {
     super(dialect);
@@ -199,6 +199,31 @@ class HttpFirstSession extends PgSession<NeonQueryResultHKT> {
     this.pooled = undefined;
     await pool?.end().catch(() => {});
   }
+}
+
+/**
+ * Prepared plain queries, per HTTP session (one per connection string) and shape. They hold
+ * Neon's `neon()` query function, which keeps no I/O object (each query is its own fetch), so
+ * they may outlive the request that built them.
+ */
+const preparedQueries = new WeakMap<object, Map<string, unknown>>();
+
+/**
+ * A query drizzle builds once per isolate and runs with each request's values through
+ * `sql.placeholder(...)`: building the same SQL from the query builder on every request was a
+ * tenth of the CPU of a one-query read (`npm run bench:trading`'s profile). `shape` must name everything
+ * `build` reads besides placeholders (which filters are present, constant lists): a value
+ * captured by `build` would be reused for the next request. Inside a transaction or over a Pool
+ * (whose prepared queries hold its connection) it is built each time.
+ */
+export function reusedQuery<Q>(db: DbExecutor, shape: string, build: (db: DbExecutor) => Q): Q {
+  const session: unknown = db._.session;
+  if (!(session instanceof HttpFirstSession)) return build(db);
+  let queries = preparedQueries.get(session.http);
+  if (!queries) preparedQueries.set(session.http, (queries = new Map()));
+  let query = queries.get(shape) as Q | undefined;
+  if (!query) queries.set(shape, (query = build(db)));
+  return query;
 }
 
 export interface RequestDatabase {

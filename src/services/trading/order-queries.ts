@@ -1,5 +1,5 @@
-import { and, desc, eq, inArray, lt, or, sql, type SQL } from "drizzle-orm";
-import type { Database } from "../../db/client";
+import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { reusedQuery, type Database } from "../../db/client";
 import { orders, trades } from "../../db/schema";
 import { badRequest, notFound } from "../../lib/errors";
 import { loadMarketRules } from "./market-directory";
@@ -41,28 +41,32 @@ export interface OrderListQuery {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export async function listOrders(db: Database, q: OrderListQuery) {
-  const conditions: (SQL | undefined)[] = [
-    q.userId ? eq(orders.userId, q.userId) : undefined,
-    q.market ? eq(orders.market, q.market) : undefined,
-    q.state === "open"
-      ? inArray(orders.status, [...OPEN_STATUSES])
-      : q.state === "closed"
-        ? inArray(orders.status, [...CLOSED_STATUSES])
-        : undefined,
-  ];
-  if (q.cursor) {
-    // The cursor is the last order of the previous page; rows come newest first.
-    if (!UUID.test(q.cursor)) throw badRequest("Invalid cursor");
-    conditions.push(
-      sql`(${orders.createdAt}, ${orders.id}) < (select o.created_at, o.id from orders o where o.id = ${q.cursor}::uuid)`,
-    );
-  }
-  const rows = await db
-    .select()
-    .from(orders)
-    .where(and(...conditions))
-    .orderBy(desc(orders.createdAt), desc(orders.id))
-    .limit(q.limit + 1);
+  // The cursor is the last order of the previous page; rows come newest first.
+  if (q.cursor && !UUID.test(q.cursor)) throw badRequest("Invalid cursor");
+  // Built once per shape (which filters are present), run with this request's values.
+  const shape = `orders.list:${q.userId ? "user" : ""}:${q.market ? "market" : ""}:${q.cursor ? "cursor" : ""}:${q.state}`;
+  const rows = await reusedQuery(db, shape, (db) =>
+    db
+      .select()
+      .from(orders)
+      .where(
+        and(
+          q.userId ? eq(orders.userId, sql.placeholder("userId")) : undefined,
+          q.market ? eq(orders.market, sql.placeholder("market")) : undefined,
+          q.state === "open"
+            ? inArray(orders.status, [...OPEN_STATUSES])
+            : q.state === "closed"
+              ? inArray(orders.status, [...CLOSED_STATUSES])
+              : undefined,
+          q.cursor
+            ? sql`(${orders.createdAt}, ${orders.id}) < (select o.created_at, o.id from orders o where o.id = ${sql.placeholder("cursor")}::uuid)`
+            : undefined,
+        ),
+      )
+      .orderBy(desc(orders.createdAt), desc(orders.id))
+      .limit(sql.placeholder("limit"))
+      .prepare("orders_list"),
+  ).execute({ userId: q.userId, market: q.market, cursor: q.cursor, limit: q.limit + 1 });
   const page = rows.slice(0, q.limit);
   const rules = await rulesOf(
     db,
