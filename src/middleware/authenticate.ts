@@ -32,21 +32,26 @@
  * API_REQUEST_REPLAYED; a banned account → 403 ACCOUNT_BANNED (whatever the credential);
  * right caller, wrong rights → 403 INSUFFICIENT_PERMISSION / EMAIL_NOT_VERIFIED / FORBIDDEN. Each caller (user or key) is also rate-limited per minute.
  */
-import type { Redis } from "@upstash/redis/cloudflare";
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { ALL_PERMISSIONS, principalOf, type Permission, type Principal } from "../http/principal";
-import { createRedis, getDb, getRedis } from "../http/resources";
+import { getDb, getRedis, sharedRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
 import { InvalidAccessToken, verifyAccessToken, type AccessTokenClaims } from "../lib/access-token";
 import { authConfig } from "../lib/auth-config";
 import { AppError, ErrorCode, accountBanned, forbidden, unauthorized } from "../lib/errors";
 import { describeError } from "../lib/logger";
 import { verifySignedRequest } from "../services/auth/api-keys";
-import { fillCachedSession, readCachedSession } from "../services/auth/session-cache";
+import {
+  cachedSessionOf,
+  fillCachedSession,
+  sessionCacheKey,
+  type CachedSession,
+} from "../services/auth/session-cache";
+import { checkRateLimitsAndRead, type LimitCheck, type LimitVerdict } from "../services/auth/rate-limit";
 import { loadSessionUser } from "../domain/auth/session-principal";
 import { toUserView, type UserView } from "../domain/auth/user-view";
-import { enforceLimit } from "./rate-limit";
+import { applyVerdict, enforceLimit } from "./rate-limit";
 
 export interface AuthenticateOptions {
   /** What an API key must carry to use the route. Omitted: sessions only. */
@@ -71,23 +76,43 @@ function bearerToken(c: Context<AppEnv>): string | null {
   return match[1]!;
 }
 
-async function sessionUser(c: Context<AppEnv>, claims: AccessTokenClaims, redis: Redis): Promise<UserView> {
-  const cached = await readCachedSession(redis, claims.sid).catch((err: unknown) => {
-    c.get("log").warn("session cache unavailable, reading Postgres", describeError(err));
-    return null;
-  });
-  if (cached && "revoked" in cached) throw unauthorized("Invalid or expired access token");
-  if (cached && cached.user.id === claims.sub && !cached.user.deleted_at) return cached.user;
-  let user: UserView;
-  try {
-    user = toUserView(await loadSessionUser(getDb(c), claims));
-  } catch (err) {
-    if (err instanceof InvalidAccessToken) throw unauthorized("Invalid or expired access token");
-    throw err;
-  }
-  await fillCachedSession(redis, claims.sid, user).catch(() => {});
-  return user;
+/** The hot path's one Redis command: the request's limits (IP, caller) and its session's cache entry. */
+interface HotRound {
+  verdicts: LimitVerdict[];
+  session: CachedSession | null;
 }
+
+/**
+ * Counts `limits` and reads the session's cache entry in ONE Redis command. Null when Redis
+ * could not answer (logged): the limits then fail open and the session is read from Postgres.
+ */
+function hotRound(
+  c: Context<AppEnv>,
+  limits: LimitCheck[],
+  claims: AccessTokenClaims | null,
+): Promise<HotRound | null> {
+  return checkRateLimitsAndRead<CachedSession | string>(
+    sharedRedis(c.env),
+    limits,
+    claims ? sessionCacheKey(claims.sid) : null,
+  ).then(
+    ({ verdicts, value }) => ({ verdicts, session: cachedSessionOf(value) }),
+    (err: unknown) => {
+      c.get("log").warn("rate limits and session cache unavailable: allowing, reading Postgres", {
+        limiters: limits.map((l) => l.name),
+        ...describeError(err),
+      });
+      return null;
+    },
+  );
+}
+
+const callerLimit = (c: Context<AppEnv>, claims: AccessTokenClaims): LimitCheck => ({
+  name: "caller",
+  limit: authConfig(c.env).rateLimitUserPerMinute,
+  window: "1 m",
+  identifier: `user:${claims.sub}`,
+});
 
 type Resolved = { principal: Principal; user: UserView };
 
@@ -101,19 +126,37 @@ async function verifiedClaims(c: Context<AppEnv>, token: string): Promise<Access
 }
 
 async function viaSession(c: Context<AppEnv>, token: string): Promise<Resolved> {
-  return sessionPrincipal(c, await verifiedClaims(c, token), createRedis(c.env, { autoPipeline: true }));
+  const claims = await verifiedClaims(c, token);
+  return sessionPrincipal(c, claims, await hotRound(c, [callerLimit(c, claims)], claims), 0);
 }
 
-/** The caller's limit and its session lookup, side by side (one Redis round). */
+/**
+ * The session's user, from the cache entry the round read (a revoked session is refused there)
+ * or from Postgres on a miss, and the caller's limit (`round.verdicts[callerAt]`).
+ */
 async function sessionPrincipal(
   c: Context<AppEnv>,
   claims: AccessTokenClaims,
-  redis: Redis,
+  round: HotRound | null,
+  callerAt: number,
 ): Promise<Resolved> {
-  const [user] = await Promise.all([
-    sessionUser(c, claims, redis),
-    enforceLimit(c, "caller", authConfig(c.env).rateLimitUserPerMinute, `user:${claims.sub}`, redis),
-  ]);
+  const cached = round?.session;
+  if (cached && "revoked" in cached) throw unauthorized("Invalid or expired access token");
+  if (round) {
+    const refused = applyVerdict(c, "caller", round.verdicts[callerAt]!);
+    if (refused) throw refused;
+  }
+  let user: UserView;
+  if (cached && cached.user.id === claims.sub && !cached.user.deleted_at) user = cached.user;
+  else {
+    try {
+      user = toUserView(await loadSessionUser(getDb(c), claims));
+    } catch (err) {
+      if (err instanceof InvalidAccessToken) throw unauthorized("Invalid or expired access token");
+      throw err;
+    }
+    await fillCachedSession(sharedRedis(c.env), claims.sid, user).catch(() => {});
+  }
   return {
     user,
     principal: principalOf(user, {
@@ -155,9 +198,10 @@ const prefetched = new WeakMap<Context, Promise<Resolved>>();
  * App-level, on every /api request: the per-IP limit (100/min by default; the IP is
  * CF-Connecting-IP, which Cloudflare always sets at the edge; a request without it, as from
  * local tools and tests, is not IP-limited). For a request with a valid-looking access token
- * it also starts the caller's limit and session lookup in the same Redis round, so an
- * authenticated request costs one round trip; `authenticate` then picks the result up. The
- * IP verdict is always awaited before the route runs.
+ * the same Redis command also counts the caller's limit and reads the session's cache entry,
+ * so an authenticated request costs one round trip; `authenticate` then picks the result up.
+ * The IP verdict is always applied before the route runs (and before the caller's, whose
+ * stricter RateLimit-* headers win).
  */
 export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.req.path.startsWith("/api/")) return next();
@@ -165,14 +209,24 @@ export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header("authorization");
   const token = header ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header.trim())?.[1] : undefined;
   const claims = token ? await verifyAccessToken(c.env, token).catch(() => null) : null;
-  const redis = createRedis(c.env, { autoPipeline: true });
-  const ipCheck = ip ? enforceLimit(c, "ip", authConfig(c.env).rateLimitIpPerMinute, ip, redis) : null;
+  const limits: LimitCheck[] = [];
+  if (ip)
+    limits.push({ name: "ip", limit: authConfig(c.env).rateLimitIpPerMinute, window: "1 m", identifier: ip });
+  if (claims) limits.push(callerLimit(c, claims));
+  if (limits.length === 0) return next();
+  const round = hotRound(c, limits, claims);
+  const ipChecked = ip
+    ? round.then((r) => {
+        const refused = r ? applyVerdict(c, "ip", r.verdicts[0]!) : null;
+        if (refused) throw refused;
+      })
+    : null;
   if (claims) {
-    const session = sessionPrincipal(c, claims, redis);
+    const session = round.then((r) => sessionPrincipal(c, claims, r, ip ? 1 : 0));
     session.catch(() => {}); // surfaced by `authenticate`, if the route has it
     prefetched.set(c, session);
   }
-  if (ipCheck) await ipCheck;
+  if (ipChecked) await ipChecked;
   await next();
 };
 

@@ -1,4 +1,3 @@
-import type { Redis } from "@upstash/redis/cloudflare";
 import type { Context } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { getRedis } from "../http/resources";
@@ -17,8 +16,8 @@ import {
 /**
  * Rate limits (sliding windows in Redis, limits per environment in wrangler.toml):
  * - per IP (100/min) on every /api request: `apiRateLimit` in authenticate.ts.
- * - per user or API key (60/min): `authenticate` (for access tokens, started by `apiRateLimit`
- *   in the same Redis round as the IP limit).
+ * - per user or API key (60/min): `authenticate` (for access tokens, counted by `apiRateLimit`
+ *   in the same Redis command as the IP limit and the session read: `checkRateLimitsAndRead`).
  * - login (5 per 15 min per email + IP): in the login route, before any hashing; and per
  *   account whatever the IP, a growing delay between attempts after 10 failures
  *   (`enforceSignInSlowdown`: a slow-down for a distributed guesser, never a lockout);
@@ -54,11 +53,10 @@ export async function enforceLimit(
   name: string,
   limit: number,
   identifier: string,
-  redis: Redis = getRedis(c),
 ): Promise<void> {
   let verdict: LimitVerdict;
   try {
-    verdict = await checkRateLimit(redis, name, limit, "1 m", identifier);
+    verdict = await checkRateLimit(getRedis(c), name, limit, "1 m", identifier);
   } catch (err) {
     c.get("log").warn("rate limit unavailable, allowing request", { limiter: name, ...describeError(err) });
     return;

@@ -73,6 +73,101 @@ export async function peekRateLimit(
   return { success: remaining > 0, limit: max, remaining: Math.max(0, remaining), reset };
 }
 
+/** A limit counted by `checkRateLimitsAndRead`: the same limiter as `checkRateLimit(name, …)`. */
+export interface LimitCheck {
+  name: string;
+  limit: number;
+  window: Duration;
+  identifier: string;
+}
+
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+function windowMs(window: Duration): number {
+  const match = /^(\d+)\s?(ms|s|m|h|d)$/.exec(window);
+  if (!match) throw new Error(`unsupported rate limit window: ${window}`);
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+}
+
+// @upstash/ratelimit's single-region sliding window (same keys, same arithmetic, so both count
+// into one window) for each limit, then GET of one key: KEYS = [key to read or "", then per
+// limit its current and previous window]; ARGV = [now ms, then per limit tokens, window ms].
+// Returns [the key's value, then per limit the tokens left, -1 when refused].
+const SLIDING_WINDOWS_THEN_GET = `
+local now = tonumber(ARGV[1])
+local out = { KEYS[1] ~= "" and redis.call('GET', KEYS[1]) or false }
+for i = 1, (#KEYS - 1) / 2 do
+  local current, previous = KEYS[2 * i], KEYS[2 * i + 1]
+  local tokens, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local inCurrent = tonumber(redis.call('GET', current) or '0')
+  local inPrevious = math.floor((1 - (now % window) / window) * tonumber(redis.call('GET', previous) or '0'))
+  if inPrevious + inCurrent >= tokens then
+    out[i + 1] = -1
+  else
+    local counted = redis.call('INCRBY', current, 1)
+    if counted == 1 then redis.call('PEXPIRE', current, window * 2 + 1000) end
+    out[i + 1] = tokens - (counted + inPrevious)
+  end
+end
+return out`;
+
+const scripts = new WeakMap<Redis, ReturnType<Redis["createScript"]>>();
+
+/**
+ * Several sliding-window limits, each counting this request, and one key's value in ONE Redis
+ * command: the authenticated hot path's IP limit, caller limit and session. What
+ * `checkRateLimit` does per limit through @upstash/ratelimit (a limiter object, a script call
+ * and an auto-pipelined batch per request) cost more CPU than the rest of the Redis round trip
+ * on a one-query read. An identifier already refused in this isolate is refused again until
+ * its window resets without asking Redis (the library's ephemeral cache, shared with it). Throws
+ * when Redis cannot answer: the caller decides whether that fails open or closed.
+ */
+export async function checkRateLimitsAndRead<T>(
+  redis: Redis,
+  limits: readonly LimitCheck[],
+  readKey: string | null,
+): Promise<{ verdicts: LimitVerdict[]; value: T | null }> {
+  const now = Date.now();
+  const keys = [readKey ?? ""];
+  const args = [String(now)];
+  const verdicts: (LimitVerdict | null)[] = [];
+  const counted: { at: number; cache: Map<string, number>; key: string; reset: number }[] = [];
+  for (const l of limits) {
+    const size = windowMs(l.window);
+    const index = Math.floor(now / size);
+    const reset = (index + 1) * size;
+    const cacheKey = `${l.name}:${l.limit}:${l.window}`;
+    let cache = blocked.get(cacheKey);
+    if (!cache) blocked.set(cacheKey, (cache = new Map()));
+    const key = `ratelimit:${cacheKey}:${l.identifier}`;
+    const until = cache.get(key);
+    if (until !== undefined && until >= now) {
+      verdicts.push({ success: false, limit: l.limit, remaining: 0, reset: until });
+      continue;
+    }
+    if (until !== undefined) cache.delete(key);
+    counted.push({ at: verdicts.length, cache, key, reset });
+    verdicts.push(null);
+    keys.push(`${key}:${index}`, `${key}:${index - 1}`);
+    args.push(String(l.limit), String(size));
+  }
+  if (keys.length === 1 && !readKey) return { verdicts: verdicts as LimitVerdict[], value: null };
+  let script = scripts.get(redis);
+  if (!script) scripts.set(redis, (script = redis.createScript(SLIDING_WINDOWS_THEN_GET)));
+  const [value, ...left] = (await script.exec(keys, args)) as [T | null, ...number[]];
+  counted.forEach(({ at, cache, key, reset }, i) => {
+    const remaining = Number(left[i]);
+    if (remaining < 0) cache.set(key, reset);
+    verdicts[at] = {
+      success: remaining >= 0,
+      limit: limits[at]!.limit,
+      remaining: Math.max(0, remaining),
+      reset,
+    };
+  });
+  return { verdicts: verdicts as LimitVerdict[], value: value ?? null };
+}
+
 /** `RateLimit-*` headers (and `Retry-After` when refused), in seconds. */
 export function rateLimitHeaders(verdict: LimitVerdict, now = Date.now()): Record<string, string> {
   const resetSeconds = String(Math.max(1, Math.ceil((verdict.reset - now) / 1000)));

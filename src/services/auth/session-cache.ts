@@ -18,15 +18,19 @@ import type { UserView } from "../../domain/auth/user-view";
 export const SNAPSHOT_TTL_S = 60;
 export const TOMBSTONE_TTL_S = 2 * SNAPSHOT_TTL_S;
 const key = (sessionId: string) => `auth:session:${sessionId}`;
+/** The session's cache key, for a caller that reads it in a command of its own. */
+export const sessionCacheKey = key;
 
 export type CachedSession = { user: UserView } | { revoked: true };
 
-export async function readCachedSession(redis: Redis, sessionId: string): Promise<CachedSession | null> {
-  // GETEX without options is GET, but the client counts it as a write, so with auto-pipelining
-  // it shares one request with the rate limiters' EVALSHA instead of travelling alone.
-  const value = await redis.getex<CachedSession | string>(key(sessionId));
+/** The entry as the client returned it: JSON text, or already parsed. */
+export function cachedSessionOf(value: CachedSession | string | null | undefined): CachedSession | null {
   if (value === null || value === undefined) return null;
   return typeof value === "string" ? (JSON.parse(value) as CachedSession) : value;
+}
+
+export async function readCachedSession(redis: Redis, sessionId: string): Promise<CachedSession | null> {
+  return cachedSessionOf(await redis.get<CachedSession | string>(key(sessionId)));
 }
 
 export async function fillCachedSession(redis: Redis, sessionId: string, user: UserView): Promise<void> {
