@@ -44,6 +44,9 @@ export function createRedis(
     token: env.UPSTASH_REDIS_REST_TOKEN,
     retry: false,
     enableTelemetry: false,
+    // Each command its own request (the client's default batches commands of one tick, which
+    // the shared client below must never do: a batch could mix requests).
+    enableAutoPipelining: false,
     // The hot path reads only UTF-8 text and numbers, so it skips the base64 response
     // encoding (measured: decoding it in the Worker cost ~40% of GET /users/me throughput).
     ...(options.plainText ? { responseEncoding: false as const } : {}),
