@@ -1,3 +1,5 @@
+import type { OrderTypeName, SelfTradeName, SideName, TimeInForceName, TrailingUnitName } from "./types";
+
 // Numeric codes shared by commands, events and snapshots. Values are part of the journal,
 // event and snapshot formats: append new codes, never renumber.
 
@@ -58,3 +60,16 @@ export const TimeInForce = { GTC: 0, IOC: 1, FOK: 2 } as const;
 export const SelfTrade = { EXPIRE_TAKER: 0, EXPIRE_MAKER: 1, EXPIRE_BOTH: 2 } as const;
 
 export const TrailingUnit = { TICKS: 0, BPS: 1 } as const;
+
+// The names commands and views use for these codes, indexed by code.
+export const SIDE_NAMES: readonly SideName[] = ["buy", "sell"];
+export const TYPE_NAMES: readonly OrderTypeName[] = [
+  "limit",
+  "market",
+  "stop_loss",
+  "stop_limit",
+  "trailing_stop",
+];
+export const TIME_IN_FORCE_NAMES: readonly TimeInForceName[] = ["GTC", "IOC", "FOK"];
+export const SELF_TRADE_NAMES: readonly SelfTradeName[] = ["expire_taker", "expire_maker", "expire_both"];
+export const TRAILING_UNIT_NAMES: readonly TrailingUnitName[] = ["ticks", "bps"];

@@ -1,4 +1,4 @@
-import { DoneReason, EventKind, type EventKindCode } from "./codes";
+import { DoneReason, EventKind, type EventKindCode, SIDE_NAMES } from "./codes";
 import { resized } from "./typed-arrays";
 import type { SideName } from "./types";
 
@@ -47,7 +47,6 @@ export type EngineEvent =
     }
   | { type: "triggered"; seq: number; orderId: number; userId: number; price: number };
 
-const SIDE_NAMES: readonly SideName[] = ["buy", "sell"];
 const DONE_NAMES = ["", "filled", "cancelled", "expired"] as const;
 
 // An event is a 64-byte record (one cache line): six Float64 fields, then price, code and kind

@@ -16,7 +16,7 @@ import {
   UNLISTED_BIT,
   USER,
 } from "./order-pool";
-import type { PriceLevels } from "./price-levels";
+import { L_HEAD, L_PRICE, L_TAIL, type PriceLevels } from "./price-levels";
 import type { UserOrders } from "./user-orders";
 
 /** The engine's internals that the checks read (MatchingEngine.validateInternalState passes them). */
@@ -108,11 +108,14 @@ function checkSide(parts: BookParts, side: number, seen: Uint8Array): [orders: n
     check(++count <= levels.count, () => `the ${name} levels loop`);
     previous = p;
     const level = levels.levelAt(p);
-    check(level !== -1 && levels.priceOf(level) === p, () => `${name} level ${p} is not found by its price`);
-    check(levels.headOf(level) !== -1, () => `${name} level ${p} is empty`);
+    check(
+      level !== -1 && levels.field(level, L_PRICE) === p,
+      () => `${name} level ${p} is not found by its price`,
+    );
+    check(levels.field(level, L_HEAD) !== -1, () => `${name} level ${p} is empty`);
     let shown = 0;
     let prev = -1;
-    for (let s = levels.headOf(level); s !== -1; s = pool.int(s, NEXT)) {
+    for (let s = levels.field(level, L_HEAD); s !== -1; s = pool.int(s, NEXT)) {
       const id = pool.id(s);
       check(seen[s] === 0, () => `order ${id} is linked twice`);
       seen[s] = 1;
@@ -136,7 +139,7 @@ function checkSide(parts: BookParts, side: number, seen: Uint8Array): [orders: n
       prev = s;
       orders++;
     }
-    check(levels.tailOf(level) === prev, () => `${name} level ${p} has a wrong tail`);
+    check(levels.field(level, L_TAIL) === prev, () => `${name} level ${p} has a wrong tail`);
     check(
       levels.visibleOf(level) === shown,
       () => `${name} level ${p} totals ${levels.visibleOf(level)}, its orders ${shown}`,

@@ -305,7 +305,11 @@ export class MatchingEngine {
     const level = levels.levelAt(price);
     if (level === -1) return out;
     const sideCode = side === "buy" ? Side.BUY : Side.SELL;
-    for (let s = levels.headOf(level); s !== -1 && sideOf(pool.meta(s)) === sideCode; s = pool.int(s, NEXT)) {
+    for (
+      let s = levels.field(level, L_HEAD);
+      s !== -1 && sideOf(pool.meta(s)) === sideCode;
+      s = pool.int(s, NEXT)
+    ) {
       out.push(pool.id(s));
     }
     return out;
@@ -638,7 +642,7 @@ export class MatchingEngine {
     for (let p = buy ? levels.bestAsk : levels.bestBid; p !== 0 && (buy ? p <= limit : p >= limit);) {
       let shown = 0;
       let total = 0;
-      for (let m = levels.headOf(levels.levelAt(p)); m !== -1; m = pool.int(m, NEXT)) {
+      for (let m = levels.field(levels.levelAt(p), L_HEAD); m !== -1; m = pool.int(m, NEXT)) {
         if (this.users.idOf(pool.int(m, USER)) !== user) {
           shown += pool.num(m, SHOWN);
           total += pool.num(m, QUANTITY) - pool.num(m, FILLED);

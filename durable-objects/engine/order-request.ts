@@ -1,4 +1,14 @@
-import { OrderType, Reject, SelfTrade, Side, TimeInForce, TrailingUnit } from "./codes";
+import {
+  OrderType,
+  Reject,
+  SELF_TRADE_NAMES,
+  SelfTrade,
+  Side,
+  TIME_IN_FORCE_NAMES,
+  TimeInForce,
+  TRAILING_UNIT_NAMES,
+  TrailingUnit,
+} from "./codes";
 import type { PlaceOrder } from "./types";
 
 /** A validated place command in engine codes; one instance is reused per command (no garbage). */
@@ -54,41 +64,9 @@ function typeCode(v: unknown): number {
   }
 }
 
-function tifCode(v: unknown): number {
-  switch (v) {
-    case "GTC":
-      return TimeInForce.GTC;
-    case "IOC":
-      return TimeInForce.IOC;
-    case "FOK":
-      return TimeInForce.FOK;
-    default:
-      return -1;
-  }
-}
-
-function stpCode(v: unknown): number {
-  switch (v) {
-    case "expire_taker":
-      return SelfTrade.EXPIRE_TAKER;
-    case "expire_maker":
-      return SelfTrade.EXPIRE_MAKER;
-    case "expire_both":
-      return SelfTrade.EXPIRE_BOTH;
-    default:
-      return -1;
-  }
-}
-
-function unitCode(v: unknown): number {
-  switch (v) {
-    case "ticks":
-      return TrailingUnit.TICKS;
-    case "bps":
-      return TrailingUnit.BPS;
-    default:
-      return -1;
-  }
+/** The code of a rarely sent field's name (its index in `names`), -1 if unknown. */
+function codeIn(names: readonly string[], v: unknown): number {
+  return names.indexOf(v as string);
 }
 
 const MAX_BPS = 9999;
@@ -145,12 +123,16 @@ export function decodeOrder(c: PlaceOrder, limits: Limits, out: OrderRequest): n
 
 /** The full rules of `decodeOrder` once the ids, side and type are valid. */
 function decodeRules(c: PlaceOrder, limits: Limits, out: OrderRequest, side: number, type: number): number {
-  const stp = c.stp === undefined ? SelfTrade.EXPIRE_TAKER : stpCode(c.stp);
+  const stp = c.stp === undefined ? SelfTrade.EXPIRE_TAKER : codeIn(SELF_TRADE_NAMES, c.stp);
   if (stp < 0) return Reject.INVALID_SELF_TRADE_MODE;
   const hasLimitPrice = type === OrderType.LIMIT || type === OrderType.STOP_LIMIT;
   const marketLike = !hasLimitPrice;
   const tif =
-    c.timeInForce === undefined ? (marketLike ? TimeInForce.IOC : TimeInForce.GTC) : tifCode(c.timeInForce);
+    c.timeInForce === undefined
+      ? marketLike
+        ? TimeInForce.IOC
+        : TimeInForce.GTC
+      : codeIn(TIME_IN_FORCE_NAMES, c.timeInForce);
   if (tif < 0 || (marketLike && tif === TimeInForce.GTC)) return Reject.INVALID_TIME_IN_FORCE;
 
   if (hasLimitPrice ? !inRange(c.price, limits.maxPrice) : c.price !== undefined) return Reject.INVALID_PRICE;
@@ -168,7 +150,8 @@ function decodeRules(c: PlaceOrder, limits: Limits, out: OrderRequest, side: num
   if (isStop ? !inRange(c.stopPrice, limits.maxPrice) : c.stopPrice !== undefined)
     return Reject.INVALID_STOP_PRICE;
 
-  const unit = c.trailingUnit === undefined ? TrailingUnit.TICKS : unitCode(c.trailingUnit);
+  const unit =
+    c.trailingUnit === undefined ? TrailingUnit.TICKS : codeIn(TRAILING_UNIT_NAMES, c.trailingUnit);
   if (type === OrderType.TRAILING_STOP) {
     const max = unit === TrailingUnit.BPS ? MAX_BPS : limits.maxPrice;
     if (unit < 0 || !inRange(c.trailingOffset, max)) return Reject.INVALID_TRAILING_OFFSET;

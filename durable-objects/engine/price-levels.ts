@@ -126,14 +126,9 @@ export class PriceLevels {
   }
 
   // Level fields (queries, snapshots, checks; the hot path indexes `i32`/`f64` itself).
-  priceOf(level: number): number {
-    return this.i32[(level << LEVEL_SHIFT) + L_PRICE]!;
-  }
-  headOf(level: number): number {
-    return this.i32[(level << LEVEL_SHIFT) + L_HEAD]!;
-  }
-  tailOf(level: number): number {
-    return this.i32[(level << LEVEL_SHIFT) + L_TAIL]!;
+  /** A level's L_PRICE, L_HEAD or L_TAIL word. */
+  field(level: number, which: number): number {
+    return this.i32[(level << LEVEL_SHIFT) + which]!;
   }
   visibleOf(level: number): number {
     return this.f64[level << VISIBLE_SHIFT]!;
@@ -144,7 +139,7 @@ export class PriceLevels {
 
   /** Drops an empty level and moves the best price past it when it was the best. */
   emptied(side: number, level: number): void {
-    const price = this.priceOf(level);
+    const price = this.field(level, L_PRICE);
     const i = price - this.base;
     if (i >= 0 && i < WINDOW) {
       this.at[i] = -1;
@@ -221,8 +216,8 @@ export class PriceLevels {
       const level = this.at[i]!;
       if (level === -1) continue;
       inWindow++;
-      if (this.priceOf(level) !== this.base + i)
-        fail(`level ${level} at ${this.base + i} says ${this.priceOf(level)}`);
+      if (this.field(level, L_PRICE) !== this.base + i)
+        fail(`level ${level} at ${this.base + i} says ${this.field(level, L_PRICE)}`);
       if (this.bids.has(i) === this.asks.has(i)) fail(`level at ${this.base + i} is on no side or both`);
     }
     // Every level has one bit: as many bits as levels means no bit without a level.
@@ -234,11 +229,13 @@ export class PriceLevels {
     if (bits !== inWindow) fail(`${bits} bits set for ${inWindow} levels in the window`);
     this.farBids.forEach((price, level) => {
       if (price >= this.base) fail(`far bid ${price} is not below the window at ${this.base}`);
-      if (this.priceOf(level) !== price) fail(`far bid level ${level} says ${this.priceOf(level)}`);
+      if (this.field(level, L_PRICE) !== price)
+        fail(`far bid level ${level} says ${this.field(level, L_PRICE)}`);
     });
     this.farAsks.forEach((key, level) => {
       if (-key < this.base + WINDOW) fail(`far ask ${-key} is not above the window at ${this.base}`);
-      if (this.priceOf(level) !== -key) fail(`far ask level ${level} says ${this.priceOf(level)}`);
+      if (this.field(level, L_PRICE) !== -key)
+        fail(`far ask level ${level} says ${this.field(level, L_PRICE)}`);
     });
     if (inWindow + this.farBids.size + this.farAsks.size !== this.count) {
       fail(
@@ -246,7 +243,7 @@ export class PriceLevels {
       );
     }
     let free = 0;
-    for (let level = this.freeLevel; level !== -1; level = this.tailOf(level)) {
+    for (let level = this.freeLevel; level !== -1; level = this.field(level, L_TAIL)) {
       if (++free > this.usedLevels) fail("the free level list loops");
     }
     if (free + this.count !== this.usedLevels)
@@ -289,7 +286,7 @@ export class PriceLevels {
   private allocLevel(price: number): number {
     let level = this.freeLevel;
     if (level !== -1) {
-      this.freeLevel = this.tailOf(level);
+      this.freeLevel = this.field(level, L_TAIL);
     } else {
       if (this.usedLevels === this.capacity) this.growLevels();
       level = this.usedLevels++;
@@ -342,18 +339,18 @@ export class PriceLevels {
     this.asks.reset();
     for (let i = 0; i < WINDOW; i++) {
       const level = at[i]!;
-      if (level !== -1) (this.priceOf(level) <= bid ? this.bids : this.asks).set(i);
+      if (level !== -1) (this.field(level, L_PRICE) <= bid ? this.bids : this.asks).set(i);
     }
     // Far levels the window now covers come in, best first.
     while (this.farBids.size > 0 && this.farBids.lastKey() >= base) {
       const level = this.farBids.popLast();
-      at[this.priceOf(level) - base] = level;
-      this.bids.set(this.priceOf(level) - base);
+      at[this.field(level, L_PRICE) - base] = level;
+      this.bids.set(this.field(level, L_PRICE) - base);
     }
     while (this.farAsks.size > 0 && -this.farAsks.lastKey() < base + WINDOW) {
       const level = this.farAsks.popLast();
-      at[this.priceOf(level) - base] = level;
-      this.asks.set(this.priceOf(level) - base);
+      at[this.field(level, L_PRICE) - base] = level;
+      this.asks.set(this.field(level, L_PRICE) - base);
     }
   }
 }

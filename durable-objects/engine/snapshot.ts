@@ -18,7 +18,7 @@ import {
   SNAPSHOT_META,
   USER_NEXT,
 } from "./order-pool";
-import type { PriceLevels } from "./price-levels";
+import { L_HEAD, type PriceLevels } from "./price-levels";
 import type { UserOrders } from "./user-orders";
 import { VarintReader, VarintWriter } from "./varint";
 
@@ -39,13 +39,6 @@ const V1_CONFIG_FIELDS = [
   "maxLevelSpan",
   "initialOrders",
 ] as const;
-/** Order references a restore reads ahead (see readBook). */
-const PREFETCH = 16;
-/** Where readBook leaves the OR of its touching loads, so they are not optimized away. */
-let _sink = 0;
-/** Bytes a snapshot takes per order, about (to size the buffer once). */
-const BYTES_PER_ORDER = 24;
-
 /** The engine's parts a snapshot is written from and read into. */
 export interface BookStore {
   pool: OrderPool;
@@ -61,6 +54,9 @@ export interface SnapshotHeader {
   nextSeq: number;
   lastPrice: number;
 }
+
+/** Bytes a snapshot takes per order, about (to size the buffer once). */
+const BYTES_PER_ORDER = 24;
 
 /**
  * Writes magic, version 2, the five config fields, nextSeq, lastPrice, the live orders (count,
@@ -123,7 +119,7 @@ function writeSide(w: VarintWriter, { pool, levels }: BookStore, side: number, p
   for (let p = best; p !== 0; p = levels.behind(side, p)) count++;
   w.uint(count);
   for (let p = best; p !== 0; p = levels.behind(side, p)) {
-    const head = levels.headOf(levels.levelAt(p));
+    const head = levels.field(levels.levelAt(p), L_HEAD);
     let n = 0;
     for (let s = head; s !== -1; s = pool.int(s, NEXT)) n++;
     w.uint(n);
@@ -144,6 +140,11 @@ export function readHeader(r: VarintReader): SnapshotHeader {
   }
   return { version, config, nextSeq: r.uint(), lastPrice: r.uint() };
 }
+
+/** Order references a restore reads ahead (see readBook). */
+const PREFETCH = 16;
+/** Where readBook leaves the OR of its touching loads, so they are not optimized away. */
+let _sink = 0;
 
 /**
  * Reads the orders and levels after the header into a new engine's parts; returns the number
