@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import { nextTimeCursor, timeKeyset, type TimeCursor } from "../db/keyset";
+import { keysetPage, matching, nextTimeCursor, timeKeyset, type TimeCursor } from "../db/keyset";
 import type { Database, DbTransaction } from "../db/client";
 import { assets, deposits } from "../db/schema";
 import type { RequestMetadata } from "../http/request-metadata";
@@ -162,21 +162,16 @@ export async function listUserDeposits(
   userId: string,
   q: { asset?: string; status?: Deposit["status"]; before?: TimeCursor; limit: number },
 ): Promise<{ items: (Deposit & { decimals: number })[]; next: TimeCursor | null }> {
-  const keyset = timeKeyset(deposits.createdAt, deposits.id, q.before);
-  const rows = await db
-    .select({ d: deposits, decimals: assets.decimals })
-    .from(deposits)
-    .innerJoin(assets, eq(assets.code, deposits.asset))
-    .where(
-      and(
-        eq(deposits.userId, userId),
-        q.asset ? eq(deposits.asset, q.asset) : undefined,
-        q.status ? eq(deposits.status, q.status) : undefined,
-        keyset.where,
-      ),
-    )
-    .orderBy(...keyset.orderBy)
-    .limit(q.limit + 1);
-  const all = rows.map((r) => ({ ...r.d, decimals: r.decimals }));
-  return { items: all.slice(0, q.limit), next: nextTimeCursor(all, q.limit) };
+  const page = await keysetPage(
+    db
+      .select({ d: deposits, decimals: assets.decimals })
+      .from(deposits)
+      .innerJoin(assets, eq(assets.code, deposits.asset))
+      .$dynamic(),
+    and(eq(deposits.userId, userId), matching([deposits.asset, q.asset], [deposits.status, q.status])),
+    timeKeyset(deposits.createdAt, deposits.id, q.before),
+    q.limit,
+  );
+  const items = page.items.map((r) => ({ ...r.d, decimals: r.decimals }));
+  return { items, next: nextTimeCursor({ items, more: page.more }) };
 }

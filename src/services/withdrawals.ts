@@ -1,5 +1,5 @@
 import { and, eq, gt, inArray, sql } from "drizzle-orm";
-import { nextTimeCursor, timeKeyset, type TimeCursor } from "../db/keyset";
+import { keysetPage, matching, nextTimeCursor, timeKeyset, type TimeCursor } from "../db/keyset";
 import type { Database, DbTransaction } from "../db/client";
 import { assets, users, withdrawals } from "../db/schema";
 import type { RequestMetadata } from "../http/request-metadata";
@@ -370,21 +370,16 @@ export async function listWithdrawals(
   db: Database,
   q: WithdrawalQuery,
 ): Promise<{ items: WithdrawalWithDecimals[]; next: TimeCursor | null }> {
-  const keyset = timeKeyset(withdrawals.createdAt, withdrawals.id, q.before);
-  const rows = await db
-    .select({ w: withdrawals, decimals: assets.decimals })
-    .from(withdrawals)
-    .innerJoin(assets, eq(assets.code, withdrawals.asset))
-    .where(
-      and(
-        q.userId ? eq(withdrawals.userId, q.userId) : undefined,
-        q.asset ? eq(withdrawals.asset, q.asset) : undefined,
-        q.status ? eq(withdrawals.status, q.status) : undefined,
-        keyset.where,
-      ),
-    )
-    .orderBy(...keyset.orderBy)
-    .limit(q.limit + 1);
-  const all = rows.map((r) => ({ ...r.w, decimals: r.decimals }));
-  return { items: all.slice(0, q.limit), next: nextTimeCursor(all, q.limit) };
+  const page = await keysetPage(
+    db
+      .select({ w: withdrawals, decimals: assets.decimals })
+      .from(withdrawals)
+      .innerJoin(assets, eq(assets.code, withdrawals.asset))
+      .$dynamic(),
+    matching([withdrawals.userId, q.userId], [withdrawals.asset, q.asset], [withdrawals.status, q.status]),
+    timeKeyset(withdrawals.createdAt, withdrawals.id, q.before),
+    q.limit,
+  );
+  const items = page.items.map((r) => ({ ...r.w, decimals: r.decimals }));
+  return { items, next: nextTimeCursor({ items, more: page.more }) };
 }

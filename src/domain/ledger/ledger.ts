@@ -28,8 +28,9 @@
  * and settle a fill as one entry, e.g. buyer locked −quote, seller available +quote − fee,
  * fee_income +fee, seller locked −base, buyer available +base.
  */
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { DbExecutor } from "../../db/client";
+import { idKeyset, keysetPage, matching } from "../../db/keyset";
 import { assets, balances, ledgerEntries, ledgerPostings } from "../../db/schema";
 import { PG_CHECK_VIOLATION, isPgError } from "../../db/pg-errors";
 import { AppError, ErrorCode } from "../../lib/errors";
@@ -372,29 +373,28 @@ export async function listUserPostings(
   userId: string,
   q: LedgerHistoryQuery,
 ): Promise<{ items: LedgerHistoryItem[]; nextCursor: bigint | null }> {
-  const rows = await db
-    .select({
-      id: ledgerPostings.id,
-      entryId: ledgerPostings.entryId,
-      type: ledgerEntries.type,
-      reference: ledgerEntries.reference,
-      account: ledgerPostings.account,
-      asset: ledgerPostings.asset,
-      amount: ledgerPostings.amount,
-      createdAt: ledgerPostings.createdAt,
-    })
-    .from(ledgerPostings)
-    .innerJoin(ledgerEntries, eq(ledgerEntries.id, ledgerPostings.entryId))
-    .where(
-      and(
-        eq(ledgerPostings.userId, userId),
-        q.asset ? eq(ledgerPostings.asset, q.asset) : undefined,
-        q.type ? eq(ledgerEntries.type, q.type) : undefined,
-        q.before !== undefined ? lt(ledgerPostings.id, q.before) : undefined,
-      ),
-    )
-    .orderBy(desc(ledgerPostings.id))
-    .limit(q.limit + 1);
-  const items = rows.slice(0, q.limit) as LedgerHistoryItem[];
-  return { items, nextCursor: rows.length > q.limit ? items[items.length - 1]!.id : null };
+  const page = await keysetPage(
+    db
+      .select({
+        id: ledgerPostings.id,
+        entryId: ledgerPostings.entryId,
+        type: ledgerEntries.type,
+        reference: ledgerEntries.reference,
+        account: ledgerPostings.account,
+        asset: ledgerPostings.asset,
+        amount: ledgerPostings.amount,
+        createdAt: ledgerPostings.createdAt,
+      })
+      .from(ledgerPostings)
+      .innerJoin(ledgerEntries, eq(ledgerEntries.id, ledgerPostings.entryId))
+      .$dynamic(),
+    and(
+      eq(ledgerPostings.userId, userId),
+      matching([ledgerPostings.asset, q.asset], [ledgerEntries.type, q.type]),
+    ),
+    idKeyset(ledgerPostings.id, q.before),
+    q.limit,
+  );
+  const items = page.items as LedgerHistoryItem[];
+  return { items, nextCursor: page.more ? items.at(-1)!.id : null };
 }

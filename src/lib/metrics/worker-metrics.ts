@@ -31,25 +31,24 @@ export const loginFailures = workerRegistry.counter(
   "pandora_login_failures_total",
   "Sign-ins refused for a wrong email or password",
 );
-export const postgresDuration = workerRegistry.histogram(
-  "pandora_postgres_query_duration_seconds",
+/**
+ * A client's round trips: how long each took, and how many failed (a network error or a non-2xx
+ * answer), as `timed` records them.
+ */
+function roundTrips(names: { duration: string; errors: string }, what: string) {
+  return {
+    duration: workerRegistry.histogram(names.duration, what, [], LATENCY_BUCKETS),
+    errors: workerRegistry.counter(names.errors, `${what} that failed`),
+  };
+}
+
+export const { duration: postgresDuration, errors: postgresErrors } = roundTrips(
+  { duration: "pandora_postgres_query_duration_seconds", errors: "pandora_postgres_errors_total" },
   "Postgres round trips over Neon's HTTP endpoint (plain queries of requests and jobs)",
-  [],
-  LATENCY_BUCKETS,
 );
-export const postgresErrors = workerRegistry.counter(
-  "pandora_postgres_errors_total",
-  "Postgres round trips over HTTP that failed (network or a non-2xx answer)",
-);
-export const redisDuration = workerRegistry.histogram(
-  "pandora_redis_command_duration_seconds",
+export const { duration: redisDuration, errors: redisErrors } = roundTrips(
+  { duration: "pandora_redis_command_duration_seconds", errors: "pandora_redis_errors_total" },
   "Redis (Upstash REST) round trips",
-  [],
-  LATENCY_BUCKETS,
-);
-export const redisErrors = workerRegistry.counter(
-  "pandora_redis_errors_total",
-  "Redis round trips that failed",
 );
 export const jobRuns = workerRegistry.counter(
   "pandora_job_runs_total",
