@@ -12,19 +12,17 @@ import { adjustBalance } from "../services/adjustments";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { countByKind, reconcile, serializeMismatch } from "../services/reconciliation";
 import { bookReader } from "../services/trading/book-report";
-import { listWithdrawals, transitionWithdrawal, type Actor } from "../services/withdrawals";
-import { bearerSecurity } from "./user-schemas";
+import { transitionWithdrawal, type Actor } from "../services/withdrawals";
+import { bearerSecurity, jsonBody } from "./user-schemas";
 import {
   AdminWithdrawalSchema,
   IdempotencyHeaderSchema,
   WithdrawalIdParamSchema,
-  WithdrawalStatusSchema,
+  WithdrawalListQuery,
   adminWithdrawalView,
-  AssetCodeQuery,
-  encodeTimeCursor,
-  timeCursorParam,
+  withdrawalsPage,
 } from "./wallet-schemas";
-import { CursorPageQuery, cursorPage, pageResponses } from "../http/page-schemas";
+import { cursorPage, pageResponses } from "../http/page-schemas";
 
 const tags = ["Administration: wallets"];
 const adminOnly = [authenticate(), requireAdmin];
@@ -49,12 +47,7 @@ const listRoute = createRoute({
   security: bearerSecurity,
   middleware: adminOnly,
   request: {
-    query: z.object({
-      status: WithdrawalStatusSchema.optional(),
-      user_id: z.uuid().optional(),
-      asset: AssetCodeQuery,
-      ...CursorPageQuery,
-    }),
+    query: WithdrawalListQuery.extend({ user_id: z.uuid().optional() }),
   },
   responses: pageResponses("A page of withdrawals", cursorPage("withdrawals", AdminWithdrawalSchema)),
 });
@@ -67,7 +60,7 @@ const WithdrawalReply = {
   ...errorResponses(400, 401, 403, 404, 409, 422, 429),
 };
 
-function transitionRoute(action: "approve" | "complete", summary: string) {
+function transitionRoute(action: "approve" | "complete" | "reject" | "sent", summary: string) {
   return createRoute({
     method: "post",
     path: `/admin/withdrawals/{id}/${action}`,
@@ -83,42 +76,21 @@ function transitionRoute(action: "approve" | "complete", summary: string) {
 const approveRoute = transitionRoute("approve", "Approve a withdrawal waiting for approval");
 const completeRoute = transitionRoute("complete", "Mark a sent withdrawal as confirmed on chain");
 const rejectRoute = createRoute({
-  method: "post",
-  path: "/admin/withdrawals/{id}/reject",
-  tags,
-  summary: "Reject a withdrawal not yet sent; its funds are released",
-  security: bearerSecurity,
-  middleware: adminOnly,
+  ...transitionRoute("reject", "Reject a withdrawal not yet sent; its funds are released"),
   request: {
     params: WithdrawalIdParamSchema,
-    body: {
-      content: {
-        "application/json": { schema: z.strictObject({ reason: z.string().trim().min(1).max(500) }) },
-      },
-      required: true,
-    },
+    ...jsonBody(z.strictObject({ reason: z.string().trim().min(1).max(500) })),
   },
-  responses: WithdrawalReply,
 });
 const sentRoute = createRoute({
-  method: "post",
-  path: "/admin/withdrawals/{id}/sent",
-  tags,
-  summary: "Record the broadcast transaction; the funds leave the ledger (amount − fee out, fee to income)",
-  security: bearerSecurity,
-  middleware: adminOnly,
+  ...transitionRoute(
+    "sent",
+    "Record the broadcast transaction; the funds leave the ledger (amount − fee out, fee to income)",
+  ),
   request: {
     params: WithdrawalIdParamSchema,
-    body: {
-      content: {
-        "application/json": {
-          schema: z.strictObject({ tx_hash: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/) }),
-        },
-      },
-      required: true,
-    },
+    ...jsonBody(z.strictObject({ tx_hash: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/) })),
   },
-  responses: WithdrawalReply,
 });
 
 const adjustmentRoute = createRoute({
@@ -205,19 +177,8 @@ const reconciliationRoute = createRoute({
 
 export const adminWalletRoutes = createRouter()
   .openapi(listRoute, async (c) => {
-    const q = c.req.valid("query");
-    const before = timeCursorParam(q.cursor);
-    const page = await listWithdrawals(getDb(c), {
-      userId: q.user_id,
-      asset: q.asset,
-      status: q.status,
-      before,
-      limit: q.limit,
-    });
-    return c.json(
-      { withdrawals: page.items.map(adminWithdrawalView), next_cursor: encodeTimeCursor(page.next) },
-      200,
-    );
+    const { user_id, ...q } = c.req.valid("query");
+    return c.json(await withdrawalsPage(getDb(c), user_id, q, adminWithdrawalView), 200);
   })
   .openapi(approveRoute, async (c) =>
     c.json(await transition(c, "approve", { withdrawalId: c.req.valid("param").id }), 200),

@@ -39,68 +39,53 @@ const listUsersRoute = createRoute({
   responses: pageResponses("A page of users", numberedPage("users", UserSchema)),
 });
 
+/** What the routes on one user (`/admin/users/{id}…`) share: they answer the user as it is after. */
+function oneUser(reply: string, ...errors: Parameters<typeof errorResponses>) {
+  return {
+    tags,
+    security: bearerSecurity,
+    middleware: adminOnly,
+    request: { params: IdParamSchema },
+    responses: { 200: jsonReply(reply, z.object({ user: UserSchema })), ...errorResponses(...errors) },
+  };
+}
+
 const getUserRoute = createRoute({
+  ...oneUser("User", 400, 401, 403, 404, 429),
   method: "get",
   path: "/admin/users/{id}",
-  tags,
   summary: "One user (deleted users included)",
-  security: bearerSecurity,
-  middleware: adminOnly,
-  request: { params: IdParamSchema },
-  responses: {
-    200: jsonReply("User", z.object({ user: UserSchema })),
-    ...errorResponses(400, 401, 403, 404, 429),
-  },
 });
 
 const kycRoute = createRoute({
+  ...oneUser("Updated", 400, 401, 403, 404, 415, 422, 429),
   method: "patch",
   path: "/admin/users/{id}/kyc",
-  tags,
   summary: "Set the KYC status (a reason is required when rejecting)",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: {
     params: IdParamSchema,
     ...jsonBody(z.strictObject({ status: KycStatusSchema, reason: z.string().trim().max(500).nullish() })),
   },
-  responses: {
-    200: jsonReply("Updated", z.object({ user: UserSchema })),
-    ...errorResponses(400, 401, 403, 404, 415, 422, 429),
-  },
 });
 
 const statusRoute = createRoute({
+  ...oneUser("Updated", 400, 401, 403, 404, 409, 415, 422, 429),
   method: "patch",
   path: "/admin/users/{id}/status",
-  tags,
   summary: "Ban or reinstate a user (a banned user is refused everywhere with 403 ACCOUNT_BANNED)",
   description:
     "A ban keeps the user's sessions and keys but every credential (access token, refresh token, API key, login, WebSocket) answers 403 ACCOUNT_BANNED; open sockets lose their private channels within seconds. `active` reinstates.",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: {
     params: IdParamSchema,
     ...jsonBody(z.strictObject({ status: z.enum(["active", "banned"]) })),
   },
-  responses: {
-    200: jsonReply("Updated", z.object({ user: UserSchema })),
-    ...errorResponses(400, 401, 403, 404, 409, 415, 422, 429),
-  },
 });
 
 const deleteRoute = createRoute({
+  ...oneUser("Deleted", 400, 401, 403, 404, 409, 429),
   method: "delete",
   path: "/admin/users/{id}",
-  tags,
   summary: "Soft-delete a user: login refused, sessions and API keys revoked",
-  security: bearerSecurity,
-  middleware: adminOnly,
-  request: { params: IdParamSchema },
-  responses: {
-    200: jsonReply("Deleted", z.object({ user: UserSchema })),
-    ...errorResponses(400, 401, 403, 404, 409, 429),
-  },
 });
 
 const AuditEntrySchema = z

@@ -22,6 +22,8 @@ import {
 
 const tags = ["Account"];
 const sessionOnly = authenticate();
+/** What the session-only routes share. */
+const sessionRoute = { tags, security: bearerSecurity, middleware: sessionOnly };
 
 const getMe = createRoute({
   method: "get",
@@ -37,12 +39,10 @@ const getMe = createRoute({
 });
 
 const patchMe = createRoute({
+  ...sessionRoute,
   method: "patch",
   path: "/users/me",
-  tags,
   summary: "Update first and last name (any other field is refused with 422)",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   request: jsonBody(z.strictObject({ first_name: NameSchema.optional(), last_name: NameSchema.optional() })),
   responses: {
     200: jsonReply("Updated", z.object({ user: UserSchema })),
@@ -54,15 +54,13 @@ const patchMe = createRoute({
 export const PASSWORD_CHANGES_PER_15_MINUTES = 5;
 
 const changePasswordRoute = createRoute({
+  ...sessionRoute,
   method: "post",
   path: "/users/me/password",
-  tags,
   summary:
     "Change the password (current password, and `totp_code` with 2FA on); every other session and every API key is revoked",
   description:
     "Revokes every other session and every API key of the account, and holds withdrawals for 24 h. 403 `CURRENT_PASSWORD_INCORRECT`, `TWO_FACTOR_REQUIRED`, `INVALID_TWO_FACTOR_CODE`. Limited to 5 attempts per 15 minutes per user (429 with Retry-After).",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   request: jsonBody(
     z.strictObject({
       current_password: z.string().min(1).max(1024),
@@ -77,22 +75,18 @@ const changePasswordRoute = createRoute({
 });
 
 const logoutRoute = createRoute({
+  ...sessionRoute,
   method: "post",
   path: "/users/me/logout",
-  tags,
   summary: "End this session (its refresh token and access tokens stop working)",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   responses: { 204: { description: "Signed out" }, ...errorResponses(401, 403, 429) },
 });
 
 const logoutAllRoute = createRoute({
+  ...sessionRoute,
   method: "post",
   path: "/users/me/logout-all",
-  tags,
   summary: "End every session of this user, this one included, and revoke every API key",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   responses: {
     200: jsonReply(
       "Signed out everywhere",
@@ -103,12 +97,10 @@ const logoutAllRoute = createRoute({
 });
 
 const listSessionsRoute = createRoute({
+  ...sessionRoute,
   method: "get",
   path: "/users/me/sessions",
-  tags,
   summary: "Live sessions of this user",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   responses: {
     200: jsonReply("Sessions", z.object({ sessions: z.array(SessionSchema) })),
     ...errorResponses(401, 403, 429),
@@ -116,12 +108,10 @@ const listSessionsRoute = createRoute({
 });
 
 const revokeSessionRoute = createRoute({
+  ...sessionRoute,
   method: "delete",
   path: "/users/me/sessions/{id}",
-  tags,
   summary: "Revoke one of this user's sessions",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   request: { params: IdParamSchema },
   responses: { 204: { description: "Revoked" }, ...errorResponses(400, 401, 403, 404, 429) },
 });

@@ -17,11 +17,11 @@ import type { PlaceOrderRequest } from "../domain/market/placement";
 import { placeOrder } from "../services/trading/place-order";
 import { MAX_BATCH_ORDERS } from "../domain/market/order-limits";
 import { placeOrderBatch } from "../services/trading/place-order-batch";
-import { bearerSecurity } from "./user-schemas";
+import { bearerSecurity, jsonReply } from "./user-schemas";
 import { IdempotencyHeaderSchema } from "./wallet-schemas";
 import { AmendOrderSchema, PlaceOrderSchema, Symbol } from "../domain/market/order-body";
 import { FillSchema, MyTradeSchema, OrderSchema } from "./trading-schemas";
-import { cursorPage, pageResponses } from "../http/page-schemas";
+import { CursorPageQuery, cursorPage, pageResponses } from "../http/page-schemas";
 
 const tags = ["Trading"];
 const trade = authenticate({ permission: "trade" });
@@ -120,21 +120,22 @@ const placeBatchRoute = createRoute({
   },
 });
 
+/** What the routes on one order by id share: they answer the order. */
+function oneOrder(reply: string, ...errors: Parameters<typeof errorResponses>) {
+  return {
+    tags,
+    security: bearerSecurity,
+    request: { params: OrderIdParam },
+    responses: { 200: jsonReply(reply, z.object({ order: OrderSchema })), ...errorResponses(...errors) },
+  };
+}
+
 const cancelRoute = createRoute({
+  ...oneOrder("Cancelled", 400, 401, 403, 404, 409, 429),
   method: "delete",
   path: "/orders/{id}",
-  tags,
   summary: "Cancel one of my orders (another user's id is a 404)",
-  security: bearerSecurity,
   middleware: [trade] as const,
-  request: { params: OrderIdParam },
-  responses: {
-    200: {
-      description: "Cancelled",
-      content: { "application/json": { schema: z.object({ order: OrderSchema }) } },
-    },
-    ...errorResponses(400, 401, 403, 404, 409, 429),
-  },
 });
 
 const amendRoute = createRoute({
@@ -184,56 +185,61 @@ const cancelAllRoute = createRoute({
 });
 
 const getRoute = createRoute({
+  ...oneOrder("The order", 400, 401, 403, 404, 429),
   method: "get",
   path: "/orders/{id}",
-  tags,
   summary: "One of my orders",
-  security: bearerSecurity,
   middleware: [read] as const,
-  request: { params: OrderIdParam },
-  responses: {
-    200: {
-      description: "The order",
-      content: { "application/json": { schema: z.object({ order: OrderSchema }) } },
-    },
-    ...errorResponses(400, 401, 403, 404, 429),
-  },
 });
 
 export const ListQuery = z.object({
   market: Symbol.optional(),
   state: z.enum(["open", "closed", "all"]).default("all"),
   cursor: z.string().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: CursorPageQuery.limit,
 });
 
-const listRoute = createRoute({
-  method: "get",
-  path: "/orders",
-  tags,
-  summary: "My orders, newest first: open, closed or all, by market, with cursor pagination",
-  security: bearerSecurity,
-  middleware: [read] as const,
-  request: { query: ListQuery },
-  responses: pageResponses("A page of orders", cursorPage("orders", OrderSchema)),
-});
+/** A cursor listing of the caller's own rows (an admin's twin below reuses it for any user's). */
+function myListing<K extends string, S extends z.ZodType, Q extends z.ZodObject>(
+  path: string,
+  summary: string,
+  query: Q,
+  key: K,
+  item: S,
+) {
+  return createRoute({
+    method: "get",
+    path,
+    tags,
+    summary,
+    security: bearerSecurity,
+    middleware: [read] as const,
+    request: { query },
+    responses: pageResponses(`A page of ${key}`, cursorPage(key, item)),
+  });
+}
+
+const listRoute = myListing(
+  "/orders",
+  "My orders, newest first: open, closed or all, by market, with cursor pagination",
+  ListQuery,
+  "orders",
+  OrderSchema,
+);
 
 export const TradeQuery = z.object({
   market: Symbol.optional(),
   cursor: z.string().max(20).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: CursorPageQuery.limit,
 });
 
-const tradesRoute = createRoute({
-  method: "get",
-  path: "/trades",
-  tags,
-  summary: "My trades, newest first, with cursor pagination",
-  security: bearerSecurity,
-  middleware: [read] as const,
-  request: { query: TradeQuery },
-  responses: pageResponses("A page of trades", cursorPage("trades", MyTradeSchema)),
-});
+const tradesRoute = myListing(
+  "/trades",
+  "My trades, newest first, with cursor pagination",
+  TradeQuery,
+  "trades",
+  MyTradeSchema,
+);
 
 /**
  * Runs a placement under the request's Idempotency-Key, if any. The key names the orders: the
@@ -335,46 +341,30 @@ export const orderRoutes = createRouter()
     return c.json(await listTrades(getDb(c), { ...q, userId: c.get("principal").userId }), 200);
   });
 
-const adminOnly = [authenticate(), requireAdmin];
-const adminTags = ["Admin"];
+/** The admin's reads are the caller's own, for any user. */
+const asAdmin = { tags: ["Admin"], middleware: [authenticate(), requireAdmin] };
 
 const adminOrdersRoute = createRoute({
-  method: "get",
+  ...listRoute,
+  ...asAdmin,
   path: "/admin/orders",
-  tags: adminTags,
   summary: "Any user's orders (all users when user_id is omitted), newest first",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: { query: ListQuery.extend({ user_id: z.uuid().optional() }) },
-  responses: pageResponses("A page of orders", cursorPage("orders", OrderSchema)),
 });
 
 const adminOrderRoute = createRoute({
-  method: "get",
+  ...getRoute,
+  ...asAdmin,
   path: "/admin/orders/{id}",
-  tags: adminTags,
   summary: "Any order",
-  security: bearerSecurity,
-  middleware: adminOnly,
-  request: { params: OrderIdParam },
-  responses: {
-    200: {
-      description: "The order",
-      content: { "application/json": { schema: z.object({ order: OrderSchema }) } },
-    },
-    ...errorResponses(400, 401, 403, 404, 429),
-  },
 });
 
 const adminTradesRoute = createRoute({
-  method: "get",
+  ...tradesRoute,
+  ...asAdmin,
   path: "/admin/trades",
-  tags: adminTags,
   summary: "A user's trades, newest first",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: { query: TradeQuery.extend({ user_id: z.uuid() }) },
-  responses: pageResponses("A page of trades", cursorPage("trades", MyTradeSchema)),
 });
 
 export const adminTradingRoutes = createRouter()

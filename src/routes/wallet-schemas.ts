@@ -1,10 +1,13 @@
 import { z } from "@hono/zod-openapi";
+import type { Database } from "../db/client";
 import type { TimeCursor } from "../db/keyset";
+import { withdrawalStatus } from "../db/schema";
+import { CursorPageQuery } from "../http/page-schemas";
 import { badRequest } from "../lib/errors";
 import { formatUnits } from "../lib/money";
 import type { Deposit } from "../services/deposits";
 import type { LedgerHistoryItem } from "../domain/ledger/ledger";
-import type { WithdrawalWithDecimals } from "../services/withdrawals";
+import { listWithdrawals, type WithdrawalWithDecimals } from "../services/withdrawals";
 
 /** Shapes of the wallet API: every amount a decimal string with exactly the asset's decimals. */
 
@@ -42,14 +45,7 @@ export const BalanceSchema = z
   })
   .openapi("Balance");
 
-export const WithdrawalStatusSchema = z.enum([
-  "pending_approval",
-  "approved",
-  "sent",
-  "completed",
-  "rejected",
-  "cancelled",
-]);
+export const WithdrawalStatusSchema = z.enum(withdrawalStatus.enumValues);
 
 export const WithdrawalSchema = z
   .object({
@@ -168,6 +164,30 @@ export function timeCursorParam(cursor: string | undefined): TimeCursor | undefi
 /** Opaque keyset cursor over (created_at, id). */
 export function encodeTimeCursor(next: TimeCursor | null): string | null {
   return next ? btoa(`${next.createdAt.toISOString()}|${next.id}`).replaceAll("=", "") : null;
+}
+
+/** The query of a withdrawals listing (an admin's adds `user_id`). */
+export const WithdrawalListQuery = z.object({
+  status: WithdrawalStatusSchema.optional(),
+  asset: AssetCodeQuery,
+  ...CursorPageQuery,
+});
+
+/** A page of withdrawals as both listings answer it: the caller's own, or an admin's of any user's. */
+export async function withdrawalsPage<V>(
+  db: Database,
+  userId: string | undefined,
+  q: z.infer<typeof WithdrawalListQuery>,
+  view: (w: WithdrawalWithDecimals) => V,
+) {
+  const page = await listWithdrawals(db, {
+    userId,
+    asset: q.asset,
+    status: q.status,
+    before: timeCursorParam(q.cursor),
+    limit: q.limit,
+  });
+  return { withdrawals: page.items.map(view), next_cursor: encodeTimeCursor(page.next) };
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -14,12 +14,7 @@ import { listUserDeposits } from "../services/deposits";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { getBalances, listUserPostings } from "../domain/ledger/ledger";
 import { walletConfig } from "../services/wallet-config";
-import {
-  listWithdrawals,
-  requestWithdrawal,
-  transitionWithdrawal,
-  type Actor,
-} from "../services/withdrawals";
+import { requestWithdrawal, transitionWithdrawal, type Actor } from "../services/withdrawals";
 import { TotpCodeSchema, bearerSecurity } from "./user-schemas";
 import {
   AssetParamSchema,
@@ -29,13 +24,14 @@ import {
   TransactionSchema,
   WithdrawalIdParamSchema,
   WithdrawalSchema,
-  WithdrawalStatusSchema,
   depositView,
   AssetCodeQuery,
   encodeTimeCursor,
   timeCursorParam,
   transactionView,
   withdrawalView,
+  WithdrawalListQuery,
+  withdrawalsPage,
 } from "./wallet-schemas";
 import { CursorPageQuery, cursorPage, pageResponses } from "../http/page-schemas";
 
@@ -163,13 +159,7 @@ const listWithdrawalsRoute = createRoute({
   summary: "The caller's withdrawals, newest first",
   security,
   middleware: canRead,
-  request: {
-    query: z.object({
-      status: WithdrawalStatusSchema.optional(),
-      asset: AssetCodeQuery,
-      ...CursorPageQuery,
-    }),
-  },
+  request: { query: WithdrawalListQuery },
   responses: pageResponses("A page of withdrawals", cursorPage("withdrawals", WithdrawalSchema)),
 });
 
@@ -280,21 +270,12 @@ export const walletRoutes = createRouter()
     if (replayed) c.header("Idempotent-Replayed", "true");
     return c.json(response.body, 201);
   })
-  .openapi(listWithdrawalsRoute, async (c) => {
-    const q = c.req.valid("query");
-    const before = timeCursorParam(q.cursor);
-    const page = await listWithdrawals(getDb(c), {
-      userId: c.get("principal").userId,
-      asset: q.asset,
-      status: q.status,
-      before,
-      limit: q.limit,
-    });
-    return c.json(
-      { withdrawals: page.items.map(withdrawalView), next_cursor: encodeTimeCursor(page.next) },
+  .openapi(listWithdrawalsRoute, async (c) =>
+    c.json(
+      await withdrawalsPage(getDb(c), c.get("principal").userId, c.req.valid("query"), withdrawalView),
       200,
-    );
-  })
+    ),
+  )
   .openapi(listDepositsRoute, async (c) => {
     const q = c.req.valid("query");
     const before = timeCursorParam(q.cursor);

@@ -6390,10 +6390,10 @@ export interface paths {
             parameters: {
                 query?: {
                     status?: "pending_approval" | "approved" | "sent" | "completed" | "rejected" | "cancelled";
-                    user_id?: string;
                     asset?: string;
                     cursor?: string;
                     limit?: number;
+                    user_id?: string;
                 };
                 header?: never;
                 path?: never;
