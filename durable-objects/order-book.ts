@@ -24,7 +24,7 @@ import type { CandleView, DepthView, TickerView, TradeView } from "./market/mess
 import { MarketMetrics } from "./market/metrics";
 import { OrderIntake } from "./market/order-intake";
 import { OrderRateLimiter } from "./market/order-rate-limiter";
-import { ackOutboxOf, outboxBacklog, outboxOrderIds, readOutbox } from "./market/outbox";
+import { ackOutboxOf, outboxBacklog, outboxOrderIds, readOutbox, readOutboxPages } from "./market/outbox";
 import type { BookRules } from "../src/domain/market/market-rules";
 import { createSchema, readMeta, writeMeta } from "./market/schema";
 import { ObjectSettler } from "./market/settler";
@@ -106,7 +106,16 @@ export class OrderBook extends DurableObject<Env> {
     };
     this.settler = new ObjectSettler(
       env,
-      { ...outbox, backlog: () => outboxBacklog(ctx.storage.sql) },
+      {
+        ...outbox,
+        backlog: () => outboxBacklog(ctx.storage.sql),
+        // Settlement hands the stored pages to Postgres unparsed (market/outbox.ts).
+        readPages: async (afterSeq, maxEntries) => {
+          const pages = readOutboxPages(ctx.storage.sql, afterSeq, maxEntries);
+          if (pages) this.counts.handedOut(pages.marks);
+          return pages && { ...pages, lastSeq: this.market.counters.outboxSeq };
+        },
+      },
       () => this.market.rules?.rules,
       () => this.selfSettling,
     );

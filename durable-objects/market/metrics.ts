@@ -65,7 +65,7 @@ export class MarketMetrics {
   }
 
   /** Entries read by a settler (the object's own, the cron's or a cancel's): their match times. */
-  handedOut(entries: readonly OutboxEntry[]): void {
+  handedOut(entries: readonly Pick<OutboxEntry, "seq" | "ts">[]): void {
     for (const e of entries) {
       if (e.seq <= this.lastPendingSeq) continue;
       this.pendingSeq.push(e.seq);

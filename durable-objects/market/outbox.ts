@@ -1,38 +1,133 @@
 import type { OutboxEntry } from "../../src/domain/market/commands";
+import type { OutboxPages } from "../../src/domain/settlement/settle-page";
 
 /**
- * Settlement outbox: rows are written with the state change and deleted once acknowledged.
- * Each row carries the storage's `epoch` (stamped here, not in memory: the entries also feed
- * the users' sockets, which have no use for it), in a column of its own rather than rewritten
- * into each body (rows from before the column carry it in the body).
+ * Settlement outbox: ONE row per flush (a page), written with the state change and deleted
+ * once acknowledged. A page's `body` is the JSON array of its entries as the flush already
+ * serialised them, `seq` its last entry's sequence (so "after the cursor" and "acknowledged up
+ * to" stay comparisons on the key), `first_seq` and `n` its first sequence and entry count, `ts`
+ * its first entry's match time (the lag metric's clock), `epoch` the storage's identity
+ * (stamped here, not in memory: the entries also feed the users' sockets, which have no use for
+ * it). Settlement hands the pages to Postgres as they are stored (`readOutboxPages`): the
+ * object's thread never parses or re-serialises an entry on that path.
+ *
+ * Rows from before pages hold one entry each (a JSON object, `first_seq` null), and rows from
+ * before the epoch column carry it in the body: both are still read.
  */
 export function appendOutbox(sql: SqlStorage, entries: readonly OutboxEntry[], epoch?: string): void {
   if (entries.length === 0) return;
   sql.exec(
-    `INSERT INTO outbox (seq, body, epoch) SELECT json_extract(value, '$.seq'), value, ?1 FROM json_each(?2)`,
+    "INSERT INTO outbox (seq, first_seq, n, ts, epoch, body) VALUES (?, ?, ?, ?, ?, ?)",
+    entries[entries.length - 1]!.seq,
+    entries[0]!.seq,
+    entries.length,
+    entries[0]!.ts,
     epoch ?? null,
     JSON.stringify(entries),
   );
 }
 
-export function readOutbox(sql: SqlStorage, afterSeq: number, limit: number): OutboxEntry[] {
-  return sql
-    .exec<{ body: string; epoch: string | null }>(
-      "SELECT body, epoch FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-      afterSeq,
-      limit,
-    )
-    .toArray()
-    .map((row) => {
-      const entry = JSON.parse(row.body) as OutboxEntry;
-      if (row.epoch !== null) entry.epoch = row.epoch;
-      return entry;
-    });
+/** The page columns, added to storage created before pages (called by `createSchema`). */
+export function migrateOutbox(sql: SqlStorage): void {
+  const columns = new Set(
+    sql
+      .exec<{ name: string }>("SELECT name FROM pragma_table_info('outbox')")
+      .toArray()
+      .map((c) => c.name),
+  );
+  for (const [name, type] of [
+    ["epoch", "TEXT"],
+    ["first_seq", "INTEGER"],
+    ["n", "INTEGER"],
+    ["ts", "INTEGER"],
+  ] as const) {
+    if (!columns.has(name)) sql.exec(`ALTER TABLE outbox ADD COLUMN ${name} ${type}`);
+  }
 }
 
-/** Deletes every row up to and including `uptoSeq`; returns how many went. */
+type OutboxRow = { seq: number; body: string; epoch: string | null; first_seq: number | null };
+
+function entriesOf(row: OutboxRow): OutboxEntry[] {
+  const parsed = JSON.parse(row.body) as OutboxEntry | OutboxEntry[];
+  const entries = Array.isArray(parsed) ? parsed : [parsed];
+  if (row.epoch !== null) for (const e of entries) e.epoch = row.epoch;
+  return entries;
+}
+
+/** Up to `limit` entries after `afterSeq`, parsed (RPC readers, tests, the fallback path). */
+export function readOutbox(sql: SqlStorage, afterSeq: number, limit: number): OutboxEntry[] {
+  const out: OutboxEntry[] = [];
+  // Every row holds at least one entry, so `limit` rows always hold enough.
+  const rows = sql.exec<OutboxRow>(
+    "SELECT seq, body, epoch, first_seq FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+    afterSeq,
+    limit,
+  );
+  for (const row of rows) {
+    for (const e of entriesOf(row)) {
+      if (e.seq > afterSeq) out.push(e);
+      if (out.length === limit) return out;
+    }
+  }
+  return out;
+}
+
+/**
+ * Whole pages after `afterSeq`, at least one and then while they total at most `maxEntries`,
+ * all of one epoch; null when the next row is not a page of an epoch (storage from before
+ * pages or epochs: the caller reads entries instead).
+ */
+export function readOutboxPages(sql: SqlStorage, afterSeq: number, maxEntries: number): OutboxPages | null {
+  const rows = sql.exec<{
+    seq: number;
+    body: string;
+    epoch: string | null;
+    n: number | null;
+    ts: number | null;
+  }>("SELECT seq, body, epoch, n, ts FROM outbox WHERE seq > ? ORDER BY seq", afterSeq);
+  const bodies: string[] = [];
+  const marks: { seq: number; ts: number }[] = [];
+  let count = 0;
+  let epoch: string | null = null;
+  for (const row of rows) {
+    if (row.n === null || row.ts === null || row.epoch === null) break;
+    if (bodies.length > 0 && (row.epoch !== epoch || count + row.n > maxEntries)) break;
+    epoch = row.epoch;
+    bodies.push(row.body);
+    marks.push({ seq: row.seq, ts: row.ts });
+    count += row.n;
+  }
+  if (bodies.length === 0 || epoch === null) return null;
+  return { pages: `[${bodies.join(",")}]`, count, epoch, marks };
+}
+
+/**
+ * Deletes every entry up to and including `uptoSeq`; returns how many went. Whole pages go;
+ * a page the sequence splits (a caller that settled part of it) keeps only its later entries.
+ */
 export function ackOutbox(sql: SqlStorage, uptoSeq: number): number {
-  return sql.exec("DELETE FROM outbox WHERE seq <= ?", uptoSeq).rowsWritten;
+  const whole = sql
+    .exec<{ n: number }>("SELECT coalesce(sum(coalesce(n, 1)), 0) AS n FROM outbox WHERE seq <= ?", uptoSeq)
+    .one().n;
+  if (whole > 0) sql.exec("DELETE FROM outbox WHERE seq <= ?", uptoSeq);
+  const split = sql
+    .exec<OutboxRow & { n: number }>(
+      "SELECT seq, body, epoch, first_seq, n FROM outbox WHERE seq > ? AND first_seq <= ? ORDER BY seq LIMIT 1",
+      uptoSeq,
+      uptoSeq,
+    )
+    .toArray()[0];
+  if (!split) return whole;
+  const kept = (JSON.parse(split.body) as OutboxEntry[]).filter((e) => e.seq > uptoSeq);
+  sql.exec(
+    "UPDATE outbox SET body = ?, first_seq = ?, n = ?, ts = ? WHERE seq = ?",
+    JSON.stringify(kept),
+    kept[0]!.seq,
+    kept.length,
+    kept[0]!.ts,
+    split.seq,
+  );
+  return whole + split.n - kept.length;
 }
 
 /**
@@ -54,16 +149,20 @@ export function ackOutboxOf(
 export function outboxOrderIds(sql: SqlStorage): string[] {
   return sql
     .exec<{ id: string }>(
-      `SELECT DISTINCT id FROM (
-         SELECT json_extract(body, '$.orderId') AS id FROM outbox
-         UNION ALL SELECT json_extract(body, '$.takerOrderId') FROM outbox
-         UNION ALL SELECT json_extract(body, '$.makerOrderId') FROM outbox)
+      `WITH e AS (
+         SELECT j.value AS body FROM outbox, json_each(CASE WHEN first_seq IS NULL
+           THEN json_array(json(outbox.body)) ELSE outbox.body END) AS j)
+       SELECT DISTINCT id FROM (
+         SELECT json_extract(body, '$.orderId') AS id FROM e
+         UNION ALL SELECT json_extract(body, '$.takerOrderId') FROM e
+         UNION ALL SELECT json_extract(body, '$.makerOrderId') FROM e)
        WHERE id IS NOT NULL`,
     )
     .toArray()
     .map((r) => r.id);
 }
 
+/** Entries not yet acknowledged. */
 export function outboxBacklog(sql: SqlStorage): number {
-  return sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+  return sql.exec<{ n: number }>("SELECT coalesce(sum(coalesce(n, 1)), 0) AS n FROM outbox").one().n;
 }

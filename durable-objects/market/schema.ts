@@ -1,3 +1,5 @@
+import { migrateOutbox } from "./outbox";
+
 /**
  * The object's SQLite tables. Every state change writes its rows in one `transactionSync`;
  * batches insert many rows per statement through `json_each` (see DESIGN.md SQLite figures).
@@ -11,7 +13,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
 CREATE TABLE IF NOT EXISTS snapshot_chunks (
   snapshot_id INTEGER NOT NULL, idx INTEGER NOT NULL, data BLOB NOT NULL,
   PRIMARY KEY (snapshot_id, idx));
-CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, body TEXT NOT NULL, epoch TEXT);
+CREATE TABLE IF NOT EXISTS outbox (
+  seq INTEGER PRIMARY KEY, first_seq INTEGER, n INTEGER, ts INTEGER, epoch TEXT, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (
   num INTEGER PRIMARY KEY, order_id TEXT NOT NULL UNIQUE, client_order_id TEXT,
   user_id TEXT NOT NULL, result TEXT NOT NULL);
@@ -56,9 +59,8 @@ export const EMPTY_COUNTERS: Counters = {
 
 export function createSchema(sql: SqlStorage): void {
   for (const statement of SCHEMA.split(";")) if (statement.trim()) sql.exec(statement);
-  // Storage created before the outbox had its own epoch column (those rows carry it in the body).
-  const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('outbox')").toArray();
-  if (!columns.some((c) => c.name === "epoch")) sql.exec("ALTER TABLE outbox ADD COLUMN epoch TEXT");
+  // The outbox's page columns, on storage created before them (./outbox.ts).
+  migrateOutbox(sql);
 }
 
 export function readMeta<T>(sql: SqlStorage, key: string): T | null {

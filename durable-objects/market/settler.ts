@@ -5,7 +5,7 @@ import { describeError, Logger, parseLogLevel } from "../../src/lib/logger";
 import { withTimeout } from "../../src/lib/with-timeout";
 import { forwardToAccountStreams } from "../../src/binance/user-data/forward";
 import { relayOutbox } from "../../src/domain/events/event-outbox";
-import { settleMarket, type OutboxSource } from "../../src/domain/settlement/settle-market";
+import { settleMarket, type OutboxSource, type ReadPages } from "../../src/domain/settlement/settle-market";
 import type { MarketRules } from "../../src/domain/market/market-rules";
 
 /** Batches per round; a round that used them all goes again at once. */
@@ -50,7 +50,7 @@ export class ObjectSettler {
 
   constructor(
     private readonly env: Env,
-    private readonly source: OutboxSource & { backlog(): number },
+    private readonly source: OutboxSource & { backlog(): number; readPages: ReadPages },
     private readonly rules: () => MarketRules | undefined,
     private readonly enabled: () => boolean,
   ) {
@@ -91,6 +91,7 @@ export class ObjectSettler {
             maxBatches: BATCHES_PER_ROUND,
             afterSeq: this.cursor,
             log: this.log,
+            readPages: this.source.readPages,
           }),
           ROUND_TIMEOUT_MS,
           `settlement round took over ${ROUND_TIMEOUT_MS} ms`,

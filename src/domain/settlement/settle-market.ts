@@ -6,10 +6,16 @@ import { isInvariantBreach, reasonOf, SettlementEpochError } from "./settlement-
 import { planSettlement, type OutboxEntry } from "./plan";
 import { logQuarantined, quarantineEntry } from "./quarantine";
 import { assertEpoch, cursorOf, lockBatch, type Cursor } from "./reads";
+import { entriesOfPages, pagesOfEntries, settlePage, type OutboxPages } from "./settle-page";
 import { NOTHING, writePlan, type BatchResult } from "./writes";
 
-/** Outbox entries per Postgres transaction. */
+/** Outbox entries per Postgres transaction, read as entries (over RPC). */
 export const SETTLEMENT_BATCH = 200;
+/**
+ * Entries per statement, read as stored pages (whole flushes, at least one): under a backlog
+ * few large statements, since the object's cost per statement hardly depends on its size.
+ */
+export const SETTLEMENT_PAGE = 2_000;
 
 export interface SettleOptions {
   /** Test hook: runs after the batch committed and before the outbox is acknowledged. */
@@ -28,6 +34,8 @@ export interface SettleOptions {
   afterSeq?: number;
   /** Where quarantined entries, a reset book and failed balance publications are logged. */
   log?: Logger;
+  /** The book's stored pages, when the caller can read them in place (else entries over `book`). */
+  readPages?: ReadPages;
 }
 
 /** What a market's order book says about its outbox besides the entries. */
@@ -48,6 +56,12 @@ export interface OutboxSource extends BalancePublisher {
   readOutbox(afterSeq: number, limit: number): Promise<OutboxRead>;
   ackOutbox(uptoSeq: number, epoch?: string): Promise<unknown>;
 }
+
+/**
+ * The stored pages after `afterSeq`, unparsed: the object's own settler reads them in place;
+ * null when there are none, or they are rows from before pages (`readOutbox` reads those).
+ */
+export type ReadPages = (afterSeq: number, maxEntries: number) => Promise<OutboxPages | null>;
 
 export interface SettleResult {
   batches: number;
@@ -124,6 +138,50 @@ async function applyIsolating(
   }
   logQuarantined(log, rules.symbol, batch.quarantined);
   return batch;
+}
+
+/**
+ * A page through `settle_page` (one statement); what it leaves to the TypeScript planner (an
+ * amendment, an OCO pair, an invariant a page breaks) goes through `applyIsolating` instead.
+ */
+async function applyPage(
+  db: Database,
+  rules: MarketRules,
+  page: { pages: string; epoch: string | null },
+  entries: () => OutboxEntry[],
+  afterSeq: number,
+  wait: boolean,
+  log: Logger,
+): Promise<BatchResult & { entries: number }> {
+  let outcome;
+  try {
+    outcome = await settlePage(db, rules, page.pages, page.epoch, wait);
+  } catch (err) {
+    // A balance or constraint Postgres refused: the planner finds the entry and quarantines it.
+    if (!isInvariantBreach(err)) throw err;
+    outcome = { status: "fallback" as const, reason: describeError(err).error };
+  }
+  switch (outcome.status) {
+    case "ok": {
+      const { lastSeq, trades, balances, entries: count } = outcome;
+      return { lastSeq, trades, balances, entries: count, busy: false, quarantined: [] };
+    }
+    case "busy":
+      return { ...NOTHING, busy: true, entries: 0 };
+    case "epoch":
+      throw new SettlementEpochError(
+        `${rules.symbol}: outbox epoch ${page.epoch} is not the cursor's ${outcome.cursorEpoch} (the order book's storage was reset)`,
+      );
+    case "fallback": {
+      log.debug("settlement page left to the planner", { market: rules.symbol, reason: outcome.reason });
+      const parsed = entries();
+      const applied = await applyIsolating(db, rules, parsed, wait, log);
+      return {
+        ...applied,
+        entries: parsed.filter((e) => e.seq > afterSeq && e.seq <= applied.lastSeq).length,
+      };
+    }
+  }
 }
 
 async function settleOneByOne(
@@ -204,16 +262,22 @@ export async function settleMarket(
   let first = true;
   while (result.batches < maxBatches) {
     result.lastSeq = afterSeq;
-    const read = await book.readOutbox(afterSeq, SETTLEMENT_BATCH);
+    const paged = (await options.readPages?.(afterSeq, SETTLEMENT_PAGE)) ?? null;
+    const read: OutboxRead = paged
+      ? { entries: [], epoch: paged.epoch, lastSeq: paged.lastSeq }
+      : await book.readOutbox(afterSeq, SETTLEMENT_BATCH);
     if (stored && first) assertSameBook(rules.symbol, stored, read, log);
     first = false;
     const { entries } = read;
-    if (entries.length === 0) {
+    if (!paged && entries.length === 0) {
       // Anything at or below the cursor that is still there was applied but not acknowledged.
       await book.ackOutbox(afterSeq, read.epoch);
       break;
     }
-    const applied = await applyIsolating(db, rules, entries, options.wait ?? false, log);
+    const wait = options.wait ?? false;
+    const applied = paged
+      ? await applyPage(db, rules, paged, () => entriesOfPages(paged), afterSeq, wait, log)
+      : await applyPage(db, rules, pagesOfEntries(entries), () => entries, afterSeq, wait, log);
     const advanced = applied.lastSeq > afterSeq;
     if (advanced) {
       await options.afterCommit?.(applied.lastSeq);
@@ -224,7 +288,7 @@ export async function settleMarket(
         publishBalances(book, rules.symbol, balanceUpdates(rules, applied.balances), options.log),
       ]);
       result.batches++;
-      result.entries += entries.filter((e) => e.seq > afterSeq && e.seq <= applied.lastSeq).length;
+      result.entries += applied.entries;
       result.trades += applied.trades;
       result.quarantined += applied.quarantined.length;
       result.lastSeq = afterSeq = applied.lastSeq;

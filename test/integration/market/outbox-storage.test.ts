@@ -1,6 +1,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { appendOutbox, readOutbox } from "../../../durable-objects/market/outbox";
+import {
+  ackOutbox,
+  appendOutbox,
+  outboxBacklog,
+  outboxOrderIds,
+  readOutbox,
+  readOutboxPages,
+} from "../../../durable-objects/market/outbox";
 import { createSchema } from "../../../durable-objects/market/schema";
 import type { OutboxEntry } from "../../../src/domain/market/commands";
 import { configuredBook } from "./helpers";
@@ -40,6 +47,57 @@ describe("the outbox's storage", () => {
       ]);
       expect(read[2]).toEqual({ ...entry(3), epoch: "new" });
       expect(readOutbox(sql, 3, 1).map((e) => e.seq)).toEqual([4]);
+      sql.exec("DELETE FROM outbox");
+    });
+  });
+
+  it("keeps one row per flush, hands whole pages over unparsed, and acknowledges across a page", async () => {
+    const book = await configuredBook("OBX-USDT");
+    await runInDurableObject(book, (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DELETE FROM outbox");
+      appendOutbox(sql, [entry(1), entry(2), entry(3)], "e1");
+      appendOutbox(sql, [entry(4)], "e1");
+      appendOutbox(sql, [entry(5), entry(6)], "e1");
+      expect(sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n).toBe(3);
+      expect(outboxBacklog(sql)).toBe(6);
+
+      // Whole pages while they fit (always at least one), exactly as stored.
+      const pages = readOutboxPages(sql, 0, 4)!;
+      expect(pages.count).toBe(4);
+      expect(pages.epoch).toBe("e1");
+      expect(pages.marks).toEqual([
+        { seq: 3, ts: 1 },
+        { seq: 4, ts: 1 },
+      ]);
+      const parsed = JSON.parse(pages.pages) as OutboxEntry[][];
+      expect(parsed.map((p) => p.map((e) => e.seq))).toEqual([[1, 2, 3], [4]]);
+      expect(readOutboxPages(sql, 0, 1)!.count).toBe(3);
+      expect(readOutboxPages(sql, 2, 100)!.count).toBe(6); // the first page is not cut
+      expect(readOutboxPages(sql, 6, 100)).toBeNull();
+
+      // An acknowledgement inside a page keeps the page's later entries, and only those.
+      expect(ackOutbox(sql, 2)).toBe(2);
+      expect(outboxBacklog(sql)).toBe(4);
+      expect(readOutbox(sql, 0, 10).map((e) => e.seq)).toEqual([3, 4, 5, 6]);
+      expect(readOutbox(sql, 0, 10)[0]).toEqual({ ...entry(3), epoch: "e1" });
+      expect(outboxOrderIds(sql).sort()).toEqual(["o-3", "o-4", "o-5", "o-6"]);
+      expect(readOutbox(sql, 4, 1).map((e) => e.seq)).toEqual([5]);
+      expect(ackOutbox(sql, 5)).toBe(3);
+      expect(readOutboxPages(sql, 0, 10)!.marks).toEqual([{ seq: 6, ts: 1 }]);
+      expect(ackOutbox(sql, 6)).toBe(1);
+      expect(outboxBacklog(sql)).toBe(0);
+
+      // Rows from before pages are read as entries, never handed over as pages.
+      sql.exec("INSERT INTO outbox (seq, body) VALUES (7, ?)", JSON.stringify({ ...entry(7), epoch: "old" }));
+      appendOutbox(sql, [entry(8)], "e1");
+      expect(readOutboxPages(sql, 0, 10)).toBeNull();
+      expect(readOutbox(sql, 0, 10).map((e) => [e.seq, e.epoch])).toEqual([
+        [7, "old"],
+        [8, "e1"],
+      ]);
+      expect(outboxBacklog(sql)).toBe(2);
+      expect(outboxOrderIds(sql).sort()).toEqual(["o-7", "o-8"]);
       sql.exec("DELETE FROM outbox");
     });
   });
