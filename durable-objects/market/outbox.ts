@@ -74,31 +74,43 @@ export function readOutbox(sql: SqlStorage, afterSeq: number, limit: number): Ou
 
 /**
  * Whole pages after `afterSeq`, at least one and then while they total at most `maxEntries`,
- * all of one epoch; null when the next row is not a page of an epoch (storage from before
- * pages or epochs: the caller reads entries instead).
+ * joined by SQLite into one string (no row or entry reaches JavaScript on its own); null when
+ * there are none, or the range holds rows from before pages (the caller reads entries then).
  */
+type PagesRow = {
+  pages: string | null;
+  count: number;
+  rows: number;
+  /** Page columns set, over all rows (3 per page; fewer: rows from before pages). */
+  clean: number;
+  epoch: string | null;
+  epochs: number;
+  /** JSON: [[last seq, first ts], ...] per page. */
+  marks: string;
+};
+
 export function readOutboxPages(sql: SqlStorage, afterSeq: number, maxEntries: number): OutboxPages | null {
-  const rows = sql.exec<{
-    seq: number;
-    body: string;
-    epoch: string | null;
-    n: number | null;
-    ts: number | null;
-  }>("SELECT seq, body, epoch, n, ts FROM outbox WHERE seq > ? ORDER BY seq", afterSeq);
-  const bodies: string[] = [];
-  const marks: { seq: number; ts: number }[] = [];
-  let count = 0;
-  let epoch: string | null = null;
-  for (const row of rows) {
-    if (row.n === null || row.ts === null || row.epoch === null) break;
-    if (bodies.length > 0 && (row.epoch !== epoch || count + row.n > maxEntries)) break;
-    epoch = row.epoch;
-    bodies.push(row.body);
-    marks.push({ seq: row.seq, ts: row.ts });
-    count += row.n;
-  }
-  if (bodies.length === 0 || epoch === null) return null;
-  return { pages: `[${bodies.join(",")}]`, count, epoch, marks };
+  const row = sql
+    .exec<PagesRow>(
+      `WITH w AS (
+         SELECT seq, sum(coalesce(n, 1)) OVER (ORDER BY seq) AS upto
+         FROM (SELECT seq, n FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2)
+       ), cut AS (
+         SELECT coalesce((SELECT max(seq) FROM w WHERE upto <= ?2), (SELECT min(seq) FROM w)) AS last
+       )
+       SELECT '[' || group_concat(o.body, ',' ORDER BY o.seq) || ']' AS pages,
+         coalesce(sum(o.n), 0) AS count, count(*) AS rows,
+         count(o.n) + count(o.ts) + count(o.epoch) AS clean, min(o.epoch) AS epoch,
+         json_group_array(json_array(o.seq, o.ts) ORDER BY o.seq) AS marks,
+         count(DISTINCT o.epoch) AS epochs
+       FROM outbox o, cut WHERE o.seq > ?1 AND o.seq <= cut.last`,
+      afterSeq,
+      maxEntries,
+    )
+    .one();
+  if (row.rows === 0 || row.pages === null || row.clean !== 3 * row.rows || row.epochs !== 1) return null;
+  const marks = (JSON.parse(row.marks) as [number, number][]).map(([seq, ts]) => ({ seq, ts }));
+  return { pages: row.pages, count: row.count, epoch: row.epoch!, marks };
 }
 
 /**

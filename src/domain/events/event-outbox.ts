@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import { and, asc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
+import { eq, sql, type SQL } from "drizzle-orm";
 import type { Database, DbExecutor } from "../../db/client";
 import { jsonRowsInsert } from "../../db/json-insert";
 import { eventOutbox } from "../../db/schema";
@@ -117,12 +117,11 @@ async function relayUnderLock(
     }
     let published = 0;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const pending = await tx
-        .select()
-        .from(eventOutbox)
-        .where(isNull(eventOutbox.publishedAt))
-        .orderBy(asc(eventOutbox.id))
-        .limit(limit);
+      // The envelopes as text: published as stored, never parsed and re-serialised for Redis.
+      const { rows: pending } = await tx.execute<{ id: string; stream: string; envelope: string }>(
+        sql`select id::text as id, stream, envelope::text as envelope from ${eventOutbox}
+          where ${eventOutbox.publishedAt} is null order by ${eventOutbox.id} limit ${limit}`,
+      );
       if (pending.length === 0) break;
       // One pipelined request for the page (XADDs run in order), then one UPDATE: two round
       // trips per page instead of two per event. A failed XADD stops the page there; the ones
@@ -132,7 +131,7 @@ async function relayUnderLock(
         pipe.xadd(
           row.stream,
           "*",
-          { event: JSON.stringify(row.envelope) },
+          { event: row.envelope },
           { trim: { type: "MAXLEN", threshold: STREAM_MAX_LENGTH, comparison: "~" } },
         );
       }
@@ -146,29 +145,26 @@ async function relayUnderLock(
         [delivered, failure] = [0, err];
       }
       if (delivered > 0) {
-        await onPublished?.(
-          db,
-          pending.slice(0, delivered).map((row) => row.envelope as unknown as EventEnvelope),
-        );
-        await tx
-          .update(eventOutbox)
-          .set({ publishedAt: new Date(), attempts: sql`${eventOutbox.attempts} + 1` })
-          .where(
-            and(
-              inArray(
-                eventOutbox.id,
-                pending.slice(0, delivered).map((row) => row.id),
-              ),
-              isNull(eventOutbox.publishedAt),
-            ),
-          );
+        const sent = pending.slice(0, delivered);
+        // The hook and the mark side by side: both before the commit, so a relay that fails
+        // calls the hook again for the page (at least once, as the stream).
+        await Promise.all([
+          onPublished?.(
+            db,
+            sent.map((row) => JSON.parse(row.envelope) as EventEnvelope),
+          ),
+          tx.execute(sql`update ${eventOutbox}
+            set published_at = now(), attempts = ${eventOutbox.attempts} + 1
+            where ${eventOutbox.id} = any(${`{${sent.map((row) => row.id).join(",")}}`}::bigint[])
+              and ${eventOutbox.publishedAt} is null`),
+        ]);
         published += delivered;
       }
       if (failure !== undefined) {
         await tx
           .update(eventOutbox)
           .set({ attempts: sql`${eventOutbox.attempts} + 1`, lastError: String(failure).slice(0, 500) })
-          .where(eq(eventOutbox.id, pending[delivered]!.id));
+          .where(eq(eventOutbox.id, BigInt(pending[delivered]!.id)));
         // Keep per-stream order: stop at the first failure, the cron retries.
         return { published, failed: pending.length - delivered };
       }
