@@ -53,6 +53,11 @@ export class Market implements MarketState {
   readonly ids: OrderIds;
   readonly depth: DepthFeed;
   readonly candles = new CandleBook();
+  /** Placements already converted to engine units, with the rules they were converted under. */
+  private readonly converted = new WeakMap<
+    PlaceCommand,
+    { rules: ActiveRules; order: EngineOrder | CommandError }
+  >();
 
   constructor(sql: SqlStorage) {
     const rules = readMeta<BookRules>(sql, "rules");
@@ -159,7 +164,7 @@ export class Market implements MarketState {
     if (known) return { refusal: { ...known.result, duplicate: true } };
     const denied = this.statusError(false);
     if (denied) return { refusal: denied };
-    const converted = toEngineOrder(this.rules!, c);
+    const converted = this.engineOrder(c);
     if ("ok" in converted) return { refusal: converted };
     const outside = this.outsideBand(c.side, converted.price);
     return outside ? { refusal: outside } : { order: converted };
@@ -175,6 +180,19 @@ export class Market implements MarketState {
       if (message) return fail("PERCENT_PRICE", message);
     }
     return null;
+  }
+
+  /**
+   * The placement in engine units under the installed rules, converted once: the intake admits
+   * a placement before its lock and the book again when it executes, usually under the same rules.
+   */
+  private engineOrder(c: PlaceCommand): EngineOrder | CommandError {
+    const rules = this.rules!;
+    const known = this.converted.get(c);
+    if (known?.rules === rules) return known.order;
+    const order = toEngineOrder(rules, c);
+    this.converted.set(c, { rules, order });
+    return order;
   }
 
   private place(c: PlaceCommand, batch: Batch, funding: Funding): CommandResult {

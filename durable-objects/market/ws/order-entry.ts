@@ -4,6 +4,7 @@ import { amendOrder, type AmendMarket } from "../../../src/domain/market/amend-o
 import type { CommandResult, MarketCommand, OrderLookup } from "../../../src/domain/market/commands";
 import type { MarketRules } from "../../../src/domain/market/market-rules";
 import { AmendOrderSchema, PlaceOrderSchema } from "../../../src/domain/market/order-body";
+import { checkedPlaceOrder } from "../../../src/domain/market/order-body-check";
 import {
   assertMayTrade,
   preparePlacement,
@@ -95,18 +96,24 @@ export async function handleOrderMessage(
   }
 }
 
+/** The body through the REST schema itself: what the lean check was not sure of, refused in its words. */
+function schemaChecked(body: Record<string, unknown>, market: string): PlaceOrderRequest {
+  const parsed = PlaceOrderSchema.safeParse({ market, ...body });
+  if (!parsed.success) throw invalid(parsed.error.issues);
+  return parsed.data as PlaceOrderRequest;
+}
+
 function prepare(
   principal: Principal,
   metadata: RequestMetadata,
   rules: MarketRules,
   body: Record<string, unknown>,
 ): BookPlacement {
-  const parsed = PlaceOrderSchema.safeParse({ market: rules.symbol, ...body });
-  if (!parsed.success) throw invalid(parsed.error.issues);
-  if (parsed.data.market !== rules.symbol) {
+  const request = checkedPlaceOrder(body, rules.symbol) ?? schemaChecked(body, rules.symbol);
+  if (request.market !== rules.symbol) {
     throw new AppError(422, ErrorCode.INVALID_ORDER, `This socket places orders in ${rules.symbol} only`);
   }
-  const placement = preparePlacement(rules, principal, parsed.data as PlaceOrderRequest, metadata);
+  const placement = preparePlacement(rules, principal, request, metadata);
   // A fresh id, answered here: never replayed, so its full result need not be kept.
   placement.command.replay = "none";
   return placement;

@@ -93,6 +93,8 @@ export function parseClientMessage(data: string | ArrayBuffer, maxBytes = MAX_IN
   if (typeof op !== "string" || !OPS.includes(op)) {
     return { ok: false, id, code: "UNKNOWN_OP", message: `Unknown op: use ${OPS.join(", ")}` };
   }
+  const fast = orderEntryFrame(json);
+  if (fast) return { ok: true, message: fast };
   const parsed = ClientMessage.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -104,6 +106,33 @@ export function parseClientMessage(data: string | ArrayBuffer, maxBytes = MAX_IN
     };
   }
   return { ok: true, message: parsed.data };
+}
+
+/** An order body as `z.record(z.string(), z.unknown())` takes it unchanged: a plain JSON object. */
+const isPlainBody = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" &&
+  v !== null &&
+  Object.getPrototypeOf(v) === Object.prototype &&
+  !Object.hasOwn(v, "__proto__");
+
+const isRequestId = (v: unknown) => Number.isSafeInteger(v) || (typeof v === "string" && v.length <= 64);
+
+/**
+ * The order entry frames a trading socket sends by the thousand (`order.place`, `order.batch`)
+ * when they certainly pass `ClientMessage`, without zod (it was a tenth of the object's
+ * thread); null otherwise, and the schema decides and words the refusal. The bodies are checked
+ * later, each on its own (order-entry.ts).
+ */
+function orderEntryFrame(json: unknown): OrderMessage | null {
+  const m = json as Record<string, unknown>;
+  let keys = 0;
+  for (const _ in m) keys++;
+  if (keys !== 3 || !isRequestId(m.id)) return null;
+  if (m.op === "order.place" && isPlainBody(m.order)) return m as unknown as OrderMessage;
+  if (m.op !== "order.batch" || !Array.isArray(m.orders)) return null;
+  const orders: unknown[] = m.orders;
+  if (orders.length < 1 || orders.length > MAX_BATCH_ORDERS || !orders.every(isPlainBody)) return null;
+  return m as unknown as OrderMessage;
 }
 
 /**

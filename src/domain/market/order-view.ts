@@ -1,6 +1,7 @@
 import type { InferSelectModel } from "drizzle-orm";
 import type { orders, trades } from "../../db/schema";
 import { formatUnits, parseUnits } from "../../lib/money";
+import { isoTime, memoFor, printAmount, type Memo } from "./amount-format";
 import type { MarketRules } from "./market-rules";
 import { settleFill } from "../settlement/fills";
 
@@ -53,8 +54,8 @@ export interface FillView {
 const OPEN = new Set(["pending", "new", "partially_filled"]);
 
 export function toOrderView(row: UnnumberedOrderRow, rules: MarketRules): OrderView {
-  const base = (v: bigint | null) => (v === null ? null : formatUnits(v, rules.baseDecimals));
-  const quote = (v: bigint | null) => (v === null ? null : formatUnits(v, rules.quoteDecimals));
+  const base = (v: bigint | null) => (v === null ? null : printAmount(v, rules.baseDecimals));
+  const quote = (v: bigint | null) => (v === null ? null : printAmount(v, rules.quoteDecimals));
   const lockDecimals = row.lockAsset === rules.baseAsset ? rules.baseDecimals : rules.quoteDecimals;
   return {
     id: row.id,
@@ -80,23 +81,49 @@ export function toOrderView(row: UnnumberedOrderRow, rules: MarketRules): OrderV
     filled_quote: quote(row.filledQuote)!,
     locked: {
       asset: row.lockAsset,
-      amount: formatUnits(row.lockedAmount, lockDecimals),
-      consumed: formatUnits(row.consumedAmount, lockDecimals),
-      released: formatUnits(row.releasedAmount, lockDecimals),
+      amount: printAmount(row.lockedAmount, lockDecimals),
+      consumed: printAmount(row.consumedAmount, lockDecimals),
+      released: printAmount(row.releasedAmount, lockDecimals),
     },
     reject_reason: row.rejectReason,
-    created_at: row.createdAt.toISOString(),
-    updated_at: row.updatedAt.toISOString(),
-    closed_at: row.closedAt?.toISOString() ?? null,
+    created_at: isoTime(row.createdAt),
+    updated_at: isoTime(row.updatedAt),
+    closed_at: row.closedAt ? isoTime(row.closedAt) : null,
   };
 }
 
-/** A fill reported by the order book, with the fee this side pays (in what it receives). */
+type FillAmounts = Pick<FillView, "price" | "quantity" | "fee" | "fee_asset">;
+const fillAmounts = new WeakMap<MarketRules, Memo<string, FillAmounts>>();
+
+/**
+ * A fill reported by the order book, with the fee this side pays (in what it receives). Its
+ * amounts are memoised per market (the same price, quantity and side repeat).
+ */
 export function toFillView(
   rules: MarketRules,
   side: "buy" | "sell",
   fill: { tradeId: string; price: string; quantity: string; liquidity: "maker" | "taker"; orderId?: string },
 ): FillView {
+  const amounts = memoFor(rules, fillAmounts).get(
+    `${side} ${fill.liquidity} ${fill.price} ${fill.quantity}`,
+    () => fillAmountsOf(rules, side, fill),
+  );
+  return {
+    trade_id: fill.tradeId,
+    ...(fill.orderId === undefined ? {} : { order_id: fill.orderId }),
+    price: amounts.price,
+    quantity: amounts.quantity,
+    fee: amounts.fee,
+    fee_asset: amounts.fee_asset,
+    liquidity: fill.liquidity,
+  };
+}
+
+function fillAmountsOf(
+  rules: MarketRules,
+  side: "buy" | "sell",
+  fill: { price: string; quantity: string; liquidity: "maker" | "taker" },
+): FillAmounts {
   const price = parseUnits(fill.price, rules.quoteDecimals);
   const quantity = parseUnits(fill.quantity, rules.baseDecimals);
   const takerSide = fill.liquidity === "taker" ? side : side === "buy" ? "sell" : "buy";
@@ -106,8 +133,6 @@ export function toFillView(
     takerSide,
   });
   return {
-    trade_id: fill.tradeId,
-    ...(fill.orderId === undefined ? {} : { order_id: fill.orderId }),
     price: formatUnits(price, rules.quoteDecimals),
     quantity: formatUnits(quantity, rules.baseDecimals),
     fee:
@@ -115,7 +140,6 @@ export function toFillView(
         ? formatUnits(s.buyerFee, rules.baseDecimals)
         : formatUnits(s.sellerFee, rules.quoteDecimals),
     fee_asset: side === "buy" ? rules.baseAsset : rules.quoteAsset,
-    liquidity: fill.liquidity,
   };
 }
 

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { orders } from "../../db/schema";
 import { AppError, ErrorCode } from "../../lib/errors";
-import { formatUnits, parseUnits } from "../../lib/money";
+import { reprintAmount } from "./amount-format";
 import type { CommandResult, OrderReport } from "./commands";
 import type { MarketRules } from "./market-rules";
 import { toFillView, toOrderView, type OrderView } from "./order-view";
@@ -79,10 +79,7 @@ export async function placementAnswer(
 /** The book's answer is ahead of settlement: show its status and filled quantity. */
 function withReport(view: OrderView, rules: MarketRules, report: OrderReport | undefined): OrderView {
   if (!report) return view;
-  const base = (v: string | null) =>
-    v === null
-      ? null
-      : formatUnits(parseUnits(v, rules.baseDecimals, { allowZero: true }), rules.baseDecimals);
+  const base = (v: string | null) => (v === null ? null : reprintAmount(v, rules.baseDecimals));
   view.status = report.status;
   view.filled_quantity = base(report.filledQuantity)!;
   view.remaining_quantity = base(report.remainingQuantity);

@@ -3,7 +3,6 @@ import type { RequestMetadata } from "../../http/request-metadata";
 import { AppError, ErrorCode, unprocessable } from "../../lib/errors";
 import { derivedUuid } from "../../lib/derived-id";
 import { formatUnits } from "../../lib/money";
-import { redact } from "../../lib/redact";
 import type { PlacementFunding, PlaceCommand, PlaceOcoCommand } from "./commands";
 import type { MarketRules } from "./market-rules";
 import {
@@ -141,7 +140,8 @@ function funding(
       ip_address: metadata.ipAddress,
       user_agent: metadata.userAgent,
       request_id: metadata.requestId,
-      details: redact(details) as Record<string, unknown>,
+      // Built here from known fields (market, side, type, ids): nothing to redact.
+      details,
     },
   };
 }

@@ -78,6 +78,9 @@ describe("WebSocket order entry", () => {
       [{ side: "buy", type: "limit", price: "60000.00" }, "INVALID_ORDER"],
       [{ side: "buy", type: "limit", price: "60000.001", quantity: "0.001" }, "INVALID_TICK"],
       [{ side: "sideways", type: "limit", price: "1", quantity: "1" }, "VALIDATION_FAILED"],
+      // Past the socket's lean check, the REST schema words these: a JSON number, an unknown field.
+      [{ side: "buy", type: "limit", price: 60000, quantity: "0.001" }, "VALIDATION_FAILED"],
+      [{ side: "buy", type: "limit", price: "1.00", quantity: "0.001", leverage: "10" }, "VALIDATION_FAILED"],
       [{ side: "buy", type: "limit", price: "60000.00", quantity: "0.01" }, "INSUFFICIENT_FUNDS"],
       [{ market: "BTC-USDT", side: "buy", type: "limit", price: "1.00", quantity: "0.001" }, "INVALID_ORDER"],
     ];

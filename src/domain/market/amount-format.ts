@@ -1,0 +1,65 @@
+import { formatUnits, parseUnits } from "../../lib/money";
+
+// Printing the amounts of order replies, memoised. A market's replies repeat the same few
+// values (quantities, zero, prices near the mid), and every placement answered on the market
+// object's one thread printed each of them afresh (BigInt → string, and the book's grid strings
+// parsed back and printed again). Each cache is bounded and simply starts over when full.
+
+const LIMIT = 4_096;
+
+class Memo<K, V> {
+  private readonly map = new Map<K, V>();
+
+  get(key: K, make: (key: K) => V): V {
+    let value = this.map.get(key);
+    if (value === undefined) {
+      if (this.map.size >= LIMIT) this.map.clear();
+      value = make(key);
+      this.map.set(key, value);
+    }
+    return value;
+  }
+}
+
+const printed = new Map<number, Memo<bigint, string>>();
+const reprinted = new Map<number, Memo<string, string>>();
+
+function memoOf<K>(memos: Map<number, Memo<K, string>>, decimals: number): Memo<K, string> {
+  let memo = memos.get(decimals);
+  if (!memo) memos.set(decimals, (memo = new Memo()));
+  return memo;
+}
+
+/** `formatUnits(value, decimals)`, memoised. */
+export function printAmount(value: bigint, decimals: number): string {
+  return memoOf(printed, decimals).get(value, (v) => formatUnits(v, decimals));
+}
+
+/** A decimal string (the book's grid prints "0.001") with exactly `decimals` places ("0.00100000"). */
+export function reprintAmount(text: string, decimals: number): string {
+  return memoOf(reprinted, decimals).get(text, (t) =>
+    formatUnits(parseUnits(t, decimals, { allowZero: true }), decimals),
+  );
+}
+
+let lastTime = NaN;
+let lastIso = "";
+
+/** `date.toISOString()`, remembering the last one: a flush's rows share their time. */
+export function isoTime(date: Date): string {
+  const time = date.getTime();
+  if (time !== lastTime) {
+    lastIso = date.toISOString();
+    lastTime = time;
+  }
+  return lastIso;
+}
+
+/** A memo per object (a market's rules): values that depend on more than the decimals. */
+export function memoFor<O extends object, V>(owner: O, memos: WeakMap<O, Memo<string, V>>): Memo<string, V> {
+  let memo = memos.get(owner);
+  if (!memo) memos.set(owner, (memo = new Memo()));
+  return memo;
+}
+
+export type { Memo };
