@@ -1,4 +1,5 @@
 import WebSocket from "ws";
+import { treeCpuMs, type TreeCpu } from "../auth/cpu";
 import { summarize, type LoadFigures } from "../auth/load";
 
 export interface SocketLoad {
@@ -39,6 +40,12 @@ export async function socketLoad(load: SocketLoad): Promise<LoadFigures & { firs
   const started = performance.now();
   const measureFrom = started + load.warmupSeconds * 1000;
   const stopAt = measureFrom + load.seconds * 1000;
+  let cpuAtStart: TreeCpu | undefined;
+  let cpuAtEnd: TreeCpu | undefined;
+  const cpuTimers = [
+    setTimeout(() => (cpuAtStart = treeCpuMs()), load.warmupSeconds * 1000),
+    setTimeout(() => (cpuAtEnd = treeCpuMs()), (load.warmupSeconds + load.seconds) * 1000),
+  ];
   await Promise.all(
     sockets.map(
       (ws, s) =>
@@ -83,5 +90,13 @@ export async function socketLoad(load: SocketLoad): Promise<LoadFigures & { firs
     ),
   );
   for (const ws of sockets) ws.close();
-  return { ...summarize(samples, errors, load.seconds), ...(firstError ? { firstError } : {}) };
+  cpuTimers.forEach(clearTimeout);
+  const figures: LoadFigures = summarize(samples, errors, load.seconds);
+  // CPU per frame over the measured window (the whole run's processes, and workerd's part).
+  const frames = samples.length + errors;
+  if (cpuAtStart && cpuAtEnd && frames > 0) {
+    figures.cpuMsPerRequest = (cpuAtEnd.total - cpuAtStart.total) / frames;
+    figures.workerdCpuMsPerRequest = (cpuAtEnd.workerd - cpuAtStart.workerd) / frames;
+  }
+  return { ...figures, ...(firstError ? { firstError } : {}) };
 }

@@ -5,6 +5,7 @@ import { derivedUuid } from "../../lib/derived-id";
 import { formatUnits } from "../../lib/money";
 import type { PlacementFunding, PlaceCommand, PlaceOcoCommand } from "./commands";
 import type { MarketRules } from "./market-rules";
+import { newOrderId } from "./order-id";
 import {
   prepareOco,
   prepareOrder,
@@ -202,7 +203,7 @@ export function preparePlacement(
   principal: Principal,
   req: PlaceOrderRequest,
   metadata: RequestMetadata,
-  orderId: string = crypto.randomUUID(),
+  orderId: string = newOrderId(),
 ): BookPlacement {
   const userId = principal.userId;
   const at = new Date();

@@ -7,7 +7,21 @@ import { checkedPlaceOrder } from "../../../src/domain/market/order-body-check";
 // with the same body; where it is not sure, the schema decides (and words the refusal).
 
 const MARKET = "BTC-USDT";
-const amounts = ["0.001", "64000.00", "1", "0", "00.10", "1e5", "-1", " 1", "1.", ".5", "1".repeat(101), 1, null];
+const amounts = [
+  "0.001",
+  "64000.00",
+  "1",
+  "0",
+  "00.10",
+  "1e5",
+  "-1",
+  " 1",
+  "1.",
+  ".5",
+  "1".repeat(101),
+  1,
+  null,
+];
 const pools: Record<string, unknown[]> = {
   market: [MARKET, "ETH-USDT", "btc-usdt", "B-USDT", "", 7],
   side: ["buy", "sell", "BUY", "", null],
@@ -28,15 +42,13 @@ const pools: Record<string, unknown[]> = {
   __proto__: [{}],
 };
 
-const body = fc
-  .subarray(Object.keys(pools), { minLength: 0, maxLength: 8 })
-  .chain((keys) =>
-    fc.tuple(...keys.map((k) => fc.constantFrom(...pools[k]!))).map((values) => {
-      // As JSON.parse builds it: `__proto__` an own key like any other.
-      const json = `{${keys.map((k, i) => `${JSON.stringify(k)}:${JSON.stringify(values[i])}`).join(",")}}`;
-      return JSON.parse(json) as Record<string, unknown>;
-    }),
-  );
+const body = fc.subarray(Object.keys(pools), { minLength: 0, maxLength: 8 }).chain((keys) =>
+  fc.tuple(...keys.map((k) => fc.constantFrom(...pools[k]!))).map((values) => {
+    // As JSON.parse builds it: `__proto__` an own key like any other.
+    const json = `{${keys.map((k, i) => `${JSON.stringify(k)}:${JSON.stringify(values[i])}`).join(",")}}`;
+    return JSON.parse(json) as Record<string, unknown>;
+  }),
+);
 
 describe("the socket's lean order body check", () => {
   it("accepts only what the REST schema accepts, as the schema returns it", () => {
