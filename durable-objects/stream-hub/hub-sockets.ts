@@ -1,4 +1,5 @@
 import { MAX_STREAMS, type ParsedStream } from "../../src/binance/streams/stream-names";
+import { sendFrame } from "../../src/domain/send-frame";
 
 /** A parsed stream and the market it reads: Pandora's symbol, or `*` for the all-market streams. */
 export interface HubStream extends ParsedStream {
@@ -181,14 +182,7 @@ export class HubSockets {
   }
 
   sendText(ws: WebSocket, text: string): boolean {
-    try {
-      ws.send(text);
-      this.framesSent++;
-      return true;
-    } catch {
-      this.drop(ws);
-      return false;
-    }
+    return sendFrame(this, ws, text);
   }
 
   private index(ws: WebSocket, x: HubStream): void {

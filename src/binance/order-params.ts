@@ -37,11 +37,13 @@ export const NewOrderParams = z
 
 export type NewOrder = z.infer<typeof NewOrderParams>;
 
+/** What names an order's market and, optionally, the order (GET/DELETE /order, the histories). */
+const orderOfSymbol = { symbol: P.symbol, orderId: P.int.optional() };
+
 /** An order named by `orderId` or `origClientOrderId` (GET/DELETE /order). */
 export const OrderRefParams = z
   .object({
-    symbol: P.symbol,
-    orderId: P.int.optional(),
+    ...orderOfSymbol,
     origClientOrderId: ClientOrderId.optional(),
     newClientOrderId: ClientOrderId.optional(),
   })
@@ -49,11 +51,10 @@ export const OrderRefParams = z
 
 export type OrderRef = z.infer<typeof OrderRefParams>;
 
-/** GET /allOrders and /myTrades. */
+/** GET /allOrders and /myTrades: from `orderId` (or trade `fromId`), within a time range. */
 export const HistoryParams = z
   .object({
-    symbol: P.symbol,
-    orderId: P.int.optional(),
+    ...orderOfSymbol,
     fromId: P.int.optional(),
     startTime: P.int.optional(),
     endTime: P.int.optional(),

@@ -1,6 +1,7 @@
 import type { Principal } from "../../../src/http/principal";
 import type { RequestMetadata } from "../../../src/http/request-metadata";
 import { CloseCode, NO_CLIENT, type SocketOwner } from "./protocol";
+import { sendFrame } from "../../../src/domain/send-frame";
 
 /** What survives hibernation, stored with `serializeAttachment`. */
 export interface SocketAttachment {
@@ -210,14 +211,7 @@ export class Subscriptions {
         return false;
       }
     }
-    try {
-      ws.send(text);
-      this.framesSent++;
-      return true;
-    } catch {
-      this.drop(ws);
-      return false;
-    }
+    return sendFrame(this, ws, text);
   }
 
   broadcast(channel: string, text: string, now: number): number {

@@ -154,6 +154,10 @@ const HistoricalQuery = z.object({
   limit: P.limit(1000).optional(),
 });
 
+/** `klines` and `uiKlines`: one handler, two paths. */
+const klineRoute = (path: string, summary: string) =>
+  binanceRoute({ method: "get", path, summary, params: KlineQuery, weight: 2 });
+
 export const marketDataRoutes = createBinanceRouter()
   .openapi(binanceRoute({ method: "get", path: "/ping", summary: "Test connectivity", weight: 1 }), (c) =>
     c.json({}, 200),
@@ -261,26 +265,13 @@ export const marketDataRoutes = createBinanceRouter()
     },
   )
   .openapi(
-    binanceRoute({
-      method: "get",
-      path: "/klines",
-      summary:
-        "Candles: every Binance interval but 1s (3m 30m 2h 6h 8h 12h 3d 1w 1M merged from the kept ones)",
-      params: KlineQuery,
-      weight: 2,
-    }),
+    klineRoute(
+      "/klines",
+      "Candles: every Binance interval but 1s (3m 30m 2h 6h 8h 12h 3d 1w 1M merged from the kept ones)",
+    ),
     klines,
   )
-  .openapi(
-    binanceRoute({
-      method: "get",
-      path: "/uiKlines",
-      summary: "Candles for charts (the same as klines here)",
-      params: KlineQuery,
-      weight: 2,
-    }),
-    klines,
-  )
+  .openapi(klineRoute("/uiKlines", "Candles for charts (the same as klines here)"), klines)
   .openapi(
     binanceRoute({
       method: "get",
