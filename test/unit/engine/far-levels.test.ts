@@ -52,4 +52,38 @@ describe("far levels (the sorted block set outside the window)", () => {
       { numRuns: 300 },
     );
   });
+
+  it("finds and orders keys from the whole price range: prices (bids) and their negatives (asks)", () => {
+    // The searches compare by the sign of a difference, exact while a set's keys share one sign:
+    // keys at both ends of the range (1 and 2^31 − 1) must still sort and be found.
+    const MAX = 2147483647;
+    const edge = fc.oneof(
+      fc.integer({ min: 1, max: 64 }),
+      fc.integer({ min: MAX - 64, max: MAX }),
+      fc.integer({ min: 1, max: MAX }),
+    );
+    fc.assert(
+      fc.property(fc.boolean(), fc.array(fc.tuple(fc.boolean(), edge), { maxLength: 800 }), (asks, ops) => {
+        const far = new FarLevels();
+        const model = new Map<number, number>();
+        let next = 0;
+        for (const [add, price] of ops) {
+          const key = asks ? -price : price;
+          expect(far.find(key)).toBe(model.get(key) ?? -1);
+          if (add && !model.has(key)) {
+            far.insert(key, next);
+            model.set(key, next++);
+          } else if (!add && model.has(key)) {
+            far.remove(key);
+            model.delete(key);
+          }
+          const below = [...model.keys()].filter((k) => k < key);
+          expect(far.before(key)).toBe(below.length === 0 ? 0 : Math.max(...below));
+        }
+        far.validate();
+        if (model.size > 0) expect(far.lastKey()).toBe(Math.max(...model.keys()));
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
