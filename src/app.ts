@@ -11,6 +11,7 @@ import type { AppEnv } from "./http/app-env";
 import { onError, onMethodNotAllowed, onNotFound } from "./http/error-handler";
 import { errorResponse } from "./http/error-response";
 import { releaseResources } from "./http/resources";
+import { setAnsweredHeader } from "./http/answered-headers";
 import { createRouter } from "./http/router";
 import { ErrorCode } from "./lib/errors";
 import { refuseControlCharacters } from "./middleware/control-characters";
@@ -56,7 +57,35 @@ function allowedOrigin(origin: string, env: Env): string | null {
  */
 const noStoreByDefault: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
-  if (!c.res.headers.has("Cache-Control")) c.header("Cache-Control", "no-store");
+  if (!c.res.headers.has("Cache-Control")) setAnsweredHeader(c, "Cache-Control", "no-store");
+};
+
+const corsHeaders = cors({
+  origin: (origin, c) => allowedOrigin(origin, c.env as Env),
+  allowHeaders: [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "X-Request-Id",
+    "X-API-Key",
+    "X-API-Timestamp",
+    "X-API-Signature",
+    "traceparent",
+  ],
+  exposeHeaders: ["X-Request-Id", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"],
+  maxAge: 600,
+});
+
+/**
+ * CORS for the requests a browser sends cross-origin, which always carry `Origin` (preflights
+ * included); a request without one gets only `Vary: Origin`, since no CORS header of its
+ * answer would be read. Hono's cors writes its headers before the route answers, which makes
+ * Hono build a placeholder Response and copy it into the route's: not for every bot request.
+ */
+const corsForBrowsers: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.header("origin") !== undefined) return corsHeaders(c, next);
+  await next();
+  setAnsweredHeader(c, "Vary", "Origin", true);
 };
 
 /** Composes the Worker's HTTP application: cross-cutting middleware, then the routes. */
@@ -68,30 +97,7 @@ export function createApp() {
   app.use("*", releaseResources);
   app.use("*", methodNotAllowed({ app, onMethodNotAllowed }));
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
-  app.use(
-    "*",
-    cors({
-      origin: (origin, c) => allowedOrigin(origin, c.env as Env),
-      allowHeaders: [
-        "Authorization",
-        "Content-Type",
-        "Idempotency-Key",
-        "X-Request-Id",
-        "X-API-Key",
-        "X-API-Timestamp",
-        "X-API-Signature",
-        "traceparent",
-      ],
-      exposeHeaders: [
-        "X-Request-Id",
-        "Retry-After",
-        "RateLimit-Limit",
-        "RateLimit-Remaining",
-        "RateLimit-Reset",
-      ],
-      maxAge: 600,
-    }),
-  );
+  app.use("*", corsForBrowsers);
   app.use(
     "*",
     bodyLimit({

@@ -35,12 +35,18 @@ export interface DatabaseConfig {
   NEON_FETCH_ENDPOINT?: string;
 }
 
+let configured: string | undefined;
+
 /**
  * Points the Neon driver at the local stack when it is configured: the WebSocket proxy for
  * Pools, the HTTP endpoint for `neon()` queries. In the cloud the driver speaks TLS WebSockets
  * and HTTPS to Neon directly and none of this applies.
  */
 export function configureNeon(wsProxy: string | undefined, fetchEndpoint?: string): void {
+  // Once per isolate and setting: it runs for every request's database.
+  const setting = `${wsProxy} ${fetchEndpoint}`;
+  if (setting === configured) return;
+  configured = setting;
   neonConfig.fetchFunction = timedFetch;
   if (fetchEndpoint) neonConfig.fetchEndpoint = fetchEndpoint;
   if (!wsProxy) return;
@@ -191,13 +197,13 @@ class HttpFirstSession extends PgSession<NeonQueryResultHKT> {
     return this.pooled.transaction(transaction, config);
   }
 
-  /** Ends the Pool if a transaction opened one; HTTP queries hold nothing open. */
-  async close(): Promise<void> {
+  /** Ends the Pool if a transaction opened one; HTTP queries hold nothing open (null). */
+  close(): Promise<void> | null {
     this.closed = true;
     const pool = this.pool;
     this.pool = undefined;
     this.pooled = undefined;
-    await pool?.end().catch(() => {});
+    return pool ? pool.end().catch(() => {}) : null;
   }
 }
 
@@ -228,8 +234,11 @@ export function reusedQuery<Q>(db: DbExecutor, shape: string, build: (db: DbExec
 
 export interface RequestDatabase {
   db: Database;
-  /** Ends what the unit of work opened (its Pool, if it ran a transaction). Never rejects. */
-  close(): Promise<void>;
+  /**
+   * Ends what the unit of work opened (its Pool, if it ran a transaction): the promise to wait
+   * for, which never rejects, or null when nothing was open.
+   */
+  close(): Promise<void> | null;
 }
 
 /**

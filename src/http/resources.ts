@@ -26,8 +26,8 @@ export const releaseResources: MiddlewareHandler<AppEnv> = async (c, next) => {
   try {
     await next();
   } finally {
-    const opened = databases.get(c);
-    if (opened) c.executionCtx.waitUntil(opened.close());
+    const closing = databases.get(c)?.close();
+    if (closing) c.executionCtx.waitUntil(closing);
   }
 };
 

@@ -1,4 +1,5 @@
 import type { MiddlewareHandler } from "hono";
+import { setAnsweredHeader } from "../http/answered-headers";
 import type { AppEnv } from "../http/app-env";
 import { Logger, parseLogLevel } from "../lib/logger";
 import { recordRequest } from "../lib/metrics/http-metrics";
@@ -26,7 +27,7 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("trace", trace);
   c.set("log", log);
   await next();
-  c.header("X-Request-Id", requestId);
+  setAnsweredHeader(c, "X-Request-Id", requestId);
   const status = c.res.status;
   const durationMs = Date.now() - started;
   log[status >= 500 ? "error" : "info"]("request", {
