@@ -43,6 +43,9 @@ export function migrateOutbox(sql: SqlStorage): void {
   ] as const) {
     if (!columns.has(name)) sql.exec(`ALTER TABLE outbox ADD COLUMN ${name} ${type}`);
   }
+  // Counting entries and finding page bounds read this small index, never the pages: a scan of
+  // the table itself reads every page's body (1,400 pages of 25 entries: 18 ms to count them).
+  sql.exec("CREATE INDEX IF NOT EXISTS outbox_entries ON outbox (seq, n)");
 }
 
 type OutboxRow = { seq: number; body: string; epoch: string | null; first_seq: number | null };
@@ -92,18 +95,20 @@ type PagesRow = {
 export function readOutboxPages(sql: SqlStorage, afterSeq: number, maxEntries: number): OutboxPages | null {
   const row = sql
     .exec<PagesRow>(
-      `WITH w AS (
-         SELECT seq, sum(coalesce(n, 1)) OVER (ORDER BY seq) AS upto
-         FROM (SELECT seq, n FROM outbox WHERE seq > ?1 ORDER BY seq LIMIT ?2)
-       ), cut AS (
-         SELECT coalesce((SELECT max(seq) FROM w WHERE upto <= ?2), (SELECT min(seq) FROM w)) AS last
+      `WITH cut AS (
+         -- Sequences are issued one per entry, so pages ending by afterSeq + maxEntries hold at
+         -- most maxEntries entries after afterSeq (fewer where numbers were skipped).
+         SELECT coalesce((SELECT max(seq) FROM outbox WHERE seq > ?1 AND seq <= ?1 + ?2),
+           (SELECT min(seq) FROM outbox WHERE seq > ?1)) AS last
        )
-       SELECT '[' || group_concat(o.body, ',' ORDER BY o.seq) || ']' AS pages,
+       -- The pages in the order the key scan reads them (a sort would copy every body once
+       -- more); whoever needs the entries in order sorts them (settle_page does).
+       SELECT '[' || group_concat(o.body, ',') || ']' AS pages,
          coalesce(sum(o.n), 0) AS count, count(*) AS rows,
          count(o.n) + count(o.ts) + count(o.epoch) AS clean, min(o.epoch) AS epoch,
          json_group_array(json_array(o.seq, o.ts) ORDER BY o.seq) AS marks,
          count(DISTINCT o.epoch) AS epochs
-       FROM outbox o, cut WHERE o.seq > ?1 AND o.seq <= cut.last`,
+       FROM cut, outbox o WHERE o.seq > ?1 AND o.seq <= cut.last`,
       afterSeq,
       maxEntries,
     )

@@ -9,7 +9,7 @@ import type { OutboxEntry } from "./plan";
  * durable-objects/market/outbox.ts), so settling them parses nothing on the object's thread.
  */
 export interface OutboxPages {
-  /** A JSON array of pages, each a JSON array of entries. */
+  /** A JSON array of pages, each a JSON array of entries (pages not necessarily in order). */
   pages: string;
   /** Entries in the pages (those at or below the reader's sequence in the first one included). */
   count: number;
@@ -80,9 +80,12 @@ export async function settlePage(
   }
 }
 
-/** The entries of stored pages, each with the pages' epoch (the fallback path parses them). */
+/** The entries of stored pages in sequence order, each with the pages' epoch (the fallback path). */
 export function entriesOfPages(pages: OutboxPages): OutboxEntry[] {
-  return (JSON.parse(pages.pages) as OutboxEntry[][]).flat().map((e) => ({ ...e, epoch: pages.epoch }));
+  return (JSON.parse(pages.pages) as OutboxEntry[][])
+    .flat()
+    .map((e) => ({ ...e, epoch: pages.epoch }))
+    .sort((a, b) => a.seq - b.seq);
 }
 
 /** Parsed entries as one page (RPC readers), under the first epoch they name. */
