@@ -1,10 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { constantTimeEqualStrings } from "../../src/lib/constant-time";
 import { LISTEN_KEY_TTL_MS, newListenKey } from "./listen-key";
-import { SOCKET_HEADER, type AccountEvent } from "./account-stream-protocol";
+import { createRedis } from "../../src/http/resources";
+import { SOCKET_HEADER, USER_HEADER, type AccountEvent } from "./account-stream-protocol";
+import { setListening } from "./listening-users";
 
 /** A `/ws/<listenKey>` socket, or the Worker's bridge to one `/ws-api/v3` subscription. */
-type SocketTag = { kind: "listen"; key: string } | { kind: "subscriber" };
+type SocketTag = ({ kind: "listen"; key: string } | { kind: "subscriber" }) & { userId: string };
 
 interface ListenKeyRecord {
   key: string;
@@ -24,6 +26,8 @@ const REMEMBERED_IDS = 4_096;
  */
 export class AccountStream extends DurableObject<Env> {
   private readonly seen = new Set<string>();
+  /** The Redis writes of `listening`, one after another (the last one says what holds). */
+  private listeningWrites: Promise<void> = Promise.resolve();
 
   /** The user's valid listen key, extended by 60 minutes; a new one when there is none. */
   async startListenKey(userId: string): Promise<string> {
@@ -77,19 +81,23 @@ export class AccountStream extends DurableObject<Env> {
       return new Response("Expected a WebSocket upgrade", { status: 426 });
     }
     const kind = request.headers.get(SOCKET_HEADER) ?? "";
+    const userId = request.headers.get(USER_HEADER) ?? "";
     let tag: SocketTag;
-    if (kind === "subscriber") tag = { kind };
+    if (kind === "subscriber") tag = { kind, userId };
     else if (kind.startsWith("listen:")) {
       const key = kind.slice("listen:".length);
       const current = await this.current(Date.now());
       if (!current || !constantTimeEqualStrings(current.key, key)) {
         return new Response("Unknown or expired listen key", { status: 404 });
       }
-      tag = { kind: "listen", key };
+      tag = { kind: "listen", key, userId };
     } else return new Response("Unknown socket kind", { status: 400 });
     const pair = new WebSocketPair();
     this.ctx.acceptWebSocket(pair[1]);
     pair[1].serializeAttachment(tag);
+    // Before the client has the socket: from then on the relay forwards this user's events.
+    this.listening(userId);
+    await this.listeningWrites;
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
 
@@ -102,6 +110,23 @@ export class AccountStream extends DurableObject<Env> {
     } catch {
       // already closed
     }
+    const tag = ws.deserializeAttachment() as SocketTag | null;
+    if (tag?.userId) this.listening(tag.userId);
+  }
+
+  /**
+   * Tells the relay whether the user has a socket open (listening-users.ts). Each write reads
+   * the sockets when it runs, and the writes run in order, so the last one is right whatever
+   * opened or closed meanwhile. A failed write leaves the flag stale: set, it costs the relay a
+   * read; cleared while a socket is open, the next open or close puts it right.
+   */
+  private listening(userId: string): void {
+    const write = async () => {
+      const open = this.ctx.getWebSockets().some((s) => s.readyState === WebSocket.OPEN);
+      await setListening(createRedis(this.env), userId, open);
+    };
+    this.listeningWrites = this.listeningWrites.then(write).catch(() => {});
+    this.ctx.waitUntil(this.listeningWrites);
   }
 
   /** The key's 60 minutes are up: its sockets get `listenKeyExpired` and are closed. */

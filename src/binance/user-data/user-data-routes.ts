@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { SOCKET_HEADER } from "../../../durable-objects/account-stream/account-stream-protocol";
+import { SOCKET_HEADER, USER_HEADER } from "../../../durable-objects/account-stream/account-stream-protocol";
 import { userOfListenKey } from "../../../durable-objects/account-stream/listen-key";
 import type { AppEnv } from "../../http/app-env";
 import { getDb } from "../../http/resources";
@@ -94,7 +94,11 @@ userDataRoutes.get("/ws/:listenKey{[A-Za-z0-9]{60}}", (c) => {
   const listenKey = c.req.param("listenKey");
   const userId = userOfListenKey(listenKey);
   if (!userId) return c.json({ code: -1125, msg: "This listenKey does not exist." }, 400);
-  const headers = new Headers({ Upgrade: "websocket", [SOCKET_HEADER]: `listen:${listenKey}` });
+  const headers = new Headers({
+    Upgrade: "websocket",
+    [SOCKET_HEADER]: `listen:${listenKey}`,
+    [USER_HEADER]: userId,
+  });
   return accountStream(c.env, userId).fetch(new Request(c.req.url, { headers }));
 });
 

@@ -1,4 +1,4 @@
-import { SOCKET_HEADER } from "../../../durable-objects/account-stream/account-stream-protocol";
+import { SOCKET_HEADER, USER_HEADER } from "../../../durable-objects/account-stream/account-stream-protocol";
 import { withDatabase } from "../../db/client";
 import { createRedis } from "../../http/resources";
 import { decryptSecret, hmacSha256Hex } from "../../lib/api-key-crypto";
@@ -150,7 +150,7 @@ export class WsApiConnection {
   private async subscribe(userId: string): Promise<number> {
     const res = await accountStream(this.o.env, userId).fetch(
       new Request(`${this.o.origin}/user-data`, {
-        headers: { Upgrade: "websocket", [SOCKET_HEADER]: "subscriber" },
+        headers: { Upgrade: "websocket", [SOCKET_HEADER]: "subscriber", [USER_HEADER]: userId },
       }),
     );
     const ws = res.webSocket;
