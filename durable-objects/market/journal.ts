@@ -7,13 +7,16 @@ export interface JournalEntry {
   command: Command;
 }
 
-/** Appends commands with consecutive sequence numbers in one statement. */
+/**
+ * Appends commands with consecutive sequence numbers in one statement. Each command goes in as
+ * an object: `json_extract` stores it as its JSON text, serialised once with the rows.
+ */
 export function appendJournal(sql: SqlStorage, entries: readonly JournalEntry[]): void {
   insertRows(
     sql,
     "journal",
     ["seq", "ts", "command"],
-    entries.map((e) => [e.seq, e.ts, JSON.stringify(e.command)]),
+    entries.map((e) => [e.seq, e.ts, e.command]),
   );
 }
 

@@ -1,3 +1,4 @@
+import type { CommandResult } from "../../src/domain/market/commands";
 import type { Batch, BookOrderRow } from "./batch";
 import { appendJournal } from "./journal";
 import type { Candle } from "./market-data/candles";
@@ -8,11 +9,15 @@ import { insertRows, writeMeta, type Counters } from "./schema";
 export const RECENT_TRADES = 1000;
 const PRUNE_EVERY = 100;
 
-/** What a placement's row keeps of its result: all of it, unless it is never replayed (`Replay`). */
-function storedResult(o: BookOrderRow): string {
-  return o.replay === "none" && o.result.ok ? ACCEPTED : JSON.stringify(o.result);
+/**
+ * What a placement's row keeps of its result: all of it, unless it is never replayed (`Replay`).
+ * An object, not a string: it travels inside the rows' one JSON parameter and `json_extract`
+ * stores it as JSON text, so it is serialised once, not once alone and again escaped.
+ */
+function storedResult(o: BookOrderRow): CommandResult | typeof ACCEPTED {
+  return o.replay === "none" && o.result.ok ? ACCEPTED : o.result;
 }
-const ACCEPTED = JSON.stringify({ ok: true });
+const ACCEPTED = { ok: true } as const;
 
 /** Writes a batch's rows: a handful of statements whatever the batch size. Call inside `transactionSync`. */
 export function persistBatch(
