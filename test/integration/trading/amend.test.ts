@@ -13,9 +13,8 @@ import { api, expectError } from "../auth/helpers";
 import {
   balanceOf,
   createMarket,
-  expectBooksBalanced,
   getOrder,
-  ledgerSums,
+  tradingFloor,
   oco,
   placed,
   reservedByOpenOrders,
@@ -41,12 +40,11 @@ async function amended(t: Trader, id: string, body: Record<string, unknown>) {
 
 describe("amend through PATCH /api/v1/orders/{id}", () => {
   it("price up locks more (422 when it cannot), quantity down releases, then the order fills", async () => {
-    const market = await createMarket();
-    const bob = await trader({ USDT: "1000" });
-    const alice = await trader({ BTC: "1" });
-    const carol = await trader({ USDT: "1000" });
-    const sums = await ledgerSums();
-    const funded = { BTC: BTC("1"), USDT: USDT("2000") };
+    const { market, bob, alice, carol, expectBalanced } = await tradingFloor({
+      bob: { USDT: "1000" },
+      alice: { BTC: "1" },
+      carol: { USDT: "1000" },
+    });
 
     const { order } = await placed(bob, {
       market,
@@ -61,7 +59,7 @@ describe("amend through PATCH /api/v1/orders/{id}", () => {
     const up = await amended(bob, order.id!, { price: "61000.00" });
     expect(up.order).toMatchObject({ status: "new", price: "61000.000000", quantity: "0.01000000" });
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("390"), locked: USDT("610") });
-    await expectBooksBalanced(market, [alice, bob, carol], funded, sums);
+    await expectBalanced();
 
     // Beyond the balance: 422, nothing changes (in Postgres or in the book).
     await expectError(await amend(bob, order.id!, { price: "200000.00" }), 422, "INSUFFICIENT_FUNDS");
@@ -84,7 +82,7 @@ describe("amend through PATCH /api/v1/orders/{id}", () => {
     const down = await amended(bob, order.id!, { quantity: "0.005" });
     expect(down.order).toMatchObject({ quantity: "0.00500000", remaining_quantity: "0.00500000" });
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("695"), locked: USDT("305") });
-    await expectBooksBalanced(market, [alice, bob, carol], funded, sums);
+    await expectBalanced();
 
     // Alice fills it.
     await placed(alice, { market, side: "sell", type: "limit", price: "61000.00", quantity: "0.005" });
@@ -96,7 +94,7 @@ describe("amend through PATCH /api/v1/orders/{id}", () => {
     });
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("695"), locked: 0n });
     expect(await balanceOf(bob.id, "BTC")).toEqual({ available: BTC("0.004995"), locked: 0n });
-    await expectBooksBalanced(market, [alice, bob, carol], funded, sums);
+    await expectBalanced();
 
     // A filled order: 409, nothing moves.
     await expectError(await amend(bob, order.id!, { price: "60000.00" }), 409, "ORDER_NOT_OPEN");
@@ -104,11 +102,10 @@ describe("amend through PATCH /api/v1/orders/{id}", () => {
   });
 
   it("after a partial fill: price down releases, quantity up locks, a crossing amend trades; sells follow their base", async () => {
-    const market = await createMarket();
-    const bob = await trader({ USDT: "2000" });
-    const alice = await trader({ BTC: "1" });
-    const sums = await ledgerSums();
-    const funded = { BTC: BTC("1"), USDT: USDT("2000") };
+    const { market, bob, alice, expectBalanced } = await tradingFloor({
+      bob: { USDT: "2000" },
+      alice: { BTC: "1" },
+    });
 
     const bid = await placed(bob, {
       market,
@@ -124,12 +121,12 @@ describe("amend through PATCH /api/v1/orders/{id}", () => {
     // 59,000 × the remaining 0.015 = 885: 15 released.
     await amended(bob, bid.order.id!, { price: "59000.00" });
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("815"), locked: USDT("885") });
-    await expectBooksBalanced(market, [alice, bob], funded, sums);
+    await expectBalanced();
 
     // Total 0.03 (0.025 remaining) × 59,000 = 1,475: 590 more.
     await amended(bob, bid.order.id!, { quantity: "0.03" });
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("225"), locked: USDT("1475") });
-    await expectBooksBalanced(market, [alice, bob], funded, sums);
+    await expectBalanced();
 
     // Alice's ask at 59,500 rests; she amends her sell down to 59,000 and crosses Bob's bid.
     const ask = await placed(alice, {
@@ -154,12 +151,12 @@ describe("amend through PATCH /api/v1/orders/{id}", () => {
     expect(await balanceOf(alice.id, "BTC")).toEqual({ available: BTC("0.987"), locked: 0n });
     // Bob: 0.008 × 59,000 = 472 consumed from the lock.
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("225"), locked: USDT("1003") });
-    await expectBooksBalanced(market, [alice, bob], funded, sums);
+    await expectBalanced();
 
     // Bob cancels the rest: everything back.
     await api("DELETE", `/api/v1/orders/${bid.order.id}`, { token: bob.token });
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("1228"), locked: 0n });
-    await expectBooksBalanced(market, [alice, bob], funded, sums);
+    await expectBalanced();
   });
 
   it("OCO legs and waiting stops are not amendable; halted markets refuse amends", async () => {

@@ -169,3 +169,22 @@ export async function expectBooksBalanced(
 export async function ledgerSums() {
   return { BTC: await ledgerSum("BTC"), USDT: await ledgerSum("USDT") };
 }
+
+/**
+ * A fresh market and its traders, funded in the order named, then the ledger's sums:
+ * `expectBalanced()` checks that every unit the traders brought is still theirs, available or
+ * locked as their open orders say (`expectBooksBalanced`).
+ */
+export async function tradingFloor<const N extends string>(funds: Record<N, Record<string, string>>) {
+  const market = await createMarket();
+  const traders = {} as Record<N, Trader>;
+  const funded: Record<string, bigint> = { BTC: 0n, USDT: 0n };
+  for (const [name, assets] of Object.entries(funds) as [N, Record<string, string>][]) {
+    traders[name] = await trader(assets);
+    for (const [asset, amount] of Object.entries(assets))
+      funded[asset]! += asset === "BTC" ? BTC(amount) : USDT(amount);
+  }
+  const sums = await ledgerSums();
+  const expectBalanced = () => expectBooksBalanced(market, Object.values(traders), funded, sums);
+  return { market, ...traders, expectBalanced };
+}

@@ -4,9 +4,8 @@ import { api, expectError } from "../auth/helpers";
 import {
   balanceOf,
   createMarket,
-  expectBooksBalanced,
   getOrder,
-  ledgerSums,
+  tradingFloor,
   oco,
   placed,
   placeOrder,
@@ -19,11 +18,10 @@ import {
 
 describe("OCO through POST /api/v1/orders", () => {
   it("sell: rests with one lock; the limit leg fills and the stop leg is cancelled", async () => {
-    const market = await createMarket();
-    const alice = await trader({ BTC: "1" });
-    const bob = await trader({ USDT: "10000" });
-    const sums = await ledgerSums();
-    const funded = { BTC: BTC("1"), USDT: USDT("10000") };
+    const { market, alice, bob, expectBalanced } = await tradingFloor({
+      alice: { BTC: "1" },
+      bob: { USDT: "10000" },
+    });
 
     const pair = await oco(alice, {
       market,
@@ -52,7 +50,7 @@ describe("OCO through POST /api/v1/orders", () => {
     });
     // Locked once for the pair.
     expect(await balanceOf(alice.id, "BTC")).toEqual({ available: BTC("0.99"), locked: BTC("0.01") });
-    await expectBooksBalanced(market, [alice, bob], funded, sums);
+    await expectBalanced();
 
     // Bob takes the limit leg: the stop leg goes with the first fill.
     const taken = await placed(bob, {
@@ -79,16 +77,15 @@ describe("OCO through POST /api/v1/orders", () => {
     // Bob paid 650, received 0.01 minus his 0.2 % taker fee.
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("9350"), locked: 0n });
     expect(await balanceOf(bob.id, "BTC")).toEqual({ available: BTC("0.00998"), locked: 0n });
-    await expectBooksBalanced(market, [alice, bob], funded, sums);
+    await expectBalanced();
   });
 
   it("sell: the stop leg triggers and fills; the limit leg is cancelled and its lock moves to the stop leg", async () => {
-    const market = await createMarket();
-    const alice = await trader({ BTC: "1" });
-    const bob = await trader({ USDT: "10000" });
-    const carol = await trader({ BTC: "1" });
-    const sums = await ledgerSums();
-    const funded = { BTC: BTC("2"), USDT: USDT("10000") };
+    const { market, alice, bob, carol, expectBalanced } = await tradingFloor({
+      alice: { BTC: "1" },
+      bob: { USDT: "10000" },
+      carol: { BTC: "1" },
+    });
 
     const pair = await oco(alice, {
       market,
@@ -132,7 +129,7 @@ describe("OCO through POST /api/v1/orders", () => {
     // Bob: paid 885, 295 still locked by the rest of his bid; got 0.015 BTC minus 0.1 % maker fees.
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("8820"), locked: USDT("295") });
     expect(await balanceOf(bob.id, "BTC")).toEqual({ available: BTC("0.014985"), locked: 0n });
-    await expectBooksBalanced(market, [alice, bob, carol], funded, sums);
+    await expectBalanced();
   });
 
   it("POST /api/v1/orders/oco (SPEC's address) places the same pair without a type", async () => {
@@ -154,9 +151,7 @@ describe("OCO through POST /api/v1/orders", () => {
   });
 
   it("cancelling either leg cancels the pair and releases the whole lock once", async () => {
-    const market = await createMarket();
-    const alice = await trader({ BTC: "1" });
-    const sums = await ledgerSums();
+    const { market, alice, expectBalanced } = await tradingFloor({ alice: { BTC: "1" } });
     const pair = await oco(alice, {
       market,
       side: "sell",
@@ -178,7 +173,7 @@ describe("OCO through POST /api/v1/orders", () => {
     });
     expect(await getOrder(alice, stop!.id)).toMatchObject({ status: "cancelled" });
     expect(await balanceOf(alice.id, "BTC")).toEqual({ available: BTC("1"), locked: 0n });
-    await expectBooksBalanced(market, [alice], { BTC: BTC("1"), USDT: 0n }, sums);
+    await expectBalanced();
     // Cancelling the other leg now is a 409: the pair is closed.
     await expectError(
       await api("DELETE", `/api/v1/orders/${limit!.id}`, { token: alice.token }),
@@ -189,11 +184,10 @@ describe("OCO through POST /api/v1/orders", () => {
   });
 
   it("buy: locks the larger leg's need; the limit leg fills and the rest is released", async () => {
-    const market = await createMarket();
-    const bob = await trader({ USDT: "10000" });
-    const alice = await trader({ BTC: "1" });
-    const sums = await ledgerSums();
-    const funded = { BTC: BTC("1"), USDT: USDT("10000") };
+    const { market, bob, alice, expectBalanced } = await tradingFloor({
+      bob: { USDT: "10000" },
+      alice: { BTC: "1" },
+    });
 
     const pair = await oco(bob, {
       market,
@@ -206,7 +200,7 @@ describe("OCO through POST /api/v1/orders", () => {
     // max(600, 660): the stop-limit leg needs more.
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("9340"), locked: USDT("660") });
     expect(pair.order.locked).toMatchObject({ asset: "USDT", amount: "660.000000" });
-    await expectBooksBalanced(market, [alice, bob], funded, sums);
+    await expectBalanced();
 
     await placed(alice, { market, side: "sell", type: "limit", price: "60000.00", quantity: "0.01" });
     await settle(market);
@@ -217,16 +211,15 @@ describe("OCO through POST /api/v1/orders", () => {
     expect(await getOrder(bob, pair.orders[1]!.id)).toMatchObject({ status: "cancelled" });
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("9400"), locked: 0n });
     expect(await balanceOf(bob.id, "BTC")).toEqual({ available: BTC("0.00999"), locked: 0n });
-    await expectBooksBalanced(market, [alice, bob], funded, sums);
+    await expectBalanced();
   });
 
   it("buy: the stop-limit leg triggers and fills below its limit; the unused part is released", async () => {
-    const market = await createMarket();
-    const bob = await trader({ USDT: "10000" });
-    const alice = await trader({ BTC: "1" });
-    const carol = await trader({ USDT: "10000" });
-    const sums = await ledgerSums();
-    const funded = { BTC: BTC("1"), USDT: USDT("20000") };
+    const { market, bob, alice, carol, expectBalanced } = await tradingFloor({
+      bob: { USDT: "10000" },
+      alice: { BTC: "1" },
+      carol: { USDT: "10000" },
+    });
 
     const pair = await oco(bob, {
       market,
@@ -251,7 +244,7 @@ describe("OCO through POST /api/v1/orders", () => {
     });
     expect(await balanceOf(bob.id, "USDT")).toEqual({ available: USDT("9355"), locked: 0n });
     expect(await balanceOf(bob.id, "BTC")).toEqual({ available: BTC("0.00998"), locked: 0n });
-    await expectBooksBalanced(market, [alice, bob, carol], funded, sums);
+    await expectBalanced();
   });
 
   it("refuses what the pair cannot be: an unbounded buy, prices on the wrong side, single-order fields", async () => {
