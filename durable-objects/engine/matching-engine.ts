@@ -320,6 +320,14 @@ export class MatchingEngine {
     return slot === -1 ? null : this.view(slot);
   }
 
+  /** How many live orders (resting and pending stops) the user has, counting no further than `atMost`. */
+  liveOrderCount(userId: number, atMost: number): number {
+    let n = 0;
+    if (!isId(userId)) return n;
+    for (let s = this.users.first(userId); s !== -1 && n < atMost; s = this.pool.int(s, USER_NEXT)) n++;
+    return n;
+  }
+
   /** The user's live orders in acceptance order. */
   openOrders(userId: number): LiveOrderView[] {
     const out: LiveOrderView[] = [];

@@ -162,12 +162,22 @@ export class Market implements MarketState {
       return { refusal: fail("BAD_REQUEST", "userId must be a string of 1-64 characters") };
     const known = this.known(c.orderId, batch, funding);
     if (known) return { refusal: { ...known.result, duplicate: true } };
-    const denied = this.statusError(false);
+    const denied = this.statusError(false) ?? this.openOrderCapError(c.userId, 1);
     if (denied) return { refusal: denied };
     const converted = this.engineOrder(c);
     if ("ok" in converted) return { refusal: converted };
     const outside = this.outsideBand(c.side, converted.price);
     return outside ? { refusal: outside } : { order: converted };
+  }
+
+  /** The refusal when `adding` more orders would pass the account's cap of live orders here. */
+  private openOrderCapError(userId: string, adding: number): CommandError | null {
+    const cap = this.rules!.rules.maxOpenOrders;
+    if (cap === null) return null;
+    const userNum = this.ids.userNum(userId);
+    const live = userNum === undefined ? 0 : this.engine.liveOrderCount(userNum, cap);
+    if (live + adding <= cap) return null;
+    return fail("MAX_OPEN_ORDERS", `At most ${cap} open orders per account in ${this.symbol}`);
   }
 
   /** The percent price filter's refusal of a limit price (ticks), or null. */
@@ -249,7 +259,7 @@ export class Market implements MarketState {
     if (this.known(c.stopOrderId, batch)) {
       return { refusal: fail("DUPLICATE_ORDER_ID", "stopOrderId is already known") };
     }
-    const denied = this.statusError(false);
+    const denied = this.statusError(false) ?? this.openOrderCapError(c.userId, 2);
     if (denied) return { refusal: denied };
     const converted = toEngineOco(this.rules!, c);
     if ("ok" in converted) return { refusal: converted };

@@ -1,4 +1,9 @@
-import { fromBookRules, type BookRules, type MarketRules } from "../../src/domain/market/market-rules";
+import {
+  fromBookRules,
+  MAX_OPEN_ORDERS_CAP,
+  type BookRules,
+  type MarketRules,
+} from "../../src/domain/market/market-rules";
 import { MarketGrid } from "../../src/domain/market/units";
 import { percentPriceProblem } from "../../src/domain/market/percent-price";
 
@@ -21,6 +26,10 @@ export function rulesProblem(r: BookRules): string | null {
     return "need 0 < minQuantity <= maxQuantity";
   }
   if (!["trading", "halted", "cancel-only"].includes(r.status)) return "unknown status";
+  const cap = r.maxOpenOrders ?? null;
+  if (cap !== null && (!Number.isInteger(cap) || cap < 1 || cap > MAX_OPEN_ORDERS_CAP)) {
+    return `maxOpenOrders must be null or in 1..${MAX_OPEN_ORDERS_CAP}`;
+  }
   return percentPriceProblem(r.percentPrice);
 }
 

@@ -44,6 +44,7 @@ const FILTER_OF: Record<string, string> = {
   [ErrorCode.INVALID_TICK]: "PRICE_FILTER",
   [ErrorCode.PRICE_OUT_OF_RANGE]: "PRICE_FILTER",
   [ErrorCode.PERCENT_PRICE]: "PERCENT_PRICE_BY_SIDE",
+  [ErrorCode.MAX_OPEN_ORDERS]: "MAX_NUM_ORDERS",
   [ErrorCode.INVALID_LOT]: "LOT_SIZE",
   [ErrorCode.QUANTITY_TOO_SMALL]: "LOT_SIZE",
   [ErrorCode.QUANTITY_TOO_LARGE]: "LOT_SIZE",

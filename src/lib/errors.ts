@@ -86,6 +86,8 @@ export const ErrorCode = {
   PRICE_OUT_OF_RANGE: "PRICE_OUT_OF_RANGE",
   /** The limit price is outside the market's percent price band around the last price. */
   PERCENT_PRICE: "PERCENT_PRICE",
+  /** The account already has the market's maximum of live orders. */
+  MAX_OPEN_ORDERS: "MAX_OPEN_ORDERS",
   UNBOUNDED_BUY: "UNBOUNDED_BUY",
   DUPLICATE_CLIENT_ORDER_ID: "DUPLICATE_CLIENT_ORDER_ID",
   ORDER_REJECTED: "ORDER_REJECTED",

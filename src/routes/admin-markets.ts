@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { MAX_OPEN_ORDERS_CAP } from "../domain/market/market-rules";
 import { errorResponses } from "../http/openapi-schemas";
 import { getRedis } from "../http/resources";
 import { createRouter } from "../http/router";
@@ -17,6 +18,7 @@ const Size = z
   .openapi({ example: "0.01" });
 const Fee = z.number().int().min(0).max(1000);
 const Status = z.enum(["trading", "halted", "cancel-only"]);
+const MaxOpenOrders = z.number().int().min(1).max(MAX_OPEN_ORDERS_CAP).nullable();
 const AssetCode = z.string().regex(/^[A-Z0-9]{2,10}$/);
 
 const createRouteDef = createRoute({
@@ -44,6 +46,7 @@ const createRouteDef = createRoute({
               taker_fee_bps: Fee,
               status: Status.default("trading"),
               percent_price: PercentPriceSchema.nullable().optional(),
+              max_open_orders: MaxOpenOrders.optional(),
             })
             .strict(),
         },
@@ -63,9 +66,9 @@ const patchRouteDef = createRoute({
   method: "patch",
   path: "/api/v1/admin/markets/{symbol}",
   tags,
-  summary: "Change a market's status (trading, halted, cancel-only), fees, sizes or percent price filter",
+  summary: "Change a market's status, fees, sizes, percent price filter or open-order cap",
   description:
-    "Tick and lot sizes can change only while the book is empty (409 otherwise). `percent_price: null` turns the filter off; resting orders outside a new band stay.",
+    "Tick and lot sizes can change only while the book is empty (409 otherwise). `percent_price: null` turns the filter off; resting orders outside a new band stay. `max_open_orders` caps each account's live orders in the market (null: no cap); orders already live above a lowered cap stay.",
   security: bearerSecurity,
   middleware: adminOnly,
   request: {
@@ -84,6 +87,7 @@ const patchRouteDef = createRoute({
               max_quantity: Size.optional(),
               min_notional: Size.optional(),
               percent_price: PercentPriceSchema.nullable().optional(),
+              max_open_orders: MaxOpenOrders.optional(),
             })
             .strict()
             .refine((b) => Object.keys(b).length > 0, "change at least one field"),

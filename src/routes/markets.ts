@@ -58,6 +58,9 @@ export const MarketSchema = z
     price_decimals: z.number().int(),
     quantity_decimals: z.number().int(),
     percent_price: PercentPriceSchema.nullable(),
+    max_open_orders: z.number().int().nullable().openapi({
+      description: "At most this many live orders (resting and pending stops) per account; null: no cap",
+    }),
   })
   .openapi("Market");
 

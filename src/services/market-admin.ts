@@ -38,6 +38,8 @@ export interface CreateMarketInput extends MarketSizes {
   status: MarketStatus;
   /** The percent price filter; null or absent: none. */
   percent_price?: PercentPriceView | null;
+  /** The cap on an account's live orders; null or absent: none. */
+  max_open_orders?: number | null;
 }
 
 export type UpdateMarketInput = Partial<
@@ -46,6 +48,7 @@ export type UpdateMarketInput = Partial<
     taker_fee_bps: number;
     status: MarketStatus;
     percent_price: PercentPriceView | null;
+    max_open_orders: number | null;
   }
 >;
 
@@ -95,6 +98,7 @@ function columns(r: BookRules) {
     takerFeeBps: r.takerFeeBps,
     status: r.status,
     ...percentPriceColumns(r.percentPrice),
+    maxOpenOrders: r.maxOpenOrders,
   };
 }
 
@@ -137,6 +141,7 @@ export async function createMarket(
       takerFeeBps: input.taker_fee_bps,
       status: input.status,
       percentPrice: null,
+      maxOpenOrders: input.max_open_orders ?? null,
     },
     input,
   );
@@ -185,6 +190,7 @@ export async function updateMarket(
       makerFeeBps: input.maker_fee_bps ?? current.makerFeeBps,
       takerFeeBps: input.taker_fee_bps ?? current.takerFeeBps,
       status: input.status ?? current.status,
+      maxOpenOrders: input.max_open_orders === undefined ? current.maxOpenOrders : input.max_open_orders,
     },
     input,
   );

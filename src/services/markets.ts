@@ -44,6 +44,8 @@ export interface MarketView {
   price_decimals: number;
   quantity_decimals: number;
   percent_price: PercentPriceView | null;
+  /** At most this many live orders per account in the market; null: no cap. */
+  max_open_orders: number | null;
 }
 
 export function marketView(r: BookRules): MarketView {
@@ -64,6 +66,7 @@ export function marketView(r: BookRules): MarketView {
     price_decimals: placesOf(BigInt(r.tickSize), r.quoteDecimals),
     quantity_decimals: placesOf(BigInt(r.lotSize), r.baseDecimals),
     percent_price: percentPriceView(r.percentPrice ?? null),
+    max_open_orders: r.maxOpenOrders ?? null,
   };
 }
 

@@ -97,6 +97,8 @@ function symbolInfo(m: MarketRules) {
         maxTrailingBelowDelta: MAX_TRAILING_BPS,
       },
       ...percentPriceFilter(m),
+      // Binance's MAX_NUM_ORDERS counts an account's open orders on the symbol, stops included.
+      ...(m.maxOpenOrders === null ? [] : [{ filterType: "MAX_NUM_ORDERS", maxNumOrders: m.maxOpenOrders }]),
     ],
     permissions: [],
     permissionSets: [["SPOT"]],

@@ -54,6 +54,8 @@ export const markets = pgTable(
     percentPriceBidDownBps: integer("percent_price_bid_down_bps"),
     percentPriceAskUpBps: integer("percent_price_ask_up_bps"),
     percentPriceAskDownBps: integer("percent_price_ask_down_bps"),
+    /** At most this many live orders per account in this market (Binance's MAX_NUM_ORDERS); null: no cap. */
+    maxOpenOrders: integer("max_open_orders"),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -64,6 +66,7 @@ export const markets = pgTable(
       "markets_fee_range",
       sql`${t.makerFeeBps} between 0 and 1000 and ${t.takerFeeBps} between 0 and 1000`,
     ),
+    check("markets_max_open_orders", sql`${t.maxOpenOrders} between 1 and 100000`),
     check(
       "markets_percent_price",
       sql`(${t.percentPriceBidUpBps} is null and ${t.percentPriceBidDownBps} is null and ${t.percentPriceAskUpBps} is null and ${t.percentPriceAskDownBps} is null)

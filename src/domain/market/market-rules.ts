@@ -26,7 +26,12 @@ export interface MarketRules {
   status: MarketStatus;
   /** The percent price filter; null when the market has none (the default). */
   percentPrice: PercentPriceRule | null;
+  /** At most this many live orders (resting and pending stops) per account; null: no cap. */
+  maxOpenOrders: number | null;
 }
+
+/** The highest cap on an account's live orders a market may set. */
+export const MAX_OPEN_ORDERS_CAP = 100_000;
 
 /**
  * The same rules as JSON carries them: the object's RPC (`configure`, `getRules`) and its
@@ -56,6 +61,7 @@ export function fromBookRules(r: BookRules): MarketRules {
     minNotional: BigInt(r.minNotional),
     // Rules stored before the filter existed have no such field.
     percentPrice: r.percentPrice ?? null,
+    maxOpenOrders: r.maxOpenOrders ?? null,
   };
 }
 
@@ -113,8 +119,8 @@ export function unitsWithin(scale: QuoteScale, quote: bigint): bigint {
 
 /** The rules of a `markets` row, given its base and quote assets' decimals. */
 export function marketRulesOf(
-  market: Omit<MarketRules, "baseDecimals" | "quoteDecimals" | "status" | "percentPrice"> &
-    Partial<PercentPriceColumns> & { status?: MarketRules["status"] },
+  market: Omit<MarketRules, "baseDecimals" | "quoteDecimals" | "status" | "percentPrice" | "maxOpenOrders"> &
+    Partial<PercentPriceColumns> & { status?: MarketRules["status"]; maxOpenOrders?: number | null },
   baseDecimals: number,
   quoteDecimals: number,
 ): MarketRules {
@@ -133,5 +139,6 @@ export function marketRulesOf(
     takerFeeBps: market.takerFeeBps,
     status: market.status ?? "trading",
     percentPrice: percentPriceOfColumns(market),
+    maxOpenOrders: market.maxOpenOrders ?? null,
   };
 }

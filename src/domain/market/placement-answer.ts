@@ -15,6 +15,7 @@ export const MARKET_RULE_ERRORS: Record<string, [409 | 422, string]> = {
   MARKET_HALTED: [409, ErrorCode.MARKET_HALTED],
   MARKET_CANCEL_ONLY: [409, ErrorCode.MARKET_CANCEL_ONLY],
   PERCENT_PRICE: [422, ErrorCode.PERCENT_PRICE],
+  MAX_OPEN_ORDERS: [422, ErrorCode.MAX_OPEN_ORDERS],
 };
 
 const BOOK_ERRORS: Record<string, [409 | 422 | 429 | 503, string]> = {

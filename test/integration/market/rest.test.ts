@@ -30,6 +30,7 @@ describe("market REST reads", () => {
       price_decimals: 2,
       quantity_decimals: 5,
       percent_price: null,
+      max_open_orders: null,
     });
     expect((await get("/api/v1/markets/ETH-USDT")).body).toMatchObject({ market: { symbol: "ETH-USDT" } });
   });

@@ -46,6 +46,7 @@ describe("the order form's checks of the market's rules", () => {
     price_decimals: 2,
     quantity_decimals: 5,
     percent_price: null,
+    max_open_orders: null,
   };
 
   it("enforces tick, lot, minimum and maximum quantity and minimum notional", () => {

@@ -7701,6 +7701,7 @@ export interface paths {
                          */
                         status?: "trading" | "halted" | "cancel-only";
                         percent_price?: components["schemas"]["PercentPrice"];
+                        max_open_orders?: number | null;
                     };
                 };
             };
@@ -7792,8 +7793,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change a market's status (trading, halted, cancel-only), fees, sizes or percent price filter
-         * @description Tick and lot sizes can change only while the book is empty (409 otherwise). `percent_price: null` turns the filter off; resting orders outside a new band stay.
+         * Change a market's status, fees, sizes, percent price filter or open-order cap
+         * @description Tick and lot sizes can change only while the book is empty (409 otherwise). `percent_price: null` turns the filter off; resting orders outside a new band stay. `max_open_orders` caps each account's live orders in the market (null: no cap); orders already live above a lowered cap stay.
          */
         patch: {
             parameters: {
@@ -7822,6 +7823,7 @@ export interface paths {
                         /** @example 0.01 */
                         min_notional?: string;
                         percent_price?: components["schemas"]["PercentPrice"];
+                        max_open_orders?: number | null;
                     };
                 };
             };
@@ -10336,6 +10338,8 @@ export interface components {
             price_decimals: number;
             quantity_decimals: number;
             percent_price: components["schemas"]["PercentPrice"];
+            /** @description At most this many live orders (resting and pending stops) per account; null: no cap */
+            max_open_orders: number | null;
         };
         PercentPrice: {
             /** @example 1.2 */

@@ -1,0 +1,2 @@
+ALTER TABLE "markets" ADD COLUMN "max_open_orders" integer;--> statement-breakpoint
+ALTER TABLE "markets" ADD CONSTRAINT "markets_max_open_orders" CHECK ("markets"."max_open_orders" between 1 and 100000);
