@@ -70,6 +70,27 @@ export function binanceOrderList(legs: OrderRow[], rules: MarketRules) {
   );
 }
 
+/**
+ * The user data stream's `listStatus` of an OCO: `EXEC_STARTED` when it is placed, `ALL_DONE`
+ * (`REJECT` when both legs were rejected) once both legs have ended.
+ */
+export function listStatusEvent(legs: OrderRow[], rules: MarketRules, now: number, started = false) {
+  const l = binanceOrderList(legs, rules);
+  return {
+    e: "listStatus",
+    E: now,
+    s: l.symbol,
+    g: l.orderListId,
+    c: "OCO",
+    l: started ? "EXEC_STARTED" : l.listStatusType,
+    L: started ? "EXECUTING" : l.listOrderStatus,
+    r: "NONE",
+    C: l.listClientOrderId,
+    T: l.transactionTime,
+    O: l.orders.map((o) => ({ s: o.symbol, i: o.orderId, c: o.clientOrderId })),
+  };
+}
+
 /** A cancelled OCO as DELETE /orderList (and DELETE /openOrders) answer it: the list and both legs' cancel. */
 export function binanceListCancel(legs: OrderRow[], rules: MarketRules, cancelClientOrderId?: string) {
   const list = binanceOrderList(legs, rules);

@@ -12,6 +12,8 @@ import type { EventEnvelope } from "../../domain/events/event-outbox";
 import { loadAllMarketRules } from "../../services/trading/market-directory";
 import type { MarketRules } from "../../domain/market/market-rules";
 import { toOrderView, type OrderRow, type TradeRow } from "../../domain/market/order-view";
+import { isFinal } from "../../domain/settlement/plan";
+import { listStatusEvent } from "../order-lists";
 import { binanceOrder, tradeNumber } from "../views";
 
 const ORDER_EVENTS = new Set([
@@ -88,8 +90,9 @@ function executionReport(
   X: string,
   fill?: Execution,
   reject = "NONE",
+  listId = -1,
 ) {
-  const o = binanceOrder(toOrderView(row, rules), row.number, rules);
+  const o = binanceOrder(toOrderView(row, rules), row.number, rules, listId);
   const base = (v: bigint) => formatUnits(v, rules.baseDecimals);
   const quote = (v: bigint) => formatUnits(v, rules.quoteDecimals);
   const t = fill?.trade;
@@ -111,7 +114,7 @@ function executionReport(
     p: o.price,
     P: o.stopPrice,
     F: o.icebergQty,
-    g: -1,
+    g: o.orderListId,
     C: x === "CANCELED" ? o.clientOrderId : "",
     x,
     X,
@@ -151,10 +154,11 @@ function orderReports(
   rules: MarketRules,
   fills: readonly Execution[],
   now: number,
+  listId?: number,
 ): object[] {
   const byQuote = row.quantity === null;
   const report = (x: string, X: string, fill?: Execution, reject?: string) =>
-    executionReport(row, rules, now, x, X, fill, reject);
+    executionReport(row, rules, now, x, X, fill, reject, listId);
   switch (e.type) {
     case "order.accepted":
       return [report("NEW", "NEW")];
@@ -210,6 +214,7 @@ export async function accountEventsOf(
       ])
     : [[], [], []];
   const rowsById = new Map(orderRows.map((r) => [r.id, r]));
+  const legsByList = await ocoLegs(db, orderRows);
   const rulesBySymbol = new Map(rules.map((r) => [r.symbol, r]));
   const fills = executions(tradeRows, orderIds);
   const touched = new Map<string, Set<string>>();
@@ -226,9 +231,12 @@ export async function accountEventsOf(
       const r = row && rulesBySymbol.get(row.market);
       if (!row || !r || row.userId !== userId) continue;
       assetsTouched.add(r.baseAsset).add(r.quoteAsset);
-      orderReports(e, row, r, fills.get(row.id) ?? [], now).forEach((report, i) =>
+      const legs = row.ocoGroupId ? legsByList.get(row.ocoGroupId) : undefined;
+      const listId = legs?.find((l) => l.id === row.ocoGroupId)?.number;
+      orderReports(e, row, r, fills.get(row.id) ?? [], now, listId).forEach((report, i) =>
         events.push({ id: `${e.id}:${i}`, event: JSON.stringify(report) }),
       );
+      if (legs) events.push(...listStatuses(e, row, legs, r, now));
       continue;
     }
     const asset = str(e.payload.asset);
@@ -256,6 +264,38 @@ export async function accountEventsOf(
   }
   for (const [userId, events] of out) if (events.length === 0) out.delete(userId);
   return out;
+}
+
+/** The legs of every OCO among the rows, by the list's id (its head leg's), in one query. */
+async function ocoLegs(db: Database, rows: readonly OrderRow[]): Promise<Map<string, OrderRow[]>> {
+  const lists = [...new Set(rows.flatMap((r) => (r.ocoGroupId ? [r.ocoGroupId] : [])))];
+  const out = new Map<string, OrderRow[]>();
+  if (lists.length === 0) return out;
+  for (const leg of await db.select().from(orders).where(inArray(orders.ocoGroupId, lists))) {
+    out.set(leg.ocoGroupId!, [...(out.get(leg.ocoGroupId!) ?? []), leg]);
+  }
+  return out;
+}
+
+/**
+ * An OCO's `listStatus` events: EXEC_STARTED with its head leg's acceptance, ALL_DONE when a
+ * leg ends and both have. Their ids name the list, so the one sent from each leg's end (both
+ * may see both ended) reaches the sockets once (AccountStream drops a repeated id).
+ */
+function listStatuses(
+  e: EventEnvelope,
+  row: OrderRow,
+  legs: OrderRow[],
+  rules: MarketRules,
+  now: number,
+): AccountEvent[] {
+  const group = row.ocoGroupId!;
+  if (e.type === "order.accepted" && row.id === group) {
+    return [{ id: `list:${group}:started`, event: JSON.stringify(listStatusEvent(legs, rules, now, true)) }];
+  }
+  const ended = e.type === "order.filled" || e.type === "order.cancelled";
+  if (!ended || !legs.every((l) => isFinal(l.status))) return [];
+  return [{ id: `list:${group}:done`, event: JSON.stringify(listStatusEvent(legs, rules, now)) }];
 }
 
 const zeroBalance = (a: string) => ({ a, f: "0", l: "0" });

@@ -109,3 +109,17 @@ export const limitOrder = (
   quantity = "0.01",
   extra: Record<string, string> = {},
 ) => ({ symbol, side, type: "LIMIT", timeInForce: "GTC", quantity, price, ...extra });
+
+/** A sell OCO in Binance's current form: a LIMIT_MAKER above at 70,000, a stop-limit below at 60,000. */
+export const sellOco = (symbol: string, extra: Record<string, string> = {}) => ({
+  symbol,
+  side: "SELL",
+  quantity: "0.01",
+  aboveType: "LIMIT_MAKER",
+  abovePrice: "70000",
+  belowType: "STOP_LOSS_LIMIT",
+  belowStopPrice: "60000",
+  belowPrice: "59900",
+  belowTimeInForce: "GTC",
+  ...extra,
+});

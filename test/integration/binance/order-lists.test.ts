@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { createMarket, settle } from "../trading/helpers";
-import { binanceClient, binanceError, limitOrder, ok, signedFetch, type BinanceClient } from "./helpers";
+import {
+  binanceClient,
+  binanceError,
+  limitOrder,
+  ok,
+  sellOco as sellOcoOf,
+  signedFetch,
+  type BinanceClient,
+} from "./helpers";
 
 interface Report {
   orderId: number;
@@ -31,18 +39,7 @@ describe("Binance OCO order lists (/api/v3/orderList)", () => {
   let alice: BinanceClient;
   let bob: BinanceClient;
 
-  const sellOco = (extra: Record<string, string> = {}) => ({
-    symbol,
-    side: "SELL",
-    quantity: "0.01",
-    aboveType: "LIMIT_MAKER",
-    abovePrice: "70000",
-    belowType: "STOP_LOSS_LIMIT",
-    belowStopPrice: "60000",
-    belowPrice: "59900",
-    belowTimeInForce: "GTC",
-    ...extra,
-  });
+  const sellOco = (extra: Record<string, string> = {}) => sellOcoOf(symbol, extra);
 
   beforeAll(async () => {
     market = await createMarket();

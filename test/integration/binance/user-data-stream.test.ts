@@ -7,7 +7,7 @@ import { users } from "../../../src/db/schema";
 import { signWebhook } from "../../../src/services/webhook-signature";
 import { api } from "../auth/helpers";
 import { createMarket } from "../trading/helpers";
-import { binanceClient, binanceError, ok, signedFetch, type BinanceClient } from "./helpers";
+import { binanceClient, binanceError, ok, sellOco, signedFetch, type BinanceClient } from "./helpers";
 import { event, listenKeyOf, openStream, userStream } from "./user-data-helpers";
 
 const randomHex = (bytes = 32) =>
@@ -183,6 +183,41 @@ describe("Binance user data stream: /ws/<listenKey> events", () => {
     );
     aliceStream.close();
     bobStream.close();
+  });
+
+  it("carries listStatus for an OCO, placed and cancelled, and its legs' reports name the list", async () => {
+    const symbol = (await createMarket()).replace("-", "");
+    const alice = await binanceClient({ BTC: "1" });
+    const stream = await openStream(await listenKeyOf(alice));
+    const list = await ok<{ orderListId: number; orders: { orderId: number }[] }>(
+      signedFetch(alice, "POST", "/orderList/oco", sellOco(symbol, { listClientOrderId: "alice-list" })),
+    );
+    const started = await stream.next(event("listStatus"), 0, 10_000);
+    expect(started).toMatchObject({
+      s: symbol,
+      g: list.orderListId,
+      c: "OCO",
+      l: "EXEC_STARTED",
+      L: "EXECUTING",
+    });
+    expect(started.C).toBe("alice-list");
+    expect((started.O as { i: number }[]).map((o) => o.i).sort()).toEqual(
+      list.orders.map((o) => o.orderId).sort(),
+    );
+
+    await ok(signedFetch(alice, "DELETE", "/orderList", { symbol, orderListId: String(list.orderListId) }));
+    const done = await stream.next(
+      event("listStatus", (f) => f.l === "ALL_DONE"),
+      0,
+      10_000,
+    );
+    expect(done).toMatchObject({ g: list.orderListId, L: "ALL_DONE" });
+    const legs = stream.frames.filter((f) => f.e === "executionReport");
+    expect(legs.length).toBeGreaterThanOrEqual(4);
+    expect(legs.every((f) => f.g === list.orderListId)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(stream.frames.filter((f) => f.e === "listStatus")).toHaveLength(2);
+    stream.close();
   });
 
   it("carries balanceUpdate for a deposit and a withdrawal", async () => {
