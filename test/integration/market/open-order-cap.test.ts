@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, login } from "../auth/helpers";
+import { api, expectError, login } from "../auth/helpers";
 import { balanceOf, createMarket, placed, placeOrder, settle, trader, type Trader } from "../trading/helpers";
 import { binanceClient, binanceError, limitOrder, ok, publicGet, signedFetch } from "../binance/helpers";
 
@@ -20,12 +20,7 @@ const bid = (market: string, price: string) => ({
 });
 
 async function refusedAtCap(t: Trader, body: Record<string, unknown>) {
-  const res = await placeOrder(t, body);
-  const json = (await res.json()) as { error: { code: string; message: string } };
-  expect({ status: res.status, code: json.error.code }, JSON.stringify(json)).toEqual({
-    status: 422,
-    code: "MAX_OPEN_ORDERS",
-  });
+  await expectError(await placeOrder(t, body), 422, "MAX_OPEN_ORDERS");
 }
 
 describe("the per-account cap on live orders", () => {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, login } from "../auth/helpers";
+import { api, expectError, login } from "../auth/helpers";
 import { balanceOf, createMarket, placed, placeOrder, settle, trader, type Trader } from "../trading/helpers";
 import { binanceClient, binanceError, limitOrder, ok, publicGet, signedFetch } from "../binance/helpers";
 
@@ -34,14 +34,8 @@ const limit = (market: string, side: "buy" | "sell", price: string, extra: Recor
   ...extra,
 });
 
-async function refusedOutsideBand(t: Trader, body: Record<string, unknown>) {
-  const res = await placeOrder(t, body);
-  const json = (await res.json()) as { error: { code: string; message: string } };
-  expect({ status: res.status, code: json.error.code }, JSON.stringify(json)).toEqual({
-    status: 422,
-    code: "PERCENT_PRICE",
-  });
-  return json.error.message;
+async function refusedOutsideBand(t: Trader, body: Record<string, unknown>): Promise<string> {
+  return (await expectError(await placeOrder(t, body), 422, "PERCENT_PRICE")).error.message;
 }
 
 /** A fresh market with the band set and a trade at 64,000 (the last price). */
