@@ -181,15 +181,14 @@ export class Market implements MarketState {
   }
 
   /** The percent price filter's refusal of a limit price (ticks), or null. */
-  private outsideBand(side: "buy" | "sell", ...prices: (number | undefined)[]): CommandError | null {
+  private outsideBand(side: "buy" | "sell", price?: number, otherPrice?: number): CommandError | null {
     const rule = this.rules!.rules.percentPrice;
-    if (!rule) return null;
+    if (!rule) return null; // the common case: no array, no lookup on the placement path
     const last = this.engine.lastTradePrice();
-    for (const price of prices) {
-      const message = price === undefined ? null : outsidePercentBand(rule, side, price, last);
-      if (message) return fail("PERCENT_PRICE", message);
-    }
-    return null;
+    const message =
+      (price === undefined ? null : outsidePercentBand(rule, side, price, last)) ??
+      (otherPrice === undefined ? null : outsidePercentBand(rule, side, otherPrice, last));
+    return message ? fail("PERCENT_PRICE", message) : null;
   }
 
   /**
