@@ -6,8 +6,7 @@ import {
 } from "../../domain/market/amend-order";
 import type { Principal } from "../../http/principal";
 import type { RequestMetadata } from "../../http/request-metadata";
-import { configureOrderBook, loadMarketRules, orderBook } from "./market-directory";
-import { toBookRules } from "../../domain/market/market-rules";
+import { askBook, loadMarketRules, orderBook } from "./market-directory";
 
 /**
  * `PATCH /api/v1/orders/{id}` (src/domain/market/amend-order.ts has the rules): the order's
@@ -25,16 +24,10 @@ export function amendOrder(
     db,
     async (symbol) => {
       const rules = await loadMarketRules(db, symbol);
-      const book = orderBook(env, symbol);
       return {
         rules,
-        outbox: book,
-        amend: async (id, change) => {
-          const result = await book.amend(id, change);
-          if (result.ok || result.code !== "MARKET_NOT_FOUND") return result;
-          await configureOrderBook(env, toBookRules(rules));
-          return book.amend(id, change);
-        },
+        outbox: orderBook(env, symbol),
+        amend: (id, change) => askBook(env, rules, (book) => book.amend(id, change)),
       };
     },
     principal,
