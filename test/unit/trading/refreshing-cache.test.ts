@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { RefreshingCache } from "../../../src/services/trading/refreshing-cache";
+
+/** A cache on a hand-moved clock, and a loader that counts its calls and can be held open. */
+function setup() {
+  let now = 0;
+  const cache = new RefreshingCache<string>(2_000, 1_000, () => now);
+  let loads = 0;
+  let release: (() => void) | undefined;
+  const load =
+    (value: string, hold = false) =>
+    async () => {
+      loads++;
+      if (hold) await new Promise<void>((resolve) => (release = resolve));
+      return value;
+    };
+  return {
+    cache,
+    load,
+    loads: () => loads,
+    at: (ms: number) => (now = ms),
+    release: () => release!(),
+  };
+}
+
+describe("RefreshingCache", () => {
+  it("serves an entry younger than the refresh age without loading", async () => {
+    const t = setup();
+    expect(await t.cache.get("BTC-USDT", t.load("v1"))).toBe("v1");
+    t.at(999);
+    expect(await t.cache.get("BTC-USDT", t.load("v2"))).toBe("v1");
+    expect(t.loads()).toBe(1);
+  });
+
+  it("past the refresh age, one caller loads while the others are served the cached value", async () => {
+    const t = setup();
+    await t.cache.get("BTC-USDT", t.load("v1"));
+    t.at(1_500);
+    const renewing = t.cache.get("BTC-USDT", t.load("v2", true));
+    const others = await Promise.all(Array.from({ length: 20 }, () => t.cache.get("BTC-USDT", t.load("v3"))));
+    expect(others).toEqual(Array(20).fill("v1"));
+    t.release();
+    expect(await renewing).toBe("v2");
+    expect(await t.cache.get("BTC-USDT", t.load("v4"))).toBe("v2");
+    expect(t.loads()).toBe(2);
+  });
+
+  it("never serves a value older than the maximum age, even while a renewal is under way", async () => {
+    const t = setup();
+    await t.cache.get("BTC-USDT", t.load("v1"));
+    t.at(1_500);
+    void t.cache.get("BTC-USDT", t.load("v2", true));
+    t.at(2_000);
+    expect(await t.cache.get("BTC-USDT", t.load("v3"))).toBe("v3");
+    t.release();
+  });
+
+  it("a failed renewal lets the next caller load", async () => {
+    const t = setup();
+    await t.cache.get("BTC-USDT", t.load("v1"));
+    t.at(1_500);
+    await expect(t.cache.get("BTC-USDT", () => Promise.reject(new Error("Postgres down")))).rejects.toThrow(
+      "Postgres down",
+    );
+    expect(await t.cache.get("BTC-USDT", t.load("v2"))).toBe("v2");
+  });
+
+  it("`fresh` always loads; keys are cached apart", async () => {
+    const t = setup();
+    await t.cache.get("BTC-USDT", t.load("v1"));
+    expect(await t.cache.get("BTC-USDT", t.load("v2"), true)).toBe("v2");
+    expect(await t.cache.get("ETH-USDT", t.load("e1"))).toBe("e1");
+    expect(await t.cache.get("BTC-USDT", t.load("v3"))).toBe("v2");
+  });
+});
