@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { request } from "undici";
+import { sql } from "drizzle-orm";
 import { devSecrets } from "../../scripts/lib/dev-secrets";
 import { freePort } from "../../scripts/lib/free-port";
 import { applyMigrations } from "../../scripts/lib/migrate";
@@ -15,6 +16,27 @@ import { connectProfiler, type CpuProfiler } from "./cpu-profile";
 import { FREE_PORTS } from "../../scripts/stack/stack-info";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const EXPLAIN_MS = process.env.BENCH_EXPLAIN_MS;
+
+/** auto_explain for every later session of the database (with the actual rows and times). */
+async function explainSlowStatements(
+  db: ReturnType<typeof openNodeDatabase>["db"],
+  ms: string,
+): Promise<void> {
+  const settings = {
+    session_preload_libraries: "auto_explain",
+    "auto_explain.log_min_duration": `${Number(ms)}ms`,
+    "auto_explain.log_nested_statements": "on",
+    "auto_explain.log_analyze": "on",
+  };
+  for (const [name, value] of Object.entries(settings)) {
+    await db.execute(
+      sql.raw(
+        `DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET ${name} = %L', current_database(), '${value}'); END $$`,
+      ),
+    );
+  }
+}
 
 /** The development [vars] of wrangler.toml (top-level table, before any [env.*]). */
 function wranglerVars(): Record<string, string> {
@@ -52,6 +74,7 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
     dataDir,
     token: secrets.UPSTASH_REDIS_REST_TOKEN,
     ports: FREE_PORTS,
+    inheritLogs: EXPLAIN_MS !== undefined,
   });
   let mf: Miniflare | undefined;
   let profiler: CpuProfiler | undefined;
@@ -65,6 +88,9 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
     const { info } = stack;
     await applyMigrations(info.databaseUrl, info.neonWsProxy);
     const { db, pool } = openNodeDatabase(info.databaseUrl, info.neonWsProxy);
+    // BENCH_EXPLAIN_MS=<ms>: Postgres logs the plan of every statement (nested ones in functions
+    // included) that took longer, with the stack's logs on stderr: where a statement's time goes.
+    if (EXPLAIN_MS) await explainSlowStatements(db, EXPLAIN_MS);
     await seedDemoData(db, {
       adminEmail: "admin@bench.test",
       adminPassword: "bench admin pass phrase",
@@ -95,7 +121,8 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
             bindings: {
               ...wranglerVars(),
               ...secrets,
-              LOG_LEVEL: "warn",
+              // BENCH_LOG_LEVEL=debug shows the Worker's and objects' logs (e.g. why settlement left a page to the planner).
+              LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
               DATABASE_URL: info.databaseUrl,
               NEON_WS_PROXY: info.neonWsProxy,
               NEON_FETCH_ENDPOINT: info.neonFetchEndpoint,

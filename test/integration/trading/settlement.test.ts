@@ -99,6 +99,26 @@ describe("settlement, exactly once", () => {
     });
   });
 
+  it("a page whose trade is settled already (the cursor lost) goes to the planner and moves nothing twice", async () => {
+    await withDatabase(env, async (db) => {
+      const { market, seller, buyer, rules, book } = await matchedButUnsettled(db);
+      await expect(
+        settleMarket(db, book, rules, {
+          afterCommit: () => {
+            throw new Error("crash before ack");
+          },
+        }),
+      ).rejects.toThrow("crash before ack");
+      const settled = await snapshot(db, market, [seller, buyer]);
+      expect(settled.trades).toBe(1);
+      // settle_page sees the whole page again, its trade in Postgres already.
+      await db.update(settlementCursors).set({ lastSeq: 0 }).where(eq(settlementCursors.market, market));
+      await settleMarket(db, book, rules);
+      expect(await snapshot(db, market, [seller, buyer])).toEqual(settled);
+      expect((await book.readOutbox(0)).entries).toEqual([]);
+    });
+  });
+
   it("a batch naming one trade twice moves money once and quarantines the repeat", async () => {
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, rules, book } = await matchedButUnsettled(db);
