@@ -12,7 +12,7 @@ import { onError, onMethodNotAllowed, onNotFound } from "./http/error-handler";
 import { errorResponse } from "./http/error-response";
 import { releaseResources } from "./http/resources";
 import { setAnsweredHeader } from "./http/answered-headers";
-import { createRouter } from "./http/router";
+import { createAppRouter } from "./http/router";
 import { ErrorCode } from "./lib/errors";
 import { refuseControlCharacters } from "./middleware/control-characters";
 import { jsonOnly } from "./middleware/json-only";
@@ -90,7 +90,7 @@ const corsForBrowsers: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 /** Composes the Worker's HTTP application: cross-cutting middleware, then the routes. */
 export function createApp() {
-  const app = createRouter();
+  const app = createAppRouter();
 
   app.use("*", requestContext);
   app.use("*", productionGuard);

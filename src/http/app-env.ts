@@ -1,4 +1,5 @@
 import type { Logger } from "../lib/logger";
+import type { Credentials, Resolved } from "../middleware/authenticate";
 import type { TraceContext } from "../lib/trace-context";
 import type { Principal } from "./principal";
 
@@ -9,6 +10,10 @@ export interface RequestVariables {
   trace: TraceContext;
   /** Set by the authentication middleware on protected routes. */
   principal: Principal;
+  /** The principal and the user as the API shows it (`authenticatedUser`), on protected routes. */
+  auth?: Resolved;
+  /** The request's credentials as parsed once (authenticate.ts). */
+  credentials?: Credentials;
 }
 
 /** The Hono environment of this Worker: typed bindings (see worker-configuration.d.ts) and variables. */

@@ -42,12 +42,7 @@ import { authConfig } from "../lib/auth-config";
 import { AppError, ErrorCode, accountBanned, forbidden, unauthorized } from "../lib/errors";
 import { describeError } from "../lib/logger";
 import { verifySignedRequest } from "../services/auth/api-keys";
-import {
-  cachedSessionOf,
-  fillCachedSession,
-  sessionCacheKey,
-  type CachedSession,
-} from "../services/auth/session-cache";
+import { fillCachedSession, sessionCacheKey, type CachedSession } from "../services/auth/session-cache";
 import { checkRateLimitsAndRead, type LimitCheck, type LimitVerdict } from "../services/auth/rate-limit";
 import { loadSessionUser } from "../domain/auth/session-principal";
 import { toUserView, type UserView } from "../domain/auth/user-view";
@@ -58,22 +53,38 @@ export interface AuthenticateOptions {
   permission?: Permission;
 }
 
-const users = new WeakMap<Context, UserView>();
 const SAFE_METHODS = new Set(["GET", "HEAD"]);
+const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
 
 /** The authenticated user as the API shows it, loaded by `authenticate` (saves a query). */
 export function authenticatedUser(c: Context<AppEnv>): UserView {
-  const user = users.get(c);
+  const user = c.get("auth")?.user;
   if (!user) throw unauthorized();
   return user;
 }
 
-function bearerToken(c: Context<AppEnv>): string | null {
-  const header = c.req.header("authorization");
-  if (!header) return null;
-  const match = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header.trim());
-  if (!match) throw unauthorized("Malformed Authorization header");
-  return match[1]!;
+/**
+ * The request's credentials, read once (by `apiRateLimit` on /api, else by `authenticate`):
+ * the bearer token (null without an Authorization header, "malformed" when it is not one), the
+ * API key id, and the session `apiRateLimit` started resolving in its Redis command.
+ */
+export interface Credentials {
+  bearer: string | null | "malformed";
+  apiKey: string | undefined;
+  session?: Promise<Resolved>;
+}
+
+function credentialsOf(c: Context<AppEnv>): Credentials {
+  let credentials = c.get("credentials");
+  if (!credentials) {
+    const header = c.req.header("authorization");
+    credentials = {
+      bearer: header ? (BEARER.exec(header.trim())?.[1] ?? "malformed") : null,
+      apiKey: c.req.header("x-api-key"),
+    };
+    c.set("credentials", credentials);
+  }
+  return credentials;
 }
 
 /** The hot path's one Redis command: the request's limits (IP, caller) and its session's cache entry. */
@@ -91,12 +102,12 @@ function hotRound(
   limits: LimitCheck[],
   claims: AccessTokenClaims | null,
 ): Promise<HotRound | null> {
-  return checkRateLimitsAndRead<CachedSession | string>(
+  return checkRateLimitsAndRead<CachedSession>(
     sharedRedis(c.env),
     limits,
     claims ? sessionCacheKey(claims.sid) : null,
   ).then(
-    ({ verdicts, value }) => ({ verdicts, session: cachedSessionOf(value) }),
+    ({ verdicts, value }) => ({ verdicts, session: value }),
     (err: unknown) => {
       c.get("log").warn("rate limits and session cache unavailable: allowing, reading Postgres", {
         limiters: limits.map((l) => l.name),
@@ -114,7 +125,8 @@ const callerLimit = (c: Context<AppEnv>, claims: AccessTokenClaims): LimitCheck 
   identifier: `user:${claims.sub}`,
 });
 
-type Resolved = { principal: Principal; user: UserView };
+/** Who the request's credentials name: set by `authenticate` as the `auth` variable. */
+export type Resolved = { principal: Principal; user: UserView };
 
 async function verifiedClaims(c: Context<AppEnv>, token: string): Promise<AccessTokenClaims> {
   try {
@@ -192,8 +204,6 @@ async function viaApiKey(c: Context<AppEnv>, keyId: string): Promise<Resolved> {
   };
 }
 
-const prefetched = new WeakMap<Context, Promise<Resolved>>();
-
 /**
  * App-level, on every /api request: the per-IP limit (100/min by default; the IP is
  * CF-Connecting-IP, which Cloudflare always sets at the edge; a request without it, as from
@@ -206,8 +216,8 @@ const prefetched = new WeakMap<Context, Promise<Resolved>>();
 export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.req.path.startsWith("/api/")) return next();
   const ip = c.req.header("cf-connecting-ip");
-  const header = c.req.header("authorization");
-  const token = header ? /^Bearer ([A-Za-z0-9._~+/-]+=*)$/.exec(header.trim())?.[1] : undefined;
+  const credentials = credentialsOf(c);
+  const token = credentials.bearer === "malformed" ? null : credentials.bearer;
   const claims = token ? await verifyAccessToken(c.env, token).catch(() => null) : null;
   const limits: LimitCheck[] = [];
   if (ip)
@@ -224,7 +234,7 @@ export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (claims) {
     const session = round.then((r) => sessionPrincipal(c, claims, r, ip ? 1 : 0));
     session.catch(() => {}); // surfaced by `authenticate`, if the route has it
-    prefetched.set(c, session);
+    credentials.session = session;
   }
   if (ipChecked) await ipChecked;
   await next();
@@ -232,12 +242,11 @@ export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
 
 export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const token = bearerToken(c);
-    const apiKey = c.req.header("x-api-key");
+    const { bearer, apiKey, session } = credentialsOf(c);
+    if (bearer === "malformed") throw unauthorized("Malformed Authorization header");
     let resolved: Resolved;
-    const early = prefetched.get(c);
-    if (token && early) resolved = await early;
-    else if (token) resolved = await viaSession(c, token);
+    if (bearer && session) resolved = await session;
+    else if (bearer) resolved = await viaSession(c, bearer);
     else if (apiKey) resolved = await viaApiKey(c, apiKey);
     else throw unauthorized();
     const { principal, user } = resolved;
@@ -251,7 +260,7 @@ export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandl
         ...(principal.apiKeyId ? { api_key_id: principal.apiKeyId } : {}),
       }),
     );
-    users.set(c, user);
+    c.set("auth", resolved);
 
     if (principal.via === "api_key") {
       if (!options.permission) {

@@ -114,8 +114,8 @@ return out`;
 const scripts = new WeakMap<Redis, ReturnType<Redis["createScript"]>>();
 
 /**
- * Several sliding-window limits, each counting this request, and one key's value in ONE Redis
- * command: the authenticated hot path's IP limit, caller limit and session. What
+ * Several sliding-window limits, each counting this request, and one key's JSON value (parsed)
+ * in ONE Redis command: the authenticated hot path's IP limit, caller limit and session. What
  * `checkRateLimit` does per limit through @upstash/ratelimit (a limiter object, a script call
  * and an auto-pipelined batch per request) cost more CPU than the rest of the Redis round trip
  * on a one-query read. An identifier already refused in this isolate is refused again until
@@ -154,7 +154,7 @@ export async function checkRateLimitsAndRead<T>(
   if (keys.length === 1 && !readKey) return { verdicts: verdicts as LimitVerdict[], value: null };
   let script = scripts.get(redis);
   if (!script) scripts.set(redis, (script = redis.createScript(SLIDING_WINDOWS_THEN_GET)));
-  const [value, ...left] = (await script.exec(keys, args)) as [T | null, ...number[]];
+  const [value, ...left] = (await script.exec(keys, args)) as [T | string | null, ...number[]];
   counted.forEach(({ at, cache, key, reset }, i) => {
     const remaining = Number(left[i]);
     if (remaining < 0) cache.set(key, reset);
@@ -165,7 +165,9 @@ export async function checkRateLimitsAndRead<T>(
       reset,
     };
   });
-  return { verdicts: verdicts as LimitVerdict[], value: value ?? null };
+  // A client that parses replies (the library's default) has parsed the JSON already.
+  const parsed = typeof value === "string" ? (JSON.parse(value) as T) : value;
+  return { verdicts: verdicts as LimitVerdict[], value: parsed ?? null };
 }
 
 /** `RateLimit-*` headers (and `Retry-After` when refused), in seconds. */
