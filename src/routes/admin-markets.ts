@@ -1,17 +1,15 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { MAX_OPEN_ORDERS_CAP } from "../domain/market/market-rules";
-import { errorResponses } from "../http/openapi-schemas";
 import { getRedis } from "../http/resources";
 import { createRouter } from "../http/router";
-import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { serviceContext } from "../services/auth/context";
 import { createMarket, updateMarket } from "../services/market-admin";
 import { invalidateMarketCaches } from "../services/markets";
 import { MarketSchema, PercentPriceSchema, SymbolParam } from "./markets";
-import { bearerSecurity } from "./user-schemas";
+import { adminOnlyRoutes } from "./route-group";
+import { jsonReply } from "./user-schemas";
 
-const tags = ["Administration"];
-const adminOnly = [authenticate(), requireAdmin];
+const admin = adminOnlyRoutes(["Administration"]);
 const Size = z
   .string()
   .regex(/^\d+(\.\d+)?$/, "a decimal string such as 0.01")
@@ -21,13 +19,8 @@ const Status = z.enum(["trading", "halted", "cancel-only"]);
 const MaxOpenOrders = z.number().int().min(1).max(MAX_OPEN_ORDERS_CAP).nullable();
 const AssetCode = z.string().regex(/^[A-Z0-9]{2,10}$/);
 
-const createRouteDef = createRoute({
-  method: "post",
-  path: "/api/v1/admin/markets",
-  tags,
+const createRouteDef = admin.post("/api/v1/admin/markets", {
   summary: "Create a market (sizes in the assets' units); its order book is configured at once",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: {
     body: {
       content: {
@@ -53,24 +46,14 @@ const createRouteDef = createRoute({
       },
     },
   },
-  responses: {
-    201: {
-      description: "Created",
-      content: { "application/json": { schema: z.object({ market: MarketSchema }) } },
-    },
-    ...errorResponses(400, 401, 403, 409, 422, 429),
-  },
+  reply: { 201: jsonReply("Created", z.object({ market: MarketSchema })) },
+  errors: [400, 409, 422],
 });
 
-const patchRouteDef = createRoute({
-  method: "patch",
-  path: "/api/v1/admin/markets/{symbol}",
-  tags,
+const patchRouteDef = admin.patch("/api/v1/admin/markets/{symbol}", {
   summary: "Change a market's status, fees, sizes, percent price filter or open-order cap",
   description:
     "Tick and lot sizes can change only while the book is empty (409 otherwise). `percent_price: null` turns the filter off; resting orders outside a new band stay. `max_open_orders` caps each account's live orders in the market (null: no cap); orders already live above a lowered cap stay.",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: {
     params: SymbolParam,
     body: {
@@ -95,30 +78,15 @@ const patchRouteDef = createRoute({
       },
     },
   },
-  responses: {
-    200: {
-      description: "Updated",
-      content: { "application/json": { schema: z.object({ market: MarketSchema }) } },
-    },
-    ...errorResponses(400, 401, 403, 404, 409, 422, 429),
-  },
+  reply: { 200: jsonReply("Updated", z.object({ market: MarketSchema })) },
+  errors: [400, 404, 409, 422],
 });
 
-const invalidateRouteDef = createRoute({
-  method: "post",
-  path: "/api/v1/admin/markets/{symbol}/cache/invalidate",
-  tags,
+const invalidateRouteDef = admin.post("/api/v1/admin/markets/{symbol}/cache/invalidate", {
   summary: "Drop the cached market list and this market's cached depth and ticker",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: { params: SymbolParam },
-  responses: {
-    200: {
-      description: "Dropped",
-      content: { "application/json": { schema: z.object({ deleted: z.number().int() }) } },
-    },
-    ...errorResponses(400, 401, 403, 429),
-  },
+  reply: { 200: jsonReply("Dropped", z.object({ deleted: z.number().int() })) },
+  errors: [400],
 });
 
 export const adminMarketRoutes = createRouter()

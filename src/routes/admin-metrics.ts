@@ -1,14 +1,13 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
-import { errorResponses } from "../http/openapi-schemas";
 import { getDb, getRedis } from "../http/resources";
 import { createRouter } from "../http/router";
 import { constantTimeEqualStrings } from "../lib/constant-time";
 import { PROMETHEUS_CONTENT_TYPE } from "../lib/metrics/prometheus-text";
 import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { collectMetrics } from "../services/metrics/collect-metrics";
-import { bearerSecurity } from "./user-schemas";
+import { signedInRoutes } from "./route-group";
 
 /** A scrape token shorter than this is a misconfiguration, never accepted. */
 const MIN_SCRAPE_TOKEN_LENGTH = 32;
@@ -33,23 +32,17 @@ const scraperOrAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
   });
 };
 
-const metricsRoute = createRoute({
-  method: "get",
-  path: "/admin/metrics",
-  tags: ["Operations"],
+const metricsRoute = signedInRoutes(["Operations"], [scraperOrAdmin]).get("/admin/metrics", {
   summary: "Operating metrics in Prometheus' text format (admin session or the scrape token)",
   description:
     "The Worker's request, rate-limit, login, Postgres and Redis metrics (of the isolate that answers), " +
     "each market object's orders, fills, settlement lag and backlog, sockets and frames, and the " +
     "quarantine, event-relay and reconciliation gauges. Metric names and alerts: docs/ops/.",
-  security: bearerSecurity,
-  middleware: [scraperOrAdmin],
-  responses: {
+  reply: {
     200: {
       description: "Prometheus text exposition format 0.0.4",
       content: { "text/plain": { schema: z.string() } },
     },
-    ...errorResponses(401, 403, 429),
   },
 });
 

@@ -1,16 +1,14 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { relayEventsAfterResponse } from "../http/after-response";
-import { errorResponses } from "../http/openapi-schemas";
 import { requestMetadata } from "../http/request-metadata";
 import { getDb } from "../http/resources";
 import { createRouter } from "../http/router";
-import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { listQuarantine, retryQuarantined } from "../services/trading/quarantine-admin";
-import { bearerSecurity, jsonReply } from "./user-schemas";
-import { NumberedPageQuery, numberedPage, pageResponses } from "../http/page-schemas";
+import { adminOnlyRoutes } from "./route-group";
+import { jsonReply } from "./user-schemas";
+import { NumberedPageQuery, numberedPage } from "../http/page-schemas";
 
-const tags = ["Administration: settlement"];
-const adminOnly = [authenticate(), requireAdmin];
+const settlement = adminOnlyRoutes(["Administration: settlement"]);
 
 const QuarantineSchema = z
   .object({
@@ -27,16 +25,11 @@ const QuarantineSchema = z
   })
   .openapi("QuarantinedSettlementEntry");
 
-const listRoute = createRoute({
-  method: "get",
-  path: "/admin/settlement/quarantine",
-  tags,
+const listRoute = settlement.get("/admin/settlement/quarantine", {
   summary: "Settlement entries set aside because they broke an invariant, newest first (paginated)",
   description:
     "Each was moved past by its market's settlement, which went on without it; `reason` says what it broke. " +
     "Retry one once the cause is fixed.",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: {
     query: z.object({
       market: z.string().max(32).optional(),
@@ -44,16 +37,12 @@ const listRoute = createRoute({
       ...NumberedPageQuery,
     }),
   },
-  responses: pageResponses("A page of quarantined entries", numberedPage("entries", QuarantineSchema)),
+  reply: { 200: jsonReply("A page of quarantined entries", numberedPage("entries", QuarantineSchema)) },
+  errors: [400],
 });
 
-const retryRoute = createRoute({
-  method: "post",
-  path: "/admin/settlement/quarantine/{id}/retry",
-  tags,
+const retryRoute = settlement.post("/admin/settlement/quarantine/{id}/retry", {
   summary: "Settle a quarantined entry now (409 with the reason when it still breaks an invariant)",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: {
     params: z.object({
       id: z
@@ -62,10 +51,8 @@ const retryRoute = createRoute({
         .openapi({ param: { name: "id", in: "path" } }),
     }),
   },
-  responses: {
-    200: jsonReply("Settled", z.object({ entry: QuarantineSchema })),
-    ...errorResponses(400, 401, 403, 404, 409, 429),
-  },
+  reply: { 200: jsonReply("Settled", z.object({ entry: QuarantineSchema })) },
+  errors: [400, 404, 409],
 });
 
 export const adminSettlementRoutes = createRouter()

@@ -1,19 +1,18 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z, type RouteConfig } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { relayEventsAfterResponse } from "../http/after-response";
 import type { AppEnv } from "../http/app-env";
-import { errorResponses } from "../http/openapi-schemas";
 import { requestMetadata } from "../http/request-metadata";
 import { getDb, getRedis } from "../http/resources";
 import { createRouter } from "../http/router";
 import { decimalAmount, formatUnits } from "../lib/money";
-import { authenticate, requireAdmin } from "../middleware/authenticate";
 import { adjustBalance } from "../services/adjustments";
 import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { countByKind, reconcile, serializeMismatch } from "../services/reconciliation";
 import { bookReader } from "../services/trading/book-report";
 import { transitionWithdrawal, type Actor } from "../services/withdrawals";
-import { bearerSecurity, jsonBody } from "./user-schemas";
+import { adminOnlyRoutes } from "./route-group";
+import { jsonBody, jsonReply } from "./user-schemas";
 import {
   AdminWithdrawalSchema,
   IdempotencyHeaderSchema,
@@ -22,10 +21,9 @@ import {
   adminWithdrawalView,
   withdrawalsPage,
 } from "./wallet-schemas";
-import { cursorPage, pageResponses } from "../http/page-schemas";
+import { cursorPage } from "../http/page-schemas";
 
-const tags = ["Administration: wallets"];
-const adminOnly = [authenticate(), requireAdmin];
+const adminWallets = adminOnlyRoutes(["Administration: wallets"]);
 const admin = (c: Context<AppEnv>): Actor => ({ id: c.get("principal").userId, type: "admin" });
 
 /** One admin move of a withdrawal's state machine, announced after the response. */
@@ -39,108 +37,77 @@ async function transition(
   return { withdrawal: adminWithdrawalView(w) };
 }
 
-const listRoute = createRoute({
-  method: "get",
-  path: "/admin/withdrawals",
-  tags,
+const listRoute = adminWallets.get("/admin/withdrawals", {
   summary: "Withdrawals of all users (e.g. `status=pending_approval` is the approval queue)",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: {
     query: WithdrawalListQuery.extend({ user_id: z.uuid().optional() }),
   },
-  responses: pageResponses("A page of withdrawals", cursorPage("withdrawals", AdminWithdrawalSchema)),
+  reply: { 200: jsonReply("A page of withdrawals", cursorPage("withdrawals", AdminWithdrawalSchema)) },
+  errors: [400],
 });
 
-const WithdrawalReply = {
-  200: {
-    description: "The withdrawal after the transition (repeating a done transition changes nothing)",
-    content: { "application/json": { schema: z.object({ withdrawal: AdminWithdrawalSchema }) } },
-  },
-  ...errorResponses(400, 401, 403, 404, 409, 422, 429),
-};
-
-function transitionRoute(action: "approve" | "complete" | "reject" | "sent", summary: string) {
-  return createRoute({
-    method: "post",
-    path: `/admin/withdrawals/{id}/${action}`,
-    tags,
+function transitionRoute<R extends RouteConfig["request"]>(
+  action: "approve" | "complete" | "reject" | "sent",
+  summary: string,
+  request: R,
+) {
+  return adminWallets.post(`/admin/withdrawals/{id}/${action}`, {
     summary,
-    security: bearerSecurity,
-    middleware: adminOnly,
-    request: { params: WithdrawalIdParamSchema },
-    responses: WithdrawalReply,
+    request,
+    reply: {
+      200: jsonReply(
+        "The withdrawal after the transition (repeating a done transition changes nothing)",
+        z.object({ withdrawal: AdminWithdrawalSchema }),
+      ),
+    },
+    errors: [400, 404, 409, 422],
   });
 }
 
-const approveRoute = transitionRoute("approve", "Approve a withdrawal waiting for approval");
-const completeRoute = transitionRoute("complete", "Mark a sent withdrawal as confirmed on chain");
-const rejectRoute = createRoute({
-  ...transitionRoute("reject", "Reject a withdrawal not yet sent; its funds are released"),
-  request: {
-    params: WithdrawalIdParamSchema,
-    ...jsonBody(z.strictObject({ reason: z.string().trim().min(1).max(500) })),
-  },
+const byId = { params: WithdrawalIdParamSchema };
+const approveRoute = transitionRoute("approve", "Approve a withdrawal waiting for approval", byId);
+const completeRoute = transitionRoute("complete", "Mark a sent withdrawal as confirmed on chain", byId);
+const rejectRoute = transitionRoute("reject", "Reject a withdrawal not yet sent; its funds are released", {
+  ...byId,
+  ...jsonBody(z.strictObject({ reason: z.string().trim().min(1).max(500) })),
 });
-const sentRoute = createRoute({
-  ...transitionRoute(
-    "sent",
-    "Record the broadcast transaction; the funds leave the ledger (amount − fee out, fee to income)",
-  ),
-  request: {
-    params: WithdrawalIdParamSchema,
-    ...jsonBody(z.strictObject({ tx_hash: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/) })),
-  },
-});
+const sentRoute = transitionRoute(
+  "sent",
+  "Record the broadcast transaction; the funds leave the ledger (amount − fee out, fee to income)",
+  { ...byId, ...jsonBody(z.strictObject({ tx_hash: z.string().regex(/^(0x)?[0-9a-fA-F]{64}$/) })) },
+);
 
-const adjustmentRoute = createRoute({
-  method: "post",
-  path: "/admin/wallets/adjustments",
-  tags,
+const adjustmentRoute = adminWallets.post("/admin/wallets/adjustments", {
   summary: "Credit (positive) or debit (negative) a user's available balance, with a reason (audited)",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: {
     headers: IdempotencyHeaderSchema,
-    body: {
-      content: {
-        "application/json": {
-          schema: z.strictObject({
-            user_id: z.uuid(),
-            asset: z.string().min(1).max(10),
-            amount: decimalAmount({ signed: true, example: "-0.5" }),
-            reason: z.string().trim().min(3).max(500),
-          }),
-        },
-      },
-      required: true,
-    },
+    ...jsonBody(
+      z.strictObject({
+        user_id: z.uuid(),
+        asset: z.string().min(1).max(10),
+        amount: decimalAmount({ signed: true, example: "-0.5" }),
+        reason: z.string().trim().min(3).max(500),
+      }),
+    ),
   },
-  responses: {
-    201: {
-      description: "Applied",
-      content: {
-        "application/json": {
-          schema: z.object({
-            adjustment: z.object({
-              entry_id: z.string(),
-              user_id: z.uuid(),
-              asset: z.string(),
-              amount: z.string(),
-              balance: z.object({ available: z.string(), locked: z.string() }),
-            }),
-          }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 404, 409, 422, 429, 503),
+  reply: {
+    201: jsonReply(
+      "Applied",
+      z.object({
+        adjustment: z.object({
+          entry_id: z.string(),
+          user_id: z.uuid(),
+          asset: z.string(),
+          amount: z.string(),
+          balance: z.object({ available: z.string(), locked: z.string() }),
+        }),
+      }),
+    ),
   },
+  errors: [400, 404, 409, 422, 503],
 });
 
-const reconciliationRoute = createRoute({
-  method: "get",
-  path: "/admin/reconciliation",
-  tags,
+const reconciliationRoute = adminWallets.get("/admin/reconciliation", {
   summary:
     "Check now: the ledger balances, every lock is held by what it is for, fee income equals the fees charged, the order books hold the orders open in Postgres",
   description:
@@ -148,30 +115,23 @@ const reconciliationRoute = createRoute({
     "`balance_mismatch`, `negative_balance`; locks: `locked_mismatch`, `closed_order_lock`; fees: " +
     "`fee_income_mismatch`; books: `order_not_in_book`, `book_order_not_open`, `book_unreadable`), at most 100 " +
     "rows per kind; amounts in minor units. `checks` lists the families that ran.",
-  security: bearerSecurity,
-  middleware: adminOnly,
-  responses: {
-    200: {
-      description: "The report (`ok: false` lists the mismatches)",
-      content: {
-        "application/json": {
-          schema: z.object({
-            ok: z.boolean(),
-            checked_at: z.string(),
-            checks: z.array(z.enum(["ledger", "locks", "fees", "books"])),
-            assets: z.array(
-              z.object({
-                asset: z.string(),
-                sum: z.string(),
-                accounts: z.record(z.string(), z.string()),
-              }),
-            ),
-            mismatches: z.array(z.record(z.string(), z.unknown())),
+  reply: {
+    200: jsonReply(
+      "The report (`ok: false` lists the mismatches)",
+      z.object({
+        ok: z.boolean(),
+        checked_at: z.string(),
+        checks: z.array(z.enum(["ledger", "locks", "fees", "books"])),
+        assets: z.array(
+          z.object({
+            asset: z.string(),
+            sum: z.string(),
+            accounts: z.record(z.string(), z.string()),
           }),
-        },
-      },
-    },
-    ...errorResponses(401, 403, 429),
+        ),
+        mismatches: z.array(z.record(z.string(), z.unknown())),
+      }),
+    ),
   },
 });
 

@@ -1,9 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { relayEventsAfterResponse } from "../http/after-response";
-import { errorResponses } from "../http/openapi-schemas";
-import { NumberedPageQuery, numberedPage, pageResponses } from "../http/page-schemas";
+import { NumberedPageQuery, numberedPage } from "../http/page-schemas";
 import { createRouter } from "../http/router";
-import { authenticate, requireAdmin } from "../middleware/authenticate";
 import {
   getUser,
   listUsers,
@@ -13,20 +11,15 @@ import {
 } from "../services/auth/admin-users";
 import { listAuditLogs } from "../services/auth/audit-query";
 import { serviceContext } from "../services/auth/context";
-import { IdParamSchema, UserSchema, bearerSecurity, jsonBody, jsonReply } from "./user-schemas";
+import { adminOnlyRoutes } from "./route-group";
+import { IdParamSchema, UserSchema, jsonBody, jsonReply } from "./user-schemas";
 
-const tags = ["Administration"];
-const adminOnly = [authenticate(), requireAdmin];
+const admin = adminOnlyRoutes(["Administration"]);
 
 const KycStatusSchema = z.enum(["pending", "verified", "rejected"]);
 
-const listUsersRoute = createRoute({
-  method: "get",
-  path: "/admin/users",
-  tags,
+const listUsersRoute = admin.get("/admin/users", {
   summary: "Search users by email or name, filter by role and KYC status (paginated)",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: {
     query: z.object({
       q: z.string().max(254).optional(),
@@ -36,42 +29,31 @@ const listUsersRoute = createRoute({
       ...NumberedPageQuery,
     }),
   },
-  responses: pageResponses("A page of users", numberedPage("users", UserSchema)),
+  reply: { 200: jsonReply("A page of users", numberedPage("users", UserSchema)) },
+  errors: [400],
 });
 
-/** What the routes on one user (`/admin/users/{id}…`) share: they answer the user as it is after. */
-function oneUser(reply: string, ...errors: Parameters<typeof errorResponses>) {
-  return {
-    tags,
-    security: bearerSecurity,
-    middleware: adminOnly,
-    request: { params: IdParamSchema },
-    responses: { 200: jsonReply(reply, z.object({ user: UserSchema })), ...errorResponses(...errors) },
-  };
-}
+/** The routes on one user (`/admin/users/{id}…`) answer the user as it is after. */
+const userReply = (description: string) => ({ 200: jsonReply(description, z.object({ user: UserSchema })) });
 
-const getUserRoute = createRoute({
-  ...oneUser("User", 400, 401, 403, 404, 429),
-  method: "get",
-  path: "/admin/users/{id}",
+const getUserRoute = admin.get("/admin/users/{id}", {
   summary: "One user (deleted users included)",
+  request: { params: IdParamSchema },
+  reply: userReply("User"),
+  errors: [400, 404],
 });
 
-const kycRoute = createRoute({
-  ...oneUser("Updated", 400, 401, 403, 404, 415, 422, 429),
-  method: "patch",
-  path: "/admin/users/{id}/kyc",
+const kycRoute = admin.patch("/admin/users/{id}/kyc", {
   summary: "Set the KYC status (a reason is required when rejecting)",
   request: {
     params: IdParamSchema,
     ...jsonBody(z.strictObject({ status: KycStatusSchema, reason: z.string().trim().max(500).nullish() })),
   },
+  reply: userReply("Updated"),
+  errors: [400, 404, 415, 422],
 });
 
-const statusRoute = createRoute({
-  ...oneUser("Updated", 400, 401, 403, 404, 409, 415, 422, 429),
-  method: "patch",
-  path: "/admin/users/{id}/status",
+const statusRoute = admin.patch("/admin/users/{id}/status", {
   summary: "Ban or reinstate a user (a banned user is refused everywhere with 403 ACCOUNT_BANNED)",
   description:
     "A ban keeps the user's sessions and keys but every credential (access token, refresh token, API key, login, WebSocket) answers 403 ACCOUNT_BANNED; open sockets lose their private channels within seconds. `active` reinstates.",
@@ -79,13 +61,15 @@ const statusRoute = createRoute({
     params: IdParamSchema,
     ...jsonBody(z.strictObject({ status: z.enum(["active", "banned"]) })),
   },
+  reply: userReply("Updated"),
+  errors: [400, 404, 409, 415, 422],
 });
 
-const deleteRoute = createRoute({
-  ...oneUser("Deleted", 400, 401, 403, 404, 409, 429),
-  method: "delete",
-  path: "/admin/users/{id}",
+const deleteRoute = admin.delete("/admin/users/{id}", {
   summary: "Soft-delete a user: login refused, sessions and API keys revoked",
+  request: { params: IdParamSchema },
+  reply: userReply("Deleted"),
+  errors: [400, 404, 409],
 });
 
 const AuditEntrySchema = z
@@ -104,13 +88,8 @@ const AuditEntrySchema = z
   })
   .openapi("AuditEntry");
 
-const auditRoute = createRoute({
-  method: "get",
-  path: "/admin/audit-logs",
-  tags,
+const auditRoute = admin.get("/admin/audit-logs", {
   summary: "The audit log, newest first (filters, paginated)",
-  security: bearerSecurity,
-  middleware: adminOnly,
   request: {
     query: z.object({
       actor_id: z.uuid().optional(),
@@ -122,7 +101,8 @@ const auditRoute = createRoute({
       ...NumberedPageQuery,
     }),
   },
-  responses: pageResponses("A page of audit entries", numberedPage("entries", AuditEntrySchema)),
+  reply: { 200: jsonReply("A page of audit entries", numberedPage("entries", AuditEntrySchema)) },
+  errors: [400],
 });
 
 export const adminRoutes = createRouter()

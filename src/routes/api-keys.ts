@@ -1,5 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "../http/openapi-schemas";
+import { z } from "@hono/zod-openapi";
 import { createRouter } from "../http/router";
 import { authenticate, authenticatedUser } from "../middleware/authenticate";
 import { createApiKey, listApiKeys, revokeApiKey } from "../services/auth/api-keys";
@@ -9,44 +8,30 @@ import {
   IdParamSchema,
   PermissionSchema,
   TotpCodeSchema,
-  bearerSecurity,
   jsonBody,
   jsonReply,
 } from "./user-schemas";
+import { listReply, signedInRoutes } from "./route-group";
 
-const tags = ["API keys"];
 // Keys are managed from a signed-in session only: no API key can create or revoke keys.
-const sessionOnly = authenticate();
+const apiKeys = signedInRoutes(["API keys"], [authenticate()]);
 
 const IpSchema = z
   .string()
   .max(45)
   .regex(/^(\d{1,3}(\.\d{1,3}){3}|[0-9a-fA-F:]{2,45})$/, "an IPv4 or IPv6 address");
 
-const listRoute = createRoute({
-  method: "get",
-  path: "/users/me/api-keys",
-  tags,
+const listRoute = apiKeys.get("/users/me/api-keys", {
   summary: "This user's active API keys (never their secrets)",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
-  responses: {
-    200: jsonReply("Keys", z.object({ api_keys: z.array(ApiKeySchema) })),
-    ...errorResponses(401, 403, 429),
-  },
+  reply: listReply("Keys", "api_keys", ApiKeySchema),
 });
 
-const createKeyRoute = createRoute({
-  method: "post",
-  path: "/users/me/api-keys",
-  tags,
+const createKeyRoute = apiKeys.post("/users/me/api-keys", {
   summary:
     "Create an API key (current password, `totp_code` with 2FA on); the secret is shown in this answer only",
   description:
     "Needs a verified email and `current_password` (403 `CURRENT_PASSWORD_REQUIRED` / `CURRENT_PASSWORD_INCORRECT`), and with 2FA on a fresh `totp_code` (403 `TWO_FACTOR_REQUIRED` / `INVALID_TWO_FACTOR_CODE`). A key with `withdraw` needs `ip_allowlist` (422 `IP_ALLOWLIST_REQUIRED`) and holds withdrawals for 24 h. Every key is revoked by a password change, a password reset and logout-all. " +
     "Sign requests with headers X-API-Key (the `key`), X-API-Timestamp (ms since the epoch) and X-API-Signature = hex HMAC-SHA256(secret, timestamp + METHOD + path-with-query + body).",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   request: jsonBody(
     z.strictObject({
       label: z.string().trim().min(1).max(100),
@@ -57,7 +42,7 @@ const createKeyRoute = createRoute({
       totp_code: TotpCodeSchema.optional(),
     }),
   ),
-  responses: {
+  reply: {
     201: jsonReply(
       "Created",
       z.object({
@@ -70,19 +55,15 @@ const createKeyRoute = createRoute({
         }),
       }),
     ),
-    ...errorResponses(400, 401, 403, 404, 409, 415, 422, 429, 503),
   },
+  errors: [400, 404, 409, 415, 422, 503],
 });
 
-const revokeRoute = createRoute({
-  method: "delete",
-  path: "/users/me/api-keys/{id}",
-  tags,
+const revokeRoute = apiKeys.delete("/users/me/api-keys/{id}", {
   summary: "Revoke an API key",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   request: { params: IdParamSchema },
-  responses: { 204: { description: "Revoked" }, ...errorResponses(400, 401, 403, 404, 429) },
+  reply: { 204: { description: "Revoked" } },
+  errors: [400, 404],
 });
 
 export const apiKeyRoutes = createRouter()

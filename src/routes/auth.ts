@@ -1,6 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { relayEventsAfterResponse } from "../http/after-response";
-import { errorResponses } from "../http/openapi-schemas";
 import { requestMetadata } from "../http/request-metadata";
 import { getRedis } from "../http/resources";
 import { createRouter } from "../http/router";
@@ -14,6 +13,7 @@ import { serviceContext } from "../services/auth/context";
 import { RefreshTokenReused, login, refresh } from "../services/auth/sessions";
 import { clearSignInFailures, recordSignInFailure } from "../services/auth/sign-in-slowdown";
 import { normalizeEmail } from "../domain/auth/user-view";
+import { routeGroup } from "./route-group";
 import {
   EmailSchema,
   NameSchema,
@@ -27,10 +27,10 @@ import {
   notBuiltOnEmail,
 } from "./user-schemas";
 
-const registerRoute = createRoute({
-  method: "post",
-  path: "/auth/register",
-  tags: ["Authentication"],
+/** Public routes that take a JSON body: each can be malformed, not JSON, or invalid. */
+const auth = routeGroup({ tags: ["Authentication"], errors: [400, 415, 422] });
+
+const registerRoute = auth.post("/auth/register", {
   summary: "Create an account (email verification token goes out in the user.registered event)",
   request: jsonBody(
     z
@@ -42,16 +42,11 @@ const registerRoute = createRoute({
       })
       .superRefine(notBuiltOnEmail),
   ),
-  responses: {
-    201: jsonReply("Created", z.object({ user: UserSchema })),
-    ...errorResponses(400, 409, 415, 422, 429),
-  },
+  reply: { 201: jsonReply("Created", z.object({ user: UserSchema })) },
+  errors: [409, 429],
 });
 
-const loginRoute = createRoute({
-  method: "post",
-  path: "/auth/login",
-  tags: ["Authentication"],
+const loginRoute = auth.post("/auth/login", {
   summary: "Exchange email and password for an access token and a refresh token",
   description:
     "Unknown email, wrong password and deleted account answer the same 401 `INVALID_CREDENTIALS`. With 2FA on, the right password without `totp_code` or `recovery_code` answers 401 `TWO_FACTOR_REQUIRED`, and a wrong or already used code 401 `INVALID_TWO_FACTOR_CODE` (each code works once; 10 code attempts per 15 minutes per account). Limited to 5 attempts per 15 minutes per email and IP, and per account from any IP slowed after 10 failures: each next attempt waits 1 s, 2 s, 4 s … up to 60 s after the previous one (429 with Retry-After; never a lockout, a successful sign-in resets it); fails closed (503) when the limiter is unavailable.",
@@ -64,42 +59,26 @@ const loginRoute = createRoute({
       recovery_code: RecoveryCodeSchema.optional(),
     }),
   ),
-  responses: {
-    200: jsonReply("Signed in", TokenPairSchema),
-    ...errorResponses(400, 401, 415, 422, 429, 503),
-  },
+  reply: { 200: jsonReply("Signed in", TokenPairSchema) },
+  errors: [401, 429, 503],
 });
 
-const refreshRoute = createRoute({
-  method: "post",
-  path: "/auth/refresh",
-  tags: ["Authentication"],
+const refreshRoute = auth.post("/auth/refresh", {
   summary: "Rotate a refresh token (reuse of a rotated token revokes the whole session)",
   request: jsonBody(z.strictObject({ refresh_token: z.string().min(1).max(256) })),
-  responses: {
-    200: jsonReply("New token pair", TokenPairSchema),
-    ...errorResponses(400, 401, 415, 422),
-  },
+  reply: { 200: jsonReply("New token pair", TokenPairSchema) },
+  errors: [401],
 });
 
-const verifyEmailRoute = createRoute({
-  method: "post",
-  path: "/auth/verify-email",
-  tags: ["Authentication"],
+const verifyEmailRoute = auth.post("/auth/verify-email", {
   summary: "Confirm the email address with the single-use token",
   request: jsonBody(z.strictObject({ token: z.string().min(1).max(256) })),
-  responses: {
-    200: jsonReply("Verified", z.object({ user: UserSchema })),
-    ...errorResponses(400, 415, 422),
-  },
+  reply: { 200: jsonReply("Verified", z.object({ user: UserSchema })) },
 });
 
-const jwksRoute = createRoute({
-  method: "get",
-  path: "/.well-known/jwks.json",
-  tags: ["Authentication"],
+const jwksRoute = routeGroup({ tags: ["Authentication"] }).get("/.well-known/jwks.json", {
   summary: "Public keys that verify access tokens (EdDSA, by kid)",
-  responses: {
+  reply: {
     200: jsonReply(
       "JSON Web Key Set",
       z.object({

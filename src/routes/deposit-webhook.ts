@@ -1,8 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { relayEventsAfterResponse } from "../http/after-response";
 import type { AppEnv } from "../http/app-env";
-import { errorResponses } from "../http/openapi-schemas";
 import { requestMetadata } from "../http/request-metadata";
 import { getDb } from "../http/resources";
 import { createRouter } from "../http/router";
@@ -10,6 +9,8 @@ import { decimalAmount } from "../lib/money";
 import { assetDecimals } from "../services/assets";
 import { recordDepositNotice } from "../services/deposits";
 import { verifyWebhook } from "../services/webhook-signature";
+import { routeGroup } from "./route-group";
+import { jsonBody, jsonReply } from "./user-schemas";
 import { DepositSchema, depositView } from "./wallet-schemas";
 
 /**
@@ -42,10 +43,7 @@ const DepositNoticeSchema = z
   })
   .openapi("DepositNotice");
 
-const depositWebhookRoute = createRoute({
-  method: "post",
-  path: "/webhooks/deposits",
-  tags: ["Webhooks"],
+const depositWebhookRoute = routeGroup({ tags: ["Webhooks"] }).post("/webhooks/deposits", {
   summary: "Chain watcher: a deposit seen or confirmed (HMAC-signed, idempotent on asset + tx hash + vout)",
   description:
     "Headers: `X-Webhook-Timestamp` (Unix seconds, within 5 minutes) and `X-Webhook-Signature` = hex " +
@@ -56,17 +54,15 @@ const depositWebhookRoute = createRoute({
       "x-webhook-timestamp": z.string().openapi({ param: { name: "x-webhook-timestamp", in: "header" } }),
       "x-webhook-signature": z.string().openapi({ param: { name: "x-webhook-signature", in: "header" } }),
     }),
-    body: { content: { "application/json": { schema: DepositNoticeSchema } }, required: true },
+    ...jsonBody(DepositNoticeSchema),
   },
-  responses: {
-    200: {
-      description: "Recorded; `credited` tells whether this notice credited the deposit",
-      content: {
-        "application/json": { schema: z.object({ deposit: DepositSchema, credited: z.boolean() }) },
-      },
-    },
-    ...errorResponses(400, 401, 409, 422, 503),
+  reply: {
+    200: jsonReply(
+      "Recorded; `credited` tells whether this notice credited the deposit",
+      z.object({ deposit: DepositSchema, credited: z.boolean() }),
+    ),
   },
+  errors: [400, 401, 409, 422, 503],
 });
 
 export const depositWebhookRoutes = createRouter().openapi(depositWebhookRoute, async (c) => {

@@ -1,47 +1,35 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { createRouter } from "../http/router";
-import { errorResponses } from "../http/openapi-schemas";
 import { getDb, getRedis } from "../http/resources";
 import { serviceUnavailable } from "../lib/errors";
 import { enforceLimit } from "../middleware/rate-limit";
 import { checkReadiness } from "../services/readiness";
+import { routeGroup } from "./route-group";
+import { jsonReply } from "./user-schemas";
 
-const health = createRoute({
-  method: "get",
-  path: "/health",
-  tags: ["Operations"],
+const operations = routeGroup({ tags: ["Operations"] });
+
+const health = operations.get("/health", {
   summary: "Liveness: the Worker is running (no I/O)",
-  responses: {
-    200: {
-      description: "Alive",
-      content: { "application/json": { schema: z.object({ status: z.literal("ok") }) } },
-    },
-  },
+  reply: { 200: jsonReply("Alive", z.object({ status: z.literal("ok") })) },
 });
 
 const CheckSchema = z.enum(["ok", "unreachable"]).openapi({ example: "ok" });
 /** Per client IP (readiness costs a Postgres and a Redis round trip). */
 export const READY_PER_MINUTE = 60;
-const ready = createRoute({
-  method: "get",
-  path: "/ready",
-  tags: ["Operations"],
+const ready = operations.get("/ready", {
   summary: "Readiness: Postgres and Redis are reachable",
   description: `503 names the dependencies that did not answer, nothing more (their errors are logged). ${READY_PER_MINUTE} per minute per client IP.`,
-  responses: {
-    200: {
-      description: "Ready to serve",
-      content: {
-        "application/json": {
-          schema: z.object({
-            status: z.literal("ready"),
-            checks: z.object({ postgres: CheckSchema, redis: CheckSchema }),
-          }),
-        },
-      },
-    },
-    ...errorResponses(429, 503),
+  reply: {
+    200: jsonReply(
+      "Ready to serve",
+      z.object({
+        status: z.literal("ready"),
+        checks: z.object({ postgres: CheckSchema, redis: CheckSchema }),
+      }),
+    ),
   },
+  errors: [429, 503],
 });
 
 export const healthRoutes = createRouter()

@@ -1,10 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { authenticate } from "../middleware/authenticate";
 import { INTERVAL_NAMES, type Interval } from "../../durable-objects/market/market-data/candles";
 import { OWNER_HEADER, type SocketOwner } from "../../durable-objects/market/ws/protocol";
-import { errorResponses } from "../http/openapi-schemas";
 import { getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
 import { createRouter } from "../http/router";
@@ -19,6 +18,8 @@ import {
   marketNotFound,
   withBook,
 } from "../services/markets";
+import { listReply, routeGroup } from "./route-group";
+import { jsonReply } from "./user-schemas";
 
 const Decimal = z.string().openapi({ example: "64000.10" });
 const Level = z.tuple([Decimal, Decimal]);
@@ -119,60 +120,42 @@ export const SymbolParam = z.object({
     .openapi({ param: { name: "symbol", in: "path" }, example: "BTC-USDT" }),
 });
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
-});
+/** Public routes: a market named in the path may be malformed (400) or unknown (404). */
+const markets = routeGroup({ tags: ["Markets"] });
+const marketData = routeGroup({ tags: ["Market data"], errors: [400, 404] });
 
-const listRoute = createRoute({
-  method: "get",
-  path: "/api/v1/markets",
-  tags: ["Markets"],
+const listRoute = markets.get("/api/v1/markets", {
   summary: "All markets and their rules",
-  responses: { 200: json(z.object({ markets: z.array(MarketSchema) }), "Markets") },
+  reply: listReply("Markets", "markets", MarketSchema),
 });
 
-const getRoute = createRoute({
-  method: "get",
-  path: "/api/v1/markets/{symbol}",
-  tags: ["Markets"],
+const getRoute = markets.get("/api/v1/markets/{symbol}", {
   summary: "One market and its rules",
   request: { params: SymbolParam },
-  responses: { 200: json(z.object({ market: MarketSchema }), "The market"), ...errorResponses(400, 404) },
+  reply: { 200: jsonReply("The market", z.object({ market: MarketSchema })) },
+  errors: [400, 404],
 });
 
 const DEPTH_LIMITS = ["5", "10", "20", "50", "100"] as const;
-const depthRoute = createRoute({
-  method: "get",
-  path: "/api/v1/markets/{symbol}/depth",
-  tags: ["Market data"],
+const depthRoute = marketData.get("/api/v1/markets/{symbol}/depth", {
   summary: "Order book depth (aggregated levels) with the update id to align WebSocket diffs",
   request: {
     params: SymbolParam,
     query: z.object({ limit: z.enum(DEPTH_LIMITS).default("100").openapi({ example: "20" }) }),
   },
-  responses: { 200: json(DepthSchema, "Depth"), ...errorResponses(400, 404) },
+  reply: { 200: jsonReply("Depth", DepthSchema) },
 });
 
-const tradesRoute = createRoute({
-  method: "get",
-  path: "/api/v1/markets/{symbol}/trades",
-  tags: ["Market data"],
+const tradesRoute = marketData.get("/api/v1/markets/{symbol}/trades", {
   summary: "Recent trades, newest first",
   request: {
     params: SymbolParam,
     query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100) }),
   },
-  responses: {
-    200: json(z.object({ symbol: z.string(), trades: z.array(TradeSchema) }), "Trades"),
-    ...errorResponses(400, 404),
-  },
+  reply: { 200: jsonReply("Trades", z.object({ symbol: z.string(), trades: z.array(TradeSchema) })) },
 });
 
-const candlesRoute = createRoute({
-  method: "get",
-  path: "/api/v1/markets/{symbol}/candles",
-  tags: ["Market data"],
+const candlesRoute = marketData.get("/api/v1/markets/{symbol}/candles", {
   summary: "OHLCV candles, oldest first (start/end are open times in ms since the epoch)",
   request: {
     params: SymbolParam,
@@ -183,22 +166,18 @@ const candlesRoute = createRoute({
       limit: z.coerce.number().int().min(1).max(1000).default(500),
     }),
   },
-  responses: {
-    200: json(
-      z.object({ symbol: z.string(), interval: z.string(), candles: z.array(CandleSchema) }),
+  reply: {
+    200: jsonReply(
       "Candles",
+      z.object({ symbol: z.string(), interval: z.string(), candles: z.array(CandleSchema) }),
     ),
-    ...errorResponses(400, 404),
   },
 });
 
-const tickerRoute = createRoute({
-  method: "get",
-  path: "/api/v1/markets/{symbol}/ticker",
-  tags: ["Market data"],
+const tickerRoute = marketData.get("/api/v1/markets/{symbol}/ticker", {
   summary: "Rolling 24 h ticker (from one-minute candles) with the best bid and ask",
   request: { params: SymbolParam },
-  responses: { 200: json(TickerSchema, "Ticker"), ...errorResponses(400, 404) },
+  reply: { 200: jsonReply("Ticker", TickerSchema) },
 });
 
 /**
@@ -210,10 +189,7 @@ const readAuthentication = authenticate({ permission: "read" });
 const optionalAuthentication: MiddlewareHandler<AppEnv> = (c, next) =>
   c.req.header("authorization") || c.req.header("x-api-key") ? readAuthentication(c, next) : next();
 
-const wsRoute = createRoute({
-  method: "get",
-  path: "/api/v1/ws",
-  tags: ["Market data"],
+const wsRoute = marketData.get("/api/v1/ws", {
   summary: "WebSocket stream of one market (protocol: docs/websocket.md)",
   description:
     "Upgrade with `?market=BTC-USDT`; then subscribe to depth, trades, ticker and candles:<interval> channels, and once authenticated to orders and balances.",
@@ -221,7 +197,8 @@ const wsRoute = createRoute({
     query: z.object({ market: SymbolParam.shape.symbol.openapi({ param: { name: "market", in: "query" } }) }),
   },
   middleware: [optionalAuthentication],
-  responses: { 101: { description: "Switching protocols" }, ...errorResponses(400, 401, 403, 404) },
+  reply: { 101: { description: "Switching protocols" } },
+  errors: [401, 403],
 });
 
 export const marketRoutes = createRouter()

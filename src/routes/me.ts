@@ -1,6 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { relayEventsAfterResponse } from "../http/after-response";
-import { errorResponses } from "../http/openapi-schemas";
 import { createRouter } from "../http/router";
 import { authenticate, authenticatedUser } from "../middleware/authenticate";
 import { enforcePasswordLimit } from "../middleware/rate-limit";
@@ -15,48 +14,30 @@ import {
   SessionSchema,
   TotpCodeSchema,
   UserSchema,
-  bearerSecurity,
   jsonBody,
   jsonReply,
 } from "./user-schemas";
+import { listReply, signedInRoutes } from "./route-group";
 
-const tags = ["Account"];
-const sessionOnly = authenticate();
-/** What the session-only routes share. */
-const sessionRoute = { tags, security: bearerSecurity, middleware: sessionOnly };
+const account = signedInRoutes(["Account"], authenticate());
 
-const getMe = createRoute({
-  method: "get",
-  path: "/users/me",
-  tags,
+const getMe = account.get("/users/me", {
   summary: "The signed-in user's profile (session, or API key with `read`)",
-  security: bearerSecurity,
-  middleware: [authenticate({ permission: "read" })] as const,
-  responses: {
-    200: jsonReply("Profile", z.object({ user: UserSchema })),
-    ...errorResponses(401, 403, 429),
-  },
+  middleware: [authenticate({ permission: "read" })],
+  reply: { 200: jsonReply("Profile", z.object({ user: UserSchema })) },
 });
 
-const patchMe = createRoute({
-  ...sessionRoute,
-  method: "patch",
-  path: "/users/me",
+const patchMe = account.patch("/users/me", {
   summary: "Update first and last name (any other field is refused with 422)",
   request: jsonBody(z.strictObject({ first_name: NameSchema.optional(), last_name: NameSchema.optional() })),
-  responses: {
-    200: jsonReply("Updated", z.object({ user: UserSchema })),
-    ...errorResponses(400, 401, 403, 415, 422, 429),
-  },
+  reply: { 200: jsonReply("Updated", z.object({ user: UserSchema })) },
+  errors: [400, 415, 422],
 });
 
 /** Attempts per user (each costs two Argon2id hashes, and a stolen session must not guess freely). */
 export const PASSWORD_CHANGES_PER_15_MINUTES = 5;
 
-const changePasswordRoute = createRoute({
-  ...sessionRoute,
-  method: "post",
-  path: "/users/me/password",
+const changePasswordRoute = account.post("/users/me/password", {
   summary:
     "Change the password (current password, and `totp_code` with 2FA on); every other session and every API key is revoked",
   description:
@@ -68,52 +49,35 @@ const changePasswordRoute = createRoute({
       totp_code: TotpCodeSchema.optional(),
     }),
   ),
-  responses: {
-    200: jsonReply("Changed", z.object(SecurityEffectsSchema)),
-    ...errorResponses(400, 401, 403, 404, 415, 422, 429, 503),
-  },
+  reply: { 200: jsonReply("Changed", z.object(SecurityEffectsSchema)) },
+  errors: [400, 404, 415, 422, 503],
 });
 
-const logoutRoute = createRoute({
-  ...sessionRoute,
-  method: "post",
-  path: "/users/me/logout",
+const logoutRoute = account.post("/users/me/logout", {
   summary: "End this session (its refresh token and access tokens stop working)",
-  responses: { 204: { description: "Signed out" }, ...errorResponses(401, 403, 429) },
+  reply: { 204: { description: "Signed out" } },
 });
 
-const logoutAllRoute = createRoute({
-  ...sessionRoute,
-  method: "post",
-  path: "/users/me/logout-all",
+const logoutAllRoute = account.post("/users/me/logout-all", {
   summary: "End every session of this user, this one included, and revoke every API key",
-  responses: {
+  reply: {
     200: jsonReply(
       "Signed out everywhere",
       z.object({ revoked_sessions: z.number().int(), revoked_api_keys: z.number().int() }),
     ),
-    ...errorResponses(401, 403, 429),
   },
 });
 
-const listSessionsRoute = createRoute({
-  ...sessionRoute,
-  method: "get",
-  path: "/users/me/sessions",
+const listSessionsRoute = account.get("/users/me/sessions", {
   summary: "Live sessions of this user",
-  responses: {
-    200: jsonReply("Sessions", z.object({ sessions: z.array(SessionSchema) })),
-    ...errorResponses(401, 403, 429),
-  },
+  reply: listReply("Sessions", "sessions", SessionSchema),
 });
 
-const revokeSessionRoute = createRoute({
-  ...sessionRoute,
-  method: "delete",
-  path: "/users/me/sessions/{id}",
+const revokeSessionRoute = account.delete("/users/me/sessions/{id}", {
   summary: "Revoke one of this user's sessions",
   request: { params: IdParamSchema },
-  responses: { 204: { description: "Revoked" }, ...errorResponses(400, 401, 403, 404, 429) },
+  reply: { 204: { description: "Revoked" } },
+  errors: [400, 404],
 });
 
 export const meRoutes = createRouter()

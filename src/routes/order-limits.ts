@@ -1,13 +1,13 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { defaultOrderLimits, effectiveOrderLimits } from "../domain/market/order-limits";
 import type { AppEnv } from "../http/app-env";
-import { errorResponses } from "../http/openapi-schemas";
 import { createRouter } from "../http/router";
-import { authenticate, requireAdmin } from "../middleware/authenticate";
+import { authenticate } from "../middleware/authenticate";
 import { serviceContext } from "../services/auth/context";
 import { setApiKeyOrderLimits, setUserOrderLimits } from "../services/trading/order-limits-admin";
-import { IdParamSchema, bearerSecurity, jsonBody, jsonReply } from "./user-schemas";
+import { adminOnlyRoutes, signedInRoutes } from "./route-group";
+import { IdParamSchema, jsonBody, jsonReply } from "./user-schemas";
 
 const LIMITS_NOTE =
   "Placements count the same over REST, batches and the market socket, per account and market, in fixed " +
@@ -25,34 +25,23 @@ const LimitsSchema = z
   })
   .openapi("OrderLimits");
 
-const mineRoute = createRoute({
-  method: "get",
-  path: "/users/me/order-limits",
-  tags: ["Trading"],
-  summary: "The caller's order-entry limits (an API key's own, else its account's, else the exchange's)",
-  description: LIMITS_NOTE,
-  security: bearerSecurity,
-  middleware: [authenticate({ permission: "read" })],
-  responses: {
-    200: jsonReply("Order-entry limits", LimitsSchema),
-    ...errorResponses(401, 403, 429),
+const mineRoute = signedInRoutes(["Trading"], [authenticate({ permission: "read" })]).get(
+  "/users/me/order-limits",
+  {
+    summary: "The caller's order-entry limits (an API key's own, else its account's, else the exchange's)",
+    description: LIMITS_NOTE,
+    reply: { 200: jsonReply("Order-entry limits", LimitsSchema) },
   },
-});
+);
 
+const admin = adminOnlyRoutes(["Administration"]);
 const adminRoute = (path: string, what: string) =>
-  createRoute({
-    method: "put",
-    path,
-    tags: ["Administration"],
+  admin.put(path, {
     summary: `Set ${what}'s own order-entry limits (null inherits)`,
     description: LIMITS_NOTE,
-    security: bearerSecurity,
-    middleware: [authenticate(), requireAdmin],
     request: { params: IdParamSchema, ...jsonBody(SettingSchema) },
-    responses: {
-      200: jsonReply("The limits now", LimitsSchema),
-      ...errorResponses(400, 401, 403, 404, 415, 422, 429),
-    },
+    reply: { 200: jsonReply("The limits now", LimitsSchema) },
+    errors: [400, 404, 415, 422],
   });
 
 const userRoute = adminRoute("/admin/users/{id}/order-limits", "an account");

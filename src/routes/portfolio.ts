@@ -1,5 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "../http/openapi-schemas";
+import { z } from "@hono/zod-openapi";
 import { getDb } from "../http/resources";
 import { createRouter } from "../http/router";
 import { authenticate } from "../middleware/authenticate";
@@ -12,22 +11,18 @@ import {
   removeFromWatchlist,
 } from "../services/trading/portfolio";
 import { Symbol } from "../domain/market/order-body";
-import { bearerSecurity } from "./user-schemas";
+import { signedInRoutes } from "./route-group";
+import { jsonBody, jsonReply } from "./user-schemas";
 
-const tags = ["Portfolio"];
-const read = authenticate({ permission: "read" });
+const portfolio = signedInRoutes(["Portfolio"], [authenticate({ permission: "read" })]);
 /** A change of account state: a `read` key may not make it (a `trade` key may). */
-const write = authenticate({ permission: "trade" });
+const write = [authenticate({ permission: "trade" })];
 const QuoteQuery = z.object({
   quote: z
     .string()
     .regex(/^[A-Z0-9]{2,10}$/)
     .default("USDT")
     .openapi({ description: "Valuation asset" }),
-});
-const json = (schema: z.ZodType, description: string) => ({
-  description,
-  content: { "application/json": { schema } },
 });
 
 const BalanceValue = z.object({
@@ -87,74 +82,48 @@ const Watchlist = z
   .object({ watchlist: z.array(z.object({ symbol: z.string(), added_at: z.string() })) })
   .openapi("Watchlist");
 
-const summaryRoute = createRoute({
-  method: "get",
-  path: "/portfolio",
-  tags,
+const summaryRoute = portfolio.get("/portfolio", {
   summary: "Balances valued in a quote asset at the last trade prices, with the total",
-  security: bearerSecurity,
-  middleware: [read] as const,
   request: { query: QuoteQuery },
-  responses: { 200: json(Summary, "Portfolio"), ...errorResponses(400, 401, 403, 429) },
+  reply: { 200: jsonReply("Portfolio", Summary) },
+  errors: [400],
 });
 
-const positionsRoute = createRoute({
-  method: "get",
-  path: "/portfolio/positions",
-  tags,
+const positionsRoute = portfolio.get("/portfolio/positions", {
   summary: "Per asset: quantity, average cost (buys move it, sells do not), realized and unrealized P&L",
-  security: bearerSecurity,
-  middleware: [read] as const,
   request: { query: QuoteQuery },
-  responses: { 200: json(Positions, "Positions"), ...errorResponses(400, 401, 403, 429) },
+  reply: { 200: jsonReply("Positions", Positions) },
+  errors: [400],
 });
 
-const pnlRoute = createRoute({
-  method: "get",
-  path: "/portfolio/pnl",
-  tags,
+const pnlRoute = portfolio.get("/portfolio/pnl", {
   summary:
     "Realized P&L and fees of the trades in [from, to) (default: the last 30 days), and unrealized P&L now",
-  security: bearerSecurity,
-  middleware: [read] as const,
   request: {
     query: QuoteQuery.extend({ from: z.iso.datetime().optional(), to: z.iso.datetime().optional() }),
   },
-  responses: { 200: json(Pnl, "P&L"), ...errorResponses(400, 401, 403, 429) },
+  reply: { 200: jsonReply("P&L", Pnl) },
+  errors: [400],
 });
 
-const listWatchRoute = createRoute({
-  method: "get",
-  path: "/watchlist",
-  tags,
-  summary: "My watchlist",
-  security: bearerSecurity,
-  middleware: [read] as const,
-  responses: { 200: json(Watchlist, "Watchlist"), ...errorResponses(401, 403, 429) },
-});
+const watchlistReply = { 200: jsonReply("Watchlist", Watchlist) };
 
-const addWatchRoute = createRoute({
-  method: "post",
-  path: "/watchlist",
-  tags,
+const listWatchRoute = portfolio.get("/watchlist", { summary: "My watchlist", reply: watchlistReply });
+
+const addWatchRoute = portfolio.post("/watchlist", {
   summary: "Add a market to my watchlist (adding twice keeps one entry)",
-  security: bearerSecurity,
-  middleware: [write] as const,
-  request: {
-    body: { content: { "application/json": { schema: z.strictObject({ symbol: Symbol }) } }, required: true },
-  },
-  responses: { 200: json(Watchlist, "Watchlist"), ...errorResponses(401, 403, 404, 415, 422, 429) },
+  middleware: write,
+  request: jsonBody(z.strictObject({ symbol: Symbol })),
+  reply: watchlistReply,
+  errors: [404, 415, 422],
 });
 
-const removeWatchRoute = createRoute({
-  method: "delete",
-  path: "/watchlist/{symbol}",
-  tags,
+const removeWatchRoute = portfolio.delete("/watchlist/{symbol}", {
   summary: "Remove a market from my watchlist",
-  security: bearerSecurity,
-  middleware: [write] as const,
+  middleware: write,
   request: { params: z.object({ symbol: Symbol.openapi({ param: { name: "symbol", in: "path" } }) }) },
-  responses: { 200: json(Watchlist, "Watchlist"), ...errorResponses(400, 401, 403, 404, 429) },
+  reply: watchlistReply,
+  errors: [400, 404],
 });
 
 const DAY_MS = 86_400_000;

@@ -1,27 +1,21 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { relayEventsAfterResponse } from "../http/after-response";
-import { errorResponses } from "../http/openapi-schemas";
 import { createRouter } from "../http/router";
 import { authenticate } from "../middleware/authenticate";
 import { serviceContext } from "../services/auth/context";
 import { disableTwoFactor, enableTwoFactor, setupTwoFactor } from "../services/auth/two-factor";
-import { TotpCodeSchema, bearerSecurity, jsonBody, jsonReply } from "./user-schemas";
+import { signedInRoutes } from "./route-group";
+import { TotpCodeSchema, jsonBody, jsonReply } from "./user-schemas";
 
-const tags = ["Two-factor authentication"];
 // Only a signed-in session manages 2FA: API keys never reach these routes.
-const sessionOnly = authenticate();
+const twoFactor = signedInRoutes(["Two-factor authentication"], [authenticate()]);
 const HeldUntil = z.string().openapi({ description: "Withdrawals are held until this instant (24 h)" });
 
-const setupRoute = createRoute({
-  method: "post",
-  path: "/users/me/2fa/setup",
-  tags,
+const setupRoute = twoFactor.post("/users/me/2fa/setup", {
   summary: "Start TOTP 2FA: a new secret for the authenticator app (not in force until enabled)",
   description:
     "Show `otpauth_url` as a QR code (or the base32 `secret` for manual entry), then confirm with `2fa/enable`. Calling it again before enabling replaces the secret. 409 `TWO_FACTOR_ALREADY_ENABLED` while 2FA is on.",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
-  responses: {
+  reply: {
     200: jsonReply(
       "The secret, shown once",
       z.object({
@@ -29,21 +23,16 @@ const setupRoute = createRoute({
         otpauth_url: z.string().openapi({ example: "otpauth://totp/Pandora:alice%40example.com?..." }),
       }),
     ),
-    ...errorResponses(401, 403, 404, 409, 429),
   },
+  errors: [404, 409],
 });
 
-const enableRoute = createRoute({
-  method: "post",
-  path: "/users/me/2fa/enable",
-  tags,
+const enableRoute = twoFactor.post("/users/me/2fa/enable", {
   summary: "Turn 2FA on with the app's current code; answers the one-time recovery codes (shown once)",
   description:
     "From now on sign-in needs `totp_code` (or `recovery_code`), and withdrawals, API key creation, password change and 2FA disable need a fresh `totp_code`. Each code works once. Withdrawals are held for 24 h. 403 `INVALID_TWO_FACTOR_CODE`; 409 `TWO_FACTOR_NOT_SET_UP` or `TWO_FACTOR_ALREADY_ENABLED`; 429 after 10 code attempts in 15 minutes.",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   request: jsonBody(z.strictObject({ code: TotpCodeSchema })),
-  responses: {
+  reply: {
     200: jsonReply(
       "2FA is on",
       z.object({
@@ -53,19 +42,14 @@ const enableRoute = createRoute({
         withdrawals_held_until: HeldUntil,
       }),
     ),
-    ...errorResponses(400, 401, 403, 404, 409, 415, 422, 429, 503),
   },
+  errors: [400, 404, 409, 415, 422, 503],
 });
 
-const disableRoute = createRoute({
-  method: "post",
-  path: "/users/me/2fa/disable",
-  tags,
+const disableRoute = twoFactor.post("/users/me/2fa/disable", {
   summary: "Turn 2FA off with the password and a code (TOTP or a recovery code)",
   description:
     "Withdrawals are held for 24 h. 403 `CURRENT_PASSWORD_INCORRECT` or `INVALID_TWO_FACTOR_CODE`; 409 `TWO_FACTOR_NOT_ENABLED`.",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   request: jsonBody(
     z.strictObject({
       code: z
@@ -77,10 +61,8 @@ const disableRoute = createRoute({
       password: z.string().min(1).max(1024),
     }),
   ),
-  responses: {
-    200: jsonReply("2FA is off", z.object({ withdrawals_held_until: HeldUntil })),
-    ...errorResponses(400, 401, 403, 404, 409, 415, 422, 429, 503),
-  },
+  reply: { 200: jsonReply("2FA is off", z.object({ withdrawals_held_until: HeldUntil })) },
+  errors: [400, 404, 409, 415, 422, 503],
 });
 
 export const twoFactorRoutes = createRouter()

@@ -1,8 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { relayEventsAfterResponse } from "../http/after-response";
 import type { AppEnv } from "../http/app-env";
-import { errorResponses } from "../http/openapi-schemas";
 import { requestMetadata } from "../http/request-metadata";
 import { getDb, getRedis } from "../http/resources";
 import { createRouter } from "../http/router";
@@ -15,7 +14,8 @@ import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { getBalances, listUserPostings } from "../domain/ledger/ledger";
 import { walletConfig } from "../services/wallet-config";
 import { requestWithdrawal, transitionWithdrawal, type Actor } from "../services/withdrawals";
-import { TotpCodeSchema, bearerSecurity } from "./user-schemas";
+import { listReply, signedInRoutes } from "./route-group";
+import { TotpCodeSchema, jsonBody, jsonReply } from "./user-schemas";
 import {
   AssetParamSchema,
   BalanceSchema,
@@ -33,11 +33,9 @@ import {
   WithdrawalListQuery,
   withdrawalsPage,
 } from "./wallet-schemas";
-import { CursorPageQuery, cursorPage, pageResponses } from "../http/page-schemas";
+import { CursorPageQuery, cursorPage } from "../http/page-schemas";
 
-const tags = ["Wallets"];
-const security = bearerSecurity;
-const canRead = [authenticate({ permission: "read" })];
+const wallets = signedInRoutes(["Wallets"], [authenticate({ permission: "read" })]);
 const canWithdraw = [authenticate({ permission: "withdraw" })];
 
 function actorOf(c: Context<AppEnv>): Actor {
@@ -45,60 +43,35 @@ function actorOf(c: Context<AppEnv>): Actor {
   return { id: p.userId, type: p.via === "api_key" ? "api_key" : "user" };
 }
 
-const balancesRoute = createRoute({
-  method: "get",
-  path: "/wallets",
-  tags,
+const balancesRoute = wallets.get("/wallets", {
   summary: "Balances in every asset (available and locked)",
-  security,
-  middleware: canRead,
-  responses: {
-    200: {
-      description: "Balances",
-      content: { "application/json": { schema: z.object({ balances: z.array(BalanceSchema) }) } },
-    },
-    ...errorResponses(401, 403, 429),
-  },
+  reply: listReply("Balances", "balances", BalanceSchema),
 });
 
-const addressRoute = createRoute({
-  method: "get",
-  path: "/wallets/{asset}/address",
-  tags,
+const addressRoute = wallets.get("/wallets/{asset}/address", {
   summary:
     "The deposit address for an asset (BTC native segwit; ETH, USDT, USDC one checksummed Ethereum address)",
-  security,
-  middleware: canRead,
   request: { params: AssetParamSchema },
-  responses: {
-    200: {
-      description: "Deposit address, stable per user and chain",
-      content: {
-        "application/json": {
-          schema: z.object({
-            asset: z.string(),
-            chain: z.enum(["bitcoin", "ethereum"]),
-            address: z.string().openapi({ example: "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu" }),
-            token_standard: z.enum(["ERC-20"]).nullable(),
-            confirmations: z
-              .number()
-              .int()
-              .openapi({ description: "Confirmations before a deposit is credited" }),
-          }),
-        },
-      },
-    },
-    ...errorResponses(400, 401, 403, 404, 422, 429, 503),
+  reply: {
+    200: jsonReply(
+      "Deposit address, stable per user and chain",
+      z.object({
+        asset: z.string(),
+        chain: z.enum(["bitcoin", "ethereum"]),
+        address: z.string().openapi({ example: "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu" }),
+        token_standard: z.enum(["ERC-20"]).nullable(),
+        confirmations: z
+          .number()
+          .int()
+          .openapi({ description: "Confirmations before a deposit is credited" }),
+      }),
+    ),
   },
+  errors: [400, 404, 422, 503],
 });
 
-const transactionsRoute = createRoute({
-  method: "get",
-  path: "/wallets/transactions",
-  tags,
+const transactionsRoute = wallets.get("/wallets/transactions", {
   summary: "Ledger history of the caller's accounts, newest first (cursor pagination)",
-  security,
-  middleware: canRead,
   request: {
     query: z.object({
       asset: AssetCodeQuery,
@@ -118,7 +91,8 @@ const transactionsRoute = createRoute({
       limit: CursorPageQuery.limit,
     }),
   },
-  responses: pageResponses("A page of postings", cursorPage("transactions", TransactionSchema)),
+  reply: { 200: jsonReply("A page of postings", cursorPage("transactions", TransactionSchema)) },
+  errors: [400],
 });
 
 const WithdrawalBody = z
@@ -130,46 +104,30 @@ const WithdrawalBody = z
   })
   .openapi("WithdrawalRequest");
 
-const requestWithdrawalRoute = createRoute({
-  method: "post",
-  path: "/wallets/withdrawals",
-  tags,
+const requestWithdrawalRoute = wallets.post("/wallets/withdrawals", {
   summary: "Request a withdrawal (KYC verified; API keys need `withdraw`); funds are locked at once",
   description:
     "With 2FA on, a signed-in user sends a fresh `totp_code` (403 `TWO_FACTOR_REQUIRED` / `INVALID_TWO_FACTOR_CODE`); signed API requests are exempt (a withdraw key was created with one and is bound to its IPs). Refused with 403 `WITHDRAWAL_HOLD` for 24 h after a password change or reset, a 2FA change, a new withdraw key or `allowlist_only` switched off; with `allowlist_only` on, 403 `ADDRESS_NOT_ALLOWLISTED` / `ADDRESS_NOT_YET_USABLE`. Waits for approval (`pending_approval`) once the rolling 24 h total of the asset passes its threshold, and always for an admin's own account or funds an admin credited in the last 30 days.",
-  security,
   middleware: canWithdraw,
-  request: {
-    headers: IdempotencyHeaderSchema,
-    body: { content: { "application/json": { schema: WithdrawalBody } }, required: true },
+  request: { headers: IdempotencyHeaderSchema, ...jsonBody(WithdrawalBody) },
+  reply: {
+    201: jsonReply(
+      "Requested: `pending_approval` above the asset's threshold, otherwise `approved`",
+      z.object({ withdrawal: WithdrawalSchema }),
+    ),
   },
-  responses: {
-    201: {
-      description: "Requested: `pending_approval` above the asset's threshold, otherwise `approved`",
-      content: { "application/json": { schema: z.object({ withdrawal: WithdrawalSchema }) } },
-    },
-    ...errorResponses(400, 401, 403, 409, 422, 429, 503),
-  },
+  errors: [400, 409, 422, 503],
 });
 
-const listWithdrawalsRoute = createRoute({
-  method: "get",
-  path: "/wallets/withdrawals",
-  tags,
+const listWithdrawalsRoute = wallets.get("/wallets/withdrawals", {
   summary: "The caller's withdrawals, newest first",
-  security,
-  middleware: canRead,
   request: { query: WithdrawalListQuery },
-  responses: pageResponses("A page of withdrawals", cursorPage("withdrawals", WithdrawalSchema)),
+  reply: { 200: jsonReply("A page of withdrawals", cursorPage("withdrawals", WithdrawalSchema)) },
+  errors: [400],
 });
 
-const listDepositsRoute = createRoute({
-  method: "get",
-  path: "/wallets/deposits",
-  tags,
+const listDepositsRoute = wallets.get("/wallets/deposits", {
   summary: "The caller's deposits (pending until confirmed, then credited), newest first",
-  security,
-  middleware: canRead,
   request: {
     query: z.object({
       status: z.enum(["pending", "credited"]).optional(),
@@ -177,24 +135,16 @@ const listDepositsRoute = createRoute({
       ...CursorPageQuery,
     }),
   },
-  responses: pageResponses("A page of deposits", cursorPage("deposits", DepositSchema)),
+  reply: { 200: jsonReply("A page of deposits", cursorPage("deposits", DepositSchema)) },
+  errors: [400],
 });
 
-const cancelRoute = createRoute({
-  method: "post",
-  path: "/wallets/withdrawals/{id}/cancel",
-  tags,
+const cancelRoute = wallets.post("/wallets/withdrawals/{id}/cancel", {
   summary: "Cancel an own withdrawal that was not sent yet; the funds are released",
-  security,
   middleware: canWithdraw,
   request: { params: WithdrawalIdParamSchema },
-  responses: {
-    200: {
-      description: "Cancelled (or already cancelled)",
-      content: { "application/json": { schema: z.object({ withdrawal: WithdrawalSchema }) } },
-    },
-    ...errorResponses(400, 401, 403, 404, 409, 429),
-  },
+  reply: { 200: jsonReply("Cancelled (or already cancelled)", z.object({ withdrawal: WithdrawalSchema })) },
+  errors: [400, 404, 409],
 });
 
 export const walletRoutes = createRouter()

@@ -1,5 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { errorResponses } from "../http/openapi-schemas";
+import { z } from "@hono/zod-openapi";
 import { createRouter } from "../http/router";
 import { authenticate } from "../middleware/authenticate";
 import { serviceContext } from "../services/auth/context";
@@ -11,11 +10,11 @@ import {
   setAllowlistOnly,
   type WithdrawalAddress,
 } from "../services/withdrawal-addresses";
-import { IdParamSchema, TotpCodeSchema, bearerSecurity, jsonBody, jsonReply } from "./user-schemas";
+import { signedInRoutes } from "./route-group";
+import { IdParamSchema, TotpCodeSchema, jsonBody, jsonReply } from "./user-schemas";
 
-const tags = ["Wallets"];
 // The allow-list guards withdrawals, so only a signed-in session changes it (never an API key).
-const sessionOnly = authenticate();
+const allowList = signedInRoutes(["Wallets"], [authenticate()]);
 
 const AddressSchema = z
   .object({
@@ -48,28 +47,16 @@ function addressView(a: WithdrawalAddress): z.infer<typeof AddressSchema> {
   };
 }
 
-const listRoute = createRoute({
-  method: "get",
-  path: "/wallets/withdrawal-addresses",
-  tags,
+const listRoute = allowList.get("/wallets/withdrawal-addresses", {
   summary: "The withdrawal address allow-list and the `allowlist_only` setting",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
-  responses: {
-    200: jsonReply("The allow-list", AllowListSchema),
-    ...errorResponses(401, 403, 404, 429),
-  },
+  reply: { 200: jsonReply("The allow-list", AllowListSchema) },
+  errors: [404],
 });
 
-const addRoute = createRoute({
-  method: "post",
-  path: "/wallets/withdrawal-addresses",
-  tags,
+const addRoute = allowList.post("/wallets/withdrawal-addresses", {
   summary: "Add an address to the allow-list (usable 24 h later; `totp_code` with 2FA on)",
   description:
     "422 `UNKNOWN_ASSET`, `ASSET_DISABLED`, `INVALID_ADDRESS`; 403 `TWO_FACTOR_REQUIRED` / `INVALID_TWO_FACTOR_CODE`; 409 when the address is already listed for the asset or the list holds 50 entries.",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   request: jsonBody(
     z.strictObject({
       asset: z.string().min(1).max(10).openapi({ example: "BTC" }),
@@ -78,39 +65,28 @@ const addRoute = createRoute({
       totp_code: TotpCodeSchema.optional(),
     }),
   ),
-  responses: {
-    201: jsonReply("Added", z.object({ address: AddressSchema })),
-    ...errorResponses(400, 401, 403, 404, 409, 415, 422, 429, 503),
-  },
+  reply: { 201: jsonReply("Added", z.object({ address: AddressSchema })) },
+  errors: [400, 404, 409, 415, 422, 503],
 });
 
-const removeRoute = createRoute({
-  method: "delete",
-  path: "/wallets/withdrawal-addresses/{id}",
-  tags,
+const removeRoute = allowList.delete("/wallets/withdrawal-addresses/{id}", {
   summary: "Remove an address from the allow-list",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   request: { params: IdParamSchema },
-  responses: { 204: { description: "Removed" }, ...errorResponses(400, 401, 403, 404, 429) },
+  reply: { 204: { description: "Removed" } },
+  errors: [400, 404],
 });
 
-const settingsRoute = createRoute({
-  method: "put",
-  path: "/wallets/withdrawal-addresses/settings",
-  tags,
+const settingsRoute = allowList.put("/wallets/withdrawal-addresses/settings", {
   summary:
     "Switch `allowlist_only` (switching it off needs `totp_code` with 2FA on and holds withdrawals 24 h)",
-  security: bearerSecurity,
-  middleware: [sessionOnly] as const,
   request: jsonBody(z.strictObject({ allowlist_only: z.boolean(), totp_code: TotpCodeSchema.optional() })),
-  responses: {
+  reply: {
     200: jsonReply(
       "The setting now",
       z.object({ allowlist_only: z.boolean(), withdrawals_held_until: z.string().nullable() }),
     ),
-    ...errorResponses(400, 401, 403, 404, 415, 422, 429, 503),
   },
+  errors: [400, 404, 415, 422, 503],
 });
 
 export const withdrawalAddressRoutes = createRouter()
