@@ -47,16 +47,31 @@ test("not root: prints the exact command and installs nothing", () => {
   assert.match(said.join("\n"), /sudo apt-get install -y redis-server pgbouncer/);
 });
 
-test("the script itself, on a machine without them and without root: exit 1 with the command", () => {
-  const root = fileURLToPath(new URL("../..", import.meta.url));
-  const result = spawnSync(process.execPath, ["--import", "tsx", "scripts/ensure-system-packages.ts"], {
+const root = fileURLToPath(new URL("../..", import.meta.url));
+/** Runs a script as a user without root on a machine where PATH holds neither program. */
+function runWithoutPrograms(script: string) {
+  return spawnSync(process.execPath, ["--import", "tsx", script], {
     cwd: root,
     encoding: "utf8",
     // A PATH with node only: redis-server and pgbouncer are not found there (nor in /usr/sbin
     // when they are not installed; when they are, the check passes, which is also right).
     env: { ...process.env, PATH: "/nonexistent", PANDORA_ASSUME_NON_ROOT: "1" },
+    timeout: 60_000,
   });
+}
+
+test("the script itself, on a machine without them and without root: exit 1 with the command", () => {
+  const result = runWithoutPrograms("scripts/ensure-system-packages.ts");
   if (result.status === 0) return; // both installed in /usr/sbin or /sbin on this machine
   assert.equal(result.status, 1, result.stderr);
   assert.match(result.stderr, /sudo apt-get install -y .*redis-server/);
+});
+
+test("`npm run dev` (scripts/dev.ts) on such a machine: exit 1 with the command, before it starts anything", (t) => {
+  // Only where the check fails: otherwise dev.ts would go on to start the whole stack.
+  if (runWithoutPrograms("scripts/ensure-system-packages.ts").status === 0) return t.skip("both installed");
+  const result = runWithoutPrograms("scripts/dev.ts");
+  assert.equal(result.status, 1, result.stderr);
+  assert.match(result.stdout, /sudo apt-get install -y .*redis-server/);
+  assert.doesNotMatch(result.stdout, /ADMIN_EMAIL|migrations applied|Pandora is up/);
 });
