@@ -289,6 +289,30 @@ export async function revokeUserSessions(
   return [...new Set(rows.map((r) => r.familyId))];
 }
 
+/**
+ * Revokes the user's sessions (all, or all but `keepFamilyId`) and every API key, audited as
+ * `action` with both counts: what logging out everywhere and a password change share.
+ */
+async function revokeCredentials(
+  tx: DbExecutor,
+  ctx: Pick<ServiceContext, "metadata">,
+  userId: string,
+  how: { action: string; reason: RevokeReason; keepFamilyId?: string },
+): Promise<{ revoked: string[]; keys: number }> {
+  const revoked = await revokeUserSessions(tx, userId, how.reason, how.keepFamilyId);
+  const keys = await revokeUserApiKeys(tx, userId);
+  await recordAudit(tx, {
+    actorId: userId,
+    actorType: "user",
+    action: how.action,
+    resourceType: "user",
+    resourceId: userId,
+    details: { revoked_sessions: revoked.length, revoked_api_keys: keys },
+    metadata: ctx.metadata,
+  });
+  return { revoked, keys };
+}
+
 /** Ids of the user's live sessions (to refresh their cached snapshots after a change). */
 export async function liveSessionIds(tx: DbExecutor, userId: string): Promise<string[]> {
   const rows = await tx
@@ -318,20 +342,9 @@ export async function logoutAll(
   ctx: ServiceContext,
   userId: string,
 ): Promise<{ revoked_sessions: number; revoked_api_keys: number }> {
-  const { revoked, keys } = await ctx.db.transaction(async (tx) => {
-    const revoked = await revokeUserSessions(tx, userId, "logout_all");
-    const keys = await revokeUserApiKeys(tx, userId);
-    await recordAudit(tx, {
-      actorId: userId,
-      actorType: "user",
-      action: "session.logout_all",
-      resourceType: "user",
-      resourceId: userId,
-      details: { revoked_sessions: revoked.length, revoked_api_keys: keys },
-      metadata: ctx.metadata,
-    });
-    return { revoked, keys };
-  });
+  const { revoked, keys } = await ctx.db.transaction((tx) =>
+    revokeCredentials(tx, ctx, userId, { action: "session.logout_all", reason: "logout_all" }),
+  );
   await afterCommit(ctx, "logout-all", () => tombstoneSessions(ctx.redis, revoked));
   return { revoked_sessions: revoked.length, revoked_api_keys: keys };
 }
@@ -432,18 +445,12 @@ export async function changePassword(
   const outcome = await ctx.db.transaction(async (tx) => {
     await requireSecondFactor(ctx, tx, user, { totpCode: input.totp_code });
     await tx.update(users).set({ passwordHash, updatedAt: new Date() }).where(eq(users.id, userId));
-    const revoked = await revokeUserSessions(tx, userId, "password_changed", currentSessionId);
-    const keys = await revokeUserApiKeys(tx, userId);
-    const heldUntil = await holdWithdrawals(tx, userId);
-    await recordAudit(tx, {
-      actorId: userId,
-      actorType: "user",
+    const { revoked, keys } = await revokeCredentials(tx, ctx, userId, {
       action: "user.password.change",
-      resourceType: "user",
-      resourceId: userId,
-      details: { revoked_sessions: revoked.length, revoked_api_keys: keys },
-      metadata: ctx.metadata,
+      reason: "password_changed",
+      keepFamilyId: currentSessionId,
     });
+    const heldUntil = await holdWithdrawals(tx, userId);
     await userEvent(tx, ctx, "user.password.changed", userId, {
       revoked_sessions: revoked.length,
       revoked_api_keys: keys,
