@@ -14,62 +14,66 @@ function setup() {
       if (hold) await new Promise<void>((resolve) => (release = resolve));
       return value;
     };
+  const get = (value: string, hold = false) => cache.get("BTC-USDT", load(value, hold));
   return {
     cache,
     load,
+    get,
     loads: () => loads,
     at: (ms: number) => (now = ms),
     release: () => release!(),
+    /** "v1" cached at 0, then at 1.5 s a caller starts renewing it to "v2" (held open until `release`). */
+    renewing: async () => {
+      await get("v1");
+      now = 1_500;
+      return { renewed: get("v2", true) };
+    },
   };
 }
 
 describe("RefreshingCache", () => {
   it("serves an entry younger than the refresh age without loading", async () => {
     const t = setup();
-    expect(await t.cache.get("BTC-USDT", t.load("v1"))).toBe("v1");
+    expect(await t.get("v1")).toBe("v1");
     t.at(999);
-    expect(await t.cache.get("BTC-USDT", t.load("v2"))).toBe("v1");
+    expect(await t.get("v2")).toBe("v1");
     expect(t.loads()).toBe(1);
   });
 
   it("past the refresh age, one caller loads while the others are served the cached value", async () => {
     const t = setup();
-    await t.cache.get("BTC-USDT", t.load("v1"));
-    t.at(1_500);
-    const renewing = t.cache.get("BTC-USDT", t.load("v2", true));
-    const others = await Promise.all(Array.from({ length: 20 }, () => t.cache.get("BTC-USDT", t.load("v3"))));
+    const { renewed } = await t.renewing();
+    const others = await Promise.all(Array.from({ length: 20 }, () => t.get("v3")));
     expect(others).toEqual(Array(20).fill("v1"));
     t.release();
-    expect(await renewing).toBe("v2");
-    expect(await t.cache.get("BTC-USDT", t.load("v4"))).toBe("v2");
+    expect(await renewed).toBe("v2");
+    expect(await t.get("v4")).toBe("v2");
     expect(t.loads()).toBe(2);
   });
 
   it("never serves a value older than the maximum age, even while a renewal is under way", async () => {
     const t = setup();
-    await t.cache.get("BTC-USDT", t.load("v1"));
-    t.at(1_500);
-    void t.cache.get("BTC-USDT", t.load("v2", true));
+    await t.renewing();
     t.at(2_000);
-    expect(await t.cache.get("BTC-USDT", t.load("v3"))).toBe("v3");
+    expect(await t.get("v3")).toBe("v3");
     t.release();
   });
 
   it("a failed renewal lets the next caller load", async () => {
     const t = setup();
-    await t.cache.get("BTC-USDT", t.load("v1"));
+    await t.get("v1");
     t.at(1_500);
     await expect(t.cache.get("BTC-USDT", () => Promise.reject(new Error("Postgres down")))).rejects.toThrow(
       "Postgres down",
     );
-    expect(await t.cache.get("BTC-USDT", t.load("v2"))).toBe("v2");
+    expect(await t.get("v2")).toBe("v2");
   });
 
   it("`fresh` always loads; keys are cached apart", async () => {
     const t = setup();
-    await t.cache.get("BTC-USDT", t.load("v1"));
+    await t.get("v1");
     expect(await t.cache.get("BTC-USDT", t.load("v2"), true)).toBe("v2");
     expect(await t.cache.get("ETH-USDT", t.load("e1"))).toBe("e1");
-    expect(await t.cache.get("BTC-USDT", t.load("v3"))).toBe("v2");
+    expect(await t.get("v3")).toBe("v2");
   });
 });
