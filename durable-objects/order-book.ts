@@ -24,7 +24,14 @@ import type { CandleView, DepthView, TickerView, TradeView } from "./market/mess
 import { MarketMetrics } from "./market/metrics";
 import { OrderIntake } from "./market/order-intake";
 import { OrderRateLimiter } from "./market/order-rate-limiter";
-import { ackOutboxOf, outboxBacklog, outboxOrderIds, readOutbox, readOutboxPages } from "./market/outbox";
+import {
+  ackOutboxOf,
+  outboxBacklog,
+  outboxOrderIds,
+  outboxWaiting,
+  readOutbox,
+  readOutboxPages,
+} from "./market/outbox";
 import type { BookRules } from "../src/domain/market/market-rules";
 import { createSchema, readMeta, writeMeta } from "./market/schema";
 import { ObjectSettler } from "./market/settler";
@@ -181,7 +188,7 @@ export class OrderBook extends DurableObject<Env> {
       // Woken with authenticated sockets (hibernation, eviction): their owners are checked again.
       if (this.subs.authenticatedSockets().length) this.clock.scheduleRecheck();
       // Fills an earlier incarnation of this object left unsettled.
-      if (outboxBacklog(ctx.storage.sql) > 0) this.settler.kick();
+      if (outboxWaiting(ctx.storage.sql)) this.settler.kick();
     });
   }
 
@@ -416,7 +423,7 @@ export class OrderBook extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.clock.fired();
     const now = Date.now();
-    if (outboxBacklog(this.ctx.storage.sql) > 0) this.settler.kick();
+    if (outboxWaiting(this.ctx.storage.sql)) this.settler.kick();
     if (this.clock.recheckDue(now) && (await this.sessions.recheck(now))) this.clock.scheduleRecheck();
     // Nothing new since the last snapshot: writing the same state again would only cost.
     if (

@@ -18,6 +18,8 @@
 --   by key was planned, with the statistics of a young market, as a walk over its trades;
 -- - the balance upsert looks its row's change up in a map (was a scan of the changes per row)
 --   and probes `balances` per row (LIMIT 1 keeps that a probe, never a join).
+-- - the balances are changed last but the trades: a flush's funds lock (place_orders) waits
+--   for the same rows, so settlement holds them for the end of its statement only.
 -- What it does is unchanged (see 0013 for the whole contract).
 CREATE OR REPLACE FUNCTION settle_page(p_market text, p_epoch text, p_pages jsonb, p_base_asset text,
   p_quote_asset text, p_base_decimals integer, p_wait boolean) RETURNS text
@@ -235,47 +237,6 @@ BEGIN
       VALUES ('trade.settlement', p_market || ':' || v_top_seq, jsonb_build_object('entries', v_listed))
       ON CONFLICT (type, reference) DO NOTHING RETURNING id INTO v_entry_id;
     IF v_entry_id IS NULL THEN RETURN format(v_fallback, to_json('its journal entry exists'::text)); END IF;
-    -- Each balance row's change, keyed '<user>/<asset>' (the upsert looks its row's up).
-    SELECT jsonb_object_agg(d.user_id || '/' || d.asset, jsonb_build_object('user_id', d.user_id, 'asset', d.asset,
-        'available', d.available, 'locked', d.locked))
-      INTO v_deltas
-      FROM (SELECT x->>'user_id' AS user_id, x->>'asset' AS asset,
-          sum(CASE WHEN x->>'account' = 'user_available' THEN (x->>'amount')::numeric ELSE 0 END) AS available,
-          sum(CASE WHEN x->>'account' = 'user_locked' THEN (x->>'amount')::numeric ELSE 0 END) AS locked
-        FROM jsonb_array_elements(v_moves) x WHERE x->>'user_id' IS NOT NULL GROUP BY 1, 2) d;
-    -- Balance rows in (user, asset) order, as every ledger entry changes them (no deadlocks);
-    -- one that would go negative fails the statement (balances_non_negative). A row that
-    -- exists is proposed as zeros (its CHECK is on the proposal) and takes its change on conflict.
-    WITH d AS (
-      SELECT (x.value->>'user_id')::uuid AS user_id, x.value->>'asset' AS asset,
-        (x.value->>'available')::numeric AS available, (x.value->>'locked')::numeric AS locked
-      FROM jsonb_each(v_deltas) x
-    ), upserted AS (
-      INSERT INTO balances (user_id, asset, available, locked)
-      SELECT d.user_id, d.asset,
-        CASE WHEN b.found THEN 0 ELSE d.available END,
-        CASE WHEN b.found THEN 0 ELSE d.locked END
-      FROM d LEFT JOIN LATERAL (SELECT true AS found FROM balances b
-        WHERE b.user_id = d.user_id AND b.asset = d.asset LIMIT 1) b ON true
-      ORDER BY d.user_id, d.asset
-      ON CONFLICT (user_id, asset) DO UPDATE SET
-        available = balances.available
-          + (v_deltas -> (excluded.user_id::text || '/' || excluded.asset) ->> 'available')::numeric,
-        locked = balances.locked + (v_deltas -> (excluded.user_id::text || '/' || excluded.asset) ->> 'locked')::numeric,
-        updated_at = now()
-      RETURNING user_id, asset, available, locked
-    ), posted AS (
-      INSERT INTO ledger_postings (entry_id, account, user_id, asset, amount)
-      SELECT v_entry_id, (x->>'account')::ledger_account, (x->>'user_id')::uuid, x->>'asset', (x->>'amount')::numeric
-      FROM jsonb_array_elements(v_moves) x
-      RETURNING id, user_id, asset
-    )
-    SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', u.user_id, 'asset', u.asset,
-        'available', u.available::text, 'locked', u.locked::text, 'version', v.version::text)), '[]'::jsonb)
-      INTO v_result_balances
-      FROM upserted u
-      JOIN (SELECT user_id, asset, max(id) AS version FROM posted WHERE user_id IS NOT NULL GROUP BY 1, 2) v
-        ON v.user_id = u.user_id AND v.asset = u.asset;
   END IF;
 
   -- Each order row found by its key and its change looked up by id (no join for the planner to
@@ -323,6 +284,51 @@ BEGIN
   UPDATE settlement_cursors SET last_seq = v_top_seq, epoch = coalesce(epoch, p_epoch), updated_at = now()
     WHERE market = p_market;
 
+  -- The balances late, just before the commit: the flushes' funds locks (place_orders) wait
+  -- for these rows, so they are held for the end of the statement only.
+  IF v_entry_id IS NOT NULL THEN
+    -- Each balance row's change, keyed '<user>/<asset>' (the upsert looks its row's up).
+    SELECT jsonb_object_agg(d.user_id || '/' || d.asset, jsonb_build_object('user_id', d.user_id, 'asset', d.asset,
+        'available', d.available, 'locked', d.locked))
+      INTO v_deltas
+      FROM (SELECT x->>'user_id' AS user_id, x->>'asset' AS asset,
+          sum(CASE WHEN x->>'account' = 'user_available' THEN (x->>'amount')::numeric ELSE 0 END) AS available,
+          sum(CASE WHEN x->>'account' = 'user_locked' THEN (x->>'amount')::numeric ELSE 0 END) AS locked
+        FROM jsonb_array_elements(v_moves) x WHERE x->>'user_id' IS NOT NULL GROUP BY 1, 2) d;
+    -- Balance rows in (user, asset) order, as every ledger entry changes them (no deadlocks);
+    -- one that would go negative fails the statement (balances_non_negative). A row that
+    -- exists is proposed as zeros (its CHECK is on the proposal) and takes its change on conflict.
+    WITH d AS (
+      SELECT (x.value->>'user_id')::uuid AS user_id, x.value->>'asset' AS asset,
+        (x.value->>'available')::numeric AS available, (x.value->>'locked')::numeric AS locked
+      FROM jsonb_each(v_deltas) x
+    ), upserted AS (
+      INSERT INTO balances (user_id, asset, available, locked)
+      SELECT d.user_id, d.asset,
+        CASE WHEN b.found THEN 0 ELSE d.available END,
+        CASE WHEN b.found THEN 0 ELSE d.locked END
+      FROM d LEFT JOIN LATERAL (SELECT true AS found FROM balances b
+        WHERE b.user_id = d.user_id AND b.asset = d.asset LIMIT 1) b ON true
+      ORDER BY d.user_id, d.asset
+      ON CONFLICT (user_id, asset) DO UPDATE SET
+        available = balances.available
+          + (v_deltas -> (excluded.user_id::text || '/' || excluded.asset) ->> 'available')::numeric,
+        locked = balances.locked + (v_deltas -> (excluded.user_id::text || '/' || excluded.asset) ->> 'locked')::numeric,
+        updated_at = now()
+      RETURNING user_id, asset, available, locked
+    ), posted AS (
+      INSERT INTO ledger_postings (entry_id, account, user_id, asset, amount)
+      SELECT v_entry_id, (x->>'account')::ledger_account, (x->>'user_id')::uuid, x->>'asset', (x->>'amount')::numeric
+      FROM jsonb_array_elements(v_moves) x
+      RETURNING id, user_id, asset
+    )
+    SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', u.user_id, 'asset', u.asset,
+        'available', u.available::text, 'locked', u.locked::text, 'version', v.version::text)), '[]'::jsonb)
+      INTO v_result_balances
+      FROM upserted u
+      JOIN (SELECT user_id, asset, max(id) AS version FROM posted WHERE user_id IS NOT NULL GROUP BY 1, 2) v
+        ON v.user_id = u.user_id AND v.asset = u.asset;
+  END IF;
   -- Last, so that `created_at` is as close to the commit as the statement gets.
   INSERT INTO trades (market, trade_id, seq, price, quantity, quote_amount, taker_side, buy_order_id,
     sell_order_id, buyer_id, seller_id, buyer_fee, seller_fee, executed_at, created_at)

@@ -179,6 +179,11 @@ export function outboxOrderIds(sql: SqlStorage): string[] {
     .map((r) => r.id);
 }
 
+/** Whether any entry waits for settlement: one row read, whatever the backlog (unlike counting). */
+export function outboxWaiting(sql: SqlStorage): boolean {
+  return sql.exec("SELECT 1 FROM outbox LIMIT 1").toArray().length > 0;
+}
+
 /** Entries not yet acknowledged. */
 export function outboxBacklog(sql: SqlStorage): number {
   return sql.exec<{ n: number }>("SELECT coalesce(sum(coalesce(n, 1)), 0) AS n FROM outbox").one().n;

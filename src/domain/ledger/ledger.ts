@@ -28,6 +28,7 @@
  * and settle a fill as one entry, e.g. buyer locked −quote, seller available +quote − fee,
  * fee_income +fee, seller locked −base, buyer available +base.
  */
+import { bigintJson } from "./bigint-json";
 import { and, eq, sql } from "drizzle-orm";
 import type { DbExecutor } from "../../db/client";
 import { idKeyset, keysetPage, matching } from "../../db/keyset";
@@ -165,16 +166,14 @@ export type JournalEntryColumns = {
 export function journalEntryStatement(input: JournalEntryInput) {
   const postings = normalize(input);
   const rows = rowDeltas(postings);
-  const json = (v: unknown) =>
-    JSON.stringify(v, (_, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
   const ctes = sql`
     ledger_entry as (
       insert into ledger_entries (type, reference, metadata)
-      values (${input.type}, ${input.reference}, ${json(input.metadata ?? {})}::jsonb)
+      values (${input.type}, ${input.reference}, ${bigintJson(input.metadata ?? {})}::jsonb)
       on conflict (type, reference) do nothing
       returning id
     ), ledger_delta as (
-      select * from jsonb_to_recordset(${json(rows.map((r) => ({ ...r, user_id: r.userId })))}::jsonb)
+      select * from jsonb_to_recordset(${bigintJson(rows.map((r) => ({ ...r, user_id: r.userId })))}::jsonb)
         as d(user_id uuid, asset text, available numeric, locked numeric)
     ), ledger_balances as (
       -- Postgres checks the proposed row before it finds the conflict, so an existing row is
@@ -197,7 +196,7 @@ export function journalEntryStatement(input: JournalEntryInput) {
     ), ledger_postings as (
       insert into ledger_postings (entry_id, account, user_id, asset, amount)
       select ledger_entry.id, p.account::ledger_account, p.user_id, p.asset, p.amount
-      from ledger_entry, jsonb_to_recordset(${json(
+      from ledger_entry, jsonb_to_recordset(${bigintJson(
         postings.map((p) => ({
           account: p.account.kind,
           user_id: isUserAccount(p.account) ? p.account.userId : null,

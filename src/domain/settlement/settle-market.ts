@@ -110,33 +110,35 @@ export async function applySettlementBatch(
   });
 }
 
+/** What one `settleMarket` call settles with: the same for each of its batches. */
+interface Settling {
+  db: Database;
+  rules: MarketRules;
+  wait: boolean;
+  log: Logger;
+}
+
 /**
  * A batch whose statement Postgres refused on an invariant (a CHECK, a foreign key, a balance
  * that would go negative, a trade settled already) is settled again one entry per transaction,
  * so the one that breaks it is found exactly and quarantined while every other entry settles.
  * A transient failure (the connection, a timeout) is thrown: the whole batch is retried later.
  */
-async function applyIsolating(
-  db: Database,
-  rules: MarketRules,
-  entries: readonly OutboxEntry[],
-  wait: boolean,
-  log: Logger,
-): Promise<BatchResult> {
+async function applyIsolating(s: Settling, entries: readonly OutboxEntry[]): Promise<BatchResult> {
   let batch: BatchResult;
   try {
-    batch = await applySettlementBatch(db, rules, entries, wait);
+    batch = await applySettlementBatch(s.db, s.rules, entries, s.wait);
   } catch (err) {
     if (!isInvariantBreach(err)) throw err;
-    log.warn("settlement batch broke an invariant; settling its entries one at a time", {
-      market: rules.symbol,
+    s.log.warn("settlement batch broke an invariant; settling its entries one at a time", {
+      market: s.rules.symbol,
       from_seq: entries[0]!.seq,
       to_seq: entries[entries.length - 1]!.seq,
       ...describeError(err),
     });
-    return settleOneByOne(db, rules, entries, wait, log);
+    return settleOneByOne(s, entries);
   }
-  logQuarantined(log, rules.symbol, batch.quarantined);
+  logQuarantined(s.log, s.rules.symbol, batch.quarantined);
   return batch;
 }
 
@@ -145,17 +147,15 @@ async function applyIsolating(
  * amendment, an OCO pair, an invariant a page breaks) goes through `applyIsolating` instead.
  */
 async function applyPage(
-  db: Database,
-  rules: MarketRules,
+  s: Settling,
   page: { pages: string; epoch: string | null },
   entries: () => OutboxEntry[],
   afterSeq: number,
-  wait: boolean,
-  log: Logger,
 ): Promise<BatchResult & { entries: number }> {
+  const { rules } = s;
   let outcome;
   try {
-    outcome = await settlePage(db, rules, page.pages, page.epoch, wait);
+    outcome = await settlePage(s.db, rules, page.pages, page.epoch, s.wait);
   } catch (err) {
     // A balance or constraint Postgres refused: the planner finds the entry and quarantines it.
     if (!isInvariantBreach(err)) throw err;
@@ -173,9 +173,9 @@ async function applyPage(
         `${rules.symbol}: outbox epoch ${page.epoch} is not the cursor's ${outcome.cursorEpoch} (the order book's storage was reset)`,
       );
     case "fallback": {
-      log.debug("settlement page left to the planner", { market: rules.symbol, reason: outcome.reason });
+      s.log.debug("settlement page left to the planner", { market: rules.symbol, reason: outcome.reason });
       const parsed = entries();
-      const applied = await applyIsolating(db, rules, parsed, wait, log);
+      const applied = await applyIsolating(s, parsed);
       return {
         ...applied,
         entries: parsed.filter((e) => e.seq > afterSeq && e.seq <= applied.lastSeq).length,
@@ -184,21 +184,15 @@ async function applyPage(
   }
 }
 
-async function settleOneByOne(
-  db: Database,
-  rules: MarketRules,
-  entries: readonly OutboxEntry[],
-  wait: boolean,
-  log: Logger,
-): Promise<BatchResult> {
+async function settleOneByOne(s: Settling, entries: readonly OutboxEntry[]): Promise<BatchResult> {
   const out: BatchResult = { ...NOTHING, balances: [], quarantined: [] };
   for (const entry of entries) {
     let one: BatchResult;
     try {
-      one = await applySettlementBatch(db, rules, [entry], wait);
+      one = await applySettlementBatch(s.db, s.rules, [entry], s.wait);
     } catch (err) {
       if (!isInvariantBreach(err)) throw err;
-      one = await quarantineEntry(db, rules, entry, reasonOf(err), wait);
+      one = await quarantineEntry(s.db, s.rules, entry, reasonOf(err), s.wait);
     }
     if (one.busy) return { ...out, busy: true };
     out.lastSeq = Math.max(out.lastSeq, one.lastSeq);
@@ -206,7 +200,7 @@ async function settleOneByOne(
     out.balances.push(...one.balances);
     out.quarantined.push(...one.quarantined);
   }
-  logQuarantined(log, rules.symbol, out.quarantined);
+  logQuarantined(s.log, s.rules.symbol, out.quarantined);
   return out;
 }
 
@@ -253,6 +247,7 @@ export async function settleMarket(
   options: SettleOptions = {},
 ): Promise<SettleResult> {
   const log = options.log ?? fallbackLog;
+  const settling: Settling = { db, rules, wait: options.wait ?? false, log };
   const result: SettleResult = { batches: 0, entries: 0, trades: 0, lastSeq: 0, quarantined: 0 };
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
   // A cursor read from Postgres is checked against the book; after the first batch the cursor
@@ -274,10 +269,9 @@ export async function settleMarket(
       await book.ackOutbox(afterSeq, read.epoch);
       break;
     }
-    const wait = options.wait ?? false;
     const applied = paged
-      ? await applyPage(db, rules, paged, () => entriesOfPages(paged), afterSeq, wait, log)
-      : await applyPage(db, rules, pagesOfEntries(entries), () => entries, afterSeq, wait, log);
+      ? await applyPage(settling, paged, () => entriesOfPages(paged), afterSeq)
+      : await applyPage(settling, pagesOfEntries(entries), () => entries, afterSeq);
     const advanced = applied.lastSeq > afterSeq;
     if (advanced) {
       await options.afterCommit?.(applied.lastSeq);

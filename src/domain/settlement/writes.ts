@@ -13,6 +13,7 @@ import {
   type LedgerAccount,
 } from "../ledger/ledger";
 import { eventsInsert } from "../events/event-outbox";
+import { bigintJson } from "../ledger/bigint-json";
 import type { MarketRules } from "../market/market-rules";
 import { SettlementInvariantError } from "./settlement-errors";
 import type { Movement, OrderState, QuarantinedEntry, SettlementPlan } from "./plan";
@@ -136,41 +137,29 @@ export async function writePlan(
 
 /** One UPDATE for every order a batch changed (a busy batch touches hundreds). */
 function ordersUpdate(changed: readonly (OrderState & { closedAt: Date | null })[]): SQL {
-  const text = (v: bigint | null | undefined) => (v === null || v === undefined ? null : v.toString());
-  const rows = changed.map((o) => ({
-    id: o.id,
-    status: o.status,
-    locked: text(o.lockedAmount),
-    consumed: text(o.consumedAmount),
-    released: text(o.releasedAmount),
-    filled_quantity: text(o.filledQuantity),
-    filled_quote: text(o.filledQuote),
-    // `lockBatch` reads both for every order, so the plan always carries them (null: none).
-    price: text(o.price),
-    quantity: text(o.quantity),
-    amend_id: o.amendId ?? null,
-    amend_seq: o.amendSeq ?? null,
-    closed_at: o.closedAt?.toISOString() ?? null,
-  }));
+  // The states as they are (amounts as decimal strings, the close as ISO time); the columns
+  // Postgres reads are named below, the other fields are ignored. `lockBatch` reads price and
+  // quantity for every order, so the plan always carries them (null: none).
+  const rows = bigintJson(changed);
   return sql`
     update orders o set
       status = v.status::order_status,
-      locked_amount = v.locked,
-      consumed_amount = v.consumed,
-      released_amount = v.released,
-      filled_quantity = v.filled_quantity,
-      filled_quote = v.filled_quote,
+      locked_amount = v."lockedAmount",
+      consumed_amount = v."consumedAmount",
+      released_amount = v."releasedAmount",
+      filled_quantity = v."filledQuantity",
+      filled_quote = v."filledQuote",
       price = v.price,
       quantity = v.quantity,
-      amend_id = v.amend_id,
-      amend_seq = v.amend_seq,
-      amend_expires_at = case when v.amend_id is null then null else o.amend_expires_at end,
-      closed_at = coalesce(v.closed_at, o.closed_at),
+      amend_id = v."amendId",
+      amend_seq = v."amendSeq",
+      amend_expires_at = case when v."amendId" is null then null else o.amend_expires_at end,
+      closed_at = coalesce(v."closedAt", o.closed_at),
       updated_at = now()
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as v(
-      id uuid, status text, locked numeric, consumed numeric, released numeric,
-      filled_quantity numeric, filled_quote numeric,
+    from jsonb_to_recordset(${rows}::jsonb) as v(
+      id uuid, status text, "lockedAmount" numeric, "consumedAmount" numeric, "releasedAmount" numeric,
+      "filledQuantity" numeric, "filledQuote" numeric,
       price numeric, quantity numeric,
-      amend_id uuid, amend_seq bigint, closed_at timestamptz)
+      "amendId" uuid, "amendSeq" bigint, "closedAt" timestamptz)
     where o.id = v.id`;
 }
