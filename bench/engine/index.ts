@@ -10,6 +10,8 @@ const OPERATIONS = 1_000_000;
 const WARMUP = 200_000;
 const SEED = 42;
 const WARMUP_SEED = 7;
+/** Paired throughput runs per scenario; the ratio is the median of the pairs' ratios. */
+const PAIRS = 7;
 /** Book sizes for the memory figures; the target (< 150 B per resting order) holds at 10,000 and 100,000. */
 const HEAP_ORDERS = [1_000, 7_000, 10_000, 100_000];
 const HEAP_TARGET_ORDERS = [10_000, 100_000];
@@ -43,7 +45,7 @@ function row(name: string, f: Figures): string {
 function scenario(market: Market, ratioTarget: number, latency: boolean): void {
   const w = generateWorkload(SEED, OPERATIONS, market);
   const warmup = generateWorkload(WARMUP_SEED, WARMUP, market);
-  const [ours, theirs] = measurePair(pandora, peer, warmup, w);
+  const { ours, theirs, ratio, ratios, cpuRatio } = measurePair(pandora, peer, warmup, w, PAIRS);
   const a: Subject = pandora();
   const b: Subject = peer();
   for (let i = 0; i < w.length; i++) {
@@ -53,7 +55,6 @@ function scenario(market: Market, ratioTarget: number, latency: boolean): void {
   const depth = a.depth();
   const resting = [...depth.bids, ...depth.asks].reduce((sum, [, q]) => sum + q, 0);
   const identical = JSON.stringify(depth) === JSON.stringify(b.depth());
-  const ratio = ours.opsPerSecond / theirs.opsPerSecond;
   console.log(
     `\n${market.name} (final book ${depth.bids.length + depth.asks.length} levels, ${resting} lots)`,
   );
@@ -62,7 +63,9 @@ function scenario(market: Market, ratioTarget: number, latency: boolean): void {
   console.log(
     `final books identical: ${identical ? "yes" : "NO"}; orders refused: engine ${a.rejected()}, peer ${b.rejected()}`,
   );
-  console.log(`engine/peer throughput ratio: ${fmt(ratio, 1)}`);
+  console.log(
+    `engine/peer throughput ratio: ${fmt(ratio, 1)} (median of ${PAIRS} pairs; pairs ${ratios.map((x) => fmt(x, 1)).join(" ")}; by thread CPU time ${fmt(cpuRatio, 1)})`,
+  );
   targets.push([`${market.name}: books identical, none refused`, identical && a.rejected() === 0]);
   targets.push([
     `${market.name}: throughput >= ${ratioTarget}x peer (${fmt(ratio, 1)}x)`,
@@ -75,7 +78,7 @@ function scenario(market: Market, ratioTarget: number, latency: boolean): void {
 }
 
 console.log(
-  `engine benchmark: ${OPERATIONS.toLocaleString("en")} operations per scenario after a ${WARMUP.toLocaleString("en")}-operation warm-up (seed ${SEED}, warm-up seed ${WARMUP_SEED}); throughput median of 3, the engine's and the peer's runs alternating; latency per operation including a performance.now() pair; Node ${process.version}`,
+  `engine benchmark: ${OPERATIONS.toLocaleString("en")} operations per scenario after a ${WARMUP.toLocaleString("en")}-operation warm-up (seed ${SEED}, warm-up seed ${WARMUP_SEED}); throughput median of ${PAIRS} runs each, in pairs of back-to-back runs (engine first, then peer first, ...) while a warmed-up instance of each stays alive, the ratio the median of the pairs' ratios; latency per operation including a performance.now() pair; Node ${process.version}`,
 );
 for (const { market, ratio, latency } of SCENARIOS) scenario(market, ratio, latency);
 

@@ -11,12 +11,26 @@ export interface Figures {
   max: number;
 }
 
-/** Whole-run throughput of a fresh subject (no per-operation timers). */
-export function throughput(make: () => Subject, w: Workload): number {
+/** Operations per second of one whole run: by the clock, and by this thread's CPU time. */
+export interface Rate {
+  wall: number;
+  cpu: number;
+}
+
+/**
+ * Whole-run throughput of a fresh subject (no per-operation timers). The thread's CPU time
+ * leaves out the time the thread waited for a core, which on a loaded machine is most of the
+ * noise; it also leaves out GC work on helper threads, which favours the subject that
+ * allocates more (the peer), so its ratio is the stricter one for the engine.
+ */
+export function throughput(make: () => Subject, w: Workload): Rate {
   const subject = make();
+  const cpu = process.threadCpuUsage();
   const start = performance.now();
   for (let i = 0; i < w.length; i++) subject.run(w, i);
-  return (w.length / (performance.now() - start)) * 1000;
+  const ms = performance.now() - start;
+  const used = process.threadCpuUsage(cpu);
+  return { wall: (w.length / ms) * 1000, cpu: (w.length / (used.user + used.system)) * 1e6 };
 }
 
 /** Latency of each operation of a fresh subject, timed with performance.now() (its ~30-60 ns cost included). */
@@ -31,36 +45,60 @@ export function latencies(make: () => Subject, w: Workload): Float64Array {
   return out;
 }
 
+/** Figures for two subjects on one workload, and their throughput ratio run by run. */
+export interface PairFigures {
+  ours: Figures;
+  theirs: Figures;
+  /** Median of the paired runs' ratios (ours / theirs). */
+  ratio: number;
+  /** Each pair's ratio, ascending (the spread of `ratio`). */
+  ratios: number[];
+  /** The same median by thread CPU time (see `throughput`), for loaded machines. */
+  cpuRatio: number;
+}
+
 /**
- * Figures for two subjects on the same workload. Their throughput runs alternate (ours, theirs,
- * ours, ...), so a change in the machine's load during the measurement reaches both medians
- * alike instead of skewing their ratio; then each one's latencies.
+ * Figures for two subjects on the same workload, measured alike:
+ *
+ * - Warm-up: each subject runs `warmup` on an instance that stays alive until the measurement
+ *   ends. V8 holds an instance's maps, and the optimized code built on them, only weakly: once
+ *   every instance of a kind is garbage, the collection before the next run drops them and
+ *   deoptimizes that code (~100 deopts a run), so each timed run used to start cold and pay its
+ *   own JIT warm-up, which weighs most on the fastest subject.
+ * - Throughput: `pairs` pairs of whole runs on fresh instances, the two runs of a pair back to
+ *   back in alternating order (ours first, then theirs first, ...), each after a full collection,
+ *   so load drift and GC state reach both alike. The ratio is the median of the pairs' ratios
+ *   (each from two adjacent runs), and the pairs' ratios are its spread.
+ * - Then each one's latencies, on a fresh instance.
  */
 export function measurePair(
   ours: () => Subject,
   theirs: () => Subject,
   warmup: Workload,
   w: Workload,
-  runs = 3,
-): [Figures, Figures] {
+  pairs: number,
+): PairFigures {
   const subjects = [ours, theirs];
-  for (const make of subjects) {
+  const resident = subjects.map((make) => {
     const warm = make();
     for (let i = 0; i < warmup.length; i++) warm.run(warmup, i);
-  }
-  const rates: number[][] = [[], []];
-  for (let r = 0; r < runs; r++) {
-    for (let k = 0; k < subjects.length; k++) {
+    return warm;
+  });
+  const rates: Rate[][] = [[], []];
+  for (let r = 0; r < pairs; r++) {
+    for (const k of r % 2 === 0 ? [0, 1] : [1, 0]) {
       collect();
       rates[k]!.push(throughput(subjects[k]!, w));
     }
   }
-  const figures = subjects.map((make, k): Figures => {
+  const ratiosBy = (of: keyof Rate): number[] => rates[0]!.map((rate, r) => rate[of] / rates[1]![r]![of]);
+  const ratios = ratiosBy("wall");
+  const [a, b] = subjects.map((make, k): Figures => {
     collect();
     const lat = latencies(make, w).sort();
     const at = (q: number): number => lat[Math.min(lat.length - 1, Math.floor(q * lat.length))]!;
     return {
-      opsPerSecond: rates[k]!.sort((a, b) => a - b)[Math.floor(runs / 2)]!,
+      opsPerSecond: median(rates[k]!.map((rate) => rate.wall)),
       p50: at(0.5),
       p99: at(0.99),
       p999: at(0.999),
@@ -68,7 +106,21 @@ export function measurePair(
       max: lat[lat.length - 1]!,
     };
   });
-  return [figures[0]!, figures[1]!];
+  keep(resident);
+  keep(undefined);
+  return {
+    ours: a!,
+    theirs: b!,
+    ratio: median(ratios),
+    ratios: ratios.sort((x, y) => x - y),
+    cpuRatio: median(ratiosBy("cpu")),
+  };
+}
+
+/** The median (the lower middle one of an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  return sorted[(sorted.length - 1) >> 1]!;
 }
 
 /**
@@ -87,8 +139,8 @@ export function heapPerOrder(build: (count: number) => unknown, count: number, r
     keep(book);
     keep(undefined);
     return (after - before) / count;
-  }).sort((x, y) => x - y);
-  return figures[Math.floor(runs / 2)]!;
+  });
+  return median(figures);
 }
 
 function usedBytes(): number {
