@@ -109,10 +109,18 @@ async function relayUnderLock(
   onPublished: OnPublished | undefined,
 ): Promise<RelayResult | null> {
   return db.transaction(async (tx) => {
+    // Sorting off for this transaction, in the lock's round trip: the pending rows are read in
+    // the order of their partial index, never all of them collected and sorted. Planned on the
+    // statistics of a quieter moment (few pending), the read was a bitmap scan of every pending
+    // row and a sort: 0.3 s a page with 27,000 pending under the trading benchmark.
     if (waitForLock) {
-      await tx.execute(sql`select pg_advisory_xact_lock(${RELAY_LOCK_KEY})`);
+      await tx.execute(
+        sql`select pg_advisory_xact_lock(${RELAY_LOCK_KEY}), set_config('enable_sort', 'off', true)`,
+      );
     } else {
-      const lock = await tx.execute(sql`select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked`);
+      const lock = await tx.execute(
+        sql`select pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}) as locked, set_config('enable_sort', 'off', true)`,
+      );
       if ((lock.rows[0] as { locked?: boolean } | undefined)?.locked !== true) return null;
     }
     let published = 0;
