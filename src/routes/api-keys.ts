@@ -11,7 +11,7 @@ import {
   jsonBody,
   jsonReply,
 } from "./user-schemas";
-import { listReply, signedInRoutes } from "./route-group";
+import { signedInRoutes } from "./route-group";
 
 // Keys are managed from a signed-in session only: no API key can create or revoke keys.
 const apiKeys = signedInRoutes(["API keys"], [authenticate()]);
@@ -23,7 +23,7 @@ const IpSchema = z
 
 const listRoute = apiKeys.get("/users/me/api-keys", {
   summary: "This user's active API keys (never their secrets)",
-  reply: listReply("Keys", "api_keys", ApiKeySchema),
+  reply: { 200: jsonReply("Keys", z.object({ api_keys: z.array(ApiKeySchema) })) },
 });
 
 const createKeyRoute = apiKeys.post("/users/me/api-keys", {

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv } from "../http/app-env";
 import { authenticate } from "../middleware/authenticate";
 import { INTERVAL_NAMES, type Interval } from "../../durable-objects/market/market-data/candles";
@@ -10,6 +10,7 @@ import { createRouter } from "../http/router";
 import { cacheAside } from "../lib/cache";
 import { badRequest } from "../lib/errors";
 import type { DepthView } from "../../durable-objects/market/messages";
+import type { OrderBook } from "../../durable-objects/order-book";
 import {
   CACHE_TTL_MS,
   orderBook,
@@ -18,7 +19,7 @@ import {
   marketNotFound,
   withBook,
 } from "../services/markets";
-import { listReply, routeGroup } from "./route-group";
+import { routeGroup } from "./route-group";
 import { jsonReply } from "./user-schemas";
 
 const Decimal = z.string().openapi({ example: "64000.10" });
@@ -126,7 +127,7 @@ const marketData = routeGroup({ tags: ["Market data"], errors: [400, 404] });
 
 const listRoute = markets.get("/api/v1/markets", {
   summary: "All markets and their rules",
-  reply: listReply("Markets", "markets", MarketSchema),
+  reply: { 200: jsonReply("Markets", z.object({ markets: z.array(MarketSchema) })) },
 });
 
 const getRoute = markets.get("/api/v1/markets/{symbol}", {
@@ -201,6 +202,18 @@ const wsRoute = marketData.get("/api/v1/ws", {
   errors: [401, 403],
 });
 
+/** Market data: from the cache while fresh, else read from the market's book (configured on first use). */
+function cachedBookRead<T>(
+  c: Context<AppEnv>,
+  symbol: string,
+  cache: { key: string; ttlMs: number },
+  read: (book: DurableObjectStub<OrderBook>) => Promise<T | null>,
+): Promise<T> {
+  return cacheAside(getRedis(c), c.get("log"), cache.key, cache.ttlMs, () =>
+    withBook(c.env, () => getDb(c), symbol, read),
+  );
+}
+
 export const marketRoutes = createRouter()
   .openapi(listRoute, async (c) => {
     const markets = await listMarkets(() => getDb(c), getRedis(c), c.get("log"));
@@ -217,36 +230,22 @@ export const marketRoutes = createRouter()
   .openapi(depthRoute, async (c) => {
     const { symbol } = c.req.valid("param");
     const limit = Number(c.req.valid("query").limit);
-    const depth = await cacheAside(
-      getRedis(c),
-      c.get("log"),
-      cacheKey.depth(symbol, limit),
-      CACHE_TTL_MS.depth,
-      () =>
-        withBook(
-          c.env,
-          () => getDb(c),
-          symbol,
-          (book) => book.depth(limit) as Promise<DepthView | null>,
-        ),
+    const depth = await cachedBookRead(
+      c,
+      symbol,
+      { key: cacheKey.depth(symbol, limit), ttlMs: CACHE_TTL_MS.depth },
+      (book) => book.depth(limit) as Promise<DepthView | null>,
     );
     return c.json(depth, 200);
   })
   .openapi(tradesRoute, async (c) => {
     const { symbol } = c.req.valid("param");
     const { limit } = c.req.valid("query");
-    const trades = await cacheAside(
-      getRedis(c),
-      c.get("log"),
-      cacheKey.trades(symbol, limit),
-      CACHE_TTL_MS.trades,
-      () =>
-        withBook(
-          c.env,
-          () => getDb(c),
-          symbol,
-          async (book) => ((await book.getRules()) ? book.trades(limit) : null),
-        ),
+    const trades = await cachedBookRead(
+      c,
+      symbol,
+      { key: cacheKey.trades(symbol, limit), ttlMs: CACHE_TTL_MS.trades },
+      async (book) => ((await book.getRules()) ? book.trades(limit) : null),
     );
     return c.json({ symbol, trades }, 200);
   })
@@ -256,30 +255,18 @@ export const marketRoutes = createRouter()
     if (q.start !== undefined && q.end !== undefined && q.end < q.start)
       throw badRequest("end is before start");
     const key = cacheKey.candles(symbol, `${q.interval}:${q.start ?? ""}:${q.end ?? ""}:${q.limit}`);
-    const candles = await cacheAside(getRedis(c), c.get("log"), key, CACHE_TTL_MS.candles, () =>
-      withBook(
-        c.env,
-        () => getDb(c),
-        symbol,
-        async (book) => ((await book.getRules()) ? book.candles(q) : null),
-      ),
+    const candles = await cachedBookRead(c, symbol, { key, ttlMs: CACHE_TTL_MS.candles }, async (book) =>
+      (await book.getRules()) ? book.candles(q) : null,
     );
     return c.json({ symbol, interval: q.interval, candles }, 200);
   })
   .openapi(tickerRoute, async (c) => {
     const { symbol } = c.req.valid("param");
-    const ticker = await cacheAside(
-      getRedis(c),
-      c.get("log"),
-      cacheKey.ticker(symbol),
-      CACHE_TTL_MS.ticker,
-      () =>
-        withBook(
-          c.env,
-          () => getDb(c),
-          symbol,
-          (book) => book.ticker(),
-        ),
+    const ticker = await cachedBookRead(
+      c,
+      symbol,
+      { key: cacheKey.ticker(symbol), ttlMs: CACHE_TTL_MS.ticker },
+      (book) => book.ticker(),
     );
     return c.json(ticker, 200);
   })

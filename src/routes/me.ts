@@ -17,7 +17,7 @@ import {
   jsonBody,
   jsonReply,
 } from "./user-schemas";
-import { listReply, signedInRoutes } from "./route-group";
+import { signedInRoutes } from "./route-group";
 
 const account = signedInRoutes(["Account"], authenticate());
 
@@ -70,7 +70,7 @@ const logoutAllRoute = account.post("/users/me/logout-all", {
 
 const listSessionsRoute = account.get("/users/me/sessions", {
   summary: "Live sessions of this user",
-  reply: listReply("Sessions", "sessions", SessionSchema),
+  reply: { 200: jsonReply("Sessions", z.object({ sessions: z.array(SessionSchema) })) },
 });
 
 const revokeSessionRoute = account.delete("/users/me/sessions/{id}", {

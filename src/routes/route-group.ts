@@ -1,7 +1,7 @@
-import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import { errorResponses } from "../http/openapi-schemas";
 import { authenticate, requireAdmin } from "../middleware/authenticate";
-import { bearerSecurity, jsonReply } from "./user-schemas";
+import { bearerSecurity } from "./user-schemas";
 
 /** The statuses `errorResponses` describes. */
 type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 503;
@@ -72,8 +72,3 @@ export const signedInRoutes = (tags: string[], middleware: RouteConfig["middlewa
 
 /** Routes for admins only (a signed-in session of an admin; never an API key). */
 export const adminOnlyRoutes = (tags: string[]) => signedInRoutes(tags, [authenticate(), requireAdmin]);
-
-/** The reply of a route that answers a whole (unpaged) list: 200 `{ [key]: items }`. */
-export function listReply<K extends string, S extends z.ZodType>(description: string, key: K, item: S) {
-  return { 200: jsonReply(description, z.object({ [key]: z.array(item) } as Record<K, z.ZodArray<S>>)) };
-}

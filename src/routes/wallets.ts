@@ -14,7 +14,7 @@ import { parseIdempotencyKey, runIdempotent } from "../services/idempotency";
 import { getBalances, listUserPostings } from "../domain/ledger/ledger";
 import { walletConfig } from "../services/wallet-config";
 import { requestWithdrawal, transitionWithdrawal, type Actor } from "../services/withdrawals";
-import { listReply, signedInRoutes } from "./route-group";
+import { signedInRoutes } from "./route-group";
 import { TotpCodeSchema, jsonBody, jsonReply } from "./user-schemas";
 import {
   AssetParamSchema,
@@ -45,29 +45,7 @@ function actorOf(c: Context<AppEnv>): Actor {
 
 const balancesRoute = wallets.get("/wallets", {
   summary: "Balances in every asset (available and locked)",
-  reply: listReply("Balances", "balances", BalanceSchema),
-});
-
-const addressRoute = wallets.get("/wallets/{asset}/address", {
-  summary:
-    "The deposit address for an asset (BTC native segwit; ETH, USDT, USDC one checksummed Ethereum address)",
-  request: { params: AssetParamSchema },
-  reply: {
-    200: jsonReply(
-      "Deposit address, stable per user and chain",
-      z.object({
-        asset: z.string(),
-        chain: z.enum(["bitcoin", "ethereum"]),
-        address: z.string().openapi({ example: "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu" }),
-        token_standard: z.enum(["ERC-20"]).nullable(),
-        confirmations: z
-          .number()
-          .int()
-          .openapi({ description: "Confirmations before a deposit is credited" }),
-      }),
-    ),
-  },
-  errors: [400, 404, 422, 503],
+  reply: { 200: jsonReply("Balances", z.object({ balances: z.array(BalanceSchema) })) },
 });
 
 const transactionsRoute = wallets.get("/wallets/transactions", {
@@ -93,6 +71,28 @@ const transactionsRoute = wallets.get("/wallets/transactions", {
   },
   reply: { 200: jsonReply("A page of postings", cursorPage("transactions", TransactionSchema)) },
   errors: [400],
+});
+
+const addressRoute = wallets.get("/wallets/{asset}/address", {
+  summary:
+    "The deposit address for an asset (BTC native segwit; ETH, USDT, USDC one checksummed Ethereum address)",
+  request: { params: AssetParamSchema },
+  reply: {
+    200: jsonReply(
+      "Deposit address, stable per user and chain",
+      z.object({
+        asset: z.string(),
+        chain: z.enum(["bitcoin", "ethereum"]),
+        address: z.string().openapi({ example: "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu" }),
+        token_standard: z.enum(["ERC-20"]).nullable(),
+        confirmations: z
+          .number()
+          .int()
+          .openapi({ description: "Confirmations before a deposit is credited" }),
+      }),
+    ),
+  },
+  errors: [400, 404, 422, 503],
 });
 
 const WithdrawalBody = z

@@ -7,6 +7,7 @@ import { AppError, ErrorCode, conflict, notFound, unprocessable } from "../lib/e
 import { recordAudit } from "../domain/audit-log";
 import { findAsset, requireOnChain } from "./assets";
 import type { ServiceContext } from "./auth/context";
+import { lockUser } from "./auth/lock-user";
 import { requireSecondFactor } from "./auth/second-factor";
 import type { WalletConfig } from "./wallet-config";
 import { holdWithdrawals } from "./withdrawal-hold";
@@ -40,12 +41,6 @@ export async function listWithdrawalAddresses(db: DbExecutor, userId: string): P
     .where(eq(withdrawalAddresses.userId, userId))
     .orderBy(asc(withdrawalAddresses.createdAt), asc(withdrawalAddresses.id));
   return { allowlistOnly: user.allowlistOnly, addresses };
-}
-
-async function lockUser(db: DbExecutor, userId: string) {
-  const [user] = await db.select().from(users).where(eq(users.id, userId)).for("update");
-  if (!user || user.deletedAt) throw notFound("User");
-  return user;
 }
 
 export interface NewAddress {

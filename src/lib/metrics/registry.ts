@@ -124,23 +124,24 @@ abstract class Metric<S extends AnySeries> {
   protected abstract seriesSnapshot(s: S, labels: Record<string, string>): SeriesSnapshot;
 }
 
-export class Counter extends Metric<CounterSeries> {
-  readonly type = "counter";
-  protected create(values: readonly string[]) {
-    return new CounterSeries(values);
-  }
-  protected seriesSnapshot(s: CounterSeries, labels: Record<string, string>) {
+/** Counters and gauges: one number per series. */
+abstract class ValueMetric<S extends CounterSeries | GaugeSeries> extends Metric<S> {
+  protected seriesSnapshot(s: S, labels: Record<string, string>) {
     return { labels, value: s.value };
   }
 }
 
-export class Gauge extends Metric<GaugeSeries> {
+export class Counter extends ValueMetric<CounterSeries> {
+  readonly type = "counter";
+  protected create(values: readonly string[]) {
+    return new CounterSeries(values);
+  }
+}
+
+export class Gauge extends ValueMetric<GaugeSeries> {
   readonly type = "gauge";
   protected create(values: readonly string[]) {
     return new GaugeSeries(values);
-  }
-  protected seriesSnapshot(s: GaugeSeries, labels: Record<string, string>) {
-    return { labels, value: s.value };
   }
 }
 

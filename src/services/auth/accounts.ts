@@ -6,6 +6,7 @@ import { AppError, ErrorCode, conflict, notFound } from "../../lib/errors";
 import { hashPassword } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
 import { recordAudit } from "../../domain/audit-log";
+import { lockUser } from "./lock-user";
 import { afterCommit, userEvent, type ServiceContext } from "./context";
 import { overwriteSnapshots } from "./session-cache";
 import { liveSessionIds } from "./sessions";
@@ -136,12 +137,7 @@ export async function updateProfile(
   update: ProfileUpdate,
 ): Promise<UserView> {
   const row = await ctx.db.transaction(async (tx) => {
-    const [before] = await tx
-      .select()
-      .from(users)
-      .where(and(eq(users.id, userId), isNull(users.deletedAt)))
-      .for("update");
-    if (!before) throw notFound("User");
+    const before = await lockUser(tx, userId);
     const changes: Record<string, { from: string; to: string }> = {};
     if (update.first_name !== undefined && update.first_name !== before.firstName) {
       changes.first_name = { from: before.firstName, to: update.first_name };

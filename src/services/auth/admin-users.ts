@@ -1,7 +1,9 @@
-import { and, count, desc, eq, ilike, isNull, or, sql, type SQL } from "drizzle-orm";
+import { and, desc, eq, ilike, isNull, or, sql, type SQL } from "drizzle-orm";
+import { countedPage } from "../../db/counted-page";
 import { apiKeys, users } from "../../db/schema";
 import { conflict, notFound, unprocessable } from "../../lib/errors";
 import { recordAudit } from "../../domain/audit-log";
+import { lockUser } from "./lock-user";
 import { afterCommit, userEvent, type ServiceContext, type UserEventType } from "./context";
 import { overwriteSnapshots, tombstoneSessions } from "./session-cache";
 import { liveSessionIds, revokeUserSessions } from "./sessions";
@@ -53,23 +55,9 @@ export async function listUsers(
       ),
     );
   }
-  const where = and(...conditions);
-  const [rows, totals] = await Promise.all([
-    ctx.db
-      .select()
-      .from(users)
-      .where(where)
-      .orderBy(desc(users.createdAt), desc(users.id))
-      .limit(page.page_size)
-      .offset((page.page - 1) * page.page_size),
-    ctx.db.select({ n: count() }).from(users).where(where),
-  ]);
-  return {
-    users: rows.map(toUserView),
-    page: page.page,
-    page_size: page.page_size,
-    total: totals[0]?.n ?? 0,
-  };
+  const newestFirst = [desc(users.createdAt), desc(users.id)];
+  const { rows, ...counts } = await countedPage(ctx.db, users, and(...conditions), newestFirst, page);
+  return { users: rows.map(toUserView), ...counts };
 }
 
 /** Any user, deleted ones included (admins see `deleted_at`). */
@@ -151,12 +139,7 @@ async function changeUser(
   },
 ): Promise<UserView> {
   const row = await ctx.db.transaction(async (tx) => {
-    const [before] = await tx
-      .select()
-      .from(users)
-      .where(and(eq(users.id, id), isNull(users.deletedAt)))
-      .for("update");
-    if (!before) throw notFound("User");
+    const before = await lockUser(tx, id);
     const [after] = await tx
       .update(users)
       .set({ ...change.set, updatedAt: new Date() })

@@ -1,4 +1,5 @@
-import { and, count, desc, eq, gte, lte, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, lte, type SQL } from "drizzle-orm";
+import { countedPage } from "../../db/counted-page";
 import { auditLogs } from "../../db/schema";
 import type { ServiceContext } from "./context";
 import type { Page } from "./admin-users";
@@ -39,17 +40,8 @@ export async function listAuditLogs(
     filter.from ? gte(auditLogs.occurredAt, new Date(filter.from)) : undefined,
     filter.to ? lte(auditLogs.occurredAt, new Date(filter.to)) : undefined,
   ];
-  const where = and(...conditions);
-  const [rows, totals] = await Promise.all([
-    ctx.db
-      .select()
-      .from(auditLogs)
-      .where(where)
-      .orderBy(desc(auditLogs.occurredAt), desc(auditLogs.id))
-      .limit(page.page_size)
-      .offset((page.page - 1) * page.page_size),
-    ctx.db.select({ n: count() }).from(auditLogs).where(where),
-  ]);
+  const newestFirst = [desc(auditLogs.occurredAt), desc(auditLogs.id)];
+  const { rows, ...counts } = await countedPage(ctx.db, auditLogs, and(...conditions), newestFirst, page);
   return {
     entries: rows.map((r) => ({
       id: r.id.toString(),
@@ -64,8 +56,6 @@ export async function listAuditLogs(
       request_id: r.requestId,
       details: r.details,
     })),
-    page: page.page,
-    page_size: page.page_size,
-    total: totals[0]?.n ?? 0,
+    ...counts,
   };
 }

@@ -1,10 +1,11 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { DbTransaction } from "../../db/client";
 import { recoveryCodes, userTotp, users } from "../../db/schema";
-import { ErrorCode, conflict, notFound } from "../../lib/errors";
+import { ErrorCode, conflict } from "../../lib/errors";
 import { newTotpSecret, totpUri } from "../../lib/totp";
 import { recordAudit } from "../../domain/audit-log";
 import { holdWithdrawals } from "../withdrawal-hold";
+import { lockUser } from "./lock-user";
 import { afterCommit, userEvent, type ServiceContext } from "./context";
 import { requireCurrentPassword } from "./current-password";
 import {
@@ -25,16 +26,6 @@ import { toUserView, type UserRow } from "../../domain/auth/user-view";
  */
 
 export const TOTP_ISSUER = "Pandora";
-
-async function lockUser(tx: DbTransaction, userId: string): Promise<UserRow> {
-  const [user] = await tx
-    .select()
-    .from(users)
-    .where(and(eq(users.id, userId), isNull(users.deletedAt)))
-    .for("update");
-  if (!user) throw notFound("User");
-  return user;
-}
 
 const alreadyEnabled = () =>
   conflict("Two-factor authentication is already on", ErrorCode.TWO_FACTOR_ALREADY_ENABLED);
