@@ -1,0 +1,149 @@
+// `node --import tsx bench/trading/place-orders-sql.ts`: the funds lock's own Postgres cost per
+// order — `place_orders` called directly on the local stack's Postgres (no Worker, no object),
+// the way the market object calls it: one call per flush of SIZE placements, TRADERS users
+// spread over it, committed, REPEAT times per size. Prints the server's execution time per call
+// and per order (EXPLAIN ANALYZE of the call), beside the wall time of the round trip.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { applyMigrations } from "../../scripts/lib/migrate";
+import { openNodeDatabase } from "../../scripts/lib/node-database";
+import { seedDemoData } from "../../scripts/lib/seed";
+import { startStack } from "../../scripts/stack/start-stack";
+import { FREE_PORTS } from "../../scripts/stack/stack-info";
+import { newOrderId } from "../../src/domain/market/order-id";
+
+const SIZES = (process.env.BENCH_SIZES ?? "1,100,500").split(",").map(Number);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 20);
+const TRADERS = Number(process.env.BENCH_TRADERS ?? 20);
+/** `BENCH_BASELINE=<sql file>`: also time that file's `place_orders`, alternating with the current one. */
+const BASELINE = process.env.BENCH_BASELINE;
+
+function placement(userId: string, i: number) {
+  const buy = i % 2 === 0;
+  const id = newOrderId();
+  return {
+    rows: [
+      {
+        id,
+        user_id: userId,
+        market: "BTC-USDT",
+        client_order_id: i % 3 === 0 ? `c-${id}` : null,
+        side: buy ? "buy" : "sell",
+        type: "limit",
+        time_in_force: "GTC",
+        post_only: false,
+        self_trade_prevention: "expire_taker",
+        price: "6400000",
+        stop_price: null,
+        quantity: "100000",
+        quote_quantity: null,
+        visible_quantity: null,
+        trailing_offset: null,
+        trailing_offset_unit: null,
+        oco_group_id: null,
+        lock_asset: buy ? "USDT" : "BTC",
+        locked_amount: buy ? "64000000" : "100000",
+      },
+    ],
+    lock: { user_id: userId, asset: buy ? "USDT" : "BTC", amount: buy ? "64000000" : "100000" },
+    audit: {
+      actor_id: userId,
+      actor_type: "user",
+      ip_address: "127.0.0.1",
+      user_agent: "bench",
+      request_id: null,
+      details: { market: "BTC-USDT", side: buy ? "buy" : "sell", type: "limit" },
+    },
+  };
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), "pandora-bench-lock-"));
+const stack = await startStack({ dataDir, ports: FREE_PORTS });
+try {
+  const { info } = stack;
+  await applyMigrations(info.databaseUrl, info.neonWsProxy);
+  const { db, pool } = openNodeDatabase(info.databaseUrl, info.neonWsProxy);
+  await seedDemoData(db, { adminEmail: "admin@bench.test", adminPassword: "bench admin pass phrase" });
+  await pool.end();
+  const client = new pg.Client({ connectionString: info.databaseUrl });
+  client.on("error", () => {});
+  await client.connect();
+  const { rows: users } = await client.query<{ id: string }>(
+    `INSERT INTO users (email, first_name, last_name, password_hash, kyc_status)
+     SELECT 'lock-' || g || '@bench.test', 'Lock', 'Bench', 'x', 'verified' FROM generate_series(1, $1) g
+     RETURNING id`,
+    [TRADERS],
+  );
+  await client.query(
+    `INSERT INTO balances (user_id, asset, available)
+     SELECT u, a, 10::numeric ^ 30 FROM unnest($1::uuid[]) u, unnest(ARRAY['USDT', 'BTC']) a`,
+    [users.map((u) => u.id)],
+  );
+  const functions = ["place_orders"];
+  if (process.env.BENCH_NO_FK) await client.query("SET session_replication_role = replica");
+  if (BASELINE) {
+    const text = readFileSync(BASELINE, "utf8").replace(/FUNCTION place_orders\(/, "FUNCTION place_orders_baseline(");
+    await client.query(text);
+    functions.push("place_orders_baseline");
+  }
+  console.log("| function | orders a call | backend CPU µs / order | server ms a call (median) | server µs / order | wall ms a call | orders locked |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  let n = 0;
+  if (process.env.BENCH_EXPLAIN) {
+    // Each statement inside the function with its own plan and time (auto_explain, to this client).
+    await client.query("LOAD 'auto_explain'");
+    await client.query(
+      "SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SET auto_explain.log_analyze = on; SET client_min_messages = log",
+    );
+    client.on("notice", (m) => console.log(m.message));
+    const size = Number(process.env.BENCH_EXPLAIN);
+    const batch = Array.from({ length: size }, () => placement(users[n % users.length]!.id, n++));
+    await client.query("SELECT place_orders($1::jsonb)", [JSON.stringify(batch)]);
+    await client.query("RESET client_min_messages");
+    client.removeAllListeners("notice");
+  }
+  // The backend's own CPU (utime + stime, /proc): unlike wall time, load on a shared machine leaves it be.
+  const { rows: pid } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  const cpuMs = () => {
+    const fields = readFileSync(`/proc/${pid[0]!.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+  };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  for (const size of SIZES) {
+    const figures = functions.map(() => ({ server: [] as number[], wall: [] as number[], cpu: 0, locked: 0 }));
+    for (let r = 0; r < REPEAT; r++) {
+      // Alternating, so load drift on a shared machine reaches every function alike.
+      for (const [k, fn] of functions.entries()) {
+        const f = figures[k]!;
+        const batch = Array.from({ length: size }, () => placement(users[n % users.length]!.id, n++));
+        const t0 = performance.now();
+        const c0 = cpuMs();
+        const { rows } = await client.query<{ "QUERY PLAN": string }>(
+          `EXPLAIN (ANALYZE, TIMING OFF, FORMAT TEXT) SELECT ${fn}($1::jsonb)`,
+          [JSON.stringify(batch)],
+        );
+        f.cpu += cpuMs() - c0;
+        f.wall.push(performance.now() - t0);
+        f.server.push(Number(/Execution Time: ([\d.]+)/.exec(rows.map((x) => x["QUERY PLAN"]).join("\n"))![1]));
+        const { rows: c } = await client.query<{ n: string }>(
+          "SELECT count(*) AS n FROM orders WHERE id = ANY($1::uuid[])",
+          [batch.map((p) => p.rows[0]!.id)],
+        );
+        f.locked += Number(c[0]!.n);
+      }
+    }
+    for (const [k, fn] of functions.entries()) {
+      const f = figures[k]!;
+      const s = median(f.server);
+      console.log(
+        `| ${fn} | ${size} | ${((f.cpu * 1000) / (size * REPEAT)).toFixed(0)} | ${s.toFixed(2)} | ${((s * 1000) / size).toFixed(0)} | ${median(f.wall).toFixed(2)} | ${f.locked} of ${size * REPEAT} |`,
+      );
+    }
+  }
+  await client.end();
+} finally {
+  await stack.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}

@@ -1,0 +1,210 @@
+import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { withDatabase, type DbExecutor } from "../../../src/db/client";
+import { newOrderId } from "../../../src/domain/market/order-id";
+import row0005 from "../../../migrations/0005_place_orders.sql?raw";
+
+/**
+ * The set-based `place_orders` (migration 0015) against its row-at-a-time predecessor (0005,
+ * loaded here as `pg_temp.place_orders_0005`): on random mixed batches — several users and
+ * assets, amounts that run a balance dry mid-batch or are not positive, ids and
+ * client_order_ids repeated inside the batch or already known to Postgres, OCO pairs — both
+ * give the same outcome per placement and leave the same order rows, balances, postings and
+ * audit rows. Everything runs in one transaction that is rolled back.
+ */
+
+const ASSETS = ["BTC", "USDT"] as const;
+const KNOWN_COIDS = ["k0", "k1"];
+
+interface Spec {
+  user: number;
+  asset: 0 | 1;
+  amount: number;
+  /** -1: a fresh id; -2 / -3: a known order's id; k: the id of this user's k-th earlier placement. */
+  id: number;
+  coid: string | null;
+  oco: boolean;
+}
+
+const specArb: fc.Arbitrary<Spec> = fc.record({
+  user: fc.integer({ min: 0, max: 2 }),
+  asset: fc.constantFrom(0 as const, 1 as const),
+  amount: fc.oneof(fc.integer({ min: 1, max: 400 }), fc.constantFrom(0, -5), fc.integer({ min: 1, max: 40 })),
+  id: fc.oneof({ weight: 6, arbitrary: fc.constant(-1) }, fc.constantFrom(-2, -3), fc.integer({ min: 0, max: 3 })),
+  coid: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, fc.constantFrom("a", "b", "c", ...KNOWN_COIDS)),
+  oco: fc.boolean(),
+});
+
+interface World {
+  users: string[];
+  knownIds: string[];
+}
+
+function orderRow(id: string, userId: string, asset: string, amount: string, coid: string | null, oco: string | null) {
+  return {
+    id,
+    user_id: userId,
+    market: "BTC-USDT",
+    client_order_id: coid,
+    side: asset === "BTC" ? "sell" : "buy",
+    type: "limit",
+    time_in_force: "GTC",
+    post_only: false,
+    self_trade_prevention: "expire_taker",
+    price: "6400000",
+    stop_price: null,
+    quantity: "1000",
+    quote_quantity: null,
+    visible_quantity: null,
+    trailing_offset: null,
+    trailing_offset_unit: null,
+    oco_group_id: oco,
+    lock_asset: asset,
+    locked_amount: amount,
+  };
+}
+
+function placement(userId: string, asset: string, amount: string, id: string, coid: string | null, oco: boolean) {
+  const rows = [orderRow(id, userId, asset, amount, coid, oco ? id : null)];
+  if (oco) rows.push(orderRow(crypto.randomUUID(), userId, asset, "0", null, id));
+  return {
+    rows,
+    lock: { user_id: userId, asset, amount },
+    audit: {
+      actor_id: userId,
+      actor_type: "user",
+      ip_address: null,
+      user_agent: "place-orders-sql.test",
+      request_id: null,
+      details: { market: "BTC-USDT" },
+    },
+  };
+}
+
+function batchOf(world: World, specs: readonly Spec[]) {
+  const earlier: string[][] = world.users.map(() => []);
+  return specs.map((s) => {
+    const mine = earlier[s.user]!;
+    const id =
+      s.id === -1 || (s.id >= 0 && s.id >= mine.length)
+        ? newOrderId()
+        : s.id < 0
+          ? world.knownIds[-s.id - 2]!
+          : mine[s.id]!;
+    mine.push(id);
+    return placement(world.users[s.user]!, ASSETS[s.asset], String(s.amount), id, s.coid, s.oco);
+  });
+}
+
+/** A Postgres array literal (drizzle spreads a JS array into a row); uuids and codes need no quoting. */
+const pgArray = (xs: readonly string[]) => `{${xs.join(",")}}`;
+
+type Outcome = Record<string, unknown> & { i: number };
+
+/** What a call left: its outcomes (sequence-drawn fields aside) and every row it wrote. */
+async function callAndLook(db: DbExecutor, fn: string, world: World, batch: unknown[]) {
+  const { rows } = await db.execute<{ r: Outcome[] }>(sql`select ${sql.raw(fn)}(${JSON.stringify(batch)}::jsonb) as r`);
+  const outcomes = rows[0]!.r.sort((a, b) => a.i - b.i);
+  const ids = [...new Set(batch.flatMap((p) => (p as { rows: { id: string }[] }).rows.map((r) => r.id)))];
+  const look = async (q: ReturnType<typeof sql>) => (await db.execute(q)).rows;
+  return {
+    outcomes: outcomes.map(({ version: _v, created_at: _c, ...rest }) => rest),
+    versions: outcomes.map((o) => (o.version === undefined ? null : BigInt(o.version as string))),
+    orders: await look(sql`select id, user_id, client_order_id, status, lock_asset, locked_amount::text, oco_group_id
+      from orders where id = any(${pgArray(ids)}::uuid[]) order by id`),
+    balances: await look(sql`select user_id, asset, available::text, locked::text from balances
+      where user_id = any(${pgArray(world.users)}::uuid[]) order by user_id, asset`),
+    postings: await look(sql`select p.user_id, p.asset, p.account, sum(p.amount)::text as amount, count(*)::int as n
+      from ledger_postings p join ledger_entries e on e.id = p.entry_id
+      where e.type = 'order.lock' and e.reference = any(${pgArray(ids)}::text[]) group by 1, 2, 3 order by 1, 2, 3`),
+    audit: await look(sql`select resource_id, actor_id, details from audit_logs
+      where action = 'order.place' and resource_id = any(${pgArray(ids)}::text[]) order by resource_id`),
+  };
+}
+
+class Rollback extends Error {}
+
+/** A world of three users with balances and two known orders, inside a transaction rolled back after `fn`. */
+async function inWorld(fn: (db: DbExecutor, world: World) => Promise<void>) {
+  await withDatabase(env, async (db) => {
+    await db
+      .transaction(async (tx) => {
+        await tx.execute(sql.raw(row0005.replace(/FUNCTION place_orders\(/, "FUNCTION pg_temp.place_orders_0005(")));
+        const { rows: users } = await tx.execute<{ id: string }>(sql`insert into users (email, first_name, last_name, password_hash, kyc_status)
+          select 'po-' || gen_random_uuid() || '@test.dev', 'P', 'O', 'x', 'verified' from generate_series(1, 3) returning id`);
+        const world: World = { users: users.map((u) => u.id), knownIds: [newOrderId(), newOrderId()] };
+        await tx.execute(sql`insert into balances (user_id, asset, available, locked)
+          select u, a, 300, 7 from unnest(${pgArray(world.users)}::uuid[]) u, unnest(${pgArray(ASSETS)}::text[]) a`);
+        const known = world.knownIds.map((id, k) => placement(world.users[k]!, "USDT", "5", id, KNOWN_COIDS[k]!, false));
+        await tx.execute(sql`select place_orders(${JSON.stringify(known)}::jsonb)`);
+        await fn(tx, world);
+        throw new Rollback();
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof Rollback)) throw err;
+      });
+  });
+}
+
+describe("place_orders (set-based)", () => {
+  it("decides and writes exactly as the row-at-a-time version on random mixed batches", async () => {
+    await inWorld(async (db, world) => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(specArb, { minLength: 1, maxLength: 30 }), async (specs) => {
+          const batch = batchOf(world, specs);
+          await db.execute(sql`savepoint each_batch`);
+          const before = await callAndLook(db, "pg_temp.place_orders_0005", world, batch);
+          await db.execute(sql`rollback to savepoint each_batch`);
+          const now = await callAndLook(db, "place_orders", world, batch);
+          await db.execute(sql`rollback to savepoint each_batch`);
+          expect(now.outcomes).toEqual(before.outcomes);
+          expect(now.orders).toEqual(before.orders);
+          expect(now.balances).toEqual(before.balances);
+          expect(now.postings).toEqual(before.postings);
+          expect(now.audit).toEqual(before.audit);
+          // A later lock of a balance row has the higher version (the order of balance updates).
+          const last = new Map<string, bigint>();
+          for (const [i, v] of now.versions.entries()) {
+            if (v === null) continue;
+            const key = `${specs[i]!.user}:${specs[i]!.asset}`;
+            expect(v > (last.get(key) ?? 0n)).toBe(true);
+            last.set(key, v);
+          }
+        }),
+        { numRuns: 80, endOnFailure: true },
+      );
+    });
+  }, 120_000);
+
+  it("runs a balance dry mid-batch without failing the others, and names a duplicate's order", async () => {
+    await inWorld(async (db, world) => {
+      const [u0, u1] = world.users as [string, string];
+      const a = newOrderId();
+      const batch = [
+        placement(u0, "USDT", "200", a, "x", false), // 295 available (the known order holds 5) → 95
+        placement(u0, "USDT", "150", newOrderId(), null, false), // insufficient: 95 left
+        placement(u1, "BTC", "300", newOrderId(), null, true), // another user and asset: all of it
+        placement(u0, "USDT", "100", newOrderId(), "x", false), // client_order_id of the first
+        placement(u0, "USDT", "100", a, null, false), // the first's id again
+        placement(u0, "USDT", "60", newOrderId(), "k0", false), // known client_order_id
+        placement(u0, "BTC", "0", newOrderId(), null, false), // not a positive lock
+        placement(u0, "USDT", "95", newOrderId(), null, false), // the last 95: a refusal consumed nothing
+      ];
+      const { outcomes, balances } = await callAndLook(db, "place_orders", world, batch);
+      expect(outcomes).toEqual([
+        { i: 0, outcome: "locked", available: "95", locked: "212" },
+        { i: 1, outcome: "insufficient_funds" },
+        { i: 2, outcome: "locked", available: "0", locked: "307" },
+        { i: 3, outcome: "duplicate_client_order_id", order_id: a },
+        { i: 4, outcome: "duplicate_order" },
+        { i: 5, outcome: "duplicate_client_order_id", order_id: world.knownIds[0] },
+        { i: 6, outcome: "invalid_lock" },
+        { i: 7, outcome: "locked", available: "0", locked: "307" },
+      ]);
+      expect(balances).toContainEqual({ user_id: u0, asset: "USDT", available: "0", locked: "307" });
+      expect(balances).toContainEqual({ user_id: u1, asset: "BTC", available: "0", locked: "307" });
+    });
+  });
+});
