@@ -1,19 +1,22 @@
 -- `place_orders` (the market object's group commit, see 0005 for the payload and outcomes) made
--- set-based: its per-placement loop (arrays copied on every append, a JSON object built per
--- accepted placement, three sequence calls each) cost more than the rows it writes. Now:
+-- set-based, and writing one lock entry per balance row and flush instead of one per placement.
+-- Its per-placement loop (arrays copied on every append, a JSON object built per accepted
+-- placement) and the three ledger rows per placement cost more than the order rows themselves.
 --   1. lock the balance rows involved, in (user, asset) order as every ledger entry does;
---   2. find the users whose placements need the old sequential decision: a balance row the
---      flush could overdraw (the valid locks of the flush on it add up to more than it has), or
---      an id or client_order_id twice among their placements. Only then does one placement's
---      outcome depend on another's; those users' placements are decided one by one, exactly as
---      before (per user and asset in arrival order), and they are few (refusals, retries);
---   3. one statement for everything else and all writes: every other placement is locked unless
+--   2. find the users whose placements need the sequential decision of 0005: a balance row the
+--      flush could overdraw (the flush's positive locks on it add up to more than it has), or an
+--      id or client_order_id twice among their placements. Only then does one placement's
+--      outcome depend on another's; those users' placements are decided one by one exactly as
+--      before (per user and asset in arrival order). They are few: refusals and retries;
+--   3. one statement for everything else and every write: any other placement is locked unless
 --      Postgres knows its id (duplicate_order) or its client_order_id (duplicate_client_order_id)
---      or its amount is not positive (invalid_lock); the balance each lock leaves is the row's
---      balance less the locks before it in arrival order; then the order rows, the lock entries
---      (`order.lock`, reference = the first row's id) with their two postings (ids drawn in
---      arrival order, so a later lock of a row has the higher version), the balance rows and the
---      audit rows are written in bulk, and the outcomes returned, [{i, outcome, ...}] as before.
+--      or its amount is not positive (invalid_lock). Written in bulk: the order rows and audit
+--      rows, one per placement as before; per balance row, ONE `order.lock` entry (reference: its
+--      first order of the flush, unique as an order is locked once; metadata.orders: every order
+--      it locks for) with its two postings carrying the sum, and the balance row. Outcomes as
+--      before, [{i, outcome, ...}]; a locked placement carries the balance its row has after the
+--      flush and that row's version (the locked posting's id: a later flush's is higher), so a
+--      socket shows each balance row once per flush.
 CREATE OR REPLACE FUNCTION place_orders(batch jsonb) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -34,20 +37,20 @@ BEGIN
           FROM jsonb_array_elements(batch) e) k ON b.user_id = k.user_id AND b.asset = k.asset
     ORDER BY b.user_id, b.asset FOR UPDATE OF b;
 
+  WITH e AS (
+    SELECT e->'lock'->>'user_id' AS uid, e->'lock'->>'asset' AS asset, e->'rows'->0->>'id' AS id,
+      e->'rows'->0->>'client_order_id' AS coid, (e->'lock'->>'amount')::numeric AS amount
+    FROM jsonb_array_elements(batch) e
+  )
   SELECT coalesce(array_agg(DISTINCT s.uid), '{}') INTO slow_users FROM (
     SELECT t.uid FROM (
-      SELECT e->'lock'->>'user_id' AS uid, e->'lock'->>'asset' AS asset,
-        sum((e->'lock'->>'amount')::numeric) FILTER (WHERE (e->'lock'->>'amount')::numeric > 0) AS total
-      FROM jsonb_array_elements(batch) e GROUP BY 1, 2
+      SELECT e.uid, e.asset, sum(e.amount) FILTER (WHERE e.amount > 0) AS total FROM e GROUP BY 1, 2
     ) t LEFT JOIN balances b ON b.user_id = t.uid::uuid AND b.asset = t.asset
     WHERE t.total > coalesce(b.available, 0)
     UNION ALL
-    SELECT e->'lock'->>'user_id' FROM jsonb_array_elements(batch) e
-    GROUP BY 1, e->'rows'->0->>'id' HAVING count(*) > 1
+    SELECT e.uid FROM e GROUP BY e.uid, e.id HAVING count(*) > 1
     UNION ALL
-    SELECT e->'lock'->>'user_id' FROM jsonb_array_elements(batch) e
-    WHERE e->'rows'->0->>'client_order_id' IS NOT NULL
-    GROUP BY 1, e->'rows'->0->>'client_order_id' HAVING count(*) > 1
+    SELECT e.uid FROM e WHERE e.coid IS NOT NULL GROUP BY e.uid, e.coid HAVING count(*) > 1
   ) s;
 
   -- The sequential decision of 0005, for the slow users' placements only: {i: outcome}.
@@ -110,15 +113,18 @@ BEGIN
       coalesce(slow->p.i::text->>'order_id', kc.id::text) AS duplicate_of
     FROM p LEFT JOIN orders kc ON p.coid IS NOT NULL AND kc.user_id = p.uid AND kc.client_order_id = p.coid
   ), a AS (
-    SELECT d.*, b.available - sum(d.amount) OVER w AS available, b.locked + sum(d.amount) OVER w AS locked
-    FROM d JOIN balances b ON b.user_id = d.uid AND b.asset = d.asset
-    WHERE d.outcome = 'locked'
-    WINDOW w AS (PARTITION BY d.uid, d.asset ORDER BY d.i)
+    SELECT d.* FROM d WHERE d.outcome = 'locked'
+  ), g AS (
+    -- One lock entry per balance row and flush: its postings carry the sum of the row's locks.
+    SELECT a.uid, a.asset, sum(a.amount) AS total, min(a.i) AS first_i,
+      jsonb_agg(a.id ORDER BY a.i) AS order_ids
+    FROM a GROUP BY a.uid, a.asset
   ), ids AS (
-    SELECT a.*, nextval(pg_get_serial_sequence('ledger_entries', 'id')) AS entry,
+    SELECT g.*, b.available - g.total AS available, b.locked + g.total AS locked,
+      nextval(pg_get_serial_sequence('ledger_entries', 'id')) AS entry,
       nextval(pg_get_serial_sequence('ledger_postings', 'id')) AS posting_a,
       nextval(pg_get_serial_sequence('ledger_postings', 'id')) AS posting_l
-    FROM (SELECT * FROM a ORDER BY a.i) a
+    FROM (SELECT * FROM g ORDER BY g.first_i) g JOIN balances b ON b.user_id = g.uid AND b.asset = g.asset
   ), new_orders AS (
     INSERT INTO orders (id, user_id, market, client_order_id, side, type, time_in_force, post_only,
       self_trade_prevention, price, stop_price, quantity, quote_quantity, visible_quantity,
@@ -128,34 +134,36 @@ BEGIN
       coalesce(r.post_only, false), coalesce(r.self_trade_prevention, 'expire_taker'), r.price,
       r.stop_price, r.quantity, r.quote_quantity, r.visible_quantity, r.trailing_offset,
       r.trailing_offset_unit, r.oco_group_id, 'new', r.lock_asset, r.locked_amount, created, created
-    FROM (SELECT * FROM ids ORDER BY ids.i) x, jsonb_populate_recordset(NULL::orders, x.v->'rows') r
+    FROM (SELECT * FROM a ORDER BY a.i) x, jsonb_populate_recordset(NULL::orders, x.v->'rows') r
   ), entries AS (
-    INSERT INTO ledger_entries (id, type, reference)
-    SELECT ids.entry, 'order.lock', ids.v->'rows'->0->>'id' FROM ids
+    -- Named by the row's first order of the flush (unique: an order is locked once); the
+    -- metadata lists every order the entry locks for.
+    INSERT INTO ledger_entries (id, type, reference, metadata)
+    SELECT ids.entry, 'order.lock', ids.order_ids->>0, jsonb_build_object('orders', ids.order_ids) FROM ids
   ), postings AS (
     INSERT INTO ledger_postings (id, entry_id, account, user_id, asset, amount)
-    SELECT ids.posting_a, ids.entry, 'user_available'::ledger_account, ids.uid, ids.asset, -ids.amount FROM ids
+    SELECT ids.posting_a, ids.entry, 'user_available'::ledger_account, ids.uid, ids.asset, -ids.total FROM ids
     UNION ALL
-    SELECT ids.posting_l, ids.entry, 'user_locked'::ledger_account, ids.uid, ids.asset, ids.amount FROM ids
+    SELECT ids.posting_l, ids.entry, 'user_locked'::ledger_account, ids.uid, ids.asset, ids.total FROM ids
   ), balance_rows AS (
-    UPDATE balances b SET available = b.available - t.total, locked = b.locked + t.total, updated_at = now()
-    FROM (SELECT ids.uid, ids.asset, sum(ids.amount) AS total FROM ids GROUP BY 1, 2) t
-    WHERE b.user_id = t.uid AND b.asset = t.asset
+    UPDATE balances b SET available = ids.available, locked = ids.locked, updated_at = now()
+    FROM ids WHERE b.user_id = ids.uid AND b.asset = ids.asset
   ), audit AS (
     INSERT INTO audit_logs (actor_id, actor_type, action, resource_type, resource_id, ip_address,
       user_agent, request_id, details)
-    SELECT (ids.v->'audit'->>'actor_id')::uuid, ids.v->'audit'->>'actor_type', 'order.place', 'order',
-      ids.v->'rows'->0->>'id', ids.v->'audit'->>'ip_address', ids.v->'audit'->>'user_agent',
-      ids.v->'audit'->>'request_id', coalesce(ids.v->'audit'->'details', '{}'::jsonb)
-    FROM ids
+    SELECT (a.v->'audit'->>'actor_id')::uuid, a.v->'audit'->>'actor_type', 'order.place', 'order',
+      a.id::text, a.v->'audit'->>'ip_address', a.v->'audit'->>'user_agent',
+      a.v->'audit'->>'request_id', coalesce(a.v->'audit'->'details', '{}'::jsonb)
+    FROM a
   )
+  -- A locked placement carries the balance its row has after the flush and that row's version.
   SELECT coalesce(jsonb_agg(CASE d.outcome
       WHEN 'locked' THEN jsonb_build_object('i', d.i, 'outcome', 'locked', 'available', ids.available::text,
         'locked', ids.locked::text, 'version', ids.posting_l::text, 'created_at', created)
       WHEN 'duplicate_client_order_id' THEN jsonb_build_object('i', d.i, 'outcome', d.outcome, 'order_id', d.duplicate_of)
       ELSE jsonb_build_object('i', d.i, 'outcome', d.outcome) END), '[]'::jsonb)
     INTO result
-  FROM d LEFT JOIN ids ON ids.i = d.i;
+  FROM d LEFT JOIN ids ON d.outcome = 'locked' AND ids.uid = d.uid AND ids.asset = d.asset;
   RETURN result;
 END;
 $$;

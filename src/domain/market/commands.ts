@@ -90,7 +90,11 @@ export interface PlacementFunding {
   };
 }
 
-/** `place_orders`' answer for one placement. */
+/**
+ * `place_orders`' answer for one placement (migrations/0015_place_orders_set_based.sql). A lock
+ * carries its balance row as the flush left it and that row's version, the same for every lock
+ * of the row in the flush.
+ */
 export type LockOutcome =
   | { outcome: "locked"; available: string; locked: string; version: string; created_at: string }
   | { outcome: "insufficient_funds" }

@@ -11,8 +11,10 @@ import row0005 from "../../../migrations/0005_place_orders.sql?raw";
  * loaded here as `pg_temp.place_orders_0005`): on random mixed batches — several users and
  * assets, amounts that run a balance dry mid-batch or are not positive, ids and
  * client_order_ids repeated inside the batch or already known to Postgres, OCO pairs — both
- * give the same outcome per placement and leave the same order rows, balances, postings and
- * audit rows. Everything runs in one transaction that is rolled back.
+ * give the same outcome per placement and leave the same order rows, balances, audit rows and
+ * sums of lock postings. What 0015 changes on purpose: one lock entry (two postings) per balance
+ * row and flush, not per placement, so every lock of a row in the flush reports the balance the
+ * flush left and one version. Everything runs in one transaction that is rolled back.
  */
 
 const ASSETS = ["BTC", "USDT"] as const;
@@ -32,7 +34,11 @@ const specArb: fc.Arbitrary<Spec> = fc.record({
   user: fc.integer({ min: 0, max: 2 }),
   asset: fc.constantFrom(0 as const, 1 as const),
   amount: fc.oneof(fc.integer({ min: 1, max: 400 }), fc.constantFrom(0, -5), fc.integer({ min: 1, max: 40 })),
-  id: fc.oneof({ weight: 6, arbitrary: fc.constant(-1) }, fc.constantFrom(-2, -3), fc.integer({ min: 0, max: 3 })),
+  id: fc.oneof(
+    { weight: 6, arbitrary: fc.constant(-1) },
+    fc.constantFrom(-2, -3),
+    fc.integer({ min: 0, max: 3 }),
+  ),
   coid: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, fc.constantFrom("a", "b", "c", ...KNOWN_COIDS)),
   oco: fc.boolean(),
 });
@@ -42,7 +48,14 @@ interface World {
   knownIds: string[];
 }
 
-function orderRow(id: string, userId: string, asset: string, amount: string, coid: string | null, oco: string | null) {
+function orderRow(
+  id: string,
+  userId: string,
+  asset: string,
+  amount: string,
+  coid: string | null,
+  oco: string | null,
+) {
   return {
     id,
     user_id: userId,
@@ -66,7 +79,14 @@ function orderRow(id: string, userId: string, asset: string, amount: string, coi
   };
 }
 
-function placement(userId: string, asset: string, amount: string, id: string, coid: string | null, oco: boolean) {
+function placement(
+  userId: string,
+  asset: string,
+  amount: string,
+  id: string,
+  coid: string | null,
+  oco: boolean,
+) {
   const rows = [orderRow(id, userId, asset, amount, coid, oco ? id : null)];
   if (oco) rows.push(orderRow(crypto.randomUUID(), userId, asset, "0", null, id));
   return {
@@ -105,18 +125,21 @@ type Outcome = Record<string, unknown> & { i: number };
 
 /** What a call left: its outcomes (sequence-drawn fields aside) and every row it wrote. */
 async function callAndLook(db: DbExecutor, fn: string, world: World, batch: unknown[]) {
-  const { rows } = await db.execute<{ r: Outcome[] }>(sql`select ${sql.raw(fn)}(${JSON.stringify(batch)}::jsonb) as r`);
+  const { rows } = await db.execute<{ r: Outcome[] }>(
+    sql`select ${sql.raw(fn)}(${JSON.stringify(batch)}::jsonb) as r`,
+  );
   const outcomes = rows[0]!.r.sort((a, b) => a.i - b.i);
   const ids = [...new Set(batch.flatMap((p) => (p as { rows: { id: string }[] }).rows.map((r) => r.id)))];
   const look = async (q: ReturnType<typeof sql>) => (await db.execute(q)).rows;
   return {
-    outcomes: outcomes.map(({ version: _v, created_at: _c, ...rest }) => rest),
-    versions: outcomes.map((o) => (o.version === undefined ? null : BigInt(o.version as string))),
-    orders: await look(sql`select id, user_id, client_order_id, status, lock_asset, locked_amount::text, oco_group_id
+    outcomes,
+    orders:
+      await look(sql`select id, user_id, client_order_id, status, lock_asset, locked_amount::text, oco_group_id
       from orders where id = any(${pgArray(ids)}::uuid[]) order by id`),
     balances: await look(sql`select user_id, asset, available::text, locked::text from balances
       where user_id = any(${pgArray(world.users)}::uuid[]) order by user_id, asset`),
-    postings: await look(sql`select p.user_id, p.asset, p.account, sum(p.amount)::text as amount, count(*)::int as n
+    postings:
+      await look(sql`select p.user_id, p.asset, p.account, sum(p.amount)::text as amount, count(*)::int as entries
       from ledger_postings p join ledger_entries e on e.id = p.entry_id
       where e.type = 'order.lock' and e.reference = any(${pgArray(ids)}::text[]) group by 1, 2, 3 order by 1, 2, 3`),
     audit: await look(sql`select resource_id, actor_id, details from audit_logs
@@ -131,13 +154,19 @@ async function inWorld(fn: (db: DbExecutor, world: World) => Promise<void>) {
   await withDatabase(env, async (db) => {
     await db
       .transaction(async (tx) => {
-        await tx.execute(sql.raw(row0005.replace(/FUNCTION place_orders\(/, "FUNCTION pg_temp.place_orders_0005(")));
-        const { rows: users } = await tx.execute<{ id: string }>(sql`insert into users (email, first_name, last_name, password_hash, kyc_status)
+        await tx.execute(
+          sql.raw(row0005.replace(/FUNCTION place_orders\(/, "FUNCTION pg_temp.place_orders_0005(")),
+        );
+        const { rows: users } = await tx.execute<{
+          id: string;
+        }>(sql`insert into users (email, first_name, last_name, password_hash, kyc_status)
           select 'po-' || gen_random_uuid() || '@test.dev', 'P', 'O', 'x', 'verified' from generate_series(1, 3) returning id`);
         const world: World = { users: users.map((u) => u.id), knownIds: [newOrderId(), newOrderId()] };
         await tx.execute(sql`insert into balances (user_id, asset, available, locked)
           select u, a, 300, 7 from unnest(${pgArray(world.users)}::uuid[]) u, unnest(${pgArray(ASSETS)}::text[]) a`);
-        const known = world.knownIds.map((id, k) => placement(world.users[k]!, "USDT", "5", id, KNOWN_COIDS[k]!, false));
+        const known = world.knownIds.map((id, k) =>
+          placement(world.users[k]!, "USDT", "5", id, KNOWN_COIDS[k]!, false),
+        );
         await tx.execute(sql`select place_orders(${JSON.stringify(known)}::jsonb)`);
         await fn(tx, world);
         throw new Rollback();
@@ -159,18 +188,27 @@ describe("place_orders (set-based)", () => {
           await db.execute(sql`rollback to savepoint each_batch`);
           const now = await callAndLook(db, "place_orders", world, batch);
           await db.execute(sql`rollback to savepoint each_batch`);
-          expect(now.outcomes).toEqual(before.outcomes);
+          const decision = ({ i, outcome, order_id }: Outcome) => ({ i, outcome, order_id });
+          expect(now.outcomes.map(decision)).toEqual(before.outcomes.map(decision));
           expect(now.orders).toEqual(before.orders);
           expect(now.balances).toEqual(before.balances);
-          expect(now.postings).toEqual(before.postings);
           expect(now.audit).toEqual(before.audit);
-          // A later lock of a balance row has the higher version (the order of balance updates).
-          const last = new Map<string, bigint>();
-          for (const [i, v] of now.versions.entries()) {
-            if (v === null) continue;
-            const key = `${specs[i]!.user}:${specs[i]!.asset}`;
-            expect(v > (last.get(key) ?? 0n)).toBe(true);
-            last.set(key, v);
+          const sums = (ps: Record<string, unknown>[]) => ps.map(({ entries: _n, ...sum }) => sum);
+          expect(sums(now.postings)).toEqual(sums(before.postings));
+          for (const p of now.postings) expect(p.entries).toBe(1);
+          // Every lock of a balance row: the balance the flush left, under one version.
+          const rows = new Map<string, { available: string; locked: string; version: unknown }>();
+          for (const o of now.outcomes) {
+            if (o.outcome !== "locked") continue;
+            const s = specs[o.i]!;
+            const key = `${world.users[s.user]}:${ASSETS[s.asset]}`;
+            const balance = now.balances.find((b) => `${b.user_id}:${b.asset}` === key)!;
+            expect({ available: o.available, locked: o.locked }).toEqual({
+              available: balance.available,
+              locked: balance.locked,
+            });
+            expect(o.version).toEqual((rows.get(key) ?? o).version);
+            rows.set(key, o as never);
           }
         }),
         { numRuns: 80, endOnFailure: true },
@@ -193,15 +231,16 @@ describe("place_orders (set-based)", () => {
         placement(u0, "USDT", "95", newOrderId(), null, false), // the last 95: a refusal consumed nothing
       ];
       const { outcomes, balances } = await callAndLook(db, "place_orders", world, batch);
-      expect(outcomes).toEqual([
-        { i: 0, outcome: "locked", available: "95", locked: "212" },
+      const flushLeft = { available: "0", locked: "307" };
+      expect(outcomes.map(({ version: _v, created_at: _c, ...o }) => o)).toEqual([
+        { i: 0, outcome: "locked", ...flushLeft },
         { i: 1, outcome: "insufficient_funds" },
-        { i: 2, outcome: "locked", available: "0", locked: "307" },
+        { i: 2, outcome: "locked", ...flushLeft },
         { i: 3, outcome: "duplicate_client_order_id", order_id: a },
         { i: 4, outcome: "duplicate_order" },
         { i: 5, outcome: "duplicate_client_order_id", order_id: world.knownIds[0] },
         { i: 6, outcome: "invalid_lock" },
-        { i: 7, outcome: "locked", available: "0", locked: "307" },
+        { i: 7, outcome: "locked", ...flushLeft },
       ]);
       expect(balances).toContainEqual({ user_id: u0, asset: "USDT", available: "0", locked: "307" });
       expect(balances).toContainEqual({ user_id: u1, asset: "BTC", available: "0", locked: "307" });
