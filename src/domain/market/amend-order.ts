@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { orders } from "../../db/schema";
 import type { Principal } from "../../http/principal";
@@ -6,10 +6,10 @@ import type { RequestMetadata } from "../../http/request-metadata";
 import { AppError, ErrorCode, notFound, serviceUnavailable } from "../../lib/errors";
 import { formatUnits } from "../../lib/money";
 import { recordAudit } from "../audit-log";
-import { lockFunds, releaseFunds } from "../ledger/ledger";
 import type { CommandResult } from "./commands";
 import type { MarketRules } from "./market-rules";
 import { buyLock, prepareAmend, type PreparedAmend } from "./order-input";
+import { moveOrderLock } from "./order-lock-move";
 import { toFillView, toOrderView, type FillView, type OrderRow, type OrderView } from "./order-view";
 import { assertMayTrade } from "./placement";
 import { MARKET_RULE_ERRORS } from "./placement-answer";
@@ -137,25 +137,15 @@ export async function amendOrder(
     }
     const outstanding = r.lockedAmount - r.consumedAmount - r.releasedAmount;
     const more = stillNeeded(rules, r, amend) - outstanding;
-    if (more > 0n) {
-      await lockFunds(tx, {
-        userId,
-        asset: r.lockAsset,
-        amount: more,
-        type: "order.amend_lock",
-        reference: `${orderId}:${amendId}`,
-      });
-    }
-    await tx
-      .update(orders)
-      .set({
-        lockedAmount: r.lockedAmount + (more > 0n ? more : 0n),
-        amendId,
-        amendExpiresAt: new Date(expiresAt),
-        updatedAt: new Date(),
-      })
-      .where(eq(orders.id, orderId));
-    return more > 0n ? more : 0n;
+    const amount = more > 0n ? more : 0n;
+    const move = {
+      kind: "lock",
+      amount,
+      type: "order.amend_lock",
+      reference: `${orderId}:${amendId}`,
+    } as const;
+    await moveOrderLock(tx, r, move, { amendId, amendExpiresAt: new Date(expiresAt) });
+    return amount;
   });
 
   // 2. The book. An uncertain call leaves the hold (it lapses) and the added lock (released by
@@ -226,24 +216,13 @@ async function undoAmendLock(
     const outstanding = r.lockedAmount - r.consumedAmount - r.releasedAmount;
     const spare = isFinal(r.status as OrderStatus) ? 0n : outstanding - neededNow(rules, r);
     const release = added < spare ? added : spare > 0n ? spare : 0n;
-    if (release > 0n) {
-      await releaseFunds(tx, {
-        userId: r.userId,
-        asset: r.lockAsset,
-        amount: release,
-        type: "order.amend_unlock",
-        reference: `${orderId}:${amendId}`,
-      });
-    }
-    await tx
-      .update(orders)
-      .set({
-        releasedAmount: r.releasedAmount + release,
-        amendId: null,
-        amendExpiresAt: null,
-        updatedAt: sql`now()`,
-      })
-      .where(eq(orders.id, orderId));
+    const move = {
+      kind: "release",
+      amount: release,
+      type: "order.amend_unlock",
+      reference: `${orderId}:${amendId}`,
+    } as const;
+    await moveOrderLock(tx, r, move, { amendId: null, amendExpiresAt: null });
   });
 }
 

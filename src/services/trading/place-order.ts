@@ -13,7 +13,7 @@ import {
 import type { Principal } from "../../http/principal";
 import type { RequestMetadata } from "../../http/request-metadata";
 import { serviceUnavailable } from "../../lib/errors";
-import { releaseFunds } from "../../domain/ledger/ledger";
+import { moveOrderLock } from "../../domain/market/order-lock-move";
 import { configureOrderBook, loadMarketRules, orderBook, type OrderBookStub } from "./market-directory";
 import { toBookRules, type MarketRules } from "../../domain/market/market-rules";
 
@@ -97,27 +97,13 @@ export async function rejectPlacement(
     for (const r of rows) {
       if (r.status !== "pending") continue;
       const release = r.lockedAmount - r.consumedAmount - r.releasedAmount;
-      if (release > 0n) {
-        await releaseFunds(tx, {
-          userId: r.userId,
-          asset: r.lockAsset,
-          amount: release,
-          type: "order.release",
-          reference: r.id,
-        });
-      }
-      const [updated] = await tx
-        .update(orders)
-        .set({
-          status: "rejected",
-          rejectReason: reason,
-          releasedAmount: r.releasedAmount + release,
-          closedAt: new Date(),
-          updatedAt: new Date(),
-        })
-        .where(eq(orders.id, r.id))
-        .returning();
-      if (r.id === orderId) result = updated!;
+      const move = { kind: "release", amount: release, type: "order.release", reference: r.id } as const;
+      const updated = await moveOrderLock(tx, r, move, {
+        status: "rejected",
+        rejectReason: reason,
+        closedAt: new Date(),
+      });
+      if (r.id === orderId) result = updated;
     }
     return result;
   });
