@@ -145,7 +145,7 @@ export class OrderBook extends DurableObject<Env> {
       fundsRequired: () => this.fundsRequired,
       markInFlight: (placements) => this.runner.markInFlight(placements),
       lockFunds: (funding) => this.counts.timeLock(locker.lock(funding, this.traceIds.splice(0))),
-      run: (steps) => this.runner.run(steps),
+      run: (steps, locked) => this.runner.run(steps, locked),
       abandon: (placements) => this.runner.abandon(placements),
       publishLocks: (locked) => this.fanOut.publishLocks(locked),
       observe: (commands, results) => this.counts.observe(commands, results),

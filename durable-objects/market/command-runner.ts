@@ -6,6 +6,15 @@ import type { InFlight, IntakeStep } from "./order-intake";
 import { persistBatch } from "./persist";
 import { insertRows } from "./schema";
 
+/** Drops the notes of these placements only: the next flush's may already stand beside them. */
+function clearInFlight(sql: SqlStorage, placements: readonly InFlight[]): void {
+  if (!placements.length) return;
+  sql.exec(
+    "DELETE FROM in_flight WHERE order_id IN (SELECT value FROM json_each(?))",
+    JSON.stringify(placements.map((p) => p.orderId)),
+  );
+}
+
 /** What a committed batch is handed to: fan-out, the snapshot clock, the settler. */
 export interface BatchListener {
   committed(batch: Batch): void;
@@ -14,7 +23,8 @@ export interface BatchListener {
 /**
  * Runs the intake's steps against the market in ONE storage transaction (journal, order rows,
  * outbox, market data), then hands the committed batch on. Also keeps the in-flight notes that
- * make a lock Postgres may or may not have taken recoverable.
+ * make a lock Postgres may or may not have taken recoverable; a flush's notes are written in the
+ * same turn as the previous flush's run, so both reach storage in one commit.
  */
 export class CommandRunner {
   constructor(
@@ -25,7 +35,7 @@ export class CommandRunner {
     private readonly listener: BatchListener,
   ) {}
 
-  run(steps: readonly IntakeStep[]): CommandResult[] {
+  run(steps: readonly IntakeStep[], locked: readonly InFlight[]): CommandResult[] {
     const m = this.market();
     const batch = new Batch(Date.now());
     const results: CommandResult[] = [];
@@ -35,7 +45,7 @@ export class CommandRunner {
         for (const { command, funding } of steps) results.push(m.execute(command, batch, funding));
         m.counters.lastUpdateId = m.depth.lastUpdateId;
         persistBatch(sql, batch, m.candles.takeDirty(), m.counters);
-        sql.exec("DELETE FROM in_flight");
+        clearInFlight(sql, locked);
       });
     } catch (err) {
       // Memory may now be ahead of storage: start over from storage rather than serve a lie.
@@ -74,7 +84,7 @@ export class CommandRunner {
         if (!m.hasOrder(p.orderId)) m.pushRejected(p.orderId, p.userId, "NOT_BOOKED", batch);
       }
       persistBatch(sql, batch, [], m.counters);
-      sql.exec("DELETE FROM in_flight");
+      clearInFlight(sql, placements);
     });
     this.listener.committed(batch);
   }

@@ -34,8 +34,8 @@ export interface IntakeHost {
   markInFlight(placements: readonly InFlight[]): void;
   /** ONE Postgres round trip: records and funds every placement, an outcome each. */
   lockFunds(funding: readonly PlacementFunding[]): Promise<LockOutcome[]>;
-  /** Executes the steps in order in one storage transaction that also clears the in-flight notes. */
-  run(steps: readonly IntakeStep[]): CommandResult[];
+  /** Executes the steps in order in one storage transaction that also clears `locked`'s in-flight notes. */
+  run(steps: readonly IntakeStep[], locked: readonly InFlight[]): CommandResult[];
   /** Postgres did not answer: the placements may be locked or not; settle that (see OrderBook). */
   abandon(placements: readonly InFlight[]): void;
   /** The balances the locks left, for the users' sockets. */
@@ -57,8 +57,25 @@ const fail = (code: string, message: string, orderId?: string): CommandError => 
   ...(orderId ? { orderId } : {}),
 });
 
-const isPlacement = (c: MarketCommand): c is Extract<MarketCommand, { kind: "place" | "place_oco" }> =>
+type Placement = Extract<MarketCommand, { kind: "place" | "place_oco" }>;
+
+const isPlacement = (c: MarketCommand): c is Placement =>
   typeof c === "object" && c !== null && (c.kind === "place" || c.kind === "place_oco");
+
+/** A group of commands on its way: refused or queued for the lock, its lock under way. */
+interface Flush {
+  group: readonly Waiting[];
+  commands: readonly MarketCommand[];
+  results: (CommandResult | undefined)[];
+  funding: Funding[];
+  /** The placements whose funds are being locked (indices into `commands`) and their notes. */
+  toLock: number[];
+  inFlight: InFlight[];
+  /** The lock's outcomes; null when Postgres did not answer in time. */
+  locking: Promise<LockOutcome[] | null>;
+  /** What `prepare` threw: the group is refused whole. */
+  failed?: unknown;
+}
 
 /**
  * The order path's group commit. Commands queue in arrival order; a flush takes everything
@@ -67,7 +84,9 @@ const isPlacement = (c: MarketCommand): c is Extract<MarketCommand, { kind: "pla
  * arriving while a flush waits for Postgres form the next group, so throughput grows with the
  * group, not with round trips, and a cancel or amend always runs after the placement it names:
  * the object is the order's single writer from the lock on, and nothing can release funds that
- * the book may still take.
+ * the book may still take. The next group is taken, noted and sent to Postgres in the same turn
+ * as the group before it runs: its in-flight notes share that group's storage commit (one commit
+ * a flush), and its lock leaves as soon as that commit is durable (the output gate).
  */
 export class OrderIntake {
   private readonly queue: Waiting[] = [];
@@ -88,87 +107,106 @@ export class OrderIntake {
 
   private async drain(): Promise<void> {
     try {
-      while (this.queue.length) {
-        const group = this.queue.splice(0);
-        try {
-          const results = await this.flush(group.flatMap((w) => w.commands));
-          let at = 0;
-          for (const w of group) {
-            w.resolve(results.slice(at, at + w.commands.length));
-            at += w.commands.length;
-          }
-        } catch (err) {
-          for (const w of group) w.reject(err);
-        }
+      let next: Flush | undefined = this.prepare(this.queue.splice(0));
+      while (next) {
+        const current = next;
+        const outcomes = await current.locking;
+        next = this.queue.length ? this.prepare(this.queue.splice(0)) : undefined;
+        this.finish(current, outcomes);
       }
     } finally {
       this.draining = false;
     }
   }
 
-  private async flush(commands: readonly MarketCommand[]): Promise<CommandResult[]> {
-    const results = new Array<CommandResult | undefined>(commands.length);
-    const funding = new Array<Funding>(commands.length).fill("free");
-    const toLock: number[] = [];
-    const fundsRequired = this.host.fundsRequired();
-    commands.forEach((c, i) => {
-      if (!isPlacement(c)) return;
-      // A retry of a placement the book took is recognised by the lock (`duplicate_order`) and
-      // answered with the first result; like Binance, the attempt still counts against the limit.
-      const refusal = (fundsRequired ? this.host.admit(c) : null) ?? this.host.limit(c);
-      if (refusal) results[i] = refusal;
-      else if (!fundsRequired) return;
-      else if (!c.funding) results[i] = fail("FUNDS_REQUIRED", "A placement must carry its funding");
-      else toLock.push(i);
-    });
-    if (toLock.length) await this.lock(commands, toLock, results, funding);
-
-    const steps: IntakeStep[] = [];
-    const stepOf: number[] = [];
-    commands.forEach((command, i) => {
-      if (results[i]) return;
-      stepOf.push(i);
-      steps.push({ command, funding: funding[i]! });
-    });
-    // Run even when empty: it clears the in-flight notes of placements that were refused.
-    const ran = steps.length || toLock.length ? this.host.run(steps) : [];
-    ran.forEach((r, k) => (results[stepOf[k]!] = r));
-    this.host.observe(commands, results as CommandResult[]);
-    return results as CommandResult[];
+  /** Refusals before any funds move; the placements to lock noted durably and sent to Postgres. */
+  private prepare(group: readonly Waiting[]): Flush {
+    const commands = group.flatMap((w) => w.commands);
+    const flush: Flush = {
+      group,
+      commands,
+      results: new Array<CommandResult | undefined>(commands.length),
+      funding: new Array<Funding>(commands.length).fill("free"),
+      toLock: [],
+      inFlight: [],
+      locking: Promise.resolve([]),
+    };
+    try {
+      const fundsRequired = this.host.fundsRequired();
+      commands.forEach((c, i) => {
+        if (!isPlacement(c)) return;
+        // A retry of a placement the book took is recognised by the lock (`duplicate_order`) and
+        // answered with the first result; like Binance, the attempt still counts against the limit.
+        const refusal = (fundsRequired ? this.host.admit(c) : null) ?? this.host.limit(c);
+        if (refusal) flush.results[i] = refusal;
+        else if (!fundsRequired) return;
+        else if (!c.funding) flush.results[i] = fail("FUNDS_REQUIRED", "A placement must carry its funding");
+        else flush.toLock.push(i);
+      });
+      if (flush.toLock.length) {
+        const placements = flush.toLock.map((i) => commands[i] as Placement);
+        flush.inFlight = placements.map((c) => ({ orderId: c.orderId, userId: c.userId }));
+        this.host.markInFlight(flush.inFlight);
+        flush.locking = withTimeout(
+          this.host.lockFunds(placements.map((c) => c.funding!)),
+          LOCK_TIMEOUT_MS,
+          "funds lock timed out",
+        ).catch(() => null);
+      }
+    } catch (err) {
+      flush.failed = err;
+      flush.locking = Promise.resolve([]);
+    }
+    return flush;
   }
 
-  private async lock(
-    commands: readonly MarketCommand[],
-    toLock: readonly number[],
-    results: (CommandResult | undefined)[],
-    funding: Funding[],
-  ): Promise<void> {
-    const placements = toLock.map(
-      (i) => commands[i] as Extract<MarketCommand, { kind: "place" | "place_oco" }>,
-    );
-    const inFlight = placements.map((c) => ({ orderId: c.orderId, userId: c.userId }));
-    this.host.markInFlight(inFlight);
-    let outcomes: LockOutcome[];
+  /** Applies the lock's outcomes, runs the group in one storage transaction and answers every caller. */
+  private finish(flush: Flush, outcomes: LockOutcome[] | null): void {
+    const { group, commands, results, funding } = flush;
     try {
-      outcomes = await withTimeout(
-        this.host.lockFunds(placements.map((c) => c.funding!)),
-        LOCK_TIMEOUT_MS,
-        "funds lock timed out",
-      );
-    } catch {
-      this.host.abandon(inFlight);
-      for (const i of toLock) {
-        results[i] = fail("FUNDS_UNAVAILABLE", "Balances could not be checked now; place the order again");
+      if (flush.failed !== undefined) throw flush.failed;
+      let noted = flush.inFlight;
+      if (outcomes === null) {
+        this.host.abandon(flush.inFlight);
+        noted = [];
+        for (const i of flush.toLock) {
+          results[i] = fail("FUNDS_UNAVAILABLE", "Balances could not be checked now; place the order again");
+        }
+      } else if (flush.toLock.length) {
+        this.applyLocks(flush, outcomes);
       }
+      const steps: IntakeStep[] = [];
+      const stepOf: number[] = [];
+      commands.forEach((command, i) => {
+        if (results[i]) return;
+        stepOf.push(i);
+        steps.push({ command, funding: funding[i]! });
+      });
+      // Run even when empty: it clears the in-flight notes of placements that were refused.
+      const ran = steps.length || noted.length ? this.host.run(steps, noted) : [];
+      ran.forEach((r, k) => (results[stepOf[k]!] = r));
+      this.host.observe(commands, results as CommandResult[]);
+    } catch (err) {
+      for (const w of group) w.reject(err);
       return;
     }
+    let at = 0;
+    for (const w of group) {
+      w.resolve((results as CommandResult[]).slice(at, at + w.commands.length));
+      at += w.commands.length;
+    }
+  }
+
+  private applyLocks(flush: Flush, outcomes: readonly LockOutcome[]): void {
+    const { commands, results, funding } = flush;
     const locked: { funding: PlacementFunding; outcome: LockOutcome }[] = [];
-    toLock.forEach((i, k) => {
+    flush.toLock.forEach((i, k) => {
+      const placement = commands[i] as Placement;
       const outcome = outcomes[k];
       switch (outcome?.outcome) {
         case "locked":
           funding[i] = "locked";
-          locked.push({ funding: placements[k]!.funding!, outcome });
+          locked.push({ funding: placement.funding!, outcome });
           break;
         case "duplicate_order":
           funding[i] = "unfunded"; // the book answers with the first placement's result
@@ -181,10 +219,7 @@ export class OrderIntake {
           );
           break;
         case "insufficient_funds":
-          results[i] = fail(
-            "INSUFFICIENT_FUNDS",
-            `Insufficient ${placements[k]!.funding!.lock.asset} balance`,
-          );
+          results[i] = fail("INSUFFICIENT_FUNDS", `Insufficient ${placement.funding!.lock.asset} balance`);
           break;
         default:
           results[i] = fail("BAD_REQUEST", "The placement's lock is not a positive amount");
