@@ -1,8 +1,13 @@
 // `node --import tsx bench/trading/place-orders-sql.ts`: the funds lock's own Postgres cost per
-// order — `place_orders` called directly on the local stack's Postgres (no Worker, no object),
-// the way the market object calls it: one call per flush of SIZE placements, TRADERS users
-// spread over it, committed, REPEAT times per size. Prints the server's execution time per call
-// and per order (EXPLAIN ANALYZE of the call), beside the wall time of the round trip.
+// order: `place_orders` called directly on the local stack's Postgres (no Worker, no object),
+// the way the market object calls it: one call per flush of N placements (BENCH_SIZES, default
+// 1,100,500) spread over BENCH_TRADERS users, committed, BENCH_REPEAT times per size. Prints the
+// backend's CPU per order (/proc: what load on a shared machine leaves alone), the server's
+// execution time per call (EXPLAIN ANALYZE) and the wall time of the round trip.
+//   BENCH_BASELINE=<sql file>: also that file's `place_orders` (e.g. an older migration),
+//     alternating with the current one in the same run: compare by the ratio.
+//   BENCH_EXPLAIN=<n>: first one call of n placements with every statement's plan and time
+//     (auto_explain, nested statements included).
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,13 +87,17 @@ try {
     [users.map((u) => u.id)],
   );
   const functions = ["place_orders"];
-  if (process.env.BENCH_NO_FK) await client.query("SET session_replication_role = replica");
   if (BASELINE) {
-    const text = readFileSync(BASELINE, "utf8").replace(/FUNCTION place_orders\(/, "FUNCTION place_orders_baseline(");
+    const text = readFileSync(BASELINE, "utf8").replace(
+      /FUNCTION place_orders\(/,
+      "FUNCTION place_orders_baseline(",
+    );
     await client.query(text);
     functions.push("place_orders_baseline");
   }
-  console.log("| function | orders a call | backend CPU µs / order | server ms a call (median) | server µs / order | wall ms a call | orders locked |");
+  console.log(
+    "| function | orders a call | backend CPU µs / order | server ms a call (median) | server µs / order | wall ms a call | orders locked |",
+  );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
   let n = 0;
   if (process.env.BENCH_EXPLAIN) {
@@ -112,7 +121,12 @@ try {
   };
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const size of SIZES) {
-    const figures = functions.map(() => ({ server: [] as number[], wall: [] as number[], cpu: 0, locked: 0 }));
+    const figures = functions.map(() => ({
+      server: [] as number[],
+      wall: [] as number[],
+      cpu: 0,
+      locked: 0,
+    }));
     for (let r = 0; r < REPEAT; r++) {
       // Alternating, so load drift on a shared machine reaches every function alike.
       for (const [k, fn] of functions.entries()) {
@@ -126,7 +140,9 @@ try {
         );
         f.cpu += cpuMs() - c0;
         f.wall.push(performance.now() - t0);
-        f.server.push(Number(/Execution Time: ([\d.]+)/.exec(rows.map((x) => x["QUERY PLAN"]).join("\n"))![1]));
+        f.server.push(
+          Number(/Execution Time: ([\d.]+)/.exec(rows.map((x) => x["QUERY PLAN"]).join("\n"))![1]),
+        );
         const { rows: c } = await client.query<{ n: string }>(
           "SELECT count(*) AS n FROM orders WHERE id = ANY($1::uuid[])",
           [batch.map((p) => p.rows[0]!.id)],
