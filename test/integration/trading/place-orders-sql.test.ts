@@ -123,7 +123,7 @@ const pgArray = (xs: readonly string[]) => `{${xs.join(",")}}`;
 
 type Outcome = Record<string, unknown> & { i: number };
 
-/** What a call left: its outcomes (sequence-drawn fields aside) and every row it wrote. */
+/** What a call left: its outcomes and every row it wrote (the setup's lock entries aside). */
 async function callAndLook(db: DbExecutor, fn: string, world: World, batch: unknown[]) {
   const { rows } = await db.execute<{ r: Outcome[] }>(
     sql`select ${sql.raw(fn)}(${JSON.stringify(batch)}::jsonb) as r`,
@@ -141,7 +141,8 @@ async function callAndLook(db: DbExecutor, fn: string, world: World, batch: unkn
     postings:
       await look(sql`select p.user_id, p.asset, p.account, sum(p.amount)::text as amount, count(*)::int as entries
       from ledger_postings p join ledger_entries e on e.id = p.entry_id
-      where e.type = 'order.lock' and e.reference = any(${pgArray(ids)}::text[]) group by 1, 2, 3 order by 1, 2, 3`),
+      where e.type = 'order.lock' and e.reference = any(${pgArray(ids)}::text[])
+        and e.reference <> all(${pgArray(world.knownIds)}::text[]) group by 1, 2, 3 order by 1, 2, 3`),
     audit: await look(sql`select resource_id, actor_id, details from audit_logs
       where action = 'order.place' and resource_id = any(${pgArray(ids)}::text[]) order by resource_id`),
   };
