@@ -57,18 +57,8 @@ async function namedMarkets(c: Ctx, q: { symbol?: string; symbols?: string }): P
 const zeroPrice = (rules: MarketRules) => formatUnits(0n, rules.quoteDecimals);
 const zeroQty = (rules: MarketRules) => formatUnits(0n, rules.baseDecimals);
 
-/**
- * A ticker answer: `row` of each market the request names, an object for `symbol`, an array
- * otherwise (as Binance answers).
- */
-async function perNamedMarket<T>(
-  c: Ctx,
-  q: { symbol?: string; symbols?: string },
-  row: (rules: MarketRules) => Promise<T>,
-): Promise<T | T[]> {
-  const rows = await Promise.all((await namedMarkets(c, q)).map(row));
-  return q.symbol ? rows[0]! : rows;
-}
+/** Several markets' answers: an object for `symbol`, an array otherwise (as Binance answers). */
+const oneOrMany = <T>(q: { symbol?: string }, rows: T[]) => (q.symbol ? rows[0] : rows);
 
 const TickerQuery = z.object({ symbol: P.symbol.optional(), symbols: z.string().max(4000).optional() });
 const tickerWeight = (perSymbol: number, all: number) => (q: Record<string, string>) =>
@@ -314,8 +304,8 @@ export const marketDataRoutes = createBinanceRouter()
     }),
     async (c) => {
       const q = await binanceParams(c, TickerQuery);
-      return c.json(
-        await perNamedMarket(c, q, async (rules) => {
+      const rows = await Promise.all(
+        (await namedMarkets(c, q)).map(async (rules) => {
           const { ticker: t, depth } = await bookTop(c, rules.symbol);
           const zero = zeroPrice(rules);
           const top = bookTicker(rules, depth);
@@ -340,8 +330,8 @@ export const marketDataRoutes = createBinanceRouter()
             count: t.trades,
           };
         }),
-        200,
       );
+      return c.json(oneOrMany(q, rows), 200);
     },
   )
   .openapi(
@@ -361,8 +351,8 @@ export const marketDataRoutes = createBinanceRouter()
       const type = q.type ?? "FULL";
       if (type !== "FULL" && type !== "MINI") throw new BinanceError(400, -1139, "Invalid ticker type.");
       const windowMs = windowSizeMs(q.windowSize);
-      return c.json(
-        await perNamedMarket(c, q, async (rules) => {
+      const rows = await Promise.all(
+        (await namedMarkets(c, q)).map(async (rules) => {
           const now = Date.now();
           const { interval, openTime } = windowCandles(windowMs, now);
           const [candles, ticker] = await Promise.all([
@@ -373,8 +363,8 @@ export const marketDataRoutes = createBinanceRouter()
           ]);
           return rollingTicker(rules, candles, ticker.last_price, { openTime, closeTime: now }, type);
         }),
-        200,
       );
+      return c.json(oneOrMany(q, rows), 200);
     },
   )
   .openapi(
@@ -411,13 +401,13 @@ export const marketDataRoutes = createBinanceRouter()
     }),
     async (c) => {
       const q = await binanceParams(c, TickerQuery);
-      return c.json(
-        await perNamedMarket(c, q, async (rules) => {
+      const rows = await Promise.all(
+        (await namedMarkets(c, q)).map(async (rules) => {
           const t = await book(c, rules.symbol, (b) => b.ticker());
           return { symbol: binanceSymbol(rules.symbol), price: t.last_price ?? zeroPrice(rules) };
         }),
-        200,
       );
+      return c.json(oneOrMany(q, rows), 200);
     },
   )
   .openapi(
@@ -430,11 +420,11 @@ export const marketDataRoutes = createBinanceRouter()
     }),
     async (c) => {
       const q = await binanceParams(c, TickerQuery);
-      return c.json(
-        await perNamedMarket(c, q, async (rules) =>
+      const rows = await Promise.all(
+        (await namedMarkets(c, q)).map(async (rules) =>
           bookTicker(rules, await book(c, rules.symbol, (b) => b.depth(1) as Promise<DepthView | null>)),
         ),
-        200,
       );
+      return c.json(oneOrMany(q, rows), 200);
     },
   );
