@@ -210,8 +210,8 @@ async function viaApiKey(c: Context<AppEnv>, keyId: string): Promise<Resolved> {
  * local tools and tests, is not IP-limited). For a request with a valid-looking access token
  * the same Redis command also counts the caller's limit and reads the session's cache entry,
  * so an authenticated request costs one round trip; `authenticate` then picks the result up.
- * The IP verdict is always applied before the route runs (and before the caller's, whose
- * stricter RateLimit-* headers win).
+ * The IP verdict is always applied before the route runs; its RateLimit-* headers are written
+ * unless the caller's (stricter) replace them.
  */
 export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.req.path.startsWith("/api/")) return next();
@@ -227,7 +227,10 @@ export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   const round = hotRound(c, limits, claims);
   const ipChecked = ip
     ? round.then((r) => {
-        const refused = r ? applyVerdict(c, "ip", r.verdicts[0]!) : null;
+        const verdict = r?.verdicts[0];
+        // With a token the caller's verdict, counted in the same command, writes the
+        // RateLimit-* headers (its limit is the stricter); the IP's only when it refuses.
+        const refused = verdict && !(claims && verdict.success) ? applyVerdict(c, "ip", verdict) : null;
         if (refused) throw refused;
       })
     : null;
