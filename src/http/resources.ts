@@ -67,6 +67,7 @@ export function createRedis(
 }
 
 const sharedClients = new Map<string, Redis>();
+const clientOfEnv = new WeakMap<RedisEnv, Redis>();
 
 /**
  * One client per isolate for the authenticated hot path's single commands (plain text, no
@@ -76,9 +77,13 @@ const sharedClients = new Map<string, Redis>();
  * requests, and a request that ended could leave another's command unanswered).
  */
 export function sharedRedis(env: RedisEnv): Redis {
+  // An isolate's requests share one env object: its client is found without building the key.
+  let redis = clientOfEnv.get(env);
+  if (redis) return redis;
   const id = `${env.UPSTASH_REDIS_REST_URL} ${env.UPSTASH_REDIS_REST_TOKEN}`;
-  let redis = sharedClients.get(id);
+  redis = sharedClients.get(id);
   if (!redis) sharedClients.set(id, (redis = createRedis(env, { hotPath: true })));
+  clientOfEnv.set(env, redis);
   return redis;
 }
 
