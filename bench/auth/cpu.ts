@@ -32,6 +32,8 @@ export interface TreeCpu {
   total: number;
   /** …of which by workerd: one JavaScript thread, the first limit of a Worker's req/s. */
   workerd: number;
+  /** …of which by Postgres (its backends: the funds lock, settlement, the Worker's queries). */
+  postgres: number;
 }
 
 /** CPU used so far by this process tree. */
@@ -47,13 +49,15 @@ export function treeCpuMs(root = process.pid): TreeCpu | undefined {
   for (const stat of stats) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), stat]);
   let ticks = readStat(String(root))?.ticks ?? 0;
   let workerd = 0;
+  let postgres = 0;
   const queue = [...(children.get(root) ?? [])];
   while (queue.length > 0) {
     const stat = queue.pop()!;
     ticks += stat.ticks;
     if (stat.comm === "workerd") workerd += stat.ticks;
+    if (stat.comm === "postgres") postgres += stat.ticks;
     queue.push(...(children.get(stat.pid) ?? []));
   }
   const ms = (n: number) => (n * 1000) / TICKS_PER_SECOND;
-  return { total: ms(ticks), workerd: ms(workerd) };
+  return { total: ms(ticks), workerd: ms(workerd), postgres: ms(postgres) };
 }

@@ -17,6 +17,8 @@ export interface LoadFigures {
   cpuMsPerRequest?: number;
   /** The part of it spent in workerd (one thread: the Worker's own limit). */
   workerdCpuMsPerRequest?: number;
+  /** The part of it spent in Postgres (all its processes). */
+  postgresCpuMsPerRequest?: number;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -96,6 +98,7 @@ export async function closedLoop(
   if (cpuAtStart !== undefined && cpuAtEnd !== undefined && measured > 0) {
     figures.cpuMsPerRequest = (cpuAtEnd.total - cpuAtStart.total) / measured;
     figures.workerdCpuMsPerRequest = (cpuAtEnd.workerd - cpuAtStart.workerd) / measured;
+    figures.postgresCpuMsPerRequest = (cpuAtEnd.postgres - cpuAtStart.postgres) / measured;
   }
   return figures;
 }

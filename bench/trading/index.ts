@@ -43,12 +43,15 @@ const loop = (base: string, connections: number, next: (worker: number) => Call)
   closedLoop(base, connections, SECONDS, WARMUP_SECONDS, next);
 
 const ms = (n: number) => n.toFixed(1);
-/** workerd's CPU per order (its one thread is the market's limit): load-independent, unlike orders/s. */
-const cpuPerOrder = (f: LoadFigures, perRequest: number) =>
-  f.workerdCpuMsPerRequest === undefined ? "–" : ((f.workerdCpuMsPerRequest * 1000) / perRequest).toFixed(0);
+/**
+ * CPU per order of workerd (its one thread is the market's limit) and of Postgres (the funds
+ * lock and settlement): load-independent, unlike orders/s.
+ */
+const cpuPerOrder = (ms: number | undefined, perRequest: number) =>
+  ms === undefined ? "–" : ((ms * 1000) / perRequest).toFixed(0);
 const row = (name: string, f: LoadFigures | undefined, perRequest = 1) =>
   f
-    ? `| ${name} | ${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.p99)} | ${f.rps.toFixed(0)} | ${(f.rps * perRequest).toFixed(0)} | ${f.requests} | ${f.errors} | ${cpuPerOrder(f, perRequest)} |`
+    ? `| ${name} | ${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.p99)} | ${f.rps.toFixed(0)} | ${(f.rps * perRequest).toFixed(0)} | ${f.requests} | ${f.errors} | ${cpuPerOrder(f.workerdCpuMsPerRequest, perRequest)} | ${cpuPerOrder(f.postgresCpuMsPerRequest, perRequest)} |`
     : `| ${name} | not run |`;
 const met = (ok: boolean) => (ok ? "met" : "MISSED");
 
@@ -239,8 +242,8 @@ async function main() {
       [
         `### Run of ${when} (${TRADERS} traders, ${SECONDS} s per load after ${WARMUP_SECONDS} s warm-up)`,
         "",
-        "| load | p50 ms | p95 ms | p99 ms | req/s | orders/s | requests | errors | workerd CPU µs/order |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| load | p50 ms | p95 ms | p99 ms | req/s | orders/s | requests | errors | workerd CPU µs/order | Postgres CPU µs/order |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         row("GET /health (floor)", floor),
         row("GET /api/v1/orders?limit=1 (authenticated read)", read),
         row("POST /api/v1/orders", rest?.figures),

@@ -97,6 +97,7 @@ export async function socketLoad(load: SocketLoad): Promise<LoadFigures & { firs
   if (cpuAtStart && cpuAtEnd && frames > 0) {
     figures.cpuMsPerRequest = (cpuAtEnd.total - cpuAtStart.total) / frames;
     figures.workerdCpuMsPerRequest = (cpuAtEnd.workerd - cpuAtStart.workerd) / frames;
+    figures.postgresCpuMsPerRequest = (cpuAtEnd.postgres - cpuAtStart.postgres) / frames;
   }
   return { ...figures, ...(firstError ? { firstError } : {}) };
 }
