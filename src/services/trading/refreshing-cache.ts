@@ -5,6 +5,8 @@
  * key is renewed by one load instead of every request in flight loading it at once when it
  * expires. Callers never await another caller's load: workerd cancels what a request's promise
  * leads to when that request ends, so sharing one load across requests could hang the others.
+ * An entry's age is counted from when its load started, so a slow load never passes off what it
+ * read as newer than it is, nor replaces what a later load read.
  */
 export class RefreshingCache<V> {
   private readonly entries = new Map<string, { value: V; at: number; loading: boolean }>();
@@ -15,7 +17,10 @@ export class RefreshingCache<V> {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The cached value, or the loaded one (`fresh`: always load). */
+  /**
+   * The cached value, or the loaded one (`fresh`: always load). A failed renewal is served the
+   * cached value while it is younger than the maximum age (a `fresh` load's failure is thrown).
+   */
   async get(key: string, load: () => Promise<V>, fresh = false): Promise<V> {
     const hit = this.entries.get(key);
     if (hit && !fresh) {
@@ -23,17 +28,23 @@ export class RefreshingCache<V> {
       if (age < this.refreshAfterMs || (age < this.maxAgeMs && hit.loading)) return hit.value;
       hit.loading = true;
     }
+    const at = this.now();
     try {
-      const value = await load();
-      this.set(key, value);
-      return value;
+      this.set(key, await load(), at);
+    } catch (err) {
+      const cached = this.entries.get(key);
+      if (fresh || !cached || this.now() - cached.at >= this.maxAgeMs) throw err;
     } finally {
-      // A failed load lets the next caller try; the entry is otherwise unchanged.
+      // A failed load lets the next caller try.
       if (hit) hit.loading = false;
     }
+    return this.entries.get(key)!.value;
   }
 
+  /** Caches `value` as read at `at`, unless the entry holds a value read later. */
   set(key: string, value: V, at = this.now()): void {
+    const current = this.entries.get(key);
+    if (current && current.at > at) return;
     this.entries.set(key, { value, at, loading: false });
   }
 }

@@ -59,14 +59,42 @@ describe("RefreshingCache", () => {
     t.release();
   });
 
-  it("a failed renewal lets the next caller load", async () => {
+  it("a failed renewal is served the cached value while it is younger than the maximum age", async () => {
     const t = setup();
     await t.get("v1");
-    t.at(1_500);
-    await expect(t.cache.get("BTC-USDT", () => Promise.reject(new Error("Postgres down")))).rejects.toThrow(
-      "Postgres down",
-    );
+    t.at(1_200);
+    const down = () => Promise.reject(new Error("Postgres down"));
+    expect(await t.cache.get("BTC-USDT", down)).toBe("v1");
+    // The failure is not cached: the next caller loads.
     expect(await t.get("v2")).toBe("v2");
+    expect(t.loads()).toBe(2);
+  });
+
+  it("a failed load is thrown past the maximum age, when nothing is cached, or when `fresh`", async () => {
+    const t = setup();
+    const down = () => Promise.reject(new Error("Postgres down"));
+    await expect(t.cache.get("BTC-USDT", down)).rejects.toThrow("Postgres down");
+    await t.get("v1");
+    t.at(500);
+    await expect(t.cache.get("BTC-USDT", down, true)).rejects.toThrow("Postgres down");
+    t.at(2_000);
+    await expect(t.cache.get("BTC-USDT", down)).rejects.toThrow("Postgres down");
+    expect(await t.get("v2")).toBe("v2");
+  });
+
+  it("a slow renewal never replaces a later one nor makes what it read look newer", async () => {
+    const t = setup();
+    await t.get("v1");
+    t.at(1_000);
+    const slow = t.get("v2", true); // renewal reading at 1 s, answering late
+    t.at(2_000);
+    expect(await t.get("v3")).toBe("v3"); // v1 is 2 s old: read again, at 2 s
+    t.at(5_000);
+    t.release();
+    expect(await slow).toBe("v3"); // the later read wins
+    t.at(5_900);
+    // v3 (read at 2 s) is past the maximum age; v2 (read at 1 s) must not come back either.
+    expect(await t.get("v4")).toBe("v4");
   });
 
   it("`fresh` always loads; keys are cached apart", async () => {
