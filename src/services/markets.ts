@@ -107,8 +107,9 @@ export async function configureOrderBook(env: Env, rules: BookRules): Promise<vo
 }
 
 /**
- * Calls the market's object; when it answers null (it has no rules yet: a market's first use)
- * it is configured from Postgres and asked again. Unknown symbols are a 404.
+ * Calls the market's object; when it answers null (it has no rules: a market's first use, its
+ * storage reset) it is configured from Postgres and asked again. The rules are read now, never
+ * from a cache: a market halted a moment ago must not come back active. Unknown symbols are a 404.
  */
 export async function withBook<T>(
   env: Env,

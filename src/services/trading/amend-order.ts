@@ -27,7 +27,7 @@ export function amendOrder(
       return {
         rules,
         outbox: orderBook(env, symbol),
-        amend: (id, change) => askBook(env, rules, (book) => book.amend(id, change)),
+        amend: (id, change) => askBook(env, db, symbol, (book) => book.amend(id, change)),
       };
     },
     principal,

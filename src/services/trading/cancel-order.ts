@@ -53,7 +53,7 @@ export async function cancelOrder(
     throw new AppError(409, ErrorCode.ORDER_NOT_OPEN, `The order is already ${row.status}`);
   }
   const rules = await loadMarketRules(db, row.market);
-  const result = await askBook(env, rules, (book) => book.cancel(orderId, principal.userId));
+  const result = await askBook(env, db, row.market, (book) => book.cancel(orderId, principal.userId));
   // No cancel can race its order's placement: the object locks, books and cancels in arrival
   // order, so an order the book does not know was refused or has not been recorded at all.
   await settleAndAudit(db, env, rules, principal, metadata, {
@@ -75,7 +75,7 @@ export async function cancelAllOrders(
   metadata: RequestMetadata,
 ): Promise<string[]> {
   const rules = await loadMarketRules(db, market);
-  const result = await askBook(env, rules, (book) => book.cancelAll(principal.userId));
+  const result = await askBook(env, db, market, (book) => book.cancelAll(principal.userId));
   if (!result.ok) throw new AppError(409, ErrorCode.ORDER_NOT_OPEN, result.message, { reason: result.code });
   await settleAndAudit(db, env, rules, principal, metadata, {
     action: "order.cancel_all",

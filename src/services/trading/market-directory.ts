@@ -1,7 +1,7 @@
 import type { Database } from "../../db/client";
 import type { CommandResult } from "../../domain/market/commands";
-import { configureOrderBook, orderBook, readBookRules, marketNotFound, type OrderBookStub } from "../markets";
-import { fromBookRules, toBookRules, type MarketRules } from "../../domain/market/market-rules";
+import { readBookRules, marketNotFound, withBook, type OrderBookStub } from "../markets";
+import { fromBookRules, type MarketRules } from "../../domain/market/market-rules";
 import { RefreshingCache } from "./refreshing-cache";
 
 /**
@@ -33,20 +33,25 @@ export function loadMarketRules(db: Database, symbol: string, fresh = false): Pr
   );
 }
 
-/**
- * One call to the market's object. An object that has no rules yet (first use, storage reset)
- * answers MARKET_NOT_FOUND: it is configured from `rules` and asked once more.
- */
-export async function askBook(
+/** The object has no rules (first use, storage reset): `withBook` configures it from Postgres. */
+export const unconfigured = (r: CommandResult) => !r.ok && r.code === "MARKET_NOT_FOUND";
+
+/** One call to the market's object, configured first if it has no rules (`withBook`). */
+export function askBook(
   env: Env,
-  rules: MarketRules,
+  db: Database,
+  symbol: string,
   call: (book: OrderBookStub) => Promise<CommandResult>,
 ): Promise<CommandResult> {
-  const book = orderBook(env, rules.symbol);
-  const result = await call(book);
-  if (result.ok || result.code !== "MARKET_NOT_FOUND") return result;
-  await configureOrderBook(env, toBookRules(rules));
-  return call(book);
+  return withBook(
+    env,
+    () => db,
+    symbol,
+    async (book) => {
+      const result = await call(book);
+      return unconfigured(result) ? null : result;
+    },
+  );
 }
 
 // One name per concept: the stub and the rules install live in services/markets.ts.

@@ -45,8 +45,9 @@ export async function placeOrderBatch(
       let answers;
       try {
         answers = await sendToBook(
+          db,
           env,
-          items[0]!.placement.rules,
+          items[0]!.placement.rules.symbol,
           items.map((i) => i.placement.command),
           traceparent,
         );

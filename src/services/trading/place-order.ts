@@ -14,30 +14,34 @@ import type { Principal } from "../../http/principal";
 import type { RequestMetadata } from "../../http/request-metadata";
 import { serviceUnavailable } from "../../lib/errors";
 import { moveOrderLock } from "../../domain/market/order-lock-move";
-import { configureOrderBook, loadMarketRules, orderBook, type OrderBookStub } from "./market-directory";
-import { toBookRules, type MarketRules } from "../../domain/market/market-rules";
+import { loadMarketRules, unconfigured } from "./market-directory";
+import { withBook } from "../markets";
 
 /**
- * Sends commands to the market's object (one call). An unconfigured book gets its rules and the
- * call is repeated; a call that fails is repeated with the same order ids, which the object
- * answers with the first result. Throws 503 when the object could not be reached.
+ * Sends commands to the market's object (one call). An unconfigured book gets its rules from
+ * Postgres and the call is repeated (`withBook`); a call that fails is repeated with the same
+ * order ids, which the object answers with the first result. Throws 503 when the object could
+ * not be reached.
  */
 export async function sendToBook(
+  db: Database,
   env: Env,
-  rules: MarketRules,
+  symbol: string,
   commands: (PlaceCommand | PlaceOcoCommand)[],
   /** The request's W3C trace context, continued by the object (its logs, its funds lock's SQL). */
   traceparent?: string,
 ): Promise<CommandResult[]> {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const book: OrderBookStub = orderBook(env, rules.symbol);
-      const results = await book.placeBatch(commands, traceparent);
-      if (results.some((r) => !r.ok && r.code === "MARKET_NOT_FOUND")) {
-        await configureOrderBook(env, toBookRules(rules));
-        continue;
-      }
-      return results;
+      return await withBook(
+        env,
+        () => db,
+        symbol,
+        async (book) => {
+          const results = await book.placeBatch(commands, traceparent);
+          return results.some(unconfigured) ? null : results;
+        },
+      );
     } catch {
       // Uncertain: the book may or may not have the orders. Retrying with the same ids is safe.
     }
@@ -67,7 +71,7 @@ export async function placeOrder(
   assertMayTrade(principal);
   const rules = await loadMarketRules(db, req.market);
   const placement = preparePlacement(rules, principal, req, metadata, orderId);
-  const [result] = await sendToBook(env, rules, [placement.command], traceparent);
+  const [result] = await sendToBook(db, env, req.market, [placement.command], traceparent);
   return placementAnswer(db, placement, result!);
 }
 

@@ -4,11 +4,36 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { markets } from "../../../src/db/schema";
-import { configureOrderBook, loadMarketRules } from "../../../src/services/trading/market-directory";
+import { runInDurableObject } from "cloudflare:test";
+import { readBookRules } from "../../../src/services/markets";
+import {
+  configureOrderBook,
+  loadMarketRules,
+  orderBook,
+} from "../../../src/services/trading/market-directory";
 import { TEST_ADMIN } from "../../setup/global-stack";
 import { api, expectError, login } from "../auth/helpers";
 import { balanceOf, createMarket, placeOrder, placed, trader, BTC } from "./helpers";
 import { toBookRules } from "../../../src/domain/market/market-rules";
+
+/**
+ * A market whose rules this isolate cached as active a moment ago is halted (Postgres and its
+ * object), then its object's storage is reset: the next call finds it unconfigured.
+ */
+async function haltThenResetBook(market: string) {
+  await withDatabase(env, async (db) => {
+    await loadMarketRules(db, market, true);
+    await db.update(markets).set({ status: "halted" }).where(eq(markets.symbol, market));
+    await configureOrderBook(env, (await readBookRules(db, market))[0]!);
+  });
+  await runInDurableObject(orderBook(env, market), async (_instance, state) => {
+    await state.storage.deleteAll();
+    try {
+      state.abort("storage reset");
+    } catch {}
+  }).catch(() => {});
+  expect(await orderBook(env, market).getRules()).toBeNull();
+}
 
 describe("admin and halted markets", () => {
   it("an admin sees any user's orders and trades; a user cannot", async () => {
@@ -55,5 +80,27 @@ describe("admin and halted markets", () => {
     expect(cancelled.status).toBe(200);
     expect(((await cancelled.json()) as { order: { status: string } }).order.status).toBe("cancelled");
     expect(await balanceOf(judy.id, "BTC")).toEqual({ available: BTC("0.1"), locked: 0n });
+  });
+
+  it("a halted market's reset book is configured from Postgres, not the cached rules, on a cancel", async () => {
+    const market = await createMarket();
+    const kim = await trader({ BTC: "0.1" });
+    await haltThenResetBook(market);
+    const cancelled = await api("DELETE", `/api/v1/orders?market=${market}`, { token: kim.token });
+    expect(cancelled.status).toBe(200);
+    expect(await orderBook(env, market).getRules()).toMatchObject({ status: "halted" });
+  });
+
+  it("a halted market's reset book is configured from Postgres, not the cached rules, on a placement", async () => {
+    const market = await createMarket();
+    const kim = await trader({ BTC: "0.1" });
+    await haltThenResetBook(market);
+    await expectError(
+      await placeOrder(kim, { market, side: "sell", type: "limit", price: "70000.00", quantity: "0.01" }),
+      409,
+      "MARKET_HALTED",
+    );
+    expect(await orderBook(env, market).getRules()).toMatchObject({ status: "halted" });
+    expect(await balanceOf(kim.id, "BTC")).toEqual({ available: BTC("0.1"), locked: 0n });
   });
 });
