@@ -5,6 +5,8 @@ import { TrieRouter } from "hono/router/trie-router";
 
 /** Distinct (method, path) answers kept; a path with an id in it is one entry per id. */
 const MAX_ENTRIES = 2_000;
+/** Longer paths (none of the app's own) are matched every time: kept, 2,000 of them could hold ~70 MB. */
+const MAX_KEPT_PATH = 256;
 
 /**
  * Hono's default router (its fast RegExpRouter, else its TrieRouter) with its answers kept per
@@ -13,8 +15,9 @@ const MAX_ENTRIES = 2_000;
  * Hono falls back to the trie, whose walk past every app-wide middleware was a tenth of the CPU
  * of a one-query read. A match is a pure function of (method, path) once the routes are added
  * (Hono itself hands out shared answers for static paths, and only reads them), so an answer is
- * kept and handed out again. Bounded: past MAX_ENTRIES the oldest answer is dropped, so paths
- * made up by a client cost a trie walk each, never memory.
+ * kept and handed out again. Bounded: past MAX_ENTRIES the oldest answer is dropped and paths
+ * longer than MAX_KEPT_PATH are never kept, so paths made up by a client cost a trie walk each,
+ * never memory.
  */
 export class MemoRouter<T> implements Router<T> {
   name = "MemoRouter";
@@ -28,6 +31,7 @@ export class MemoRouter<T> implements Router<T> {
   }
 
   match(method: string, path: string): Result<T> {
+    if (path.length > MAX_KEPT_PATH) return this.inner.match(method, path);
     const key = `${method} ${path}`;
     let answer = this.answers.get(key);
     if (!answer) {

@@ -65,11 +65,11 @@ export function authenticatedUser(c: Context<AppEnv>): UserView {
 
 /**
  * The request's credentials, read once (by `apiRateLimit` on /api, else by `authenticate`):
- * the bearer token (null without an Authorization header, "malformed" when it is not one), the
+ * the bearer token (null without an Authorization header, false when the header is not a bearer token: no token text can be mistaken for that mark), the
  * API key id, and the session `apiRateLimit` started resolving in its Redis command.
  */
 export interface Credentials {
-  bearer: string | null | "malformed";
+  bearer: string | null | false;
   apiKey: string | undefined;
   session?: Promise<Resolved>;
 }
@@ -79,7 +79,7 @@ function credentialsOf(c: Context<AppEnv>): Credentials {
   if (!credentials) {
     const header = c.req.header("authorization");
     credentials = {
-      bearer: header ? (BEARER.exec(header.trim())?.[1] ?? "malformed") : null,
+      bearer: header ? (BEARER.exec(header.trim())?.[1] ?? false) : null,
       apiKey: c.req.header("x-api-key"),
     };
     c.set("credentials", credentials);
@@ -217,7 +217,7 @@ export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!c.req.path.startsWith("/api/")) return next();
   const ip = c.req.header("cf-connecting-ip");
   const credentials = credentialsOf(c);
-  const token = credentials.bearer === "malformed" ? null : credentials.bearer;
+  const token = credentials.bearer || null;
   const claims = token ? await verifyAccessToken(c.env, token).catch(() => null) : null;
   const limits: LimitCheck[] = [];
   if (ip)
@@ -246,7 +246,7 @@ export const apiRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
 export function authenticate(options: AuthenticateOptions = {}): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const { bearer, apiKey, session } = credentialsOf(c);
-    if (bearer === "malformed") throw unauthorized("Malformed Authorization header");
+    if (bearer === false) throw unauthorized("Malformed Authorization header");
     let resolved: Resolved;
     if (bearer && session) resolved = await session;
     else if (bearer) resolved = await viaSession(c, bearer);

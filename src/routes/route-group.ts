@@ -14,7 +14,10 @@ interface GroupSpec {
   tags: string[];
   /** `bearerSecurity` for routes behind sign-in; left out for public ones. */
   security?: RouteConfig["security"];
-  /** Who may call; a route may name its own instead. */
+  /**
+   * Who may call. A route's own `middleware` REPLACES this list (a read group's route that
+   * trades names its trade check), so that list must authenticate as well.
+   */
   middleware?: RouteConfig["middleware"];
   /** The error statuses every route of the group answers (the route adds its own). */
   errors?: ErrorStatus[];
