@@ -38,6 +38,23 @@ async function snapshot(db: Database, market: string, users: string[]) {
   };
 }
 
+/** Matched, then settled by a run that "crashes" after its commit: nothing acknowledged. */
+async function settledButUnacknowledged(db: Database) {
+  const matched = await matchedButUnsettled(db);
+  const { market, seller, buyer, rules, book } = matched;
+  await expect(
+    settleMarket(db, book, rules, {
+      afterCommit: () => {
+        throw new Error("crash before ack");
+      },
+    }),
+  ).rejects.toThrow("crash before ack");
+  const settled = await snapshot(db, market, [seller, buyer]);
+  expect(settled.trades).toBe(1);
+  expect((await book.readOutbox(0)).entries.length).toBeGreaterThan(0); // not acknowledged
+  return { ...matched, settled };
+}
+
 describe("settlement, exactly once", () => {
   it("the order book settles its own fills: no cron, no request, and its outbox empties", async () => {
     await withDatabase(env, async (db) => {
@@ -81,17 +98,7 @@ describe("settlement, exactly once", () => {
 
   it("a crash after settlement and before acknowledgement: the next run settles nothing twice", async () => {
     await withDatabase(env, async (db) => {
-      const { market, seller, buyer, rules, book } = await matchedButUnsettled(db);
-      await expect(
-        settleMarket(db, book, rules, {
-          afterCommit: () => {
-            throw new Error("crash before ack");
-          },
-        }),
-      ).rejects.toThrow("crash before ack");
-      const settled = await snapshot(db, market, [seller, buyer]);
-      expect(settled.trades).toBe(1);
-      expect((await book.readOutbox(0)).entries.length).toBeGreaterThan(0); // not acknowledged
+      const { market, seller, buyer, rules, book, settled } = await settledButUnacknowledged(db);
 
       await settleMarket(db, book, rules);
       expect(await snapshot(db, market, [seller, buyer])).toEqual(settled);
@@ -101,16 +108,7 @@ describe("settlement, exactly once", () => {
 
   it("a page whose trade is settled already (the cursor lost) goes to the planner and moves nothing twice", async () => {
     await withDatabase(env, async (db) => {
-      const { market, seller, buyer, rules, book } = await matchedButUnsettled(db);
-      await expect(
-        settleMarket(db, book, rules, {
-          afterCommit: () => {
-            throw new Error("crash before ack");
-          },
-        }),
-      ).rejects.toThrow("crash before ack");
-      const settled = await snapshot(db, market, [seller, buyer]);
-      expect(settled.trades).toBe(1);
+      const { market, seller, buyer, rules, book, settled } = await settledButUnacknowledged(db);
       // settle_page sees the whole page again, its trade in Postgres already.
       await db.update(settlementCursors).set({ lastSeq: 0 }).where(eq(settlementCursors.market, market));
       await settleMarket(db, book, rules);
