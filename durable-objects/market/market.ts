@@ -32,6 +32,9 @@ import { readMeta, type Counters } from "./schema";
  */
 export type Funding = "free" | "locked" | "unfunded";
 
+/** The refusal of a placement recovered without a result (`Market.abandon`). */
+const NOT_BOOKED = "NOT_BOOKED";
+
 const notFunded = (): CommandError =>
   fail("ORDER_NOT_FUNDED", "The order was recorded but never reached the book; place it again with a new id");
 
@@ -90,7 +93,8 @@ export class Market implements MarketState {
           command.kind === "place"
             ? this.place(command, batch, funding)
             : this.placeOco(command, batch, funding);
-        if (funding === "locked" && !result.ok && !result.duplicate) {
+        // A locked retry of an id recovered as never booked is refused as a duplicate: released too.
+        if (funding === "locked" && !result.ok) {
           this.ensureRejected(command, result.code, batch, before);
         }
         return result;
@@ -144,10 +148,12 @@ export class Market implements MarketState {
    * id: a placement whose funds were just locked is new for sure (Postgres refuses a known id),
    * and admission before the lock (no batch) leaves a retry to that same check, which answers
    * it as `duplicate_order` and the book then with the first result. One SQLite read less each.
+   * An id recovered as never booked is the exception: Postgres may never have recorded it.
    */
   private known(orderId: string, batch: Batch | undefined, funding: Funding = "free"): BookOrderRow | null {
     const placed = batch?.placed.get(orderId);
-    if (placed || funding === "locked" || !batch) return placed ?? null;
+    if (placed) return placed;
+    if ((funding === "locked" || !batch) && !this.ids.unbooked(orderId)) return null;
     return this.ids.stored(orderId);
   }
 
@@ -400,8 +406,30 @@ export class Market implements MarketState {
     this.pushRejected(c.orderId, c.userId, code, batch);
   }
 
+  /**
+   * A placement whose lock Postgres may or may not have taken and that the book never took (no
+   * answer from Postgres, a restart before it was journaled): refused for good. A `rejected`
+   * entry releases whatever was locked, and the id keeps that refusal as its first result, so a
+   * retry under it is answered refused, never locked or booked again (settlement would otherwise
+   * reject the retry's `new` order by that entry while the book kept it live).
+   */
+  abandon(orderId: string, userId: string, batch: Batch): void {
+    if (batch.placed.has(orderId) || this.ids.stored(orderId)) return;
+    this.pushRejected(orderId, userId, NOT_BOOKED, batch);
+    this.ids.addUnbooked(
+      {
+        num: -this.counters.outboxSeq,
+        orderId,
+        userId,
+        clientOrderId: null,
+        result: fail(NOT_BOOKED, "The order was rejected: the market restarted before it reached the book"),
+      },
+      batch,
+    );
+  }
+
   /** A `rejected` outbox entry for an order the book never took. */
-  pushRejected(orderId: string, userId: string, reason: string, batch: Batch): void {
+  private pushRejected(orderId: string, userId: string, reason: string, batch: Batch): void {
     batch.outbox.push({
       seq: ++this.counters.outboxSeq,
       kind: "order",
@@ -415,11 +443,6 @@ export class Market implements MarketState {
     });
   }
 
-  /** Whether the book ever took this order id (it remembers every id it placed). */
-  hasOrder(orderId: string): boolean {
-    return this.ids.stored(orderId) !== null;
-  }
-
   private userNum(userId: string, batch: Batch): number {
     return this.ids.userNum(userId) ?? this.ids.addUser(userId, this.counters.nextUserNum++, batch);
   }
@@ -427,7 +450,8 @@ export class Market implements MarketState {
   private findOrder(orderId: string, userId: string | undefined, batch: Batch): BookOrderRow | null {
     if (!isIdString(orderId)) return null;
     const row = batch.placed.get(orderId) ?? this.ids.stored(orderId);
-    if (!row || (userId !== undefined && row.userId !== userId)) return null;
+    // A row numbered below zero was never booked (`abandon`): nothing to cancel or amend.
+    if (!row || row.num < 0 || (userId !== undefined && row.userId !== userId)) return null;
     return row;
   }
 

@@ -18,11 +18,31 @@ export const isIdString = (v: unknown): v is string =>
 export class OrderIds {
   private readonly userNums = new Map<string, number>();
   private readonly refs = new Map<number, OrderIdStrings>();
+  /**
+   * Ids recovered as never booked (`Market.abandon`): their rows carry negative numbers, which no
+   * engine order has. Few (a crash's or a timeout's placements), so all are kept in memory.
+   */
+  private readonly unbookedIds = new Set<string>();
 
   constructor(private readonly sql: SqlStorage) {
     for (const row of sql.exec<{ num: number; user_id: string }>("SELECT num, user_id FROM users")) {
       this.userNums.set(row.user_id, row.num);
     }
+    for (const row of sql.exec<{ order_id: string }>("SELECT order_id FROM orders WHERE num < 0")) {
+      this.unbookedIds.add(row.order_id);
+    }
+  }
+
+  /** Whether this id was recovered as never booked: refused for good, whatever Postgres says. */
+  unbooked(orderId: string): boolean {
+    return this.unbookedIds.has(orderId);
+  }
+
+  /** Records an id the book never took with its refusal (a row numbered below zero, in the batch). */
+  addUnbooked(row: BookOrderRow, batch: Batch): void {
+    this.unbookedIds.add(row.orderId);
+    batch.orders.push(row);
+    batch.placed.set(row.orderId, row);
   }
 
   /** The user's engine number, if the book has seen the user. */
