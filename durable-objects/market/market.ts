@@ -422,7 +422,10 @@ export class Market implements MarketState {
         orderId,
         userId,
         clientOrderId: null,
-        result: fail(NOT_BOOKED, "The order was rejected: the market restarted before it reached the book"),
+        result: fail(
+          NOT_BOOKED,
+          "The order was rejected: its placement was interrupted before it reached the book; place it again as a new order",
+        ),
       },
       batch,
     );

@@ -170,7 +170,11 @@ export class OrderIntake {
         this.host.abandon(flush.inFlight);
         noted = [];
         for (const i of flush.toLock) {
-          results[i] = fail("FUNDS_UNAVAILABLE", "Balances could not be checked now; place the order again");
+          // Abandoned: refused for good under this id (Market.abandon), so a retry must be a new order.
+          results[i] = fail(
+            "FUNDS_UNAVAILABLE",
+            "Balances could not be checked now; place the order again as a new order (a new id or Idempotency-Key)",
+          );
         }
       } else if (flush.toLock.length) {
         this.applyLocks(flush, outcomes);
