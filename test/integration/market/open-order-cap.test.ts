@@ -1,7 +1,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, expectError, login } from "../auth/helpers";
-import { balanceOf, createMarket, placed, placeOrder, settle, trader, type Trader } from "../trading/helpers";
+import {
+  balanceOf,
+  bid,
+  createMarket,
+  placed,
+  placeOrder,
+  settle,
+  trader,
+  type Trader,
+} from "../trading/helpers";
 import { binanceClient, binanceError, limitOrder, ok, publicGet, signedFetch } from "../binance/helpers";
 
 // A market may cap each account's live orders (Binance's MAX_NUM_ORDERS); off by default.
@@ -10,14 +19,6 @@ async function setCap(symbol: string, cap: unknown) {
   const token = (await login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD)).access_token;
   return api("PATCH", `/api/v1/admin/markets/${symbol}`, { body: { max_open_orders: cap }, token });
 }
-
-const bid = (market: string, price: string) => ({
-  market,
-  side: "buy",
-  type: "limit",
-  price,
-  quantity: "0.001",
-});
 
 async function refusedAtCap(t: Trader, body: Record<string, unknown>) {
   await expectError(await placeOrder(t, body), 422, "MAX_OPEN_ORDERS");

@@ -62,6 +62,15 @@ export async function trader(funds: Record<string, string> = {}): Promise<Trader
   return { id: user.id, token: tokens.access_token };
 }
 
+/** A resting-size limit buy (0.001 base) at `price` on `market`. */
+export const bid = (market: string, price: string) => ({
+  market,
+  side: "buy",
+  type: "limit",
+  price,
+  quantity: "0.001",
+});
+
 export async function placeOrder(
   t: Trader,
   body: Record<string, unknown>,

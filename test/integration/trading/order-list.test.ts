@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { api } from "../auth/helpers";
-import { createMarket, placed, trader, type Trader } from "./helpers";
+import { bid, createMarket, placed, trader, type Trader } from "./helpers";
 
 // GET /orders runs a query built once per shape and isolate (src/db/client.ts `reusedQuery`):
 // each request's values must reach it, never the values of the request that built it.
@@ -15,14 +15,6 @@ async function list(t: Trader, query: string): Promise<Page> {
   expect(res.status).toBe(200);
   return (await res.json()) as Page;
 }
-
-const bid = (market: string, price: string) => ({
-  market,
-  side: "buy",
-  type: "limit",
-  price,
-  quantity: "0.001",
-});
 
 describe("listing my orders", () => {
   it("each caller, market and cursor gets its own rows from the same query shapes", async () => {
