@@ -149,6 +149,8 @@ export class OrderBook extends DurableObject<Env> {
       abandon: (placements) => this.runner.abandon(placements),
       publishLocks: (locked) => this.fanOut.publishLocks(locked),
       observe: (commands, results) => this.counts.observe(commands, results),
+      durable: () => ctx.storage.sync(),
+      stage: (stage, ms) => this.counts.stage(stage, ms),
     });
     // The sockets' Postgres reads (auth, balance snapshots, session re-checks), over a kept connection.
     const reads = new KeptDatabase(env);

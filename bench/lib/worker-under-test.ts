@@ -38,6 +38,9 @@ async function explainSlowStatements(
   }
 }
 
+/** The admin account the benchmark's stack is seeded with. */
+export const BENCH_ADMIN = { email: "admin@bench.test", password: "bench admin pass phrase" };
+
 /** The development [vars] of wrangler.toml (top-level table, before any [env.*]). */
 function wranglerVars(): Record<string, string> {
   const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
@@ -92,8 +95,8 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
     // included) that took longer, with the stack's logs on stderr: where a statement's time goes.
     if (EXPLAIN_MS) await explainSlowStatements(db, EXPLAIN_MS);
     await seedDemoData(db, {
-      adminEmail: "admin@bench.test",
-      adminPassword: "bench admin pass phrase",
+      adminEmail: BENCH_ADMIN.email,
+      adminPassword: BENCH_ADMIN.password,
     }).finally(() => pool.end());
 
     console.error("bundling the Worker…");

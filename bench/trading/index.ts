@@ -10,6 +10,13 @@
 //   5. WebSocket order entry into the same ONE market: TRADERS sockets, each keeping IN_FLIGHT
 //      orders outstanding: orders/s and ack p50 / p99.
 //   6. The same with `order.batch` frames of WS_BATCH orders (WS_BATCH_IN_FLIGHT frames each).
+//   7. Saturation (not judged): order.batch frames with WS_DEEP_IN_FLIGHT frames a socket.
+// The socket loads' depth: by Little's law, orders outstanding = orders/s × mean ack latency, so
+// a client that keeps N orders outstanding sees N / rate of latency from queueing alone, however
+// fast the market is: 20 sockets × 4 frames × 25 (2,000 orders) meant 200 ms at 10,000/s, which
+// no market can answer in 100 ms. The judged loads keep 20 × 16 order.place (320 orders: 32 ms at
+// 10,000/s) and 20 × 1 frame of 25 (500: 50 ms), depths at which both targets can hold together;
+// the deep load shows what the object does when clients queue more than that.
 // After each load: settlement lag per fill (the fill's time in the book, trades.executed_at, to
 // the commit of its balances, trades.created_at = clock_timestamp() at the end of the
 // settlement transaction), and the checks that the load left the money right: no order pending,
@@ -21,18 +28,23 @@ import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../src/do
 import { reconcile } from "../../src/services/reconciliation";
 import { closedLoop, type Call, type LoadFigures } from "../auth/load";
 import { mulberry32 } from "../engine/prng";
-import { startWorkerUnderTest } from "../lib/worker-under-test";
+import { BENCH_ADMIN, startWorkerUnderTest } from "../lib/worker-under-test";
+import { describeFlushes, flushHistograms } from "./flush-stages";
 import { socketLoad } from "./socket-load";
 
 const TRADERS = Number(process.env.BENCH_TRADERS ?? 20);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const BATCH = Number(process.env.BENCH_BATCH ?? 50);
-const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 64);
-/** Orders per `order.batch` frame, and frames each socket keeps in flight then. */
+const IN_FLIGHT = Number(process.env.BENCH_IN_FLIGHT ?? 16);
+/** Orders per `order.batch` frame, and frames each socket keeps in flight then (judged, and deep). */
 const WS_BATCH = Number(process.env.BENCH_WS_BATCH ?? 25);
-const WS_BATCH_IN_FLIGHT = Number(process.env.BENCH_WS_BATCH_IN_FLIGHT ?? 4);
+const WS_BATCH_IN_FLIGHT = Number(process.env.BENCH_WS_BATCH_IN_FLIGHT ?? 1);
+const WS_DEEP_IN_FLIGHT = Number(process.env.BENCH_WS_DEEP_IN_FLIGHT ?? 4);
 const WARMUP_SECONDS = 3;
-/** `BENCH_LOADS=read,rest,batch,websocket-place,websocket-batch`: only these (the floor always runs). */
+/**
+ * `BENCH_LOADS=read,rest,batch,websocket-place,websocket-batch,websocket-deep`: only these (the
+ * floor always runs).
+ */
 const LOADS = process.env.BENCH_LOADS?.split(",");
 const wanted = (load: string) => !LOADS || LOADS.includes(load);
 const MARKET = "BTC-USDT";
@@ -100,6 +112,15 @@ async function main() {
       tokens.push((await post("/api/v1/auth/login", { email, password: PASSWORD })).access_token as string);
     }
 
+    // The admin reads the market object's flush stages (GET /api/v1/admin/metrics) around each load.
+    const admin = (await post("/api/v1/auth/login", BENCH_ADMIN)).access_token as string;
+    const flushes = async () => {
+      const res = await fetch(`${base}/api/v1/admin/metrics`, {
+        headers: { authorization: `Bearer ${admin}` },
+      });
+      return flushHistograms(await res.text(), MARKET);
+    };
+
     console.error(`GET /health (floor), ${TRADERS} connections, ${SECONDS} s…`);
     const floor = await loop(base, TRADERS, () => ({ method: "GET", path: "/health" }));
 
@@ -125,9 +146,11 @@ async function main() {
       if (!wanted(profile)) return undefined;
       console.error(`${name}…`);
       const from = new Date(Date.now() + WARMUP_SECONDS * 1000);
+      const before = await flushes();
       const figures = await worker.profile(profile, run);
       const to = new Date();
-      return { figures, lag: await settledAfter(from, to) };
+      const stages = describeFlushes(before, await flushes());
+      return { figures, stages, lag: await settledAfter(from, to) };
     };
 
     /** Waits until every fill the book made is settled, then the lag of the window's fills. */
@@ -216,7 +239,12 @@ async function main() {
       `WebSocket order.batch of ${WS_BATCH}, ${TRADERS} sockets × ${WS_BATCH_IN_FLIGHT} in flight, ${SECONDS} s`,
       () => sockets(WS_BATCH, WS_BATCH_IN_FLIGHT),
     );
-    for (const ran of [socket, socketBatch]) {
+    const socketDeep = await phase(
+      "websocket-deep",
+      `WebSocket order.batch of ${WS_BATCH}, ${TRADERS} sockets × ${WS_DEEP_IN_FLIGHT} in flight (saturation), ${SECONDS} s`,
+      () => sockets(WS_BATCH, WS_DEEP_IN_FLIGHT),
+    );
+    for (const ran of [socket, socketBatch, socketDeep]) {
       if (ran?.figures.firstError) console.error(`first socket refusal: ${ran.figures.firstError}`);
     }
     // The socket target is met by either way in: one order a frame or batches.
@@ -236,6 +264,8 @@ async function main() {
       l
         ? `| ${name} | ${l.n} | ${ms(Number(l.p50))} | ${ms(Number(l.p95))} | ${ms(Number(l.p99))} | ${ms(Number(l.max))} | ${l.pending} | ${l.settledOnce ? "yes" : `no (${l.trades.count} of ${l.trades.maxId})`} | ${l.reconciliation} |`
         : `| ${name} | not run |`;
+    const stagesLine = (name: string, ran: { stages: string } | undefined) =>
+      `- ${name}: ${ran ? ran.stages : "not run"}`;
     const readShare = read ? read.rps / floor.rps : NaN;
     const when = new Date().toISOString().replace(/\.\d+Z$/, "Z");
     console.log(
@@ -254,6 +284,19 @@ async function main() {
           socketBatch?.figures,
           WS_BATCH,
         ),
+        row(
+          `WebSocket order.batch, ${WS_DEEP_IN_FLIGHT} frames a socket (saturation, not judged)`,
+          socketDeep?.figures,
+          WS_BATCH,
+        ),
+        "",
+        "The market object's order groups (mean; `queue` per call, the rest per group; durable-objects/market/metrics.ts):",
+        "",
+        stagesLine("REST", rest),
+        stagesLine("batch", batch),
+        stagesLine("WebSocket order.place", socket),
+        stagesLine("WebSocket order.batch", socketBatch),
+        stagesLine("WebSocket saturation", socketDeep),
         "",
         "| settlement after | fills | lag p50 ms | p95 ms | p99 ms | max ms | orders pending | every fill settled once | reconciliation |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
@@ -261,6 +304,7 @@ async function main() {
         lagLine("batch", batch?.lag),
         lagLine("WebSocket order.place", socket?.lag),
         lagLine("WebSocket order.batch", socketBatch?.lag),
+        lagLine("WebSocket saturation", socketDeep?.lag),
         "",
         LOADS
           ? `Only ${LOADS.join(", ")} ran (BENCH_LOADS): targets not judged.`

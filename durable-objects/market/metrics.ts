@@ -25,6 +25,19 @@ const ANALYTICS_INTERVAL_MS = 10_000;
 const STATUSES: readonly MarketStatus[] = ["trading", "halted", "cancel-only"];
 
 /**
+ * Where an intake flush's time goes (order-intake.ts): `queue` a call waits to join a group;
+ * `commit` the group's in-flight notes take to be durable (the output gate holds the lock until
+ * then); `lock` the Postgres round trip after that; `wait` the outcomes wait for the object;
+ * `run` match, journal, fan-out and answers. (Deployed, workerd's clock advances only on I/O, so
+ * `wait` and `run` read 0 there and only a CPU profile splits them; locally the clock is real.)
+ */
+export const FLUSH_STAGES = ["queue", "commit", "lock", "wait", "run"] as const;
+export type FlushStage = (typeof FLUSH_STAGES)[number];
+
+/** Commands a flush carries: 1 to a few thousand. */
+const GROUP_BUCKETS = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500];
+
+/**
  * One market's operating numbers, counted inside its object where they happen: placements
  * accepted or refused (by reason), fills, settlement lag (from matching to the acknowledgement
  * after commit), funds-lock latency and failures. Plain numbers in memory: every hook is an
@@ -38,6 +51,8 @@ export class MarketMetrics {
   readonly refused = new Map<string, number>();
   private readonly lag = new HistogramSeries([], LAG_BUCKETS);
   private readonly lockLatency = new HistogramSeries([], LATENCY_BUCKETS);
+  private readonly stages = FLUSH_STAGES.map((stage) => new HistogramSeries([stage], LATENCY_BUCKETS));
+  private readonly groups = new HistogramSeries([], GROUP_BUCKETS);
   /** Outbox entries handed to settlement and not yet acknowledged: their sequence and match time. */
   private readonly pendingSeq: number[] = [];
   private readonly pendingTs: number[] = [];
@@ -46,8 +61,12 @@ export class MarketMetrics {
   private lastFlush = Date.now();
   private flushed = { accepted: 0, refused: 0, fills: 0, lagSum: 0, lagCount: 0 };
 
-  /** The outcome of every placement of one intake flush (cancels and amends are not orders). */
+  /**
+   * The outcome of every placement of one intake flush (cancels and amends are not orders), and
+   * the flush's size.
+   */
   observe(commands: readonly MarketCommand[], results: readonly CommandResult[]): void {
+    this.groups.observe(commands.length);
     for (let i = 0; i < commands.length; i++) {
       const kind = commands[i]?.kind;
       if (kind !== "place" && kind !== "place_oco") continue;
@@ -62,6 +81,11 @@ export class MarketMetrics {
   /** Times one funds lock (the object's Postgres round trip) and counts its failures. */
   timeLock<T>(lock: Promise<T>): Promise<T> {
     return timed(() => lock, this.lockLatency, { inc: () => this.lockErrors++ });
+  }
+
+  /** One stage of one flush (or, for `queue`, of one call), in milliseconds. */
+  stage(stage: FlushStage, ms: number): void {
+    this.stages[FLUSH_STAGES.indexOf(stage)]!.observe(Math.max(0, ms) / 1000);
   }
 
   /** Entries read by a settler (the object's own, the cron's or a cancel's): their match times. */
@@ -121,9 +145,13 @@ export class MarketMetrics {
   snapshot(market: string, g: MarketGauges): MetricSnapshot[] {
     const labels = { market };
     const one = (value: number): SeriesSnapshot[] => [{ labels, value }];
-    const histogram = (h: HistogramSeries): SeriesSnapshot[] => [
-      { labels, counts: Array.from(h.counts), sum: h.sum, count: h.count },
-    ];
+    const series = (h: HistogramSeries, more: Record<string, string> = {}): SeriesSnapshot => ({
+      labels: { ...labels, ...more },
+      counts: Array.from(h.counts),
+      sum: h.sum,
+      count: h.count,
+    });
+    const histogram = (h: HistogramSeries): SeriesSnapshot[] => [series(h)];
     return [
       {
         name: "pandora_orders_accepted_total",
@@ -163,6 +191,20 @@ export class MarketMetrics {
         help: "Funds locks that failed or timed out (placements answered FUNDS_UNAVAILABLE)",
         type: "counter",
         series: one(this.lockErrors),
+      },
+      {
+        name: "pandora_market_flush_stage_seconds",
+        help: "Where an order group's time goes in the market object: queue (per call), commit, lock, wait, run",
+        type: "histogram",
+        buckets: LATENCY_BUCKETS,
+        series: this.stages.map((h) => series(h, { stage: h.labelValues[0]! })),
+      },
+      {
+        name: "pandora_market_flush_commands",
+        help: "Commands an order group (one funds lock, one storage transaction) carried",
+        type: "histogram",
+        buckets: GROUP_BUCKETS,
+        series: histogram(this.groups),
       },
       { name: "pandora_market_sockets", help: "Open WebSockets", type: "gauge", series: one(g.sockets) },
       {

@@ -7,6 +7,7 @@ import type {
 } from "../../src/domain/market/commands";
 import { withTimeout } from "../../src/lib/with-timeout";
 import type { Funding } from "./market";
+import type { FlushStage } from "./metrics";
 
 /** How long a flush waits for Postgres before it gives up on the locks it asked for. */
 const LOCK_TIMEOUT_MS = 10_000;
@@ -42,10 +43,16 @@ export interface IntakeHost {
   publishLocks(locked: readonly { funding: PlacementFunding; outcome: LockOutcome }[]): void;
   /** Every command's result of a flush (the market's metrics). */
   observe(commands: readonly MarketCommand[], results: readonly CommandResult[]): void;
+  /** Resolves once the storage writes made so far are durable (when the output gate opens). */
+  durable(): Promise<void>;
+  /** How long one stage of a flush took (the market's metrics). */
+  stage(stage: FlushStage, ms: number): void;
 }
 
 interface Waiting {
   commands: readonly MarketCommand[];
+  /** When the call was submitted (workerd's clock: it advances between turns). */
+  at: number;
   resolve(results: CommandResult[]): void;
   reject(err: unknown): void;
 }
@@ -75,6 +82,9 @@ interface Flush {
   locking: Promise<LockOutcome[] | null>;
   /** What `prepare` threw: the group is refused whole. */
   failed?: unknown;
+  /** When the group was taken, and when its in-flight notes were durable (the lock left then). */
+  takenAt: number;
+  durableAt?: number;
 }
 
 /**
@@ -96,7 +106,7 @@ export class OrderIntake {
 
   submit(commands: readonly MarketCommand[]): Promise<CommandResult[]> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ commands, resolve, reject });
+      this.queue.push({ commands, at: Date.now(), resolve, reject });
       if (!this.draining) {
         this.draining = true;
         // A microtask later: calls delivered in the same turn join the first group.
@@ -111,18 +121,32 @@ export class OrderIntake {
       while (next) {
         const current = next;
         const outcomes = await current.locking;
+        const back = Date.now();
+        if (current.toLock.length) this.timeLock(current, back);
         next = this.queue.length ? this.prepare(this.queue.splice(0)) : undefined;
+        this.host.stage("wait", Date.now() - back);
         this.finish(current, outcomes);
+        this.host.stage("run", Date.now() - back);
       }
     } finally {
       this.draining = false;
     }
   }
 
+  /** The lock's two parts: its notes' commit, then the Postgres round trip. */
+  private timeLock(flush: Flush, back: number): void {
+    const durableAt = flush.durableAt ?? back;
+    this.host.stage("commit", durableAt - flush.takenAt);
+    this.host.stage("lock", back - durableAt);
+  }
+
   /** Refusals before any funds move; the placements to lock noted durably and sent to Postgres. */
   private prepare(group: readonly Waiting[]): Flush {
+    const takenAt = Date.now();
+    for (const w of group) this.host.stage("queue", takenAt - w.at);
     const commands = group.flatMap((w) => w.commands);
     const flush: Flush = {
+      takenAt,
       group,
       commands,
       results: new Array<CommandResult | undefined>(commands.length),
@@ -147,6 +171,10 @@ export class OrderIntake {
         const placements = flush.toLock.map((i) => commands[i] as Placement);
         flush.inFlight = placements.map((c) => ({ orderId: c.orderId, userId: c.userId }));
         this.host.markInFlight(flush.inFlight);
+        this.host.durable().then(
+          () => (flush.durableAt = Date.now()),
+          () => {}, // a failed commit breaks the object: the lock never leaves (the output gate)
+        );
         flush.locking = withTimeout(
           this.host.lockFunds(placements.map((c) => c.funding!)),
           LOCK_TIMEOUT_MS,

@@ -78,6 +78,16 @@ describe("GET /api/v1/admin/metrics", () => {
     expect(Number(sampleOf(families, "pandora_settlement_backlog", { market })?.value)).toBe(0);
     expect(Number(sampleOf(families, "pandora_market_status", { market, status: "trading" })?.value)).toBe(1);
     expect(Number(sampleOf(families, "pandora_settlement_quarantine_open", { market })?.value)).toBe(0);
+    // Where the order groups' time went: three placements, each in its own group, each locked once
+    // (the first group may come before the book is configured: refused unlocked, then retried).
+    const stage = (name: string) =>
+      histogramCount(text, "pandora_market_flush_stage_seconds", `market="${market}",stage="${name}"`);
+    const groups = histogramCount(text, "pandora_market_flush_commands", `market="${market}"`);
+    expect(groups).toBeGreaterThanOrEqual(3);
+    expect(stage("queue")).toBe(groups);
+    expect(stage("run")).toBe(groups);
+    expect(stage("commit")).toBe(3);
+    expect(stage("lock")).toBe(3);
 
     // The Worker's own: the order route counted by its pattern and status, with a latency histogram.
     const orders = sampleOf(families, "pandora_http_requests_total", {
