@@ -77,7 +77,8 @@ export function readOutbox(sql: SqlStorage, afterSeq: number, limit: number): Ou
 
 /**
  * Whole pages after `afterSeq`, at least one and then while they total at most `maxEntries`,
- * joined by SQLite into one string (no row or entry reaches JavaScript on its own); null when
+ * joined by SQLite into one JSON array of entries (no row or entry reaches JavaScript on its
+ * own, and Postgres parses one flat array); null when
  * there are none, or the range holds rows from before pages (the caller reads entries then).
  */
 type PagesRow = {
@@ -101,9 +102,10 @@ export function readOutboxPages(sql: SqlStorage, afterSeq: number, maxEntries: n
          SELECT coalesce((SELECT max(seq) FROM outbox WHERE seq > ?1 AND seq <= ?1 + ?2),
            (SELECT min(seq) FROM outbox WHERE seq > ?1)) AS last
        )
-       -- The pages in the order the key scan reads them (a sort would copy every body once
+       -- The pages' entries as ONE array (each page's text without its brackets, joined: no
+       -- parsing), in the order the key scan reads the pages (a sort would copy every body once
        -- more); whoever needs the entries in order sorts them (settle_page does).
-       SELECT '[' || group_concat(o.body, ',') || ']' AS pages,
+       SELECT '[' || group_concat(substr(o.body, 2, length(o.body) - 2), ',') || ']' AS pages,
          coalesce(sum(o.n), 0) AS count, count(*) AS rows,
          count(o.n) + count(o.ts) + count(o.epoch) AS clean, min(o.epoch) AS epoch,
          json_group_array(json_array(o.seq, o.ts) ORDER BY o.seq) AS marks,

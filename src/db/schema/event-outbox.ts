@@ -13,6 +13,11 @@ export const eventOutbox = pgTable(
     stream: text("stream").notNull(),
     /** The full envelope `{id, type, timestamp, user_id, payload, metadata}` as published. */
     envelope: jsonb("envelope").$type<Record<string, unknown>>().notNull(),
+    /**
+     * Set: `envelope` is a settled page's events in `settle_page`'s compact form, this many once
+     * expanded by the relay (src/domain/events/settled-page-events.ts). Null: one envelope.
+     */
+    pageEvents: integer("page_events"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     publishedAt: timestamp("published_at", { withTimezone: true }),
     attempts: integer("attempts").notNull().default(0),

@@ -4,6 +4,7 @@ import type { Database, DbExecutor } from "../../db/client";
 import { jsonRowsInsert } from "../../db/json-insert";
 import { eventOutbox } from "../../db/schema";
 import type { RequestMetadata } from "../../http/request-metadata";
+import { expandSettledPage, type SettledPage } from "./settled-page-events";
 
 /** Streams are capped near this length (`XADD ... MAXLEN ~`). */
 export const STREAM_MAX_LENGTH = 10_000;
@@ -58,6 +59,17 @@ export function eventsInsert(events: DomainEvent[]): SQL {
   );
 }
 
+type PendingRow = { id: string; stream: string; envelope: string; page_events: number | null };
+
+/** A pending row's events: the texts to publish and (parsed only when asked) their envelopes. */
+function eventsOfRow(row: PendingRow): { texts: string[]; envelopes: () => EventEnvelope[] } {
+  if (row.page_events === null) {
+    return { texts: [row.envelope], envelopes: () => [JSON.parse(row.envelope) as EventEnvelope] };
+  }
+  const envelopes = expandSettledPage(JSON.parse(row.envelope) as SettledPage);
+  return { texts: envelopes.map((e) => JSON.stringify(e)), envelopes: () => envelopes };
+}
+
 /** Arbitrary constant naming the relay's advisory lock. */
 const RELAY_LOCK_KEY = 7_301_001;
 
@@ -78,6 +90,7 @@ export interface RelayResult {
  * once (a crash between XADD and the update republishes): consumers dedupe on envelope `id`.
  * One relay at a time, under a transaction-scoped advisory lock: two relays publishing
  * disjoint batches side by side could put a later event on a stream before an earlier one.
+ * A settled page's row is published as the events it holds (settled-page-events.ts).
  * Callers that must know the outbox is drained (the cron, tests) wait for the lock. The
  * after-response relays pass `waitForLock: false`: waiting inside a transaction would hold a
  * connection per waiting request, so they back off and retry a few times instead, and the
@@ -125,32 +138,44 @@ async function relayUnderLock(
     }
     let published = 0;
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      // The envelopes as text: published as stored, never parsed and re-serialised for Redis.
-      const { rows: pending } = await tx.execute<{ id: string; stream: string; envelope: string }>(
-        sql`select id::text as id, stream, envelope::text as envelope from ${eventOutbox}
-          where ${eventOutbox.publishedAt} is null order by ${eventOutbox.id} limit ${limit}`,
+      // Whole rows while their events total at most `limit` (at least one row: a settled
+      // page's row holds one event per entry or two). The envelopes as text: a single event is
+      // published as stored, never parsed and re-serialised for Redis.
+      const { rows: pending } = await tx.execute<PendingRow>(
+        sql`select id::text as id, stream, envelope::text as envelope, page_events from (
+            select r.*, sum(coalesce(r.page_events, 1)) over (order by r.id) - coalesce(r.page_events, 1) as before
+            from (select id, stream, envelope, page_events from ${eventOutbox}
+              where ${eventOutbox.publishedAt} is null order by ${eventOutbox.id} limit ${limit}) r) p
+          where p.before < ${limit}`,
       );
       if (pending.length === 0) break;
-      // One pipelined request for the page (XADDs run in order), then one UPDATE: two round
-      // trips per page instead of two per event. A failed XADD stops the page there; the ones
+      const events = pending.map(eventsOfRow);
+      // Pipelined requests of at most `limit` events (XADDs run in order), then one UPDATE: a
+      // few round trips per page instead of two per event. A failed XADD stops there; the ones
       // after it may have landed too and go out again later (at least once; consumers dedupe).
-      const pipe = redis.pipeline();
-      for (const row of pending) {
-        pipe.xadd(
-          row.stream,
-          "*",
-          { event: row.envelope },
-          { trim: { type: "MAXLEN", threshold: STREAM_MAX_LENGTH, comparison: "~" } },
-        );
-      }
       let delivered = pending.length;
       let failure: unknown;
-      try {
-        const results = await pipe.exec({ keepErrors: true });
-        const bad = results.findIndex((r) => r.error !== undefined);
-        if (bad >= 0) [delivered, failure] = [bad, results[bad]!.error];
-      } catch (err) {
-        [delivered, failure] = [0, err];
+      const items = events.flatMap((row, r) =>
+        row.texts.map((text) => ({ r, stream: pending[r]!.stream, text })),
+      );
+      for (let from = 0; from < items.length && failure === undefined; from += limit) {
+        const chunk = items.slice(from, from + limit);
+        const pipe = redis.pipeline();
+        for (const item of chunk) {
+          pipe.xadd(
+            item.stream,
+            "*",
+            { event: item.text },
+            { trim: { type: "MAXLEN", threshold: STREAM_MAX_LENGTH, comparison: "~" } },
+          );
+        }
+        try {
+          const results = await pipe.exec({ keepErrors: true });
+          const bad = results.findIndex((r) => r.error !== undefined);
+          if (bad >= 0) [delivered, failure] = [chunk[bad]!.r, results[bad]!.error];
+        } catch (err) {
+          [delivered, failure] = [chunk[0]!.r, err];
+        }
       }
       if (delivered > 0) {
         const sent = pending.slice(0, delivered);
@@ -159,14 +184,14 @@ async function relayUnderLock(
         await Promise.all([
           onPublished?.(
             db,
-            sent.map((row) => JSON.parse(row.envelope) as EventEnvelope),
+            events.slice(0, delivered).flatMap((row) => row.envelopes()),
           ),
           tx.execute(sql`update ${eventOutbox}
             set published_at = now(), attempts = ${eventOutbox.attempts} + 1
             where ${eventOutbox.id} = any(${`{${sent.map((row) => row.id).join(",")}}`}::bigint[])
               and ${eventOutbox.publishedAt} is null`),
         ]);
-        published += delivered;
+        published += events.slice(0, delivered).reduce((n, row) => n + row.texts.length, 0);
       }
       if (failure !== undefined) {
         await tx
@@ -174,7 +199,8 @@ async function relayUnderLock(
           .set({ attempts: sql`${eventOutbox.attempts} + 1`, lastError: String(failure).slice(0, 500) })
           .where(eq(eventOutbox.id, BigInt(pending[delivered]!.id)));
         // Keep per-stream order: stop at the first failure, the cron retries.
-        return { published, failed: pending.length - delivered };
+        const failed = events.slice(delivered).reduce((n, row) => n + row.texts.length, 0);
+        return { published, failed };
       }
     }
     return { published, failed: 0 };

@@ -9,7 +9,10 @@ import type { OutboxEntry } from "./plan";
  * durable-objects/market/outbox.ts), so settling them parses nothing on the object's thread.
  */
 export interface OutboxPages {
-  /** A JSON array of pages, each a JSON array of entries (pages not necessarily in order). */
+  /**
+   * ONE JSON array of the pages' entries (the stored pages' texts joined; pages not necessarily
+   * in order): what `settle_page` parses, once.
+   */
   pages: string;
   /** Entries in the pages (those at or below the reader's sequence in the first one included). */
   count: number;
@@ -21,7 +24,7 @@ export interface OutboxPages {
   lastSeq?: number;
 }
 
-/** What `settle_page` (migrations/0013_settle_page.sql) answers. */
+/** What `settle_page` (migrations/0013_settle_page.sql, now 0018) answers. */
 export type PageOutcome =
   | { status: "ok"; lastSeq: number; entries: number; trades: number; balances: BalanceAfter[] }
   | { status: "busy" }
@@ -54,7 +57,7 @@ export async function settlePage(
   wait: boolean,
 ): Promise<PageOutcome> {
   const result = await db.execute<{ r: string }>(
-    sql`select settle_page(${rules.symbol}, ${epoch}::text, ${pages}::jsonb, ${rules.baseAsset},
+    sql`select settle_page(${rules.symbol}, ${epoch}::text, ${pages}::json, ${rules.baseAsset},
       ${rules.quoteAsset}, ${rules.baseDecimals}::int, ${wait}) as r`,
   );
   const raw = JSON.parse(result.rows[0]!.r) as RawOutcome;
@@ -82,8 +85,7 @@ export async function settlePage(
 
 /** The entries of stored pages in sequence order, each with the pages' epoch (the fallback path). */
 export function entriesOfPages(pages: OutboxPages): OutboxEntry[] {
-  return (JSON.parse(pages.pages) as OutboxEntry[][])
-    .flat()
+  return (JSON.parse(pages.pages) as OutboxEntry[])
     .map((e) => ({ ...e, epoch: pages.epoch }))
     .sort((a, b) => a.seq - b.seq);
 }
@@ -91,7 +93,7 @@ export function entriesOfPages(pages: OutboxPages): OutboxEntry[] {
 /** Parsed entries as one page (RPC readers), under the first epoch they name. */
 export function pagesOfEntries(entries: readonly OutboxEntry[]): { pages: string; epoch: string | null } {
   return {
-    pages: JSON.stringify([entries]),
+    pages: JSON.stringify(entries),
     epoch: entries.find((e) => e.epoch !== undefined)?.epoch ?? null,
   };
 }

@@ -1,5 +1,5 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import { count, eq, isNull, min } from "drizzle-orm";
+import { count, eq, isNull, min, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { eventOutbox, settlementQuarantine } from "../../db/schema";
 import { describeError, type Logger } from "../../lib/logger";
@@ -39,7 +39,11 @@ export async function collectMetrics(env: Env, db: Database, redis: Redis, log: 
       .where(eq(settlementQuarantine.status, "open"))
       .groupBy(settlementQuarantine.market),
     db
-      .select({ n: count(), oldest: min(eventOutbox.createdAt) })
+      .select({
+        // A settled page's row holds many events (src/domain/events/settled-page-events.ts).
+        n: sql<string>`coalesce(sum(coalesce(${eventOutbox.pageEvents}, 1)), 0)`,
+        oldest: min(eventOutbox.createdAt),
+      })
       .from(eventOutbox)
       .where(isNull(eventOutbox.publishedAt)),
     readReconciliationStatus(redis).catch((err: unknown) => {
@@ -51,7 +55,7 @@ export async function collectMetrics(env: Env, db: Database, redis: Redis, log: 
   const open = new Map(quarantine.map((q) => [q.market, q.n]));
   for (const r of rules) gauges.quarantineOpen.series(r.symbol).set(open.get(r.symbol) ?? 0);
   const pending = events[0];
-  gauges.eventBacklog.series().set(pending?.n ?? 0);
+  gauges.eventBacklog.series().set(Number(pending?.n ?? 0));
   const oldest = pending?.oldest ? new Date(pending.oldest).getTime() : null;
   gauges.eventOldest.series().set(oldest === null ? 0 : Math.max(0, (Date.now() - oldest) / 1000));
   if (reconciliation) {

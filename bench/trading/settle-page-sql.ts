@@ -1,0 +1,205 @@
+// `node --import tsx bench/trading/settle-page-sql.ts`: settlement's own Postgres cost per
+// entry: `settle_page` called directly on the local stack's Postgres (no Worker, no object), as
+// the market object's settler calls it: one call per page of N entries (BENCH_SIZES, default
+// 40,400,2000), BENCH_REPEAT times per size. A page is fills of resting makers by takers: per
+// trade the taker's acceptance, the trade and both orders' closing entries (4 entries). Prints
+// the backend's CPU per entry (/proc: what load on a shared machine leaves alone) for the call
+// and for relaying its events (the relay's read and mark of event_outbox, Redis left out), the
+// server's execution time per call (EXPLAIN ANALYZE) and the events' rows.
+//   BENCH_BASELINE=<sql file>: also that file's `settle_page` (e.g. migrations/0016_…, which
+//     takes the pages as jsonb), alternating with the current one in the same run: compare by
+//     the ratio.
+//   BENCH_EXPLAIN=<n>: first one call of n entries with every statement's plan and time
+//     (auto_explain, nested statements included).
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { applyMigrations } from "../../scripts/lib/migrate";
+import { openNodeDatabase } from "../../scripts/lib/node-database";
+import { seedDemoData } from "../../scripts/lib/seed";
+import { startStack } from "../../scripts/stack/start-stack";
+import { FREE_PORTS } from "../../scripts/stack/stack-info";
+import { newOrderId } from "../../src/domain/market/order-id";
+
+const SIZES = (process.env.BENCH_SIZES ?? "40,400,2000").split(",").map(Number);
+const REPEAT = Number(process.env.BENCH_REPEAT ?? 10);
+const TRADERS = Number(process.env.BENCH_TRADERS ?? 20);
+const BASELINE = process.env.BENCH_BASELINE;
+const MARKET = "BTC-USDT";
+const PRICE_MINOR = 64_000_000_000n; // 64,000 USDT (6 decimals)
+const QUANTITY_MINOR = 100_000n; // 0.001 BTC (8 decimals)
+const QUOTE_MINOR = (PRICE_MINOR * QUANTITY_MINOR) / 10n ** 8n;
+
+const dataDir = mkdtempSync(join(tmpdir(), "pandora-bench-settle-"));
+const stack = await startStack({ dataDir, ports: FREE_PORTS });
+try {
+  const { info } = stack;
+  await applyMigrations(info.databaseUrl, info.neonWsProxy);
+  const { db, pool } = openNodeDatabase(info.databaseUrl, info.neonWsProxy);
+  await seedDemoData(db, { adminEmail: "admin@bench.test", adminPassword: "bench admin pass phrase" });
+  await pool.end();
+  const client = new pg.Client({ connectionString: info.databaseUrl });
+  client.on("error", () => {});
+  await client.connect();
+  const { rows: users } = await client.query<{ id: string }>(
+    `INSERT INTO users (email, first_name, last_name, password_hash, kyc_status)
+     SELECT 'settle-' || g || '@bench.test', 'Settle', 'Bench', 'x', 'verified' FROM generate_series(1, $1) g
+     RETURNING id`,
+    [TRADERS],
+  );
+  await client.query(
+    `INSERT INTO balances (user_id, asset, available, locked)
+     SELECT u, a, 10::numeric ^ 30, 10::numeric ^ 30 FROM unnest($1::uuid[]) u, unnest(ARRAY['USDT', 'BTC']) a`,
+    [users.map((u) => u.id)],
+  );
+
+  let seq = 0;
+  let trade = 0;
+  let ts = Date.now();
+  /** A page of `size` entries (a multiple of 4), its orders inserted as the lock left them. */
+  async function page(size: number): Promise<Record<string, unknown>[]> {
+    const entries: Record<string, unknown>[] = [];
+    const orders: unknown[][] = [];
+    for (let i = 0; i < size / 4; i++) {
+      const taker = { id: newOrderId(), user: users[trade % users.length]!.id };
+      const maker = { id: newOrderId(), user: users[(trade + 1) % users.length]!.id };
+      orders.push([taker.id, taker.user, "buy", "pending", "USDT", QUOTE_MINOR.toString()]);
+      orders.push([maker.id, maker.user, "sell", "new", "BTC", QUANTITY_MINOR.toString()]);
+      const at = ts++;
+      const order = { kind: "order", ts: at, market: MARKET };
+      entries.push({
+        seq: ++seq,
+        ...order,
+        event: "accepted",
+        orderId: taker.id,
+        userId: taker.user,
+        status: "new",
+      });
+      entries.push({
+        seq: ++seq,
+        kind: "trade",
+        ts: at,
+        tradeId: `${MARKET}:${++trade}`,
+        market: MARKET,
+        price: "64000.00",
+        quantity: "0.00100",
+        priceMinor: PRICE_MINOR.toString(),
+        quantityMinor: QUANTITY_MINOR.toString(),
+        takerSide: "buy",
+        takerOrderId: taker.id,
+        takerUserId: taker.user,
+        makerOrderId: maker.id,
+        makerUserId: maker.user,
+        makerFeeBps: 10,
+        takerFeeBps: 20,
+      });
+      for (const o of [maker, taker]) {
+        const done = { event: "done", status: "filled", remaining: "0.00000", filled: "0.00100" };
+        entries.push({ seq: ++seq, ...order, ...done, orderId: o.id, userId: o.user });
+      }
+    }
+    await client.query(
+      `INSERT INTO orders (id, user_id, market, side, type, time_in_force, price, quantity, status, lock_asset, locked_amount)
+       SELECT (o->>0)::uuid, (o->>1)::uuid, $2, (o->>2)::order_side, 'limit', 'GTC', $3::numeric, $4::numeric, (o->>3)::order_status, o->>4, (o->>5)::numeric
+       FROM jsonb_array_elements($1::jsonb) o`,
+      [JSON.stringify(orders), MARKET, PRICE_MINOR.toString(), QUANTITY_MINOR.toString()],
+    );
+    return entries;
+  }
+
+  type Fn = { name: string; arg: (entries: unknown[]) => [text: string, type: "json" | "jsonb"] };
+  const functions: Fn[] = [{ name: "settle_page", arg: (e) => [JSON.stringify(e), "json"] }];
+  if (BASELINE) {
+    const text = readFileSync(BASELINE, "utf8").replace(
+      /FUNCTION settle_page\(/,
+      "FUNCTION settle_page_baseline(",
+    );
+    await client.query(text);
+    functions.push({ name: "settle_page_baseline", arg: (e) => [JSON.stringify([e]), "jsonb"] });
+  }
+  const call = (fn: (typeof functions)[number], entries: unknown[], explain: string) => {
+    const [text, type] = fn.arg(entries);
+    return client.query<Record<string, string>>(
+      `${explain} SELECT ${fn.name}($1, NULL, $2::${type}, 'BTC', 'USDT', 8, true) AS r`,
+      [MARKET, text],
+    );
+  };
+  /** What the relay does in Postgres for pending events (src/domain/events/event-outbox.ts), Redis left out. */
+  async function relaySql(): Promise<number> {
+    let rows = 0;
+    for (;;) {
+      const { rows: pending } = await client.query<{ id: string; envelope: string }>(
+        `select id::text as id, stream, envelope::text as envelope, page_events from (
+           select r.*, sum(coalesce(r.page_events, 1)) over (order by r.id) - coalesce(r.page_events, 1) as before
+           from (select id, stream, envelope, page_events from event_outbox
+             where published_at is null order by id limit 500) r) p
+         where p.before < 500`,
+      );
+      if (pending.length === 0) return rows;
+      rows += pending.length;
+      await client.query(
+        "update event_outbox set published_at = now(), attempts = attempts + 1 where id = any($1::bigint[]) and published_at is null",
+        [pending.map((r) => r.id)],
+      );
+    }
+  }
+
+  if (process.env.BENCH_EXPLAIN) {
+    await client.query("LOAD 'auto_explain'");
+    await client.query(
+      "SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SET auto_explain.log_analyze = on; SET client_min_messages = log",
+    );
+    client.on("notice", (m) => console.log(m.message));
+    await call(functions[0]!, await page(Number(process.env.BENCH_EXPLAIN)), "");
+    await client.query("RESET client_min_messages");
+    client.removeAllListeners("notice");
+  }
+  await relaySql();
+  const { rows: pid } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  const cpuMs = () => {
+    const fields = readFileSync(`/proc/${pid[0]!.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+  };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(
+    "| function | entries a call | backend CPU µs / entry | relay CPU µs / entry | server ms a call (median) | server µs / entry | event rows a call | entries settled |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const size of SIZES) {
+    const figures = functions.map(() => ({ server: [] as number[], cpu: 0, relay: 0, rows: 0, settled: 0 }));
+    for (let r = 0; r < REPEAT; r++) {
+      // Alternating, so load drift on a shared machine reaches every function alike.
+      for (const [k, fn] of functions.entries()) {
+        const f = figures[k]!;
+        const entries = await page(size);
+        const c0 = cpuMs();
+        const { rows } = await call(fn, entries, "EXPLAIN (ANALYZE, TIMING OFF, FORMAT TEXT)");
+        const c1 = cpuMs();
+        f.rows += await relaySql();
+        f.relay += cpuMs() - c1;
+        f.cpu += c1 - c0;
+        f.server.push(
+          Number(/Execution Time: ([\d.]+)/.exec(rows.map((x) => x["QUERY PLAN"]).join("\n"))![1]),
+        );
+        const { rows: c } = await client.query<{ n: string }>(
+          "SELECT last_seq AS n FROM settlement_cursors WHERE market = $1",
+          [MARKET],
+        );
+        if (Number(c[0]!.n) === seq) f.settled += size;
+      }
+    }
+    for (const [k, fn] of functions.entries()) {
+      const f = figures[k]!;
+      const s = median(f.server);
+      const n = size * REPEAT;
+      console.log(
+        `| ${fn.name} | ${size} | ${((f.cpu * 1000) / n).toFixed(0)} | ${((f.relay * 1000) / n).toFixed(0)} | ${s.toFixed(2)} | ${((s * 1000) / size).toFixed(0)} | ${(f.rows / REPEAT).toFixed(0)} | ${f.settled} of ${n} |`,
+      );
+    }
+  }
+  await client.end();
+} finally {
+  await stack.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
