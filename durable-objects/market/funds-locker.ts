@@ -6,7 +6,7 @@ const isTraceId = (id: string) => /^[0-9a-f]{32}$/.test(id);
 
 /**
  * The object's Postgres connection for placements: every placement of a flush is recorded and
- * funded by ONE call of `place_orders` (migrations/0015_place_orders_set_based.sql), one round
+ * funded by ONE call of `place_orders` (migrations/0017_place_orders_by_key.sql), one round
  * trip and one Postgres commit whatever the count. Its own connection, apart from the settler's and the sockets' reads, so a
  * long settlement round or a burst of snapshots never delays an order.
  */

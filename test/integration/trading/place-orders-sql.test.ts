@@ -7,14 +7,15 @@ import { newOrderId } from "../../../src/domain/market/order-id";
 import row0005 from "../../../migrations/0005_place_orders.sql?raw";
 
 /**
- * The set-based `place_orders` (migration 0015) against its row-at-a-time predecessor (0005,
- * loaded here as `pg_temp.place_orders_0005`): on random mixed batches — several users and
- * assets, amounts that run a balance dry mid-batch or are not positive, ids and
- * client_order_ids repeated inside the batch or already known to Postgres, OCO pairs — both
+ * The set-based `place_orders` (migrations 0015, then 0017) against its row-at-a-time
+ * predecessor (0005, loaded here as `pg_temp.place_orders_0005`): on random mixed batches —
+ * several users and assets, amounts that run a balance dry mid-batch or are not positive, ids
+ * and client_order_ids repeated inside the batch or already known to Postgres, OCO pairs — both
  * give the same outcome per placement and leave the same order rows, balances, audit rows and
  * sums of lock postings. What 0015 changes on purpose: one lock entry (two postings) per balance
  * row and flush, not per placement, so every lock of a row in the flush reports the balance the
- * flush left and one version. Everything runs in one transaction that is rolled back.
+ * flush left and one version; 0017 names each order of the entry with its amount in the
+ * entry's metadata. Everything runs in one transaction that is rolled back.
  */
 
 const ASSETS = ["BTC", "USDT"] as const;
@@ -123,6 +124,11 @@ const pgArray = (xs: readonly string[]) => `{${xs.join(",")}}`;
 
 type Outcome = Record<string, unknown> & { i: number };
 
+/** What a lock entry says of the orders it locks for (0017). */
+interface LockMetadata {
+  orders: { id: string; amount: string }[];
+}
+
 /** What a call left: its outcomes and every row it wrote (the setup's lock entries aside). */
 async function callAndLook(db: DbExecutor, fn: string, world: World, batch: unknown[]) {
   const { rows } = await db.execute<{ r: Outcome[] }>(
@@ -145,6 +151,9 @@ async function callAndLook(db: DbExecutor, fn: string, world: World, batch: unkn
         and e.reference <> all(${pgArray(world.knownIds)}::text[]) group by 1, 2, 3 order by 1, 2, 3`),
     audit: await look(sql`select resource_id, actor_id, details from audit_logs
       where action = 'order.place' and resource_id = any(${pgArray(ids)}::text[]) order by resource_id`),
+    lockEntries: (await look(sql`select e.metadata from ledger_entries e
+      where e.type = 'order.lock' and e.reference = any(${pgArray(ids)}::text[])
+        and e.reference <> all(${pgArray(world.knownIds)}::text[])`)) as { metadata: LockMetadata }[],
   };
 }
 
@@ -197,6 +206,14 @@ describe("place_orders (set-based)", () => {
           const sums = (ps: Record<string, unknown>[]) => ps.map(({ entries: _n, ...sum }) => sum);
           expect(sums(now.postings)).toEqual(sums(before.postings));
           for (const p of now.postings) expect(p.entries).toBe(1);
+          // The lock entries name every locked placement once, with its amount (F3).
+          const named = now.lockEntries.flatMap((e) => e.metadata.orders);
+          const locked = now.outcomes.filter((o) => o.outcome === "locked");
+          expect(named.sort((x, y) => x.id.localeCompare(y.id))).toEqual(
+            locked
+              .map((o) => ({ id: batch[o.i]!.rows[0]!.id, amount: String(specs[o.i]!.amount) }))
+              .sort((x, y) => x.id.localeCompare(y.id)),
+          );
           // Every lock of a balance row: the balance the flush left, under one version.
           const rows = new Map<string, { available: string; locked: string; version: unknown }>();
           for (const o of now.outcomes) {
