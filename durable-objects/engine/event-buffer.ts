@@ -1,6 +1,11 @@
-import { DoneReason, EventKind, type EventKindCode, SIDE_NAMES } from "./codes";
+import * as codes from "./codes";
+import type { EventKindCode } from "./codes";
 import { resized } from "./typed-arrays";
 import type { SideName } from "./types";
+
+// Module-level copies of imported values the hot path reads: V8 folds a module's own constants
+// into compiled code but loads and checks an imported binding at each use (see matching-engine.ts).
+const { EventKind, SIDE_NAMES } = codes;
 
 /** A plain-object copy of one event, for tests, logs and journals (allocates; not for hot paths). */
 export type EngineEvent =
@@ -267,7 +272,7 @@ export class EventBuffer {
           seq,
           orderId,
           userId,
-          reason: DONE_NAMES[code as (typeof DoneReason)[keyof typeof DoneReason]],
+          reason: DONE_NAMES[code as (typeof codes.DoneReason)[keyof typeof codes.DoneReason]],
           remaining: this.quantity(i),
           filled: this.quantity2(i),
         };

@@ -1,4 +1,9 @@
-import {
+import * as codes from "./codes";
+import type { PlaceOrder } from "./types";
+
+// Module-level copies of imported values the hot path reads: V8 folds a module's own constants
+// into compiled code but loads and checks an imported binding at each use (see matching-engine.ts).
+const {
   OrderType,
   Reject,
   SELF_TRADE_NAMES,
@@ -8,8 +13,7 @@ import {
   TimeInForce,
   TRAILING_UNIT_NAMES,
   TrailingUnit,
-} from "./codes";
-import type { PlaceOrder } from "./types";
+} = codes;
 
 /** A validated place command in engine codes; one instance is reused per command (no garbage). */
 export class OrderRequest {

@@ -1,8 +1,14 @@
-import { Side } from "./codes";
+import * as codes from "./codes";
 import { FarLevels } from "./far-levels";
 import { LevelBitset } from "./level-bitset";
-import { LEVEL, NEXT, type OrderPool, PREV, PRICE, RECORD_SHIFT, F64_SHIFT, SHOWN } from "./order-pool";
+import * as record from "./order-pool";
+import type { OrderPool } from "./order-pool";
 import { resized } from "./typed-arrays";
+
+// Module-level copies of imported values the hot path reads: V8 folds a module's own constants
+// into compiled code but loads and checks an imported binding at each use (see matching-engine.ts).
+const { Side } = codes;
+const { LEVEL, NEXT, PREV, PRICE, RECORD_SHIFT, F64_SHIFT, SHOWN } = record;
 
 // A level record is 32 bytes (8 Int32 words): its displayed quantity as a Float64 at
 // f64[level << 2] (words 0-1), then its price and the FIFO's head and tail slots at

@@ -1,6 +1,11 @@
 import { IdIndex } from "./id-index";
-import { type OrderPool, RECORD_SHIFT, USER, USER_NEXT, USER_PREV } from "./order-pool";
+import * as record from "./order-pool";
+import type { OrderPool } from "./order-pool";
 import { resized } from "./typed-arrays";
+
+// Module-level copies of imported values the hot path reads: V8 folds a module's own constants
+// into compiled code but loads and checks an imported binding at each use (see matching-engine.ts).
+const { RECORD_SHIFT, USER, USER_NEXT, USER_PREV } = record;
 
 /**
  * Each user's live orders as an intrusive list in acceptance order (through the pool's
