@@ -3,8 +3,9 @@
 -- parsing the sorted jsonb again) and a sixth wrote one event_outbox row per event.
 -- - The page comes as ONE flat JSON array of entries (`p_entries`, json: the object joins its
 --   stored pages' texts without parsing them, durable-objects/market/outbox.ts), parsed once
---   into typed rows (`settle_entry[]`, sorted by sequence); the fills are typed rows too
---   (`settle_fill[]`). No step parses JSON again. An id that is not a uuid, or a number that is
+--   into typed rows (`settle_entry[]`, sorted by sequence); the fills and the orders' changes
+--   are typed rows too (`settle_fill[]`, `settle_order[]`: no jsonb built per order and looked up
+--   per column by the update). No step parses JSON again. An id that is not a uuid, or a number that is
 --   not one, fails the statement (SQLSTATE 22): the caller's planner fallback, as before.
 -- - The events of a page are ONE event_outbox row: `envelope` holds the page's events in a
 --   compact form ({id, timestamp, market, events: [[type, ...fields]]}) and `page_events` how
@@ -24,6 +25,9 @@ CREATE TYPE settle_fill AS (seq bigint, ts bigint, trade_id text, price_text tex
   price numeric, base numeric, quote numeric, taker_side text, buy_id uuid, sell_id uuid, buyer_id uuid,
   seller_id uuid, buyer_fee numeric, seller_fee numeric);
 --> statement-breakpoint
+CREATE TYPE settle_order AS (id uuid, user_id uuid, lock_asset text, consumed numeric, filled_quantity numeric,
+  filled_quote numeric, release numeric, status text, closing boolean, close_seq bigint, close_ts bigint, reason text);
+--> statement-breakpoint
 DROP FUNCTION IF EXISTS settle_page(text, text, jsonb, text, text, integer, boolean);
 --> statement-breakpoint
 CREATE FUNCTION settle_page(p_market text, p_epoch text, p_entries json, p_base_asset text,
@@ -41,10 +45,9 @@ DECLARE
   v_ids uuid[];
   v_known jsonb;
   v_deltas jsonb;
-  v_changed jsonb;
   v_changed_ids uuid[];
   v_unit numeric := ('1' || repeat('0', p_base_decimals))::numeric;
-  v_ords jsonb;
+  v_ords settle_order[];
   v_trs settle_fill[];
   v_moves jsonb;
   v_listed jsonb;
@@ -181,17 +184,17 @@ BEGIN
         WHEN bool_or(p.known AND p.close_event = 'rejected' AND p.fills > 0) THEN 'a rejection of an order that filled'
         WHEN bool_or(p.known AND p.consumed + p.released > p.locked) THEN 'a fill overdrawing its lock'
       END FROM planned p),
-    coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'user_id', d.user_id, 'lock_asset', d.lock_asset,
-      'consumed', d.consumed, 'filled_quantity', d.filled_quantity, 'filled_quote', d.filled_quote,
-      'release', CASE WHEN d.closing THEN d.locked - d.released - d.consumed ELSE 0 END,
-      'status', CASE
+    array_agg(ROW(d.id, d.user_id, d.lock_asset, d.consumed, d.filled_quantity, d.filled_quote,
+      CASE WHEN d.closing THEN d.locked - d.released - d.consumed ELSE 0 END,
+      CASE
         WHEN d.closing AND d.close_event = 'rejected' THEN 'rejected'
         WHEN d.closing THEN CASE WHEN d.close_status IN ('filled', 'cancelled', 'expired') THEN d.close_status ELSE 'cancelled' END
         WHEN d.fills > 0 AND d.was IN ('pending', 'new') THEN 'partially_filled'
         WHEN d.accepted AND d.was = 'pending' THEN 'new'
         ELSE d.was END,
-      'closing', d.closing, 'close_seq', d.close_seq, 'close_ts', d.close_ts, 'reason', d.close_reason)), '[]'::jsonb)
-    INTO v_problem, v_ords
+      d.closing, d.close_seq, d.close_ts, d.close_reason)::settle_order),
+    array_agg(d.id)
+    INTO v_problem, v_ords, v_changed_ids
     FROM decided d;
   IF v_problem IS NOT NULL THEN RETURN format(v_fallback, to_json(v_problem)); END IF;
 
@@ -206,11 +209,11 @@ BEGIN
       ('user_available', t.buyer_id, p_base_asset, t.base - t.buyer_fee),
       ('fee_income', NULL::uuid, p_base_asset, t.buyer_fee)) AS x(account, user_id, asset, amount)
     UNION ALL
-    SELECT (o->>'close_seq')::bigint, 'order.release:' || (o->>'id'), x.*
-    FROM jsonb_array_elements(v_ords) o, LATERAL (VALUES
-      ('user_locked', (o->>'user_id')::uuid, o->>'lock_asset', -(o->>'release')::numeric),
-      ('user_available', (o->>'user_id')::uuid, o->>'lock_asset', (o->>'release')::numeric)) AS x(account, user_id, asset, amount)
-    WHERE (o->>'release')::numeric > 0
+    SELECT o.close_seq, 'order.release:' || o.id, x.*
+    FROM unnest(v_ords) o, LATERAL (VALUES
+      ('user_locked', o.user_id, o.lock_asset, -o.release),
+      ('user_available', o.user_id, o.lock_asset, o.release)) AS x(account, user_id, asset, amount)
+    WHERE o.release > 0
   )
   SELECT
     (SELECT coalesce(jsonb_agg(jsonb_build_object('account', account, 'user_id', user_id, 'asset', asset,
@@ -227,20 +230,18 @@ BEGIN
     IF v_entry_id IS NULL THEN RETURN format(v_fallback, to_json('its journal entry exists'::text)); END IF;
   END IF;
 
-  -- Each order row found by its key and its change looked up by id (no join for the planner to
-  -- turn into a scan of the table).
-  SELECT jsonb_object_agg(x->>'id', x), array_agg((x->>'id')::uuid) INTO v_changed, v_changed_ids
-    FROM jsonb_array_elements(v_ords) x;
+  -- Each order row found by its key (`ANY`: whatever the join's plan, the table is only ever
+  -- read by key), its change joined from the typed rows.
   UPDATE orders o SET
-    status = (v_changed -> o.id::text ->> 'status')::order_status,
-    consumed_amount = (v_changed -> o.id::text ->> 'consumed')::numeric,
-    released_amount = o.released_amount + (v_changed -> o.id::text ->> 'release')::numeric,
-    filled_quantity = (v_changed -> o.id::text ->> 'filled_quantity')::numeric,
-    filled_quote = (v_changed -> o.id::text ->> 'filled_quote')::numeric,
-    closed_at = CASE WHEN (v_changed -> o.id::text ->> 'closing')::boolean
-      THEN to_timestamp((v_changed -> o.id::text ->> 'close_ts')::bigint / 1000.0) ELSE o.closed_at END,
+    status = c.status::order_status,
+    consumed_amount = c.consumed,
+    released_amount = o.released_amount + c.release,
+    filled_quantity = c.filled_quantity,
+    filled_quote = c.filled_quote,
+    closed_at = CASE WHEN c.closing THEN to_timestamp(c.close_ts / 1000.0) ELSE o.closed_at END,
     updated_at = now()
-  WHERE o.id = ANY(v_changed_ids);
+  FROM unnest(v_ords) c
+  WHERE o.id = ANY(v_changed_ids) AND o.id = c.id;
 
   -- The page's events as ONE row, in entry order (a trade: one element, the buyer's then the
   -- seller's event when expanded): [type, user, order] for an acceptance, [type, trade, price,
@@ -259,9 +260,9 @@ BEGIN
       t.buy_id, t.buyer_id, t.sell_id, t.seller_id)
     FROM unnest(v_trs) t
     UNION ALL
-    SELECT (o->>'close_seq')::bigint, 1, jsonb_build_array(CASE WHEN o->>'status' = 'filled' THEN 'order.filled'
-      ELSE 'order.cancelled' END, o->'user_id', o->'id', o->'status', nullif(o->>'reason', ''))
-    FROM jsonb_array_elements(v_ords) o WHERE (o->>'closing')::boolean
+    SELECT o.close_seq, 1, jsonb_build_array(CASE WHEN o.status = 'filled' THEN 'order.filled'
+      ELSE 'order.cancelled' END, o.user_id, o.id, o.status, nullif(o.reason, ''))
+    FROM unnest(v_ords) o WHERE o.closing
   ) ev
   HAVING count(*) > 0;
 
@@ -318,7 +319,7 @@ BEGIN
     sell_order_id, buyer_id, seller_id, buyer_fee, seller_fee, executed_at, created_at)
   SELECT p_market, t.trade_id, t.seq, t.price, t.base, t.quote, t.taker_side::order_side, t.buy_id, t.sell_id,
     t.buyer_id, t.seller_id, t.buyer_fee, t.seller_fee, to_timestamp(t.ts / 1000.0), clock_timestamp()
-  FROM unnest(v_trs) t ORDER BY t.seq;
+  FROM unnest(v_trs) t;
 
   RETURN json_build_object('status', 'ok', 'last_seq', v_top_seq, 'entries', v_n_fresh, 'trades', v_n_trades,
     'balances', v_result_balances)::text;
