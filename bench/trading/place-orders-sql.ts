@@ -8,16 +8,9 @@
 //     alternating with the current one in the same run: compare by the ratio.
 //   BENCH_EXPLAIN=<n>: first one call of n placements with every statement's plan and time
 //     (auto_explain, nested statements included).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
-import { applyMigrations } from "../../scripts/lib/migrate";
-import { openNodeDatabase } from "../../scripts/lib/node-database";
-import { seedDemoData } from "../../scripts/lib/seed";
-import { startStack } from "../../scripts/stack/start-stack";
-import { FREE_PORTS } from "../../scripts/stack/stack-info";
+import { readFileSync } from "node:fs";
 import { newOrderId } from "../../src/domain/market/order-id";
+import { median, sqlBench } from "../lib/sql-bench";
 
 const SIZES = (process.env.BENCH_SIZES ?? "1,100,500").split(",").map(Number);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 20);
@@ -64,28 +57,7 @@ function placement(userId: string, i: number) {
   };
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), "pandora-bench-lock-"));
-const stack = await startStack({ dataDir, ports: FREE_PORTS });
-try {
-  const { info } = stack;
-  await applyMigrations(info.databaseUrl, info.neonWsProxy);
-  const { db, pool } = openNodeDatabase(info.databaseUrl, info.neonWsProxy);
-  await seedDemoData(db, { adminEmail: "admin@bench.test", adminPassword: "bench admin pass phrase" });
-  await pool.end();
-  const client = new pg.Client({ connectionString: info.databaseUrl });
-  client.on("error", () => {});
-  await client.connect();
-  const { rows: users } = await client.query<{ id: string }>(
-    `INSERT INTO users (email, first_name, last_name, password_hash, kyc_status)
-     SELECT 'lock-' || g || '@bench.test', 'Lock', 'Bench', 'x', 'verified' FROM generate_series(1, $1) g
-     RETURNING id`,
-    [TRADERS],
-  );
-  await client.query(
-    `INSERT INTO balances (user_id, asset, available)
-     SELECT u, a, 10::numeric ^ 30 FROM unnest($1::uuid[]) u, unnest(ARRAY['USDT', 'BTC']) a`,
-    [users.map((u) => u.id)],
-  );
+await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
   const functions = ["place_orders"];
   if (BASELINE) {
     const text = readFileSync(BASELINE, "utf8").replace(
@@ -108,18 +80,11 @@ try {
     );
     client.on("notice", (m) => console.log(m.message));
     const size = Number(process.env.BENCH_EXPLAIN);
-    const batch = Array.from({ length: size }, () => placement(users[n % users.length]!.id, n++));
+    const batch = Array.from({ length: size }, () => placement(users[n % users.length]!, n++));
     await client.query("SELECT place_orders($1::jsonb)", [JSON.stringify(batch)]);
     await client.query("RESET client_min_messages");
     client.removeAllListeners("notice");
   }
-  // The backend's own CPU (utime + stime, /proc): unlike wall time, load on a shared machine leaves it be.
-  const { rows: pid } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-  const cpuMs = () => {
-    const fields = readFileSync(`/proc/${pid[0]!.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
-  };
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   for (const size of SIZES) {
     const figures = functions.map(() => ({
       server: [] as number[],
@@ -131,7 +96,7 @@ try {
       // Alternating, so load drift on a shared machine reaches every function alike.
       for (const [k, fn] of functions.entries()) {
         const f = figures[k]!;
-        const batch = Array.from({ length: size }, () => placement(users[n % users.length]!.id, n++));
+        const batch = Array.from({ length: size }, () => placement(users[n % users.length]!, n++));
         const t0 = performance.now();
         const c0 = cpuMs();
         const { rows } = await client.query<{ "QUERY PLAN": string }>(
@@ -158,8 +123,4 @@ try {
       );
     }
   }
-  await client.end();
-} finally {
-  await stack.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-}
+});

@@ -10,18 +10,11 @@
 //     takes the pages as jsonb), alternating with the current one in the same run: compare by
 //     the ratio.
 //   BENCH_EXPLAIN=<n>: last, one call of n entries with every statement's plan and time
-//     (auto_explain: those over 1 ms, nested ones included; no per-node timing, which costs more than
+//     (auto_explain: those over BENCH_EXPLAIN_MIN_MS, default 1 ms, nested ones included; no per-node timing, which costs more than
 //     the nodes here).
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import pg from "pg";
-import { applyMigrations } from "../../scripts/lib/migrate";
-import { openNodeDatabase } from "../../scripts/lib/node-database";
-import { seedDemoData } from "../../scripts/lib/seed";
-import { startStack } from "../../scripts/stack/start-stack";
-import { FREE_PORTS } from "../../scripts/stack/stack-info";
+import { readFileSync } from "node:fs";
 import { newOrderId } from "../../src/domain/market/order-id";
+import { median, sqlBench } from "../lib/sql-bench";
 
 const SIZES = (process.env.BENCH_SIZES ?? "8,40,400,2000").split(",").map(Number);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 10);
@@ -32,29 +25,7 @@ const PRICE_MINOR = 64_000_000_000n; // 64,000 USDT (6 decimals)
 const QUANTITY_MINOR = 100_000n; // 0.001 BTC (8 decimals)
 const QUOTE_MINOR = (PRICE_MINOR * QUANTITY_MINOR) / 10n ** 8n;
 
-const dataDir = mkdtempSync(join(tmpdir(), "pandora-bench-settle-"));
-const stack = await startStack({ dataDir, ports: FREE_PORTS });
-try {
-  const { info } = stack;
-  await applyMigrations(info.databaseUrl, info.neonWsProxy);
-  const { db, pool } = openNodeDatabase(info.databaseUrl, info.neonWsProxy);
-  await seedDemoData(db, { adminEmail: "admin@bench.test", adminPassword: "bench admin pass phrase" });
-  await pool.end();
-  const client = new pg.Client({ connectionString: info.databaseUrl });
-  client.on("error", () => {});
-  await client.connect();
-  const { rows: users } = await client.query<{ id: string }>(
-    `INSERT INTO users (email, first_name, last_name, password_hash, kyc_status)
-     SELECT 'settle-' || g || '@bench.test', 'Settle', 'Bench', 'x', 'verified' FROM generate_series(1, $1) g
-     RETURNING id`,
-    [TRADERS],
-  );
-  await client.query(
-    `INSERT INTO balances (user_id, asset, available, locked)
-     SELECT u, a, 10::numeric ^ 30, 10::numeric ^ 30 FROM unnest($1::uuid[]) u, unnest(ARRAY['USDT', 'BTC']) a`,
-    [users.map((u) => u.id)],
-  );
-
+await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
   let seq = 0;
   let trade = 0;
   let ts = Date.now();
@@ -63,8 +34,8 @@ try {
     const entries: Record<string, unknown>[] = [];
     const orders: unknown[][] = [];
     for (let i = 0; i < size / 4; i++) {
-      const taker = { id: newOrderId(), user: users[trade % users.length]!.id };
-      const maker = { id: newOrderId(), user: users[(trade + 1) % users.length]!.id };
+      const taker = { id: newOrderId(), user: users[trade % users.length]! };
+      const maker = { id: newOrderId(), user: users[(trade + 1) % users.length]! };
       orders.push([taker.id, taker.user, "buy", "pending", "USDT", QUOTE_MINOR.toString()]);
       orders.push([maker.id, maker.user, "sell", "new", "BTC", QUANTITY_MINOR.toString()]);
       const at = ts++;
@@ -156,12 +127,6 @@ try {
   // then keeps the plan for the connection's life, as the settler's pooled connection does.
   for (let i = 0; i < 6; i++) for (const fn of functions) await call(fn, await page(4), "");
   await relaySql();
-  const { rows: pid } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
-  const cpuMs = () => {
-    const fields = readFileSync(`/proc/${pid[0]!.pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
-  };
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   console.log(
     "| function | entries a call | backend CPU µs / entry | relay CPU µs / entry | server ms a call (median) | server µs / entry | event rows a call | entries settled |",
   );
@@ -202,15 +167,11 @@ try {
     const entries = await page(Number(process.env.BENCH_EXPLAIN));
     await client.query("LOAD 'auto_explain'");
     await client.query(
-      "SET auto_explain.log_min_duration = 1; SET auto_explain.log_nested_statements = on; SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off; SET client_min_messages = log",
+      `SET auto_explain.log_min_duration = ${process.env.BENCH_EXPLAIN_MIN_MS ?? 1}; SET auto_explain.log_nested_statements = on; SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off; SET client_min_messages = log`,
     );
     client.on("notice", (m) => console.log(m.message));
     await call(functions[0]!, entries, "");
     await client.query("RESET client_min_messages");
     client.removeAllListeners("notice");
   }
-  await client.end();
-} finally {
-  await stack.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-}
+});
