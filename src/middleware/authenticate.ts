@@ -17,9 +17,12 @@
  * Credentials:
  * - `Authorization: Bearer <access token>` (EdDSA JWT, see lib/access-token.ts). The session it
  *   names (`sid`) must still be live and the user not deleted: logout, logout-all, a password
- *   change or an admin delete take effect at once, not at the token's expiry. Session state is
- *   read from a Redis cache (services/auth/session-cache.ts) and from Postgres on a miss, so
- *   most authenticated requests open no database connection. A session has every permission.
+ *   change or an admin delete take effect within 2 s everywhere (at once in the isolate that
+ *   made it), not at the token's expiry. Session state is read from a Redis cache
+ *   (services/auth/session-cache.ts), which each isolate keeps a copy of for 2 s, and from
+ *   Postgres on a miss, so most authenticated requests open no database connection and send no
+ *   Redis command (the limits are counted in batches: services/auth/batched-limits.ts). A
+ *   session has every permission.
  * - `X-API-Key`, `X-API-Timestamp` (ms), `X-API-Signature` = hex HMAC-SHA256(secret,
  *   timestamp + METHOD + path-with-query + body): accepted within the environment's receive
  *   window, once (a replayed signature is refused), from an allowed IP, and only where the
@@ -42,7 +45,14 @@ import { authConfig } from "../lib/auth-config";
 import { AppError, ErrorCode, accountBanned, forbidden, unauthorized } from "../lib/errors";
 import { describeError } from "../lib/logger";
 import { verifySignedRequest } from "../services/auth/api-keys";
-import { fillCachedSession, sessionCacheKey, type CachedSession } from "../services/auth/session-cache";
+import { batchedLimits } from "../services/auth/batched-limits";
+import {
+  fillCachedSession,
+  localSession,
+  rememberSession,
+  sessionCacheKey,
+  type CachedSession,
+} from "../services/auth/session-cache";
 import { checkRateLimitsAndRead, type LimitCheck, type LimitVerdict } from "../services/auth/rate-limit";
 import { loadSessionUser } from "../domain/auth/session-principal";
 import { toUserView, type UserView } from "../domain/auth/user-view";
@@ -87,14 +97,16 @@ function credentialsOf(c: Context<AppEnv>): Credentials {
   return credentials;
 }
 
-/** The hot path's one Redis command: the request's limits (IP, caller) and its session's cache entry. */
+/** The hot path's limits (IP, caller) and its session's cache entry. */
 interface HotRound {
   verdicts: LimitVerdict[];
   session: CachedSession | null;
 }
 
 /**
- * Counts `limits` and reads the session's cache entry in ONE Redis command. Null when Redis
+ * Judges `limits` and finds the session's cache entry: from what this isolate knows when it is
+ * recent enough (batched-limits.ts, `localSession`: no Redis command; the counts follow in a
+ * batch), else in ONE Redis command that counts the limits and reads the entry. Null when Redis
  * could not answer (logged): the limits then fail open and the session is read from Postgres.
  */
 function hotRound(
@@ -102,12 +114,29 @@ function hotRound(
   limits: LimitCheck[],
   claims: AccessTokenClaims | null,
 ): Promise<HotRound | null> {
+  const redis = sharedRedis(c.env);
+  const batched = batchedLimits(redis);
+  const now = Date.now();
+  const known = claims ? localSession(claims.sid, now) : null;
+  const verdicts = known === undefined ? null : batched.admit(limits, now);
+  if (verdicts) {
+    batched.flushSoon(
+      (work) => c.executionCtx.waitUntil(work),
+      (err) => c.get("log").warn("batched rate limit counts lost", describeError(err)),
+      now,
+    );
+    return Promise.resolve({ verdicts, session: known ?? null });
+  }
   return checkRateLimitsAndRead<CachedSession>(
-    sharedRedis(c.env),
+    redis,
     limits,
     claims ? sessionCacheKey(claims.sid) : null,
   ).then(
-    ({ verdicts, value }) => ({ verdicts, session: value }),
+    ({ verdicts, value, counts }) => {
+      batched.learn(limits, counts, now);
+      if (claims && value) rememberSession(claims.sid, value, now);
+      return { verdicts, session: value };
+    },
     (err: unknown) => {
       c.get("log").warn("rate limits and session cache unavailable: allowing, reading Postgres", {
         limiters: limits.map((l) => l.name),
@@ -161,12 +190,14 @@ async function sessionPrincipal(
   let user: UserView;
   if (cached && cached.user.id === claims.sub && !cached.user.deleted_at) user = cached.user;
   else {
+    const readAt = Date.now();
     try {
       user = toUserView(await loadSessionUser(getDb(c), claims));
     } catch (err) {
       if (err instanceof InvalidAccessToken) throw unauthorized("Invalid or expired access token");
       throw err;
     }
+    rememberSession(claims.sid, { user }, readAt);
     await fillCachedSession(sharedRedis(c.env), claims.sid, user).catch(() => {});
   }
   return {
@@ -208,8 +239,9 @@ async function viaApiKey(c: Context<AppEnv>, keyId: string): Promise<Resolved> {
  * App-level, on every /api request: the per-IP limit (100/min by default; the IP is
  * CF-Connecting-IP, which Cloudflare always sets at the edge; a request without it, as from
  * local tools and tests, is not IP-limited). For a request with a valid-looking access token
- * the same Redis command also counts the caller's limit and reads the session's cache entry,
- * so an authenticated request costs one round trip; `authenticate` then picks the result up.
+ * the same round (`hotRound`) also counts the caller's limit and finds the session's cache
+ * entry, so an authenticated request costs at most one Redis round trip, and none while this
+ * isolate's knowledge is recent; `authenticate` then picks the result up.
  * The IP verdict is always applied before the route runs; its RateLimit-* headers are written
  * unless the caller's (stricter) replace them.
  */

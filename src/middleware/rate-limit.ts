@@ -17,7 +17,9 @@ import {
  * Rate limits (sliding windows in Redis, limits per environment in wrangler.toml):
  * - per IP (100/min) on every /api request: `apiRateLimit` in authenticate.ts.
  * - per user or API key (60/min): `authenticate` (for access tokens, counted by `apiRateLimit`
- *   in the same Redis command as the IP limit and the session read: `checkRateLimitsAndRead`).
+ *   with the IP limit: judged in the isolate and counted in Redis in batches while it knows
+ *   recent counts, services/auth/batched-limits.ts, else in one Redis command with the session
+ *   read: `checkRateLimitsAndRead`).
  * - login (5 per 15 min per email + IP): in the login route, before any hashing; and per
  *   account whatever the IP, a growing delay between attempts after 10 failures
  *   (`enforceSignInSlowdown`: a slow-down for a distributed guesser, never a lockout);

@@ -38,6 +38,8 @@ describe("limits counted in one command", () => {
     expect(sixth).toEqual({
       verdicts: [expect.objectContaining({ success: false, remaining: 0 })],
       value: null,
+      // What Redis holds after the command: five in this window, none in the previous one.
+      counts: [{ index: expect.any(Number), current: 5, previous: 0 }],
     });
     expect((await checkRateLimit(library, name, 5, "1 m", identifier)).success).toBe(false);
     expect((await checkRateLimit(library, name, 5, "1 m", other)).remaining).toBe(1);

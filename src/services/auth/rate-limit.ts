@@ -82,17 +82,34 @@ export interface LimitCheck {
 }
 
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+const windowSizes = new Map<string, number>();
 
-function windowMs(window: Duration): number {
+/** A window's length in ms ("1 m" → 60000), parsed once per isolate. */
+export function windowMs(window: Duration): number {
+  let size = windowSizes.get(window);
+  if (size !== undefined) return size;
   const match = /^(\d+)\s?(ms|s|m|h|d)$/.exec(window);
   if (!match) throw new Error(`unsupported rate limit window: ${window}`);
-  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  size = Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS];
+  windowSizes.set(window, size);
+  return size;
+}
+
+/** The limiter's Redis key prefix for one identifier, as @upstash/ratelimit names it (its windows append `:<index>`). */
+export const limitKey = (l: LimitCheck) => `ratelimit:${l.name}:${l.limit}:${l.window}:${l.identifier}`;
+
+/** A window's counts as Redis reported them: `current` in window `index`, `previous` in the one before. */
+export interface WindowCounts {
+  index: number;
+  current: number;
+  previous: number;
 }
 
 // @upstash/ratelimit's single-region sliding window (same keys, same arithmetic, so both count
 // into one window) for each limit, then GET of one key: KEYS = [key to read or "", then per
 // limit its current and previous window]; ARGV = [now ms, then per limit tokens, window ms].
-// Returns [the key's value, then per limit the tokens left, -1 when refused].
+// Returns [the key's value, then per limit the tokens left (-1 when refused), the current
+// window's count and the previous window's] (the counts teach this isolate: batched-limits.ts).
 const SLIDING_WINDOWS_THEN_GET = `
 local now = tonumber(ARGV[1])
 local out = { KEYS[1] ~= "" and redis.call('GET', KEYS[1]) or false }
@@ -100,14 +117,17 @@ for i = 1, (#KEYS - 1) / 2 do
   local current, previous = KEYS[2 * i], KEYS[2 * i + 1]
   local tokens, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
   local inCurrent = tonumber(redis.call('GET', current) or '0')
-  local inPrevious = math.floor((1 - (now % window) / window) * tonumber(redis.call('GET', previous) or '0'))
+  local before = tonumber(redis.call('GET', previous) or '0')
+  local inPrevious = math.floor((1 - (now % window) / window) * before)
   if inPrevious + inCurrent >= tokens then
-    out[i + 1] = -1
+    out[3 * i - 1] = -1
   else
-    local counted = redis.call('INCRBY', current, 1)
-    if counted == 1 then redis.call('PEXPIRE', current, window * 2 + 1000) end
-    out[i + 1] = tokens - (counted + inPrevious)
+    inCurrent = redis.call('INCRBY', current, 1)
+    if inCurrent == 1 then redis.call('PEXPIRE', current, window * 2 + 1000) end
+    out[3 * i - 1] = tokens - (inCurrent + inPrevious)
   end
+  out[3 * i] = inCurrent
+  out[3 * i + 1] = before
 end
 return out`;
 
@@ -120,18 +140,20 @@ const scripts = new WeakMap<Redis, ReturnType<Redis["createScript"]>>();
  * and an auto-pipelined batch per request) cost more CPU than the rest of the Redis round trip
  * on a one-query read. An identifier already refused in this isolate is refused again until
  * its window resets without asking Redis (the library's ephemeral cache, shared with it). Throws
- * when Redis cannot answer: the caller decides whether that fails open or closed.
+ * when Redis cannot answer: the caller decides whether that fails open or closed. `counts`: each
+ * counted limit's windows after this request (null for one refused here without asking).
  */
 export async function checkRateLimitsAndRead<T>(
   redis: Redis,
   limits: readonly LimitCheck[],
   readKey: string | null,
-): Promise<{ verdicts: LimitVerdict[]; value: T | null }> {
+): Promise<{ verdicts: LimitVerdict[]; value: T | null; counts: (WindowCounts | null)[] }> {
   const now = Date.now();
   const keys = [readKey ?? ""];
   const args = [String(now)];
   const verdicts: (LimitVerdict | null)[] = [];
-  const counted: { at: number; cache: Map<string, number>; key: string; reset: number }[] = [];
+  const counts: (WindowCounts | null)[] = [];
+  const counted: { at: number; cache: Map<string, number>; key: string; index: number; reset: number }[] = [];
   for (const l of limits) {
     const size = windowMs(l.window);
     const index = Math.floor(now / size);
@@ -139,24 +161,25 @@ export async function checkRateLimitsAndRead<T>(
     const cacheKey = `${l.name}:${l.limit}:${l.window}`;
     let cache = blocked.get(cacheKey);
     if (!cache) blocked.set(cacheKey, (cache = new Map()));
-    const key = `ratelimit:${cacheKey}:${l.identifier}`;
+    const key = limitKey(l);
     const until = cache.get(key);
+    counts.push(null);
     if (until !== undefined && until >= now) {
       verdicts.push({ success: false, limit: l.limit, remaining: 0, reset: until });
       continue;
     }
     if (until !== undefined) cache.delete(key);
-    counted.push({ at: verdicts.length, cache, key, reset });
+    counted.push({ at: verdicts.length, cache, key, index, reset });
     verdicts.push(null);
     keys.push(`${key}:${index}`, `${key}:${index - 1}`);
     args.push(String(l.limit), String(size));
   }
-  if (keys.length === 1 && !readKey) return { verdicts: verdicts as LimitVerdict[], value: null };
+  if (keys.length === 1 && !readKey) return { verdicts: verdicts as LimitVerdict[], value: null, counts };
   let script = scripts.get(redis);
   if (!script) scripts.set(redis, (script = redis.createScript(SLIDING_WINDOWS_THEN_GET)));
-  const [value, ...left] = (await script.exec(keys, args)) as [T | string | null, ...number[]];
-  counted.forEach(({ at, cache, key, reset }, i) => {
-    const remaining = Number(left[i]);
+  const [value, ...replies] = (await script.exec(keys, args)) as [T | string | null, ...number[]];
+  counted.forEach(({ at, cache, key, index, reset }, i) => {
+    const remaining = Number(replies[3 * i]);
     if (remaining < 0) cache.set(key, reset);
     verdicts[at] = {
       success: remaining >= 0,
@@ -164,10 +187,11 @@ export async function checkRateLimitsAndRead<T>(
       remaining: Math.max(0, remaining),
       reset,
     };
+    counts[at] = { index, current: Number(replies[3 * i + 1]), previous: Number(replies[3 * i + 2]) };
   });
   // A client that parses replies (the library's default) has parsed the JSON already.
   const parsed = typeof value === "string" ? (JSON.parse(value) as T) : value;
-  return { verdicts: verdicts as LimitVerdict[], value: parsed ?? null };
+  return { verdicts: verdicts as LimitVerdict[], value: parsed ?? null, counts };
 }
 
 /** `RateLimit-*` headers (and `Retry-After` when refused), in seconds. */

@@ -13,6 +13,11 @@ import type { UserView } from "../../domain/auth/user-view";
  * change racing a revocation cannot resurrect the session. If Redis fails when a session
  * is revoked, a stale snapshot lives at most SNAPSHOT_TTL_S; a cache read failure falls back
  * to the database.
+ *
+ * Each isolate also keeps what it read (or wrote) for LOCAL_TTL_MS, so a busy session's
+ * requests read Redis once per LOCAL_TTL_MS and not each time: a revocation or a user change
+ * made through another isolate reaches this one within LOCAL_TTL_MS (through this isolate: at
+ * once, as `tombstoneSessions` and `overwriteSnapshots` update its copy too).
  */
 
 export const SNAPSHOT_TTL_S = 60;
@@ -22,6 +27,35 @@ const key = (sessionId: string) => `auth:session:${sessionId}`;
 export const sessionCacheKey = key;
 
 export type CachedSession = { user: UserView } | { revoked: true };
+
+/** How long an isolate answers a session from its own copy of the entry. */
+export const LOCAL_TTL_MS = 2_000;
+/** Most sessions one isolate keeps (about 1 KB each); the oldest go first. */
+const LOCAL_MAX_ENTRIES = 5_000;
+const local = new Map<string, { entry: CachedSession; at: number }>();
+
+/** The isolate's copy of a session's entry, at most LOCAL_TTL_MS old; undefined when it has none. */
+export function localSession(sessionId: string, now = Date.now()): CachedSession | undefined {
+  const hit = local.get(sessionId);
+  if (!hit) return undefined;
+  if (now - hit.at <= LOCAL_TTL_MS) return hit.entry;
+  local.delete(sessionId);
+  return undefined;
+}
+
+/**
+ * Keeps an entry read (from Redis, or the user from Postgres) at `at`, the time its read
+ * started, unless this isolate knows something later; a tombstone is replaced only by a
+ * tombstone (it expires after LOCAL_TTL_MS), as in Redis.
+ */
+export function rememberSession(sessionId: string, entry: CachedSession, at: number): void {
+  const current = local.get(sessionId);
+  if (current && at - current.at <= LOCAL_TTL_MS) {
+    if (current.at > at || ("revoked" in current.entry && !("revoked" in entry))) return;
+  }
+  if (!current && local.size >= LOCAL_MAX_ENTRIES) local.delete(local.keys().next().value!);
+  local.set(sessionId, { entry, at });
+}
 
 /** The entry as the client returned it: JSON text, or already parsed. */
 export function cachedSessionOf(value: CachedSession | string | null | undefined): CachedSession | null {
@@ -42,6 +76,8 @@ export async function fillCachedSession(redis: Redis, sessionId: string, user: U
 
 export async function tombstoneSessions(redis: Redis, sessionIds: readonly string[]): Promise<void> {
   if (sessionIds.length === 0) return;
+  const now = Date.now();
+  for (const id of sessionIds) rememberSession(id, { revoked: true }, now);
   const pipe = redis.pipeline();
   const value = JSON.stringify({ revoked: true } satisfies CachedSession);
   for (const id of sessionIds) pipe.set(key(id), value, { ex: TOMBSTONE_TTL_S });
@@ -64,6 +100,11 @@ export async function overwriteSnapshots(
   user: UserView,
 ): Promise<void> {
   if (sessionIds.length === 0) return;
+  const now = Date.now();
+  for (const id of sessionIds) {
+    const copy = local.get(id);
+    if (copy && !("revoked" in copy.entry)) rememberSession(id, { user }, now);
+  }
   const value = JSON.stringify({ user } satisfies CachedSession);
   await redis.eval(REPLACE_SNAPSHOTS, sessionIds.map(key), [value, String(SNAPSHOT_TTL_S)]);
 }

@@ -199,3 +199,12 @@ export async function endWithdrawalHold(userId: string): Promise<void> {
       .where(eq(users.id, userId)),
   );
 }
+
+/**
+ * Waits, when needed, until `neededMs` fit before the next aligned minute: sliding-window counts
+ * and verdicts checked exactly must not straddle a window's end.
+ */
+export async function insideOneMinute(neededMs: number): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < neededMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
+}
