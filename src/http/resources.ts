@@ -67,7 +67,7 @@ export function createRedis(
 }
 
 const sharedClients = new Map<string, Redis>();
-const clientOfEnv = new WeakMap<RedisEnv, Redis>();
+let lastShared: { env: RedisEnv; redis: Redis } | undefined;
 
 /**
  * One client per isolate for the authenticated hot path's single commands (plain text, no
@@ -77,13 +77,12 @@ const clientOfEnv = new WeakMap<RedisEnv, Redis>();
  * requests, and a request that ended could leave another's command unanswered).
  */
 export function sharedRedis(env: RedisEnv): Redis {
-  // An isolate's requests share one env object: its client is found without building the key.
-  let redis = clientOfEnv.get(env);
-  if (redis) return redis;
+  // An isolate's requests usually share one env object: its client is found without building the key.
+  if (lastShared?.env === env) return lastShared.redis;
   const id = `${env.UPSTASH_REDIS_REST_URL} ${env.UPSTASH_REDIS_REST_TOKEN}`;
-  redis = sharedClients.get(id);
+  let redis = sharedClients.get(id);
   if (!redis) sharedClients.set(id, (redis = createRedis(env, { hotPath: true })));
-  clientOfEnv.set(env, redis);
+  lastShared = { env, redis };
   return redis;
 }
 

@@ -61,13 +61,17 @@ export function signaturePayload(
   return `${timestamp}${method.toUpperCase()}${pathWithQuery}${body}`;
 }
 
-export async function hmacSha256Hex(secret: string, message: string): Promise<string> {
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
+/** An HMAC-SHA256 key for `secret`, not extractable (a holder can sign, never read the secret back). */
+export function hmacKey(secret: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+}
+
+export async function hmacHex(key: CryptoKey, message: string): Promise<string> {
   return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(message))));
+}
+
+export async function hmacSha256Hex(secret: string, message: string): Promise<string> {
+  return hmacHex(await hmacKey(secret), message);
 }

@@ -56,7 +56,7 @@ import {
 import { checkRateLimitsAndRead, type LimitCheck, type LimitVerdict } from "../services/auth/rate-limit";
 import { loadSessionUser } from "../domain/auth/session-principal";
 import { toUserView, type UserView } from "../domain/auth/user-view";
-import { applyVerdict, enforceLimit } from "./rate-limit";
+import { applyVerdict } from "./rate-limit";
 
 export interface AuthenticateOptions {
   /** What an API key must carry to use the route. Omitted: sessions only. */
@@ -223,7 +223,15 @@ async function viaApiKey(c: Context<AppEnv>, keyId: string): Promise<Resolved> {
     body,
     ip: requestMetadata(c).ipAddress,
   });
-  await enforceLimit(c, "caller", authConfig(c.env).rateLimitUserPerMinute, `key:${key.id}`);
+  const limit: LimitCheck = {
+    name: "caller",
+    limit: authConfig(c.env).rateLimitUserPerMinute,
+    window: "1 m",
+    identifier: `key:${key.id}`,
+  };
+  const round = await hotRound(c, [limit], null);
+  const refused = round && applyVerdict(c, "caller", round.verdicts[0]!);
+  if (refused) throw refused;
   const view = toUserView(user);
   return {
     user: view,

@@ -10,11 +10,15 @@
  */
 export class RefreshingCache<V> {
   private readonly entries = new Map<string, { value: V; at: number; loading: boolean }>();
+  /** When `delete` forgot a key whose next load has not been cached yet. */
+  private readonly forgotten = new Map<string, number>();
 
   constructor(
     private readonly maxAgeMs: number,
     private readonly refreshAfterMs: number,
     private readonly now: () => number = Date.now,
+    /** Most entries kept; the oldest cached goes first. */
+    private readonly maxEntries = Infinity,
   ) {}
 
   /**
@@ -29,22 +33,40 @@ export class RefreshingCache<V> {
       hit.loading = true;
     }
     const at = this.now();
+    let loaded: V;
     try {
-      this.set(key, await load(), at);
+      loaded = await load();
+      this.set(key, loaded, at);
     } catch (err) {
       const cached = this.entries.get(key);
       if (fresh || !cached || this.now() - cached.at >= this.maxAgeMs) throw err;
+      return cached.value;
     } finally {
       // A failed load lets the next caller try.
       if (hit) hit.loading = false;
     }
-    return this.entries.get(key)!.value;
+    // A load that started before a `delete` answers its caller but is not cached.
+    return this.entries.get(key)?.value ?? loaded;
   }
 
   /** Caches `value` as read at `at`, unless the entry holds a value read later. */
   set(key: string, value: V, at = this.now()): void {
     const current = this.entries.get(key);
     if (current && current.at > at) return;
+    const forgotten = this.forgotten.get(key);
+    if (forgotten !== undefined) {
+      if (forgotten >= at) return;
+      this.forgotten.delete(key);
+    }
+    if (!current && this.entries.size >= this.maxEntries)
+      this.entries.delete(this.entries.keys().next().value!);
     this.entries.set(key, { value, at, loading: false });
+  }
+
+  /** Forgets `key`: its next caller loads it, and no load that started before now is cached. */
+  delete(key: string): void {
+    this.entries.delete(key);
+    if (this.forgotten.size >= 1_000) this.forgotten.delete(this.forgotten.keys().next().value!);
+    this.forgotten.set(key, this.now());
   }
 }

@@ -208,3 +208,12 @@ export async function insideOneMinute(neededMs: number): Promise<void> {
   const left = 60_000 - (Date.now() % 60_000);
   if (left < neededMs) await new Promise((resolve) => setTimeout(resolve, left + 50));
 }
+
+/** Calls `probe` until it reports true; fails when that takes `limitMs` or more (a change that must take effect in time). */
+export async function within(limitMs: number, probe: () => Promise<boolean>): Promise<void> {
+  const started = Date.now();
+  while (!(await probe())) {
+    expect(Date.now() - started, "not in effect in time").toBeLessThan(limitMs);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -3,23 +3,13 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { createRedis } from "../../../src/http/resources";
 import { LOCAL_TTL_MS, sessionCacheKey } from "../../../src/services/auth/session-cache";
-import { api, expectError, login, register } from "./helpers";
+import { api, expectError, login, register, within } from "./helpers";
 
 // Each isolate keeps its copy of a session's cache entry for LOCAL_TTL_MS. A revocation or a ban
 // made through ANOTHER isolate reaches this one only through Redis: it must take effect here
 // within LOCAL_TTL_MS. (Through this isolate it is at once: guards.test.ts, "logout ends the
 // session".) Another isolate is played here by writing the Redis entry directly, as its
 // `tombstoneSessions` / `overwriteSnapshots` would.
-
-/** Calls `probe` until it reports true; returns how long that took (fails after `limitMs`). */
-async function msUntil(probe: () => Promise<boolean>, limitMs: number): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    if (await probe()) return Date.now() - started;
-    expect(Date.now() - started, "not in effect in time").toBeLessThan(limitMs);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 async function signedIn() {
   const user = await register();
@@ -33,7 +23,7 @@ describe("an isolate's copy of a session", () => {
   it("a revocation made elsewhere takes effect within LOCAL_TTL_MS", async () => {
     const { me, key } = await signedIn();
     await createRedis(env).set(key, JSON.stringify({ revoked: true }), { ex: 120 });
-    await msUntil(async () => (await me()).status === 401, LOCAL_TTL_MS + 1_000);
+    await within(LOCAL_TTL_MS + 1_000, async () => (await me()).status === 401);
     // And it stays refused.
     await expectError(await me(), 401, "UNAUTHORIZED");
   });
@@ -43,7 +33,7 @@ describe("an isolate's copy of a session", () => {
     const redis = createRedis(env);
     const entry = (await redis.get<{ user: { status: string } }>(key))!;
     await redis.set(key, JSON.stringify({ user: { ...entry.user, status: "banned" } }), { ex: 60 });
-    await msUntil(async () => (await me()).status === 403, LOCAL_TTL_MS + 1_000);
+    await within(LOCAL_TTL_MS + 1_000, async () => (await me()).status === 403);
     await expectError(await me(), 403, "ACCOUNT_BANNED");
   });
 });

@@ -104,4 +104,28 @@ describe("RefreshingCache", () => {
     expect(await t.cache.get("ETH-USDT", t.load("e1"))).toBe("e1");
     expect(await t.get("v3")).toBe("v2");
   });
+
+  it("`delete` forgets a key at once, and a load that started before it answers its caller uncached", async () => {
+    const t = setup();
+    await t.get("v1");
+    t.at(1_000);
+    const before = t.get("revoked", true); // a renewal reading before the revocation
+    t.at(1_100);
+    t.cache.delete("BTC-USDT");
+    t.release();
+    expect(await before).toBe("revoked");
+    t.at(1_200);
+    expect(await t.get("v2")).toBe("v2"); // loaded anew: neither v1 nor the early read was kept
+    expect(await t.get("v3")).toBe("v2");
+  });
+
+  it("keeps at most `maxEntries`, dropping the oldest", async () => {
+    const cache = new RefreshingCache<string>(2_000, 1_000, () => 0, 2);
+    for (const key of ["a", "b", "c"]) await cache.get(key, async () => key);
+    let loads = 0;
+    const load = async () => `${++loads}`;
+    expect(await cache.get("c", load)).toBe("c");
+    expect(await cache.get("b", load)).toBe("b");
+    expect(await cache.get("a", load)).toBe("1");
+  });
 });
