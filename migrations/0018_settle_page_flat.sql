@@ -4,8 +4,10 @@
 -- - The page comes as ONE flat JSON array of entries (`p_entries`, json: the object joins its
 --   stored pages' texts without parsing them, durable-objects/market/outbox.ts), parsed once
 --   into typed rows (`settle_entry[]`, sorted by sequence); the fills and the orders' changes
---   are typed rows too (`settle_fill[]`, `settle_order[]`: no jsonb built per order and looked up
---   per column by the update). No step parses JSON again. An id that is not a uuid, or a number that is
+--   are typed rows too (`settle_fill[]`, `settle_order[]`), and so are the orders read
+--   (`settle_known[]`, joined where 0016 looked each field up in a jsonb map). No step parses JSON
+--   again. Nested loops are off for the function: its joins are of these rows (hashed), and its
+--   reads of tables are probes by key whatever the plan (`= ANY`, `LIMIT 1`). An id that is not a uuid, or a number that is
 --   not one, fails the statement (SQLSTATE 22): the caller's planner fallback, as before.
 -- - The events of a page are ONE event_outbox row: `envelope` holds the page's events in a
 --   compact form ({id, timestamp, market, events: [[type, ...fields]]}) and `page_events` how
@@ -25,6 +27,9 @@ CREATE TYPE settle_fill AS (seq bigint, ts bigint, trade_id text, price_text tex
   price numeric, base numeric, quote numeric, taker_side text, buy_id uuid, sell_id uuid, buyer_id uuid,
   seller_id uuid, buyer_fee numeric, seller_fee numeric);
 --> statement-breakpoint
+CREATE TYPE settle_known AS (id uuid, user_id uuid, status text, lock_asset text, locked numeric,
+  released numeric, consumed numeric, filled_quantity numeric, filled_quote numeric, oco boolean);
+--> statement-breakpoint
 CREATE TYPE settle_order AS (id uuid, user_id uuid, lock_asset text, consumed numeric, filled_quantity numeric,
   filled_quote numeric, release numeric, status text, closing boolean, close_seq bigint, close_ts bigint, reason text);
 --> statement-breakpoint
@@ -34,6 +39,7 @@ CREATE FUNCTION settle_page(p_market text, p_epoch text, p_entries json, p_base_
   p_quote_asset text, p_base_decimals integer, p_wait boolean) RETURNS text
 LANGUAGE plpgsql
 SET enable_seqscan = off
+SET enable_nestloop = off
 AS $$
 DECLARE
   v_cur_seq bigint;
@@ -43,7 +49,7 @@ DECLARE
   v_n_fresh integer;
   v_n_trades integer;
   v_ids uuid[];
-  v_known jsonb;
+  v_known settle_known[];
   v_deltas jsonb;
   v_changed_ids uuid[];
   v_unit numeric := ('1' || repeat('0', p_base_decimals))::numeric;
@@ -99,15 +105,13 @@ BEGIN
   SELECT coalesce(array_agg(DISTINCT i ORDER BY i), '{}') INTO v_ids
     FROM unnest(v_rows) e, unnest(ARRAY[e."orderId", e."takerOrderId", e."makerOrderId"]) i
     WHERE i IS NOT NULL;
-  -- The orders named, locked in id order and read ONCE into `v_known` (id → its row): every
-  -- later step looks an order up there, never joins the table again.
-  SELECT coalesce(jsonb_object_agg(o.id::text, jsonb_build_object('user_id', o.user_id, 'status', o.status,
-      'lock_asset', o.lock_asset, 'locked', o.locked_amount, 'released', o.released_amount,
-      'consumed', o.consumed_amount, 'filled_quantity', o.filled_quantity, 'filled_quote', o.filled_quote,
-      'oco', o.oco_group_id IS NOT NULL)), '{}'::jsonb)
+  -- The orders named, locked in id order and read ONCE into `v_known` (typed rows): every later
+  -- step joins those, never the table again.
+  SELECT array_agg(ROW(o.id, o.user_id, o.status::text, o.lock_asset, o.locked_amount, o.released_amount,
+      o.consumed_amount, o.filled_quantity, o.filled_quote, o.oco_group_id IS NOT NULL)::settle_known)
     INTO v_known
     FROM (SELECT * FROM orders o WHERE o.id = ANY(v_ids) ORDER BY o.id FOR UPDATE) o;
-  IF EXISTS (SELECT 1 FROM jsonb_each(v_known) k WHERE (k.value->>'oco')::boolean) THEN
+  IF EXISTS (SELECT 1 FROM unnest(v_known) k WHERE k.oco) THEN
     RETURN format(v_fallback, to_json('an OCO leg'::text));
   END IF;
   -- A trade settled already is found by the unique (market, trade_id) index when the trades
@@ -129,8 +133,8 @@ BEGIN
       ORDER BY f.seq),
     count(*), CASE WHEN bool_or(f.buyer_id IS NULL OR f.seller_id IS NULL) THEN 'a trade of an order Postgres does not have' END
     INTO v_trs, v_n_trades, v_problem
-    FROM (SELECT f.*, (v_known -> f.buy_id::text ->> 'user_id')::uuid AS buyer_id,
-        (v_known -> f.sell_id::text ->> 'user_id')::uuid AS seller_id FROM f) f;
+    FROM (SELECT f.*, kb.user_id AS buyer_id, ks.user_id AS seller_id
+      FROM f LEFT JOIN unnest(v_known) kb ON kb.id = f.buy_id LEFT JOIN unnest(v_known) ks ON ks.id = f.sell_id) f;
   IF v_problem IS NOT NULL THEN RETURN format(v_fallback, to_json(v_problem)); END IF;
   v_trs := coalesce(v_trs, '{}');
 
@@ -157,16 +161,12 @@ BEGIN
   ), touched AS (
     SELECT id, bool_or(accepted) AS accepted, bool_or(must_exist) AS must_exist FROM named GROUP BY id
   ), planned AS (
-    SELECT t.id, t.accepted, t.must_exist, o IS NOT NULL AS known, (o->>'user_id')::uuid AS user_id,
-      o->>'status' AS was, o->>'lock_asset' AS lock_asset, (o->>'locked')::numeric AS locked,
-      (o->>'released')::numeric AS released,
-      (o->>'consumed')::numeric + coalesce(f.consumed, 0) AS consumed,
-      (o->>'filled_quantity')::numeric + coalesce(f.base, 0) AS filled_quantity,
-      (o->>'filled_quote')::numeric + coalesce(f.quote, 0) AS filled_quote,
+    SELECT t.id, t.accepted, t.must_exist, o.id IS NOT NULL AS known, o.user_id, o.status AS was, o.lock_asset,
+      o.locked, o.released, o.consumed + coalesce(f.consumed, 0) AS consumed,
+      o.filled_quantity + coalesce(f.base, 0) AS filled_quantity, o.filled_quote + coalesce(f.quote, 0) AS filled_quote,
       coalesce(f.n, 0) AS fills, f.last_seq AS last_fill, c.n AS closes, c.seq AS close_seq, c.event AS close_event,
-      c.status AS close_status, c.reason AS close_reason, c.ts AS close_ts,
-      (o->>'consumed')::numeric AS consumed_before
-    FROM touched t CROSS JOIN LATERAL (SELECT v_known -> t.id::text AS o) k LEFT JOIN fills f ON f.id = t.id
+      c.status AS close_status, c.reason AS close_reason, c.ts AS close_ts, o.consumed AS consumed_before
+    FROM touched t LEFT JOIN unnest(v_known) o ON o.id = t.id LEFT JOIN fills f ON f.id = t.id
       LEFT JOIN closes c ON c.id = t.id
   ), decided AS (
     SELECT p.*,
@@ -252,9 +252,9 @@ BEGIN
       'timestamp', to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
       'market', p_market, 'events', jsonb_agg(ev.e ORDER BY ev.seq)), sum(ev.n)
   FROM (
-    SELECT e.seq, 1 AS n, jsonb_build_array('order.accepted', v_known -> e."orderId"::text -> 'user_id', e."orderId") AS e
-    FROM unnest(v_rows) e
-    WHERE e.kind = 'order' AND e.event = 'accepted' AND v_known ? e."orderId"::text
+    SELECT e.seq, 1 AS n, jsonb_build_array('order.accepted', k.user_id, e."orderId") AS e
+    FROM unnest(v_rows) e JOIN unnest(v_known) k ON k.id = e."orderId"
+    WHERE e.kind = 'order' AND e.event = 'accepted'
     UNION ALL
     SELECT t.seq, 2, jsonb_build_array('trade.executed', t.trade_id, t.price_text, t.quantity_text, t.taker_side,
       t.buy_id, t.buyer_id, t.sell_id, t.seller_id)
