@@ -29,6 +29,14 @@ export class LevelBitset {
     return (this.words[i >> 5]! & (1 << (i & 31))) !== 0;
   }
 
+  /** A copy with `bits` bits (a multiple of 1,024, at least this one's): the same bits set, the new ones clear. */
+  widened(bits: number): LevelBitset {
+    const to = new LevelBitset(bits);
+    to.words.set(this.words);
+    to.summary.set(this.summary);
+    return to;
+  }
+
   /** Clears every bit. */
   reset(): void {
     this.words.fill(0);

@@ -20,23 +20,28 @@ export const L_PRICE = 2;
 export const L_HEAD = 3;
 export const L_TAIL = 4;
 
-/** Ticks of the dense window around the touch (a multiple of 1,024, the bitset's granule). */
+/** Ticks of the dense window around the touch at first (a multiple of 1,024, the bitset's granule). */
 export const WINDOW = 8192;
-const HALF = WINDOW >> 1;
+/**
+ * The widest the window grows: 4 bytes a tick (256 KB), only for books with more far levels
+ * than that (on the wide benchmark's book, tens of thousands of levels within a few percent of
+ * the touch, a window of 8,192 ticks sent most new levels to the far sets: ~8% more CPU).
+ */
+export const MAX_WINDOW = 65536;
 
 /**
  * The price levels of both sides. A level is a record (price, FIFO head/tail slots linked
  * through the pool's prev/next, displayed quantity); records are pooled and reused. Any price
  * from 1 to maxPrice can hold a level, at any distance from the touch:
  *
- * - levels within the dense window of WINDOW ticks starting at `base` are found by index
+ * - levels within the dense window of `window` ticks starting at `base` are found by index
  *   (`at`), and two-level bitsets give the next non-empty level of each side in a few words;
  * - levels outside it are kept per side in FarLevels, a sorted block structure.
  *
  * The window holds the touch: after a command that moved the touch out of it, `settle`
  * re-centres it, demoting the levels it leaves and promoting the far levels it reaches.
  * Invariant: far bids lie below the window and far asks above it (`base` ≤ best ask and best
- * bid < `base` + WINDOW), so the best far level of a side is always its next level after the
+ * bid < `base` + `window`), so the best far level of a side is always its next level after the
  * window. Because the book is never crossed, a price is a bid level or an ask level, never
  * both, so the sides share `at` and differ in their bitsets.
  */
@@ -52,9 +57,15 @@ export class PriceLevels {
 
   /** First price of the window; `at[price - base]` is the level there or -1. */
   base = 1;
-  private readonly at = new Int32Array(WINDOW).fill(-1);
-  private readonly bids = new LevelBitset(WINDOW);
-  private readonly asks = new LevelBitset(WINDOW);
+  /**
+   * Ticks in the window: WINDOW, doubled (up to MAX_WINDOW) whenever the far sets hold more
+   * levels than the window has ticks, so a small book stays small and a book with many levels
+   * near the touch keeps most of them on the fast path. It never shrinks.
+   */
+  window = WINDOW;
+  private at = new Int32Array(WINDOW).fill(-1);
+  private bids = new LevelBitset(WINDOW);
+  private asks = new LevelBitset(WINDOW);
   /** Levels outside the window: keys are the price (bids) or −price (asks). */
   private readonly farBids = new FarLevels();
   private readonly farAsks = new FarLevels();
@@ -67,7 +78,7 @@ export class PriceLevels {
   /** The level at `price`, or -1. */
   levelAt(price: number): number {
     const i = price - this.base;
-    if (i >= 0 && i < WINDOW) return this.at[i]!;
+    if (i >= 0 && i < this.window) return this.at[i]!;
     // By the invariant, a level below the window is a bid and one above it an ask.
     return i < 0 ? this.farBids.find(price) : this.farAsks.find(-price);
   }
@@ -147,7 +158,7 @@ export class PriceLevels {
   emptied(side: number, level: number): void {
     const price = this.field(level, L_PRICE);
     const i = price - this.base;
-    if (i >= 0 && i < WINDOW) {
+    if (i >= 0 && i < this.window) {
       this.at[i] = -1;
       if (side === Side.BUY) this.bids.clear(i);
       else this.asks.clear(i);
@@ -174,11 +185,11 @@ export class PriceLevels {
     const i = price - this.base;
     if (side === Side.BUY) {
       if (i < 0) return this.farBids.before(price);
-      const j = this.bids.highestAtOrBelow(Math.min(i, WINDOW) - 1);
+      const j = this.bids.highestAtOrBelow(Math.min(i, this.window) - 1);
       if (j !== -1) return this.base + j;
       return this.farBids.size === 0 ? 0 : this.farBids.lastKey();
     }
-    if (i >= WINDOW) return -this.farAsks.before(-price);
+    if (i >= this.window) return -this.farAsks.before(-price);
     const j = this.asks.lowestAtOrAbove(i < 0 ? 0 : i + 1);
     if (j !== -1) return this.base + j;
     return this.farAsks.size === 0 ? 0 : -this.farAsks.lastKey();
@@ -191,9 +202,10 @@ export class PriceLevels {
   settle(): void {
     // Unsigned: a price below the window wraps to a large offset; an empty side (0) is in.
     const base = this.base;
+    const window = this.window;
     if (
-      (this.bestBid === 0 || (this.bestBid - base) >>> 0 < WINDOW) &&
-      (this.bestAsk === 0 || (this.bestAsk - base) >>> 0 < WINDOW)
+      (this.bestBid === 0 || (this.bestBid - base) >>> 0 < window) &&
+      (this.bestAsk === 0 || (this.bestAsk - base) >>> 0 < window)
     )
       return;
     this.follow();
@@ -203,9 +215,10 @@ export class PriceLevels {
   private follow(): void {
     const bid = this.bestBid;
     const ask = this.bestAsk;
-    const bidIn = bid === 0 || (bid >= this.base && bid - this.base < WINDOW);
-    const askIn = ask === 0 || (ask >= this.base && ask - this.base < WINDOW);
-    const apart = bid !== 0 && ask !== 0 && ask - bid >= WINDOW;
+    const window = this.window;
+    const bidIn = bid === 0 || (bid >= this.base && bid - this.base < window);
+    const askIn = ask === 0 || (ask >= this.base && ask - this.base < window);
+    const apart = bid !== 0 && ask !== 0 && ask - bid >= window;
     if (apart && (bidIn || askIn)) return;
     this.recentre(bid !== 0 ? bid : ask);
   }
@@ -217,8 +230,12 @@ export class PriceLevels {
     };
     this.farBids.validate();
     this.farAsks.validate();
+    if (this.at.length !== this.window || this.bids.bits !== this.window || this.asks.bits !== this.window)
+      fail(
+        `window of ${this.window} ticks has arrays of ${this.at.length}, ${this.bids.bits}, ${this.asks.bits}`,
+      );
     let inWindow = 0;
-    for (let i = 0; i < WINDOW; i++) {
+    for (let i = 0; i < this.window; i++) {
       const level = this.at[i]!;
       if (level === -1) continue;
       inWindow++;
@@ -239,7 +256,7 @@ export class PriceLevels {
         fail(`far bid level ${level} says ${this.field(level, L_PRICE)}`);
     });
     this.farAsks.forEach((key, level) => {
-      if (-key < this.base + WINDOW) fail(`far ask ${-key} is not above the window at ${this.base}`);
+      if (-key < this.base + this.window) fail(`far ask ${-key} is not above the window at ${this.base}`);
       if (this.field(level, L_PRICE) !== -key)
         fail(`far ask level ${level} says ${this.field(level, L_PRICE)}`);
     });
@@ -265,7 +282,7 @@ export class PriceLevels {
       else this.bestAsk = price;
     }
     const i = price - this.base;
-    if (i < 0 || i >= WINDOW) return this.openOutside(buy, price, level);
+    if (i < 0 || i >= this.window) return this.openOutside(buy, price, level);
     this.at[i] = level;
     if (buy) this.bids.set(i);
     else this.asks.set(i);
@@ -275,9 +292,10 @@ export class PriceLevels {
   /** `open` for a price outside the window: a far level, or a new touch the window must follow. */
   private openOutside(buy: boolean, price: number, level: number): number {
     const i = price - this.base;
-    if (buy ? i < 0 : i >= WINDOW) {
+    if (buy ? i < 0 : i >= this.window) {
       if (buy) this.farBids.insert(price, level);
       else this.farAsks.insert(-price, level);
+      if (this.farBids.size + this.farAsks.size > this.window && this.window < MAX_WINDOW) this.widen();
       return level;
     }
     // A new touch beyond the window on its own side's inner edge: the window must follow it.
@@ -314,36 +332,63 @@ export class PriceLevels {
 
   /**
    * Moves the window so it holds `focus` and, when they are less than a window apart, both
-   * touches, centred between them; keeps the far-side invariant. Levels the window leaves go
-   * to the far sets (at their best end), far levels it reaches come in: O(WINDOW / 32 + moved).
+   * touches, centred between them; keeps the far-side invariant.
    */
   private recentre(focus: number): void {
+    const base = this.baseFor(focus);
+    if (base !== this.base) this.moveTo(base);
+  }
+
+  /** The window's first price for `recentre(focus)`. */
+  private baseFor(focus: number): number {
     const bid = this.bestBid;
     const ask = this.bestAsk;
-    let base = focus - HALF;
-    if (bid !== 0 && ask !== 0 && ask - bid < WINDOW) base = bid + ((ask - bid + 1) >> 1) - HALF;
+    const window = this.window;
+    const half = window >> 1;
+    let base = focus - half;
+    if (bid !== 0 && ask !== 0 && ask - bid < window) base = bid + ((ask - bid + 1) >> 1) - half;
     if (ask !== 0) base = Math.min(base, ask);
-    if (bid !== 0) base = Math.max(base, bid - WINDOW + 1);
-    base = Math.max(1, base);
+    if (bid !== 0) base = Math.max(base, bid - window + 1);
+    return Math.max(1, base);
+  }
+
+  /** Doubles the window (its levels keep their places), then re-centres it and takes in the far levels it covers. */
+  private widen(): void {
+    const window = this.window << 1;
+    const at = new Int32Array(window).fill(-1);
+    at.set(this.at);
+    this.at = at;
+    this.bids = this.bids.widened(window);
+    this.asks = this.asks.widened(window);
+    this.window = window;
+    this.moveTo(this.baseFor(this.bestBid !== 0 ? this.bestBid : this.bestAsk));
+  }
+
+  /**
+   * Moves the window to start at `base`. Levels it leaves go to the far sets (at their best
+   * end), far levels it covers come in: O(window / 32 + moved), and O(window) to rebuild the bitsets.
+   */
+  private moveTo(base: number): void {
+    const window = this.window;
+    const bid = this.bestBid;
     const shift = base - this.base;
-    if (shift === 0) return;
     const at = this.at;
     // Bids below the new window (it moved up) and asks above it (it moved down) leave, worst first.
     for (let i = this.bids.lowestAtOrAbove(0); i !== -1 && i < shift; i = this.bids.lowestAtOrAbove(i + 1)) {
       this.farBids.insert(this.base + i, at[i]!);
     }
-    for (let i = this.asks.highestAtOrBelow(WINDOW - 1); i !== -1 && i >= WINDOW + shift;) {
+    for (let i = this.asks.highestAtOrBelow(window - 1); i !== -1 && i >= window + shift;) {
       this.farAsks.insert(-(this.base + i), at[i]!);
       i = this.asks.highestAtOrBelow(i - 1);
     }
-    if (shift >= WINDOW || shift <= -WINDOW) at.fill(-1);
-    else if (shift > 0) at.copyWithin(0, shift).fill(-1, WINDOW - shift);
-    else at.copyWithin(-shift, 0, WINDOW + shift).fill(-1, 0, -shift);
+    if (shift >= window || shift <= -window) at.fill(-1);
+    else if (shift > 0) at.copyWithin(0, shift).fill(-1, window - shift);
+    else if (shift < 0) at.copyWithin(-shift, 0, window + shift).fill(-1, 0, -shift);
     this.base = base;
     // Rebuild the bitsets: a level at or below the best bid is a bid (the book is not crossed).
     this.bids.reset();
     this.asks.reset();
-    for (let i = 0; i < WINDOW; i++) {
+    for (let i = 0; i < window; i++) {
       const level = at[i]!;
       if (level !== -1) (this.field(level, L_PRICE) <= bid ? this.bids : this.asks).set(i);
     }
@@ -353,7 +398,7 @@ export class PriceLevels {
       at[this.field(level, L_PRICE) - base] = level;
       this.bids.set(this.field(level, L_PRICE) - base);
     }
-    while (this.farAsks.size > 0 && -this.farAsks.lastKey() < base + WINDOW) {
+    while (this.farAsks.size > 0 && -this.farAsks.lastKey() < base + window) {
       const level = this.farAsks.popLast();
       at[this.field(level, L_PRICE) - base] = level;
       this.asks.set(this.field(level, L_PRICE) - base);
