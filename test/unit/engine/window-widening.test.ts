@@ -42,9 +42,10 @@ describe("the dense window widens when far levels outnumber its ticks", () => {
       const price = buy ? MID - 1 - random(270_000) : MID + random(270_000);
       if (prices.has(price)) continue;
       prices.add(price);
-      const order = limit(id, buy ? "buy" : "sell", price, 1 + random(9));
-      expect(engine.place(order)).toBe(0);
-      book.set(id, { side: order.side, price, quantity: order.quantity });
+      const side = buy ? "buy" : "sell";
+      const quantity = 1 + random(9);
+      expect(engine.place(limit(id, side, price, quantity))).toBe(0);
+      book.set(id, { side, price, quantity });
       if (id % 5_000 === 0) engine.validateInternalState();
     }
     engine.events.clear();
