@@ -16,7 +16,28 @@
 -- - the ledger sequences are named (pg_get_serial_sequence looked each up per balance row);
 -- - F3 of the 2026-12-06 review: the lock entry's metadata lists `{id, amount}` per order it
 --   locks for (`{"orders": [{"id", "amount"}]}`), so the entry alone splits into its orders.
+-- And less written per order (each order row and its audit row are most of a call's cost):
+-- - no foreign keys from orders to markets and assets: each was a trigger, a lookup and a row
+--   lock per order, on the market's row and two asset rows that every flush and every settled
+--   trade lock too. place_orders is the one writer of orders: it refuses a call that names an
+--   unknown market (checked once per call), or a row whose user or lock asset is not its
+--   lock's; a locked placement has a balance row for that user and asset, and balances
+--   reference users and assets. The user's foreign key stays;
+-- - no orders_market_status_idx: no query reads it (the reconciliation's open orders of a
+--   market walk orders_user_open_idx, whose predicate it spells);
+-- - orders_user_client_order_id_key only for orders that have a client id (the same
+--   uniqueness; most orders have none), audit_logs_action_idx without order placements (a
+--   search for them walks audit_logs_occurred_idx, where nearly every row is one). An order's
+--   updates are never HOT (status is indexed), so each index entry saved is saved again at
+--   every status change settlement makes.
 -- What it decides and writes is otherwise unchanged (see 0015 and 0005 for the contract).
+ALTER TABLE "orders" DROP CONSTRAINT "orders_market_markets_symbol_fk";--> statement-breakpoint
+ALTER TABLE "orders" DROP CONSTRAINT "orders_lock_asset_assets_code_fk";--> statement-breakpoint
+DROP INDEX "orders_market_status_idx";--> statement-breakpoint
+DROP INDEX "orders_user_client_order_id_key";--> statement-breakpoint
+CREATE UNIQUE INDEX "orders_user_client_order_id_key" ON "orders" USING btree ("user_id","client_order_id") WHERE "orders"."client_order_id" is not null;--> statement-breakpoint
+DROP INDEX "audit_logs_action_idx";--> statement-breakpoint
+CREATE INDEX "audit_logs_action_idx" ON "audit_logs" USING btree ("action","occurred_at") WHERE "audit_logs"."action" <> 'order.place';--> statement-breakpoint
 CREATE OR REPLACE FUNCTION place_orders(batch jsonb) RETURNS jsonb
 LANGUAGE plpgsql
 SET enable_seqscan = off
@@ -33,30 +54,48 @@ DECLARE
   seen_coids text[];
   seen_coid_ids text[];
   avail numeric;
+  stray text;
   created timestamptz := now();
   result jsonb;
 BEGIN
   -- Lock the balance rows involved, in (user, asset) order as every ledger entry does, and find
   -- the users whose placements need 0005's sequential decision: a row the flush could overdraw,
-  -- or an id or client_order_id twice among their placements.
+  -- or an id or client_order_id twice among their placements. And what the dropped foreign keys
+  -- checked per order, once per call: the rows' market exists, and each row's user and lock
+  -- asset are its lock's (whose balance row references both).
   WITH e AS (
     SELECT (e->'lock'->>'user_id')::uuid AS uid, e->'lock'->>'asset' AS asset, e->'rows'->0->>'id' AS id,
-      e->'rows'->0->>'client_order_id' AS coid, (e->'lock'->>'amount')::numeric AS amount
+      e->'rows'->0->>'client_order_id' AS coid, (e->'lock'->>'amount')::numeric AS amount,
+      e->'lock' AS lock, e->'rows' AS rows
     FROM jsonb_array_elements(batch) e
+  ), r AS (
+    SELECT e.lock, r FROM e, jsonb_array_elements(e.rows) r
   )
-  SELECT coalesce(array_agg(DISTINCT s.uid), '{}') INTO slow_users FROM (
-    SELECT k.uid FROM (
-      SELECT e.uid, e.asset, sum(e.amount) FILTER (WHERE e.amount > 0) AS total
-      FROM e GROUP BY e.uid, e.asset ORDER BY e.uid, e.asset
-    ) k LEFT JOIN LATERAL (
-      SELECT b.available FROM balances b WHERE b.user_id = k.uid AND b.asset = k.asset FOR UPDATE
-    ) b ON true
-    WHERE k.total > coalesce(b.available, 0)
-    UNION ALL
-    SELECT e.uid FROM e GROUP BY e.uid, e.id HAVING count(*) > 1
-    UNION ALL
-    SELECT e.uid FROM e WHERE e.coid IS NOT NULL GROUP BY e.uid, e.coid HAVING count(*) > 1
-  ) s;
+  SELECT
+    (SELECT coalesce(array_agg(DISTINCT s.uid), '{}') FROM (
+      SELECT k.uid FROM (
+        SELECT e.uid, e.asset, sum(e.amount) FILTER (WHERE e.amount > 0) AS total
+        FROM e GROUP BY e.uid, e.asset ORDER BY e.uid, e.asset
+      ) k LEFT JOIN LATERAL (
+        SELECT b.available FROM balances b WHERE b.user_id = k.uid AND b.asset = k.asset FOR UPDATE
+      ) b ON true
+      WHERE k.total > coalesce(b.available, 0)
+      UNION ALL
+      SELECT e.uid FROM e GROUP BY e.uid, e.id HAVING count(*) > 1
+      UNION ALL
+      SELECT e.uid FROM e WHERE e.coid IS NOT NULL GROUP BY e.uid, e.coid HAVING count(*) > 1
+    ) s),
+    coalesce(
+      (SELECT 'a row of user ' || (r.r->>'user_id') || ' locks ' || (r.r->>'lock_asset') || ' under a lock of '
+          || (r.lock->>'user_id') || ' in ' || (r.lock->>'asset')
+        FROM r WHERE r.r->>'user_id' IS DISTINCT FROM r.lock->>'user_id'
+          OR r.r->>'lock_asset' IS DISTINCT FROM r.lock->>'asset' LIMIT 1),
+      (SELECT 'unknown market ' || coalesce(k.market, 'null') FROM (SELECT DISTINCT r.r->>'market' AS market FROM r) k
+        WHERE (SELECT m.symbol FROM markets m WHERE m.symbol = k.market) IS NULL LIMIT 1))
+    INTO slow_users, stray;
+  IF stray IS NOT NULL THEN
+    RAISE EXCEPTION 'place_orders: %', stray USING ERRCODE = 'foreign_key_violation';
+  END IF;
 
   -- The sequential decision of 0005, for the slow users' placements only: {i: outcome}.
   IF cardinality(slow_users) > 0 THEN
@@ -64,8 +103,7 @@ BEGIN
       SELECT x.*,
         (SELECT b.available FROM balances b WHERE b.user_id = x.uid AND b.asset = x.asset) AS available,
         coalesce((SELECT true FROM orders o WHERE o.id = x.id::uuid), false) AS known_id,
-        (SELECT o.id::text FROM orders o WHERE o.user_id = x.uid AND o.client_order_id = x.coid
-          ORDER BY o.client_order_id) AS known_coid_id
+        (SELECT o.id::text FROM orders o WHERE o.user_id = x.uid AND o.client_order_id = x.coid) AS known_coid_id
       FROM (
         SELECT (e.ordinality - 1)::int AS i, (e.value->'lock'->>'user_id')::uuid AS uid,
           e.value->'lock'->>'asset' AS asset, e.value->'rows'->0->>'id' AS id,
@@ -114,8 +152,7 @@ BEGIN
     SELECT p.*,
       CASE WHEN p.decided IS NULL THEN coalesce((SELECT true FROM orders o WHERE o.id = p.id), false) END AS known_id,
       CASE WHEN p.decided IS NULL AND p.coid IS NOT NULL THEN
-        (SELECT o.id FROM orders o WHERE o.user_id = p.uid AND o.client_order_id = p.coid
-          ORDER BY o.client_order_id) END AS coid_of
+        (SELECT o.id FROM orders o WHERE o.user_id = p.uid AND o.client_order_id = p.coid) END AS coid_of
     FROM (
       SELECT (e.ordinality - 1)::int AS i, e.value AS v, (e.value->'lock'->>'user_id')::uuid AS uid,
         e.value->'lock'->>'asset' AS asset, (e.value->'rows'->0->>'id')::uuid AS id,

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { bigserial, index, jsonb, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
 
 /**
@@ -24,6 +25,10 @@ export const auditLogs = pgTable(
     index("audit_logs_occurred_idx").on(t.occurredAt),
     index("audit_logs_actor_idx").on(t.actorId, t.occurredAt),
     index("audit_logs_resource_idx").on(t.resourceType, t.resourceId),
-    index("audit_logs_action_idx").on(t.action, t.occurredAt),
+    // Without the order placements (most rows): a search for them walks audit_logs_occurred_idx,
+    // where nearly every row is one.
+    index("audit_logs_action_idx")
+      .on(t.action, t.occurredAt)
+      .where(sql`${t.action} <> 'order.place'`),
   ],
 );

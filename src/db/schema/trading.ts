@@ -15,7 +15,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { createdAt, minorUnits, updatedAt } from "./columns";
-import { assets, markets } from "./markets";
+import { markets } from "./markets";
 import { users } from "./users";
 
 export const orderSide = pgEnum("order_side", ["buy", "sell"]);
@@ -66,9 +66,13 @@ export const orders = pgTable(
     userId: uuid("user_id")
       .notNull()
       .references(() => users.id),
-    market: text("market")
-      .notNull()
-      .references(() => markets.symbol),
+    /**
+     * No foreign key here nor on `lock_asset` (each was a trigger, a lookup and a row lock per
+     * order on two rows every flush and settlement shares): `place_orders`, the one writer of
+     * orders, checks the flush's market once per call, and an order's lock asset is its lock's,
+     * whose balance row references `assets` (migrations/0017_place_orders_by_key.sql).
+     */
+    market: text("market").notNull(),
     clientOrderId: text("client_order_id"),
     side: orderSide("side").notNull(),
     type: orderType("type").notNull(),
@@ -109,9 +113,7 @@ export const orders = pgTable(
     filledQuote: minorUnits("filled_quote")
       .notNull()
       .default(sql`0`),
-    lockAsset: text("lock_asset")
-      .notNull()
-      .references(() => assets.code),
+    lockAsset: text("lock_asset").notNull(),
     lockedAmount: minorUnits("locked_amount").notNull(),
     consumedAmount: minorUnits("consumed_amount")
       .notNull()
@@ -124,7 +126,11 @@ export const orders = pgTable(
     closedAt: timestamp("closed_at", { withTimezone: true }),
   },
   (t) => [
-    uniqueIndex("orders_user_client_order_id_key").on(t.userId, t.clientOrderId),
+    // Partial: most orders have no client id, and an index entry is written at the insert and
+    // at every status change (an order's updates are never HOT: status is indexed).
+    uniqueIndex("orders_user_client_order_id_key")
+      .on(t.userId, t.clientOrderId)
+      .where(sql`${t.clientOrderId} is not null`),
     uniqueIndex("orders_number_key").on(t.number),
     index("orders_user_created_idx").on(t.userId, t.createdAt, t.id),
     index("orders_user_open_idx")
@@ -133,7 +139,6 @@ export const orders = pgTable(
     index("orders_pending_idx")
       .on(t.createdAt)
       .where(sql`${t.status} = 'pending'`),
-    index("orders_market_status_idx").on(t.market, t.status),
     index("orders_oco_group_idx")
       .on(t.ocoGroupId)
       .where(sql`${t.ocoGroupId} is not null`),

@@ -264,4 +264,32 @@ describe("place_orders (set-based)", () => {
       expect(balances).toContainEqual({ user_id: u1, asset: "BTC", available: "0", locked: "307" });
     });
   });
+
+  it("refuses a call with an unknown market or a row that is not its lock's (what the foreign keys checked)", async () => {
+    await inWorld(async (db, world) => {
+      const [u0, u1] = world.users as [string, string];
+      const good = placement(u0, "USDT", "10", newOrderId(), null, false);
+      const withRow = (change: Record<string, string>) => {
+        const p = placement(u0, "USDT", "10", newOrderId(), null, true);
+        return { ...p, rows: [p.rows[0]!, { ...p.rows[1]!, ...change }] };
+      };
+      const refused = async (batch: unknown[], reason: RegExp) => {
+        await db.execute(sql`savepoint each_call`);
+        const err: unknown = await db.execute(sql`select place_orders(${JSON.stringify(batch)}::jsonb)`).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        // drizzle wraps Postgres' error ("Failed query: …") as its cause.
+        expect((err as { cause?: { message?: string } } | null)?.cause?.message).toMatch(reason);
+        await db.execute(sql`rollback to savepoint each_call`);
+      };
+      await refused([good, withRow({ market: "NOPE-USDT" })], /unknown market NOPE-USDT/);
+      await refused([good, withRow({ lock_asset: "BTC" })], /locks BTC under a lock of .* in USDT/);
+      await refused([good, withRow({ user_id: u1 })], new RegExp(`a row of user ${u1}`));
+      // Nothing of the refused calls was written; the good placement alone goes through.
+      const { outcomes, orders } = await callAndLook(db, "place_orders", world, [good]);
+      expect(outcomes.map((o) => o.outcome)).toEqual(["locked"]);
+      expect(orders).toHaveLength(1);
+    });
+  });
 });
