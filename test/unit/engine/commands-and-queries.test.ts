@@ -137,6 +137,19 @@ describe("events", () => {
     expect(engine.apply({ kind: "nope" } as unknown as Command)).toBe(Reject.INVALID_COMMAND);
   });
 
+  it("refuse a live order's id again, whatever order ids came in, and after a restore", () => {
+    const engine = new MatchingEngine();
+    const limit = { userId: 1, side: "buy", type: "limit", price: 100, quantity: 1 } as const;
+    for (const orderId of [7, 3]) expect(engine.place({ ...limit, orderId })).toBe(0);
+    const restored = MatchingEngine.restore(engine.snapshot());
+    for (const book of [engine, restored]) {
+      expect(book.place({ ...limit, orderId: 7 })).toBe(Reject.DUPLICATE_ORDER_ID);
+      expect(book.place({ ...limit, orderId: 3 })).toBe(Reject.DUPLICATE_ORDER_ID);
+      expect(book.place({ ...limit, orderId: 5 })).toBe(0);
+      expect(book.place({ ...limit, orderId: 5 })).toBe(Reject.DUPLICATE_ORDER_ID);
+    }
+  });
+
   it("reject prices outside the band around the last trade", () => {
     const engine = engineWith(BOOK, new MatchingEngine({ priceBandTicks: 10 }));
     engine.place({ orderId: 9, userId: 9, side: "sell", type: "market", quantity: 1 }); // last 100
