@@ -23,11 +23,11 @@ export const L_TAIL = 4;
 /** Ticks of the dense window around the touch at first (a multiple of 1,024, the bitset's granule). */
 export const WINDOW = 8192;
 /**
- * The widest the window grows: 4 bytes a tick (256 KB), only for books with more far levels
- * than that (on the wide benchmark's book, tens of thousands of levels within a few percent of
- * the touch, a window of 8,192 ticks sent most new levels to the far sets: ~8% more CPU).
+ * The widest the window grows: 4 bytes a tick (512 KB), only for books with more than 32,768 far
+ * levels (on the wide benchmark's book, tens of thousands of levels within a few percent of the
+ * touch, a window of 8,192 ticks sent most new levels to the far sets: ~10% more CPU).
  */
-export const MAX_WINDOW = 65536;
+export const MAX_WINDOW = 131072;
 
 /**
  * The price levels of both sides. A level is a record (price, FIFO head/tail slots linked
@@ -59,8 +59,8 @@ export class PriceLevels {
   base = 1;
   /**
    * Ticks in the window: WINDOW, doubled (up to MAX_WINDOW) whenever the far sets hold more
-   * levels than the window has ticks, so a small book stays small and a book with many levels
-   * near the touch keeps most of them on the fast path. It never shrinks.
+   * levels than half its ticks, so a small book stays small (the window costs 4 bytes a tick)
+   * and a book with many levels near the touch keeps most of them on the fast path. It never shrinks.
    */
   window = WINDOW;
   private at = new Int32Array(WINDOW).fill(-1);
@@ -295,7 +295,7 @@ export class PriceLevels {
     if (buy ? i < 0 : i >= this.window) {
       if (buy) this.farBids.insert(price, level);
       else this.farAsks.insert(-price, level);
-      if (this.farBids.size + this.farAsks.size > this.window && this.window < MAX_WINDOW) this.widen();
+      if (this.farBids.size + this.farAsks.size > this.window >> 1 && this.window < MAX_WINDOW) this.widen();
       return level;
     }
     // A new touch beyond the window on its own side's inner edge: the window must follow it.

@@ -24,12 +24,12 @@ const limit = (orderId: number, side: "buy" | "sell", price: number, quantity: n
 const comparable = (events: EngineEvent[]): unknown[] =>
   events.filter((e) => e.type !== "level").map(({ seq: _seq, ...rest }) => rest);
 
-describe("the dense window widens when far levels outnumber its ticks", () => {
+describe("the dense window widens when far levels outnumber half its ticks", () => {
   it("up to MAX_WINDOW, with every level found, cancelled and swept as before, and across a snapshot", () => {
     const engine = new MatchingEngine();
     // 40,000 levels within ±3% of the mid, one order each, none crossing: the far sets pass
-    // 8,192, 16,384 and 32,768 levels on the way, each time the window doubles and takes in the
-    // far levels it now covers.
+    // 4,096, 8,192, 16,384 and 32,768 levels on the way, each time the window doubles and takes
+    // in the far levels it now covers.
     const book = new Map<number, { side: "buy" | "sell"; price: number; quantity: number }>();
     let state = 7;
     const random = (n: number): number => {
@@ -84,7 +84,7 @@ describe("the dense window widens when far levels outnumber its ticks", () => {
   it("and the book stays the reference's through random commands and far jumps", () => {
     fc.assert(
       fc.property(wideCommands, fc.nat(), (log, seed) => {
-        // Half of 17,000 orders spread over the whole range: more far levels than WINDOW.
+        // Half of 17,000 orders spread over the whole range: far levels enough to widen it.
         const prefill = bookAround(MID, 17_000, seed);
         const engine = new MatchingEngine();
         const reference = new ReferenceEngine({});
