@@ -68,9 +68,9 @@ export const orders = pgTable(
       .references(() => users.id),
     /**
      * No foreign key here nor on `lock_asset` (each was a trigger, a lookup and a row lock per
-     * order on two rows every flush and settlement shares): `place_orders`, the one writer of
-     * orders, checks the flush's market once per call, and an order's lock asset is its lock's,
-     * whose balance row references `assets` (migrations/0017_place_orders_by_key.sql).
+     * order on rows every flush and settlement share): `place_orders`, the one writer of orders,
+     * checks the flush's market once per call, and an order's lock asset is its lock's, whose
+     * balance row references `assets` (docs/decisions/0011-order-references-checked-per-flush.md).
      */
     market: text("market").notNull(),
     clientOrderId: text("client_order_id"),
