@@ -27,11 +27,13 @@ const STATUSES: readonly MarketStatus[] = ["trading", "halted", "cancel-only"];
 /**
  * Where an intake flush's time goes (order-intake.ts): `queue` a call waits to join a group;
  * `commit` the group's in-flight notes take to be durable (the output gate holds the lock until
- * then); `lock` the Postgres round trip after that; `wait` the outcomes wait for the object;
- * `run` match, journal, fan-out and answers. (Deployed, workerd's clock advances only on I/O, so
- * `wait` and `run` read 0 there and only a CPU profile splits them; locally the clock is real.)
+ * then); `lock` the Postgres round trip after that; `wait` the outcomes wait for the object (the
+ * next group taken, noted and sent first); `run` match, journal, fan-out and answers; `answer`
+ * the run's writes take to be durable (the output gate holds the answers until then). Deployed,
+ * workerd's clock advances only on I/O, so `wait` and `run` read 0 there and only a CPU profile
+ * splits them; locally the clock is real.
  */
-export const FLUSH_STAGES = ["queue", "commit", "lock", "wait", "run"] as const;
+export const FLUSH_STAGES = ["queue", "commit", "lock", "wait", "run", "answer"] as const;
 export type FlushStage = (typeof FLUSH_STAGES)[number];
 
 /** Commands a flush carries: 1 to a few thousand. */
@@ -194,7 +196,7 @@ export class MarketMetrics {
       },
       {
         name: "pandora_market_flush_stage_seconds",
-        help: "Where an order group's time goes in the market object: queue (per call), commit, lock, wait, run",
+        help: "Where an order group's time goes in the market object: queue (per call), commit, lock, wait, run, answer",
         type: "histogram",
         buckets: LATENCY_BUCKETS,
         series: this.stages.map((h) => series(h, { stage: h.labelValues[0]! })),

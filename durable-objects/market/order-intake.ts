@@ -124,9 +124,15 @@ export class OrderIntake {
         const back = Date.now();
         if (current.toLock.length) this.timeLock(current, back);
         next = this.queue.length ? this.prepare(this.queue.splice(0)) : undefined;
-        this.host.stage("wait", Date.now() - back);
+        const prepared = Date.now();
+        this.host.stage("wait", prepared - back);
         this.finish(current, outcomes);
-        this.host.stage("run", Date.now() - back);
+        const ran = Date.now();
+        this.host.stage("run", ran - prepared);
+        this.host.durable().then(
+          () => this.host.stage("answer", Date.now() - ran),
+          () => {}, // a failed commit breaks the object: nothing is answered (the output gate)
+        );
       }
     } finally {
       this.draining = false;

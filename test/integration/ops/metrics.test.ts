@@ -86,6 +86,7 @@ describe("GET /api/v1/admin/metrics", () => {
     expect(groups).toBeGreaterThanOrEqual(3);
     expect(stage("queue")).toBe(groups);
     expect(stage("run")).toBe(groups);
+    expect(stage("answer")).toBe(groups);
     expect(stage("commit")).toBe(3);
     expect(stage("lock")).toBe(3);
 
