@@ -5,9 +5,8 @@ import type { AppEnv } from "../http/app-env";
 import { principalOf, type Permission } from "../http/principal";
 import { getDb, getRedis } from "../http/resources";
 import { requestMetadata } from "../http/request-metadata";
-import { authConfig } from "../lib/auth-config";
 import { accountBanned } from "../lib/errors";
-import { enforceLimit } from "../middleware/rate-limit";
+import { enforceKeyLimit } from "../middleware/authenticate";
 import { acceptSignatureOnce, verifyKeySignature, type ApiKeyRow } from "../services/auth/api-keys";
 import type { UserRow } from "../domain/auth/user-view";
 import { toUserView } from "../domain/auth/user-view";
@@ -108,7 +107,7 @@ export function signed(permission: Permission): MiddlewareHandler<AppEnv> {
       ip: requestMetadata(c).ipAddress,
     });
     if (!permissions.includes(permission)) throw apiKeyRejected();
-    await enforceLimit(c, "caller", authConfig(c.env).rateLimitUserPerMinute, `key:${key.id}`);
+    await enforceKeyLimit(c, key.id);
     c.set(
       "principal",
       principalOf(

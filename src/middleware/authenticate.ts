@@ -211,6 +211,23 @@ async function sessionPrincipal(
   };
 }
 
+/**
+ * The per-key caller limit of a signed request (the native API's and Binance's), judged and
+ * counted as the hot path's limits are (`hotRound`: in batches while this isolate knows recent
+ * counts); sets the RateLimit-* headers; throws 429 when exceeded, fails open without Redis.
+ */
+export async function enforceKeyLimit(c: Context<AppEnv>, apiKeyId: string): Promise<void> {
+  const limit: LimitCheck = {
+    name: "caller",
+    limit: authConfig(c.env).rateLimitUserPerMinute,
+    window: "1 m",
+    identifier: `key:${apiKeyId}`,
+  };
+  const round = await hotRound(c, [limit], null);
+  const refused = round && applyVerdict(c, "caller", round.verdicts[0]!);
+  if (refused) throw refused;
+}
+
 async function viaApiKey(c: Context<AppEnv>, keyId: string): Promise<Resolved> {
   const url = new URL(c.req.url);
   const body = c.req.method === "GET" || c.req.method === "HEAD" ? "" : await c.req.text();
@@ -223,15 +240,7 @@ async function viaApiKey(c: Context<AppEnv>, keyId: string): Promise<Resolved> {
     body,
     ip: requestMetadata(c).ipAddress,
   });
-  const limit: LimitCheck = {
-    name: "caller",
-    limit: authConfig(c.env).rateLimitUserPerMinute,
-    window: "1 m",
-    identifier: `key:${key.id}`,
-  };
-  const round = await hotRound(c, [limit], null);
-  const refused = round && applyVerdict(c, "caller", round.verdicts[0]!);
-  if (refused) throw refused;
+  await enforceKeyLimit(c, key.id);
   const view = toUserView(user);
   return {
     user: view,

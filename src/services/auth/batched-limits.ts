@@ -75,8 +75,6 @@ for i = 1, #KEYS / 2 do
 end
 return out`;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 export class BatchedLimits {
   private readonly tallies = new Map<string, Tally>();
   private readonly dirty = new Set<Tally>();
@@ -158,7 +156,8 @@ export class BatchedLimits {
 
   private async flushAll(): Promise<void> {
     for (let i = 0; i < MAX_FLUSHES_IN_A_ROW && this.dirty.size > 0; i++) {
-      await sleep(FLUSH_DELAY_MS);
+      // workerd's own timer: nodejs_compat's setTimeout builds a Node Timeout object each time.
+      await scheduler.wait(FLUSH_DELAY_MS);
       await this.flush();
     }
   }
