@@ -1,8 +1,9 @@
 import { and, desc, eq, ilike, isNull, or, sql, type SQL } from "drizzle-orm";
 import { countedPage } from "../../db/counted-page";
-import { apiKeys, users } from "../../db/schema";
+import { users } from "../../db/schema";
 import { conflict, notFound, unprocessable } from "../../lib/errors";
 import { recordAudit } from "../../domain/audit-log";
+import { forgetUserApiKeys, revokeUserApiKeys } from "./api-keys";
 import { lockUser } from "./lock-user";
 import { afterCommit, userEvent, type ServiceContext, type UserEventType } from "./context";
 import { overwriteSnapshots, tombstoneSessions } from "./session-cache";
@@ -106,7 +107,9 @@ export type UserStatus = "active" | "banned";
 /**
  * Bans or reinstates a user. A ban keeps the sessions (so every credential answers 403
  * ACCOUNT_BANNED rather than looking logged out) and takes effect at once: the cached session
- * snapshots are overwritten, and sockets drop their private channels at their next re-check.
+ * snapshots are overwritten, this isolate's copies of the user's API keys dropped (other
+ * isolates' within LIVE_KEY_CACHE_MS), and sockets drop their private channels at their next
+ * re-check.
  */
 export async function setUserStatus(
   ctx: ServiceContext,
@@ -159,6 +162,8 @@ async function changeUser(
     return { after: after!, sessionIds: await liveSessionIds(tx, id) };
   });
   const view = toUserView(row.after);
+  // This isolate's copies of the user's API keys carry the user as it was (a ban must be seen).
+  forgetUserApiKeys(id);
   await afterCommit(ctx, change.action, () => overwriteSnapshots(ctx.redis, row.sessionIds, view));
   return view;
 }
@@ -175,12 +180,8 @@ export async function softDeleteUser(ctx: ServiceContext, id: string, actorId: s
       .returning();
     if (!deleted) throw notFound("User");
     const revokedSessions = await revokeUserSessions(tx, id, "user_deleted");
-    const revokedKeys = await tx
-      .update(apiKeys)
-      .set({ revokedAt: now })
-      .where(and(eq(apiKeys.userId, id), isNull(apiKeys.revokedAt)))
-      .returning({ id: apiKeys.id });
-    const details = { revoked_sessions: revokedSessions.length, revoked_api_keys: revokedKeys.length };
+    const revokedKeys = await revokeUserApiKeys(tx, id, now);
+    const details = { revoked_sessions: revokedSessions.length, revoked_api_keys: revokedKeys };
     await recordAudit(tx, {
       actorId,
       actorType: "admin",
@@ -193,6 +194,7 @@ export async function softDeleteUser(ctx: ServiceContext, id: string, actorId: s
     await userEvent(tx, ctx, "user.deleted", id, { deleted_by: actorId, ...details });
     return { deleted, revokedSessions };
   });
+  forgetUserApiKeys(id);
   await afterCommit(ctx, "delete", () => tombstoneSessions(ctx.redis, row.revokedSessions));
   return toUserView(row.deleted);
 }

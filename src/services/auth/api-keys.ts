@@ -14,7 +14,7 @@ import type { ServiceContext } from "./context";
 import { requireCurrentPassword } from "./current-password";
 import { requireSecondFactor } from "./second-factor";
 import type { UserRow } from "../../domain/auth/user-view";
-import { RefreshingCache } from "../trading/refreshing-cache";
+import { NoSuchValue, RefreshingCache } from "../trading/refreshing-cache";
 
 export const MAX_API_KEYS_PER_USER = 20;
 
@@ -118,14 +118,16 @@ export async function createApiKey(
   return { ...toView(row), secret, withdrawals_held_until: heldUntil?.toISOString() ?? null };
 }
 
-/** Revokes every live key of the user (password change or reset, logout-all); returns how many. */
-export async function revokeUserApiKeys(tx: DbExecutor, userId: string): Promise<number> {
+/**
+ * Revokes every live key of the user (password change or reset, logout-all, deletion); returns
+ * how many. The caller calls `forgetUserApiKeys` once the transaction has committed.
+ */
+export async function revokeUserApiKeys(tx: DbExecutor, userId: string, at = new Date()): Promise<number> {
   const rows = await tx
     .update(apiKeys)
-    .set({ revokedAt: new Date() })
+    .set({ revokedAt: at })
     .where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
-    .returning({ keyId: apiKeys.keyId });
-  for (const row of rows) liveKeys.delete(row.keyId);
+    .returning({ id: apiKeys.id });
   return rows.length;
 }
 
@@ -139,14 +141,13 @@ export async function listApiKeys(ctx: Pick<ServiceContext, "db">, userId: strin
 }
 
 export async function revokeApiKey(ctx: ServiceContext, userId: string, id: string): Promise<void> {
-  await ctx.db.transaction(async (tx) => {
+  const keyId = await ctx.db.transaction(async (tx) => {
     const [row] = await tx
       .update(apiKeys)
       .set({ revokedAt: new Date() })
       .where(and(eq(apiKeys.id, id), eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt)))
       .returning();
     if (!row) throw notFound("API key");
-    liveKeys.delete(row.keyId);
     await recordAudit(tx, {
       actorId: userId,
       actorType: "user",
@@ -156,7 +157,10 @@ export async function revokeApiKey(ctx: ServiceContext, userId: string, id: stri
       details: { label: row.label },
       metadata: ctx.metadata,
     });
+    return row.keyId;
   });
+  // After the commit: a request of this isolate that read the key before it could re-cache it.
+  liveKeys.delete(keyId);
 }
 
 export interface SignedRequest {
@@ -197,9 +201,9 @@ export async function verifyKeySignature(
 }
 
 /**
- * How long an isolate keeps a live key as it read it: a revocation made through this isolate
- * takes effect at once (`revokeApiKey`, `revokeUserApiKeys` forget the key); one made through
- * another isolate, a ban or a deletion of its user, within this.
+ * How long an isolate keeps a live key as it read it: a revocation, or a ban or deletion of its
+ * user, made through this isolate takes effect at once (`revokeApiKey`, `forgetUserApiKeys`);
+ * one made through another isolate within this (docs/security.md).
  */
 export const LIVE_KEY_CACHE_MS = 2_000;
 
@@ -208,32 +212,53 @@ export const LIVE_KEY_CACHE_MS = 2_000;
  * secret and not extractable: the secret itself is not kept): a signed request then needs no
  * Postgres query and no decryption. Renewed after half the time by one request.
  */
-const liveKeys = new RefreshingCache<{ key: ApiKeyRow; user: UserRow; hmac: CryptoKey }>(
+const liveKeys = new RefreshingCache<{ key: ApiKeyRow; user: UserRow; hmac: CryptoKey; readAt: number }>(
   LIVE_KEY_CACHE_MS,
   LIVE_KEY_CACHE_MS / 2,
   Date.now,
   10_000,
 );
 
-class UnknownKey extends Error {}
+/**
+ * When this isolate last changed each user in a way its keys must see at once (ban, deletion,
+ * every key revoked): a copy read before that is read again. Kept for LIVE_KEY_CACHE_MS, after
+ * which every copy read before has expired anyway.
+ */
+const userChangedAt = new Map<string, number>();
+
+/** After a commit that bans, deletes or revokes every key of `userId`: no copy read before it is served. */
+export function forgetUserApiKeys(userId: string): void {
+  const now = Date.now();
+  for (const [id, at] of userChangedAt) {
+    if (now - at <= LIVE_KEY_CACHE_MS) break;
+    userChangedAt.delete(id);
+  }
+  userChangedAt.delete(userId);
+  userChangedAt.set(userId, now);
+}
 
 async function liveKey(db: Database, env: Env, keyId: string) {
-  try {
-    return await liveKeys.get(keyId, async () => {
-      const found = await findLiveApiKey(db, keyId);
-      if (!found) throw new UnknownKey();
-      const secret = await decryptSecret(
-        env.API_KEY_ENCRYPTION_KEY,
-        found.key.keyId,
-        found.key.secretCiphertext,
-      );
-      return { ...found, hmac: await hmacKey(secret) };
-    });
-  } catch (err) {
-    if (!(err instanceof UnknownKey)) throw err;
+  const load = async () => {
+    const readAt = Date.now();
+    const found = await findLiveApiKey(db, keyId);
     // Revoked since it was cached, or never was: not served from the cache either.
-    liveKeys.delete(keyId);
-    return null;
+    if (!found) throw new NoSuchValue();
+    const secret = await decryptSecret(
+      env.API_KEY_ENCRYPTION_KEY,
+      found.key.keyId,
+      found.key.secretCiphertext,
+    );
+    return { ...found, hmac: await hmacKey(secret), readAt };
+  };
+  try {
+    const cached = await liveKeys.get(keyId, load);
+    const changedAt = userChangedAt.get(cached.user.id);
+    return changedAt === undefined || cached.readAt > changedAt
+      ? cached
+      : await liveKeys.get(keyId, load, true);
+  } catch (err) {
+    if (err instanceof NoSuchValue) return null;
+    throw err;
   }
 }
 

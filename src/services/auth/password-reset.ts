@@ -6,7 +6,7 @@ import { hashPassword } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
 import { recordAudit } from "../../domain/audit-log";
 import { holdWithdrawals } from "../withdrawal-hold";
-import { revokeUserApiKeys } from "./api-keys";
+import { forgetUserApiKeys, revokeUserApiKeys } from "./api-keys";
 import { afterCommit, userEvent, type ServiceContext } from "./context";
 import { tombstoneSessions } from "./session-cache";
 import { refusePasswordBuiltOnEmail, revokeUserSessions } from "./sessions";
@@ -125,8 +125,9 @@ export async function confirmPasswordReset(
       metadata: ctx.metadata,
     });
     await userEvent(tx, ctx, "user.password.reset", user.id, details);
-    return { sessions, keys, heldUntil };
+    return { sessions, keys, heldUntil, userId: user.id };
   });
+  forgetUserApiKeys(outcome.userId);
   await afterCommit(ctx, "password-reset", () => tombstoneSessions(ctx.redis, outcome.sessions));
   return {
     revoked_sessions: outcome.sessions.length,

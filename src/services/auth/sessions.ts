@@ -10,7 +10,7 @@ import { hashPassword, verifyPassword } from "../../lib/password-hash";
 import { randomToken, sha256Hex } from "../../lib/secure-random";
 import { recordAudit } from "../../domain/audit-log";
 import { holdWithdrawals } from "../withdrawal-hold";
-import { revokeUserApiKeys } from "./api-keys";
+import { forgetUserApiKeys, revokeUserApiKeys } from "./api-keys";
 import { afterCommit, userEvent, type ServiceContext } from "./context";
 import { dummyHash } from "./dummy-hash";
 import { requireCurrentPassword } from "./current-password";
@@ -345,6 +345,7 @@ export async function logoutAll(
   const { revoked, keys } = await ctx.db.transaction((tx) =>
     revokeCredentials(tx, ctx, userId, { action: "session.logout_all", reason: "logout_all" }),
   );
+  forgetUserApiKeys(userId);
   await afterCommit(ctx, "logout-all", () => tombstoneSessions(ctx.redis, revoked));
   return { revoked_sessions: revoked.length, revoked_api_keys: keys };
 }
@@ -457,6 +458,7 @@ export async function changePassword(
     });
     return { revoked, keys, heldUntil };
   });
+  forgetUserApiKeys(userId);
   await afterCommit(ctx, "password", () => tombstoneSessions(ctx.redis, outcome.revoked));
   return {
     revoked_sessions: outcome.revoked.length,

@@ -5,11 +5,14 @@ import { withDatabase } from "../../../src/db/client";
 import { apiKeys } from "../../../src/db/schema";
 import { createRedis } from "../../../src/http/resources";
 import { LIVE_KEY_CACHE_MS } from "../../../src/services/auth/api-keys";
+import { binanceError, signedFetch as binanceFetch } from "../binance/helpers";
 import {
   api,
   createApiKey,
   expectError,
   insideOneMinute,
+  login,
+  randomIp,
   signedFetch,
   verifiedUser,
   within,
@@ -80,6 +83,72 @@ describe("an isolate's copy of a live API key", () => {
       db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, key.id)),
     );
     await within(LIVE_KEY_CACHE_MS + 1_000, async () => (await me()).status === 401);
+    await expectError(await me(), 401, "INVALID_API_SIGNATURE");
+  });
+
+  it("a ban through this isolate refuses the cached key at once, on both faces; reinstating restores it", async () => {
+    const { user, key, me } = await keyInUse();
+    const binance = { userId: user.id, ...key, ip: randomIp(), token: user.tokens.access_token };
+    expect((await binanceFetch(binance, "GET", "/account")).status).toBe(200);
+    const admin = (await login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD)).access_token;
+    const status = (value: string) =>
+      api("PATCH", `/api/v1/admin/users/${user.id}/status`, { token: admin, body: { status: value } });
+
+    expect((await status("banned")).status).toBe(200);
+    await expectError(await me(), 403, "ACCOUNT_BANNED");
+    await binanceError(binanceFetch(binance, "GET", "/account"), 401, -2015);
+
+    expect((await status("active")).status).toBe(200);
+    expect((await me()).status).toBe(200);
+    expect((await binanceFetch(binance, "GET", "/account")).status).toBe(200);
+  });
+
+  it("a deletion of its user through this isolate refuses the cached key at once", async () => {
+    const { user, me } = await keyInUse();
+    const admin = (await login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD)).access_token;
+    expect((await api("DELETE", `/api/v1/admin/users/${user.id}`, { token: admin })).status).toBe(200);
+    await expectError(await me(), 401, "INVALID_API_SIGNATURE");
+  });
+
+  it("a revocation holds against this isolate's requests that race it (nothing re-caches the key)", async () => {
+    for (const revoke of ["one key", "logout-all"] as const) {
+      for (let round = 0; round < 3; round++) {
+        const { user, key } = await keyInUse();
+        const token = user.tokens.access_token;
+        let done = false;
+        let n = 0;
+        // Signed requests back to back while the revocation runs: each may load the key anew.
+        const racing = Array.from({ length: 4 }, async () => {
+          while (!done) await signedFetch(key, "GET", `/api/v1/users/me?n=${n++}`);
+        });
+        try {
+          const res =
+            revoke === "one key"
+              ? await api("DELETE", `/api/v1/users/me/api-keys/${key.id}`, { token })
+              : await api("POST", "/api/v1/users/me/logout-all", { token });
+          expect(res.status).toBeLessThan(300);
+          await expectError(
+            await signedFetch(key, "GET", "/api/v1/users/me?after"),
+            401,
+            "INVALID_API_SIGNATURE",
+          );
+        } finally {
+          done = true;
+          await Promise.all(racing);
+        }
+      }
+    }
+  });
+
+  it("a key revoked elsewhere is refused by the first renewal, never served stale from the copy", async () => {
+    const { key, me } = await keyInUse();
+    const cachedAt = Date.now();
+    await withDatabase(env, (db) =>
+      db.update(apiKeys).set({ revokedAt: new Date() }).where(eq(apiKeys.id, key.id)),
+    );
+    // Past the renewal age, short of the maximum: the copy is renewed, and the renewal says "gone".
+    await new Promise((resolve) => setTimeout(resolve, cachedAt + LIVE_KEY_CACHE_MS / 2 + 100 - Date.now()));
+    expect(Date.now() - cachedAt).toBeLessThan(LIVE_KEY_CACHE_MS - 300);
     await expectError(await me(), 401, "INVALID_API_SIGNATURE");
   });
 });

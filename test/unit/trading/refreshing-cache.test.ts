@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RefreshingCache } from "../../../src/services/trading/refreshing-cache";
+import { NoSuchValue, RefreshingCache } from "../../../src/services/trading/refreshing-cache";
 
 /** A cache on a hand-moved clock, and a loader that counts its calls and can be held open. */
 function setup() {
@@ -127,5 +127,42 @@ describe("RefreshingCache", () => {
     expect(await cache.get("c", load)).toBe("c");
     expect(await cache.get("b", load)).toBe("b");
     expect(await cache.get("a", load)).toBe("1");
+  });
+
+  it("a load answering NoSuchValue is thrown, the cached copy forgotten, never served", async () => {
+    const t = setup();
+    await t.get("v1");
+    t.at(1_200);
+    const gone = () => Promise.reject(new NoSuchValue());
+    await expect(t.cache.get("BTC-USDT", gone)).rejects.toBeInstanceOf(NoSuchValue);
+    expect(t.cache.size).toBe(0);
+    expect(await t.get("v2")).toBe("v2");
+  });
+
+  it("drops expired entries rather than keeping them until replaced", async () => {
+    const t = setup();
+    await t.get("v1");
+    await t.cache.get("ETH-USDT", t.load("e1"));
+    t.at(1_500);
+    await t.get("v2"); // renewed: now the newest
+    t.at(3_000);
+    await t.cache.get("SOL-USDT", t.load("s1"));
+    // ETH-USDT (read at 0) is gone; BTC-USDT (read at 1.5 s) and SOL-USDT stay.
+    expect(t.cache.size).toBe(2);
+    t.at(10_000);
+    await t.cache.get("SOL-USDT", t.load("s2"));
+    expect(t.cache.size).toBe(1);
+  });
+
+  it("a renewed entry moves to the end: the least recently cached is evicted first", async () => {
+    let now = 0;
+    const cache = new RefreshingCache<string>(2_000, 1_000, () => now, 2);
+    await cache.get("a", async () => "a");
+    await cache.get("b", async () => "b");
+    now = 1_000;
+    await cache.get("a", async () => "a2"); // renewed
+    await cache.get("c", async () => "c"); // evicts b, not a
+    expect(await cache.get("a", async () => "a3")).toBe("a2");
+    expect(await cache.get("b", async () => "b2")).toBe("b2");
   });
 });
