@@ -40,6 +40,49 @@ describe("event outbox", () => {
     expect(mine[0]).toMatchObject({ type: "test.happened", user_id: null, payload: { marker } });
   });
 
+  it("a row it cannot expand stops the relay there, published before it and recorded, never rolled back", async () => {
+    const event = (marker: string) => ({
+      stream: "wallet:events" as const,
+      type: "test.happened",
+      userId: null,
+      payload: { marker },
+      metadata: SYSTEM_METADATA,
+    });
+    const before = await withDatabase(env, (db) => enqueueEvent(db, event("before")));
+    const [bad] = await withDatabase(env, (db) =>
+      db
+        .insert(eventOutbox)
+        .values({
+          stream: "trading:events",
+          envelope: {
+            id: crypto.randomUUID(),
+            timestamp: new Date().toISOString(),
+            market: "X",
+            events: [null],
+          },
+          pageEvents: 1,
+        })
+        .returning({ id: eventOutbox.id }),
+    );
+    const after = await withDatabase(env, (db) => enqueueEvent(db, event("after")));
+    const rowOf = async (where: ReturnType<typeof sql>) =>
+      (await withDatabase(env, (db) => db.select().from(eventOutbox).where(where)))[0]!;
+    const byEnvelope = (id: string) => sql`${eventOutbox.envelope}->>'id' = ${id}`;
+    try {
+      const result = await withDatabase(env, (db) => relayOutbox(db, createRedis(env)));
+      expect(result.failed).toBeGreaterThanOrEqual(2);
+      expect((await rowOf(byEnvelope(before))).publishedAt).not.toBeNull();
+      const stuck = await rowOf(eq(eventOutbox.id, bad!.id));
+      expect(stuck.publishedAt).toBeNull();
+      expect(stuck.attempts).toBeGreaterThanOrEqual(1);
+      expect(stuck.lastError).toMatch(/TypeError/);
+      expect((await rowOf(byEnvelope(after))).publishedAt).toBeNull();
+    } finally {
+      // Other tests' relays must not stop behind it.
+      await withDatabase(env, (db) => db.delete(eventOutbox).where(eq(eventOutbox.id, bad!.id)));
+    }
+  });
+
   it("rolls the event back with its transaction", async () => {
     const marker = crypto.randomUUID();
     await withDatabase(env, (db) =>

@@ -149,11 +149,22 @@ async function relayUnderLock(
           where p.before < ${limit}`,
       );
       if (pending.length === 0) break;
-      const events = pending.map(eventsOfRow);
+      // Rows expanded one by one: a row that cannot be (a malformed page) stops the round there,
+      // the rows before it published and it recorded (attempts, last_error) like a failed XADD.
+      const events: ReturnType<typeof eventsOfRow>[] = [];
+      let unreadable: unknown;
+      for (const row of pending) {
+        try {
+          events.push(eventsOfRow(row));
+        } catch (err) {
+          unreadable = err;
+          break;
+        }
+      }
       // Pipelined requests of at most `limit` events (XADDs run in order), then one UPDATE: a
       // few round trips per page instead of two per event. A failed XADD stops there; the ones
       // after it may have landed too and go out again later (at least once; consumers dedupe).
-      let delivered = pending.length;
+      let delivered = events.length;
       let failure: unknown;
       const items = events.flatMap((row, r) =>
         row.texts.map((text) => ({ r, stream: pending[r]!.stream, text })),
@@ -177,6 +188,7 @@ async function relayUnderLock(
           [delivered, failure] = [chunk[0]!.r, err];
         }
       }
+      if (failure === undefined && delivered < pending.length) failure = unreadable;
       if (delivered > 0) {
         const sent = pending.slice(0, delivered);
         // The hook and the mark side by side: both before the commit, so a relay that fails
@@ -199,7 +211,7 @@ async function relayUnderLock(
           .set({ attempts: sql`${eventOutbox.attempts} + 1`, lastError: String(failure).slice(0, 500) })
           .where(eq(eventOutbox.id, BigInt(pending[delivered]!.id)));
         // Keep per-stream order: stop at the first failure, the cron retries.
-        const failed = events.slice(delivered).reduce((n, row) => n + row.texts.length, 0);
+        const failed = pending.slice(delivered).reduce((n, row) => n + (row.page_events ?? 1), 0);
         return { published, failed };
       }
     }
