@@ -127,6 +127,7 @@ function hotRound(
     );
     return Promise.resolve({ verdicts, session: known ?? null });
   }
+  batched.asking(limits, now);
   return checkRateLimitsAndRead<CachedSession>(
     redis,
     limits,
@@ -138,6 +139,7 @@ function hotRound(
       return { verdicts, session: value };
     },
     (err: unknown) => {
+      batched.learn(limits, null, now);
       c.get("log").warn("rate limits and session cache unavailable: allowing, reading Postgres", {
         limiters: limits.map((l) => l.name),
         ...describeError(err),

@@ -27,9 +27,7 @@ export const KNOWLEDGE_MAX_AGE_MS = 1_000;
  * 20 commands a second whatever its request rate (at 10 ms, a flush carried too few to matter).
  */
 export const FLUSH_DELAY_MS = 50;
-/** Flushes one scheduling request runs back to back at most (later ones: the next request's). */
-const MAX_FLUSHES_IN_A_ROW = 5;
-/** A flush running longer than this (its request cancelled) no longer stops another starting. */
+/** A scheduled flush not sent after this (its request cancelled) no longer stops another. */
 const FLUSH_STUCK_MS = 5_000;
 /** Tallies kept before stale ones are dropped. */
 const MAX_TALLIES = 10_000;
@@ -38,9 +36,11 @@ interface Tally {
   key: string;
   limit: number;
   size: number;
-  /** What Redis reported, asked at `at`. */
-  known: WindowCounts;
+  /** What Redis reported, asked at `at` (null: nothing yet). */
+  known: WindowCounts | null;
   at: number;
+  /** Requests of this isolate whose own command is counting them in Redis (`asking`, then `learn`). */
+  waiting: number;
   /** Admitted here, in a flush on its way to Redis. */
   sending: number;
   /** Admitted here, not sent yet. */
@@ -52,13 +52,33 @@ function used(t: Tally, now: number): number {
   const index = Math.floor(now / t.size);
   const weight = 1 - (now % t.size) / t.size;
   const { known } = t;
-  const reported =
-    index === known.index
+  const reported = !known
+    ? 0
+    : index === known.index
       ? Math.floor(weight * known.previous) + known.current
       : index === known.index + 1
         ? Math.floor(weight * known.current)
         : 0;
-  return reported + t.sending + t.pending;
+  return reported + t.sending + t.pending + t.waiting;
+}
+
+/**
+ * Two reports of one limit, in whatever order Redis ran them: counts only go up within a
+ * window, so the larger is the later (a reply that ran earlier but arrived later teaches nothing).
+ */
+function newer(known: WindowCounts | null, reported: WindowCounts): WindowCounts {
+  if (!known || reported.index > known.index) return reported;
+  if (reported.index < known.index) return known;
+  return {
+    index: known.index,
+    current: Math.max(known.current, reported.current),
+    previous: Math.max(known.previous, reported.previous),
+  };
+}
+
+/** A garbled count (NaN) is no count: judged by it, `count >= limit` would admit everything. */
+function validCounts(c: WindowCounts | null): c is WindowCounts {
+  return c !== null && Number.isFinite(c.current) && Number.isFinite(c.previous);
 }
 
 // KEYS: per tally its current and previous window; ARGV: per tally its pending count and window
@@ -79,8 +99,8 @@ export class BatchedLimits {
   private readonly tallies = new Map<string, Tally>();
   private readonly dirty = new Set<Tally>();
   private readonly script: ReturnType<Redis["createScript"]>;
-  /** When the running flush started; 0 when none runs. */
-  private flushingSince = 0;
+  /** When the flush waiting to send was scheduled; 0 when none waits. */
+  private scheduledSince = 0;
 
   constructor(redis: Redis) {
     this.script = redis.createScript(ADD_AND_READ);
@@ -107,35 +127,55 @@ export class BatchedLimits {
     });
   }
 
-  /** What a command that counted `limits` in Redis reported (`counts[i]` null: not counted), asked at `at`. */
-  learn(limits: readonly LimitCheck[], counts: readonly (WindowCounts | null)[], at: number): void {
-    limits.forEach((l, i) => {
-      const known = counts[i];
-      if (!known) return;
-      const key = limitKey(l);
-      const t = this.tallies.get(key);
-      if (!t) {
-        if (this.tallies.size >= MAX_TALLIES) this.dropStale(at);
-        this.tallies.set(key, {
-          key,
-          limit: l.limit,
-          size: windowMs(l.window),
-          known,
-          at,
-          sending: 0,
-          pending: 0,
-        });
-      } else if (at >= t.at) {
-        t.known = known;
-        t.at = at;
-      }
-    });
+  /**
+   * A request is about to count `limits` in Redis with its own command: until its `learn`, it is
+   * held against them here (Redis may count it after the report others judge on).
+   */
+  asking(limits: readonly LimitCheck[], now = Date.now()): void {
+    for (const l of limits) this.tally(l, now).waiting++;
   }
 
   /**
-   * Counts what was admitted here in Redis within FLUSH_DELAY_MS, unless a flush is on its way
-   * (it takes what is pending when it sends). `waitUntil` keeps the flush alive after the
-   * response of the request that starts it; `onError` hears a flush Redis did not take.
+   * What the command of an `asking` request reported (`counts` or `counts[i]` null: not
+   * counted, or Redis failed), asked at `at`. Always called once after `asking`.
+   */
+  learn(limits: readonly LimitCheck[], counts: readonly (WindowCounts | null)[] | null, at: number): void {
+    limits.forEach((l, i) => {
+      const t = this.tally(l, at);
+      if (t.waiting > 0) t.waiting--;
+      const reported = counts?.[i] ?? null;
+      if (!validCounts(reported)) return;
+      t.known = newer(t.known, reported);
+      t.at = Math.max(t.at, at);
+    });
+  }
+
+  private tally(l: LimitCheck, now: number): Tally {
+    const key = limitKey(l);
+    let t = this.tallies.get(key);
+    if (!t) {
+      if (this.tallies.size >= MAX_TALLIES) this.dropStale(now);
+      t = {
+        key,
+        limit: l.limit,
+        size: windowMs(l.window),
+        known: null,
+        at: 0,
+        waiting: 0,
+        sending: 0,
+        pending: 0,
+      };
+      this.tallies.set(key, t);
+    }
+    return t;
+  }
+
+  /**
+   * Counts what was admitted here in Redis within FLUSH_DELAY_MS, unless a flush is scheduled
+   * and not sent yet (it takes what is pending when it sends). Once a flush sends, the next
+   * admitted request schedules the next one, so every count has a flush on its way.
+   * `waitUntil` keeps the flush alive after the response of the request that schedules it;
+   * `onError` hears a flush Redis did not take.
    */
   flushSoon(
     waitUntil: (work: Promise<unknown>) => void,
@@ -143,23 +183,18 @@ export class BatchedLimits {
     now = Date.now(),
   ): void {
     if (this.dirty.size === 0) return;
-    if (this.flushingSince && now - this.flushingSince < FLUSH_STUCK_MS) return;
-    this.flushingSince = now;
+    if (this.scheduledSince && now - this.scheduledSince < FLUSH_STUCK_MS) return;
+    this.scheduledSince = now;
     waitUntil(
-      this.flushAll()
-        .catch(onError)
-        .finally(() => {
-          this.flushingSince = 0;
-        }),
-    );
-  }
-
-  private async flushAll(): Promise<void> {
-    for (let i = 0; i < MAX_FLUSHES_IN_A_ROW && this.dirty.size > 0; i++) {
       // workerd's own timer: nodejs_compat's setTimeout builds a Node Timeout object each time.
-      await scheduler.wait(FLUSH_DELAY_MS);
-      await this.flush();
-    }
+      scheduler
+        .wait(FLUSH_DELAY_MS)
+        .then(() => {
+          this.scheduledSince = 0;
+          return this.flush();
+        })
+        .catch(onError),
+    );
   }
 
   private async flush(): Promise<void> {
@@ -184,20 +219,22 @@ export class BatchedLimits {
       batch.forEach((t, i) => (t.sending -= sent[i]!));
     }
     batch.forEach((t, i) => {
-      if (at < t.at) return;
-      t.known = {
+      const reported = {
         index: Math.floor(at / t.size),
         current: Number(replies[2 * i]),
         previous: Number(replies[2 * i + 1]),
       };
-      t.at = at;
+      if (!validCounts(reported)) return;
+      t.known = newer(t.known, reported);
+      t.at = Math.max(t.at, at);
     });
   }
 
   /** Forgets limits whose counts are too old to judge on and that have nothing to send. */
   private dropStale(now: number): void {
     for (const [key, t] of this.tallies) {
-      if (now - t.at > KNOWLEDGE_MAX_AGE_MS && t.pending === 0 && t.sending === 0) this.tallies.delete(key);
+      if (now - t.at > KNOWLEDGE_MAX_AGE_MS && t.pending === 0 && t.sending === 0 && t.waiting === 0)
+        this.tallies.delete(key);
     }
   }
 }

@@ -8,7 +8,7 @@ import {
   limitKey,
   type LimitCheck,
 } from "../../../src/services/auth/rate-limit";
-import { insideOneMinute } from "./helpers";
+import { api, createApiKey, insideOneMinute, login, register, signedFetch, verifiedUser } from "./helpers";
 
 // The hot path's limits are judged from what an isolate knows and counted in batches. Each
 // `isolate()` here has its own client and its own knowledge, as two isolates would.
@@ -118,5 +118,56 @@ describe("batched limits", () => {
     await a.flush();
     expect(a.errors).toHaveLength(1);
     expect(a.limits.admit([l])![0]).toMatchObject({ success: true, remaining: 1 });
+  });
+
+  it("a flush sent while more are admitted leaves a flush on its way for them: every admitted count reaches Redis", async () => {
+    const a = isolate();
+    const l = newLimit(10_000);
+    await a.ask(l);
+    let admitted = 0;
+    const admit = () => {
+      if (a.limits.admit([l])![0]!.success) admitted++;
+      a.limits.flushSoon(
+        (w) => work.push(w),
+        (err) => a.errors.push(err),
+      );
+    };
+    const work: Promise<unknown>[] = [];
+    admit();
+    let settled = false;
+    void work[0]!.finally(() => (settled = true));
+    // Admitted back to back while the first flushes run, stopping when the first one's work ends.
+    while (!settled) {
+      admit();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    while (work.length > 0) await work.shift();
+    expect(a.errors).toEqual([]);
+    expect(await countedInRedis(l)).toBe(1 + admitted);
+  });
+});
+
+describe("one isolate's requests racing to Redis", () => {
+  const LIMIT = Number(env.RATE_LIMIT_USER_PER_MINUTE);
+
+  it("a new session's concurrent burst admits no more than the limit", async () => {
+    const { access_token } = await login((await register()).email);
+    await insideOneMinute(40_000);
+    const res = await Promise.all(
+      Array.from({ length: 3 * LIMIT }, () => api("GET", "/api/v1/users/me", { token: access_token })),
+    );
+    expect(res.filter((r) => r.status === 200).length).toBeLessThanOrEqual(LIMIT);
+    expect(res.every((r) => r.status === 200 || r.status === 429)).toBe(true);
+  });
+
+  it("a new API key's concurrent burst admits no more than the limit", async () => {
+    const user = await verifiedUser();
+    const key = await createApiKey(user.tokens.access_token, ["read"]);
+    await insideOneMinute(40_000);
+    const res = await Promise.all(
+      Array.from({ length: 2 * LIMIT }, (_, i) => signedFetch(key, "GET", `/api/v1/users/me?n=${i}`)),
+    );
+    expect(res.filter((r) => r.status === 200).length).toBeLessThanOrEqual(LIMIT);
+    expect(res.every((r) => r.status === 200 || r.status === 429)).toBe(true);
   });
 });
