@@ -8,7 +8,7 @@ import { requestMetadata } from "../http/request-metadata";
 import { accountBanned } from "../lib/errors";
 import { enforceKeyLimit } from "../middleware/authenticate";
 import { acceptSignatureOnce, verifyKeySignature, type ApiKeyRow } from "../services/auth/api-keys";
-import type { UserRow } from "../domain/auth/user-view";
+import type { UserViewRow } from "../domain/auth/user-view";
 import { toUserView } from "../domain/auth/user-view";
 import { BinanceError, apiKeyFormat, apiKeyRejected, badSignature, mandatory } from "./binance-errors";
 import { rawParams } from "./params";
@@ -72,7 +72,7 @@ export async function verifySignedCall(
   redis: Redis,
   env: Env,
   call: SignedCall,
-): Promise<{ key: ApiKeyRow; user: UserRow; permissions: Permission[] }> {
+): Promise<{ key: ApiKeyRow; user: UserViewRow; permissions: Permission[] }> {
   if (!call.keyId || !/^[A-Za-z0-9_-]{1,64}$/.test(call.keyId)) throw apiKeyFormat();
   const window = checkTiming(call.timestamp, call.recvWindow);
   if (!call.signature) throw mandatory("signature");

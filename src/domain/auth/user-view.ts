@@ -2,6 +2,26 @@ import type { users } from "../../db/schema";
 
 export type UserRow = typeof users.$inferSelect;
 
+/** The columns a `UserView` is made of (no password hash, no withdrawal settings). */
+export type UserViewRow = Pick<
+  UserRow,
+  | "id"
+  | "email"
+  | "firstName"
+  | "lastName"
+  | "role"
+  | "kycStatus"
+  | "kycReason"
+  | "status"
+  | "emailVerifiedAt"
+  | "twoFactorEnabledAt"
+  | "createdAt"
+  | "updatedAt"
+  | "deletedAt"
+  | "orderLimitPer10s"
+  | "orderLimitPerDay"
+>;
+
 /** A user as the API shows it: never the password hash. */
 export interface UserView {
   id: string;
@@ -23,7 +43,7 @@ export interface UserView {
   order_limits: { per_10s: number | null; per_day: number | null };
 }
 
-export function toUserView(row: UserRow): UserView {
+export function toUserView(row: UserViewRow): UserView {
   return {
     id: row.id,
     email: row.email,

@@ -13,7 +13,7 @@ import { holdWithdrawals } from "../withdrawal-hold";
 import type { ServiceContext } from "./context";
 import { requireCurrentPassword } from "./current-password";
 import { requireSecondFactor } from "./second-factor";
-import type { UserRow } from "../../domain/auth/user-view";
+import type { UserViewRow } from "../../domain/auth/user-view";
 import { NoSuchValue, RefreshingCache } from "../trading/refreshing-cache";
 
 export const MAX_API_KEYS_PER_USER = 20;
@@ -191,7 +191,7 @@ export async function verifyKeySignature(
   db: Database,
   env: Env,
   req: { keyId: string; payload: string; signature: string; ip: string | null },
-): Promise<{ key: ApiKeyRow; user: UserRow }> {
+): Promise<{ key: ApiKeyRow; user: UserViewRow }> {
   const found = await liveKey(db, env, req.keyId);
   if (!found) throw refused("unknown_key");
   const expected = await hmacHex(found.hmac, req.payload);
@@ -212,7 +212,7 @@ export const LIVE_KEY_CACHE_MS = 2_000;
  * secret and not extractable: the secret itself is not kept): a signed request then needs no
  * Postgres query and no decryption. Renewed after half the time by one request.
  */
-const liveKeys = new RefreshingCache<{ key: ApiKeyRow; user: UserRow; hmac: CryptoKey; readAt: number }>(
+const liveKeys = new RefreshingCache<{ key: ApiKeyRow; user: UserViewRow; hmac: CryptoKey; readAt: number }>(
   LIVE_KEY_CACHE_MS,
   LIVE_KEY_CACHE_MS / 2,
   Date.now,
@@ -262,13 +262,32 @@ async function liveKey(db: Database, env: Env, keyId: string) {
   }
 }
 
+/** What a key's user is read as: the view's columns only (the key cache holds it). */
+const userViewColumns = {
+  id: users.id,
+  email: users.email,
+  firstName: users.firstName,
+  lastName: users.lastName,
+  role: users.role,
+  kycStatus: users.kycStatus,
+  kycReason: users.kycReason,
+  status: users.status,
+  emailVerifiedAt: users.emailVerifiedAt,
+  twoFactorEnabledAt: users.twoFactorEnabledAt,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+  deletedAt: users.deletedAt,
+  orderLimitPer10s: users.orderLimitPer10s,
+  orderLimitPerDay: users.orderLimitPerDay,
+} satisfies { [K in keyof UserViewRow]: unknown };
+
 /** A live (unrevoked) key of a live user, by its public id; null when there is none. */
 export async function findLiveApiKey(
   db: DbExecutor,
   keyId: string,
-): Promise<{ key: ApiKeyRow; user: UserRow } | null> {
+): Promise<{ key: ApiKeyRow; user: UserViewRow } | null> {
   const [found] = await db
-    .select({ key: apiKeys, user: users })
+    .select({ key: apiKeys, user: userViewColumns })
     .from(apiKeys)
     .innerJoin(users, eq(users.id, apiKeys.userId))
     .where(and(eq(apiKeys.keyId, keyId), isNull(apiKeys.revokedAt), isNull(users.deletedAt)));
@@ -323,7 +342,7 @@ export async function verifySignedRequest(
   redis: Redis,
   env: Env,
   req: SignedRequest,
-): Promise<{ key: ApiKeyRow; user: UserRow }> {
+): Promise<{ key: ApiKeyRow; user: UserViewRow }> {
   const window = authConfig(env).apiKeyRecvWindowMs;
   if (
     !/^\d{1,16}$/.test(req.timestamp) ||

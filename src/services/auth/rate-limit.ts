@@ -14,6 +14,8 @@ export type Duration = Parameters<typeof Ratelimit.slidingWindow>[1];
 // Identifiers known to be over their limit, shared across requests of this isolate so a
 // flood is refused without a Redis round trip (plain data, not an I/O object).
 const blocked = new Map<string, Map<string, number>>();
+/** Refused identifiers kept per limit by `checkRateLimitsAndRead`. */
+const MAX_BLOCKED = 10_000;
 // The algorithms are plain closures over (limit, window): built once per isolate.
 const algorithms = new Map<string, ReturnType<typeof Ratelimit.slidingWindow>>();
 
@@ -180,7 +182,11 @@ export async function checkRateLimitsAndRead<T>(
   const [value, ...replies] = (await script.exec(keys, args)) as [T | string | null, ...number[]];
   counted.forEach(({ at, cache, key, index, reset }, i) => {
     const remaining = Number(replies[3 * i]);
-    if (remaining < 0) cache.set(key, reset);
+    if (remaining < 0) {
+      // Bounded: a flood of distinct identifiers must not grow it without end (oldest go first).
+      if (cache.size >= MAX_BLOCKED) cache.delete(cache.keys().next().value!);
+      cache.set(key, reset);
+    }
     verdicts[at] = {
       success: remaining >= 0,
       limit: limits[at]!.limit,

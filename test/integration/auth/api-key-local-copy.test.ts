@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { apiKeys } from "../../../src/db/schema";
 import { createRedis } from "../../../src/http/resources";
-import { LIVE_KEY_CACHE_MS } from "../../../src/services/auth/api-keys";
+import { findLiveApiKey, LIVE_KEY_CACHE_MS } from "../../../src/services/auth/api-keys";
 import { binanceError, signedFetch as binanceFetch } from "../binance/helpers";
 import {
   api,
@@ -150,5 +150,13 @@ describe("an isolate's copy of a live API key", () => {
     await new Promise((resolve) => setTimeout(resolve, cachedAt + LIVE_KEY_CACHE_MS / 2 + 100 - Date.now()));
     expect(Date.now() - cachedAt).toBeLessThan(LIVE_KEY_CACHE_MS - 300);
     await expectError(await me(), 401, "INVALID_API_SIGNATURE");
+  });
+
+  it("what it loads of the key's user is the view's columns: no password hash, no withdrawal settings", async () => {
+    const { key } = await keyInUse();
+    const found = await withDatabase(env, (db) => findLiveApiKey(db, key.key));
+    expect(found!.user.id).toBeTruthy();
+    expect(found!.user).not.toHaveProperty("passwordHash");
+    expect(found!.user).not.toHaveProperty("withdrawalAllowlistOnly");
   });
 });
