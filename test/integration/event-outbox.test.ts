@@ -83,6 +83,29 @@ describe("event outbox", () => {
     }
   });
 
+  it("bounds a pass by events: ten rounds' worth of events and at most one page more", async () => {
+    const page = () => ({
+      stream: "trading:events",
+      envelope: {
+        id: crypto.randomUUID(),
+        timestamp: new Date().toISOString(),
+        market: "X",
+        events: Array.from({ length: 30 }, () => [
+          "order.accepted",
+          crypto.randomUUID(),
+          crypto.randomUUID(),
+        ]),
+      },
+      pageEvents: 30,
+    });
+    await withDatabase(env, (db) => db.insert(eventOutbox).values([page(), page(), page()]));
+    const redis = createRedis(env);
+    const limit = 5;
+    const pass = await withDatabase(env, (db) => relayOutbox(db, redis, limit));
+    expect(pass.published).toBeLessThanOrEqual(10 * limit + 30);
+    await withDatabase(env, (db) => relayOutbox(db, redis));
+  });
+
   it("rolls the event back with its transaction", async () => {
     const marker = crypto.randomUUID();
     await withDatabase(env, (db) =>

@@ -137,7 +137,9 @@ async function relayUnderLock(
       if ((lock.rows[0] as { locked?: boolean } | undefined)?.locked !== true) return null;
     }
     let published = 0;
-    for (let round = 0; round < MAX_ROUNDS; round++) {
+    // A pass is bounded by events, not rounds alone: a round takes at least one whole row, and a
+    // settled page's row can hold thousands (ten such rounds were ~40,000 XADDs in one transaction).
+    for (let round = 0; round < MAX_ROUNDS && published < MAX_ROUNDS * limit; round++) {
       // Whole rows while their events total at most `limit` (at least one row: a settled
       // page's row holds one event per entry or two). The envelopes as text: a single event is
       // published as stored, never parsed and re-serialised for Redis.
