@@ -76,9 +76,14 @@ function newer(known: WindowCounts | null, reported: WindowCounts): WindowCounts
   };
 }
 
-/** A garbled count (NaN) is no count: judged by it, `count >= limit` would admit everything. */
-function validCounts(c: WindowCounts | null): c is WindowCounts {
-  return c !== null && Number.isFinite(c.current) && Number.isFinite(c.previous);
+/**
+ * Takes a report of `t`'s counts asked at `at` (null: none). A garbled count (NaN) is no count:
+ * judged by it, `count >= limit` would admit everything.
+ */
+function report(t: Tally, reported: WindowCounts | null, at: number): void {
+  if (reported === null || !Number.isFinite(reported.current) || !Number.isFinite(reported.previous)) return;
+  t.known = newer(t.known, reported);
+  t.at = Math.max(t.at, at);
 }
 
 // KEYS: per tally its current and previous window; ARGV: per tally its pending count and window
@@ -143,10 +148,7 @@ export class BatchedLimits {
     limits.forEach((l, i) => {
       const t = this.tally(l, at);
       if (t.waiting > 0) t.waiting--;
-      const reported = counts?.[i] ?? null;
-      if (!validCounts(reported)) return;
-      t.known = newer(t.known, reported);
-      t.at = Math.max(t.at, at);
+      report(t, counts?.[i] ?? null, at);
     });
   }
 
@@ -218,16 +220,17 @@ export class BatchedLimits {
     } finally {
       batch.forEach((t, i) => (t.sending -= sent[i]!));
     }
-    batch.forEach((t, i) => {
-      const reported = {
-        index: Math.floor(at / t.size),
-        current: Number(replies[2 * i]),
-        previous: Number(replies[2 * i + 1]),
-      };
-      if (!validCounts(reported)) return;
-      t.known = newer(t.known, reported);
-      t.at = Math.max(t.at, at);
-    });
+    batch.forEach((t, i) =>
+      report(
+        t,
+        {
+          index: Math.floor(at / t.size),
+          current: Number(replies[2 * i]),
+          previous: Number(replies[2 * i + 1]),
+        },
+        at,
+      ),
+    );
   }
 
   /** Forgets limits whose counts are too old to judge on and that have nothing to send. */
