@@ -75,8 +75,9 @@ export function authenticatedUser(c: Context<AppEnv>): UserView {
 
 /**
  * The request's credentials, read once (by `apiRateLimit` on /api, else by `authenticate`):
- * the bearer token (null without an Authorization header, false when the header is not a bearer token: no token text can be mistaken for that mark), the
- * API key id, and the session `apiRateLimit` started resolving in its Redis command.
+ * the bearer token (null without an Authorization header, false when the header is not a bearer
+ * token: no token text can be mistaken for that mark), the API key id, and the session
+ * `apiRateLimit` started resolving in its Redis command.
  */
 export interface Credentials {
   bearer: string | null | false;

@@ -17,7 +17,8 @@ export interface SettledPage {
   events: unknown[][];
 }
 
-const NO_METADATA = { ip_address: null, user_agent: null, request_id: null };
+// One object shared by every envelope of every page: frozen, so no consumer can change them all.
+const NO_METADATA = Object.freeze({ ip_address: null, user_agent: null, request_id: null });
 const NODE_SPAN = 2n ** 48n;
 
 /**
