@@ -107,18 +107,26 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
   async function relaySql(): Promise<number> {
     let rows = 0;
     for (;;) {
-      const { rows: pending } = await client.query<{ id: string; envelope: string }>(
-        `select id::text as id, stream, envelope::text as envelope, page_events from (
+      // As the relay reads both tables (src/domain/events/event-outbox.ts: pendingRows).
+      const { rows: pending } = await client.query<{ id: string; paged: boolean }>(
+        `select id::text as id, stream, envelope, page_events, paged from (
            select r.*, sum(coalesce(r.page_events, 1)) over (order by r.id) - coalesce(r.page_events, 1) as before
-           from (select id, stream, envelope, page_events from event_outbox
-             where published_at is null order by id limit 500) r) p
+           from ((select id, stream, envelope::text as envelope, page_events, false as paged from event_outbox
+               where published_at is null order by id limit 500)
+             union all (select id, stream, envelope::text, page_events, true from event_pages
+               where published_at is null order by id limit 500)
+             order by id limit 500) r) p
          where p.before < 500`,
       );
       if (pending.length === 0) return rows;
       rows += pending.length;
+      const ids = (paged: boolean) => pending.filter((r) => r.paged === paged).map((r) => r.id);
       await client.query(
-        "update event_outbox set published_at = now(), attempts = attempts + 1 where id = any($1::bigint[]) and published_at is null",
-        [pending.map((r) => r.id)],
+        `with o as (update event_outbox set published_at = now(), attempts = attempts + 1
+           where id = any($1::bigint[]) and published_at is null)
+         update event_pages set published_at = now(), attempts = attempts + 1
+           where id = any($2::bigint[]) and published_at is null`,
+        [ids(false), ids(true)],
       );
     }
   }

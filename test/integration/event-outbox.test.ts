@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../src/db/client";
-import { auditLogs, eventOutbox } from "../../src/db/schema";
+import { auditLogs, eventOutbox, eventPages } from "../../src/db/schema";
 import { createRedis } from "../../src/http/resources";
 import { SYSTEM_METADATA } from "../../src/http/request-metadata";
 import { purgeAuditLogs, recordAudit } from "../../src/domain/audit-log";
@@ -40,48 +40,55 @@ describe("event outbox", () => {
     expect(mine[0]).toMatchObject({ type: "test.happened", user_id: null, payload: { marker } });
   });
 
-  it("a row it cannot expand stops the relay there, published before it and recorded, never rolled back", async () => {
-    const event = (marker: string) => ({
-      stream: "wallet:events" as const,
-      type: "test.happened",
-      userId: null,
-      payload: { marker },
-      metadata: SYSTEM_METADATA,
-    });
-    const before = await withDatabase(env, (db) => enqueueEvent(db, event("before")));
-    const [bad] = await withDatabase(env, (db) =>
-      db
-        .insert(eventOutbox)
-        .values({
-          stream: "trading:events",
-          envelope: {
-            id: crypto.randomUUID(),
-            timestamp: new Date().toISOString(),
-            market: "X",
-            events: [null],
-          },
-          pageEvents: 1,
-        })
-        .returning({ id: eventOutbox.id }),
-    );
-    const after = await withDatabase(env, (db) => enqueueEvent(db, event("after")));
-    const rowOf = async (where: ReturnType<typeof sql>) =>
-      (await withDatabase(env, (db) => db.select().from(eventOutbox).where(where)))[0]!;
-    const byEnvelope = (id: string) => sql`${eventOutbox.envelope}->>'id' = ${id}`;
-    try {
-      const result = await withDatabase(env, (db) => relayOutbox(db, createRedis(env)));
-      expect(result.failed).toBeGreaterThanOrEqual(2);
-      expect((await rowOf(byEnvelope(before))).publishedAt).not.toBeNull();
-      const stuck = await rowOf(eq(eventOutbox.id, bad!.id));
-      expect(stuck.publishedAt).toBeNull();
-      expect(stuck.attempts).toBeGreaterThanOrEqual(1);
-      expect(stuck.lastError).toMatch(/TypeError/);
-      expect((await rowOf(byEnvelope(after))).publishedAt).toBeNull();
-    } finally {
-      // Other tests' relays must not stop behind it.
-      await withDatabase(env, (db) => db.delete(eventOutbox).where(eq(eventOutbox.id, bad!.id)));
-    }
-  });
+  // A page row in event_outbox: what 0018's settle_page wrote; in event_pages: since 0021.
+  it.each([
+    ["event_outbox", eventOutbox],
+    ["event_pages", eventPages],
+  ] as const)(
+    "a row it cannot expand (in %s) stops the relay there, published before it and recorded, never rolled back",
+    async (_name, table) => {
+      const event = (marker: string) => ({
+        stream: "wallet:events" as const,
+        type: "test.happened",
+        userId: null,
+        payload: { marker },
+        metadata: SYSTEM_METADATA,
+      });
+      const before = await withDatabase(env, (db) => enqueueEvent(db, event("before")));
+      const [bad] = await withDatabase(env, (db) =>
+        db
+          .insert(table)
+          .values({
+            stream: "trading:events",
+            envelope: {
+              id: crypto.randomUUID(),
+              timestamp: new Date().toISOString(),
+              market: "X",
+              events: [null],
+            },
+            pageEvents: 1,
+          })
+          .returning({ id: table.id }),
+      );
+      const after = await withDatabase(env, (db) => enqueueEvent(db, event("after")));
+      const rowOf = async (where: ReturnType<typeof sql>, from: typeof table = eventOutbox) =>
+        (await withDatabase(env, (db) => db.select().from(from).where(where)))[0]!;
+      const byEnvelope = (id: string) => sql`${eventOutbox.envelope}->>'id' = ${id}`;
+      try {
+        const result = await withDatabase(env, (db) => relayOutbox(db, createRedis(env)));
+        expect(result.failed).toBeGreaterThanOrEqual(2);
+        expect((await rowOf(byEnvelope(before))).publishedAt).not.toBeNull();
+        const stuck = await rowOf(eq(table.id, bad!.id), table);
+        expect(stuck.publishedAt).toBeNull();
+        expect(stuck.attempts).toBeGreaterThanOrEqual(1);
+        expect(stuck.lastError).toMatch(/TypeError/);
+        expect((await rowOf(byEnvelope(after))).publishedAt).toBeNull();
+      } finally {
+        // Other tests' relays must not stop behind it.
+        await withDatabase(env, (db) => db.delete(table).where(eq(table.id, bad!.id)));
+      }
+    },
+  );
 
   it("bounds a pass by events: ten rounds' worth of events and at most one page more", async () => {
     const page = () => ({

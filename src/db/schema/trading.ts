@@ -158,9 +158,11 @@ export const trades = pgTable(
   "trades",
   {
     id: bigserial("id", { mode: "bigint" }).primaryKey(),
-    market: text("market")
-      .notNull()
-      .references(() => markets.symbol),
+    // No foreign keys: every writer (settle_page, the TypeScript planner) takes the market's
+    // cursor row (which references markets) and both orders (which reference users) FOR UPDATE
+    // in the same transaction, and writes the trade's users from those orders
+    // (docs/decisions/0012-trade-references-checked-per-page.md).
+    market: text("market").notNull(),
     tradeId: text("trade_id").notNull(),
     /** The order book's outbox sequence of this fill. */
     seq: bigint("seq", { mode: "number" }).notNull(),
@@ -168,18 +170,10 @@ export const trades = pgTable(
     quantity: minorUnits("quantity").notNull(),
     quoteAmount: minorUnits("quote_amount").notNull(),
     takerSide: orderSide("taker_side").notNull(),
-    buyOrderId: uuid("buy_order_id")
-      .notNull()
-      .references(() => orders.id),
-    sellOrderId: uuid("sell_order_id")
-      .notNull()
-      .references(() => orders.id),
-    buyerId: uuid("buyer_id")
-      .notNull()
-      .references(() => users.id),
-    sellerId: uuid("seller_id")
-      .notNull()
-      .references(() => users.id),
+    buyOrderId: uuid("buy_order_id").notNull(),
+    sellOrderId: uuid("sell_order_id").notNull(),
+    buyerId: uuid("buyer_id").notNull(),
+    sellerId: uuid("seller_id").notNull(),
     /** In the base asset (what the buyer receives). */
     buyerFee: minorUnits("buyer_fee").notNull(),
     /** In the quote asset (what the seller receives). */

@@ -2,7 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import { eq, sql, type SQL } from "drizzle-orm";
 import type { Database, DbExecutor } from "../../db/client";
 import { jsonRowsInsert } from "../../db/json-insert";
-import { eventOutbox } from "../../db/schema";
+import { eventOutbox, eventPages } from "../../db/schema";
 import type { RequestMetadata } from "../../http/request-metadata";
 import { expandSettledPage, type SettledPage } from "./settled-page-events";
 
@@ -59,7 +59,14 @@ export function eventsInsert(events: DomainEvent[]): SQL {
   );
 }
 
-type PendingRow = { id: string; stream: string; envelope: string; page_events: number | null };
+type PendingRow = {
+  id: string;
+  stream: string;
+  envelope: string;
+  page_events: number | null;
+  /** The row is in `event_pages` (else `event_outbox`). */
+  paged: boolean;
+};
 
 /** A pending row's events: the texts to publish and (parsed only when asked) their envelopes. */
 function eventsOfRow(row: PendingRow): { texts: string[]; envelopes: () => EventEnvelope[] } {
@@ -90,7 +97,10 @@ export interface RelayResult {
  * once (a crash between XADD and the update republishes): consumers dedupe on envelope `id`.
  * One relay at a time, under a transaction-scoped advisory lock: two relays publishing
  * disjoint batches side by side could put a later event on a stream before an earlier one.
- * A settled page's row is published as the events it holds (settled-page-events.ts).
+ * A settled page's row is published as the events it holds (settled-page-events.ts): pages live
+ * in `event_pages` (migration 0021: hidden from older relays, which read `event_outbox` only and
+ * would publish a page raw), merged here with `event_outbox` in id order (one sequence), as one
+ * outbox; a page row in `event_outbox` (0018's settle_page wrote them there) is expanded alike.
  * Callers that must know the outbox is drained (the cron, tests) wait for the lock. The
  * after-response relays pass `waitForLock: false`: waiting inside a transaction would hold a
  * connection per waiting request, so they back off and retry a few times instead, and the
@@ -140,16 +150,7 @@ async function relayUnderLock(
     // A pass is bounded by events, not rounds alone: a round takes at least one whole row, and a
     // settled page's row can hold thousands (ten such rounds were ~40,000 XADDs in one transaction).
     for (let round = 0; round < MAX_ROUNDS && published < MAX_ROUNDS * limit; round++) {
-      // Whole rows while their events total at most `limit` (at least one row: a settled
-      // page's row holds one event per entry or two). The envelopes as text: a single event is
-      // published as stored, never parsed and re-serialised for Redis.
-      const { rows: pending } = await tx.execute<PendingRow>(
-        sql`select id::text as id, stream, envelope::text as envelope, page_events from (
-            select r.*, sum(coalesce(r.page_events, 1)) over (order by r.id) - coalesce(r.page_events, 1) as before
-            from (select id, stream, envelope, page_events from ${eventOutbox}
-              where ${eventOutbox.publishedAt} is null order by ${eventOutbox.id} limit ${limit}) r) p
-          where p.before < ${limit}`,
-      );
+      const { rows: pending } = await tx.execute<PendingRow>(pendingRows(limit));
       if (pending.length === 0) break;
       // Rows expanded one by one: a row that cannot be (a malformed page) stops the round there,
       // the rows before it published and it recorded (attempts, last_error) like a failed XADD.
@@ -200,18 +201,17 @@ async function relayUnderLock(
             db,
             events.slice(0, delivered).flatMap((row) => row.envelopes()),
           ),
-          tx.execute(sql`update ${eventOutbox}
-            set published_at = now(), attempts = ${eventOutbox.attempts} + 1
-            where ${eventOutbox.id} = any(${`{${sent.map((row) => row.id).join(",")}}`}::bigint[])
-              and ${eventOutbox.publishedAt} is null`),
+          tx.execute(markPublished(sent)),
         ]);
         published += events.slice(0, delivered).reduce((n, row) => n + row.texts.length, 0);
       }
       if (failure !== undefined) {
+        const stuck = pending[delivered]!;
+        const table = stuck.paged ? eventPages : eventOutbox;
         await tx
-          .update(eventOutbox)
-          .set({ attempts: sql`${eventOutbox.attempts} + 1`, lastError: String(failure).slice(0, 500) })
-          .where(eq(eventOutbox.id, BigInt(pending[delivered]!.id)));
+          .update(table)
+          .set({ attempts: sql`${table.attempts} + 1`, lastError: String(failure).slice(0, 500) })
+          .where(eq(table.id, BigInt(stuck.id)));
         // Keep per-stream order: stop at the first failure, the cron retries.
         const failed = pending.slice(delivered).reduce((n, row) => n + (row.page_events ?? 1), 0);
         return { published, failed };
@@ -219,4 +219,44 @@ async function relayUnderLock(
     }
     return { published, failed: 0 };
   });
+}
+
+/**
+ * The pending rows of both tables in id order, whole rows while their events total at most
+ * `limit` (at least one row: a settled page's row holds one event per entry or two). Each table
+ * read in its partial index's order and the two merged (the relay turns sorting off). The
+ * envelopes as text: a single event is published as stored, never parsed and re-serialised.
+ */
+export function pendingRows(limit: number): SQL {
+  return sql`select id::text as id, stream, envelope, page_events, paged from (
+      select r.*, sum(coalesce(r.page_events, 1)) over (order by r.id) - coalesce(r.page_events, 1) as before
+      from ((select id, stream, envelope::text as envelope, page_events, false as paged from ${eventOutbox}
+          where ${eventOutbox.publishedAt} is null order by ${eventOutbox.id} limit ${limit})
+        union all
+        (select id, stream, envelope::text, page_events, true from ${eventPages}
+          where ${eventPages.publishedAt} is null order by ${eventPages.id} limit ${limit})
+        order by id limit ${limit}) r) p
+    where p.before < ${limit}`;
+}
+
+/** Marks delivered rows published, in whichever table each lives: one statement. */
+export function markPublished(rows: readonly Pick<PendingRow, "id" | "paged">[]): SQL {
+  const ids = (paged: boolean) => `{${rows.flatMap((r) => (r.paged === paged ? [r.id] : [])).join(",")}}`;
+  return sql`with outbox as (update ${eventOutbox}
+      set published_at = now(), attempts = ${eventOutbox.attempts} + 1
+      where ${eventOutbox.id} = any(${ids(false)}::bigint[]) and ${eventOutbox.publishedAt} is null),
+    pages as (update ${eventPages}
+      set published_at = now(), attempts = ${eventPages.attempts} + 1
+      where ${eventPages.id} = any(${ids(true)}::bigint[]) and ${eventPages.publishedAt} is null)
+    select 1`;
+}
+
+/** Events not yet published (a page row counts its events) and when the oldest was written. */
+export function pendingEventsQuery(): SQL {
+  return sql`select coalesce(sum(n), 0)::text as n, min(oldest) as oldest from (
+      select sum(coalesce(${eventOutbox.pageEvents}, 1)) as n, min(${eventOutbox.createdAt}) as oldest
+      from ${eventOutbox} where ${eventOutbox.publishedAt} is null
+      union all
+      select sum(${eventPages.pageEvents}), min(${eventPages.createdAt})
+      from ${eventPages} where ${eventPages.publishedAt} is null) t`;
 }

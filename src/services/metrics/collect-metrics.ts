@@ -1,7 +1,8 @@
 import type { Redis } from "@upstash/redis/cloudflare";
-import { count, eq, isNull, min, sql } from "drizzle-orm";
+import { count, eq } from "drizzle-orm";
 import type { Database } from "../../db/client";
-import { eventOutbox, settlementQuarantine } from "../../db/schema";
+import { settlementQuarantine } from "../../db/schema";
+import { pendingEventsQuery } from "../../domain/events/event-outbox";
 import { describeError, type Logger } from "../../lib/logger";
 import { mergeSnapshots, renderPrometheusText } from "../../lib/metrics/prometheus-text";
 import type { MetricSnapshot } from "../../lib/metrics/registry";
@@ -38,14 +39,7 @@ export async function collectMetrics(env: Env, db: Database, redis: Redis, log: 
       .from(settlementQuarantine)
       .where(eq(settlementQuarantine.status, "open"))
       .groupBy(settlementQuarantine.market),
-    db
-      .select({
-        // A settled page's row holds many events (src/domain/events/settled-page-events.ts).
-        n: sql<string>`coalesce(sum(coalesce(${eventOutbox.pageEvents}, 1)), 0)`,
-        oldest: min(eventOutbox.createdAt),
-      })
-      .from(eventOutbox)
-      .where(isNull(eventOutbox.publishedAt)),
+    db.execute<{ n: string; oldest: string | null }>(pendingEventsQuery()).then((r) => r.rows),
     readReconciliationStatus(redis).catch((err: unknown) => {
       log.warn("reconciliation status unreadable", describeError(err));
       return null;

@@ -1,10 +1,11 @@
 import { env } from "cloudflare:workers";
-import { and, eq, isNotNull, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
-import { eventOutbox } from "../../../src/db/schema";
+import { eventOutbox, eventPages } from "../../../src/db/schema";
 import { createRedis } from "../../../src/http/resources";
-import { relayOutbox, type EventEnvelope } from "../../../src/domain/events/event-outbox";
+import { enqueueEvent, relayOutbox, type EventEnvelope } from "../../../src/domain/events/event-outbox";
+import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
 import { expandSettledPage, type SettledPage } from "../../../src/domain/events/settled-page-events";
 import { planSettlement } from "../../../src/domain/settlement/plan";
 import { lockBatch } from "../../../src/domain/settlement/reads";
@@ -12,7 +13,7 @@ import { settleMarket } from "../../../src/domain/settlement/settle-market";
 import { heldMarket } from "./settlement-helpers";
 
 describe("a settled page's events", () => {
-  it("are one event_outbox row that the relay publishes as the planner's events, in order, with stable ids", async () => {
+  it("are one event_pages row that the relay publishes as the planner's events, in order, with stable ids", async () => {
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, order, rules, book } = await heldMarket(db);
       await order(seller, { side: "sell", type: "limit", price: "50000.00", quantity: "0.02" });
@@ -55,9 +56,9 @@ describe("a settled page's events", () => {
       const settled = await settleMarket(db, book, rules);
       expect(settled.trades).toBe(2);
       const rows = await db
-        .select({ envelope: eventOutbox.envelope, pageEvents: eventOutbox.pageEvents })
-        .from(eventOutbox)
-        .where(and(isNotNull(eventOutbox.pageEvents), sql`${eventOutbox.envelope}->>'market' = ${market}`));
+        .select({ envelope: eventPages.envelope, pageEvents: eventPages.pageEvents })
+        .from(eventPages)
+        .where(sql`${eventPages.envelope}->>'market' = ${market}`);
       expect(rows).toHaveLength(1);
       const page = rows[0]!.envelope as unknown as SettledPage;
       const envelopes = expandSettledPage(page);
@@ -86,15 +87,64 @@ describe("a settled page's events", () => {
         .filter((e) => ids.has(e.id));
       expect(published).toEqual(envelopes);
       const [row] = await db
-        .select({ publishedAt: eventOutbox.publishedAt })
-        .from(eventOutbox)
+        .select({ publishedAt: eventPages.publishedAt })
+        .from(eventPages)
         .where(
           and(
-            eq(eventOutbox.pageEvents, envelopes.length),
-            sql`${eventOutbox.envelope}->>'market' = ${market}`,
+            eq(eventPages.pageEvents, envelopes.length),
+            sql`${eventPages.envelope}->>'market' = ${market}`,
           ),
         );
       expect(row?.publishedAt).not.toBeNull();
+    });
+  });
+
+  it("are hidden from a relay of an older release, and published in id order among single events", async () => {
+    await withDatabase(env, async (db) => {
+      const { market, seller, buyer, order, rules, book } = await heldMarket(db);
+      const single = (marker: string) =>
+        enqueueEvent(db, {
+          stream: "trading:events",
+          type: "test.happened",
+          userId: null,
+          payload: { marker, market },
+          metadata: SYSTEM_METADATA,
+        });
+      const before = await single("before");
+      await order(seller, { side: "sell", type: "limit", price: "50000.00", quantity: "0.01" });
+      await order(buyer, { side: "buy", type: "limit", price: "50000.00", quantity: "0.01" });
+      expect((await settleMarket(db, book, rules)).trades).toBe(1);
+      const after = await single("after");
+
+      // What the relays of older releases read: every pending event_outbox row (before 0018),
+      // the same with `page_events` (0018's). Neither sees the page, so neither publishes it raw.
+      for (const query of [
+        sql`select envelope from ${eventOutbox} where ${eventOutbox.publishedAt} is null order by ${eventOutbox.id}`,
+        sql`select envelope, page_events from ${eventOutbox} where ${eventOutbox.publishedAt} is null order by ${eventOutbox.id}`,
+      ]) {
+        const { rows } = await db.execute<{ envelope: { market?: string; events?: unknown } }>(query);
+        expect(rows.filter((r) => r.envelope.market === market && r.envelope.events !== undefined)).toEqual(
+          [],
+        );
+      }
+
+      // The current relay: the single event before the page, the page's events, the one after.
+      const seen: EventEnvelope[] = [];
+      await relayOutbox(db, createRedis(env), 100, {
+        onPublished: async (_db, published) => void seen.push(...published),
+      });
+      const mine = seen.filter((e) => e.payload.market === market);
+      expect(mine.map((e) => e.type)).toEqual([
+        "test.happened",
+        "order.accepted",
+        "order.accepted",
+        "trade.executed",
+        "trade.executed",
+        "order.filled",
+        "order.filled",
+        "test.happened",
+      ]);
+      expect([mine[0]!.id, mine.at(-1)!.id]).toEqual([before, after]);
     });
   });
 });
