@@ -1,23 +1,21 @@
 type PoolArray = Uint8Array | Uint16Array | Int32Array | Float64Array;
 
-/** ES2024's ArrayBuffer.prototype.transfer (Node 22, workerd); the project's lib is ES2023. */
-type Transferable = ArrayBuffer & { transfer(byteLength: number): ArrayBuffer };
-
 /**
- * `from` with `length` elements, its buffer moved, not copied: `transfer` hands the memory to a
- * new buffer of the new size (a realloc, usually in place for large buffers) and detaches the
- * old one, so `from` and every other view of its buffer are empty afterwards — the caller
- * replaces them all. Allocating anew and copying instead cost ~13% of the wide benchmark (a book
- * growing to 130,000 orders allocated three times its final size in fresh pages and copied two).
- * `from` must view its whole buffer. New elements are `fill`; the new part is written even when
- * `fill` is 0: fresh memory is mapped lazily, and the first write to each page costs a page fault
- * (tens of microseconds on a busy VM); taking them all here keeps them out of the many later
- * operations that would touch those pages.
+ * A copy of `from` with `length` elements; new elements are `fill`. The new part is written
+ * even when `fill` is 0: fresh memory is mapped lazily, and the first write to each page costs
+ * a page fault (tens of microseconds on a busy VM); taking them all in the growing operation
+ * keeps them out of the many later operations that would touch those pages.
+ *
+ * Never `ArrayBuffer.prototype.transfer` (a realloc without the copy): it detaches the old
+ * buffer, and the first detach anywhere in an isolate clears V8's array-buffer-detaching
+ * protector for good, after which every typed-array access in optimized code checks its buffer
+ * first. That cost the thin book ~17% CPU per command and halved its instructions when removed
+ * (one detach by unrelated code at start-up, and nothing else changed, brought it all back);
+ * the wide book, which grows its arrays to megabytes in every run, paid ~3% for the copies.
  */
 export function resized<T extends PoolArray>(from: T, length: number, fill = 0): T {
-  const old = from.length;
-  const View = from.constructor as new (buffer: ArrayBuffer) => T;
-  const to = new View((from.buffer as Transferable).transfer(length * from.BYTES_PER_ELEMENT));
-  if (length > old) to.fill(fill, old);
+  const to = new (from.constructor as new (n: number) => T)(length);
+  (to as Uint8Array).set(from.subarray(0, Math.min(from.length, length)) as Uint8Array);
+  if (length > from.length) to.fill(fill, from.length);
   return to;
 }
