@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createRedis, sharedRedis } from "../../src/http/resources";
-import { checkRateLimit, checkRateLimitsAndRead } from "../../src/services/auth/rate-limit";
+import { checkRateLimit, checkRateLimitsAndRead, limitKey } from "../../src/services/auth/rate-limit";
+import { MAX_REFUSED_CALLERS, RefusedCallers, refusedCallers } from "../../src/services/auth/refused-callers";
 
 // The authenticated hot path counts its limits in one Redis command of its own
 // (`checkRateLimitsAndRead`); every other limit goes through @upstash/ratelimit. Both must count
@@ -43,6 +44,11 @@ describe("limits counted in one command", () => {
     });
     expect((await checkRateLimit(library, name, 5, "1 m", identifier)).success).toBe(false);
     expect((await checkRateLimit(library, name, 5, "1 m", other)).remaining).toBe(1);
+    // Both keep the refused caller in the limit's one bounded map (refused-callers.ts).
+    const refused = refusedCallers(name, 5, "1 m");
+    expect(refused).toBeInstanceOf(RefusedCallers);
+    expect(refused.maxEntries).toBe(MAX_REFUSED_CALLERS);
+    expect([...refused.keys()]).toEqual([limitKey(limit)]);
 
     // A key that does not exist reads as null.
     const { value } = await checkRateLimitsAndRead(redis, [], `absent-${identifier}`);

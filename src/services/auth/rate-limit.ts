@@ -1,5 +1,6 @@
 import { Ratelimit } from "@upstash/ratelimit";
 import type { Redis } from "@upstash/redis/cloudflare";
+import { refusedCallers, type RefusedCallers } from "./refused-callers";
 
 export interface LimitVerdict {
   success: boolean;
@@ -11,25 +12,18 @@ export interface LimitVerdict {
 
 export type Duration = Parameters<typeof Ratelimit.slidingWindow>[1];
 
-// Identifiers known to be over their limit, shared across requests of this isolate so a
-// flood is refused without a Redis round trip (plain data, not an I/O object).
-const blocked = new Map<string, Map<string, number>>();
-/** Refused identifiers kept per limit by `checkRateLimitsAndRead`. */
-const MAX_BLOCKED = 10_000;
 // The algorithms are plain closures over (limit, window): built once per isolate.
 const algorithms = new Map<string, ReturnType<typeof Ratelimit.slidingWindow>>();
 
 function limiterFor(redis: Redis, name: string, limit: number, window: Duration): Ratelimit {
   const cacheKey = `${name}:${limit}:${window}`;
-  let cache = blocked.get(cacheKey);
-  if (!cache) blocked.set(cacheKey, (cache = new Map()));
   let algorithm = algorithms.get(cacheKey);
   if (!algorithm) algorithms.set(cacheKey, (algorithm = Ratelimit.slidingWindow(limit, window)));
   return new Ratelimit({
     redis,
     prefix: `ratelimit:${name}:${limit}:${window}`,
     limiter: algorithm,
-    ephemeralCache: cache,
+    ephemeralCache: refusedCallers(name, limit, window),
     timeout: 0,
     analytics: false,
     enableTelemetry: false,
@@ -155,14 +149,12 @@ export async function checkRateLimitsAndRead<T>(
   const args = [String(now)];
   const verdicts: (LimitVerdict | null)[] = [];
   const counts: (WindowCounts | null)[] = [];
-  const counted: { at: number; cache: Map<string, number>; key: string; index: number; reset: number }[] = [];
+  const counted: { at: number; cache: RefusedCallers; key: string; index: number; reset: number }[] = [];
   for (const l of limits) {
     const size = windowMs(l.window);
     const index = Math.floor(now / size);
     const reset = (index + 1) * size;
-    const cacheKey = `${l.name}:${l.limit}:${l.window}`;
-    let cache = blocked.get(cacheKey);
-    if (!cache) blocked.set(cacheKey, (cache = new Map()));
+    const cache = refusedCallers(l.name, l.limit, l.window);
     const key = limitKey(l);
     const until = cache.get(key);
     counts.push(null);
@@ -182,11 +174,7 @@ export async function checkRateLimitsAndRead<T>(
   const [value, ...replies] = (await script.exec(keys, args)) as [T | string | null, ...number[]];
   counted.forEach(({ at, cache, key, index, reset }, i) => {
     const remaining = Number(replies[3 * i]);
-    if (remaining < 0) {
-      // Bounded: a flood of distinct identifiers must not grow it without end (oldest go first).
-      if (cache.size >= MAX_BLOCKED) cache.delete(cache.keys().next().value!);
-      cache.set(key, reset);
-    }
+    if (remaining < 0) cache.set(key, reset);
     verdicts[at] = {
       success: remaining >= 0,
       limit: limits[at]!.limit,
