@@ -1,15 +1,21 @@
 // `node --import tsx bench/trading/place-orders-sql.ts`: the funds lock's own Postgres cost per
 // order: `place_orders` called directly on the local stack's Postgres (no Worker, no object),
-// the way the market object calls it: one call per flush of N placements (BENCH_SIZES, default
+// the way the market object calls it (durable-objects/market/funds-locker.ts `lockArguments`:
+// column arrays, migrations/0020): one call per flush of N placements (BENCH_SIZES, default
 // 1,100,500) spread over BENCH_TRADERS users, committed, BENCH_REPEAT times per size, once
 // BENCH_PREFILL orders (default 20,000) are in the table. Prints the
 // backend's CPU per order (/proc: what load on a shared machine leaves alone), the server's
 // execution time per call (EXPLAIN ANALYZE) and the wall time of the round trip.
-//   BENCH_BASELINE=<sql file>: also that file's `place_orders` (e.g. an older migration),
-//     alternating with the current one in the same run: compare by the ratio.
+//   BENCH_BASELINE=<sql file>: also that file's jsonb `place_orders(batch jsonb)` (an older
+//     migration: 0019 or before), alternating with the current one in the same run: compare by
+//     the ratio.
 //   BENCH_EXPLAIN=<n>: first one call of n placements with every statement's plan and time
 //     (auto_explain, nested statements included).
 import { readFileSync } from "node:fs";
+import { sql } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
+import { lockArguments } from "../../durable-objects/market/funds-locker";
+import type { PlacementFunding } from "../../src/domain/market/commands";
 import { newOrderId } from "../../src/domain/market/order-id";
 import { median, sqlBench } from "../lib/sql-bench";
 
@@ -21,7 +27,7 @@ const PREFILL = Number(process.env.BENCH_PREFILL ?? 20_000);
 /** `BENCH_BASELINE=<sql file>`: also time that file's `place_orders`, alternating with the current one. */
 const BASELINE = process.env.BENCH_BASELINE;
 
-function placement(userId: string, i: number) {
+function placement(userId: string, i: number): PlacementFunding {
   const buy = i % 2 === 0;
   const id = newOrderId();
   return {
@@ -60,15 +66,27 @@ function placement(userId: string, i: number) {
   };
 }
 
+const dialect = new PgDialect();
+/** A call of the current `place_orders` as the object makes it, as text and parameters. */
+const current = (batch: PlacementFunding[]) => {
+  const q = dialect.sqlToQuery(sql`SELECT place_orders(${lockArguments(batch)})`);
+  return { text: q.sql, values: q.params };
+};
+/** A call of the baseline's jsonb `place_orders`. */
+const baseline = (batch: PlacementFunding[]) => ({
+  text: "SELECT place_orders_baseline($1::jsonb)",
+  values: [JSON.stringify(batch)],
+});
+
 await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
-  const functions = ["place_orders"];
+  const functions = [{ name: "place_orders", call: current }];
   if (BASELINE) {
     const text = readFileSync(BASELINE, "utf8").replace(
       /FUNCTION place_orders\(/,
       "FUNCTION place_orders_baseline(",
     );
     await client.query(text);
-    functions.push("place_orders_baseline");
+    functions.push({ name: "place_orders_baseline", call: baseline });
   }
   console.log(
     "| function | orders a call | backend CPU µs / order | server ms a call (median) | server µs / order | wall ms a call | orders locked |",
@@ -79,7 +97,8 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
   // table (0015's generic plans did) shows only once there is a table to read.
   for (let done = 0; done < PREFILL; done += 500) {
     const batch = Array.from({ length: 500 }, () => placement(users[n % users.length]!, n++));
-    await client.query("SELECT place_orders($1::jsonb)", [JSON.stringify(batch)]);
+    const q = current(batch);
+    await client.query(q.text, q.values);
   }
   if (process.env.BENCH_EXPLAIN) {
     // Each statement inside the function with its own plan and time (auto_explain, to this client).
@@ -90,7 +109,8 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
     client.on("notice", (m) => console.log(m.message));
     const size = Number(process.env.BENCH_EXPLAIN);
     const batch = Array.from({ length: size }, () => placement(users[n % users.length]!, n++));
-    await client.query("SELECT place_orders($1::jsonb)", [JSON.stringify(batch)]);
+    const q = current(batch);
+    await client.query(q.text, q.values);
     await client.query("RESET client_min_messages");
     client.removeAllListeners("notice");
   }
@@ -106,11 +126,12 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
       for (const [k, fn] of functions.entries()) {
         const f = figures[k]!;
         const batch = Array.from({ length: size }, () => placement(users[n % users.length]!, n++));
+        const q = fn.call(batch);
         const t0 = performance.now();
         const c0 = cpuMs();
         const { rows } = await client.query<{ "QUERY PLAN": string }>(
-          `EXPLAIN (ANALYZE, TIMING OFF, FORMAT TEXT) SELECT ${fn}($1::jsonb)`,
-          [JSON.stringify(batch)],
+          `EXPLAIN (ANALYZE, TIMING OFF, FORMAT TEXT) ${q.text}`,
+          q.values,
         );
         f.cpu += cpuMs() - c0;
         f.wall.push(performance.now() - t0);
@@ -128,7 +149,7 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
       const f = figures[k]!;
       const s = median(f.server);
       console.log(
-        `| ${fn} | ${size} | ${((f.cpu * 1000) / (size * REPEAT)).toFixed(0)} | ${s.toFixed(2)} | ${((s * 1000) / size).toFixed(0)} | ${median(f.wall).toFixed(2)} | ${f.locked} of ${size * REPEAT} |`,
+        `| ${fn.name} | ${size} | ${((f.cpu * 1000) / (size * REPEAT)).toFixed(0)} | ${s.toFixed(2)} | ${((s * 1000) / size).toFixed(0)} | ${median(f.wall).toFixed(2)} | ${f.locked} of ${size * REPEAT} |`,
       );
     }
   }

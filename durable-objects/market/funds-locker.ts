@@ -1,12 +1,100 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import type { LockOutcome, PlacementFunding } from "../../src/domain/market/commands";
 import { KeptDatabase } from "./kept-database";
 
 const isTraceId = (id: string) => /^[0-9a-f]{32}$/.test(id);
 
+type Cell = string | number | boolean | null | undefined;
+
+/** `place_orders`' parameters per placement: name (after `f_`), Postgres type, value. */
+const PLACEMENT_PARAMS: readonly [string, string, (f: PlacementFunding) => Cell][] = [
+  ["lock_user", "uuid", (f) => f.lock.user_id],
+  ["lock_asset", "text", (f) => f.lock.asset],
+  ["lock_amount", "numeric", (f) => f.lock.amount],
+  ["id", "uuid", (f) => f.rows[0]?.id],
+  ["coid", "text", (f) => f.rows[0]?.client_order_id],
+  ["actor_id", "uuid", (f) => f.audit.actor_id],
+  ["actor_type", "text", (f) => f.audit.actor_type],
+  ["ip_address", "text", (f) => f.audit.ip_address],
+  ["user_agent", "text", (f) => f.audit.user_agent],
+  ["request_id", "text", (f) => f.audit.request_id],
+  ["details", "jsonb", (f) => JSON.stringify(f.audit.details ?? {})],
+];
+
+/** The order row columns `place_orders` takes, with their parameter (after `f_`) and type. */
+const ROW_PARAMS: Readonly<Record<string, readonly [string, string]>> = {
+  id: ["r_id", "uuid"],
+  user_id: ["r_user_id", "uuid"],
+  market: ["market", "text"],
+  client_order_id: ["client_order_id", "text"],
+  side: ["side", "order_side"],
+  type: ["type", "order_type"],
+  time_in_force: ["time_in_force", "time_in_force"],
+  post_only: ["post_only", "boolean"],
+  self_trade_prevention: ["self_trade_prevention", "self_trade_prevention"],
+  price: ["price", "numeric"],
+  stop_price: ["stop_price", "numeric"],
+  quantity: ["quantity", "numeric"],
+  quote_quantity: ["quote_quantity", "numeric"],
+  visible_quantity: ["visible_quantity", "numeric"],
+  trailing_offset: ["trailing_offset", "integer"],
+  trailing_offset_unit: ["trailing_offset_unit", "text"],
+  oco_group_id: ["oco_group_id", "uuid"],
+  lock_asset: ["r_lock_asset", "text"],
+  locked_amount: ["locked_amount", "numeric"],
+};
+const ROW_COLUMNS = Object.keys(ROW_PARAMS);
+
+/**
+ * A Postgres array literal with every element quoted (so any text is one element, and any type's
+ * input takes it) and `NULL` for null.
+ */
+function arrayLiteral(cells: readonly Cell[]): string {
+  let out = "{";
+  for (let i = 0; i < cells.length; i++) {
+    const x = cells[i];
+    if (i > 0) out += ",";
+    out += x === null || x === undefined ? "NULL" : `"${String(x).replace(/["\\]/g, "\\$&")}"`;
+  }
+  return `${out}}`;
+}
+
+/**
+ * A flush as `place_orders(f_… => …)` (migrations/0020_place_orders_columns.sql) takes it: one
+ * typed array per column, which Postgres parses once, element by element (a jsonb flush cost
+ * more to parse than the function spent writing it). Per placement: its lock, its first row's
+ * id and client id, its audit fields; per order row: `p` (its placement, 0-based) and the row's
+ * columns. A row with a column `place_orders` does not take is refused here, not lost.
+ */
+export function lockArguments(placements: readonly PlacementFunding[]): SQL {
+  const perPlacement = PLACEMENT_PARAMS.map(() => [] as Cell[]);
+  const p: number[] = [];
+  const perRow = ROW_COLUMNS.map(() => [] as Cell[]);
+  placements.forEach((f, i) => {
+    PLACEMENT_PARAMS.forEach(([, , value], k) => perPlacement[k]!.push(value(f)));
+    for (const row of f.rows) {
+      for (const key in row) {
+        if (!(key in ROW_PARAMS)) throw new Error(`place_orders takes no order column ${key}`);
+      }
+      p.push(i);
+      ROW_COLUMNS.forEach((c, k) => perRow[k]!.push(row[c]));
+    }
+  });
+  const param = (name: string, type: string, cells: readonly Cell[]) =>
+    sql`${sql.raw(`f_${name}`)} => ${arrayLiteral(cells)}::${sql.raw(type)}[]`;
+  return sql.join(
+    [
+      ...PLACEMENT_PARAMS.map(([name, type], k) => param(name, type, perPlacement[k]!)),
+      param("p", "integer", p),
+      ...ROW_COLUMNS.map((c, k) => param(ROW_PARAMS[c]![0], ROW_PARAMS[c]![1], perRow[k]!)),
+    ],
+    sql`, `,
+  );
+}
+
 /**
  * The object's Postgres connection for placements: every placement of a flush is recorded and
- * funded by ONE call of `place_orders` (migrations/0017_place_orders_by_key.sql), one round
+ * funded by ONE call of `place_orders` (migrations/0020_place_orders_columns.sql), one round
  * trip and one Postgres commit whatever the count. Its own connection, apart from the settler's and the sockets' reads, so a
  * long settlement round or a burst of snapshots never delays an order.
  */
@@ -32,7 +120,7 @@ export class FundsLocker {
       : sql``;
     return this.kept.use(async (db) => {
       const result = await db.execute<{ r: (LockOutcome & { i: number })[] }>(
-        sql`${comment}select place_orders(${JSON.stringify(placements)}::jsonb) as r`,
+        sql`${comment}select place_orders(${lockArguments(placements)}) as r`,
       );
       const outcomes = new Array<LockOutcome>(placements.length);
       for (const o of result.rows[0]!.r) outcomes[o.i] = o;

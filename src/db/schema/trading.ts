@@ -63,15 +63,15 @@ export const orders = pgTable(
      * integer `orderId` of the Binance-compatible API (src/binance), stable for the order's life.
      */
     number: bigserial("number", { mode: "number" }).notNull(),
-    userId: uuid("user_id")
-      .notNull()
-      .references(() => users.id),
     /**
-     * No foreign key here nor on `lock_asset` (each was a trigger, a lookup and a row lock per
-     * order on rows every flush and settlement share): `place_orders`, the one writer of orders,
-     * checks the flush's market once per call, and an order's lock asset is its lock's, whose
-     * balance row references `assets` (docs/decisions/0011-order-references-checked-per-flush.md).
+     * No foreign key here, on `market` nor on `lock_asset` (each was a trigger, a lookup and a
+     * row lock per order on rows every flush and settlement share): `place_orders`, the one
+     * writer of orders, checks the flush's market once per call, and an order's user and lock
+     * asset are its lock's, whose balance row (locked by the same call) references `users` and
+     * `assets` (docs/decisions/0011-order-references-checked-per-flush.md,
+     * docs/decisions/0013-order-user-checked-per-flush.md).
      */
+    userId: uuid("user_id").notNull(),
     market: text("market").notNull(),
     clientOrderId: text("client_order_id"),
     side: orderSide("side").notNull(),

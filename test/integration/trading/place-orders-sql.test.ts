@@ -1,13 +1,16 @@
 import { env } from "cloudflare:workers";
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { lockArguments } from "../../../durable-objects/market/funds-locker";
 import { withDatabase, type DbExecutor } from "../../../src/db/client";
+import type { PlacementFunding } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
 import row0005 from "../../../migrations/0005_place_orders.sql?raw";
 
 /**
- * The set-based `place_orders` (migrations 0015, then 0017) against its row-at-a-time
+ * The set-based `place_orders` (migrations 0015, then 0017; since 0020 over a flush given as
+ * column arrays, called as the market object calls it: `lockArguments`) against its row-at-a-time
  * predecessor (0005, loaded here as `pg_temp.place_orders_0005`): on random mixed batches —
  * several users and assets, amounts that run a balance dry mid-batch or are not positive, ids
  * and client_order_ids repeated inside the batch or already known to Postgres, OCO pairs — both
@@ -129,11 +132,17 @@ interface LockMetadata {
   orders: { id: string; amount: string }[];
 }
 
+/** `place_orders` as the market object calls it (durable-objects/market/funds-locker.ts). */
+const placeOrders = (batch: unknown[]) =>
+  sql`select place_orders(${lockArguments(batch as PlacementFunding[])}) as r`;
+
+/** 0005's `place_orders`, loaded as `pg_temp.place_orders_0005`: a flush as one jsonb array. */
+const placeOrders0005 = (batch: unknown[]) =>
+  sql`select pg_temp.place_orders_0005(${JSON.stringify(batch)}::jsonb) as r`;
+
 /** What a call left: its outcomes and every row it wrote (the setup's lock entries aside). */
-async function callAndLook(db: DbExecutor, fn: string, world: World, batch: unknown[]) {
-  const { rows } = await db.execute<{ r: Outcome[] }>(
-    sql`select ${sql.raw(fn)}(${JSON.stringify(batch)}::jsonb) as r`,
-  );
+async function callAndLook(db: DbExecutor, call: (batch: unknown[]) => SQL, world: World, batch: unknown[]) {
+  const { rows } = await db.execute<{ r: Outcome[] }>(call(batch));
   const outcomes = rows[0]!.r.sort((a, b) => a.i - b.i);
   const ids = [...new Set(batch.flatMap((p) => (p as { rows: { id: string }[] }).rows.map((r) => r.id)))];
   const look = async (q: ReturnType<typeof sql>) => (await db.execute(q)).rows;
@@ -177,7 +186,7 @@ async function inWorld(fn: (db: DbExecutor, world: World) => Promise<void>) {
         const known = world.knownIds.map((id, k) =>
           placement(world.users[k]!, "USDT", "5", id, KNOWN_COIDS[k]!, false),
         );
-        await tx.execute(sql`select place_orders(${JSON.stringify(known)}::jsonb)`);
+        await tx.execute(placeOrders(known));
         await fn(tx, world);
         throw new Rollback();
       })
@@ -194,9 +203,9 @@ describe("place_orders (set-based)", () => {
         fc.asyncProperty(fc.array(specArb, { minLength: 1, maxLength: 30 }), async (specs) => {
           const batch = batchOf(world, specs);
           await db.execute(sql`savepoint each_batch`);
-          const before = await callAndLook(db, "pg_temp.place_orders_0005", world, batch);
+          const before = await callAndLook(db, placeOrders0005, world, batch);
           await db.execute(sql`rollback to savepoint each_batch`);
-          const now = await callAndLook(db, "place_orders", world, batch);
+          const now = await callAndLook(db, placeOrders, world, batch);
           await db.execute(sql`rollback to savepoint each_batch`);
           const decision = ({ i, outcome, order_id }: Outcome) => ({ i, outcome, order_id });
           expect(now.outcomes.map(decision)).toEqual(before.outcomes.map(decision));
@@ -248,7 +257,7 @@ describe("place_orders (set-based)", () => {
         placement(u0, "BTC", "0", newOrderId(), null, false), // not a positive lock
         placement(u0, "USDT", "95", newOrderId(), null, false), // the last 95: a refusal consumed nothing
       ];
-      const { outcomes, balances } = await callAndLook(db, "place_orders", world, batch);
+      const { outcomes, balances } = await callAndLook(db, placeOrders, world, batch);
       const flushLeft = { available: "0", locked: "307" };
       expect(outcomes.map(({ version: _v, created_at: _c, ...o }) => o)).toEqual([
         { i: 0, outcome: "locked", ...flushLeft },
@@ -275,7 +284,7 @@ describe("place_orders (set-based)", () => {
       };
       const refused = async (batch: unknown[], reason: RegExp) => {
         await db.execute(sql`savepoint each_call`);
-        const err: unknown = await db.execute(sql`select place_orders(${JSON.stringify(batch)}::jsonb)`).then(
+        const err: unknown = await db.execute(placeOrders(batch)).then(
           () => null,
           (e: unknown) => e,
         );
@@ -287,7 +296,7 @@ describe("place_orders (set-based)", () => {
       await refused([good, withRow({ lock_asset: "BTC" })], /locks BTC under a lock of .* in USDT/);
       await refused([good, withRow({ user_id: u1 })], new RegExp(`a row of user ${u1}`));
       // Nothing of the refused calls was written; the good placement alone goes through.
-      const { outcomes, orders } = await callAndLook(db, "place_orders", world, [good]);
+      const { outcomes, orders } = await callAndLook(db, placeOrders, world, [good]);
       expect(outcomes.map((o) => o.outcome)).toEqual(["locked"]);
       expect(orders).toHaveLength(1);
     });
