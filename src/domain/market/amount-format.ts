@@ -7,7 +7,8 @@ import { formatUnits, parseUnits } from "../../lib/money";
 
 const LIMIT = 4_096;
 
-class Memo<K, V> {
+/** A bounded memo: started over when full. */
+export class Memo<K, V> {
   private readonly map = new Map<K, V>();
 
   get(key: K, make: (key: K) => V): V {
@@ -21,13 +22,12 @@ class Memo<K, V> {
   }
 }
 
-const printed = new Map<number, Memo<bigint, string>>();
-const reprinted = new Map<number, Memo<string, string>>();
+/** By decimals (0..36). */
+const printed: Memo<bigint, string>[] = [];
+const reprinted: Memo<string, string>[] = [];
 
-function memoOf<K>(memos: Map<number, Memo<K, string>>, decimals: number): Memo<K, string> {
-  let memo = memos.get(decimals);
-  if (!memo) memos.set(decimals, (memo = new Memo()));
-  return memo;
+function memoOf<K>(memos: Memo<K, string>[], decimals: number): Memo<K, string> {
+  return (memos[decimals] ??= new Memo());
 }
 
 /** `formatUnits(value, decimals)`, memoised. */
@@ -62,4 +62,3 @@ export function memoFor<O extends object, V>(owner: O, memos: WeakMap<O, Memo<st
   return memo;
 }
 
-export type { Memo };

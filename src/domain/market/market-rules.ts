@@ -82,11 +82,26 @@ const gcd = (a: bigint, b: bigint): bigint => {
   return a;
 };
 
-export function quoteScale(rules: Pick<MarketRules, "tickSize" | "lotSize" | "baseDecimals">): QuoteScale {
+type ScaleInputs = Pick<MarketRules, "tickSize" | "lotSize" | "baseDecimals">;
+
+/** The last scale of each rules object, with what it was computed from (a placement needs it twice). */
+const scales = new WeakMap<ScaleInputs, ScaleInputs & { scale: QuoteScale }>();
+
+export function quoteScale(rules: ScaleInputs): QuoteScale {
+  const known = scales.get(rules);
+  if (
+    known?.tickSize === rules.tickSize &&
+    known.lotSize === rules.lotSize &&
+    known.baseDecimals === rules.baseDecimals
+  ) {
+    return known.scale;
+  }
   const num = rules.tickSize * rules.lotSize;
   const den = 10n ** BigInt(rules.baseDecimals);
   const g = gcd(num, den);
-  return { num: num / g, den: den / g };
+  const scale = Object.freeze({ num: num / g, den: den / g });
+  scales.set(rules, { tickSize: rules.tickSize, lotSize: rules.lotSize, baseDecimals: rules.baseDecimals, scale });
+  return scale;
 }
 
 /** `a / b` rounded up, for non-negative `a` and positive `b`. */

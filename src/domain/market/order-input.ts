@@ -2,6 +2,7 @@ import type { PlaceOrder } from "../../../durable-objects/engine";
 import { AppError, ErrorCode, unprocessable, type ErrorCodeValue } from "../../lib/errors";
 import { MoneyError, parseUnits } from "../../lib/money";
 import { checkIcebergParts } from "../iceberg-parts";
+import { Memo } from "./amount-format";
 import { quoteAmount, quoteScale, unitsWithin, type MarketRules } from "./market-rules";
 
 export type OrderSide = "buy" | "sell";
@@ -72,8 +73,40 @@ function minorUnits(value: string, decimals: number, field: string, code: ErrorC
   }
 }
 
+type Ticks = { readonly minor: bigint; readonly ticks: number };
+type Lots = { readonly minor: bigint; readonly lots: number };
+
+/**
+ * What a market's prices and quantities converted to, memoised per rules object: orders repeat
+ * the same few values (prices near the mid, round quantities), and each conversion is a regex,
+ * a BigInt parse and divisions. Only conversions that passed are kept (a refusal is rechecked,
+ * with its field's name). A memo is started over if the values it depends on differ.
+ */
+interface GridMemo {
+  readonly of: readonly unknown[];
+  readonly prices: Memo<string, Ticks>;
+  readonly quantities: Memo<string, Lots>;
+}
+const gridMemos = new WeakMap<MarketRules, GridMemo>();
+
+const dependsOn = (r: MarketRules) =>
+  [r.quoteDecimals, r.tickSize, r.baseDecimals, r.lotSize, r.minQuantity, r.maxQuantity] as const;
+
+function gridMemo(rules: MarketRules): GridMemo {
+  const memo = gridMemos.get(rules);
+  const of = dependsOn(rules);
+  if (memo && memo.of.every((v, i) => v === of[i])) return memo;
+  const fresh: GridMemo = { of, prices: new Memo(), quantities: new Memo() };
+  gridMemos.set(rules, fresh);
+  return fresh;
+}
+
 /** A price in ticks: on the tick grid and within the engine's range. */
-function priceTicks(rules: MarketRules, value: string, field: string): { minor: bigint; ticks: number } {
+function priceTicks(rules: MarketRules, value: string, field: string): Ticks {
+  return gridMemo(rules).prices.get(value, () => convertPrice(rules, value, field));
+}
+
+function convertPrice(rules: MarketRules, value: string, field: string): Ticks {
   const minor = minorUnits(value, rules.quoteDecimals, field, ErrorCode.INVALID_PRICE);
   if (minor % rules.tickSize !== 0n) {
     throw reject(ErrorCode.INVALID_TICK, `${field} must be a multiple of the tick size`, field);
@@ -84,12 +117,13 @@ function priceTicks(rules: MarketRules, value: string, field: string): { minor: 
 }
 
 /** A base quantity in lots: on the lot grid and within the market's min and max. */
-function quantityLots(
-  rules: MarketRules,
-  value: string,
-  field: string,
-  bounds = true,
-): { minor: bigint; lots: number } {
+function quantityLots(rules: MarketRules, value: string, field: string, bounds = true): Lots {
+  return bounds
+    ? gridMemo(rules).quantities.get(value, () => convertQuantity(rules, value, field, true))
+    : convertQuantity(rules, value, field, false);
+}
+
+function convertQuantity(rules: MarketRules, value: string, field: string, bounds: boolean): Lots {
   const minor = minorUnits(value, rules.baseDecimals, field, ErrorCode.INVALID_QUANTITY);
   if (minor % rules.lotSize !== 0n) {
     throw reject(ErrorCode.INVALID_LOT, `${field} must be a multiple of the lot size`, field);
@@ -200,7 +234,7 @@ export function prepareOrder(rules: MarketRules, input: OrderInput): PreparedOrd
   if (price) engine.price = price.ticks;
   if (stop) engine.stopPrice = stop.ticks;
 
-  let quantity: { minor: bigint; lots: number } | null = null;
+  let quantity: Lots | null = null;
   let quoteQuantity: bigint | null = null;
   let lock: FundsLock;
   if (byQuote) {

@@ -62,16 +62,19 @@ export async function placementAnswer(
   }
   // A retry: the rows are the first attempt's, read back (the rows built now have other times).
   if (result.duplicate && !db) throw new Error("placementAnswer: a replay needs the database");
-  const rows = result.duplicate
-    ? await db!
-        .select()
-        .from(orders)
-        .where(p.rows[1] ? eq(orders.ocoGroupId, id) : eq(orders.id, id))
-    : p.rows.map(recordedRow);
-  const byId = new Map(rows.map((r) => [r.id, r]));
+  const stored = result.duplicate
+    ? new Map(
+        (
+          await db!
+            .select()
+            .from(orders)
+            .where(p.rows[1] ? eq(orders.ocoGroupId, id) : eq(orders.id, id))
+        ).map((r) => [r.id, r]),
+      )
+    : null;
   const reports = result.orders ?? (result.order ? [result.order] : []);
   const legs = p.rows.map((r, i) =>
-    withReport(toOrderView(byId.get(r.id) ?? recordedRow(r), rules), rules, reports[i]),
+    withReport(toOrderView(stored?.get(r.id) ?? recordedRow(r), rules), rules, reports[i]),
   );
   const fills = (result.fills ?? []).map((f) => toFillView(rules, p.side, f));
   return p.rows[1] ? { order: legs[0]!, orders: legs, fills } : { order: legs[0]!, fills };

@@ -110,7 +110,9 @@ function fundingRow(v: OrderValues): PlacementFunding["rows"][number] {
 
 /** The row as Postgres holds it once `place_orders` recorded it. */
 export function recordedRow(v: OrderValues): UnnumberedOrderRow {
+  // The values first: copying an object whole into a fresh literal is V8's fast path.
   return {
+    ...v,
     amendId: null,
     amendExpiresAt: null,
     amendSeq: null,
@@ -121,7 +123,6 @@ export function recordedRow(v: OrderValues): UnnumberedOrderRow {
     releasedAmount: 0n,
     closedAt: null,
     updatedAt: v.createdAt,
-    ...v,
   };
 }
 
