@@ -61,4 +61,3 @@ export function memoFor<O extends object, V>(owner: O, memos: WeakMap<O, Memo<st
   if (!memo) memos.set(owner, (memo = new Memo()));
   return memo;
 }
-

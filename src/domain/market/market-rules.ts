@@ -100,7 +100,12 @@ export function quoteScale(rules: ScaleInputs): QuoteScale {
   const den = 10n ** BigInt(rules.baseDecimals);
   const g = gcd(num, den);
   const scale = Object.freeze({ num: num / g, den: den / g });
-  scales.set(rules, { tickSize: rules.tickSize, lotSize: rules.lotSize, baseDecimals: rules.baseDecimals, scale });
+  scales.set(rules, {
+    tickSize: rules.tickSize,
+    lotSize: rules.lotSize,
+    baseDecimals: rules.baseDecimals,
+    scale,
+  });
   return scale;
 }
 
