@@ -47,6 +47,10 @@ export class ObjectSettler {
   private cursor?: number;
   private retry?: ReturnType<typeof setTimeout>;
   private readonly log: Logger;
+  /** LOG_LEVEL=debug: each batch's stages are logged (where settlement lag goes). */
+  private readonly timed: boolean;
+  /** The batch in flight, when timed: when its pages were read, and their match times. */
+  private batch?: { read: number; entries: number; first: number; last: number };
 
   constructor(
     private readonly env: Env,
@@ -54,7 +58,46 @@ export class ObjectSettler {
     private readonly rules: () => MarketRules | undefined,
     private readonly enabled: () => boolean,
   ) {
-    this.log = new Logger(parseLogLevel(env.LOG_LEVEL), { component: "order-book-settler" });
+    const level = parseLogLevel(env.LOG_LEVEL);
+    this.log = new Logger(level, { component: "order-book-settler" });
+    this.timed = level === "debug";
+  }
+
+  /** The source as settlement reads it; when timed, noting each batch's pages and acknowledgement. */
+  private timedSource(): OutboxSource & { readPages: ReadPages } {
+    const { source } = this;
+    if (!this.timed) return source;
+    return {
+      ...source,
+      readPages: async (afterSeq, maxEntries) => {
+        const pages = await source.readPages(afterSeq, maxEntries);
+        if (pages) {
+          const ts = pages.marks.map((m) => m.ts);
+          this.batch = {
+            read: Date.now(),
+            entries: pages.count,
+            first: Math.min(...ts),
+            last: Math.max(...ts),
+          };
+        }
+        return pages;
+      },
+      ackOutbox: async (uptoSeq, epoch) => {
+        const batch = this.batch;
+        this.batch = undefined;
+        if (batch) {
+          // A fill's lag is its wait to be read (its group's storage commit, then the batch
+          // before it) plus the statement; the first and last pages bound the wait.
+          this.log.debug("settlement batch", {
+            entries: batch.entries,
+            oldest_wait_ms: batch.read - batch.first,
+            newest_wait_ms: batch.read - batch.last,
+            statement_ms: Date.now() - batch.read,
+          });
+        }
+        return source.ackOutbox(uptoSeq, epoch);
+      },
+    };
   }
 
   /** New outbox entries exist (or may): settle them soon. */
@@ -86,12 +129,13 @@ export class ObjectSettler {
         const rules = this.rules();
         if (!rules || !this.enabled()) return;
         const db = this.database();
+        const source = this.timedSource();
         const result = await withTimeout(
-          settleMarket(db, this.source, rules, {
+          settleMarket(db, source, rules, {
             maxBatches: BATCHES_PER_ROUND,
             afterSeq: this.cursor,
             log: this.log,
-            readPages: this.source.readPages,
+            readPages: source.readPages,
           }),
           ROUND_TIMEOUT_MS,
           `settlement round took over ${ROUND_TIMEOUT_MS} ms`,
