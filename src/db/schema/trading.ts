@@ -159,8 +159,8 @@ export const trades = pgTable(
   {
     id: bigserial("id", { mode: "bigint" }).primaryKey(),
     // No foreign keys: every writer (settle_page, the TypeScript planner) takes the market's
-    // cursor row (which references markets) and both orders (which reference users) FOR UPDATE
-    // in the same transaction, and writes the trade's users from those orders
+    // cursor row (which references markets) and both orders FOR UPDATE in the same transaction,
+    // and writes the trade's users from those orders (whose users place_orders checked)
     // (docs/decisions/0012-trade-references-checked-per-page.md).
     market: text("market").notNull(),
     tradeId: text("trade_id").notNull(),
