@@ -16,7 +16,8 @@ import {
   UNLISTED_BIT,
   USER,
 } from "./order-pool";
-import { L_HEAD, L_PRICE, L_TAIL, type PriceLevels } from "./price-levels";
+import type { PriceLevels } from "./price-levels";
+import { L_HEAD, L_PRICE, L_TAIL } from "./record-layout";
 import type { UserOrders } from "./user-orders";
 
 /** The engine's internals that the checks read (MatchingEngine.validateInternalState passes them). */

@@ -6,7 +6,6 @@ import * as request from "./order-request";
 import { OrderRequest } from "./order-request";
 import * as record from "./order-pool";
 import { OrderPool } from "./order-pool";
-import * as levelRecord from "./price-levels";
 import { PriceLevels } from "./price-levels";
 import type {
   Amendment,
@@ -34,6 +33,7 @@ const {
   ICEBERG_BIT,
   ID,
   isBps,
+  L_HEAD,
   isPostOnly,
   isTriggered,
   LEVEL,
@@ -58,7 +58,6 @@ const {
   withState,
   withTriggered,
 } = record;
-const { L_HEAD } = levelRecord;
 
 const MAX_INT32 = 2147483647;
 const BPS_DENOMINATOR = 10000;

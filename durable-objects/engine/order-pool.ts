@@ -1,12 +1,17 @@
-import { OrderType } from "./codes";
+import * as codes from "./codes";
+import * as layout from "./record-layout";
 import { resized } from "./typed-arrays";
+
+export * from "./record-layout";
+
+// Module-level copies of imported values the hot path reads (see record-layout.ts).
+const { OrderType } = codes;
+const { F64_SHIFT, FILLED, ICEBERG_BIT, ID, META, NEXT, OCO_BIT, PREV, RECORD_SHIFT, WORDS } = layout;
 
 /** Where an order is: a free slot (meta 0), accepted but not yet placed, resting in a level, or a pending stop. */
 export const State = { FREE: 0, NEW: 1, RESTING: 2, PENDING_STOP: 3 } as const;
 
-// `meta` packs the small per-order fields (bit offsets below). Bits 0-12 are the snapshot's
-// `meta` (SNAPSHOT_META); bits 13-14 only say which cold columns hold a value, and bit 15 is set
-// only inside a command.
+// `meta` packs the small per-order fields (bit offsets below; its flag bits are in record-layout.ts).
 const SIDE_SHIFT = 0;
 const TYPE_SHIFT = 1;
 const TIF_SHIFT = 4;
@@ -15,17 +20,6 @@ const POST_ONLY_BIT = 1 << 8;
 const BPS_BIT = 1 << 9;
 const TRIGGERED_BIT = 1 << 10;
 const STATE_SHIFT = 11;
-/** The order is an iceberg: `peak` holds its peak size (otherwise the peak is 0 and not stored). */
-export const ICEBERG_BIT = 1 << 13;
-/** The order is an OCO leg: `oco` holds the other leg's slot (otherwise it is -1 and not stored). */
-export const OCO_BIT = 1 << 14;
-/**
- * A new order still matching, not yet in the id index nor its user's list: an order that never
- * rests (a market order, a limit that fills at once) never enters them. Set only inside a command.
- */
-export const UNLISTED_BIT = 1 << 15;
-/** The bits a snapshot records (the cold-column bits follow from the values). */
-export const SNAPSHOT_META = (1 << 13) - 1;
 
 export function packMeta(
   side: number,
@@ -57,32 +51,6 @@ export const withState = (meta: number, state: number): number =>
   (meta & ~(3 << STATE_SHIFT)) | (state << STATE_SHIFT);
 /** Stop orders (stop-loss, stop-limit, trailing) are the ones whose stop columns hold values. */
 export const isStopType = (meta: number): boolean => typeOf(meta) >= OrderType.STOP_LOSS;
-
-/** Int32 words per order record: 64 bytes, so the fields one command touches share a cache line or two. */
-export const WORDS = 16;
-/** log2(WORDS): the record of slot s starts at `i32[s << RECORD_SHIFT]`, and at `f64[s << F64_SHIFT]`. */
-export const RECORD_SHIFT = 4;
-export const F64_SHIFT = 3;
-// Float64 fields, at f64[(slot << F64_SHIFT) + field] (integers, exact below 2^53):
-export const ID = 0;
-/** Total ordered quantity (changed by amend); remaining = quantity − filled. */
-export const QUANTITY = 1;
-export const FILLED = 2;
-/** Quantity displayed in the book: the remaining quantity, or an iceberg's current slice. */
-export const SHOWN = 3;
-// Int32 fields, at i32[(slot << RECORD_SHIFT) + field] (words 0-7 are the four Float64 fields):
-export const PRICE = 8;
-/** Links of a resting order in its level's FIFO, or of a pending stop in the stop list (free list: NEXT). */
-export const PREV = 9;
-export const NEXT = 10;
-/** Links in the user's open orders (UserOrders). */
-export const USER_PREV = 11;
-export const USER_NEXT = 12;
-/** The order's user record in UserOrders (not the user id: see `UserOrders.idOf`). */
-export const USER = 13;
-export const META = 14;
-/** The level record a resting order is queued in (so a cancel needs no price lookup). */
-export const LEVEL = 15;
 
 /**
  * Orders as 64-byte records in one buffer (viewed as Int32 and Float64), indexed by slot, with a

@@ -1,24 +1,28 @@
 import * as codes from "./codes";
 import { FarLevels } from "./far-levels";
 import { LevelBitset } from "./level-bitset";
-import * as record from "./order-pool";
 import type { OrderPool } from "./order-pool";
+import * as layout from "./record-layout";
 import { resized } from "./typed-arrays";
 
 // Module-level copies of imported values the hot path reads: V8 folds a module's own constants
-// into compiled code but loads and checks an imported binding at each use (see matching-engine.ts).
+// into compiled code but loads and checks an imported binding at each use (see matching-engine.ts);
+// the level record's layout is in record-layout.ts.
 const { Side } = codes;
-const { LEVEL, NEXT, PREV, PRICE, RECORD_SHIFT, F64_SHIFT, SHOWN } = record;
-
-// A level record is 32 bytes (8 Int32 words): its displayed quantity as a Float64 at
-// f64[level << 2] (words 0-1), then its price and the FIFO's head and tail slots at
-// i32[(level << 3) + field]. One record per level keeps a cancel's level update on one line.
-const LEVEL_SHIFT = 3;
-/** Displayed quantity, at `f64[level << 2]`. */
-const VISIBLE_SHIFT = 2;
-export const L_PRICE = 2;
-export const L_HEAD = 3;
-export const L_TAIL = 4;
+const {
+  F64_SHIFT,
+  L_HEAD,
+  L_PRICE,
+  L_TAIL,
+  LEVEL,
+  LEVEL_SHIFT,
+  NEXT,
+  PREV,
+  PRICE,
+  RECORD_SHIFT,
+  SHOWN,
+  VISIBLE_SHIFT,
+} = layout;
 
 /** Ticks of the dense window around the touch at first (a multiple of 1,024, the bitset's granule). */
 export const WINDOW = 8192;

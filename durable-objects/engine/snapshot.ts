@@ -18,7 +18,8 @@ import {
   SNAPSHOT_META,
   USER_NEXT,
 } from "./order-pool";
-import { L_HEAD, type PriceLevels } from "./price-levels";
+import type { PriceLevels } from "./price-levels";
+import { L_HEAD } from "./record-layout";
 import type { UserOrders } from "./user-orders";
 import { VarintReader, VarintWriter } from "./varint";
 
