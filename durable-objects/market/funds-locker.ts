@@ -46,10 +46,14 @@ const ROW_PARAMS: Readonly<Record<string, readonly [string, string]>> = {
 const ROW_COLUMNS = Object.keys(ROW_PARAMS);
 
 /**
- * A Postgres array literal with every element quoted (so any text is one element, and any type's
- * input takes it) and `NULL` for null.
+ * A Postgres array literal of `cells`. JSON's array of them is one (a string quoted with `"` and
+ * `\\` escaped as Postgres does, `null` read as NULL) unless JSON escaped a control character or a
+ * lone surrogate (`\\n`, `\\u…`, which Postgres would read as the letter): then every element
+ * is quoted here.
  */
 function arrayLiteral(cells: readonly Cell[]): string {
+  const json = JSON.stringify(cells);
+  if (!/\\[^"\\]/.test(json)) return `{${json.slice(1, -1)}}`;
   let out = "{";
   for (let i = 0; i < cells.length; i++) {
     const x = cells[i];
@@ -67,19 +71,26 @@ function arrayLiteral(cells: readonly Cell[]): string {
  * columns. A row with a column `place_orders` does not take is refused here, not lost.
  */
 export function lockArguments(placements: readonly PlacementFunding[]): SQL {
-  const perPlacement = PLACEMENT_PARAMS.map(() => [] as Cell[]);
+  const perPlacement = PLACEMENT_PARAMS.map(() => new Array<Cell>(placements.length));
   const p: number[] = [];
   const perRow = ROW_COLUMNS.map(() => [] as Cell[]);
-  placements.forEach((f, i) => {
-    PLACEMENT_PARAMS.forEach(([, , value], k) => perPlacement[k]!.push(value(f)));
+  for (let i = 0; i < placements.length; i++) {
+    const f = placements[i]!;
+    for (let k = 0; k < PLACEMENT_PARAMS.length; k++) perPlacement[k]![i] = PLACEMENT_PARAMS[k]![2](f);
     for (const row of f.rows) {
-      for (const key in row) {
-        if (!(key in ROW_PARAMS)) throw new Error(`place_orders takes no order column ${key}`);
+      let known = 0;
+      for (let k = 0; k < ROW_COLUMNS.length; k++) {
+        const cell = row[ROW_COLUMNS[k]!];
+        if (cell !== undefined || ROW_COLUMNS[k]! in row) known++;
+        perRow[k]!.push(cell);
+      }
+      if (known !== Object.keys(row).length) {
+        const unknown = Object.keys(row).filter((key) => !(key in ROW_PARAMS));
+        throw new Error(`place_orders takes no order column ${unknown.join(", ")}`);
       }
       p.push(i);
-      ROW_COLUMNS.forEach((c, k) => perRow[k]!.push(row[c]));
     }
-  });
+  }
   const param = (name: string, type: string, cells: readonly Cell[]) =>
     sql`${sql.raw(`f_${name}`)} => ${arrayLiteral(cells)}::${sql.raw(type)}[]`;
   return sql.join(

@@ -274,6 +274,33 @@ describe("place_orders (set-based)", () => {
     });
   });
 
+  it("records text exactly as given, whatever its characters (the column arrays' quoting)", async () => {
+    await inWorld(async (db, world) => {
+      const odd = 'tab\t new\nline "quoted" back\\slash, {braces} NULL null \u00e9 \ud83d\ude00';
+      const p = placement(world.users[0]!, "USDT", "10", newOrderId(), `c,{"}\\${newOrderId()}`, false);
+      const batch = [{ ...p, audit: { ...p.audit, user_agent: odd, request_id: "NULL", details: { odd } } }];
+      const { outcomes } = await callAndLook(db, placeOrders, world, batch);
+      expect(outcomes.map((o) => o.outcome)).toEqual(["locked"]);
+      const { rows } = await db.execute(sql`select a.user_agent, a.request_id, a.details, o.client_order_id
+        from audit_logs a join orders o on o.id::text = a.resource_id
+        where a.action = 'order.place' and a.resource_id = ${p.rows[0]!.id}`);
+      expect(rows).toEqual([
+        {
+          user_agent: odd,
+          request_id: "NULL",
+          details: { odd },
+          client_order_id: p.rows[0]!.client_order_id,
+        },
+      ]);
+    });
+  });
+
+  it("refuses a row with a column place_orders does not take, before calling", () => {
+    const p = placement(newOrderId(), "USDT", "10", newOrderId(), null, false);
+    const stray = { ...p, rows: [{ ...p.rows[0]!, colour: "red" }] } as unknown as PlacementFunding;
+    expect(() => lockArguments([stray])).toThrow(/colour/);
+  });
+
   it("refuses a call with an unknown market or a row that is not its lock's (what the foreign keys checked)", async () => {
     await inWorld(async (db, world) => {
       const [u0, u1] = world.users as [string, string];
