@@ -15,6 +15,7 @@ import type { CommandResult, MarketCommand, OrderLookup } from "../src/domain/ma
 import { FanOut } from "./market/fan-out";
 import { FundsLocker } from "./market/funds-locker";
 import { KeptDatabase } from "./market/kept-database";
+import { LockFence } from "./market/lock-fence";
 import { Market } from "./market/market";
 import { otherMarket } from "./market/market-for-amend";
 import { installRules } from "./market/market-config";
@@ -136,6 +137,7 @@ export class OrderBook extends DurableObject<Env> {
       committed: (batch) => this.committed(batch),
     });
     const locker = new FundsLocker(env);
+    const fence = new LockFence(env);
     const orderLimits = new OrderRateLimiter(defaultOrderLimits(env));
     this.intake = new OrderIntake({
       admit: (command) => this.market.admit(command),
@@ -143,10 +145,14 @@ export class OrderBook extends DurableObject<Env> {
       limit: (placement) =>
         this.market.rules ? orderLimits.take(placement.userId, placement.limits, Date.now()) : null,
       fundsRequired: () => this.fundsRequired,
-      markInFlight: (placements) => this.runner.markInFlight(placements),
-      lockFunds: (funding) => this.counts.timeLock(locker.lock(funding, this.traceIds.splice(0))),
-      run: (steps, locked) => this.runner.run(steps, locked),
-      abandon: (placements) => this.runner.abandon(placements),
+      fence: () => fence.pass(this.market.symbol),
+      raiseFence: async () => {
+        const raised = await fence.raise(this.market.symbol, this.market.counters.lockMark ?? null);
+        this.runner.abandon(raised.orphans, raised.mark);
+      },
+      lowerFence: () => fence.lower(),
+      lockFunds: (funding, pass) => this.counts.timeLock(locker.lock(funding, this.traceIds.splice(0), pass)),
+      run: (steps, mark) => this.runner.run(steps, mark),
       publishLocks: (locked) => this.fanOut.publishLocks(locked),
       observe: (commands, results) => this.counts.observe(commands, results),
       durable: () => ctx.storage.sync(),
@@ -184,8 +190,10 @@ export class OrderBook extends DurableObject<Env> {
       this.market = new Market(ctx.storage.sql);
       this.selfSettling = readMeta<boolean>(ctx.storage.sql, "self_settling") ?? false;
       this.fundsRequired = readMeta<boolean>(ctx.storage.sql, "funds_required") ?? false;
-      // Placements an earlier incarnation locked in Postgres but never journaled.
+      // Placements an earlier release noted before their locks; then what earlier incarnations
+      // locked in Postgres but never journaled, found through the lock fence (its first raise).
       this.runner.recover();
+      if (this.fundsRequired) void this.intake.submit([]).catch(() => {});
       await this.clock.load();
       // Woken with authenticated sockets (hibernation, eviction): their owners are checked again.
       if (this.subs.authenticatedSockets().length) this.clock.scheduleRecheck();

@@ -4,7 +4,6 @@ import type { Market } from "./market";
 import type { MarketMetrics } from "./metrics";
 import type { InFlight, IntakeStep } from "./order-intake";
 import { persistBatch } from "./persist";
-import { insertRows } from "./schema";
 
 /** What a committed batch is handed to: fan-out, the snapshot clock, the settler. */
 export interface BatchListener {
@@ -13,18 +12,11 @@ export interface BatchListener {
 
 /**
  * Runs the intake's steps against the market in ONE storage transaction (journal, order rows,
- * outbox, market data), then hands the committed batch on. Also keeps the in-flight notes that
- * make a lock Postgres may or may not have taken recoverable; a flush's notes are written in the
- * same turn as the previous flush's run, so both reach storage in one commit.
+ * outbox, market data), then hands the committed batch on. Also abandons what a funds lock left
+ * that the book never took (found by raising the lock fence, ./lock-fence.ts), and the in-flight
+ * notes that releases before the fence wrote before each lock (storage may still hold some).
  */
 export class CommandRunner {
-  /**
-   * How many unfinished flushes noted each id. One note stands for all of them (a retry under
-   * the same id can be in the next flush, noted before this one runs), so it is deleted only
-   * when the last of them ran or was abandoned. Lost with memory, as the flushes are: `recover`.
-   */
-  private readonly noted = new Map<string, number>();
-
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly env: Env,
@@ -33,7 +25,8 @@ export class CommandRunner {
     private readonly listener: BatchListener,
   ) {}
 
-  run(steps: readonly IntakeStep[], locked: readonly InFlight[]): CommandResult[] {
+  /** `mark`: the group's lock's (lock-fence.ts), kept so the next raise looks only above it. */
+  run(steps: readonly IntakeStep[], mark: number | undefined): CommandResult[] {
     const m = this.market();
     const batch = new Batch(Date.now());
     const results: CommandResult[] = [];
@@ -42,8 +35,8 @@ export class CommandRunner {
       this.ctx.storage.transactionSync(() => {
         for (const { command, funding } of steps) results.push(m.execute(command, batch, funding));
         m.counters.lastUpdateId = m.depth.lastUpdateId;
+        if (mark !== undefined) m.counters.lockMark = Math.max(m.counters.lockMark ?? 0, mark);
         persistBatch(sql, batch, m.candles.takeDirty(), m.counters);
-        this.clearInFlight(locked);
       });
     } catch (err) {
       // Memory may now be ahead of storage: start over from storage rather than serve a lie.
@@ -56,56 +49,30 @@ export class CommandRunner {
     return results;
   }
 
-  /** Notes placements whose funds are about to be locked, durably, before Postgres is asked. */
-  markInFlight(placements: readonly InFlight[]): void {
-    for (const p of placements) this.noted.set(p.orderId, (this.noted.get(p.orderId) ?? 0) + 1);
-    insertRows(
-      this.ctx.storage.sql,
-      "in_flight",
-      ["order_id", "user_id"],
-      placements.map((p) => [p.orderId, p.userId]),
-      "ON CONFLICT DO NOTHING",
-    );
-  }
-
   /**
-   * Placements whose lock may or may not have committed in Postgres (it did not answer, or the
-   * object restarted before journaling them) and that the book never took: a `rejected` entry
-   * each, so settlement releases whatever was locked (an order Postgres never recorded is
-   * skipped there), and the id refused for good (`Market.abandon`). The caller was told the
-   * placement failed, or never got an answer.
+   * Placements whose lock may have committed in Postgres and that the book never took: a
+   * `rejected` entry each, so settlement releases whatever was locked (an order Postgres never
+   * recorded is skipped there), and the id refused for good (`Market.abandon`; an id the book
+   * knows is left alone). Their callers were told the placement failed, or never got an answer.
+   * `mark`: a raise's, below which nothing is left to look for.
    */
-  abandon(placements: readonly InFlight[]): void {
+  abandon(placements: readonly InFlight[], mark?: number): void {
     const m = this.market();
     const batch = new Batch(Date.now());
     const sql = this.ctx.storage.sql;
     this.ctx.storage.transactionSync(() => {
       for (const p of placements) m.abandon(p.orderId, p.userId, batch);
+      if (mark !== undefined) m.counters.lockMark = Math.max(m.counters.lockMark ?? 0, mark);
       persistBatch(sql, batch, [], m.counters);
-      this.clearInFlight(placements);
+      sql.exec(
+        "DELETE FROM in_flight WHERE order_id IN (SELECT value FROM json_each(?))",
+        JSON.stringify(placements.map((p) => p.orderId)),
+      );
     });
     this.listener.committed(batch);
   }
 
-  /** Drops the notes of these placements that no later flush noted as well. */
-  private clearInFlight(placements: readonly InFlight[]): void {
-    const done: string[] = [];
-    for (const { orderId } of placements) {
-      const left = (this.noted.get(orderId) ?? 1) - 1;
-      if (left > 0) this.noted.set(orderId, left);
-      else {
-        this.noted.delete(orderId);
-        done.push(orderId);
-      }
-    }
-    if (!done.length) return;
-    this.ctx.storage.sql.exec(
-      "DELETE FROM in_flight WHERE order_id IN (SELECT value FROM json_each(?))",
-      JSON.stringify(done),
-    );
-  }
-
-  /** In-flight notes an earlier incarnation left: placements locked but never journaled. */
+  /** In-flight notes an earlier release left: placements locked but never journaled. */
   recover(): void {
     const inFlight = this.ctx.storage.sql
       .exec<{ order_id: string; user_id: string }>("SELECT order_id, user_id FROM in_flight")

@@ -1,6 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { LockOutcome, PlacementFunding } from "../../src/domain/market/commands";
 import { KeptDatabase } from "./kept-database";
+import type { FencePass } from "./lock-fence";
 
 const isTraceId = (id: string) => /^[0-9a-f]{32}$/.test(id);
 
@@ -120,19 +121,26 @@ export class FundsLocker {
    * `traceIds`: the traces of the calls whose placements this lock carries, named in an SQL
    * comment (sqlcommenter style), so Postgres' statement logs and `pg_stat_activity` lead back
    * to the requests. Trace ids are hex, checked by the trace parser: nothing else reaches the SQL.
+   * `fence`: the lock first passes the market's lock fence in the same statement (./lock-fence.ts).
    */
   async lock(
     placements: readonly PlacementFunding[],
     traceIds: readonly string[] = [],
+    fence?: FencePass,
   ): Promise<LockOutcome[]> {
     if (placements.length === 0) return [];
     const comment = traceIds.length
       ? sql.raw(`/* trace_ids='${traceIds.filter(isTraceId).join(",")}' */ `)
       : sql``;
     return this.kept.use(async (db) => {
-      const result = await db.execute<{ r: (LockOutcome & { i: number })[] }>(
-        sql`${comment}select place_orders(${lockArguments(placements)}) as r`,
+      // The fence runs first (a FROM item is scanned before the select list is computed).
+      const passing = fence
+        ? sql`, f.mark from pass_lock_fence(${fence.market}, ${fence.epoch}::bigint) f(mark)`
+        : sql``;
+      const result = await db.execute<{ r: (LockOutcome & { i: number })[]; mark?: string }>(
+        sql`${comment}select place_orders(${lockArguments(placements)}) as r${passing}`,
       );
+      if (fence) fence.mark = Number(result.rows[0]!.mark);
       const outcomes = new Array<LockOutcome>(placements.length);
       for (const o of result.rows[0]!.r) outcomes[o.i] = o;
       return outcomes;

@@ -26,9 +26,10 @@ const STATUSES: readonly MarketStatus[] = ["trading", "halted", "cancel-only"];
 
 /**
  * Where an intake flush's time goes (order-intake.ts): `queue` a call waits to join a group;
- * `commit` the group's in-flight notes take to be durable (the output gate holds the lock until
- * then); `lock` the Postgres round trip after that; `wait` the outcomes wait for the object (the
- * next group taken, noted and sent first); `run` match, journal, fan-out and answers; `answer`
+ * `commit` the storage writes made before the group's lock take to be durable (the output gate
+ * holds the lock until then); `lock` the Postgres round trip after that; `wait` the outcomes wait
+ * for the object (the next group taken and its lock put on the wire first); `run` match, journal,
+ * fan-out and answers; `answer`
  * the run's writes take to be durable (the output gate holds the answers until then). Deployed,
  * workerd's clock advances only on I/O, so `wait` and `run` read 0 there and only a CPU profile
  * splits them; locally the clock is real.

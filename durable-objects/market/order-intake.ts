@@ -6,6 +6,7 @@ import type {
   PlacementFunding,
 } from "../../src/domain/market/commands";
 import { withTimeout } from "../../src/lib/with-timeout";
+import type { FencePass } from "./lock-fence";
 import type { Funding } from "./market";
 import type { FlushStage } from "./metrics";
 
@@ -17,7 +18,7 @@ export interface IntakeStep {
   funding: Funding;
 }
 
-/** A placement whose funds are being locked: what recovery needs to undo it. */
+/** A placement whose funds may be locked while the book does not know it: what recovery undoes. */
 export interface InFlight {
   orderId: string;
   userId: string;
@@ -31,14 +32,19 @@ export interface IntakeHost {
   limit(placement: Extract<MarketCommand, { kind: "place" | "place_oco" }>): CommandError | null;
   /** True when placements must arrive funded: the market settles into Postgres. */
   fundsRequired(): boolean;
-  /** Durably notes the placements about to be locked, before Postgres is asked. */
-  markInFlight(placements: readonly InFlight[]): void;
-  /** ONE Postgres round trip: records and funds every placement, an outcome each. */
-  lockFunds(funding: readonly PlacementFunding[]): Promise<LockOutcome[]>;
-  /** Executes the steps in order in one storage transaction that also clears `locked`'s in-flight notes. */
-  run(steps: readonly IntakeStep[], locked: readonly InFlight[]): CommandResult[];
-  /** Postgres did not answer: the placements may be locked or not; settle that (see OrderBook). */
-  abandon(placements: readonly InFlight[]): void;
+  /** The pass through the market's lock fence for the next lock; null while it must be raised. */
+  fence(): FencePass | null;
+  /**
+   * Raises the lock fence and abandons what earlier locks left that the book does not know
+   * (./lock-fence.ts); rejects when Postgres could not be asked.
+   */
+  raiseFence(): Promise<void>;
+  /** A lock went unaccounted (no answer, an error): the fence is raised before the next one. */
+  lowerFence(): void;
+  /** ONE Postgres round trip, through the fence: records and funds every placement, an outcome each. */
+  lockFunds(funding: readonly PlacementFunding[], pass: FencePass): Promise<LockOutcome[]>;
+  /** Executes the steps in order in one storage transaction; `mark`: the lock's (lock-fence.ts). */
+  run(steps: readonly IntakeStep[], mark: number | undefined): CommandResult[];
   /** The balances the locks left, for the users' sockets. */
   publishLocks(locked: readonly { funding: PlacementFunding; outcome: LockOutcome }[]): void;
   /** Every command's result of a flush (the market's metrics). */
@@ -75,17 +81,22 @@ interface Flush {
   commands: readonly MarketCommand[];
   results: (CommandResult | undefined)[];
   funding: Funding[];
-  /** The placements whose funds are being locked (indices into `commands`) and their notes. */
+  /** The placements whose funds are being locked (indices into `commands`). */
   toLock: number[];
-  inFlight: InFlight[];
-  /** The lock's outcomes; null when Postgres did not answer in time. */
+  /** The lock's outcomes; null when Postgres did not answer in time (or refused the call). */
   locking: Promise<LockOutcome[] | null>;
+  /** The lock's pass through the fence; its `mark` once the lock passed. */
+  pass?: FencePass;
   /** What `prepare` threw: the group is refused whole. */
   failed?: unknown;
-  /** When the group was taken, and when its in-flight notes were durable (the lock left then). */
+  /** When the group was taken, and when the writes made before its lock left were durable. */
   takenAt: number;
   durableAt?: number;
 }
+
+/** Turns enough for a lock just started to be on the wire (the driver sends on a zero timer). */
+const SEND_TURNS = 2;
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /**
  * The order path's group commit. Commands queue in arrival order; a flush takes everything
@@ -94,9 +105,14 @@ interface Flush {
  * arriving while a flush waits for Postgres form the next group, so throughput grows with the
  * group, not with round trips, and a cancel or amend always runs after the placement it names:
  * the object is the order's single writer from the lock on, and nothing can release funds that
- * the book may still take. The next group is taken, noted and sent to Postgres in the same turn
- * as the group before it runs: its in-flight notes share that group's storage commit (one commit
- * a flush), and its lock leaves as soon as that commit is durable (the output gate).
+ * the book may still take.
+ *
+ * No lock waits for a storage commit: a crash between a lock and its group's run is recovered
+ * from Postgres through the market's lock fence (./lock-fence.ts), not from notes written before
+ * the lock. So the next group's lock leaves as soon as the previous group's outcomes are back,
+ * BEFORE that group runs: the output gate holds every outgoing message until the writes made
+ * before it are durable, and the run's writes would hold the lock for a whole commit. The group
+ * runs and commits while the next lock is out; only its answers wait for that commit.
  */
 export class OrderIntake {
   private readonly queue: Waiting[] = [];
@@ -123,7 +139,10 @@ export class OrderIntake {
         const outcomes = await current.locking;
         const back = Date.now();
         if (current.toLock.length) this.timeLock(current, back);
+        if (outcomes === null) this.host.lowerFence();
         next = this.queue.length ? this.prepare(this.queue.splice(0)) : undefined;
+        // The next lock goes on the wire before this group's writes (see the class comment).
+        if (next?.toLock.length) for (let t = 0; t < SEND_TURNS; t++) await nextTurn();
         const prepared = Date.now();
         this.host.stage("wait", prepared - back);
         this.finish(current, outcomes);
@@ -139,14 +158,14 @@ export class OrderIntake {
     }
   }
 
-  /** The lock's two parts: its notes' commit, then the Postgres round trip. */
+  /** The lock's two parts: the storage commit it waited for (the output gate), then the round trip. */
   private timeLock(flush: Flush, back: number): void {
-    const durableAt = flush.durableAt ?? back;
+    const durableAt = Math.min(flush.durableAt ?? back, back);
     this.host.stage("commit", durableAt - flush.takenAt);
     this.host.stage("lock", back - durableAt);
   }
 
-  /** Refusals before any funds move; the placements to lock noted durably and sent to Postgres. */
+  /** Refusals before any funds move; the placements to lock sent to Postgres through the fence. */
   private prepare(group: readonly Waiting[]): Flush {
     const takenAt = Date.now();
     for (const w of group) this.host.stage("queue", takenAt - w.at);
@@ -158,7 +177,6 @@ export class OrderIntake {
       results: new Array<CommandResult | undefined>(commands.length),
       funding: new Array<Funding>(commands.length).fill("free"),
       toLock: [],
-      inFlight: [],
       locking: Promise.resolve([]),
     };
     try {
@@ -173,20 +191,11 @@ export class OrderIntake {
         else if (!c.funding) flush.results[i] = fail("FUNDS_REQUIRED", "A placement must carry its funding");
         else flush.toLock.push(i);
       });
-      if (flush.toLock.length) {
-        const placements = flush.toLock.map((i) => commands[i] as Placement);
-        flush.inFlight = placements.map((c) => ({ orderId: c.orderId, userId: c.userId }));
-        this.host.markInFlight(flush.inFlight);
-        this.host.durable().then(
-          () => (flush.durableAt = Date.now()),
-          () => {}, // a failed commit breaks the object: the lock never leaves (the output gate)
-        );
-        flush.locking = withTimeout(
-          this.host.lockFunds(placements.map((c) => c.funding!)),
-          LOCK_TIMEOUT_MS,
-          "funds lock timed out",
-        ).catch(() => null);
-      }
+      // A market that settles into Postgres raises its fence once started, placements or not:
+      // what an earlier incarnation left locked is released without waiting for an order.
+      const pass = this.host.fence();
+      if (!fundsRequired || (pass && !flush.toLock.length)) return flush;
+      flush.locking = this.lock(flush, pass).catch(() => null);
     } catch (err) {
       flush.failed = err;
       flush.locking = Promise.resolve([]);
@@ -194,17 +203,32 @@ export class OrderIntake {
     return flush;
   }
 
+  /** Raises the fence when it is down, then locks the group's placements through it. */
+  private async lock(flush: Flush, pass: FencePass | null): Promise<LockOutcome[]> {
+    if (!pass) {
+      await withTimeout(this.host.raiseFence(), LOCK_TIMEOUT_MS, "lock fence not raised in time");
+      pass = this.host.fence();
+      if (!pass) throw new Error("lock fence not raised");
+    }
+    if (!flush.toLock.length) return [];
+    flush.pass = pass;
+    this.host.durable().then(
+      () => (flush.durableAt = Date.now()),
+      () => {}, // a failed commit breaks the object: the lock never leaves (the output gate)
+    );
+    const placements = flush.toLock.map((i) => (flush.commands[i] as Placement).funding!);
+    return withTimeout(this.host.lockFunds(placements, pass), LOCK_TIMEOUT_MS, "funds lock timed out");
+  }
+
   /** Applies the lock's outcomes, runs the group in one storage transaction and answers every caller. */
   private finish(flush: Flush, outcomes: LockOutcome[] | null): void {
     const { group, commands, results, funding } = flush;
     try {
       if (flush.failed !== undefined) throw flush.failed;
-      let noted = flush.inFlight;
       if (outcomes === null) {
-        this.host.abandon(flush.inFlight);
-        noted = [];
         for (const i of flush.toLock) {
-          // Abandoned: refused for good under this id (Market.abandon), so a retry must be a new order.
+          // Whatever that lock did is found by the fence's next raise and released for good
+          // (Market.abandon); a placement it never recorded cannot be recorded any more.
           results[i] = fail(
             "FUNDS_UNAVAILABLE",
             "Balances could not be checked now; place the order again as a new order (a new id or Idempotency-Key)",
@@ -220,8 +244,8 @@ export class OrderIntake {
         stepOf.push(i);
         steps.push({ command, funding: funding[i]! });
       });
-      // Run even when empty: it clears the in-flight notes of placements that were refused.
-      const ran = steps.length || noted.length ? this.host.run(steps, noted) : [];
+      const mark = outcomes === null ? undefined : flush.pass?.mark;
+      const ran = steps.length || mark !== undefined ? this.host.run(steps, mark) : [];
       ran.forEach((r, k) => (results[stepOf[k]!] = r));
       this.host.observe(commands, results as CommandResult[]);
     } catch (err) {

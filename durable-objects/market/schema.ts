@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS orders (
 CREATE INDEX IF NOT EXISTS orders_by_client_id ON orders (client_order_id, user_id)
   WHERE client_order_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS users (num INTEGER PRIMARY KEY, user_id TEXT NOT NULL UNIQUE);
+-- Written by releases before the lock fence (./lock-fence.ts), read once at start-up.
 CREATE TABLE IF NOT EXISTS in_flight (order_id TEXT PRIMARY KEY, user_id TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS trades (
   id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, price INTEGER NOT NULL, quantity INTEGER NOT NULL,
@@ -46,6 +47,13 @@ export interface Counters {
    * again) is told apart from the one whose entries are settled.
    */
   epoch?: string;
+  /**
+   * The mark of the last funds lock the book ran, or of the last raise of the lock fence
+   * (./lock-fence.ts): every order this market's locks left in Postgres above it is journaled or
+   * abandoned, except those of locks still out. Unset on storage from before the fence (those
+   * releases noted their locks in `in_flight`) and on new storage: the first raise looks for none.
+   */
+  lockMark?: number;
 }
 
 export const EMPTY_COUNTERS: Counters = {

@@ -12,3 +12,4 @@ export * from "./settlement";
 export * from "./two-factor";
 export * from "./password-reset";
 export * from "./withdrawal-addresses";
+export * from "./lock-fences";

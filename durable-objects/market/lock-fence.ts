@@ -1,0 +1,69 @@
+import { sql } from "drizzle-orm";
+import { withDatabase } from "../../src/db/client";
+import type { InFlight } from "./order-intake";
+
+/**
+ * What one funds lock carries through the fence (`pass_lock_fence`, migrations/0022): the market
+ * and the epoch it may lock under. The locker sets `mark` when the lock passed: a number below
+ * every order that lock inserted.
+ */
+export interface FencePass {
+  market: string;
+  epoch: number;
+  mark?: number;
+}
+
+/** What raising the fence found: orders an earlier lock left `new` in Postgres, and the new mark. */
+export interface Raised {
+  orphans: InFlight[];
+  mark: number;
+}
+
+interface RaiseAnswer {
+  epoch: number | string;
+  mark: number | string;
+  orders: { order_id: string; user_id: string }[];
+}
+
+/**
+ * The market's lock fence in Postgres (docs/decisions/0014-lock-fence-instead-of-in-flight-notes.md).
+ * No funds lock leaves before this incarnation raised the fence; a lock it could not account for
+ * (no answer, an error) lowers it again, so the next raise reads what that lock may have left.
+ * A raise waits for every lock of an older epoch that passed the fence and refuses every later
+ * one: what it reads of the market's `new` orders is final.
+ */
+export class LockFence {
+  private epoch: number | null = null;
+
+  constructor(private readonly env: Env) {}
+
+  /** The pass for the next lock; null while the fence must be raised first. */
+  pass(market: string): FencePass | null {
+    return this.epoch === null ? null : { market, epoch: this.epoch };
+  }
+
+  /** A lock went unaccounted: no lock leaves before the next raise. */
+  lower(): void {
+    this.epoch = null;
+  }
+
+  /**
+   * A new epoch for the market, then its orders locked (`new`) above `after` that the book may
+   * not know (null: look for none). The caller abandons those the book does not know before the
+   * next lock leaves. A rare call (start-up, an unaccounted lock): a connection of its own.
+   */
+  async raise(market: string, after: number | null): Promise<Raised> {
+    this.epoch = null;
+    const answer = await withDatabase(this.env, async (db) => {
+      const result = await db.execute<{ r: RaiseAnswer }>(
+        sql`select raise_lock_fence(${market}, ${after}::bigint) as r`,
+      );
+      return result.rows[0]!.r;
+    });
+    this.epoch = Number(answer.epoch);
+    return {
+      mark: Number(answer.mark),
+      orphans: answer.orders.map((o) => ({ orderId: o.order_id, userId: o.user_id })),
+    };
+  }
+}
