@@ -16,7 +16,16 @@ import {
   loadMarketRules,
   orderBook,
 } from "../../../src/services/trading/market-directory";
-import { balanceOf, createMarket, placeOrder, reservedByOpenOrders, settle, trader, USDT } from "./helpers";
+import {
+  balanceOf,
+  createMarket,
+  placeOrder,
+  reservedByOpenOrders,
+  settle,
+  trader,
+  USDT,
+  type Trader,
+} from "./helpers";
 import { principal } from "./settlement-helpers";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -28,6 +37,17 @@ async function restart(market: string): Promise<void> {
       state.abort("test restart");
     } catch {}
   }).catch(() => {});
+}
+
+/** A REST retry under `key` is answered with the id's first result: rejected, never booked. */
+async function expectRetryNotBooked(buyer: Trader, body: Record<string, unknown>, key: string, id: string) {
+  const res = await placeOrder(buyer, body, { "idempotency-key": key });
+  const json = (await res.json()) as { error: { code: string; details?: Record<string, string> } };
+  expect(res.status, JSON.stringify(json)).toBe(422);
+  expect(json.error).toMatchObject({
+    code: "ORDER_REJECTED",
+    details: { reason: "NOT_BOOKED", order_id: id },
+  });
 }
 
 const postgresRow = async (id: string) =>
@@ -126,13 +146,7 @@ describe("the market object's crash path", () => {
     expect(await balanceOf(buyer.id, "USDT")).toEqual({ available: USDT("1000"), locked: 0n });
 
     // Idempotent retries get the id's first result: refused as never booked, over REST and batch.
-    const res = await placeOrder(buyer, body, { "idempotency-key": key });
-    const json = (await res.json()) as { error: { code: string; details?: Record<string, string> } };
-    expect(res.status, JSON.stringify(json)).toBe(422);
-    expect(json.error).toMatchObject({
-      code: "ORDER_REJECTED",
-      details: { reason: "NOT_BOOKED", order_id: id },
-    });
+    await expectRetryNotBooked(buyer, body, key, id);
     const again = await orderBook(env, market).placeBatch([command]);
     expect(again[0]).toMatchObject({ ok: false, code: "NOT_BOOKED", duplicate: true });
     expect(await balanceOf(buyer.id, "USDT")).toEqual({ available: USDT("1000"), locked: 0n });
@@ -153,15 +167,7 @@ describe("the market object's crash path", () => {
     await restart(market);
 
     const body = { market, side: "buy", type: "limit", price: "50000.00", quantity: "0.01" };
-    for (let i = 0; i < 2; i++) {
-      const res = await placeOrder(buyer, body, { "idempotency-key": key });
-      const json = (await res.json()) as { error: { code: string; details?: Record<string, string> } };
-      expect(res.status, JSON.stringify(json)).toBe(422);
-      expect(json.error).toMatchObject({
-        code: "ORDER_REJECTED",
-        details: { reason: "NOT_BOOKED", order_id: id },
-      });
-    }
+    for (let i = 0; i < 2; i++) await expectRetryNotBooked(buyer, body, key, id);
     // The same over the market's order entry as a batch of one, and after another restart.
     await restart(market);
     const again = await orderBook(env, market).placeBatch([
