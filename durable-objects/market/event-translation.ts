@@ -142,8 +142,8 @@ export function consumeEvents(
         market: symbol,
         price: p,
         quantity: q,
-        priceMinor: grid.priceMinor(price).toString(),
-        quantityMinor: grid.quantityMinor(lots).toString(),
+        priceMinor: grid.priceMinorText(price),
+        quantityMinor: grid.quantityMinorText(lots),
         takerSide,
         takerOrderId: taker.orderId,
         takerUserId: taker.userId,
@@ -198,9 +198,9 @@ export function consumeEvents(
         entry.price = grid.price(ev.price(i));
         entry.quantity = grid.quantity(ev.quantity(i));
         entry.remaining = grid.quantity(ev.quantity2(i));
-        entry.priceMinor = grid.priceMinor(ev.price(i)).toString();
-        entry.quantityMinor = grid.quantityMinor(ev.quantity(i)).toString();
-        entry.remainingMinor = grid.quantityMinor(ev.quantity2(i)).toString();
+        entry.priceMinor = grid.priceMinorText(ev.price(i));
+        entry.quantityMinor = grid.quantityMinorText(ev.quantity(i));
+        entry.remainingMinor = grid.quantityMinorText(ev.quantity2(i));
         break;
       default:
         entry.event = "triggered";

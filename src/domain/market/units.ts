@@ -52,6 +52,9 @@ export class MarketGrid {
   private readonly baseScale: bigint;
   private readonly tickStep: number;
   private readonly lotStep: number;
+  /** The tick and lot as numbers (exact while safe integers; otherwise NaN, and BigInt is used). */
+  private readonly tickNumber: number;
+  private readonly lotNumber: number;
 
   constructor(
     readonly baseDecimals: number,
@@ -68,6 +71,8 @@ export class MarketGrid {
     // realistic market, so formatting is integer arithmetic (no BigInt) on the hot path.
     this.tickStep = Number(tickSize / 10n ** BigInt(quoteDecimals - this.priceDecimals));
     this.lotStep = Number(lotSize / 10n ** BigInt(baseDecimals - this.quantityDecimals));
+    this.tickNumber = tickSize <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(tickSize) : NaN;
+    this.lotNumber = lotSize <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(lotSize) : NaN;
   }
 
   /** Price string → ticks; null when malformed or off the tick grid; 0 is returned as 0. */
@@ -117,6 +122,21 @@ export class MarketGrid {
 
   quantityMinor(lots: number): bigint {
     return BigInt(lots) * this.lot;
+  }
+
+  /**
+   * `priceMinor(ticks).toString()`, in integer arithmetic when the product is a safe integer (a
+   * product of integers below 2^53 is exact in a double), as the outbox records every fill.
+   */
+  priceMinorText(ticks: number): string {
+    const minor = ticks * this.tickNumber;
+    return Number.isSafeInteger(minor) ? String(minor) : this.priceMinor(ticks).toString();
+  }
+
+  /** `quantityMinor(lots).toString()`, as `priceMinorText`. */
+  quantityMinorText(lots: number): string {
+    const minor = lots * this.lotNumber;
+    return Number.isSafeInteger(minor) ? String(minor) : this.quantityMinor(lots).toString();
   }
 
   /** Notional of `lots` at `ticks` in quote minor units (rounded down). */

@@ -33,6 +33,21 @@ describe("market units", () => {
     expect(eth.quantity(12_345)).toBe("1.2345");
   });
 
+  it("prints minor units exactly as BigInt does, past 2^53 and with a lot above it", () => {
+    const eth = new MarketGrid(18, 6, 10_000n, 10n ** 14n); // lot × lots passes 2^53 at ~90 lots
+    const huge = new MarketGrid(18, 18, 2n ** 60n, 2n ** 55n + 1n);
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }), (n) => {
+        for (const g of [btc, eth, huge]) {
+          expect(g.priceMinorText(n)).toBe(g.priceMinor(n).toString());
+          expect(g.quantityMinorText(n)).toBe(g.quantityMinor(n).toString());
+        }
+      }),
+    );
+    expect(btc.priceMinorText(6_400_010)).toBe("64000100000");
+    expect(eth.quantityMinorText(2 ** 31 - 1)).toBe(((2n ** 31n - 1n) * 10n ** 14n).toString());
+  });
+
   it("decimal ↔ minor round-trips for any amount", () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.integer({ min: 0, max: 18 }), (v, d) => {
