@@ -90,6 +90,44 @@ describe("event outbox", () => {
     },
   );
 
+  it("a failed XADD stops the relay at its event: the events before it published, its row recorded", async () => {
+    const redis = createRedis(env);
+    const event = (marker: string) => ({
+      stream: "wallet:events" as const,
+      type: "test.happened",
+      userId: null,
+      payload: { marker },
+      metadata: SYSTEM_METADATA,
+    });
+    // A key that holds a string: XADD to it fails (WRONGTYPE).
+    const notAStream = `test:not-a-stream:${crypto.randomUUID()}`;
+    await redis.set(notAStream, "x");
+    const before = await withDatabase(env, (db) => enqueueEvent(db, event("before")));
+    const [bad] = await withDatabase(env, (db) =>
+      db
+        .insert(eventOutbox)
+        .values({ stream: notAStream, envelope: { id: crypto.randomUUID(), type: "test.happened" } })
+        .returning({ id: eventOutbox.id }),
+    );
+    const after = await withDatabase(env, (db) => enqueueEvent(db, event("after")));
+    const rowOf = async (where: ReturnType<typeof sql>) =>
+      (await withDatabase(env, (db) => db.select().from(eventOutbox).where(where)))[0]!;
+    const byEnvelope = (id: string) => sql`${eventOutbox.envelope}->>'id' = ${id}`;
+    try {
+      const result = await withDatabase(env, (db) => relayOutbox(db, redis));
+      expect(result.failed).toBeGreaterThanOrEqual(2);
+      expect((await rowOf(byEnvelope(before))).publishedAt).not.toBeNull();
+      const stuck = await rowOf(eq(eventOutbox.id, bad!.id));
+      expect(stuck.publishedAt).toBeNull();
+      expect(stuck.attempts).toBeGreaterThanOrEqual(1);
+      expect(stuck.lastError).toMatch(/WRONGTYPE/);
+      expect((await rowOf(byEnvelope(after))).publishedAt).toBeNull();
+    } finally {
+      await withDatabase(env, (db) => db.delete(eventOutbox).where(eq(eventOutbox.id, bad!.id)));
+      await redis.del(notAStream);
+    }
+  });
+
   it("bounds a pass by events: ten rounds' worth of events and at most one page more", async () => {
     const page = () => ({
       stream: "trading:events",
