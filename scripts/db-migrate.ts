@@ -2,7 +2,7 @@
 // driver reaches). Locally NEON_WS_PROXY points it at the stack's proxy; both are read from
 // the environment first, then from .dev.vars.
 import { readDevVars } from "./lib/dev-vars";
-import { applyMigrations } from "./lib/migrate";
+import { applyMigrations, MigrationLockTimeout } from "./lib/migrate";
 
 const fileVars = readDevVars(".dev.vars");
 const databaseUrl = process.env.DATABASE_URL ?? fileVars.DATABASE_URL;
@@ -12,5 +12,11 @@ if (!databaseUrl) {
   process.exit(1);
 }
 const started = Date.now();
-await applyMigrations(databaseUrl, wsProxy || undefined);
+try {
+  await applyMigrations(databaseUrl, wsProxy || undefined);
+} catch (err) {
+  if (!(err instanceof MigrationLockTimeout)) throw err;
+  console.error(`db:migrate: ${err.message}`);
+  process.exit(75); // EX_TEMPFAIL: the deploy job retries (.github/workflows/deploy.yml)
+}
 console.log(`db:migrate: migrations applied in ${Date.now() - started} ms`);

@@ -77,8 +77,8 @@ function eventsOfRow(row: PendingRow): { texts: string[]; envelopes: () => Event
   return { texts: envelopes.map((e) => JSON.stringify(e)), envelopes: () => envelopes };
 }
 
-/** Arbitrary constant naming the relay's advisory lock. */
-const RELAY_LOCK_KEY = 7_301_001;
+/** Arbitrary constant naming the relay's advisory lock: every release's relay takes this one. */
+export const RELAY_LOCK_KEY = 7_301_001;
 
 /**
  * Called with each page the relay published, in order and under its lock, before the page is
