@@ -31,18 +31,12 @@ export class CommandRunner {
     const batch = new Batch(Date.now());
     const results: CommandResult[] = [];
     const sql = this.ctx.storage.sql;
-    try {
-      this.ctx.storage.transactionSync(() => {
-        for (const { command, funding } of steps) results.push(m.execute(command, batch, funding));
-        m.counters.lastUpdateId = m.depth.lastUpdateId;
-        if (mark !== undefined) m.counters.lockMark = Math.max(m.counters.lockMark ?? 0, mark);
-        persistBatch(sql, batch, m.candles.takeDirty(), m.counters);
-      });
-    } catch (err) {
-      // Memory may now be ahead of storage: start over from storage rather than serve a lie.
-      this.ctx.abort("order book state diverged from storage");
-      throw err;
-    }
+    this.commit(() => {
+      for (const { command, funding } of steps) results.push(m.execute(command, batch, funding));
+      m.counters.lastUpdateId = m.depth.lastUpdateId;
+      if (mark !== undefined) m.counters.lockMark = Math.max(m.counters.lockMark ?? 0, mark);
+      persistBatch(sql, batch, m.candles.takeDirty(), m.counters);
+    });
     this.counts.fills += batch.trades.length;
     this.counts.report(this.env.METRICS, m.symbol, batch.ts);
     this.listener.committed(batch);
@@ -60,7 +54,7 @@ export class CommandRunner {
     const m = this.market();
     const batch = new Batch(Date.now());
     const sql = this.ctx.storage.sql;
-    this.ctx.storage.transactionSync(() => {
+    this.commit(() => {
       for (const p of placements) m.abandon(p.orderId, p.userId, batch);
       if (mark !== undefined) m.counters.lockMark = Math.max(m.counters.lockMark ?? 0, mark);
       persistBatch(sql, batch, [], m.counters);
@@ -70,6 +64,20 @@ export class CommandRunner {
       );
     });
     this.listener.committed(batch);
+  }
+
+  /**
+   * `write` in one storage transaction. It changes memory as it goes (the book, unbooked ids,
+   * counters): when the transaction fails, memory is ahead of storage, so the object starts over
+   * from storage rather than serve a lie (or keep a lock mark above orders it never abandoned).
+   */
+  private commit(write: () => void): void {
+    try {
+      this.ctx.storage.transactionSync(write);
+    } catch (err) {
+      this.ctx.abort("order book state diverged from storage");
+      throw err;
+    }
   }
 
   /** In-flight notes an earlier release left: placements locked but never journaled. */
