@@ -25,7 +25,10 @@ import {
  *   (`enforceSignInSlowdown`: a slow-down for a distributed guesser, never a lockout);
  *   password changes (5 per 15 min per user, each attempt costs two Argon2id hashes).
  * If Redis is unreachable, these general limits FAIL OPEN (logged as a warning): Redis is an
- * availability dependency, Postgres and the per-credential checks remain the gate. The
+ * availability dependency, Postgres and the per-credential checks remain the gate; but
+ * `enforceLimit` still refuses a caller this isolate refused in the current window, without
+ * asking Redis (services/auth/refused-callers.ts keeps the first 10,000 per limit, so a flood
+ * cannot push it out). The
  * password limits fail CLOSED (503, `enforcePasswordLimit`), because there the limit is what
  * stops password guessing.
  */

@@ -32,8 +32,9 @@ function limiterFor(redis: Redis, name: string, limit: number, window: Duration)
 
 /**
  * One sliding-window check, counting this request. Throws when Redis cannot answer (no timeout
- * fallback): each caller decides whether that fails open or closed. `rate`: what this request
- * costs (a Binance-style request weight), 1 by default.
+ * fallback): each caller decides whether that fails open or closed. A request weighing more than
+ * 1 is `checkRateLimitsAndRead`'s `cost`: the library counts a heavy request that goes past the
+ * limit, and its refusal would then refuse lighter requests that fit.
  */
 export async function checkRateLimit(
   redis: Redis,
@@ -41,15 +42,13 @@ export async function checkRateLimit(
   limit: number,
   window: Duration,
   identifier: string,
-  rate = 1,
 ): Promise<LimitVerdict> {
-  const limiter = limiterFor(redis, name, limit, window);
   const {
     success,
     limit: max,
     remaining,
     reset,
-  } = await limiter.limit(identifier, rate === 1 ? undefined : { rate });
+  } = await limiterFor(redis, name, limit, window).limit(identifier);
   return { success, limit: max, remaining: Math.max(0, remaining), reset };
 }
 
@@ -103,23 +102,26 @@ export interface WindowCounts {
 
 // @upstash/ratelimit's single-region sliding window (same keys, same arithmetic, so both count
 // into one window) for each limit, then GET of one key: KEYS = [key to read or "", then per
-// limit its current and previous window]; ARGV = [now ms, then per limit tokens, window ms].
-// Returns [the key's value, then per limit the tokens left (-1 when refused), the current
-// window's count and the previous window's] (the counts teach this isolate: batched-limits.ts).
+// limit its current and previous window]; ARGV = [now ms, the request's cost, then per limit
+// tokens, window ms]. A request that does not fit is refused and not counted (the library
+// counts a heavy one that goes past the limit). Returns [the key's value, then per limit the
+// tokens left after the request (negative when refused: left before it, minus the cost), the
+// current window's count and the previous window's] (the counts teach this isolate:
+// batched-limits.ts).
 const SLIDING_WINDOWS_THEN_GET = `
-local now = tonumber(ARGV[1])
+local now, cost = tonumber(ARGV[1]), tonumber(ARGV[2])
 local out = { KEYS[1] ~= "" and redis.call('GET', KEYS[1]) or false }
 for i = 1, (#KEYS - 1) / 2 do
   local current, previous = KEYS[2 * i], KEYS[2 * i + 1]
-  local tokens, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local tokens, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
   local inCurrent = tonumber(redis.call('GET', current) or '0')
   local before = tonumber(redis.call('GET', previous) or '0')
   local inPrevious = math.floor((1 - (now % window) / window) * before)
-  if inPrevious + inCurrent >= tokens then
-    out[3 * i - 1] = -1
+  if inPrevious + inCurrent + cost > tokens then
+    out[3 * i - 1] = tokens - (inCurrent + inPrevious) - cost
   else
-    inCurrent = redis.call('INCRBY', current, 1)
-    if inCurrent == 1 then redis.call('PEXPIRE', current, window * 2 + 1000) end
+    inCurrent = redis.call('INCRBY', current, cost)
+    if inCurrent == cost then redis.call('PEXPIRE', current, window * 2 + 1000) end
     out[3 * i - 1] = tokens - (inCurrent + inPrevious)
   end
   out[3 * i] = inCurrent
@@ -138,15 +140,19 @@ const scripts = new WeakMap<Redis, ReturnType<Redis["createScript"]>>();
  * its window resets without asking Redis (the library's ephemeral cache, shared with it). Throws
  * when Redis cannot answer: the caller decides whether that fails open or closed. `counts`: each
  * counted limit's windows after this request (null for one refused here without asking).
+ * `cost`: what this request weighs (a Binance-style request weight, at least 1). A request too
+ * heavy for what is left is refused, not counted, and leaves no record here (lighter ones may
+ * fit): only a window used up before the request marks its caller refused.
  */
 export async function checkRateLimitsAndRead<T>(
   redis: Redis,
   limits: readonly LimitCheck[],
   readKey: string | null,
+  cost = 1,
 ): Promise<{ verdicts: LimitVerdict[]; value: T | null; counts: (WindowCounts | null)[] }> {
   const now = Date.now();
   const keys = [readKey ?? ""];
-  const args = [String(now)];
+  const args = [String(now), String(cost)];
   const verdicts: (LimitVerdict | null)[] = [];
   const counts: (WindowCounts | null)[] = [];
   const counted: { at: number; cache: RefusedCallers; key: string; index: number; reset: number }[] = [];
@@ -173,14 +179,11 @@ export async function checkRateLimitsAndRead<T>(
   if (!script) scripts.set(redis, (script = redis.createScript(SLIDING_WINDOWS_THEN_GET)));
   const [value, ...replies] = (await script.exec(keys, args)) as [T | string | null, ...number[]];
   counted.forEach(({ at, cache, key, index, reset }, i) => {
-    const remaining = Number(replies[3 * i]);
-    if (remaining < 0) cache.set(key, reset);
-    verdicts[at] = {
-      success: remaining >= 0,
-      limit: limits[at]!.limit,
-      remaining: Math.max(0, remaining),
-      reset,
-    };
+    const after = Number(replies[3 * i]);
+    // Refused: what was left before the request (0 when the window was used up).
+    const left = after < 0 ? after + cost : after;
+    if (after < 0 && left <= 0) cache.set(key, reset);
+    verdicts[at] = { success: after >= 0, limit: limits[at]!.limit, remaining: Math.max(0, left), reset };
     counts[at] = { index, current: Number(replies[3 * i + 1]), previous: Number(replies[3 * i + 2]) };
   });
   // A client that parses replies (the library's default) has parsed the JSON already.

@@ -5,10 +5,12 @@
  * only `set`s, reads and deletes entries in it (it forgets an entry only when that caller asks
  * again after its reset, so a flood of distinct callers would grow its own map without end).
  *
- * Bounded: a new caller first drops the expired entries at the front (callers of one limit are
- * refused until the end of the same window, so insertion order is nearly reset order), then the
- * oldest while the map is full. A dropped caller is not admitted by that: its next request asks
- * Redis, which refuses it again.
+ * Bounded by keeping the callers it has: a new caller first drops the expired entries at the
+ * front (callers of one limit are refused until the end of the same window, so insertion order
+ * is reset order), then is not recorded while the map is still full. Dropping the oldest
+ * instead would let a flood of distinct refused callers push an abuser out, and a caller not
+ * recorded is admitted while Redis is down (the general limits fail open). One not recorded
+ * still asks Redis on each request, which refuses it while Redis answers.
  */
 export class RefusedCallers extends Map<string, number> {
   constructor(
@@ -23,9 +25,10 @@ export class RefusedCallers extends Map<string, number> {
     else {
       const now = this.now();
       for (const [first, firstUntil] of this) {
-        if (firstUntil >= now && this.size < this.maxEntries) break;
+        if (firstUntil >= now) break;
         super.delete(first);
       }
+      if (this.size >= this.maxEntries) return this;
     }
     return super.set(caller, until);
   }

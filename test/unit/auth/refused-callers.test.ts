@@ -4,11 +4,34 @@ import { describe, expect, it } from "vitest";
 import { RefusedCallers } from "../../../src/services/auth/refused-callers";
 
 describe("refused callers", () => {
-  it("never hold more than their bound: the oldest caller goes first", () => {
+  it("never hold more than their bound: the callers they hold stay, a newer one is not recorded", () => {
     const callers = new RefusedCallers(3, () => 0);
     for (let i = 0; i < 1_000; i++) callers.set(`caller-${i}`, 60_000);
     expect(callers.size).toBe(3);
-    expect([...callers.keys()]).toEqual(["caller-997", "caller-998", "caller-999"]);
+    // A flood of distinct callers never pushes out one refused before it (an abuser stays refused).
+    expect([...callers.keys()]).toEqual(["caller-0", "caller-1", "caller-2"]);
+    // One held, refused again, is still recorded (with its new reset), and takes no room.
+    callers.set("caller-1", 120_000);
+    expect([...callers.entries()]).toEqual([
+      ["caller-0", 60_000],
+      ["caller-2", 60_000],
+      ["caller-1", 120_000],
+    ]);
+  });
+
+  it("make room only as the callers they hold expire", () => {
+    let now = 0;
+    const callers = new RefusedCallers(3, () => now);
+    callers.set("a", 1_000);
+    callers.set("b", 2_000);
+    callers.set("c", 3_000);
+    now = 1_500;
+    callers.set("d", 61_500); // "a" expired: it goes
+    callers.set("e", 61_500); // full of live callers: not recorded
+    expect([...callers.keys()]).toEqual(["b", "c", "d"]);
+    now = 3_000; // "b" expired, "c" frees up only after 3,000
+    callers.set("e", 63_000);
+    expect([...callers.keys()]).toEqual(["c", "d", "e"]);
   });
 
   it("drop expired callers before live ones, and move a refused-again caller to the back", () => {
@@ -45,8 +68,11 @@ describe("refused callers", () => {
     });
     for (let i = 0; i < 500; i++) expect((await limiter.limit(`flood-${i}`)).success).toBe(false);
     expect(callers.size).toBe(50);
-    // A caller still held is refused in the isolate, without asking Redis again.
-    const held = await limiter.limit("flood-499");
-    expect(held).toMatchObject({ success: false, reason: "cacheBlock" });
+    // A caller held (the first 50) is refused in the isolate, without asking Redis again; one
+    // not recorded asks Redis, which refuses it.
+    expect(await limiter.limit("flood-0")).toMatchObject({ success: false, reason: "cacheBlock" });
+    expect(await limiter.limit("flood-49")).toMatchObject({ success: false, reason: "cacheBlock" });
+    expect(await limiter.limit("flood-499")).toMatchObject({ success: false });
+    expect(await limiter.limit("flood-499")).not.toHaveProperty("reason", "cacheBlock");
   });
 });
