@@ -147,8 +147,8 @@ export class OrderBook extends DurableObject<Env> {
       fundsRequired: () => this.fundsRequired,
       fence: () => fence.pass(this.market.symbol),
       raiseFence: async () => {
-        const raised = await fence.raise(this.market.symbol, this.market.counters.lockMark ?? null);
-        this.runner.abandon(raised.orphans, raised.mark);
+        const after = this.market.counters.lockMark ?? null;
+        await fence.raise(this.market.symbol, after, (r) => this.runner.abandon(r.orphans, r.mark));
       },
       lowerFence: () => fence.lower(),
       lockFunds: (funding, pass) => this.counts.timeLock(locker.lock(funding, this.traceIds.splice(0), pass)),

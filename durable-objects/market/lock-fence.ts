@@ -34,6 +34,10 @@ interface RaiseAnswer {
  */
 export class LockFence {
   private epoch: number | null = null;
+  /** The latest raise asked for (or lower): an answer to an earlier one is stale. */
+  private generation = 0;
+  /** The highest epoch this incarnation took: never goes back. */
+  private highest = 0;
 
   constructor(private readonly env: Env) {}
 
@@ -42,28 +46,36 @@ export class LockFence {
     return this.epoch === null ? null : { market, epoch: this.epoch };
   }
 
-  /** A lock went unaccounted: no lock leaves before the next raise. */
+  /** A lock (or a raise) went unaccounted: no lock leaves before the next raise. */
   lower(): void {
     this.epoch = null;
+    this.generation++;
   }
 
   /**
    * A new epoch for the market, then its orders locked (`new`) above `after` that the book may
-   * not know (null: look for none). The caller abandons those the book does not know before the
-   * next lock leaves. A rare call (start-up, an unaccounted lock): a connection of its own.
+   * not know (null: look for none), handed to `settle` (which abandons those the book does not
+   * know) before the epoch is taken and the next lock may leave. A rare call (start-up, an
+   * unaccounted lock): a connection of its own. An answer that comes after a later raise or a
+   * lower was asked for (its caller timed out) does nothing: it could name a stale epoch, and
+   * its orphans are read again by the latest raise (later groups' ids are never abandoned).
    */
-  async raise(market: string, after: number | null): Promise<Raised> {
+  async raise(market: string, after: number | null, settle: (raised: Raised) => void): Promise<void> {
     this.epoch = null;
+    const generation = ++this.generation;
     const answer = await withDatabase(this.env, async (db) => {
       const result = await db.execute<{ r: RaiseAnswer }>(
         sql`select raise_lock_fence(${market}, ${after}::bigint) as r`,
       );
       return result.rows[0]!.r;
     });
-    this.epoch = Number(answer.epoch);
-    return {
+    const epoch = Number(answer.epoch);
+    if (generation !== this.generation || epoch <= this.highest) return;
+    settle({
       mark: Number(answer.mark),
       orphans: answer.orders.map((o) => ({ orderId: o.order_id, userId: o.user_id })),
-    };
+    });
+    this.highest = epoch;
+    this.epoch = epoch;
   }
 }
