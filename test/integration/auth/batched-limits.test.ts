@@ -147,7 +147,8 @@ describe("batched limits", () => {
   });
 });
 
-describe("one isolate's requests racing to Redis", () => {
+// Each burst may first wait up to 40 s (insideOneMinute) for a minute's start.
+describe("one isolate's requests racing to Redis", { timeout: 75_000 }, () => {
   const LIMIT = Number(env.RATE_LIMIT_USER_PER_MINUTE);
 
   it("a new session's concurrent burst admits no more than the limit", async () => {
