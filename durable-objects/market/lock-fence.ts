@@ -19,6 +19,9 @@ export interface Raised {
   mark: number;
 }
 
+/** How long Postgres may take to raise (its lock wait, 5 s, included): below the intake's 10 s. */
+const RAISE_TIMEOUT_MS = 8000;
+
 interface RaiseAnswer {
   epoch: number | string;
   mark: number | string;
@@ -63,12 +66,18 @@ export class LockFence {
   async raise(market: string, after: number | null, settle: (raised: Raised) => void): Promise<void> {
     this.epoch = null;
     const generation = ++this.generation;
-    const answer = await withDatabase(this.env, async (db) => {
-      const result = await db.execute<{ r: RaiseAnswer }>(
-        sql`select raise_lock_fence(${market}, ${after}::bigint) as r`,
-      );
-      return result.rows[0]!.r;
-    });
+    const answer = await withDatabase(this.env, (db) =>
+      db.transaction(async (tx) => {
+        // Bounded below the intake's 10 s wait, so the fence row is not held past it. Here, not
+        // in the function: a function's own `SET statement_timeout` never bounds its caller's
+        // statement (the timer starts with the statement).
+        await tx.execute(sql.raw(`set local statement_timeout = ${RAISE_TIMEOUT_MS}`));
+        const result = await tx.execute<{ r: RaiseAnswer }>(
+          sql`select raise_lock_fence(${market}, ${after}::bigint) as r`,
+        );
+        return result.rows[0]!.r;
+      }),
+    );
     const epoch = Number(answer.epoch);
     if (generation !== this.generation || epoch <= this.highest) return;
     settle({

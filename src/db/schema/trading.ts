@@ -142,6 +142,10 @@ export const orders = pgTable(
     index("orders_oco_group_idx")
       .on(t.ocoGroupId)
       .where(sql`${t.ocoGroupId} is not null`),
+    // The lock fence's raise reads a market's `new` orders above its mark (migrations/0023).
+    index("orders_market_new_idx")
+      .on(t.market, t.number)
+      .where(sql`${t.status} = 'new'`),
     check(
       "orders_lock_accounting",
       sql`${t.consumedAmount} >= 0 and ${t.releasedAmount} >= 0 and ${t.consumedAmount} + ${t.releasedAmount} <= ${t.lockedAmount}`,

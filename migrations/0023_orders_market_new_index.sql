@@ -1,0 +1,14 @@
+-- The lock fence's raise (migrations/0022's raise_lock_fence) reads the market's `new` orders
+-- above the object's last mark. Without an index that range walked `orders_number_key` over
+-- every market's orders since that mark, a quiet market's mark can be days old, and a deploy
+-- restarts every market object at once: each raise would read days of the whole exchange's
+-- orders while it holds its fence row (no lock of the market passes meanwhile). With this
+-- partial index it reads only the market's orders still `new` above the mark.
+--
+-- A plain CREATE INDEX (drizzle's migrator runs in a transaction, CONCURRENTLY cannot): it holds
+-- a SHARE lock on orders while it builds, so every placement, fill and cancel waits; the build
+-- reads the whole table once but writes only the `new` orders (the open ones). IF NOT EXISTS: on
+-- a big table build it CONCURRENTLY by hand first and this is a no-op (docs/ops/deploy.md).
+-- Each placement pays one more index entry (its insert); an order leaving `new` pays nothing
+-- until vacuum.
+CREATE INDEX IF NOT EXISTS "orders_market_new_idx" ON "orders" USING btree ("market","number") WHERE "orders"."status" = 'new';
