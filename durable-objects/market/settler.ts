@@ -67,6 +67,9 @@ export class ObjectSettler {
   private timedSource(): OutboxSource & { readPages: ReadPages } {
     const { source } = this;
     if (!this.timed) return source;
+    // A round that read pages but stopped unacknowledged (market held elsewhere) must not
+    // leave its batch to be logged by a later round's acknowledgement.
+    this.batch = undefined;
     return {
       ...source,
       readPages: async (afterSeq, maxEntries) => {
