@@ -2,9 +2,9 @@ import { env } from "cloudflare:workers";
 import { and, eq, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
-import { balances, orders } from "../../../src/db/schema";
+import { orders } from "../../../src/db/schema";
 import { bookReader } from "../../../src/services/trading/book-report";
-import { balanceOf, createMarket, placeOrder, settle, trader, USDT } from "./helpers";
+import { balanceOf, createMarket, holdingBalanceRow, placeOrder, settle, trader, USDT } from "./helpers";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -14,27 +14,20 @@ describe("a flush's funds lock that waits on a busy balance row", () => {
     const buyer = await trader({ USDT: "1000" });
     // Another connection holds the buyer's balance row (a long transfer, an operator's script)
     // until the object has answered the placement.
-    const res = await withDatabase(env, (db) =>
-      db.transaction(async (tx) => {
-        await tx
-          .select({ id: balances.userId })
-          .from(balances)
-          .where(and(eq(balances.userId, buyer.id), eq(balances.asset, "USDT")))
-          .for("update");
-        const answer = await placeOrder(buyer, {
-          market,
-          side: "buy",
-          type: "limit",
-          price: "50000.00",
-          quantity: "0.01",
-        });
-        // The object answered NOT_BOOKED and settles its rejection (here on another connection,
-        // as the cron does) while the row is still held: an order Postgres does not have yet
-        // settles as nothing.
-        await settle(market);
-        return answer;
-      }),
-    );
+    const res = await holdingBalanceRow(buyer.id, "USDT", async () => {
+      const answer = await placeOrder(buyer, {
+        market,
+        side: "buy",
+        type: "limit",
+        price: "50000.00",
+        quantity: "0.01",
+      });
+      // The object answered NOT_BOOKED and settles its rejection (here on another connection,
+      // as the cron does) while the row is still held: an order Postgres does not have yet
+      // settles as nothing.
+      await settle(market);
+      return answer;
+    });
     expect(res.status).toBe(503);
     // The row is free again: a funds lock still waiting in Postgres would commit now.
     await sleep(1_500);

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { balances, ledgerPostings, markets, orders, users } from "../../../src/db/schema";
@@ -101,6 +101,23 @@ export async function balanceOf(
 }
 
 /** Sum over every account (users, fee income, external) of an asset: zero when conserved. */
+/**
+ * Runs `during` while another connection holds `userId`'s `asset` balance row (a long transfer, an
+ * operator's script): a funds lock on that row waits in Postgres until `during` has finished.
+ */
+export function holdingBalanceRow<T>(userId: string, asset: string, during: () => Promise<T>): Promise<T> {
+  return withDatabase(env, (db) =>
+    db.transaction(async (tx) => {
+      await tx
+        .select({ id: balances.userId })
+        .from(balances)
+        .where(and(eq(balances.userId, userId), eq(balances.asset, asset)))
+        .for("update");
+      return during();
+    }),
+  );
+}
+
 export async function ledgerSum(asset: string): Promise<bigint> {
   const [row] = await withDatabase(env, (db) =>
     db

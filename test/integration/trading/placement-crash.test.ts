@@ -1,11 +1,11 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { and, eq } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import type { OrderIntake } from "../../../durable-objects/market/order-intake";
 import type { OrderBook } from "../../../durable-objects/order-book";
 import { withDatabase } from "../../../src/db/client";
-import { balances, orders } from "../../../src/db/schema";
+import { orders } from "../../../src/db/schema";
 import type { CommandResult, PlaceCommand } from "../../../src/domain/market/commands";
 import { toBookRules } from "../../../src/domain/market/market-rules";
 import { preparePlacement, type PlaceOrderRequest } from "../../../src/domain/market/placement";
@@ -19,6 +19,7 @@ import {
 import {
   balanceOf,
   createMarket,
+  holdingBalanceRow,
   placeOrder,
   reservedByOpenOrders,
   settle,
@@ -112,26 +113,19 @@ describe("the market object's crash path", () => {
     const started: string[] = [];
     // Another connection holds the buyer's balance row: the placement's lock passes the fence,
     // then waits on the row inside place_orders (well within its 3 s lock_timeout).
-    await withDatabase(env, (db) =>
-      db.transaction(async (tx) => {
-        await tx
-          .select({ id: balances.userId })
-          .from(balances)
-          .where(and(eq(balances.userId, buyer.id), eq(balances.asset, "USDT")))
-          .for("update");
-        await runInDurableObject(orderBook(env, market), async (instance: OrderBook, state) => {
-          const intake = (instance as unknown as { intake: OrderIntake }).intake;
-          void intake.submit([command]).catch(() => {});
-          await sleep(500);
-          state.abort("crash with a funds lock in flight");
-        }).catch(() => {});
-        // The next incarnation starts; its start-up raise of the fence waits for that lock.
-        void orderBook(env, market)
-          .sequence()
-          .then(() => started.push("started"));
+    await holdingBalanceRow(buyer.id, "USDT", async () => {
+      await runInDurableObject(orderBook(env, market), async (instance: OrderBook, state) => {
+        const intake = (instance as unknown as { intake: OrderIntake }).intake;
+        void intake.submit([command]).catch(() => {});
         await sleep(500);
-      }),
-    );
+        state.abort("crash with a funds lock in flight");
+      }).catch(() => {});
+      // The next incarnation starts; its start-up raise of the fence waits for that lock.
+      void orderBook(env, market)
+        .sequence()
+        .then(() => started.push("started"));
+      await sleep(500);
+    });
     // The row is free: the old incarnation's lock commits now, then the raise reads it.
     await expect.poll(() => started).toEqual(["started"]);
     await expect
