@@ -40,6 +40,20 @@ describe("event outbox", () => {
     expect(mine[0]).toMatchObject({ type: "test.happened", user_id: null, payload: { marker } });
   });
 
+  // The relay-stop tests: an event to enqueue, and a row of a table by a condition.
+  const event = (marker: string) => ({
+    stream: "wallet:events" as const,
+    type: "test.happened",
+    userId: null,
+    payload: { marker },
+    metadata: SYSTEM_METADATA,
+  });
+  const rowOf = async (
+    where: ReturnType<typeof sql>,
+    from: typeof eventOutbox | typeof eventPages = eventOutbox,
+  ) => (await withDatabase(env, (db) => db.select().from(from).where(where)))[0]!;
+  const byEnvelope = (id: string) => sql`${eventOutbox.envelope}->>'id' = ${id}`;
+
   // A page row in event_outbox: what 0018's settle_page wrote; in event_pages: since 0021.
   it.each([
     ["event_outbox", eventOutbox],
@@ -47,13 +61,6 @@ describe("event outbox", () => {
   ] as const)(
     "a row it cannot expand (in %s) stops the relay there, published before it and recorded, never rolled back",
     async (_name, table) => {
-      const event = (marker: string) => ({
-        stream: "wallet:events" as const,
-        type: "test.happened",
-        userId: null,
-        payload: { marker },
-        metadata: SYSTEM_METADATA,
-      });
       const before = await withDatabase(env, (db) => enqueueEvent(db, event("before")));
       const [bad] = await withDatabase(env, (db) =>
         db
@@ -71,9 +78,6 @@ describe("event outbox", () => {
           .returning({ id: table.id }),
       );
       const after = await withDatabase(env, (db) => enqueueEvent(db, event("after")));
-      const rowOf = async (where: ReturnType<typeof sql>, from: typeof table = eventOutbox) =>
-        (await withDatabase(env, (db) => db.select().from(from).where(where)))[0]!;
-      const byEnvelope = (id: string) => sql`${eventOutbox.envelope}->>'id' = ${id}`;
       try {
         const result = await withDatabase(env, (db) => relayOutbox(db, createRedis(env)));
         expect(result.failed).toBeGreaterThanOrEqual(2);
@@ -92,13 +96,6 @@ describe("event outbox", () => {
 
   it("a failed XADD stops the relay at its event: the events before it published, its row recorded", async () => {
     const redis = createRedis(env);
-    const event = (marker: string) => ({
-      stream: "wallet:events" as const,
-      type: "test.happened",
-      userId: null,
-      payload: { marker },
-      metadata: SYSTEM_METADATA,
-    });
     // A key that holds a string: XADD to it fails (WRONGTYPE).
     const notAStream = `test:not-a-stream:${crypto.randomUUID()}`;
     await redis.set(notAStream, "x");
@@ -110,9 +107,6 @@ describe("event outbox", () => {
         .returning({ id: eventOutbox.id }),
     );
     const after = await withDatabase(env, (db) => enqueueEvent(db, event("after")));
-    const rowOf = async (where: ReturnType<typeof sql>) =>
-      (await withDatabase(env, (db) => db.select().from(eventOutbox).where(where)))[0]!;
-    const byEnvelope = (id: string) => sql`${eventOutbox.envelope}->>'id' = ${id}`;
     try {
       const result = await withDatabase(env, (db) => relayOutbox(db, redis));
       expect(result.failed).toBeGreaterThanOrEqual(2);
