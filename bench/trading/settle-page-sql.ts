@@ -1,19 +1,23 @@
 // `node --import tsx bench/trading/settle-page-sql.ts`: settlement's own Postgres cost per
 // entry: `settle_page` called directly on the local stack's Postgres (no Worker, no object), as
-// the market object's settler calls it: one call per page of N entries (BENCH_SIZES, default
+// the market object's settler calls it (src/domain/settlement/settle-page.ts `settlePageCall`:
+// column arrays, migrations/0024): one call per page of N entries (BENCH_SIZES, default
 // 8,40,400,2000), BENCH_REPEAT times per size. A page is fills of resting makers by takers: per
 // trade the taker's acceptance, the trade and both orders' closing entries (4 entries). Prints
 // the backend's CPU per entry (/proc: what load on a shared machine leaves alone) for the call
 // and for relaying its events (the relay's read and mark of event_outbox, Redis left out), the
 // server's execution time per call (EXPLAIN ANALYZE) and the events' rows.
-//   BENCH_BASELINE=<sql file>: also that file's `settle_page` (e.g. migrations/0016_…, which
-//     takes the pages as jsonb), alternating with the current one in the same run: compare by
-//     the ratio.
+//   BENCH_BASELINE=<sql file>: also that file's `settle_page` (e.g. migrations/0021_…, which
+//     takes the page as one json array; before 0018 nested, as jsonb), alternating with the
+//     current one in the same run: compare by the ratio.
 //   BENCH_EXPLAIN=<n>: last, one call of n entries with every statement's plan and time
 //     (auto_explain: those over BENCH_EXPLAIN_MIN_MS, default 1 ms, nested ones included; no per-node timing, which costs more than
 //     the nodes here).
 import { readFileSync } from "node:fs";
+import { PgDialect } from "drizzle-orm/pg-core";
+import type { OutboxEntry } from "../../src/domain/market/commands";
 import { newOrderId } from "../../src/domain/market/order-id";
+import { settlePageCall } from "../../src/domain/settlement/settle-page";
 import { median, sqlBench } from "../lib/sql-bench";
 
 const SIZES = (process.env.BENCH_SIZES ?? "8,40,400,2000").split(",").map(Number);
@@ -80,8 +84,18 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
     return entries;
   }
 
-  type Fn = { name: string; arg: (entries: unknown[]) => [text: string, type: "json" | "jsonb"] };
-  const functions: Fn[] = [{ name: "settle_page", arg: (e) => [JSON.stringify(e), "json"] }];
+  type Fn = { name: string; call: (entries: unknown[]) => { text: string; values: unknown[] } };
+  const dialect = new PgDialect();
+  const rules = { symbol: MARKET, baseAsset: "BTC", quoteAsset: "USDT", baseDecimals: 8 };
+  const functions: Fn[] = [
+    {
+      name: "settle_page",
+      call: (e) => {
+        const q = dialect.sqlToQuery(settlePageCall(rules, e as OutboxEntry[], null, true));
+        return { text: q.sql, values: q.params };
+      },
+    },
+  ];
   if (BASELINE) {
     // The file's function alone (the types it uses exist: the current migration's).
     const file = readFileSync(BASELINE, "utf8");
@@ -93,15 +107,15 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
     const flat = /p_entries json/.test(text);
     functions.push({
       name: "settle_page_baseline",
-      arg: (e) => (flat ? [JSON.stringify(e), "json"] : [JSON.stringify([e]), "jsonb"]),
+      call: (e) => ({
+        text: `SELECT settle_page_baseline($1, NULL, $2::${flat ? "json" : "jsonb"}, 'BTC', 'USDT', 8, true) AS r`,
+        values: [MARKET, JSON.stringify(flat ? e : [e])],
+      }),
     });
   }
   const call = (fn: (typeof functions)[number], entries: unknown[], explain: string) => {
-    const [text, type] = fn.arg(entries);
-    return client.query<Record<string, string>>(
-      `${explain} SELECT ${fn.name}($1, NULL, $2::${type}, 'BTC', 'USDT', 8, true) AS r`,
-      [MARKET, text],
-    );
+    const { text, values } = fn.call(entries);
+    return client.query<Record<string, string>>(`${explain} ${text}`, values);
   };
   /** What the relay does in Postgres for pending events (src/domain/events/event-outbox.ts), Redis left out. */
   async function relaySql(): Promise<number> {

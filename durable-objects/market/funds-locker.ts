@@ -1,11 +1,10 @@
 import { sql, type SQL } from "drizzle-orm";
+import { arrayLiteral, type Cell } from "../../src/db/array-literal";
 import type { LockOutcome, PlacementFunding } from "../../src/domain/market/commands";
 import { KeptDatabase } from "./kept-database";
 import type { FencePass } from "./lock-fence";
 
 const isTraceId = (id: string) => /^[0-9a-f]{32}$/.test(id);
-
-type Cell = string | number | boolean | null | undefined;
 
 /** `place_orders`' parameters per placement: name (after `f_`), Postgres type, value. */
 const PLACEMENT_PARAMS: readonly [string, string, (f: PlacementFunding) => Cell][] = [
@@ -45,24 +44,6 @@ const ROW_PARAMS: Readonly<Record<string, readonly [string, string]>> = {
   locked_amount: ["locked_amount", "numeric"],
 };
 const ROW_COLUMNS = Object.keys(ROW_PARAMS);
-
-/**
- * A Postgres array literal of `cells`. JSON's array of them is one (a string quoted with `"` and
- * `\\` escaped as Postgres does, `null` read as NULL) unless JSON escaped a control character or a
- * lone surrogate (`\\n`, `\\u…`, which Postgres would read as the letter): then every element
- * is quoted here.
- */
-function arrayLiteral(cells: readonly Cell[]): string {
-  const json = JSON.stringify(cells);
-  if (!/\\[^"\\]/.test(json)) return `{${json.slice(1, -1)}}`;
-  let out = "{";
-  for (let i = 0; i < cells.length; i++) {
-    const x = cells[i];
-    if (i > 0) out += ",";
-    out += x === null || x === undefined ? "NULL" : `"${String(x).replace(/["\\]/g, "\\$&")}"`;
-  }
-  return `${out}}`;
-}
 
 /**
  * A flush as `place_orders(f_… => …)` (migrations/0020_place_orders_columns.sql) takes it: one

@@ -8,8 +8,8 @@ import type { OutboxPages } from "../../src/domain/settlement/settle-page";
  * to" stay comparisons on the key), `first_seq` and `n` its first sequence and entry count, `ts`
  * its first entry's match time (the lag metric's clock), `epoch` the storage's identity
  * (stamped here, not in memory: the entries also feed the users' sockets, which have no use for
- * it). Settlement hands the pages to Postgres as they are stored (`readOutboxPages`): the
- * object's thread never parses or re-serialises an entry on that path.
+ * it). Settlement reads the pages joined by SQLite (`readOutboxPages`) and parses them
+ * once, into `settle_page`'s column arrays.
  *
  * Rows from before pages hold one entry each (a JSON object, `first_seq` null), and rows from
  * before the epoch column carry it in the body: both are still read.

@@ -77,15 +77,13 @@ export const ledgerPostings = pgTable(
   "ledger_postings",
   {
     id: bigserial("id", { mode: "bigint" }).primaryKey(),
-    entryId: bigint("entry_id", { mode: "bigint" })
-      .notNull()
-      .references(() => ledgerEntries.id),
+    // No foreign keys: every writer writes the entry, and each user posting's balance row, in
+    // the same statement (docs/decisions/0015-posting-references-checked-per-entry.md).
+    entryId: bigint("entry_id", { mode: "bigint" }).notNull(),
     account: ledgerAccount("account").notNull(),
     /** Set exactly for the user accounts. */
-    userId: uuid("user_id").references(() => users.id),
-    asset: text("asset")
-      .notNull()
-      .references(() => assets.code),
+    userId: uuid("user_id"),
+    asset: text("asset").notNull(),
     amount: minorUnits("amount").notNull(),
     createdAt: createdAt(),
   },

@@ -118,6 +118,11 @@ function normalize(input: JournalEntryInput): Posting[] {
   }
   const postings = [...netted.values()].filter((p) => p.amount !== 0n);
   if (postings.length === 0) throw new Error("A journal entry must move something");
+  // Postings have no foreign keys: a user posting's balance row (written beside it) checks its
+  // user and asset, so every asset must move a user's balance (decision 0015).
+  const userAssets = new Set(postings.filter((p) => isUserAccount(p.account)).map((p) => p.asset));
+  const unchecked = postings.find((p) => !userAssets.has(p.asset));
+  if (unchecked) throw new Error(`Journal entry ${input.type} moves ${unchecked.asset} on no user's balance`);
   return postings;
 }
 

@@ -6,7 +6,7 @@ import { isInvariantBreach, reasonOf, SettlementEpochError } from "./settlement-
 import { planSettlement, type OutboxEntry } from "./plan";
 import { logQuarantined, quarantineEntry } from "./quarantine";
 import { assertEpoch, cursorOf, lockBatch, type Cursor } from "./reads";
-import { entriesOfPages, pagesOfEntries, settlePage, type OutboxPages } from "./settle-page";
+import { entriesOf, epochOfEntries, settlePage, withEpoch, type OutboxPages } from "./settle-page";
 import { NOTHING, writePlan, type BatchResult } from "./writes";
 
 /** Outbox entries per Postgres transaction, read as entries (over RPC). */
@@ -148,14 +148,14 @@ async function applyIsolating(s: Settling, entries: readonly OutboxEntry[]): Pro
  */
 async function applyPage(
   s: Settling,
-  page: { pages: string; epoch: string | null },
-  entries: () => OutboxEntry[],
+  page: { entries: readonly OutboxEntry[]; epoch: string | null },
+  entries: () => readonly OutboxEntry[],
   afterSeq: number,
 ): Promise<BatchResult & { entries: number }> {
   const { rules } = s;
   let outcome;
   try {
-    outcome = await settlePage(s.db, rules, page.pages, page.epoch, s.wait);
+    outcome = await settlePage(s.db, rules, page.entries, page.epoch, s.wait);
   } catch (err) {
     // A balance or constraint Postgres refused: the planner finds the entry and quarantines it.
     if (!isInvariantBreach(err)) throw err;
@@ -269,9 +269,15 @@ export async function settleMarket(
       await book.ackOutbox(afterSeq, read.epoch);
       break;
     }
-    const applied = paged
-      ? await applyPage(settling, paged, () => entriesOfPages(paged), afterSeq)
-      : await applyPage(settling, pagesOfEntries(entries), () => entries, afterSeq);
+    let applied;
+    if (paged) {
+      const parsed = entriesOf(paged);
+      const page = { entries: parsed, epoch: paged.epoch };
+      applied = await applyPage(settling, page, () => withEpoch(parsed, paged.epoch), afterSeq);
+    } else {
+      const page = { entries, epoch: epochOfEntries(entries) };
+      applied = await applyPage(settling, page, () => entries, afterSeq);
+    }
     const advanced = applied.lastSeq > afterSeq;
     if (advanced) {
       await options.afterCommit?.(applied.lastSeq);

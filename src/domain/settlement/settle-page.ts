@@ -1,4 +1,5 @@
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
+import { arrayLiteral, type Cell } from "../../db/array-literal";
 import type { DbExecutor } from "../../db/client";
 import type { BalanceAfter } from "../ledger/ledger";
 import type { MarketRules } from "../market/market-rules";
@@ -6,12 +7,13 @@ import type { OutboxEntry } from "./plan";
 
 /**
  * A market's stored outbox pages, handed over as stored (the object writes one page per flush,
- * durable-objects/market/outbox.ts), so settling them parses nothing on the object's thread.
+ * durable-objects/market/outbox.ts) and joined by SQLite: settling parses them once, in one
+ * `JSON.parse`, into `settle_page`'s column arrays.
  */
 export interface OutboxPages {
   /**
    * ONE JSON array of the pages' entries (the stored pages' texts joined; pages not necessarily
-   * in order): what `settle_page` parses, once.
+   * in order), parsed once (`entriesOf`).
    */
   pages: string;
   /** Entries in the pages (those at or below the reader's sequence in the first one included). */
@@ -24,7 +26,7 @@ export interface OutboxPages {
   lastSeq?: number;
 }
 
-/** What `settle_page` (migrations/0013_settle_page.sql, now 0018) answers. */
+/** What `settle_page` (migrations/0013_settle_page.sql, now 0024) answers. */
 export type PageOutcome =
   | { status: "ok"; lastSeq: number; entries: number; trades: number; balances: BalanceAfter[] }
   | { status: "busy" }
@@ -43,6 +45,56 @@ type RawOutcome =
   | { status: "fallback"; reason: string }
   | { status: "epoch"; cursor_epoch: string };
 
+type Entry = Partial<Record<string, Cell>>;
+
+/** `settle_page`'s arrays (after `e_`), one per field of `settle_entry`: name, type, entry field. */
+const ENTRY_FIELDS: readonly [string, string, string][] = [
+  ["seq", "bigint", "seq"],
+  ["kind", "text", "kind"],
+  ["ts", "bigint", "ts"],
+  ["event", "text", "event"],
+  ["order_id", "uuid", "orderId"],
+  ["status", "text", "status"],
+  ["reason", "text", "reason"],
+  ["trade_id", "text", "tradeId"],
+  ["price", "text", "price"],
+  ["quantity", "text", "quantity"],
+  ["price_minor", "numeric", "priceMinor"],
+  ["quantity_minor", "numeric", "quantityMinor"],
+  ["taker_side", "text", "takerSide"],
+  ["taker_order_id", "uuid", "takerOrderId"],
+  ["maker_order_id", "uuid", "makerOrderId"],
+  ["maker_fee_bps", "integer", "makerFeeBps"],
+  ["taker_fee_bps", "integer", "takerFeeBps"],
+];
+
+/**
+ * The `settle_page` call for `entries` (migrations/0024_settle_page_columns.sql): one typed
+ * array per field of the entries, which Postgres parses for a fraction of what parsing them as
+ * JSON cost it; the answer is its one column, `r`.
+ */
+export function settlePageCall(
+  rules: Pick<MarketRules, "symbol" | "baseAsset" | "quoteAsset" | "baseDecimals">,
+  entries: readonly OutboxEntry[],
+  epoch: string | null,
+  wait: boolean,
+): SQL {
+  const columns = ENTRY_FIELDS.map(() => new Array<Cell>(entries.length));
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as unknown as Entry;
+    for (let k = 0; k < ENTRY_FIELDS.length; k++) columns[k]![i] = e[ENTRY_FIELDS[k]![2]];
+  }
+  const arrays = sql.join(
+    ENTRY_FIELDS.map(
+      ([name, type], k) => sql`${sql.raw(`e_${name}`)} => ${arrayLiteral(columns[k]!)}::${sql.raw(type)}[]`,
+    ),
+    sql`, `,
+  );
+  return sql`select settle_page(p_market => ${rules.symbol}, p_epoch => ${epoch}::text,
+    p_base_asset => ${rules.baseAsset}, p_quote_asset => ${rules.quoteAsset},
+    p_base_decimals => ${rules.baseDecimals}::int, p_wait => ${wait}, ${arrays}) as r`;
+}
+
 /**
  * Settles a page of entries in ONE statement and round trip (no BEGIN/COMMIT): Postgres
  * locks the cursor and the orders, plans and writes everything `applySettlementBatch` would,
@@ -52,14 +104,11 @@ type RawOutcome =
 export async function settlePage(
   db: DbExecutor,
   rules: MarketRules,
-  pages: string,
+  entries: readonly OutboxEntry[],
   epoch: string | null,
   wait: boolean,
 ): Promise<PageOutcome> {
-  const result = await db.execute<{ r: string }>(
-    sql`select settle_page(${rules.symbol}, ${epoch}::text, ${pages}::json, ${rules.baseAsset},
-      ${rules.quoteAsset}, ${rules.baseDecimals}::int, ${wait}) as r`,
-  );
+  const result = await db.execute<{ r: string }>(settlePageCall(rules, entries, epoch, wait));
   const raw = JSON.parse(result.rows[0]!.r) as RawOutcome;
   switch (raw.status) {
     case "ok":
@@ -83,17 +132,17 @@ export async function settlePage(
   }
 }
 
-/** The entries of stored pages in sequence order, each with the pages' epoch (the fallback path). */
-export function entriesOfPages(pages: OutboxPages): OutboxEntry[] {
-  return (JSON.parse(pages.pages) as OutboxEntry[])
-    .map((e) => ({ ...e, epoch: pages.epoch }))
-    .sort((a, b) => a.seq - b.seq);
+/** The entries of stored pages, parsed once (in no particular order). */
+export function entriesOf(pages: OutboxPages): OutboxEntry[] {
+  return JSON.parse(pages.pages) as OutboxEntry[];
 }
 
-/** Parsed entries as one page (RPC readers), under the first epoch they name. */
-export function pagesOfEntries(entries: readonly OutboxEntry[]): { pages: string; epoch: string | null } {
-  return {
-    pages: JSON.stringify(entries),
-    epoch: entries.find((e) => e.epoch !== undefined)?.epoch ?? null,
-  };
+/** Entries in sequence order, each with the pages' epoch (the fallback path). */
+export function withEpoch(entries: readonly OutboxEntry[], epoch: string): OutboxEntry[] {
+  return entries.map((e) => ({ ...e, epoch })).sort((a, b) => a.seq - b.seq);
+}
+
+/** The epoch of parsed entries (RPC readers): the first one they name. */
+export function epochOfEntries(entries: readonly OutboxEntry[]): string | null {
+  return entries.find((e) => e.epoch !== undefined)?.epoch ?? null;
 }
