@@ -134,12 +134,11 @@ export class Market implements MarketState {
   admit(command: MarketCommand, batch?: Batch): CommandResult | null {
     if (!this.rules) return fail("MARKET_NOT_FOUND", "This market is not configured");
     if (typeof command !== "object" || command === null) return fail("BAD_REQUEST", "A command is an object");
-    const admitted =
-      command.kind === "place"
-        ? this.admitPlace(command, batch)
-        : command.kind === "place_oco"
-          ? this.admitOco(command, batch)
-          : null;
+    if (command.kind === "place") {
+      const admitted = this.admitPlace(command, batch);
+      return "ok" in admitted ? admitted : null;
+    }
+    const admitted = command.kind === "place_oco" ? this.admitOco(command, batch) : null;
     return admitted && "refusal" in admitted ? admitted.refusal : null;
   }
 
@@ -157,23 +156,21 @@ export class Market implements MarketState {
     return this.ids.stored(orderId);
   }
 
+  /** The placement in engine units, or what answers it instead (a refusal, a known id's result). */
   private admitPlace(
     c: PlaceCommand,
     batch: Batch | undefined,
     funding: Funding = "free",
-  ): { refusal: CommandResult } | { order: EngineOrder } {
-    if (!isIdString(c.orderId))
-      return { refusal: fail("BAD_REQUEST", "orderId must be a string of 1-64 characters") };
-    if (!isIdString(c.userId))
-      return { refusal: fail("BAD_REQUEST", "userId must be a string of 1-64 characters") };
+  ): CommandResult | EngineOrder {
+    if (!isIdString(c.orderId)) return fail("BAD_REQUEST", "orderId must be a string of 1-64 characters");
+    if (!isIdString(c.userId)) return fail("BAD_REQUEST", "userId must be a string of 1-64 characters");
     const known = this.known(c.orderId, batch, funding);
-    if (known) return { refusal: { ...known.result, duplicate: true } };
+    if (known) return { ...known.result, duplicate: true };
     const denied = this.statusError(false) ?? this.openOrderCapError(c.userId, 1);
-    if (denied) return { refusal: denied };
+    if (denied) return denied;
     const converted = this.engineOrder(c);
-    if ("ok" in converted) return { refusal: converted };
-    const outside = this.outsideBand(c.side, converted.price);
-    return outside ? { refusal: outside } : { order: converted };
+    if ("ok" in converted) return converted;
+    return this.outsideBand(c.side, converted.price) ?? converted;
   }
 
   /** The refusal when `adding` more orders would pass the account's cap of live orders here. */
@@ -211,10 +208,9 @@ export class Market implements MarketState {
   }
 
   private place(c: PlaceCommand, batch: Batch, funding: Funding): CommandResult {
-    const admitted = this.admitPlace(c, batch, funding);
-    if ("refusal" in admitted) return admitted.refusal;
+    const converted = this.admitPlace(c, batch, funding);
+    if ("ok" in converted) return converted;
     if (funding === "unfunded") return notFunded();
-    const converted = admitted.order;
 
     const num = this.counters.nextOrderNum++;
     const order: PlaceOrder = { ...converted, orderId: num, userId: this.userNum(c.userId, batch) };

@@ -13,6 +13,7 @@ import {
 } from "../../../src/domain/market/placement";
 import {
   batchItemError,
+  bookAnswer,
   placementAnswer,
   type BatchItemResult,
 } from "../../../src/domain/market/placement-answer";
@@ -119,11 +120,11 @@ function prepare(
   return placement;
 }
 
-/** Only a replay reads Postgres (its rows are the first attempt's). */
+/** Only a replay reads Postgres (its rows are the first attempt's); any other answer is made at once. */
 function answer(host: OrderEntryHost, placement: BookPlacement, result: CommandResult) {
   return result.ok && result.duplicate
     ? host.withDatabase((db) => placementAnswer(db, placement, result))
-    : placementAnswer(null, placement, result);
+    : bookAnswer(placement, result);
 }
 
 async function place(
@@ -160,7 +161,12 @@ async function placeBatch(
   });
   const answers = prepared.length ? await host.submit(prepared.map((p) => p.placement.command)) : [];
   for (const [k, { index, placement }] of prepared.entries()) {
-    results[index] = await answer(host, placement, answers[k]!).catch(batchItemError);
+    try {
+      const answered = answer(host, placement, answers[k]!);
+      results[index] = answered instanceof Promise ? await answered : answered;
+    } catch (err) {
+      results[index] = batchItemError(err);
+    }
   }
   return results;
 }

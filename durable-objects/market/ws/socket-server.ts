@@ -81,11 +81,11 @@ export class SocketServer {
       case "order.cancel":
       case "order.amend": {
         const reply = await handleOrderMessage(this.orderEntry, owner.principal, owner.client, msg);
-        this.subs.send(
-          ws,
-          JSON.stringify({ type: "result" in reply ? "result" : "error", id: msg.id, ...reply }),
-          Date.now(),
-        );
+        const frame =
+          "result" in reply
+            ? { type: "result", id: msg.id, result: reply.result }
+            : { type: "error", id: msg.id, error: reply.error };
+        this.subs.send(ws, JSON.stringify(frame), Date.now());
         return;
       }
       default:

@@ -87,25 +87,28 @@ type ScaleInputs = Pick<MarketRules, "tickSize" | "lotSize" | "baseDecimals">;
 /** The last scale of each rules object, with what it was computed from (a placement needs it twice). */
 const scales = new WeakMap<ScaleInputs, ScaleInputs & { scale: QuoteScale }>();
 
+/** The rules asked last, and their entry: a placement asks twice, always of the same rules. */
+let lastRules: ScaleInputs | undefined;
+let lastKnown: (ScaleInputs & { scale: QuoteScale }) | undefined;
+
 export function quoteScale(rules: ScaleInputs): QuoteScale {
-  const known = scales.get(rules);
+  const known = rules === lastRules ? lastKnown : scales.get(rules);
   if (
     known?.tickSize === rules.tickSize &&
     known.lotSize === rules.lotSize &&
     known.baseDecimals === rules.baseDecimals
   ) {
+    lastRules = rules;
+    lastKnown = known;
     return known.scale;
   }
   const num = rules.tickSize * rules.lotSize;
   const den = 10n ** BigInt(rules.baseDecimals);
   const g = gcd(num, den);
   const scale = Object.freeze({ num: num / g, den: den / g });
-  scales.set(rules, {
-    tickSize: rules.tickSize,
-    lotSize: rules.lotSize,
-    baseDecimals: rules.baseDecimals,
-    scale,
-  });
+  lastKnown = { tickSize: rules.tickSize, lotSize: rules.lotSize, baseDecimals: rules.baseDecimals, scale };
+  lastRules = rules;
+  scales.set(rules, lastKnown);
   return scale;
 }
 

@@ -83,22 +83,46 @@ type Lots = { readonly minor: bigint; readonly lots: number };
  * with its field's name). A memo is started over if the values it depends on differ.
  */
 interface GridMemo {
-  readonly of: readonly unknown[];
+  readonly rules: MarketRules;
+  readonly quoteDecimals: number;
+  readonly tickSize: bigint;
+  readonly baseDecimals: number;
+  readonly lotSize: bigint;
+  readonly minQuantity: bigint;
+  readonly maxQuantity: bigint;
   readonly prices: Memo<string, Ticks>;
   readonly quantities: Memo<string, Lots>;
 }
 const gridMemos = new WeakMap<MarketRules, GridMemo>();
+/** The memo used last: a placement asks twice, and a market's object only ever asks of its rules. */
+let lastMemo: GridMemo | undefined;
 
-const dependsOn = (r: MarketRules) =>
-  [r.quoteDecimals, r.tickSize, r.baseDecimals, r.lotSize, r.minQuantity, r.maxQuantity] as const;
+const current = (m: GridMemo | undefined, r: MarketRules): m is GridMemo =>
+  m !== undefined &&
+  m.quoteDecimals === r.quoteDecimals &&
+  m.tickSize === r.tickSize &&
+  m.baseDecimals === r.baseDecimals &&
+  m.lotSize === r.lotSize &&
+  m.minQuantity === r.minQuantity &&
+  m.maxQuantity === r.maxQuantity;
 
 function gridMemo(rules: MarketRules): GridMemo {
-  const memo = gridMemos.get(rules);
-  const of = dependsOn(rules);
-  if (memo && memo.of.every((v, i) => v === of[i])) return memo;
-  const fresh: GridMemo = { of, prices: new Memo(), quantities: new Memo() };
+  const memo = lastMemo?.rules === rules ? lastMemo : gridMemos.get(rules);
+  if (current(memo, rules)) return (lastMemo = memo);
+  const { quoteDecimals, tickSize, baseDecimals, lotSize, minQuantity, maxQuantity } = rules;
+  const fresh: GridMemo = {
+    rules,
+    quoteDecimals,
+    tickSize,
+    baseDecimals,
+    lotSize,
+    minQuantity,
+    maxQuantity,
+    prices: new Memo(),
+    quantities: new Memo(),
+  };
   gridMemos.set(rules, fresh);
-  return fresh;
+  return (lastMemo = fresh);
 }
 
 /** A price in ticks: on the tick grid and within the engine's range. */

@@ -5,7 +5,7 @@ import { AppError, ErrorCode } from "../../lib/errors";
 import { reprintAmount } from "./amount-format";
 import type { CommandResult, OrderReport } from "./commands";
 import type { MarketRules } from "./market-rules";
-import { toFillView, toOrderView, type OrderView } from "./order-view";
+import { toFillView, toOrderView, type OrderView, type UnnumberedOrderRow } from "./order-view";
 import { recordedRow, type BookPlacement, type PlaceOrderResult } from "./placement";
 
 // The market object's answer to a placement as the API replies it: REST, batch and socket alike.
@@ -36,42 +36,61 @@ export async function placementAnswer(
   p: BookPlacement,
   result: CommandResult,
 ): Promise<PlaceOrderResult> {
-  const { rules } = p;
-  const id = p.rows[0]!.id;
-  if (!result.ok) {
-    const [status, code] = BOOK_ERRORS[result.code] ?? [422, ErrorCode.ORDER_REJECTED];
-    const details: Record<string, string> =
-      result.code === "DUPLICATE_CLIENT_ORDER_ID"
-        ? result.orderId
-          ? { order_id: result.orderId }
-          : {}
-        : { reason: result.code, order_id: id, ...(p.rows[1] ? { stop_order_id: p.rows[1].id } : {}) };
-    if (result.code === "INSUFFICIENT_FUNDS") details.asset = p.rows[0]!.lockAsset;
-    const retryAfter =
-      result.retryAfterMs === undefined
-        ? undefined
-        : String(Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
-    if (retryAfter) details.retry_after_seconds = retryAfter;
-    throw new AppError(
-      status,
-      code,
-      result.message,
-      details,
-      retryAfter ? { "Retry-After": retryAfter } : undefined,
-    );
-  }
+  if (!result.ok || !result.duplicate) return bookAnswer(p, result);
   // A retry: the rows are the first attempt's, read back (the rows built now have other times).
-  if (result.duplicate && !db) throw new Error("placementAnswer: a replay needs the database");
-  const stored = result.duplicate
-    ? new Map(
-        (
-          await db!
-            .select()
-            .from(orders)
-            .where(p.rows[1] ? eq(orders.ocoGroupId, id) : eq(orders.id, id))
-        ).map((r) => [r.id, r]),
-      )
-    : null;
+  if (!db) throw new Error("placementAnswer: a replay needs the database");
+  const id = p.rows[0]!.id;
+  const stored = await db
+    .select()
+    .from(orders)
+    .where(p.rows[1] ? eq(orders.ocoGroupId, id) : eq(orders.id, id));
+  return answerOf(p, result, new Map(stored.map((r) => [r.id, r])));
+}
+
+/**
+ * `placementAnswer` of a result that is not a replay, without a promise: the market socket
+ * answers thousands a second on the object's one thread.
+ */
+export function bookAnswer(p: BookPlacement, result: CommandResult): PlaceOrderResult {
+  if (!result.ok) throw refusal(p, result);
+  if (result.duplicate) throw new Error("bookAnswer: a replay needs the database (placementAnswer)");
+  return answerOf(p, result, null);
+}
+
+function refusal(p: BookPlacement, result: Extract<CommandResult, { ok: false }>): AppError {
+  const [status, code] = BOOK_ERRORS[result.code] ?? [422, ErrorCode.ORDER_REJECTED];
+  const details: Record<string, string> =
+    result.code === "DUPLICATE_CLIENT_ORDER_ID"
+      ? result.orderId
+        ? { order_id: result.orderId }
+        : {}
+      : {
+          reason: result.code,
+          order_id: p.rows[0]!.id,
+          ...(p.rows[1] ? { stop_order_id: p.rows[1].id } : {}),
+        };
+  if (result.code === "INSUFFICIENT_FUNDS") details.asset = p.rows[0]!.lockAsset;
+  const retryAfter =
+    result.retryAfterMs === undefined
+      ? undefined
+      : String(Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
+  if (retryAfter) details.retry_after_seconds = retryAfter;
+  return new AppError(
+    status,
+    code,
+    result.message,
+    details,
+    retryAfter ? { "Retry-After": retryAfter } : undefined,
+  );
+}
+
+/** The reply from the rows built for the placement, or from `stored` ones (a replay). */
+function answerOf(
+  p: BookPlacement,
+  result: Extract<CommandResult, { ok: true }>,
+  stored: ReadonlyMap<string, UnnumberedOrderRow> | null,
+): PlaceOrderResult {
+  const { rules } = p;
   const reports = result.orders ?? (result.order ? [result.order] : []);
   const legs = p.rows.map((r, i) =>
     withReport(toOrderView(stored?.get(r.id) ?? recordedRow(r), rules), rules, reports[i]),

@@ -154,11 +154,12 @@ function funding(
  */
 function bookCommand(
   id: string,
-  userId: string,
+  principal: Principal,
   req: SingleOrderRequest,
   rules: MarketRules,
   prepared: PreparedOrder,
-): Omit<PlaceCommand, "kind"> {
+  funded: PlacementFunding,
+): PlaceCommand {
   const trailing =
     prepared.trailingOffset === null
       ? undefined
@@ -166,9 +167,10 @@ function bookCommand(
         ? String(prepared.trailingOffset)
         : formatUnits(BigInt(prepared.trailingOffset) * rules.tickSize, rules.quoteDecimals);
   return {
+    kind: "place",
     orderId: id,
     clientOrderId: req.client_order_id,
-    userId,
+    userId: principal.userId,
     side: req.side,
     type: req.type,
     price: req.price,
@@ -181,6 +183,8 @@ function bookCommand(
     postOnly: req.post_only,
     selfTradePrevention: req.self_trade_prevention,
     visibleQuantity: req.visible_quantity,
+    funding: funded,
+    limits: principal.orderLimits,
   };
 }
 
@@ -255,11 +259,13 @@ export function preparePlacement(
     rules,
     side: req.side,
     rows,
-    command: {
-      kind: "place",
-      ...bookCommand(orderId, userId, single, rules, prepared),
-      funding: funding(principal, rows, prepared.lock, details, metadata),
-      limits: principal.orderLimits,
-    },
+    command: bookCommand(
+      orderId,
+      principal,
+      single,
+      rules,
+      prepared,
+      funding(principal, rows, prepared.lock, details, metadata),
+    ),
   };
 }

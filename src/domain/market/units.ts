@@ -2,6 +2,8 @@
 // quantities whole lots, both given in the quote's and the base's minor units. This is the
 // minimal exact converter the order book needs; src/lib/money.ts (wallets) is the general one.
 
+import { Memo } from "./amount-format";
+
 const DECIMAL = /^(\d{1,40})(?:\.(\d{1,36}))?$/;
 
 /** `"0.0012"` with 8 decimals → `120000n`; null for anything that is not an exact amount. */
@@ -75,21 +77,35 @@ export class MarketGrid {
     this.lotNumber = lotSize <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(lotSize) : NaN;
   }
 
-  /** Price string → ticks; null when malformed or off the tick grid; 0 is returned as 0. */
+  /**
+   * Price string → ticks; null when malformed or off the tick grid; 0 is returned as 0.
+   * Memoised like the printing below (a regex, a BigInt parse and divisions per call).
+   */
   ticks(price: unknown): number | null {
-    const minor = decimalToMinor(price, this.quoteDecimals);
-    if (minor === null || minor % this.tick !== 0n) return null;
-    const ticks = minor / this.tick;
-    return ticks > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(ticks);
+    return typeof price === "string" ? this.parsedTicks.get(price, this.parseTicks) : null;
   }
 
   /** Quantity string → lots; null when malformed or not a whole number of lots. */
   lots(quantity: unknown): number | null {
+    return typeof quantity === "string" ? this.parsedLots.get(quantity, this.parseLots) : null;
+  }
+
+  private readonly parsedTicks = new Memo<string, number | null>();
+  private readonly parsedLots = new Memo<string, number | null>();
+
+  private readonly parseTicks = (price: string): number | null => {
+    const minor = decimalToMinor(price, this.quoteDecimals);
+    if (minor === null || minor % this.tick !== 0n) return null;
+    const ticks = minor / this.tick;
+    return ticks > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(ticks);
+  };
+
+  private readonly parseLots = (quantity: string): number | null => {
     const minor = decimalToMinor(quantity, this.baseDecimals);
     if (minor === null || minor % this.lot !== 0n) return null;
     const lots = minor / this.lot;
     return lots > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(lots);
-  }
+  };
 
   /** Quote amount string → the engine's quote units (ticks × lots), rounded down; null when malformed. */
   quoteUnits(amount: unknown): number | null {
@@ -99,17 +115,30 @@ export class MarketGrid {
     return units > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(units);
   }
 
+  /**
+   * Ticks → price string, memoised: every fill, order event and reply prints a few prices near
+   * the mid and a few quantities, many times a flush (the functions are made once, not per call).
+   */
   price(ticks: number): string {
-    return this.tickStep * ticks <= Number.MAX_SAFE_INTEGER
-      ? placed(this.tickStep * ticks, this.priceDecimals)
-      : minorToDecimal(BigInt(ticks) * this.tick, this.quoteDecimals, this.priceDecimals);
+    return this.prices.get(ticks, this.printPrice);
   }
 
   quantity(lots: number): string {
-    return this.lotStep * lots <= Number.MAX_SAFE_INTEGER
+    return this.quantities.get(lots, this.printQuantity);
+  }
+
+  private readonly prices = new Memo<number, string>();
+  private readonly quantities = new Memo<number, string>();
+
+  private readonly printPrice = (ticks: number): string =>
+    this.tickStep * ticks <= Number.MAX_SAFE_INTEGER
+      ? placed(this.tickStep * ticks, this.priceDecimals)
+      : minorToDecimal(BigInt(ticks) * this.tick, this.quoteDecimals, this.priceDecimals);
+
+  private readonly printQuantity = (lots: number): string =>
+    this.lotStep * lots <= Number.MAX_SAFE_INTEGER
       ? placed(this.lotStep * lots, this.quantityDecimals)
       : minorToDecimal(BigInt(lots) * this.lot, this.baseDecimals, this.quantityDecimals);
-  }
 
   /** Engine quote units → quote decimal string. */
   quote(units: number): string {

@@ -1,3 +1,4 @@
+import { parse, v7 } from "uuid";
 import { describe, expect, it } from "vitest";
 import { newOrderId } from "../../../src/domain/market/order-id";
 
@@ -19,5 +20,18 @@ describe("newOrderId", () => {
     const ms = parseInt(id.replaceAll("-", "").slice(0, 12), 16);
     expect(ms).toBeGreaterThanOrEqual(before);
     expect(ms).toBeLessThanOrEqual(Date.now() + 1);
+  });
+
+  it("prints exactly what the uuid package's v7 prints for the same time, counter and random bytes", () => {
+    for (let i = 0; i < 2_000; i++) {
+      const id = newOrderId();
+      const b = parse(id);
+      const msecs = parseInt(id.replaceAll("-", "").slice(0, 12), 16);
+      const seq =
+        ((b[6]! & 0x0f) << 28) | (b[7]! << 20) | ((b[8]! & 0x3f) << 14) | (b[9]! << 6) | (b[10]! >>> 2);
+      const random = new Uint8Array(16);
+      random.set(b.subarray(10), 10);
+      expect(v7({ msecs, seq, random })).toBe(id);
+    }
   });
 });
