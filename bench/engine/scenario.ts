@@ -1,6 +1,6 @@
 import { pandora, peer, type Subject } from "./adapters";
 import { issue4, wide, type Market } from "./markets";
-import { measurePair, type Figures } from "./measure";
+import { FLOOR_RUNS, measurePair, type Figures } from "./measure";
 import { generateWorkload } from "./workload";
 
 export const OPERATIONS = 1_000_000;
@@ -39,7 +39,7 @@ export function runScenario(index: number): Target[] {
   const targets: Target[] = [];
   const w = generateWorkload(SEED, OPERATIONS, market);
   const warmup = generateWorkload(WARMUP_SEED, WARMUP, market);
-  const { ours, theirs, ratio, ratios, cpuRatio } = measurePair(pandora, peer, warmup, w, PAIRS);
+  const { ours, oursFloor, theirs, ratio, ratios, cpuRatio } = measurePair(pandora, peer, warmup, w, PAIRS);
   const a: Subject = pandora();
   const b: Subject = peer();
   for (let i = 0; i < w.length; i++) {
@@ -54,6 +54,9 @@ export function runScenario(index: number): Target[] {
   );
   console.log(row("pandora engine", ours));
   console.log(row("nodejs-order-book", theirs));
+  console.log(
+    `pandora engine's own tail (each operation's minimum over ${FLOOR_RUNS} latency runs; the rest of a run's tail is the machine): p99 ${fmt(oursFloor.p99)}  p99.99 ${fmt(oursFloor.p9999)} µs`,
+  );
   console.log(
     `final books identical: ${identical ? "yes" : "NO"}; orders refused: engine ${a.rejected()}, peer ${b.rejected()}`,
   );
