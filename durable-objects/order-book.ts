@@ -152,6 +152,7 @@ export class OrderBook extends DurableObject<Env> {
       },
       lowerFence: () => fence.lower(),
       lockFunds: (funding, pass) => this.counts.timeLock(locker.lock(funding, this.traceIds.splice(0), pass)),
+      sent: () => locker.sent(),
       run: (steps, mark) => this.runner.run(steps, mark),
       publishLocks: (locked) => this.fanOut.publishLocks(locked),
       observe: (commands, results) => this.counts.observe(commands, results),

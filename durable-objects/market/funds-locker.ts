@@ -1,8 +1,8 @@
 import { sql, type SQL } from "drizzle-orm";
 import { arrayLiteral, type Cell } from "../../src/db/array-literal";
 import type { LockOutcome, PlacementFunding } from "../../src/domain/market/commands";
-import { KeptDatabase } from "./kept-database";
 import type { FencePass } from "./lock-fence";
+import { LockLine } from "./lock-line";
 
 const isTraceId = (id: string) => /^[0-9a-f]{32}$/.test(id);
 
@@ -92,10 +92,15 @@ export function lockArguments(placements: readonly PlacementFunding[]): SQL {
  * long settlement round or a burst of snapshots never delays an order.
  */
 export class FundsLocker {
-  private readonly kept: KeptDatabase;
+  private readonly kept: LockLine;
 
   constructor(env: Env) {
-    this.kept = new KeptDatabase(env);
+    this.kept = new LockLine(env);
+  }
+
+  /** Resolves once every lock asked for so far is written to the connection, or queued behind one out. */
+  sent(): Promise<void> {
+    return this.kept.sent();
   }
 
   /**

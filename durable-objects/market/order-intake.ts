@@ -12,6 +12,12 @@ import type { FlushStage } from "./metrics";
 
 /** How long a flush waits for Postgres before it gives up on the locks it asked for. */
 const LOCK_TIMEOUT_MS = 10_000;
+/**
+ * Groups whose locks may be out at once: the next group is taken, checked and its lock handed to
+ * the connection while the previous lock is out, and written the moment that one is answered
+ * (./lock-line.ts: one connection, in order).
+ */
+const PIPELINE_DEPTH = 2;
 
 export interface IntakeStep {
   command: MarketCommand;
@@ -43,6 +49,8 @@ export interface IntakeHost {
   lowerFence(): void;
   /** ONE Postgres round trip, through the fence: records and funds every placement, an outcome each. */
   lockFunds(funding: readonly PlacementFunding[], pass: FencePass): Promise<LockOutcome[]>;
+  /** Resolves once every lock asked for so far is handed to the connection's WebSocket. */
+  sent(): Promise<void>;
   /** Executes the steps in order in one storage transaction; `mark`: the lock's (lock-fence.ts). */
   run(steps: readonly IntakeStep[], mark: number | undefined): CommandResult[];
   /** The balances the locks left, for the users' sockets. */
@@ -94,10 +102,6 @@ interface Flush {
   durableAt?: number;
 }
 
-/** Turns enough for a lock just started to be on the wire (the driver sends on a zero timer). */
-const SEND_TURNS = 2;
-const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
-
 /**
  * The order path's group commit. Commands queue in arrival order; a flush takes everything
  * queued, locks the funds of all its placements in ONE Postgres round trip, then executes every
@@ -112,40 +116,84 @@ const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
  * the lock. So the next group's lock leaves as soon as the previous group's outcomes are back,
  * BEFORE that group runs: the output gate holds every outgoing message until the writes made
  * before it are durable, and the run's writes would hold the lock for a whole commit. The group
- * runs and commits while the next lock is out; only its answers wait for that commit.
+ * runs and commits while the next lock is out; only its answers wait for that commit. `sent()`
+ * says when the lock's bytes are with the WebSocket (./lock-line.ts), after which writes no
+ * longer hold it.
+ *
+ * Up to `depth` groups' locks are out at once, on one connection: Postgres runs them in the
+ * order they were asked for, and the groups run in that order whatever order their answers are
+ * read in (docs/decisions/0017-locks-queued-on-one-connection.md). A lock left unaccounted lowers the
+ * fence; the groups whose locks were out behind it still run on their own outcomes but keep no
+ * mark, and the raise waits until none is out and the last of them ran.
  */
 export class OrderIntake {
   private readonly queue: Waiting[] = [];
+  /** Groups taken, in arrival order, not yet run: the first one's lock left first. */
+  private readonly taken: Flush[] = [];
   private draining = false;
+  private scheduled = false;
+  /**
+   * A lock went unaccounted since the fence was last raised: the groups whose locks were out
+   * behind it keep no mark (the next raise must look from below what that lock may have left).
+   */
+  private unaccounted = false;
 
-  constructor(private readonly host: IntakeHost) {}
+  constructor(
+    private readonly host: IntakeHost,
+    /** Locks out at once; further calls queue for the next group. */
+    private readonly depth = PIPELINE_DEPTH,
+  ) {}
 
   submit(commands: readonly MarketCommand[]): Promise<CommandResult[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ commands, at: Date.now(), resolve, reject });
-      if (!this.draining) {
-        this.draining = true;
-        // A microtask later: calls delivered in the same turn join the first group.
-        queueMicrotask(() => void this.drain());
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // A microtask later: calls delivered in the same turn join one group.
+        queueMicrotask(() => {
+          this.scheduled = false;
+          this.take();
+          if (this.draining || !this.taken.length) return;
+          this.draining = true;
+          void this.drain();
+        });
       }
     });
   }
 
+  /**
+   * Takes everything queued as the next group and starts its lock, when one may leave now: fewer
+   * than `depth` locks out, and no raise of the fence pending while earlier groups are out (a
+   * raise waits for them: what it reads must be final). True when a lock was started.
+   */
+  private take(): boolean {
+    if (!this.queue.length || this.taken.length >= this.depth) return false;
+    if (this.taken.length && this.host.fundsRequired() && !this.host.fence()) return false;
+    const flush = this.prepare(this.queue.splice(0));
+    this.taken.push(flush);
+    return flush.toLock.length > 0;
+  }
+
   private async drain(): Promise<void> {
     try {
-      let next: Flush | undefined = this.prepare(this.queue.splice(0));
-      while (next) {
-        const current = next;
+      while (this.taken.length) {
+        const current = this.taken[0]!;
         const outcomes = await current.locking;
         const back = Date.now();
         if (current.toLock.length) this.timeLock(current, back);
-        if (outcomes === null) this.host.lowerFence();
-        next = this.queue.length ? this.prepare(this.queue.splice(0)) : undefined;
-        // The next lock goes on the wire before this group's writes (see the class comment).
-        if (next?.toLock.length) for (let t = 0; t < SEND_TURNS; t++) await nextTurn();
+        if (outcomes === null) {
+          this.host.lowerFence();
+          this.unaccounted = true;
+        }
+        this.taken.shift();
+        // The next lock goes on the wire before this group's writes (see the class comment); a
+        // raise of the fence only once this group ran: what the raise reads must be final.
+        const raising = this.host.fundsRequired() && !this.host.fence();
+        if (!raising && this.take()) await this.host.sent();
         const prepared = Date.now();
         this.host.stage("wait", prepared - back);
         this.finish(current, outcomes);
+        if (raising) this.take();
         const ran = Date.now();
         this.host.stage("run", ran - prepared);
         this.host.durable().then(
@@ -209,6 +257,8 @@ export class OrderIntake {
       await withTimeout(this.host.raiseFence(), LOCK_TIMEOUT_MS, "lock fence not raised in time");
       pass = this.host.fence();
       if (!pass) throw new Error("lock fence not raised");
+      // The raise read everything earlier locks left (none is out: `take`), above the kept mark.
+      this.unaccounted = false;
     }
     if (!flush.toLock.length) return [];
     flush.pass = pass;
@@ -244,7 +294,7 @@ export class OrderIntake {
         stepOf.push(i);
         steps.push({ command, funding: funding[i]! });
       });
-      const mark = outcomes === null ? undefined : flush.pass?.mark;
+      const mark = outcomes === null || this.unaccounted ? undefined : flush.pass?.mark;
       const ran = steps.length || mark !== undefined ? this.host.run(steps, mark) : [];
       ran.forEach((r, k) => (results[stepOf[k]!] = r));
       this.host.observe(commands, results as CommandResult[]);

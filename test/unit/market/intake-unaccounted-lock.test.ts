@@ -27,6 +27,7 @@ describe("OrderIntake: a funds lock unanswered in 10 s", () => {
         pass.mark = 100 + locks;
         return Promise.resolve(funding.map(() => ({ outcome: "locked" })));
       },
+      sent: async () => {},
       run: (steps: readonly unknown[]) => steps.map(() => ({ ok: true })),
       publishLocks: () => {},
       observe: () => {},

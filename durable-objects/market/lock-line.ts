@@ -1,0 +1,96 @@
+import { Client, type QueryResult } from "@neondatabase/serverless";
+import { NeonDatabase, NeonSession } from "drizzle-orm/neon-serverless";
+import { PgDialect } from "drizzle-orm/pg-core";
+import { configureNeon, type Database, type DatabaseConfig } from "../../src/db/client";
+
+const dialect = new PgDialect();
+
+/** The intake's wait for a lock (order-intake.ts): a statement out longer gives the connection up. */
+const ANSWER_TIMEOUT_MS = 10_000;
+
+/**
+ * The funds locks' Postgres connection: ONE kept connection, so the locks reach Postgres in the
+ * order they were asked for, however many are waiting (a Pool would open another connection for
+ * a lock asked while one is out, and Postgres could run the later one first). node-postgres
+ * writes a statement at once when the connection is idle, else once the one before it is
+ * answered (never pipelined: PgBouncer 1.18 in transaction mode, the local stack's, hands a
+ * statement written while another is out to another server connection half-way, and Postgres
+ * answers "bind message supplies 33 parameters, but prepared statement "" requires 7").
+ *
+ * Writes are not coalesced on this socket (the driver would send them on a zero timer): a
+ * statement written is with the WebSocket, and workerd's output gate holds a message only for
+ * the storage writes made before it was sent (`sent()`). A failed statement, one unanswered in
+ * 10 s or a lost connection drops the connection (what is still out on it fails); the next call
+ * opens another.
+ */
+export class LockLine {
+  private client?: Client;
+  /** `use` calls whose statement is not written yet, and who waits for them. */
+  private unsent = 0;
+  private whenSent: (() => void)[] = [];
+
+  constructor(private readonly config: DatabaseConfig) {}
+
+  /** `fn` runs ONE statement on the line (drizzle's `execute`); a failure drops the connection. */
+  async use<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+    this.unsent++;
+    let unsent = true;
+    const written = () => {
+      if (!unsent) return;
+      unsent = false;
+      if (--this.unsent === 0) for (const resolve of this.whenSent.splice(0)) resolve();
+    };
+    const client = this.open();
+    const timer = setTimeout(() => this.drop(client), ANSWER_TIMEOUT_MS);
+    const session = new NeonSession(this.queryable(client, written) as unknown as Client, dialect, undefined);
+    try {
+      return await fn(new NeonDatabase(dialect, session, undefined) as Database);
+    } catch (err) {
+      this.drop(client);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      written();
+    }
+  }
+
+  /**
+   * Resolves once every statement asked of the line so far is with the WebSocket, or queued
+   * behind one still out (or the connection's opening), whose answer it leaves on.
+   */
+  sent(): Promise<void> {
+    if (this.unsent === 0) return Promise.resolve();
+    return new Promise((resolve) => this.whenSent.push(resolve));
+  }
+
+  private open(): Client {
+    if (this.client) return this.client;
+    configureNeon(this.config.NEON_WS_PROXY, this.config.NEON_FETCH_ENDPOINT);
+    const client = new Client({ connectionString: this.config.DATABASE_URL });
+    client.neonConfig.coalesceWrites = false;
+    // A lost connection fails every statement still in it (their callbacks); the line opens anew.
+    client.on("error", () => this.drop(client));
+    client.on("end", () => this.drop(client));
+    client.connect().catch(() => this.drop(client));
+    this.client = client;
+    return client;
+  }
+
+  private drop(client: Client): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    void client.end().catch(() => {});
+  }
+
+  /** What drizzle's session calls `query` on: the line's client, telling when it wrote. */
+  private queryable(client: Client, written: () => void) {
+    return {
+      query: (config: object, values?: unknown[]): Promise<QueryResult> => {
+        const answer = client.query(config as never, values);
+        // Written now if the connection was idle (no coalescing), else queued: nothing to wait for.
+        written();
+        return answer;
+      },
+    };
+  }
+}

@@ -1,0 +1,48 @@
+import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { LockLine } from "../../../durable-objects/market/lock-line";
+
+const row = <T>(r: { rows: unknown[] }) => r.rows[0] as T;
+
+describe("the funds locks' connection (durable-objects/market/lock-line.ts)", () => {
+  it("statements asked for while one is out run in Postgres one after the other, in the order asked", async () => {
+    const line = new LockLine(env);
+    const order: number[] = [];
+    // Each statement records when Postgres ran it; the first one runs longest.
+    const statement = (i: number, sleep: number) =>
+      line.use(async (db) => {
+        const r = await db.execute(
+          sql`select ${i}::int as i, clock_timestamp() as started, pg_sleep(${sleep}) is null as slept`,
+        );
+        order.push(i);
+        return row<{ i: number; started: string }>(r);
+      });
+    await statement(0, 0); // the connection is up
+    const out = [statement(1, 0.2), statement(2, 0), statement(3, 0)];
+    await line.sent(); // the first is written, the others queued behind it: nothing to wait for
+    expect(order).toEqual([0]);
+    const answers = await Promise.all(out);
+    expect(answers.map((a) => a.i)).toEqual([1, 2, 3]);
+    expect(order).toEqual([0, 1, 2, 3]);
+    const started = answers.map((a) => Date.parse(a.started));
+    expect(started[1]! - started[0]!).toBeGreaterThanOrEqual(190); // the second waited for the first
+    expect(started[2]!).toBeGreaterThanOrEqual(started[1]!);
+  });
+
+  it("a failing statement among several out fails alone or with those behind it, never silently; the next call opens anew", async () => {
+    const line = new LockLine(env);
+    await line.use((db) => db.execute(sql`select 1`));
+    const settled = await Promise.allSettled([
+      line.use((db) => db.execute(sql`select pg_sleep(0.05), 1 as x`)),
+      line.use((db) => db.execute(sql`select 1 / 0 as x`)),
+      line.use((db) => db.execute(sql`select 3 as x`)),
+    ]);
+    expect(settled[0]!.status).toBe("fulfilled");
+    expect(settled[1]!.status).toBe("rejected");
+    // Behind a failure the connection is given up: its answer is an error or the real one.
+    if (settled[2]!.status === "fulfilled") expect(row<{ x: number }>(settled[2]!.value).x).toBe(3);
+    const again = await line.use((db) => db.execute(sql`select 4 as x`));
+    expect(row<{ x: number }>(again).x).toBe(4);
+  });
+});
