@@ -21,6 +21,7 @@
 // the commit of its balances, trades.created_at = clock_timestamp() at the end of the
 // settlement transaction), and the checks that the load left the money right: no order pending,
 // every fill of the book settled exactly once, reconciliation (ledger, locks, fees) clean.
+// BENCH_PG_STATEMENTS=1: Postgres' time per statement at each load (./pg-statements.ts).
 import { eq, sql } from "drizzle-orm";
 import { openNodeDatabase } from "../../scripts/lib/node-database";
 import { users } from "../../src/db/schema";
@@ -30,6 +31,7 @@ import { closedLoop, type Call, type LoadFigures } from "../auth/load";
 import { mulberry32 } from "../engine/prng";
 import { BENCH_ADMIN, startWorkerUnderTest } from "../lib/worker-under-test";
 import { describeFlushes, flushHistograms } from "./flush-stages";
+import { PG_STATEMENTS, pgStatementsWindow } from "./pg-statements";
 import { socketLoad } from "./socket-load";
 
 const TRADERS = Number(process.env.BENCH_TRADERS ?? 20);
@@ -147,8 +149,10 @@ async function main() {
       console.error(`${name}…`);
       const from = new Date(Date.now() + WARMUP_SECONDS * 1000);
       const before = await flushes();
+      const statements = PG_STATEMENTS ? await pgStatementsWindow(db) : undefined;
       const figures = await worker.profile(profile, run);
       const to = new Date();
+      if (statements) console.log(await statements.end(profile));
       const stages = describeFlushes(before, await flushes());
       return { figures, stages, lag: await settledAfter(from, to) };
     };

@@ -117,6 +117,16 @@ function postgresFlags(): string[] {
     fsync: "off",
     synchronous_commit: "off",
     full_page_writes: "off",
+    // PANDORA_PG_STAT_STATEMENTS=1 (benchmarks only: `BENCH_PG_STATEMENTS`): every statement's
+    // calls and time, those inside functions too, and each function's own time.
+    ...(process.env.PANDORA_PG_STAT_STATEMENTS === "1"
+      ? {
+          shared_preload_libraries: "pg_stat_statements",
+          "pg_stat_statements.track": "all",
+          "pg_stat_statements.max": "1000",
+          track_functions: "pl",
+        }
+      : {}),
   };
   return Object.entries(settings).flatMap(([key, value]) => ["-c", `${key}=${value}`]);
 }
