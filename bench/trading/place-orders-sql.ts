@@ -1,25 +1,27 @@
 // `node --import tsx bench/trading/place-orders-sql.ts`: the funds lock's own Postgres cost per
 // order: `place_orders` called directly on the local stack's Postgres (no Worker, no object),
-// the way the market object calls it (durable-objects/market/funds-locker.ts `lockArguments`:
-// column arrays, migrations/0020): one call per flush of N placements (BENCH_SIZES, default
-// 1,100,500) spread over BENCH_TRADERS users, committed, BENCH_REPEAT times per size, once
-// BENCH_PREFILL orders (default 20,000) are in the table. Prints the
-// backend's CPU per order (/proc: what load on a shared machine leaves alone), the server's
-// execution time per call (EXPLAIN ANALYZE) and the wall time of the round trip.
+// the way the market object calls it (durable-objects/market/funds-locker.ts `lockStatement`:
+// column arrays, the market's lock fence passed inside the call, migrations/0026), alternating
+// with the call the release before made (0020's `place_orders` with 0022's `pass_lock_fence` in
+// its FROM clause): one call per flush of N placements (BENCH_SIZES, default 25,100,225,500)
+// spread over BENCH_TRADERS users, committed, BENCH_REPEAT times per size, once BENCH_PREFILL
+// orders (default 20,000) are in the table. Prints the backend's CPU per order (/proc: what load
+// on a shared machine leaves alone), the server's execution time per call (EXPLAIN ANALYZE) and
+// the wall time of the round trip.
 //   BENCH_BASELINE=<sql file>: also that file's jsonb `place_orders(batch jsonb)` (an older
-//     migration: 0019 or before), alternating with the current one in the same run: compare by
+//     migration: 0019 or before), alternating with the others in the same run: compare by
 //     the ratio.
 //   BENCH_EXPLAIN=<n>: first one call of n placements with every statement's plan and time
 //     (auto_explain, nested statements included).
 import { readFileSync } from "node:fs";
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
-import { lockArguments } from "../../durable-objects/market/funds-locker";
+import { lockArguments, lockStatement } from "../../durable-objects/market/funds-locker";
 import type { PlacementFunding } from "../../src/domain/market/commands";
 import { newOrderId } from "../../src/domain/market/order-id";
 import { median, sqlBench } from "../lib/sql-bench";
 
-const SIZES = (process.env.BENCH_SIZES ?? "1,100,500").split(",").map(Number);
+const SIZES = (process.env.BENCH_SIZES ?? "25,100,225,500").split(",").map(Number);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 20);
 const TRADERS = Number(process.env.BENCH_TRADERS ?? 20);
 /** `BENCH_PREFILL=<n>`: orders in the table before the timing starts. */
@@ -67,11 +69,19 @@ function placement(userId: string, i: number): PlacementFunding {
 }
 
 const dialect = new PgDialect();
-/** A call of the current `place_orders` as the object makes it, as text and parameters. */
-const current = (batch: PlacementFunding[]) => {
-  const q = dialect.sqlToQuery(sql`SELECT place_orders(${lockArguments(batch)})`);
+const query = (statement: SQL) => {
+  const q = dialect.sqlToQuery(statement);
   return { text: q.sql, values: q.params };
 };
+/** The market whose lock fence every call passes (at epoch 1). */
+const FENCE = { market: "BTC-USDT", epoch: 1 };
+/** A call of the current `place_orders` as the object makes it, as text and parameters. */
+const current = (batch: PlacementFunding[]) => query(lockStatement(batch, { ...FENCE }));
+/** The call of the release before (0020's `place_orders`, 0022's fence beside it). */
+const previous = (batch: PlacementFunding[]) =>
+  query(
+    sql`SELECT place_orders(${lockArguments(batch)}), f.mark FROM pass_lock_fence(${FENCE.market}, ${FENCE.epoch}::bigint) f(mark)`,
+  );
 /** A call of the baseline's jsonb `place_orders`. */
 const baseline = (batch: PlacementFunding[]) => ({
   text: "SELECT place_orders_baseline($1::jsonb)",
@@ -79,7 +89,14 @@ const baseline = (batch: PlacementFunding[]) => ({
 });
 
 await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
-  const functions = [{ name: "place_orders", call: current }];
+  await client.query("INSERT INTO market_lock_fences (market, epoch) VALUES ($1, $2)", [
+    FENCE.market,
+    FENCE.epoch,
+  ]);
+  const functions = [
+    { name: "place_orders (0026, fenced inside)", call: current },
+    { name: "place_orders (0020) + pass_lock_fence", call: previous },
+  ];
   if (BASELINE) {
     const text = readFileSync(BASELINE, "utf8").replace(
       /FUNCTION place_orders\(/,

@@ -46,7 +46,7 @@ const ROW_PARAMS: Readonly<Record<string, readonly [string, string]>> = {
 const ROW_COLUMNS = Object.keys(ROW_PARAMS);
 
 /**
- * A flush as `place_orders(f_… => …)` (migrations/0020_place_orders_columns.sql) takes it: one
+ * A flush as `place_orders(f_… => …)` (migrations/0020_place_orders_columns.sql, 0026) takes it: one
  * typed array per column, which Postgres parses once, element by element (a jsonb flush cost
  * more to parse than the function spent writing it). Per placement: its lock, its first row's
  * id and client id, its audit fields; per order row: `p` (its placement, 0-based) and the row's
@@ -86,8 +86,17 @@ export function lockArguments(placements: readonly PlacementFunding[]): SQL {
 }
 
 /**
+ * The funds lock of a flush as one statement: `place_orders` (migrations/0026), which first passes
+ * the market's lock fence when `fence` is given (./lock-fence.ts), and answers
+ * `{"mark": …, "r": [outcome per placement]}`.
+ */
+export function lockStatement(placements: readonly PlacementFunding[], fence?: FencePass): SQL {
+  return sql`select place_orders(f_fence_market => ${fence?.market ?? null}::text, f_fence_epoch => ${fence?.epoch ?? null}::bigint, ${lockArguments(placements)}) as r`;
+}
+
+/**
  * The object's Postgres connection for placements: every placement of a flush is recorded and
- * funded by ONE call of `place_orders` (migrations/0020_place_orders_columns.sql), one round
+ * funded by ONE call of `place_orders` (migrations/0026_place_orders_checked.sql), one round
  * trip and one Postgres commit whatever the count. Its own connection, apart from the settler's and the sockets' reads, so a
  * long settlement round or a burst of snapshots never delays an order.
  */
@@ -107,7 +116,7 @@ export class FundsLocker {
    * `traceIds`: the traces of the calls whose placements this lock carries, named in an SQL
    * comment (sqlcommenter style), so Postgres' statement logs and `pg_stat_activity` lead back
    * to the requests. Trace ids are hex, checked by the trace parser: nothing else reaches the SQL.
-   * `fence`: the lock first passes the market's lock fence in the same statement (./lock-fence.ts).
+   * `fence`: the lock first passes the market's lock fence in the same call (./lock-fence.ts).
    */
   async lock(
     placements: readonly PlacementFunding[],
@@ -119,16 +128,13 @@ export class FundsLocker {
       ? sql.raw(`/* trace_ids='${traceIds.filter(isTraceId).join(",")}' */ `)
       : sql``;
     return this.kept.use(async (db) => {
-      // The fence runs first (a FROM item is scanned before the select list is computed).
-      const passing = fence
-        ? sql`, f.mark from pass_lock_fence(${fence.market}, ${fence.epoch}::bigint) f(mark)`
-        : sql``;
-      const result = await db.execute<{ r: (LockOutcome & { i: number })[]; mark?: string }>(
-        sql`${comment}select place_orders(${lockArguments(placements)}) as r${passing}`,
+      const result = await db.execute<{ r: { mark: number | null; r: (LockOutcome & { i: number })[] } }>(
+        sql`${comment}${lockStatement(placements, fence)}`,
       );
-      if (fence) fence.mark = Number(result.rows[0]!.mark);
+      const { mark, r } = result.rows[0]!.r;
+      if (fence) fence.mark = Number(mark);
       const outcomes = new Array<LockOutcome>(placements.length);
-      for (const o of result.rows[0]!.r) outcomes[o.i] = o;
+      for (const o of r) outcomes[o.i] = o;
       return outcomes;
     });
   }
