@@ -19,9 +19,9 @@ const ANSWER_TIMEOUT_MS = 10_000;
  *
  * Writes are not coalesced on this socket (the driver would send them on a zero timer): a
  * statement written is with the WebSocket, and workerd's output gate holds a message only for
- * the storage writes made before it was sent (`sent()`). A failed statement, one unanswered in
- * 10 s or a lost connection drops the connection (what is still out on it fails); the next call
- * opens another.
+ * the storage writes made before it was sent (`sent()`). A statement unanswered in 10 s or a
+ * lost connection drops the connection (what is still out on it fails); the next call opens
+ * another. An error Postgres answered with (a failed statement, a lock_timeout) keeps it.
  */
 export class LockLine {
   private client?: Client;
@@ -31,22 +31,32 @@ export class LockLine {
 
   constructor(private readonly config: DatabaseConfig) {}
 
-  /** `fn` runs ONE statement on the line (drizzle's `execute`); a failure drops the connection. */
+  /** `fn` runs ONE statement on the line (drizzle's `execute`); a lost answer drops the connection. */
   async use<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-    this.unsent++;
-    let unsent = true;
+    let unsent = false;
     const written = () => {
       if (!unsent) return;
       unsent = false;
       if (--this.unsent === 0) for (const resolve of this.whenSent.splice(0)) resolve();
     };
-    const client = this.open();
-    const timer = setTimeout(() => this.drop(client), ANSWER_TIMEOUT_MS);
-    const session = new NeonSession(this.queryable(client, written) as unknown as Client, dialect, undefined);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let client: Client | undefined;
     try {
+      client = this.open();
+      // Counted once the connection exists: an open that throws must not leave `sent()` waiting.
+      this.unsent++;
+      unsent = true;
+      timer = setTimeout(() => this.drop(client!), ANSWER_TIMEOUT_MS);
+      const session = new NeonSession(
+        this.queryable(client, written) as unknown as Client,
+        dialect,
+        undefined,
+      );
       return await fn(new NeonDatabase(dialect, session, undefined) as Database);
     } catch (err) {
-      this.drop(client);
+      // Postgres's own error reply leaves the connection ready, with the next statement already
+      // written on it: dropping it would fail (and hide) a statement that may commit.
+      if (client && !isPostgresReply(err)) this.drop(client);
       throw err;
     } finally {
       clearTimeout(timer);
@@ -93,4 +103,13 @@ export class LockLine {
       },
     };
   }
+}
+
+/** An ErrorResponse from Postgres (a SQLSTATE and a severity), possibly wrapped by drizzle in `cause`. */
+function isPostgresReply(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const { code, severity } = e as { code?: unknown; severity?: unknown };
+    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && typeof severity === "string") return true;
+  }
+  return false;
 }
