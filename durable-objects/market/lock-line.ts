@@ -7,6 +7,8 @@ const dialect = new PgDialect();
 
 /** The intake's wait for a lock (order-intake.ts): a statement out longer gives the connection up. */
 const ANSWER_TIMEOUT_MS = 10_000;
+/** Nothing out this long closes the connection (a Neon connection per market, a kept WebSocket). */
+const IDLE_CLOSE_MS = 10_000;
 
 /**
  * The funds locks' Postgres connection: ONE kept connection, so the locks reach Postgres in the
@@ -19,17 +21,26 @@ const ANSWER_TIMEOUT_MS = 10_000;
  *
  * Writes are not coalesced on this socket (the driver would send them on a zero timer): a
  * statement written is with the WebSocket, and workerd's output gate holds a message only for
- * the storage writes made before it was sent (`sent()`). A statement unanswered in 10 s or a
- * lost connection drops the connection (what is still out on it fails); the next call opens
- * another. An error Postgres answered with (a failed statement, a lock_timeout) keeps it.
+ * the storage writes made before it was sent (`sent()`). A statement unanswered 10 s after it
+ * was written or a lost connection drops the connection (what is still out on it fails); an
+ * error Postgres answered with (a failed statement, a lock_timeout) keeps it. 10 s with nothing
+ * out closes it. The next call opens another.
  */
 export class LockLine {
   private client?: Client;
+  /** Settles when the last statement asked on `client` is: the next one is written then. */
+  private last: Promise<void> = Promise.resolve();
+  /** `use` calls not settled, and the idle close armed when none is. */
+  private out = 0;
+  private idle?: ReturnType<typeof setTimeout>;
   /** `use` calls whose statement is not written yet, and who waits for them. */
   private unsent = 0;
   private whenSent: (() => void)[] = [];
 
-  constructor(private readonly config: DatabaseConfig) {}
+  constructor(
+    private readonly config: DatabaseConfig,
+    private readonly timing = { answerMs: ANSWER_TIMEOUT_MS, idleMs: IDLE_CLOSE_MS },
+  ) {}
 
   /** `fn` runs ONE statement on the line (drizzle's `execute`); a lost answer drops the connection. */
   async use<T>(fn: (db: Database) => Promise<T>): Promise<T> {
@@ -39,6 +50,10 @@ export class LockLine {
       unsent = false;
       if (--this.unsent === 0) for (const resolve of this.whenSent.splice(0)) resolve();
     };
+    clearTimeout(this.idle);
+    this.out++;
+    let settled = false;
+    let answered = () => {};
     let timer: ReturnType<typeof setTimeout> | undefined;
     let client: Client | undefined;
     try {
@@ -46,7 +61,13 @@ export class LockLine {
       // Counted once the connection exists: an open that throws must not leave `sent()` waiting.
       this.unsent++;
       unsent = true;
-      timer = setTimeout(() => this.drop(client!), ANSWER_TIMEOUT_MS);
+      // Written only once the statements before it are answered: its time starts then.
+      const ahead = this.last;
+      this.last = new Promise((resolve) => (answered = resolve));
+      const on = client;
+      void ahead.then(() => {
+        if (!settled) timer = setTimeout(() => this.drop(on), this.timing.answerMs);
+      });
       const session = new NeonSession(
         this.queryable(client, written) as unknown as Client,
         dialect,
@@ -59,8 +80,14 @@ export class LockLine {
       if (client && !isPostgresReply(err)) this.drop(client);
       throw err;
     } finally {
+      settled = true;
       clearTimeout(timer);
+      answered();
       written();
+      if (--this.out === 0 && this.client) {
+        const idle = this.client;
+        this.idle = setTimeout(() => this.drop(idle), this.timing.idleMs);
+      }
     }
   }
 
@@ -83,6 +110,7 @@ export class LockLine {
     client.on("end", () => this.drop(client));
     client.connect().catch(() => this.drop(client));
     this.client = client;
+    this.last = Promise.resolve();
     return client;
   }
 

@@ -243,7 +243,8 @@ export class OrderIntake {
       // what an earlier incarnation left locked is released without waiting for an order.
       const pass = this.host.fence();
       if (!fundsRequired || (pass && !flush.toLock.length)) return flush;
-      flush.locking = this.lock(flush, pass).catch(() => null);
+      // The lock before it (still out or not) is the one this lock is queued behind on the line.
+      flush.locking = this.lock(flush, pass, this.taken.at(-1)?.locking).catch(() => null);
     } catch (err) {
       flush.failed = err;
       flush.locking = Promise.resolve([]);
@@ -252,7 +253,7 @@ export class OrderIntake {
   }
 
   /** Raises the fence when it is down, then locks the group's placements through it. */
-  private async lock(flush: Flush, pass: FencePass | null): Promise<LockOutcome[]> {
+  private async lock(flush: Flush, pass: FencePass | null, ahead?: Promise<unknown>): Promise<LockOutcome[]> {
     if (!pass) {
       await withTimeout(this.host.raiseFence(), LOCK_TIMEOUT_MS, "lock fence not raised in time");
       pass = this.host.fence();
@@ -267,7 +268,13 @@ export class OrderIntake {
       () => {}, // a failed commit breaks the object: the lock never leaves (the output gate)
     );
     const placements = flush.toLock.map((i) => (flush.commands[i] as Placement).funding!);
-    return withTimeout(this.host.lockFunds(placements, pass), LOCK_TIMEOUT_MS, "funds lock timed out");
+    const locking = this.host.lockFunds(placements, pass);
+    // Queued behind the lock out, it is written once that one is answered: its time starts then.
+    if (ahead) {
+      locking.catch(() => {}); // awaited below, once `ahead` settled
+      await ahead;
+    }
+    return withTimeout(locking, LOCK_TIMEOUT_MS, "funds lock timed out");
   }
 
   /** Applies the lock's outcomes, runs the group in one storage transaction and answers every caller. */

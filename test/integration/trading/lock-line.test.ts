@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
-import { describe, expect, it } from "vitest";
+import { Client } from "@neondatabase/serverless";
+import { describe, expect, it, vi } from "vitest";
 import { LockLine } from "../../../durable-objects/market/lock-line";
 
 const row = <T>(r: { rows: unknown[] }) => r.rows[0] as T;
@@ -42,5 +43,31 @@ describe("the funds locks' connection (durable-objects/market/lock-line.ts)", ()
     // this statement would be reported failed though Postgres ran it.
     expect(settled[1]!.status).toBe("fulfilled");
     expect(row<{ x: number }>((settled[1] as PromiseFulfilledResult<{ rows: unknown[] }>).value).x).toBe(3);
+  });
+
+  it("a statement queued behind a slow one has its full time once written, not from when it was asked", async () => {
+    const line = new LockLine(env, { answerMs: 1_000, idleMs: 10_000 });
+    await line.use((db) => db.execute(sql`select 1`)); // the connection is up
+    const settled = await Promise.allSettled([
+      line.use((db) => db.execute(sql`select pg_sleep(0.8)`)),
+      // Written at ~0.8 s, answered at ~1.3 s: past 1 s from its call, well within 1 s of its write.
+      line.use((db) => db.execute(sql`select pg_sleep(0.5), 2 as x`)),
+    ]);
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "fulfilled"]);
+  });
+
+  it("closes the connection after the idle time with nothing out; the next call opens another", async () => {
+    const ended = vi.spyOn(Client.prototype, "end");
+    try {
+      const line = new LockLine(env, { answerMs: 10_000, idleMs: 100 });
+      await line.use((db) => db.execute(sql`select 1`));
+      expect(ended).not.toHaveBeenCalled();
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect(ended).toHaveBeenCalledTimes(1);
+      const again = await line.use((db) => db.execute(sql`select 5 as x`));
+      expect(row<{ x: number }>(again).x).toBe(5);
+    } finally {
+      ended.mockRestore();
+    }
   });
 });

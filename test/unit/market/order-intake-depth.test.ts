@@ -180,4 +180,23 @@ describe("OrderIntake: several groups taken, their locks out or queued at once",
     m.answer(1, 20);
     await b;
   });
+
+  it("runs a group only once the next group's lock is sent: its storage writes would otherwise hold that lock", async () => {
+    const m = market();
+    const sending = deferred<void>();
+    (m.host as unknown as { sent: () => Promise<void> }).sent = () => sending.promise;
+    const intake = new OrderIntake(m.host, 1);
+    const a = intake.submit([place("a")] as never);
+    await settle();
+    const b = intake.submit([place("b")] as never);
+    await settle();
+    m.answer(0, 10);
+    await settle();
+    expect(m.log.slice(2)).toEqual(["lock b@1"]); // a's lock answered, b's not yet sent: a waits
+    sending.resolve();
+    await a;
+    expect(m.log.slice(2)).toEqual(["lock b@1", "run a mark 10"]);
+    m.answer(1, 20);
+    await b;
+  });
 });
