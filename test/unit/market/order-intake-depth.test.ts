@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { IntakeHost, IntakeStep } from "../../../durable-objects/market/order-intake";
 import { OrderIntake } from "../../../durable-objects/market/order-intake";
 
@@ -198,5 +198,27 @@ describe("OrderIntake: several groups taken, their locks out or queued at once",
     expect(m.log.slice(2)).toEqual(["lock b@1", "run a mark 10"]);
     m.answer(1, 20);
     await b;
+  });
+
+  it("a lock queued behind a slow one has its full time from when that one answered", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const m = market();
+      const intake = new OrderIntake(m.host, 2);
+      const a = intake.submit([place("a")] as never);
+      await vi.advanceTimersByTimeAsync(0);
+      const b = intake.submit([place("b")] as never);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(m.log).toEqual(["raise after 0", "lock a@1", "lock b@1"]);
+      await vi.advanceTimersByTimeAsync(9_000);
+      m.answer(0, 10);
+      expect(await a).toEqual([{ ok: true }]);
+      // 18 s after b was asked, 9 s after it could be written: still in time.
+      await vi.advanceTimersByTimeAsync(9_000);
+      m.answer(1, 20);
+      expect(await b).toEqual([{ ok: true }]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
