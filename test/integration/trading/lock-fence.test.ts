@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { withDatabase } from "../../../src/db/client";
-import { lockArguments } from "../../../durable-objects/market/funds-locker";
+import { type Database, withDatabase } from "../../../src/db/client";
+import { lockArguments, lockStatement } from "../../../durable-objects/market/funds-locker";
 import type { PlaceCommand, PlacementFunding } from "../../../src/domain/market/commands";
 import { preparePlacement } from "../../../src/domain/market/placement";
 import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
@@ -26,12 +26,40 @@ const raise = (market: string, after: number | null) =>
     return result.rows[0]!.r;
   });
 
-/** The funds lock's statement as the market object sends it (durable-objects/market/funds-locker.ts). */
-const fencedLock = (funding: PlacementFunding | undefined, market: string, epoch: number) =>
-  sql`select place_orders(${lockArguments([funding!])}) as r, f.mark
-      from pass_lock_fence(${market}, ${epoch}::bigint) f(mark)`;
+type Db = Pick<Database, "execute">;
 
-describe("the market's lock fence (migrations/0022)", () => {
+/**
+ * A funds lock that passes the fence, run on `db`; resolves to the mark it passed with. The
+ * market object now sends `lockStatement` (place_orders passes the fence itself, migrations/0026);
+ * the serving release still sends 0020's place_orders from pass_lock_fence (0022). Both must hold
+ * the fence row until their transaction ends.
+ */
+const LOCKS: {
+  name: string;
+  lock: (db: Db, funding: PlacementFunding | undefined, market: string, epoch: number) => Promise<number>;
+}[] = [
+  {
+    name: "lockStatement (0026, what the market object sends)",
+    lock: async (db, funding, market, epoch) => {
+      const result = await db.execute<{ r: { mark: number | string } }>(
+        lockStatement([funding!], { market, epoch }),
+      );
+      return Number(result.rows[0]!.r.mark);
+    },
+  },
+  {
+    name: "place_orders from pass_lock_fence (0020 + 0022, the serving release)",
+    lock: async (db, funding, market, epoch) => {
+      const result = await db.execute<{ mark: string }>(
+        sql`select place_orders(${lockArguments([funding!])}) as r, f.mark
+            from pass_lock_fence(${market}, ${epoch}::bigint) f(mark)`,
+      );
+      return Number(result.rows[0]!.mark);
+    },
+  },
+];
+
+describe.each(LOCKS)("the market's lock fence (migrations/0022), locked by $name", ({ lock }) => {
   it("a raise waits for a lock that passed the fence, reads what it left, and refuses every later lock of the old epoch", async () => {
     const market = await createMarket();
     const buyer = await trader({ USDT: "1000" });
@@ -53,10 +81,10 @@ describe("the market's lock fence (migrations/0022)", () => {
     let passed = false;
     const locking = withDatabase(env, (db) =>
       db.transaction(async (tx) => {
-        const r = await tx.execute<{ mark: string }>(fencedLock(order.funding, market, first.epoch));
+        const mark = await lock(tx, order.funding, market, first.epoch);
         passed = true;
         await held;
-        return Number(r.rows[0]!.mark);
+        return mark;
       }),
     );
     await expect.poll(() => passed, { timeout: 5_000 }).toBe(true);
@@ -76,9 +104,7 @@ describe("the market's lock fence (migrations/0022)", () => {
 
     // A lock of the old epoch that reaches Postgres now is refused whole: nothing recorded.
     const late = placement("0.02");
-    await expect(
-      withDatabase(env, (db) => db.execute(fencedLock(late.funding, market, first.epoch))),
-    ).rejects.toThrow();
+    await expect(withDatabase(env, (db) => lock(db, late.funding, market, first.epoch))).rejects.toThrow();
     const recorded = await withDatabase(env, (db) =>
       db.execute<{ n: number }>(sql`select count(*)::int as n from orders where id = ${late.orderId}::uuid`),
     );
@@ -86,7 +112,7 @@ describe("the market's lock fence (migrations/0022)", () => {
 
     // The new epoch locks; a raise above the last mark finds nothing of what was already read.
     const next = placement("0.005");
-    await withDatabase(env, (db) => db.execute(fencedLock(next.funding, market, raised!.epoch)));
+    await withDatabase(env, (db) => lock(db, next.funding, market, raised!.epoch));
     const again = await raise(market, raised!.mark);
     expect(again.orders).toEqual([{ order_id: next.orderId, user_id: buyer.id }]);
     expect((await raise(market, again.mark)).orders).toEqual([]);
