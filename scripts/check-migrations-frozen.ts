@@ -1,10 +1,18 @@
 /**
- * `npm run lint`: no committed migration is edited or removed, and every migration is listed in
- * migrations/frozen.sha256 (scripts/lib/frozen-migrations.ts says why).
+ * `npm run lint`: no committed migration is edited or removed, every migration is listed in
+ * migrations/frozen.sha256, and the journal's `when` values strictly increase in journal order
+ * (scripts/lib/frozen-migrations.ts says why).
  */
 import { createHash } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
-import { FROZEN_LIST, frozenMigrationProblems, parseFrozenList } from "./lib/frozen-migrations";
+import {
+  FROZEN_LIST,
+  JOURNAL,
+  JOURNAL_ORDER_EXCEPTIONS,
+  frozenMigrationProblems,
+  journalOrderProblems,
+  parseFrozenList,
+} from "./lib/frozen-migrations";
 
 const hashes = new Map(
   readdirSync("migrations")
@@ -18,4 +26,15 @@ if (problems.length > 0) {
   for (const line of problems) console.error(`  ${line}`);
   process.exit(1);
 }
-console.log(`Migrations: ${hashes.size} frozen, none edited.`);
+const journal = JSON.parse(readFileSync(JOURNAL, "utf8")) as { entries: { tag: string; when: number }[] };
+const unordered = journalOrderProblems(journal.entries, JOURNAL_ORDER_EXCEPTIONS);
+if (unordered.length > 0) {
+  console.error(
+    "The journal's `when` values must strictly increase (drizzle skips a migration whose `when` is not later than the last applied one's):",
+  );
+  for (const line of unordered) console.error(`  ${line}`);
+  process.exit(1);
+}
+console.log(
+  `Migrations: ${hashes.size} frozen, none edited; ${journal.entries.length} journal entries in increasing \`when\` (${JOURNAL_ORDER_EXCEPTIONS.size} older ones excepted).`,
+);
