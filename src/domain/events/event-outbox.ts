@@ -223,6 +223,10 @@ async function relayUnderLock(
         const failed = pending.slice(delivered).reduce((n, row) => n + (row.page_events ?? 1), 0);
         return { published, failed };
       }
+      // A read short of `limit` held every row pending when it ran: reading again would find only
+      // rows committed since, whose writers relay them (or the settler's next pass, or the cron).
+      // One round trip less per pass: most of the object's passes read one page.
+      if (!filledRead(pending, limit)) break;
     }
     return { published, failed: 0 };
   });
@@ -244,6 +248,14 @@ export function pendingRows(limit: number): SQL {
           where ${eventPages.publishedAt} is null order by ${eventPages.id} limit ${limit})
         order by id limit ${limit}) r) p
     where p.before < ${limit}`;
+}
+
+/**
+ * Whether a `pendingRows(limit)` read may have left pending rows unread: it took `limit` rows (a
+ * table's own read or the union may have cut there) or `limit` events (the event bound cut).
+ */
+export function filledRead(rows: readonly Pick<PendingRow, "page_events">[], limit: number): boolean {
+  return rows.length >= limit || rows.reduce((n, row) => n + (row.page_events ?? 1), 0) >= limit;
 }
 
 /** Marks delivered rows published, in whichever table each lives: one statement. */
