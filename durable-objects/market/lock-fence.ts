@@ -3,8 +3,8 @@ import { withDatabase } from "../../src/db/client";
 import type { InFlight } from "./order-intake";
 
 /**
- * What one funds lock carries through the fence (`pass_lock_fence`, migrations/0022): the market
- * and the epoch it may lock under. The locker sets `mark` when the lock passed: a number below
+ * What one funds lock carries through the fence (`place_orders`' first statement, migrations/0026;
+ * `pass_lock_fence` of 0022 for the previous release): the market and the epoch it may lock under. The locker sets `mark` when the lock passed: a number below
  * every order that lock inserted.
  */
 export interface FencePass {
