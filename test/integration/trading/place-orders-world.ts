@@ -160,7 +160,8 @@ export async function callAndLook(
       where action = 'order.place' and resource_id = any(${pgArray(ids)}::text[]) order by resource_id`),
     lockEntries: (await look(sql`select e.metadata from ledger_entries e
       where e.type = 'order.lock' and e.reference = any(${pgArray(ids)}::text[])
-        and e.reference <> all(${pgArray(world.knownIds)}::text[])`)) as { metadata: LockMetadata }[],
+        and e.reference <> all(${pgArray(world.knownIds)}::text[])
+      order by e.reference, e.metadata::text`)) as { metadata: LockMetadata }[],
   };
 }
 
