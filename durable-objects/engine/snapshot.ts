@@ -1,27 +1,34 @@
-import { Side } from "./codes";
+import * as codes from "./codes";
 import type { IdIndex } from "./id-index";
 import type { ResolvedConfig } from "./matching-engine";
-import {
+import * as record from "./order-pool";
+import type { OrderPool } from "./order-pool";
+import type { PriceLevels } from "./price-levels";
+import type { UserOrders } from "./user-orders";
+import { VarintReader, VarintWriter } from "./varint";
+
+// Module-level copies of imported values the loops below read per order: V8 loads and checks an
+// imported binding at each use (see matching-engine.ts), and under Node's ESM-to-CommonJS
+// transform each read of a re-exported one (order-pool re-exports record-layout) is a getter
+// call with a megamorphic keyed load: about a third of a million-order restore's CPU time.
+const { Side } = codes;
+const {
   F64_SHIFT,
   FILLED,
   ICEBERG_BIT,
   ID,
   isStopType,
+  L_HEAD,
   META,
   NEXT,
   OCO_BIT,
-  type OrderPool,
   PRICE,
   QUANTITY,
   RECORD_SHIFT,
   SHOWN,
   SNAPSHOT_META,
   USER_NEXT,
-} from "./order-pool";
-import type { PriceLevels } from "./price-levels";
-import { L_HEAD } from "./record-layout";
-import type { UserOrders } from "./user-orders";
-import { VarintReader, VarintWriter } from "./varint";
+} = record;
 
 // The canonical snapshot (README.md, "Snapshot format"): every value an unsigned varint, lists
 // length-prefixed, in an order independent of slots, hash layout and level storage, so equal
