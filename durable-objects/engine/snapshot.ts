@@ -10,7 +10,7 @@ import { VarintReader, VarintWriter } from "./varint";
 // Module-level copies of imported values the loops below read per order: V8 loads and checks an
 // imported binding at each use (see matching-engine.ts), and under Node's ESM-to-CommonJS
 // transform each read of a re-exported one (order-pool re-exports record-layout) is a getter
-// call with a megamorphic keyed load: about a third of a million-order restore's CPU time.
+// call with a megamorphic keyed load: about half of a million-order restore and snapshot.
 const { Side } = codes;
 const {
   F64_SHIFT,
