@@ -1,11 +1,16 @@
-import type { Pool } from "@neondatabase/serverless";
+import { Client, type Pool } from "@neondatabase/serverless";
 import { openDatabase, type Database } from "../../src/db/client";
 import { createRedis } from "../../src/http/resources";
 import { describeError, Logger, parseLogLevel } from "../../src/lib/logger";
 import { withTimeout } from "../../src/lib/with-timeout";
 import { forwardToAccountStreams } from "../../src/binance/user-data/forward";
 import { relayOutbox } from "../../src/domain/events/event-outbox";
-import { settleMarket, type OutboxSource, type ReadPages } from "../../src/domain/settlement/settle-market";
+import {
+  settleMarket,
+  type OutboxSource,
+  type ReadPages,
+  type SettleOptions,
+} from "../../src/domain/settlement/settle-market";
 import type { MarketRules } from "../../src/domain/market/market-rules";
 
 /** Batches per round; a round that used them all goes again at once. */
@@ -21,6 +26,19 @@ const ROUND_TIMEOUT_MS = 30_000;
 const FAILURES_TO_ALERT = 3;
 /** Retry delays after a failed round (Postgres down, another settler holding the market). */
 const RETRY_MS = [100, 500, 2_000, 10_000];
+
+/**
+ * The settler's connections write a statement inside the call, not on the driver's zero timer:
+ * a group's storage writes made in that turn would hold it at workerd's output gate until they
+ * are durable. Safe on a pooled connection, which never has two statements out (decisions/0017).
+ * Set before the connection opens (set after, the pipelined startup breaks).
+ */
+class UncoalescedClient extends Client {
+  constructor(config: ConstructorParameters<typeof Client>[0]) {
+    super(config);
+    this.neonConfig.coalesceWrites = false;
+  }
+}
 
 /**
  * Settles the market's fills from inside its order book object, as soon as they are matched:
@@ -63,15 +81,17 @@ export class ObjectSettler {
     this.timed = level === "debug";
   }
 
-  /** The source as settlement reads it; when timed, noting each batch's pages and acknowledgement. */
-  private timedSource(): OutboxSource & { readPages: ReadPages } {
+  /**
+   * When timed, the page reader noting each batch's pages, and the hook that logs the batch once
+   * committed (before its acknowledgement, which waits for the next batch's statement).
+   */
+  private timing(): Pick<SettleOptions, "readPages" | "afterCommit"> {
     const { source } = this;
-    if (!this.timed) return source;
-    // A round that read pages but stopped unacknowledged (market held elsewhere) must not
-    // leave its batch to be logged by a later round's acknowledgement.
+    if (!this.timed) return { readPages: source.readPages };
+    // A round that read pages but stopped uncommitted (market held elsewhere) must not leave
+    // its batch to be logged by a later round's commit.
     this.batch = undefined;
     return {
-      ...source,
       readPages: async (afterSeq, maxEntries) => {
         const pages = await source.readPages(afterSeq, maxEntries);
         if (pages) {
@@ -85,20 +105,18 @@ export class ObjectSettler {
         }
         return pages;
       },
-      ackOutbox: async (uptoSeq, epoch) => {
+      afterCommit: () => {
         const batch = this.batch;
         this.batch = undefined;
-        if (batch) {
-          // A fill's lag is its wait to be read (its group's storage commit, then the batch
-          // before it) plus the statement; the first and last pages bound the wait.
-          this.log.debug("settlement batch", {
-            entries: batch.entries,
-            oldest_wait_ms: batch.read - batch.first,
-            newest_wait_ms: batch.read - batch.last,
-            statement_ms: Date.now() - batch.read,
-          });
-        }
-        return source.ackOutbox(uptoSeq, epoch);
+        if (!batch) return;
+        // A fill's lag is its wait to be read (its group's storage commit, then the batch
+        // before it) plus the statement; the first and last pages bound the wait.
+        this.log.debug("settlement batch", {
+          entries: batch.entries,
+          oldest_wait_ms: batch.read - batch.first,
+          newest_wait_ms: batch.read - batch.last,
+          statement_ms: Date.now() - batch.read,
+        });
       },
     };
   }
@@ -121,7 +139,10 @@ export class ObjectSettler {
   }
 
   private database(): Database {
-    if (!this.opened) this.opened = openDatabase(this.env);
+    if (!this.opened) {
+      this.opened = openDatabase(this.env);
+      this.opened.pool.Client = UncoalescedClient;
+    }
     return this.opened.db;
   }
 
@@ -132,13 +153,12 @@ export class ObjectSettler {
         const rules = this.rules();
         if (!rules || !this.enabled()) return;
         const db = this.database();
-        const source = this.timedSource();
         const result = await withTimeout(
-          settleMarket(db, source, rules, {
+          settleMarket(db, this.source, rules, {
             maxBatches: BATCHES_PER_ROUND,
             afterSeq: this.cursor,
             log: this.log,
-            readPages: source.readPages,
+            ...this.timing(),
           }),
           ROUND_TIMEOUT_MS,
           `settlement round took over ${ROUND_TIMEOUT_MS} ms`,

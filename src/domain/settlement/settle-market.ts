@@ -18,7 +18,7 @@ export const SETTLEMENT_BATCH = 200;
 export const SETTLEMENT_PAGE = 2_000;
 
 export interface SettleOptions {
-  /** Test hook: runs after the batch committed and before the outbox is acknowledged. */
+  /** Runs after each batch committed and before the outbox is acknowledged (tests; the object's timing log). */
   afterCommit?: (lastSeq: number) => Promise<void> | void;
   /**
    * Wait for a concurrent settler instead of leaving the work to it: for a caller that must
@@ -255,6 +255,15 @@ export async function settleMarket(
   const stored = options.afterSeq === undefined ? await cursorOf(db, rules.symbol) : null;
   let afterSeq = options.afterSeq ?? stored!.lastSeq;
   let first = true;
+  // The last batch's acknowledgement (a write to the object's storage), made once the next
+  // batch's statement is out: made before it, workerd's output gate would hold that statement
+  // until the write is durable, a storage commit in the path of every batch but the first.
+  let unacknowledged: { seq: number; epoch?: string } | undefined;
+  const acknowledge = async () => {
+    const ack = unacknowledged;
+    unacknowledged = undefined;
+    if (ack) await book.ackOutbox(ack.seq, ack.epoch);
+  };
   while (result.batches < maxBatches) {
     result.lastSeq = afterSeq;
     const paged = (await options.readPages?.(afterSeq, SETTLEMENT_PAGE)) ?? null;
@@ -266,27 +275,29 @@ export async function settleMarket(
     const { entries } = read;
     if (!paged && entries.length === 0) {
       // Anything at or below the cursor that is still there was applied but not acknowledged.
+      unacknowledged = undefined;
       await book.ackOutbox(afterSeq, read.epoch);
       break;
     }
-    let applied;
+    let applying;
     if (paged) {
       const parsed = entriesOf(paged);
       const page = { entries: parsed, epoch: paged.epoch };
-      applied = await applyPage(settling, page, () => withEpoch(parsed, paged.epoch), afterSeq);
+      applying = applyPage(settling, page, () => withEpoch(parsed, paged.epoch), afterSeq);
     } else {
       const page = { entries, epoch: epochOfEntries(entries) };
-      applied = await applyPage(settling, page, () => entries, afterSeq);
+      applying = applyPage(settling, page, () => entries, afterSeq);
     }
+    // The statement is written within the call's microtasks (the object's settler does not
+    // coalesce its writes): a timer turn later, the acknowledgement no longer holds it.
+    const [applied] = await Promise.all([applying, unacknowledged && nextTurn().then(acknowledge)]);
     const advanced = applied.lastSeq > afterSeq;
     if (advanced) {
       await options.afterCommit?.(applied.lastSeq);
-      // The balances the batch left go to the users' `balances` sockets, beside the ack (one
-      // more call to the same object, no Postgres read: they came back from the ledger's writes).
-      await Promise.all([
-        book.ackOutbox(applied.lastSeq, read.epoch),
-        publishBalances(book, rules.symbol, balanceUpdates(rules, applied.balances), options.log),
-      ]);
+      unacknowledged = { seq: applied.lastSeq, epoch: read.epoch };
+      // The balances the batch left go to the users' `balances` sockets (one more call to the
+      // same object, no Postgres read: they came back from the ledger's writes).
+      await publishBalances(book, rules.symbol, balanceUpdates(rules, applied.balances), options.log);
       result.batches++;
       result.entries += applied.entries;
       result.trades += applied.trades;
@@ -296,5 +307,8 @@ export async function settleMarket(
     // Another settler holds the market (it picks up the rest), or nothing moved: stop.
     if (applied.busy || !advanced) break;
   }
+  await acknowledge();
   return result;
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
