@@ -1,23 +1,25 @@
 // `node --import tsx bench/trading/place-orders-sql.ts`: the funds lock's own Postgres cost per
 // order: `place_orders` called directly on the local stack's Postgres (no Worker, no object),
 // the way the market object calls it (durable-objects/market/funds-locker.ts `lockStatement`:
-// column arrays, the market's lock fence passed inside the call, migrations/0026), alternating
-// with the call the release before made (0020's `place_orders` with 0022's `pass_lock_fence` in
-// its FROM clause): one call per flush of N placements (BENCH_SIZES, default 25,100,225,500)
-// spread over BENCH_TRADERS users, committed, BENCH_REPEAT times per size, once BENCH_PREFILL
-// orders (default 20,000) are in the table. Prints the backend's CPU per order (/proc: what load
-// on a shared machine leaves alone), the server's execution time per call (EXPLAIN ANALYZE) and
-// the wall time of the round trip.
+// column arrays, the market's lock fence passed inside the call, migrations/0027), alternating
+// with the call the release before made (0026's, ./place-orders-0026.ts): one call per flush of N
+// placements (BENCH_SIZES, default 25,100,225,500) spread over BENCH_TRADERS users, committed,
+// BENCH_REPEAT times per size, once BENCH_PREFILL orders (default 20,000) are in the table.
+// Prints the backend's CPU per order (/proc: what load on a shared machine leaves alone), the
+// server's execution time per call (EXPLAIN ANALYZE), the wall time of the round trip, and of
+// one more call per size its answer's bytes and what reading it costs here (JSON.parse and the
+// outcome per placement, as the object does: V8, as in workerd).
 //   BENCH_BASELINE=<sql file>: also that file's jsonb `place_orders(batch jsonb)` (an older
 //     migration: 0019 or before), alternating with the others in the same run: compare by
 //     the ratio.
 //   BENCH_EXPLAIN=<n>: first one call of n placements with every statement's plan and time
 //     (auto_explain, nested statements included).
 import { readFileSync } from "node:fs";
-import { sql, type SQL } from "drizzle-orm";
+import type { SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
-import { lockArguments, lockStatement } from "../../durable-objects/market/funds-locker";
-import type { PlacementFunding } from "../../src/domain/market/commands";
+import { lockOutcomes, lockStatement } from "../../durable-objects/market/funds-locker";
+import type { LockOutcome, PlacementFunding } from "../../src/domain/market/commands";
+import { lockStatement0026 } from "./place-orders-0026";
 import { newOrderId } from "../../src/domain/market/order-id";
 import { median, sqlBench } from "../lib/sql-bench";
 
@@ -77,11 +79,17 @@ const query = (statement: SQL) => {
 const FENCE = { market: "BTC-USDT", epoch: 1 };
 /** A call of the current `place_orders` as the object makes it, as text and parameters. */
 const current = (batch: PlacementFunding[]) => query(lockStatement(batch, { ...FENCE }));
-/** The call of the release before (0020's `place_orders`, 0022's fence beside it). */
-const previous = (batch: PlacementFunding[]) =>
-  query(
-    sql`SELECT place_orders(${lockArguments(batch)}), f.mark FROM pass_lock_fence(${FENCE.market}, ${FENCE.epoch}::bigint) f(mark)`,
-  );
+/** The call of the release before (0026's `place_orders`). */
+const previous = (batch: PlacementFunding[]) => query(lockStatement0026(batch, { ...FENCE }));
+/** The outcomes from 0027's answer, as the object reads them. */
+const readCurrent = (batch: PlacementFunding[], text: string) => lockOutcomes(batch, JSON.parse(text));
+/** The outcomes from 0026's answer, as the object read them. */
+const readPrevious = (batch: PlacementFunding[], text: string) => {
+  const { r } = JSON.parse(text) as { r: (LockOutcome & { i: number })[] };
+  const outcomes = new Array<LockOutcome>(batch.length);
+  for (const o of r) outcomes[o.i] = o;
+  return outcomes;
+};
 /** A call of the baseline's jsonb `place_orders`. */
 const baseline = (batch: PlacementFunding[]) => ({
   text: "SELECT place_orders_baseline($1::jsonb)",
@@ -94,9 +102,13 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
     FENCE.epoch,
   ]);
   const functions = [
-    { name: "place_orders (0026, fenced inside)", call: current },
-    { name: "place_orders (0020) + pass_lock_fence", call: previous },
-  ];
+    { name: "place_orders (0027, compact answer)", call: current, read: readCurrent },
+    { name: "place_orders (0026)", call: previous, read: readPrevious },
+  ] as {
+    name: string;
+    call: (batch: PlacementFunding[]) => { text: string; values: unknown[] };
+    read?: (batch: PlacementFunding[], text: string) => LockOutcome[];
+  }[];
   if (BASELINE) {
     const text = readFileSync(BASELINE, "utf8").replace(
       /FUNCTION place_orders\(/,
@@ -106,9 +118,9 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
     functions.push({ name: "place_orders_baseline", call: baseline });
   }
   console.log(
-    "| function | orders a call | backend CPU µs / order | server ms a call (median) | server µs / order | wall ms a call | orders locked |",
+    "| function | orders a call | backend CPU µs / order | server ms a call (median) | server µs / order | wall ms a call | orders locked | answer bytes / order | reading it µs / order |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   let n = 0;
   // Orders already in the table (placed in 500s before the timing): a plan that reads the whole
   // table (0015's generic plans did) shows only once there is a table to read.
@@ -131,6 +143,24 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
     await client.query("RESET client_min_messages");
     client.removeAllListeners("notice");
   }
+  /** One more call's answer: its bytes a placement, and reading it (median of 200) a placement. */
+  const answerCost = async (fn: (typeof functions)[number], size: number) => {
+    if (!fn.read) return { bytes: "", readUs: "" };
+    const batch = Array.from({ length: size }, () => placement(users[n % users.length]!, n++));
+    const q = fn.call(batch);
+    const { rows } = await client.query<{ a: string }>(`SELECT x.r::text AS a FROM (${q.text}) x`, q.values);
+    const text = rows[0]!.a;
+    const times: number[] = [];
+    for (let r = 0; r < 200; r++) {
+      const t0 = performance.now();
+      fn.read(batch, text);
+      times.push(performance.now() - t0);
+    }
+    return {
+      bytes: (Buffer.byteLength(text) / size).toFixed(1),
+      readUs: ((median(times) * 1000) / size).toFixed(2),
+    };
+  };
   for (const size of SIZES) {
     const figures = functions.map(() => ({
       server: [] as number[],
@@ -165,8 +195,9 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
     for (const [k, fn] of functions.entries()) {
       const f = figures[k]!;
       const s = median(f.server);
+      const { bytes, readUs } = await answerCost(fn, size);
       console.log(
-        `| ${fn.name} | ${size} | ${((f.cpu * 1000) / (size * REPEAT)).toFixed(0)} | ${s.toFixed(2)} | ${((s * 1000) / size).toFixed(0)} | ${median(f.wall).toFixed(2)} | ${f.locked} of ${size * REPEAT} |`,
+        `| ${fn.name} | ${size} | ${((f.cpu * 1000) / (size * REPEAT)).toFixed(0)} | ${s.toFixed(2)} | ${((s * 1000) / size).toFixed(0)} | ${median(f.wall).toFixed(2)} | ${f.locked} of ${size * REPEAT} | ${bytes} | ${readUs} |`,
       );
     }
   }

@@ -11,8 +11,6 @@ const PLACEMENT_PARAMS: readonly [string, string, (f: PlacementFunding) => Cell]
   ["lock_user", "uuid", (f) => f.lock.user_id],
   ["lock_asset", "text", (f) => f.lock.asset],
   ["lock_amount", "numeric", (f) => f.lock.amount],
-  ["id", "uuid", (f) => f.rows[0]?.id],
-  ["coid", "text", (f) => f.rows[0]?.client_order_id],
   ["actor_id", "uuid", (f) => f.audit.actor_id],
   ["actor_type", "text", (f) => f.audit.actor_type],
   ["ip_address", "text", (f) => f.audit.ip_address],
@@ -46,11 +44,11 @@ const ROW_PARAMS: Readonly<Record<string, readonly [string, string]>> = {
 const ROW_COLUMNS = Object.keys(ROW_PARAMS);
 
 /**
- * A flush as `place_orders(f_… => …)` (migrations/0020_place_orders_columns.sql, 0026) takes it: one
+ * A flush as `place_orders(f_… => …)` (migrations/0020_place_orders_columns.sql, 0027) takes it: one
  * typed array per column, which Postgres parses once, element by element (a jsonb flush cost
- * more to parse than the function spent writing it). Per placement: its lock, its first row's
- * id and client id, its audit fields; per order row: `p` (its placement, 0-based) and the row's
- * columns. A row with a column `place_orders` does not take is refused here, not lost.
+ * more to parse than the function spent writing it). Per placement: its lock and its audit
+ * fields (its id and client id are its first row's); per order row: `p` (its placement, 0-based)
+ * and the row's columns. A row with a column `place_orders` does not take is refused here, not lost.
  */
 export function lockArguments(placements: readonly PlacementFunding[]): SQL {
   const perPlacement = PLACEMENT_PARAMS.map(() => new Array<Cell>(placements.length));
@@ -86,17 +84,65 @@ export function lockArguments(placements: readonly PlacementFunding[]): SQL {
 }
 
 /**
- * The funds lock of a flush as one statement: `place_orders` (migrations/0026), which first passes
- * the market's lock fence when `fence` is given (./lock-fence.ts), and answers
- * `{"mark": …, "r": [outcome per placement]}`.
+ * The funds lock of a flush as one statement: `place_orders` (migrations/0027), which first passes
+ * the market's lock fence when `fence` is given (./lock-fence.ts), and answers compactly
+ * (`LockAnswer`).
  */
 export function lockStatement(placements: readonly PlacementFunding[], fence?: FencePass): SQL {
   return sql`select place_orders(f_fence_market => ${fence?.market ?? null}::text, f_fence_epoch => ${fence?.epoch ?? null}::bigint, ${lockArguments(placements)}) as r`;
 }
 
 /**
+ * `place_orders`' answer (migrations/0027): the fence's mark; a number per placement, in order:
+ * k ≥ 0 when locked (its balance row as the flush left it is `b[k]`: available, locked,
+ * version), else the refusal's code (`REFUSALS`); and the order ids the
+ * duplicate_client_order_id placements name, in order. Read by index, no key per element.
+ */
+export interface LockAnswer {
+  mark: number | null;
+  o: number[];
+  d: (string | null)[];
+  b: [string, string, string][];
+}
+
+const REFUSALS: Readonly<Record<number, LockOutcome>> = {
+  [-1]: { outcome: "insufficient_funds" },
+  [-2]: { outcome: "duplicate_order" },
+  [-4]: { outcome: "invalid_lock" },
+};
+const DUPLICATE_CLIENT_ORDER_ID = -3;
+
+/** The outcome per placement (one `locked` object per balance row, shared by its locks). */
+export function lockOutcomes(placements: readonly PlacementFunding[], answer: LockAnswer): LockOutcome[] {
+  const { o, d, b } = answer;
+  if (o.length !== placements.length) {
+    throw new Error(`place_orders answered ${o.length} outcomes for ${placements.length} placements`);
+  }
+  const rows = b.map(([available, locked, version]): LockOutcome => ({
+    outcome: "locked",
+    available,
+    locked,
+    version,
+  }));
+  const outcomes = new Array<LockOutcome>(o.length);
+  let duplicates = 0;
+  for (let i = 0; i < o.length; i++) {
+    const code = o[i]!;
+    const outcome =
+      code >= 0
+        ? rows[code]
+        : code === DUPLICATE_CLIENT_ORDER_ID
+          ? { outcome: "duplicate_client_order_id" as const, order_id: d[duplicates++] ?? null }
+          : REFUSALS[code];
+    if (!outcome) throw new Error(`place_orders answered ${code} for placement ${i}`);
+    outcomes[i] = outcome;
+  }
+  return outcomes;
+}
+
+/**
  * The object's Postgres connection for placements: every placement of a flush is recorded and
- * funded by ONE call of `place_orders` (migrations/0026_place_orders_checked.sql), one round
+ * funded by ONE call of `place_orders` (migrations/0027_place_orders_compact.sql), one round
  * trip and one Postgres commit whatever the count. Its own connection, apart from the settler's and the sockets' reads, so a
  * long settlement round or a burst of snapshots never delays an order.
  */
@@ -128,14 +174,10 @@ export class FundsLocker {
       ? sql.raw(`/* trace_ids='${traceIds.filter(isTraceId).join(",")}' */ `)
       : sql``;
     return this.kept.use(async (db) => {
-      const result = await db.execute<{ r: { mark: number | null; r: (LockOutcome & { i: number })[] } }>(
-        sql`${comment}${lockStatement(placements, fence)}`,
-      );
-      const { mark, r } = result.rows[0]!.r;
-      if (fence) fence.mark = Number(mark);
-      const outcomes = new Array<LockOutcome>(placements.length);
-      for (const o of r) outcomes[o.i] = o;
-      return outcomes;
+      const result = await db.execute<{ r: LockAnswer }>(sql`${comment}${lockStatement(placements, fence)}`);
+      const answer = result.rows[0]!.r;
+      if (fence) fence.mark = Number(answer.mark);
+      return lockOutcomes(placements, answer);
     });
   }
 }

@@ -91,12 +91,12 @@ export interface PlacementFunding {
 }
 
 /**
- * `place_orders`' answer for one placement (migrations/0015_place_orders_set_based.sql). A lock
- * carries its balance row as the flush left it and that row's version, the same for every lock
- * of the row in the flush.
+ * `place_orders`' outcome for one placement (migrations/0027_place_orders_compact.sql; read by
+ * durable-objects/market/funds-locker.ts). A lock carries its balance row as the flush left it
+ * and that row's version, the same for every lock of the row in the flush.
  */
 export type LockOutcome =
-  | { outcome: "locked"; available: string; locked: string; version: string; created_at: string }
+  | { outcome: "locked"; available: string; locked: string; version: string }
   | { outcome: "insufficient_funds" }
   | { outcome: "duplicate_order" }
   | { outcome: "duplicate_client_order_id"; order_id: string | null }

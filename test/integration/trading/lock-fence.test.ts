@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { type Database, withDatabase } from "../../../src/db/client";
-import { lockArguments, lockStatement } from "../../../durable-objects/market/funds-locker";
+import { lockStatement } from "../../../durable-objects/market/funds-locker";
+import { lockStatement0026 } from "../../../bench/trading/place-orders-0026";
 import type { PlaceCommand, PlacementFunding } from "../../../src/domain/market/commands";
 import { preparePlacement } from "../../../src/domain/market/placement";
 import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
@@ -30,16 +31,16 @@ type Db = Pick<Database, "execute">;
 
 /**
  * A funds lock that passes the fence, run on `db`; resolves to the mark it passed with. The
- * market object now sends `lockStatement` (place_orders passes the fence itself, migrations/0026);
- * the serving release still sends 0020's place_orders from pass_lock_fence (0022). Both must hold
- * the fence row until their transaction ends.
+ * market object now sends `lockStatement` (place_orders passes the fence itself, migrations/0027);
+ * the serving release still sends 0026's place_orders (the same fence, the answer of before).
+ * Both must hold the fence row until their transaction ends.
  */
 const LOCKS: {
   name: string;
   lock: (db: Db, funding: PlacementFunding | undefined, market: string, epoch: number) => Promise<number>;
 }[] = [
   {
-    name: "lockStatement (0026, what the market object sends)",
+    name: "lockStatement (0027, what the market object sends)",
     lock: async (db, funding, market, epoch) => {
       const result = await db.execute<{ r: { mark: number | string } }>(
         lockStatement([funding!], { market, epoch }),
@@ -48,13 +49,12 @@ const LOCKS: {
     },
   },
   {
-    name: "place_orders from pass_lock_fence (0020 + 0022, the serving release)",
+    name: "0026's place_orders (the serving release)",
     lock: async (db, funding, market, epoch) => {
-      const result = await db.execute<{ mark: string }>(
-        sql`select place_orders(${lockArguments([funding!])}) as r, f.mark
-            from pass_lock_fence(${market}, ${epoch}::bigint) f(mark)`,
+      const result = await db.execute<{ r: { mark: number | string } }>(
+        lockStatement0026([funding!], { market, epoch }),
       );
-      return Number(result.rows[0]!.mark);
+      return Number(result.rows[0]!.r.mark);
     },
   },
 ];

@@ -1,52 +1,30 @@
-import { sql, type SQL } from "drizzle-orm";
-import { PgDialect } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { lockArguments, lockStatement } from "../../../durable-objects/market/funds-locker";
-import type { DbExecutor } from "../../../src/db/client";
+import {
+  lockArguments0026,
+  lockStatement0026 as lockStatement,
+} from "../../../bench/trading/place-orders-0026";
 import type { PlacementFunding } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
 import {
   callAndLook,
+  callWith,
+  failure,
   inWorld,
   placement,
-  placeOrders,
+  placeOrders0026 as placeOrders,
   placeOrders0020,
   onRandomFlushes,
   type Outcome,
 } from "./place-orders-world";
 
 /**
- * 0026's `place_orders` (fenced, its arguments checked) against 0020's, which the serving release
- * calls while 0026 migrates: random mixed flushes give the same outcome per placement and leave
+ * 0026's `place_orders` (fenced, its arguments checked; the serving release's while 0027 migrates)
+ * against 0020's, which the release before called: random mixed flushes give the same outcome per placement and leave
  * the same rows. A malformed call fails with SQLSTATE 22023 before it writes anything; the fence
  * inside the call refuses an old epoch as pass_lock_fence did. Each test runs in one transaction
  * that is rolled back.
  */
-
-/** Postgres' error under drizzle's "Failed query" wrapper. */
-const failure = async (db: DbExecutor, q: SQL) => {
-  await db.execute(sql`savepoint each_call`);
-  const err = await db.execute(q).then(
-    () => null,
-    (e: unknown) => (e as { cause?: { code?: string; message?: string } }).cause ?? {},
-  );
-  await db.execute(sql`rollback to savepoint each_call`);
-  return err;
-};
-
-const dialect = new PgDialect();
-
-/** The object's call of `batch` with some of its arrays replaced (Postgres array literals, by name). */
-function callWith(batch: PlacementFunding[], arrays: Record<string, string | null>): SQL {
-  const { sql: text, params } = dialect.sqlToQuery(lockStatement(batch));
-  const byName = new Map([...text.matchAll(/(f_\w+) => \$(\d+)/g)].map((m) => [m[1]!, Number(m[2]) - 1]));
-  for (const [name, literal] of Object.entries(arrays)) params[byName.get(name)!] = literal;
-  const parts = text.split(/\$\d+/);
-  return sql.join(
-    parts.flatMap((part, k) => (k < params.length ? [sql.raw(part), sql`${params[k]}`] : [sql.raw(part)])),
-    sql``,
-  );
-}
 
 describe("place_orders (0026) against 0020", () => {
   it("decides and writes as 0020 on random mixed flushes", async () => {
@@ -83,7 +61,7 @@ describe("place_orders (0026) against 0020", () => {
         ["a client id its first row does not have", { f_coid: "{ca,cb}" }, /placement [01] names/],
       ];
       for (const [what, arrays, reason] of malformed) {
-        const err = await failure(db, callWith(batch, arrays));
+        const err = await failure(db, callWith(lockStatement(batch), arrays));
         expect({ what, code: err?.code }).toEqual({ what, code: "22023" });
         expect(err?.message, what).toMatch(reason);
       }
@@ -124,7 +102,7 @@ describe("place_orders (0026) against 0020", () => {
       expect(unfenced[0]!.r.mark).toBeNull();
       // 0020's call with 0022's fence, as the serving release makes it, still works beside it.
       const { rows: old } = await db.execute<{ r: Outcome[]; mark: string }>(
-        sql`select place_orders(${lockArguments(flush())}) as r, f.mark from pass_lock_fence(${market}, 7::bigint) f(mark)`,
+        sql`select place_orders(${lockArguments0026(flush())}) as r, f.mark from pass_lock_fence(${market}, 7::bigint) f(mark)`,
       );
       expect(old[0]!.r.map((o) => o.outcome)).toEqual(["locked"]);
     });

@@ -1,13 +1,16 @@
 import { env } from "cloudflare:workers";
 import { sql, type SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 import fc from "fast-check";
-import { lockArguments, lockStatement } from "../../../durable-objects/market/funds-locker";
+import { lockOutcomes, lockStatement, type LockAnswer } from "../../../durable-objects/market/funds-locker";
+import { lockArguments0026, lockStatement0026 } from "../../../bench/trading/place-orders-0026";
 import { withDatabase, type DbExecutor } from "../../../src/db/client";
 import type { PlacementFunding } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
 import row0005 from "../../../migrations/0005_place_orders.sql?raw";
 
-// The world the place_orders tests run flushes in (place-orders-sql.test.ts, place-orders-0026.test.ts):
+// The world the place_orders tests run flushes in (place-orders-sql.test.ts, place-orders-0026.test.ts,
+// place-orders-0027.test.ts):
 // random placements of three users over two assets, and what a call left behind.
 
 export const ASSETS = ["BTC", "USDT"] as const;
@@ -23,7 +26,7 @@ interface Spec {
   oco: boolean;
 }
 
-const specArb: fc.Arbitrary<Spec> = fc.record({
+export const specArb: fc.Arbitrary<Spec> = fc.record({
   user: fc.integer({ min: 0, max: 2 }),
   asset: fc.constantFrom(0 as const, 1 as const),
   amount: fc.oneof(fc.integer({ min: 1, max: 400 }), fc.constantFrom(0, -5), fc.integer({ min: 1, max: 40 })),
@@ -36,7 +39,7 @@ const specArb: fc.Arbitrary<Spec> = fc.record({
   oco: fc.boolean(),
 });
 
-interface World {
+export interface World {
   users: string[];
   knownIds: string[];
 }
@@ -96,7 +99,7 @@ export function placement(
   };
 }
 
-function batchOf(world: World, specs: readonly Spec[]) {
+export function batchOf(world: World, specs: readonly Spec[]) {
   const earlier: string[][] = world.users.map(() => []);
   return specs.map((s) => {
     const mine = earlier[s.user]!;
@@ -121,13 +124,16 @@ interface LockMetadata {
   orders: { id: string; amount: string }[];
 }
 
-/** `place_orders` as the market object calls it (durable-objects/market/funds-locker.ts): its outcomes. */
-export const placeOrders = (batch: unknown[]) =>
-  sql`select x.r->'r' as r from (${lockStatement(batch as PlacementFunding[])}) x`;
+/** `place_orders` as the market object calls it (durable-objects/market/funds-locker.ts): its compact answer (0027). */
+export const placeOrders = (batch: unknown[]) => lockStatement(batch as PlacementFunding[]);
 
-/** 0020's `place_orders`, which the serving release calls while 0026 migrates. */
+/** 0026's `place_orders`, which the serving release calls while 0027 migrates: its outcomes. */
+export const placeOrders0026 = (batch: unknown[]) =>
+  sql`select x.r->'r' as r from (${lockStatement0026(batch as PlacementFunding[])}) x`;
+
+/** 0020's `place_orders`, which the release before that called. */
 export const placeOrders0020 = (batch: unknown[]) =>
-  sql`select place_orders(${lockArguments(batch as PlacementFunding[])}) as r`;
+  sql`select place_orders(${lockArguments0026(batch as PlacementFunding[])}) as r`;
 
 /** 0005's `place_orders`, loaded as `pg_temp.place_orders_0005`: a flush as one jsonb array. */
 export const placeOrders0005 = (batch: unknown[]) =>
@@ -140,8 +146,12 @@ export async function callAndLook(
   world: World,
   batch: unknown[],
 ) {
-  const { rows } = await db.execute<{ r: Outcome[] }>(call(batch));
-  const outcomes = rows[0]!.r.sort((a, b) => a.i - b.i);
+  const { rows } = await db.execute<{ r: Outcome[] | LockAnswer }>(call(batch));
+  const answer = rows[0]!.r;
+  // 0027's answer read as the object reads it; the earlier ones' objects by their `i`.
+  const outcomes = Array.isArray(answer)
+    ? answer.sort((a, b) => a.i - b.i)
+    : lockOutcomes(batch as PlacementFunding[], answer).map((o, i): Outcome => ({ ...o, i }));
   const ids = [...new Set(batch.flatMap((p) => (p as { rows: { id: string }[] }).rows.map((r) => r.id)))];
   const look = async (q: ReturnType<typeof sql>) => (await db.execute(q)).rows;
   return {
@@ -224,4 +234,29 @@ export async function onRandomFlushes(
       { numRuns: 80, endOnFailure: true },
     );
   });
+}
+
+/** Postgres' error for `q` (under drizzle's "Failed query" wrapper), the transaction kept; null if it ran. */
+export async function failure(db: DbExecutor, q: SQL) {
+  await db.execute(sql`savepoint each_call`);
+  const err = await db.execute(q).then(
+    () => null,
+    (e: unknown) => (e as { cause?: { code?: string; message?: string } }).cause ?? {},
+  );
+  await db.execute(sql`rollback to savepoint each_call`);
+  return err;
+}
+
+const dialect = new PgDialect();
+
+/** A `place_orders(f_… => …)` call with some of its arrays replaced (Postgres array literals, by name). */
+export function callWith(call: SQL, arrays: Record<string, string | null>): SQL {
+  const { sql: text, params } = dialect.sqlToQuery(call);
+  const byName = new Map([...text.matchAll(/(f_\w+) => \$(\d+)/g)].map((m) => [m[1]!, Number(m[2]) - 1]));
+  for (const [name, literal] of Object.entries(arrays)) params[byName.get(name)!] = literal;
+  const parts = text.split(/\$\d+/);
+  return sql.join(
+    parts.flatMap((part, k) => (k < params.length ? [sql.raw(part), sql`${params[k]}`] : [sql.raw(part)])),
+    sql``,
+  );
 }

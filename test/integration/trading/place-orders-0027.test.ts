@@ -1,0 +1,174 @@
+import { sql } from "drizzle-orm";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { lockStatement } from "../../../durable-objects/market/funds-locker";
+import type { PlacementFunding } from "../../../src/domain/market/commands";
+import { newOrderId } from "../../../src/domain/market/order-id";
+import { createMarket } from "./helpers";
+import {
+  batchOf,
+  callAndLook,
+  callWith,
+  failure,
+  inWorld,
+  onRandomFlushes,
+  placeOrders,
+  placeOrders0026,
+  specArb,
+  type Outcome,
+} from "./place-orders-world";
+
+/**
+ * 0027's `place_orders` (a compact answer, read by funds-locker.ts `lockOutcomes`) against 0026's,
+ * which the serving release calls while 0027 migrates: random mixed flushes give the same outcome
+ * per placement (0026's created_at aside: nobody reads it) and leave the same rows. A malformed
+ * call, well-formed but for one thing, fails with SQLSTATE 22023 before it writes anything. Each
+ * test runs in one transaction that is rolled back.
+ */
+
+type Flush = PlacementFunding[];
+
+/** `batch` with placement `k` changed by `change`. */
+const withPlacement = (batch: Flush, k: number, change: (f: PlacementFunding) => PlacementFunding) =>
+  batch.map((f, i) => (i === k ? change(f) : f));
+
+/** One way to get a call wrong, on any flush (`k`: which placement), and the reason Postgres gives. */
+const MALFORMED: {
+  what: string;
+  call: (batch: Flush, k: number) => ReturnType<typeof lockStatement>;
+  reason: RegExp;
+}[] = [
+  {
+    what: "a first row that does not carry its lock's amount",
+    call: (batch, k) =>
+      lockStatement(
+        withPlacement(batch, k, (f) => ({
+          ...f,
+          rows: [{ ...f.rows[0]!, locked_amount: `${f.lock.amount}1` }, ...f.rows.slice(1)],
+        })),
+      ),
+    reason: /placement \d+ locks .*, its row \d+ carries/,
+  },
+  {
+    what: "a later row (an OCO's stop leg) that carries an amount",
+    call: (batch, k) =>
+      lockStatement(
+        withPlacement(batch, k, (f) => ({
+          ...f,
+          rows: [f.rows[0]!, { ...f.rows[0]!, id: newOrderId(), client_order_id: null, locked_amount: "1" }],
+        })),
+      ),
+    reason: /placement \d+ locks .*, its row \d+ carries 1$/,
+  },
+  {
+    what: "a leading row numbered -1",
+    call: (batch) => {
+      // Placement 0 given one more row in front, then numbered "before placement 0".
+      const longer = withPlacement(batch, 0, (f) => ({
+        ...f,
+        rows: [{ ...f.rows[0]!, id: newOrderId() }, ...f.rows],
+      }));
+      const p = batch.flatMap((f, i) => f.rows.map(() => i));
+      return callWith(lockStatement(longer), { f_p: `{-1,${p.join(",")}}` });
+    },
+    reason: /f_p must number the placements/,
+  },
+  {
+    what: "a long per-placement array",
+    call: (batch) => callWith(lockStatement(batch), { f_lock_amount: `{${batch.map(() => 1).join(",")},1}` }),
+    reason: /per-placement arrays must all have/,
+  },
+  {
+    what: "a per-row array one short",
+    call: (batch) => {
+      const rows = batch.flatMap((f) => f.rows);
+      return callWith(lockStatement(batch), {
+        f_price: `{${rows
+          .slice(1)
+          .map(() => 1)
+          .join(",")}}`,
+      });
+    },
+    reason: /per-row arrays/,
+  },
+];
+
+describe("place_orders (0027) against 0026", () => {
+  it("decides and writes as 0026 on random mixed flushes, its answer read as the object reads it", async () => {
+    await onRandomFlushes(placeOrders0026, placeOrders, ({ before, now }) => {
+      // A lock's version is its posting's id, from a sequence a rollback does not rewind.
+      const answer = ({ version: _v, created_at: _c, ...o }: Outcome) => o;
+      expect(now.outcomes.map(answer)).toEqual(before.outcomes.map(answer));
+      const versions = (o: Outcome[]) => o.map((x) => (x.version === undefined ? "-" : "v"));
+      expect(versions(now.outcomes)).toEqual(versions(before.outcomes));
+      // The locks of one balance row share one version, as 0026's did.
+      const sameVersion = (o: Outcome[]) =>
+        o.map((x) => o.findIndex((y) => y.version === x.version && x.version));
+      expect(sameVersion(now.outcomes)).toEqual(sameVersion(before.outcomes));
+      const { outcomes: _n, ...rowsNow } = now;
+      const { outcomes: _b, ...rowsBefore } = before;
+      expect(rowsNow).toEqual(rowsBefore);
+    });
+  }, 120_000);
+
+  it("fails a malformed call (22023) on random flushes, writing nothing", async () => {
+    await inWorld(async (db, world) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(specArb, { minLength: 1, maxLength: 20 }),
+          fc.nat(),
+          fc.constantFrom(...MALFORMED),
+          async (specs, pick, { what, call, reason }) => {
+            const batch = batchOf(world, specs) as Flush;
+            const err = await failure(db, call(batch, pick % batch.length));
+            expect({ what, code: err?.code }).toEqual({ what, code: "22023" });
+            expect(err?.message, what).toMatch(reason);
+          },
+        ),
+        { numRuns: 60, endOnFailure: true },
+      );
+      // The refused calls left nothing: a flush with a known id of the ones refused goes through.
+      const batch = batchOf(world, [
+        { user: 0, asset: 1, amount: 10, id: -1, coid: "z", oco: true },
+      ]) as Flush;
+      const { outcomes, orders } = await callAndLook(db, placeOrders, world, batch);
+      expect(outcomes.map((o) => o.outcome)).toEqual(["locked"]);
+      expect(orders).toHaveLength(2);
+    });
+  }, 120_000);
+
+  it("passes the market's lock fence first, and fails a call with a row of another market (22023)", async () => {
+    const market = await createMarket();
+    await inWorld(async (db, world) => {
+      await db.execute(sql`insert into market_lock_fences (market, epoch) values (${market}, 7)`);
+      const fence = { market, epoch: 7 };
+      const flush = () =>
+        batchOf(world, [
+          { user: 0, asset: 1, amount: 10, id: -1, coid: null, oco: false },
+          { user: 1, asset: 0, amount: 20, id: -1, coid: null, oco: true },
+        ]).map((f) => ({ ...f, rows: f.rows.map((r) => ({ ...r, market })) })) as Flush;
+
+      const strayed = flush();
+      strayed[1]!.rows[1] = { ...strayed[1]!.rows[1]!, market: "BTC-USDT" };
+      const err = await failure(db, lockStatement(strayed, fence));
+      expect(err).toMatchObject({ code: "22023" });
+      expect(err?.message).toMatch(new RegExp(`row 3 is of market BTC-USDT, the fence of ${market}`));
+      // Unfenced, the same call is the foreign-key check's: any known market.
+      const { rows: unfenced } = await db.execute<{ r: { mark: number | null; o: number[] } }>(
+        lockStatement(strayed),
+      );
+      expect(unfenced[0]!.r).toMatchObject({ mark: null, o: [0, 1] });
+
+      const passing = flush();
+      const { rows } = await db.execute<{ r: { mark: number; o: number[] } }>(lockStatement(passing, fence));
+      expect(rows[0]!.r.o).toEqual([0, 1]); // two balance rows
+      const { rows: numbers } = await db.execute<{ number: string }>(
+        sql`select number::text from orders where id = ${passing[0]!.rows[0]!.id}`,
+      );
+      expect(Number(numbers[0]!.number)).toBeGreaterThan(rows[0]!.r.mark);
+      expect(await failure(db, lockStatement(flush(), { market, epoch: 6 }))).toMatchObject({
+        code: "55P03",
+      });
+    });
+  });
+});
