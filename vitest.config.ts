@@ -5,6 +5,10 @@ import { defineConfig } from "vitest/config";
 // workerd against the real local stack that globalSetup starts; end-to-end against `wrangler dev`.
 export default defineConfig({
   test: {
+    // Three files at a time, whichever projects they belong to (vitest's default on this 2-core CI
+    // is one): much of a file's time is waiting (Postgres, sockets, a rate-limit window, a timer),
+    // which the other files fill. docs/development.md#how-the-suite-runs.
+    maxWorkers: 3,
     projects: [
       {
         test: {
@@ -29,6 +33,11 @@ export default defineConfig({
           name: "integration",
           include: ["test/integration/**/*.test.ts"],
           globalSetup: ["test/setup/global-stack.ts"],
+          // Each worker keeps its workerd and the Worker's imported modules from file to file
+          // (isolated, every file started a workerd and imported the Worker anew: ~3 s a file,
+          // a third of the run). Files share the stack's Postgres and Redis either way, so a test
+          // asserts only on what it created (its own users, markets, keys, limits).
+          isolate: false,
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
