@@ -5,10 +5,10 @@ import { defineConfig } from "vitest/config";
 // workerd against the real local stack that globalSetup starts; end-to-end against `wrangler dev`.
 export default defineConfig({
   test: {
-    // Three files at a time, whichever projects they belong to (vitest's default on this 2-core CI
-    // is one): much of a file's time is waiting (Postgres, sockets, a rate-limit window, a timer),
-    // which the other files fill. docs/development.md#how-the-suite-runs.
-    maxWorkers: 3,
+    // Two files at a time, one per core of CI's machine (vitest's default there is one): a file's
+    // waits (Postgres, sockets, a rate-limit window, a timer) no longer idle the machine, and a
+    // third file would only share the cores. docs/development.md#how-the-suite-runs.
+    maxWorkers: 2,
     projects: [
       {
         test: {
@@ -47,6 +47,9 @@ export default defineConfig({
           name: "e2e",
           include: ["test/e2e/**/*.test.ts"],
           environment: "node",
+          // One at a time, after the other projects: each file starts a whole exchange (a stack,
+          // a Worker, a browser) and some time it ("answers /ready within 60 s").
+          maxWorkers: 1,
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },
