@@ -18,6 +18,14 @@ const LOCK_TIMEOUT_MS = 10_000;
  * (./lock-line.ts: one connection, in order).
  */
 const PIPELINE_DEPTH = 2;
+/**
+ * A group taken while another lock is out holds at least this many commands; fewer wait for that
+ * lock's answer and join the group taken then. Each lock has a fixed cost (about 2 ms of Postgres
+ * CPU for `place_orders`, a round trip and a storage commit in the object) that only its group
+ * shares: a second lock for a few REST orders made groups smaller and every order dearer, while
+ * socket loads, whose queue is deep, still pipeline.
+ */
+const MIN_PIPELINED = 16;
 
 export interface IntakeStep {
   command: MarketCommand;
@@ -122,12 +130,15 @@ interface Flush {
  *
  * Up to `depth` groups' locks are out at once, on one connection: Postgres runs them in the
  * order they were asked for, and the groups run in that order whatever order their answers are
- * read in (docs/decisions/0017-locks-queued-on-one-connection.md). A lock left unaccounted lowers the
+ * read in (docs/decisions/0017-locks-queued-on-one-connection.md). Behind a lock out, only a
+ * group of `minPipelined` commands or more leaves (docs/decisions/0018-second-lock-only-for-a-full-group.md). A lock left unaccounted lowers the
  * fence; the groups whose locks were out behind it still run on their own outcomes but keep no
  * mark, and the raise waits until none is out and the last of them ran.
  */
 export class OrderIntake {
   private readonly queue: Waiting[] = [];
+  /** Commands in `queue`. */
+  private queued = 0;
   /** Groups taken, in arrival order, not yet run: the first one's lock left first. */
   private readonly taken: Flush[] = [];
   private draining = false;
@@ -142,14 +153,18 @@ export class OrderIntake {
     private readonly host: IntakeHost,
     /** Locks out at once; further calls queue for the next group. */
     private readonly depth = PIPELINE_DEPTH,
+    /** Commands a group taken while another lock is out must hold (`MIN_PIPELINED`). */
+    private readonly minPipelined = MIN_PIPELINED,
   ) {}
 
   submit(commands: readonly MarketCommand[]): Promise<CommandResult[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ commands, at: Date.now(), resolve, reject });
-      // With `depth` locks out the drain takes the queue once the first is answered: no turn to
-      // schedule (one per socket frame was a tenth of order.place's own cost).
-      if (this.scheduled || (this.draining && this.taken.length >= this.depth)) return;
+      this.queued += commands.length;
+      // With `depth` locks out, or one out and too few queued to follow it, the drain takes the
+      // queue once the first is answered: no turn to schedule (one per socket frame was a tenth
+      // of order.place's own cost).
+      if (this.scheduled || (this.draining && this.waitsForDrain())) return;
       this.scheduled = true;
       // A microtask later: calls delivered in the same turn join one group.
       queueMicrotask(() => {
@@ -162,14 +177,22 @@ export class OrderIntake {
     });
   }
 
+  /** No group may be taken before the lock out is answered: `depth` out, or too few queued. */
+  private waitsForDrain(): boolean {
+    const out = this.taken.length;
+    return out >= this.depth || (out > 0 && this.queued < this.minPipelined);
+  }
+
   /**
    * Takes everything queued as the next group and starts its lock, when one may leave now: fewer
    * than `depth` locks out, and no raise of the fence pending while earlier groups are out (a
    * raise waits for them: what it reads must be final). True when a lock was started.
    */
   private take(): boolean {
-    if (!this.queue.length || this.taken.length >= this.depth) return false;
+    if (!this.queue.length || this.waitsForDrain()) return false;
+    // Behind a lock out, no raise of the fence pending.
     if (this.taken.length && this.host.fundsRequired() && !this.host.fence()) return false;
+    this.queued = 0;
     const flush = this.prepare(this.queue.splice(0));
     this.taken.push(flush);
     return flush.toLock.length > 0;

@@ -98,7 +98,7 @@ const cancel = (id: string) => ({ kind: "cancel", orderId: id, userId: "u" });
 describe("OrderIntake: several groups taken, their locks out or queued at once", () => {
   it("keeps at most `depth` locks out, and runs the groups in arrival order whatever order their locks answer in", async () => {
     const m = market();
-    const intake = new OrderIntake(m.host, 2);
+    const intake = new OrderIntake(m.host, 2, 1);
     const a = intake.submit([place("a")] as never);
     await settle(); // the fence is raised, the first lock leaves
     const b = intake.submit([place("b")] as never);
@@ -121,7 +121,7 @@ describe("OrderIntake: several groups taken, their locks out or queued at once",
 
   it("a cancel right behind its placement runs after it, while both groups' locks are out", async () => {
     const m = market();
-    const intake = new OrderIntake(m.host, 2);
+    const intake = new OrderIntake(m.host, 2, 1);
     const placed = intake.submit([place("p")] as never);
     await settle();
     const cancelled = intake.submit([cancel("p")] as never);
@@ -139,7 +139,7 @@ describe("OrderIntake: several groups taken, their locks out or queued at once",
 
   it("a lock unanswered among several out: its group refused, the groups behind it run without a mark, and the fence is raised from the old mark once none is out", async () => {
     const m = market();
-    const intake = new OrderIntake(m.host, 2);
+    const intake = new OrderIntake(m.host, 2, 1);
     const a = intake.submit([place("a")] as never);
     await settle();
     m.answer(0, 10);
@@ -164,6 +164,32 @@ describe("OrderIntake: several groups taken, their locks out or queued at once",
     m.answer(3, 40);
     expect(await d).toEqual([{ ok: true }]);
     expect(m.log.at(-1)).toBe("run d mark 40"); // after the raise, marks are kept again
+  });
+
+  it("behind a lock out, only a group of at least `minPipelined` commands leaves; fewer wait and join the next group", async () => {
+    const m = market();
+    const intake = new OrderIntake(m.host, 2, 3);
+    const a = intake.submit([place("a")] as never);
+    await settle();
+    const b = intake.submit([place("b")] as never);
+    const c = intake.submit([place("c")] as never);
+    await settle();
+    expect(m.log).toEqual(["raise after 0", "lock a@1"]); // b and c: two, below the three asked
+    const d = intake.submit([place("d")] as never);
+    await settle();
+    expect(m.log.slice(2)).toEqual(["lock b,c,d@1"]); // three queued: their lock leaves beside a's
+    const e = intake.submit([place("e")] as never);
+    await settle();
+    m.answer(0, 10);
+    await a;
+    // a answered: e alone still waits, behind b,c,d's lock; once that answers, e leaves alone.
+    expect(m.log.slice(3)).toEqual(["run a mark 10"]);
+    m.answer(1, 20);
+    await Promise.all([b, c, d]);
+    expect(m.log.slice(4)).toEqual(["lock e@1", "run b,c,d mark 20"]);
+    m.answer(2, 30);
+    await e;
+    expect(m.log.at(-1)).toBe("run e mark 30");
   });
 
   it("with depth 1 the next lock leaves only when the previous one answered (the old behaviour)", async () => {
@@ -204,7 +230,7 @@ describe("OrderIntake: several groups taken, their locks out or queued at once",
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     try {
       const m = market();
-      const intake = new OrderIntake(m.host, 2);
+      const intake = new OrderIntake(m.host, 2, 1);
       const a = intake.submit([place("a")] as never);
       await vi.advanceTimersByTimeAsync(0);
       const b = intake.submit([place("b")] as never);
