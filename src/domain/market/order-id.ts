@@ -6,20 +6,32 @@ let taken = 0;
 let lastMs = -Infinity;
 let seq = 0;
 
-/** Two lowercase hex digits per byte value. */
-const HEX = Array.from({ length: 256 }, (_, i) => (i + 0x100).toString(16).slice(1));
+/** The char code of each hex digit, lowercase. */
+const DIGIT = Array.from({ length: 16 }, (_, i) => i.toString(16).charCodeAt(0));
+const DASH = 0x2d;
 
-let prefixMs = NaN;
-let prefix = "";
+/**
+ * The id's 36 char codes, printed with one `String.fromCharCode`: the result is one flat string.
+ * Joined with `+` from its ~16 pieces it was a rope, which V8 flattens on the id's first hash
+ * (the market's `OrderIds.unbooked` lookup, ~2% of the object's thread at order.batch); building
+ * it flat is cheaper than flattening it later (micro-benchmark: ~230 against ~285 ns per id made
+ * and looked up in a Set). The first 14 (`xxxxxxxx-xxxx-`, 48 bits of milliseconds) are printed
+ * once per millisecond.
+ */
+const codes = new Array<number>(36).fill(DASH);
+let codesMs = NaN;
 
-/** `xxxxxxxx-xxxx-`: the id's 48 bits of milliseconds, printed once per millisecond. */
-function timePrefix(ms: number): string {
-  if (ms !== prefixMs) {
-    const hex = ms.toString(16).padStart(12, "0");
-    prefix = `${hex.slice(0, 8)}-${hex.slice(8)}-`;
-    prefixMs = ms;
-  }
-  return prefix;
+function printTime(ms: number): void {
+  if (ms === codesMs) return;
+  codesMs = ms;
+  const hex = ms.toString(16).padStart(12, "0");
+  for (let i = 0; i < 12; i++) codes[i < 8 ? i : i + 1] = hex.charCodeAt(i);
+}
+
+/** Two hex digits of byte `b` at `at`. */
+function printByte(at: number, b: number): void {
+  codes[at] = DIGIT[b >>> 4]!;
+  codes[at + 1] = DIGIT[b & 0x0f]!;
 }
 
 /**
@@ -50,19 +62,12 @@ export function newOrderId(): string {
     seq = (seq + 1) | 0;
     if (seq === 0) lastMs++;
   }
-  return (
-    timePrefix(lastMs) +
-    HEX[0x70 | ((seq >>> 28) & 0x0f)]! +
-    HEX[(seq >>> 20) & 0xff]! +
-    "-" +
-    HEX[0x80 | ((seq >>> 14) & 0x3f)]! +
-    HEX[(seq >>> 6) & 0xff]! +
-    "-" +
-    HEX[((seq << 2) & 0xff) | (pool[r + 10]! & 0x03)]! +
-    HEX[pool[r + 11]!]! +
-    HEX[pool[r + 12]!]! +
-    HEX[pool[r + 13]!]! +
-    HEX[pool[r + 14]!]! +
-    HEX[pool[r + 15]!]!
-  );
+  printTime(lastMs);
+  printByte(14, 0x70 | ((seq >>> 28) & 0x0f));
+  printByte(16, (seq >>> 20) & 0xff);
+  printByte(19, 0x80 | ((seq >>> 14) & 0x3f));
+  printByte(21, (seq >>> 6) & 0xff);
+  printByte(24, ((seq << 2) & 0xff) | (pool[r + 10]! & 0x03));
+  for (let i = 11; i < 16; i++) printByte(4 + 2 * i, pool[r + i]!);
+  return String.fromCharCode.apply(null, codes);
 }
