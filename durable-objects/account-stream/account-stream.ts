@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { constantTimeEqualStrings } from "../../src/lib/constant-time";
+import { webSocketUpgrade } from "../../src/lib/websocket-upgrade";
 import { LISTEN_KEY_TTL_MS, newListenKey } from "./listen-key";
 import { createRedis } from "../../src/http/resources";
 import { SOCKET_HEADER, USER_HEADER, type AccountEvent } from "./account-stream-protocol";
@@ -98,7 +99,7 @@ export class AccountStream extends DurableObject<Env> {
     // Before the client has the socket: from then on the relay forwards this user's events.
     this.listening(userId);
     await this.listeningWrites;
-    return new Response(null, { status: 101, webSocket: pair[0] });
+    return webSocketUpgrade(pair[0]);
   }
 
   /** Streams are one-way: what a client sends is ignored (pings are answered by the runtime). */

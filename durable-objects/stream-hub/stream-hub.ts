@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { withDatabase } from "../../src/db/client";
 import { describeError, Logger, parseLogLevel } from "../../src/lib/logger";
+import { webSocketUpgrade } from "../../src/lib/websocket-upgrade";
 import {
   errorReply,
   parseControl,
@@ -91,7 +92,7 @@ export class StreamHub extends DurableObject<Env> {
     const ws = pair[1];
     this.sockets.accept(ws, upgrade.combined);
     await this.subscribe(ws, upgrade.streams, null);
-    return new Response(null, { status: 101, webSocket: pair[0] });
+    return webSocketUpgrade(pair[0]);
   }
 
   override async webSocketMessage(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {

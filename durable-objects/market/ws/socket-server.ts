@@ -1,3 +1,4 @@
+import { webSocketUpgrade } from "../../../src/lib/websocket-upgrade";
 import type { KeptDatabase } from "../kept-database";
 import type { Market } from "../market";
 import type { ChannelSnapshots } from "./channel-snapshots";
@@ -18,15 +19,6 @@ import { authenticateToken } from "./socket-sessions";
 import type { Subscriptions } from "./subscriptions";
 
 type SubscriptionMessage = Extract<ClientMessage, { op: "subscribe" | "unsubscribe" }>;
-
-/**
- * The upgrade declines permessage-deflate. Left unsaid, the runtime accepts a client's offer
- * (`ws` and browsers offer it) and deflates every frame on the market's one thread, once per
- * socket, so a broadcast once per subscriber: 6-7% of workerd's CPU at socket order entry, for
- * acks of a few hundred bytes. The runtime takes this header as the server's preference and
- * agrees on the extensions both sides name: none (the header is not sent on).
- */
-const NO_COMPRESSION = { "Sec-WebSocket-Extensions": "x-no-compression" };
 
 /**
  * The market socket's server side: upgrades, then each inbound frame: ping, auth, order entry
@@ -54,7 +46,7 @@ export class SocketServer {
     const owner = socketOwner(request.headers.get(OWNER_HEADER));
     this.subs.accept(pair[1], m.symbol, owner);
     if (owner.principal) this.onAuthenticated();
-    return new Response(null, { status: 101, webSocket: pair[0], headers: NO_COMPRESSION });
+    return webSocketUpgrade(pair[0]);
   }
 
   async message(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {

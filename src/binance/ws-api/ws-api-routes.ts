@@ -2,6 +2,7 @@ import type { ExecutionContext as HonoExecutionContext } from "hono";
 import { z } from "@hono/zod-openapi";
 import { createBinanceRouter } from "../binance-router";
 import { requestMetadata } from "../../http/request-metadata";
+import { webSocketUpgrade } from "../../lib/websocket-upgrade";
 import { WsApiConnection, type Dispatch } from "./connection";
 
 /**
@@ -41,7 +42,7 @@ export function wsApiRoutes(
     });
     server.addEventListener("close", () => connection.close());
     server.addEventListener("error", () => connection.close());
-    return new Response(null, { status: 101, webSocket: client });
+    return webSocketUpgrade(client);
   });
   routes.openAPIRegistry.registerPath({
     method: "get",
