@@ -20,6 +20,7 @@ import {
 import type { Principal } from "../../../src/http/principal";
 import type { RequestMetadata } from "../../../src/http/request-metadata";
 import { AppError, ErrorCode, forbidden, notFound, unauthorized } from "../../../src/lib/errors";
+import { frameRequestId } from "./frame-request-id";
 import type { OrderMessage } from "./protocol";
 
 /** What order entry needs of the market's object. */
@@ -74,7 +75,7 @@ export async function handleOrderMessage(
 ): Promise<OrderEntryReply> {
   try {
     const who = trading(principal);
-    const metadata = { ...client, requestId: crypto.randomUUID() };
+    const metadata = { ...client, requestId: frameRequestId() };
     const rules = host.rules();
     if (!rules) throw new AppError(404, ErrorCode.MARKET_NOT_FOUND, "This market is not configured");
     switch (msg.op) {
