@@ -37,12 +37,19 @@ export function defaultOrderLimits(env: {
   };
 }
 
-/** The first set value of each limit, most specific first (API key, account, exchange). */
+/**
+ * The first set value of each limit, most specific first (API key, account, exchange). Read per
+ * placement by the market's object, so a plain loop (no arrays or closures per call).
+ */
 export function effectiveOrderLimits(
   defaults: OrderLimits,
   ...overrides: (OrderLimitOverrides | null | undefined)[]
 ): OrderLimits {
-  const pick = (key: keyof OrderLimits) =>
-    overrides.map((o) => o?.[key]).find((v): v is number => typeof v === "number") ?? defaults[key];
-  return { per10s: pick("per10s"), perDay: pick("perDay") };
+  let per10s: number | null | undefined;
+  let perDay: number | null | undefined;
+  for (const o of overrides) {
+    per10s ??= o?.per10s;
+    perDay ??= o?.perDay;
+  }
+  return { per10s: per10s ?? defaults.per10s, perDay: perDay ?? defaults.perDay };
 }

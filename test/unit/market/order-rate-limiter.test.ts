@@ -60,4 +60,21 @@ describe("OrderRateLimiter", () => {
       perDay: 1_000,
     });
   });
+
+  it("takes each limit from the first level that sets it, whatever levels are given", () => {
+    const limit = fc.option(fc.integer({ min: 1, max: 1_000_000 }), { nil: undefined });
+    const level = fc.option(fc.record({ per10s: fc.oneof(limit, fc.constant(null)), perDay: limit }), {
+      nil: undefined,
+    });
+    fc.assert(
+      fc.property(fc.array(level, { maxLength: 4 }), (levels) => {
+        const first = (key: "per10s" | "perDay") =>
+          levels.find((l) => l?.[key] != null)?.[key] ?? DEFAULTS[key];
+        expect(effectiveOrderLimits(DEFAULTS, ...levels)).toEqual({
+          per10s: first("per10s"),
+          perDay: first("perDay"),
+        });
+      }),
+    );
+  });
 });
