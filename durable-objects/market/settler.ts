@@ -30,7 +30,13 @@ const RETRY_MS = [100, 500, 2_000, 10_000];
 /**
  * The settler's connections write a statement inside the call, not on the driver's zero timer:
  * a group's storage writes made in that turn would hold it at workerd's output gate until they
- * are durable. Safe on a pooled connection, which never has two statements out (decisions/0017).
+ * are durable. Only on an idle open connection: a pool that must open one writes the statement
+ * once connected, later (as does a transaction, after its BEGIN). Safe on a pooled connection,
+ * which never has two statements out (decisions/0017). The exception is login: with
+ * `pipelineConnect: "password"` (src/db/client.ts) the first statement goes out with the startup
+ * and password messages, before Postgres has answered them. Safe too: Postgres reads a
+ * connection's messages in order and runs the statement only once the login succeeded; a failed
+ * login closes the connection, the statement never run, and the caller gets the error.
  * Set before the connection opens (set after, the pipelined startup breaks).
  */
 class UncoalescedClient extends Client {

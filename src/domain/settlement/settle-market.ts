@@ -231,9 +231,10 @@ const fallbackLog = new Logger("info", { component: "settlement" });
 
 /**
  * Drains a market's settlement outbox: read a batch after the Postgres cursor, apply it in one
- * transaction, acknowledge it only after commit, until the outbox is empty. A crash before the
- * commit leaves the entries in the outbox; a crash between commit and acknowledgement leaves
- * them too, and the cursor makes their second application a no-op. An entry that breaks an
+ * transaction, acknowledge it only after commit (once the next batch's statement is out), until
+ * the outbox is empty. A crash before the commit leaves the entries in the outbox; a crash
+ * between commit and acknowledgement leaves them too, and the cursor makes their second
+ * application a no-op. An entry that breaks an
  * invariant is quarantined and the rest settles on (`applyIsolating`).
  *
  * Concurrent settlers of one market do not queue: one that finds the cursor locked returns at
@@ -258,11 +259,24 @@ export async function settleMarket(
   // The last batch's acknowledgement (a write to the object's storage), made once the next
   // batch's statement is out: made before it, workerd's output gate would hold that statement
   // until the write is durable, a storage commit in the path of every batch but the first.
+  // Deferring it is safe: the cursor, committed with the batch, is what skips the batch's
+  // entries; an acknowledgement only deletes entries the cursor already skips. So a failed one
+  // is logged, not thrown: thrown, the caller would drop its connection under the next
+  // statement, which may be committing.
   let unacknowledged: { seq: number; epoch?: string } | undefined;
   const acknowledge = async () => {
     const ack = unacknowledged;
     unacknowledged = undefined;
-    if (ack) await book.ackOutbox(ack.seq, ack.epoch);
+    if (!ack) return;
+    try {
+      await book.ackOutbox(ack.seq, ack.epoch);
+    } catch (err) {
+      log.warn("settlement acknowledgement failed; the next one covers it", {
+        market: rules.symbol,
+        upto_seq: ack.seq,
+        ...describeError(err),
+      });
+    }
   };
   while (result.batches < maxBatches) {
     result.lastSeq = afterSeq;
@@ -288,9 +302,18 @@ export async function settleMarket(
       const page = { entries, epoch: epochOfEntries(entries) };
       applying = applyPage(settling, page, () => entries, afterSeq);
     }
-    // The statement is written within the call's microtasks (the object's settler does not
-    // coalesce its writes): a timer turn later, the acknowledgement no longer holds it.
-    const [applied] = await Promise.all([applying, unacknowledged && nextTurn().then(acknowledge)]);
+    // The object's settler writes the statement within the call's microtasks when its pool has
+    // an idle connection (it does not coalesce its writes): a timer turn later, the
+    // acknowledgement no longer holds it. A pool that must first open a connection, or the
+    // planner's fallback (`db.transaction`: BEGIN first), writes it later, so it still waits
+    // for the acknowledgement to be durable.
+    const acknowledging = unacknowledged && nextTurn().then(acknowledge);
+    let applied;
+    try {
+      applied = await applying;
+    } finally {
+      await acknowledging;
+    }
     const advanced = applied.lastSeq > afterSeq;
     if (advanced) {
       await options.afterCommit?.(applied.lastSeq);
