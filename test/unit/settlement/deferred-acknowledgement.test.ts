@@ -7,7 +7,7 @@ import { Logger, type LogFields } from "../../../src/lib/logger";
 import { BTC_USDT as rules } from "../trading/fixtures";
 
 /** A statement's time in the fake database: longer than the timer turn the acknowledgement waits. */
-const STATEMENT_MS = 5;
+const STATEMENT_MS = 10;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Keeps its warnings (a failed acknowledgement is logged, not thrown). */
