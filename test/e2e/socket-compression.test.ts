@@ -1,3 +1,4 @@
+import { connect } from "node:net";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorkerUnderTest, type WorkerUnderTest } from "../../bench/lib/worker-under-test";
@@ -64,6 +65,51 @@ describe("sockets decline permessage-deflate", () => {
     },
     30_000,
   );
+
+  // RFC 6455 4.1: a client fails the connection when the 101 names an extension it did not
+  // offer, so the header the upgrade sets must never reach the wire.
+  it("a client offering nothing is served, and no 101 names an extension", async () => {
+    const ws = new WebSocket(`${worker.base.replace("http", "ws")}/api/v1/ws?market=BTC-USDT`, {
+      perMessageDeflate: false,
+    });
+    await new Promise<void>((resolve, reject) => {
+      ws.once("open", () => resolve());
+      ws.once("error", reject);
+    });
+    expect(await ask(ws, { op: "ping", id: 2 })).toMatchObject({ type: "pong", id: 2 });
+    ws.close();
+
+    const { hostname, port } = new URL(worker.base);
+    const head = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () =>
+        socket.write(
+          [
+            "GET /api/v1/ws?market=BTC-USDT HTTP/1.1",
+            `Host: ${hostname}:${port}`,
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+            "Sec-WebSocket-Version: 13",
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits",
+            "",
+            "",
+          ].join("\r\n"),
+        ),
+      );
+      let got = "";
+      socket.on("data", (chunk) => {
+        got += chunk.toString("latin1");
+        const end = got.indexOf("\r\n\r\n");
+        if (end >= 0) {
+          socket.destroy();
+          resolve(got.slice(0, end));
+        }
+      });
+      socket.once("error", reject);
+    });
+    expect(head).toMatch(/^HTTP\/1\.1 101 /);
+    expect(head.toLowerCase()).not.toContain("sec-websocket-extensions");
+  }, 30_000);
 
   it("the user data stream: declined", async () => {
     const db = openNodeDatabase(worker.info.databaseUrl, worker.info.neonWsProxy);
