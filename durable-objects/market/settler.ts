@@ -11,6 +11,7 @@ import {
   type ReadPages,
   type SettleOptions,
 } from "../../src/domain/settlement/settle-market";
+import { SettlementEpochError } from "../../src/domain/settlement/settlement-errors";
 import type { MarketRules } from "../../src/domain/market/market-rules";
 
 /** Batches per round; a round that used them all goes again at once. */
@@ -56,8 +57,9 @@ class UncoalescedClient extends Client {
  * on the market's cursor row. The object's connections live as long as the object (workerd binds
  * an object's I/O to the object, not to one request), and there is one settler per market.
  *
- * One round at a time; a kick during a round asks for another. Failures back off and retry;
- * an evicted object loses its timer, and the cron settles whatever is left.
+ * One round at a time; a kick during a round asks for another. Failures back off and retry
+ * (not a refused reset storage, which only a person can resolve); an evicted object loses its
+ * timer, and the cron settles whatever is left.
  */
 export class ObjectSettler {
   private opened?: { db: Database; pool: Pool };
@@ -180,6 +182,16 @@ export class ObjectSettler {
     } catch (err) {
       this.failures++;
       const fields = { attempt: this.failures, ...describeError(err) };
+      if (err instanceof SettlementEpochError) {
+        // The book's storage was reset: no retry can pass until a person decides what its fills
+        // are worth, and one every 10 s only repeated the error for as long as the object lived.
+        // The next fill's kick and the cron try again.
+        this.log.error(
+          "settlement refused (order book storage reset); not retried until the next fill",
+          fields,
+        );
+        return;
+      }
       if (this.failures >= FAILURES_TO_ALERT) this.log.error("settlement keeps failing; retrying", fields);
       else this.log.warn("settlement failed; retrying", fields);
       // The connection may be what broke: start from a fresh Pool next time.
