@@ -3,21 +3,16 @@ import { describe, expect, it, vi } from "vitest";
 import type { MarketRules } from "../../../src/domain/market/market-rules";
 import { SettlementEpochError } from "../../../src/domain/settlement/settlement-errors";
 import { ObjectSettler } from "../../../durable-objects/market/settler";
+import { fakeOutboxSource } from "./fake-outbox-source";
 
 describe("the object settler of a book whose storage was reset", () => {
   it("does not retry the refusal on its own timer; the next kick tries again, and other failures still retry", async () => {
     let reads = 0;
     let failure: Error = new SettlementEpochError("the order book's epoch b is not the cursor's a");
-    const source = {
-      readOutbox: async () => ({ entries: [] }),
-      ackOutbox: async () => 0,
-      publishBalances: async () => {},
-      backlog: () => 0,
-      readPages: async () => {
-        reads++;
-        throw failure;
-      },
-    };
+    const source = fakeOutboxSource(async () => {
+      reads++;
+      throw failure;
+    });
     const rules = { symbol: `RESET-${crypto.randomUUID().slice(0, 8)}` } as MarketRules;
     let enabled = true;
     const settler = new ObjectSettler(

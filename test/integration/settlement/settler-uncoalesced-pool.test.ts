@@ -4,6 +4,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { Database } from "../../../src/db/client";
 import type { MarketRules } from "../../../src/domain/market/market-rules";
 import { ObjectSettler } from "../../../durable-objects/market/settler";
+import { fakeOutboxSource } from "./fake-outbox-source";
 
 /** What the test reaches inside the settler: its database and the Pool under it. */
 interface Inside {
@@ -45,16 +46,10 @@ describe("the object settler's Pool", () => {
   it("opens every connection with coalesceWrites false, also the Pool that replaces one after a failed round", async () => {
     let enabled = true;
     let failing = false;
-    const source = {
-      readOutbox: async () => ({ entries: [] }),
-      ackOutbox: async () => 0,
-      publishBalances: async () => {},
-      backlog: () => 0,
-      readPages: async () => {
-        if (failing) throw new Error("the round fails");
-        return null;
-      },
-    };
+    const source = fakeOutboxSource(async () => {
+      if (failing) throw new Error("the round fails");
+      return null;
+    });
     const rules = { symbol: `POOL-${crypto.randomUUID().slice(0, 8)}` } as MarketRules;
     const settler = new ObjectSettler(
       env,
