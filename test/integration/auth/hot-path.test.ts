@@ -15,8 +15,9 @@ function recordRedisCalls(): string[] {
   globalThis.fetch = ((input: RequestInfo | URL, init?: RequestInit) => {
     const url = input instanceof Request ? input.url : String(input);
     const body = String(init?.body ?? "");
-    // The login's event relay may still be publishing (XADD) in the background: not ours.
-    if (url.startsWith(env.UPSTASH_REDIS_REST_URL) && !/"xadd"/i.test(body)) calls.push(body);
+    // The login's event relay may still be publishing (XADD, as a command or inside its
+    // script) in the background: not ours.
+    if (url.startsWith(env.UPSTASH_REDIS_REST_URL) && !/\bxadd\b/i.test(body)) calls.push(body);
     return original(input as RequestInfo, init);
   }) as typeof fetch;
   return calls;
