@@ -1,17 +1,21 @@
 import { SELF } from "cloudflare:test";
+import { randomIp } from "../auth/helpers";
 import { WsClient, type Frame } from "../market/ws-client";
 import { ok, type BinanceClient } from "./helpers";
 
-/** A user-stream request: the API key in `X-MBX-APIKEY`, no signature (Binance's USER_STREAM). */
+/**
+ * A user-stream request: the API key in `X-MBX-APIKEY`, no signature (Binance's USER_STREAM).
+ * From its own IP unless given one: the default IP's weight is shared by every file's requests.
+ */
 export function userStream(
   method: string,
   key: string | null,
   params: Record<string, string> = {},
-  ip?: string,
+  ip = randomIp(),
 ) {
   const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
   if (key !== null) headers["x-mbx-apikey"] = key;
-  if (ip) headers["cf-connecting-ip"] = ip;
+  headers["cf-connecting-ip"] = ip;
   return SELF.fetch("http://x/api/v3/userDataStream", {
     method,
     headers,
