@@ -38,6 +38,10 @@ export default defineConfig({
           // a third of the run). Files share the stack's Postgres and Redis either way, so a test
           // asserts only on what it created (its own users, markets, keys, limits).
           isolate: false,
+          // One workerd: the event relay publishes every market's events from one Postgres table,
+          // and a second workerd's relay would hand them to its own copies of the objects (no
+          // sockets there), so a test could miss its frames. Unit files use the other core.
+          maxWorkers: 1,
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
