@@ -40,8 +40,10 @@ export default defineConfig({
           isolate: false,
           // One workerd: the event relay publishes every market's events from one Postgres table,
           // and a second workerd's relay would hand them to its own copies of the objects (no
-          // sockets there), so a test could miss its frames. Unit files use the other core.
+          // sockets there), so a test could miss its frames. Its own group (vitest runs a group
+          // of one worker apart), after the unit files.
           maxWorkers: 1,
+          sequence: { groupOrder: 1 },
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
