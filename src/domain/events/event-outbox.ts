@@ -220,7 +220,7 @@ async function relayUnderLock(
           .set({ attempts: sql`${table.attempts} + 1`, lastError: String(failure).slice(0, 500) })
           .where(eq(table.id, BigInt(stuck.id)));
         // Keep per-stream order: stop at the first failure, the cron retries.
-        const failed = pending.slice(delivered).reduce((n, row) => n + (row.page_events ?? 1), 0);
+        const failed = eventCount(pending.slice(delivered));
         return { published, failed };
       }
       // A read short of `limit` held every row pending when it ran: reading again would find only
@@ -255,7 +255,12 @@ export function pendingRows(limit: number): SQL {
  * table's own read or the union may have cut there) or `limit` events (the event bound cut).
  */
 export function filledRead(rows: readonly Pick<PendingRow, "page_events">[], limit: number): boolean {
-  return rows.length >= limit || rows.reduce((n, row) => n + (row.page_events ?? 1), 0) >= limit;
+  return rows.length >= limit || eventCount(rows) >= limit;
+}
+
+/** The events `rows` carry: a page row its `page_events`, any other row one. */
+function eventCount(rows: readonly Pick<PendingRow, "page_events">[]): number {
+  return rows.reduce((n, row) => n + (row.page_events ?? 1), 0);
 }
 
 /** Marks delivered rows published, in whichever table each lives: one statement. */
