@@ -2,6 +2,7 @@ import { Client, type QueryResult } from "@neondatabase/serverless";
 import { NeonDatabase, NeonSession } from "drizzle-orm/neon-serverless";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { configureNeon, type Database, type DatabaseConfig } from "../../src/db/client";
+import { isPostgresReply } from "../../src/db/pg-errors";
 
 const dialect = new PgDialect();
 
@@ -131,13 +132,4 @@ export class LockLine {
       },
     };
   }
-}
-
-/** An ErrorResponse from Postgres (a SQLSTATE and a severity), possibly wrapped by drizzle in `cause`. */
-function isPostgresReply(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const { code, severity } = e as { code?: unknown; severity?: unknown };
-    if (typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) && typeof severity === "string") return true;
-  }
-  return false;
 }

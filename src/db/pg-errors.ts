@@ -4,13 +4,32 @@
  * `code` is an exact SQLSTATE ("23505") or a pattern (/^2[23]/: data and integrity classes).
  */
 export function isPgError(err: unknown, code: string | RegExp, constraint?: string): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const pg = e as { code?: unknown; constraint?: unknown };
+  for (const pg of causes(err)) {
     if (typeof pg.code !== "string") continue;
     const codeMatches = typeof code === "string" ? pg.code === code : code.test(pg.code);
     if (codeMatches && (constraint === undefined || pg.constraint === constraint)) return true;
   }
   return false;
+}
+
+/**
+ * Whether Postgres itself answered with this error (an ErrorResponse: a SQLSTATE and a severity),
+ * not the connection (a Node error such as EPIPE has a code too, but no severity).
+ */
+export function isPostgresReply(err: unknown): boolean {
+  for (const pg of causes(err)) {
+    if (typeof pg.code === "string" && /^[0-9A-Z]{5}$/.test(pg.code) && typeof pg.severity === "string") {
+      return true;
+    }
+  }
+  return false;
+}
+
+/** `err` and the errors in its `cause` chain, with the fields the drivers put on Postgres' errors. */
+function* causes(
+  err: unknown,
+): Generator<Error & { code?: unknown; constraint?: unknown; severity?: unknown }> {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) yield e;
 }
 
 /** SQLSTATEs the code names (https://www.postgresql.org/docs/current/errcodes-appendix.html). */
