@@ -27,13 +27,33 @@ function readStat(pid: string): ProcStat | undefined {
   }
 }
 
+/**
+ * Where the machine's CPU goes, by process: `workerd` (one JavaScript thread, the first limit of
+ * a Worker's req/s), `postgres` (its backends: the funds lock, settlement, the Worker's
+ * queries), `pgbouncer`, `redis` (redis-server), `stack` (the stack's Node supervisor: the Neon
+ * WebSocket proxy, the Neon HTTP endpoint, the Upstash shim), `bench` (this process: the load's
+ * own client) and `other` (anything else under it).
+ */
+export const CPU_GROUPS = ["workerd", "postgres", "pgbouncer", "redis", "stack", "bench", "other"] as const;
+export type CpuGroup = (typeof CPU_GROUPS)[number];
+
+const GROUP_OF_COMM: Record<string, CpuGroup> = {
+  workerd: "workerd",
+  postgres: "postgres",
+  pgbouncer: "pgbouncer",
+  "redis-server": "redis",
+  node: "stack",
+};
+
 export interface TreeCpu {
   /** Milliseconds of CPU used so far by the whole tree. */
   total: number;
-  /** …of which by workerd: one JavaScript thread, the first limit of a Worker's req/s. */
+  /** …of which by workerd. */
   workerd: number;
-  /** …of which by Postgres (its backends: the funds lock, settlement, the Worker's queries). */
+  /** …of which by Postgres. */
   postgres: number;
+  /** …by group (the two above included). */
+  groups: Record<CpuGroup, number>;
 }
 
 /** CPU used so far by this process tree. */
@@ -47,17 +67,28 @@ export function treeCpuMs(root = process.pid): TreeCpu | undefined {
   const stats = entries.map(readStat).filter((s): s is ProcStat => s !== undefined);
   const children = new Map<number, ProcStat[]>();
   for (const stat of stats) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), stat]);
-  let ticks = readStat(String(root))?.ticks ?? 0;
-  let workerd = 0;
-  let postgres = 0;
+  const groups = Object.fromEntries(CPU_GROUPS.map((g) => [g, 0])) as Record<CpuGroup, number>;
+  const ms = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
+  groups.bench = ms(readStat(String(root))?.ticks ?? 0);
   const queue = [...(children.get(root) ?? [])];
   while (queue.length > 0) {
     const stat = queue.pop()!;
-    ticks += stat.ticks;
-    if (stat.comm === "workerd") workerd += stat.ticks;
-    if (stat.comm === "postgres") postgres += stat.ticks;
+    groups[GROUP_OF_COMM[stat.comm] ?? "other"] += ms(stat.ticks);
     queue.push(...(children.get(stat.pid) ?? []));
   }
-  const ms = (n: number) => (n * 1000) / TICKS_PER_SECOND;
-  return { total: ms(ticks), workerd: ms(workerd), postgres: ms(postgres) };
+  const total = CPU_GROUPS.reduce((sum, g) => sum + groups[g], 0);
+  return { total, workerd: groups.workerd, postgres: groups.postgres, groups };
+}
+
+/** CPU per request between two readings of the tree: the figures of `LoadFigures`. */
+export function cpuPerRequest(start: TreeCpu, end: TreeCpu, requests: number) {
+  const per = (a: number, b: number) => (b - a) / requests;
+  return {
+    cpuMsPerRequest: per(start.total, end.total),
+    workerdCpuMsPerRequest: per(start.workerd, end.workerd),
+    postgresCpuMsPerRequest: per(start.postgres, end.postgres),
+    cpuByGroupMsPerRequest: Object.fromEntries(
+      CPU_GROUPS.map((g) => [g, per(start.groups[g], end.groups[g])]),
+    ) as Record<CpuGroup, number>,
+  };
 }

@@ -1,5 +1,5 @@
 import { Agent, request } from "undici";
-import { treeCpuMs, type TreeCpu } from "./cpu";
+import { cpuPerRequest, treeCpuMs, type CpuGroup, type TreeCpu } from "./cpu";
 
 /** Latency figures of one scenario, in milliseconds. */
 export interface LoadFigures {
@@ -19,6 +19,8 @@ export interface LoadFigures {
   workerdCpuMsPerRequest?: number;
   /** The part of it spent in Postgres (all its processes). */
   postgresCpuMsPerRequest?: number;
+  /** All of it by process group (./cpu.ts). */
+  cpuByGroupMsPerRequest?: Record<CpuGroup, number>;
 }
 
 export function percentile(sorted: number[], p: number): number {
@@ -96,9 +98,7 @@ export async function closedLoop(
   const figures = summarize(samples, errors, seconds);
   const measured = samples.length + errors;
   if (cpuAtStart !== undefined && cpuAtEnd !== undefined && measured > 0) {
-    figures.cpuMsPerRequest = (cpuAtEnd.total - cpuAtStart.total) / measured;
-    figures.workerdCpuMsPerRequest = (cpuAtEnd.workerd - cpuAtStart.workerd) / measured;
-    figures.postgresCpuMsPerRequest = (cpuAtEnd.postgres - cpuAtStart.postgres) / measured;
+    Object.assign(figures, cpuPerRequest(cpuAtStart, cpuAtEnd, measured));
   }
   return figures;
 }

@@ -27,6 +27,7 @@ import { openNodeDatabase } from "../../scripts/lib/node-database";
 import { users } from "../../src/db/schema";
 import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../src/domain/ledger/ledger";
 import { reconcile } from "../../src/services/reconciliation";
+import { CPU_GROUPS } from "../auth/cpu";
 import { closedLoop, type Call, type LoadFigures } from "../auth/load";
 import { mulberry32 } from "../engine/prng";
 import { BENCH_ADMIN, startWorkerUnderTest } from "../lib/worker-under-test";
@@ -67,6 +68,13 @@ const row = (name: string, f: LoadFigures | undefined, perRequest = 1) =>
   f
     ? `| ${name} | ${ms(f.p50)} | ${ms(f.p95)} | ${ms(f.p99)} | ${f.rps.toFixed(0)} | ${(f.rps * perRequest).toFixed(0)} | ${f.requests} | ${f.errors} | ${cpuPerOrder(f.workerdCpuMsPerRequest, perRequest)} | ${cpuPerOrder(f.postgresCpuMsPerRequest, perRequest)} |`
     : `| ${name} | not run |`;
+/** The machine's CPU per order by process group: at 10,000 orders/s two cores give 200 µs. */
+const cpuRow = (name: string, f: LoadFigures | undefined, perRequest = 1) => {
+  const groups = f?.cpuByGroupMsPerRequest;
+  if (!f || !groups) return `| ${name} | not run |`;
+  const cells = [f.cpuMsPerRequest, ...CPU_GROUPS.map((g) => groups[g])];
+  return `| ${name} | ${cells.map((c) => cpuPerOrder(c, perRequest)).join(" | ")} |`;
+};
 const met = (ok: boolean) => (ok ? "met" : "MISSED");
 
 /** A limit order around the mid: buys at mid−3..mid+2 ticks, sells at mid−2..mid+3, half cross. */
@@ -293,6 +301,16 @@ async function main() {
           socketDeep?.figures,
           WS_BATCH,
         ),
+        "",
+        "The machine's CPU per order by process, µs (2 cores at 10,000 orders/s leave 200 µs an order for all of it; stack: its Node supervisor, i.e. the Neon WebSocket proxy, the Neon HTTP endpoint and the Upstash shim; bench: this process, the load's client):",
+        "",
+        `| load | all | ${CPU_GROUPS.join(" | ")} |`,
+        `| --- | ${CPU_GROUPS.map(() => "---:").join(" | ")} | ---: |`,
+        cpuRow("POST /api/v1/orders", rest?.figures),
+        cpuRow(`POST /api/v1/orders/batch (${BATCH} a request)`, batch?.figures, BATCH),
+        cpuRow("WebSocket order.place", socket?.figures),
+        cpuRow(`WebSocket order.batch (${WS_BATCH} a frame)`, socketBatch?.figures, WS_BATCH),
+        cpuRow("WebSocket saturation", socketDeep?.figures, WS_BATCH),
         "",
         "The market object's order groups (mean; `queue` per call, the rest per group; durable-objects/market/metrics.ts):",
         "",

@@ -1,5 +1,5 @@
 import WebSocket from "ws";
-import { treeCpuMs, type TreeCpu } from "../auth/cpu";
+import { cpuPerRequest, treeCpuMs, type TreeCpu } from "../auth/cpu";
 import { summarize, type LoadFigures } from "../auth/load";
 
 export interface SocketLoad {
@@ -95,9 +95,7 @@ export async function socketLoad(load: SocketLoad): Promise<LoadFigures & { firs
   // CPU per frame over the measured window (the whole run's processes, and workerd's part).
   const frames = samples.length + errors;
   if (cpuAtStart && cpuAtEnd && frames > 0) {
-    figures.cpuMsPerRequest = (cpuAtEnd.total - cpuAtStart.total) / frames;
-    figures.workerdCpuMsPerRequest = (cpuAtEnd.workerd - cpuAtStart.workerd) / frames;
-    figures.postgresCpuMsPerRequest = (cpuAtEnd.postgres - cpuAtStart.postgres) / frames;
+    Object.assign(figures, cpuPerRequest(cpuAtStart, cpuAtEnd, frames));
   }
   return { ...figures, ...(firstError ? { firstError } : {}) };
 }
