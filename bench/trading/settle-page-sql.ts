@@ -14,9 +14,11 @@
 //     (auto_explain: those over BENCH_EXPLAIN_MIN_MS, default 1 ms, nested ones included; no per-node timing, which costs more than
 //     the nodes here).
 import { readFileSync } from "node:fs";
+import type { SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { OutboxEntry } from "../../src/domain/market/commands";
 import { newOrderId } from "../../src/domain/market/order-id";
+import { markPublished, pendingRows } from "../../src/domain/events/event-outbox";
 import { settlePageCall } from "../../src/domain/settlement/settle-page";
 import { median, sqlBench } from "../lib/sql-bench";
 
@@ -84,16 +86,17 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
     return entries;
   }
 
-  type Fn = { name: string; call: (entries: unknown[]) => { text: string; values: unknown[] } };
   const dialect = new PgDialect();
+  const sqlOf = (query: SQL) => {
+    const q = dialect.sqlToQuery(query);
+    return { text: q.sql, values: q.params };
+  };
+  type Fn = { name: string; call: (entries: unknown[]) => { text: string; values: unknown[] } };
   const rules = { symbol: MARKET, baseAsset: "BTC", quoteAsset: "USDT", baseDecimals: 8 };
   const functions: Fn[] = [
     {
       name: "settle_page",
-      call: (e) => {
-        const q = dialect.sqlToQuery(settlePageCall(rules, e as OutboxEntry[], null, true));
-        return { text: q.sql, values: q.params };
-      },
+      call: (e) => sqlOf(settlePageCall(rules, e as OutboxEntry[], null, true)),
     },
   ];
   if (BASELINE) {
@@ -121,27 +124,11 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
   async function relaySql(): Promise<number> {
     let rows = 0;
     for (;;) {
-      // As the relay reads both tables (src/domain/events/event-outbox.ts: pendingRows).
-      const { rows: pending } = await client.query<{ id: string; paged: boolean }>(
-        `select id::text as id, stream, envelope, page_events, paged from (
-           select r.*, sum(coalesce(r.page_events, 1)) over (order by r.id) - coalesce(r.page_events, 1) as before
-           from ((select id, stream, envelope::text as envelope, page_events, false as paged from event_outbox
-               where published_at is null order by id limit 500)
-             union all (select id, stream, envelope::text, page_events, true from event_pages
-               where published_at is null order by id limit 500)
-             order by id limit 500) r) p
-         where p.before < 500`,
-      );
+      // As the relay reads both tables and marks what it published (src/domain/events/event-outbox.ts).
+      const { rows: pending } = await client.query<{ id: string; paged: boolean }>(sqlOf(pendingRows(500)));
       if (pending.length === 0) return rows;
       rows += pending.length;
-      const ids = (paged: boolean) => pending.filter((r) => r.paged === paged).map((r) => r.id);
-      await client.query(
-        `with o as (update event_outbox set published_at = now(), attempts = attempts + 1
-           where id = any($1::bigint[]) and published_at is null)
-         update event_pages set published_at = now(), attempts = attempts + 1
-           where id = any($2::bigint[]) and published_at is null`,
-        [ids(false), ids(true)],
-      );
+      await client.query(sqlOf(markPublished(pending)));
     }
   }
 

