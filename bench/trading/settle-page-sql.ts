@@ -3,13 +3,17 @@
 // the market object's settler calls it (src/domain/settlement/settle-page.ts `settlePageCall`:
 // column arrays, migrations/0024): one call per page of N entries (BENCH_SIZES, default
 // 8,40,400,2000), BENCH_REPEAT times per size. A page is fills of resting makers by takers: per
-// trade the taker's acceptance, the trade and both orders' closing entries (4 entries). Prints
-// the backend's CPU per entry (/proc: what load on a shared machine leaves alone) for the call
+// trade the taker's acceptance, the trade and both orders' closing entries (4 entries), and
+// BENCH_RESTING (default 0) of the page's entries acceptances of orders that rest untouched (0.125
+// is the page of the trading benchmark's order.batch load: ~49 trades and ~28 resting acceptances,
+// 126 orders changed). Prints the backend's CPU per entry and per fill (/proc: what load on a
+// shared machine leaves alone) for the call
 // and for relaying its events (the relay's read and mark of event_outbox, Redis left out), the
 // server's execution time per call (EXPLAIN ANALYZE) and the events' rows.
 //   BENCH_BASELINE=<sql file>: also that file's `settle_page` (e.g. migrations/0021_…, which
 //     takes the page as one json array; before 0018 nested, as jsonb), alternating with the
-//     current one in the same run: compare by the ratio.
+//     current one in the same run: compare by the ratio. It runs with the current function's
+//     settings (0028: plan_cache_mode, jit), so that only the bodies differ.
 //   BENCH_EXPLAIN=<n>: last, one call of n entries with every statement's plan and time
 //     (auto_explain: those over BENCH_EXPLAIN_MIN_MS, default 1 ms, nested ones included; no per-node timing, which costs more than
 //     the nodes here).
@@ -25,6 +29,7 @@ import { median, sqlBench } from "../lib/sql-bench";
 const SIZES = (process.env.BENCH_SIZES ?? "8,40,400,2000").split(",").map(Number);
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 10);
 const TRADERS = Number(process.env.BENCH_TRADERS ?? 20);
+const RESTING = Number(process.env.BENCH_RESTING ?? 0);
 const BASELINE = process.env.BENCH_BASELINE;
 const MARKET = "BTC-USDT";
 const PRICE_MINOR = 64_000_000_000n; // 64,000 USDT (6 decimals)
@@ -35,11 +40,21 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
   let seq = 0;
   let trade = 0;
   let ts = Date.now();
-  /** A page of `size` entries (a multiple of 4), its orders inserted as the lock left them. */
+  /**
+   * A page of about `size` entries (trades of 4 entries, RESTING of them resting acceptances),
+   * its orders inserted as the lock left them.
+   */
   async function page(size: number): Promise<Record<string, unknown>[]> {
     const entries: Record<string, unknown>[] = [];
     const orders: unknown[][] = [];
-    for (let i = 0; i < size / 4; i++) {
+    const resting = Math.round(size * RESTING);
+    for (let i = 0; i < resting; i++) {
+      const placed = { id: newOrderId(), user: users[(trade + i) % users.length]! };
+      orders.push([placed.id, placed.user, "buy", "pending", "USDT", QUOTE_MINOR.toString()]);
+      const accepted = { kind: "order", ts: ts++, market: MARKET, event: "accepted", status: "new" };
+      entries.push({ seq: ++seq, ...accepted, orderId: placed.id, userId: placed.user });
+    }
+    for (let i = 0; i < Math.floor((size - resting) / 4); i++) {
       const taker = { id: newOrderId(), user: users[trade % users.length]! };
       const maker = { id: newOrderId(), user: users[(trade + 1) % users.length]! };
       orders.push([taker.id, taker.user, "buy", "pending", "USDT", QUOTE_MINOR.toString()]);
@@ -106,14 +121,28 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
       .slice(file.search(/CREATE (OR REPLACE )?FUNCTION settle_page\(/))
       .replace(/FUNCTION settle_page\(/, "FUNCTION settle_page_baseline(");
     await client.query(text);
-    // Before 0018 the function took the pages nested, as jsonb.
+    await client.query(`DO $$ DECLARE f regprocedure; s text; BEGIN
+      FOR f IN SELECT oid::regprocedure FROM pg_proc WHERE proname = 'settle_page_baseline' LOOP
+        FOR s IN SELECT unnest(proconfig) FROM pg_proc WHERE proname = 'settle_page' AND 'e_seq' = ANY(proargnames) LOOP
+          EXECUTE format('ALTER FUNCTION %s SET %s = %L', f, split_part(s, '=', 1), split_part(s, '=', 2));
+        END LOOP;
+      END LOOP; END $$`);
+    // From 0024 the page as column arrays (the settler's call, renamed); before, one json array
+    // (0018-0021), and before 0018 nested, as jsonb.
+    const columns = /e_seq bigint\[\]/.test(text);
     const flat = /p_entries json/.test(text);
     functions.push({
       name: "settle_page_baseline",
-      call: (e) => ({
-        text: `SELECT settle_page_baseline($1, NULL, $2::${flat ? "json" : "jsonb"}, 'BTC', 'USDT', 8, true) AS r`,
-        values: [MARKET, JSON.stringify(flat ? e : [e])],
-      }),
+      call: (e) => {
+        if (columns) {
+          const q = sqlOf(settlePageCall(rules, e as OutboxEntry[], null, true));
+          return { ...q, text: q.text.replace("select settle_page(", "select settle_page_baseline(") };
+        }
+        return {
+          text: `SELECT settle_page_baseline($1, NULL, $2::${flat ? "json" : "jsonb"}, 'BTC', 'USDT', 8, true) AS r`,
+          values: [MARKET, JSON.stringify(flat ? e : [e])],
+        };
+      },
     });
   }
   const call = (fn: (typeof functions)[number], entries: unknown[], explain: string) => {
@@ -137,16 +166,26 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
   for (let i = 0; i < 6; i++) for (const fn of functions) await call(fn, await page(4), "");
   await relaySql();
   console.log(
-    "| function | entries a call | backend CPU µs / entry | relay CPU µs / entry | server ms a call (median) | server µs / entry | event rows a call | entries settled |",
+    "| function | entries a call | fills a call | backend CPU µs / entry | backend CPU µs / fill | backend CPU ms a call | relay CPU µs / entry | server ms a call (median) | server µs / entry | event rows a call | entries settled |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const size of SIZES) {
-    const figures = functions.map(() => ({ server: [] as number[], cpu: 0, relay: 0, rows: 0, settled: 0 }));
+    const figures = functions.map(() => ({
+      server: [] as number[],
+      cpu: 0,
+      relay: 0,
+      rows: 0,
+      entries: 0,
+      fills: 0,
+      settled: 0,
+    }));
     for (let r = 0; r < REPEAT; r++) {
       // Alternating, so load drift on a shared machine reaches every function alike.
       for (const [k, fn] of functions.entries()) {
         const f = figures[k]!;
         const entries = await page(size);
+        f.entries += entries.length;
+        f.fills += entries.filter((e) => e.kind === "trade").length;
         const c0 = cpuMs();
         const { rows } = await call(fn, entries, "EXPLAIN (ANALYZE, TIMING OFF, FORMAT TEXT)");
         const c1 = cpuMs();
@@ -160,15 +199,15 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
           "SELECT last_seq AS n FROM settlement_cursors WHERE market = $1",
           [MARKET],
         );
-        if (Number(c[0]!.n) === seq) f.settled += size;
+        if (Number(c[0]!.n) === seq) f.settled += entries.length;
       }
     }
     for (const [k, fn] of functions.entries()) {
       const f = figures[k]!;
       const s = median(f.server);
-      const n = size * REPEAT;
+      const n = f.entries;
       console.log(
-        `| ${fn.name} | ${size} | ${((f.cpu * 1000) / n).toFixed(0)} | ${((f.relay * 1000) / n).toFixed(0)} | ${s.toFixed(2)} | ${((s * 1000) / size).toFixed(0)} | ${(f.rows / REPEAT).toFixed(0)} | ${f.settled} of ${n} |`,
+        `| ${fn.name} | ${n / REPEAT} | ${f.fills / REPEAT} | ${((f.cpu * 1000) / n).toFixed(0)} | ${((f.cpu * 1000) / f.fills).toFixed(0)} | ${(f.cpu / REPEAT).toFixed(2)} | ${((f.relay * 1000) / n).toFixed(0)} | ${s.toFixed(2)} | ${((s * 1000 * REPEAT) / n).toFixed(0)} | ${(f.rows / REPEAT).toFixed(0)} | ${f.settled} of ${n} |`,
       );
     }
   }
