@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import WebSocket from "ws";
 import { cpuPerRequest, treeCpuMs, type TreeCpu } from "../auth/cpu";
 import { summarize, type LoadFigures } from "../auth/load";
@@ -15,6 +16,34 @@ export interface SocketLoad {
   warmupSeconds: number;
   /** The `order` body of the socket's next `order.place`. */
   order: (socket: number) => Record<string, unknown>;
+}
+
+/** The client's TCP socket (`ws` has no public cork; its own sends cork it the same way). */
+const tcpOf = (ws: WebSocket) => (ws as unknown as { _socket: Socket })._socket;
+
+/** An answer frame's type and id, read from its start (`JSON.stringify({ type, id, … })` in the object). */
+const ANSWER_START = /^\{"type":"(result|error)","id":(\d+)[,}]/;
+/** A refused order inside an answer (`"error":{…}` never occurs inside a JSON string: its quotes are escaped). */
+const REFUSED = '"error":{';
+
+/**
+ * The id of a `result` or `error` frame and whether it is a result; null for any other frame.
+ * Only the start of the frame is read: parsing thousands of answers a second whole cost the
+ * client more than the rest of its work.
+ */
+function answerOf(text: string): { id: number; ok: boolean } | null {
+  const start = ANSWER_START.exec(text);
+  if (start) return { id: Number(start[2]), ok: start[1] === "result" };
+  const frame = JSON.parse(text) as { type?: string; id?: unknown };
+  if ((frame.type !== "result" && frame.type !== "error") || typeof frame.id !== "number") return null;
+  return { id: frame.id, ok: frame.type === "result" };
+}
+
+/** The first refusal in an answer (an error frame's, or a batch's first refused order's). */
+function refusalOf(text: string): string | undefined {
+  const frame = JSON.parse(text) as { error?: unknown; result?: { results?: { error?: unknown }[] } };
+  const refused = frame.error ?? frame.result?.results?.find((r) => r.error)?.error;
+  return refused === undefined ? undefined : JSON.stringify(refused);
 }
 
 /**
@@ -63,26 +92,36 @@ export async function socketLoad(load: SocketLoad): Promise<LoadFigures & { firs
               ),
             );
           };
+          // The answers of a group arrive together: the frames sent for them leave in one write
+          // when the turn ends, not one system call each (the same frames, sent in the same turn).
+          const tcp = tcpOf(ws);
+          let corked = false;
+          const uncork = () => {
+            corked = false;
+            tcp.uncork();
+          };
           ws.on("message", (data) => {
-            const frame = JSON.parse(String(data)) as {
-              type: string;
-              id?: number;
-              error?: unknown;
-              result?: { results?: { error?: unknown }[] };
-            };
-            if (frame.type !== "result" && frame.type !== "error") return;
-            const t0 = sentAt.get(frame.id!);
+            const text = String(data);
+            const answer = answerOf(text);
+            if (!answer) return;
+            const t0 = sentAt.get(answer.id);
             if (t0 === undefined) return;
-            sentAt.delete(frame.id!);
+            sentAt.delete(answer.id);
             const now = performance.now();
             if (t0 >= measureFrom) {
-              if (frame.type === "result") samples.push(now - t0);
+              if (answer.ok) samples.push(now - t0);
               else errors++;
             }
-            const refused = frame.error ?? frame.result?.results?.find((r) => r.error)?.error;
-            if (refused && firstError === undefined) firstError = JSON.stringify(refused);
-            if (now < stopAt) send();
-            else if (sentAt.size === 0) resolve();
+            if (firstError === undefined && (!answer.ok || text.includes(REFUSED)))
+              firstError = refusalOf(text);
+            if (now < stopAt) {
+              if (!corked) {
+                corked = true;
+                tcp.cork();
+                process.nextTick(uncork);
+              }
+              send();
+            } else if (sentAt.size === 0) resolve();
           });
           ws.on("close", () => resolve());
           for (let i = 0; i < load.inFlight; i++) send();

@@ -48,10 +48,25 @@ function bridge(ws: WebSocket, target: NeonWsProxyOptions["target"]): void {
   tcp.on("error", (err) => log(`ws-proxy: postgres connection error: ${errorMessage(err)}`));
   tcp.on("close", () => ws.close());
 
+  // The messages of one read from the client (a driver's pipelined statements) go to Postgres
+  // in one write when the turn ends, not one system call each: the same bytes, in order.
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    tcp.uncork();
+  };
   ws.on("message", (data) => {
     const chunk = toBuffer(data);
-    if (connected) tcp.write(chunk);
-    else pending.push(chunk);
+    if (!connected) {
+      pending.push(chunk);
+      return;
+    }
+    if (!corked) {
+      corked = true;
+      tcp.cork();
+      process.nextTick(uncork);
+    }
+    tcp.write(chunk);
   });
   ws.on("error", () => tcp.destroy());
   ws.on("close", () => tcp.end());
