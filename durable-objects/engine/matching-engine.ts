@@ -619,7 +619,7 @@ export class MatchingEngine {
         levels.setVisible(level, levelQty);
         this.pushLevel(makerSide, p, levelQty);
       }
-      if (l32[head] === -1) levels.emptied(makerSide, level);
+      if (l32[head] === -1) levels.emptied(makerSide, level, p);
       if (traded > 0) {
         p64[td + FILLED]! += traded;
         need -= traded;

@@ -114,9 +114,18 @@ export class PriceLevels {
 
   /** Unlinks `slot` from `level`, subtracting its shown quantity; returns the level's new quantity. */
   remove(side: number, level: number, slot: number): number {
+    const p32 = this.pool.i32;
+    const o = slot << RECORD_SHIFT;
+    if (p32[o + PREV] === -1 && p32[o + NEXT] === -1) {
+      // The level's only order: the level goes, and nothing of its record needs reading (its
+      // price is the order's). Most cancels on a wide book are such lone orders, and the level
+      // record is one more miss after the order's.
+      this.emptied(side, level, p32[o + PRICE]!);
+      return 0;
+    }
     this.unlink(level, slot);
     const left = (this.f64[level << VISIBLE_SHIFT]! -= this.pool.f64[(slot << F64_SHIFT) + SHOWN]!);
-    if (this.i32[(level << LEVEL_SHIFT) + L_HEAD] === -1) this.emptied(side, level);
+    if (this.i32[(level << LEVEL_SHIFT) + L_HEAD] === -1) this.emptied(side, level, p32[o + PRICE]!);
     return left;
   }
 
@@ -158,9 +167,11 @@ export class PriceLevels {
     this.f64[level << VISIBLE_SHIFT] = quantity;
   }
 
-  /** Drops an empty level and moves the best price past it when it was the best. */
-  emptied(side: number, level: number): void {
-    const price = this.field(level, L_PRICE);
+  /**
+   * Drops a level at `price` that has emptied (or is about to: its head may still name its last
+   * order, which a freed record's next allocation resets), and moves the best price past it when it was the best.
+   */
+  emptied(side: number, level: number, price: number): void {
     const i = price - this.base;
     if (i >= 0 && i < this.window) {
       this.at[i] = -1;
