@@ -91,7 +91,25 @@ export class PriceLevels {
   append(side: number, slot: number): number {
     const price = this.pool.i32[(slot << RECORD_SHIFT) + PRICE]!;
     const level = this.levelAt(price);
-    return this.link(level === -1 ? this.open(side, price) : level, slot);
+    return level === -1 ? this.linkAlone(this.open(side, price), slot) : this.link(level, slot);
+  }
+
+  /**
+   * `link` for a level just opened: the order is its whole queue. Kept apart so that `link`'s
+   * test of the tail, which waits on the level record (a miss on a wide book), is always false
+   * on the command path and predicted so.
+   */
+  private linkAlone(level: number, slot: number): number {
+    const p32 = this.pool.i32;
+    const o = slot << RECORD_SHIFT;
+    const l = level << LEVEL_SHIFT;
+    p32[o + PREV] = -1;
+    p32[o + NEXT] = -1;
+    p32[o + LEVEL] = level;
+    this.i32[l + L_HEAD] = slot;
+    this.i32[l + L_TAIL] = slot;
+    this.f64[level << VISIBLE_SHIFT] = this.pool.f64[(slot << F64_SHIFT) + SHOWN]!;
+    return level;
   }
 
   /** Appends `slot` to the back of `level` and adds its shown quantity; returns the level. */
@@ -123,10 +141,9 @@ export class PriceLevels {
       this.emptied(side, level, p32[o + PRICE]!);
       return 0;
     }
+    // Another order stays, so the level does too.
     this.unlink(level, slot);
-    const left = (this.f64[level << VISIBLE_SHIFT]! -= this.pool.f64[(slot << F64_SHIFT) + SHOWN]!);
-    if (this.i32[(level << LEVEL_SHIFT) + L_HEAD] === -1) this.emptied(side, level, p32[o + PRICE]!);
-    return left;
+    return (this.f64[level << VISIBLE_SHIFT]! -= this.pool.f64[(slot << F64_SHIFT) + SHOWN]!);
   }
 
   /** Unlinks `slot` from `level` without touching quantities. */
