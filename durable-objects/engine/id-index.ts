@@ -24,6 +24,12 @@ export class IdIndex {
   private missId = 0;
   private missVersion = -1;
   private version = 0;
+  /**
+   * The bucket where the last successful `find` stopped: a cancel finds its order, then removes
+   * it, and the removal starts there (checked: a slot sits in one bucket) instead of hashing and
+   * probing again.
+   */
+  private hitBucket = 0;
 
   constructor(
     capacity = 1024,
@@ -54,7 +60,10 @@ export class IdIndex {
         this.missVersion = this.version;
         return -1;
       }
-      if (table[(i << 1) + 1] === h && ids[slot << this.shift] === id) return slot;
+      if (table[(i << 1) + 1] === h && ids[slot << this.shift] === id) {
+        this.hitBucket = i;
+        return slot;
+      }
       i = (i + 1) & mask;
     }
   }
@@ -103,8 +112,11 @@ export class IdIndex {
   remove(slot: number, ids: Float64Array): void {
     const table = this.table;
     const mask = this.mask;
-    let i = hashId(ids[slot << this.shift]!) & mask;
-    while (table[i << 1] !== slot) i = (i + 1) & mask;
+    let i = this.hitBucket & mask;
+    if (table[i << 1] !== slot) {
+      i = hashId(ids[slot << this.shift]!) & mask;
+      while (table[i << 1] !== slot) i = (i + 1) & mask;
+    }
     // Backward shift: pull later entries of the probe run into the hole when that keeps them reachable.
     let j = i;
     for (;;) {
