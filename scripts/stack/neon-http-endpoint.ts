@@ -51,14 +51,6 @@ const ISOLATION_LEVELS: Record<string, string> = {
   Serializable: "serializable",
 };
 
-/**
- * Distinct statement texts that get a name (prepared once per pooled connection, then only bound
- * and executed; each holds a plan in every connection's backend); later ones run unnamed.
- */
-const MAX_NAMED_STATEMENTS = 256;
-/** Postgres refusing a prepared statement whose result columns changed (DDL since it was prepared). */
-const STALE_PLAN = "cached plan must not change result type";
-
 /** Every value in Postgres' text form: the driver parses it, as Neon's raw text output wants. */
 const RAW_TEXT = { getTypeParser: () => (value: string) => value };
 
@@ -242,30 +234,10 @@ export function startNeonHttpEndpoint(options: NeonHttpEndpointOptions): Promise
     return pool;
   }
 
-  /**
-   * Statement text → its name. A named statement is parsed and planned once per connection
-   * (pg prepares it on first use there): Postgres' parse and plan were most of its CPU per
-   * one-query read. What the client sees is unchanged.
-   */
-  const statementNames = new Map<string, string>();
-  let statementCount = 0;
-
-  /** A statement without parameters (DDL, literals inlined) is seldom run twice: it runs unnamed. */
-  function statementName(data: QueryData): string | undefined {
-    if (data.params.length === 0) return undefined;
-    let name = statementNames.get(data.query);
-    if (name === undefined && statementNames.size < MAX_NAMED_STATEMENTS) {
-      name = `neon_http_${++statementCount}`;
-      statementNames.set(data.query, name);
-    }
-    return name;
-  }
-
-  async function run(client: pg.Pool | pg.PoolClient, data: QueryData, arrayMode: boolean, name?: string) {
+  async function run(client: pg.Pool | pg.PoolClient, data: QueryData, arrayMode: boolean) {
     // Extended protocol even without params, as Neon: one statement per query, never a script
     // (pg's `queryMode`, which @types/pg does not declare).
     const config: pg.QueryArrayConfig & { queryMode: "extended" } = {
-      ...(name === undefined ? {} : { name }),
       text: data.query,
       values: data.params,
       rowMode: "array",
@@ -273,21 +245,6 @@ export function startNeonHttpEndpoint(options: NeonHttpEndpointOptions): Promise
       queryMode: "extended",
     };
     return resultBody(await client.query(config), arrayMode);
-  }
-
-  /**
-   * One statement in autocommit, prepared by name. A statement whose result columns changed
-   * under it (DDL) fails before it runs: it then gets a new name and runs unnamed.
-   */
-  async function single(pool: pg.Pool, data: QueryData, arrayMode: boolean) {
-    const name = statementName(data);
-    try {
-      return await run(pool, data, arrayMode, name);
-    } catch (err) {
-      if (name === undefined || !(err instanceof pg.DatabaseError) || err.message !== STALE_PLAN) throw err;
-      statementNames.delete(data.query);
-      return run(pool, data, arrayMode);
-    }
   }
 
   async function batch(pool: pg.Pool, begin: string, queries: QueryData[], arrayMode: boolean) {
@@ -328,7 +285,7 @@ export function startNeonHttpEndpoint(options: NeonHttpEndpointOptions): Promise
       });
       sendJson(res, 200, await batch(pool, begin, body.queries, arrayMode));
     } else {
-      sendJson(res, 200, await single(pool, body, arrayMode));
+      sendJson(res, 200, await run(pool, body, arrayMode));
     }
   }
 

@@ -134,31 +134,4 @@ describe("the request database", () => {
       });
     });
   });
-
-  it("answers a statement again after its table changed (the endpoint prepares statements per connection)", async () => {
-    await withScratchTable(async (table) => {
-      const { db, close } = openRequestDatabase(env);
-      await db.execute(sql.raw(`create table ${table} (id int primary key, qty int)`));
-      await db.execute(sql.raw(`insert into ${table} values (1, 7)`));
-      const read = () => db.execute(sql`select * from ${sql.raw(table)} where id = ${1}`);
-      // Enough times to prepare it on several of the endpoint's pooled connections.
-      for (const result of await Promise.all(Array.from({ length: 8 }, read))) {
-        expect(result.rows).toEqual([{ id: 1, qty: 7 }]);
-      }
-      // Its result columns change under the prepared statements: same text, new answer.
-      await db.execute(sql.raw(`alter table ${table} alter column qty type text, add column note text`));
-      for (const result of await Promise.all(Array.from({ length: 8 }, read))) {
-        expect(result.rows).toEqual([{ id: 1, qty: "7", note: null }]);
-      }
-      // A statement that fails to parse fails the same way every time (no name is left behind).
-      for (let i = 0; i < 2; i++) {
-        const err: unknown = await db.execute(sql`select nope from ${sql.raw(table)} where id = ${1}`).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect((err as Error).cause).toMatchObject({ code: "42703" }); // undefined_column
-      }
-      await close();
-    });
-  });
 });
