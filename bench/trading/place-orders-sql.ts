@@ -1,24 +1,17 @@
 // `node --import tsx bench/trading/place-orders-sql.ts`: the funds lock's own Postgres cost per
 // order: `place_orders` called directly on the local stack's Postgres (no Worker, no object),
 // the way the market object calls it (durable-objects/market/funds-locker.ts `lockStatement`:
-// column arrays, the market's lock fence passed inside the call: 0029's, balance rows locked
-// last), alternating with 0027's body for the same call (loaded as `place_orders_0027`) and the
-// call the release before made (0026's, ./place-orders-0026.ts): one call per flush of N
+// column arrays, the market's lock fence passed inside the call, migrations/0027), alternating
+// with the call the release before made (0026's, ./place-orders-0026.ts): one call per flush of N
 // placements (BENCH_SIZES, default 25,100,225,500) spread over BENCH_TRADERS users, committed,
 // BENCH_REPEAT times per size, once BENCH_PREFILL orders (default 20,000) are in the table.
 // Prints the backend's CPU per order (/proc: what load on a shared machine leaves alone), the
 // server's execution time per call (EXPLAIN ANALYZE), the wall time of the round trip, and of
 // one more call per size its answer's bytes and what reading it costs here (JSON.parse and the
-// outcome per placement, as the object does: V8, as in workerd). The last row, "floor", is the
-// same call of a function with place_orders' arguments whose body returns at once: what the
-// call costs before the function runs (the protocol, the statement, parsing the arrays).
+// outcome per placement, as the object does: V8, as in workerd).
 //   BENCH_BASELINE=<sql file>: also that file's jsonb `place_orders(batch jsonb)` (an older
 //     migration: 0019 or before), alternating with the others in the same run: compare by
 //     the ratio.
-//   BENCH_RANDOM_SIDES=1: each placement buys or sells at random, so each trader locks both
-//     assets in a call, as the traders of bench/trading/index.ts do (40 balance rows a call at 20
-//     traders against 20 by default: each balance row locked costs its ledger entry, two
-//     postings and its update).
 //   BENCH_EXPLAIN=<n>: first one call of n placements with every statement's plan and time
 //     (auto_explain, nested statements included).
 import { readFileSync } from "node:fs";
@@ -37,23 +30,9 @@ const TRADERS = Number(process.env.BENCH_TRADERS ?? 20);
 const PREFILL = Number(process.env.BENCH_PREFILL ?? 20_000);
 /** `BENCH_BASELINE=<sql file>`: also time that file's `place_orders`, alternating with the current one. */
 const BASELINE = process.env.BENCH_BASELINE;
-const RANDOM_SIDES = process.env.BENCH_RANDOM_SIDES === "1";
-/** 0027's `place_orders`, which 0029 replaced in place (the same arguments and answer). */
-const MIGRATION_0027 = readFileSync(
-  new URL("../../migrations/0027_place_orders_compact.sql", import.meta.url),
-  "utf8",
-);
-
-/** A function with `place_orders`' arguments whose body returns at once (an empty answer). */
-function floorFunction(): string {
-  const start = MIGRATION_0027.indexOf("CREATE FUNCTION place_orders(");
-  const signature = MIGRATION_0027.slice(start, MIGRATION_0027.indexOf("RETURNS json", start));
-  return `${signature.replace("place_orders(", "place_orders_floor(")} RETURNS json LANGUAGE sql
-    AS $$ SELECT '{"mark": null, "o": [], "d": [], "b": []}'::json $$`;
-}
 
 function placement(userId: string, i: number): PlacementFunding {
-  const buy = RANDOM_SIDES ? Math.random() < 0.5 : i % 2 === 0;
+  const buy = i % 2 === 0;
   const id = newOrderId();
   return {
     rows: [
@@ -102,7 +81,7 @@ const FENCE = { market: "BTC-USDT", epoch: 1 };
 const current = (batch: PlacementFunding[]) => query(lockStatement(batch, { ...FENCE }));
 /** The call of the release before (0026's `place_orders`). */
 const previous = (batch: PlacementFunding[]) => query(lockStatement0026(batch, { ...FENCE }));
-/** The outcomes from 0027's (and 0029's) answer, as the object reads them. */
+/** The outcomes from 0027's answer, as the object reads them. */
 const readCurrent = (batch: PlacementFunding[], text: string) => lockOutcomes(batch, JSON.parse(text));
 /** The outcomes from 0026's answer, as the object read them. */
 const readPrevious = (batch: PlacementFunding[], text: string) => {
@@ -110,11 +89,6 @@ const readPrevious = (batch: PlacementFunding[], text: string) => {
   const outcomes = new Array<LockOutcome>(batch.length);
   for (const o of r) outcomes[o.i] = o;
   return outcomes;
-};
-/** The current call, of another function with the same arguments. */
-const callOf = (name: string) => (batch: PlacementFunding[]) => {
-  const q = current(batch);
-  return { ...q, text: q.text.replace("select place_orders(", `select ${name}(`) };
 };
 /** A call of the baseline's jsonb `place_orders`. */
 const baseline = (batch: PlacementFunding[]) => ({
@@ -127,13 +101,9 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
     FENCE.market,
     FENCE.epoch,
   ]);
-  await client.query(floorFunction());
-  await client.query(MIGRATION_0027.replace("FUNCTION place_orders(", "FUNCTION place_orders_0027("));
   const functions = [
-    { name: "place_orders (0029, balance rows locked last)", call: current, read: readCurrent },
-    { name: "place_orders (0027)", call: callOf("place_orders_0027"), read: readCurrent },
+    { name: "place_orders (0027, compact answer)", call: current, read: readCurrent },
     { name: "place_orders (0026)", call: previous, read: readPrevious },
-    { name: "floor (the same call, a body that returns at once)", call: callOf("place_orders_floor") },
   ] as {
     name: string;
     call: (batch: PlacementFunding[]) => { text: string; values: unknown[] };
