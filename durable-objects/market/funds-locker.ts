@@ -84,9 +84,9 @@ export function lockArguments(placements: readonly PlacementFunding[]): SQL {
 }
 
 /**
- * The funds lock of a flush as one statement: `place_orders` (migrations/0027; its body 0029's, which
- * locks the flush's balance rows last), which first passes the market's lock fence when `fence` is
- * given (./lock-fence.ts), and answers compactly (`LockAnswer`).
+ * The funds lock of a flush as one statement: `place_orders` (migrations/0027), which first passes
+ * the market's lock fence when `fence` is given (./lock-fence.ts), and answers compactly
+ * (`LockAnswer`).
  */
 export function lockStatement(placements: readonly PlacementFunding[], fence?: FencePass): SQL {
   return sql`select place_orders(f_fence_market => ${fence?.market ?? null}::text, f_fence_epoch => ${fence?.epoch ?? null}::bigint, ${lockArguments(placements)}) as r`;

@@ -2,22 +2,15 @@ import { env } from "cloudflare:workers";
 import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import fc from "fast-check";
-import { expect } from "vitest";
-import {
-  lockArguments,
-  lockOutcomes,
-  lockStatement,
-  type LockAnswer,
-} from "../../../durable-objects/market/funds-locker";
+import { lockOutcomes, lockStatement, type LockAnswer } from "../../../durable-objects/market/funds-locker";
 import { lockArguments0026, lockStatement0026 } from "../../../bench/trading/place-orders-0026";
 import { withDatabase, type DbExecutor } from "../../../src/db/client";
 import type { PlacementFunding } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
 import row0005 from "../../../migrations/0005_place_orders.sql?raw";
-import row0027 from "../../../migrations/0027_place_orders_compact.sql?raw";
 
 // The world the place_orders tests run flushes in (place-orders-sql.test.ts, place-orders-0026.test.ts,
-// place-orders-0027.test.ts, place-orders-0029.test.ts):
+// place-orders-0027.test.ts):
 // random placements of three users over two assets, and what a call left behind.
 
 export const ASSETS = ["BTC", "USDT"] as const;
@@ -131,12 +124,8 @@ interface LockMetadata {
   orders: { id: string; amount: string }[];
 }
 
-/** `place_orders` as the market object calls it (durable-objects/market/funds-locker.ts): its compact answer (0027, 0029). */
+/** `place_orders` as the market object calls it (durable-objects/market/funds-locker.ts): its compact answer (0027). */
 export const placeOrders = (batch: unknown[]) => lockStatement(batch as PlacementFunding[]);
-
-/** 0027's `place_orders`, which 0029 replaced, loaded as `pg_temp.place_orders_0027`: the same call. */
-export const placeOrders0027 = (batch: unknown[]) =>
-  sql`select pg_temp.place_orders_0027(f_fence_market => null::text, f_fence_epoch => null::bigint, ${lockArguments(batch as PlacementFunding[])}) as r`;
 
 /** 0026's `place_orders`, which the serving release calls while 0027 migrates: its outcomes. */
 export const placeOrders0026 = (batch: unknown[]) =>
@@ -196,9 +185,6 @@ export async function inWorld(fn: (db: DbExecutor, world: World) => Promise<void
         await tx.execute(
           sql.raw(row0005.replace(/FUNCTION place_orders\(/, "FUNCTION pg_temp.place_orders_0005(")),
         );
-        await tx.execute(
-          sql.raw(row0027.replace(/FUNCTION place_orders\(/, "FUNCTION pg_temp.place_orders_0027(")),
-        );
         const { rows: users } = await tx.execute<{
           id: string;
         }>(sql`insert into users (email, first_name, last_name, password_hash, kyc_status)
@@ -248,26 +234,6 @@ export async function onRandomFlushes(
       { numRuns: 80, endOnFailure: true },
     );
   });
-}
-
-/**
- * Two `place_orders` versions' results for one flush, compared: the same outcome per placement
- * (0026's created_at aside: nobody reads it; a lock's version is its posting's id, from a sequence
- * a rollback does not rewind: only whether a lock has one, and which locks share one), and the
- * same rows.
- */
-export function expectSameFlush({ before, now }: BothWays) {
-  const answer = ({ version: _v, created_at: _c, ...o }: Outcome) => o;
-  expect(now.outcomes.map(answer)).toEqual(before.outcomes.map(answer));
-  const versions = (o: Outcome[]) => o.map((x) => (x.version === undefined ? "-" : "v"));
-  expect(versions(now.outcomes)).toEqual(versions(before.outcomes));
-  // The locks of one balance row share one version.
-  const sameVersion = (o: Outcome[]) =>
-    o.map((x) => o.findIndex((y) => y.version === x.version && x.version));
-  expect(sameVersion(now.outcomes)).toEqual(sameVersion(before.outcomes));
-  const { outcomes: _n, ...rowsNow } = now;
-  const { outcomes: _b, ...rowsBefore } = before;
-  expect(rowsNow).toEqual(rowsBefore);
 }
 
 /** Postgres' error for `q` (under drizzle's "Failed query" wrapper), the transaction kept; null if it ran. */
