@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createRedis } from "../../../src/http/resources";
 import { FLUSH_DELAY_MS } from "../../../src/services/auth/batched-limits";
-import { api, insideOneMinute, login, randomIp, register } from "./helpers";
+import { api, inOneWindow, login, randomIp, register } from "./helpers";
 
 // The Worker under test shares this isolate, so its outbound fetches can be observed here.
 const original = globalThis.fetch;
@@ -37,37 +37,37 @@ describe("the authenticated hot path", () => {
     expect(calls[0]).toContain(`auth:session:`);
   });
 
-  it("then none while the isolate's knowledge is recent: the counts follow in one batched command", async () => {
-    const user = await register();
-    const { access_token } = await login(user.email);
-    const ip = randomIp();
-    await insideOneMinute(10_000);
-    expect((await api("GET", "/api/v1/users/me", { token: access_token, ip })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 5 * FLUSH_DELAY_MS));
-    const calls = recordRedisCalls();
-    for (let i = 0; i < 3; i++) {
-      const res = await api("GET", "/api/v1/users/me", { token: access_token, ip });
-      expect(res.status).toBe(200);
-      expect(res.headers.get("ratelimit-remaining")).toBe(
-        String(Number(env.RATE_LIMIT_USER_PER_MINUTE) - 2 - i),
+  it("then none while the isolate's knowledge is recent: the counts follow in one batched command", () =>
+    inOneWindow(async () => {
+      const user = await register();
+      const { access_token } = await login(user.email);
+      const ip = randomIp();
+      expect((await api("GET", "/api/v1/users/me", { token: access_token, ip })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 5 * FLUSH_DELAY_MS));
+      const calls = recordRedisCalls();
+      for (let i = 0; i < 3; i++) {
+        const res = await api("GET", "/api/v1/users/me", { token: access_token, ip });
+        expect(res.status).toBe(200);
+        expect(res.headers.get("ratelimit-remaining")).toBe(
+          String(Number(env.RATE_LIMIT_USER_PER_MINUTE) - 2 - i),
+        );
+      }
+      // The three requests were counted, by the IP and the caller, in batches after they were answered.
+      const minute = Math.floor(Date.now() / 60_000);
+      const counted = async (limiter: string, identifier: string) =>
+        Number((await createRedis(env).get(`ratelimit:${limiter}:${identifier}:${minute}`)) ?? 0);
+      await vi.waitFor(
+        async () => {
+          expect(await counted(`caller:${env.RATE_LIMIT_USER_PER_MINUTE}:1 m`, `user:${user.id}`)).toBe(4);
+          expect(await counted(`ip:${env.RATE_LIMIT_IP_PER_MINUTE}:1 m`, ip)).toBe(4);
+        },
+        { timeout: 2_000 },
       );
-    }
-    // The three requests were counted, by the IP and the caller, in batches after they were answered.
-    const minute = Math.floor(Date.now() / 60_000);
-    const counted = async (limiter: string, identifier: string) =>
-      Number((await createRedis(env).get(`ratelimit:${limiter}:${identifier}:${minute}`)) ?? 0);
-    await vi.waitFor(
-      async () => {
-        expect(await counted(`caller:${env.RATE_LIMIT_USER_PER_MINUTE}:1 m`, `user:${user.id}`)).toBe(4);
-        expect(await counted(`ip:${env.RATE_LIMIT_IP_PER_MINUTE}:1 m`, ip)).toBe(4);
-      },
-      { timeout: 2_000 },
-    );
-    // Besides this test's own reads (GET): one to three batches, and never the session read of a
-    // request that had to ask Redis.
-    const worker = calls.filter((call) => !call.startsWith(`["get"`));
-    expect(worker.length).toBeGreaterThanOrEqual(1);
-    expect(worker.length).toBeLessThanOrEqual(3);
-    for (const call of worker) expect(call).not.toContain("auth:session:");
-  });
+      // Besides this test's own reads (GET): one to three batches, and never the session read of a
+      // request that had to ask Redis.
+      const worker = calls.filter((call) => !call.startsWith(`["get"`));
+      expect(worker.length).toBeGreaterThanOrEqual(1);
+      expect(worker.length).toBeLessThanOrEqual(3);
+      for (const call of worker) expect(call).not.toContain("auth:session:");
+    }));
 });

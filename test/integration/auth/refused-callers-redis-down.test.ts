@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { weightLimit } from "../../../src/binance/weights";
 import { createRedis } from "../../../src/http/resources";
 import worker from "../../../src/index";
@@ -11,7 +11,7 @@ import {
   type LimitCheck,
 } from "../../../src/services/auth/rate-limit";
 import { MAX_REFUSED_CALLERS, refusedCallers } from "../../../src/services/auth/refused-callers";
-import { insideOneMinute, randomIp } from "./helpers";
+import { inOneWindow, randomIp } from "./helpers";
 
 // An isolate keeps the callers it refused (at most MAX_REFUSED_CALLERS per limit) and refuses
 // them again without Redis. When Redis is down the general limits fail open, so a flood of
@@ -50,51 +50,59 @@ async function binancePing(ip: string, redisDown: boolean): Promise<Response> {
 }
 
 describe("refused callers while Redis is down", () => {
-  beforeEach(() => insideOneMinute(40_000), 45_000);
+  it("a flood of distinct refused callers does not push out one refused before it", () =>
+    inOneWindow(async () => {
+      const name = `refused-${crypto.randomUUID()}`;
+      const limit = (identifier: string): LimitCheck => ({ name, limit: 1, window: "1 m", identifier });
+      const redis = createRedis(env);
+      expect((await checkRateLimit(redis, name, 1, "1 m", "abuser")).success).toBe(true);
+      expect((await checkRateLimit(redis, name, 1, "1 m", "abuser")).success).toBe(false);
+      const flood = Array.from({ length: MAX_REFUSED_CALLERS }, (_, i) => limit(`flood-${i}`));
+      await counted(flood, 1);
+      await refuseAll(flood);
 
-  it("a flood of distinct refused callers does not push out one refused before it", async () => {
-    const name = `refused-${crypto.randomUUID()}`;
-    const limit = (identifier: string): LimitCheck => ({ name, limit: 1, window: "1 m", identifier });
-    const redis = createRedis(env);
-    expect((await checkRateLimit(redis, name, 1, "1 m", "abuser")).success).toBe(true);
-    expect((await checkRateLimit(redis, name, 1, "1 m", "abuser")).success).toBe(false);
-    const flood = Array.from({ length: MAX_REFUSED_CALLERS }, (_, i) => limit(`flood-${i}`));
-    await counted(flood, 1);
-    await refuseAll(flood);
+      const record = refusedCallers(name, 1, "1 m");
+      expect(record.size).toBe(MAX_REFUSED_CALLERS);
+      expect(record.has(limitKey(limit("abuser")))).toBe(true);
+      const last = flood.at(-1)!;
+      expect(record.has(limitKey(last))).toBe(false);
 
-    const record = refusedCallers(name, 1, "1 m");
-    expect(record.size).toBe(MAX_REFUSED_CALLERS);
-    expect(record.has(limitKey(limit("abuser")))).toBe(true);
-    const last = flood.at(-1)!;
-    expect(record.has(limitKey(last))).toBe(false);
+      // Redis goes down: the abuser is still refused, through the library and the one command.
+      const gone = createRedis(down);
+      expect(await checkRateLimit(gone, name, 1, "1 m", "abuser")).toMatchObject({
+        success: false,
+        remaining: 0,
+      });
+      const { verdicts } = await checkRateLimitsAndRead(gone, [limit("abuser")], null);
+      expect(verdicts).toMatchObject([{ success: false, remaining: 0 }]);
+      // The one not recorded asks Redis (its caller then fails open: the documented price of the bound).
+      await expect(checkRateLimit(gone, name, 1, "1 m", last.identifier)).rejects.toThrow();
+    }));
 
-    // Redis goes down: the abuser is still refused, through the library and the one command.
-    const gone = createRedis(down);
-    expect(await checkRateLimit(gone, name, 1, "1 m", "abuser")).toMatchObject({
-      success: false,
-      remaining: 0,
-    });
-    const { verdicts } = await checkRateLimitsAndRead(gone, [limit("abuser")], null);
-    expect(verdicts).toMatchObject([{ success: false, remaining: 0 }]);
-    // The one not recorded asks Redis (its caller then fails open: the documented price of the bound).
-    await expect(checkRateLimit(gone, name, 1, "1 m", last.identifier)).rejects.toThrow();
-  });
+  it("an IP out of Binance request weight stays refused, however many others were refused since", () =>
+    inOneWindow(async () => {
+      const abuser = randomIp();
+      await counted([weightLimit(abuser)], 6_000);
+      expect((await binancePing(abuser, false)).status).toBe(429);
+      const flood = Array.from({ length: MAX_REFUSED_CALLERS }, (_, i) =>
+        weightLimit(`10.255.${i >> 8}.${i & 255}`),
+      );
+      await counted(flood, 6_000);
+      try {
+        await refuseAll(flood);
 
-  it("an IP out of Binance request weight stays refused, however many others were refused since", async () => {
-    const abuser = randomIp();
-    await counted([weightLimit(abuser)], 6_000);
-    expect((await binancePing(abuser, false)).status).toBe(429);
-    const flood = Array.from({ length: MAX_REFUSED_CALLERS }, (_, i) =>
-      weightLimit(`10.255.${i >> 8}.${i & 255}`),
-    );
-    await counted(flood, 6_000);
-    await refuseAll(flood);
-
-    // The ban's read fails too: before, that failure let a refusal known here through.
-    const refused = await binancePing(abuser, true);
-    expect(refused.status).toBe(429);
-    expect(await refused.json()).toMatchObject({ code: -1003 });
-    // An IP never refused here fails open, as the general limits do without Redis.
-    expect((await binancePing(randomIp(), true)).status).toBe(200);
-  });
+        // The ban's read fails too: before, that failure let a refusal known here through.
+        const refused = await binancePing(abuser, true);
+        expect(refused.status).toBe(429);
+        expect(await refused.json()).toMatchObject({ code: -1003 });
+        // An IP never refused here fails open, as the general limits do without Redis.
+        expect((await binancePing(randomIp(), true)).status).toBe(200);
+      } finally {
+        // The isolate's record of refused IPs is shared with the next files (isolate: false):
+        // a full one would refuse to record their callers until this minute ends.
+        const { name, limit, window } = weightLimit(abuser);
+        const record = refusedCallers(name, limit, window);
+        for (const l of [weightLimit(abuser), ...flood]) record.delete(limitKey(l));
+      }
+    }));
 });
