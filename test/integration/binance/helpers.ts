@@ -1,12 +1,10 @@
 import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
 import { expect } from "vitest";
 import { withDatabase } from "../../../src/db/client";
-import { users } from "../../../src/db/schema";
 import { hmacSha256Hex } from "../../../src/lib/api-key-crypto";
 import { parseUnits } from "../../../src/lib/money";
-import { api, PASSWORD, randomIp, verifiedUser } from "../auth/helpers";
+import { account, api, login, PASSWORD, randomIp } from "../auth/helpers";
 import { fund } from "../wallets/fixtures";
 
 /** A Binance-style client of the Worker: an API key, its secret and a client IP of its own. */
@@ -38,15 +36,15 @@ export async function binanceClient(
   funds: Record<string, string> = {},
   permissions = ["read", "trade"],
 ): Promise<BinanceClient> {
-  const user = await verifiedUser();
+  const user = await account({ kycStatus: "verified", emailVerifiedAt: new Date() });
   await withDatabase(env, async (db) => {
-    await db.update(users).set({ kycStatus: "verified" }).where(eq(users.id, user.id));
     for (const [asset, amount] of Object.entries(funds)) {
       await fund(db, user.id, asset, parseUnits(amount, DECIMALS[asset]!));
     }
   });
-  const { key, secret } = await createApiKey(user.tokens.access_token, permissions);
-  return { userId: user.id, key, secret, ip: randomIp(), token: user.tokens.access_token };
+  const { access_token } = await login(user.email);
+  const { key, secret } = await createApiKey(access_token, permissions);
+  return { userId: user.id, key, secret, ip: randomIp(), token: access_token };
 }
 
 /** A public GET of the Binance face from its own IP (weights are per IP). */

@@ -2,9 +2,9 @@ import { env } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { withDatabase } from "../../../src/db/client";
-import { balances, ledgerPostings, markets, orders, users } from "../../../src/db/schema";
+import { balances, ledgerPostings, markets, orders } from "../../../src/db/schema";
 import { parseUnits } from "../../../src/lib/money";
-import { api, login, register } from "../auth/helpers";
+import { account, api, login } from "../auth/helpers";
 import { loadMarketRules, orderBook } from "../../../src/services/trading/market-directory";
 import { settleMarket } from "../../../src/domain/settlement/settle-market";
 import { fund } from "../wallets/fixtures";
@@ -51,9 +51,8 @@ export interface Trader {
 
 /** A KYC-verified user signed in, funded with the given decimal amounts. */
 export async function trader(funds: Record<string, string> = {}): Promise<Trader> {
-  const user = await register();
+  const user = await account({ kycStatus: "verified" });
   await withDatabase(env, async (db) => {
-    await db.update(users).set({ kycStatus: "verified" }).where(eq(users.id, user.id));
     for (const [asset, amount] of Object.entries(funds)) {
       await fund(db, user.id, asset, parseUnits(amount, asset === "BTC" ? 8 : asset === "ETH" ? 18 : 6));
     }

@@ -4,10 +4,10 @@ import { env } from "cloudflare:workers";
 import { and, eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { withDatabase } from "../../../src/db/client";
-import { eventOutbox, users } from "../../../src/db/schema";
+import { eventOutbox } from "../../../src/db/schema";
 import type { EventEnvelope } from "../../../src/domain/events/event-outbox";
 import { signWebhook } from "../../../src/services/webhook-signature";
-import { api, verifiedUser } from "../auth/helpers";
+import { account, api, login } from "../auth/helpers";
 
 export const BTC_DEST = "bc1qcr8te4kr609gcawutmrza0j4xv80jy8z306fyu";
 export const ETH_DEST = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94";
@@ -33,13 +33,8 @@ export const randomHex = (bytes = 32) =>
 
 /** A signed-in user with a verified email and, unless told otherwise, verified KYC. */
 export async function walletUser(kyc: "verified" | "pending" = "verified") {
-  const user = await verifiedUser();
-  if (kyc === "verified") {
-    await withDatabase(env, (db) =>
-      db.update(users).set({ kycStatus: "verified" }).where(eq(users.id, user.id)),
-    );
-  }
-  return { id: user.id, token: user.tokens.access_token };
+  const user = await account({ emailVerifiedAt: new Date(), kycStatus: kyc });
+  return { id: user.id, token: (await login(user.email)).access_token };
 }
 
 export function webhook(
