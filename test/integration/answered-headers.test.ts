@@ -1,6 +1,6 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { api, login, register } from "./auth/helpers";
+import { account, api, login } from "./auth/helpers";
 
 // The headers middleware adds after the route answered (request id, no-store, Vary, security
 // headers, rate limits) are written into the route's response in place; CORS headers only
@@ -8,7 +8,7 @@ import { api, login, register } from "./auth/helpers";
 
 describe("headers of an answered request", () => {
   it("an API request without Origin: every header, no CORS headers but Vary: Origin", async () => {
-    const user = await register();
+    const user = await account();
     const { access_token } = await login(user.email);
     const res = await api("GET", "/api/v1/orders?limit=1", {
       token: access_token,

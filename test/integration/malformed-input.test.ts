@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../src/db/client";
 import { users } from "../../src/db/schema";
 import worker from "../../src/index";
-import { login, register } from "./auth/helpers";
+import { account, login } from "./auth/helpers";
 import { hasErrorShape, probesOf, type Doc, type Probe } from "./openapi-probes";
 
 // Every operation of /openapi.json, sent malformed input by an anonymous caller, a user and an
@@ -31,7 +31,7 @@ async function send(request: Request): Promise<Response> {
 const ENDS_SESSION = /\/logout/;
 
 async function adminToken(): Promise<string> {
-  const admin = await register();
+  const admin = await account();
   await withDatabase(env, (db) => db.update(users).set({ role: "admin" }).where(eq(users.id, admin.id)));
   return (await login(admin.email)).access_token;
 }
@@ -48,7 +48,7 @@ describe("malformed input on every operation", () => {
       .sort((a, b) => Number(ENDS_SESSION.test(a.path)) - Number(ENDS_SESSION.test(b.path)));
     expect(operations.length).toBeGreaterThan(50);
 
-    const user = await register();
+    const user = await account();
     const callers: { name: string; token: string | null }[] = [
       { name: "anonymous", token: null },
       { name: "user", token: (await login(user.email)).access_token },

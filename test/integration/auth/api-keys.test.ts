@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../src/app";
 import { hmacSha256Hex, signaturePayload } from "../../../src/lib/api-key-crypto";
 import { authenticate } from "../../../src/middleware/authenticate";
-import { PASSWORD, api, expectError, login, register, verifiedUser } from "./helpers";
+import { account, api, expectError, login, PASSWORD, verifiedUser } from "./helpers";
 
 interface CreatedKey {
   id: string;
@@ -172,7 +172,7 @@ describe("API keys", () => {
   });
 
   it("an unverified user cannot create keys", async () => {
-    const user = await register();
+    const user = await account();
     const pair = await login(user.email);
     await expectError(
       await api("POST", "/api/v1/users/me/api-keys", {

@@ -8,7 +8,7 @@ import {
   limitKey,
   type LimitCheck,
 } from "../../../src/services/auth/rate-limit";
-import { api, createApiKey, inOneWindow, login, register, signedFetch, verifiedUser } from "./helpers";
+import { account, api, createApiKey, inOneWindow, login, signedFetch, verifiedUser } from "./helpers";
 
 // The hot path's limits are judged from what an isolate knows and counted in batches. Each
 // `isolate()` here has its own client and its own knowledge, as two isolates would.
@@ -156,7 +156,7 @@ describe("one isolate's requests racing to Redis", { timeout: 75_000 }, () => {
 
   it("a new session's concurrent burst admits no more than the limit", () =>
     inOneWindow(async () => {
-      const { access_token } = await login((await register()).email);
+      const { access_token } = await login((await account()).email);
       const res = await Promise.all(
         Array.from({ length: 3 * LIMIT }, () => api("GET", "/api/v1/users/me", { token: access_token })),
       );

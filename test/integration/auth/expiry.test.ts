@@ -4,14 +4,14 @@ import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { emailVerificationTokens, sessions, users } from "../../../src/db/schema";
 import { hashPassword, verifyPassword } from "../../../src/lib/password-hash";
-import { api, expectError, login, register, verificationToken } from "./helpers";
+import { account, api, expectError, login, verificationToken } from "./helpers";
 
 describe("expiry", () => {
   it.each([
     ["its idle expiry", "idleExpiresAt"],
     ["the family's absolute expiry", "expiresAt"],
   ] as const)("a refresh token past %s is refused", async (_, column) => {
-    const user = await register();
+    const user = await account();
     const pair = await login(user.email);
     await withDatabase(env, (db) =>
       db
@@ -27,7 +27,7 @@ describe("expiry", () => {
   });
 
   it("an expired email verification token is refused", async () => {
-    const user = await register();
+    const user = await account();
     const token = await verificationToken(user.id);
     await withDatabase(env, (db) =>
       db
@@ -45,7 +45,7 @@ describe("expiry", () => {
 
 describe("password hash upgrade", () => {
   it("a hash with weaker parameters is replaced at the next successful login", async () => {
-    const user = await register();
+    const user = await account();
     const weak = await hashPassword(user.password, { m: 256, t: 1, p: 1 });
     await withDatabase(env, (db) =>
       db.update(users).set({ passwordHash: weak }).where(eq(users.id, user.id)),

@@ -2,11 +2,11 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../../src/app";
-import { api, expectError, inOneWindow, login, randomIp, register, uniqueEmail } from "./helpers";
+import { account, api, expectError, inOneWindow, login, randomIp, uniqueEmail } from "./helpers";
 
 describe("no account enumeration", () => {
   it("unknown email and wrong password answer byte-identical status and body", async () => {
-    const user = await register();
+    const user = await account();
     const ask = (email: string) =>
       api("POST", "/api/v1/auth/login", {
         body: { email, password: "not the password at all" },
@@ -75,7 +75,7 @@ describe("rate limits", () => {
 
   it("60 requests per minute per user, then 429", { timeout: 90_000 }, () =>
     inOneWindow(async () => {
-      const user = await register();
+      const user = await account();
       const { access_token } = await login(user.email);
       let last: Response | undefined;
       for (let i = 0; i <= Number(env.RATE_LIMIT_USER_PER_MINUTE); i++) {
@@ -89,7 +89,7 @@ describe("rate limits", () => {
 
 describe("authorization", () => {
   it("a user token on an admin route → 403; no token → 401", async () => {
-    const user = await register();
+    const user = await account();
     const { access_token } = await login(user.email);
     for (const [method, path] of [
       ["GET", "/api/v1/admin/users"],
@@ -112,7 +112,7 @@ describe("authorization", () => {
   });
 
   it("logout ends the session; its refresh token and access token stop working", async () => {
-    const user = await register();
+    const user = await account();
     const pair = await login(user.email);
     const other = await login(user.email);
     const sessions = await api("GET", "/api/v1/users/me/sessions", { token: pair.access_token });
@@ -134,7 +134,7 @@ describe("authorization", () => {
   });
 
   it("changing the password needs the current one", async () => {
-    const user = await register();
+    const user = await account();
     const { access_token } = await login(user.email);
     await expectError(
       await api("POST", "/api/v1/users/me/password", {
@@ -165,7 +165,7 @@ describe("when Redis is unreachable", () => {
   };
 
   it("login fails closed (503); other routes fail open", async () => {
-    const user = await register();
+    const user = await account();
     const { access_token } = await login(user.email);
     const ip = randomIp();
     await expectError(

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createRedis } from "../../../src/http/resources";
 import { FLUSH_DELAY_MS } from "../../../src/services/auth/batched-limits";
-import { api, inOneWindow, login, randomIp, register } from "./helpers";
+import { account, api, inOneWindow, login, randomIp } from "./helpers";
 
 // The Worker under test shares this isolate, so its outbound fetches can be observed here.
 const original = globalThis.fetch;
@@ -25,7 +25,7 @@ function recordRedisCalls(): string[] {
 
 describe("the authenticated hot path", () => {
   it("GET /users/me costs one Redis round trip: IP limit, caller limit and session together", async () => {
-    const user = await register();
+    const user = await account();
     const { access_token } = await login(user.email);
     const ip = randomIp();
     const calls = recordRedisCalls();
@@ -39,7 +39,7 @@ describe("the authenticated hot path", () => {
 
   it("then none while the isolate's knowledge is recent: the counts follow in one batched command", () =>
     inOneWindow(async () => {
-      const user = await register();
+      const user = await account();
       const { access_token } = await login(user.email);
       const ip = randomIp();
       expect((await api("GET", "/api/v1/users/me", { token: access_token, ip })).status).toBe(200);

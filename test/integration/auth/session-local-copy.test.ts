@@ -3,7 +3,7 @@ import { decodeJwt } from "jose";
 import { describe, expect, it } from "vitest";
 import { createRedis } from "../../../src/http/resources";
 import { LOCAL_TTL_MS, sessionCacheKey } from "../../../src/services/auth/session-cache";
-import { api, expectError, login, register, within } from "./helpers";
+import { account, api, expectError, login, within } from "./helpers";
 
 // Each isolate keeps its copy of a session's cache entry for LOCAL_TTL_MS. A revocation or a ban
 // made through ANOTHER isolate reaches this one only through Redis: it must take effect here
@@ -12,7 +12,7 @@ import { api, expectError, login, register, within } from "./helpers";
 // `tombstoneSessions` / `overwriteSnapshots` would.
 
 async function signedIn() {
-  const user = await register();
+  const user = await account();
   const { access_token } = await login(user.email);
   const me = () => api("GET", "/api/v1/users/me", { token: access_token });
   expect((await me()).status).toBe(200); // the session is now copied in this isolate

@@ -3,7 +3,7 @@ import { SignJWT, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { verifyAccessToken } from "../../../src/lib/access-token";
 import { toBase64Url } from "../../../src/lib/secure-random";
-import { api, auditActionsFor, eventsOf, expectError, login, register, type TokenPair } from "./helpers";
+import { account, api, auditActionsFor, eventsOf, expectError, login, type TokenPair } from "./helpers";
 
 const realKey = (JSON.parse(env.JWT_SIGNING_KEYS) as JWK[])[0]!;
 
@@ -45,7 +45,7 @@ describe("access tokens that must be refused (401, no side effect)", () => {
   let sub: string;
   let sid: string;
   beforeAll(async () => {
-    const user = await register();
+    const user = await account();
     pair = await login(user.email);
     ({ sub, sid } = claimsOf(pair.access_token));
   });
@@ -140,7 +140,7 @@ describe("key rotation", () => {
 
 describe("refresh token reuse", () => {
   it("a rotated token is refused and takes the whole family with it, audited and announced", async () => {
-    const user = await register();
+    const user = await account();
     const first = await login(user.email);
     const res = await api("POST", "/api/v1/auth/refresh", { body: { refresh_token: first.refresh_token } });
     const second = (await res.json()) as TokenPair;

@@ -2,7 +2,7 @@ import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { balanceOf, createMarket, placed, placeOrder, trader } from "../trading/helpers";
-import { api, login, register } from "../auth/helpers";
+import { account, api, login } from "../auth/helpers";
 import { WsClient } from "./ws-client";
 
 async function adminToken(): Promise<string> {
@@ -25,7 +25,7 @@ const NEW_MARKET = {
 describe("admin market routes", () => {
   it("creates a market, halts it, refuses tick changes on a live book, and only for admins", async () => {
     const token = await adminToken();
-    const user = await register();
+    const user = await account();
     const userToken = (await login(user.email)).access_token;
 
     expect((await api("POST", "/api/v1/admin/markets", { body: NEW_MARKET })).status).toBe(401);
@@ -119,7 +119,7 @@ describe("the private orders channel", () => {
   });
 
   it("a public socket can authenticate with an auth message; a bad token is refused", async () => {
-    const user = await register();
+    const user = await account();
     const tokens = await login(user.email);
     const client = await WsClient.connect("BTC-USDT");
     client.send({ op: "auth", id: 1, token: "not-a-token" });
