@@ -15,8 +15,13 @@ import { binanceClient, binanceError, limitOrder, ok, publicGet, signedFetch } f
 
 // A market may cap each account's live orders (Binance's MAX_NUM_ORDERS); off by default.
 
+// The admin signs in once for the file: each sign-in is an Argon2id hash.
+let admin: Promise<string> | undefined;
+
 async function setCap(symbol: string, cap: unknown) {
-  const token = (await login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD)).access_token;
+  const token = await (admin ??= login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD).then(
+    (pair) => pair.access_token,
+  ));
   return api("PATCH", `/api/v1/admin/markets/${symbol}`, { body: { max_open_orders: cap }, token });
 }
 

@@ -14,9 +14,10 @@ const BAND = {
   ask_multiplier_down: "0.8",
 };
 
-async function adminToken(): Promise<string> {
-  return (await login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD)).access_token;
-}
+// The admin signs in once for the file: each sign-in is an Argon2id hash.
+let admin: Promise<string> | undefined;
+const adminToken = () =>
+  (admin ??= login(env.ADMIN_EMAIL, env.ADMIN_PASSWORD).then((pair) => pair.access_token));
 
 async function setBand(symbol: string, band: typeof BAND | null) {
   return api("PATCH", `/api/v1/admin/markets/${symbol}`, {
