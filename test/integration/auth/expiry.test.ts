@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
 import { emailVerificationTokens, sessions, users } from "../../../src/db/schema";
 import { hashPassword, verifyPassword } from "../../../src/lib/password-hash";
-import { account, api, expectError, login, verificationToken } from "./helpers";
+import { account, api, expectError, login, register, verificationToken } from "./helpers";
 
 describe("expiry", () => {
   it.each([
@@ -27,7 +27,7 @@ describe("expiry", () => {
   });
 
   it("an expired email verification token is refused", async () => {
-    const user = await account();
+    const user = await register();
     const token = await verificationToken(user.id);
     await withDatabase(env, (db) =>
       db
