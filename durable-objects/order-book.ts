@@ -358,7 +358,7 @@ export class OrderBook extends DurableObject<Env> {
     if (!m.rules) return [];
     return this.counts.snapshot(m.symbol, {
       backlog: outboxBacklog(this.ctx.storage.sql),
-      sockets: this.ctx.getWebSockets().length,
+      sockets: this.subs.sockets().length,
       framesSent: this.subs.framesSent,
       framesReceived: this.subs.framesReceived,
       openOrders: m.engine.orderCount,

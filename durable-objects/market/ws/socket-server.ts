@@ -43,14 +43,26 @@ export class SocketServer {
     const m = this.market();
     if (!m.rules) return new Response("Unknown market", { status: 404 });
     const pair = new WebSocketPair();
+    const ws = pair[1];
     const owner = socketOwner(request.headers.get(OWNER_HEADER));
-    this.subs.accept(pair[1], m.symbol, owner);
+    if (this.subs.accept(ws, m.symbol, owner)) {
+      // Not hibernatable (a trader's, Subscriptions.accept): its events come to these listeners.
+      ws.addEventListener("message", (event) => void this.message(ws, event.data as string | ArrayBuffer));
+      ws.addEventListener("close", () => this.subs.drop(ws));
+      ws.addEventListener("error", () => this.subs.drop(ws));
+    }
     if (owner.principal) this.onAuthenticated();
     return webSocketUpgrade(pair[0]);
   }
 
   async message(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     const now = Date.now();
+    // The runtime answers a hibernatable socket's literal heartbeat itself (order-book.ts).
+    if (data === "ping" && this.subs.isAwake(ws)) {
+      this.subs.alive(ws, now);
+      this.subs.send(ws, "pong", now);
+      return;
+    }
     if (!this.subs.inbound(ws, now)) {
       this.subs.send(ws, errorFrame(undefined, "RATE_LIMITED", "Too many messages"), now);
       this.subs.close(ws, CloseCode.POLICY_VIOLATION, "Too many messages");
