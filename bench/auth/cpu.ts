@@ -32,7 +32,9 @@ function readStat(pid: string): ProcStat | undefined {
  * a Worker's req/s), `postgres` (its backends: the funds lock, settlement, the Worker's
  * queries), `pgbouncer`, `redis` (redis-server), `stack` (the stack's Node supervisor: the Neon
  * WebSocket proxy, the Neon HTTP endpoint, the Upstash shim), `bench` (this process: the load's
- * own client) and `other` (anything else under it).
+ * own client and Miniflare's Node side) and `other` (anything else under it). A process that exits
+ * in a window moves its whole life's CPU into its parent's group when reaped: today only Postgres
+ * backends do, reaped by the postmaster, in their own group.
  */
 export const CPU_GROUPS = ["workerd", "postgres", "pgbouncer", "redis", "stack", "bench", "other"] as const;
 export type CpuGroup = (typeof CPU_GROUPS)[number];

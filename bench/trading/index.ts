@@ -302,7 +302,7 @@ async function main() {
           WS_BATCH,
         ),
         "",
-        "The machine's CPU per order by process, µs (2 cores at 10,000 orders/s leave 200 µs an order for all of it; stack: its Node supervisor, i.e. the Neon WebSocket proxy, the Neon HTTP endpoint and the Upstash shim; bench: this process, the load's client):",
+        "The machine's CPU per order by process, µs (2 cores at 10,000 orders/s leave 200 µs an order for all of it; stack: its Node supervisor, i.e. the Neon WebSocket proxy, the Neon HTTP endpoint and the Upstash shim; bench: this process, the load's client and Miniflare's Node side; in production only workerd's and Postgres' work exists, on other machines; each figure is whole 10 ms ticks over the load's orders, and a process that exits in the window is counted in its parent's group):",
         "",
         `| load | all | ${CPU_GROUPS.join(" | ")} |`,
         `| --- | ${CPU_GROUPS.map(() => "---:").join(" | ")} | ---: |`,

@@ -153,11 +153,15 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
   async function relaySql(): Promise<number> {
     let rows = 0;
     for (;;) {
-      // As the relay reads both tables and marks what it published (src/domain/events/event-outbox.ts).
+      // As the relay reads both tables and marks what it published (src/domain/events/event-outbox.ts):
+      // in one transaction with sorting off, so the planner picks the relay's plan.
+      await client.query("begin");
+      await client.query("select set_config('enable_sort', 'off', true)");
       const { rows: pending } = await client.query<{ id: string; paged: boolean }>(sqlOf(pendingRows(500)));
+      if (pending.length > 0) await client.query(sqlOf(markPublished(pending)));
+      await client.query("commit");
       if (pending.length === 0) return rows;
       rows += pending.length;
-      await client.query(sqlOf(markPublished(pending)));
     }
   }
 
