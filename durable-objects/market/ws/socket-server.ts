@@ -18,6 +18,15 @@ import {
 import { authenticateToken } from "./socket-sessions";
 import type { Subscriptions } from "./subscriptions";
 
+/** The heartbeat's answer, not a counted frame (as the runtime's own pong is not). */
+function pong(ws: WebSocket): void {
+  try {
+    ws.send("pong");
+  } catch {
+    // Closed under us: its close event drops it.
+  }
+}
+
 type SubscriptionMessage = Extract<ClientMessage, { op: "subscribe" | "unsubscribe" }>;
 
 /**
@@ -57,15 +66,15 @@ export class SocketServer {
 
   async message(ws: WebSocket, data: string | ArrayBuffer): Promise<void> {
     const now = Date.now();
-    // The runtime answers a hibernatable socket's literal heartbeat itself (order-book.ts).
-    if (data === "ping" && this.subs.isAwake(ws)) {
-      this.subs.alive(ws, now);
-      this.subs.send(ws, "pong", now);
-      return;
-    }
+    // Every frame counts against the limit (and shows the client reads), the literal ping included.
     if (!this.subs.inbound(ws, now)) {
       this.subs.send(ws, errorFrame(undefined, "RATE_LIMITED", "Too many messages"), now);
       this.subs.close(ws, CloseCode.POLICY_VIOLATION, "Too many messages");
+      return;
+    }
+    // Only awake sockets reach here with a literal ping: the runtime answers the others.
+    if (data === "ping" && this.subs.isAwake(ws)) {
+      pong(ws);
       return;
     }
     try {

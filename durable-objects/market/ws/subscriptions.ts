@@ -31,8 +31,9 @@ export interface SocketLimits {
   maxTraderMessagesPerWindow: number;
   windowMs: number;
   /**
-   * Bytes sent since the client last showed it is alive (any frame, or the literal `ping`
-   * that the runtime answers without waking the object). Past this the client is not reading.
+   * Bytes sent since the client last showed it is alive (any frame, or the literal `ping`: the
+   * runtime answers a hibernatable socket's without waking the object, the object a trader
+   * socket's). Past this the client is not reading.
    */
   maxBacklogBytes: number;
 }
@@ -114,7 +115,7 @@ export class Subscriptions {
     return false;
   }
 
-  /** Accepted without hibernation: the literal `ping` reaches the object (`alive`). */
+  /** Accepted without hibernation: the literal `ping` reaches the object (as any frame). */
   isAwake(ws: WebSocket): boolean {
     return this.awake.has(ws);
   }
@@ -122,13 +123,6 @@ export class Subscriptions {
   /** Every socket, hibernatable or not. */
   sockets(): WebSocket[] {
     return [...this.ctx.getWebSockets(), ...this.awake.keys()];
-  }
-
-  /** The client showed it is alive (an awake socket's literal `ping`): its backlog starts over. */
-  alive(ws: WebSocket, now: number): void {
-    const r = this.runtimeOf(ws, now);
-    r.backlog = 0;
-    r.since = now;
   }
 
   private store(ws: WebSocket, a: SocketAttachment): void {
@@ -247,7 +241,7 @@ export class Subscriptions {
     const r = this.runtimeOf(ws, now);
     r.backlog += text.length;
     if (r.backlog > this.limits.maxBacklogBytes) {
-      // An awake socket's pings reset the backlog as they arrive (`alive`).
+      // An awake socket's pings reset the backlog as they arrive (`inbound`).
       const pinged = this.awake.has(ws)
         ? 0
         : (this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0);

@@ -23,8 +23,12 @@ describe("banned accounts", () => {
     const socket = await WsClient.connect("BTC-USDT");
     socket.send({ op: "auth", id: 1, token });
     await socket.next((f) => f.type === "authenticated");
-    socket.send({ op: "subscribe", id: 2, channels: ["orders"] });
-    await socket.next((f) => f.type === "subscribed");
+    // Authenticated at the upgrade: a trader's socket, accepted without hibernation (decision 0020).
+    const traderSocket = await WsClient.connect("BTC-USDT", token);
+    for (const s of [socket, traderSocket]) {
+      s.send({ op: "subscribe", id: 2, channels: ["orders"] });
+      await s.next((f) => f.type === "subscribed");
+    }
 
     const banned = await setStatus(admin, user.id, "banned");
     expect(banned.status).toBe(200);
@@ -50,13 +54,14 @@ describe("banned accounts", () => {
     );
     await expectError(await signedFetch(key, "GET", "/api/v1/wallets"), 403, "ACCOUNT_BANNED");
 
-    // Sockets: the open one loses its private channels; a new auth and an upgrade are refused.
-    expect(
-      await socket.next((f) => f.code === "ACCOUNT_BANNED", 0, SESSION_RECHECK_MS + 7_000),
-    ).toMatchObject({
-      type: "error",
-      channels: ["orders:BTC-USDT"],
-    });
+    // Sockets: the open ones lose their private channels; a new auth and an upgrade are refused.
+    for (const s of [socket, traderSocket]) {
+      expect(await s.next((f) => f.code === "ACCOUNT_BANNED", 0, SESSION_RECHECK_MS + 7_000)).toMatchObject({
+        type: "error",
+        channels: ["orders:BTC-USDT"],
+      });
+    }
+    traderSocket.close();
     socket.send({ op: "auth", id: 3, token });
     expect(await socket.next((f) => f.id === 3)).toMatchObject({ type: "error", code: "ACCOUNT_BANNED" });
     socket.close();

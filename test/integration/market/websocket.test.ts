@@ -4,7 +4,8 @@ import { LocalBook } from "../../../durable-objects/market/market-data/depth-fee
 import type { OrderBook } from "../../../durable-objects/order-book";
 import { Subscriptions } from "../../../durable-objects/market/ws/subscriptions";
 import { configuredBook, prng, randomCommands } from "./helpers";
-import { WsClient, type Frame } from "./ws-client";
+import { stallOneOfTwo } from "./stalled-reader";
+import { WsClient } from "./ws-client";
 
 type Levels = { last_update_id: number; bids: [string, string][]; asks: [string, string][] };
 
@@ -145,29 +146,7 @@ describe("WebSocket market data", () => {
   });
 
   it("disconnects a client that stops reading (1013) without harming the others", async () => {
-    const symbol = "WSS-USDT";
-    const book = await configuredBook(symbol);
-    await runInDurableObject(book, (instance: OrderBook) => {
-      (instance as unknown as { subs: { limits: { maxBacklogBytes: number } } }).subs.limits.maxBacklogBytes =
-        16_384;
-    });
-    const reader = await WsClient.connect(symbol);
-    const stalled = await WsClient.connect(symbol);
-    for (const c of [reader, stalled]) {
-      c.send({ op: "subscribe", id: 1, channels: [`depth:${symbol}`, `trades:${symbol}`] });
-      await c.next((f: Frame) => f.type === "snapshot");
-    }
-    const commands = randomCommands(5, 600, "s");
-    for (let i = 0; i < commands.length; i += 20) {
-      await book.placeBatch(commands.slice(i, i + 20));
-      // A reading client shows it is alive with the literal heartbeat the runtime answers.
-      const from = reader.frames.length;
-      reader.send("ping");
-      await reader.next((f) => f.type === "auto-pong", from);
-    }
-    await stalled.until(() => stalled.closed !== null);
-    expect(stalled.closed).toEqual({ code: 1013, reason: expect.stringMatching(/not reading/) });
-    expect(reader.closed).toBeNull();
+    const { book, reader } = await stallOneOfTwo("WSS-USDT");
     const { lastUpdateId } = await book.sequence();
     const updates = reader.frames.filter((f) => f.type === "update");
     expect(updates.at(-1)!.last_update_id).toBe(lastUpdateId);

@@ -19,7 +19,7 @@ export class WsClient {
     ws.addEventListener("message", (e) => {
       if (typeof e.data !== "string") this.frames.push({ type: "binary" });
       else if (e.data === "pong")
-        this.frames.push({ type: "auto-pong" }); // the runtime's heartbeat reply
+        this.frames.push({ type: "auto-pong" }); // the heartbeat reply (the runtime's, or a trader socket's object)
       else this.frames.push(JSON.parse(e.data) as Frame);
     });
     ws.addEventListener("close", (e) => {
@@ -27,9 +27,10 @@ export class WsClient {
     });
   }
 
-  static async connect(market: string): Promise<WsClient> {
+  /** With a `token`, authenticated at the upgrade (a trader's: accepted without hibernation). */
+  static async connect(market: string, token?: string): Promise<WsClient> {
     const res = await SELF.fetch(`http://x/api/v1/ws?market=${market}`, {
-      headers: { Upgrade: "websocket" },
+      headers: { Upgrade: "websocket", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
     });
     if (res.status !== 101 || !res.webSocket)
       throw new Error(`upgrade failed: ${res.status} ${await res.text()}`);
