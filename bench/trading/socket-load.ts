@@ -18,8 +18,11 @@ export interface SocketLoad {
   order: (socket: number) => Record<string, unknown>;
 }
 
-/** The client's TCP socket (`ws` has no public cork; its own sends cork it the same way). */
-const tcpOf = (ws: WebSocket) => (ws as unknown as { _socket: Socket })._socket;
+/**
+ * The client's TCP socket (`ws` has no public cork; its own sends cork it the same way). A
+ * private field: undefined if a `ws` version lacks it, and the sends then go uncorked.
+ */
+const tcpOf = (ws: WebSocket) => (ws as unknown as { _socket?: Socket })._socket;
 
 /** An answer frame's type and id, read from its start (`JSON.stringify({ type, id, … })` in the object). */
 const ANSWER_START = /^\{"type":"(result|error)","id":(\d+)[,}]/;
@@ -39,10 +42,21 @@ function answerOf(text: string): { id: number; ok: boolean } | null {
   return { id: frame.id, ok: frame.type === "result" };
 }
 
-/** The first refusal in an answer (an error frame's, or a batch's first refused order's). */
+/**
+ * The first refusal in an answer: an order's error frame (`error`), a protocol error frame
+ * (top-level `code` and `message`), or a batch's first refused order's.
+ */
 function refusalOf(text: string): string | undefined {
-  const frame = JSON.parse(text) as { error?: unknown; result?: { results?: { error?: unknown }[] } };
-  const refused = frame.error ?? frame.result?.results?.find((r) => r.error)?.error;
+  const frame = JSON.parse(text) as {
+    error?: unknown;
+    code?: string;
+    message?: string;
+    result?: { results?: { error?: unknown }[] };
+  };
+  const refused =
+    frame.error ??
+    (frame.code ? { code: frame.code, message: frame.message } : undefined) ??
+    frame.result?.results?.find((r) => r.error)?.error;
   return refused === undefined ? undefined : JSON.stringify(refused);
 }
 
@@ -98,7 +112,7 @@ export async function socketLoad(load: SocketLoad): Promise<LoadFigures & { firs
           let corked = false;
           const uncork = () => {
             corked = false;
-            tcp.uncork();
+            tcp?.uncork();
           };
           ws.on("message", (data) => {
             const text = String(data);
@@ -115,7 +129,7 @@ export async function socketLoad(load: SocketLoad): Promise<LoadFigures & { firs
             if (firstError === undefined && (!answer.ok || text.includes(REFUSED)))
               firstError = refusalOf(text);
             if (now < stopAt) {
-              if (!corked) {
+              if (tcp && !corked) {
                 corked = true;
                 tcp.cork();
                 process.nextTick(uncork);
