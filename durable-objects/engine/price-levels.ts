@@ -186,7 +186,8 @@ export class PriceLevels {
 
   /**
    * Drops a level at `price` that has emptied (or is about to: its head may still name its last
-   * order, which a freed record's next allocation resets), and moves the best price past it when it was the best.
+   * order, which a freed record's next allocation resets), and moves the best price past it when
+   * it was the best.
    */
   emptied(side: number, level: number, price: number): void {
     const i = price - this.base;

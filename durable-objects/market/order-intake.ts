@@ -131,7 +131,8 @@ interface Flush {
  * Up to `depth` groups' locks are out at once, on one connection: Postgres runs them in the
  * order they were asked for, and the groups run in that order whatever order their answers are
  * read in (docs/decisions/0017-locks-queued-on-one-connection.md). Behind a lock out, only a
- * group of `minPipelined` commands or more leaves (docs/decisions/0019-second-lock-only-for-a-full-group.md). A lock left unaccounted lowers the
+ * group of `minPipelined` commands or more leaves
+ * (docs/decisions/0019-second-lock-only-for-a-full-group.md). A lock left unaccounted lowers the
  * fence; the groups whose locks were out behind it still run on their own outcomes but keep no
  * mark, and the raise waits until none is out and the last of them ran.
  */
