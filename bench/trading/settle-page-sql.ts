@@ -5,11 +5,12 @@
 // 8,40,400,2000), BENCH_REPEAT times per size. A page is fills of resting makers by takers: per
 // trade the taker's acceptance, the trade and both orders' closing entries (4 entries), and
 // BENCH_RESTING (default 0) of the page's entries acceptances of orders that rest untouched (0.125
-// is the page of the trading benchmark's order.batch load: ~49 trades and ~28 resting acceptances,
-// 126 orders changed). Prints the backend's CPU per entry and per fill (/proc: what load on a
-// shared machine leaves alone) for the call
-// and for relaying its events (the relay's read and mark of event_outbox, Redis left out), the
-// server's execution time per call (EXPLAIN ANALYZE) and the events' rows.
+// is the page of the trading benchmark's order.batch load: ~49 trades and ~28 resting acceptances;
+// its orders are inserted `new`, as place_orders inserts them, so an acceptance rewrites nothing
+// and the page changes 98 orders, each fill closing both of its own). Prints the backend's CPU per
+// entry and per fill (/proc: what load on a shared machine leaves alone) for the call and for
+// relaying its events (the relay's read and mark of event_outbox, Redis left out), the server's
+// execution time per call (EXPLAIN ANALYZE) and the events' rows.
 //   BENCH_BASELINE=<sql file>: also that file's `settle_page` (e.g. migrations/0021_…, which
 //     takes the page as one json array; before 0018 nested, as jsonb), alternating with the
 //     current one in the same run: compare by the ratio. It runs with the current function's
@@ -42,7 +43,7 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
   let ts = Date.now();
   /**
    * A page of about `size` entries (trades of 4 entries, RESTING of them resting acceptances),
-   * its orders inserted as the lock left them.
+   * its orders inserted as the lock left them (`new`: place_orders, migrations/0027).
    */
   async function page(size: number): Promise<Record<string, unknown>[]> {
     const entries: Record<string, unknown>[] = [];
@@ -50,14 +51,14 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
     const resting = Math.round(size * RESTING);
     for (let i = 0; i < resting; i++) {
       const placed = { id: newOrderId(), user: users[(trade + i) % users.length]! };
-      orders.push([placed.id, placed.user, "buy", "pending", "USDT", QUOTE_MINOR.toString()]);
+      orders.push([placed.id, placed.user, "buy", "new", "USDT", QUOTE_MINOR.toString()]);
       const accepted = { kind: "order", ts: ts++, market: MARKET, event: "accepted", status: "new" };
       entries.push({ seq: ++seq, ...accepted, orderId: placed.id, userId: placed.user });
     }
     for (let i = 0; i < Math.floor((size - resting) / 4); i++) {
       const taker = { id: newOrderId(), user: users[trade % users.length]! };
       const maker = { id: newOrderId(), user: users[(trade + 1) % users.length]! };
-      orders.push([taker.id, taker.user, "buy", "pending", "USDT", QUOTE_MINOR.toString()]);
+      orders.push([taker.id, taker.user, "buy", "new", "USDT", QUOTE_MINOR.toString()]);
       orders.push([maker.id, maker.user, "sell", "new", "BTC", QUANTITY_MINOR.toString()]);
       const at = ts++;
       const order = { kind: "order", ts: at, market: MARKET };
