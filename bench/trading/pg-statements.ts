@@ -61,6 +61,18 @@ export async function pgStatementsWindow(db: Db) {
             from pg_stat_user_functions order by self_time desc limit ${TOP}`,
         )
       ).rows;
+      // Rows written per order by table (pg_stat_user_tables; its counters lag up to a second
+      // behind the commits, which the load's settling wait covers): a non-HOT update writes an
+      // entry into every index whose predicate holds, a HOT one into none.
+      const tables = (
+        await db.execute<{ name: string; ins: string; upd: string; hot: string; del: string }>(
+          sql`select relname as name, n_tup_ins::text as ins, n_tup_upd::text as upd,
+              n_tup_hot_upd::text as hot, n_tup_del::text as del
+            from pg_stat_user_tables where n_tup_ins + n_tup_upd + n_tup_del > 0
+            order by n_tup_ins + n_tup_upd + n_tup_del desc limit ${TOP}`,
+        )
+      ).rows;
+      const per = (n: string) => (orders > 0 ? (Number(n) / orders).toFixed(2) : "–");
       const cut = (q: string) => (q.length > 110 ? `${q.slice(0, 110)}…` : q).replace(/\|/g, "\\|");
       return [
         `#### Postgres at ${load}: ${orders} orders recorded, ${fills} fills settled in the window`,
@@ -81,6 +93,10 @@ export async function pgStatementsWindow(db: Db) {
           (f) =>
             `| ${f.name} | ${f.calls} | ${f.self.toFixed(0)} | ${us(f.self, orders)} | ${f.total.toFixed(0)} |`,
         ),
+        "",
+        "| table | inserted / order | updated / order | of which HOT | deleted / order |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        ...tables.map((t) => `| ${t.name} | ${per(t.ins)} | ${per(t.upd)} | ${per(t.hot)} | ${per(t.del)} |`),
         "",
       ].join("\n");
     },
