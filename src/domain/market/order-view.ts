@@ -9,6 +9,8 @@ export type OrderRow = InferSelectModel<typeof orders>;
 /** A row as the Worker builds it before Postgres gave it its `number` (the placement reply). */
 export type UnnumberedOrderRow = Omit<OrderRow, "number">;
 export type TradeRow = InferSelectModel<typeof trades>;
+/** What `toOrderView` reads of a row: a listing selects only these (`ORDER_VIEW_COLUMNS`). */
+export type OrderViewRow = Omit<UnnumberedOrderRow, "userId" | "amendId" | "amendExpiresAt" | "amendSeq">;
 
 /** The API's order shape (SPEC "REST shapes"): every amount a decimal string. */
 export interface OrderView {
@@ -53,7 +55,7 @@ export interface FillView {
 
 const OPEN = new Set(["pending", "new", "partially_filled"]);
 
-export function toOrderView(row: UnnumberedOrderRow, rules: MarketRules): OrderView {
+export function toOrderView(row: OrderViewRow, rules: MarketRules): OrderView {
   const base = (v: bigint | null) => (v === null ? null : printAmount(v, rules.baseDecimals));
   const quote = (v: bigint | null) => (v === null ? null : printAmount(v, rules.quoteDecimals));
   const lockDecimals = row.lockAsset === rules.baseAsset ? rules.baseDecimals : rules.quoteDecimals;

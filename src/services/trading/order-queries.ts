@@ -4,7 +4,42 @@ import { orders, trades } from "../../db/schema";
 import { badRequest, notFound } from "../../lib/errors";
 import { loadMarketRules } from "./market-directory";
 import type { MarketRules } from "../../domain/market/market-rules";
-import { toMyTradeView, toOrderView } from "../../domain/market/order-view";
+import { toMyTradeView, toOrderView, type OrderViewRow } from "../../domain/market/order-view";
+
+/**
+ * The columns an order's view is made of: a page of orders selects only these, not the
+ * bookkeeping ones (`number`, `user_id`, the amendment hold): 27 fields of 32, and a shorter
+ * statement for Postgres to parse, the HTTP endpoint to describe and the driver to read.
+ */
+const ORDER_VIEW_COLUMNS = {
+  id: orders.id,
+  market: orders.market,
+  clientOrderId: orders.clientOrderId,
+  side: orders.side,
+  type: orders.type,
+  timeInForce: orders.timeInForce,
+  postOnly: orders.postOnly,
+  selfTradePrevention: orders.selfTradePrevention,
+  price: orders.price,
+  stopPrice: orders.stopPrice,
+  quantity: orders.quantity,
+  quoteQuantity: orders.quoteQuantity,
+  visibleQuantity: orders.visibleQuantity,
+  trailingOffset: orders.trailingOffset,
+  trailingOffsetUnit: orders.trailingOffsetUnit,
+  ocoGroupId: orders.ocoGroupId,
+  status: orders.status,
+  rejectReason: orders.rejectReason,
+  filledQuantity: orders.filledQuantity,
+  filledQuote: orders.filledQuote,
+  lockAsset: orders.lockAsset,
+  lockedAmount: orders.lockedAmount,
+  consumedAmount: orders.consumedAmount,
+  releasedAmount: orders.releasedAmount,
+  createdAt: orders.createdAt,
+  updatedAt: orders.updatedAt,
+  closedAt: orders.closedAt,
+} satisfies Record<keyof OrderViewRow, unknown>;
 
 const OPEN_STATUSES = ["pending", "new", "partially_filled"] as const;
 const CLOSED_STATUSES = ["filled", "cancelled", "expired", "rejected"] as const;
@@ -47,7 +82,7 @@ export async function listOrders(db: Database, q: OrderListQuery) {
   const shape = `orders.list:${q.userId ? "user" : ""}:${q.market ? "market" : ""}:${q.cursor ? "cursor" : ""}:${q.state}`;
   const rows = await reusedQuery(db, shape, (db) =>
     db
-      .select()
+      .select(ORDER_VIEW_COLUMNS)
       .from(orders)
       .where(
         and(
