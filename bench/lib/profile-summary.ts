@@ -1,6 +1,10 @@
-// `node --import tsx bench/lib/profile-summary.ts <file.cpuprofile> [top]`: self time per
-// function and per source (package or file), the quick read of a profile from BENCH_PROFILE.
-import { readFileSync } from "node:fs";
+// `node --import tsx bench/lib/profile-summary.ts <file.cpuprofile> [top] [bundle.js]`: self time
+// per function and per source (package or file), the quick read of a profile from BENCH_PROFILE.
+// The Worker runs as one bundle: its lines are mapped back to modules through the bundle's
+// `// path` comments (esbuild's), from `worker.js` beside the profile (BENCH_PROFILE writes it)
+// or the bundle named.
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 interface ProfileNode {
   id: number;
@@ -16,40 +20,85 @@ interface Profile {
   timeDeltas: number[];
 }
 
-function sourceOf(url: string): string {
+/** The bundle's modules by first line (0-based, ascending), from its `// path` comments. */
+function bundleModules(bundle: string | undefined): [number, string][] {
+  if (!bundle || !existsSync(bundle)) return [];
+  const starts: [number, string][] = [];
+  readFileSync(bundle, "utf8")
+    .split("\n")
+    .forEach((line, i) => {
+      const m = /^\/\/ (\S+\.(?:[cm]?js|ts|json))$/.exec(line);
+      if (m) starts.push([i, m[1]!]);
+    });
+  return starts;
+}
+
+function moduleAt(starts: readonly [number, string][], line: number): string | undefined {
+  let lo = 0;
+  let hi = starts.length - 1;
+  let found: string | undefined;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (starts[mid]![0] <= line) [found, lo] = [starts[mid]![1], mid + 1];
+    else hi = mid - 1;
+  }
+  return found;
+}
+
+function sourceOf(url: string, module: string | undefined): string {
   if (!url) return "(native / idle / gc)";
-  const pkg = url.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
+  const path = module ?? url;
+  const pkg = path.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/);
   if (pkg) return pkg[1]!;
-  return url.replace(/^.*\/(src|durable-objects)\//, "$1/");
+  return path.replace(/^.*?\/?(src|durable-objects)\//, "$1/");
 }
 
 function main() {
-  const [file, topArg] = process.argv.slice(2);
-  if (!file) throw new Error("usage: profile-summary <file.cpuprofile> [top]");
+  const [file, topArg, bundleArg] = process.argv.slice(2);
+  if (!file) throw new Error("usage: profile-summary <file.cpuprofile> [top] [bundle.js]");
   const top = Number(topArg ?? 25);
   const profile = JSON.parse(readFileSync(file, "utf8")) as Profile;
+  const modules = bundleModules(bundleArg ?? join(dirname(file), "worker.js"));
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const selfUs = new Map<number, number>();
-  profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  const selfHits = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    selfHits.set(id, (selfHits.get(id) ?? 0) + 1);
+  });
   const total = profile.endTime - profile.startTime;
-  const byFunction = new Map<string, number>();
-  const bySource = new Map<string, number>();
+  const byFunction = new Map<string, [number, number]>();
+  const bySource = new Map<string, [number, number]>();
+  const add = (m: Map<string, [number, number]>, key: string, us: number, hits: number) => {
+    const [u, h] = m.get(key) ?? [0, 0];
+    m.set(key, [u + us, h + hits]);
+  };
   for (const [id, us] of selfUs) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-    const source = sourceOf(url);
-    const key = `${functionName || "(anonymous)"}  ${source}:${lineNumber + 1}`;
-    byFunction.set(key, (byFunction.get(key) ?? 0) + us);
-    bySource.set(source, (bySource.get(source) ?? 0) + us);
+    const module = modules.length && url ? moduleAt(modules, lineNumber) : undefined;
+    const source = sourceOf(url, module);
+    const hits = selfHits.get(id)!;
+    add(byFunction, `${functionName || "(anonymous)"}  ${source}:${lineNumber + 1}`, us, hits);
+    add(bySource, source, us, hits);
   }
-  const print = (title: string, m: Map<string, number>) => {
-    console.log(`\n${title}`);
-    for (const [k, us] of [...m].sort((a, b) => b[1] - a[1]).slice(0, top)) {
-      console.log(
-        `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms  ${k}`,
-      );
+  // Samples come at irregular intervals on a busy machine (the sampler waits for a core too), and
+  // each carries the wall time since the previous one: both shares are shown, and the intervals.
+  const samples = profile.samples.length;
+  const gaps = [...profile.timeDeltas].sort((a, b) => a - b);
+  const at = (q: number) => gaps[Math.min(gaps.length - 1, Math.floor(gaps.length * q))] ?? 0;
+  const print = (title: string, m: Map<string, [number, number]>) => {
+    console.log(`\n${title} (share of time | share of samples)`);
+    for (const [k, [us, hits]] of [...m].sort((a, b) => b[1][0] - a[1][0]).slice(0, top)) {
+      const time = `${((us / total) * 100).toFixed(1).padStart(5)}%  ${(us / 1000).toFixed(0).padStart(7)} ms`;
+      console.log(`${time} | ${((hits / samples) * 100).toFixed(1).padStart(5)}%  ${k}`);
     }
   };
-  console.log(`profile ${(total / 1e6).toFixed(1)} s`);
+  console.log(
+    `profile ${(total / 1e6).toFixed(1)} s, ${samples} samples, interval median ${at(0.5)} µs, p90 ${at(0.9)} µs, max ${at(1)} µs` +
+      (modules.length
+        ? `; the Worker's lines mapped to ${modules.length} modules`
+        : "; no bundle: the Worker is one source"),
+  );
   print("self time by source", bySource);
   print("self time by function", byFunction);
 }

@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -139,7 +139,11 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
       }),
     );
     const base = (await mf.ready).toString().replace(/\/$/, "");
-    if (profileDir && inspectorPort) profiler = await connectProfiler(inspectorPort, profileDir);
+    if (profileDir && inspectorPort) {
+      profiler = await connectProfiler(inspectorPort, profileDir);
+      // The profiles name the bundle's lines: profile-summary maps them back to modules with it.
+      copyFileSync(script, join(profileDir, "worker.js"));
+    }
     const profile = <T>(name: string, run: () => Promise<T>) =>
       profiler ? profiler.around(name, run) : run();
     const post = async (path: string, body: unknown) => {
