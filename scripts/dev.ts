@@ -1,6 +1,7 @@
 // `npm run dev`: the whole exchange on this machine, no cloud account. Starts the local stack
-// (Postgres + its WebSocket proxy, Redis + its Upstash-REST shim), writes .dev.vars, applies
-// migrations, seeds demo data, runs `wrangler dev` on 127.0.0.1:$PORT, and stops it all on Ctrl-C.
+// (Postgres behind PgBouncer, its WebSocket proxy and HTTP query endpoint; Redis and its
+// Upstash-REST shim), writes .dev.vars, applies migrations, seeds demo data, runs `wrangler dev`
+// on 127.0.0.1:$PORT, and stops it all on Ctrl-C.
 import { fileURLToPath } from "node:url";
 import { readDevVars, writeDevVars } from "./lib/dev-vars";
 import { devSecrets } from "./lib/dev-secrets";

@@ -34,8 +34,9 @@ export const selfTradePrevention = pgEnum("self_trade_prevention", [
 ]);
 /**
  * `pending`: funds locked and the row written, the order book not yet known to have it (the
- * recovery job asks the book and either confirms it or releases the lock). The last four are
- * final: the unused lock has been released.
+ * recovery job asks the book and either confirms it or releases the lock). `place_orders`
+ * (migrations/0027) writes `new`, so only rows of the earlier order path can still be pending.
+ * The last four are final: the unused lock has been released.
  */
 export const orderStatus = pgEnum("order_status", [
   "pending",
