@@ -20,17 +20,32 @@ function restingBook(
   }
 }
 
-/** Bytes per resting order of this engine and of the peer, each created inside the measurement. */
+/**
+ * Bytes per resting order of this engine and of the peer, each created inside the measurement.
+ * A large book's records live in growable SharedArrayBuffers, which process.memoryUsage() does
+ * not see: the engine's `sharedBytes` adds them.
+ */
 export function heap(market: Market, orders: number): { ours: number; theirs: number } {
-  const ours = heapPerOrder((n) => {
-    const engine = new MatchingEngine();
-    restingBook(market, n, (orderId, userId, side, price, quantity) => {
-      engine.place({ orderId, userId, side: side === BUY ? "buy" : "sell", type: "limit", price, quantity });
-      engine.events.clear();
-    });
-    if (engine.orderCount !== n) throw new Error(`the resting book of ${market.name} crossed`);
-    return engine;
-  }, orders);
+  const ours = heapPerOrder(
+    (n) => {
+      const engine = new MatchingEngine();
+      restingBook(market, n, (orderId, userId, side, price, quantity) => {
+        engine.place({
+          orderId,
+          userId,
+          side: side === BUY ? "buy" : "sell",
+          type: "limit",
+          price,
+          quantity,
+        });
+        engine.events.clear();
+      });
+      if (engine.orderCount !== n) throw new Error(`the resting book of ${market.name} crossed`);
+      return engine;
+    },
+    orders,
+    (engine) => engine.sharedBytes,
+  );
   const theirs = heapPerOrder((n) => {
     const book = new OrderBook();
     restingBook(market, n, (id, _user, side, price, size) => {

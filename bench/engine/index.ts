@@ -70,7 +70,9 @@ function main(): void {
   );
   SCENARIOS.forEach((_, index) => targets.push(...scenarioInOwnProcess(index)));
 
-  console.log("\nheap per resting order (engine created inside the measurement; JS heap plus ArrayBuffers):");
+  console.log(
+    "\nheap per resting order (engine created inside the measurement; JS heap plus ArrayBuffers plus the engine's growable SharedArrayBuffers):",
+  );
   for (const market of [steady, wide]) {
     for (const orders of market === steady ? HEAP_ORDERS : HEAP_TARGET_ORDERS) {
       const h = heap(market, orders);

@@ -162,17 +162,23 @@ function median(values: number[]): number {
 
 /**
  * Memory per resting order: growth from nothing to a book of `count` resting orders, counting
- * the JS heap and ArrayBuffer backing stores (typed arrays live outside `heapUsed`). The median
- * of `runs` builds, because V8's own bookkeeping (compiled code, feedback) moves one figure by
+ * the JS heap and ArrayBuffer backing stores (typed arrays live outside `heapUsed`), plus
+ * `unseen(book)`: memory neither counts, such as growable SharedArrayBuffers. The median of
+ * `runs` builds, because V8's own bookkeeping (compiled code, feedback) moves one figure by
  * tens of kilobytes.
  */
-export function heapPerOrder(build: (count: number) => unknown, count: number, runs = 3): number {
+export function heapPerOrder<T>(
+  build: (count: number) => T,
+  count: number,
+  unseen: (book: T) => number = () => 0,
+  runs = 3,
+): number {
   const figures = Array.from({ length: runs }, () => {
     collect();
     const before = usedBytes();
     const book = build(count);
     collect();
-    const after = usedBytes();
+    const after = usedBytes() + unseen(book);
     keep(book);
     keep(undefined);
     return (after - before) / count;

@@ -127,7 +127,7 @@ export class MatchingEngine {
     // The pool's ids are the first Float64 of each record: entry s at f64[s << F64_SHIFT].
     this.ids = new IdIndex(initial, F64_SHIFT);
     this.users = new UserOrders(this.pool);
-    this.levels = new PriceLevels(this.pool);
+    this.levels = new PriceLevels(this.pool, this.config.maxOrders + 1);
   }
 
   // ---- commands -------------------------------------------------------------------------
@@ -288,6 +288,15 @@ export class MatchingEngine {
   /** Live orders: resting plus pending stops. */
   get orderCount(): number {
     return this.live;
+  }
+
+  /**
+   * Bytes of the engine's records held in growable SharedArrayBuffers (a large book's orders and
+   * levels: see record-buffer.ts), which process.memoryUsage() and V8's external-memory count
+   * leave out: memory figures add them.
+   */
+  get sharedBytes(): number {
+    return this.pool.sharedBytes + this.levels.sharedBytes;
   }
 
   /** Aggregated displayed quantity of up to `levels` price levels per side, best first. */

@@ -1,5 +1,6 @@
 import * as codes from "./codes";
 import * as layout from "./record-layout";
+import { RecordBuffer } from "./record-buffer";
 import { resized } from "./typed-arrays";
 
 export * from "./record-layout";
@@ -7,6 +8,7 @@ export * from "./record-layout";
 // Module-level copies of imported values the hot path reads (see record-layout.ts).
 const { OrderType } = codes;
 const { F64_SHIFT, FILLED, ICEBERG_BIT, ID, META, NEXT, OCO_BIT, PREV, RECORD_SHIFT, WORDS } = layout;
+const RECORD_BYTES = WORDS * 4;
 
 /** Where an order is: a free slot (meta 0), accepted but not yet placed, resting in a level, or a pending stop. */
 export const State = { FREE: 0, NEW: 1, RESTING: 2, PENDING_STOP: 3 } as const;
@@ -76,6 +78,8 @@ export class OrderPool {
   /** Slot of the other OCO leg. */
   oco: Int32Array;
   private capacity: number;
+  /** The records' memory (it grows in place once large: see RecordBuffer). */
+  private readonly records: RecordBuffer;
   private freeHead = -1;
   private used = 0;
 
@@ -84,9 +88,9 @@ export class OrderPool {
     private readonly limit: number,
   ) {
     this.capacity = capacity;
-    const buffer = new ArrayBuffer(capacity * WORDS * 4);
-    this.i32 = new Int32Array(buffer);
-    this.f64 = new Float64Array(buffer);
+    this.records = new RecordBuffer(capacity * RECORD_BYTES, limit * RECORD_BYTES);
+    this.i32 = this.records.int32();
+    this.f64 = this.records.float64();
     this.peak = new Float64Array(0);
     this.stopPrice = new Int32Array(0);
     this.trailOffset = new Int32Array(0);
@@ -122,6 +126,11 @@ export class OrderPool {
     this.i32[o + PREV] = -1;
     this.i32[o + NEXT] = -1;
     return slot;
+  }
+
+  /** Bytes of records in a growable SharedArrayBuffer (see RecordBuffer), which process.memoryUsage() does not count. */
+  get sharedBytes(): number {
+    return this.records.sharedBytes;
   }
 
   /** Slots ever handed out (live or on the free list). */
@@ -202,8 +211,9 @@ export class OrderPool {
   private grow(to = 0, prefault = true): void {
     const length = this.capacity;
     const n = Math.max(to, Math.min(length + Math.max(16, length >> 1), this.limit));
-    this.i32 = resized(this.i32, n * WORDS, 0, prefault);
-    this.f64 = new Float64Array(this.i32.buffer);
+    this.records.grow(n * RECORD_BYTES, prefault);
+    this.i32 = this.records.int32();
+    this.f64 = this.records.float64();
     const cold = this.peak.length !== 0;
     this.capacity = n;
     if (cold) this.useCold();

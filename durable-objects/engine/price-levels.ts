@@ -3,7 +3,7 @@ import { FarLevels } from "./far-levels";
 import { LevelBitset } from "./level-bitset";
 import type { OrderPool } from "./order-pool";
 import * as layout from "./record-layout";
-import { resized } from "./typed-arrays";
+import { RecordBuffer } from "./record-buffer";
 
 // Module-level copies of imported values the hot path reads: V8 folds a module's own constants
 // into compiled code but loads and checks an imported binding at each use (see matching-engine.ts);
@@ -23,6 +23,9 @@ const {
   SHOWN,
   VISIBLE_SHIFT,
 } = layout;
+
+/** Bytes of a level record (LEVEL_SHIFT counts Int32 words). */
+const LEVEL_BYTES = 4 << LEVEL_SHIFT;
 
 /** Ticks of the dense window around the touch at first (a multiple of 1,024, the bitset's granule). */
 export const WINDOW = 8192;
@@ -51,8 +54,10 @@ export const MAX_WINDOW = 131072;
  */
 export class PriceLevels {
   // Level records, indexed by level id (layout above); a free record's tail links the free list.
-  i32 = new Int32Array(64 << LEVEL_SHIFT);
-  f64 = new Float64Array(this.i32.buffer);
+  // Their memory grows in place once large (see RecordBuffer).
+  private readonly records: RecordBuffer;
+  i32: Int32Array;
+  f64: Float64Array;
   private capacity = 64;
   private freeLevel = -1;
   private usedLevels = 0;
@@ -77,7 +82,20 @@ export class PriceLevels {
   bestBid = 0;
   bestAsk = 0;
 
-  constructor(private readonly pool: OrderPool) {}
+  /** `maxLevels`: at most one level per live order. */
+  constructor(
+    private readonly pool: OrderPool,
+    maxLevels: number,
+  ) {
+    this.records = new RecordBuffer(this.capacity * LEVEL_BYTES, maxLevels * LEVEL_BYTES);
+    this.i32 = this.records.int32();
+    this.f64 = this.records.float64();
+  }
+
+  /** Bytes of level records in a growable SharedArrayBuffer (see RecordBuffer), which process.memoryUsage() does not count. */
+  get sharedBytes(): number {
+    return this.records.sharedBytes;
+  }
 
   /** The level at `price`, or -1. */
   levelAt(price: number): number {
@@ -358,9 +376,19 @@ export class PriceLevels {
   }
 
   private growLevels(): void {
-    this.capacity += this.capacity >> 1;
-    this.i32 = resized(this.i32, this.capacity << LEVEL_SHIFT);
-    this.f64 = new Float64Array(this.i32.buffer);
+    this.resize(this.capacity + (this.capacity >> 1), true);
+  }
+
+  /** Room for `count` level records at once (a restore, which then writes them all). */
+  reserve(count: number): void {
+    if (count > this.capacity) this.resize(count, false);
+  }
+
+  private resize(capacity: number, prefault: boolean): void {
+    this.capacity = capacity;
+    this.records.grow(capacity * LEVEL_BYTES, prefault);
+    this.i32 = this.records.int32();
+    this.f64 = this.records.float64();
   }
 
   /**

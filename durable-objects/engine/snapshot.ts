@@ -218,7 +218,10 @@ export function readBook(r: VarintReader, version: number, book: BookStore): num
   const batch = new Int32Array(PREFETCH);
   let touched = 0;
   for (const side of [Side.BUY, Side.SELL]) {
-    for (let n = r.uint(); n > 0; n--) {
+    const sideLevels = r.uint();
+    // One growth for the side's level records instead of a chain of copies.
+    levels.reserve(levels.count + sideLevels);
+    for (let n = sideLevels; n > 0; n--) {
       let level = -1;
       for (let k = r.uint(); k > 0;) {
         // A level's orders sit anywhere in the pool (it is in user order): read a batch of
