@@ -10,18 +10,14 @@ import { configuredBook } from "./helpers";
 // one; this checks workerd's, inside a market object, with the production engine config.
 const ORDERS = 40_000;
 
-/** Bids `from`..`to`, one a price, so each order makes its own level. */
+/** A bid of its own price (10 ticks per order id), so each order makes its own level. */
+const bid = (id: number) =>
+  ({ orderId: id, userId: 1 + (id % 89), side: "buy", type: "limit", price: 10 * id, quantity: id }) as const;
+
+/** Places bids `from`..`to`; every one rests. */
 function placeBids(engine: MatchingEngine, from: number, to: number): void {
-  for (let i = from; i <= to; i++) {
-    const result = engine.place({
-      orderId: i,
-      userId: 1 + (i % 97),
-      side: "buy",
-      type: "limit",
-      price: 10 * i,
-      quantity: i,
-    });
-    if (result !== OK) throw new Error(`order ${i} rejected: ${result}`);
+  for (let id = from; id <= to; id++) {
+    if (engine.place(bid(id)) !== OK) throw new Error(`bid ${id} rejected`);
     engine.events.clear();
   }
 }
