@@ -85,7 +85,7 @@ export class PriceLevels {
   /** `maxLevels`: at most one level per live order. */
   constructor(
     private readonly pool: OrderPool,
-    maxLevels: number,
+    private readonly maxLevels: number,
   ) {
     this.records = new RecordBuffer(this.capacity * LEVEL_BYTES, maxLevels * LEVEL_BYTES);
     this.i32 = this.records.int32();
@@ -375,8 +375,9 @@ export class PriceLevels {
     return level;
   }
 
+  /** By half, capped at `maxLevels` (the records' reservation; one level per live order is never more). */
   private growLevels(): void {
-    this.resize(this.capacity + (this.capacity >> 1), true);
+    this.resize(Math.min(this.capacity + (this.capacity >> 1), this.maxLevels), true);
   }
 
   /** Room for `count` level records at once (a restore, which then writes them all). */
@@ -385,8 +386,9 @@ export class PriceLevels {
   }
 
   private resize(capacity: number, prefault: boolean): void {
-    this.capacity = capacity;
+    // Capacity only once the memory is there: a failed growth leaves the levels as they were.
     this.records.grow(capacity * LEVEL_BYTES, prefault);
+    this.capacity = capacity;
     this.i32 = this.records.int32();
     this.f64 = this.records.float64();
   }

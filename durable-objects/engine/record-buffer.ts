@@ -79,7 +79,8 @@ export class RecordBuffer {
     } else if (!(old instanceof ArrayBuffer) && bytes <= old.maxByteLength) {
       old.grow(bytes);
     } else {
-      const reserve = Math.min(this.maxBytes, Math.max(this.reserveBytes, 2 * bytes));
+      // Never less than asked for: a reservation below `bytes` would throw mid-command.
+      const reserve = Math.max(bytes, Math.min(this.maxBytes, Math.max(this.reserveBytes, 2 * bytes)));
       const to = new GrowableShared(bytes, { maxByteLength: reserve });
       new Uint8Array(to).set(new Uint8Array(old));
       this.buffer = to;

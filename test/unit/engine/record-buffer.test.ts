@@ -83,4 +83,19 @@ describe("an engine whose orders and levels outgrow IN_PLACE_BYTES", () => {
     ).toBe(OK);
     engine.validateInternalState();
   });
+
+  it("grows its level records up to one level per order of `maxOrders`, not past the reservation", () => {
+    // Growth by half from the initial capacity overshoots 40,001 levels at 27,995 of them: it is capped there.
+    const engine = new MatchingEngine({ maxOrders: 40_000 });
+    for (let i = 1; i < 40_000; i++) {
+      expect(
+        engine.place({ orderId: i, userId: 1, side: "buy", type: "limit", price: 10 * i, quantity: 1 }),
+      ).toBe(OK);
+      engine.events.clear();
+    }
+    engine.validateInternalState();
+    const restored = MatchingEngine.restore(engine.snapshot());
+    restored.validateInternalState();
+    expect(restored.stateHash()).toBe(engine.stateHash());
+  });
 });
