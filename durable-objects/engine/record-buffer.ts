@@ -17,8 +17,9 @@ const RESERVE_BYTES = 1 << 30;
  * The memory of a pool of fixed-size records (orders, price levels), up to `maxBytes`. Small,
  * it is an ArrayBuffer that grows by copying into a larger one, as before. From
  * IN_PLACE_BYTES on, it is a growable SharedArrayBuffer (shared with no one) that reserves
- * its maximum and grows in place: no copy, and each new page is faulted in by the first
- * record written there instead of all at once. A copy's fresh buffer costs a page fault per
+ * its maximum and grows in place: no copy, and only the new part is faulted in, at once (as
+ * typed-arrays.ts' `resized` does: left to the first record written on each page, ~2,000 of
+ * wide's operations took a 12-15 µs fault each, its own p99.99 1.6 -> 16 µs). A copy's fresh buffer costs a page fault per
  * 4 KB page, old part included, and faults are slow on a busy VM (12-15 µs each on this
  * project's: the wide benchmark's fresh engines took ~5,000-7,000 a run, ~15% of its CPU
  * time, and the largest growths took 9-23 ms in one operation); growing in place took them to
@@ -62,11 +63,10 @@ export class RecordBuffer {
   }
 
   /**
-   * Grows to `bytes` (at most `maxBytes`), keeping the contents; new bytes are 0. A copy
-   * writes its new part at once when `prefault` (see typed-arrays.ts' `resized`); in-place
-   * growth leaves new pages to their first write. A caller that writes all the new bytes at
-   * once (`prefault` false: a restore sizing the records once) gets an ArrayBuffer as before
-   * while the buffer is not yet shared: there is no chain of copies to save, and restoring the
+   * Grows to `bytes` (at most `maxBytes`), keeping the contents; new bytes are 0. With
+   * `prefault`, the new part is written at once, by a copy or in place (see typed-arrays.ts'
+   * `resized`). A caller that writes all the new bytes at once (`prefault` false: a restore
+   * sizing the records once) gets an ArrayBuffer as before while the buffer is not yet shared: there is no chain of copies to save, and restoring the
    * deep benchmark book into a growable buffer measured 5-25% slower (noisy A/Bs, cause unknown).
    */
   grow(bytes: number, prefault: boolean): void {
@@ -77,12 +77,15 @@ export class RecordBuffer {
       if (prefault) to.fill(0, old.byteLength);
       this.buffer = to.buffer;
     } else if (!(old instanceof ArrayBuffer) && bytes <= old.maxByteLength) {
+      const from = old.byteLength;
       old.grow(bytes);
+      if (prefault) new Uint8Array(old, from).fill(0);
     } else {
       // Never less than asked for: a reservation below `bytes` would throw mid-command.
       const reserve = Math.max(bytes, Math.min(this.maxBytes, Math.max(this.reserveBytes, 2 * bytes)));
       const to = new GrowableShared(bytes, { maxByteLength: reserve });
       new Uint8Array(to).set(new Uint8Array(old));
+      if (prefault) new Uint8Array(to, old.byteLength).fill(0);
       this.buffer = to;
     }
   }
