@@ -9,7 +9,7 @@ export type OrderRow = InferSelectModel<typeof orders>;
 /** A row as the Worker builds it before Postgres gave it its `number` (the placement reply). */
 export type UnnumberedOrderRow = Omit<OrderRow, "number">;
 export type TradeRow = InferSelectModel<typeof trades>;
-/** What `toOrderView` reads of a row: a listing selects only these (`ORDER_VIEW_COLUMNS`). */
+/** What `toOrderView` reads of a row: a listing selects only these (order-queries.ts' `ORDER_VIEW_COLUMNS`). */
 export type OrderViewRow = Omit<UnnumberedOrderRow, "userId" | "amendId" | "amendExpiresAt" | "amendSeq">;
 
 /** The API's order shape (SPEC "REST shapes"): every amount a decimal string. */

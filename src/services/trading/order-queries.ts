@@ -1,45 +1,24 @@
-import { and, desc, eq, inArray, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, inArray, lt, or, sql } from "drizzle-orm";
 import { reusedQuery, type Database } from "../../db/client";
 import { orders, trades } from "../../db/schema";
 import { badRequest, notFound } from "../../lib/errors";
 import { loadMarketRules } from "./market-directory";
 import type { MarketRules } from "../../domain/market/market-rules";
-import { toMyTradeView, toOrderView, type OrderViewRow } from "../../domain/market/order-view";
+import { toMyTradeView, toOrderView } from "../../domain/market/order-view";
 
 /**
  * The columns an order's view is made of: a page of orders selects only these, not the
- * bookkeeping ones (`number`, `user_id`, the amendment hold): 27 fields of 32, and a shorter
- * statement for Postgres to parse, the HTTP endpoint to describe and the driver to read.
+ * bookkeeping ones (`number`, `user_id`, the amendment hold), for a shorter statement for
+ * Postgres to parse, the HTTP endpoint to describe and the driver to read.
  */
-const ORDER_VIEW_COLUMNS = {
-  id: orders.id,
-  market: orders.market,
-  clientOrderId: orders.clientOrderId,
-  side: orders.side,
-  type: orders.type,
-  timeInForce: orders.timeInForce,
-  postOnly: orders.postOnly,
-  selfTradePrevention: orders.selfTradePrevention,
-  price: orders.price,
-  stopPrice: orders.stopPrice,
-  quantity: orders.quantity,
-  quoteQuantity: orders.quoteQuantity,
-  visibleQuantity: orders.visibleQuantity,
-  trailingOffset: orders.trailingOffset,
-  trailingOffsetUnit: orders.trailingOffsetUnit,
-  ocoGroupId: orders.ocoGroupId,
-  status: orders.status,
-  rejectReason: orders.rejectReason,
-  filledQuantity: orders.filledQuantity,
-  filledQuote: orders.filledQuote,
-  lockAsset: orders.lockAsset,
-  lockedAmount: orders.lockedAmount,
-  consumedAmount: orders.consumedAmount,
-  releasedAmount: orders.releasedAmount,
-  createdAt: orders.createdAt,
-  updatedAt: orders.updatedAt,
-  closedAt: orders.closedAt,
-} satisfies Record<keyof OrderViewRow, unknown>;
+const {
+  number: _number,
+  userId: _userId,
+  amendId: _amendId,
+  amendExpiresAt: _amendExpiresAt,
+  amendSeq: _amendSeq,
+  ...ORDER_VIEW_COLUMNS
+} = getTableColumns(orders);
 
 const OPEN_STATUSES = ["pending", "new", "partially_filled"] as const;
 const CLOSED_STATUSES = ["filled", "cancelled", "expired", "rejected"] as const;
