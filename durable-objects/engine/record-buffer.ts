@@ -10,20 +10,23 @@ const GrowableShared = SharedArrayBuffer as unknown as new (
 
 /** From this size on, a record buffer grows in place (below it, malloc recycles the copies' memory). */
 export const IN_PLACE_BYTES = 1 << 20;
-/** Address space a buffer reserves at least, when `maxBytes` is larger (it moves to a reservation twice its size beyond). */
+/**
+ * Address space a buffer reserves at least, when `maxBytes` is larger (beyond it, it moves to a
+ * reservation twice its size).
+ */
 const RESERVE_BYTES = 1 << 30;
 
 /**
  * The memory of a pool of fixed-size records (orders, price levels), up to `maxBytes`. Small,
  * it is an ArrayBuffer that grows by copying into a larger one, as before. From
  * IN_PLACE_BYTES on, it is a growable SharedArrayBuffer (shared with no one) that reserves
- * its maximum and grows in place: no copy, and only the new part is faulted in, at once (as
- * typed-arrays.ts' `resized` does: left to the first record written on each page, ~2,000 of
- * wide's operations took a 12-15 µs fault each, its own p99.99 1.6 -> 16 µs). A copy's fresh buffer costs a page fault per
- * 4 KB page, old part included, and faults are slow on a busy VM (12-15 µs each on this
- * project's: the wide benchmark's fresh engines took ~5,000-7,000 a run, ~15% of its CPU
- * time, and the largest growths took 9-23 ms in one operation); growing in place took them to
- * ~2,100 and the run's CPU time down ~10%.
+ * its maximum and grows in place. A copy's fresh buffer costs a page fault per 4 KB page, old
+ * part included, and faults are slow on a busy VM (12-15 µs each on this project's: the wide
+ * benchmark's fresh engines took ~5,000-7,000 a run, ~15% of its CPU time, and the largest
+ * growths 9-23 ms in one operation); growing in place took them to ~2,100 and the run's CPU
+ * time down ~10%. The new part is still faulted in at once, by the growing operation: left to
+ * the first record on each page, ~2,000 of wide's operations took a fault each (the engine's
+ * own p99.99 1.6 -> 16 µs).
  *
  * Not a resizable ArrayBuffer: V8 compiles accesses through its views ~1.7x slower (such a
  * buffer can shrink under a view), while fixed-length views of a growable SharedArrayBuffer,
@@ -66,8 +69,9 @@ export class RecordBuffer {
    * Grows to `bytes` (at most `maxBytes`), keeping the contents; new bytes are 0. With
    * `prefault`, the new part is written at once, by a copy or in place (see typed-arrays.ts'
    * `resized`). A caller that writes all the new bytes at once (`prefault` false: a restore
-   * sizing the records once) gets an ArrayBuffer as before while the buffer is not yet shared: there is no chain of copies to save, and restoring the
-   * deep benchmark book into a growable buffer measured 5-25% slower (noisy A/Bs, cause unknown).
+   * sizing the records once) gets an ArrayBuffer as before while the buffer is not yet shared:
+   * there is no chain of copies to save, and restoring the deep benchmark book into a growable
+   * buffer measured 5-25% slower (noisy A/Bs, cause unknown).
    */
   grow(bytes: number, prefault: boolean): void {
     const old = this.buffer;
