@@ -30,7 +30,7 @@ export async function sqlBench(name: string, traders: number, run: (bench: SqlBe
     const { db, pool } = openNodeDatabase(info.databaseUrl, info.neonWsProxy);
     await seedDemoData(db, { adminEmail: "admin@bench.test", adminPassword: "bench admin pass phrase" });
     await pool.end();
-    const client = new pg.Client({ connectionString: info.databaseUrl });
+    const client = new pg.Client({ connectionString: info.directDatabaseUrl });
     client.on("error", () => {});
     await client.connect();
     const { rows: users } = await client.query<{ id: string }>(

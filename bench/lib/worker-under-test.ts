@@ -127,6 +127,7 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
               // BENCH_LOG_LEVEL=debug shows the Worker's and objects' logs (e.g. why settlement left a page to the planner).
               LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "warn",
               DATABASE_URL: info.databaseUrl,
+              DATABASE_URL_DIRECT: info.directDatabaseUrl,
               NEON_WS_PROXY: info.neonWsProxy,
               NEON_FETCH_ENDPOINT: info.neonFetchEndpoint,
               UPSTASH_REDIS_REST_URL: info.redisRestUrl,

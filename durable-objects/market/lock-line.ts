@@ -1,7 +1,7 @@
 import { Client, type QueryResult } from "@neondatabase/serverless";
 import { NeonDatabase, NeonSession } from "drizzle-orm/neon-serverless";
 import { PgDialect } from "drizzle-orm/pg-core";
-import { configureNeon, type Database, type DatabaseConfig } from "../../src/db/client";
+import { configureNeon, keptConnectionUrl, type Database, type DatabaseConfig } from "../../src/db/client";
 import { isPostgresReply } from "../../src/db/pg-errors";
 
 const dialect = new PgDialect();
@@ -104,7 +104,7 @@ export class LockLine {
   private open(): Client {
     if (this.client) return this.client;
     configureNeon(this.config.NEON_WS_PROXY, this.config.NEON_FETCH_ENDPOINT);
-    const client = new Client({ connectionString: this.config.DATABASE_URL });
+    const client = new Client({ connectionString: keptConnectionUrl(this.config) });
     client.neonConfig.coalesceWrites = false;
     // A lost connection fails every statement still in it (their callbacks); the line opens anew.
     client.on("error", () => this.drop(client));

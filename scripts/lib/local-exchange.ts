@@ -53,6 +53,7 @@ export async function startLocalExchange(name: string): Promise<LocalExchange> {
       envFile,
       {
         DATABASE_URL: info.databaseUrl,
+        DATABASE_URL_DIRECT: info.directDatabaseUrl,
         NEON_WS_PROXY: info.neonWsProxy,
         NEON_FETCH_ENDPOINT: info.neonFetchEndpoint,
         UPSTASH_REDIS_REST_URL: info.redisRestUrl,

@@ -3,10 +3,24 @@ import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { errorMessage, log } from "./log";
 import { HOST } from "./ports";
 
+type Target = { host: string; port: number };
+
 export interface NeonWsProxyOptions {
   port: number;
-  /** The one Postgres the proxy forwards to; whatever address a client asks for is ignored. */
-  target: { host: string; port: number };
+  /** Where a client's connection goes unless it asks for `direct`'s port (Neon's pooled endpoint). */
+  target: Target;
+  /**
+   * Postgres itself, for a client whose address (`?address=host:port`, as the driver asks Neon's
+   * proxy) names its port: Neon's direct endpoint, which the market objects' kept connections use.
+   */
+  direct?: Target;
+}
+
+/** The target a client asked for by the port of its `address`; the pooled one otherwise. */
+function targetOf(url: string | undefined, options: NeonWsProxyOptions): Target {
+  const address = new URL(url ?? "/", "ws://proxy").searchParams.get("address");
+  const port = Number(address?.slice(address.lastIndexOf(":") + 1));
+  return options.direct && port === options.direct.port ? options.direct : options.target;
 }
 
 export interface RunningNeonWsProxy {
@@ -21,7 +35,7 @@ function toBuffer(data: RawData): Buffer {
 }
 
 /** Pipes one WebSocket (Postgres wire protocol in binary frames) to one TCP connection. */
-function bridge(ws: WebSocket, target: NeonWsProxyOptions["target"]): void {
+function bridge(ws: WebSocket, target: Target): void {
   const tcp = net.connect(target.port, target.host);
   tcp.setNoDelay(true);
   const pending: Buffer[] = [];
@@ -74,14 +88,15 @@ function bridge(ws: WebSocket, target: NeonWsProxyOptions["target"]): void {
 
 /**
  * The Neon serverless driver speaks Postgres over a WebSocket. Locally it is configured with
- * `neonConfig.wsProxy = () => "127.0.0.1:<port>/v2"` and opens `ws://127.0.0.1:<port>/v2`;
- * this loopback-only proxy relays the bytes to the local Postgres.
+ * `neonConfig.wsProxy = "127.0.0.1:<port>/v2"` and opens `ws://127.0.0.1:<port>/v2?address=<host:port>`;
+ * this loopback-only proxy relays the bytes to the local PgBouncer, or to Postgres for a
+ * client that asks for Postgres' own port.
  */
 export function startNeonWsProxy(options: NeonWsProxyOptions): Promise<RunningNeonWsProxy> {
   return new Promise((resolve, reject) => {
     const wss = new WebSocketServer({ host: HOST, port: options.port, perMessageDeflate: false });
     wss.once("error", (err) => reject(new Error(`Neon WebSocket proxy: ${errorMessage(err)}`)));
-    wss.on("connection", (ws) => bridge(ws, options.target));
+    wss.on("connection", (ws, req) => bridge(ws, targetOf(req.url, options)));
     wss.once("listening", () => {
       const address = wss.address();
       const port = typeof address === "object" && address ? address.port : options.port;

@@ -6,7 +6,7 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { Pool, neon, neonConfig, type NeonDbError } from "@neondatabase/serverless";
+import { Client, Pool, neon, neonConfig, type NeonDbError } from "@neondatabase/serverless";
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import ws from "ws";
@@ -37,7 +37,8 @@ async function leftovers(dataDir: string): Promise<string> {
 
 async function checkPostgres(info: StackInfo): Promise<void> {
   neonConfig.webSocketConstructor = ws;
-  neonConfig.wsProxy = () => info.neonWsProxy;
+  // As the Worker sets it: the driver appends the address it dials, by which the proxy routes.
+  neonConfig.wsProxy = info.neonWsProxy;
   neonConfig.useSecureWebSocket = false;
   neonConfig.pipelineTLS = false;
   neonConfig.pipelineConnect = false;
@@ -73,6 +74,26 @@ async function checkPostgres(info: StackInfo): Promise<void> {
   } finally {
     await pool.end();
   }
+}
+
+/**
+ * The proxy forwards by the address asked: `directDatabaseUrl` to Postgres itself, startup
+ * options and all; `databaseUrl` to PgBouncer, which ignores them (pgbouncer.ts).
+ */
+async function checkDirectRoute(info: StackInfo): Promise<void> {
+  const lockTimeout = async (connectionString: string): Promise<string> => {
+    const client = new Client({ connectionString, options: "-c lock_timeout=1234ms" });
+    client.on("error", () => undefined);
+    await client.connect();
+    try {
+      return (await client.query<{ lock_timeout: string }>("show lock_timeout")).rows[0]!.lock_timeout;
+    } finally {
+      await client.end();
+    }
+  };
+  assert.equal(await lockTimeout(info.directDatabaseUrl), "1234ms");
+  if (info.pgPoolerPort) assert.notEqual(await lockTimeout(info.databaseUrl), "1234ms");
+  say("neon: the direct address reaches Postgres itself, the pooled one PgBouncer: ok");
 }
 
 /** What the Neon driver's `neon()` sees of a failed query: Postgres' fields on a NeonDbError. */
@@ -269,6 +290,7 @@ async function main(): Promise<void> {
     assert.match(info.neonWsProxy, /^127\.0\.0\.1:\d+\/v2$/);
     assert.match(info.neonFetchEndpoint, /^http:\/\/127\.0\.0\.1:\d+\/sql$/);
     await checkPostgres(info);
+    await checkDirectRoute(info);
     await checkNeonHttp(info);
     const redis = await checkUpstash(info);
     await checkRatelimit(redis);
@@ -279,6 +301,7 @@ async function main(): Promise<void> {
 
     stack = await timed("warm start (existing data dir)", () => startStack({ dataDir, ports: FREE_PORTS }));
     await checkPostgres(stack.info);
+    await checkDirectRoute(stack.info);
     await checkNeonHttp(stack.info);
     await stack.stop();
     assert.equal(await leftovers(dataDir), "", "processes left after the second stop()");

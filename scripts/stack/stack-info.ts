@@ -10,9 +10,14 @@ export const ERR_PREFIX = "PANDORA_STACK_ERR ";
 export type StackCommand = "stop redis" | "start redis";
 
 export interface StackInfo {
-  /** postgres://pandora:pandora@127.0.0.1:<pgPort>/pandora */
+  /**
+   * postgres://pandora:pandora@127.0.0.1:<pgPoolerPort>/pandora: pooled, as Neon's pooled
+   * endpoint (through the WebSocket proxy: PgBouncer; <pgPort> when pgbouncer is missing).
+   */
   databaseUrl: string;
-  /** For `neonConfig.wsProxy = () => neonWsProxy`: "127.0.0.1:<proxyPort>/v2" */
+  /** postgres://pandora:pandora@127.0.0.1:<pgPort>/pandora: Postgres itself, as Neon's direct endpoint. */
+  directDatabaseUrl: string;
+  /** For `neonConfig.wsProxy = neonWsProxy`: "127.0.0.1:<proxyPort>/v2" */
   neonWsProxy: string;
   /** For `neonConfig.fetchEndpoint` (what `neon()` queries): "http://127.0.0.1:<httpPort>/sql" */
   neonFetchEndpoint: string;

@@ -134,6 +134,7 @@ async function start(): Promise<void> {
   services.proxy = await startNeonWsProxy({
     port: ports.pgProxy,
     target: { host: HOST, port: services.pooler?.port ?? ports.pg },
+    direct: { host: HOST, port: ports.pg },
   });
   // Straight to Postgres: the endpoint keeps its own pool of connections, and each request is one
   // statement or one BEGIN…COMMIT batch, as PgBouncer's transaction mode would hand them out.
@@ -146,7 +147,8 @@ async function start(): Promise<void> {
   if (stopping) return;
 
   const info: StackInfo = {
-    databaseUrl: `postgres://${PG_USER}:${PG_PASSWORD}@${HOST}:${ports.pg}/${PG_DATABASE}`,
+    databaseUrl: `postgres://${PG_USER}:${PG_PASSWORD}@${HOST}:${services.pooler?.port ?? ports.pg}/${PG_DATABASE}`,
+    directDatabaseUrl: `postgres://${PG_USER}:${PG_PASSWORD}@${HOST}:${ports.pg}/${PG_DATABASE}`,
     neonWsProxy: `${HOST}:${services.proxy.port}/v2`,
     neonFetchEndpoint: services.http.url,
     redisRestUrl: services.shim.url,

@@ -28,7 +28,14 @@ import { postgresDuration, postgresErrors } from "../lib/metrics/worker-metrics"
 export type Database = NeonDatabase<Record<string, unknown>>;
 
 export interface DatabaseConfig {
+  /** Pooled (Neon's `-pooler` endpoint): what each request's short-lived connections use. */
   DATABASE_URL: string;
+  /**
+   * Direct (Neon's endpoint without `-pooler`), optional: the connections a market object keeps
+   * open for its lifetime (funds locks, settlement) skip the pooler's hop, as Neon advises for
+   * long-lived connections. Unset: they use DATABASE_URL.
+   */
+  DATABASE_URL_DIRECT?: string;
   /** Set only locally: host:port/path of the loopback WebSocket-to-TCP proxy. */
   NEON_WS_PROXY?: string;
   /** Set only locally: URL of the loopback server of Neon's HTTP SQL protocol (…/sql). */
@@ -50,7 +57,9 @@ export function configureNeon(wsProxy: string | undefined, fetchEndpoint?: strin
   neonConfig.fetchFunction = timedFetch;
   if (fetchEndpoint) neonConfig.fetchEndpoint = fetchEndpoint;
   if (!wsProxy) return;
-  neonConfig.wsProxy = () => wsProxy;
+  // A string: the driver appends `?address=<host>:<port>`, by which the local proxy tells a
+  // direct connection from a pooled one, as Neon's hosts do.
+  neonConfig.wsProxy = wsProxy;
   neonConfig.useSecureWebSocket = false;
   neonConfig.pipelineTLS = false;
   // Startup and password in one write, as against Neon: the local stack asks for a plain
@@ -79,9 +88,14 @@ async function timedFetch(input: RequestInfo | URL, init?: RequestInit): Promise
   }
 }
 
-function newPool(config: DatabaseConfig): Pool {
+/** The connection string of a connection kept past one request: the direct one when configured. */
+export function keptConnectionUrl(config: DatabaseConfig): string {
+  return config.DATABASE_URL_DIRECT || config.DATABASE_URL;
+}
+
+function newPool(config: DatabaseConfig, connectionString = config.DATABASE_URL): Pool {
   configureNeon(config.NEON_WS_PROXY, config.NEON_FETCH_ENDPOINT);
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 5 });
+  const pool = new Pool({ connectionString, max: 5 });
   // `end()` makes the socket report "Network connection lost."; nothing is waiting on it.
   pool.on("error", () => {});
   return pool;
@@ -89,12 +103,12 @@ function newPool(config: DatabaseConfig): Pool {
 
 /**
  * A Pool-backed database: every query and transaction over WebSockets. For a holder whose
- * connections may outlive one request (a Durable Object keeps its settler's); the caller ends
- * the Pool. workerd forbids reusing a request's I/O objects in another request, so a Worker
+ * connections may outlive one request (a Durable Object keeps its settler's), so over the direct
+ * connection when there is one (`keptConnectionUrl`); the caller ends the Pool. workerd forbids reusing a request's I/O objects in another request, so a Worker
  * must never keep one in module scope.
  */
 export function openDatabase(config: DatabaseConfig): { db: Database; pool: Pool } {
-  const pool = newPool(config);
+  const pool = newPool(config, keptConnectionUrl(config));
   return { db: drizzle({ client: pool }), pool };
 }
 

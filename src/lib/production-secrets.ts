@@ -45,6 +45,10 @@ export function secretProblems(env: Partial<Record<keyof Env, unknown>>): string
   const databaseUrl = text("DATABASE_URL");
   if (databaseUrl !== null && isLocalDatabase(databaseUrl))
     problems.push("DATABASE_URL points at a local database or has no password");
+  // Optional: only a value that is set is checked.
+  const directUrl = env.DATABASE_URL_DIRECT;
+  if (typeof directUrl === "string" && directUrl.trim() && isLocalDatabase(directUrl))
+    problems.push("DATABASE_URL_DIRECT points at a local database or has no password");
   for (const local of ["NEON_WS_PROXY", "NEON_FETCH_ENDPOINT"] as const) {
     if (env[local]) problems.push(`${local} is for the local stack only and must be unset`);
   }

@@ -30,7 +30,7 @@ it("a migration blocked by an open transaction gives up with a clear error inste
   const proxy = `127.0.0.1:${direct.port}/v2`;
   await applyMigrations(stack.info.databaseUrl, proxy);
   // An open transaction holding a table the migrator reads (as the reconcile cron holds trades).
-  const holder = new pg.Client({ connectionString: stack.info.databaseUrl });
+  const holder = new pg.Client({ connectionString: stack.info.directDatabaseUrl });
   await holder.connect();
   try {
     await holder.query("begin");

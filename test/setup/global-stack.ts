@@ -43,6 +43,7 @@ export default async function setup(project: TestProject) {
   project.provide("stackBindings", {
     ...secrets,
     DATABASE_URL: info.databaseUrl,
+    DATABASE_URL_DIRECT: info.directDatabaseUrl,
     NEON_WS_PROXY: info.neonWsProxy,
     NEON_FETCH_ENDPOINT: info.neonFetchEndpoint,
     UPSTASH_REDIS_REST_URL: info.redisRestUrl,

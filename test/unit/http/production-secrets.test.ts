@@ -61,7 +61,8 @@ describe("production secrets", () => {
       [{ API_KEY_ENCRYPTION_KEY: Buffer.alloc(32).toString("base64") }, "API_KEY_ENCRYPTION_KEY"],
       [{ API_KEY_ENCRYPTION_KEY: random(16).toString("base64") }, "API_KEY_ENCRYPTION_KEY"],
       [{ JWT_SIGNING_KEYS: '[{"kty":"OKP","crv":"Ed25519","kid":"k1"}]' }, "JWT_SIGNING_KEYS"],
-      [{ DATABASE_URL: "postgres://pandora:pandora@127.0.0.1:55432/pandora" }, "DATABASE_URL"],
+      [{ DATABASE_URL: "postgres://pandora:pandora@127.0.0.1:55434/pandora" }, "DATABASE_URL"],
+      [{ DATABASE_URL_DIRECT: "postgres://pandora:pandora@127.0.0.1:55432/pandora" }, "DATABASE_URL_DIRECT"],
     ];
     for (const [change, expected] of cases) {
       expect(secretProblems({ ...strong, ...change }).join("\n")).toContain(expected);
