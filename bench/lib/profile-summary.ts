@@ -75,7 +75,10 @@ function main() {
   };
   for (const [id, us] of selfUs) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-    const module = modules.length && url ? moduleAt(modules, lineNumber) : undefined;
+    // Only the bundle's own lines map to its modules: workerd's built-in scripts (`node-internal:…`,
+    // its Buffer and timers for the Node compatibility layer) number their lines from 1 as well,
+    // and mapped, their Buffer showed as @upstash/core-analytics and @upstash/ratelimit.
+    const module = modules.length && url && !/^[\w-]+:/.test(url) ? moduleAt(modules, lineNumber) : undefined;
     const source = sourceOf(url, module);
     const hits = selfHits.get(id)!;
     add(byFunction, `${functionName || "(anonymous)"}  ${source}:${lineNumber + 1}`, us, hits);
