@@ -12,12 +12,21 @@ export class Memo<K, V> {
   private readonly map = new Map<K, V>();
 
   get(key: K, make: (key: K) => V): V {
-    let value = this.map.get(key);
-    if (value === undefined) {
-      if (this.map.size >= LIMIT) this.map.clear();
-      value = make(key);
-      this.map.set(key, value);
-    }
+    const value = this.map.get(key);
+    return value === undefined ? this.keep(key, make(key)) : value;
+  }
+
+  /**
+   * `peek(key) ?? keep(key, value)` is `get` for values never null, without the `make` closure:
+   * on the order path one is allocated on every call, hit or miss (several per order).
+   */
+  peek(key: K): V | undefined {
+    return this.map.get(key);
+  }
+
+  keep(key: K, value: V): V {
+    if (this.map.size >= LIMIT) this.map.clear();
+    this.map.set(key, value);
     return value;
   }
 }
@@ -32,13 +41,15 @@ function memoOf<K>(memos: Memo<K, string>[], decimals: number): Memo<K, string> 
 
 /** `formatUnits(value, decimals)`, memoised. */
 export function printAmount(value: bigint, decimals: number): string {
-  return memoOf(printed, decimals).get(value, (v) => formatUnits(v, decimals));
+  const memo = memoOf(printed, decimals);
+  return memo.peek(value) ?? memo.keep(value, formatUnits(value, decimals));
 }
 
 /** A decimal string (the book's grid prints "0.001") with exactly `decimals` places ("0.00100000"). */
 export function reprintAmount(text: string, decimals: number): string {
-  return memoOf(reprinted, decimals).get(text, (t) =>
-    formatUnits(parseUnits(t, decimals, { allowZero: true }), decimals),
+  const memo = memoOf(reprinted, decimals);
+  return (
+    memo.peek(text) ?? memo.keep(text, formatUnits(parseUnits(text, decimals, { allowZero: true }), decimals))
   );
 }
 

@@ -127,7 +127,8 @@ function gridMemo(rules: MarketRules): GridMemo {
 
 /** A price in ticks: on the tick grid and within the engine's range. */
 function priceTicks(rules: MarketRules, value: string, field: string): Ticks {
-  return gridMemo(rules).prices.get(value, () => convertPrice(rules, value, field));
+  const prices = gridMemo(rules).prices;
+  return prices.peek(value) ?? prices.keep(value, convertPrice(rules, value, field));
 }
 
 function convertPrice(rules: MarketRules, value: string, field: string): Ticks {
@@ -142,9 +143,9 @@ function convertPrice(rules: MarketRules, value: string, field: string): Ticks {
 
 /** A base quantity in lots: on the lot grid and within the market's min and max. */
 function quantityLots(rules: MarketRules, value: string, field: string, bounds = true): Lots {
-  return bounds
-    ? gridMemo(rules).quantities.get(value, () => convertQuantity(rules, value, field, true))
-    : convertQuantity(rules, value, field, false);
+  if (!bounds) return convertQuantity(rules, value, field, false);
+  const quantities = gridMemo(rules).quantities;
+  return quantities.peek(value) ?? quantities.keep(value, convertQuantity(rules, value, field, true));
 }
 
 function convertQuantity(rules: MarketRules, value: string, field: string, bounds: boolean): Lots {
@@ -168,8 +169,11 @@ function checkNotional(rules: MarketRules, ticks: number, lots: number): void {
   }
 }
 
+const invalidOrder = (message: string) => reject(ErrorCode.INVALID_ORDER, message);
+
+/** For fixed messages; a message naming values is built only on refusal (`if (…) throw invalidOrder(…)`). */
 function invalid(condition: boolean, message: string): void {
-  if (condition) throw reject(ErrorCode.INVALID_ORDER, message);
+  if (condition) throw invalidOrder(message);
 }
 
 /** The quote a buy of `lots` at up to `ticks` can spend, rounded up: its lock. */
@@ -208,18 +212,16 @@ export function prepareOrder(rules: MarketRules, input: OrderInput): PreparedOrd
   const postOnly = input.post_only ?? false;
   const byQuote = input.quote_quantity !== undefined;
 
-  invalid(
-    hasLimitPrice !== (input.price !== undefined),
-    `price is ${hasLimitPrice ? "required" : "not allowed"} for a ${type} order`,
-  );
-  invalid(
-    isStop !== (input.stop_price !== undefined),
-    `stop_price is ${isStop ? "required" : "not allowed"} for a ${type} order`,
-  );
-  invalid(
-    (type === "trailing_stop") !== (input.trailing_offset !== undefined),
-    `trailing_offset is ${type === "trailing_stop" ? "required" : "not allowed"} for a ${type} order`,
-  );
+  if (hasLimitPrice !== (input.price !== undefined)) {
+    throw invalidOrder(`price is ${hasLimitPrice ? "required" : "not allowed"} for a ${type} order`);
+  }
+  if (isStop !== (input.stop_price !== undefined)) {
+    throw invalidOrder(`stop_price is ${isStop ? "required" : "not allowed"} for a ${type} order`);
+  }
+  if ((type === "trailing_stop") !== (input.trailing_offset !== undefined)) {
+    const needed = type === "trailing_stop" ? "required" : "not allowed";
+    throw invalidOrder(`trailing_offset is ${needed} for a ${type} order`);
+  }
   invalid(
     type !== "trailing_stop" && input.trailing_offset_unit !== undefined,
     "trailing_offset_unit is for trailing_stop orders",
@@ -229,10 +231,9 @@ export function prepareOrder(rules: MarketRules, input: OrderInput): PreparedOrd
     byQuote === (input.quantity !== undefined),
     byQuote ? "give quantity or quote_quantity, not both" : "quantity is required",
   );
-  invalid(
-    marketLike && timeInForce === "GTC",
-    `a ${type} order cannot rest: time_in_force must be IOC or FOK`,
-  );
+  if (marketLike && timeInForce === "GTC") {
+    throw invalidOrder(`a ${type} order cannot rest: time_in_force must be IOC or FOK`);
+  }
   invalid(byQuote && timeInForce === "FOK", "a market buy by quote amount cannot be FOK");
   invalid(postOnly && (type !== "limit" || timeInForce !== "GTC"), "post_only is for GTC limit orders");
   invalid(

@@ -55,10 +55,12 @@ export interface FillView {
 
 const OPEN = new Set(["pending", "new", "partially_filled"]);
 
+/** `printAmount` of an amount that may be absent (one function, not two closures made per view). */
+const amountOrNull = (v: bigint | null, decimals: number) => (v === null ? null : printAmount(v, decimals));
+
 export function toOrderView(row: OrderViewRow, rules: MarketRules): OrderView {
-  const base = (v: bigint | null) => (v === null ? null : printAmount(v, rules.baseDecimals));
-  const quote = (v: bigint | null) => (v === null ? null : printAmount(v, rules.quoteDecimals));
-  const lockDecimals = row.lockAsset === rules.baseAsset ? rules.baseDecimals : rules.quoteDecimals;
+  const { baseDecimals, quoteDecimals } = rules;
+  const lockDecimals = row.lockAsset === rules.baseAsset ? baseDecimals : quoteDecimals;
   return {
     id: row.id,
     client_order_id: row.clientOrderId,
@@ -69,18 +71,20 @@ export function toOrderView(row: OrderViewRow, rules: MarketRules): OrderView {
     time_in_force: row.timeInForce,
     post_only: row.postOnly,
     self_trade_prevention: row.selfTradePrevention,
-    price: quote(row.price),
-    stop_price: quote(row.stopPrice),
-    quantity: base(row.quantity),
-    quote_quantity: quote(row.quoteQuantity),
-    visible_quantity: base(row.visibleQuantity),
+    price: amountOrNull(row.price, quoteDecimals),
+    stop_price: amountOrNull(row.stopPrice, quoteDecimals),
+    quantity: amountOrNull(row.quantity, baseDecimals),
+    quote_quantity: amountOrNull(row.quoteQuantity, quoteDecimals),
+    visible_quantity: amountOrNull(row.visibleQuantity, baseDecimals),
     trailing_offset: row.trailingOffset === null ? null : String(row.trailingOffset),
     trailing_offset_unit: row.trailingOffsetUnit,
     oco_group_id: row.ocoGroupId,
-    filled_quantity: base(row.filledQuantity)!,
+    filled_quantity: printAmount(row.filledQuantity, baseDecimals),
     remaining_quantity:
-      row.quantity === null ? null : base(OPEN.has(row.status) ? row.quantity - row.filledQuantity : 0n),
-    filled_quote: quote(row.filledQuote)!,
+      row.quantity === null
+        ? null
+        : printAmount(OPEN.has(row.status) ? row.quantity - row.filledQuantity : 0n, baseDecimals),
+    filled_quote: printAmount(row.filledQuote, quoteDecimals),
     locked: {
       asset: row.lockAsset,
       amount: printAmount(row.lockedAmount, lockDecimals),

@@ -102,10 +102,11 @@ function answerOf(
 /** The book's answer is ahead of settlement: show its status and filled quantity. */
 function withReport(view: OrderView, rules: MarketRules, report: OrderReport | undefined): OrderView {
   if (!report) return view;
-  const base = (v: string | null) => (v === null ? null : reprintAmount(v, rules.baseDecimals));
+  const { remainingQuantity } = report;
   view.status = report.status;
-  view.filled_quantity = base(report.filledQuantity)!;
-  view.remaining_quantity = base(report.remainingQuantity);
+  view.filled_quantity = reprintAmount(report.filledQuantity, rules.baseDecimals);
+  view.remaining_quantity =
+    remainingQuantity === null ? null : reprintAmount(remainingQuantity, rules.baseDecimals);
   return view;
 }
 

@@ -82,9 +82,10 @@ function rowValues(
   };
 }
 
+const minor = (x: bigint | null) => (x === null ? null : x.toString());
+
 /** The row as `place_orders` inserts it (Postgres column names; minor units as strings). */
 function fundingRow(v: OrderValues): PlacementFunding["rows"][number] {
-  const minor = (x: bigint | null) => (x === null ? null : x.toString());
   return {
     id: v.id,
     user_id: v.userId,
@@ -108,11 +109,35 @@ function fundingRow(v: OrderValues): PlacementFunding["rows"][number] {
   };
 }
 
-/** The row as Postgres holds it once `place_orders` recorded it. */
+/**
+ * The row as Postgres holds it once `place_orders` recorded it, made when the answer is: the
+ * values above live as long as the placement waits for its lock (they survive collections),
+ * this only until the answer is shaped. Every field is named, so it is made at its full size
+ * at once: a copy (`...v`) grew its property store field by field for the ten added here.
+ */
 export function recordedRow(v: OrderValues): UnnumberedOrderRow {
-  // The values first: copying an object whole into a fresh literal is V8's fast path.
   return {
-    ...v,
+    id: v.id,
+    userId: v.userId,
+    market: v.market,
+    clientOrderId: v.clientOrderId,
+    side: v.side,
+    type: v.type,
+    timeInForce: v.timeInForce,
+    postOnly: v.postOnly,
+    selfTradePrevention: v.selfTradePrevention,
+    price: v.price,
+    stopPrice: v.stopPrice,
+    quantity: v.quantity,
+    quoteQuantity: v.quoteQuantity,
+    visibleQuantity: v.visibleQuantity,
+    trailingOffset: v.trailingOffset,
+    trailingOffsetUnit: v.trailingOffsetUnit,
+    ocoGroupId: v.ocoGroupId,
+    status: v.status,
+    lockAsset: v.lockAsset,
+    lockedAmount: v.lockedAmount,
+    createdAt: v.createdAt,
     amendId: null,
     amendExpiresAt: null,
     amendSeq: null,
