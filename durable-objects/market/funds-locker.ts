@@ -19,10 +19,12 @@ const PLACEMENT_PARAMS: readonly [string, string, (f: PlacementFunding) => Cell]
   ["details", "jsonb", (f) => JSON.stringify(f.audit.details ?? {})],
 ];
 
-/** The order row columns `place_orders` takes, with their parameter (after `f_`) and type. */
-const ROW_PARAMS: Readonly<Record<string, readonly [string, string]>> = {
+/** An order row column `place_orders` takes: its parameter (after `f_`) and Postgres type, by column. */
+export type RowParams = Readonly<Record<string, readonly [string, string]>>;
+
+/** The order row columns `place_orders` (migrations/0029) takes, with their parameter (after `f_`) and type. */
+export const ROW_PARAMS: RowParams = {
   id: ["r_id", "uuid"],
-  user_id: ["r_user_id", "uuid"],
   market: ["market", "text"],
   client_order_id: ["client_order_id", "text"],
   side: ["side", "order_side"],
@@ -38,34 +40,61 @@ const ROW_PARAMS: Readonly<Record<string, readonly [string, string]>> = {
   trailing_offset: ["trailing_offset", "integer"],
   trailing_offset_unit: ["trailing_offset_unit", "text"],
   oco_group_id: ["oco_group_id", "uuid"],
-  lock_asset: ["r_lock_asset", "text"],
-  locked_amount: ["locked_amount", "numeric"],
 };
-const ROW_COLUMNS = Object.keys(ROW_PARAMS);
 
 /**
- * A flush as `place_orders(f_… => …)` (migrations/0020_place_orders_columns.sql, 0027) takes it: one
+ * The row columns `place_orders` (0029) takes from the placement's lock, as each row must carry
+ * them (0027 took them per row and failed the call otherwise): the lock's user and asset, and
+ * its amount on the placement's first row, 0 on the others (an OCO's stop leg).
+ */
+const FROM_LOCK: readonly [string, (f: PlacementFunding, first: boolean) => string][] = [
+  ["user_id", (f) => f.lock.user_id],
+  ["lock_asset", (f) => f.lock.asset],
+  ["locked_amount", (f, first) => (first ? f.lock.amount : "0")],
+];
+
+/**
+ * A flush as `place_orders(f_… => …)` (migrations/0020_place_orders_columns.sql, 0029) takes it: one
  * typed array per column, which Postgres parses once, element by element (a jsonb flush cost
  * more to parse than the function spent writing it). Per placement: its lock and its audit
  * fields (its id and client id are its first row's); per order row: `p` (its placement, 0-based)
- * and the row's columns. A row with a column `place_orders` does not take is refused here, not lost.
+ * and the row's columns (`rowParams`; an older version's for the bench and the tests), but those
+ * taken from the lock (`FROM_LOCK`), which are checked here. A row with a column `place_orders`
+ * does not take, or whose lock columns are not its lock's, is refused here, not lost.
  */
-export function lockArguments(placements: readonly PlacementFunding[]): SQL {
+export function lockArguments(
+  placements: readonly PlacementFunding[],
+  rowParams: RowParams = ROW_PARAMS,
+): SQL {
+  const columns = Object.keys(rowParams);
+  const fromLock = FROM_LOCK.filter(([column]) => !(column in rowParams));
   const perPlacement = PLACEMENT_PARAMS.map(() => new Array<Cell>(placements.length));
   const p: number[] = [];
-  const perRow = ROW_COLUMNS.map(() => [] as Cell[]);
+  const perRow = columns.map(() => [] as Cell[]);
   for (let i = 0; i < placements.length; i++) {
     const f = placements[i]!;
     for (let k = 0; k < PLACEMENT_PARAMS.length; k++) perPlacement[k]![i] = PLACEMENT_PARAMS[k]![2](f);
-    for (const row of f.rows) {
+    for (let r = 0; r < f.rows.length; r++) {
+      const row = f.rows[r]!;
       let known = 0;
-      for (let k = 0; k < ROW_COLUMNS.length; k++) {
-        const cell = row[ROW_COLUMNS[k]!];
-        if (cell !== undefined || ROW_COLUMNS[k]! in row) known++;
+      for (let k = 0; k < columns.length; k++) {
+        const cell = row[columns[k]!];
+        if (cell !== undefined || columns[k]! in row) known++;
         perRow[k]!.push(cell);
       }
+      for (const [column, expected] of fromLock) {
+        const cell = row[column];
+        if (cell !== expected(f, r === 0)) {
+          throw new Error(
+            `place_orders: placement ${i}'s row ${r} has ${column} ${cell}, its lock ${expected(f, r === 0)}`,
+          );
+        }
+        known++;
+      }
       if (known !== Object.keys(row).length) {
-        const unknown = Object.keys(row).filter((key) => !(key in ROW_PARAMS));
+        const unknown = Object.keys(row).filter(
+          (key) => !(key in rowParams) && !FROM_LOCK.some(([c]) => c === key),
+        );
         throw new Error(`place_orders takes no order column ${unknown.join(", ")}`);
       }
       p.push(i);
@@ -77,14 +106,14 @@ export function lockArguments(placements: readonly PlacementFunding[]): SQL {
     [
       ...PLACEMENT_PARAMS.map(([name, type], k) => param(name, type, perPlacement[k]!)),
       param("p", "integer", p),
-      ...ROW_COLUMNS.map((c, k) => param(ROW_PARAMS[c]![0], ROW_PARAMS[c]![1], perRow[k]!)),
+      ...columns.map((c, k) => param(rowParams[c]![0], rowParams[c]![1], perRow[k]!)),
     ],
     sql`, `,
   );
 }
 
 /**
- * The funds lock of a flush as one statement: `place_orders` (migrations/0027), which first passes
+ * The funds lock of a flush as one statement: `place_orders` (migrations/0029), which first passes
  * the market's lock fence when `fence` is given (./lock-fence.ts), and answers compactly
  * (`LockAnswer`).
  */
@@ -93,7 +122,7 @@ export function lockStatement(placements: readonly PlacementFunding[], fence?: F
 }
 
 /**
- * `place_orders`' answer (migrations/0027): the fence's mark; a number per placement, in order:
+ * `place_orders`' answer (migrations/0027, 0029): the fence's mark; a number per placement, in order:
  * k ≥ 0 when locked (its balance row as the flush left it is `b[k]`: available, locked,
  * version), else the refusal's code (`REFUSALS`); and the order ids the
  * duplicate_client_order_id placements name, in order. Read by index, no key per element.
@@ -142,7 +171,7 @@ export function lockOutcomes(placements: readonly PlacementFunding[], answer: Lo
 
 /**
  * The object's Postgres connection for placements: every placement of a flush is recorded and
- * funded by ONE call of `place_orders` (migrations/0027_place_orders_compact.sql), one round
+ * funded by ONE call of `place_orders` (migrations/0029_place_orders_lean.sql), one round
  * trip and one Postgres commit whatever the count. Its own connection, apart from the settler's and the sockets' reads, so a
  * long settlement round or a burst of snapshots never delays an order.
  */

@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { lockStatement } from "../../../durable-objects/market/funds-locker";
+import { lockStatement0027 as lockStatement } from "../../../bench/trading/place-orders-0027";
 import type { PlacementFunding } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
 import { createMarket } from "./helpers";
@@ -12,7 +12,7 @@ import {
   failure,
   inWorld,
   onRandomFlushes,
-  placeOrders,
+  placeOrders0027 as placeOrders,
   placeOrders0026,
   specArb,
   type Outcome,
@@ -20,7 +20,7 @@ import {
 
 /**
  * 0027's `place_orders` (a compact answer, read by funds-locker.ts `lockOutcomes`) against 0026's,
- * which the serving release calls while 0027 migrates: random mixed flushes give the same outcome
+ * which the serving release called while 0027 migrated: random mixed flushes give the same outcome
  * per placement (0026's created_at aside: nobody reads it) and leave the same rows. A malformed
  * call, well-formed but for one thing, fails with SQLSTATE 22023 before it writes anything. Each
  * test runs in one transaction that is rolled back.

@@ -140,8 +140,14 @@ describe("place_orders (set-based)", () => {
         await db.execute(sql`rollback to savepoint each_call`);
       };
       await refused([good, withRow({ market: "NOPE-USDT" })], /unknown market NOPE-USDT/);
-      await refused([good, withRow({ lock_asset: "BTC" })], /locks BTC under a lock of .* in USDT/);
-      await refused([good, withRow({ user_id: u1 })], new RegExp(`a row of user ${u1}`));
+      // A row's user and lock asset are its lock's (0029 takes them from the lock): any other is
+      // refused before the call, as 0027 refused it in Postgres.
+      expect(() => placeOrders([good, withRow({ lock_asset: "BTC" })])).toThrow(
+        /lock_asset BTC, its lock USDT/,
+      );
+      expect(() => placeOrders([good, withRow({ user_id: u1 })])).toThrow(
+        new RegExp(`user_id ${u1}, its lock ${u0}`),
+      );
       // Nothing of the refused calls was written; the good placement alone goes through.
       const { outcomes, orders } = await callAndLook(db, placeOrders, world, [good]);
       expect(outcomes.map((o) => o.outcome)).toEqual(["locked"]);

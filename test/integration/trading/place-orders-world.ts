@@ -4,13 +4,14 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import fc from "fast-check";
 import { lockOutcomes, lockStatement, type LockAnswer } from "../../../durable-objects/market/funds-locker";
 import { lockArguments0026, lockStatement0026 } from "../../../bench/trading/place-orders-0026";
+import { lockStatement0027 } from "../../../bench/trading/place-orders-0027";
 import { withDatabase, type DbExecutor } from "../../../src/db/client";
 import type { PlacementFunding } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
 import row0005 from "../../../migrations/0005_place_orders.sql?raw";
 
 // The world the place_orders tests run flushes in (place-orders-sql.test.ts, place-orders-0026.test.ts,
-// place-orders-0027.test.ts):
+// place-orders-0027.test.ts, place-orders-0029.test.ts):
 // random placements of three users over two assets, and what a call left behind.
 
 export const ASSETS = ["BTC", "USDT"] as const;
@@ -124,8 +125,11 @@ interface LockMetadata {
   orders: { id: string; amount: string }[];
 }
 
-/** `place_orders` as the market object calls it (durable-objects/market/funds-locker.ts): its compact answer (0027). */
+/** `place_orders` as the market object calls it (durable-objects/market/funds-locker.ts, 0029): its compact answer (0027's). */
 export const placeOrders = (batch: unknown[]) => lockStatement(batch as PlacementFunding[]);
+
+/** 0027's `place_orders`, which the serving release calls while 0029 migrates. */
+export const placeOrders0027 = (batch: unknown[]) => lockStatement0027(batch as PlacementFunding[]);
 
 /** 0026's `place_orders`, which the serving release calls while 0027 migrates: its outcomes. */
 export const placeOrders0026 = (batch: unknown[]) =>

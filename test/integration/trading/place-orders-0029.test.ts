@@ -1,0 +1,226 @@
+import { sql } from "drizzle-orm";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { lockStatement } from "../../../durable-objects/market/funds-locker";
+import type { PlacementFunding } from "../../../src/domain/market/commands";
+import { newOrderId } from "../../../src/domain/market/order-id";
+import { createMarket } from "./helpers";
+import {
+  batchOf,
+  callAndLook,
+  callWith,
+  failure,
+  inWorld,
+  onRandomFlushes,
+  placeOrders,
+  placeOrders0027,
+  specArb,
+  type Outcome,
+} from "./place-orders-world";
+
+/**
+ * 0029's `place_orders` (what the market object calls: funds-locker.ts `lockStatement`) against
+ * 0027's, which the serving release calls while 0029 migrates: random mixed flushes give the
+ * same outcome per placement and leave the same rows, the orders numbered in the flush's order.
+ * What 0027 refused in Postgres and 0029 cannot be sent (a row's user, lock asset and locked
+ * amount, taken from its lock) is refused before the call; the rest of a malformed call fails
+ * with SQLSTATE 22023 before it writes anything. Each test runs in one transaction that is rolled back.
+ */
+
+type Flush = PlacementFunding[];
+
+/** `batch` with placement `k` changed by `change`. */
+const withPlacement = (batch: Flush, k: number, change: (f: PlacementFunding) => PlacementFunding) =>
+  batch.map((f, i) => (i === k ? change(f) : f));
+
+/** A row that is not its lock's, on any flush (`k`: which placement), and what the refusal says. */
+const NOT_THE_LOCKS: { what: string; flush: (batch: Flush, k: number) => Flush; reason: RegExp }[] = [
+  {
+    what: "a first row that does not carry its lock's amount",
+    flush: (batch, k) =>
+      withPlacement(batch, k, (f) => ({
+        ...f,
+        rows: [{ ...f.rows[0]!, locked_amount: `${f.lock.amount}1` }, ...f.rows.slice(1)],
+      })),
+    reason: /row 0 has locked_amount -?\d+1, its lock -?\d+$/,
+  },
+  {
+    what: "a later row (an OCO's stop leg) that carries an amount",
+    flush: (batch, k) =>
+      withPlacement(batch, k, (f) => ({
+        ...f,
+        rows: [f.rows[0]!, { ...f.rows[0]!, id: newOrderId(), client_order_id: null, locked_amount: "1" }],
+      })),
+    reason: /row 1 has locked_amount 1, its lock 0$/,
+  },
+  {
+    what: "a row of another asset",
+    flush: (batch, k) =>
+      withPlacement(batch, k, (f) => ({
+        ...f,
+        rows: f.rows.map((r) => ({ ...r, lock_asset: f.lock.asset === "BTC" ? "USDT" : "BTC" })),
+      })),
+    reason: /row 0 has lock_asset \w+, its lock \w+$/,
+  },
+  {
+    what: "a row of another user",
+    flush: (batch, k) =>
+      withPlacement(batch, k, (f) => ({ ...f, rows: f.rows.map((r) => ({ ...r, user_id: newOrderId() })) })),
+    reason: /row 0 has user_id [\w-]+, its lock [\w-]+$/,
+  },
+];
+
+/** A call malformed past what the arguments can say, and the reason Postgres gives. */
+const MALFORMED: {
+  what: string;
+  call: (batch: Flush) => ReturnType<typeof lockStatement>;
+  reason: RegExp;
+}[] = [
+  {
+    what: "a leading row numbered -1",
+    call: (batch) => {
+      // Placement 0 given one more row in front (its lock's amount on it), then numbered "before placement 0".
+      const longer = withPlacement(batch, 0, (f) => ({
+        ...f,
+        rows: [
+          { ...f.rows[0]!, id: newOrderId() },
+          { ...f.rows[0]!, locked_amount: "0" },
+          ...f.rows.slice(1),
+        ],
+      }));
+      const p = batch.flatMap((f, i) => f.rows.map(() => i));
+      return callWith(lockStatement(longer), { f_p: `{-1,${p.join(",")}}` });
+    },
+    reason: /f_p must number the placements/,
+  },
+  {
+    what: "a long per-placement array",
+    call: (batch) => callWith(lockStatement(batch), { f_lock_amount: `{${batch.map(() => 1).join(",")},1}` }),
+    reason: /per-placement arrays must all have/,
+  },
+  {
+    what: "a per-row array one short",
+    call: (batch) => {
+      const rows = batch.flatMap((f) => f.rows);
+      return callWith(lockStatement(batch), {
+        f_price: `{${rows
+          .slice(1)
+          .map(() => 1)
+          .join(",")}}`,
+      });
+    },
+    reason: /per-row arrays/,
+  },
+];
+
+describe("place_orders (0029) against 0027", () => {
+  it("decides and writes as 0027 on random mixed flushes, the orders numbered in the flush's order", async () => {
+    await onRandomFlushes(placeOrders0027, placeOrders, ({ before, now }) => {
+      // A lock's version is its posting's id, from a sequence a rollback does not rewind.
+      const answer = ({ version: _v, ...o }: Outcome) => o;
+      expect(now.outcomes.map(answer)).toEqual(before.outcomes.map(answer));
+      const versions = (o: Outcome[]) => o.map((x) => (x.version === undefined ? "-" : "v"));
+      expect(versions(now.outcomes)).toEqual(versions(before.outcomes));
+      // The locks of one balance row share one version, as 0027's did.
+      const sameVersion = (o: Outcome[]) =>
+        o.map((x) => o.findIndex((y) => y.version === x.version && x.version));
+      expect(sameVersion(now.outcomes)).toEqual(sameVersion(before.outcomes));
+      const { outcomes: _n, ...rowsNow } = now;
+      const { outcomes: _b, ...rowsBefore } = before;
+      expect(rowsNow).toEqual(rowsBefore);
+    });
+    await inWorld(async (db, world) => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(specArb, { minLength: 1, maxLength: 30 }), async (specs) => {
+          const batch = batchOf(world, specs) as Flush;
+          await db.execute(sql`savepoint each_batch`);
+          const { rows: top } = await db.execute<{ n: string }>(
+            sql`select coalesce(max(number), 0)::text as n from orders`,
+          );
+          const { rows: answer } = await db.execute<{ r: { o: number[] } }>(placeOrders(batch));
+          const { rows } = await db.execute<{ id: string }>(
+            sql`select id::text from orders where number > ${top[0]!.n}::bigint order by number`,
+          );
+          // Every row of each locked placement, in the flush's order.
+          const locked = batch.filter((_, i) => answer[0]!.r.o[i]! >= 0);
+          expect(rows.map((r) => r.id)).toEqual(locked.flatMap((f) => f.rows.map((r) => r.id)));
+          await db.execute(sql`rollback to savepoint each_batch`);
+        }),
+        { numRuns: 40, endOnFailure: true },
+      );
+    });
+  }, 120_000);
+
+  it("refuses a row that is not its lock's before the call, and fails a malformed call (22023) writing nothing", async () => {
+    await inWorld(async (db, world) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(specArb, { minLength: 1, maxLength: 20 }),
+          fc.nat(),
+          fc.constantFrom(...NOT_THE_LOCKS),
+          async (specs, pick, { what, flush, reason }) => {
+            const batch = batchOf(world, specs) as Flush;
+            expect(() => lockStatement(flush(batch, pick % batch.length)), what).toThrow(reason);
+          },
+        ),
+        { numRuns: 60, endOnFailure: true },
+      );
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(specArb, { minLength: 1, maxLength: 20 }),
+          fc.constantFrom(...MALFORMED),
+          async (specs, { what, call, reason }) => {
+            const batch = batchOf(world, specs) as Flush;
+            const err = await failure(db, call(batch));
+            expect({ what, code: err?.code }).toEqual({ what, code: "22023" });
+            expect(err?.message, what).toMatch(reason);
+          },
+        ),
+        { numRuns: 40, endOnFailure: true },
+      );
+      // The refused calls left nothing: a flush with a known id of the ones refused goes through.
+      const batch = batchOf(world, [
+        { user: 0, asset: 1, amount: 10, id: -1, coid: "z", oco: true },
+      ]) as Flush;
+      const { outcomes, orders } = await callAndLook(db, placeOrders, world, batch);
+      expect(outcomes.map((o) => o.outcome)).toEqual(["locked"]);
+      expect(orders).toHaveLength(2);
+    });
+  }, 120_000);
+
+  it("passes the market's lock fence first, and fails a call with a row of another market (22023)", async () => {
+    const market = await createMarket();
+    await inWorld(async (db, world) => {
+      await db.execute(sql`insert into market_lock_fences (market, epoch) values (${market}, 7)`);
+      const fence = { market, epoch: 7 };
+      const flush = () =>
+        batchOf(world, [
+          { user: 0, asset: 1, amount: 10, id: -1, coid: null, oco: false },
+          { user: 1, asset: 0, amount: 20, id: -1, coid: null, oco: true },
+        ]).map((f) => ({ ...f, rows: f.rows.map((r) => ({ ...r, market })) })) as Flush;
+
+      const strayed = flush();
+      strayed[1]!.rows[1] = { ...strayed[1]!.rows[1]!, market: "BTC-USDT" };
+      const err = await failure(db, lockStatement(strayed, fence));
+      expect(err).toMatchObject({ code: "22023" });
+      expect(err?.message).toMatch(new RegExp(`row 3 is of market BTC-USDT, the fence of ${market}`));
+      // Unfenced, the same call is the foreign-key check's: any known market.
+      const { rows: unfenced } = await db.execute<{ r: { mark: number | null; o: number[] } }>(
+        lockStatement(strayed),
+      );
+      expect(unfenced[0]!.r).toMatchObject({ mark: null });
+      expect([...unfenced[0]!.r.o].sort()).toEqual([0, 1]); // two balance rows
+
+      const passing = flush();
+      const { rows } = await db.execute<{ r: { mark: number; o: number[] } }>(lockStatement(passing, fence));
+      expect([...rows[0]!.r.o].sort()).toEqual([0, 1]);
+      const { rows: numbers } = await db.execute<{ number: string }>(
+        sql`select number::text from orders where id = ${passing[0]!.rows[0]!.id}`,
+      );
+      expect(Number(numbers[0]!.number)).toBeGreaterThan(rows[0]!.r.mark);
+      expect(await failure(db, lockStatement(flush(), { market, epoch: 6 }))).toMatchObject({
+        code: "55P03",
+      });
+    });
+  });
+});
