@@ -4,17 +4,18 @@ import { describe, expect, it } from "vitest";
 import { lockStatement } from "../../../durable-objects/market/funds-locker";
 import type { PlacementFunding } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
-import { createMarket } from "./helpers";
 import {
   batchOf,
   callAndLook,
   callWith,
   failure,
+  fencedCalls,
   inWorld,
   onRandomFlushes,
   placeOrders,
   placeOrders0027,
   specArb,
+  unequalArrays,
   type Outcome,
 } from "./place-orders-world";
 
@@ -93,24 +94,7 @@ const MALFORMED: {
     },
     reason: /f_p must number the placements/,
   },
-  {
-    what: "a long per-placement array",
-    call: (batch) => callWith(lockStatement(batch), { f_lock_amount: `{${batch.map(() => 1).join(",")},1}` }),
-    reason: /per-placement arrays must all have/,
-  },
-  {
-    what: "a per-row array one short",
-    call: (batch) => {
-      const rows = batch.flatMap((f) => f.rows);
-      return callWith(lockStatement(batch), {
-        f_price: `{${rows
-          .slice(1)
-          .map(() => 1)
-          .join(",")}}`,
-      });
-    },
-    reason: /per-row arrays/,
-  },
+  ...unequalArrays(lockStatement),
 ];
 
 describe("place_orders (0029) against 0027", () => {
@@ -188,39 +172,6 @@ describe("place_orders (0029) against 0027", () => {
     });
   }, 120_000);
 
-  it("passes the market's lock fence first, and fails a call with a row of another market (22023)", async () => {
-    const market = await createMarket();
-    await inWorld(async (db, world) => {
-      await db.execute(sql`insert into market_lock_fences (market, epoch) values (${market}, 7)`);
-      const fence = { market, epoch: 7 };
-      const flush = () =>
-        batchOf(world, [
-          { user: 0, asset: 1, amount: 10, id: -1, coid: null, oco: false },
-          { user: 1, asset: 0, amount: 20, id: -1, coid: null, oco: true },
-        ]).map((f) => ({ ...f, rows: f.rows.map((r) => ({ ...r, market })) })) as Flush;
-
-      const strayed = flush();
-      strayed[1]!.rows[1] = { ...strayed[1]!.rows[1]!, market: "BTC-USDT" };
-      const err = await failure(db, lockStatement(strayed, fence));
-      expect(err).toMatchObject({ code: "22023" });
-      expect(err?.message).toMatch(new RegExp(`row 3 is of market BTC-USDT, the fence of ${market}`));
-      // Unfenced, the same call is the foreign-key check's: any known market.
-      const { rows: unfenced } = await db.execute<{ r: { mark: number | null; o: number[] } }>(
-        lockStatement(strayed),
-      );
-      expect(unfenced[0]!.r).toMatchObject({ mark: null });
-      expect([...unfenced[0]!.r.o].sort()).toEqual([0, 1]); // two balance rows
-
-      const passing = flush();
-      const { rows } = await db.execute<{ r: { mark: number; o: number[] } }>(lockStatement(passing, fence));
-      expect([...rows[0]!.r.o].sort()).toEqual([0, 1]);
-      const { rows: numbers } = await db.execute<{ number: string }>(
-        sql`select number::text from orders where id = ${passing[0]!.rows[0]!.id}`,
-      );
-      expect(Number(numbers[0]!.number)).toBeGreaterThan(rows[0]!.r.mark);
-      expect(await failure(db, lockStatement(flush(), { market, epoch: 6 }))).toMatchObject({
-        code: "55P03",
-      });
-    });
-  });
+  it("passes the market's lock fence first, and fails a call with a row of another market (22023)", () =>
+    fencedCalls(lockStatement));
 });

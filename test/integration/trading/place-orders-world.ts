@@ -2,12 +2,15 @@ import { env } from "cloudflare:workers";
 import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import fc from "fast-check";
+import { expect } from "vitest";
 import { lockOutcomes, lockStatement, type LockAnswer } from "../../../durable-objects/market/funds-locker";
 import { lockArguments0026, lockStatement0026 } from "../../../bench/trading/place-orders-0026";
 import { lockStatement0027 } from "../../../bench/trading/place-orders-0027";
 import { withDatabase, type DbExecutor } from "../../../src/db/client";
 import type { PlacementFunding } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
+import type { FencePass } from "../../../durable-objects/market/lock-fence";
+import { createMarket } from "./helpers";
 import row0005 from "../../../migrations/0005_place_orders.sql?raw";
 
 // The world the place_orders tests run flushes in (place-orders-sql.test.ts, place-orders-0026.test.ts,
@@ -264,3 +267,63 @@ export function callWith(call: SQL, arrays: Record<string, string | null>): SQL 
     sql``,
   );
 }
+
+/**
+ * A fenced call through `statement` (0027's or 0029's `place_orders`): it passes the market's lock
+ * fence first (its mark below the orders it inserts; another epoch refused, 55P03), and fails
+ * (22023) when a row is of another market than the fence's, which unfenced is any known market.
+ */
+export async function fencedCalls(statement: (flush: PlacementFunding[], fence?: FencePass) => SQL) {
+  const market = await createMarket();
+  await inWorld(async (db, world) => {
+    await db.execute(sql`insert into market_lock_fences (market, epoch) values (${market}, 7)`);
+    const fence = { market, epoch: 7 };
+    const flush = () =>
+      batchOf(world, [
+        { user: 0, asset: 1, amount: 10, id: -1, coid: null, oco: false },
+        { user: 1, asset: 0, amount: 20, id: -1, coid: null, oco: true },
+      ]).map((f) => ({ ...f, rows: f.rows.map((r) => ({ ...r, market })) })) as PlacementFunding[];
+    // Two balance rows, whichever is k = 0.
+    const twoRows = (o: number[]) => expect([...o].sort()).toEqual([0, 1]);
+
+    const strayed = flush();
+    strayed[1]!.rows[1] = { ...strayed[1]!.rows[1]!, market: "BTC-USDT" };
+    const err = await failure(db, statement(strayed, fence));
+    expect(err).toMatchObject({ code: "22023" });
+    expect(err?.message).toMatch(new RegExp(`row 3 is of market BTC-USDT, the fence of ${market}`));
+    const { rows: unfenced } = await db.execute<{ r: LockAnswer }>(statement(strayed));
+    expect(unfenced[0]!.r.mark).toBeNull();
+    twoRows(unfenced[0]!.r.o);
+
+    const passing = flush();
+    const { rows } = await db.execute<{ r: LockAnswer }>(statement(passing, fence));
+    twoRows(rows[0]!.r.o);
+    const { rows: numbers } = await db.execute<{ number: string }>(
+      sql`select number::text from orders where id = ${passing[0]!.rows[0]!.id}`,
+    );
+    expect(Number(numbers[0]!.number)).toBeGreaterThan(rows[0]!.r.mark!);
+    expect(await failure(db, statement(flush(), { market, epoch: 6 }))).toMatchObject({ code: "55P03" });
+  });
+}
+
+/** Calls through `statement` whose column arrays are of unequal lengths, and the reason Postgres gives (22023). */
+export const unequalArrays = (statement: (flush: PlacementFunding[]) => SQL) => [
+  {
+    what: "a long per-placement array",
+    call: (batch: PlacementFunding[]) =>
+      callWith(statement(batch), { f_lock_amount: `{${batch.map(() => 1).join(",")},1}` }),
+    reason: /per-placement arrays must all have/,
+  },
+  {
+    what: "a per-row array one short",
+    call: (batch: PlacementFunding[]) =>
+      callWith(statement(batch), {
+        f_price: `{${batch
+          .flatMap((f) => f.rows)
+          .slice(1)
+          .map(() => 1)
+          .join(",")}}`,
+      }),
+    reason: /per-row arrays/,
+  },
+];
