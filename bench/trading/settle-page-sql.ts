@@ -17,7 +17,10 @@
 //     settings (0028: plan_cache_mode, jit), so that only the bodies differ.
 //   BENCH_EXPLAIN=<n>: last, one call of n entries with every statement's plan and time
 //     (auto_explain: those over BENCH_EXPLAIN_MIN_MS, default 1 ms, nested ones included; no per-node timing, which costs more than
-//     the nodes here).
+//     the nodes here). BENCH_EXPLAIN_REPEAT=<k>: k such calls of each function, printed as each
+//     statement's median time (wall, not CPU: compare within a run).
+//   BENCH_PERF=<file>: `perf record` (dwarf call graphs) of the backend over the measured calls;
+//     attribute the samples under plpgsql_exec_function to statements with `perf script`.
 import { readFileSync } from "node:fs";
 import type { SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
@@ -174,6 +177,26 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
     "| function | entries a call | fills a call | backend CPU µs / entry | backend CPU µs / fill | backend CPU ms a call | relay CPU µs / entry | server ms a call (median) | server µs / entry | event rows a call | entries settled |",
   );
   console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  const { rows: pidRow } = await client.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+  const { spawn } = await import("node:child_process");
+  const perf = process.env.BENCH_PERF
+    ? spawn(
+        "perf",
+        [
+          "record",
+          "-F",
+          "2000",
+          "--call-graph",
+          "dwarf,16384",
+          "-p",
+          String(pidRow[0]!.pid),
+          "-o",
+          process.env.BENCH_PERF,
+        ],
+        { stdio: "inherit" },
+      )
+    : undefined;
+  if (perf) await new Promise((r) => setTimeout(r, 1000));
   for (const size of SIZES) {
     const figures = functions.map(() => ({
       server: [] as number[],
@@ -216,14 +239,31 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
       );
     }
   }
+  if (perf) {
+    perf.kill("SIGINT");
+    await new Promise((r) => perf.on("exit", r));
+  }
   if (process.env.BENCH_EXPLAIN) {
-    const entries = await page(Number(process.env.BENCH_EXPLAIN));
     await client.query("LOAD 'auto_explain'");
     await client.query(
       `SET auto_explain.log_min_duration = ${process.env.BENCH_EXPLAIN_MIN_MS ?? 1}; SET auto_explain.log_nested_statements = on; SET auto_explain.log_analyze = on; SET auto_explain.log_timing = off; SET client_min_messages = log`,
     );
-    client.on("notice", (m) => console.log(m.message));
-    await call(functions[0]!, entries, "");
+    const times = new Map<string, number[]>();
+    let current = "";
+    client.on("notice", (m) => {
+      const d = /^duration: ([\d.]+) ms/.exec(m.message ?? "");
+      const q = /Query Text: *(.{0,60})/.exec(m.message ?? "");
+      if (!d || !q) return;
+      const k = `${current}: ${q[1]!.replace(/\s+/g, " ")}`;
+      times.set(k, [...(times.get(k) ?? []), Number(d[1])]);
+    });
+    for (let i = 0; i < Number(process.env.BENCH_EXPLAIN_REPEAT ?? 1); i++) {
+      for (const fn of functions) {
+        current = fn.name;
+        await call(fn, await page(Number(process.env.BENCH_EXPLAIN)), "");
+      }
+    }
+    for (const [k, v] of [...times].sort()) console.log(`${median(v).toFixed(3)} ms (${v.length})  ${k}`);
     await client.query("RESET client_min_messages");
     client.removeAllListeners("notice");
   }
