@@ -250,14 +250,16 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
     );
     const times = new Map<string, number[]>();
     let current = "";
+    const repeat = Number(process.env.BENCH_EXPLAIN_REPEAT ?? 1);
     client.on("notice", (m) => {
+      if (repeat === 1) console.log(m.message);
       const d = /^duration: ([\d.]+) ms/.exec(m.message ?? "");
       const q = /Query Text: *(.{0,60})/.exec(m.message ?? "");
       if (!d || !q) return;
       const k = `${current}: ${q[1]!.replace(/\s+/g, " ")}`;
       times.set(k, [...(times.get(k) ?? []), Number(d[1])]);
     });
-    for (let i = 0; i < Number(process.env.BENCH_EXPLAIN_REPEAT ?? 1); i++) {
+    for (let i = 0; i < repeat; i++) {
       for (const fn of functions) {
         current = fn.name;
         await call(fn, await page(Number(process.env.BENCH_EXPLAIN)), "");
