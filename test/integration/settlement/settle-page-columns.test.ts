@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { sql, type SQL } from "drizzle-orm";
+import { PgDialect } from "drizzle-orm/pg-core";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { withDatabase, type DbExecutor } from "../../../src/db/client";
@@ -7,11 +8,13 @@ import type { OutboxEntry } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
 import { settlePageCall } from "../../../src/domain/settlement/settle-page";
 import typed0021 from "../../../migrations/0021_settle_page_typed.sql?raw";
+import columns0024 from "../../../migrations/0024_settle_page_columns.sql?raw";
 import { createMarket } from "../trading/helpers";
 
 /**
- * `settle_page` over column arrays (migration 0024, called as the market object calls it:
- * `settlePageCall`) against 0021's over one json array (loaded here as `pg_temp.settle_page_0021`)
+ * `settle_page` over column arrays (migration 0024, its body since 0030; called as the market
+ * object calls it: `settlePageCall`) against 0021's over one json array (loaded here as
+ * `pg_temp.settle_page_0021`) and 0024's own body (`pg_temp.settle_page_0024`, which 0030 replaced)
  * on random pages: acceptances, fills with fees (partial and whole), closes that release what is
  * left, rejections, triggers, and what a page must not settle (an amendment, an OCO leg, a trade
  * without minor units or of an unknown order, a fill overdrawing its lock, an order closed twice,
@@ -169,6 +172,15 @@ const settlePage0021 = (world: World, entries: OutboxEntry[], epoch: string) =>
   sql`select pg_temp.settle_page_0021(${world.market}, ${epoch}::text, ${JSON.stringify(entries)}::json,
     'BTC', 'USDT', 8, true) as r`;
 
+/** 0024's body, called with the market object's arguments. */
+function settlePage0024(world: World, entries: OutboxEntry[], epoch: string): SQL {
+  const q = new PgDialect().sqlToQuery(settlePageNow(world, entries, epoch));
+  const parts = q.sql.replace("select settle_page(", "select pg_temp.settle_page_0024(").split(/\$\d+/);
+  return sql.join(
+    parts.map((part, i) => (i < q.params.length ? sql`${sql.raw(part)}${q.params[i]}` : sql.raw(part))),
+  );
+}
+
 /** The current `settle_page`, as the market object calls it. */
 const settlePageNow = (world: World, entries: OutboxEntry[], epoch: string) =>
   settlePageCall(
@@ -268,6 +280,10 @@ async function inWorld(fn: (db: DbExecutor, world: World) => Promise<void>) {
         await tx.execute(
           sql.raw(text.replace(/FUNCTION settle_page\(/, "FUNCTION pg_temp.settle_page_0021(")),
         );
+        const text0024 = columns0024.slice(columns0024.search(/CREATE FUNCTION settle_page\(/));
+        await tx.execute(
+          sql.raw(text0024.replace(/FUNCTION settle_page\(/, "FUNCTION pg_temp.settle_page_0024(")),
+        );
         const { rows } = await tx.execute<{ id: string }>(sql`insert into users (email, first_name, last_name,
           password_hash, kyc_status) select 'sp-' || gen_random_uuid() || '@test.dev', 'S', 'P', 'x', 'verified'
           from generate_series(1, 4) returning id`);
@@ -325,6 +341,8 @@ describe("settle_page over column arrays", () => {
             const entries = pageOf(world, specs, first);
             const before = await callAndLook(db, world, settlePage0021(world, entries, epoch));
             const now = await callAndLook(db, world, settlePageNow(world, entries, epoch));
+            // 0030 replaced 0024's body: the same answer and rows, updated_at included.
+            expect(now).toEqual(await callAndLook(db, world, settlePage0024(world, entries, epoch)));
             const { orders: nowOrders = [], ...nowRest } = now;
             const { orders: beforeOrders = [], ...beforeRest } = before;
             expect(nowRest).toEqual(beforeRest);
