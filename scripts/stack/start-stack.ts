@@ -44,7 +44,11 @@ const SUPERVISOR = path.join(STACK_DIR, "supervisor.ts");
 const STOP_GRACE_MS = 10_000;
 
 function supervisorArgs(options: StartStackOptions): string[] {
-  const args = ["--import", "tsx", SUPERVISOR];
+  // PANDORA_STACK_CPU_PROFILE=<dir>: the supervisor writes a .cpuprofile there when it stops
+  // (Node refuses --cpu-prof in NODE_OPTIONS, which would also profile the parent).
+  const profileDir = process.env.PANDORA_STACK_CPU_PROFILE;
+  const profile = profileDir ? ["--cpu-prof", "--cpu-prof-dir", path.resolve(profileDir)] : [];
+  const args = [...profile, "--import", "tsx", SUPERVISOR];
   if (options.dataDir) args.push("--data-dir", path.resolve(options.dataDir));
   const { ports = {} } = options;
   const flags: [string, number | undefined][] = [
