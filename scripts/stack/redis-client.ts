@@ -1,5 +1,5 @@
 import net from "node:net";
-import { RespParser, encodeCommand, type RespArg, type RespValue } from "./resp";
+import { RespParser, encodeCommands, type RespArg, type RespValue } from "./resp";
 
 interface Waiter {
   resolve(value: RespValue): void;
@@ -48,7 +48,9 @@ export class RedisConnection {
           this.waiters.push({ resolve, reject });
         }),
     );
-    this.socket.write(Buffer.concat(commands.map((c) => encodeCommand(c))));
+    this.socket.cork();
+    for (const piece of encodeCommands(commands)) this.socket.write(piece);
+    this.socket.uncork();
     return Promise.all(replies);
   }
 

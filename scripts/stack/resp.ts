@@ -15,13 +15,59 @@ export type RespValue = RespStatus | RespError | Buffer | number | null | RespVa
 
 export type RespArg = string | Buffer | number;
 
-export function encodeCommand(args: readonly RespArg[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const arg of args) {
-    const bytes = Buffer.isBuffer(arg) ? arg : Buffer.from(String(arg));
-    parts.push(Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from("\r\n"));
+/** Bytes of one piece of encoded commands: a buffer that size is cheap, a 200 KB one is not. */
+const PIECE_BYTES = 32 * 1024;
+const ARRAY = 0x2a; // *
+const BULK = 0x24; // $
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * Commands as RESP, in pieces of at most PIECE_BYTES (a longer argument is a piece of its own),
+ * for one corked write. An EVAL of 500 events is ~200 KB: three small Buffers an argument and a
+ * concatenation cost more than the rest of the request.
+ */
+export function encodeCommands(commands: readonly (readonly RespArg[])[]): Buffer[] {
+  const pieces: Buffer[] = [];
+  let piece = Buffer.allocUnsafe(PIECE_BYTES);
+  let used = 0;
+  const flush = () => {
+    if (used > 0) pieces.push(piece.subarray(0, used));
+    piece = Buffer.allocUnsafe(PIECE_BYTES);
+    used = 0;
+  };
+  const room = (bytes: number) => {
+    if (used + bytes > piece.length) flush();
+  };
+  /** `*3\r\n`, `$5\r\n`: a few bytes, set one by one (a write call each costs more). */
+  const header = (type: number, count: number) => {
+    const digits = String(count);
+    room(digits.length + 3);
+    piece[used++] = type;
+    for (let i = 0; i < digits.length; i++) piece[used++] = digits.charCodeAt(i);
+    piece[used++] = CR;
+    piece[used++] = LF;
+  };
+  for (const args of commands) {
+    header(ARRAY, args.length);
+    for (const arg of args) {
+      const text = Buffer.isBuffer(arg) ? undefined : String(arg);
+      const length = text === undefined ? (arg as Buffer).length : Buffer.byteLength(text);
+      header(BULK, length);
+      if (length > PIECE_BYTES) {
+        flush();
+        pieces.push(text === undefined ? (arg as Buffer) : Buffer.from(text));
+      } else {
+        room(length);
+        used += text === undefined ? (arg as Buffer).copy(piece, used) : piece.write(text, used);
+      }
+      room(2);
+      piece[used++] = CR;
+      piece[used++] = LF;
+    }
   }
-  return Buffer.concat(parts);
+  if (used > 0) pieces.push(piece.subarray(0, used));
+  return pieces;
 }
 
 const INCOMPLETE = Symbol("incomplete");

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import http from "node:http";
 import { sendJson } from "./json-reply";
+import { parseJsonBytes } from "./json-array";
 import { errorMessage } from "./log";
 import { HOST } from "./ports";
 import { RedisPool } from "./redis-client";
@@ -45,15 +46,15 @@ function authorized(req: http.IncomingMessage, url: URL, token: string): boolean
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-async function readBody(req: http.IncomingMessage): Promise<string> {
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString("utf8");
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
-function parseJson(body: string): unknown {
+function parseJson(body: Buffer): unknown {
   try {
-    return JSON.parse(body);
+    return parseJsonBytes(body);
   } catch {
     throw new HttpError(400, "ERR failed to parse the request body as JSON");
   }
@@ -142,7 +143,7 @@ export function startUpstashShim(options: UpstashShimOptions): Promise<RunningUp
     if (path === "/pipeline") sendJson(res, 200, await pipeline(parseJson(body), base64));
     else if (path === "/multi-exec") sendJson(res, 200, await multiExec(parseJson(body), base64));
     else if (path === "") sendJson(res, 200, await single(parseJson(body), base64));
-    else sendJson(res, 200, await single(pathCommand(url, body), base64));
+    else sendJson(res, 200, await single(pathCommand(url, body.toString("utf8")), base64));
   }
 
   const server = http.createServer((req, res) => {

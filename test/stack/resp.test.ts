@@ -1,12 +1,48 @@
 // Run: node --import tsx --test test/stack/*.test.ts
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { RespError, RespParser, RespStatus, encodeCommand } from "../../scripts/stack/resp";
+import fc from "fast-check";
+import { RespError, RespParser, RespStatus, encodeCommands, type RespArg } from "../../scripts/stack/resp";
 
-test("encodes a command as a RESP array of bulk strings", () => {
+const encoded = (commands: RespArg[][]) => Buffer.concat(encodeCommands(commands));
+
+test("encodes commands as RESP arrays of bulk strings", () => {
   assert.equal(
-    encodeCommand(["SET", "k", 12, Buffer.from("ü")]).toString(),
-    "*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n12\r\n$2\r\nü\r\n",
+    encoded([
+      ["SET", "k", 12, Buffer.from("ü")],
+      ["GET", "k"],
+    ]).toString(),
+    "*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n12\r\n$2\r\nü\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n",
+  );
+});
+
+test("encodes large commands in bounded pieces, the same bytes", () => {
+  const reference = (commands: RespArg[][]) =>
+    commands
+      .map((args) => {
+        const bulk = args.map((arg) => {
+          const bytes = Buffer.isBuffer(arg) ? arg : Buffer.from(String(arg));
+          return Buffer.concat([Buffer.from(`$${bytes.length}\r\n`), bytes, Buffer.from("\r\n")]);
+        });
+        return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...bulk]);
+      })
+      .reduce((all, one) => Buffer.concat([all, one]), Buffer.alloc(0));
+  const arg = fc.oneof(
+    fc.string({ unit: "grapheme", maxLength: 3000 }),
+    fc.integer(),
+    fc.uint8Array({ maxLength: 40_000 }).map((bytes) => Buffer.from(bytes)),
+    fc.constantFrom("x".repeat(32 * 1024), "é".repeat(20_000), "y".repeat(70_000)),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(fc.array(arg, { minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 4 }),
+      (commands) => {
+        const pieces = encodeCommands(commands);
+        assert.ok(pieces.every((piece) => piece.length > 0));
+        assert.ok(Buffer.concat(pieces).equals(reference(commands)));
+      },
+    ),
+    { numRuns: 60 },
   );
 });
 
