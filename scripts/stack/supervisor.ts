@@ -7,7 +7,8 @@ import { mkdir } from "node:fs/promises";
 import readline from "node:readline";
 import { errorMessage, log } from "./log";
 import { startNeonHttpEndpoint, type RunningNeonHttpEndpoint } from "./neon-http-endpoint";
-import { startNeonWsProxy, type RunningNeonWsProxy } from "./neon-ws-proxy";
+import type { RunningNeonWsProxy } from "./neon-ws-proxy";
+import { startNeonWsProxyThread } from "./neon-ws-proxy-thread";
 import { PGBOUNCER_NOT_INSTALLED, startPgBouncer, type RunningPgBouncer } from "./pgbouncer";
 import { PG_DATABASE, PG_PASSWORD, PG_USER, startPostgres, type RunningPostgres } from "./postgres";
 import { HOST, resolvePorts } from "./ports";
@@ -131,7 +132,7 @@ async function start(): Promise<void> {
   for (const result of results) if (result.status === "rejected") throw result.reason;
 
   services.pooler = await startPooler(ports.pgPooler, ports.pg);
-  services.proxy = await startNeonWsProxy({
+  services.proxy = await startNeonWsProxyThread({
     port: ports.pgProxy,
     target: { host: HOST, port: services.pooler?.port ?? ports.pg },
     direct: { host: HOST, port: ports.pg },
