@@ -4,20 +4,23 @@ import { Memo, printAmount, reprintAmount } from "../../../src/domain/market/amo
 import { formatUnits, parseUnits } from "../../../src/lib/money";
 
 describe("amount printing memos", () => {
-  it("print what formatUnits prints, first time and remembered, over more values than a memo keeps", () => {
-    const amounts = fc.array(
-      fc.tuple(fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.integer({ min: 0, max: 18 })),
-      {
-        minLength: 1,
-        maxLength: 6_000,
-      },
-    );
+  it("print what formatUnits prints, first time and remembered, the same value at other decimals too", () => {
+    // Values from a small range as well as a wide one, so the same value (and the same short
+    // text) comes back at other decimals: a memo shared across decimals answers wrongly then.
+    const value = fc.oneof(fc.bigInt({ min: 0n, max: 10n ** 30n }), fc.bigInt({ min: 0n, max: 2_000n }));
+    const amounts = fc.array(fc.tuple(value, fc.integer({ min: 0, max: 18 })), {
+      minLength: 1,
+      maxLength: 6_000,
+    });
     fc.assert(
       fc.property(amounts, (pairs) => {
         for (const [value, decimals] of [...pairs, ...pairs]) {
           const text = formatUnits(value, decimals);
           expect(printAmount(value, decimals)).toBe(text);
           expect(reprintAmount(text, decimals)).toBe(text);
+          // The book's grid prints without trailing zeros ("0.001"): reprinted at full places.
+          const short = text.includes(".") ? text.replace(/\.?0+$/, "") : text;
+          expect(reprintAmount(short, decimals)).toBe(text);
         }
       }),
       { numRuns: 20 },
