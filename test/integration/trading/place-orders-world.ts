@@ -28,6 +28,8 @@ interface Spec {
   id: number;
   coid: string | null;
   oco: boolean;
+  /** Which of `SHAPES` its rows take and which of `AUDITS` its audit row (0 when absent). */
+  shape?: number;
 }
 
 export const specArb: fc.Arbitrary<Spec> = fc.record({
@@ -41,7 +43,56 @@ export const specArb: fc.Arbitrary<Spec> = fc.record({
   ),
   coid: fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, fc.constantFrom("a", "b", "c", ...KNOWN_COIDS)),
   oco: fc.boolean(),
+  shape: fc.nat(),
 });
+
+/**
+ * The order columns a row takes besides its ids and lock, all different from one shape to the
+ * next (markets, types, amounts), so a version that writes one column from another, or a row's
+ * from another row's, leaves other rows than the version it is compared with.
+ */
+const SHAPE_COLUMNS = [
+  "market",
+  "type",
+  "time_in_force",
+  "post_only",
+  "self_trade_prevention",
+  "price",
+  "stop_price",
+  "quantity",
+  "quote_quantity",
+  "visible_quantity",
+  "trailing_offset",
+  "trailing_offset_unit",
+];
+const SHAPES = [
+  ["BTC-USDT", "limit", "GTC", false, "expire_taker", "6400000", null, "1000", null, null, null, null],
+  ["ETH-USDT", "market", "IOC", false, "expire_both", null, null, "2000", null, null, null, null],
+  [
+    "BTC-USDT",
+    "stop_limit",
+    "GTC",
+    false,
+    "expire_maker",
+    "6300000",
+    "6350000",
+    "3000",
+    null,
+    null,
+    null,
+    null,
+  ],
+  ["BTC-USDT", "trailing_stop", "IOC", false, "expire_taker", null, null, "1500", null, null, 25, "bps"],
+  ["ETH-USDT", "limit", "GTC", true, "expire_maker", "300000", null, "5000", null, "1000", null, null],
+  ["BTC-USDT", "market", "FOK", false, "expire_both", null, null, null, "123456", null, null, null],
+].map((values) => Object.fromEntries(SHAPE_COLUMNS.map((column, k) => [column, values[k]!])));
+
+/** The audit fields besides the actor and the order, different from one to the next. */
+const AUDITS = [
+  { actor_type: "user", ip_address: null, user_agent: "place-orders-sql.test", request_id: null },
+  { actor_type: "api_key", ip_address: "203.0.113.7", user_agent: "ccxt/4", request_id: "req-a" },
+  { actor_type: "user", ip_address: "198.51.100.1", user_agent: null, request_id: "req-b" },
+] as const;
 
 export interface World {
   users: string[];
@@ -55,24 +106,14 @@ function orderRow(
   amount: string,
   coid: string | null,
   oco: string | null,
+  shape: number,
 ) {
   return {
     id,
     user_id: userId,
-    market: "BTC-USDT",
     client_order_id: coid,
     side: asset === "BTC" ? "sell" : "buy",
-    type: "limit",
-    time_in_force: "GTC",
-    post_only: false,
-    self_trade_prevention: "expire_taker",
-    price: "6400000",
-    stop_price: null,
-    quantity: "1000",
-    quote_quantity: null,
-    visible_quantity: null,
-    trailing_offset: null,
-    trailing_offset_unit: null,
+    ...SHAPES[shape % SHAPES.length]!,
     oco_group_id: oco,
     lock_asset: asset,
     locked_amount: amount,
@@ -86,19 +127,17 @@ export function placement(
   id: string,
   coid: string | null,
   oco: boolean,
+  shape = 0,
 ) {
-  const rows = [orderRow(id, userId, asset, amount, coid, oco ? id : null)];
-  if (oco) rows.push(orderRow(crypto.randomUUID(), userId, asset, "0", null, id));
+  const rows = [orderRow(id, userId, asset, amount, coid, oco ? id : null, shape)];
+  if (oco) rows.push(orderRow(crypto.randomUUID(), userId, asset, "0", null, id, shape + 1));
   return {
     rows,
     lock: { user_id: userId, asset, amount },
     audit: {
       actor_id: userId,
-      actor_type: "user",
-      ip_address: null,
-      user_agent: "place-orders-sql.test",
-      request_id: null,
-      details: { market: "BTC-USDT" },
+      ...AUDITS[shape % AUDITS.length]!,
+      details: { market: SHAPES[shape % SHAPES.length]!.market, shape },
     },
   };
 }
@@ -114,7 +153,7 @@ export function batchOf(world: World, specs: readonly Spec[]) {
           ? world.knownIds[-s.id - 2]!
           : mine[s.id]!;
     mine.push(id);
-    return placement(world.users[s.user]!, ASSETS[s.asset], String(s.amount), id, s.coid, s.oco);
+    return placement(world.users[s.user]!, ASSETS[s.asset], String(s.amount), id, s.coid, s.oco, s.shape);
   });
 }
 
@@ -163,8 +202,12 @@ export async function callAndLook(
   const look = async (q: ReturnType<typeof sql>) => (await db.execute(q)).rows;
   return {
     outcomes,
-    orders:
-      await look(sql`select id, user_id, client_order_id, status, lock_asset, locked_amount::text, oco_group_id
+    // Every column but the number (another sequence's; the flush's order is checked apart).
+    orders: await look(sql`select id, user_id, market, client_order_id, side, type, time_in_force, post_only,
+        self_trade_prevention, price::text, stop_price::text, quantity::text, quote_quantity::text,
+        visible_quantity::text, trailing_offset, trailing_offset_unit, oco_group_id, status, lock_asset,
+        locked_amount::text, filled_quantity::text, filled_quote::text, consumed_amount::text,
+        released_amount::text, reject_reason, amend_id, amend_seq, created_at::text, updated_at::text, closed_at
       from orders where id = any(${pgArray(ids)}::uuid[]) order by id`),
     balances: await look(sql`select user_id, asset, available::text, locked::text from balances
       where user_id = any(${pgArray(world.users)}::uuid[]) order by user_id, asset`),
@@ -173,9 +216,14 @@ export async function callAndLook(
       from ledger_postings p join ledger_entries e on e.id = p.entry_id
       where e.type = 'order.lock' and e.reference = any(${pgArray(ids)}::text[])
         and e.reference <> all(${pgArray(world.knownIds)}::text[]) group by 1, 2, 3 order by 1, 2, 3`),
-    audit: await look(sql`select resource_id, actor_id, details from audit_logs
+    audit:
+      await look(sql`select resource_id, actor_id, actor_type, resource_type, ip_address::text, user_agent,
+        request_id, details, occurred_at::text from audit_logs
       where action = 'order.place' and resource_id = any(${pgArray(ids)}::text[]) order by resource_id`),
-    lockEntries: (await look(sql`select e.metadata from ledger_entries e
+    lockEntries: (await look(sql`select e.reference, e.metadata, e.created_at::text,
+        (select json_agg(json_build_array(p.account, p.user_id, p.asset, p.amount::text) order by p.account)
+          from ledger_postings p where p.entry_id = e.id) as postings
+      from ledger_entries e
       where e.type = 'order.lock' and e.reference = any(${pgArray(ids)}::text[])
         and e.reference <> all(${pgArray(world.knownIds)}::text[])
       order by e.reference, e.metadata::text`)) as { metadata: LockMetadata }[],
