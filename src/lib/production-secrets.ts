@@ -45,10 +45,17 @@ export function secretProblems(env: Partial<Record<keyof Env, unknown>>): string
   const databaseUrl = text("DATABASE_URL");
   if (databaseUrl !== null && isLocalDatabase(databaseUrl))
     problems.push("DATABASE_URL points at a local database or has no password");
-  // Optional: only a value that is set is checked.
+  // Optional: only a value that is set is checked. It must name DATABASE_URL's database: the
+  // market objects lock and settle over it, everything else reads and writes over DATABASE_URL.
   const directUrl = env.DATABASE_URL_DIRECT;
-  if (typeof directUrl === "string" && directUrl.trim() && isLocalDatabase(directUrl))
-    problems.push("DATABASE_URL_DIRECT points at a local database or has no password");
+  if (typeof directUrl === "string" && directUrl.trim()) {
+    if (isLocalDatabase(directUrl))
+      problems.push("DATABASE_URL_DIRECT points at a local database or has no password");
+    else if (databaseUrl !== null && !sameDatabase(databaseUrl, directUrl))
+      problems.push(
+        "DATABASE_URL_DIRECT is not DATABASE_URL's database (host without -pooler, user, database)",
+      );
+  }
   for (const local of ["NEON_WS_PROXY", "NEON_FETCH_ENDPOINT"] as const) {
     if (env[local]) problems.push(`${local} is for the local stack only and must be unset`);
   }
@@ -101,6 +108,17 @@ function isLocalDatabase(value: string): boolean {
     return /^(localhost|127\.|\[::1\]|0\.0\.0\.0)/.test(url.hostname) || url.password.length < 8;
   } catch {
     return true;
+  }
+}
+
+/** Neon's pooled and direct strings of one database: the hosts differ by `-pooler` in the first label. */
+function sameDatabase(pooled: string, direct: string): boolean {
+  try {
+    const [a, b] = [new URL(pooled), new URL(direct)];
+    const host = (url: URL) => url.hostname.toLowerCase().replace(/^([^.]+)-pooler\./, "$1.");
+    return host(a) === host(b) && a.username === b.username && a.pathname === b.pathname;
+  } catch {
+    return false;
   }
 }
 

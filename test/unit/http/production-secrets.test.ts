@@ -68,4 +68,22 @@ describe("production secrets", () => {
       expect(secretProblems({ ...strong, ...change }).join("\n")).toContain(expected);
     }
   });
+
+  it("takes a direct connection string of DATABASE_URL's database only", async () => {
+    const strong = await strongVars();
+    const neon = (host: string, user = "pandora", database = "pandora") =>
+      `postgres://${user}:Np9xQ2vLr7TkZw@${host}.eu-central-1.aws.neon.tech/${database}`;
+    const pooled = { ...strong, DATABASE_URL: neon("ep-cool-dawn-123-pooler") };
+    expect(secretProblems({ ...pooled, DATABASE_URL_DIRECT: neon("ep-cool-dawn-123") })).toEqual([]);
+    expect(secretProblems({ ...strong, DATABASE_URL_DIRECT: neon("ep-cool-dawn-123") })).toEqual([]);
+    for (const other of [
+      neon("ep-other-moon-456"),
+      neon("ep-cool-dawn-123", "admin"),
+      neon("ep-cool-dawn-123", "pandora", "staging"),
+    ]) {
+      expect(secretProblems({ ...pooled, DATABASE_URL_DIRECT: other }).join("\n"), other).toContain(
+        "DATABASE_URL_DIRECT is not DATABASE_URL's database",
+      );
+    }
+  });
 });
