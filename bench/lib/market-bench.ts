@@ -114,6 +114,7 @@ export async function startMarketBench(): Promise<MarketBench> {
               CORS_ORIGINS: "*",
               ...secrets,
               DATABASE_URL: info.databaseUrl,
+              DATABASE_URL_DIRECT: info.directDatabaseUrl,
               NEON_WS_PROXY: info.neonWsProxy,
               NEON_FETCH_ENDPOINT: info.neonFetchEndpoint,
               UPSTASH_REDIS_REST_URL: info.redisRestUrl,
