@@ -202,8 +202,11 @@ export class FundsLocker {
     const comment = traceIds.length
       ? sql.raw(`/* trace_ids='${traceIds.filter(isTraceId).join(",")}' */ `)
       : sql``;
+    // Built before the line is used: a placement it refuses throws here, with nothing written
+    // and the connection (and the locks queued on it) left alone.
+    const statement = sql`${comment}${lockStatement(placements, fence)}`;
     return this.kept.use(async (db) => {
-      const result = await db.execute<{ r: LockAnswer }>(sql`${comment}${lockStatement(placements, fence)}`);
+      const result = await db.execute<{ r: LockAnswer }>(statement);
       const answer = result.rows[0]!.r;
       if (fence) fence.mark = Number(answer.mark);
       return lockOutcomes(placements, answer);
