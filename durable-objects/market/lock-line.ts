@@ -13,8 +13,9 @@ const IDLE_CLOSE_MS = 10_000;
 
 /**
  * The funds locks' Postgres connection: ONE kept connection (the direct one when configured:
- * `keptConnectionUrl`), so the locks reach Postgres in the order they were asked for, however many are waiting (a Pool would open another connection for
- * a lock asked while one is out, and Postgres could run the later one first). node-postgres
+ * `keptConnectionUrl`), so the locks reach Postgres in the order they were asked for, however
+ * many are waiting (a Pool would open another connection for a lock asked while one is out,
+ * and Postgres could run the later one first). node-postgres
  * writes a statement at once when the connection is idle, else once the one before it is
  * answered (never pipelined: over the pooled URL, PgBouncer 1.18 in transaction mode, the local
  * stack's, hands a statement written while another is out to another server connection

@@ -90,7 +90,8 @@ async function timedFetch(input: RequestInfo | URL, init?: RequestInit): Promise
 
 /** The connection string of a connection kept past one request: the direct one when configured. */
 export function keptConnectionUrl(config: DatabaseConfig): string {
-  return config.DATABASE_URL_DIRECT || config.DATABASE_URL;
+  // Blank counts as unset, as the production secrets check reads it.
+  return config.DATABASE_URL_DIRECT?.trim() || config.DATABASE_URL;
 }
 
 function newPool(config: DatabaseConfig, connectionString = config.DATABASE_URL): Pool {
