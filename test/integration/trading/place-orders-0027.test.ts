@@ -1,7 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { lockStatement0027 as lockStatement } from "../../../bench/trading/place-orders-0027";
-import type { PlacementFunding } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
 import {
   batchOf,
@@ -15,6 +14,8 @@ import {
   placeOrders0026,
   specArb,
   unequalArrays,
+  withPlacement,
+  type Flush,
   type Outcome,
 } from "./place-orders-world";
 
@@ -25,12 +26,6 @@ import {
  * call, well-formed but for one thing, fails with SQLSTATE 22023 before it writes anything. Each
  * test runs in one transaction that is rolled back.
  */
-
-type Flush = PlacementFunding[];
-
-/** `batch` with placement `k` changed by `change`. */
-const withPlacement = (batch: Flush, k: number, change: (f: PlacementFunding) => PlacementFunding) =>
-  batch.map((f, i) => (i === k ? change(f) : f));
 
 /** One way to get a call wrong, on any flush (`k`: which placement), and the reason Postgres gives. */
 const MALFORMED: {

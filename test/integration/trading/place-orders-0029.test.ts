@@ -2,7 +2,6 @@ import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { lockStatement } from "../../../durable-objects/market/funds-locker";
-import type { PlacementFunding } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
 import {
   batchOf,
@@ -16,6 +15,8 @@ import {
   placeOrders0027,
   specArb,
   unequalArrays,
+  withPlacement,
+  type Flush,
   type Outcome,
 } from "./place-orders-world";
 
@@ -27,12 +28,6 @@ import {
  * amount, taken from its lock) is refused before the call; the rest of a malformed call fails
  * with SQLSTATE 22023 before it writes anything. Each test runs in one transaction that is rolled back.
  */
-
-type Flush = PlacementFunding[];
-
-/** `batch` with placement `k` changed by `change`. */
-const withPlacement = (batch: Flush, k: number, change: (f: PlacementFunding) => PlacementFunding) =>
-  batch.map((f, i) => (i === k ? change(f) : f));
 
 /** A row that is not its lock's, on any flush (`k`: which placement), and what the refusal says. */
 const NOT_THE_LOCKS: { what: string; flush: (batch: Flush, k: number) => Flush; reason: RegExp }[] = [

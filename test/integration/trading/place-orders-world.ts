@@ -160,6 +160,13 @@ export function batchOf(world: World, specs: readonly Spec[]) {
 /** A Postgres array literal (drizzle spreads a JS array into a row); uuids and codes need no quoting. */
 const pgArray = (xs: readonly string[]) => `{${xs.join(",")}}`;
 
+/** A flush as the object sends it: its placements in order. */
+export type Flush = PlacementFunding[];
+
+/** `batch` with placement `k` changed by `change`. */
+export const withPlacement = (batch: Flush, k: number, change: (f: PlacementFunding) => PlacementFunding) =>
+  batch.map((f, i) => (i === k ? change(f) : f));
+
 export type Outcome = Record<string, unknown> & { i: number };
 
 /** What a lock entry says of the orders it locks for (0017). */
