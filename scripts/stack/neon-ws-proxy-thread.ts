@@ -1,4 +1,5 @@
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+import { errorMessage, log } from "./log";
 import { startNeonWsProxy, type NeonWsProxyOptions, type RunningNeonWsProxy } from "./neon-ws-proxy";
 
 /**
@@ -12,7 +13,12 @@ export function startNeonWsProxyThread(options: NeonWsProxyOptions): Promise<Run
     // The thread loads this file through tsx's API: the parent's `--import tsx` does not reach it.
     const load = `import("tsx/esm/api").then(({ tsImport }) => tsImport(${JSON.stringify(import.meta.url)}, ${JSON.stringify(import.meta.url)}))`;
     const worker = new Worker(load, { eval: true, workerData: options });
-    worker.once("error", reject);
+    // Once started, an error of the thread is said, not lost (rejecting then does nothing).
+    worker.on("error", (err) => {
+      log(`ws-proxy thread: ${errorMessage(err)}`);
+      reject(err);
+    });
+    const exited = new Promise((done) => worker.once("exit", done));
     worker.once("message", (message: { port?: number; error?: string }) => {
       if (message.error !== undefined) {
         void worker.terminate();
@@ -23,7 +29,7 @@ export function startNeonWsProxyThread(options: NeonWsProxyOptions): Promise<Run
         port: message.port!,
         close: async () => {
           worker.postMessage("close");
-          await new Promise((done) => worker.once("exit", done));
+          await exited;
         },
       });
     });
@@ -37,6 +43,6 @@ if (!isMainThread && parentPort) {
       port.postMessage({ port: proxy.port });
       port.once("message", () => void proxy.close().then(() => port.close()));
     },
-    (err: unknown) => port.postMessage({ error: err instanceof Error ? err.message : String(err) }),
+    (err: unknown) => port.postMessage({ error: errorMessage(err) }),
   );
 }

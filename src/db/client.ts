@@ -105,8 +105,9 @@ function newPool(config: DatabaseConfig, connectionString = config.DATABASE_URL)
 /**
  * A Pool-backed database: every query and transaction over WebSockets. For a holder whose
  * connections may outlive one request (a Durable Object keeps its settler's), so over the direct
- * connection when there is one (`keptConnectionUrl`); the caller ends the Pool. workerd forbids reusing a request's I/O objects in another request, so a Worker
- * must never keep one in module scope.
+ * connection when there is one (`keptConnectionUrl`); the caller ends the Pool. workerd forbids
+ * reusing a request's I/O objects in another request, so a Worker must never keep one in module
+ * scope.
  */
 export function openDatabase(config: DatabaseConfig): { db: Database; pool: Pool } {
   const pool = newPool(config, keptConnectionUrl(config));
