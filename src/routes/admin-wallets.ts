@@ -15,7 +15,7 @@ import { adminOnlyRoutes } from "./route-group";
 import { jsonBody, jsonReply } from "./user-schemas";
 import {
   AdminWithdrawalSchema,
-  IdempotencyHeaderSchema,
+  idempotencyKeyParameters,
   WithdrawalIdParamSchema,
   WithdrawalListQuery,
   adminWithdrawalView,
@@ -79,8 +79,8 @@ const sentRoute = transitionRoute(
 
 const adjustmentRoute = adminWallets.post("/admin/wallets/adjustments", {
   summary: "Credit (positive) or debit (negative) a user's available balance, with a reason (audited)",
+  parameters: idempotencyKeyParameters,
   request: {
-    headers: IdempotencyHeaderSchema,
     ...jsonBody(
       z.strictObject({
         user_id: z.uuid(),

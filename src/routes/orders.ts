@@ -18,7 +18,7 @@ import { placeOrder } from "../services/trading/place-order";
 import { MAX_BATCH_ORDERS } from "../domain/market/order-limits";
 import { placeOrderBatch } from "../services/trading/place-order-batch";
 import { bearerSecurity, jsonReply } from "./user-schemas";
-import { IdempotencyHeaderSchema } from "./wallet-schemas";
+import { idempotencyKeyParameters } from "./wallet-schemas";
 import { AmendOrderSchema, PlaceOrderSchema, Symbol } from "../domain/market/order-body";
 import { FillSchema, MyTradeSchema, OrderSchema } from "./trading-schemas";
 import { CursorPageQuery, cursorPage, pageResponses } from "../http/page-schemas";
@@ -42,8 +42,8 @@ const placeRoute = createRoute({
   summary: "Place an order: its funds are locked first, then the market's order book matches it",
   security: bearerSecurity,
   middleware: [trade] as const,
+  parameters: idempotencyKeyParameters,
   request: {
-    headers: IdempotencyHeaderSchema,
     body: { content: { "application/json": { schema: PlaceOrderSchema } }, required: true },
   },
   responses: {
@@ -66,7 +66,6 @@ const placeOcoRoute = createRoute({
   path: "/orders/oco",
   summary: "Place an OCO pair (a limit leg and a stop leg sharing one lock); `type` may be left out",
   request: {
-    headers: IdempotencyHeaderSchema,
     body: {
       content: {
         "application/json": { schema: PlaceOrderSchema.extend({ type: z.literal("oco").default("oco") }) },
@@ -87,8 +86,8 @@ const placeBatchRoute = createRoute({
     "With an Idempotency-Key, a retry names the same orders and places none twice.",
   security: bearerSecurity,
   middleware: [trade] as const,
+  parameters: idempotencyKeyParameters,
   request: {
-    headers: IdempotencyHeaderSchema,
     body: {
       content: {
         "application/json": {

@@ -28,6 +28,8 @@ interface RouteSpec {
   summary: string;
   description?: string;
   middleware?: RouteConfig["middleware"];
+  /** Parameters documented but not validated by the router (e.g. `idempotencyKeyParameters`). */
+  parameters?: RouteConfig["parameters"];
   request?: RouteConfig["request"];
   /** The success replies by status, e.g. `{ 200: jsonReply("Balances", BalancesSchema) }`. */
   reply: RouteConfig["responses"];

@@ -26,16 +26,25 @@ export const WithdrawalIdParamSchema = z.object({
   id: z.uuid().openapi({ param: { name: "id", in: "path" } }),
 });
 
-export const IdempotencyHeaderSchema = z.object({
-  "idempotency-key": z
-    .string()
-    .optional()
-    .openapi({
-      param: { name: "idempotency-key", in: "header" },
+/**
+ * The optional `Idempotency-Key` header, as /openapi.json lists it. Documented, not validated by
+ * the router: any header value is a string, so a validator would refuse nothing, yet it copied
+ * every header of the request into an object on each call; the routes parse the key themselves
+ * (`parseIdempotencyKey`).
+ */
+export const idempotencyKeyParameters = [
+  {
+    schema: {
+      type: "string" as const,
       description: "8-128 characters; the first response is replayed for 24 hours",
       example: "4f9d2c1e-withdraw-1",
-    }),
-});
+    },
+    required: false,
+    description: "8-128 characters; the first response is replayed for 24 hours",
+    name: "idempotency-key",
+    in: "header" as const,
+  },
+];
 
 export const BalanceSchema = z
   .object({

@@ -20,7 +20,7 @@ import {
   AssetParamSchema,
   BalanceSchema,
   DepositSchema,
-  IdempotencyHeaderSchema,
+  idempotencyKeyParameters,
   TransactionSchema,
   WithdrawalIdParamSchema,
   WithdrawalSchema,
@@ -109,7 +109,8 @@ const requestWithdrawalRoute = wallets.post("/wallets/withdrawals", {
   description:
     "With 2FA on, a signed-in user sends a fresh `totp_code` (403 `TWO_FACTOR_REQUIRED` / `INVALID_TWO_FACTOR_CODE`); signed API requests are exempt (a withdraw key was created with one and is bound to its IPs). Refused with 403 `WITHDRAWAL_HOLD` for 24 h after a password change or reset, a 2FA change, a new withdraw key or `allowlist_only` switched off; with `allowlist_only` on, 403 `ADDRESS_NOT_ALLOWLISTED` / `ADDRESS_NOT_YET_USABLE`. Waits for approval (`pending_approval`) once the rolling 24 h total of the asset passes its threshold, and always for an admin's own account or funds an admin credited in the last 30 days.",
   middleware: canWithdraw,
-  request: { headers: IdempotencyHeaderSchema, ...jsonBody(WithdrawalBody) },
+  parameters: idempotencyKeyParameters,
+  request: jsonBody(WithdrawalBody),
   reply: {
     201: jsonReply(
       "Requested: `pending_approval` above the asset's threshold, otherwise `approved`",
