@@ -90,9 +90,29 @@ export async function readBookRules(db: Database, symbol?: string): Promise<Book
 
 export type OrderBookStub = DurableObjectStub<OrderBook>;
 
+/** Most market ids one isolate keeps per namespace (symbols come from requests): then it starts over. */
+const MAX_KEPT_IDS = 1_000;
+const bookIds = new WeakMap<DurableObjectNamespace, Map<string, DurableObjectId>>();
+
+/**
+ * The market's object id: `idFromName` hashes the name each call (an HMAC), and an id is the same
+ * every time and no I/O object (a stub is: it belongs to the request that made it), so each
+ * isolate keeps the ids it made, per namespace.
+ */
+export function bookId(namespace: DurableObjectNamespace, symbol: string): DurableObjectId {
+  let ids = bookIds.get(namespace);
+  if (!ids) bookIds.set(namespace, (ids = new Map()));
+  let id = ids.get(symbol);
+  if (!id) {
+    if (ids.size >= MAX_KEPT_IDS) ids.clear();
+    ids.set(symbol, (id = namespace.idFromName(symbol)));
+  }
+  return id;
+}
+
 /** The market's order book object (one per symbol). */
 export function orderBook(env: Env, symbol: string): OrderBookStub {
-  return env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol)) as OrderBookStub;
+  return env.ORDER_BOOK.get(bookId(env.ORDER_BOOK, symbol)) as OrderBookStub;
 }
 
 /**
