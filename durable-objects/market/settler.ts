@@ -219,7 +219,7 @@ export class ObjectSettler {
           this.lastRelay = Date.now();
           // Its replies are stream ids (plain text): base64 and JSON decoding of each was ~15%
           // of the object's thread at the socket loads.
-          await relayOutbox(db, createRedis(this.env, { hotPath: true }), 500, {
+          await relayOutbox(db, createRedis(this.env, { hotPath: true }), 2000, {
             waitForLock: false,
             onPublished: forwardToAccountStreams(this.env, this.log),
           });
