@@ -4,7 +4,7 @@ import type { Database, DbExecutor } from "../../db/client";
 import { jsonRowsInsert } from "../../db/json-insert";
 import { eventOutbox, eventPages } from "../../db/schema";
 import type { RequestMetadata } from "../../http/request-metadata";
-import { settledPageEvents, type SettledPage } from "./settled-page-events";
+import { expandSettledPage, type SettledPage } from "./settled-page-events";
 
 /** Streams are capped near this length (`XADD ... MAXLEN ~`). */
 export const STREAM_MAX_LENGTH = 10_000;
@@ -73,8 +73,8 @@ function eventsOfRow(row: PendingRow): { texts: string[]; envelopes: () => Event
   if (row.page_events === null) {
     return { texts: [row.envelope], envelopes: () => [JSON.parse(row.envelope) as EventEnvelope] };
   }
-  const { texts, envelopes } = settledPageEvents(JSON.parse(row.envelope) as SettledPage);
-  return { texts, envelopes: () => envelopes };
+  const envelopes = expandSettledPage(JSON.parse(row.envelope) as SettledPage);
+  return { texts: envelopes.map((e) => JSON.stringify(e)), envelopes: () => envelopes };
 }
 
 /** Arbitrary constant naming the relay's advisory lock: every release's relay takes this one. */
