@@ -54,6 +54,29 @@ describe("event outbox", () => {
   ) => (await withDatabase(env, (db) => db.select().from(from).where(where)))[0]!;
   const byEnvelope = (id: string) => sql`${eventOutbox.envelope}->>'id' = ${id}`;
 
+  it("publishes runs of several streams in one request, each stream's events in their order", async () => {
+    const streams = ["wallet:events", "wallet:events", "user-service:events", "wallet:events"] as const;
+    const ids = await withDatabase(env, (db) =>
+      db.transaction(async (tx) => {
+        const out: string[] = [];
+        for (const stream of streams) out.push(await enqueueEvent(tx, { ...event("runs"), stream }));
+        return out;
+      }),
+    );
+    const redis = createRedis(env);
+    await withDatabase(env, (db) => relayOutbox(db, redis));
+    for (const stream of new Set(streams)) {
+      const entries = (await redis.xrange(stream, "-", "+")) as Record<
+        string,
+        { event: string | EventEnvelope }
+      >;
+      const published = Object.values(entries)
+        .map((f) => (typeof f.event === "string" ? (JSON.parse(f.event) as EventEnvelope) : f.event).id)
+        .filter((id) => ids.includes(id));
+      expect(published).toEqual(ids.filter((_, i) => streams[i] === stream));
+    }
+  });
+
   // A page row in event_outbox: what 0018's settle_page wrote; in event_pages: since 0021.
   it.each([
     ["event_outbox", eventOutbox],
