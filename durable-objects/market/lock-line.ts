@@ -3,6 +3,7 @@ import { NeonDatabase, NeonSession } from "drizzle-orm/neon-serverless";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { configureNeon, keptConnectionUrl, type Database, type DatabaseConfig } from "../../src/db/client";
 import { isPostgresReply } from "../../src/db/pg-errors";
+import { LineStatement } from "./line-statement";
 
 const dialect = new PgDialect();
 
@@ -15,22 +16,34 @@ const IDLE_CLOSE_MS = 10_000;
  * The funds locks' Postgres connection: ONE kept connection (the direct one when configured:
  * `keptConnectionUrl`), so the locks reach Postgres in the order they were asked for, however
  * many are waiting (a Pool would open another connection for a lock asked while one is out,
- * and Postgres could run the later one first). node-postgres
- * writes a statement at once when the connection is idle, else once the one before it is
- * answered (never pipelined: over the pooled URL, PgBouncer 1.18 in transaction mode, the local
- * stack's, hands a statement written while another is out to another server connection
- * half-way, and Postgres answers "bind message supplies 33 parameters, but prepared statement ""
- * requires 7").
+ * and Postgres could run the later one first).
+ *
+ * On a direct connection a statement is written the moment it is asked, several out at once
+ * (pipelined): each carries its own Sync, so Postgres runs and commits them one after the
+ * other in the order written, the next one as soon as the one before it committed, and an error
+ * in one (Postgres skips only to its Sync) leaves the ones behind it to run. The Client's queue
+ * matches the answers to the statements in that same order (./line-statement.ts). Over the
+ * pooled URL a statement is written only once the one before it is answered: PgBouncer 1.18 in
+ * transaction mode, the local stack's, hands a statement written while another is out to
+ * another server connection half-way (docs/decisions/0017-locks-queued-on-one-connection.md).
+ * While the connection opens, statements wait and are written together once it is open.
  *
  * Writes are not coalesced on this socket (the driver would send them on a zero timer): a
  * statement written is with the WebSocket, and workerd's output gate holds a message only for
- * the storage writes made before it was sent (`sent()`). A statement unanswered 10 s after it
- * was written or a lost connection drops the connection (what is still out on it fails); an
- * error Postgres answered with (a failed statement, a lock_timeout) keeps it. 10 s with nothing
- * out closes it. The next call opens another.
+ * the storage writes made before it was sent (`sent()`). A statement unanswered 10 s after the
+ * one before it was answered (Postgres starts it only then) or a lost connection drops the
+ * connection: every statement still out on it fails. An error Postgres answered with (a failed
+ * statement, a lock_timeout) keeps it. 10 s with nothing out closes it. The next call opens
+ * another.
  */
 export class LockLine {
   private client?: Client;
+  /** `client` is open: a statement asked now is written at once (when pipelined). */
+  private ready = false;
+  /** Statements asked while `client` opens, written in order once it is open (when pipelined). */
+  private unwritten: LineStatement[] = [];
+  /** Statements are written as asked: the connection is direct, not the pooler. */
+  private readonly pipelined: boolean;
   /** Settles when the last statement asked on `client` is: the next one is written then. */
   private last: Promise<void> = Promise.resolve();
   /** `use` calls not settled, and the idle close armed when none is. */
@@ -43,7 +56,9 @@ export class LockLine {
   constructor(
     private readonly config: DatabaseConfig,
     private readonly timing = { answerMs: ANSWER_TIMEOUT_MS, idleMs: IDLE_CLOSE_MS },
-  ) {}
+  ) {
+    this.pipelined = keptConnectionUrl(config) !== config.DATABASE_URL;
+  }
 
   /** `fn` runs ONE statement on the line (drizzle's `execute`); a lost answer drops the connection. */
   async use<T>(fn: (db: Database) => Promise<T>): Promise<T> {
@@ -64,7 +79,7 @@ export class LockLine {
       // Counted once the connection exists: an open that throws must not leave `sent()` waiting.
       this.unsent++;
       unsent = true;
-      // Written only once the statements before it are answered: its time starts then.
+      // Postgres starts it only once the statements before it are answered: its time starts then.
       const ahead = this.last;
       this.last = new Promise((resolve) => (answered = resolve));
       const on = client;
@@ -96,7 +111,8 @@ export class LockLine {
 
   /**
    * Resolves once every statement asked of the line so far is with the WebSocket, or queued
-   * behind one still out (or the connection's opening), whose answer it leaves on.
+   * behind the connection's opening (or, over the pooler, behind one still out), which it
+   * leaves on.
    */
   sent(): Promise<void> {
     if (this.unsent === 0) return Promise.resolve();
@@ -111,8 +127,16 @@ export class LockLine {
     // A lost connection fails every statement still in it (their callbacks); the line opens anew.
     client.on("error", () => this.drop(client));
     client.on("end", () => this.drop(client));
+    // Before the Client's own turn for the first statement: it finds them all written.
+    (client as unknown as { on(event: "connect", listener: () => void): void }).on("connect", () => {
+      if (this.client !== client) return;
+      this.ready = true;
+      for (const statement of this.unwritten.splice(0)) statement.write(client.connection);
+    });
     client.connect().catch(() => this.drop(client));
     this.client = client;
+    this.ready = false;
+    this.unwritten = [];
     this.last = Promise.resolve();
     return client;
   }
@@ -127,8 +151,16 @@ export class LockLine {
   private queryable(client: Client, written: () => void) {
     return {
       query: (config: object, values?: unknown[]): Promise<QueryResult> => {
-        const answer = client.query(config as never, values);
-        // Written now if the connection was idle (no coalescing), else queued: nothing to wait for.
+        const statement = new LineStatement(config, values, client.connection);
+        const answer = new Promise<QueryResult>((resolve, reject) => {
+          statement.callback = (err, result) => (err ? reject(err) : resolve(result!));
+        });
+        client.query(statement);
+        // Written by the Client if the connection was idle; pipelined, now whatever is out.
+        if (this.pipelined && client === this.client) {
+          if (this.ready) statement.write(client.connection);
+          else this.unwritten.push(statement);
+        }
         written();
         return answer;
       },
