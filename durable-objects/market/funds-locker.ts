@@ -182,7 +182,10 @@ export class FundsLocker {
     this.kept = new LockLine(env);
   }
 
-  /** Resolves once every lock asked for so far is written to the connection, or queued behind one out. */
+  /**
+   * Resolves once every lock asked for so far is written to the connection, or queued behind its
+   * opening (over the pooler, behind the lock out).
+   */
   sent(): Promise<void> {
     return this.kept.sent();
   }
@@ -203,7 +206,7 @@ export class FundsLocker {
       ? sql.raw(`/* trace_ids='${traceIds.filter(isTraceId).join(",")}' */ `)
       : sql``;
     // Built before the line is used: a placement it refuses throws here, with nothing written
-    // and the connection (and the locks queued on it) left alone.
+    // and the connection (and the locks out on it) left alone.
     const statement = sql`${comment}${lockStatement(placements, fence)}`;
     return this.kept.use(async (db) => {
       const result = await db.execute<{ r: LockAnswer }>(statement);

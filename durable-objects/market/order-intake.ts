@@ -14,8 +14,9 @@ import type { FlushStage } from "./metrics";
 const LOCK_TIMEOUT_MS = 10_000;
 /**
  * Groups whose locks may be out at once: the next group is taken, checked and its lock handed to
- * the connection while the previous lock is out, and written the moment that one is answered
- * (./lock-line.ts: one connection, in order).
+ * the connection while the previous lock is out; on a direct connection it is written at once
+ * and Postgres runs it the moment the one before it commits, over the pooler it is written once
+ * that one is answered (./lock-line.ts: one connection, in order).
  */
 const PIPELINE_DEPTH = 2;
 /**
@@ -130,8 +131,9 @@ interface Flush {
  *
  * Up to `depth` groups' locks are out at once, on one connection: Postgres runs them in the
  * order they were asked for, and the groups run in that order whatever order their answers are
- * read in (docs/decisions/0017-locks-queued-on-one-connection.md). Behind a lock out, only a
- * group of `minPipelined` commands or more leaves
+ * read in (docs/decisions/0017-locks-queued-on-one-connection.md; written at once on a direct
+ * connection: docs/decisions/0023-locks-pipelined-on-the-direct-connection.md). Behind a lock
+ * out, only a group of `minPipelined` commands or more leaves
  * (docs/decisions/0019-second-lock-only-for-a-full-group.md). A lock left unaccounted lowers the
  * fence; the groups whose locks were out behind it still run on their own outcomes but keep no
  * mark, and the raise waits until none is out and the last of them ran.
@@ -294,7 +296,7 @@ export class OrderIntake {
     );
     const placements = flush.toLock.map((i) => (flush.commands[i] as Placement).funding!);
     const locking = this.host.lockFunds(placements, pass);
-    // Queued behind the lock out, it is written once that one is answered: its time starts then.
+    // Behind the lock out, Postgres starts it only once that one is answered: its time starts then.
     if (ahead) {
       locking.catch(() => {}); // awaited below, once `ahead` settled
       await ahead;
