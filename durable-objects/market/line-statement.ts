@@ -53,13 +53,12 @@ export class LineStatement extends PgQuery {
     this.bytes = concat(frames);
   }
 
-  /** Writes the statement on `connection` unless it was already; true when it wrote now. */
-  write(connection: Connection): boolean {
+  /** Writes the statement on `connection` unless it was already. */
+  write(connection: Connection): void {
     const bytes = this.bytes;
-    if (!bytes) return false;
+    if (!bytes) return;
     this.bytes = undefined;
     (connection as unknown as Sending)._send(bytes);
-    return true;
   }
 
   /** The Client's turn for this statement: written already when pipelined. */

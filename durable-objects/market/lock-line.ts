@@ -44,7 +44,7 @@ export class LockLine {
   private unwritten: LineStatement[] = [];
   /** Statements are written as asked: the connection is direct, not the pooler. */
   private readonly pipelined: boolean;
-  /** Settles when the last statement asked on `client` is: the next one is written then. */
+  /** Settles when the last statement asked on `client` is: Postgres starts the next one then. */
   private last: Promise<void> = Promise.resolve();
   /** `use` calls not settled, and the idle close armed when none is. */
   private out = 0;
