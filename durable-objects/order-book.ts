@@ -24,15 +24,9 @@ import { MAX_DEPTH, MarketDataQueries } from "./market/market-data/queries";
 import type { CandleView, DepthView, TickerView, TradeView } from "./market/messages";
 import { MarketMetrics } from "./market/metrics";
 import { OrderIntake } from "./market/order-intake";
+import { OutboxAcks } from "./market/outbox-acks";
 import { OrderRateLimiter } from "./market/order-rate-limiter";
-import {
-  ackOutboxOf,
-  outboxBacklog,
-  outboxOrderIds,
-  outboxWaiting,
-  readOutbox,
-  readOutboxPages,
-} from "./market/outbox";
+import { ackOutboxOf, outboxOrderIds, outboxWaiting, readOutbox, readOutboxPages } from "./market/outbox";
 import type { BookRules } from "../src/domain/market/market-rules";
 import { createSchema, readMeta, writeMeta } from "./market/schema";
 import { ObjectSettler } from "./market/settler";
@@ -85,6 +79,8 @@ export class OrderBook extends DurableObject<Env> {
   private readonly sockets: SocketServer;
   private readonly sessions: SocketSessions;
   private readonly clock: AlarmClock;
+  /** The settler's acknowledgements, deleted with the next group's writes. */
+  private readonly acks: OutboxAcks;
   /** Operating numbers of this market, counted here (market/metrics.ts); read by `metrics()`. */
   private readonly counts = new MarketMetrics();
   private readonly log: Logger;
@@ -105,18 +101,19 @@ export class OrderBook extends DurableObject<Env> {
     this.log = new Logger(parseLogLevel(env.LOG_LEVEL), { component: "order-book" });
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.clock = new AlarmClock(ctx.storage, SNAPSHOT_DELAY_MS, SESSION_RECHECK_MS);
+    this.acks = new OutboxAcks(ctx.storage);
     // The market's outbox as settlement reads it: the object's own settler, and an amendment
     // made over this market's socket, which settles in place.
     const outbox: OutboxSource = {
       readOutbox: async (afterSeq, limit) => this.outboxRead(afterSeq, limit),
-      ackOutbox: async (uptoSeq, epoch) => this.acknowledge(uptoSeq, epoch),
+      ackOutbox: async (uptoSeq, epoch) => this.noteAck(uptoSeq, epoch),
       publishBalances: (updates) => this.publishBalances(updates),
     };
     this.settler = new ObjectSettler(
       env,
       {
         ...outbox,
-        backlog: () => outboxBacklog(ctx.storage.sql),
+        backlog: () => this.acks.backlog(),
         // Settlement hands the stored pages to Postgres unparsed (market/outbox.ts).
         readPages: async (afterSeq, maxEntries) => {
           const pages = readOutboxPages(ctx.storage.sql, afterSeq, maxEntries);
@@ -133,9 +130,14 @@ export class OrderBook extends DurableObject<Env> {
       this.log.warn("stream hub not reached", describeError(err)),
     );
     this.fanOut = new FanOut(this.subs, market, this.queries, new LatestBalances(), this.streams);
-    this.runner = new CommandRunner(ctx, env, market, this.counts, {
-      committed: (batch) => this.committed(batch),
-    });
+    this.runner = new CommandRunner(
+      ctx,
+      env,
+      market,
+      this.counts,
+      { committed: (batch) => this.committed(batch) },
+      this.acks,
+    );
     const locker = new FundsLocker(env);
     const fence = new LockFence(env);
     const orderLimits = new OrderRateLimiter(defaultOrderLimits(env));
@@ -228,6 +230,7 @@ export class OrderBook extends DurableObject<Env> {
     options: { selfSettle?: boolean } = {},
   ): Promise<{ ok: true; rules: BookRules } | { ok: false; message: string }> {
     const sql = this.ctx.storage.sql;
+    this.acks.flush(); // the rules check the backlog
     const installed = installRules(sql, this.market, rules);
     if (!installed.ok) return installed;
     // Only a book's first configuration decides; a later one keeps what an operator set.
@@ -323,16 +326,19 @@ export class OrderBook extends DurableObject<Env> {
   /** Unsettled entries after `afterSeq`, with the storage's epoch and last issued sequence. */
   async readOutbox(afterSeq = 0, limit = 500): Promise<OutboxRead & { backlog: number }> {
     const n = Math.max(1, Math.min(5_000, Math.floor(limit) || 500));
-    return { ...this.outboxRead(afterSeq, n), backlog: outboxBacklog(this.ctx.storage.sql) };
+    this.acks.flush();
+    return { ...this.outboxRead(afterSeq, n), backlog: this.acks.backlog() };
   }
 
   /** Deletes entries up to `uptoSeq`; an `epoch` not this storage's deletes nothing. */
   async ackOutbox(uptoSeq: number, epoch?: string): Promise<{ acknowledged: number }> {
+    this.acks.flush();
     return { acknowledged: this.acknowledge(uptoSeq, epoch) };
   }
 
   /** What reconciliation compares with Postgres: the live orders and those settlement still owes. */
   async bookReport(): Promise<{ liveOrderIds: string[]; unsettledOrderIds: string[] }> {
+    this.acks.flush();
     return {
       liveOrderIds: this.market.liveOrderIds(),
       unsettledOrderIds: outboxOrderIds(this.ctx.storage.sql),
@@ -352,12 +358,22 @@ export class OrderBook extends DurableObject<Env> {
     return ackOutboxOf(this.ctx.storage.sql, uptoSeq, epoch, own);
   }
 
+  /**
+   * The object's own settler's acknowledgement (and an amendment's, settled in place): noted,
+   * deleted with the next group's writes (market/outbox-acks.ts), not in a commit of its own.
+   */
+  private noteAck(uptoSeq: number, epoch: string | undefined): void {
+    if (epoch !== undefined && epoch !== this.market.counters.epoch) return;
+    this.counts.acknowledged(uptoSeq, Date.now());
+    this.acks.note(uptoSeq);
+  }
+
   /** This market's metrics for the scrape (GET /api/v1/admin/metrics); none before it has rules. */
   async metrics(): Promise<MetricSnapshot[]> {
     const m = this.market;
     if (!m.rules) return [];
     return this.counts.snapshot(m.symbol, {
-      backlog: outboxBacklog(this.ctx.storage.sql),
+      backlog: this.acks.backlog(),
       sockets: this.subs.sockets().length,
       framesSent: this.subs.framesSent,
       framesReceived: this.subs.framesReceived,
@@ -434,6 +450,7 @@ export class OrderBook extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     this.clock.fired();
     const now = Date.now();
+    this.acks.flush();
     if (outboxWaiting(this.ctx.storage.sql)) this.settler.kick();
     if (this.clock.recheckDue(now) && (await this.sessions.recheck(now))) this.clock.scheduleRecheck();
     // Nothing new since the last snapshot: writing the same state again would only cost.

@@ -3,6 +3,7 @@ import type { CommandResult } from "../../src/domain/market/commands";
 import type { Market } from "./market";
 import type { MarketMetrics } from "./metrics";
 import type { InFlight, IntakeStep } from "./order-intake";
+import type { OutboxAcks } from "./outbox-acks";
 import { persistBatch } from "./persist";
 
 /** What a committed batch is handed to: fan-out, the snapshot clock, the settler. */
@@ -15,6 +16,8 @@ export interface BatchListener {
  * outbox, market data), then hands the committed batch on. Also abandons what a funds lock left
  * that the book never took (found by raising the lock fence, ./lock-fence.ts), and the in-flight
  * notes that releases before the fence wrote before each lock (storage may still hold some).
+ * The settler's acknowledgements noted since the last batch are deleted in the same transaction
+ * (./outbox-acks.ts): one commit, not two.
  */
 export class CommandRunner {
   constructor(
@@ -23,6 +26,7 @@ export class CommandRunner {
     private readonly market: () => Market,
     private readonly counts: MarketMetrics,
     private readonly listener: BatchListener,
+    private readonly acks?: OutboxAcks,
   ) {}
 
   /** `mark`: the group's lock's (lock-fence.ts), kept so the next raise looks only above it. */
@@ -36,6 +40,7 @@ export class CommandRunner {
       m.counters.lastUpdateId = m.depth.lastUpdateId;
       if (mark !== undefined) m.counters.lockMark = Math.max(m.counters.lockMark ?? 0, mark);
       persistBatch(sql, batch, m.candles.takeDirty(), m.counters);
+      this.acks?.apply(sql);
     });
     this.counts.fills += batch.trades.length;
     this.counts.report(this.env.METRICS, m.symbol, batch.ts);
@@ -58,6 +63,7 @@ export class CommandRunner {
       for (const p of placements) m.abandon(p.orderId, p.userId, batch);
       if (mark !== undefined) m.counters.lockMark = Math.max(m.counters.lockMark ?? 0, mark);
       persistBatch(sql, batch, [], m.counters);
+      this.acks?.apply(sql);
       sql.exec(
         "DELETE FROM in_flight WHERE order_id IN (SELECT value FROM json_each(?))",
         JSON.stringify(placements.map((p) => p.orderId)),

@@ -186,7 +186,19 @@ export function outboxWaiting(sql: SqlStorage): boolean {
   return sql.exec("SELECT 1 FROM outbox LIMIT 1").toArray().length > 0;
 }
 
-/** Entries not yet acknowledged. */
-export function outboxBacklog(sql: SqlStorage): number {
-  return sql.exec<{ n: number }>("SELECT coalesce(sum(coalesce(n, 1)), 0) AS n FROM outbox").one().n;
+/**
+ * Entries not yet acknowledged: those after `after` (acknowledged, not yet deleted: ./outbox-acks.ts).
+ * Counted on the small index; a page `after` splits counts only its later entries.
+ */
+export function outboxBacklog(sql: SqlStorage, after = 0): number {
+  const whole = sql
+    .exec<{ n: number }>("SELECT coalesce(sum(coalesce(n, 1)), 0) AS n FROM outbox WHERE seq > ?", after)
+    .one().n;
+  const split = sql
+    .exec<{ first_seq: number | null }>(
+      "SELECT first_seq FROM outbox WHERE seq > ? ORDER BY seq LIMIT 1",
+      after,
+    )
+    .toArray()[0];
+  return split?.first_seq != null && split.first_seq <= after ? whole - (after - split.first_seq + 1) : whole;
 }

@@ -8,6 +8,7 @@ import {
   readOutbox,
   readOutboxPages,
 } from "../../../durable-objects/market/outbox";
+import { OutboxAcks } from "../../../durable-objects/market/outbox-acks";
 import { createSchema } from "../../../durable-objects/market/schema";
 import type { OutboxEntry } from "../../../src/domain/market/commands";
 import { configuredBook } from "./helpers";
@@ -99,6 +100,43 @@ describe("the outbox's storage", () => {
       expect(outboxBacklog(sql)).toBe(2);
       expect(outboxOrderIds(sql).sort()).toEqual(["o-7", "o-8"]);
       sql.exec("DELETE FROM outbox");
+    });
+  });
+
+  it("deletes noted acknowledgements with the next transaction, or alone when none comes", async () => {
+    const book = await configuredBook("OBX-USDT");
+    await runInDurableObject(book, async (_instance, state) => {
+      const sql = state.storage.sql;
+      const rows = () => sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+      sql.exec("DELETE FROM outbox");
+      appendOutbox(sql, [entry(1), entry(2), entry(3)], "e1");
+      appendOutbox(sql, [entry(4), entry(5)], "e1");
+      const acks = new OutboxAcks(state.storage, 50);
+
+      // Noted: still stored, but no longer counted (a page split by the note counts its rest).
+      acks.note(2);
+      acks.note(1); // an older acknowledgement changes nothing
+      expect(acks.backlog()).toBe(3);
+      expect(outboxBacklog(sql, 4)).toBe(1);
+      expect(rows()).toBe(2);
+
+      // Deleted inside the next group's transaction.
+      state.storage.transactionSync(() => acks.apply(sql));
+      expect(readOutbox(sql, 0, 10).map((e) => e.seq)).toEqual([3, 4, 5]);
+      expect(acks.backlog()).toBe(3);
+
+      // None comes: deleted alone, soon after.
+      acks.note(5);
+      expect(acks.backlog()).toBe(0);
+      expect(rows()).toBe(2);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      expect(rows()).toBe(0);
+
+      // A reader that must not see them flushes first.
+      appendOutbox(sql, [entry(6)], "e1");
+      acks.note(6);
+      acks.flush();
+      expect(rows()).toBe(0);
     });
   });
 });
