@@ -75,49 +75,41 @@ export function readOutbox(sql: SqlStorage, afterSeq: number, limit: number): Ou
   return out;
 }
 
+type PageRow = { seq: number; ts: number | null; n: number | null; epoch: string | null; body: string };
+
 /**
  * Whole pages after `afterSeq`, at least one and then while they total at most `maxEntries`,
- * joined by SQLite into one JSON array of entries (no row or entry reaches JavaScript on its
- * own, and Postgres parses one flat array); null when
- * there are none, or the range holds rows from before pages (the caller reads entries then).
+ * joined into one JSON array of entries (each page's text without its brackets: no entry is
+ * parsed here, and Postgres parses one flat array); null when there are none, or the range
+ * holds rows from before pages or of two epochs (the caller reads entries then). Joined here,
+ * not by SQLite: its `substr`/`length` count characters through every body and its
+ * `group_concat` copies them once more (0.27 against 0.13 ms for a page of 336 entries).
  */
-type PagesRow = {
-  pages: string | null;
-  count: number;
-  rows: number;
-  /** Page columns set, over all rows (3 per page; fewer: rows from before pages). */
-  clean: number;
-  epoch: string | null;
-  epochs: number;
-  /** JSON: [[last seq, first ts], ...] per page. */
-  marks: string;
-};
-
 export function readOutboxPages(sql: SqlStorage, afterSeq: number, maxEntries: number): OutboxPages | null {
-  const row = sql
-    .exec<PagesRow>(
-      `WITH cut AS (
-         -- Sequences are issued one per entry, so pages ending by afterSeq + maxEntries hold at
-         -- most maxEntries entries after afterSeq (fewer where numbers were skipped).
-         SELECT coalesce((SELECT max(seq) FROM outbox WHERE seq > ?1 AND seq <= ?1 + ?2),
-           (SELECT min(seq) FROM outbox WHERE seq > ?1)) AS last
-       )
-       -- The pages' entries as ONE array (each page's text without its brackets, joined: no
-       -- parsing), in the order the key scan reads the pages (a sort would copy every body once
-       -- more); whoever needs the entries in order sorts them (settle_page does).
-       SELECT '[' || group_concat(substr(o.body, 2, length(o.body) - 2), ',') || ']' AS pages,
-         coalesce(sum(o.n), 0) AS count, count(*) AS rows,
-         count(o.n) + count(o.ts) + count(o.epoch) AS clean, min(o.epoch) AS epoch,
-         json_group_array(json_array(o.seq, o.ts) ORDER BY o.seq) AS marks,
-         count(DISTINCT o.epoch) AS epochs
-       FROM cut, outbox o WHERE o.seq > ?1 AND o.seq <= cut.last`,
+  const rows = sql
+    .exec<PageRow>(
+      // Sequences are issued one per entry, so pages ending by afterSeq + maxEntries hold at
+      // most maxEntries entries after afterSeq (fewer where numbers were skipped).
+      `SELECT seq, ts, n, epoch, body FROM outbox WHERE seq > ?1 AND seq <= coalesce(
+         (SELECT max(seq) FROM outbox WHERE seq > ?1 AND seq <= ?1 + ?2),
+         (SELECT min(seq) FROM outbox WHERE seq > ?1))
+       ORDER BY seq`,
       afterSeq,
       maxEntries,
     )
-    .one();
-  if (row.rows === 0 || row.pages === null || row.clean !== 3 * row.rows || row.epochs !== 1) return null;
-  const marks = (JSON.parse(row.marks) as [number, number][]).map(([seq, ts]) => ({ seq, ts }));
-  return { pages: row.pages, count: row.count, epoch: row.epoch!, marks };
+    .toArray();
+  const epoch = rows[0]?.epoch;
+  if (epoch === undefined || epoch === null) return null;
+  let count = 0;
+  const bodies: string[] = [];
+  const marks: { seq: number; ts: number }[] = [];
+  for (const row of rows) {
+    if (row.n === null || row.ts === null || row.epoch !== epoch) return null;
+    count += row.n;
+    bodies.push(row.body.slice(1, -1));
+    marks.push({ seq: row.seq, ts: row.ts });
+  }
+  return { pages: `[${bodies.join(",")}]`, count, epoch, marks };
 }
 
 /**
