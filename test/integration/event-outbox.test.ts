@@ -7,6 +7,7 @@ import { createRedis } from "../../src/http/resources";
 import { SYSTEM_METADATA } from "../../src/http/request-metadata";
 import { purgeAuditLogs, recordAudit } from "../../src/domain/audit-log";
 import { enqueueEvent, relayOutbox, type EventEnvelope } from "../../src/domain/events/event-outbox";
+import { expandSettledPage } from "../../src/domain/events/settled-page-events";
 
 describe("event outbox", () => {
   it("commits events with the change and relays them to their Redis stream once", async () => {
@@ -117,31 +118,79 @@ describe("event outbox", () => {
     },
   );
 
-  it("a failed XADD stops the relay at its event: the events before it published, its row recorded", async () => {
-    const redis = createRedis(env);
-    // A key that holds a string: XADD to it fails (WRONGTYPE).
-    const notAStream = `test:not-a-stream:${crypto.randomUUID()}`;
-    await redis.set(notAStream, "x");
-    const before = await withDatabase(env, (db) => enqueueEvent(db, event("before")));
-    const [bad] = await withDatabase(env, (db) =>
+  // The failed-XADD tests: a row whose stream is a key holding a string (its XADD fails:
+  // WRONGTYPE), and what a relay that stopped there must have left of it.
+  const rowToAString = async (redis: ReturnType<typeof createRedis>) => {
+    const key = `test:not-a-stream:${crypto.randomUUID()}`;
+    await redis.set(key, "x");
+    const [row] = await withDatabase(env, (db) =>
       db
         .insert(eventOutbox)
-        .values({ stream: notAStream, envelope: { id: crypto.randomUUID(), type: "test.happened" } })
+        .values({ stream: key, envelope: { id: crypto.randomUUID(), type: "test.happened" } })
         .returning({ id: eventOutbox.id }),
     );
+    return { key, id: row!.id };
+  };
+  const expectStuck = async (id: bigint) => {
+    const stuck = await rowOf(eq(eventOutbox.id, id));
+    expect(stuck.publishedAt).toBeNull();
+    expect(stuck.attempts).toBeGreaterThanOrEqual(1);
+    expect(stuck.lastError).toMatch(/WRONGTYPE/);
+  };
+
+  it("a failed XADD stops the relay at its event: the events before it published, its row recorded", async () => {
+    const redis = createRedis(env);
+    const before = await withDatabase(env, (db) => enqueueEvent(db, event("before")));
+    const bad = await rowToAString(redis);
     const after = await withDatabase(env, (db) => enqueueEvent(db, event("after")));
     try {
       const result = await withDatabase(env, (db) => relayOutbox(db, redis));
       expect(result.failed).toBeGreaterThanOrEqual(2);
       expect((await rowOf(byEnvelope(before))).publishedAt).not.toBeNull();
-      const stuck = await rowOf(eq(eventOutbox.id, bad!.id));
-      expect(stuck.publishedAt).toBeNull();
-      expect(stuck.attempts).toBeGreaterThanOrEqual(1);
-      expect(stuck.lastError).toMatch(/WRONGTYPE/);
+      await expectStuck(bad.id);
       expect((await rowOf(byEnvelope(after))).publishedAt).toBeNull();
     } finally {
-      await withDatabase(env, (db) => db.delete(eventOutbox).where(eq(eventOutbox.id, bad!.id)));
-      await redis.del(notAStream);
+      await withDatabase(env, (db) => db.delete(eventOutbox).where(eq(eventOutbox.id, bad.id)));
+      await redis.del(bad.key);
+    }
+  });
+
+  it("a failed XADD in a later request of a round marks exactly the rows before it: a page split over two requests published once, in order", async () => {
+    const redis = createRedis(env);
+    // 600 events: with the bad row and the one after, 602 go out as two requests of 301, so the
+    // page's events span both and the failure is the second request's 300th event.
+    const stream = `test:relay-chunks:${crypto.randomUUID()}`;
+    const page = {
+      id: crypto.randomUUID(),
+      timestamp: new Date().toISOString(),
+      market: "X",
+      events: Array.from({ length: 600 }, () => ["order.accepted", crypto.randomUUID(), crypto.randomUUID()]),
+    };
+    const [paged] = await withDatabase(env, (db) =>
+      db
+        .insert(eventPages)
+        .values({ stream, envelope: page, pageEvents: 600 })
+        .returning({ id: eventPages.id }),
+    );
+    const bad = await rowToAString(redis);
+    const after = await withDatabase(env, (db) => enqueueEvent(db, event("after")));
+    try {
+      const result = await withDatabase(env, (db) => relayOutbox(db, redis, 2_000));
+      expect(result.failed).toBeGreaterThanOrEqual(2);
+      expect((await rowOf(eq(eventPages.id, paged!.id), eventPages)).publishedAt).not.toBeNull();
+      await expectStuck(bad.id);
+      expect((await rowOf(byEnvelope(after))).publishedAt).toBeNull();
+      const entries = (await redis.xrange(stream, "-", "+")) as Record<
+        string,
+        { event: string | EventEnvelope }
+      >;
+      const published = Object.values(entries).map((f) =>
+        typeof f.event === "string" ? (JSON.parse(f.event) as EventEnvelope) : f.event,
+      );
+      expect(published).toEqual(expandSettledPage(page));
+    } finally {
+      await withDatabase(env, (db) => db.delete(eventOutbox).where(eq(eventOutbox.id, bad.id)));
+      await redis.del(bad.key, stream);
     }
   });
 
