@@ -1,7 +1,13 @@
 import { Client, type QueryResult } from "@neondatabase/serverless";
 import { NeonDatabase, NeonSession } from "drizzle-orm/neon-serverless";
 import { PgDialect } from "drizzle-orm/pg-core";
-import { configureNeon, keptConnectionUrl, type Database, type DatabaseConfig } from "../../src/db/client";
+import {
+  configureNeon,
+  keptConnectionDirect,
+  keptConnectionUrl,
+  type Database,
+  type DatabaseConfig,
+} from "../../src/db/client";
 import { isPostgresReply } from "../../src/db/pg-errors";
 import { LineStatement } from "./line-statement";
 
@@ -57,7 +63,7 @@ export class LockLine {
     private readonly config: DatabaseConfig,
     private readonly timing = { answerMs: ANSWER_TIMEOUT_MS, idleMs: IDLE_CLOSE_MS },
   ) {
-    this.pipelined = keptConnectionUrl(config) !== config.DATABASE_URL;
+    this.pipelined = keptConnectionDirect(config);
   }
 
   /** `fn` runs ONE statement on the line (drizzle's `execute`); a lost answer drops the connection. */

@@ -18,6 +18,7 @@ import {
 } from "drizzle-orm/pg-core";
 import type { Query } from "drizzle-orm/sql/sql";
 import { postgresDuration, postgresErrors } from "../lib/metrics/worker-metrics";
+import { isPoolerUrl } from "./neon-hosts";
 
 /**
  * What services see: drizzle over the Neon driver, with interactive transactions (what
@@ -92,6 +93,16 @@ async function timedFetch(input: RequestInfo | URL, init?: RequestInit): Promise
 export function keptConnectionUrl(config: DatabaseConfig): string {
   // Blank counts as unset, as the production secrets check reads it.
   return config.DATABASE_URL_DIRECT?.trim() || config.DATABASE_URL;
+}
+
+/**
+ * Whether the kept connections go straight to Postgres: a direct URL is set and names no pooled
+ * host. Only then may statements be pipelined (docs/decisions/0023): a pooler in transaction mode
+ * can hand a statement written while another is out to another server connection.
+ */
+export function keptConnectionDirect(config: DatabaseConfig): boolean {
+  const direct = config.DATABASE_URL_DIRECT?.trim();
+  return !!direct && direct !== config.DATABASE_URL && !isPoolerUrl(direct);
 }
 
 function newPool(config: DatabaseConfig, connectionString = config.DATABASE_URL): Pool {

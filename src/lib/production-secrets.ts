@@ -1,3 +1,4 @@
+import { isPoolerUrl } from "../db/neon-hosts";
 import { fromBase64 } from "./base64";
 import type { Logger } from "./logger";
 
@@ -51,6 +52,8 @@ export function secretProblems(env: Partial<Record<keyof Env, unknown>>): string
   if (typeof directUrl === "string" && directUrl.trim()) {
     if (isLocalDatabase(directUrl))
       problems.push("DATABASE_URL_DIRECT points at a local database or has no password");
+    else if (isPoolerUrl(directUrl))
+      problems.push("DATABASE_URL_DIRECT names Neon's pooled host (-pooler); it must be the direct one");
     else if (databaseUrl !== null && !sameDatabase(databaseUrl, directUrl))
       problems.push(
         "DATABASE_URL_DIRECT is not DATABASE_URL's database (host without -pooler, user, database)",

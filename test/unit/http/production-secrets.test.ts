@@ -85,5 +85,11 @@ describe("production secrets", () => {
         "DATABASE_URL_DIRECT is not DATABASE_URL's database",
       );
     }
+    // The pooled host again (a different string only by its options): the locks would be
+    // pipelined through the pooler (docs/decisions/0023).
+    const again = `${neon("ep-cool-dawn-123-pooler")}?sslmode=require`;
+    expect(secretProblems({ ...pooled, DATABASE_URL_DIRECT: again }).join("\n")).toContain(
+      "DATABASE_URL_DIRECT names Neon's pooled host",
+    );
   });
 });
