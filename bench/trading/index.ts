@@ -26,6 +26,7 @@ import { eq, sql } from "drizzle-orm";
 import { openNodeDatabase } from "../../scripts/lib/node-database";
 import { users } from "../../src/db/schema";
 import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../src/domain/ledger/ledger";
+import { pendingEventsQuery } from "../../src/domain/events/event-outbox";
 import { reconcile } from "../../src/services/reconciliation";
 import { CPU_GROUPS } from "../auth/cpu";
 import { closedLoop, type Call, type LoadFigures } from "../auth/load";
@@ -160,9 +161,21 @@ async function main() {
       const statements = PG_STATEMENTS ? await pgStatementsWindow(db) : undefined;
       const figures = await worker.profile(profile, run);
       const to = new Date();
+      const unpublished = await eventsUnpublished(to);
       if (statements) console.log(await statements.end(profile));
       const stages = describeFlushes(before, await flushes());
-      return { figures, stages, lag: await settledAfter(from, to) };
+      return { figures, stages, lag: { ...(await settledAfter(from, to)), unpublished } };
+    };
+
+    /**
+     * The domain events not yet on their Redis streams when the load stopped, and the oldest's
+     * age: a relay that falls behind defers its work past the measured window, so its cost is
+     * missing from the figures (and a sustained load would grow the backlog).
+     */
+    const eventsUnpublished = async (at: Date) => {
+      const row = (await db.execute<{ n: string; oldest: string | null }>(pendingEventsQuery())).rows[0]!;
+      const age = row.oldest === null ? 0 : (at.getTime() - new Date(row.oldest).getTime()) / 1000;
+      return `${row.n} (${Math.max(0, age).toFixed(1)} s)`;
     };
 
     /** Waits until every fill the book made is settled, then the lag of the window's fills. */
@@ -274,7 +287,7 @@ async function main() {
     type Lag = NonNullable<typeof rest>["lag"];
     const lagLine = (name: string, l: Lag | undefined) =>
       l
-        ? `| ${name} | ${l.n} | ${ms(Number(l.p50))} | ${ms(Number(l.p95))} | ${ms(Number(l.p99))} | ${ms(Number(l.max))} | ${l.pending} | ${l.settledOnce ? "yes" : `no (${l.trades.count} of ${l.trades.maxId})`} | ${l.reconciliation} |`
+        ? `| ${name} | ${l.n} | ${ms(Number(l.p50))} | ${ms(Number(l.p95))} | ${ms(Number(l.p99))} | ${ms(Number(l.max))} | ${l.pending} | ${l.settledOnce ? "yes" : `no (${l.trades.count} of ${l.trades.maxId})`} | ${l.reconciliation} | ${l.unpublished} |`
         : `| ${name} | not run |`;
     const stagesLine = (name: string, ran: { stages: string } | undefined) =>
       `- ${name}: ${ran ? ran.stages : "not run"}`;
@@ -320,8 +333,8 @@ async function main() {
         stagesLine("WebSocket order.batch", socketBatch),
         stagesLine("WebSocket saturation", socketDeep),
         "",
-        "| settlement after | fills | lag p50 ms | p95 ms | p99 ms | max ms | orders pending | every fill settled once | reconciliation |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| settlement after | fills | lag p50 ms | p95 ms | p99 ms | max ms | orders pending | every fill settled once | reconciliation | events unpublished at the load's end (oldest) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |",
         lagLine("REST", rest?.lag),
         lagLine("batch", batch?.lag),
         lagLine("WebSocket order.place", socket?.lag),
