@@ -1,4 +1,4 @@
-import { isPoolerUrl } from "../db/neon-hosts";
+import { directHostname, isPoolerUrl } from "../db/neon-hosts";
 import { fromBase64 } from "./base64";
 import type { Logger } from "./logger";
 
@@ -118,8 +118,11 @@ function isLocalDatabase(value: string): boolean {
 function sameDatabase(pooled: string, direct: string): boolean {
   try {
     const [a, b] = [new URL(pooled), new URL(direct)];
-    const host = (url: URL) => url.hostname.toLowerCase().replace(/^([^.]+)-pooler\./, "$1.");
-    return host(a) === host(b) && a.username === b.username && a.pathname === b.pathname;
+    return (
+      directHostname(a.hostname) === directHostname(b.hostname) &&
+      a.username === b.username &&
+      a.pathname === b.pathname
+    );
   } catch {
     return false;
   }

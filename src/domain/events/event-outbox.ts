@@ -145,7 +145,7 @@ return {n - #KEYS}`;
  */
 const MAX_CHUNK_EVENTS = 500;
 
-/** The streams of `items` as runs, with each run's length: `XADD_ALL`'s keys and leading arguments. */
+/** Consecutive equal `streams` as runs, with each run's length: `XADD_ALL`'s keys and leading arguments. */
 export function streamRuns(streams: readonly string[]): { keys: string[]; lengths: number[] } {
   const keys: string[] = [];
   const lengths: number[] = [];
@@ -209,10 +209,10 @@ async function relayUnderLock(
           break;
         }
       }
-      // At most `limit` and MAX_CHUNK_EVENTS events a request, ONE command each (`XADD_ALL`: the XADDs run in
-      // order), then one UPDATE: a few round trips per page instead of two per event. A failed
-      // XADD stops there (the script answers how many went before it); the ones before it go out
-      // again later with their row (at least once; consumers dedupe).
+      // At most `limit` and MAX_CHUNK_EVENTS events a request, ONE command each (`XADD_ALL`:
+      // the XADDs run in order), then one UPDATE: a few round trips per page instead of two per
+      // event. A failed XADD stops there (the script answers how many went before it); the ones
+      // before it go out again later with their row (at least once; consumers dedupe).
       let delivered = events.length;
       let failure: unknown;
       const items = events.flatMap((row, r) =>
