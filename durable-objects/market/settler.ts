@@ -223,7 +223,9 @@ export class ObjectSettler {
           // (bench/trading/relay-cpu.ts: 49 -> 33 µs), but inside the object a round's envelopes
           // live at once and hold its thread longer; in the trading benchmark's order.batch load
           // (two interleaved pairs) rounds of 500 gave more orders/s (5,432 / 10,698 against
-          // 5,528 / 8,750) and half the settlement lag p95 (470 / 179 against 962 / 301 ms).
+          // 5,528 / 8,750) and half the settlement lag p95 (470 / 179 against 962 / 301 ms). At
+          // that load neither keeps up (the relay publishes ~10,000 events/s; bench:trading prints
+          // the events left unpublished), and 500 leaves more behind: the choice is still open.
           await relayOutbox(db, createRedis(this.env, { hotPath: true }), 500, {
             waitForLock: false,
             onPublished: forwardToAccountStreams(this.env, this.log),
