@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-interface ProcStat {
+export interface ProcStat {
   pid: number;
   ppid: number;
   comm: string;
@@ -58,8 +58,8 @@ export interface TreeCpu {
   groups: Record<CpuGroup, number>;
 }
 
-/** CPU used so far by this process tree. */
-export function treeCpuMs(root = process.pid): TreeCpu | undefined {
+/** The processes under `root` (not itself), each with its CPU so far; `undefined` off Linux. */
+export function treeProcesses(root = process.pid): ProcStat[] | undefined {
   let entries: string[];
   try {
     entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
@@ -69,15 +69,26 @@ export function treeCpuMs(root = process.pid): TreeCpu | undefined {
   const stats = entries.map(readStat).filter((s): s is ProcStat => s !== undefined);
   const children = new Map<number, ProcStat[]>();
   for (const stat of stats) children.set(stat.ppid, [...(children.get(stat.ppid) ?? []), stat]);
-  const groups = Object.fromEntries(CPU_GROUPS.map((g) => [g, 0])) as Record<CpuGroup, number>;
-  const ms = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
-  groups.bench = ms(readStat(String(root))?.ticks ?? 0);
+  const found: ProcStat[] = [];
   const queue = [...(children.get(root) ?? [])];
   while (queue.length > 0) {
     const stat = queue.pop()!;
-    groups[GROUP_OF_COMM[stat.comm] ?? "other"] += ms(stat.ticks);
+    found.push(stat);
     queue.push(...(children.get(stat.pid) ?? []));
   }
+  return found;
+}
+
+/** Milliseconds of CPU in `ticks` (USER_HZ). */
+export const ticksMs = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
+
+/** CPU used so far by this process tree. */
+export function treeCpuMs(root = process.pid): TreeCpu | undefined {
+  const processes = treeProcesses(root);
+  if (processes === undefined) return undefined;
+  const groups = Object.fromEntries(CPU_GROUPS.map((g) => [g, 0])) as Record<CpuGroup, number>;
+  groups.bench = ticksMs(readStat(String(root))?.ticks ?? 0);
+  for (const stat of processes) groups[GROUP_OF_COMM[stat.comm] ?? "other"] += ticksMs(stat.ticks);
   const total = CPU_GROUPS.reduce((sum, g) => sum + groups[g], 0);
   return { total, workerd: groups.workerd, postgres: groups.postgres, groups };
 }

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { openNodeDatabase } from "../../scripts/lib/node-database";
-import { treeCpuMs } from "../auth/cpu";
+import { ticksMs, treeCpuMs, treeProcesses } from "../auth/cpu";
 
 // `BENCH_PG_STATEMENTS=1 npm run bench:trading`: where Postgres' time goes at each load, per
 // statement (pg_stat_statements, statements inside functions included) and per PL/pgSQL function
@@ -24,15 +24,45 @@ const count = async (db: Db) =>
     )
   ).rows[0]!;
 
+/** Each Postgres process under this one (the postmaster first among them) and its CPU so far, in ticks. */
+const postgresTicks = () =>
+  new Map((treeProcesses() ?? []).filter((p) => p.comm === "postgres").map((p) => [p.pid, p.ticks]));
+
+/**
+ * The window's Postgres CPU by process, largest first: a client backend named by its last
+ * statement (the lock line's connection runs place_orders, the settler's settle_page), the
+ * others by their type; the postmaster's own figure holds the backends that exited in the window.
+ */
+async function cpuByProcess(db: Db, before: Map<number, number>) {
+  const after = postgresTicks();
+  const activity = (
+    await db.execute<{ pid: number; type: string; query: string }>(
+      sql`select pid, backend_type as type, regexp_replace(left(query, 60), '[[:space:]]+', ' ', 'g') as query
+        from pg_stat_activity`,
+    )
+  ).rows;
+  const names = new Map(
+    activity.map((a) => [a.pid, a.type === "client backend" ? `backend: ${a.query.slice(0, 40)}` : a.type]),
+  );
+  const byName = new Map<string, number>();
+  for (const [pid, ticks] of after) {
+    const name = names.get(pid) ?? (before.has(pid) ? "postmaster (+ backends exited)" : "exited or new");
+    byName.set(name, (byName.get(name) ?? 0) + ticksMs(ticks - (before.get(pid) ?? 0)));
+  }
+  return [...byName].filter(([, ms]) => ms > 0).sort((a, b) => b[1] - a[1]);
+}
+
 /** Starts a window (statistics reset); its `end` reads what the window cost, as markdown. */
 export async function pgStatementsWindow(db: Db) {
   await db.execute(sql`create extension if not exists pg_stat_statements`);
   await db.execute(sql`select pg_stat_statements_reset(), pg_stat_reset()`);
   const before = await count(db);
   const cpu0 = treeCpuMs()?.postgres ?? NaN;
+  const processes0 = postgresTicks();
   return {
     async end(load: string): Promise<string> {
       const cpu = (treeCpuMs()?.postgres ?? NaN) - cpu0;
+      const processes = await cpuByProcess(db, processes0);
       const after = await count(db);
       const orders = Number(after.orders) - Number(before.orders);
       const fills = Number(after.trades) - Number(before.trades);
@@ -93,6 +123,10 @@ export async function pgStatementsWindow(db: Db) {
           (f) =>
             `| ${f.name} | ${f.calls} | ${f.self.toFixed(0)} | ${us(f.self, orders)} | ${f.total.toFixed(0)} |`,
         ),
+        "",
+        "| Postgres process (a backend by its last statement) | CPU ms | µs / order |",
+        "| --- | ---: | ---: |",
+        ...processes.map(([name, ms]) => `| ${cut(name)} | ${ms.toFixed(0)} | ${us(ms, orders)} |`),
         "",
         "| table | inserted / order | updated / order | of which HOT | deleted / order |",
         "| --- | ---: | ---: | ---: | ---: |",
