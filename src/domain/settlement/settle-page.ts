@@ -26,7 +26,7 @@ export interface OutboxPages {
   lastSeq?: number;
 }
 
-/** What `settle_page` (migrations/0013_settle_page.sql, now 0030) answers. */
+/** What `settle_page` (migrations/0013_settle_page.sql, now 0031) answers. */
 export type PageOutcome =
   | { status: "ok"; lastSeq: number; entries: number; trades: number; balances: BalanceAfter[] }
   | { status: "busy" }
@@ -69,7 +69,7 @@ const ENTRY_FIELDS: readonly [string, string, string][] = [
 ];
 
 /**
- * The `settle_page` call for `entries` (migrations/0024_settle_page_columns.sql, body 0030): one typed
+ * The `settle_page` call for `entries` (migrations/0024_settle_page_columns.sql, body 0031): one typed
  * array per field of the entries, which Postgres parses for a fraction of what parsing them as
  * JSON cost it; the answer is its one column, `r`.
  */

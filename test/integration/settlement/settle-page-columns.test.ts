@@ -12,7 +12,7 @@ import columns0024 from "../../../migrations/0024_settle_page_columns.sql?raw";
 import { createMarket } from "../trading/helpers";
 
 /**
- * `settle_page` over column arrays (migration 0024, its body since 0030; called as the market
+ * `settle_page` over column arrays (migration 0024, its body since 0031; called as the market
  * object calls it: `settlePageCall`) against 0021's over one json array (loaded here as
  * `pg_temp.settle_page_0021`) and 0024's own body (`pg_temp.settle_page_0024`, which 0030 replaced)
  * on random pages: acceptances, fills with fees (partial and whole), closes that release what is
