@@ -43,9 +43,14 @@ const REJECT_REASON: Record<string, string> = {
   POST_ONLY_WOULD_TAKE: "WOULD_MATCH_IMMEDIATELY",
 };
 
+/** Whether events of the type are, with a user, private events that the stream carries. */
+export function isAccountType(type: string): boolean {
+  return ORDER_EVENTS.has(type) || type in WALLET_EVENTS;
+}
+
 /** Whether an envelope is one of a user's private events that the stream carries. */
 export function isAccountEvent(e: EventEnvelope): boolean {
-  return e.user_id !== null && (ORDER_EVENTS.has(e.type) || e.type in WALLET_EVENTS);
+  return e.user_id !== null && isAccountType(e.type);
 }
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);

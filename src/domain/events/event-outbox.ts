@@ -4,10 +4,10 @@ import type { Database, DbExecutor } from "../../db/client";
 import { jsonRowsInsert } from "../../db/json-insert";
 import { eventOutbox, eventPages } from "../../db/schema";
 import type { RequestMetadata } from "../../http/request-metadata";
-import { expandSettledPage, type SettledPage } from "./settled-page-events";
+import { PublishedEvents } from "./published-events";
+import { requestSizes, xaddRowsArguments, XADD_ROWS } from "./xadd-rows-script";
 
-/** Streams are capped near this length (`XADD ... MAXLEN ~`). */
-export const STREAM_MAX_LENGTH = 10_000;
+export { STREAM_MAX_LENGTH } from "./xadd-rows-script";
 
 export interface DomainEvent {
   stream: "user-service:events" | "wallet:events" | "trading:events";
@@ -68,24 +68,16 @@ type PendingRow = {
   paged: boolean;
 };
 
-/** A pending row's events: the texts to publish and (parsed only when asked) their envelopes. */
-function eventsOfRow(row: PendingRow): { texts: string[]; envelopes: () => EventEnvelope[] } {
-  if (row.page_events === null) {
-    return { texts: [row.envelope], envelopes: () => [JSON.parse(row.envelope) as EventEnvelope] };
-  }
-  const envelopes = expandSettledPage(JSON.parse(row.envelope) as SettledPage);
-  return { texts: envelopes.map((e) => JSON.stringify(e)), envelopes: () => envelopes };
-}
-
 /** Arbitrary constant naming the relay's advisory lock: every release's relay takes this one. */
 export const RELAY_LOCK_KEY = 7_301_001;
 
 /**
- * Called with each page the relay published, in order and under its lock, before the page is
- * marked published (a relay that fails after it calls it again: consumers dedupe on `id`). The
- * user data stream's fan-out (src/binance/user-data/forward.ts) is one.
+ * Called with the events of each round the relay published, in order and under its lock, before
+ * their rows are marked published (a relay that fails after it calls it again: consumers dedupe
+ * on `id`). Lazily: the events are built only if it asks, and for the users it names. The user
+ * data stream's fan-out (src/binance/user-data/forward.ts) is one.
  */
-export type OnPublished = (db: Database, envelopes: readonly EventEnvelope[]) => Promise<void>;
+export type OnPublished = (db: Database, events: PublishedEvents) => Promise<void>;
 
 export interface RelayResult {
   published: number;
@@ -120,49 +112,12 @@ export async function relayOutbox(
 }
 
 /**
- * XADDs the texts to their streams, in order, each stream capped near `STREAM_MAX_LENGTH`; answers
- * how many were added and, when one failed, its error. The texts come in runs of one stream:
- * `KEYS[k]` is run k's stream and `ARGV[k]` its length, the texts follow (`ARGV[#KEYS + 1]` on).
- * One command for a whole chunk: a pipeline of XADDs built, serialised and answered an object per
- * event (a few percent of the market object's CPU under load); a key per run, not per event, is
- * half the arguments for the REST body, the shim and Redis to carry.
+ * A request's events at most: `XADD_ROWS` blocks Redis while it runs (~5 µs an event, most of it
+ * the page's expansion), so a request is a few ms; a request carries whole rows, so a larger page
+ * goes alone. And its text, for the REST body (the page's ~100 bytes an event, escaped again).
  */
-const XADD_ALL = `local n = #KEYS
-for k = 1, #KEYS do
-  for _ = 1, tonumber(ARGV[k]) do
-    n = n + 1
-    local r = redis.pcall('XADD', KEYS[k], 'MAXLEN', '~', ${STREAM_MAX_LENGTH}, '*', 'event', ARGV[n])
-    if type(r) == 'table' and r.err then return {n - 1 - #KEYS, r.err} end
-  end
-end
-return {n - #KEYS}`;
-
-/**
- * Events a request at most. A round's events go in as few requests as this allows, of even
- * sizes (not `limit` and a small remainder: a request's fixed cost, the Worker's fetch and the
- * REST endpoint's HTTP, is that of ~150 events). Bodies stay ~200 kB: larger ones cost workerd
- * more per event (its profile: the REST body's JSON.stringify 2.7% -> 3.9% at 1,000 a request).
- */
-const MAX_CHUNK_EVENTS = 500;
-
-/** Consecutive equal `streams` as runs, with each run's length: `XADD_ALL`'s keys and leading arguments. */
-export function streamRuns(streams: readonly string[]): { keys: string[]; lengths: number[] } {
-  const keys: string[] = [];
-  const lengths: number[] = [];
-  for (const stream of streams) {
-    if (keys.length > 0 && keys[keys.length - 1] === stream) lengths[lengths.length - 1]!++;
-    else {
-      keys.push(stream);
-      lengths.push(1);
-    }
-  }
-  return { keys, lengths };
-}
-
-/** `count` items cut into the fewest chunks of at most `max`, of even sizes: each chunk's size. */
-export function chunkSize(count: number, max: number): number {
-  return Math.ceil(count / Math.max(1, Math.ceil(count / max)));
-}
+const MAX_REQUEST_EVENTS = 2_000;
+const MAX_REQUEST_CHARS = 512 * 1024;
 
 const LOCK_RETRIES = 4;
 const LOCK_RETRY_MS = 25;
@@ -197,54 +152,29 @@ async function relayUnderLock(
     for (let round = 0; round < MAX_ROUNDS && published < MAX_ROUNDS * limit; round++) {
       const { rows: pending } = await tx.execute<PendingRow>(pendingRows(limit));
       if (pending.length === 0) break;
-      // Rows expanded one by one: a row that cannot be (a malformed page) stops the round there,
-      // the rows before it published and it recorded (attempts, last_error) like a failed XADD.
-      const events: ReturnType<typeof eventsOfRow>[] = [];
-      let unreadable: unknown;
-      for (const row of pending) {
-        try {
-          events.push(eventsOfRow(row));
-        } catch (err) {
-          unreadable = err;
-          break;
-        }
-      }
-      // At most `limit` and MAX_CHUNK_EVENTS events a request, ONE command each (`XADD_ALL`:
-      // the XADDs run in order), then one UPDATE: a few round trips per page instead of two per
-      // event. A failed XADD stops there (the script answers how many went before it); the ones
-      // before it go out again later with their row (at least once; consumers dedupe).
-      let delivered = events.length;
+      // Whole rows a request, ONE command each (`XADD_ROWS`: it expands the pages and runs the
+      // XADDs in order), then one UPDATE. A request stops at a failed XADD or an unreadable page
+      // and answers how many rows went whole before it; a page it stopped in goes out again whole
+      // later (at least once; consumers dedupe on the envelope's id).
+      let delivered = 0;
       let failure: unknown;
-      const items = events.flatMap((row, r) =>
-        row.texts.map((text) => ({ r, stream: pending[r]!.stream, text })),
-      );
-      const size = chunkSize(items.length, Math.min(limit, MAX_CHUNK_EVENTS));
-      for (let from = 0; from < items.length && failure === undefined; from += size) {
-        const chunk = items.slice(from, from + size);
-        const { keys, lengths } = streamRuns(chunk.map((item) => item.stream));
+      for (const size of requestSizes(pending, MAX_REQUEST_EVENTS, MAX_REQUEST_CHARS)) {
+        const { keys, args } = xaddRowsArguments(pending.slice(delivered, delivered + size));
         try {
-          const [added, error] = await redis.eval<(number | string)[], [number, string?]>(XADD_ALL, keys, [
-            ...lengths,
-            ...chunk.map((item) => item.text),
-          ]);
-          if (added < chunk.length) [delivered, failure] = [chunk[added]!.r, error ?? "XADD failed"];
+          const [added, error] = await redis.eval<string[], [number, string?]>(XADD_ROWS, keys, args);
+          delivered += added;
+          if (added < size) failure = error ?? "XADD failed";
         } catch (err) {
-          [delivered, failure] = [chunk[0]!.r, err];
+          failure = err;
         }
+        if (failure !== undefined) break;
       }
-      if (failure === undefined && delivered < pending.length) failure = unreadable;
       if (delivered > 0) {
         const sent = pending.slice(0, delivered);
         // The hook and the mark side by side: both before the commit, so a relay that fails
-        // calls the hook again for the page (at least once, as the stream).
-        await Promise.all([
-          onPublished?.(
-            db,
-            events.slice(0, delivered).flatMap((row) => row.envelopes()),
-          ),
-          tx.execute(markPublished(sent)),
-        ]);
-        published += events.slice(0, delivered).reduce((n, row) => n + row.texts.length, 0);
+        // calls the hook again for the rows (at least once, as the stream).
+        await Promise.all([onPublished?.(db, new PublishedEvents(sent)), tx.execute(markPublished(sent))]);
+        published += eventCount(sent);
       }
       if (failure !== undefined) {
         const stuck = pending[delivered]!;

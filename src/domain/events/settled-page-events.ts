@@ -31,32 +31,45 @@ export function eventId(pageId: string, n: number): string {
   return pageId.slice(0, 24) + node.toString(16).padStart(12, "0");
 }
 
-/** The page's events as the envelopes one row per event held before, in the same order. */
-export function expandSettledPage(page: SettledPage): EventEnvelope[] {
+/**
+ * The page's events as the envelopes one row per event held before, in the same order: every
+ * one, or only those of the users in `only` (their ids the same: event n is n of the page).
+ */
+export function expandSettledPage(page: SettledPage, only?: ReadonlySet<string>): EventEnvelope[] {
   const out: EventEnvelope[] = [];
   const { market, timestamp } = page;
-  const add = (type: string, userId: string, payload: Record<string, unknown>) =>
-    out.push({
-      id: eventId(page.id, out.length),
-      type,
-      timestamp,
-      user_id: userId,
-      payload,
-      metadata: NO_METADATA,
-    });
+  let n = 0;
+  const add = (type: string, userId: string, payload: () => Record<string, unknown>) => {
+    const id = eventId(page.id, n++);
+    if (only && !only.has(userId)) return;
+    out.push({ id, type, timestamp, user_id: userId, payload: payload(), metadata: NO_METADATA });
+  };
   for (const e of page.events) {
     const type = e[0] as string;
     if (type === "trade.executed") {
       const [, tradeId, price, quantity, takerSide, buyId, buyerId, sellId, sellerId] = e as string[];
-      const trade = { market, trade_id: tradeId, price, quantity, taker_side: takerSide };
-      add(type, buyerId!, { ...trade, order_id: buyId, side: "buy" });
-      add(type, sellerId!, { ...trade, order_id: sellId, side: "sell" });
+      const trade = () => ({ market, trade_id: tradeId, price, quantity, taker_side: takerSide });
+      add(type, buyerId!, () => ({ ...trade(), order_id: buyId, side: "buy" }));
+      add(type, sellerId!, () => ({ ...trade(), order_id: sellId, side: "sell" }));
     } else if (type === "order.accepted") {
-      add(type, e[1] as string, { order_id: e[2], market });
+      add(type, e[1] as string, () => ({ order_id: e[2], market }));
     } else {
       const [, userId, orderId, status, reason] = e as (string | null)[];
-      add(type, userId!, { order_id: orderId, market, status, ...(reason ? { reason } : {}) });
+      add(type, userId!, () => ({ order_id: orderId, market, status, ...(reason ? { reason } : {}) }));
     }
   }
   return out;
+}
+
+/** Adds to `into` the users of the page's events of the types `accept` takes, building no envelope. */
+export function settledPageUsers(
+  page: SettledPage,
+  accept: (type: string) => boolean,
+  into: Set<string>,
+): void {
+  for (const e of page.events) {
+    if (!accept(e[0] as string)) continue;
+    const users = e[0] === "trade.executed" ? [e[6], e[8]] : [e[1]];
+    for (const user of users) if (typeof user === "string") into.add(user);
+  }
 }

@@ -74,7 +74,7 @@ describe("a settled page's events", () => {
       // The relay publishes each event on its own, in the page's order.
       const seen: EventEnvelope[] = [];
       await relayOutbox(db, createRedis(env), 100, {
-        onPublished: async (_db, published) => void seen.push(...published),
+        onPublished: async (_db, published) => void seen.push(...published.envelopes()),
       });
       expect(seen.filter((e) => e.payload.market === market)).toEqual(envelopes);
       const stream = (await createRedis(env).xrange("trading:events", "-", "+")) as Record<
@@ -131,7 +131,7 @@ describe("a settled page's events", () => {
       // The current relay: the single event before the page, the page's events, the one after.
       const seen: EventEnvelope[] = [];
       await relayOutbox(db, createRedis(env), 100, {
-        onPublished: async (_db, published) => void seen.push(...published),
+        onPublished: async (_db, published) => void seen.push(...published.envelopes()),
       });
       const mine = seen.filter((e) => e.payload.market === market);
       expect(mine.map((e) => e.type)).toEqual([

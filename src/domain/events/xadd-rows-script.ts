@@ -1,0 +1,151 @@
+/** Streams are capped near this length (`XADD ... MAXLEN ~`). */
+export const STREAM_MAX_LENGTH = 10_000;
+
+/**
+ * XADDs pending outbox rows to their streams, in order, each stream capped near
+ * `STREAM_MAX_LENGTH`: an envelope row ('e') as its stored text, a settled page ('p',
+ * settled-page-events.ts) as its events, which the script builds from the page's compact text
+ * with the same bytes as `JSON.stringify(expandSettledPage(page))`'s, event by event. Answers
+ * how many rows were added whole and, when one was not, why. A page is expanded before any of its
+ * XADDs, so an unreadable one adds nothing; a failed XADD stops there, the page's earlier events
+ * added (the relay publishes the whole page again later: consumers dedupe on the envelope's id).
+ *
+ * `KEYS[k]` is run k's stream, `ARGV[k]` its rows' kinds ('e' or 'p', one letter a row), their
+ * texts follow (`ARGV[#KEYS + 1]` on). The Worker sends each page's text as it read it: building
+ * ~2,200 envelopes of ~300 bytes a page in the Worker, and JSON-encoding them again into the REST
+ * body for the REST endpoint to decode, cost it ~30 µs of machine CPU an event (docs/decisions).
+ *
+ * `cjson` is in every Redis's Lua, Upstash's too: Upstash's own analytics library runs scripts
+ * that call `cjson.decode` on its servers (node_modules/@upstash/core-analytics/dist/index.mjs).
+ * Strings are escaped here rather than by `cjson.encode`, which escapes '/' as '\/' where
+ * `JSON.stringify` does not: the texts stay byte-equal to the TypeScript reference's.
+ *
+ * A page's text without a backslash has no string to escape (Postgres's json input rejects raw
+ * control characters), so its values are quoted as they are; each value is quoted once a
+ * request (users and orders recur). Event ids: the page's id with the event's index added to its
+ * last 48 bits, as two 24-bit halves (exact in Lua's doubles), written a byte at a time from a
+ * table (`string.format` was a fifth of the script's time). Values other than strings and null
+ * (never written by settle_page) make the page unreadable.
+ */
+export const XADD_ROWS = String.raw`local ESC = {['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f',
+  ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t'}
+for b = 0, 31 do
+  local c = string.char(b)
+  if not ESC[c] then ESC[c] = string.format('\\u%04x', b) end
+end
+local HEX = {}
+for b = 0, 255 do HEX[b] = string.format('%02x', b) end
+local null, find, gsub, sub = cjson.null, string.find, string.gsub, string.sub
+local quoted = {}
+local plain = true
+local function q(s)
+  local r = quoted[s]
+  if r then return r end
+  if s == null then return 'null' end
+  if type(s) ~= 'string' then error('a value neither a string nor null') end
+  if plain then r = '"' .. s .. '"' else r = '"' .. (gsub(s, '[%z\1-\31"\\]', ESC)) .. '"' end
+  quoted[s] = r
+  return r
+end
+local META = '},"metadata":{"ip_address":null,"user_agent":null,"request_id":null}}'
+local function expand(text)
+  plain = not find(text, '\\', 1, true)
+  local page = cjson.decode(text)
+  local id = page.id
+  if type(id) ~= 'string' or #id ~= 36 or not find(id, '^%x+$', 25) then error('a page id not a UUID') end
+  local head = '{"id":"' .. sub(id, 1, 24)
+  local hi, lo = tonumber(sub(id, 25, 30), 16), tonumber(sub(id, 31, 36), 16)
+  local market = q(page.market)
+  local mid = ',"timestamp":' .. q(page.timestamp) .. ',"user_id":'
+  local out, n = {}, 0
+  local function add(kind, user, payload)
+    local low = lo + n
+    local high = hi
+    if low >= 16777216 then low, high = low - 16777216, (hi + 1) % 16777216 end
+    local l1 = low % 65536
+    n = n + 1
+    out[n] = head .. HEX[(high - high % 65536) / 65536] .. HEX[(high % 65536 - high % 256) / 256] .. HEX[high % 256]
+      .. HEX[(low - l1) / 65536] .. HEX[(l1 - l1 % 256) / 256] .. HEX[l1 % 256]
+      .. '","type":' .. kind .. mid .. user .. ',"payload":{' .. payload .. META
+  end
+  for _, e in ipairs(page.events) do
+    local kind = e[1]
+    if kind == 'trade.executed' then
+      local trade = '"market":' .. market .. ',"trade_id":' .. q(e[2]) .. ',"price":' .. q(e[3])
+        .. ',"quantity":' .. q(e[4]) .. ',"taker_side":' .. q(e[5]) .. ',"order_id":'
+      add('"trade.executed"', q(e[7]), trade .. q(e[6]) .. ',"side":"buy"')
+      add('"trade.executed"', q(e[9]), trade .. q(e[8]) .. ',"side":"sell"')
+    elseif kind == 'order.accepted' then
+      add('"order.accepted"', q(e[2]), '"order_id":' .. q(e[3]) .. ',"market":' .. market)
+    else
+      local reason = e[5]
+      local tail = ''
+      if reason ~= nil and reason ~= null and reason ~= '' then tail = ',"reason":' .. q(reason) end
+      add(q(kind), q(e[2]), '"order_id":' .. q(e[3]) .. ',"market":' .. market .. ',"status":' .. q(e[4]) .. tail)
+    end
+  end
+  return out
+end
+local a = #KEYS
+for k = 1, #KEYS do
+  local kinds = ARGV[k]
+  for i = 1, #kinds do
+    a = a + 1
+    local texts = {ARGV[a]}
+    if sub(kinds, i, i) == 'p' then
+      local ok, r = pcall(expand, ARGV[a])
+      if not ok then return {a - 1 - #KEYS, 'unreadable settled page: ' .. tostring(r)} end
+      texts = r
+    end
+    for _, text in ipairs(texts) do
+      local r = redis.pcall('XADD', KEYS[k], 'MAXLEN', '~', ${STREAM_MAX_LENGTH}, '*', 'event', text)
+      if type(r) == 'table' and r.err then return {a - 1 - #KEYS, r.err} end
+    end
+  end
+end
+return {a - #KEYS}`;
+
+/** A pending row as the script takes it: a page row (`page_events` set) is expanded by it. */
+export interface ScriptRow {
+  stream: string;
+  envelope: string;
+  page_events: number | null;
+}
+
+/** `XADD_ROWS`'s keys and arguments for the rows: runs of one stream, each run's kinds, the texts. */
+export function xaddRowsArguments(rows: readonly ScriptRow[]): { keys: string[]; args: string[] } {
+  const keys: string[] = [];
+  const kinds: string[] = [];
+  for (const row of rows) {
+    const kind = row.page_events === null ? "e" : "p";
+    if (keys.length > 0 && keys[keys.length - 1] === row.stream) kinds[kinds.length - 1] += kind;
+    else {
+      keys.push(row.stream);
+      kinds.push(kind);
+    }
+  }
+  return { keys, args: [...kinds, ...rows.map((row) => row.envelope)] };
+}
+
+/**
+ * The rows cut, in order, into requests of whole rows (at least one each) of at most `maxEvents`
+ * events and `maxChars` characters of text: each request's row count.
+ */
+export function requestSizes(
+  rows: readonly Pick<ScriptRow, "envelope" | "page_events">[],
+  maxEvents: number,
+  maxChars: number,
+): number[] {
+  const sizes: number[] = [];
+  let [count, events, chars] = [0, 0, 0];
+  for (const row of rows) {
+    const [e, c] = [row.page_events ?? 1, row.envelope.length];
+    if (count > 0 && (events + e > maxEvents || chars + c > maxChars)) {
+      sizes.push(count);
+      [count, events, chars] = [0, 0, 0];
+    }
+    [count, events, chars] = [count + 1, events + e, chars + c];
+  }
+  if (count > 0) sizes.push(count);
+  return sizes;
+}
