@@ -1,6 +1,6 @@
 // `node --import tsx bench/trading/relay-cpu.ts`: the event relay's machine CPU per event, by
 // process, without the Worker around it. A private local stack; each pass writes BENCH_PAGES
-// settled pages of ~300 events to event_pages (20 traders: the trading benchmark's order.batch
+// settled pages of ~BENCH_PAGE_EVENTS (300) events to event_pages (20 traders: the trading benchmark's order.batch
 // load, ~3,000 events a pass as a 200 ms settler pass holds at 7,000 orders/s), then relays
 // them as the market object's settler does (src/domain/events/event-outbox.ts `relayOutbox`,
 // BENCH_LIMIT events a round, the user data stream's hook with nobody listening), from this
@@ -20,7 +20,8 @@ import { applyMigrations } from "../../scripts/lib/migrate";
 import { openNodeDatabase } from "../../scripts/lib/node-database";
 import { startStack } from "../../scripts/stack/start-stack";
 import { FREE_PORTS } from "../../scripts/stack/stack-info";
-import { forwardToAccountStreams } from "../../src/binance/user-data/forward";
+import * as currentForward from "../../src/binance/user-data/forward";
+import type { Database } from "../../src/db/client";
 import { eventPages } from "../../src/db/schema";
 import * as current from "../../src/domain/events/event-outbox";
 
@@ -29,15 +30,24 @@ const REPEAT = Number(process.env.BENCH_REPEAT ?? 10);
 const LIMIT = Number(process.env.BENCH_LIMIT ?? 2_000);
 const BASELINE = process.env.BENCH_BASELINE;
 const BASELINE_LIMIT = Number(process.env.BENCH_BASELINE_LIMIT ?? LIMIT);
-const PAGE_EVENTS = 300;
+const PAGE_EVENTS = Number(process.env.BENCH_PAGE_EVENTS ?? 300);
 
-type Relay = typeof current.relayOutbox;
+// Each checkout's relay with its own hook (the hook's contract may differ between them).
+type Relay = (db: Database, redis: Redis, limit: number, env: Env) => Promise<{ published: number }>;
+const relayOf =
+  (outbox: typeof current, forward: typeof currentForward): Relay =>
+  (db, redis, limit, env) =>
+    outbox.relayOutbox(db, redis, limit, { waitForLock: false, onPublished: forward.forwardToAccountStreams(env) });
 const variants: { name: string; relay: Relay; limit: number }[] = [
-  { name: "current", relay: current.relayOutbox, limit: LIMIT },
+  { name: "current", relay: relayOf(current, currentForward), limit: LIMIT },
 ];
 if (BASELINE) {
-  const module = (await import(resolve(BASELINE, "src/domain/events/event-outbox.ts"))) as typeof current;
-  variants.unshift({ name: `baseline (${BASELINE})`, relay: module.relayOutbox, limit: BASELINE_LIMIT });
+  const at = (path: string) => import(resolve(BASELINE, path));
+  const relay = relayOf(
+    (await at("src/domain/events/event-outbox.ts")) as typeof current,
+    (await at("src/binance/user-data/forward.ts")) as typeof currentForward,
+  );
+  variants.unshift({ name: `baseline (${BASELINE})`, relay, limit: BASELINE_LIMIT });
 }
 
 /** utime + stime of a process, µs (0 once it is gone). */
@@ -121,7 +131,6 @@ try {
     automaticDeserialization: false,
     readYourWrites: false,
   });
-  const onPublished = forwardToAccountStreams(env as unknown as Env);
   const groups = {
     postgres: () => [info.pids.postgres, ...childrenOf(info.pids.postgres)],
     pgbouncer: () => (info.pids.pooler ? [info.pids.pooler] : []),
@@ -142,7 +151,7 @@ try {
       const before = sample();
       let published = 0;
       for (;;) {
-        const result = await v.relay(db, redis, v.limit, { waitForLock: false, onPublished });
+        const result = await v.relay(db, redis, v.limit, env as unknown as Env);
         published += result.published;
         if (result.published === 0) break;
       }

@@ -19,6 +19,12 @@ const BATCHES_PER_ROUND = 10;
 /** Relays at most this often: under load, fewer and fuller pages (events are not latency-bound). */
 const RELAY_INTERVAL_MS = 200;
 /**
+ * Events a relay round reads (whole pages: ~2 at 10,000 orders/s); a pass takes up to ten rounds,
+ * so up to ~50,000 events every 200 ms. A round holds only the pages' compact texts (~100 bytes an
+ * event): Redis's script builds the envelopes (src/domain/events/xadd-rows-script.ts).
+ */
+const RELAY_ROUND_EVENTS = 5_000;
+/**
  * A round that has not finished by then is abandoned and its connection closed (which makes
  * Postgres roll back and free the cursor row): a half-open socket must not stall the market.
  */
@@ -217,16 +223,8 @@ export class ObjectSettler {
           const wait = this.lastRelay + RELAY_INTERVAL_MS - Date.now();
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
           this.lastRelay = Date.now();
-          // Its replies are stream ids (plain text): base64 and JSON decoding of each was ~15%
-          // of the object's thread at the socket loads. Rounds of up to 500 events: rounds of
-          // 2,000 cost the machine less per event measured outside workerd
-          // (bench/trading/relay-cpu.ts: 49 -> 33 µs), but inside the object a round's envelopes
-          // live at once and hold its thread longer; in the trading benchmark's order.batch load
-          // (two interleaved pairs) rounds of 500 gave more orders/s (5,432 / 10,698 against
-          // 5,528 / 8,750) and half the settlement lag p95 (470 / 179 against 962 / 301 ms). At
-          // that load neither keeps up (the relay publishes ~10,000 events/s; bench:trading prints
-          // the events left unpublished), and 500 leaves more behind: the choice is still open.
-          await relayOutbox(db, createRedis(this.env, { hotPath: true }), 500, {
+          // The hot path's client: its replies (counts) need no base64 or JSON decoding.
+          await relayOutbox(db, createRedis(this.env, { hotPath: true }), RELAY_ROUND_EVENTS, {
             waitForLock: false,
             onPublished: forwardToAccountStreams(this.env, this.log),
           });
