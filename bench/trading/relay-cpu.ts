@@ -37,7 +37,10 @@ type Relay = (db: Database, redis: Redis, limit: number, env: Env) => Promise<{ 
 const relayOf =
   (outbox: typeof current, forward: typeof currentForward): Relay =>
   (db, redis, limit, env) =>
-    outbox.relayOutbox(db, redis, limit, { waitForLock: false, onPublished: forward.forwardToAccountStreams(env) });
+    outbox.relayOutbox(db, redis, limit, {
+      waitForLock: false,
+      onPublished: forward.forwardToAccountStreams(env),
+    });
 const variants: { name: string; relay: Relay; limit: number }[] = [
   { name: "current", relay: relayOf(current, currentForward), limit: LIMIT },
 ];

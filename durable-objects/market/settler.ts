@@ -224,10 +224,16 @@ export class ObjectSettler {
           if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
           this.lastRelay = Date.now();
           // The hot path's client: its replies (counts) need no base64 or JSON decoding.
-          await relayOutbox(db, createRedis(this.env, { hotPath: true }), RELAY_ROUND_EVENTS, {
-            waitForLock: false,
-            onPublished: forwardToAccountStreams(this.env, this.log),
-          });
+          const relayed = await relayOutbox(
+            db,
+            createRedis(this.env, { hotPath: true }),
+            RELAY_ROUND_EVENTS,
+            {
+              waitForLock: false,
+              onPublished: forwardToAccountStreams(this.env, this.log),
+            },
+          );
+          this.log.debug("event relay pass", { ...relayed, ms: Date.now() - this.lastRelay });
         } while (this.relayAgain);
       } catch (err) {
         this.log.warn("event relay deferred to cron", describeError(err));
