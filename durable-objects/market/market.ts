@@ -1,4 +1,4 @@
-import type { Command, MatchingEngine, OrderTypeName, PlaceOco, PlaceOrder } from "../engine";
+import type { Command, MatchingEngine, OrderTypeName, PlaceOco } from "../engine";
 import type { Batch, BookOrderRow } from "./batch";
 import type {
   AmendCommand,
@@ -56,11 +56,6 @@ export class Market implements MarketState {
   readonly ids: OrderIds;
   readonly depth: DepthFeed;
   readonly candles = new CandleBook();
-  /** Placements already converted to engine units, with the rules they were converted under. */
-  private readonly converted = new WeakMap<
-    PlaceCommand,
-    { rules: ActiveRules; order: EngineOrder | CommandError }
-  >();
 
   constructor(sql: SqlStorage) {
     const rules = readMeta<BookRules>(sql, "rules");
@@ -168,7 +163,10 @@ export class Market implements MarketState {
     if (known) return { ...known.result, duplicate: true };
     const denied = this.statusError(false) ?? this.openOrderCapError(c.userId, 1);
     if (denied) return denied;
-    const converted = this.engineOrder(c);
+    // Converted again when the book executes it (admitted before its lock, then run): cheaper
+    // than keeping the first conversion (a WeakMap entry per placement cost workerd more than
+    // the conversion itself, and its collections more still).
+    const converted = toEngineOrder(this.rules!, c);
     if ("ok" in converted) return converted;
     return this.outsideBand(c.side, converted.price) ?? converted;
   }
@@ -194,33 +192,25 @@ export class Market implements MarketState {
     return message ? fail("PERCENT_PRICE", message) : null;
   }
 
-  /**
-   * The placement in engine units under the installed rules, converted once: the intake admits
-   * a placement before its lock and the book again when it executes, usually under the same rules.
-   */
-  private engineOrder(c: PlaceCommand): EngineOrder | CommandError {
-    const rules = this.rules!;
-    const known = this.converted.get(c);
-    if (known?.rules === rules) return known.order;
-    const order = toEngineOrder(rules, c);
-    this.converted.set(c, { rules, order });
-    return order;
-  }
-
   private place(c: PlaceCommand, batch: Batch, funding: Funding): CommandResult {
     const converted = this.admitPlace(c, batch, funding);
     if ("ok" in converted) return converted;
     if (funding === "unfunded") return notFunded();
 
     const num = this.counters.nextOrderNum++;
-    const order: PlaceOrder = { ...converted, orderId: num, userId: this.userNum(c.userId, batch) };
+    // The conversion (made for this call) becomes the engine command: no copies of it.
+    const order = Object.assign(converted, {
+      kind: "place" as const,
+      orderId: num,
+      userId: this.userNum(c.userId, batch),
+    });
     const ref: OrderIdStrings = {
       orderId: c.orderId,
       userId: c.userId,
       clientOrderId: c.clientOrderId ?? null,
     };
     this.ids.remember(num, ref);
-    const seq = this.apply({ kind: "place", ...order }, batch);
+    const seq = this.apply(order, batch);
     const outcome = consumeEvents(this, batch, num, true);
     const result: CommandResult =
       outcome.rejectReason !== 0
@@ -237,7 +227,14 @@ export class Market implements MarketState {
             ),
             fills: outcome.fills,
           };
-    const row: BookOrderRow = { num, ...ref, result, replay: c.replay };
+    const row: BookOrderRow = {
+      num,
+      orderId: ref.orderId,
+      clientOrderId: ref.clientOrderId,
+      userId: ref.userId,
+      result,
+      replay: c.replay,
+    };
     batch.orders.push(row);
     batch.placed.set(c.orderId, row);
     return result;
