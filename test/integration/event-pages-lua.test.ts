@@ -32,10 +32,12 @@ const text = fc.oneof(
     "",
   ),
 );
+// Null where settle_page may write it (its `coalesce(to_json(..), 'null')` fields).
+const nullable = fc.option(text, { freq: 4 });
 const entry = fc.oneof(
   fc.tuple(fc.constant("order.accepted"), text, text),
-  fc.tuple(fc.constant("trade.executed"), text, text, text, text, text, text, text, text),
-  fc.tuple(fc.constantFrom("order.filled", "order.cancelled"), text, text, text, fc.option(text)),
+  fc.tuple(fc.constant("trade.executed"), nullable, nullable, nullable, nullable, text, text, text, text),
+  fc.tuple(fc.constantFrom("order.filled", "order.cancelled"), text, text, nullable, nullable),
 );
 // Page ids whose last 48 bits carry, and wrap, within the page: each half is 24 bits in Lua.
 const node = fc.oneof(
