@@ -36,6 +36,8 @@ for b = 0, 31 do
   local c = string.char(b)
   if not ESC[c] then ESC[c] = string.format('\\u%04x', b) end
 end
+-- %c (portable, unlike 5.1's %z) also matches DEL, which JSON.stringify leaves as it is.
+ESC[string.char(127)] = string.char(127)
 local HEX = {}
 for b = 0, 255 do HEX[b] = string.format('%02x', b) end
 local null, find, gsub, sub = cjson.null, string.find, string.gsub, string.sub
@@ -46,7 +48,7 @@ local function q(s)
   if r then return r end
   if s == null then return 'null' end
   if type(s) ~= 'string' then error('a value neither a string nor null') end
-  if plain then r = '"' .. s .. '"' else r = '"' .. (gsub(s, '[%z\1-\31"\\]', ESC)) .. '"' end
+  if plain then r = '"' .. s .. '"' else r = '"' .. (gsub(s, '[%c"\\]', ESC)) .. '"' end
   quoted[s] = r
   return r
 end
