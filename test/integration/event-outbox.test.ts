@@ -217,6 +217,29 @@ describe("event outbox", () => {
     await withDatabase(env, (db) => relayOutbox(db, redis));
   });
 
+  it("commits each round of a pass: a pass that fails later keeps the earlier rounds published", async () => {
+    const redis = createRedis(env);
+    await withDatabase(env, (db) => relayOutbox(db, redis));
+    await withDatabase(env, async (db) => {
+      for (let i = 0; i < 3; i++) await enqueueEvent(db, event(crypto.randomUUID()));
+    });
+    const firstRound: string[] = [];
+    let calls = 0;
+    await expect(
+      withDatabase(env, (db) =>
+        relayOutbox(db, redis, 1, {
+          onPublished: async (_db, events) => {
+            if (++calls === 2) throw new Error("the connection broke in the second round");
+            firstRound.push(...events.envelopes().map((e) => e.id));
+          },
+        }),
+      ),
+    ).rejects.toThrow("second round");
+    expect(firstRound).toHaveLength(1);
+    const row = await rowOf(byEnvelope(firstRound[0]!));
+    expect(row.publishedAt).not.toBeNull();
+  });
+
   it("rolls the event back with its transaction", async () => {
     const marker = crypto.randomUUID();
     await withDatabase(env, (db) =>

@@ -104,11 +104,15 @@ export async function relayOutbox(
   limit = 100,
   { waitForLock = true, onPublished }: { waitForLock?: boolean; onPublished?: OnPublished } = {},
 ): Promise<RelayResult> {
-  for (let attempt = 0; ; attempt++) {
-    const result = await relayUnderLock(db, redis, limit, waitForLock, onPublished);
-    if (result || attempt === LOCK_RETRIES) return result ?? { published: 0, failed: 0 };
-    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS * (attempt + 1)));
+  let published = 0;
+  // A pass is bounded by events, not rounds alone: a round takes at least one whole row, and a
+  // settled page's row can hold thousands (ten such rounds were ~40,000 XADDs).
+  for (let round = 0; round < MAX_ROUNDS && published < MAX_ROUNDS * limit; round++) {
+    const result = await relayRound(db, redis, limit, waitForLock, onPublished);
+    published += result.published;
+    if (result.failed > 0 || !result.more) return { published, failed: result.failed };
   }
+  return { published, failed: 0 };
 }
 
 /**
@@ -123,14 +127,38 @@ const LOCK_RETRIES = 4;
 const LOCK_RETRY_MS = 25;
 const MAX_ROUNDS = 10;
 
-/** Drains the outbox while holding the relay lock; null when another relay holds it. */
-async function relayUnderLock(
+/** One round's outcome; `more`: its read may have left pending rows unread. */
+type RoundResult = RelayResult & { more: boolean };
+
+/** One round under the relay lock, retried a few times (`waitForLock: false`) while another relay holds it. */
+async function relayRound(
   db: Database,
   redis: Redis,
   limit: number,
   waitForLock: boolean,
   onPublished: OnPublished | undefined,
-): Promise<RelayResult | null> {
+): Promise<RoundResult> {
+  for (let attempt = 0; ; attempt++) {
+    const result = await roundUnderLock(db, redis, limit, waitForLock, onPublished);
+    if (result || attempt === LOCK_RETRIES) return result ?? { published: 0, failed: 0, more: false };
+    await new Promise((resolve) => setTimeout(resolve, LOCK_RETRY_MS * (attempt + 1)));
+  }
+}
+
+/**
+ * Publishes one read of pending rows while holding the relay lock, in its own transaction; null
+ * when another relay holds the lock. A transaction a round, not a pass: a pass of the market
+ * object's relay is up to ~50,000 events and seconds long, and one transaction for all of it held
+ * back Postgres' cleanup of the hot tables' old row versions for that long and, ended by a crash,
+ * put every round's events out again.
+ */
+async function roundUnderLock(
+  db: Database,
+  redis: Redis,
+  limit: number,
+  waitForLock: boolean,
+  onPublished: OnPublished | undefined,
+): Promise<RoundResult | null> {
   return db.transaction(async (tx) => {
     // Sorting off for this transaction, in the lock's round trip: the pending rows are read in
     // the order of their partial index, never all of them collected and sorted. Planned on the
@@ -146,53 +174,45 @@ async function relayUnderLock(
       );
       if ((lock.rows[0] as { locked?: boolean } | undefined)?.locked !== true) return null;
     }
-    let published = 0;
-    // A pass is bounded by events, not rounds alone: a round takes at least one whole row, and a
-    // settled page's row can hold thousands (ten such rounds were ~40,000 XADDs in one transaction).
-    for (let round = 0; round < MAX_ROUNDS && published < MAX_ROUNDS * limit; round++) {
-      const { rows: pending } = await tx.execute<PendingRow>(pendingRows(limit));
-      if (pending.length === 0) break;
-      // Whole rows a request, ONE command each (`XADD_ROWS`: it expands the pages and runs the
-      // XADDs in order), then one UPDATE. A request stops at a failed XADD or an unreadable page
-      // and answers how many rows went whole before it; a page it stopped in goes out again whole
-      // later (at least once; consumers dedupe on the envelope's id).
-      let delivered = 0;
-      let failure: unknown;
-      for (const size of requestSizes(pending, MAX_REQUEST_EVENTS, MAX_REQUEST_CHARS)) {
-        const { keys, args } = xaddRowsArguments(pending.slice(delivered, delivered + size));
-        try {
-          const [added, error] = await redis.eval<string[], [number, string?]>(XADD_ROWS, keys, args);
-          delivered += added;
-          if (added < size) failure = error ?? "XADD failed";
-        } catch (err) {
-          failure = err;
-        }
-        if (failure !== undefined) break;
+    const { rows: pending } = await tx.execute<PendingRow>(pendingRows(limit));
+    if (pending.length === 0) return { published: 0, failed: 0, more: false };
+    // Whole rows a request, ONE command each (`XADD_ROWS`: it expands the pages and runs the
+    // XADDs in order), then one UPDATE. A request stops at a failed XADD or an unreadable page
+    // and answers how many rows went whole before it; a page it stopped in goes out again whole
+    // later (at least once; consumers dedupe on the envelope's id).
+    let delivered = 0;
+    let failure: unknown;
+    for (const size of requestSizes(pending, MAX_REQUEST_EVENTS, MAX_REQUEST_CHARS)) {
+      const { keys, args } = xaddRowsArguments(pending.slice(delivered, delivered + size));
+      try {
+        const [added, error] = await redis.eval<string[], [number, string?]>(XADD_ROWS, keys, args);
+        delivered += added;
+        if (added < size) failure = error ?? "XADD failed";
+      } catch (err) {
+        failure = err;
       }
-      if (delivered > 0) {
-        const sent = pending.slice(0, delivered);
-        // The hook and the mark side by side: both before the commit, so a relay that fails
-        // calls the hook again for the rows (at least once, as the stream).
-        await Promise.all([onPublished?.(db, new PublishedEvents(sent)), tx.execute(markPublished(sent))]);
-        published += eventCount(sent);
-      }
-      if (failure !== undefined) {
-        const stuck = pending[delivered]!;
-        const table = stuck.paged ? eventPages : eventOutbox;
-        await tx
-          .update(table)
-          .set({ attempts: sql`${table.attempts} + 1`, lastError: String(failure).slice(0, 500) })
-          .where(eq(table.id, BigInt(stuck.id)));
-        // Keep per-stream order: stop at the first failure, the cron retries.
-        const failed = eventCount(pending.slice(delivered));
-        return { published, failed };
-      }
-      // A read short of `limit` held every row pending when it ran: reading again would find only
-      // rows committed since, whose writers relay them (or the settler's next pass, or the cron).
-      // One round trip less per pass: most of the object's passes read one page.
-      if (!filledRead(pending, limit)) break;
+      if (failure !== undefined) break;
     }
-    return { published, failed: 0 };
+    const sent = pending.slice(0, delivered);
+    if (delivered > 0) {
+      // The hook and the mark side by side: both before the commit, so a relay that fails
+      // calls the hook again for the rows (at least once, as the stream).
+      await Promise.all([onPublished?.(db, new PublishedEvents(sent)), tx.execute(markPublished(sent))]);
+    }
+    if (failure !== undefined) {
+      const stuck = pending[delivered]!;
+      const table = stuck.paged ? eventPages : eventOutbox;
+      await tx
+        .update(table)
+        .set({ attempts: sql`${table.attempts} + 1`, lastError: String(failure).slice(0, 500) })
+        .where(eq(table.id, BigInt(stuck.id)));
+      // Keep per-stream order: stop at the first failure, the cron retries.
+      return { published: eventCount(sent), failed: eventCount(pending.slice(delivered)), more: false };
+    }
+    // A read short of `limit` held every row pending when it ran: reading again would find only
+    // rows committed since, whose writers relay them (or the settler's next pass, or the cron).
+    // One round trip less per pass: most of the object's passes read one page.
+    return { published: eventCount(sent), failed: 0, more: filledRead(pending, limit) };
   });
 }
 
