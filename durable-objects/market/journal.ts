@@ -7,10 +7,14 @@ export interface JournalEntry {
 }
 
 /**
- * Appends one batch's commands (consecutive sequence numbers, one timestamp) in one statement:
- * the commands go in as one JSON array whose elements `json_each` yields as their JSON text,
- * each parsed once (a row array per entry, taken apart by `json_extract` per column, parsed each
- * entry three times and wrote the command out again: twice the cost per order).
+ * The journal: ONE row per batch (a page), like the outbox. A page's `command` is the JSON
+ * array of the batch's commands, `seq` its last entry's sequence (so "after a sequence" and
+ * "covered by a snapshot" stay comparisons on the key), `first_seq` its first; its entries are
+ * numbered consecutively and share its `ts`. One row and no JSON taken apart by SQLite: a row
+ * per entry through `json_each` parsed the array and printed every command again, and cost
+ * the object's thread about three times as much per batch.
+ *
+ * Rows from before pages hold one command each (a JSON object, `first_seq` null): still read.
  */
 export function appendJournal(sql: SqlStorage, entries: readonly JournalEntry[]): void {
   const first = entries[0];
@@ -19,31 +23,54 @@ export function appendJournal(sql: SqlStorage, entries: readonly JournalEntry[])
     if (e.seq !== first.seq + i || e.ts !== first.ts) throw new Error("journal entries of one batch only");
   });
   sql.exec(
-    "INSERT INTO journal (seq, ts, command) SELECT ? + key, ?, value FROM json_each(?)",
+    "INSERT INTO journal (seq, first_seq, ts, command) VALUES (?, ?, ?, ?)",
+    first.seq + entries.length - 1,
     first.seq,
     first.ts,
     JSON.stringify(entries.map((e) => e.command)),
   );
 }
 
-/** Journal entries after `seq`, in order, read in pages so a long tail never sits in memory twice. */
-export function* journalAfter(sql: SqlStorage, seq: number, page = 10_000): Generator<JournalEntry> {
+/** The page column, added to storage created before pages (called by `createSchema`). */
+export function migrateJournal(sql: SqlStorage): void {
+  const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('journal')").toArray();
+  if (!columns.some((c) => c.name === "first_seq"))
+    sql.exec("ALTER TABLE journal ADD COLUMN first_seq INTEGER");
+}
+
+type JournalRow = { seq: number; first_seq: number | null; ts: number; command: string };
+
+/**
+ * Journal entries after `seq`, in order, read `page` rows at a time so a long tail never sits
+ * in memory twice. A page that a snapshot covers only in part yields its later entries only.
+ */
+export function* journalAfter(sql: SqlStorage, seq: number, page = 100): Generator<JournalEntry> {
   let after = seq;
   for (;;) {
     const rows = sql
-      .exec<{ seq: number; ts: number; command: string }>(
-        "SELECT seq, ts, command FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
+      .exec<JournalRow>(
+        "SELECT seq, first_seq, ts, command FROM journal WHERE seq > ? ORDER BY seq LIMIT ?",
         after,
         page,
       )
       .toArray();
-    for (const row of rows) yield { seq: row.seq, ts: row.ts, command: JSON.parse(row.command) as Command };
+    for (const row of rows) {
+      const parsed = JSON.parse(row.command) as Command | Command[];
+      if (row.first_seq === null) {
+        yield { seq: row.seq, ts: row.ts, command: parsed as Command };
+        continue;
+      }
+      const commands = parsed as Command[];
+      for (let i = Math.max(0, seq + 1 - row.first_seq); i < commands.length; i++) {
+        yield { seq: row.first_seq + i, ts: row.ts, command: commands[i]! };
+      }
+    }
     if (rows.length < page) return;
     after = rows[rows.length - 1]!.seq;
   }
 }
 
-/** Drops entries a snapshot already covers (keeps everything after `seq`). */
+/** Drops what a snapshot already covers (keeps every entry after `seq`: a page it splits stays whole). */
 export function truncateJournal(sql: SqlStorage, seq: number): void {
   sql.exec("DELETE FROM journal WHERE seq <= ?", seq);
 }

@@ -1,3 +1,4 @@
+import { migrateJournal } from "./journal";
 import { migrateOutbox } from "./outbox";
 
 /**
@@ -6,7 +7,9 @@ import { migrateOutbox } from "./outbox";
  */
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS journal (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, command TEXT NOT NULL);
+-- A page per batch (./journal.ts), or one command (rows from before pages: no first_seq).
+CREATE TABLE IF NOT EXISTS journal (
+  seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, command TEXT NOT NULL, first_seq INTEGER);
 CREATE TABLE IF NOT EXISTS snapshots (
   id INTEGER PRIMARY KEY, journal_seq INTEGER NOT NULL, ts INTEGER NOT NULL,
   state TEXT NOT NULL, chunks INTEGER NOT NULL);
@@ -67,7 +70,8 @@ export const EMPTY_COUNTERS: Counters = {
 
 export function createSchema(sql: SqlStorage): void {
   for (const statement of SCHEMA.split(";")) if (statement.trim()) sql.exec(statement);
-  // The outbox's page columns, on storage created before them (./outbox.ts).
+  // The journal's and the outbox's page columns, on storage created before them.
+  migrateJournal(sql);
   migrateOutbox(sql);
 }
 

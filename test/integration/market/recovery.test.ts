@@ -2,6 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { OrderBook } from "../../../durable-objects/order-book";
+import { journalAfter } from "../../../durable-objects/market/journal";
 import { Market } from "../../../durable-objects/market/market";
 import { INTERVAL_NAMES } from "../../../durable-objects/market/market-data/candles";
 import { configuredBook, randomCommands } from "./helpers";
@@ -163,6 +164,46 @@ describe("OrderBook object: durability", () => {
     // Cancelling the stop leg after the rebuild still takes the limit leg with it.
     expect(await book.cancel("oco-s", "ann")).toMatchObject({ ok: true, cancelled: ["oco-s", "oco-l"] });
     expect((await book.getOrder({ orderId: "oco-l" })).live).toBeNull();
+  });
+
+  it("replays a journal of pages and of the one-command rows written before pages, from any sequence", async () => {
+    const book = await configuredBook("PAGES-USDT");
+    const commands = randomCommands(12, 400, "g");
+    for (let i = 0; i < 400; i += 50) await book.placeBatch(commands.slice(i, i + 50));
+    await runInDurableObject(book, (instance: OrderBook, state) => {
+      const sql = state.storage.sql;
+      const live = (instance as unknown as { market: Market }).market;
+      const last = live.counters.journalSeq;
+      const seqs = (after: number) => [...journalAfter(sql, after, 2)].map((e) => e.seq);
+      const all = [...journalAfter(sql, 0)];
+      expect(all.map((e) => e.seq)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+      // A sequence inside a page: only the page's later entries, then every later page.
+      const pages = sql
+        .exec<{ seq: number; first_seq: number }>("SELECT seq, first_seq FROM journal")
+        .toArray();
+      expect(pages.length).toBeLessThan(last);
+      const split = pages.find((p) => p.seq > p.first_seq + 1)!;
+      expect(seqs(split.first_seq)).toEqual(
+        Array.from({ length: last - split.first_seq }, (_, i) => split.first_seq + 1 + i),
+      );
+      // Storage from before pages: the first pages' entries as one row each.
+      const old = all.filter((e) => e.seq <= split.seq);
+      sql.exec("DELETE FROM journal WHERE seq <= ?", split.seq);
+      for (const e of old) {
+        sql.exec(
+          "INSERT INTO journal (seq, ts, command) VALUES (?, ?, ?)",
+          e.seq,
+          e.ts,
+          JSON.stringify(e.command),
+        );
+      }
+      expect([...journalAfter(sql, 0)]).toEqual(all);
+      expect(seqs(split.seq - 1)).toEqual(
+        Array.from({ length: last - split.seq + 1 }, (_, i) => split.seq + i),
+      );
+      const rebuilt = new Market(sql);
+      expect(rebuilt.engine.stateHash()).toBe(live.engine.stateHash());
+    });
   });
 
   it("a Market built from storage alone equals the live one (snapshot plus journal replay)", async () => {
