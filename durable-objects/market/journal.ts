@@ -22,14 +22,21 @@ export function appendJournal(sql: SqlStorage, entries: readonly JournalEntry[])
   entries.forEach((e, i) => {
     if (e.seq !== first.seq + i || e.ts !== first.ts) throw new Error("journal entries of one batch only");
   });
-  sql.exec(
-    "INSERT INTO journal (seq, first_seq, ts, command) VALUES (?, ?, ?, ?)",
-    first.seq + entries.length - 1,
-    first.seq,
-    first.ts,
-    JSON.stringify(entries.map((e) => e.command)),
-  );
+  // A row holds at most 2 MB: a batch of more commands than a page takes is written in pages.
+  for (let at = 0; at < entries.length; at += PAGE_ENTRIES) {
+    const page = entries.slice(at, at + PAGE_ENTRIES);
+    sql.exec(
+      "INSERT INTO journal (seq, first_seq, ts, command) VALUES (?, ?, ?, ?)",
+      page[page.length - 1]!.seq,
+      page[0]!.seq,
+      first.ts,
+      JSON.stringify(page.map((e) => e.command)),
+    );
+  }
 }
+
+/** Commands a journal row holds at most: an engine command's JSON is well under 500 bytes. */
+const PAGE_ENTRIES = 2_000;
 
 /** The page column, added to storage created before pages (called by `createSchema`). */
 export function migrateJournal(sql: SqlStorage): void {

@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { OrderBook } from "../../../durable-objects/order-book";
-import { journalAfter } from "../../../durable-objects/market/journal";
+import { appendJournal, journalAfter } from "../../../durable-objects/market/journal";
 import { Market } from "../../../durable-objects/market/market";
 import { INTERVAL_NAMES } from "../../../durable-objects/market/market-data/candles";
 import { configuredBook, randomCommands } from "./helpers";
@@ -203,6 +203,24 @@ describe("OrderBook object: durability", () => {
       );
       const rebuilt = new Market(sql);
       expect(rebuilt.engine.stateHash()).toBe(live.engine.stateHash());
+    });
+  });
+
+  it("writes a batch of more commands than a journal row takes as several pages", async () => {
+    const book = await configuredBook("BIGPAGE-USDT");
+    await runInDurableObject(book, (_instance, state) => {
+      const sql = state.storage.sql;
+      const from = 1_000_000;
+      const entries = Array.from({ length: 4_500 }, (_, i) => ({
+        seq: from + i,
+        ts: 7,
+        command: { kind: "cancel" as const, orderId: i + 1 },
+      }));
+      appendJournal(sql, entries);
+      const rows = sql.exec("SELECT seq FROM journal WHERE seq >= ?", from).toArray();
+      expect(rows.map((r) => r.seq)).toEqual([from + 1_999, from + 3_999, from + 4_499]);
+      expect([...journalAfter(sql, from - 1)]).toEqual(entries);
+      sql.exec("DELETE FROM journal WHERE seq >= ?", from);
     });
   });
 
