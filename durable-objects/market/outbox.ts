@@ -2,30 +2,37 @@ import type { OutboxEntry } from "../../src/domain/market/commands";
 import type { OutboxPages } from "../../src/domain/settlement/settle-page";
 
 /**
- * Settlement outbox: ONE row per flush (a page), written with the state change and deleted
- * once acknowledged. A page's `body` is the JSON array of its entries as the flush already
- * serialised them, `seq` its last entry's sequence (so "after the cursor" and "acknowledged up
- * to" stay comparisons on the key), `first_seq` and `n` its first sequence and entry count, `ts`
- * its first entry's match time (the lag metric's clock), `epoch` the storage's identity
- * (stamped here, not in memory: the entries also feed the users' sockets, which have no use for
- * it). Settlement reads the pages joined by SQLite (`readOutboxPages`) and parses them
- * once, into `settle_page`'s column arrays.
+ * Settlement outbox: ONE row per flush (a page; several for a flush larger than a page takes),
+ * written with the state change and deleted once acknowledged. A page's `body` is the JSON
+ * array of its entries as the flush already serialised them, `seq` its last entry's sequence
+ * (so "after the cursor" and "acknowledged up to" stay comparisons on the key), `first_seq` and
+ * `n` its first sequence and entry count, `ts` its first entry's match time (the lag metric's
+ * clock), `epoch` the storage's identity (stamped here, not in memory: the entries also feed the
+ * users' sockets, which have no use for it). Settlement reads the pages joined by SQLite
+ * (`readOutboxPages`) and parses them once, into `settle_page`'s column arrays.
  *
  * Rows from before pages hold one entry each (a JSON object, `first_seq` null), and rows from
  * before the epoch column carry it in the body: both are still read.
  */
 export function appendOutbox(sql: SqlStorage, entries: readonly OutboxEntry[], epoch?: string): void {
-  if (entries.length === 0) return;
-  sql.exec(
-    "INSERT INTO outbox (seq, first_seq, n, ts, epoch, body) VALUES (?, ?, ?, ?, ?, ?)",
-    entries[entries.length - 1]!.seq,
-    entries[0]!.seq,
-    entries.length,
-    entries[0]!.ts,
-    epoch ?? null,
-    JSON.stringify(entries),
-  );
+  // A row holds at most 2 MB (Durable Object storage): a flush of more entries than a page
+  // takes is written as several pages.
+  for (let at = 0; at < entries.length; at += PAGE_ENTRIES) {
+    const page = entries.length <= PAGE_ENTRIES ? entries : entries.slice(at, at + PAGE_ENTRIES);
+    sql.exec(
+      "INSERT INTO outbox (seq, first_seq, n, ts, epoch, body) VALUES (?, ?, ?, ?, ?, ?)",
+      page[page.length - 1]!.seq,
+      page[0]!.seq,
+      page.length,
+      page[0]!.ts,
+      epoch ?? null,
+      JSON.stringify(page),
+    );
+  }
 }
+
+/** Entries a page holds at most: a trade's, the largest, is about 500 bytes of JSON. */
+const PAGE_ENTRIES = 2_000;
 
 /** The page columns, added to storage created before pages (called by `createSchema`). */
 export function migrateOutbox(sql: SqlStorage): void {

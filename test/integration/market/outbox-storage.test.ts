@@ -103,6 +103,32 @@ describe("the outbox's storage", () => {
     });
   });
 
+  it("writes a flush of more entries than a page takes as several pages", async () => {
+    const book = await configuredBook("OBX-USDT");
+    await runInDurableObject(book, (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec("DELETE FROM outbox");
+      appendOutbox(
+        sql,
+        Array.from({ length: 4_500 }, (_, i) => entry(i + 1)),
+        "e1",
+      );
+      const rows = sql.exec<{ seq: number; n: number }>("SELECT seq, n FROM outbox ORDER BY seq").toArray();
+      expect(rows).toEqual([
+        { seq: 2_000, n: 2_000 },
+        { seq: 4_000, n: 2_000 },
+        { seq: 4_500, n: 500 },
+      ]);
+      expect(outboxBacklog(sql)).toBe(4_500);
+      expect(readOutboxPages(sql, 0, 2_000)!.count).toBe(2_000);
+      expect(readOutboxPages(sql, 0, 10_000)!.count).toBe(4_500);
+      expect(readOutbox(sql, 3_999, 3).map((e) => e.seq)).toEqual([4_000, 4_001, 4_002]);
+      expect(ackOutbox(sql, 4_001)).toBe(4_001);
+      expect(outboxBacklog(sql)).toBe(499);
+      sql.exec("DELETE FROM outbox");
+    });
+  });
+
   it("deletes noted acknowledgements with the next transaction, or alone when none comes", async () => {
     const book = await configuredBook("OBX-USDT");
     await runInDurableObject(book, async (_instance, state) => {
