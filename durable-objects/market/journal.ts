@@ -49,9 +49,12 @@ type JournalRow = { seq: number; first_seq: number | null; ts: number; command: 
 
 /**
  * Journal entries after `seq`, in order, read `page` rows at a time so a long tail never sits
- * in memory twice. A page that a snapshot covers only in part yields its later entries only.
+ * in memory twice: a row holds up to `PAGE_ENTRIES` commands, so ten rows are at most 20,000
+ * (~7 MB of the largest commands' text; 100 rows were up to 200,000 beside the book being rebuilt,
+ * against the isolate's 128 MB). A page that a snapshot covers only in part yields its later
+ * entries only.
  */
-export function* journalAfter(sql: SqlStorage, seq: number, page = 100): Generator<JournalEntry> {
+export function* journalAfter(sql: SqlStorage, seq: number, page = 10): Generator<JournalEntry> {
   let after = seq;
   for (;;) {
     const rows = sql
