@@ -10,6 +10,7 @@ import { openNodeDatabase } from "./lib/node-database";
 import { seedDemoData } from "./lib/seed";
 import { startWranglerDev, waitForStatus, type WranglerDev } from "./lib/wrangler-dev";
 import { ensureSystemPrograms, thisSystem } from "./lib/system-packages";
+import { holdPort } from "./stack/ports";
 import { startStack } from "./stack/start-stack";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -28,6 +29,12 @@ if (!process.env.ADMIN_EMAIL && !existing.ADMIN_EMAIL) say(`ADMIN_EMAIL unset: u
 if (!process.env.ADMIN_PASSWORD && !existing.ADMIN_PASSWORD)
   say(`ADMIN_PASSWORD unset: using ${adminPassword}`);
 
+// wrangler dev's port, held until wrangler starts: a stack port chosen free (PANDORA_*_PORT=0)
+// can then never be it.
+const portHold = await holdPort(port).catch((err: unknown) => {
+  console.error(`[dev] 127.0.0.1:${port} is not free (${String(err)}); set PORT to another port`);
+  process.exit(1);
+});
 // The shim must accept the token the Worker will send. Data dir and ports come from the
 // PANDORA_STACK_DATA_DIR and PANDORA_*_PORT variables (see scripts/stack/README.md).
 const stack = await startStack({ token: secrets.UPSTASH_REDIS_REST_TOKEN, inheritLogs: true });
@@ -70,6 +77,7 @@ try {
     `demo data ready (BTC, ETH, USDT, USDC; BTC-USDT, ETH-USDT; admin ${adminEmail}${adminCreated ? " created" : ""})`,
   );
 
+  await portHold.release();
   wrangler = await startWranglerDev({ port, envFile: devVarsPath, inheritLogs: true });
   wrangler.process.once("exit", (code) => {
     if (!stopping) {

@@ -48,6 +48,23 @@ export async function resolvePorts<K extends string>(
   }
 }
 
+/**
+ * Binds 127.0.0.1:port until `release` is called: a port someone starts later (wrangler dev's)
+ * kept out of the stack's free ports, which the kernel could otherwise hand out in between.
+ * Rejects when the port is taken.
+ */
+export function holdPort(port: number): Promise<{ release(): Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    // A client early (a readiness probe) is turned away at once rather than left hanging.
+    const server = net.createServer((socket) => socket.destroy());
+    server.unref();
+    server.once("error", reject);
+    server.listen(port, HOST, () =>
+      resolve({ release: () => new Promise((done) => server.close(() => done())) }),
+    );
+  });
+}
+
 /** True when nothing listens on 127.0.0.1:port and we may bind it. */
 export function isPortFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
