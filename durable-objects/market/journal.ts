@@ -1,4 +1,5 @@
 import type { Command } from "../engine";
+import { rowPages } from "./row-pages";
 
 export interface JournalEntry {
   seq: number;
@@ -22,9 +23,8 @@ export function appendJournal(sql: SqlStorage, entries: readonly JournalEntry[])
   entries.forEach((e, i) => {
     if (e.seq !== first.seq + i || e.ts !== first.ts) throw new Error("journal entries of one batch only");
   });
-  // A row holds at most 2 MB: a batch of more commands than a page takes is written in pages.
-  for (let at = 0; at < entries.length; at += PAGE_ENTRIES) {
-    const page = entries.slice(at, at + PAGE_ENTRIES);
+  // A batch of more commands than a row takes is written as several pages.
+  for (const page of rowPages(entries)) {
     sql.exec(
       "INSERT INTO journal (seq, first_seq, ts, command) VALUES (?, ?, ?, ?)",
       page[page.length - 1]!.seq,
@@ -34,9 +34,6 @@ export function appendJournal(sql: SqlStorage, entries: readonly JournalEntry[])
     );
   }
 }
-
-/** Commands a journal row holds at most: an engine command's JSON is well under 500 bytes. */
-const PAGE_ENTRIES = 2_000;
 
 /** The page column, added to storage created before pages (called by `createSchema`). */
 export function migrateJournal(sql: SqlStorage): void {
@@ -49,7 +46,7 @@ type JournalRow = { seq: number; first_seq: number | null; ts: number; command: 
 
 /**
  * Journal entries after `seq`, in order, read `page` rows at a time so a long tail never sits
- * in memory twice: a row holds up to `PAGE_ENTRIES` commands, so ten rows are at most 20,000
+ * in memory twice: a row holds up to `ROW_PAGE_ENTRIES` commands, so ten rows are at most 20,000
  * (~7 MB of the largest commands' text; 100 rows were up to 200,000 beside the book being rebuilt,
  * against the isolate's 128 MB). A page that a snapshot covers only in part yields its later
  * entries only.

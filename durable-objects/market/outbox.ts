@@ -1,5 +1,6 @@
 import type { OutboxEntry } from "../../src/domain/market/commands";
 import type { OutboxPages } from "../../src/domain/settlement/settle-page";
+import { rowPages } from "./row-pages";
 
 /**
  * Settlement outbox: ONE row per flush (a page; several for a flush larger than a page takes),
@@ -15,10 +16,8 @@ import type { OutboxPages } from "../../src/domain/settlement/settle-page";
  * before the epoch column carry it in the body: both are still read.
  */
 export function appendOutbox(sql: SqlStorage, entries: readonly OutboxEntry[], epoch?: string): void {
-  // A row holds at most 2 MB (Durable Object storage): a flush of more entries than a page
-  // takes is written as several pages.
-  for (let at = 0; at < entries.length; at += PAGE_ENTRIES) {
-    const page = entries.length <= PAGE_ENTRIES ? entries : entries.slice(at, at + PAGE_ENTRIES);
+  // A flush of more entries than a row takes is written as several pages.
+  for (const page of rowPages(entries)) {
     sql.exec(
       "INSERT INTO outbox (seq, first_seq, n, ts, epoch, body) VALUES (?, ?, ?, ?, ?, ?)",
       page[page.length - 1]!.seq,
@@ -30,9 +29,6 @@ export function appendOutbox(sql: SqlStorage, entries: readonly OutboxEntry[], e
     );
   }
 }
-
-/** Entries a page holds at most: a trade's, the largest, is about 500 bytes of JSON. */
-const PAGE_ENTRIES = 2_000;
 
 /** The page columns, added to storage created before pages (called by `createSchema`). */
 export function migrateOutbox(sql: SqlStorage): void {
