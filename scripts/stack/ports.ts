@@ -67,10 +67,8 @@ export function holdPort(port: number): Promise<{ release(): Promise<void> }> {
 
 /** True when nothing listens on 127.0.0.1:port and we may bind it. */
 export function isPortFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.unref();
-    server.once("error", () => resolve(false));
-    server.listen(port, HOST, () => server.close(() => resolve(true)));
-  });
+  return holdPort(port).then(
+    (hold) => hold.release().then(() => true),
+    () => false,
+  );
 }
