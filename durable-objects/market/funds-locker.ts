@@ -53,6 +53,9 @@ const FROM_LOCK: readonly [string, (f: PlacementFunding, first: boolean) => stri
   ["locked_amount", (f, first) => (first ? f.lock.amount : "0")],
 ];
 
+/** `place_orders`' named arguments of a flush: name (after `f_`), Postgres type of its array, the array. */
+type LockParam = readonly [string, string, string];
+
 /**
  * A flush as `place_orders(f_… => …)` (migrations/0020_place_orders_columns.sql, 0029) takes it: one
  * typed array per column, which Postgres parses once, element by element (a jsonb flush cost
@@ -62,10 +65,7 @@ const FROM_LOCK: readonly [string, (f: PlacementFunding, first: boolean) => stri
  * taken from the lock (`FROM_LOCK`), which are checked here. A row with a column `place_orders`
  * does not take, or whose lock columns are not its lock's, is refused here, not lost.
  */
-export function lockArguments(
-  placements: readonly PlacementFunding[],
-  rowParams: RowParams = ROW_PARAMS,
-): SQL {
+function lockParams(placements: readonly PlacementFunding[], rowParams: RowParams): LockParam[] {
   const columns = Object.keys(rowParams);
   const fromLock = FROM_LOCK.filter(([column]) => !(column in rowParams));
   const perPlacement = PLACEMENT_PARAMS.map(() => new Array<Cell>(placements.length));
@@ -100,14 +100,22 @@ export function lockArguments(
       p.push(i);
     }
   }
-  const param = (name: string, type: string, cells: readonly Cell[]) =>
-    sql`${sql.raw(`f_${name}`)} => ${arrayLiteral(cells)}::${sql.raw(type)}[]`;
+  return [
+    ...PLACEMENT_PARAMS.map(([name, type], k): LockParam => [name, type, arrayLiteral(perPlacement[k]!)]),
+    ["p", "integer", arrayLiteral(p)],
+    ...columns.map((c, k): LockParam => [rowParams[c]![0], rowParams[c]![1], arrayLiteral(perRow[k]!)]),
+  ];
+}
+
+/** `place_orders`' arguments of a flush (`lockParams`) as drizzle SQL. */
+export function lockArguments(
+  placements: readonly PlacementFunding[],
+  rowParams: RowParams = ROW_PARAMS,
+): SQL {
   return sql.join(
-    [
-      ...PLACEMENT_PARAMS.map(([name, type], k) => param(name, type, perPlacement[k]!)),
-      param("p", "integer", p),
-      ...columns.map((c, k) => param(rowParams[c]![0], rowParams[c]![1], perRow[k]!)),
-    ],
+    lockParams(placements, rowParams).map(
+      ([name, type, cells]) => sql`${sql.raw(`f_${name}`)} => ${cells}::${sql.raw(type)}[]`,
+    ),
     sql`, `,
   );
 }
@@ -119,6 +127,27 @@ export function lockArguments(
  */
 export function lockStatement(placements: readonly PlacementFunding[], fence?: FencePass): SQL {
   return sql`select place_orders(f_fence_market => ${fence?.market ?? null}::text, f_fence_epoch => ${fence?.epoch ?? null}::bigint, ${lockArguments(placements)}) as r`;
+}
+
+/** `lockStatement`'s text: the same for every flush (its arrays are its parameters). */
+let lockText: string | undefined;
+
+/**
+ * `lockStatement` as the driver takes it, text and parameters, built without drizzle: the
+ * market object sends one per flush, and drizzle's walk through its 28 parameters cost about
+ * as much as building them.
+ */
+export function lockQuery(
+  placements: readonly PlacementFunding[],
+  fence?: FencePass,
+): { text: string; values: (string | number | null)[] } {
+  const params = lockParams(placements, ROW_PARAMS);
+  lockText ??= `select place_orders(f_fence_market => $1::text, f_fence_epoch => $2::bigint, ${params
+    .map(([name, type], k) => `f_${name} => $${k + 3}::${type}[]`)
+    .join(", ")}) as r`;
+  const values: (string | number | null)[] = [fence?.market ?? null, fence?.epoch ?? null];
+  for (const param of params) values.push(param[2]);
+  return { text: lockText, values };
 }
 
 /**
@@ -202,15 +231,12 @@ export class FundsLocker {
     fence?: FencePass,
   ): Promise<LockOutcome[]> {
     if (placements.length === 0) return [];
-    const comment = traceIds.length
-      ? sql.raw(`/* trace_ids='${traceIds.filter(isTraceId).join(",")}' */ `)
-      : sql``;
+    const comment = traceIds.length ? `/* trace_ids='${traceIds.filter(isTraceId).join(",")}' */ ` : "";
     // Built before the line is used: a placement it refuses throws here, with nothing written
     // and the connection (and the locks out on it) left alone.
-    const statement = sql`${comment}${lockStatement(placements, fence)}`;
-    return this.kept.use(async (db) => {
-      const result = await db.execute<{ r: LockAnswer }>(statement);
-      const answer = result.rows[0]!.r;
+    const { text, values } = lockQuery(placements, fence);
+    return this.kept.query(`${comment}${text}`, values, (result) => {
+      const answer = (result.rows[0] as { r: LockAnswer }).r;
       if (fence) fence.mark = Number(answer.mark);
       return lockOutcomes(placements, answer);
     });

@@ -13,6 +13,11 @@ import { LineStatement } from "./line-statement";
 
 const dialect = new PgDialect();
 
+/** What a statement on the line is run through: the Client's `query`, telling the line when it wrote. */
+interface Queryable {
+  query(config: { text: string }, values?: unknown[]): Promise<QueryResult>;
+}
+
 /** The intake's wait for a lock (order-intake.ts): a statement out longer gives the connection up. */
 const ANSWER_TIMEOUT_MS = 10_000;
 /** Nothing out this long closes the connection (a Neon connection per market, a kept WebSocket). */
@@ -67,7 +72,23 @@ export class LockLine {
   }
 
   /** `fn` runs ONE statement on the line (drizzle's `execute`); a lost answer drops the connection. */
-  async use<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+  use<T>(fn: (db: Database) => Promise<T>): Promise<T> {
+    return this.run((line) =>
+      fn(
+        new NeonDatabase(dialect, new NeonSession(line as Client, dialect, undefined), undefined) as Database,
+      ),
+    );
+  }
+
+  /**
+   * `text` with `values` as ONE statement on the line, without drizzle (the funds lock's, once
+   * per flush: ./funds-locker.ts); `read` takes its answer, on the line as `use`'s `fn` does.
+   */
+  query<T>(text: string, values: unknown[], read: (result: QueryResult) => T): Promise<T> {
+    return this.run(async (line) => read(await line.query({ text }, values)));
+  }
+
+  private async run<T>(fn: (line: Queryable) => Promise<T>): Promise<T> {
     let unsent = false;
     const written = () => {
       if (!unsent) return;
@@ -92,12 +113,7 @@ export class LockLine {
       void ahead.then(() => {
         if (!settled) timer = setTimeout(() => this.drop(on), this.timing.answerMs);
       });
-      const session = new NeonSession(
-        this.queryable(client, written) as unknown as Client,
-        dialect,
-        undefined,
-      );
-      return await fn(new NeonDatabase(dialect, session, undefined) as Database);
+      return await fn(this.queryable(client, written));
     } catch (err) {
       // Postgres's own error reply leaves the connection ready, with the next statement already
       // written on it: dropping it would fail (and hide) a statement that may commit.
@@ -154,7 +170,7 @@ export class LockLine {
   }
 
   /** What drizzle's session calls `query` on: the line's client, telling when it wrote. */
-  private queryable(client: Client, written: () => void) {
+  private queryable(client: Client, written: () => void): Queryable {
     return {
       query: (config: object, values?: unknown[]): Promise<QueryResult> => {
         const statement = new LineStatement(config, values, client.connection);
