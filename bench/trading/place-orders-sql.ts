@@ -20,7 +20,7 @@ import { PgDialect } from "drizzle-orm/pg-core";
 import { lockOutcomes, lockStatement } from "../../durable-objects/market/funds-locker";
 import type { LockOutcome, PlacementFunding } from "../../src/domain/market/commands";
 import { lockStatement0027 } from "./place-orders-0027";
-import { newOrderId } from "../../src/domain/market/order-id";
+import { benchPlacement, FENCE } from "./place-orders-placement";
 import { median, sqlBench } from "../lib/sql-bench";
 
 const SIZES = (process.env.BENCH_SIZES ?? "25,100,225,500").split(",").map(Number);
@@ -31,52 +31,11 @@ const PREFILL = Number(process.env.BENCH_PREFILL ?? 20_000);
 /** `BENCH_BASELINE=<sql file>`: also time that file's `place_orders`, alternating with the current one. */
 const BASELINE = process.env.BENCH_BASELINE;
 
-function placement(userId: string, i: number): PlacementFunding {
-  const buy = i % 2 === 0;
-  const id = newOrderId();
-  return {
-    rows: [
-      {
-        id,
-        user_id: userId,
-        market: "BTC-USDT",
-        client_order_id: i % 3 === 0 ? `c-${id}` : null,
-        side: buy ? "buy" : "sell",
-        type: "limit",
-        time_in_force: "GTC",
-        post_only: false,
-        self_trade_prevention: "expire_taker",
-        price: "6400000",
-        stop_price: null,
-        quantity: "100000",
-        quote_quantity: null,
-        visible_quantity: null,
-        trailing_offset: null,
-        trailing_offset_unit: null,
-        oco_group_id: null,
-        lock_asset: buy ? "USDT" : "BTC",
-        locked_amount: buy ? "64000000" : "100000",
-      },
-    ],
-    lock: { user_id: userId, asset: buy ? "USDT" : "BTC", amount: buy ? "64000000" : "100000" },
-    audit: {
-      actor_id: userId,
-      actor_type: "user",
-      ip_address: "127.0.0.1",
-      user_agent: "bench",
-      request_id: null,
-      details: { market: "BTC-USDT", side: buy ? "buy" : "sell", type: "limit" },
-    },
-  };
-}
-
 const dialect = new PgDialect();
 const query = (statement: SQL) => {
   const q = dialect.sqlToQuery(statement);
   return { text: q.sql, values: q.params };
 };
-/** The market whose lock fence every call passes (at epoch 1). */
-const FENCE = { market: "BTC-USDT", epoch: 1 };
 /** A call of the current `place_orders` as the object makes it, as text and parameters. */
 const current = (batch: PlacementFunding[]) => query(lockStatement(batch, { ...FENCE }));
 /** The call of the release before (0027's `place_orders`). */
@@ -119,7 +78,7 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
   // Orders already in the table (placed in 500s before the timing): a plan that reads the whole
   // table (0015's generic plans did) shows only once there is a table to read.
   for (let done = 0; done < PREFILL; done += 500) {
-    const batch = Array.from({ length: 500 }, () => placement(users[n % users.length]!, n++));
+    const batch = Array.from({ length: 500 }, () => benchPlacement(users[n % users.length]!, n++));
     const q = current(batch);
     await client.query(q.text, q.values);
   }
@@ -131,7 +90,7 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
     );
     client.on("notice", (m) => console.log(m.message));
     const size = Number(process.env.BENCH_EXPLAIN);
-    const batch = Array.from({ length: size }, () => placement(users[n % users.length]!, n++));
+    const batch = Array.from({ length: size }, () => benchPlacement(users[n % users.length]!, n++));
     const q = current(batch);
     await client.query(q.text, q.values);
     await client.query("RESET client_min_messages");
@@ -140,7 +99,7 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
   /** One more call's answer: its bytes a placement, and reading it (median of 200) a placement. */
   const answerCost = async (fn: (typeof functions)[number], size: number) => {
     if (!fn.read) return { bytes: "", readUs: "" };
-    const batch = Array.from({ length: size }, () => placement(users[n % users.length]!, n++));
+    const batch = Array.from({ length: size }, () => benchPlacement(users[n % users.length]!, n++));
     const q = fn.call(batch);
     const { rows } = await client.query<{ a: string }>(`SELECT x.r::text AS a FROM (${q.text}) x`, q.values);
     const text = rows[0]!.a;
@@ -166,7 +125,7 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
       // Alternating, so load drift on a shared machine reaches every function alike.
       for (const [k, fn] of functions.entries()) {
         const f = figures[k]!;
-        const batch = Array.from({ length: size }, () => placement(users[n % users.length]!, n++));
+        const batch = Array.from({ length: size }, () => benchPlacement(users[n % users.length]!, n++));
         const q = fn.call(batch);
         const t0 = performance.now();
         const c0 = cpuMs();
