@@ -1,10 +1,7 @@
 import { Client, type Pool } from "@neondatabase/serverless";
 import { openDatabase, type Database } from "../../src/db/client";
-import { createRedis } from "../../src/http/resources";
 import { describeError, Logger, parseLogLevel } from "../../src/lib/logger";
 import { withTimeout } from "../../src/lib/with-timeout";
-import { forwardToAccountStreams } from "../../src/binance/user-data/forward";
-import { relayOutbox } from "../../src/domain/events/event-outbox";
 import {
   settleMarket,
   type OutboxSource,
@@ -13,17 +10,10 @@ import {
 } from "../../src/domain/settlement/settle-market";
 import { SettlementEpochError } from "../../src/domain/settlement/settlement-errors";
 import type { MarketRules } from "../../src/domain/market/market-rules";
+import { EventRelay } from "./event-relay";
 
 /** Batches per round; a round that used them all goes again at once. */
 const BATCHES_PER_ROUND = 10;
-/** Relays at most this often: under load, fewer and fuller pages (events are not latency-bound). */
-const RELAY_INTERVAL_MS = 200;
-/**
- * Events a relay round reads (whole pages: ~2 at 10,000 orders/s); a pass takes up to ten rounds,
- * so up to ~50,000 events every 200 ms. A round holds only the pages' compact texts (~100 bytes an
- * event): Redis's script builds the envelopes (src/domain/events/xadd-rows-script.ts).
- */
-const RELAY_ROUND_EVENTS = 5_000;
 /**
  * A round that has not finished by then is abandoned and its connection closed (which makes
  * Postgres roll back and free the cursor row): a half-open socket must not stall the market.
@@ -71,14 +61,12 @@ export class ObjectSettler {
   private opened?: { db: Database; pool: Pool };
   private running = false;
   private again = false;
-  private relaying = false;
-  private relayAgain = false;
-  private lastRelay = 0;
   private failures = 0;
   /** The cursor this settler last committed (saves reading it from Postgres each round). */
   private cursor?: number;
   private retry?: ReturnType<typeof setTimeout>;
   private readonly log: Logger;
+  private readonly relay: EventRelay;
   /** LOG_LEVEL=debug: each batch's stages are logged (where settlement lag goes). */
   private readonly timed: boolean;
   /** The batch in flight, when timed: when its pages were read, and their match times. */
@@ -93,6 +81,7 @@ export class ObjectSettler {
     const level = parseLogLevel(env.LOG_LEVEL);
     this.log = new Logger(level, { component: "order-book-settler" });
     this.timed = level === "debug";
+    this.relay = new EventRelay(env, this.log);
   }
 
   /**
@@ -178,7 +167,7 @@ export class ObjectSettler {
           `settlement round took over ${ROUND_TIMEOUT_MS} ms`,
         );
         this.cursor = result.lastSeq;
-        if (result.batches > 0) this.relay(db);
+        if (result.batches > 0) this.relay.kick(db);
         if (result.batches === BATCHES_PER_ROUND) this.again = true;
       } while (this.again);
       this.failures = 0;
@@ -207,40 +196,6 @@ export class ObjectSettler {
       void broken?.pool.end().catch(() => {});
       this.later();
     }
-  }
-
-  /** Publishes the committed events beside settlement, never in its way (one relay at a time). */
-  private relay(db: Database): void {
-    if (this.relaying) {
-      this.relayAgain = true;
-      return;
-    }
-    this.relaying = true;
-    void (async () => {
-      try {
-        do {
-          this.relayAgain = false;
-          const wait = this.lastRelay + RELAY_INTERVAL_MS - Date.now();
-          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-          this.lastRelay = Date.now();
-          // The hot path's client: its replies (counts) need no base64 or JSON decoding.
-          const relayed = await relayOutbox(
-            db,
-            createRedis(this.env, { hotPath: true }),
-            RELAY_ROUND_EVENTS,
-            {
-              waitForLock: false,
-              onPublished: forwardToAccountStreams(this.env, this.log),
-            },
-          );
-          this.log.debug("event relay pass", { ...relayed, ms: Date.now() - this.lastRelay });
-        } while (this.relayAgain);
-      } catch (err) {
-        this.log.warn("event relay deferred to cron", describeError(err));
-      } finally {
-        this.relaying = false;
-      }
-    })();
   }
 
   private later(): void {
