@@ -92,4 +92,87 @@ describe("a relay round of several requests", () => {
       await redis.del(stream, notAStream);
     }
   });
+
+  it("sent as one pipeline, adds nothing after the request that stopped: the later requests see the round stopped", async () => {
+    const redis = createRedis(env);
+    const stream = `test:relay-requests:${crypto.randomUUID()}`;
+    const notAStream = `test:not-a-stream:${crypto.randomUUID()}`;
+    await redis.set(notAStream, "x");
+    // Requests: [1,500] [1,000 + the failing row] [2,000] [the event after]: the third and fourth
+    // already sent when the second stops.
+    const [first, second, later] = [pageOf(1_500), pageOf(1_000), pageOf(2_000)];
+    const insertPages = (pages: SettledPage[]) =>
+      withDatabase(env, (db) =>
+        db
+          .insert(eventPages)
+          .values(pages.map((p) => ({ stream, envelope: { ...p }, pageEvents: p.events.length })))
+          .returning({ id: eventPages.id }),
+      );
+    const before = await insertPages([first, second]);
+    const [bad] = await withDatabase(env, (db) =>
+      db
+        .insert(eventOutbox)
+        .values({ stream: notAStream, envelope: { id: crypto.randomUUID(), type: "test.happened" } })
+        .returning({ id: eventOutbox.id }),
+    );
+    const [afterPage] = await insertPages([later]);
+    const after = await withDatabase(env, (db) =>
+      enqueueEvent(db, {
+        stream: "wallet:events",
+        type: "test.after",
+        userId: null,
+        payload: {},
+        metadata: { ipAddress: null, userAgent: null, requestId: null },
+      }),
+    );
+    try {
+      const result = await withDatabase(env, (db) => relayOutbox(db, redis, 10_000));
+      expect(result.failed).toBeGreaterThanOrEqual(2_002);
+      const published = await withDatabase(env, (db) =>
+        db
+          .select({ id: eventPages.id, publishedAt: eventPages.publishedAt })
+          .from(eventPages)
+          .where(
+            inArray(
+              eventPages.id,
+              [...before, afterPage!].map((r) => r.id),
+            ),
+          ),
+      );
+      expect(published.sort((a, b) => Number(a.id - b.id)).map((r) => r.publishedAt !== null)).toEqual([
+        true,
+        true,
+        false,
+      ]);
+      const [stuck] = await withDatabase(env, (db) =>
+        db.select().from(eventOutbox).where(eq(eventOutbox.id, bad!.id)),
+      );
+      expect(stuck!.lastError).toMatch(/WRONGTYPE/);
+      const [next] = await withDatabase(env, (db) =>
+        db
+          .select({ publishedAt: eventOutbox.publishedAt, attempts: eventOutbox.attempts })
+          .from(eventOutbox)
+          .where(sql`${eventOutbox.envelope}->>'id' = ${after}`),
+      );
+      expect(next).toEqual({ publishedAt: null, attempts: 0 });
+      // The two pages before the stop, once, in order; nothing of the page after it.
+      const texts = Object.values(
+        (await createRedis(env, { hotPath: true }).xrange(stream, "-", "+")) as unknown as [
+          string,
+          [string, string],
+        ][],
+      ).map(([, fields]) => fields[1]);
+      expect(texts).toEqual(
+        [first, second].flatMap((p) => expandSettledPage(p).map((e) => JSON.stringify(e))),
+      );
+    } finally {
+      await withDatabase(env, (db) =>
+        db
+          .delete(eventOutbox)
+          .where(sql`${eventOutbox.id} = ${bad!.id} or ${eventOutbox.envelope}->>'id' = ${after}`),
+      );
+      await withDatabase(env, (db) => db.delete(eventPages).where(eq(eventPages.id, afterPage!.id)));
+      await redis.del(stream, notAStream);
+    }
+  });
 });

@@ -1,5 +1,9 @@
 /** Streams are capped near this length (`XTRIM ... MAXLEN ~` after each request's XADDs). */
 export const STREAM_MAX_LENGTH = 10_000;
+/** The key marking the relay round that stopped last (one key: rounds run one at a time). */
+export const ROUND_STOPPED_KEY = "relay:round-stopped";
+/** The mark outlives any pipeline of its round. */
+const STOP_MARK_MS = 60_000;
 
 /**
  * XADDs pending outbox rows to their streams, in order, each stream capped near
@@ -11,7 +15,10 @@ export const STREAM_MAX_LENGTH = 10_000;
  * added (the relay publishes the whole page again later: consumers dedupe on the envelope's id).
  *
  * `KEYS[k]` is run k's stream, `ARGV[k]` its rows' kinds ('e' or 'p', one letter a row), their
- * texts follow (`ARGV[#KEYS + 1]` on). The Worker sends each page's text as it read it: building
+ * texts follow (`ARGV[#streams + 1]` on). The last key and argument are the round's stop mark
+ * (`ROUND_STOPPED_KEY`) and the round's token: a relay round's requests go out as one pipeline,
+ * so a request that stops (an unreadable page, a failed XADD) marks its round stopped and the
+ * round's later requests, already sent, add nothing: the streams keep the rows' order. The Worker sends each page's text as it read it: building
  * ~2,200 envelopes of ~300 bytes a page in the Worker, and JSON-encoding them again into the REST
  * body for the REST endpoint to decode, cost it ~30 µs of machine CPU an event (docs/decisions).
  *
@@ -127,29 +134,32 @@ local function expand(text)
   end
   return out
 end
+local STREAMS, STOPPED, ROUND = #KEYS - 1, KEYS[#KEYS], ARGV[#ARGV]
+if redis.call('GET', STOPPED) == ROUND then return {0, 'an earlier request of the round stopped'} end
 -- The XADDs, then each stream trimmed once (not an XADD's MAXLEN each: ~0.4 µs an event).
 local function run()
-  local a = #KEYS
-  for k = 1, #KEYS do
+  local a = STREAMS
+  for k = 1, STREAMS do
     local kinds = ARGV[k]
     for i = 1, #kinds do
       a = a + 1
       local texts = {ARGV[a]}
       if sub(kinds, i, i) == 'p' then
         local ok, r = pcall(expand, ARGV[a])
-        if not ok then return {a - 1 - #KEYS, 'unreadable settled page: ' .. tostring(r)} end
+        if not ok then return {a - 1 - STREAMS, 'unreadable settled page: ' .. tostring(r)} end
         texts = r
       end
       for _, text in ipairs(texts) do
         local r = redis.pcall('XADD', KEYS[k], '*', 'event', text)
-        if type(r) == 'table' and r.err then return {a - 1 - #KEYS, r.err} end
+        if type(r) == 'table' and r.err then return {a - 1 - STREAMS, r.err} end
       end
     end
   end
-  return {a - #KEYS}
+  return {a - STREAMS}
 end
 local answer = run()
-for k = 1, #KEYS do redis.pcall('XTRIM', KEYS[k], 'MAXLEN', '~', ${STREAM_MAX_LENGTH}) end
+if answer[2] then redis.call('SET', STOPPED, ROUND, 'PX', ${STOP_MARK_MS}) end
+for k = 1, STREAMS do redis.pcall('XTRIM', KEYS[k], 'MAXLEN', '~', ${STREAM_MAX_LENGTH}) end
 return answer`;
 
 /** A pending row as the script takes it: a page row (`page_events` set) is expanded by it. */
@@ -159,8 +169,14 @@ export interface ScriptRow {
   page_events: number | null;
 }
 
-/** `XADD_ROWS`'s keys and arguments for the rows: runs of one stream, each run's kinds, the texts. */
-export function xaddRowsArguments(rows: readonly ScriptRow[]): { keys: string[]; args: string[] } {
+/**
+ * `XADD_ROWS`'s keys and arguments for the rows of a request of round `round` (a token unique to
+ * the round): runs of one stream, each run's kinds, the texts; the stop mark's key and the token.
+ */
+export function xaddRowsArguments(
+  rows: readonly ScriptRow[],
+  round: string,
+): { keys: string[]; args: string[] } {
   const keys: string[] = [];
   const kinds: string[] = [];
   for (const row of rows) {
@@ -171,7 +187,10 @@ export function xaddRowsArguments(rows: readonly ScriptRow[]): { keys: string[];
       kinds.push(kind);
     }
   }
-  return { keys, args: [...kinds, ...rows.map((row) => row.envelope)] };
+  return {
+    keys: [...keys, ROUND_STOPPED_KEY],
+    args: [...kinds, ...rows.map((row) => row.envelope), round],
+  };
 }
 
 /**

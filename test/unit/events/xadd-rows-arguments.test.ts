@@ -1,6 +1,10 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { requestSizes, xaddRowsArguments } from "../../../src/domain/events/xadd-rows-script";
+import {
+  requestSizes,
+  ROUND_STOPPED_KEY,
+  xaddRowsArguments,
+} from "../../../src/domain/events/xadd-rows-script";
 
 const row = fc.record({
   stream: fc.constantFrom("trading:events", "wallet:events", "user-service:events"),
@@ -9,10 +13,13 @@ const row = fc.record({
 });
 
 describe("xaddRowsArguments", () => {
-  it("gives the rows back as runs of one stream, each run's kinds, then the texts in order", () => {
+  it("gives the rows back as runs of one stream, each run's kinds, then the texts in order, then the round's stop mark", () => {
     fc.assert(
-      fc.property(fc.array(row, { maxLength: 60 }), (rows) => {
-        const { keys, args } = xaddRowsArguments(rows);
+      fc.property(fc.array(row, { maxLength: 60 }), fc.uuid(), (rows, round) => {
+        const { keys: all, args: allArgs } = xaddRowsArguments(rows, round);
+        expect(all[all.length - 1]).toBe(ROUND_STOPPED_KEY);
+        expect(allArgs[allArgs.length - 1]).toBe(round);
+        const [keys, args] = [all.slice(0, -1), allArgs.slice(0, -1)];
         const kinds = args.slice(0, keys.length);
         expect(args.slice(keys.length)).toEqual(rows.map((r) => r.envelope));
         expect(keys.flatMap((key, k) => Array<string>(kinds[k]!.length).fill(key))).toEqual(
