@@ -21,6 +21,45 @@ const pageOf = (events: number): SettledPage => ({
   events: Array.from({ length: events }, () => ["order.accepted", crypto.randomUUID(), crypto.randomUUID()]),
 });
 
+const insertPages = (stream: string, pages: SettledPage[]) =>
+  withDatabase(env, (db) =>
+    db
+      .insert(eventPages)
+      .values(pages.map((p) => ({ stream, envelope: { ...p }, pageEvents: p.events.length })))
+      .returning({ id: eventPages.id }),
+  );
+
+/** A row whose XADD fails: its stream's key holds a string. */
+const insertUnpublishable = async (notAStream: string) => {
+  const [bad] = await withDatabase(env, (db) =>
+    db
+      .insert(eventOutbox)
+      .values({ stream: notAStream, envelope: { id: crypto.randomUUID(), type: "test.happened" } })
+      .returning({ id: eventOutbox.id }),
+  );
+  return bad!;
+};
+
+const enqueueAfter = () =>
+  withDatabase(env, (db) =>
+    enqueueEvent(db, {
+      stream: "wallet:events",
+      type: "test.after",
+      userId: null,
+      payload: {},
+      metadata: { ipAddress: null, userAgent: null, requestId: null },
+    }),
+  );
+
+/** The texts of the stream's entries, in order. */
+const streamTexts = async (stream: string) =>
+  Object.values(
+    (await createRedis(env, { hotPath: true }).xrange(stream, "-", "+")) as unknown as [
+      string,
+      [string, string],
+    ][],
+  ).map(([, fields]) => fields[1]);
+
 describe("a relay round of several requests", () => {
   it("that fails in its third request publishes the first two's pages once, in order, and stops at the failing row", async () => {
     const redis = createRedis(env);
@@ -30,27 +69,9 @@ describe("a relay round of several requests", () => {
     // 1,500 + 2,000 events: a request each (neither fits beside the other); the failing row and
     // the one after it are the third request.
     const pages = [pageOf(1_500), pageOf(2_000)];
-    const rows = await withDatabase(env, (db) =>
-      db
-        .insert(eventPages)
-        .values(pages.map((p) => ({ stream, envelope: { ...p }, pageEvents: p.events.length })))
-        .returning({ id: eventPages.id }),
-    );
-    const [bad] = await withDatabase(env, (db) =>
-      db
-        .insert(eventOutbox)
-        .values({ stream: notAStream, envelope: { id: crypto.randomUUID(), type: "test.happened" } })
-        .returning({ id: eventOutbox.id }),
-    );
-    const after = await withDatabase(env, (db) =>
-      enqueueEvent(db, {
-        stream: "wallet:events",
-        type: "test.after",
-        userId: null,
-        payload: {},
-        metadata: { ipAddress: null, userAgent: null, requestId: null },
-      }),
-    );
+    const rows = await insertPages(stream, pages);
+    const bad = await insertUnpublishable(notAStream);
+    const after = await enqueueAfter();
     try {
       const result = await withDatabase(env, (db) => relayOutbox(db, redis, 10_000));
       expect(result.failed).toBeGreaterThanOrEqual(2);
@@ -67,7 +88,7 @@ describe("a relay round of several requests", () => {
       );
       expect(marked.map((r) => r.publishedAt !== null)).toEqual([true, true]);
       const [stuck] = await withDatabase(env, (db) =>
-        db.select().from(eventOutbox).where(eq(eventOutbox.id, bad!.id)),
+        db.select().from(eventOutbox).where(eq(eventOutbox.id, bad.id)),
       );
       expect(stuck!.publishedAt).toBeNull();
       expect(stuck!.attempts).toBeGreaterThanOrEqual(1);
@@ -80,15 +101,11 @@ describe("a relay round of several requests", () => {
       );
       expect(next!.publishedAt).toBeNull();
       // Each page's events once, the first page's before the second's.
-      const texts = Object.values(
-        (await createRedis(env, { hotPath: true }).xrange(stream, "-", "+")) as unknown as [
-          string,
-          [string, string],
-        ][],
-      ).map(([, fields]) => fields[1]);
-      expect(texts).toEqual(pages.flatMap((p) => expandSettledPage(p).map((e) => JSON.stringify(e))));
+      expect(await streamTexts(stream)).toEqual(
+        pages.flatMap((p) => expandSettledPage(p).map((e) => JSON.stringify(e))),
+      );
     } finally {
-      await withDatabase(env, (db) => db.delete(eventOutbox).where(eq(eventOutbox.id, bad!.id)));
+      await withDatabase(env, (db) => db.delete(eventOutbox).where(eq(eventOutbox.id, bad.id)));
       await redis.del(stream, notAStream);
     }
   });
@@ -101,30 +118,10 @@ describe("a relay round of several requests", () => {
     // Requests: [1,500] [1,000 + the failing row] [2,000] [the event after]: the third and fourth
     // already sent when the second stops.
     const [first, second, later] = [pageOf(1_500), pageOf(1_000), pageOf(2_000)];
-    const insertPages = (pages: SettledPage[]) =>
-      withDatabase(env, (db) =>
-        db
-          .insert(eventPages)
-          .values(pages.map((p) => ({ stream, envelope: { ...p }, pageEvents: p.events.length })))
-          .returning({ id: eventPages.id }),
-      );
-    const before = await insertPages([first, second]);
-    const [bad] = await withDatabase(env, (db) =>
-      db
-        .insert(eventOutbox)
-        .values({ stream: notAStream, envelope: { id: crypto.randomUUID(), type: "test.happened" } })
-        .returning({ id: eventOutbox.id }),
-    );
-    const [afterPage] = await insertPages([later]);
-    const after = await withDatabase(env, (db) =>
-      enqueueEvent(db, {
-        stream: "wallet:events",
-        type: "test.after",
-        userId: null,
-        payload: {},
-        metadata: { ipAddress: null, userAgent: null, requestId: null },
-      }),
-    );
+    const before = await insertPages(stream, [first, second]);
+    const bad = await insertUnpublishable(notAStream);
+    const [afterPage] = await insertPages(stream, [later]);
+    const after = await enqueueAfter();
     try {
       const result = await withDatabase(env, (db) => relayOutbox(db, redis, 10_000));
       expect(result.failed).toBeGreaterThanOrEqual(2_002);
@@ -145,7 +142,7 @@ describe("a relay round of several requests", () => {
         false,
       ]);
       const [stuck] = await withDatabase(env, (db) =>
-        db.select().from(eventOutbox).where(eq(eventOutbox.id, bad!.id)),
+        db.select().from(eventOutbox).where(eq(eventOutbox.id, bad.id)),
       );
       expect(stuck!.lastError).toMatch(/WRONGTYPE/);
       const [next] = await withDatabase(env, (db) =>
@@ -156,20 +153,14 @@ describe("a relay round of several requests", () => {
       );
       expect(next).toEqual({ publishedAt: null, attempts: 0 });
       // The two pages before the stop, once, in order; nothing of the page after it.
-      const texts = Object.values(
-        (await createRedis(env, { hotPath: true }).xrange(stream, "-", "+")) as unknown as [
-          string,
-          [string, string],
-        ][],
-      ).map(([, fields]) => fields[1]);
-      expect(texts).toEqual(
+      expect(await streamTexts(stream)).toEqual(
         [first, second].flatMap((p) => expandSettledPage(p).map((e) => JSON.stringify(e))),
       );
     } finally {
       await withDatabase(env, (db) =>
         db
           .delete(eventOutbox)
-          .where(sql`${eventOutbox.id} = ${bad!.id} or ${eventOutbox.envelope}->>'id' = ${after}`),
+          .where(sql`${eventOutbox.id} = ${bad.id} or ${eventOutbox.envelope}->>'id' = ${after}`),
       );
       await withDatabase(env, (db) => db.delete(eventPages).where(eq(eventPages.id, afterPage!.id)));
       await redis.del(stream, notAStream);
