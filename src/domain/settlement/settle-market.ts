@@ -155,7 +155,7 @@ async function applyPage(
   const { rules } = s;
   let outcome;
   try {
-    outcome = await settlePage(s.db, rules, page.entries, page.epoch, s.wait);
+    outcome = await settlePage(s.db, rules, page.entries, page.epoch, s.wait, afterSeq);
   } catch (err) {
     // A balance or constraint Postgres refused: the planner finds the entry and quarantines it.
     if (!isInvariantBreach(err)) throw err;
@@ -171,6 +171,11 @@ async function applyPage(
     case "epoch":
       throw new SettlementEpochError(
         `${rules.symbol}: outbox epoch ${page.epoch} is not the cursor's ${outcome.cursorEpoch} (the order book's storage was reset)`,
+      );
+    case "gap":
+      // Read after the cursor this call committed (or read): Postgres' cursor is not there.
+      throw new Error(
+        `${rules.symbol}: the settlement cursor is at ${outcome.cursorSeq}, behind ${afterSeq} where this settler committed it`,
       );
     case "fallback": {
       s.log.debug("settlement page left to the planner", { market: rules.symbol, reason: outcome.reason });

@@ -26,12 +26,16 @@ export interface OutboxPages {
   lastSeq?: number;
 }
 
-/** What `settle_page` (migrations/0013_settle_page.sql, now 0031) answers. */
+/**
+ * What `settle_page` (migrations/0013_settle_page.sql, now 0032) answers. `gap`: the page was
+ * read after a sequence the cursor has not reached (it wrote nothing).
+ */
 export type PageOutcome =
   | { status: "ok"; lastSeq: number; entries: number; trades: number; balances: BalanceAfter[] }
   | { status: "busy" }
   | { status: "fallback"; reason: string }
-  | { status: "epoch"; cursorEpoch: string };
+  | { status: "epoch"; cursorEpoch: string }
+  | { status: "gap"; cursorSeq: number };
 
 type RawOutcome =
   | {
@@ -43,7 +47,8 @@ type RawOutcome =
     }
   | { status: "busy" }
   | { status: "fallback"; reason: string }
-  | { status: "epoch"; cursor_epoch: string };
+  | { status: "epoch"; cursor_epoch: string }
+  | { status: "gap"; cursor_seq: number };
 
 type Entry = Partial<Record<string, Cell>>;
 
@@ -69,15 +74,17 @@ const ENTRY_FIELDS: readonly [string, string, string][] = [
 ];
 
 /**
- * The `settle_page` call for `entries` (migrations/0024_settle_page_columns.sql, body 0031): one typed
+ * The `settle_page` call for `entries` (migrations/0024_settle_page_columns.sql, body 0032): one typed
  * array per field of the entries, which Postgres parses for a fraction of what parsing them as
- * JSON cost it; the answer is its one column, `r`.
+ * JSON cost it; the answer is its one column, `r`. `afterSeq`: the sequence the entries were
+ * read after (they hold every entry after it up to their last); a cursor behind it is a `gap`.
  */
 export function settlePageCall(
   rules: Pick<MarketRules, "symbol" | "baseAsset" | "quoteAsset" | "baseDecimals">,
   entries: readonly OutboxEntry[],
   epoch: string | null,
   wait: boolean,
+  afterSeq?: number,
 ): SQL {
   const columns = ENTRY_FIELDS.map(() => new Array<Cell>(entries.length));
   for (let i = 0; i < entries.length; i++) {
@@ -90,9 +97,10 @@ export function settlePageCall(
     ),
     sql`, `,
   );
+  const after = afterSeq === undefined ? sql`` : sql`, p_after_seq => ${afterSeq}::bigint`;
   return sql`select settle_page(p_market => ${rules.symbol}, p_epoch => ${epoch}::text,
     p_base_asset => ${rules.baseAsset}, p_quote_asset => ${rules.quoteAsset},
-    p_base_decimals => ${rules.baseDecimals}::int, p_wait => ${wait}, ${arrays}) as r`;
+    p_base_decimals => ${rules.baseDecimals}::int, p_wait => ${wait}, ${arrays}${after}) as r`;
 }
 
 /**
@@ -107,8 +115,9 @@ export async function settlePage(
   entries: readonly OutboxEntry[],
   epoch: string | null,
   wait: boolean,
+  afterSeq?: number,
 ): Promise<PageOutcome> {
-  const result = await db.execute<{ r: string }>(settlePageCall(rules, entries, epoch, wait));
+  const result = await db.execute<{ r: string }>(settlePageCall(rules, entries, epoch, wait, afterSeq));
   const raw = JSON.parse(result.rows[0]!.r) as RawOutcome;
   switch (raw.status) {
     case "ok":
@@ -127,6 +136,8 @@ export async function settlePage(
       };
     case "epoch":
       return { status: "epoch", cursorEpoch: raw.cursor_epoch };
+    case "gap":
+      return { status: "gap", cursorSeq: Number(raw.cursor_seq) };
     default:
       return raw;
   }
