@@ -2,6 +2,7 @@ import { Client, type Pool } from "@neondatabase/serverless";
 import { openDatabase, type Database } from "../../src/db/client";
 import { describeError, Logger, parseLogLevel } from "../../src/lib/logger";
 import { withTimeout } from "../../src/lib/with-timeout";
+import { PagePacing, type PagePipeline } from "../../src/domain/settlement/sent-pages";
 import {
   settleMarket,
   type OutboxSource,
@@ -11,9 +12,15 @@ import {
 import { SettlementEpochError } from "../../src/domain/settlement/settlement-errors";
 import type { MarketRules } from "../../src/domain/market/market-rules";
 import { EventRelay } from "./event-relay";
+import { LockLine } from "./lock-line";
 
 /** Batches per round; a round that used them all goes again at once. */
 const BATCHES_PER_ROUND = 10;
+/**
+ * Pages out at once on the settler's line: the next one waits in Postgres behind the one
+ * running rather than in the object for its answer (docs/decisions/0027).
+ */
+const PAGES_OUT = 2;
 /**
  * A round that has not finished by then is abandoned and its connection closed (which makes
  * Postgres roll back and free the cursor row): a half-open socket must not stall the market.
@@ -52,13 +59,16 @@ class UncoalescedClient extends Client {
  * settling from requests paid a new connection per settlement and made concurrent settlers queue
  * on the market's cursor row. The object's connections live as long as the object (workerd binds
  * an object's I/O to the object, not to one request), and there is one settler per market.
+ * Its pages go out on a line of their own, the next one before the one ahead is answered, each
+ * refused by Postgres unless the cursor reached its start (docs/decisions/0027).
  *
  * One round at a time; a kick during a round asks for another. Failures back off and retry
  * (not a refused reset storage, which only a person can resolve); an evicted object loses its
  * timer, and the cron settles whatever is left.
  */
 export class ObjectSettler {
-  private opened?: { db: Database; pool: Pool };
+  /** The Pool (the cursor's read, the planner's transactions, the relay) and the pages' line. */
+  private opened?: { db: Database; pool: Pool; line: LockLine };
   private running = false;
   private again = false;
   private failures = 0;
@@ -69,8 +79,13 @@ export class ObjectSettler {
   private readonly relay: EventRelay;
   /** LOG_LEVEL=debug: each batch's stages are logged (where settlement lag goes). */
   private readonly timed: boolean;
-  /** The batch in flight, when timed: when its pages were read, and their match times. */
-  private batch?: { read: number; entries: number; first: number; last: number };
+  /** The batches out, when timed, by last sequence: when their pages were read, their match times. */
+  private readonly batches = new Map<
+    number,
+    { read: number; entries: number; first: number; last: number }
+  >();
+  /** When the pages go out, learnt across rounds. */
+  private readonly pacing = new PagePacing();
 
   constructor(
     private readonly env: Env,
@@ -89,28 +104,28 @@ export class ObjectSettler {
    * committed (before its acknowledgement, which waits for the next batch's statement).
    */
   private timing(): Pick<SettleOptions, "readPages" | "afterCommit"> {
-    const { source } = this;
+    const { source, batches } = this;
     if (!this.timed) return { readPages: source.readPages };
     // A round that read pages but stopped uncommitted (market held elsewhere) must not leave
-    // its batch to be logged by a later round's commit.
-    this.batch = undefined;
+    // its batches to be logged by a later round's commit.
+    batches.clear();
     return {
       readPages: async (afterSeq, maxEntries) => {
         const pages = await source.readPages(afterSeq, maxEntries);
         if (pages) {
           const ts = pages.marks.map((m) => m.ts);
-          this.batch = {
+          batches.set(Math.max(...pages.marks.map((m) => m.seq)), {
             read: Date.now(),
             entries: pages.count,
             first: Math.min(...ts),
             last: Math.max(...ts),
-          };
+          });
         }
         return pages;
       },
-      afterCommit: () => {
-        const batch = this.batch;
-        this.batch = undefined;
+      afterCommit: (lastSeq) => {
+        const batch = batches.get(lastSeq);
+        for (const seq of batches.keys()) if (seq <= lastSeq) batches.delete(seq);
         if (!batch) return;
         // A fill's lag is its wait to be read (its group's storage commit, then the batch
         // before it) plus the statement; the first and last pages bound the wait.
@@ -141,12 +156,26 @@ export class ObjectSettler {
     });
   }
 
-  private database(): Database {
+  private database(): { db: Database; line: LockLine } {
     if (!this.opened) {
-      this.opened = openDatabase(this.env);
-      this.opened.pool.Client = UncoalescedClient;
+      const { db, pool } = openDatabase(this.env);
+      pool.Client = UncoalescedClient;
+      this.opened = { db, pool, line: new LockLine(this.env) };
     }
-    return this.opened.db;
+    return this.opened;
+  }
+
+  /**
+   * The pages' statements on the line: ONE kept connection (direct when configured), each
+   * written when sent, the next one out before the one ahead is answered (pipelined; over the
+   * pooler queued behind it instead: lock-line.ts).
+   */
+  private pipeline(line: LockLine): PagePipeline {
+    return {
+      depth: PAGES_OUT,
+      line: (statement) => line.use(statement),
+      pacing: this.pacing,
+    };
   }
 
   private async round(): Promise<void> {
@@ -155,12 +184,13 @@ export class ObjectSettler {
         this.again = false;
         const rules = this.rules();
         if (!rules || !this.enabled()) return;
-        const db = this.database();
+        const { db, line } = this.database();
         const result = await withTimeout(
           settleMarket(db, this.source, rules, {
             maxBatches: BATCHES_PER_ROUND,
             afterSeq: this.cursor,
             log: this.log,
+            pipeline: this.pipeline(line),
             ...this.timing(),
           }),
           ROUND_TIMEOUT_MS,
@@ -189,7 +219,8 @@ export class ObjectSettler {
       }
       if (this.failures >= FAILURES_TO_ALERT) this.log.error("settlement keeps failing; retrying", fields);
       else this.log.warn("settlement failed; retrying", fields);
-      // The connection may be what broke: start from a fresh Pool next time.
+      // The connection may be what broke: start from a fresh Pool and line next time (the old
+      // line closes once idle).
       const broken = this.opened;
       this.opened = undefined;
       this.cursor = undefined;

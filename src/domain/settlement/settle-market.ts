@@ -6,7 +6,8 @@ import { isInvariantBreach, reasonOf, SettlementEpochError } from "./settlement-
 import { planSettlement, type OutboxEntry } from "./plan";
 import { logQuarantined, quarantineEntry } from "./quarantine";
 import { assertEpoch, cursorOf, lockBatch, type Cursor } from "./reads";
-import { entriesOf, epochOfEntries, settlePage, withEpoch, type OutboxPages } from "./settle-page";
+import type { OutboxPages } from "./settle-page";
+import { readPage, sendPage, type PagePipeline, type SentPage } from "./sent-pages";
 import { NOTHING, writePlan, type BatchResult } from "./writes";
 
 /** Outbox entries per Postgres transaction, read as entries (over RPC). */
@@ -36,6 +37,8 @@ export interface SettleOptions {
   log?: Logger;
   /** The book's stored pages, when the caller can read them in place (else entries over `book`). */
   readPages?: ReadPages;
+  /** Pages sent before the ones ahead are answered, on one kept connection (the object's settler). */
+  pipeline?: PagePipeline;
 }
 
 /** What a market's order book says about its outbox besides the entries. */
@@ -142,53 +145,6 @@ async function applyIsolating(s: Settling, entries: readonly OutboxEntry[]): Pro
   return batch;
 }
 
-/**
- * A page through `settle_page` (one statement); what it leaves to the TypeScript planner (an
- * amendment, an OCO pair, an invariant a page breaks) goes through `applyIsolating` instead.
- */
-async function applyPage(
-  s: Settling,
-  page: { entries: readonly OutboxEntry[]; epoch: string | null },
-  entries: () => readonly OutboxEntry[],
-  afterSeq: number,
-): Promise<BatchResult & { entries: number }> {
-  const { rules } = s;
-  let outcome;
-  try {
-    outcome = await settlePage(s.db, rules, page.entries, page.epoch, s.wait, afterSeq);
-  } catch (err) {
-    // A balance or constraint Postgres refused: the planner finds the entry and quarantines it.
-    if (!isInvariantBreach(err)) throw err;
-    outcome = { status: "fallback" as const, reason: describeError(err).error };
-  }
-  switch (outcome.status) {
-    case "ok": {
-      const { lastSeq, trades, balances, entries: count } = outcome;
-      return { lastSeq, trades, balances, entries: count, busy: false, quarantined: [] };
-    }
-    case "busy":
-      return { ...NOTHING, busy: true, entries: 0 };
-    case "epoch":
-      throw new SettlementEpochError(
-        `${rules.symbol}: outbox epoch ${page.epoch} is not the cursor's ${outcome.cursorEpoch} (the order book's storage was reset)`,
-      );
-    case "gap":
-      // Read after the cursor this call committed (or read): Postgres' cursor is not there.
-      throw new Error(
-        `${rules.symbol}: the settlement cursor is at ${outcome.cursorSeq}, behind ${afterSeq} where this settler committed it`,
-      );
-    case "fallback": {
-      s.log.debug("settlement page left to the planner", { market: rules.symbol, reason: outcome.reason });
-      const parsed = entries();
-      const applied = await applyIsolating(s, parsed);
-      return {
-        ...applied,
-        entries: parsed.filter((e) => e.seq > afterSeq && e.seq <= applied.lastSeq).length,
-      };
-    }
-  }
-}
-
 async function settleOneByOne(s: Settling, entries: readonly OutboxEntry[]): Promise<BatchResult> {
   const out: BatchResult = { ...NOTHING, balances: [], quarantined: [] };
   for (const entry of entries) {
@@ -242,6 +198,14 @@ const fallbackLog = new Logger("info", { component: "settlement" });
  * application a no-op. An entry that breaks an
  * invariant is quarantined and the rest settles on (`applyIsolating`).
  *
+ * With a `pipeline` (the object's settler), up to its depth of pages are out at once on one
+ * connection, each read after the last one sent. Each names where it was read from, and
+ * `settle_page` refuses it (`gap`) unless the cursor has reached that: so a page behind one that
+ * did not settle (busy, left to the planner, failed, a stale epoch) writes nothing, and once every
+ * page out is answered the first of those is acted on and reading resumes after the cursor.
+ * Answers are taken in the order sent (Postgres ran them in that order), so the commits are
+ * acknowledged in order.
+ *
  * Concurrent settlers of one market do not queue: one that finds the cursor locked returns at
  * once, because the holder reads the outbox again after its commit and so picks up whatever
  * was appended meanwhile (entries are in the outbox before anyone tries to settle them).
@@ -256,10 +220,13 @@ export async function settleMarket(
   const settling: Settling = { db, rules, wait: options.wait ?? false, log };
   const result: SettleResult = { batches: 0, entries: 0, trades: 0, lastSeq: 0, quarantined: 0 };
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
+  const { pipeline } = options;
+  const depth = pipeline?.depth ?? 1;
   // A cursor read from Postgres is checked against the book; after the first batch the cursor
   // is the one this loop committed (no query per batch).
   const stored = options.afterSeq === undefined ? await cursorOf(db, rules.symbol) : null;
-  let afterSeq = options.afterSeq ?? stored!.lastSeq;
+  /** The cursor as this call last committed it (or found it). */
+  let committed = options.afterSeq ?? stored!.lastSeq;
   let first = true;
   // The last batch's acknowledgement (a write to the object's storage), made once the next
   // batch's statement is out: made before it, workerd's output gate would hold that statement
@@ -283,60 +250,156 @@ export async function settleMarket(
       });
     }
   };
-  while (result.batches < maxBatches) {
-    result.lastSeq = afterSeq;
-    const paged = (await options.readPages?.(afterSeq, SETTLEMENT_PAGE)) ?? null;
-    const read: OutboxRead = paged
-      ? { entries: [], epoch: paged.epoch, lastSeq: paged.lastSeq }
-      : await book.readOutbox(afterSeq, SETTLEMENT_BATCH);
-    if (stored && first) assertSameBook(rules.symbol, stored, read, log);
-    first = false;
-    const { entries } = read;
-    if (!paged && entries.length === 0) {
-      // Anything at or below the cursor that is still there was applied but not acknowledged.
-      unacknowledged = undefined;
-      await book.ackOutbox(afterSeq, read.epoch);
-      break;
-    }
-    let applying;
-    if (paged) {
-      const parsed = entriesOf(paged);
-      const page = { entries: parsed, epoch: paged.epoch };
-      applying = applyPage(settling, page, () => withEpoch(parsed, paged.epoch), afterSeq);
-    } else {
-      const page = { entries, epoch: epochOfEntries(entries) };
-      applying = applyPage(settling, page, () => entries, afterSeq);
-    }
-    // The object's settler writes the statement within the call's microtasks when its pool has
-    // an idle connection (it does not coalesce its writes): a timer turn later, the
-    // acknowledgement no longer holds it. A pool that must first open a connection, or the
-    // planner's fallback (`db.transaction`: BEGIN first), writes it later, so it still waits
-    // for the acknowledgement to be durable.
-    const acknowledging = unacknowledged && nextTurn().then(acknowledge);
-    let applied;
-    try {
-      applied = await applying;
-    } finally {
+  let acknowledging: Promise<void> | undefined;
+  /** A batch Postgres committed: its hook, its acknowledgement to come, its balances, the counts. */
+  const settled = async (applied: BatchResult & { entries: number }, epoch: string | undefined) => {
+    await options.afterCommit?.(applied.lastSeq);
+    unacknowledged = { seq: applied.lastSeq, epoch };
+    // The balances the batch left go to the users' `balances` sockets (one more call to the
+    // same object, no Postgres read: they came back from the ledger's writes).
+    await publishBalances(book, rules.symbol, balanceUpdates(rules, applied.balances), options.log);
+    result.batches++;
+    result.entries += applied.entries;
+    result.trades += applied.trades;
+    result.quarantined += applied.quarantined.length;
+    committed = applied.lastSeq;
+  };
+  /** Pages sent and not yet answered, in the order sent: Postgres runs them in that order. */
+  const out: SentPage[] = [];
+  /** Where the next page is read from: after the last page sent. */
+  let readAfter = committed;
+  /**
+   * Why no page is sent until those out are answered (the first page that did not settle: each
+   * page behind it is refused as a `gap`, or settled from the cursor another settler left).
+   */
+  let stop: Stop | undefined;
+  try {
+    for (;;) {
+      let empty = false;
+      // Room for a page: the first one out at once, one behind others once due (`PagePacing`).
+      const room = () =>
+        !stop &&
+        out.length < depth &&
+        result.batches + out.length < maxBatches &&
+        (out.length === 0 || Date.now() >= pipeline!.pacing.due(depth));
+      while (room()) {
+        const page = await readPage(book, options.readPages, readAfter, SIZES);
+        if (stored && first) assertSameBook(rules.symbol, stored, page.read, log);
+        first = false;
+        if (!("top" in page)) {
+          empty = true;
+          if (out.length === 0) {
+            // Anything at or below the cursor that is still there was applied but not acknowledged.
+            unacknowledged = undefined;
+            await book.ackOutbox(committed, page.read.epoch);
+          }
+          break;
+        }
+        out.push(sendPage(db, rules, page, settling.wait, pipeline));
+        readAfter = page.top;
+      }
+      const head = out[0];
+      if (!head) break;
+      // The object's settler writes the statement within the call's microtasks when its
+      // connection is idle or pipelined (it does not coalesce its writes): a timer turn later,
+      // the acknowledgement no longer holds it. A connection still opening, or the planner's
+      // fallback (`db.transaction`: BEGIN first), writes it later, so it still waits for the
+      // acknowledgement to be durable.
+      if (unacknowledged && !acknowledging) acknowledging = nextTurn().then(acknowledge);
+      if (pipeline && !empty && !stop && out.length < depth && result.batches + out.length < maxBatches) {
+        // A page may go before the head's answer, once due.
+        if (!(await answeredWithin(head, pipeline.pacing.due(depth) - Date.now()))) continue;
+      }
+      out.shift();
+      const answer = await head.answer;
       await acknowledging;
+      acknowledging = undefined;
+      if ("error" in answer) stop ??= { error: answer.error };
+      else {
+        const { outcome } = answer;
+        switch (outcome.status) {
+          case "ok":
+            // Sent behind a page that stopped, it settled from the cursor it found: counted too.
+            if (outcome.lastSeq > committed) {
+              const { lastSeq, trades, balances, entries } = outcome;
+              await settled(
+                { lastSeq, trades, balances, entries, busy: false, quarantined: [] },
+                head.read.epoch,
+              );
+            } else stop ??= "still";
+            break;
+          case "busy":
+            stop ??= "busy";
+            break;
+          case "epoch":
+            stop ??= {
+              error: new SettlementEpochError(
+                `${rules.symbol}: outbox epoch ${head.epoch} is not the cursor's ${outcome.cursorEpoch} (the order book's storage was reset)`,
+              ),
+            };
+            break;
+          case "gap":
+            // Expected only behind a page that stopped: with every page ahead settled, the
+            // cursor is not where this call committed it. Thrown: the caller reads it again.
+            stop ??= {
+              error: new Error(
+                `${rules.symbol}: the settlement cursor is at ${outcome.cursorSeq}, behind ${head.afterSeq} where this settler committed it`,
+              ),
+            };
+            break;
+          case "fallback":
+            stop ??= { fallback: head, reason: outcome.reason };
+            break;
+        }
+      }
+      if (!stop || out.length > 0) continue;
+      // Every page sent is answered: the one that stopped is acted on, then reading resumes
+      // after the cursor (pages refused as gaps are read again).
+      const why = stop;
+      stop = undefined;
+      if (why === "busy" || why === "still") break;
+      if ("error" in why) throw why.error;
+      // The page passed settle_page's cursor check, so the cursor was at or past its start and
+      // the planner may apply it from there.
+      log.debug("settlement page left to the planner", { market: rules.symbol, reason: why.reason });
+      const parsed = why.fallback.parsed();
+      const from = committed;
+      const applied = await applyIsolating(settling, parsed);
+      const advanced = applied.lastSeq > from;
+      if (advanced) {
+        const entries = parsed.filter((e) => e.seq > from && e.seq <= applied.lastSeq).length;
+        await settled({ ...applied, entries }, why.fallback.read.epoch);
+      }
+      // Another settler holds the market (it picks up the rest), or nothing moved: stop.
+      if (applied.busy || !advanced) break;
+      readAfter = committed;
     }
-    const advanced = applied.lastSeq > afterSeq;
-    if (advanced) {
-      await options.afterCommit?.(applied.lastSeq);
-      unacknowledged = { seq: applied.lastSeq, epoch: read.epoch };
-      // The balances the batch left go to the users' `balances` sockets (one more call to the
-      // same object, no Postgres read: they came back from the ledger's writes).
-      await publishBalances(book, rules.symbol, balanceUpdates(rules, applied.balances), options.log);
-      result.batches++;
-      result.entries += applied.entries;
-      result.trades += applied.trades;
-      result.quarantined += applied.quarantined.length;
-      result.lastSeq = afterSeq = applied.lastSeq;
-    }
-    // Another settler holds the market (it picks up the rest), or nothing moved: stop.
-    if (applied.busy || !advanced) break;
+  } finally {
+    // Nothing of this call outlives it: pages still out are waited for (their answers ignored).
+    await Promise.all(out.map((page) => page.answer));
+    await acknowledging;
   }
   await acknowledge();
+  result.lastSeq = committed;
   return result;
 }
 
+/** What stopped sending pages: acted on once every page out is answered. */
+type Stop = "busy" | "still" | { error: unknown } | { fallback: SentPage; reason: string };
+
+const SIZES = { page: SETTLEMENT_PAGE, batch: SETTLEMENT_BATCH };
+
 const nextTurn = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** Whether the page is answered within `ms`. */
+async function answeredWithin(page: SentPage, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const elapsed = new Promise<boolean>(
+    (resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, ms))),
+  );
+  try {
+    return await Promise.race([page.answer.then(() => true), elapsed]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

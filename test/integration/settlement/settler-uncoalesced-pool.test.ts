@@ -8,7 +8,7 @@ import { fakeOutboxSource } from "./fake-outbox-source";
 
 /** What the test reaches inside the settler: its database and the Pool under it. */
 interface Inside {
-  database(): Database;
+  database(): { db: Database };
   opened?: {
     pool: { on(event: "connect", listener: (client: unknown) => void): void; end(): Promise<void> };
   };
@@ -23,7 +23,7 @@ const coalesces = (client: unknown) =>
  * connection the Pool opened meanwhile, whether it coalesces its writes.
  */
 async function exercise(settler: Inside): Promise<boolean[]> {
-  const db = settler.database();
+  const { db } = settler.database();
   const opened: boolean[] = [];
   settler.opened!.pool.on("connect", (client) => opened.push(coalesces(client)));
   const value = async (query: Promise<{ rows: unknown[] }>) =>
