@@ -1,0 +1,230 @@
+import { env } from "cloudflare:workers";
+import { eq, sql } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { LockLine } from "../../../durable-objects/market/lock-line";
+import { withDatabase, type Database } from "../../../src/db/client";
+import { settlementCursors, trades } from "../../../src/db/schema";
+import { settleMarket, type OutboxSource } from "../../../src/domain/settlement/settle-market";
+import type { PagePipeline } from "../../../src/domain/settlement/sent-pages";
+import type { PageOutcome } from "../../../src/domain/settlement/settle-page";
+import { balanceOf } from "../trading/helpers";
+import { heldMarket, matchPair } from "../trading/settlement-helpers";
+
+/**
+ * Pages pipelined on the settler's line (docs/decisions/0025) meeting Postgres's own faults while
+ * the page behind is already written: the running page cancelled (57014: Postgres answers an
+ * error and keeps the connection, so the page behind it runs) and its backend terminated (the
+ * connection lost with both pages on it). The page behind must never settle past the one that did
+ * not, nothing may be acknowledged that Postgres did not answer as committed, and the next call
+ * settles every fill once.
+ */
+
+const PAIRS = 3;
+/** Every page sent at once while there is room. */
+const eager = { due: () => 0, sent: () => {}, answered: () => {} };
+
+/** The line, its backend's pid, and a pipeline on it whose answers are noted. */
+async function pipelined(depth = 2) {
+  const line = new LockLine(env, { answerMs: 10_000, idleMs: 1_000 });
+  const { rows } = await line.use((db) => db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`));
+  const answers: string[] = [];
+  const pipeline: PagePipeline = {
+    depth,
+    pacing: eager,
+    line: (statement) =>
+      line.use(async (db) => {
+        try {
+          const answer = await statement(db);
+          answers.push((answer as PageOutcome).status);
+          return answer;
+        } catch (err) {
+          answers.push("error");
+          throw err;
+        }
+      }),
+  };
+  return { pipeline, answers, pid: rows[0]!.pid };
+}
+
+/** The book read `size` entries a read (over RPC), its acknowledgements noted. */
+function paged(book: OutboxSource, size: number) {
+  const acks: number[] = [];
+  const source: OutboxSource = {
+    readOutbox: (afterSeq) => book.readOutbox(afterSeq, size),
+    ackOutbox: (uptoSeq, epoch) => {
+      acks.push(uptoSeq);
+      return book.ackOutbox(uptoSeq, epoch);
+    },
+    publishBalances: (updates) => book.publishBalances(updates),
+  };
+  return { acks, source };
+}
+
+/** Until `pid` waits on a lock (its statement is in Postgres, held). */
+async function untilWaiting(db: Database, pid: number) {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await db.execute<{ waiting: boolean }>(
+      sql`select coalesce(bool_or(wait_event_type = 'Lock'), false) as waiting from pg_stat_activity where pid = ${pid}`,
+    );
+    if (rows[0]!.waiting) return;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error(`backend ${pid} never waited on a lock`);
+}
+
+/** The market's settled trades and cursor, and what its outbox still holds. */
+async function settledState(db: Database, market: string, book: OutboxSource) {
+  const settled = await db.select({ seq: trades.seq }).from(trades).where(eq(trades.market, market));
+  const [cursor] = await db.select().from(settlementCursors).where(eq(settlementCursors.market, market));
+  return {
+    trades: settled.map((t) => Number(t.seq)).sort((a, b) => a - b),
+    cursor: cursor ? Number(cursor.lastSeq) : null,
+    outbox: (await book.readOutbox(0, 1_000)).entries.map((e) => e.seq),
+  };
+}
+
+/** PAIRS fills of 0.01 BTC at 50,000, each settled once (seller maker 0.1 %, buyer taker 0.2 %). */
+async function expectMoneyExact(seller: string, buyer: string) {
+  const n = BigInt(PAIRS);
+  expect(await balanceOf(seller, "USDT")).toEqual({ available: 499_500_000n * n, locked: 0n });
+  expect(await balanceOf(seller, "BTC")).toEqual({ available: 10_000_000n - 1_000_000n * n, locked: 0n });
+  expect(await balanceOf(buyer, "USDT")).toEqual({ available: 10_000_000_000n - 500_000_000n * n, locked: 0n });
+  expect(await balanceOf(buyer, "BTC")).toEqual({ available: 998_000n * n, locked: 0n });
+}
+
+async function world(db: Database) {
+  const setup = await heldMarket(db);
+  const { seller, buyer, order, book } = setup;
+  for (let i = 0; i < PAIRS; i++) await matchPair(order, seller, buyer);
+  const { entries } = await book.readOutbox(0, 1_000);
+  // One pair's entries a page: each page holds one fill.
+  const size = entries.length / PAIRS;
+  expect(Number.isInteger(size)).toBe(true);
+  const pages = Array.from({ length: PAIRS }, (_, i) => entries.slice(i * size, (i + 1) * size));
+  for (const page of pages) expect(page.filter((e) => e.kind === "trade")).toHaveLength(1);
+  return { ...setup, size, pages, all: entries.map((e) => e.seq) };
+}
+
+/** Holds `orderIds`' rows (settle_page locks the orders a page names) while `during` runs. */
+const holdingOrders = <T>(orderIds: string[], during: () => Promise<T>) =>
+  withDatabase(env, (other) =>
+    other.transaction(async (tx) => {
+      await tx.execute(
+        sql`select 1 from orders where id = any(${`{${orderIds.join(",")}}`}::uuid[]) order by id for update`,
+      );
+      return during();
+    }),
+  );
+
+/** The SQLSTATE somewhere in the error's causes (drizzle wraps the driver's error). */
+function sqlStateOf(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return undefined;
+}
+
+const orderIdsOf = (page: { kind: string; orderId?: string; takerOrderId?: string; makerOrderId?: string }[]) => [
+  ...new Set(page.flatMap((e) => [e.orderId, e.takerOrderId, e.makerOrderId].filter((id) => id !== undefined))),
+];
+
+describe("pipelined settlement pages when Postgres cancels or loses the page ahead", () => {
+  it("the first page cancelled while it waits (57014): the page behind is a gap, nothing acknowledged, the next call settles once", async () => {
+    await withDatabase(env, async (db) => {
+      const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
+      const { pipeline, answers, pid } = await pipelined();
+      const first = paged(book, size);
+      const failed = await holdingOrders(orderIdsOf(pages[0]!), async () => {
+        const running = settleMarket(db, first.source, rules, { pipeline }).then(
+          () => null,
+          (err: unknown) => err,
+        );
+        await untilWaiting(db, pid);
+        await db.execute(sql`select pg_cancel_backend(${pid}::int)`);
+        // The page behind needs no lock held here to be refused: the call ends while we hold them.
+        return running;
+      });
+      expect(sqlStateOf(failed)).toBe("57014"); // query_canceled
+      expect(answers).toEqual(["error", "gap"]);
+      expect(first.acks).toEqual([]);
+      expect(await settledState(db, market, book)).toEqual({ trades: [], cursor: 0, outbox: all });
+
+      // The line kept its connection (Postgres answered); the next call settles every page once.
+      const next = paged(book, size);
+      expect(await settleMarket(db, next.source, rules, { pipeline })).toMatchObject({
+        trades: PAIRS,
+        lastSeq: all[all.length - 1],
+      });
+      const tradeSeqs = pages.map((p) => p.find((e) => e.kind === "trade")!.seq);
+      expect(await settledState(db, market, book)).toEqual({
+        trades: tradeSeqs,
+        cursor: all[all.length - 1],
+        outbox: [],
+      });
+      await expectMoneyExact(seller, buyer);
+    });
+  });
+
+  it("the second page cancelled: the first, committed, is acknowledged once; the third is a gap; the next call settles the rest once", async () => {
+    await withDatabase(env, async (db) => {
+      const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
+      const { pipeline, answers, pid } = await pipelined(3);
+      const first = paged(book, size);
+      const failed = await holdingOrders(orderIdsOf(pages[1]!), async () => {
+        const running = settleMarket(db, first.source, rules, { pipeline }).then(
+          () => null,
+          (err: unknown) => err,
+        );
+        await untilWaiting(db, pid);
+        await db.execute(sql`select pg_cancel_backend(${pid}::int)`);
+        return running;
+      });
+      expect(sqlStateOf(failed)).toBe("57014"); // query_canceled
+      expect(answers).toEqual(["ok", "error", "gap"]);
+      const firstTop = pages[0]![size - 1]!.seq;
+      expect(first.acks).toEqual([firstTop]);
+      const firstTrade = pages[0]!.find((e) => e.kind === "trade")!.seq;
+      expect(await settledState(db, market, book)).toEqual({
+        trades: [firstTrade],
+        cursor: firstTop,
+        outbox: all.filter((s) => s > firstTop),
+      });
+
+      const next = paged(book, size);
+      await settleMarket(db, next.source, rules, { pipeline });
+      expect((await settledState(db, market, book)).outbox).toEqual([]);
+      expect((await settledState(db, market, book)).trades).toHaveLength(PAIRS);
+      await expectMoneyExact(seller, buyer);
+    });
+  });
+
+  it("the line's backend terminated with two pages on it: both fail, nothing acknowledged, a new connection settles once", async () => {
+    await withDatabase(env, async (db) => {
+      const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
+      const { pipeline, answers, pid } = await pipelined();
+      const first = paged(book, size);
+      const failed = await holdingOrders(orderIdsOf(pages[0]!), async () => {
+        const running = settleMarket(db, first.source, rules, { pipeline }).then(
+          () => null,
+          (err: unknown) => err,
+        );
+        await untilWaiting(db, pid);
+        await db.execute(sql`select pg_terminate_backend(${pid}::int)`);
+        return running;
+      });
+      expect(failed).toBeInstanceOf(Error);
+      expect(answers).toEqual(["error", "error"]);
+      expect(first.acks).toEqual([]);
+      // Neither page ran to its end: not even the market's cursor row was created.
+      expect(await settledState(db, market, book)).toEqual({ trades: [], cursor: null, outbox: all });
+
+      const next = paged(book, size);
+      await settleMarket(db, next.source, rules, { pipeline });
+      const state = await settledState(db, market, book);
+      expect(state).toMatchObject({ cursor: all[all.length - 1], outbox: [] });
+      expect(state.trades).toHaveLength(PAIRS);
+      await expectMoneyExact(seller, buyer);
+    });
+  });
+});
