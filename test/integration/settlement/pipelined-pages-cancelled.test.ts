@@ -88,7 +88,10 @@ async function expectMoneyExact(seller: string, buyer: string) {
   const n = BigInt(PAIRS);
   expect(await balanceOf(seller, "USDT")).toEqual({ available: 499_500_000n * n, locked: 0n });
   expect(await balanceOf(seller, "BTC")).toEqual({ available: 10_000_000n - 1_000_000n * n, locked: 0n });
-  expect(await balanceOf(buyer, "USDT")).toEqual({ available: 10_000_000_000n - 500_000_000n * n, locked: 0n });
+  expect(await balanceOf(buyer, "USDT")).toEqual({
+    available: 10_000_000_000n - 500_000_000n * n,
+    locked: 0n,
+  });
   expect(await balanceOf(buyer, "BTC")).toEqual({ available: 998_000n * n, locked: 0n });
 }
 
@@ -125,8 +128,12 @@ function sqlStateOf(err: unknown): string | undefined {
   return undefined;
 }
 
-const orderIdsOf = (page: { kind: string; orderId?: string; takerOrderId?: string; makerOrderId?: string }[]) => [
-  ...new Set(page.flatMap((e) => [e.orderId, e.takerOrderId, e.makerOrderId].filter((id) => id !== undefined))),
+const orderIdsOf = (
+  page: { kind: string; orderId?: string; takerOrderId?: string; makerOrderId?: string }[],
+) => [
+  ...new Set(
+    page.flatMap((e) => [e.orderId, e.takerOrderId, e.makerOrderId].filter((id) => id !== undefined)),
+  ),
 ];
 
 describe("pipelined settlement pages when Postgres cancels or loses the page ahead", () => {

@@ -40,15 +40,10 @@ describe("settle_page's p_after_seq guard, any cursor and page", () => {
           pairs: fc.integer({ min: 1, max: 3 }),
           /** Fractions of the outbox: the cursor, then a sequence of pages (start, after, top). */
           cursor: fraction,
-          pages: fc.array(
-            fc.tuple(
-              fraction,
-              fraction,
-              fraction,
-              fc.boolean(),
-            ),
-            { minLength: 1, maxLength: 4 },
-          ),
+          pages: fc.array(fc.tuple(fraction, fraction, fraction, fc.boolean()), {
+            minLength: 1,
+            maxLength: 4,
+          }),
         }),
         async ({ pairs, cursor, pages }) => {
           await withDatabase(env, async (db) => {
