@@ -1,0 +1,132 @@
+import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { LockLine } from "../../../durable-objects/market/lock-line";
+import { withDatabase } from "../../../src/db/client";
+import { settlementCursors, settlementQuarantine, trades } from "../../../src/db/schema";
+import { settleMarket, type OutboxSource } from "../../../src/domain/settlement/settle-market";
+import type { PagePipeline } from "../../../src/domain/settlement/sent-pages";
+import { balanceOf } from "../trading/helpers";
+import { heldMarket, injectOutbox, matchPair } from "../trading/settlement-helpers";
+
+/**
+ * Two pipelined settlers of one market at once, each on its own line (what the object's settler
+ * and the round it abandoned after ROUND_TIMEOUT_MS are: the abandoned one keeps sending on its
+ * line), each reading and acknowledging the same outbox, with pages left to the planner (a trade
+ * of an order Postgres does not have: quarantined) among them. Whatever the page sizes, depths,
+ * waits and interleaving, every fill settles once, every ghost is quarantined once, and nothing is
+ * acknowledged that the cursor does not cover.
+ */
+
+const eager = { due: () => 0, sent: () => {}, answered: () => {} };
+
+/** A trade naming an order Postgres never had. */
+const ghostTrade = (market: string, seller: string, buyer: string, n: number) => {
+  const ghost = crypto.randomUUID();
+  return {
+    kind: "trade" as const,
+    ts: Date.now(),
+    tradeId: `${market}:ghost-${n}`,
+    market,
+    price: "50000.00",
+    quantity: "0.01000",
+    priceMinor: "50000000000",
+    quantityMinor: "1000000",
+    takerSide: "buy" as const,
+    takerOrderId: ghost,
+    takerUserId: buyer,
+    makerOrderId: ghost,
+    makerUserId: seller,
+    makerFeeBps: 10,
+    takerFeeBps: 20,
+  };
+};
+
+interface Settler {
+  sizes: number[];
+  depth: number;
+  wait: boolean;
+}
+
+describe("two pipelined settlers of one market at once", () => {
+  it("settle every fill once and acknowledge only what the cursor covers", async () => {
+    const settler = fc.record({
+      sizes: fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 4 }),
+      depth: fc.integer({ min: 1, max: 3 }),
+      wait: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          fills: fc.integer({ min: 2, max: 5 }),
+          ghosts: fc.uniqueArray(fc.integer({ min: 0, max: 5 }), { maxLength: 2 }),
+          a: settler,
+          b: settler,
+        }),
+        async ({ fills, ghosts, a, b }) => {
+          await withDatabase(env, async (db) => {
+            const { market, seller, buyer, order, rules, book } = await heldMarket(db);
+            const ghostSeqs: number[] = [];
+            for (let i = 0; i < fills; i++) {
+              if (ghosts.includes(i))
+                ghostSeqs.push(...(await injectOutbox(market, [ghostTrade(market, seller, buyer, i)])));
+              await matchPair(order, seller, buyer);
+            }
+            /** Every acknowledgement, and the cursor in Postgres right after it was asked. */
+            const acked: { upto: number; cursor: number }[] = [];
+            const cursorNow = async () => {
+              const [row] = await db
+                .select()
+                .from(settlementCursors)
+                .where(eq(settlementCursors.market, market));
+              return row ? Number(row.lastSeq) : 0;
+            };
+            const run = async ({ sizes, depth, wait }: Settler) => {
+              const line = new LockLine(env, { answerMs: 10_000, idleMs: 50 });
+              const pipeline: PagePipeline = { depth, pacing: eager, line: (s) => line.use(s) };
+              let reads = 0;
+              const source: OutboxSource = {
+                readOutbox: (afterSeq) => book.readOutbox(afterSeq, sizes[reads++ % sizes.length]!),
+                ackOutbox: async (uptoSeq, epoch) => {
+                  acked.push({ upto: uptoSeq, cursor: await cursorNow() });
+                  return book.ackOutbox(uptoSeq, epoch);
+                },
+                publishBalances: (updates) => book.publishBalances(updates),
+              };
+              for (let attempt = 0; attempt < 30; attempt++) {
+                await settleMarket(db, source, rules, { pipeline, wait });
+                if ((await book.readOutbox(0, 1)).entries.length === 0) return;
+                await new Promise((resolve) => setTimeout(resolve, 5));
+              }
+            };
+            await Promise.all([run(a), run(b)]);
+
+            for (const { upto, cursor } of acked) expect(upto).toBeLessThanOrEqual(cursor);
+            const n = BigInt(fills);
+            expect(await balanceOf(seller, "USDT")).toEqual({ available: 499_500_000n * n, locked: 0n });
+            expect(await balanceOf(seller, "BTC")).toEqual({
+              available: 10_000_000n - 1_000_000n * n,
+              locked: 0n,
+            });
+            expect(await balanceOf(buyer, "USDT")).toEqual({
+              available: 10_000_000_000n - 500_000_000n * n,
+              locked: 0n,
+            });
+            expect(await balanceOf(buyer, "BTC")).toEqual({ available: 998_000n * n, locked: 0n });
+            expect(await db.select().from(trades).where(eq(trades.market, market))).toHaveLength(fills);
+            const held = await db
+              .select()
+              .from(settlementQuarantine)
+              .where(eq(settlementQuarantine.market, market));
+            expect(held.map((q) => Number(q.seq)).sort((x, y) => x - y)).toEqual(ghostSeqs);
+            const read = await book.readOutbox(0, 10);
+            expect(read.entries).toEqual([]);
+            expect(await cursorNow()).toBe(read.lastSeq);
+          });
+        },
+      ),
+      { numRuns: 20 },
+    );
+  }, 120_000);
+});
