@@ -3,18 +3,20 @@ import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { LockLine } from "../../../durable-objects/market/lock-line";
 import { withDatabase, type Database } from "../../../src/db/client";
-import { settlementCursors, trades } from "../../../src/db/schema";
+import { settlementCursors, settlementQuarantine, trades } from "../../../src/db/schema";
 import { settleMarket, type OutboxSource } from "../../../src/domain/settlement/settle-market";
 import type { PagePipeline } from "../../../src/domain/settlement/sent-pages";
 import type { PageOutcome } from "../../../src/domain/settlement/settle-page";
 import { balanceOf } from "../trading/helpers";
 import { heldMarket, matchPair } from "../trading/settlement-helpers";
+import { createTestUser, fund } from "../wallets/fixtures";
 
 /**
  * Pages pipelined on the settler's line (docs/decisions/0025) meeting Postgres's own faults while
  * the page behind is already written: the running page cancelled (57014: Postgres answers an
- * error and keeps the connection, so the page behind it runs) and its backend terminated (the
- * connection lost with both pages on it). The page behind must never settle past the one that did
+ * error and keeps the connection, so the page behind it runs), its backend terminated (the
+ * connection lost with both pages on it), and a page Postgres refuses on a balance's CHECK (23514,
+ * raised inside settle_page: left to the planner through the error, not a `fallback` answer). The page behind must never settle past the one that did
  * not, nothing may be acknowledged that Postgres did not answer as committed, and the next call
  * settles every fill once.
  */
@@ -232,6 +234,47 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
       expect(state).toMatchObject({ cursor: all[all.length - 1], outbox: [] });
       expect(state.trades).toHaveLength(PAIRS);
       await expectMoneyExact(seller, buyer);
+    });
+  });
+
+  it("the middle page refused by a balance's CHECK (23514): the page behind is a gap, the planner quarantines only that page's culprits", async () => {
+    await withDatabase(env, async (db) => {
+      const { market, seller, buyer, order, rules, book } = await heldMarket(db);
+      const drifted = await createTestUser();
+      await fund(db, drifted, "USDT", 10_000_000_000n);
+      for (const who of [buyer, drifted, buyer]) await matchPair(order, seller, who);
+      const { entries } = await book.readOutbox(0, 1_000);
+      const size = entries.length / PAIRS;
+      const pages = Array.from({ length: PAIRS }, (_, i) => entries.slice(i * size, (i + 1) * size));
+      // The middle fill's buyer has lost its lock in Postgres (a drift): its settlement would
+      // take the balance below zero.
+      await db.execute(sql`update balances set locked = 0 where user_id = ${drifted} and asset = 'USDT'`);
+      const { pipeline, answers } = await pipelined(3);
+      const result = await settleMarket(db, paged(book, size).source, rules, { pipeline });
+      // Refused in Postgres, the page behind it refused as a gap and sent again after the planner.
+      expect(answers).toEqual(["ok", "error", "gap", "ok"]);
+      expect(result).toMatchObject({ trades: 2 });
+      const tradeOf = (page: typeof entries) => page.find((e) => e.kind === "trade")!.seq;
+      const middle = new Set(pages[1]!.map((e) => e.seq));
+      const held = await db
+        .select()
+        .from(settlementQuarantine)
+        .where(eq(settlementQuarantine.market, market));
+      const heldSeqs = held.map((q) => Number(q.seq));
+      expect(heldSeqs).toContain(tradeOf(pages[1]!));
+      for (const seq of heldSeqs) expect(middle.has(seq)).toBe(true);
+      expect(await settledState(db, market, book)).toEqual({
+        trades: [tradeOf(pages[0]!), tradeOf(pages[2]!)],
+        cursor: entries[entries.length - 1]!.seq,
+        outbox: [],
+      });
+      // The two other fills settled exactly once each.
+      expect(await balanceOf(buyer, "USDT")).toEqual({
+        available: 10_000_000_000n - 1_000_000_000n,
+        locked: 0n,
+      });
+      expect(await balanceOf(buyer, "BTC")).toEqual({ available: 2n * 998_000n, locked: 0n });
+      expect(await balanceOf(seller, "USDT")).toEqual({ available: 2n * 499_500_000n, locked: 0n });
     });
   });
 });
