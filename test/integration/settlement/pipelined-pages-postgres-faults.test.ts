@@ -110,14 +110,33 @@ async function world(db: Database) {
   return { ...setup, size, pages, all: entries.map((e) => e.seq) };
 }
 
-/** Holds `orderIds`' rows (settle_page locks the orders a page names) while `during` runs. */
-const holdingOrders = <T>(orderIds: string[], during: () => Promise<T>) =>
+/**
+ * Settles while another transaction holds `page`'s order rows (settle_page locks the orders a page
+ * names): once the line's backend waits on them, `fault` is done to it. Answers the call's error.
+ */
+const settleFaulted = (
+  db: Database,
+  page: { orderId?: string; takerOrderId?: string; makerOrderId?: string }[],
+  pid: number,
+  fault: "pg_cancel_backend" | "pg_terminate_backend",
+  settle: () => Promise<unknown>,
+) =>
   withDatabase(env, (other) =>
     other.transaction(async (tx) => {
-      await tx.execute(
-        sql`select 1 from orders where id = any(${`{${orderIds.join(",")}}`}::uuid[]) order by id for update`,
+      const ids = [...new Set(page.flatMap((e) => [e.orderId, e.takerOrderId, e.makerOrderId]))].filter(
+        (id) => id !== undefined,
       );
-      return during();
+      await tx.execute(
+        sql`select 1 from orders where id = any(${`{${ids.join(",")}}`}::uuid[]) order by id for update`,
+      );
+      const running = settle().then(
+        () => null,
+        (err: unknown) => err,
+      );
+      await untilWaiting(db, pid);
+      await db.execute(sql`select ${sql.raw(fault)}(${pid}::int)`);
+      // The pages behind need no lock held here to be refused: the call ends while they are held.
+      return running;
     }),
   );
 
@@ -130,30 +149,15 @@ function sqlStateOf(err: unknown): string | undefined {
   return undefined;
 }
 
-const orderIdsOf = (
-  page: { kind: string; orderId?: string; takerOrderId?: string; makerOrderId?: string }[],
-) => [
-  ...new Set(
-    page.flatMap((e) => [e.orderId, e.takerOrderId, e.makerOrderId].filter((id) => id !== undefined)),
-  ),
-];
-
 describe("pipelined settlement pages when Postgres cancels or loses the page ahead", () => {
   it("the first page cancelled while it waits (57014): the page behind is a gap, nothing acknowledged, the next call settles once", async () => {
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
       const { pipeline, answers, pid } = await pipelined();
       const first = paged(book, size);
-      const failed = await holdingOrders(orderIdsOf(pages[0]!), async () => {
-        const running = settleMarket(db, first.source, rules, { pipeline }).then(
-          () => null,
-          (err: unknown) => err,
-        );
-        await untilWaiting(db, pid);
-        await db.execute(sql`select pg_cancel_backend(${pid}::int)`);
-        // The page behind needs no lock held here to be refused: the call ends while we hold them.
-        return running;
-      });
+      const failed = await settleFaulted(db, pages[0]!, pid, "pg_cancel_backend", () =>
+        settleMarket(db, first.source, rules, { pipeline }),
+      );
       expect(sqlStateOf(failed)).toBe("57014"); // query_canceled
       expect(answers).toEqual(["error", "gap"]);
       expect(first.acks).toEqual([]);
@@ -180,15 +184,9 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
       const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
       const { pipeline, answers, pid } = await pipelined(3);
       const first = paged(book, size);
-      const failed = await holdingOrders(orderIdsOf(pages[1]!), async () => {
-        const running = settleMarket(db, first.source, rules, { pipeline }).then(
-          () => null,
-          (err: unknown) => err,
-        );
-        await untilWaiting(db, pid);
-        await db.execute(sql`select pg_cancel_backend(${pid}::int)`);
-        return running;
-      });
+      const failed = await settleFaulted(db, pages[1]!, pid, "pg_cancel_backend", () =>
+        settleMarket(db, first.source, rules, { pipeline }),
+      );
       expect(sqlStateOf(failed)).toBe("57014"); // query_canceled
       expect(answers).toEqual(["ok", "error", "gap"]);
       const firstTop = pages[0]![size - 1]!.seq;
@@ -213,15 +211,9 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
       const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
       const { pipeline, answers, pid } = await pipelined();
       const first = paged(book, size);
-      const failed = await holdingOrders(orderIdsOf(pages[0]!), async () => {
-        const running = settleMarket(db, first.source, rules, { pipeline }).then(
-          () => null,
-          (err: unknown) => err,
-        );
-        await untilWaiting(db, pid);
-        await db.execute(sql`select pg_terminate_backend(${pid}::int)`);
-        return running;
-      });
+      const failed = await settleFaulted(db, pages[0]!, pid, "pg_terminate_backend", () =>
+        settleMarket(db, first.source, rules, { pipeline }),
+      );
       expect(failed).toBeInstanceOf(Error);
       expect(answers).toEqual(["error", "error"]);
       expect(first.acks).toEqual([]);

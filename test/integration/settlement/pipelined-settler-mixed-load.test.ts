@@ -1,9 +1,9 @@
 import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { withDatabase } from "../../../src/db/client";
-import { settlementQuarantine } from "../../../src/db/schema";
+import { eventPages, settlementQuarantine } from "../../../src/db/schema";
 import { orderBook } from "../../../src/services/trading/market-directory";
 import { api } from "../auth/helpers";
 import { oco, placeOrder, settle, tradingFloor, type Trader } from "../trading/helpers";
@@ -143,6 +143,20 @@ describe("the object's pipelined settler under a mixed load", () => {
           );
           expect(quarantined).toEqual([]);
           await floor.expectBalanced();
+          // The settler's relay publishes every settled page (and is idle when the next test runs:
+          // it relays every market's events).
+          for (let i = 0; i < 100; i++) {
+            const [row] = await withDatabase(env, (db) =>
+              db
+                .select({ n: sql<number>`count(*)::int` })
+                .from(eventPages)
+                .where(
+                  sql`${eventPages.envelope}->>'market' = ${market} and ${eventPages.publishedAt} is null`,
+                ),
+            );
+            if (row!.n === 0) break;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
         },
       ),
       { numRuns: 4 },

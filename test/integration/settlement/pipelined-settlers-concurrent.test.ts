@@ -8,7 +8,7 @@ import { settlementCursors, settlementQuarantine, trades } from "../../../src/db
 import { settleMarket, type OutboxSource } from "../../../src/domain/settlement/settle-market";
 import type { PagePipeline } from "../../../src/domain/settlement/sent-pages";
 import { balanceOf } from "../trading/helpers";
-import { heldMarket, injectOutbox, matchPair } from "../trading/settlement-helpers";
+import { ghostTrade, heldMarket, injectOutbox, matchPair } from "../trading/settlement-helpers";
 
 /**
  * Two pipelined settlers of one market at once, each on its own line (what the object's settler
@@ -20,28 +20,6 @@ import { heldMarket, injectOutbox, matchPair } from "../trading/settlement-helpe
  */
 
 const eager = { due: () => 0, sent: () => {}, answered: () => {} };
-
-/** A trade naming an order Postgres never had. */
-const ghostTrade = (market: string, seller: string, buyer: string, n: number) => {
-  const ghost = crypto.randomUUID();
-  return {
-    kind: "trade" as const,
-    ts: Date.now(),
-    tradeId: `${market}:ghost-${n}`,
-    market,
-    price: "50000.00",
-    quantity: "0.01000",
-    priceMinor: "50000000000",
-    quantityMinor: "1000000",
-    takerSide: "buy" as const,
-    takerOrderId: ghost,
-    takerUserId: buyer,
-    makerOrderId: ghost,
-    makerUserId: seller,
-    makerFeeBps: 10,
-    takerFeeBps: 20,
-  };
-};
 
 interface Settler {
   sizes: number[];

@@ -78,6 +78,31 @@ export async function injectOutbox(market: string, entries: Unnumbered[]): Promi
   });
 }
 
+/**
+ * A bug's entry: a trade (0.01 BTC at 50,000) naming an order Postgres never had, numbered `n`
+ * among the market's trade ids. settle_page leaves its page to the planner, which quarantines it.
+ */
+export const ghostTrade = (market: string, seller: string, buyer: string, n: number): Unnumbered => {
+  const ghost = crypto.randomUUID();
+  return {
+    kind: "trade",
+    ts: Date.now(),
+    tradeId: `${market}:ghost-${n}`,
+    market,
+    price: "50000.00",
+    quantity: "0.01000",
+    priceMinor: "50000000000",
+    quantityMinor: "1000000",
+    takerSide: "buy",
+    takerOrderId: ghost,
+    takerUserId: buyer,
+    makerOrderId: ghost,
+    makerUserId: seller,
+    makerFeeBps: 10,
+    takerFeeBps: 20,
+  };
+};
+
 /** The object's storage epoch as its counters hold it. */
 export async function epochOf(market: string): Promise<string> {
   return runInDurableObject(
