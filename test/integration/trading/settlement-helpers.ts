@@ -82,7 +82,12 @@ export async function injectOutbox(market: string, entries: Unnumbered[]): Promi
  * A bug's entry: a trade (0.01 BTC at 50,000) naming an order Postgres never had, numbered `n`
  * among the market's trade ids. settle_page leaves its page to the planner, which quarantines it.
  */
-export const ghostTrade = (market: string, seller: string, buyer: string, n: number): Unnumbered => {
+export const ghostTrade = (
+  market: string,
+  seller: string,
+  buyer: string,
+  n: number,
+): Extract<Unnumbered, { kind: "trade" }> => {
   const ghost = crypto.randomUUID();
   return {
     kind: "trade",

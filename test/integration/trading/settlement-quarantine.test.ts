@@ -7,7 +7,7 @@ import { lockFunds } from "../../../src/domain/ledger/ledger";
 import { settleMarket } from "../../../src/domain/settlement/settle-market";
 import { api, expectError, login } from "../auth/helpers";
 import { balanceOf, trader } from "./helpers";
-import { heldMarket, injectOutbox, matchPair } from "./settlement-helpers";
+import { ghostTrade, heldMarket, injectOutbox, matchPair } from "./settlement-helpers";
 
 let adminToken: string;
 beforeAll(async () => {
@@ -42,26 +42,8 @@ describe("an outbox entry that breaks an invariant", () => {
       const { market, seller, buyer, order, rules, book } = await heldMarket(db);
       await matchPair(order, seller, buyer);
       // A bug's entry: a trade naming an order Postgres never heard of, between good fills.
-      const ghost = crypto.randomUUID();
-      const [badSeq] = await injectOutbox(market, [
-        {
-          kind: "trade",
-          ts: Date.now(),
-          tradeId: `${market}:9999`,
-          market,
-          price: "50000.00",
-          quantity: "0.01000",
-          priceMinor: "50000000000",
-          quantityMinor: "1000000",
-          takerSide: "buy",
-          takerOrderId: ghost,
-          takerUserId: buyer,
-          makerOrderId: ghost,
-          makerUserId: seller,
-          makerFeeBps: 10,
-          takerFeeBps: 20,
-        },
-      ]);
+      const ghost = ghostTrade(market, seller, buyer, 9999);
+      const [badSeq] = await injectOutbox(market, [ghost]);
       await matchPair(order, seller, buyer);
 
       // (Another test's cron run may settle this market first: assert the outcome, not who did it.)
@@ -76,7 +58,11 @@ describe("an outbox entry that breaks an invariant", () => {
 
       const held = await quarantineOf(market);
       expect(held).toHaveLength(1);
-      expect(held[0]).toMatchObject({ seq: badSeq, status: "open", entry: { takerOrderId: ghost } });
+      expect(held[0]).toMatchObject({
+        seq: badSeq,
+        status: "open",
+        entry: { takerOrderId: ghost.takerOrderId },
+      });
       expect(held[0]!.reason).toMatch(/not in the database/);
 
       // Settling again moves nothing and quarantines nothing twice.
