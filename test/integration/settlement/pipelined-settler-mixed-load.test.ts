@@ -6,7 +6,7 @@ import { withDatabase } from "../../../src/db/client";
 import { eventPages, settlementQuarantine } from "../../../src/db/schema";
 import { orderBook } from "../../../src/services/trading/market-directory";
 import { api } from "../auth/helpers";
-import { oco, placeOrder, settle, tradingFloor, type Trader } from "../trading/helpers";
+import { oco, placed, placeOrder, settle, tradingFloor, type Trader } from "../trading/helpers";
 
 /**
  * The market object's own settler, pipelining its pages (docs/decisions/0025), under a mixed load
@@ -19,7 +19,7 @@ import { oco, placeOrder, settle, tradingFloor, type Trader } from "../trading/h
 
 type Op =
   | { kind: "limit"; who: number; side: "buy" | "sell"; price: number; quantity: number }
-  | { kind: "amend"; who: number; price: number }
+  | { kind: "amend"; who: number; higher: boolean }
   | { kind: "cancel"; who: number }
   | { kind: "oco"; who: number }
   | { kind: "settle" };
@@ -42,7 +42,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant("amend" as const),
       who: fc.integer({ min: 0, max: 3 }),
-      price: fc.constantFrom(...PRICES),
+      higher: fc.boolean(),
     }),
   },
   {
@@ -71,10 +71,32 @@ describe("the object's pipelined settler under a mixed load", () => {
           });
           const { market } = floor;
           const traders: Trader[] = [floor.b1, floor.b2, floor.s1, floor.s2];
-          /** Orders each trader placed (the amend and cancel targets; some filled or gone). */
+          /** Limit orders each trader placed (the cancel targets; some filled or gone). */
           const placedBy: string[][] = [[], [], [], []];
+          // Each trader's order resting far from the others' (buyers at 40,000, sellers at 60,000):
+          // the amendments' target, open throughout.
+          const far = (who: number, higher: boolean) => (who < 2 ? 40_000 : 60_000) + (higher ? 1_000 : 0);
+          const resting: string[] = [];
+          for (const [who, t] of traders.entries()) {
+            const { order } = await placed(t, {
+              market,
+              side: who < 2 ? "buy" : "sell",
+              type: "limit",
+              price: `${far(who, false)}.00`,
+              quantity: "0.005",
+            });
+            resting.push(order.id!);
+          }
           const statuses: number[] = [];
           const pick = (who: number, i: number) => placedBy[who]![i % Math.max(1, placedBy[who]!.length)];
+          const amending: Promise<unknown>[] = traders.map(() => Promise.resolve());
+          const amendOne = (who: number, body: Record<string, string>) => {
+            const res = amending[who]!.then(() =>
+              api("PATCH", `/api/v1/orders/${resting[who]}`, { token: traders[who]!.token, body }),
+            );
+            amending[who] = res.catch(() => {});
+            return res;
+          };
           const run = async (o: Op, i: number) => {
             switch (o.kind) {
               case "limit": {
@@ -94,12 +116,8 @@ describe("the object's pipelined settler under a mixed load", () => {
                 return;
               }
               case "amend": {
-                const id = pick(o.who, i);
-                if (!id) return;
-                const res = await api("PATCH", `/api/v1/orders/${id}`, {
-                  token: traders[o.who]!.token,
-                  body: { price: `${o.price}.00` },
-                });
+                // One amendment of an order at a time (a second one meanwhile may be refused).
+                const res = await amendOne(o.who, { price: `${far(o.who, o.higher)}.00` });
                 statuses.push(res.status);
                 if (res.status === 200) seen.amended++;
                 return;
@@ -112,17 +130,15 @@ describe("the object's pipelined settler under a mixed load", () => {
                 if (res.status === 200) seen.cancelled++;
                 return;
               }
-              case "oco": {
-                const pair = await oco(traders[o.who]!, {
+              case "oco":
+                await oco(traders[o.who]!, {
                   market,
                   side: "sell",
                   price: "65000.00",
                   stop_price: "40000.00",
                   quantity: "0.001",
                 });
-                placedBy[o.who]!.push(pair.order.id);
                 return;
-              }
               case "settle":
                 await settle(market);
                 return;
