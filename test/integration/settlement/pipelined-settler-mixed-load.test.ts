@@ -182,4 +182,33 @@ describe("the object's pipelined settler under a mixed load", () => {
     expect(seen.amended).toBeGreaterThan(0);
     expect(seen.cancelled).toBeGreaterThan(0);
   }, 180_000);
+
+  it("drains once the cursor, held elsewhere while fills arrive, is free: each fill once", async () => {
+    const floor = await tradingFloor({ b1: { USDT: "5000" }, s1: { BTC: "1" } });
+    const { market, b1, s1 } = floor;
+    // The market's cursor row exists (a first fill settled), then another transaction holds it.
+    const fill = async () => {
+      await placed(s1, { market, side: "sell", type: "limit", price: "50000.00", quantity: "0.002" });
+      await placed(b1, { market, side: "buy", type: "limit", price: "50000.00", quantity: "0.002" });
+    };
+    await fill();
+    await settle(market);
+    await withDatabase(env, (other) =>
+      other.transaction(async (tx) => {
+        await tx.execute(sql`select 1 from settlement_cursors where market = ${market} for update`);
+        // The object's settler meets `busy` for every page it sends meanwhile.
+        for (let i = 0; i < 6; i++) await Promise.all([fill(), fill()]);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const { entries } = await orderBook(env, market).readOutbox(0, 1_000);
+        expect(entries.filter((e) => e.kind === "trade")).toHaveLength(12);
+      }),
+    );
+    // Released: the settler's retry (no new fill to kick it) drains the outbox by itself.
+    for (let i = 0; i < 100; i++) {
+      if ((await orderBook(env, market).readOutbox(0, 10)).entries.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect((await orderBook(env, market).readOutbox(0, 10)).entries).toEqual([]);
+    await floor.expectBalanced();
+  });
 });
