@@ -8,7 +8,7 @@ import { settleMarket, type OutboxSource } from "../../../src/domain/settlement/
 import type { PagePipeline } from "../../../src/domain/settlement/sent-pages";
 import type { PageOutcome } from "../../../src/domain/settlement/settle-page";
 import { balanceOf } from "../trading/helpers";
-import { heldMarket, matchPair } from "../trading/settlement-helpers";
+import { expectPairsSettled, heldMarket, matchPair } from "../trading/settlement-helpers";
 import { createTestUser, fund } from "../wallets/fixtures";
 
 /**
@@ -83,18 +83,6 @@ async function settledState(db: Database, market: string, book: OutboxSource) {
     cursor: cursor ? Number(cursor.lastSeq) : null,
     outbox: (await book.readOutbox(0, 1_000)).entries.map((e) => e.seq),
   };
-}
-
-/** PAIRS fills of 0.01 BTC at 50,000, each settled once (seller maker 0.1 %, buyer taker 0.2 %). */
-async function expectMoneyExact(seller: string, buyer: string) {
-  const n = BigInt(PAIRS);
-  expect(await balanceOf(seller, "USDT")).toEqual({ available: 499_500_000n * n, locked: 0n });
-  expect(await balanceOf(seller, "BTC")).toEqual({ available: 10_000_000n - 1_000_000n * n, locked: 0n });
-  expect(await balanceOf(buyer, "USDT")).toEqual({
-    available: 10_000_000_000n - 500_000_000n * n,
-    locked: 0n,
-  });
-  expect(await balanceOf(buyer, "BTC")).toEqual({ available: 998_000n * n, locked: 0n });
 }
 
 async function world(db: Database) {
@@ -175,7 +163,7 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
         cursor: all[all.length - 1],
         outbox: [],
       });
-      await expectMoneyExact(seller, buyer);
+      await expectPairsSettled(seller, buyer, PAIRS);
     });
   });
 
@@ -202,7 +190,7 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
       await settleMarket(db, next.source, rules, { pipeline });
       expect((await settledState(db, market, book)).outbox).toEqual([]);
       expect((await settledState(db, market, book)).trades).toHaveLength(PAIRS);
-      await expectMoneyExact(seller, buyer);
+      await expectPairsSettled(seller, buyer, PAIRS);
     });
   });
 
@@ -225,7 +213,7 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
       const state = await settledState(db, market, book);
       expect(state).toMatchObject({ cursor: all[all.length - 1], outbox: [] });
       expect(state.trades).toHaveLength(PAIRS);
-      await expectMoneyExact(seller, buyer);
+      await expectPairsSettled(seller, buyer, PAIRS);
     });
   });
 

@@ -7,8 +7,13 @@ import { withDatabase } from "../../../src/db/client";
 import { settlementCursors, settlementQuarantine, trades } from "../../../src/db/schema";
 import { settleMarket, type OutboxSource } from "../../../src/domain/settlement/settle-market";
 import type { PagePipeline } from "../../../src/domain/settlement/sent-pages";
-import { balanceOf } from "../trading/helpers";
-import { ghostTrade, heldMarket, injectOutbox, matchPair } from "../trading/settlement-helpers";
+import {
+  expectPairsSettled,
+  ghostTrade,
+  heldMarket,
+  injectOutbox,
+  matchPair,
+} from "../trading/settlement-helpers";
 
 /**
  * Two pipelined settlers of one market at once, each on its own line (what the object's settler
@@ -81,17 +86,7 @@ describe("two pipelined settlers of one market at once", () => {
             await Promise.all([run(a), run(b)]);
 
             for (const { upto, cursor } of acked) expect(upto).toBeLessThanOrEqual(cursor);
-            const n = BigInt(fills);
-            expect(await balanceOf(seller, "USDT")).toEqual({ available: 499_500_000n * n, locked: 0n });
-            expect(await balanceOf(seller, "BTC")).toEqual({
-              available: 10_000_000n - 1_000_000n * n,
-              locked: 0n,
-            });
-            expect(await balanceOf(buyer, "USDT")).toEqual({
-              available: 10_000_000_000n - 500_000_000n * n,
-              locked: 0n,
-            });
-            expect(await balanceOf(buyer, "BTC")).toEqual({ available: 998_000n * n, locked: 0n });
+            await expectPairsSettled(seller, buyer, fills);
             expect(await db.select().from(trades).where(eq(trades.market, market))).toHaveLength(fills);
             const held = await db
               .select()

@@ -6,8 +6,7 @@ import { describe, expect, it } from "vitest";
 import { withDatabase, type Database } from "../../../src/db/client";
 import { trades } from "../../../src/db/schema";
 import { settlePage, settlePageCall } from "../../../src/domain/settlement/settle-page";
-import { balanceOf } from "../trading/helpers";
-import { heldMarket, matchPair } from "../trading/settlement-helpers";
+import { expectPairsSettled, heldMarket, matchPair } from "../trading/settlement-helpers";
 
 /**
  * settle_page's guard (migration 0032) for any cursor c, any page of the outbox's entries in
@@ -95,13 +94,7 @@ describe("settle_page's p_after_seq guard, any cursor and page", () => {
             // The rest settled from wherever the cursor is: each fill once, the money exact.
             expect(await call(0, seqs[seqs.length - 1]!, c, false)).toMatchObject({ status: "ok" });
             expect(await state(db, market)).toEqual({ trades: tradeSeqs, cursor: seqs[seqs.length - 1] });
-            const n = BigInt(pairs);
-            expect(await balanceOf(seller, "USDT")).toEqual({ available: 499_500_000n * n, locked: 0n });
-            expect(await balanceOf(buyer, "BTC")).toEqual({ available: 998_000n * n, locked: 0n });
-            expect(await balanceOf(buyer, "USDT")).toEqual({
-              available: 10_000_000_000n - 500_000_000n * n,
-              locked: 0n,
-            });
+            await expectPairsSettled(seller, buyer, pairs);
           });
         },
       ),

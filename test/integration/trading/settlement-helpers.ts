@@ -13,7 +13,7 @@ import { appendOutbox } from "../../../durable-objects/market/outbox";
 import { writeMeta } from "../../../durable-objects/market/schema";
 import type { OrderBook } from "../../../durable-objects/order-book";
 import { createTestUser, fund } from "../wallets/fixtures";
-import { createMarket } from "./helpers";
+import { balanceOf, createMarket } from "./helpers";
 
 export const principal = (userId: string): Principal => ({
   userId,
@@ -51,6 +51,22 @@ export async function matchPair(
   await order(seller, { side: "sell", type: "limit", price: "50000.00", quantity });
   const taken = await order(buyer, { side: "buy", type: "limit", price: "50000.00", quantity });
   expect(taken.fills).toHaveLength(1);
+}
+
+/**
+ * `fills` of `matchPair`'s default size each settled exactly once, as `heldMarket` funded the two:
+ * 0.01 BTC at 50,000 a fill, the seller the maker (0.1 % of the USDT), the buyer the taker (0.2 %
+ * of the BTC).
+ */
+export async function expectPairsSettled(seller: string, buyer: string, fills: number) {
+  const n = BigInt(fills);
+  expect(await balanceOf(seller, "USDT")).toEqual({ available: 499_500_000n * n, locked: 0n });
+  expect(await balanceOf(seller, "BTC")).toEqual({ available: 10_000_000n - 1_000_000n * n, locked: 0n });
+  expect(await balanceOf(buyer, "USDT")).toEqual({
+    available: 10_000_000_000n - 500_000_000n * n,
+    locked: 0n,
+  });
+  expect(await balanceOf(buyer, "BTC")).toEqual({ available: 998_000n * n, locked: 0n });
 }
 
 /** An outbox entry before the object numbers it. */
