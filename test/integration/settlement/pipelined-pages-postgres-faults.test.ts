@@ -9,6 +9,7 @@ import type { PagePipeline } from "../../../src/domain/settlement/sent-pages";
 import type { PageOutcome } from "../../../src/domain/settlement/settle-page";
 import { balanceOf } from "../trading/helpers";
 import { expectPairsSettled, heldMarket, matchPair } from "../trading/settlement-helpers";
+import { eagerPacing } from "./eager-pacing";
 import { createTestUser, fund } from "../wallets/fixtures";
 
 /**
@@ -22,8 +23,6 @@ import { createTestUser, fund } from "../wallets/fixtures";
  */
 
 const PAIRS = 3;
-/** Every page sent at once while there is room. */
-const eager = { due: () => 0, sent: () => {}, answered: () => {} };
 
 /** The line, its backend's pid, and a pipeline on it whose answers are noted. */
 async function pipelined(depth = 2) {
@@ -32,7 +31,7 @@ async function pipelined(depth = 2) {
   const answers: string[] = [];
   const pipeline: PagePipeline = {
     depth,
-    pacing: eager,
+    pacing: eagerPacing,
     line: (statement) =>
       line.use(async (db) => {
         try {

@@ -1,15 +1,21 @@
 import { env } from "cloudflare:workers";
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LockLine } from "../../../durable-objects/market/lock-line";
-import { withDatabase, type Database } from "../../../src/db/client";
-import { settlementCursors, settlementQuarantine, trades } from "../../../src/db/schema";
+import { withDatabase } from "../../../src/db/client";
 import { settleMarket, type OutboxSource } from "../../../src/domain/settlement/settle-market";
 import type { PagePipeline } from "../../../src/domain/settlement/sent-pages";
 import type { PageOutcome } from "../../../src/domain/settlement/settle-page";
-import { balanceOf } from "../trading/helpers";
-import { heldMarket, injectOutbox, matchPair } from "../trading/settlement-helpers";
+import {
+  expectSettledOnce,
+  ghostTrade,
+  heldMarket,
+  injectOutbox,
+  marketWithGhosts,
+  matchPair,
+} from "../trading/settlement-helpers";
+import { eagerPacing } from "./eager-pacing";
 
 /**
  * Pages pipelined on one connection (docs/decisions/0027): a page sent before the one ahead of it
@@ -18,9 +24,6 @@ import { heldMarket, injectOutbox, matchPair } from "../trading/settlement-helpe
  * to the planner (an entry quarantined), a statement lost before Postgres ran it, an answer lost
  * after it committed, the cursor held by another settler, another settler settling meanwhile.
  */
-
-/** Every page sent at once while there is room: the most pages out behind one that may not settle. */
-const eager = { due: () => 0, sent: () => {}, answered: () => {} };
 
 type Fault = "none" | "lost" | "answerLost";
 
@@ -34,7 +37,7 @@ function pipelineOn(faults: readonly Fault[] = [], depth = 2) {
   let statements = 0;
   const pipeline: PagePipeline = {
     depth,
-    pacing: eager,
+    pacing: eagerPacing,
     line: (statement) => {
       const i = statements++;
       const fault = faults[i] ?? "none";
@@ -71,56 +74,6 @@ function pagedBy(
     ackOutbox: (uptoSeq, epoch) => book.ackOutbox(uptoSeq, epoch),
     publishBalances: (updates) => book.publishBalances(updates),
   };
-}
-
-/** A trade naming an order Postgres never had: the planner quarantines it. */
-const ghostTrade = (market: string, seller: string, buyer: string, n: number) => {
-  const ghost = crypto.randomUUID();
-  return {
-    kind: "trade" as const,
-    ts: Date.now(),
-    tradeId: `${market}:ghost-${n}`,
-    market,
-    price: "50000.00",
-    quantity: "0.01000",
-    priceMinor: "50000000000",
-    quantityMinor: "1000000",
-    takerSide: "buy" as const,
-    takerOrderId: ghost,
-    takerUserId: buyer,
-    makerOrderId: ghost,
-    makerUserId: seller,
-    makerFeeBps: 10,
-    takerFeeBps: 20,
-  };
-};
-
-/**
- * `fills` pairs (0.01 BTC at 50,000, seller the maker at 0.1 %, buyer the taker at 0.2 %) each
- * settled exactly once, the ghosts quarantined, nothing left in the outbox, the cursor at its end.
- */
-async function expectSettledOnce(
-  db: Database,
-  setup: Awaited<ReturnType<typeof heldMarket>>,
-  fills: number,
-  ghostSeqs: number[],
-) {
-  const { market, seller, buyer, book } = setup;
-  const n = BigInt(fills);
-  expect(await balanceOf(seller, "USDT")).toEqual({ available: 499_500_000n * n, locked: 0n });
-  expect(await balanceOf(seller, "BTC")).toEqual({ available: 10_000_000n - 1_000_000n * n, locked: 0n });
-  expect(await balanceOf(buyer, "USDT")).toEqual({
-    available: 10_000_000_000n - 500_000_000n * n,
-    locked: 0n,
-  });
-  expect(await balanceOf(buyer, "BTC")).toEqual({ available: 998_000n * n, locked: 0n });
-  expect(await db.select().from(trades).where(eq(trades.market, market))).toHaveLength(fills);
-  const held = await db.select().from(settlementQuarantine).where(eq(settlementQuarantine.market, market));
-  expect(held.map((q) => Number(q.seq)).sort((a, b) => a - b)).toEqual(ghostSeqs);
-  const read = await book.readOutbox(0, 10);
-  expect(read.entries).toEqual([]);
-  const [cursor] = await db.select().from(settlementCursors).where(eq(settlementCursors.market, market));
-  expect(cursor!.lastSeq).toBe(read.lastSeq);
 }
 
 describe("settlement pages pipelined on one connection", () => {
@@ -196,14 +149,8 @@ describe("settlement pages pipelined on one connection", () => {
         }),
         async ({ fills, ghosts, sizes, faults, rival, depth }) => {
           await withDatabase(env, async (db) => {
-            const setup = await heldMarket(db);
-            const { market, seller, buyer, order, rules, book } = setup;
-            const ghostSeqs: number[] = [];
-            for (let i = 0; i < fills; i++) {
-              if (ghosts.includes(i))
-                ghostSeqs.push(...(await injectOutbox(market, [ghostTrade(market, seller, buyer, i)])));
-              await matchPair(order, seller, buyer);
-            }
+            const setup = await marketWithGhosts(db, fills, ghosts);
+            const { rules, book, ghostSeqs } = setup;
             const { pipeline, answers } = pipelineOn(faults, depth);
             const source = pagedBy(book, sizes, async (read) => {
               if (read === rival)

@@ -4,16 +4,11 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LockLine } from "../../../durable-objects/market/lock-line";
 import { withDatabase } from "../../../src/db/client";
-import { settlementCursors, settlementQuarantine, trades } from "../../../src/db/schema";
+import { settlementCursors } from "../../../src/db/schema";
 import { settleMarket, type OutboxSource } from "../../../src/domain/settlement/settle-market";
 import type { PagePipeline } from "../../../src/domain/settlement/sent-pages";
-import {
-  expectPairsSettled,
-  ghostTrade,
-  heldMarket,
-  injectOutbox,
-  matchPair,
-} from "../trading/settlement-helpers";
+import { expectSettledOnce, marketWithGhosts } from "../trading/settlement-helpers";
+import { eagerPacing } from "./eager-pacing";
 
 /**
  * Two pipelined settlers of one market at once, each on its own line (what the object's settler
@@ -23,8 +18,6 @@ import {
  * waits and interleaving, every fill settles once, every ghost is quarantined once, and nothing is
  * acknowledged that the cursor does not cover.
  */
-
-const eager = { due: () => 0, sent: () => {}, answered: () => {} };
 
 interface Settler {
   sizes: number[];
@@ -49,13 +42,8 @@ describe("two pipelined settlers of one market at once", () => {
         }),
         async ({ fills, ghosts, a, b }) => {
           await withDatabase(env, async (db) => {
-            const { market, seller, buyer, order, rules, book } = await heldMarket(db);
-            const ghostSeqs: number[] = [];
-            for (let i = 0; i < fills; i++) {
-              if (ghosts.includes(i))
-                ghostSeqs.push(...(await injectOutbox(market, [ghostTrade(market, seller, buyer, i)])));
-              await matchPair(order, seller, buyer);
-            }
+            const setup = await marketWithGhosts(db, fills, ghosts);
+            const { market, rules, book, ghostSeqs } = setup;
             /** Every acknowledgement, and the cursor in Postgres right after it was asked. */
             const acked: { upto: number; cursor: number }[] = [];
             const cursorNow = async () => {
@@ -67,7 +55,7 @@ describe("two pipelined settlers of one market at once", () => {
             };
             const run = async ({ sizes, depth, wait }: Settler) => {
               const line = new LockLine(env, { answerMs: 10_000, idleMs: 50 });
-              const pipeline: PagePipeline = { depth, pacing: eager, line: (s) => line.use(s) };
+              const pipeline: PagePipeline = { depth, pacing: eagerPacing, line: (s) => line.use(s) };
               let reads = 0;
               const source: OutboxSource = {
                 readOutbox: (afterSeq) => book.readOutbox(afterSeq, sizes[reads++ % sizes.length]!),
@@ -86,16 +74,7 @@ describe("two pipelined settlers of one market at once", () => {
             await Promise.all([run(a), run(b)]);
 
             for (const { upto, cursor } of acked) expect(upto).toBeLessThanOrEqual(cursor);
-            await expectPairsSettled(seller, buyer, fills);
-            expect(await db.select().from(trades).where(eq(trades.market, market))).toHaveLength(fills);
-            const held = await db
-              .select()
-              .from(settlementQuarantine)
-              .where(eq(settlementQuarantine.market, market));
-            expect(held.map((q) => Number(q.seq)).sort((x, y) => x - y)).toEqual(ghostSeqs);
-            const read = await book.readOutbox(0, 10);
-            expect(read.entries).toEqual([]);
-            expect(await cursorNow()).toBe(read.lastSeq);
+            await expectSettledOnce(db, setup, fills, ghostSeqs);
           });
         },
       ),

@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
+import { eq } from "drizzle-orm";
 import { expect } from "vitest";
 import type { Database } from "../../../src/db/client";
+import { settlementCursors, settlementQuarantine, trades } from "../../../src/db/schema";
 import type { Principal } from "../../../src/http/principal";
 import { SYSTEM_METADATA } from "../../../src/http/request-metadata";
 import { loadMarketRules, orderBook } from "../../../src/services/trading/market-directory";
@@ -69,6 +71,27 @@ export async function expectPairsSettled(seller: string, buyer: string, fills: n
   expect(await balanceOf(buyer, "BTC")).toEqual({ available: 998_000n * n, locked: 0n });
 }
 
+/**
+ * The market settled to the end: `fills` pairs each settled exactly once (`expectPairsSettled`),
+ * exactly the ghost entries quarantined, nothing left in the outbox, the cursor at its end.
+ */
+export async function expectSettledOnce(
+  db: Database,
+  setup: Awaited<ReturnType<typeof heldMarket>>,
+  fills: number,
+  ghostSeqs: number[],
+) {
+  const { market, seller, buyer, book } = setup;
+  await expectPairsSettled(seller, buyer, fills);
+  expect(await db.select().from(trades).where(eq(trades.market, market))).toHaveLength(fills);
+  const held = await db.select().from(settlementQuarantine).where(eq(settlementQuarantine.market, market));
+  expect(held.map((q) => Number(q.seq)).sort((a, b) => a - b)).toEqual(ghostSeqs);
+  const read = await book.readOutbox(0, 10);
+  expect(read.entries).toEqual([]);
+  const [cursor] = await db.select().from(settlementCursors).where(eq(settlementCursors.market, market));
+  expect(cursor!.lastSeq).toBe(read.lastSeq);
+}
+
 /** An outbox entry before the object numbers it. */
 export type Unnumbered = {
   [K in OutboxEntry["kind"]]: Omit<Extract<OutboxEntry, { kind: K }>, "seq">;
@@ -123,6 +146,22 @@ export const ghostTrade = (
     takerFeeBps: 20,
   };
 };
+
+/**
+ * A held market with `fills` matched pairs, a ghost trade (the planner quarantines it) injected
+ * before each fill whose index is in `ghosts`; the ghosts' sequences.
+ */
+export async function marketWithGhosts(db: Database, fills: number, ghosts: readonly number[]) {
+  const setup = await heldMarket(db);
+  const { market, seller, buyer, order } = setup;
+  const ghostSeqs: number[] = [];
+  for (let i = 0; i < fills; i++) {
+    if (ghosts.includes(i))
+      ghostSeqs.push(...(await injectOutbox(market, [ghostTrade(market, seller, buyer, i)])));
+    await matchPair(order, seller, buyer);
+  }
+  return { ...setup, ghostSeqs };
+}
 
 /** The object's storage epoch as its counters hold it. */
 export async function epochOf(market: string): Promise<string> {
