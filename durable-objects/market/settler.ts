@@ -22,8 +22,11 @@ const BATCHES_PER_ROUND = 10;
  */
 const PAGES_OUT = 2;
 /**
- * A round that has not finished by then is abandoned and its connection closed (which makes
- * Postgres roll back and free the cursor row): a half-open socket must not stall the market.
+ * A round that has not finished by then is abandoned and its Pool closed (which makes Postgres
+ * roll back and free the cursor row): a half-open socket must not stall the market. Its pages'
+ * line is left to its own rule (a statement unanswered 10 s drops the connection; lock-line.ts):
+ * a page it still runs beside the next round's is refused (busy, gap) or skips what the cursor
+ * passed (docs/decisions/0027-settlement-pages-pipelined.md).
  */
 const ROUND_TIMEOUT_MS = 30_000;
 /** Consecutive failures after which the warning becomes an error (something needs a person). */
