@@ -52,7 +52,9 @@ function world(n: number, opts: { failing?: number; failsAtOnce?: boolean; faili
     reads.push(next);
     events.push(`read ${next}`);
     lastRead = next;
-    return { pages: JSON.stringify([stored.get(next)]), count: 1, epoch: "e", marks: [], lastSeq: n };
+    // A page's mark (its last sequence) is where the settler reads the next page from.
+    const marks = [{ seq: next, ts: next }];
+    return { pages: JSON.stringify([stored.get(next)]), count: 1, epoch: "e", marks, lastSeq: n };
   };
   const db = {
     execute: async () => {
