@@ -73,9 +73,11 @@ describe("ccxt.pro's binance class on Pandora's market streams", () => {
     })();
     await until(() => book !== null || failure !== null, "the first order book");
 
-    // Resting orders on both sides, some crossing (trades), some cancelled.
+    // Resting orders on both sides, some crossing (trades), some cancelled. The stream pushes at
+    // most one update a 100 ms (`@100ms`), so "many updates" needs the orders to take seconds: 30
+    // rounds took just 2 s once the order path got faster (exactly 20 updates, CI 2026-12-07).
     const open: { exchange: Exchange; id: string }[] = [];
-    for (let i = 0; i < 30; i++) {
+    for (let i = 0; i < 60; i++) {
       const ask = await alice.createOrder(
         SYMBOL,
         "limit",
