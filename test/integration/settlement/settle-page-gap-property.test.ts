@@ -98,7 +98,17 @@ describe("settle_page's p_after_seq guard, any cursor and page", () => {
           });
         },
       ),
-      { numRuns: 25 },
+      {
+        numRuns: 25,
+        // One page of each kind besides the random ones (25 runs once met no fresh page, CI
+        // 2026-12-07): fresh (cursor 0, read after 0), a gap (read after the middle, cursor 0),
+        // a replay (from 0, read after 0, the cursor in the middle).
+        examples: [
+          [{ pairs: 1, cursor: 0, pages: [[0, 0, 0.999, false]] }],
+          [{ pairs: 2, cursor: 0, pages: [[0, 0.5, 0.999, false]] }],
+          [{ pairs: 2, cursor: 0.5, pages: [[0, 0, 0.999, true]] }],
+        ],
+      },
     );
     // Both sides of the guard met, and pages starting below the cursor (replays skipped).
     expect([...seen].sort()).toEqual(["fresh", "gap", "replay"]);

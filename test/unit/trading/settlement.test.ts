@@ -242,7 +242,8 @@ describe("settlement conserves every asset and releases exactly the unused lock"
           for (const user of USERS) expect(x.lockedOf(user, asset)).toBe(0n);
         }
       }),
-      { numRuns: 150 },
+      // ETH-USDT's scripts trade least: 150 runs made as few as 87 trades (CI 2026-12-07).
+      { numRuns: 300 },
     );
     expect(trades).toBeGreaterThan(100); // the scripts really trade
   });
