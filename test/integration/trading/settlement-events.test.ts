@@ -71,12 +71,14 @@ describe("a settled page's events", () => {
       expect(new Set(envelopes.map((e) => e.id)).size).toBe(envelopes.length);
       expect(expandSettledPage(page)).toEqual(envelopes); // a relay's retry: the same ids
 
-      // The relay publishes each event on its own, in the page's order.
+      // The relay publishes each event on its own, in the page's order. Another market object's
+      // relay (they run beside this test) may publish the page first: then this one sees none of
+      // it, and the stream below is still the proof.
       const seen: EventEnvelope[] = [];
       await relayOutbox(db, createRedis(env), 100, {
         onPublished: async (_db, published) => void seen.push(...published.envelopes()),
       });
-      expect(seen.filter((e) => e.payload.market === market)).toEqual(envelopes);
+      expect([[], envelopes]).toContainEqual(seen.filter((e) => e.payload.market === market));
       const stream = (await createRedis(env).xrange("trading:events", "-", "+")) as Record<
         string,
         { event: string | EventEnvelope }
