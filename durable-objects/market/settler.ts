@@ -14,8 +14,13 @@ import type { MarketRules } from "../../src/domain/market/market-rules";
 import { EventRelay } from "./event-relay";
 import { LockLine } from "./lock-line";
 
-/** Batches per round; a round that used them all goes again at once. */
-const BATCHES_PER_ROUND = 10;
+/**
+ * A round sends pages for this long at most, while entries keep coming: its pipeline stays full
+ * (a round ended after ten batches drained it, and Postgres idled until the next round's first
+ * page), and it still ends, its last pages answered, well within `ROUND_TIMEOUT_MS`. A round cut
+ * short goes again at once.
+ */
+const ROUND_SENDS_MS = 10_000;
 /**
  * Pages out at once on the settler's line: the next one waits in Postgres behind the one
  * running rather than in the object for its answer (docs/decisions/0027).
@@ -23,7 +28,9 @@ const BATCHES_PER_ROUND = 10;
 const PAGES_OUT = 2;
 /**
  * A round that has not finished by then is abandoned and its Pool closed (which makes Postgres
- * roll back and free the cursor row): a half-open socket must not stall the market. Its pages'
+ * roll back and free the cursor row): a half-open socket must not stall the market. A round busy
+ * by design ends sooner: it sends for `ROUND_SENDS_MS`, then only waits for its pages out (a few
+ * hundred ms, more behind a planner's fallback); so an abandoned round sends nothing more. Its pages'
  * line is left to its own rule (a statement unanswered 10 s drops the connection; lock-line.ts):
  * a page it still runs beside the next round's is refused (busy, gap) or skips what the cursor
  * passed (docs/decisions/0027-settlement-pages-pipelined.md).
@@ -188,20 +195,28 @@ export class ObjectSettler {
         const rules = this.rules();
         if (!rules || !this.enabled()) return;
         const { db, line } = this.database();
+        const sendUntil = Date.now() + ROUND_SENDS_MS;
+        const timing = this.timing();
         const result = await withTimeout(
           settleMarket(db, this.source, rules, {
-            maxBatches: BATCHES_PER_ROUND,
+            // Until its time is up, or the operator stops it, or the rules change.
+            sending: () => Date.now() < sendUntil && this.enabled() && this.rules() === rules,
             afterSeq: this.cursor,
             log: this.log,
             pipeline: this.pipeline(line),
-            ...this.timing(),
+            readPages: timing.readPages,
+            // The relay publishes each batch's events as it commits, not once a round: a round
+            // now lasts as long as entries keep coming.
+            afterCommit: async (lastSeq) => {
+              await timing.afterCommit?.(lastSeq);
+              this.relay.kick(db);
+            },
           }),
           ROUND_TIMEOUT_MS,
           `settlement round took over ${ROUND_TIMEOUT_MS} ms`,
         );
         this.cursor = result.lastSeq;
-        if (result.batches > 0) this.relay.kick(db);
-        if (result.batches === BATCHES_PER_ROUND) this.again = true;
+        if (Date.now() >= sendUntil) this.again = true;
       } while (this.again);
       this.failures = 0;
       // Entries left behind: another settler held the market (it re-reads after its commit,

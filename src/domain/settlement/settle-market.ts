@@ -29,6 +29,12 @@ export interface SettleOptions {
   /** Stop after this many batches (the cron drains everything; a request does one or two). */
   maxBatches?: number;
   /**
+   * Asked before each page: once false, no page is sent, the pages out are answered and the call
+   * returns. The object's settler runs on while entries keep coming, its pipeline full, and still
+   * ends its call in bounded time (or at once when an operator stops it).
+   */
+  sending?: () => boolean;
+  /**
    * Where to start reading: a cursor this caller committed itself (the object's settler
    * remembers its own). Stale is fine: the batch skips what the cursor row says is settled.
    */
@@ -220,6 +226,7 @@ export async function settleMarket(
   const settling: Settling = { db, rules, wait: options.wait ?? false, log };
   const result: SettleResult = { batches: 0, entries: 0, trades: 0, lastSeq: 0, quarantined: 0 };
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
+  const sending = options.sending ?? (() => true);
   const { pipeline } = options;
   const depth = pipeline?.depth ?? 1;
   // A cursor read from Postgres is checked against the book; after the first batch the cursor
@@ -276,12 +283,10 @@ export async function settleMarket(
   try {
     for (;;) {
       let empty = false;
+      /** Whether one more page may go out (now or once due). */
+      const open = () => !stop && out.length < depth && result.batches + out.length < maxBatches && sending();
       // Room for a page: the first one out at once, one behind others once due (`PagePacing`).
-      const room = () =>
-        !stop &&
-        out.length < depth &&
-        result.batches + out.length < maxBatches &&
-        (out.length === 0 || Date.now() >= pipeline!.pacing.due(depth));
+      const room = () => open() && (out.length === 0 || Date.now() >= pipeline!.pacing.due(depth));
       while (room()) {
         const page = await readPage(book, options.readPages, readAfter, SIZES);
         if (stored && first) assertSameBook(rules.symbol, stored, page.read, log);
@@ -306,7 +311,7 @@ export async function settleMarket(
       // fallback (`db.transaction`: BEGIN first), writes it later, so it still waits for the
       // acknowledgement to be durable.
       if (unacknowledged && !acknowledging) acknowledging = nextTurn().then(acknowledge);
-      if (pipeline && !empty && !stop && out.length < depth && result.batches + out.length < maxBatches) {
+      if (pipeline && !empty && open()) {
         // A page may go before the head's answer, once due.
         if (!(await answeredWithin(head, pipeline.pacing.due(depth) - Date.now()))) continue;
       }

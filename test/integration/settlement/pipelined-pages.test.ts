@@ -131,6 +131,50 @@ describe("settlement pages pipelined on one connection", () => {
     });
   });
 
+  it("one call runs on while fills keep coming (past what were round boundaries), a page left to the planner midway: each fill once", async () => {
+    await withDatabase(env, async (db) => {
+      const setup = await heldMarket(db);
+      const { market, seller, buyer, order, rules, book } = setup;
+      await matchPair(order, seller, buyer);
+      const ghostSeqs: number[] = [];
+      const { pipeline, answers } = pipelineOn();
+      // One entry a page; fills and a ghost trade (the planner quarantines it) arrive during the call.
+      const source = pagedBy(book, [1], async (read) => {
+        if (read === 2 || read === 9 || read === 16) await matchPair(order, seller, buyer);
+        if (read === 12)
+          ghostSeqs.push(...(await injectOutbox(market, [ghostTrade(market, seller, buyer, 1)])));
+      });
+      const result = await settleMarket(db, source, rules, { pipeline });
+      expect(result.batches).toBeGreaterThan(10);
+      expect(result).toMatchObject({ trades: 4, quarantined: 1 });
+      expect(answers).toContain("fallback");
+      await expectSettledOnce(db, setup, 4, ghostSeqs);
+    });
+  });
+
+  it("sends nothing once its time is up: the pages out are answered, the next call settles the rest once", async () => {
+    await withDatabase(env, async (db) => {
+      const setup = await heldMarket(db);
+      const { seller, buyer, order, rules, book } = setup;
+      for (let i = 0; i < 3; i++) await matchPair(order, seller, buyer);
+      const { pipeline, answers } = pipelineOn();
+      const sendUntil = Date.now() + 500;
+      // The fourth read lasts past the call's time: its page is the last one sent.
+      const source = pagedBy(book, [1], async (read) => {
+        if (read === 3) await new Promise((resolve) => setTimeout(resolve, sendUntil + 50 - Date.now()));
+      });
+      const result = await settleMarket(db, source, rules, {
+        pipeline,
+        sending: () => Date.now() < sendUntil,
+      });
+      expect(answers).toEqual(["ok", "ok", "ok", "ok"]);
+      expect(result.batches).toBe(4);
+      expect((await book.readOutbox(0, 100)).entries.length).toBeGreaterThan(0);
+      await settleMarket(db, pagedBy(book, [2]), rules, { pipeline });
+      await expectSettledOnce(db, setup, 3, []);
+    });
+  });
+
   it("settles every entry exactly once, in order, whatever fails and whoever else settles meanwhile", async () => {
     const seen = new Set<string>();
     await fc.assert(
