@@ -24,6 +24,7 @@ import { MAX_DEPTH, MarketDataQueries } from "./market/market-data/queries";
 import type { CandleView, DepthView, TickerView, TradeView } from "./market/messages";
 import { MarketMetrics } from "./market/metrics";
 import { OrderIntake } from "./market/order-intake";
+import { HeldOutbox } from "./market/held-outbox";
 import { OutboxAcks } from "./market/outbox-acks";
 import { OrderRateLimiter } from "./market/order-rate-limiter";
 import { ackOutboxOf, outboxOrderIds, outboxWaiting, readOutbox, readOutboxPages } from "./market/outbox";
@@ -81,6 +82,8 @@ export class OrderBook extends DurableObject<Env> {
   private readonly clock: AlarmClock;
   /** The settler's acknowledgements, deleted with the next group's writes. */
   private readonly acks: OutboxAcks;
+  /** The outbox pages this object committed, held for its settler (market/held-outbox.ts). */
+  private readonly held = new HeldOutbox();
   /** Operating numbers of this market, counted here (market/metrics.ts); read by `metrics()`. */
   private readonly counts = new MarketMetrics();
   private readonly log: Logger;
@@ -114,9 +117,9 @@ export class OrderBook extends DurableObject<Env> {
       {
         ...outbox,
         backlog: () => this.acks.backlog(),
-        // Settlement hands the stored pages to Postgres unparsed (market/outbox.ts).
+        // Settlement takes the pages as held in memory, else as stored (market/outbox.ts).
         readPages: async (afterSeq, maxEntries) => {
-          const pages = readOutboxPages(ctx.storage.sql, afterSeq, maxEntries);
+          const pages = readOutboxPages(ctx.storage.sql, afterSeq, maxEntries, this.held);
           if (pages) this.counts.handedOut(pages.marks);
           return pages && { ...pages, lastSeq: this.market.counters.outboxSeq };
         },
@@ -207,6 +210,7 @@ export class OrderBook extends DurableObject<Env> {
 
   /** A batch is committed: its events go out, the snapshot clock starts, the settler wakes. */
   private committed(batch: Batch): void {
+    this.held.committed(batch.outbox, this.market.counters.epoch);
     if (batch.journal.length) {
       this.clock.scheduleSnapshot();
       this.fanOut.publish(batch);

@@ -13,9 +13,10 @@ import type { OutboxEntry } from "./plan";
 export interface OutboxPages {
   /**
    * ONE JSON array of the pages' entries (the stored pages' texts joined; pages not necessarily
-   * in order), parsed once (`entriesOf`).
+   * in order), parsed once (`entriesOf`); or the entries themselves, as the object still holds
+   * them from its flushes (durable-objects/market/held-outbox.ts).
    */
-  pages: string;
+  pages: string | readonly OutboxEntry[];
   /** Entries in the pages (those at or below the reader's sequence in the first one included). */
   count: number;
   /** The epoch every page was written under. */
@@ -143,9 +144,9 @@ export async function settlePage(
   }
 }
 
-/** The entries of stored pages, parsed once (in no particular order). */
-export function entriesOf(pages: OutboxPages): OutboxEntry[] {
-  return JSON.parse(pages.pages) as OutboxEntry[];
+/** The entries of stored pages, parsed once (in no particular order); never changed after. */
+export function entriesOf(pages: OutboxPages): readonly OutboxEntry[] {
+  return typeof pages.pages === "string" ? (JSON.parse(pages.pages) as OutboxEntry[]) : pages.pages;
 }
 
 /** Entries in sequence order, each with the pages' epoch (the fallback path). */

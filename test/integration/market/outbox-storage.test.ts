@@ -71,7 +71,8 @@ describe("the outbox's storage", () => {
         { seq: 3, ts: 1 },
         { seq: 4, ts: 1 },
       ]);
-      const parsed = JSON.parse(pages.pages) as OutboxEntry[];
+      expect(typeof pages.pages).toBe("string"); // as stored: joined, unparsed
+      const parsed = JSON.parse(pages.pages as string) as OutboxEntry[];
       expect(parsed.map((e) => e.seq)).toEqual([1, 2, 3, 4]);
       expect(readOutboxPages(sql, 0, 1)!.count).toBe(3);
       expect(readOutboxPages(sql, 2, 100)!.count).toBe(6); // the first page is not cut
