@@ -210,7 +210,8 @@ export class OrderBook extends DurableObject<Env> {
 
   /** A batch is committed: its events go out, the snapshot clock starts, the settler wakes. */
   private committed(batch: Batch): void {
-    this.held.committed(batch.outbox, this.market.counters.epoch);
+    // Held only for the object's own settler: stopped, nothing would read or let go of them.
+    if (this.selfSettling) this.held.committed(batch.outbox, this.market.counters.epoch);
     if (batch.journal.length) {
       this.clock.scheduleSnapshot();
       this.fanOut.publish(batch);
@@ -358,7 +359,10 @@ export class OrderBook extends DurableObject<Env> {
 
   private acknowledge(uptoSeq: number, epoch: string | undefined): number {
     const own = this.market.counters.epoch!;
-    if (epoch === undefined || epoch === own) this.counts.acknowledged(uptoSeq, Date.now());
+    if (epoch === undefined || epoch === own) {
+      this.counts.acknowledged(uptoSeq, Date.now());
+      this.held.dropBelow(uptoSeq + 1);
+    }
     return ackOutboxOf(this.ctx.storage.sql, uptoSeq, epoch, own);
   }
 
@@ -369,6 +373,7 @@ export class OrderBook extends DurableObject<Env> {
   private noteAck(uptoSeq: number, epoch: string | undefined): void {
     if (epoch !== undefined && epoch !== this.market.counters.epoch) return;
     this.counts.acknowledged(uptoSeq, Date.now());
+    this.held.dropBelow(uptoSeq + 1);
     this.acks.note(uptoSeq);
   }
 

@@ -30,8 +30,10 @@ const PAGES_OUT = 2;
  * A round that has not finished by then is abandoned and its Pool closed (which makes Postgres
  * roll back and free the cursor row): a half-open socket must not stall the market. A round busy
  * by design ends sooner: it sends for `ROUND_SENDS_MS`, then only waits for its pages out (a few
- * hundred ms, more behind a planner's fallback); so an abandoned round sends nothing more. Its pages'
- * line is left to its own rule (a statement unanswered 10 s drops the connection; lock-line.ts):
+ * hundred ms), so an abandoned round sends nothing more. A planner's fallback late in a round has
+ * less of the 30 s: one left unfinished is abandoned (money-safe: each of its transactions locks
+ * the cursor) and the next round applies that page again. An abandoned round's pages' line is
+ * left to its own rule (a statement unanswered 10 s drops the connection; lock-line.ts):
  * a page it still runs beside the next round's is refused (busy, gap) or skips what the cursor
  * passed (docs/decisions/0027-settlement-pages-pipelined.md).
  */
@@ -209,7 +211,8 @@ export class ObjectSettler {
             // now lasts as long as entries keep coming.
             afterCommit: async (lastSeq) => {
               await timing.afterCommit?.(lastSeq);
-              this.relay.kick(db);
+              // Not from a round abandoned meanwhile: its Pool is ended.
+              if (this.opened?.db === db) this.relay.kick(db);
             },
           }),
           ROUND_TIMEOUT_MS,
