@@ -25,16 +25,21 @@ import { createTestUser, fund } from "../wallets/fixtures";
 
 const PAIRS = 3;
 
-/** The line, its backend's pid, and a pipeline on it whose answers are noted. */
+/**
+ * The line, its backend's pid, and a pipeline on it whose answers are noted; `full` says whether
+ * `depth` pages have gone out on it.
+ */
 async function pipelined(depth = 2) {
   const line = new LockLine(env, { answerMs: 10_000, idleMs: 1_000 });
   const { rows } = await line.use((db) => db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`));
   const answers: string[] = [];
+  let sent = 0;
   const pipeline: PagePipeline = {
     depth,
     pacing: eagerPacing,
     line: (statement) =>
       line.use(async (db) => {
+        sent++;
         try {
           const answer = await statement(db);
           answers.push((answer as PageOutcome).status);
@@ -45,7 +50,7 @@ async function pipelined(depth = 2) {
         }
       }),
   };
-  return { pipeline, answers, pid: rows[0]!.pid };
+  return { pipeline, answers, pid: rows[0]!.pid, full: () => sent >= depth };
 }
 
 /** The book read `size` entries a read (over RPC), its acknowledgements noted. */
@@ -62,16 +67,20 @@ function paged(book: OutboxSource, size: number) {
   return { acks, source };
 }
 
-/** Until `pid` waits on a lock (its statement is in Postgres, held). */
-async function untilWaiting(db: Database, pid: number) {
+/**
+ * Until `pid` waits on a lock (its statement is in Postgres, held) and every page is out behind
+ * it: on a loaded machine the pages behind can still be on their way (read from the book) when
+ * the first already waits.
+ */
+async function untilWaiting(db: Database, pid: number, full: () => boolean) {
   for (let i = 0; i < 200; i++) {
     const { rows } = await db.execute<{ waiting: boolean }>(
       sql`select coalesce(bool_or(wait_event_type = 'Lock'), false) as waiting from pg_stat_activity where pid = ${pid}`,
     );
-    if (rows[0]!.waiting) return;
+    if (rows[0]!.waiting && full()) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error(`backend ${pid} never waited on a lock`);
+  throw new Error(`backend ${pid} never waited on a lock with every page out`);
 }
 
 /** The market's settled trades and cursor, and what its outbox still holds. */
@@ -105,7 +114,7 @@ async function world(db: Database) {
 const settleFaulted = (
   db: Database,
   page: { orderId?: string; takerOrderId?: string; makerOrderId?: string }[],
-  pid: number,
+  { pid, full }: { pid: number; full: () => boolean },
   fault: "pg_cancel_backend" | "pg_terminate_backend",
   settle: () => Promise<unknown>,
 ) =>
@@ -121,7 +130,7 @@ const settleFaulted = (
         () => null,
         (err: unknown) => err,
       );
-      await untilWaiting(db, pid);
+      await untilWaiting(db, pid, full);
       await db.execute(sql`select ${sql.raw(fault)}(${pid}::int)`);
       // The pages behind need no lock held here to be refused: the call ends while they are held.
       return running;
@@ -141,9 +150,9 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
   it("the first page cancelled while it waits (57014): the page behind is a gap, nothing acknowledged, the next call settles once", async () => {
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
-      const { pipeline, answers, pid } = await pipelined();
+      const { pipeline, answers, ...backend } = await pipelined();
       const first = paged(book, size);
-      const failed = await settleFaulted(db, pages[0]!, pid, "pg_cancel_backend", () =>
+      const failed = await settleFaulted(db, pages[0]!, backend, "pg_cancel_backend", () =>
         settleMarket(db, first.source, rules, { pipeline }),
       );
       expect(sqlStateOf(failed)).toBe("57014"); // query_canceled
@@ -170,9 +179,9 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
   it("the second page cancelled: the first, committed, is acknowledged once; the third is a gap; the next call settles the rest once", async () => {
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
-      const { pipeline, answers, pid } = await pipelined(3);
+      const { pipeline, answers, ...backend } = await pipelined(3);
       const first = paged(book, size);
-      const failed = await settleFaulted(db, pages[1]!, pid, "pg_cancel_backend", () =>
+      const failed = await settleFaulted(db, pages[1]!, backend, "pg_cancel_backend", () =>
         settleMarket(db, first.source, rules, { pipeline }),
       );
       expect(sqlStateOf(failed)).toBe("57014"); // query_canceled
@@ -197,9 +206,9 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
   it("the line's backend terminated with two pages on it: both fail, nothing acknowledged, a new connection settles once", async () => {
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
-      const { pipeline, answers, pid } = await pipelined();
+      const { pipeline, answers, ...backend } = await pipelined();
       const first = paged(book, size);
-      const failed = await settleFaulted(db, pages[0]!, pid, "pg_terminate_backend", () =>
+      const failed = await settleFaulted(db, pages[0]!, backend, "pg_terminate_backend", () =>
         settleMarket(db, first.source, rules, { pipeline }),
       );
       expect(failed).toBeInstanceOf(Error);
