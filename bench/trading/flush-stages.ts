@@ -36,18 +36,19 @@ export function flushHistograms(text: string, market: string): FlushScrape {
   return out;
 }
 
-/** The smallest bucket bound holding 95% of the load's observations. */
-function p95Bound(before: Histogram | undefined, after: Histogram): string {
+/** The smallest bucket bound holding `share` of the load's observations. */
+function bound(before: Histogram | undefined, after: Histogram, share: number): string {
   const total = after.count - (before?.count ?? 0);
   for (const [le, n] of after.buckets) {
-    if (n - (before?.buckets.get(le) ?? 0) >= 0.95 * total) return le;
+    if (n - (before?.buckets.get(le) ?? 0) >= share * total) return le;
   }
   return "+Inf";
 }
 
 /**
- * One line for the load: each stage's mean ms (p95 ≤ bucket) over its flushes, and the mean
- * commands a flush carried. `queue` is per call (a frame or a request), the others per flush.
+ * One line for the load: each stage's mean ms (p95 and p99 ≤ bucket) over its flushes, and the
+ * mean commands a flush carried. `queue` is per call (a frame or a request), the others per flush.
+ * The ack's tail is read in the stages' p99: which of them holds the slow answers.
  */
 export function describeFlushes(before: FlushScrape, after: FlushScrape): string {
   const parts: string[] = [];
@@ -56,11 +57,12 @@ export function describeFlushes(before: FlushScrape, after: FlushScrape): string
     const count = h.count - (b?.count ?? 0);
     if (count <= 0) continue;
     const mean = (h.sum - (b?.sum ?? 0)) / count;
-    const bound = p95Bound(b, h);
+    const [p95, p99] = [bound(b, h, 0.95), bound(b, h, 0.99)];
+    const ms = (le: string) => (le === "+Inf" ? le : `${Number(le) * 1000}`);
     parts.push(
       key === "commands"
-        ? `${count} flushes of ${mean.toFixed(1)} commands (p95 ≤ ${bound})`
-        : `${key} ${(mean * 1000).toFixed(2)} ms (p95 ≤ ${bound === "+Inf" ? bound : `${Number(bound) * 1000}`} ms)`,
+        ? `${count} flushes of ${mean.toFixed(1)} commands (p95 ≤ ${p95}, p99 ≤ ${p99})`
+        : `${key} ${(mean * 1000).toFixed(2)} ms (p95 ≤ ${ms(p95)}, p99 ≤ ${ms(p99)} ms)`,
     );
   }
   return parts.join("; ") || "no flushes";
