@@ -1,5 +1,6 @@
 // `node --import tsx bench/lib/profile-summary.ts <file.cpuprofile> [top] [bundle.js]`: self time
-// per function and per source (package or file), the quick read of a profile from BENCH_PROFILE.
+// per function and per source (package or file), and the GC's pauses: the quick read of a
+// profile from BENCH_PROFILE.
 // The Worker runs as one bundle: its lines are mapped back to modules through the bundle's
 // `// path` comments (esbuild's), from `worker.js` beside the profile (BENCH_PROFILE writes it)
 // or the bundle named.
@@ -53,6 +54,26 @@ function sourceOf(url: string, module: string | undefined): string {
   return path.replace(/^.*?\/?(src|durable-objects)\//, "$1/");
 }
 
+/**
+ * The garbage collector's pauses: runs of consecutive "(garbage collector)" samples, in ms
+ * (first to last sample, plus one interval). The thread answers nothing during one, so the
+ * longest (V8's major collections) show in an ack's tail, not in its mean.
+ */
+function gcPauses(profile: Profile, byId: ReadonlyMap<number, ProfileNode>): number[] {
+  const pauses: number[] = [];
+  let [at, start] = [0, -1];
+  profile.samples.forEach((id, i) => {
+    at += profile.timeDeltas[i] ?? 0;
+    const gc = byId.get(id)!.callFrame.functionName === "(garbage collector)";
+    if (gc && start < 0) start = at;
+    if (!gc && start >= 0) {
+      pauses.push((at - (profile.timeDeltas[i] ?? 0) - start) / 1000 + 0.2);
+      start = -1;
+    }
+  });
+  return pauses.sort((a, b) => b - a);
+}
+
 function main() {
   const [file, topArg, bundleArg] = process.argv.slice(2);
   if (!file) throw new Error("usage: profile-summary <file.cpuprofile> [top] [bundle.js]");
@@ -101,6 +122,13 @@ function main() {
       (modules.length
         ? `; the Worker's lines mapped to ${modules.length} modules`
         : "; no bundle: the Worker is one source"),
+  );
+  const pauses = gcPauses(profile, byId);
+  console.log(
+    `GC pauses over 15 ms: ${pauses.filter((p) => p > 15).length} (longest ${pauses
+      .slice(0, 8)
+      .map((p) => p.toFixed(0))
+      .join(", ")} ms; all pauses ${pauses.reduce((a, p) => a + p, 0).toFixed(0)} ms)`,
   );
   print("self time by source", bySource);
   print("self time by function", byFunction);
