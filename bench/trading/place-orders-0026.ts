@@ -1,7 +1,7 @@
 import { sql, type SQL } from "drizzle-orm";
-import { lockArguments } from "../../durable-objects/market/funds-locker";
 import { arrayLiteral } from "../../src/db/array-literal";
 import { ROW_PARAMS_0027 } from "./place-orders-0027";
+import { lockArguments0029 } from "./place-orders-0029";
 import type { PlacementFunding } from "../../src/domain/market/commands";
 import type { FencePass } from "../../durable-objects/market/lock-fence";
 
@@ -11,7 +11,7 @@ import type { FencePass } from "../../durable-objects/market/lock-fence";
  */
 export function lockArguments0026(placements: readonly PlacementFunding[]): SQL {
   const firsts = placements.map((f) => f.rows[0]!);
-  return sql`${lockArguments(placements, ROW_PARAMS_0027)}, f_id => ${arrayLiteral(firsts.map((r) => r.id))}::uuid[], f_coid => ${arrayLiteral(firsts.map((r) => r.client_order_id))}::text[]`;
+  return sql`${lockArguments0029(placements, ROW_PARAMS_0027)}, f_id => ${arrayLiteral(firsts.map((r) => r.id))}::uuid[], f_coid => ${arrayLiteral(firsts.map((r) => r.client_order_id))}::text[]`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
-import { lockArguments, ROW_PARAMS, type RowParams } from "../../durable-objects/market/funds-locker";
+import { ROW_PARAMS, type RowParams } from "../../durable-objects/market/lock-params";
+import { lockArguments0029 } from "./place-orders-0029";
 import type { PlacementFunding } from "../../src/domain/market/commands";
 import type { FencePass } from "../../durable-objects/market/lock-fence";
 
@@ -17,5 +18,5 @@ export const ROW_PARAMS_0027: RowParams = {
  * that compare the two.
  */
 export function lockStatement0027(placements: readonly PlacementFunding[], fence?: FencePass): SQL {
-  return sql`select place_orders(f_fence_market => ${fence?.market ?? null}::text, f_fence_epoch => ${fence?.epoch ?? null}::bigint, ${lockArguments(placements, ROW_PARAMS_0027)}) as r`;
+  return sql`select place_orders(f_fence_market => ${fence?.market ?? null}::text, f_fence_epoch => ${fence?.epoch ?? null}::bigint, ${lockArguments0029(placements, ROW_PARAMS_0027)}) as r`;
 }

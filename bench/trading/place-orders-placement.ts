@@ -4,6 +4,12 @@ import { newOrderId } from "../../src/domain/market/order-id";
 /** The market whose lock fence every call of the place_orders benches passes (at epoch 1). */
 export const FENCE = { market: "BTC-USDT", epoch: 1 };
 
+/**
+ * Placements a request id (`BENCH_FRAME`, default 25: a socket's order.batch frame; 1: REST's
+ * single orders, every placement its own audit context).
+ */
+const FRAME = Number(process.env.BENCH_FRAME ?? 25);
+
 /** One limit placement of `userId`, a third of them with a client order id. */
 export function benchPlacement(userId: string, i: number): PlacementFunding {
   const buy = i % 2 === 0;
@@ -38,8 +44,8 @@ export function benchPlacement(userId: string, i: number): PlacementFunding {
       actor_id: userId,
       actor_type: "user",
       ip_address: "127.0.0.1",
-      user_agent: "bench",
-      request_id: null,
+      user_agent: "Mozilla/5.0 (X11; Linux x86_64) bench",
+      request_id: `0b1c5e3a-9d7f-4c2e-8a61-3f5d2b7c9e10:${Math.floor(i / FRAME)}`,
       details: { market: FENCE.market, side: buy ? "buy" : "sell", type: "limit" },
     },
   };

@@ -1,8 +1,8 @@
 // `node --import tsx bench/trading/place-orders-sql.ts`: the funds lock's own Postgres cost per
 // order: `place_orders` called directly on the local stack's Postgres (no Worker, no object),
 // the way the market object calls it (durable-objects/market/funds-locker.ts `lockStatement`:
-// column arrays, the market's lock fence passed inside the call, migrations/0029), alternating
-// with the call the release before made (0027's, ./place-orders-0027.ts): one call per flush of N
+// column arrays, the market's lock fence passed inside the call, migrations/0033), alternating
+// with the call the release before made (0029's, ./place-orders-0029.ts): one call per flush of N
 // placements (BENCH_SIZES, default 25,100,225,500) spread over BENCH_TRADERS users, committed,
 // BENCH_REPEAT times per size, once BENCH_PREFILL orders (default 20,000) are in the table.
 // Prints the backend's CPU per order (/proc: what load on a shared machine leaves alone), the
@@ -19,7 +19,7 @@ import type { SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import { lockOutcomes, lockStatement } from "../../durable-objects/market/funds-locker";
 import type { LockOutcome, PlacementFunding } from "../../src/domain/market/commands";
-import { lockStatement0027 } from "./place-orders-0027";
+import { lockStatement0029 } from "./place-orders-0029";
 import { benchPlacement, FENCE } from "./place-orders-placement";
 import { median, sqlBench } from "../lib/sql-bench";
 
@@ -38,9 +38,9 @@ const query = (statement: SQL) => {
 };
 /** A call of the current `place_orders` as the object makes it, as text and parameters. */
 const current = (batch: PlacementFunding[]) => query(lockStatement(batch, { ...FENCE }));
-/** The call of the release before (0027's `place_orders`). */
-const previous = (batch: PlacementFunding[]) => query(lockStatement0027(batch, { ...FENCE }));
-/** The outcomes from the answer (0027's and 0029's alike), as the object reads them. */
+/** The call of the release before (0029's `place_orders`). */
+const previous = (batch: PlacementFunding[]) => query(lockStatement0029(batch, { ...FENCE }));
+/** The outcomes from the answer (0029's and 0033's alike), as the object reads them. */
 const read = (batch: PlacementFunding[], text: string): LockOutcome[] =>
   lockOutcomes(batch, JSON.parse(text));
 /** A call of the baseline's jsonb `place_orders`. */
@@ -55,8 +55,8 @@ await sqlBench("lock", TRADERS, async ({ client, users, cpuMs }) => {
     FENCE.epoch,
   ]);
   const functions = [
-    { name: "place_orders (0029, lean)", call: current, read },
-    { name: "place_orders (0027)", call: previous, read },
+    { name: "place_orders (0033, audit contexts)", call: current, read },
+    { name: "place_orders (0029)", call: previous, read },
   ] as {
     name: string;
     call: (batch: PlacementFunding[]) => { text: string; values: unknown[] };

@@ -1,127 +1,37 @@
 import { sql, type SQL } from "drizzle-orm";
-import { arrayLiteral, type Cell } from "../../src/db/array-literal";
 import type { LockOutcome, PlacementFunding } from "../../src/domain/market/commands";
 import type { FencePass } from "./lock-fence";
 import { LockLine } from "./lock-line";
+import { placementLockParams, ROW_PARAMS, rowLockParams, type LockParam } from "./lock-params";
 
 const isTraceId = (id: string) => /^[0-9a-f]{32}$/.test(id);
 
-/** `place_orders`' parameters per placement: name (after `f_`), Postgres type, value. */
-const PLACEMENT_PARAMS: readonly [string, string, (f: PlacementFunding) => Cell][] = [
-  ["lock_user", "uuid", (f) => f.lock.user_id],
-  ["lock_asset", "text", (f) => f.lock.asset],
-  ["lock_amount", "numeric", (f) => f.lock.amount],
-  ["actor_id", "uuid", (f) => f.audit.actor_id],
-  ["actor_type", "text", (f) => f.audit.actor_type],
-  ["ip_address", "text", (f) => f.audit.ip_address],
-  ["user_agent", "text", (f) => f.audit.user_agent],
-  ["request_id", "text", (f) => f.audit.request_id],
-  ["details", "jsonb", (f) => JSON.stringify(f.audit.details ?? {})],
-];
-
-/** An order row column `place_orders` takes: its parameter (after `f_`) and Postgres type, by column. */
-export type RowParams = Readonly<Record<string, readonly [string, string]>>;
-
-/** The order row columns `place_orders` (migrations/0029) takes, with their parameter (after `f_`) and type. */
-export const ROW_PARAMS: RowParams = {
-  id: ["r_id", "uuid"],
-  market: ["market", "text"],
-  client_order_id: ["client_order_id", "text"],
-  side: ["side", "order_side"],
-  type: ["type", "order_type"],
-  time_in_force: ["time_in_force", "time_in_force"],
-  post_only: ["post_only", "boolean"],
-  self_trade_prevention: ["self_trade_prevention", "self_trade_prevention"],
-  price: ["price", "numeric"],
-  stop_price: ["stop_price", "numeric"],
-  quantity: ["quantity", "numeric"],
-  quote_quantity: ["quote_quantity", "numeric"],
-  visible_quantity: ["visible_quantity", "numeric"],
-  trailing_offset: ["trailing_offset", "integer"],
-  trailing_offset_unit: ["trailing_offset_unit", "text"],
-  oco_group_id: ["oco_group_id", "uuid"],
-};
-
 /**
- * The row columns `place_orders` (0029) takes from the placement's lock, as each row must carry
- * them (0027 took them per row and failed the call otherwise): the lock's user and asset, and
- * its amount on the placement's first row, 0 on the others (an OCO's stop leg).
+ * A flush as `place_orders(f_… => …)` (migrations/0033) takes it: per placement its lock and audit
+ * context, per context the audit fields, the details it does not build, per order row `p` and
+ * the row's columns (./lock-params.ts).
  */
-const FROM_LOCK: readonly [string, (f: PlacementFunding, first: boolean) => string][] = [
-  ["user_id", (f) => f.lock.user_id],
-  ["lock_asset", (f) => f.lock.asset],
-  ["locked_amount", (f, first) => (first ? f.lock.amount : "0")],
-];
-
-/** `place_orders`' named arguments of a flush: name (after `f_`), Postgres type of its array, the array. */
-type LockParam = readonly [string, string, string];
-
-/**
- * A flush as `place_orders(f_… => …)` (migrations/0020_place_orders_columns.sql, 0029) takes it: one
- * typed array per column, which Postgres parses once, element by element (a jsonb flush cost
- * more to parse than the function spent writing it). Per placement: its lock and its audit
- * fields (its id and client id are its first row's); per order row: `p` (its placement, 0-based)
- * and the row's columns (`rowParams`; an older version's for the bench and the tests), but those
- * taken from the lock (`FROM_LOCK`), which are checked here. A row with a column `place_orders`
- * does not take, or whose lock columns are not its lock's, is refused here, not lost.
- */
-function lockParams(placements: readonly PlacementFunding[], rowParams: RowParams): LockParam[] {
-  const columns = Object.keys(rowParams);
-  const fromLock = FROM_LOCK.filter(([column]) => !(column in rowParams));
-  const perPlacement = PLACEMENT_PARAMS.map(() => new Array<Cell>(placements.length));
-  const p: number[] = [];
-  const perRow = columns.map(() => [] as Cell[]);
-  for (let i = 0; i < placements.length; i++) {
-    const f = placements[i]!;
-    for (let k = 0; k < PLACEMENT_PARAMS.length; k++) perPlacement[k]![i] = PLACEMENT_PARAMS[k]![2](f);
-    for (let r = 0; r < f.rows.length; r++) {
-      const row = f.rows[r]!;
-      let known = 0;
-      for (let k = 0; k < columns.length; k++) {
-        const cell = row[columns[k]!];
-        if (cell !== undefined || columns[k]! in row) known++;
-        perRow[k]!.push(cell);
-      }
-      for (const [column, expected] of fromLock) {
-        const cell = row[column];
-        if (cell !== expected(f, r === 0)) {
-          throw new Error(
-            `place_orders: placement ${i}'s row ${r} has ${column} ${cell}, its lock ${expected(f, r === 0)}`,
-          );
-        }
-        known++;
-      }
-      if (known !== Object.keys(row).length) {
-        const unknown = Object.keys(row).filter(
-          (key) => !(key in rowParams) && !FROM_LOCK.some(([c]) => c === key),
-        );
-        throw new Error(`place_orders takes no order column ${unknown.join(", ")}`);
-      }
-      p.push(i);
-    }
-  }
-  return [
-    ...PLACEMENT_PARAMS.map(([name, type], k): LockParam => [name, type, arrayLiteral(perPlacement[k]!)]),
-    ["p", "integer", arrayLiteral(p)],
-    ...columns.map((c, k): LockParam => [rowParams[c]![0], rowParams[c]![1], arrayLiteral(perRow[k]!)]),
-  ];
+function lockParams(placements: readonly PlacementFunding[]): LockParam[] {
+  // Rows first: a row refused there throws before the rest is built.
+  const rows = rowLockParams(placements, ROW_PARAMS);
+  return [...placementLockParams(placements), ...rows];
 }
 
-/** `place_orders`' arguments of a flush (`lockParams`) as drizzle SQL. */
-export function lockArguments(
-  placements: readonly PlacementFunding[],
-  rowParams: RowParams = ROW_PARAMS,
-): SQL {
+/** `place_orders`' arguments as drizzle SQL. */
+export function lockParamsSql(params: readonly LockParam[]): SQL {
   return sql.join(
-    lockParams(placements, rowParams).map(
-      ([name, type, cells]) => sql`${sql.raw(`f_${name}`)} => ${cells}::${sql.raw(type)}[]`,
-    ),
+    params.map(([name, type, value]) => sql`${sql.raw(`f_${name}`)} => ${value}::${sql.raw(type)}`),
     sql`, `,
   );
 }
 
+/** `place_orders`' arguments of a flush (`lockParams`) as drizzle SQL. */
+export function lockArguments(placements: readonly PlacementFunding[]): SQL {
+  return lockParamsSql(lockParams(placements));
+}
+
 /**
- * The funds lock of a flush as one statement: `place_orders` (migrations/0029), which first passes
+ * The funds lock of a flush as one statement: `place_orders` (migrations/0033), which first passes
  * the market's lock fence when `fence` is given (./lock-fence.ts), and answers compactly
  * (`LockAnswer`).
  */
@@ -134,16 +44,16 @@ let lockText: string | undefined;
 
 /**
  * `lockStatement` as the driver takes it, text and parameters, built without drizzle: the
- * market object sends one per flush, and drizzle's walk through its 28 parameters cost about
+ * market object sends one per flush, and drizzle's walk through its parameters cost about
  * as much as building them.
  */
 export function lockQuery(
   placements: readonly PlacementFunding[],
   fence?: FencePass,
 ): { text: string; values: (string | number | null)[] } {
-  const params = lockParams(placements, ROW_PARAMS);
+  const params = lockParams(placements);
   lockText ??= `select place_orders(f_fence_market => $1::text, f_fence_epoch => $2::bigint, ${params
-    .map(([name, type], k) => `f_${name} => $${k + 3}::${type}[]`)
+    .map(([name, type], k) => `f_${name} => $${k + 3}::${type}`)
     .join(", ")}) as r`;
   const values: (string | number | null)[] = [fence?.market ?? null, fence?.epoch ?? null];
   for (const param of params) values.push(param[2]);
@@ -200,7 +110,7 @@ export function lockOutcomes(placements: readonly PlacementFunding[], answer: Lo
 
 /**
  * The object's Postgres connection for placements: every placement of a flush is recorded and
- * funded by ONE call of `place_orders` (migrations/0029_place_orders_lean.sql), one round
+ * funded by ONE call of `place_orders` (migrations/0033_place_orders_audit_context.sql), one round
  * trip and one Postgres commit whatever the count. Its own connection, apart from the settler's and the sockets' reads, so a
  * long settlement round or a burst of snapshots never delays an order.
  */

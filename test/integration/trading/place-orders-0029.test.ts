@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { lockStatement } from "../../../durable-objects/market/funds-locker";
+import { lockStatement0029 as lockStatement } from "../../../bench/trading/place-orders-0029";
 import { newOrderId } from "../../../src/domain/market/order-id";
 import {
   batchOf,
@@ -11,7 +11,7 @@ import {
   fencedCalls,
   inWorld,
   onRandomFlushes,
-  placeOrders,
+  placeOrders0029 as placeOrders,
   placeOrders0027,
   specArb,
   unequalArrays,
@@ -21,8 +21,8 @@ import {
 } from "./place-orders-world";
 
 /**
- * 0029's `place_orders` (what the market object calls: funds-locker.ts `lockStatement`) against
- * 0027's, which the serving release calls while 0029 migrates: random mixed flushes give the
+ * 0029's `place_orders` (what the market object called before 0033: bench/trading/place-orders-0029.ts)
+ * against 0027's, which the serving release called while 0029 migrated: random mixed flushes give the
  * same outcome per placement and leave the same rows, the orders numbered in the flush's order.
  * What 0027 refused in Postgres and 0029 cannot be sent (a row's user, lock asset and locked
  * amount, taken from its lock) is refused before the call; the rest of a malformed call fails

@@ -6,6 +6,7 @@ import { expect } from "vitest";
 import { lockOutcomes, lockStatement, type LockAnswer } from "../../../durable-objects/market/funds-locker";
 import { lockArguments0026, lockStatement0026 } from "../../../bench/trading/place-orders-0026";
 import { lockStatement0027 } from "../../../bench/trading/place-orders-0027";
+import { lockStatement0029 } from "../../../bench/trading/place-orders-0029";
 import { withDatabase, type DbExecutor } from "../../../src/db/client";
 import type { PlacementFunding } from "../../../src/domain/market/commands";
 import { newOrderId } from "../../../src/domain/market/order-id";
@@ -14,7 +15,7 @@ import { createMarket } from "./helpers";
 import row0005 from "../../../migrations/0005_place_orders.sql?raw";
 
 // The world the place_orders tests run flushes in (place-orders-sql.test.ts, place-orders-0026.test.ts,
-// place-orders-0027.test.ts, place-orders-0029.test.ts):
+// place-orders-0027.test.ts, place-orders-0029.test.ts, place-orders-0033.test.ts):
 // random placements of three users over two assets, and what a call left behind.
 
 export const ASSETS = ["BTC", "USDT"] as const;
@@ -94,6 +95,9 @@ const AUDITS = [
   { actor_type: "user", ip_address: "198.51.100.1", user_agent: null, request_id: "req-b" },
 ] as const;
 
+/** An actor other than the placement's user (an admin, say): audit_logs.actor_id is not a foreign key. */
+const OTHER_ACTOR = "00000000-0000-4000-8000-0000000000a1";
+
 export interface World {
   users: string[];
   knownIds: string[];
@@ -131,13 +135,22 @@ export function placement(
 ) {
   const rows = [orderRow(id, userId, asset, amount, coid, oco ? id : null, shape)];
   if (oco) rows.push(orderRow(crypto.randomUUID(), userId, asset, "0", null, id, shape + 1));
+  const { side } = rows[0]!;
+  const { market, type } = SHAPES[shape % SHAPES.length]!;
   return {
     rows,
     lock: { user_id: userId, asset, amount },
     audit: {
-      actor_id: userId,
+      // Now and then another actor than the lock's user (0033 sends the lock's user as null).
+      actor_id: shape % 5 === 4 ? OTHER_ACTOR : userId,
       ...AUDITS[shape % AUDITS.length]!,
-      details: { market: SHAPES[shape % SHAPES.length]!.market, shape },
+      // Half the shape's own, half the Worker's (placement.ts: many placements share one).
+      details:
+        shape % 2 === 0
+          ? { market, shape }
+          : oco
+            ? { market, side, type: "oco", stop_order_id: rows[1]!.id }
+            : { market, side, type },
     },
   };
 }
@@ -174,8 +187,11 @@ interface LockMetadata {
   orders: { id: string; amount: string }[];
 }
 
-/** `place_orders` as the market object calls it (durable-objects/market/funds-locker.ts, 0029): its compact answer (0027's). */
+/** `place_orders` as the market object calls it (durable-objects/market/funds-locker.ts, 0033): its compact answer (0027's). */
 export const placeOrders = (batch: unknown[]) => lockStatement(batch as PlacementFunding[]);
+
+/** 0029's `place_orders`, which the serving release calls while 0033 migrates. */
+export const placeOrders0029 = (batch: unknown[]) => lockStatement0029(batch as PlacementFunding[]);
 
 /** 0027's `place_orders`, which the serving release calls while 0029 migrates. */
 export const placeOrders0027 = (batch: unknown[]) => lockStatement0027(batch as PlacementFunding[]);
@@ -324,7 +340,7 @@ export function callWith(call: SQL, arrays: Record<string, string | null>): SQL 
 }
 
 /**
- * A fenced call through `statement` (0027's or 0029's `place_orders`): it passes the market's lock
+ * A fenced call through `statement` (0027's, 0029's or 0033's `place_orders`): it passes the market's lock
  * fence first (its mark below the orders it inserts; another epoch refused, 55P03), and fails
  * (22023) when a row is of another market than the fence's, which unfenced is any known market.
  */
