@@ -116,6 +116,8 @@ export function placementLockParams(placements: readonly PlacementFunding[]): Lo
     lockUser[i] = f.lock.user_id;
     lockAsset[i] = f.lock.asset;
     lockAmount[i] = f.lock.amount;
+    // A null actor would read as the lock's user: refused, as nothing the Worker builds has one.
+    if (typeof a.actor_id !== "string") throw new Error(`place_orders: placement ${i} has no actor`);
     const actor = a.actor_id === f.lock.user_id ? null : a.actor_id;
     // A frame's placements are consecutive: most have the context of the one before.
     if (

@@ -1,0 +1,82 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { placementLockParams } from "../../../durable-objects/market/lock-params";
+import type { PlacementFunding } from "../../../src/domain/market/commands";
+
+// place_orders (0033) takes the audit fields by context and each details object once: read back
+// per placement, the arguments give every placement its own audit fields and details, each
+// context and details object once. (Against the real Postgres: place-orders-0033.test.ts.)
+
+const USERS = ["0190a000-0000-7000-8000-000000000001", "0190a000-0000-7000-8000-000000000002"];
+const text = fc.constantFrom(null, "203.0.113.7", "ccxt/4", 'a "quoted", {one}', "ünï");
+
+const placement: fc.Arbitrary<PlacementFunding> = fc
+  .record({
+    user: fc.constantFrom(...USERS),
+    otherActor: fc.boolean(),
+    actorType: fc.constantFrom("user" as const, "api_key" as const),
+    ip: text,
+    userAgent: text,
+    requestId: fc.constantFrom(null, "f:1", "f:2"),
+    side: fc.constantFrom("buy", "sell"),
+    details: fc.option(fc.dictionary(fc.constantFrom("market", "side", "x"), text), { nil: undefined }),
+  })
+  .map((p) => ({
+    rows: [],
+    lock: { user_id: p.user, asset: "USDT", amount: "10" },
+    audit: {
+      actor_id: p.otherActor ? USERS[1]! : p.user,
+      actor_type: p.actorType,
+      ip_address: p.ip,
+      user_agent: p.userAgent,
+      request_id: p.requestId,
+      details: p.details ?? { market: "BTC-USDT", side: p.side, type: "limit" },
+    },
+  }));
+
+/** An argument read back: arrayLiteral writes JSON's array (no backslash drawn here, which it would quote). */
+const read = (params: ReturnType<typeof placementLockParams>, name: string): unknown[] =>
+  JSON.parse(`[${params.find(([n]) => n === name)![2].slice(1, -1)}]`) as unknown[];
+
+describe("placementLockParams", () => {
+  it("gives each placement its audit fields and details, each context and details object once", () => {
+    fc.assert(
+      fc.property(fc.array(placement, { minLength: 1, maxLength: 40 }), (placements) => {
+        const params = placementLockParams(placements);
+        const [context, detail, actor, type, ip, agent, request, details, user] = [
+          "context",
+          "detail",
+          "actor_id",
+          "actor_type",
+          "ip_address",
+          "user_agent",
+          "request_id",
+          "details",
+          "lock_user",
+        ].map((name) => read(params, name));
+        placements.forEach((f, i) => {
+          const c = context![i] as number;
+          expect(user![i]).toBe(f.lock.user_id);
+          expect([actor![c] ?? user![i], type![c], ip![c], agent![c], request![c]]).toEqual([
+            f.audit.actor_id,
+            f.audit.actor_type,
+            f.audit.ip_address,
+            f.audit.user_agent,
+            f.audit.request_id,
+          ]);
+          expect(JSON.parse(details![detail![i] as number] as string)).toEqual(f.audit.details);
+        });
+        const contexts = actor!.map((a, c) => JSON.stringify([a, type![c], ip![c], agent![c], request![c]]));
+        expect(new Set(contexts).size).toBe(contexts.length);
+        expect(new Set(details).size).toBe(details!.length);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses a placement without an actor (it would read as the lock's user)", () => {
+    const f = fc.sample(placement, 1)[0]!;
+    const anonymous = { ...f, audit: { ...f.audit, actor_id: null as unknown as string } };
+    expect(() => placementLockParams([f, anonymous])).toThrow(/placement 1 has no actor/);
+  });
+});
