@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { lockStatement0029 as lockStatement } from "../../../bench/trading/place-orders-0029";
@@ -7,6 +6,8 @@ import {
   batchOf,
   callAndLook,
   callWith,
+  expectSameLocks,
+  expectWrittenInFlushOrder,
   failure,
   fencedCalls,
   inWorld,
@@ -17,7 +18,6 @@ import {
   unequalArrays,
   withPlacement,
   type Flush,
-  type Outcome,
 } from "./place-orders-world";
 
 /**
@@ -94,40 +94,8 @@ const MALFORMED: {
 
 describe("place_orders (0029) against 0027", () => {
   it("decides and writes as 0027 on random mixed flushes, the orders numbered in the flush's order", async () => {
-    await onRandomFlushes(placeOrders0027, placeOrders, ({ before, now }) => {
-      // A lock's version is its posting's id, from a sequence a rollback does not rewind.
-      const answer = ({ version: _v, ...o }: Outcome) => o;
-      expect(now.outcomes.map(answer)).toEqual(before.outcomes.map(answer));
-      const versions = (o: Outcome[]) => o.map((x) => (x.version === undefined ? "-" : "v"));
-      expect(versions(now.outcomes)).toEqual(versions(before.outcomes));
-      // The locks of one balance row share one version, as 0027's did.
-      const sameVersion = (o: Outcome[]) =>
-        o.map((x) => o.findIndex((y) => y.version === x.version && x.version));
-      expect(sameVersion(now.outcomes)).toEqual(sameVersion(before.outcomes));
-      const { outcomes: _n, ...rowsNow } = now;
-      const { outcomes: _b, ...rowsBefore } = before;
-      expect(rowsNow).toEqual(rowsBefore);
-    });
-    await inWorld(async (db, world) => {
-      await fc.assert(
-        fc.asyncProperty(fc.array(specArb, { minLength: 1, maxLength: 30 }), async (specs) => {
-          const batch = batchOf(world, specs) as Flush;
-          await db.execute(sql`savepoint each_batch`);
-          const { rows: top } = await db.execute<{ n: string }>(
-            sql`select coalesce(max(number), 0)::text as n from orders`,
-          );
-          const { rows: answer } = await db.execute<{ r: { o: number[] } }>(placeOrders(batch));
-          const { rows } = await db.execute<{ id: string }>(
-            sql`select id::text from orders where number > ${top[0]!.n}::bigint order by number`,
-          );
-          // Every row of each locked placement, in the flush's order.
-          const locked = batch.filter((_, i) => answer[0]!.r.o[i]! >= 0);
-          expect(rows.map((r) => r.id)).toEqual(locked.flatMap((f) => f.rows.map((r) => r.id)));
-          await db.execute(sql`rollback to savepoint each_batch`);
-        }),
-        { numRuns: 40, endOnFailure: true },
-      );
-    });
+    await onRandomFlushes(placeOrders0027, placeOrders, expectSameLocks);
+    await expectWrittenInFlushOrder(placeOrders);
   }, 120_000);
 
   it("refuses a row that is not its lock's before the call, and fails a malformed call (22023) writing nothing", async () => {

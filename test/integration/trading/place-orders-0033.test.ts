@@ -5,6 +5,8 @@ import { lockStatement } from "../../../durable-objects/market/funds-locker";
 import {
   batchOf,
   callWith,
+  expectSameLocks,
+  expectWrittenInFlushOrder,
   failure,
   fencedCalls,
   inWorld,
@@ -14,7 +16,6 @@ import {
   specArb,
   unequalArrays,
   type Flush,
-  type Outcome,
 } from "./place-orders-world";
 
 /**
@@ -72,46 +73,11 @@ const MALFORMED: {
 
 describe("place_orders (0033) against 0029", () => {
   it("decides and writes as 0029 on random mixed flushes, audit rows included", async () => {
-    await onRandomFlushes(placeOrders0029, placeOrders, ({ before, now }) => {
-      // A lock's version is its posting's id, from a sequence a rollback does not rewind.
-      const answer = ({ version: _v, ...o }: Outcome) => o;
-      expect(now.outcomes.map(answer)).toEqual(before.outcomes.map(answer));
-      const versions = (o: Outcome[]) => o.map((x) => (x.version === undefined ? "-" : "v"));
-      expect(versions(now.outcomes)).toEqual(versions(before.outcomes));
-      const sameVersion = (o: Outcome[]) =>
-        o.map((x) => o.findIndex((y) => y.version === x.version && x.version));
-      expect(sameVersion(now.outcomes)).toEqual(sameVersion(before.outcomes));
-      const { outcomes: _n, ...rowsNow } = now;
-      const { outcomes: _b, ...rowsBefore } = before;
-      expect(rowsNow).toEqual(rowsBefore);
-    });
+    await onRandomFlushes(placeOrders0029, placeOrders, expectSameLocks);
   }, 120_000);
 
-  it("writes the orders and the audit rows in the flush's order", async () => {
-    await inWorld(async (db, world) => {
-      await fc.assert(
-        fc.asyncProperty(fc.array(specArb, { minLength: 1, maxLength: 30 }), async (specs) => {
-          const batch = batchOf(world, specs) as Flush;
-          await db.execute(sql`savepoint each_batch`);
-          const { rows: top } = await db.execute<{ n: string; a: string }>(
-            sql`select coalesce(max(number), 0)::text as n, (select coalesce(max(id), 0) from audit_logs)::text as a from orders`,
-          );
-          const { rows: answer } = await db.execute<{ r: { o: number[] } }>(placeOrders(batch));
-          const locked = batch.filter((_, i) => answer[0]!.r.o[i]! >= 0);
-          const { rows } = await db.execute<{ id: string }>(
-            sql`select id::text from orders where number > ${top[0]!.n}::bigint order by number`,
-          );
-          expect(rows.map((r) => r.id)).toEqual(locked.flatMap((f) => f.rows.map((r) => r.id)));
-          const { rows: audit } = await db.execute<{ resource: string }>(
-            sql`select resource_id as resource from audit_logs where id > ${top[0]!.a}::bigint order by id`,
-          );
-          expect(audit.map((r) => r.resource)).toEqual(locked.map((f) => f.rows[0]!.id));
-          await db.execute(sql`rollback to savepoint each_batch`);
-        }),
-        { numRuns: 40, endOnFailure: true },
-      );
-    });
-  }, 120_000);
+  it("writes the orders and the audit rows in the flush's order", () =>
+    expectWrittenInFlushOrder(placeOrders));
 
   it("fails a call naming a context or details it does not carry (22023), writing nothing", async () => {
     await inWorld(async (db, world) => {

@@ -314,6 +314,56 @@ export async function onRandomFlushes(
   });
 }
 
+/**
+ * Both calls decided alike (a lock's version aside: its posting's id, from a sequence a rollback
+ * does not rewind; but the locks of one balance row share one) and left the same rows.
+ */
+export function expectSameLocks({ before, now }: Pick<BothWays, "before" | "now">) {
+  const answer = ({ version: _v, ...o }: Outcome) => o;
+  expect(now.outcomes.map(answer)).toEqual(before.outcomes.map(answer));
+  const versions = (o: Outcome[]) => o.map((x) => (x.version === undefined ? "-" : "v"));
+  expect(versions(now.outcomes)).toEqual(versions(before.outcomes));
+  const sameVersion = (o: Outcome[]) =>
+    o.map((x) => o.findIndex((y) => y.version === x.version && x.version));
+  expect(sameVersion(now.outcomes)).toEqual(sameVersion(before.outcomes));
+  const { outcomes: _n, ...rowsNow } = now;
+  const { outcomes: _b, ...rowsBefore } = before;
+  expect(rowsNow).toEqual(rowsBefore);
+}
+
+/**
+ * On random flushes through `call`: every order row of each locked placement numbered, and its
+ * audit row written (by id), in the flush's order.
+ */
+export async function expectWrittenInFlushOrder(call: (batch: unknown[]) => SQL) {
+  await inWorld(async (db, world) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(specArb, { minLength: 1, maxLength: 30 }), async (specs) => {
+        const batch = batchOf(world, specs) as Flush;
+        await db.execute(sql`savepoint each_batch`);
+        // What was there before (a known id's rows among them); another test's rows are not the batch's.
+        const { rows: top } = await db.execute<{ n: string; a: string }>(
+          sql`select coalesce(max(number), 0)::text as n, (select coalesce(max(id), 0) from audit_logs)::text as a from orders`,
+        );
+        const { rows: answer } = await db.execute<{ r: { o: number[] } }>(call(batch));
+        const locked = batch.filter((_, i) => answer[0]!.r.o[i]! >= 0);
+        const ids = pgArray(batch.flatMap((f) => f.rows.map((r) => String(r.id))));
+        const { rows: orders } = await db.execute<{ id: string }>(
+          sql`select id::text from orders where number > ${top[0]!.n}::bigint and id = any(${ids}::uuid[]) order by number`,
+        );
+        expect(orders.map((r) => r.id)).toEqual(locked.flatMap((f) => f.rows.map((r) => r.id)));
+        const { rows: audit } = await db.execute<{ resource: string }>(
+          sql`select resource_id as resource from audit_logs
+            where id > ${top[0]!.a}::bigint and resource_id = any(${ids}::text[]) order by id`,
+        );
+        expect(audit.map((r) => r.resource)).toEqual(locked.map((f) => f.rows[0]!.id));
+        await db.execute(sql`rollback to savepoint each_batch`);
+      }),
+      { numRuns: 40, endOnFailure: true },
+    );
+  });
+}
+
 /** Postgres' error for `q` (under drizzle's "Failed query" wrapper), the transaction kept; null if it ran. */
 export async function failure(db: DbExecutor, q: SQL) {
   await db.execute(sql`savepoint each_call`);
