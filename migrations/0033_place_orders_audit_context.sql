@@ -1,5 +1,5 @@
 -- place_orders (0029) again, with shorter arguments for the same decisions and rows
--- (docs/decisions/0028-place-orders-audit-context.md; test/integration/trading/place-orders-0033.test.ts
+-- (docs/decisions/0029-place-orders-audit-context.md; test/integration/trading/place-orders-0033.test.ts
 -- runs random flushes through both and compares the outcomes and every row written). 0029 took
 -- every audit field per placement: an actor id, actor type, IP, user agent and request id, though
 -- a socket frame's 25 placements share them, and a jsonb details object ({market, side, type}),
