@@ -53,10 +53,11 @@ export class EventRelay {
           onPublished: forwardToAccountStreams(this.env, this.log),
         });
         this.log.debug("event relay pass", { ...relayed, ms: Date.now() - this.lastPass });
-        // A pass that found events goes again without waiting for a kick: the settler kicks once
-        // a settlement round (up to ten batches, ~0.3 s under load), and a pass shorter than
-        // that left the relay idle between kicks while events waited (0.2-0.5 s gaps, measured).
-        // A pass that finds none ends it; a failure is left to the cron.
+        // A pass that found events goes again without waiting for a kick: kicks during a pass
+        // (the settler kicks once a committed batch) only ask for another, and when the settler
+        // kicked once a round (ten batches) a pass shorter than a round left the relay idle
+        // while events waited (0.2-0.5 s gaps, measured). A pass that finds none ends it; a
+        // failure is left to the cron.
         if (relayed.published > 0 && relayed.failed === 0) this.again = true;
       } while (this.again);
     } catch (err) {
