@@ -164,7 +164,13 @@ async function main() {
       const unpublished = await eventsUnpublished(to);
       if (statements) console.log(await statements.end(profile));
       const stages = describeFlushes(before, await flushes());
-      return { figures, stages, lag: { ...(await settledAfter(from, to)), unpublished } };
+      const lag = await settledAfter(from, to);
+      // What the book carries into the next load (its heap, which major GCs mark, grows with it).
+      const resting = await db.execute<{ n: string }>(
+        sql`select count(*)::text as n from orders where market = ${MARKET} and status in ('new', 'partially_filled')`,
+      );
+      console.error(`orders resting after ${profile}: ${resting.rows[0]!.n}`);
+      return { figures, stages, lag: { ...lag, unpublished } };
     };
 
     /**
