@@ -6,6 +6,7 @@ import { trades } from "../../../src/db/schema";
 import { settleMarket, type OutboxSource } from "../../../src/domain/settlement/settle-market";
 import { balanceOf } from "../trading/helpers";
 import { heldMarket, matchPair } from "../trading/settlement-helpers";
+import { notedAcks } from "./noted-acks";
 
 /** Entries per batch here: three matched pairs make several batches. */
 const BATCH = 3;
@@ -25,20 +26,6 @@ function refusingStatement(db: Database, nth: number): Database {
   });
 }
 
-/** The book read `BATCH` entries at a time, its acknowledgements noted. */
-function counted(book: OutboxSource) {
-  const acks: number[] = [];
-  const source: OutboxSource = {
-    readOutbox: (afterSeq) => book.readOutbox(afterSeq, BATCH),
-    ackOutbox: (uptoSeq, epoch) => {
-      acks.push(uptoSeq);
-      return book.ackOutbox(uptoSeq, epoch);
-    },
-    publishBalances: (updates) => book.publishBalances(updates),
-  };
-  return { acks, source };
-}
-
 const sequences = async (book: OutboxSource) => (await book.readOutbox(0, 1_000)).entries.map((e) => e.seq);
 
 describe("the deferred outbox acknowledgement against Postgres", () => {
@@ -51,7 +38,7 @@ describe("the deferred outbox acknowledgement against Postgres", () => {
       const batchEnd = (k: number) => all[k * BATCH - 1]!;
 
       // Batch 2's statement fails: batch 1, committed, is acknowledged once; batch 2 stays.
-      const failed = counted(book);
+      const failed = notedAcks(book, BATCH);
       await expect(settleMarket(refusingStatement(db, 2), failed.source, rules)).rejects.toThrow(
         "connection lost",
       );
@@ -60,7 +47,7 @@ describe("the deferred outbox acknowledgement against Postgres", () => {
 
       // The next run crashes once its second batch (3rd of the outbox) committed: its first batch
       // was acknowledged when the second's statement went out, the second never.
-      const crashed = counted(book);
+      const crashed = notedAcks(book, BATCH);
       let commits = 0;
       await expect(
         settleMarket(db, crashed.source, rules, {

@@ -11,6 +11,7 @@ import type { PageOutcome } from "../../../src/domain/settlement/settle-page";
 import { balanceOf } from "../trading/helpers";
 import { expectPairsSettled, heldMarket, matchPair } from "../trading/settlement-helpers";
 import { eagerPacing } from "./eager-pacing";
+import { notedAcks } from "./noted-acks";
 import { createTestUser, fund } from "../wallets/fixtures";
 
 /**
@@ -51,20 +52,6 @@ async function pipelined(depth = 2) {
       }),
   };
   return { pipeline, answers, pid: rows[0]!.pid, full: () => sent >= depth };
-}
-
-/** The book read `size` entries a read (over RPC), its acknowledgements noted. */
-function paged(book: OutboxSource, size: number) {
-  const acks: number[] = [];
-  const source: OutboxSource = {
-    readOutbox: (afterSeq) => book.readOutbox(afterSeq, size),
-    ackOutbox: (uptoSeq, epoch) => {
-      acks.push(uptoSeq);
-      return book.ackOutbox(uptoSeq, epoch);
-    },
-    publishBalances: (updates) => book.publishBalances(updates),
-  };
-  return { acks, source };
 }
 
 /**
@@ -151,7 +138,7 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
       const { pipeline, answers, ...backend } = await pipelined();
-      const first = paged(book, size);
+      const first = notedAcks(book, size);
       const failed = await settleFaulted(db, pages[0]!, backend, "pg_cancel_backend", () =>
         settleMarket(db, first.source, rules, { pipeline }),
       );
@@ -161,7 +148,7 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
       expect(await settledState(db, market, book)).toEqual({ trades: [], cursor: 0, outbox: all });
 
       // The line kept its connection (Postgres answered); the next call settles every page once.
-      const next = paged(book, size);
+      const next = notedAcks(book, size);
       expect(await settleMarket(db, next.source, rules, { pipeline })).toMatchObject({
         trades: PAIRS,
         lastSeq: all[all.length - 1],
@@ -180,7 +167,7 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
       const { pipeline, answers, ...backend } = await pipelined(3);
-      const first = paged(book, size);
+      const first = notedAcks(book, size);
       const failed = await settleFaulted(db, pages[1]!, backend, "pg_cancel_backend", () =>
         settleMarket(db, first.source, rules, { pipeline }),
       );
@@ -195,7 +182,7 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
         outbox: all.filter((s) => s > firstTop),
       });
 
-      const next = paged(book, size);
+      const next = notedAcks(book, size);
       await settleMarket(db, next.source, rules, { pipeline });
       expect((await settledState(db, market, book)).outbox).toEqual([]);
       expect((await settledState(db, market, book)).trades).toHaveLength(PAIRS);
@@ -207,7 +194,7 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
     await withDatabase(env, async (db) => {
       const { market, seller, buyer, rules, book, size, pages, all } = await world(db);
       const { pipeline, answers, ...backend } = await pipelined();
-      const first = paged(book, size);
+      const first = notedAcks(book, size);
       const failed = await settleFaulted(db, pages[0]!, backend, "pg_terminate_backend", () =>
         settleMarket(db, first.source, rules, { pipeline }),
       );
@@ -217,7 +204,7 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
       // Neither page ran to its end: not even the market's cursor row was created.
       expect(await settledState(db, market, book)).toEqual({ trades: [], cursor: null, outbox: all });
 
-      const next = paged(book, size);
+      const next = notedAcks(book, size);
       await settleMarket(db, next.source, rules, { pipeline });
       const state = await settledState(db, market, book);
       expect(state).toMatchObject({ cursor: all[all.length - 1], outbox: [] });
@@ -247,7 +234,7 @@ describe("pipelined settlement pages when Postgres cancels or loses the page ahe
         reference: crypto.randomUUID(),
       });
       const { pipeline, answers } = await pipelined(3);
-      const result = await settleMarket(db, paged(book, size).source, rules, { pipeline });
+      const result = await settleMarket(db, notedAcks(book, size).source, rules, { pipeline });
       // Refused in Postgres, the page behind it refused as a gap and sent again after the planner.
       expect(answers).toEqual(["ok", "error", "gap", "ok"]);
       expect(result).toMatchObject({ trades: 2 });
