@@ -11,6 +11,11 @@
 // entry and per fill (/proc: what load on a shared machine leaves alone) for the call and for
 // relaying its events (the relay's read and mark of event_outbox, Redis left out), the server's
 // execution time per call (EXPLAIN ANALYZE) and the events' rows.
+//   BENCH_PREFILL=<n>: first n settled orders (filled, their trades: n/2, one a pair) and n/10
+//     resting ones, so that tables and indexes are the size of the trading benchmark's (~1M
+//     orders at order.batch), not empty.
+//   BENCH_SETUP=<sql>: run after the prefill, before the calls (e.g. an index or fillfactor
+//     variant: `ALTER TABLE orders SET (fillfactor = 80)`).
 //   BENCH_BASELINE=<sql file>: also that file's `settle_page` (e.g. migrations/0021_…, which
 //     takes the page as one json array; before 0018 nested, as jsonb), alternating with the
 //     current one in the same run: compare by the ratio. It runs with the current function's
@@ -34,6 +39,7 @@ const SIZES = (process.env.BENCH_SIZES ?? "8,40,400,2000").split(",").map(Number
 const REPEAT = Number(process.env.BENCH_REPEAT ?? 10);
 const TRADERS = Number(process.env.BENCH_TRADERS ?? 20);
 const RESTING = Number(process.env.BENCH_RESTING ?? 0);
+const PREFILL = Number(process.env.BENCH_PREFILL ?? 0);
 const BASELINE = process.env.BENCH_BASELINE;
 const MARKET = "BTC-USDT";
 const PRICE_MINOR = 64_000_000_000n; // 64,000 USDT (6 decimals)
@@ -169,6 +175,32 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
     }
   }
 
+  if (PREFILL > 0) {
+    // In chunks of 100,000 (one statement each), time-ordered ids as newOrderId's, then analysed.
+    for (let done = 0; done < PREFILL; done += 100_000) {
+      const n = Math.min(100_000, PREFILL - done);
+      await client.query(
+        `INSERT INTO orders (id, user_id, market, side, type, time_in_force, price, quantity, status, lock_asset,
+           locked_amount, consumed_amount, filled_quantity, filled_quote, closed_at)
+         SELECT ((lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')
+             || '7' || substr(md5(g::text), 1, 19))::uuid), u[1 + g % cardinality(u)], $2, 'buy', 'limit', 'GTC',
+           $3::numeric, $4::numeric, CASE WHEN g % 11 = 0 THEN 'new' ELSE 'filled' END::order_status, 'USDT',
+           $5::numeric, CASE WHEN g % 11 = 0 THEN 0 ELSE $5::numeric END, 0, 0, now()
+         FROM generate_series($6::int, $6::int + $1::int - 1) g, (SELECT $7::uuid[] AS u) x`,
+        [n, MARKET, PRICE_MINOR.toString(), QUANTITY_MINOR.toString(), QUOTE_MINOR.toString(), done, users],
+      );
+      await client.query(
+        `INSERT INTO trades (market, trade_id, seq, price, quantity, quote_amount, taker_side, buy_order_id,
+           sell_order_id, buyer_id, seller_id, buyer_fee, seller_fee, executed_at)
+         SELECT $2, 'prefill:' || g, g, $3::numeric, $4::numeric, $5::numeric, 'buy', gen_random_uuid(),
+           gen_random_uuid(), u[1 + g % cardinality(u)], u[1 + (g + 1) % cardinality(u)], 0, 0, now()
+         FROM generate_series($6::int, $6::int + $1::int / 2 - 1) g, (SELECT $7::uuid[] AS u) x`,
+        [n, MARKET, PRICE_MINOR.toString(), QUANTITY_MINOR.toString(), QUOTE_MINOR.toString(), done, users],
+      );
+    }
+    for (const t of ["orders", "trades"]) await client.query(`VACUUM ANALYZE ${t}`);
+  }
+  if (process.env.BENCH_SETUP) await client.query(process.env.BENCH_SETUP);
   // Warm: plpgsql plans each statement on its first calls (custom plans for the first five),
   // then keeps the plan for the connection's life, as the settler's pooled connection does.
   for (let i = 0; i < 6; i++) for (const fn of functions) await call(fn, await page(4), "");
@@ -239,6 +271,13 @@ await sqlBench("settle", TRADERS, async ({ client, users, cpuMs }) => {
       );
     }
   }
+  // Updates of the measured calls (and the warm-up's) HOT or not: statistics reach the view
+  // within a second of the commit.
+  await new Promise((r) => setTimeout(r, 1500));
+  const { rows: hot } = await client.query<{ upd: string; hot: string }>(
+    "SELECT n_tup_upd AS upd, n_tup_hot_upd AS hot FROM pg_stat_user_tables WHERE relname = 'orders'",
+  );
+  console.log(`orders updated: ${hot[0]!.upd}, of which HOT: ${hot[0]!.hot}`);
   if (perf) {
     perf.kill("SIGINT");
     await new Promise((r) => perf.on("exit", r));
