@@ -1,5 +1,6 @@
 import type { Batch, BookOrderRow } from "./batch";
 import type { CommandResult } from "../../src/domain/market/commands";
+import { PackedIds } from "./packed-ids";
 
 /** The string ids behind an engine order number. */
 export interface OrderIdStrings {
@@ -11,13 +12,30 @@ export interface OrderIdStrings {
 export const isIdString = (v: unknown): v is string =>
   typeof v === "string" && v.length >= 1 && v.length <= 64;
 
+/** Refs kept by `ref`'s cache (direct-mapped by the order number's low bits). */
+const RECENT = 16;
+
 /**
  * Id mapping: the engine knows orders and users by small numbers, the world by string ids. The
  * numbers of live orders and of every user are cached; anything else is read from SQLite.
  */
 export class OrderIds {
   private readonly userNums = new Map<string, number>();
+  /** Users by number (the inverse of `userNums`), to give a packed order's user id. */
+  private readonly userIds: string[] = [];
+  /**
+   * Live orders whose id is a lowercase UUID, without a client id (the ids this exchange mints):
+   * packed off the JS heap, no string and no object per resting order for the major GC to mark.
+   */
+  private readonly packed = new PackedIds();
+  /** The other cached ids: free-text and uppercase ids, client order ids, rows read from SQLite. */
   private readonly refs = new Map<number, OrderIdStrings>();
+  /**
+   * The refs given lately, so a packed id is not printed again each time it is asked for: a
+   * taker once per trade it makes, a filled maker for its trade and its done event.
+   */
+  private readonly recentNums = new Float64Array(RECENT).fill(NaN);
+  private readonly recentRefs = new Array<OrderIdStrings | undefined>(RECENT);
   /**
    * Ids recovered as never booked (`Market.abandon`): their rows carry negative numbers, which no
    * engine order has. Few (a crash's or a timeout's placements), so all are kept in memory.
@@ -27,6 +45,7 @@ export class OrderIds {
   constructor(private readonly sql: SqlStorage) {
     for (const row of sql.exec<{ num: number; user_id: string }>("SELECT num, user_id FROM users")) {
       this.userNums.set(row.user_id, row.num);
+      this.userIds[row.num] = row.user_id;
     }
     for (const row of sql.exec<{ order_id: string }>("SELECT order_id FROM orders WHERE num < 0")) {
       this.unbookedIds.add(row.order_id);
@@ -53,21 +72,48 @@ export class OrderIds {
   /** Numbers a new user (recorded in the batch). */
   addUser(userId: string, num: number, batch: Batch): number {
     this.userNums.set(userId, num);
+    this.userIds[num] = userId;
     batch.users.push({ num, userId });
     return num;
   }
 
+  /** Caches a new order's ids; the ref itself is kept at hand, as its events ask for it next. */
   remember(num: number, ref: OrderIdStrings): void {
-    this.refs.set(num, ref);
+    const user = ref.clientOrderId === null ? this.userNums.get(ref.userId) : undefined;
+    if (user !== undefined && this.packed.add(num, ref.orderId, user)) {
+      this.refs.delete(num);
+    } else {
+      this.packed.delete(num);
+      this.refs.set(num, ref);
+    }
+    this.recentNums[num & (RECENT - 1)] = num;
+    this.recentRefs[num & (RECENT - 1)] = ref;
   }
 
   /** The order left the book (done or rejected): its ids need no cache any more. */
   forget(num: number): void {
-    this.refs.delete(num);
+    if (!this.packed.delete(num)) this.refs.delete(num);
+    if (this.recentNums[num & (RECENT - 1)] === num) {
+      this.recentNums[num & (RECENT - 1)] = NaN;
+      this.recentRefs[num & (RECENT - 1)] = undefined;
+    }
   }
 
   /** String ids of an engine order number (cached while the order lives). */
   ref(num: number): OrderIdStrings {
+    const k = num & (RECENT - 1);
+    if (this.recentNums[k] === num) return this.recentRefs[k]!;
+    const slot = this.packed.slotOf(num);
+    if (slot >= 0) {
+      const ref = {
+        orderId: this.packed.orderIdAt(slot),
+        userId: this.userIds[this.packed.userAt(slot)]!,
+        clientOrderId: null,
+      };
+      this.recentNums[k] = num;
+      this.recentRefs[k] = ref;
+      return ref;
+    }
     let ref = this.refs.get(num);
     if (!ref) {
       const row = this.sql
@@ -125,6 +171,11 @@ export class OrderIds {
     const ids: string[] = [];
     const missing: number[] = [];
     for (const num of nums) {
+      const slot = this.packed.slotOf(num);
+      if (slot >= 0) {
+        ids.push(this.packed.orderIdAt(slot));
+        continue;
+      }
       const ref = this.refs.get(num);
       if (ref) ids.push(ref.orderId);
       else missing.push(num);
