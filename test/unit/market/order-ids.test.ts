@@ -57,39 +57,30 @@ const step = fc.oneof(
 const sameRef = (a: OrderIdStrings, b: OrderIdStrings) =>
   a.orderId === b.orderId && a.userId === b.userId && a.clientOrderId === b.clientOrderId;
 
-/** OrderIds as it was: every live order's ref in a Map, the rest read from SQLite. */
+/**
+ * OrderIds as it was: the refs it was given or has read in a Map; a number it does not hold is
+ * looked up in the rows the object wrote (`#num` when there is none).
+ */
 class MapModel {
   readonly refs = new Map<number, OrderIdStrings>();
 
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(private readonly rows: ReadonlyMap<number, OrderIdStrings>) {}
 
   ref(num: number): OrderIdStrings {
     let ref = this.refs.get(num);
     if (!ref) {
-      const row = this.sql
-        .exec<{ order_id: string; user_id: string; client_order_id: string | null }>(
-          "SELECT order_id, user_id, client_order_id FROM orders WHERE num = ?",
-          num,
-        )
-        .toArray()[0];
-      ref = row
-        ? { orderId: row.order_id, userId: row.user_id, clientOrderId: row.client_order_id }
-        : { orderId: `#${num}`, userId: "", clientOrderId: null };
+      ref = this.rows.get(num) ?? { orderId: `#${num}`, userId: "", clientOrderId: null };
       this.refs.set(num, ref);
     }
     return ref;
   }
 
-  /** The cached ids in the order asked, then the rows of the others (each once). */
+  /** The cached ids in the order asked, then the rows of the others (each once, sorted). */
   orderIdsOf(nums: number[]): { cached: string[]; read: string[] } {
-    const missing = [...new Set(nums.filter((n) => !this.refs.has(n)))];
-    const rows = this.sql
-      .exec<{ num: number; order_id: string }>("SELECT num, order_id FROM orders")
-      .toArray()
-      .filter((r) => missing.includes(r.num));
+    const missing = new Set(nums.filter((n) => !this.refs.has(n)));
     return {
       cached: nums.filter((n) => this.refs.has(n)).map((n) => this.refs.get(n)!.orderId),
-      read: rows.map((r) => r.order_id).sort(),
+      read: [...missing].flatMap((n) => this.rows.get(n)?.orderId ?? []).sort(),
     };
   }
 }
@@ -100,7 +91,8 @@ describe("OrderIds", () => {
       fc.property(fc.array(step, { minLength: 5, maxLength: 50, size: "max" }), (steps) => {
         const sql = marketSql();
         let ids = new OrderIds(sql);
-        let model = new MapModel(sql);
+        const rows = new Map<number, OrderIdStrings>();
+        let model = new MapModel(rows);
         const userNums = new Map<string, number>();
         const usedIds = new Set<string>();
         const placed: number[] = [];
@@ -124,6 +116,7 @@ describe("OrderIds", () => {
           model.refs.set(num, ref);
           if (!again) {
             batch.orders.push({ num, ...ref, result: { ok: true } as never, replay: "none" });
+            rows.set(num, ref);
             placed.push(num);
           }
         };
@@ -158,7 +151,7 @@ describe("OrderIds", () => {
             expect(got.slice(expected.cached.length).sort()).toEqual(expected.read);
           } else if (s.t === "restart") {
             ids = new OrderIds(sql);
-            model = new MapModel(sql);
+            model = new MapModel(rows);
           } else if (s.t === "burst") {
             for (let i = 0; i < s.n; i++) {
               const ref = { orderId: newOrderId(), userId: USERS[i % USERS.length]!, clientOrderId: null };
