@@ -121,7 +121,7 @@ describe("PackedIds", () => {
     );
     expect(grown).toBeGreaterThan(20);
     expect(shrunk).toBeGreaterThan(10);
-  });
+  }, 60_000);
 
   it("refuses what would not print back as given, keeping nothing", () => {
     fc.assert(
@@ -144,5 +144,5 @@ describe("PackedIds", () => {
     expect(packed.capacity).toBe(1024);
     for (let num = 99_991; num <= 100_000; num++)
       expect(read(packed, num)).toEqual({ id: ids[num - 1], user: 7 });
-  });
+  }, 60_000);
 });
