@@ -48,8 +48,12 @@ const FROM_LOCK: readonly [string, (f: PlacementFunding, first: boolean) => stri
 export function rowLockParams(placements: readonly PlacementFunding[], rowParams: RowParams): LockParam[] {
   const columns = Object.keys(rowParams);
   const fromLock = FROM_LOCK.filter(([column]) => !(column in rowParams));
-  const p: number[] = [];
-  const perRow = columns.map(() => [] as Cell[]);
+  let n = 0;
+  for (const f of placements) n += f.rows.length;
+  // Sized up front: an array grown by push is copied at each step (garbage on the object's thread).
+  const p = new Array<number>(n);
+  const perRow = columns.map(() => new Array<Cell>(n));
+  let at = 0;
   for (let i = 0; i < placements.length; i++) {
     const f = placements[i]!;
     for (let r = 0; r < f.rows.length; r++) {
@@ -58,7 +62,7 @@ export function rowLockParams(placements: readonly PlacementFunding[], rowParams
       for (let k = 0; k < columns.length; k++) {
         const cell = row[columns[k]!];
         if (cell !== undefined || columns[k]! in row) known++;
-        perRow[k]!.push(cell);
+        perRow[k]![at] = cell;
       }
       for (const [column, expected] of fromLock) {
         const cell = row[column];
@@ -75,7 +79,7 @@ export function rowLockParams(placements: readonly PlacementFunding[], rowParams
         );
         throw new Error(`place_orders takes no order column ${unknown.join(", ")}`);
       }
-      p.push(i);
+      p[at++] = i;
     }
   }
   return [

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { placementLockParams } from "../../../durable-objects/market/lock-params";
+import { placementLockParams, ROW_PARAMS, rowLockParams } from "../../../durable-objects/market/lock-params";
 import type { PlacementFunding } from "../../../src/domain/market/commands";
 
 // place_orders (0033) takes the audit fields by context and each details object once: read back
@@ -78,5 +78,51 @@ describe("placementLockParams", () => {
     const f = fc.sample(placement, 1)[0]!;
     const anonymous = { ...f, audit: { ...f.audit, actor_id: null as unknown as string } };
     expect(() => placementLockParams([f, anonymous])).toThrow(/placement 1 has no actor/);
+  });
+});
+
+describe("rowLockParams", () => {
+  const row = fc.record({
+    id: fc.uuid(),
+    client_order_id: fc.option(fc.constantFrom("c-1", 'q "x"', "ünï"), { nil: null }),
+    side: fc.constantFrom("buy", "sell"),
+    price: fc.option(fc.bigInt({ min: 1n, max: 10n ** 20n }).map(String), { nil: null }),
+    post_only: fc.boolean(),
+    trailing_offset: fc.option(fc.integer({ min: 1, max: 10_000 }), { nil: null }),
+  });
+  const placements = fc.array(
+    fc.record({ user: fc.constantFrom(...USERS), rows: fc.array(row, { minLength: 1, maxLength: 3 }) }),
+    { minLength: 1, maxLength: 30 },
+  );
+
+  it("gives each row its placement's index and its columns, in order, a missing column as null", () => {
+    fc.assert(
+      fc.property(placements, (drawn) => {
+        const flush: PlacementFunding[] = drawn.map((d) => ({
+          rows: d.rows.map((r, k) => ({
+            ...r,
+            user_id: d.user,
+            lock_asset: "USDT",
+            locked_amount: k ? "0" : "10",
+          })),
+          lock: { user_id: d.user, asset: "USDT", amount: "10" },
+          audit: {
+            actor_id: d.user,
+            actor_type: "user",
+            ip_address: null,
+            user_agent: null,
+            request_id: null,
+            details: {},
+          },
+        }));
+        const params = rowLockParams(flush, ROW_PARAMS);
+        const rows = flush.flatMap((f, i) => f.rows.map((r) => ({ i, r })));
+        expect(read(params, "p")).toEqual(rows.map(({ i }) => i));
+        for (const [column, [name]] of Object.entries(ROW_PARAMS)) {
+          expect(read(params, name)).toEqual(rows.map(({ r }) => r[column] ?? null));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
