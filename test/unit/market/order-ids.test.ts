@@ -13,11 +13,20 @@ import { lowercaseUuid, notPackable } from "./order-id-arbitraries";
 
 const USERS = ["alice", "bob", "0190a5c2-7d1e-7000-8000-00000000000b", "Carol", "dave"];
 
-const orderId = fc.oneof(
-  { weight: 3, arbitrary: lowercaseUuid },
-  { weight: 2, arbitrary: notPackable },
-  { weight: 1, arbitrary: lowercaseUuid.map((id) => id.toUpperCase()) },
-);
+/**
+ * Ids SQLite gives back as written: Node's SQLite (this test's stand-in for the object's) reads
+ * TEXT only up to its first NUL, and a lone surrogate has no UTF-8 (~1 run in 4 failed on one).
+ * The edge sends neither: order ids are minted UUIDs, client order ids match [A-Za-z0-9._:-].
+ */
+const storable = (id: string) => !/[\0\p{Cs}]/u.test(id);
+
+const orderId = fc
+  .oneof(
+    { weight: 3, arbitrary: lowercaseUuid },
+    { weight: 2, arbitrary: notPackable },
+    { weight: 1, arbitrary: lowercaseUuid.map((id) => id.toUpperCase()) },
+  )
+  .filter(storable);
 
 const step = fc.oneof(
   {
@@ -28,9 +37,12 @@ const step = fc.oneof(
       user: fc.nat(USERS.length - 1),
       // A user the book has not numbered: its order is kept in the Map.
       numbered: fc.nat(9).map((n) => n > 0),
-      clientOrderId: fc.option(fc.oneof(fc.string({ minLength: 1, maxLength: 64 }), lowercaseUuid), {
-        freq: 4,
-      }),
+      clientOrderId: fc.option(
+        fc.oneof(fc.string({ minLength: 1, maxLength: 64 }).filter(storable), lowercaseUuid),
+        {
+          freq: 4,
+        },
+      ),
       // Remembered again under a live number (the market never does; a Map takes the last).
       again: fc.boolean(),
       pick: fc.nat(),
