@@ -159,6 +159,12 @@ export function consumeEvents(
       }
       continue;
     }
+    if (kind === EventKind.REJECTED) {
+      if (orderNum === subject || orderNum === 0) outcome.rejectReason = ev.code(i);
+      // A refused cancel or amend: nothing to settle, and no ids to read (a done order's would
+      // be read back from storage and stay cached for good).
+      if (!placing) continue;
+    }
     const ref = m.ids.ref(orderNum);
     const entry: OutboxEntry & { kind: "order" } = {
       seq: 0, // numbered when it is kept
@@ -176,8 +182,6 @@ export function consumeEvents(
         else if (second !== 0 && orderNum === second) secondOutcome!.accepted = true;
         break;
       case EventKind.REJECTED:
-        if (orderNum === subject || orderNum === 0) outcome.rejectReason = ev.code(i);
-        if (!placing) continue; // nothing to settle
         entry.event = "rejected";
         entry.status = "rejected";
         entry.reason = REJECT_NAMES.get(ev.code(i)) ?? "REJECTED";
