@@ -4,7 +4,8 @@ import { entriesOf, settlePageCall, type OutboxPages } from "../../../src/domain
 
 const RULES = { symbol: "X", baseAsset: "B", quoteAsset: "Q", baseDecimals: 8 };
 
-const statement = (pages: OutboxPages, afterSeq: number) =>
+/** The `settle_page` statement (text and parameters) the settler would send for `pages`. */
+export const pageStatement = (pages: OutboxPages, afterSeq: number) =>
   new PgDialect().sqlToQuery(settlePageCall(RULES, entriesOf(pages), pages.epoch, false, afterSeq));
 
 /**
@@ -25,6 +26,6 @@ export function expectSamePages(
   expect(read!.count).toBe(stored.count);
   expect(read!.epoch).toBe(stored.epoch);
   expect(read!.marks).toEqual(stored.marks);
-  expect(statement(read!, afterSeq)).toEqual(statement(stored, afterSeq));
+  expect(pageStatement(read!, afterSeq)).toEqual(pageStatement(stored, afterSeq));
   return typeof read!.pages === "string" ? "storage" : "memory";
 }

@@ -1,7 +1,6 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
-import { PgDialect } from "drizzle-orm/pg-core";
 import { describe, expect, it } from "vitest";
 import { HeldOutbox } from "../../../durable-objects/market/held-outbox";
 import { readOutboxPages } from "../../../durable-objects/market/outbox";
@@ -10,10 +9,10 @@ import { withDatabase } from "../../../src/db/client";
 import { settlementQuarantine, trades } from "../../../src/db/schema";
 import type { OutboxEntry } from "../../../src/domain/market/commands";
 import type { ReadPages } from "../../../src/domain/settlement/settle-market";
-import { entriesOf, settlePageCall, type OutboxPages } from "../../../src/domain/settlement/settle-page";
 import { orderBook } from "../../../src/services/trading/market-directory";
 import { api } from "../auth/helpers";
 import { restartObject } from "../market/restart-object";
+import { pageStatement } from "../market/same-pages";
 import { placed, settle, tradingFloor, type Trader } from "../trading/helpers";
 import { ghostTrade, injectOutbox } from "../trading/settlement-helpers";
 
@@ -42,10 +41,6 @@ class FrozenHeld extends HeldOutbox {
     super.committed(entries, epoch);
   }
 }
-
-const RULES = { symbol: "X", baseAsset: "B", quoteAsset: "Q", baseDecimals: 8 };
-const statement = (pages: OutboxPages, afterSeq: number) =>
-  new PgDialect().sqlToQuery(settlePageCall(RULES, entriesOf(pages), pages.epoch, false, afterSeq));
 
 interface Watch {
   memory: number;
@@ -88,7 +83,7 @@ async function watch(market: string, bound: number, seen: Watch): Promise<() => 
         read.count === stored.count &&
         read.epoch === stored.epoch &&
         JSON.stringify(read.marks) === JSON.stringify(stored.marks) &&
-        JSON.stringify(statement(read, afterSeq)) === JSON.stringify(statement(stored, afterSeq));
+        JSON.stringify(pageStatement(read, afterSeq)) === JSON.stringify(pageStatement(stored, afterSeq));
       if (!same) seen.mismatches.push(`page after ${afterSeq} (${maxEntries})`);
       return read;
     };
