@@ -16,6 +16,7 @@ import { seedDemoData } from "../../scripts/lib/seed";
 import { bundleWorker } from "../../scripts/lib/wrangler-dev";
 import { startStack } from "../../scripts/stack/start-stack";
 import { FREE_PORTS } from "../../scripts/stack/stack-info";
+import { objectStorageDir } from "./object-storage";
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -55,6 +56,7 @@ function build(dir: string): { pandora: string; bench: string } {
 export async function startMarketBench(): Promise<MarketBench> {
   const dir = mkdtempSync(join(tmpdir(), "pandora-bench-"));
   chmodSync(dir, 0o755);
+  const storageDir = objectStorageDir("market");
   const secrets = devSecrets({});
   console.log("starting the local stack and building the Worker ...");
   const stack = await startStack({
@@ -67,6 +69,7 @@ export async function startMarketBench(): Promise<MarketBench> {
     await mf?.dispose();
     await stack.stop();
     rmSync(dir, { recursive: true, force: true });
+    rmSync(storageDir, { recursive: true, force: true });
   };
   try {
     const { info } = stack;
@@ -80,7 +83,7 @@ export async function startMarketBench(): Promise<MarketBench> {
       convertV4MiniflareOptions({
         host: "127.0.0.1",
         port: 0,
-        durableObjectsPersist: join(dir, "do"),
+        resourcePersistencePath: storageDir,
         workers: [
           {
             name: "bench",

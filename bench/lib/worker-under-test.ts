@@ -13,6 +13,7 @@ import { seedDemoData } from "../../scripts/lib/seed";
 import { bundleWorker } from "../../scripts/lib/wrangler-dev";
 import { startStack, type StackInfo } from "../../scripts/stack/start-stack";
 import { connectProfiler, type CpuProfiler } from "./cpu-profile";
+import { objectStorageDir } from "./object-storage";
 import { FREE_PORTS } from "../../scripts/stack/stack-info";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -71,6 +72,7 @@ export interface WorkerUnderTest {
 export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTest> {
   const dataDir = mkdtempSync(join(tmpdir(), `pandora-bench-${name}-`));
   chmodSync(dataDir, 0o755);
+  const storageDir = objectStorageDir(name);
   const secrets = devSecrets({});
   console.error("starting the local stack…");
   const stack = await startStack({
@@ -86,6 +88,7 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
     await mf?.dispose().catch(() => {});
     await stack.stop();
     rmSync(dataDir, { recursive: true, force: true });
+    rmSync(storageDir, { recursive: true, force: true });
   };
   try {
     const { info } = stack;
@@ -107,6 +110,7 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
       convertV4MiniflareOptions({
         host: "127.0.0.1",
         port: await freePort(),
+        resourcePersistencePath: storageDir,
         ...(inspectorPort ? { inspectorPort } : {}),
         workers: [
           {
@@ -120,7 +124,6 @@ export async function startWorkerUnderTest(name: string): Promise<WorkerUnderTes
               STREAM_HUB: { className: "StreamHub", useSQLite: true },
               ACCOUNT_STREAM: { className: "AccountStream", useSQLite: true },
             },
-            durableObjectsPersist: join(dataDir, "do"),
             bindings: {
               ...wranglerVars(),
               ...secrets,
