@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -17,5 +17,9 @@ const TMPFS = "/dev/shm";
  * `durableObjectsPersist` is not honoured by `convertV4MiniflareOptions`).
  */
 export function objectStorageDir(name: string): string {
-  return mkdtempSync(join(existsSync(TMPFS) ? TMPFS : tmpdir(), `pandora-${name}-storage-`));
+  const dir = mkdtempSync(join(existsSync(TMPFS) ? TMPFS : tmpdir(), `pandora-${name}-storage-`));
+  // A run stopped by a signal never reaches its close(), and tmpfs keeps files in memory: removed
+  // on exit too (Miniflare's own SIGINT/SIGTERM handlers exit the process).
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
