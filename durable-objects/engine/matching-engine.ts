@@ -19,7 +19,8 @@ import type {
 } from "./types";
 import { UserOrders } from "./user-orders";
 import { describeOrder } from "./live-order-view";
-import { encodeSnapshot, fnv1a64, readBook, readHeader, readOrderRef, type BookStore } from "./snapshot";
+import { fnv1a64, readBook, readHeader, readOrderRef, type BookStore } from "./snapshot";
+import { encodeSnapshot, freezeBook, SnapshotEncoder } from "./snapshot-encoder";
 import { VarintReader } from "./varint";
 
 // The hot path reads module-level copies of what it imports: V8 folds a module's own constants
@@ -370,8 +371,22 @@ export class MatchingEngine {
   }
 
   snapshot(): Uint8Array {
-    const header = { config: this.config, nextSeq: this.events.nextSeq, lastPrice: this.lastPrice };
-    return encodeSnapshot(this.store(), header, this.live, this.stopHead);
+    return encodeSnapshot(this.store(), this.snapshotHeader(), this.live, this.stopHead);
+  }
+
+  /**
+   * The snapshot of the book as it is now, written `slice` orders per `step()` (SnapshotEncoder):
+   * it reads a copy of the order records taken here (a memcpy of 64 bytes an order: ~8 ms at
+   * 230k orders in Node, against ~35 ms for the whole `snapshot()`), so the engine takes
+   * commands between steps and the bytes are still this moment's `snapshot()`.
+   */
+  beginSnapshot(slice: number): SnapshotEncoder {
+    const book = freezeBook(this.store(), this.snapshotHeader(), this.live, this.stopHead, true);
+    return new SnapshotEncoder(book, slice);
+  }
+
+  private snapshotHeader(): { config: ResolvedConfig; nextSeq: number; lastPrice: number } {
+    return { config: this.config, nextSeq: this.events.nextSeq, lastPrice: this.lastPrice };
   }
 
   private store(): BookStore {

@@ -5,7 +5,7 @@ import * as record from "./order-pool";
 import type { OrderPool } from "./order-pool";
 import type { PriceLevels } from "./price-levels";
 import type { UserOrders } from "./user-orders";
-import { VarintReader, VarintWriter } from "./varint";
+import type { VarintReader } from "./varint";
 
 // Module-level copies of imported values the loops below read per order: V8 loads and checks an
 // imported binding at each use (see matching-engine.ts), and under Node's ESM-to-CommonJS
@@ -18,26 +18,30 @@ const {
   ICEBERG_BIT,
   ID,
   isStopType,
-  L_HEAD,
   META,
-  NEXT,
   OCO_BIT,
   PRICE,
   QUANTITY,
   RECORD_SHIFT,
   SHOWN,
   SNAPSHOT_META,
-  USER_NEXT,
 } = record;
 
 // The canonical snapshot (README.md, "Snapshot format"): every value an unsigned varint, lists
 // length-prefixed, in an order independent of slots, hash layout and level storage, so equal
 // states give equal bytes. The codec streams between the engine's arrays and the bytes, with
 // no per-order objects: a million-order book snapshots and restores in a fraction of a second.
+// This file reads it; snapshot-encoder.ts writes it.
 
-const MAGIC = 0x50454e47; // "PENG"
-const VERSION = 2;
-const CONFIG_FIELDS = ["maxOrders", "maxPrice", "maxQuantity", "priceBandTicks", "initialOrders"] as const;
+export const MAGIC = 0x50454e47; // "PENG"
+export const VERSION = 2;
+export const CONFIG_FIELDS = [
+  "maxOrders",
+  "maxPrice",
+  "maxQuantity",
+  "priceBandTicks",
+  "initialOrders",
+] as const;
 /** Version 1 had a sixth config field, maxLevelSpan, before initialOrders; levels are no longer bounded, so it is read and dropped. */
 const V1_CONFIG_FIELDS = [
   "maxOrders",
@@ -61,78 +65,6 @@ export interface SnapshotHeader {
   config: ResolvedConfig;
   nextSeq: number;
   lastPrice: number;
-}
-
-/** Bytes a snapshot takes per order, about (to size the buffer once). */
-const BYTES_PER_ORDER = 24;
-
-/**
- * Writes magic, version 2, the five config fields, nextSeq, lastPrice, the live orders (count,
- * then twelve fields each: orderId userId meta price stopPrice trailOffset trailRef quantity
- * filled shown peak oco; grouped by user id ascending, each user's orders in acceptance order),
- * the bid levels best first (count, then each level's orders in queue order), the ask levels
- * likewise, and the pending stops in acceptance order (`stopHead` on, via `next`). Orders are
- * referred to by their position in the order list (oco: position + 1, 0 for none), so a
- * restore needs no id lookups; version 1 referred to them by id.
- */
-export function encodeSnapshot(
-  book: BookStore,
-  header: Omit<SnapshotHeader, "version">,
-  live: number,
-  stopHead: number,
-): Uint8Array {
-  const { pool, users } = book;
-  const w = new VarintWriter(64 + live * BYTES_PER_ORDER);
-  w.uint(MAGIC);
-  w.uint(VERSION);
-  for (const field of CONFIG_FIELDS) w.uint(header.config[field]);
-  w.uint(header.nextSeq);
-  w.uint(header.lastPrice);
-  w.uint(live);
-  const position = new Int32Array(pool.slotsUsed);
-  let next = 0;
-  const userIds = users.userIds();
-  for (const userId of userIds) {
-    for (let s = users.first(userId); s !== -1; s = pool.int(s, USER_NEXT)) position[s] = next++;
-  }
-  for (const userId of userIds) {
-    for (let s = users.first(userId); s !== -1; s = pool.int(s, USER_NEXT)) {
-      const sibling = pool.ocoOf(s);
-      w.uint(pool.id(s));
-      w.uint(userId);
-      w.uint(pool.meta(s) & SNAPSHOT_META);
-      w.uint(pool.int(s, PRICE));
-      w.uint(pool.stopPriceOf(s));
-      w.uint(pool.trailOffsetOf(s));
-      w.uint(pool.trailRefOf(s));
-      w.uint(pool.num(s, QUANTITY));
-      w.uint(pool.num(s, FILLED));
-      w.uint(pool.num(s, SHOWN));
-      w.uint(pool.peakOf(s));
-      w.uint(sibling === -1 ? 0 : position[sibling]! + 1);
-    }
-  }
-  writeSide(w, book, Side.BUY, position);
-  writeSide(w, book, Side.SELL, position);
-  let stops = 0;
-  for (let s = stopHead; s !== -1; s = pool.int(s, NEXT)) stops++;
-  w.uint(stops);
-  for (let s = stopHead; s !== -1; s = pool.int(s, NEXT)) w.uint(position[s]!);
-  return w.finish();
-}
-
-function writeSide(w: VarintWriter, { pool, levels }: BookStore, side: number, position: Int32Array): void {
-  const best = side === Side.BUY ? levels.bestBid : levels.bestAsk;
-  let count = 0;
-  for (let p = best; p !== 0; p = levels.behind(side, p)) count++;
-  w.uint(count);
-  for (let p = best; p !== 0; p = levels.behind(side, p)) {
-    const head = levels.field(levels.levelAt(p), L_HEAD);
-    let n = 0;
-    for (let s = head; s !== -1; s = pool.int(s, NEXT)) n++;
-    w.uint(n);
-    for (let s = head; s !== -1; s = pool.int(s, NEXT)) w.uint(position[s]!);
-  }
 }
 
 /** Reads the header of a version 2 or version 1 snapshot. */

@@ -233,6 +233,37 @@ function snapshotMidway(
   expect(restored.stateHash()).toBe(whole.stateHash());
 }
 
+/**
+ * Begins a snapshot after `split` commands and applies the rest while stepping it (`slice`
+ * orders a step, one step per command): its bytes are those `snapshot()` gave at the begin, and
+ * restore to the state of then.
+ */
+function snapshotWhileTrading(
+  settings: EngineConfig,
+  log: Command[],
+  split: number,
+  slice: number,
+  prefill: Command[] = [],
+): void {
+  const engine = new MatchingEngine(settings);
+  for (const command of [...prefill, ...log.slice(0, split)]) engine.apply(command);
+  engine.events.clear();
+  const expected = engine.snapshot();
+  const hash = engine.stateHash();
+  const encoder = engine.beginSnapshot(slice);
+  let done = false;
+  for (const command of log.slice(split)) {
+    engine.apply(command);
+    engine.events.clear();
+    done = encoder.step();
+  }
+  while (!done) done = encoder.step();
+  expect(encoder.bytes).toEqual(expected);
+  const restored = MatchingEngine.restore(encoder.bytes);
+  restored.validateInternalState();
+  expect(restored.stateHash()).toBe(hash);
+}
+
 describe("matching engine against the reference implementation", () => {
   it("produces the same events and book after every command, and keeps every invariant", () => {
     fc.assert(
@@ -280,6 +311,28 @@ describe("matching engine against the reference implementation", () => {
     fc.assert(
       fc.property(wideCommands, fc.nat(), (log, at) =>
         snapshotMidway({}, log, at % (log.length + 1), bookAround(9_000_000, 2_000, at)),
+      ),
+      { numRuns: DEEP_RUNS },
+    );
+  }, 120_000);
+
+  it("a snapshot begun at any point and written a slice at a time while commands go on is the one of its begin", () => {
+    const slice = fc.integer({ min: 1, max: 40 });
+    fc.assert(
+      fc.property(config, commands, fc.nat(), slice, (settings, log, at, n) =>
+        snapshotWhileTrading(settings, log, at % (log.length + 1), n),
+      ),
+      { numRuns: RUNS / 2 },
+    );
+    fc.assert(
+      fc.property(config, wideCommands, fc.nat(), slice, (settings, log, at, n) =>
+        snapshotWhileTrading(settings, log, at % (log.length + 1), n),
+      ),
+      { numRuns: WIDE_RUNS / 2 },
+    );
+    fc.assert(
+      fc.property(wideCommands, fc.nat(), fc.integer({ min: 20, max: 400 }), (log, at, n) =>
+        snapshotWhileTrading({}, log, at % (log.length + 1), n, bookAround(9_000_000, 2_000, at)),
       ),
       { numRuns: DEEP_RUNS },
     );
