@@ -86,6 +86,8 @@ export class OrderBook extends DurableObject<Env> {
   private readonly held = new HeldOutbox();
   /** Operating numbers of this market, counted here (market/metrics.ts); read by `metrics()`. */
   private readonly counts = new MarketMetrics();
+  /** The snapshot being written, if one is (`snapshotNow`). */
+  private snapshotting: Promise<unknown> | null = null;
   private readonly log: Logger;
   /** Settles its own fills into Postgres (set by the Worker; off for a book without Postgres). */
   private selfSettling = false;
@@ -451,9 +453,18 @@ export class OrderBook extends DurableObject<Env> {
 
   // ---- snapshots and the alarm ------------------------------------------------------------
 
-  /** Writes a snapshot of the engine and drops the journal the older kept snapshot covers. */
+  /**
+   * Writes a snapshot of the engine as it is now and drops the journal the older kept snapshot
+   * covers, over many turns (snapshots.ts): commands keep coming meanwhile. One at a time: a
+   * call during a snapshot takes the next, after it.
+   */
   async snapshotNow(): Promise<{ journalSeq: number }> {
-    return snapshotMarket(this.ctx.storage, this.market);
+    while (this.snapshotting) await this.snapshotting.catch(() => {});
+    const run = snapshotMarket(this.ctx.storage, this.market);
+    this.snapshotting = run.finally(() => {
+      this.snapshotting = null;
+    });
+    return run;
   }
 
   override async alarm(): Promise<void> {

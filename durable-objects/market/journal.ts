@@ -77,7 +77,14 @@ export function* journalAfter(sql: SqlStorage, seq: number, page = 10): Generato
   }
 }
 
-/** Drops what a snapshot already covers (keeps every entry after `seq`: a page it splits stays whole). */
-export function truncateJournal(sql: SqlStorage, seq: number): void {
-  sql.exec("DELETE FROM journal WHERE seq <= ?", seq);
+/**
+ * Drops what a snapshot already covers (keeps every entry after `seq`: a page it splits stays
+ * whole), at most `rows` rows (the oldest; -1: all). Returns how many rows went.
+ */
+export function truncateJournal(sql: SqlStorage, seq: number, rows = -1): number {
+  return sql.exec(
+    "DELETE FROM journal WHERE seq IN (SELECT seq FROM journal WHERE seq <= ? ORDER BY seq LIMIT ?)",
+    seq,
+    rows,
+  ).rowsWritten;
 }

@@ -4,6 +4,13 @@ import { describe, expect, it } from "vitest";
 import type { OrderBook } from "../../../durable-objects/order-book";
 import { appendJournal, journalAfter } from "../../../durable-objects/market/journal";
 import { Market } from "../../../durable-objects/market/market";
+import {
+  latestSnapshot,
+  oldestSnapshotSeq,
+  snapshotMarket,
+  snapshotWrites,
+} from "../../../durable-objects/market/snapshots";
+import { MatchingEngine } from "../../../durable-objects/engine";
 import { INTERVAL_NAMES } from "../../../durable-objects/market/market-data/candles";
 import { configuredBook, randomCommands } from "./helpers";
 
@@ -235,6 +242,103 @@ describe("OrderBook object: durability", () => {
       const rebuilt = new Market(state.storage.sql);
       expect(rebuilt.engine.stateHash()).toBe(live.engine.stateHash());
       expect(rebuilt.engine.events.nextSeq).toBe(live.engine.events.nextSeq);
+      expect(rebuilt.counters).toEqual(live.counters);
+    });
+  });
+
+  it("a snapshot written over many turns while batches come in is its begin's state, and restores with the journal after it", async () => {
+    const symbol = "SNAPTURNS-USDT";
+    const commands = randomCommands(51, 1_200, "t");
+    let book = await configuredBook(symbol);
+    for (let i = 0; i < 600; i += 100) await book.placeBatch(commands.slice(i, i + 100));
+    await runInDurableObject(book, async (instance: OrderBook, state) => {
+      const market = (instance as unknown as { market: Market }).market;
+      const begun = market.counters.journalSeq;
+      const hash = market.engine.stateHash();
+      // The journal sequence each encoder step saw: batches ran between the steps.
+      const seen: number[] = [];
+      const engine = {
+        beginSnapshot(slice: number) {
+          const encoder = market.engine.beginSnapshot(slice);
+          return {
+            step: () => (seen.push(market.counters.journalSeq), encoder.step()),
+            get bytes() {
+              return encoder.bytes;
+            },
+          };
+        },
+      };
+      const placing = (async () => {
+        for (let i = 600; i < 1_200; i += 50) {
+          await new Promise((resolve) => setTimeout(resolve, 0)); // batches arrive over time
+          await instance.placeBatch(commands.slice(i, i + 50));
+        }
+      })();
+      const [taken] = await Promise.all([
+        snapshotMarket(state.storage, { counters: market.counters, engine }, 8),
+        placing,
+      ]);
+      expect(taken.journalSeq).toBe(begun);
+      expect(new Set(seen).size).toBeGreaterThan(5);
+      const stored = latestSnapshot(state.storage.sql)!;
+      expect(stored.journalSeq).toBe(begun);
+      expect(MatchingEngine.restore(stored.engine).stateHash()).toBe(hash);
+      expect(market.counters.journalSeq).toBeGreaterThan(begun);
+    });
+    const before = await observable(book);
+    await resetObject(book);
+    book = env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol));
+    expect(await observable(book)).toEqual(before);
+  });
+
+  it("a snapshot cut off part-way (chunks, no row) is not read: a restart restores the previous one and the journal; the next snapshot clears it", async () => {
+    const symbol = "SNAPCUT-USDT";
+    const commands = randomCommands(52, 900, "c");
+    let book = await configuredBook(symbol);
+    await book.placeBatch(commands.slice(0, 300));
+    await book.snapshotNow();
+    await book.placeBatch(commands.slice(300, 600));
+    const orphans = (sql: SqlStorage) =>
+      sql
+        .exec<{ id: number }>(
+          "SELECT snapshot_id AS id FROM snapshot_chunks WHERE snapshot_id NOT IN (SELECT id FROM snapshots)",
+        )
+        .toArray()
+        .map((r) => r.id);
+    // What a crash after the first chunk leaves, and one more chunk of a later attempt.
+    await runInDurableObject(book, (instance: OrderBook, state) => {
+      const sql = state.storage.sql;
+      const market = (instance as unknown as { market: Market }).market;
+      const writes = snapshotWrites(sql, Date.now(), {
+        journalSeq: market.counters.journalSeq,
+        engine: market.engine.snapshot(),
+        counters: { ...market.counters },
+      });
+      writes.next();
+      const id = orphans(sql)[0]!;
+      sql.exec(
+        "INSERT INTO snapshot_chunks (snapshot_id, idx, data) VALUES (?, 0, ?)",
+        id + 1,
+        new Uint8Array(9),
+      );
+      expect(orphans(sql)).toEqual([id, id + 1]);
+    });
+    const before = await observable(book);
+    await resetObject(book);
+    book = env.ORDER_BOOK.get(env.ORDER_BOOK.idFromName(symbol));
+    expect(await observable(book)).toEqual(before);
+    await book.placeBatch(commands.slice(600));
+    const taken = await book.snapshotNow();
+    await runInDurableObject(book, (instance: OrderBook, state) => {
+      const sql = state.storage.sql;
+      const live = (instance as unknown as { market: Market }).market;
+      expect(orphans(sql)).toEqual([]);
+      expect(latestSnapshot(sql)!.journalSeq).toBe(taken.journalSeq);
+      // The journal is dropped only up to what the older kept snapshot covers.
+      const first = sql.exec<{ seq: number }>("SELECT min(seq) AS seq FROM journal").one().seq;
+      expect(first).toBeGreaterThan(oldestSnapshotSeq(sql));
+      const rebuilt = new Market(sql);
+      expect(rebuilt.engine.stateHash()).toBe(live.engine.stateHash());
       expect(rebuilt.counters).toEqual(live.counters);
     });
   });
