@@ -87,7 +87,7 @@ export class OrderBook extends DurableObject<Env> {
   /** Operating numbers of this market, counted here (market/metrics.ts); read by `metrics()`. */
   private readonly counts = new MarketMetrics();
   /** The snapshot being written, if one is (`snapshotNow`). */
-  private snapshotting: Promise<unknown> | null = null;
+  private snapshotting: Promise<void> | null = null;
   private readonly log: Logger;
   /** Settles its own fills into Postgres (set by the Worker; off for a book without Postgres). */
   private selfSettling = false;
@@ -459,11 +459,12 @@ export class OrderBook extends DurableObject<Env> {
    * call during a snapshot takes the next, after it.
    */
   async snapshotNow(): Promise<{ journalSeq: number }> {
-    while (this.snapshotting) await this.snapshotting.catch(() => {});
+    while (this.snapshotting) await this.snapshotting;
     const run = snapshotMarket(this.ctx.storage, this.market);
-    this.snapshotting = run.finally(() => {
+    const done = (): void => {
       this.snapshotting = null;
-    });
+    };
+    this.snapshotting = run.then(done, done);
     return run;
   }
 

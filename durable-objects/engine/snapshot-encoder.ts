@@ -69,7 +69,7 @@ export function freezeBook(
     return Int32Array.from(heads);
   };
   return {
-    header: copy ? { ...header } : header,
+    header,
     live,
     slotsUsed: used,
     i32,
