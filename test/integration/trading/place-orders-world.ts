@@ -3,7 +3,12 @@ import { sql, type SQL } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import fc from "fast-check";
 import { expect } from "vitest";
-import { lockOutcomes, lockStatement, type LockAnswer } from "../../../durable-objects/market/funds-locker";
+import {
+  lockArguments,
+  lockOutcomes,
+  lockStatement,
+  type LockAnswer,
+} from "../../../durable-objects/market/funds-locker";
 import { lockArguments0026, lockStatement0026 } from "../../../bench/trading/place-orders-0026";
 import { lockStatement0027 } from "../../../bench/trading/place-orders-0027";
 import { lockStatement0029 } from "../../../bench/trading/place-orders-0029";
@@ -13,9 +18,10 @@ import { newOrderId } from "../../../src/domain/market/order-id";
 import type { FencePass } from "../../../durable-objects/market/lock-fence";
 import { createMarket } from "./helpers";
 import row0005 from "../../../migrations/0005_place_orders.sql?raw";
+import lockFirst0033 from "../../../migrations/0033_place_orders_audit_context.sql?raw";
 
 // The world the place_orders tests run flushes in (place-orders-sql.test.ts, place-orders-0026.test.ts,
-// place-orders-0027.test.ts, place-orders-0029.test.ts, place-orders-0033.test.ts):
+// place-orders-0027.test.ts, place-orders-0029.test.ts, place-orders-0033.test.ts, place-orders-late-lock.test.ts):
 // random placements of three users over two assets, and what a call left behind.
 
 export const ASSETS = ["BTC", "USDT"] as const;
@@ -190,6 +196,16 @@ interface LockMetadata {
 /** `place_orders` as the market object calls it (durable-objects/market/funds-locker.ts, 0033): its compact answer (0027's). */
 export const placeOrders = (batch: unknown[]) => lockStatement(batch as PlacementFunding[]);
 
+/** 0033's `place_orders` (balance rows locked first), loaded as `pg_temp.place_orders_0033`. */
+export const placeOrders0033 = (batch: unknown[]) =>
+  sql`select pg_temp.place_orders_0033(f_fence_market => null::text, f_fence_epoch => null::bigint, ${lockArguments(batch as PlacementFunding[])}) as r`;
+
+/** Loads 0033's `place_orders` as `pg_temp.place_orders_0033` on `db`'s connection. */
+export const load0033 = (db: DbExecutor) =>
+  db.execute(
+    sql.raw(lockFirst0033.replace(/FUNCTION place_orders\(/, "FUNCTION pg_temp.place_orders_0033(")),
+  );
+
 /** 0029's `place_orders`, which the serving release calls while 0033 migrates. */
 export const placeOrders0029 = (batch: unknown[]) => lockStatement0029(batch as PlacementFunding[]);
 
@@ -263,6 +279,7 @@ export async function inWorld(fn: (db: DbExecutor, world: World) => Promise<void
         await tx.execute(
           sql.raw(row0005.replace(/FUNCTION place_orders\(/, "FUNCTION pg_temp.place_orders_0005(")),
         );
+        await load0033(tx);
         const { rows: users } = await tx.execute<{
           id: string;
         }>(sql`insert into users (email, first_name, last_name, password_hash, kyc_status)

@@ -1,0 +1,205 @@
+import { env } from "cloudflare:workers";
+import { sql, type SQL } from "drizzle-orm";
+import { describe, expect, it } from "vitest";
+import { lockStatement, type LockAnswer } from "../../../durable-objects/market/funds-locker";
+import { withDatabase, type DbExecutor } from "../../../src/db/client";
+import type { PlacementFunding } from "../../../src/domain/market/commands";
+import { newOrderId } from "../../../src/domain/market/order-id";
+import {
+  expectSameLocks,
+  expectWrittenInFlushOrder,
+  load0033,
+  onRandomFlushes,
+  placement,
+  placeOrders,
+  placeOrders0033,
+} from "./place-orders-world";
+
+/**
+ * 0034's `place_orders`, which locks the balance rows last (docs/decisions/0031-place-orders-late-lock.md),
+ * against 0033's, which locks them first. Alone, random mixed flushes give the same outcome per
+ * placement and leave the same rows (one transaction, rolled back). Under a concurrent writer
+ * that commits while the new call waits for its late lock, the new call's answer and the
+ * balances it leaves are what 0033 gives run after that writer: the call redoes itself
+ * lock-first when its decision no longer holds, never leaves a negative balance, never fails.
+ */
+
+describe("place_orders (0034, late lock) against 0033", () => {
+  it("decides and writes as 0033 on random mixed flushes", async () => {
+    await onRandomFlushes(placeOrders0033, placeOrders, expectSameLocks);
+  }, 120_000);
+
+  it("writes the orders and the audit rows in the flush's order", () =>
+    expectWrittenInFlushOrder(placeOrders));
+});
+
+/** Committed users, each with USDT and BTC balance rows of `available` (and 0 locked). */
+async function usersWith(n: number, available: string) {
+  return withDatabase(env, async (db) => {
+    const { rows } = await db.execute<{ id: string }>(sql`insert into users (email, first_name, last_name,
+        password_hash, kyc_status)
+      select 'late-' || gen_random_uuid() || '@test.dev', 'L', 'L', 'x', 'verified'
+      from generate_series(1, ${n}::int) returning id`);
+    const ids = rows.map((r) => r.id);
+    await db.execute(sql`insert into balances (user_id, asset, available, locked)
+      select u, a, ${available}::numeric, 0 from unnest(${`{${ids.join(",")}}`}::uuid[]) u,
+        unnest('{USDT,BTC}'::text[]) a`);
+    return ids;
+  });
+}
+
+/** One placement of `user` (shape 0: BTC-USDT, shape 1: ETH-USDT; the lock's asset decides the side). */
+const one = (user: string, asset: string, amount: string, coid: string | null = null, shape = 0) =>
+  placement(user, asset, amount, newOrderId(), coid, false, shape) as PlacementFunding;
+
+const balancesOf = (db: DbExecutor, users: string[]) =>
+  db
+    .execute<{ user_id: string; asset: string; available: string; locked: string }>(
+      sql`select user_id, asset, available::text, locked::text from balances
+        where user_id = any(${`{${users.join(",")}}`}::uuid[]) order by user_id, asset`,
+    )
+    .then((r) => r.rows);
+
+/** An answer without its versions (posting ids, from a sequence). */
+const unversioned = (a: LockAnswer) => ({ ...a, b: a.b.map(([available, locked]) => [available, locked]) });
+
+class Rollback extends Error {}
+
+/**
+ * What 0033 answers and leaves when `writer` commits first and the flush runs after it (in one
+ * transaction, rolled back).
+ */
+async function lockFirstAfter(
+  writer: (db: DbExecutor) => Promise<unknown>,
+  flush: PlacementFunding[],
+  users: string[],
+) {
+  let seen: { answer: LockAnswer; balances: Awaited<ReturnType<typeof balancesOf>> } | undefined;
+  await withDatabase(env, (db) =>
+    db
+      .transaction(async (tx) => {
+        await load0033(tx);
+        await writer(tx);
+        const { rows } = await tx.execute<{ r: LockAnswer }>(placeOrders0033(flush));
+        seen = { answer: rows[0]!.r, balances: await balancesOf(tx, users) };
+        throw new Rollback();
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof Rollback)) throw err;
+      }),
+  );
+  return seen!;
+}
+
+/**
+ * The flush through the installed `place_orders` while `writer` runs uncommitted on another
+ * connection; `writer` commits once the call waits for it. Returns the call's answer, the
+ * balances after, and whether the call had written rows when it waited (a transaction id:
+ * its orders inserted before its late lock).
+ */
+async function lateLockAround(
+  writer: (db: DbExecutor) => Promise<unknown>,
+  flush: PlacementFunding[],
+  users: string[],
+) {
+  let call: Promise<LockAnswer> | undefined;
+  let wroteBeforeWaiting: boolean | undefined;
+  await withDatabase(env, (db) =>
+    db.transaction(async (tx) => {
+      await writer(tx);
+      const { rows: me } = await tx.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
+      const pid = me[0]!.pid;
+      call = withDatabase(env, async (other) => {
+        const { rows } = await other.execute<{ r: LockAnswer }>(lockStatement(flush));
+        return rows[0]!.r;
+      });
+      // Until the call waits for this transaction (10 s at most).
+      for (let tries = 0; tries < 500 && wroteBeforeWaiting === undefined; tries++) {
+        const { rows: waiting } = await withDatabase(env, (look) =>
+          look.execute<{ wrote: boolean }>(sql`select a.backend_xid is not null as wrote
+            from pg_stat_activity a where ${pid}::int = any(pg_blocking_pids(a.pid))`),
+        );
+        if (waiting.length > 0) wroteBeforeWaiting = waiting[0]!.wrote;
+        else await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }),
+  );
+  const answer = await call!;
+  const balances = await withDatabase(env, (db) => balancesOf(db, users));
+  return { answer, balances, wroteBeforeWaiting };
+}
+
+/** A withdrawal-like debit of a balance row. */
+const debit = (user: string, asset: string, amount: string) => (db: DbExecutor) =>
+  db.execute(sql`update balances set available = available - ${amount}::numeric
+    where user_id = ${user}::uuid and asset = ${asset}`);
+
+/** A credit of a balance row (a settlement's). */
+const credit = (user: string, asset: string, amount: string) => (db: DbExecutor) =>
+  db.execute(sql`update balances set available = available + ${amount}::numeric
+    where user_id = ${user}::uuid and asset = ${asset}`);
+
+/** Another market's flush (ETH-USDT) through the installed `place_orders`. */
+const otherFlush = (flush: PlacementFunding[]) => (db: DbExecutor) => db.execute(lockStatement(flush));
+
+const noNegative = (balances: { available: string; locked: string }[]) => {
+  for (const b of balances) {
+    expect(Number(b.available)).toBeGreaterThanOrEqual(0);
+    expect(Number(b.locked)).toBeGreaterThanOrEqual(0);
+  }
+};
+
+describe("place_orders (0034) under a writer that commits before its late lock", () => {
+  const cases: {
+    what: string;
+    setup: (users: string[]) => { writer: (db: DbExecutor) => Promise<unknown>; flush: PlacementFunding[] };
+  }[] = [
+    {
+      // Decided from 100: both fit; the debit leaves 40, which funds one.
+      what: "a withdrawal-like debit that leaves funds for only some of the flush's locks",
+      setup: ([u]) => ({
+        writer: debit(u!, "USDT", "60"),
+        flush: [one(u!, "USDT", "30"), one(u!, "USDT", "30"), one(u!, "BTC", "10")],
+      }),
+    },
+    {
+      // The same user's flush in another market locks 70 of its 100 first.
+      what: "another market's flush of the same user locking the same balance row",
+      setup: ([u, v]) => ({
+        writer: otherFlush([one(u!, "USDT", "70", null, 1), one(v!, "USDT", "5", null, 1)]),
+        flush: [one(v!, "USDT", "20"), one(u!, "USDT", "20"), one(u!, "USDT", "20")],
+      }),
+    },
+    {
+      // Decided from 100: the second 60 refused; the credit would fund it.
+      what: "a credit to a row that refused a placement for want of funds",
+      setup: ([u]) => ({
+        writer: credit(u!, "USDT", "50"),
+        flush: [one(u!, "USDT", "60"), one(u!, "USDT", "60")],
+      }),
+    },
+    {
+      // Two markets' flushes of one user with one client_order_id, on different balance rows:
+      // the call's insert waits for the other flush, which commits first.
+      what: "another market's flush of the same user with the same client_order_id",
+      setup: ([u]) => ({
+        writer: otherFlush([one(u!, "BTC", "1", "same-coid", 1)]),
+        flush: [one(u!, "USDT", "10", "same-coid"), one(u!, "USDT", "10", "other-coid")],
+      }),
+    },
+  ];
+
+  for (const { what, setup } of cases) {
+    it(`answers as 0033 run after it: ${what}`, async () => {
+      const users = await usersWith(2, "100");
+      const { writer, flush } = setup(users);
+      const expected = await lockFirstAfter(writer, flush, users);
+      const seen = await lateLockAround(writer, flush, users);
+      // The call had decided and written its orders before it waited: the late lock.
+      expect(seen.wroteBeforeWaiting).toBe(true);
+      expect(unversioned(seen.answer)).toEqual(unversioned(expected.answer));
+      expect(seen.balances).toEqual(expected.balances);
+      noNegative(seen.balances);
+    }, 30_000);
+  }
+});
