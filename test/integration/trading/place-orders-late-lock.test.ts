@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { sql, type SQL } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { lockStatement, type LockAnswer } from "../../../durable-objects/market/funds-locker";
 import { withDatabase, type DbExecutor } from "../../../src/db/client";
