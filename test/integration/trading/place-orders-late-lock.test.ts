@@ -4,7 +4,10 @@ import { describe, expect, it } from "vitest";
 import { lockStatement, type LockAnswer } from "../../../durable-objects/market/funds-locker";
 import { withDatabase, type DbExecutor } from "../../../src/db/client";
 import type { PlacementFunding } from "../../../src/domain/market/commands";
+import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../../src/domain/ledger/ledger";
 import { newOrderId } from "../../../src/domain/market/order-id";
+import { createTestUser, fund } from "../wallets/fixtures";
+import { createMarket } from "./helpers";
 import {
   expectSameLocks,
   expectWrittenInFlushOrder,
@@ -33,24 +36,20 @@ describe("place_orders (0034, late lock) against 0033", () => {
     expectWrittenInFlushOrder(placeOrders));
 });
 
-/** Committed users, each with USDT and BTC balance rows of `available` (and 0 locked). */
-async function usersWith(n: number, available: string) {
-  return withDatabase(env, async (db) => {
-    const { rows } = await db.execute<{ id: string }>(sql`insert into users (email, first_name, last_name,
-        password_hash, kyc_status)
-      select 'late-' || gen_random_uuid() || '@test.dev', 'L', 'L', 'x', 'verified'
-      from generate_series(1, ${n}::int) returning id`);
-    const ids = rows.map((r) => r.id);
-    await db.execute(sql`insert into balances (user_id, asset, available, locked)
-      select u, a, ${available}::numeric, 0 from unnest(${`{${ids.join(",")}}`}::uuid[]) u,
-        unnest('{USDT,BTC}'::text[]) a`);
-    return ids;
+/** Committed users, each funded with `available` USDT and BTC (minor units) by a journal entry. */
+async function usersWith(n: number, available: bigint) {
+  const ids = await Promise.all(Array.from({ length: n }, () => createTestUser()));
+  await withDatabase(env, async (db) => {
+    for (const id of ids) for (const asset of ["USDT", "BTC"]) await fund(db, id, asset, available);
   });
+  return ids;
 }
 
-/** One placement of `user` (shape 0: BTC-USDT, shape 1: ETH-USDT; the lock's asset decides the side). */
-const one = (user: string, asset: string, amount: string, coid: string | null = null, shape = 0) =>
-  placement(user, asset, amount, newOrderId(), coid, false, shape) as PlacementFunding;
+/** One limit placement of `user` on `market`, a fresh one of the test's (the lock's asset decides the side). */
+const one = (user: string, asset: string, amount: string, market: string, coid: string | null = null) => {
+  const f = placement(user, asset, amount, newOrderId(), coid, false) as PlacementFunding;
+  return { ...f, rows: f.rows.map((r) => ({ ...r, market })) } as PlacementFunding;
+};
 
 const balancesOf = (db: DbExecutor, users: string[]) =>
   db
@@ -129,17 +128,22 @@ async function lateLockAround(
   return { answer, balances, wroteBeforeWaiting };
 }
 
-/** A withdrawal-like debit of a balance row. */
-const debit = (user: string, asset: string, amount: string) => (db: DbExecutor) =>
-  db.execute(sql`update balances set available = available - ${amount}::numeric
-    where user_id = ${user}::uuid and asset = ${asset}`);
+/** A withdrawal-like debit of a balance row (a journal entry: balances keep equal to postings). */
+const debit = (user: string, asset: string, amount: bigint) => (db: DbExecutor) =>
+  postJournalEntry(db, {
+    type: "test.withdrawal",
+    reference: crypto.randomUUID(),
+    postings: [
+      { account: userAvailable(user), asset, amount: -amount },
+      { account: EXTERNAL_DEPOSITS, asset, amount },
+    ],
+  });
 
-/** A credit of a balance row (a settlement's). */
-const credit = (user: string, asset: string, amount: string) => (db: DbExecutor) =>
-  db.execute(sql`update balances set available = available + ${amount}::numeric
-    where user_id = ${user}::uuid and asset = ${asset}`);
+/** A credit of a balance row (a deposit's). */
+const credit = (user: string, asset: string, amount: bigint) => (db: DbExecutor) =>
+  fund(db, user, asset, amount);
 
-/** Another market's flush (ETH-USDT) through the installed `place_orders`. */
+/** Another market's flush through the installed `place_orders`. */
 const otherFlush = (flush: PlacementFunding[]) => (db: DbExecutor) => db.execute(lockStatement(flush));
 
 const noNegative = (balances: { available: string; locked: string }[]) => {
@@ -152,47 +156,50 @@ const noNegative = (balances: { available: string; locked: string }[]) => {
 describe("place_orders (0034) under a writer that commits before its late lock", () => {
   const cases: {
     what: string;
-    setup: (users: string[]) => { writer: (db: DbExecutor) => Promise<unknown>; flush: PlacementFunding[] };
+    setup: (
+      users: string[],
+      markets: string[],
+    ) => { writer: (db: DbExecutor) => Promise<unknown>; flush: PlacementFunding[] };
   }[] = [
     {
       // Decided from 100: both fit; the debit leaves 40, which funds one.
       what: "a withdrawal-like debit that leaves funds for only some of the flush's locks",
-      setup: ([u]) => ({
-        writer: debit(u!, "USDT", "60"),
-        flush: [one(u!, "USDT", "30"), one(u!, "USDT", "30"), one(u!, "BTC", "10")],
+      setup: ([u], [m]) => ({
+        writer: debit(u!, "USDT", 60n),
+        flush: [one(u!, "USDT", "30", m!), one(u!, "USDT", "30", m!), one(u!, "BTC", "10", m!)],
       }),
     },
     {
       // The same user's flush in another market locks 70 of its 100 first.
       what: "another market's flush of the same user locking the same balance row",
-      setup: ([u, v]) => ({
-        writer: otherFlush([one(u!, "USDT", "70", null, 1), one(v!, "USDT", "5", null, 1)]),
-        flush: [one(v!, "USDT", "20"), one(u!, "USDT", "20"), one(u!, "USDT", "20")],
+      setup: ([u, v], [m, other]) => ({
+        writer: otherFlush([one(u!, "USDT", "70", other!), one(v!, "USDT", "5", other!)]),
+        flush: [one(v!, "USDT", "20", m!), one(u!, "USDT", "20", m!), one(u!, "USDT", "20", m!)],
       }),
     },
     {
       // Decided from 100: the second 60 refused; the credit would fund it.
       what: "a credit to a row that refused a placement for want of funds",
-      setup: ([u]) => ({
-        writer: credit(u!, "USDT", "50"),
-        flush: [one(u!, "USDT", "60"), one(u!, "USDT", "60")],
+      setup: ([u], [m]) => ({
+        writer: credit(u!, "USDT", 50n),
+        flush: [one(u!, "USDT", "60", m!), one(u!, "USDT", "60", m!)],
       }),
     },
     {
       // Two markets' flushes of one user with one client_order_id, on different balance rows:
       // the call's insert waits for the other flush, which commits first.
       what: "another market's flush of the same user with the same client_order_id",
-      setup: ([u]) => ({
-        writer: otherFlush([one(u!, "BTC", "1", "same-coid", 1)]),
-        flush: [one(u!, "USDT", "10", "same-coid"), one(u!, "USDT", "10", "other-coid")],
+      setup: ([u], [m, other]) => ({
+        writer: otherFlush([one(u!, "BTC", "1", other!, "same-coid")]),
+        flush: [one(u!, "USDT", "10", m!, "same-coid"), one(u!, "USDT", "10", m!, "other-coid")],
       }),
     },
   ];
 
   for (const { what, setup } of cases) {
     it(`answers as 0033 run after it: ${what}`, async () => {
-      const users = await usersWith(2, "100");
-      const { writer, flush } = setup(users);
+      const users = await usersWith(2, 100n);
+      const { writer, flush } = setup(users, [await createMarket(), await createMarket()]);
       const expected = await lockFirstAfter(writer, flush, users);
       const seen = await lateLockAround(writer, flush, users);
       // The call had decided and written its orders before it waited: the late lock.
