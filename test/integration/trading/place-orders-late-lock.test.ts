@@ -210,3 +210,75 @@ describe("place_orders (0034) under a writer that commits before its late lock",
     }, 30_000);
   }
 });
+
+/** Until backend `waiter` waits for backend `blocker` (10 s at most). */
+async function waitsFor(waiter: number, blocker: number) {
+  for (let tries = 0; tries < 500; tries++) {
+    const { rows } = await withDatabase(env, (look) =>
+      look.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity a
+        where a.pid = ${waiter}::int and ${blocker}::int = any(pg_blocking_pids(a.pid))`),
+    );
+    if (rows[0]!.n > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`backend ${waiter} never waited for ${blocker}`);
+}
+
+const backendPid = async (db: DbExecutor) =>
+  (await db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`)).rows[0]!.pid;
+
+describe("place_orders (0034): a lock-first redo and another market's optimistic call over one client_order_id", () => {
+  // review19's interleaving: W debits u's USDT row and holds it; B (X 40, Y 50 of u, after
+  // 1,500 placements of w) decides from 100, inserts X and Y and waits for the row at its late
+  // lock; A (X 5 of u, then 3,000 of v) waits for B's X. W commits: B's update breaks the CHECK
+  // (80 − 90), B is redone lock-first: it locks the row and inserts X, which waits for A's X,
+  // while A waits for the row at its late lock. Postgres fails one of the two (40P01); neither
+  // call may fail. The victim is Postgres' choice: three rounds.
+  for (let round = 1; round <= 3; round++) {
+    it(`both calls answer, one X is placed and no balance is negative (round ${round})`, async () => {
+      const [u, v, w] = await usersWith(3, 100n);
+      const [m, other] = [await createMarket(), await createMarket()];
+      const flushB = Array.from({ length: 1500 }, () => one(w!, "BTC", "0.001", other!));
+      flushB.push(one(u!, "USDT", "40", other!, "x-coid"), one(u!, "USDT", "50", other!, "y-coid"));
+      const flushA = [one(u!, "USDT", "5", m!, "x-coid")];
+      for (let i = 0; i < 3000; i++) flushA.push(one(v!, "BTC", "0.001", m!));
+
+      const pids = { a: 0, b: 0 };
+      const call = (flush: PlacementFunding[], side: "a" | "b") =>
+        withDatabase(env, (db) =>
+          db.transaction(async (c) => {
+            pids[side] = await backendPid(c);
+            return (await c.execute<{ r: LockAnswer }>(lockStatement(flush))).rows[0]!.r;
+          }),
+        ).then(
+          (answer) => ({ answer }),
+          (err: unknown) => ({ error: String((err as { cause?: unknown }).cause ?? err) }),
+        );
+      const started = async (side: "a" | "b") => {
+        while (pids[side] === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        return pids[side];
+      };
+      let callA: ReturnType<typeof call> | undefined;
+      let callB: ReturnType<typeof call> | undefined;
+      await withDatabase(env, (db) =>
+        db.transaction(async (tx) => {
+          await debit(u!, "USDT", 20n)(tx);
+          const writer = await backendPid(tx);
+          callB = call(flushB, "b");
+          await waitsFor(await started("b"), writer);
+          callA = call(flushA, "a");
+          await waitsFor(await started("a"), pids.b);
+        }),
+      );
+      const [b, a] = await Promise.all([callB!, callA!]);
+      expect(b).toHaveProperty("answer");
+      expect(a).toHaveProperty("answer");
+      const placed = await withDatabase(env, (db) =>
+        db.execute<{ n: number }>(sql`select count(*)::int as n from orders
+          where user_id = ${u!}::uuid and client_order_id = 'x-coid'`),
+      );
+      expect(placed.rows[0]!.n).toBe(1);
+      noNegative(await withDatabase(env, (db) => balancesOf(db, [u!, v!, w!])));
+    }, 60_000);
+  }
+});
