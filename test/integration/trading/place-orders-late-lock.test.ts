@@ -237,11 +237,16 @@ describe("place_orders (0034): a lock-first redo and another market's optimistic
   for (let round = 1; round <= 3; round++) {
     it(`both calls answer, one X is placed and no balance is negative (round ${round})`, async () => {
       const [u, v, w] = await usersWith(3, 100n);
+      // One minor unit a placement (balances are whole minor units; reconciliation reads them so).
+      await withDatabase(env, async (db) => {
+        await fund(db, v!, "BTC", 3000n);
+        await fund(db, w!, "BTC", 1500n);
+      });
       const [m, other] = [await createMarket(), await createMarket()];
-      const flushB = Array.from({ length: 1500 }, () => one(w!, "BTC", "0.001", other!));
+      const flushB = Array.from({ length: 1500 }, () => one(w!, "BTC", "1", other!));
       flushB.push(one(u!, "USDT", "40", other!, "x-coid"), one(u!, "USDT", "50", other!, "y-coid"));
       const flushA = [one(u!, "USDT", "5", m!, "x-coid")];
-      for (let i = 0; i < 3000; i++) flushA.push(one(v!, "BTC", "0.001", m!));
+      for (let i = 0; i < 3000; i++) flushA.push(one(v!, "BTC", "1", m!));
 
       const pids = { a: 0, b: 0 };
       const call = (flush: PlacementFunding[], side: "a" | "b") =>
