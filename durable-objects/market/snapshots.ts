@@ -104,7 +104,7 @@ const nextTurn = (): Promise<void> => new Promise((resolve) => setTimeout(resolv
  * covers, spread over turns of a few milliseconds each, so the market keeps taking commands
  * (a whole snapshot of 228k orders held the object's thread 130 ms): the engine encodes a copy
  * of its records `slice` orders a turn, then the rows are written a chunk a turn (see
- * snapshotWrites) and the journal dropped a few hundred rows a turn. The caller runs one at a
+ * snapshotWrites) and the journal dropped `JOURNAL_ROWS_PER_TURN` rows a turn. The caller runs one at a
  * time. A crash part-way leaves the previous snapshot and all the journal after it.
  */
 export async function snapshotMarket(
