@@ -11,6 +11,7 @@ import { createMarket } from "./helpers";
 import {
   expectSameLocks,
   expectWrittenInFlushOrder,
+  inRolledBackTransaction,
   load0033,
   onRandomFlushes,
   placement,
@@ -59,10 +60,11 @@ const balancesOf = (db: DbExecutor, users: string[]) =>
     )
     .then((r) => r.rows);
 
+const backendPid = async (db: DbExecutor) =>
+  (await db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`)).rows[0]!.pid;
+
 /** An answer without its versions (posting ids, from a sequence). */
 const unversioned = (a: LockAnswer) => ({ ...a, b: a.b.map(([available, locked]) => [available, locked]) });
-
-class Rollback extends Error {}
 
 /**
  * What 0033 answers and leaves when `writer` commits first and the flush runs after it (in one
@@ -74,19 +76,12 @@ async function lockFirstAfter(
   users: string[],
 ) {
   let seen: { answer: LockAnswer; balances: Awaited<ReturnType<typeof balancesOf>> } | undefined;
-  await withDatabase(env, (db) =>
-    db
-      .transaction(async (tx) => {
-        await load0033(tx);
-        await writer(tx);
-        const { rows } = await tx.execute<{ r: LockAnswer }>(placeOrders0033(flush));
-        seen = { answer: rows[0]!.r, balances: await balancesOf(tx, users) };
-        throw new Rollback();
-      })
-      .catch((err: unknown) => {
-        if (!(err instanceof Rollback)) throw err;
-      }),
-  );
+  await inRolledBackTransaction(async (tx) => {
+    await load0033(tx);
+    await writer(tx);
+    const { rows } = await tx.execute<{ r: LockAnswer }>(placeOrders0033(flush));
+    seen = { answer: rows[0]!.r, balances: await balancesOf(tx, users) };
+  });
   return seen!;
 }
 
@@ -106,8 +101,7 @@ async function lateLockAround(
   await withDatabase(env, (db) =>
     db.transaction(async (tx) => {
       await writer(tx);
-      const { rows: me } = await tx.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`);
-      const pid = me[0]!.pid;
+      const pid = await backendPid(tx);
       call = withDatabase(env, async (other) => {
         const { rows } = await other.execute<{ r: LockAnswer }>(lockStatement(flush));
         return rows[0]!.r;
@@ -223,9 +217,6 @@ async function waitsFor(waiter: number, blocker: number) {
   }
   throw new Error(`backend ${waiter} never waited for ${blocker}`);
 }
-
-const backendPid = async (db: DbExecutor) =>
-  (await db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`)).rows[0]!.pid;
 
 describe("place_orders (0034): a lock-first redo and another market's optimistic call over one client_order_id", () => {
   // review19's interleaving: W debits u's USDT row and holds it; B (X 40, Y 50 of u, after

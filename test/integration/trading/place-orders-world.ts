@@ -271,32 +271,39 @@ export async function callAndLook(
 
 class Rollback extends Error {}
 
-/** A world of three users with balances and two known orders, inside a transaction rolled back after `fn`. */
-export async function inWorld(fn: (db: DbExecutor, world: World) => Promise<void>) {
-  await withDatabase(env, async (db) => {
-    await db
+/** Runs `fn` in a transaction that is rolled back after it. */
+export async function inRolledBackTransaction(fn: (tx: DbExecutor) => Promise<void>) {
+  await withDatabase(env, (db) =>
+    db
       .transaction(async (tx) => {
-        await tx.execute(
-          sql.raw(row0005.replace(/FUNCTION place_orders\(/, "FUNCTION pg_temp.place_orders_0005(")),
-        );
-        await load0033(tx);
-        const { rows: users } = await tx.execute<{
-          id: string;
-        }>(sql`insert into users (email, first_name, last_name, password_hash, kyc_status)
-          select 'po-' || gen_random_uuid() || '@test.dev', 'P', 'O', 'x', 'verified' from generate_series(1, 3) returning id`);
-        const world: World = { users: users.map((u) => u.id), knownIds: [newOrderId(), newOrderId()] };
-        await tx.execute(sql`insert into balances (user_id, asset, available, locked)
-          select u, a, 300, 7 from unnest(${pgArray(world.users)}::uuid[]) u, unnest(${pgArray(ASSETS)}::text[]) a`);
-        const known = world.knownIds.map((id, k) =>
-          placement(world.users[k]!, "USDT", "5", id, KNOWN_COIDS[k]!, false),
-        );
-        await tx.execute(placeOrders(known));
-        await fn(tx, world);
+        await fn(tx);
         throw new Rollback();
       })
       .catch((err: unknown) => {
         if (!(err instanceof Rollback)) throw err;
-      });
+      }),
+  );
+}
+
+/** A world of three users with balances and two known orders, inside a transaction rolled back after `fn`. */
+export async function inWorld(fn: (db: DbExecutor, world: World) => Promise<void>) {
+  await inRolledBackTransaction(async (tx) => {
+    await tx.execute(
+      sql.raw(row0005.replace(/FUNCTION place_orders\(/, "FUNCTION pg_temp.place_orders_0005(")),
+    );
+    await load0033(tx);
+    const { rows: users } = await tx.execute<{
+      id: string;
+    }>(sql`insert into users (email, first_name, last_name, password_hash, kyc_status)
+          select 'po-' || gen_random_uuid() || '@test.dev', 'P', 'O', 'x', 'verified' from generate_series(1, 3) returning id`);
+    const world: World = { users: users.map((u) => u.id), knownIds: [newOrderId(), newOrderId()] };
+    await tx.execute(sql`insert into balances (user_id, asset, available, locked)
+          select u, a, 300, 7 from unnest(${pgArray(world.users)}::uuid[]) u, unnest(${pgArray(ASSETS)}::text[]) a`);
+    const known = world.knownIds.map((id, k) =>
+      placement(world.users[k]!, "USDT", "5", id, KNOWN_COIDS[k]!, false),
+    );
+    await tx.execute(placeOrders(known));
+    await fn(tx, world);
   });
 }
 
