@@ -149,8 +149,8 @@ export class OrderBook extends DurableObject<Env> {
     this.intake = new OrderIntake({
       admit: (command) => this.market.admit(command),
       // An unconfigured book refuses the placement (the Worker configures it and retries): not counted.
-      limit: (placement) =>
-        this.market.rules ? orderLimits.take(placement.userId, placement.limits, Date.now()) : null,
+      limit: (placement, now) =>
+        this.market.rules ? orderLimits.take(placement.userId, placement.limits, now) : null,
       fundsRequired: () => this.fundsRequired,
       fence: () => fence.pass(this.market.symbol),
       raiseFence: async () => {

@@ -43,8 +43,11 @@ export interface InFlight {
 export interface IntakeHost {
   /** A refusal (or a known id's first result) before any funds move; null to go on. */
   admit(command: MarketCommand): CommandResult | null;
-  /** Counts a placement against its account's order-entry limits; the refusal when over. */
-  limit(placement: Extract<MarketCommand, { kind: "place" | "place_oco" }>): CommandError | null;
+  /**
+   * Counts a placement against its account's order-entry limits at `now` (the group's time: one
+   * clock read a group); the refusal when over.
+   */
+  limit(placement: Extract<MarketCommand, { kind: "place" | "place_oco" }>, now: number): CommandError | null;
   /** True when placements must arrive funded: the market settles into Postgres. */
   fundsRequired(): boolean;
   /** The pass through the market's lock fence for the next lock; null while it must be raised. */
@@ -260,7 +263,7 @@ export class OrderIntake {
         if (!isPlacement(c)) return;
         // A retry of a placement the book took is recognised by the lock (`duplicate_order`) and
         // answered with the first result; like Binance, the attempt still counts against the limit.
-        const refusal = (fundsRequired ? this.host.admit(c) : null) ?? this.host.limit(c);
+        const refusal = (fundsRequired ? this.host.admit(c) : null) ?? this.host.limit(c, takenAt);
         if (refusal) flush.results[i] = refusal;
         else if (!fundsRequired) return;
         else if (!c.funding) flush.results[i] = fail("FUNDS_REQUIRED", "A placement must carry its funding");

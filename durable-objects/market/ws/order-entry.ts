@@ -5,6 +5,7 @@ import type { CommandResult, MarketCommand, OrderLookup } from "../../../src/dom
 import type { MarketRules } from "../../../src/domain/market/market-rules";
 import { AmendOrderSchema, PlaceOrderSchema } from "../../../src/domain/market/order-body";
 import { checkedPlaceOrder } from "../../../src/domain/market/order-body-check";
+import { newOrderId } from "../../../src/domain/market/order-id";
 import {
   assertMayTrade,
   preparePlacement,
@@ -105,17 +106,22 @@ function schemaChecked(body: Record<string, unknown>, market: string): PlaceOrde
   return parsed.data as PlaceOrderRequest;
 }
 
+/**
+ * `at`: the frame's time, read once for all its placements (workerd's clock stands still
+ * within a turn; each read, and each Date, cost the object's thread per order).
+ */
 function prepare(
   principal: Principal,
   metadata: RequestMetadata,
   rules: MarketRules,
   body: Record<string, unknown>,
+  at: Date,
 ): BookPlacement {
   const request = checkedPlaceOrder(body, rules.symbol) ?? schemaChecked(body, rules.symbol);
   if (request.market !== rules.symbol) {
     throw new AppError(422, ErrorCode.INVALID_ORDER, `This socket places orders in ${rules.symbol} only`);
   }
-  const placement = preparePlacement(rules, principal, request, metadata);
+  const placement = preparePlacement(rules, principal, request, metadata, newOrderId(at.getTime()), at);
   // A fresh id, answered here: never replayed, so its full result need not be kept.
   placement.command.replay = "none";
   return placement;
@@ -135,7 +141,7 @@ async function place(
   rules: MarketRules,
   body: Record<string, unknown>,
 ) {
-  const placement = prepare(principal, metadata, rules, body);
+  const placement = prepare(principal, metadata, rules, body, new Date());
   const [result] = await host.submit([placement.command]);
   return answer(host, placement, result!);
 }
@@ -153,9 +159,10 @@ async function placeBatch(
 ): Promise<BatchItemResult[]> {
   const results = new Array<BatchItemResult>(bodies.length);
   const prepared: { index: number; placement: BookPlacement }[] = [];
+  const at = new Date();
   bodies.forEach((body, index) => {
     try {
-      prepared.push({ index, placement: prepare(principal, metadata, rules, body) });
+      prepared.push({ index, placement: prepare(principal, metadata, rules, body, at) });
     } catch (err) {
       results[index] = batchItemError(err);
     }

@@ -46,15 +46,17 @@ function printByte(at: number, b: number): void {
  * version and variant); the random bytes come from a pool, since `getRandomValues` per id was a
  * visible part of placing an order on the market object's thread, and the id is printed here
  * straight from the pool (no byte array per id, the time's digits once per millisecond).
+ * `now`: the time to stamp, read once by a caller making many ids in one turn (workerd's clock
+ * stands still within a turn, and each read is a call into the runtime); a time behind the
+ * last id's still gives a greater id.
  */
-export function newOrderId(): string {
+export function newOrderId(now: number = Date.now()): string {
   if (taken + 16 > pool.length) {
     pool = crypto.getRandomValues(new Uint8Array(16 * POOLED_IDS));
     taken = 0;
   }
   const r = taken;
   taken += 16;
-  const now = Date.now();
   if (now > lastMs) {
     lastMs = now;
     seq = ((pool[r + 6]! & 0x7f) << 24) | (pool[r + 7]! << 16) | (pool[r + 8]! << 8) | pool[r + 9]!;

@@ -226,7 +226,8 @@ export interface BookPlacement {
 
 /**
  * Checks a request against its market's rules (one error code per rule) and builds what the
- * object needs. `orderId`: the id to use (an idempotent retry passes the first attempt's).
+ * object needs. `orderId`: the id to use (an idempotent retry passes the first attempt's);
+ * `at`: the rows' creation time (a socket frame's placements share one).
  */
 export function preparePlacement(
   rules: MarketRules,
@@ -234,9 +235,9 @@ export function preparePlacement(
   req: PlaceOrderRequest,
   metadata: RequestMetadata,
   orderId: string = newOrderId(),
+  at: Date = new Date(),
 ): BookPlacement {
   const userId = principal.userId;
-  const at = new Date();
   if (req.type === "oco") {
     const { limit, stop, lock } = prepareOco(rules, { ...req } as OcoInput);
     // Follows from the limit leg's, so a retry of the pair names the same two orders.
