@@ -113,6 +113,8 @@ export function placementLockParams(placements: readonly PlacementFunding[]): Lo
   const contextOf = new Map<string, number>();
   const details: string[] = [];
   const detailOf = new Map<string, number>();
+  // Placements mostly share their details object (placement.ts): each is serialised once.
+  const detailOfObject = new Map<object | undefined, number>();
   let last: Context | undefined;
   for (let i = 0; i < n; i++) {
     const f = placements[i]!;
@@ -143,11 +145,12 @@ export function placementLockParams(placements: readonly PlacementFunding[]): Lo
       }
       context[i] = k;
     }
-    const json = JSON.stringify(a.details ?? {});
-    let d = detailOf.get(json);
+    let d = detailOfObject.get(a.details);
     if (d === undefined) {
-      d = details.push(json) - 1;
+      const json = JSON.stringify(a.details ?? {});
+      d = detailOf.get(json) ?? details.push(json) - 1;
       detailOf.set(json, d);
+      detailOfObject.set(a.details, d);
     }
     detail[i] = d;
   }

@@ -86,7 +86,8 @@ export interface PlacementFunding {
     ip_address: string | null;
     user_agent: string | null;
     request_id: string | null;
-    details: Record<string, unknown>;
+    /** Shared by the placements with the same details (placement.ts): never changed. */
+    details: Readonly<Record<string, unknown>>;
   };
 }
 

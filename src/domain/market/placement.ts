@@ -151,11 +151,32 @@ export function recordedRow(v: OrderValues): UnnumberedOrderRow {
   };
 }
 
+type Details = Readonly<Record<string, unknown>>;
+
+/** By market, side and type: a few dozen at most (configured markets × 2 × 5). */
+const SINGLE_ORDER_DETAILS = new Map<string, Map<string, Map<string, Details>>>();
+
+/**
+ * The audit details of a single order, one frozen object per market, side and type: the funds
+ * lock sends each distinct details object once a flush (durable-objects/market/lock-params.ts),
+ * and a shared one is recognised without serialising it again for every order. Looked up level
+ * by level: a key joined from the three strings cost more than the object it saves.
+ */
+function singleOrderDetails(market: string, side: string, type: string): Details {
+  let bySide = SINGLE_ORDER_DETAILS.get(market);
+  if (!bySide) SINGLE_ORDER_DETAILS.set(market, (bySide = new Map()));
+  let byType = bySide.get(side);
+  if (!byType) bySide.set(side, (byType = new Map()));
+  let details = byType.get(type);
+  if (!details) byType.set(type, (details = Object.freeze({ market, side, type })));
+  return details;
+}
+
 function funding(
   principal: Principal,
   rows: OrderValues[],
   lock: { asset: string; amount: bigint },
-  details: Record<string, unknown>,
+  details: Details,
   metadata: RequestMetadata,
 ): PlacementFunding {
   return {
@@ -280,7 +301,7 @@ export function preparePlacement(
   const single = req as SingleOrderRequest;
   const prepared = prepareOrder(rules, single);
   const rows = [rowValues(orderId, userId, req, prepared, at)];
-  const details = { market: req.market, side: req.side, type: req.type };
+  const details = singleOrderDetails(req.market, req.side, req.type);
   return {
     rules,
     side: req.side,

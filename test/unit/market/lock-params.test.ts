@@ -74,6 +74,22 @@ describe("placementLockParams", () => {
     );
   });
 
+  it("gives the same arguments whether placements share their details objects or each has a copy", () => {
+    fc.assert(
+      fc.property(fc.array(placement, { minLength: 1, maxLength: 40 }), (placements) => {
+        // As placement.ts hands them out: one object for equal details.
+        const shared = new Map<string, PlacementFunding["audit"]["details"]>();
+        const sharing = placements.map((f) => {
+          const json = JSON.stringify(f.audit.details);
+          if (!shared.has(json)) shared.set(json, f.audit.details);
+          return { ...f, audit: { ...f.audit, details: shared.get(json)! } };
+        });
+        expect(placementLockParams(sharing)).toEqual(placementLockParams(placements));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it("refuses a placement without an actor (it would read as the lock's user)", () => {
     const f = fc.sample(placement, 1)[0]!;
     const anonymous = { ...f, audit: { ...f.audit, actor_id: null as unknown as string } };
