@@ -39,8 +39,12 @@ function memoOf<K>(memos: Memo<K, string>[], decimals: number): Memo<K, string> 
   return (memos[decimals] ??= new Memo());
 }
 
+/** Zero by decimals: most amounts of a new order's reply (filled, consumed, released) are zero. */
+const zeros: string[] = [];
+
 /** `formatUnits(value, decimals)`, memoised. */
 export function printAmount(value: bigint, decimals: number): string {
+  if (value === 0n) return (zeros[decimals] ??= formatUnits(0n, decimals));
   const memo = memoOf(printed, decimals);
   return memo.peek(value) ?? memo.keep(value, formatUnits(value, decimals));
 }
