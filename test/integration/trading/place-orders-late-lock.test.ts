@@ -4,17 +4,26 @@ import { describe, expect, it } from "vitest";
 import { lockStatement, type LockAnswer } from "../../../durable-objects/market/funds-locker";
 import { withDatabase, type DbExecutor } from "../../../src/db/client";
 import type { PlacementFunding } from "../../../src/domain/market/commands";
-import { EXTERNAL_DEPOSITS, postJournalEntry, userAvailable } from "../../../src/domain/ledger/ledger";
-import { newOrderId } from "../../../src/domain/market/order-id";
-import { createTestUser, fund } from "../wallets/fixtures";
+import { fund } from "../wallets/fixtures";
 import { createMarket } from "./helpers";
+import {
+  backendPid,
+  balancesOf,
+  credit,
+  debit,
+  lateLockAround,
+  lockFirstAfter,
+  noNegative,
+  one,
+  otherFlush,
+  unversioned,
+  usersWith,
+  waitsFor,
+} from "./late-lock-world";
 import {
   expectSameLocks,
   expectWrittenInFlushOrder,
-  inRolledBackTransaction,
-  load0033,
   onRandomFlushes,
-  placement,
   placeOrders,
   placeOrders0033,
 } from "./place-orders-world";
@@ -36,116 +45,6 @@ describe("place_orders (0034, late lock) against 0033", () => {
   it("writes the orders and the audit rows in the flush's order", () =>
     expectWrittenInFlushOrder(placeOrders));
 });
-
-/** Committed users, each funded with `available` USDT and BTC (minor units) by a journal entry. */
-async function usersWith(n: number, available: bigint) {
-  const ids = await Promise.all(Array.from({ length: n }, () => createTestUser()));
-  await withDatabase(env, async (db) => {
-    for (const id of ids) for (const asset of ["USDT", "BTC"]) await fund(db, id, asset, available);
-  });
-  return ids;
-}
-
-/** One limit placement of `user` on `market`, a fresh one of the test's (the lock's asset decides the side). */
-const one = (user: string, asset: string, amount: string, market: string, coid: string | null = null) => {
-  const f = placement(user, asset, amount, newOrderId(), coid, false) as PlacementFunding;
-  return { ...f, rows: f.rows.map((r) => ({ ...r, market })) } as PlacementFunding;
-};
-
-const balancesOf = (db: DbExecutor, users: string[]) =>
-  db
-    .execute<{ user_id: string; asset: string; available: string; locked: string }>(
-      sql`select user_id, asset, available::text, locked::text from balances
-        where user_id = any(${`{${users.join(",")}}`}::uuid[]) order by user_id, asset`,
-    )
-    .then((r) => r.rows);
-
-const backendPid = async (db: DbExecutor) =>
-  (await db.execute<{ pid: number }>(sql`select pg_backend_pid() as pid`)).rows[0]!.pid;
-
-/** An answer without its versions (posting ids, from a sequence). */
-const unversioned = (a: LockAnswer) => ({ ...a, b: a.b.map(([available, locked]) => [available, locked]) });
-
-/**
- * What 0033 answers and leaves when `writer` commits first and the flush runs after it (in one
- * transaction, rolled back).
- */
-async function lockFirstAfter(
-  writer: (db: DbExecutor) => Promise<unknown>,
-  flush: PlacementFunding[],
-  users: string[],
-) {
-  let seen: { answer: LockAnswer; balances: Awaited<ReturnType<typeof balancesOf>> } | undefined;
-  await inRolledBackTransaction(async (tx) => {
-    await load0033(tx);
-    await writer(tx);
-    const { rows } = await tx.execute<{ r: LockAnswer }>(placeOrders0033(flush));
-    seen = { answer: rows[0]!.r, balances: await balancesOf(tx, users) };
-  });
-  return seen!;
-}
-
-/**
- * The flush through the installed `place_orders` while `writer` runs uncommitted on another
- * connection; `writer` commits once the call waits for it. Returns the call's answer, the
- * balances after, and whether the call had written rows when it waited (a transaction id:
- * its orders inserted before its late lock).
- */
-async function lateLockAround(
-  writer: (db: DbExecutor) => Promise<unknown>,
-  flush: PlacementFunding[],
-  users: string[],
-) {
-  let call: Promise<LockAnswer> | undefined;
-  let wroteBeforeWaiting: boolean | undefined;
-  await withDatabase(env, (db) =>
-    db.transaction(async (tx) => {
-      await writer(tx);
-      const pid = await backendPid(tx);
-      call = withDatabase(env, async (other) => {
-        const { rows } = await other.execute<{ r: LockAnswer }>(lockStatement(flush));
-        return rows[0]!.r;
-      });
-      // Until the call waits for this transaction (10 s at most).
-      for (let tries = 0; tries < 500 && wroteBeforeWaiting === undefined; tries++) {
-        const { rows: waiting } = await withDatabase(env, (look) =>
-          look.execute<{ wrote: boolean }>(sql`select a.backend_xid is not null as wrote
-            from pg_stat_activity a where ${pid}::int = any(pg_blocking_pids(a.pid))`),
-        );
-        if (waiting.length > 0) wroteBeforeWaiting = waiting[0]!.wrote;
-        else await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }),
-  );
-  const answer = await call!;
-  const balances = await withDatabase(env, (db) => balancesOf(db, users));
-  return { answer, balances, wroteBeforeWaiting };
-}
-
-/** A withdrawal-like debit of a balance row (a journal entry: balances keep equal to postings). */
-const debit = (user: string, asset: string, amount: bigint) => (db: DbExecutor) =>
-  postJournalEntry(db, {
-    type: "test.withdrawal",
-    reference: crypto.randomUUID(),
-    postings: [
-      { account: userAvailable(user), asset, amount: -amount },
-      { account: EXTERNAL_DEPOSITS, asset, amount },
-    ],
-  });
-
-/** A credit of a balance row (a deposit's). */
-const credit = (user: string, asset: string, amount: bigint) => (db: DbExecutor) =>
-  fund(db, user, asset, amount);
-
-/** Another market's flush through the installed `place_orders`. */
-const otherFlush = (flush: PlacementFunding[]) => (db: DbExecutor) => db.execute(lockStatement(flush));
-
-const noNegative = (balances: { available: string; locked: string }[]) => {
-  for (const b of balances) {
-    expect(Number(b.available)).toBeGreaterThanOrEqual(0);
-    expect(Number(b.locked)).toBeGreaterThanOrEqual(0);
-  }
-};
 
 describe("place_orders (0034) under a writer that commits before its late lock", () => {
   const cases: {
@@ -194,29 +93,16 @@ describe("place_orders (0034) under a writer that commits before its late lock",
     it(`answers as 0033 run after it: ${what}`, async () => {
       const users = await usersWith(2, 100n);
       const { writer, flush } = setup(users, [await createMarket(), await createMarket()]);
-      const expected = await lockFirstAfter(writer, flush, users);
+      const expected = await lockFirstAfter(writer, flush, (tx) => balancesOf(tx, users));
       const seen = await lateLockAround(writer, flush, users);
       // The call had decided and written its orders before it waited: the late lock.
       expect(seen.wroteBeforeWaiting).toBe(true);
       expect(unversioned(seen.answer)).toEqual(unversioned(expected.answer));
-      expect(seen.balances).toEqual(expected.balances);
+      expect(seen.balances).toEqual(expected.after);
       noNegative(seen.balances);
     }, 30_000);
   }
 });
-
-/** Until backend `waiter` waits for backend `blocker` (10 s at most). */
-async function waitsFor(waiter: number, blocker: number) {
-  for (let tries = 0; tries < 500; tries++) {
-    const { rows } = await withDatabase(env, (look) =>
-      look.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity a
-        where a.pid = ${waiter}::int and ${blocker}::int = any(pg_blocking_pids(a.pid))`),
-    );
-    if (rows[0]!.n > 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`backend ${waiter} never waited for ${blocker}`);
-}
 
 describe("place_orders (0034): a lock-first redo and another market's optimistic call over one client_order_id", () => {
   // review19's interleaving: W debits u's USDT row and holds it; B (X 40, Y 50 of u, after

@@ -25,7 +25,7 @@ import lockFirst0033 from "../../../migrations/0033_place_orders_audit_context.s
 // random placements of three users over two assets, and what a call left behind.
 
 export const ASSETS = ["BTC", "USDT"] as const;
-const KNOWN_COIDS = ["k0", "k1"];
+export const KNOWN_COIDS = ["k0", "k1"];
 
 interface Spec {
   user: number;
@@ -196,9 +196,9 @@ interface LockMetadata {
 /** `place_orders` as the market object calls it (durable-objects/market/funds-locker.ts, 0033): its compact answer (0027's). */
 export const placeOrders = (batch: unknown[]) => lockStatement(batch as PlacementFunding[]);
 
-/** 0033's `place_orders` (balance rows locked first), loaded as `pg_temp.place_orders_0033`. */
-export const placeOrders0033 = (batch: unknown[]) =>
-  sql`select pg_temp.place_orders_0033(f_fence_market => null::text, f_fence_epoch => null::bigint, ${lockArguments(batch as PlacementFunding[])}) as r`;
+/** 0033's `place_orders` (balance rows locked first), loaded as `pg_temp.place_orders_0033`; fenced when `fence` is given. */
+export const placeOrders0033 = (batch: unknown[], fence?: FencePass) =>
+  sql`select pg_temp.place_orders_0033(f_fence_market => ${fence?.market ?? null}::text, f_fence_epoch => ${fence?.epoch ?? null}::bigint, ${lockArguments(batch as PlacementFunding[])}) as r`;
 
 /** Loads 0033's `place_orders` as `pg_temp.place_orders_0033` on `db`'s connection. */
 export const load0033 = (db: DbExecutor) =>
@@ -237,10 +237,14 @@ export async function callAndLook(
   const outcomes = Array.isArray(answer)
     ? answer.sort((a, b) => a.i - b.i)
     : lockOutcomes(batch as PlacementFunding[], answer).map((o, i): Outcome => ({ ...o, i }));
+  return { outcomes, ...(await rowsLeft(db, world, batch)) };
+}
+
+/** Every row a call of `batch` left (the setup's lock entries aside), its balances among them. */
+export async function rowsLeft(db: DbExecutor, world: World, batch: unknown[]) {
   const ids = [...new Set(batch.flatMap((p) => (p as { rows: { id: string }[] }).rows.map((r) => r.id)))];
   const look = async (q: ReturnType<typeof sql>) => (await db.execute(q)).rows;
   return {
-    outcomes,
     // Every column but the number (another sequence's; the flush's order is checked apart).
     orders: await look(sql`select id, user_id, market, client_order_id, side, type, time_in_force, post_only,
         self_trade_prevention, price::text, stop_price::text, quantity::text, quote_quantity::text,
