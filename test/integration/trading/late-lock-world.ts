@@ -138,15 +138,33 @@ export const noNegative = (balances: { available: string; locked: string }[]) =>
   }
 };
 
+/** Whether backend `waiter` waits for backend `blocker` now. */
+export async function isWaitingFor(waiter: number, blocker: number) {
+  const { rows } = await withDatabase(env, (look) =>
+    look.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity a
+      where a.pid = ${waiter}::int and ${blocker}::int = any(pg_blocking_pids(a.pid))`),
+  );
+  return rows[0]!.n > 0;
+}
+
 /** Until backend `waiter` waits for backend `blocker` (10 s at most). */
 export async function waitsFor(waiter: number, blocker: number) {
   for (let tries = 0; tries < 500; tries++) {
-    const { rows } = await withDatabase(env, (look) =>
-      look.execute<{ n: number }>(sql`select count(*)::int as n from pg_stat_activity a
-        where a.pid = ${waiter}::int and ${blocker}::int = any(pg_blocking_pids(a.pid))`),
-    );
-    if (rows[0]!.n > 0) return;
+    if (await isWaitingFor(waiter, blocker)) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`backend ${waiter} never waited for ${blocker}`);
+}
+
+/** The backend that waits for backend `blocker`, once one does (10 s at most). */
+export async function blockedBy(blocker: number) {
+  for (let tries = 0; tries < 500; tries++) {
+    const { rows } = await withDatabase(env, (look) =>
+      look.execute<{ pid: number }>(sql`select a.pid from pg_stat_activity a
+        where ${blocker}::int = any(pg_blocking_pids(a.pid))`),
+    );
+    if (rows.length > 0) return rows[0]!.pid;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`no backend waited for ${blocker}`);
 }

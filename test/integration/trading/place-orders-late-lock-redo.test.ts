@@ -10,6 +10,8 @@ import { newOrderId } from "../../../src/domain/market/order-id";
 import { createMarket } from "./helpers";
 import {
   backendPid,
+  blockedBy,
+  isWaitingFor,
   balancesOf,
   credit,
   debit,
@@ -201,42 +203,80 @@ describe("place_orders (0034): a fenced call redone lock-first", () => {
     const first = await withDatabase(env, (db) => raise(db, market, null));
     const fence = { market, epoch: first.epoch };
     // Decided from 100: both 30s fit; the debit leaves 40, which funds one (the redo's decision).
+    // v's USDT row is in the redo's lock (0033's: every row of the flush, a refused placement's
+    // too) and not in the optimistic attempt's: a second writer holding it keeps the call
+    // between its rollback and its commit until we let it go.
     const writer = debit(u!, "USDT", 60n);
+    const second = credit(v!, "USDT", 1n);
     const flush = [
       one(u!, "USDT", "30", market),
       one(u!, "USDT", "30", market),
       one(v!, "BTC", "10", market),
+      one(v!, "USDT", "0", market),
     ];
-    const expected = await lockFirstAfter(writer, flush, (tx) => balancesOf(tx, [u!, v!]), fence);
+    const expected = await lockFirstAfter(
+      async (tx) => {
+        await writer(tx);
+        await second(tx);
+      },
+      flush,
+      (tx) => balancesOf(tx, [u!, v!]),
+      fence,
+    );
+
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let secondPid = 0;
+    const holding = withDatabase(env, (db) =>
+      db.transaction(async (tx) => {
+        await second(tx);
+        secondPid = await backendPid(tx);
+        await released;
+      }),
+    );
+    while (secondPid === 0) await new Promise((resolve) => setTimeout(resolve, 5));
 
     let raising: Promise<Raised> | undefined;
+    let raised: Raised | undefined;
+    let raisePid = 0;
+    // Once the call is redone (it waits for the second writer, after its rollback to the
+    // savepoint), is the raise still waiting for it? Then the second writer commits.
+    let raiseWaitedThroughRedo: boolean | undefined;
+    const redone = (async () => {
+      const call = await blockedBy(secondPid);
+      raiseWaitedThroughRedo = raised === undefined && (await isWaitingFor(raisePid, call));
+    })().finally(release);
     const seen = await lateLockAround(writer, flush, [u!, v!], {
       fence,
       // The next incarnation raises the fence while the call waits at its late lock (its
       // orders written): the raise waits for the call's pass, held through the rollback to
       // the savepoint and the redo, until the call commits.
       meanwhile: async (call) => {
-        let pid = 0;
         raising = withDatabase(env, (db) =>
           db.transaction(async (tx) => {
-            pid = await backendPid(tx);
+            raisePid = await backendPid(tx);
             return raise(tx, market, first.mark);
           }),
-        );
-        while (pid === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-        await waitsFor(pid, call);
+        ).then((r) => (raised = r));
+        while (raisePid === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+        await waitsFor(raisePid, call);
       },
     });
+    await Promise.all([redone, holding]);
     expect(seen.wroteBeforeWaiting).toBe(true);
-    // Unraised when it passed: it answers as 0033 run after the writer.
+    expect(raiseWaitedThroughRedo).toBe(true);
+    // Unraised when it passed: it answers as 0033 run after the writers.
     expect(unmarked(seen.answer)).toEqual(unmarked(expected.answer));
-    expect(seen.answer.o).toEqual([0, -1, 1]);
-    expect(seen.balances).toEqual(expected.after);
-    noNegative(seen.balances);
+    // One 30 locked, one refused for funds, v's BTC locked, v's 0 refused (the balance rows
+    // numbered in (user, asset) order).
+    expect(seen.answer.o.map((k) => Math.min(k, 0))).toEqual([0, -1, 0, -4]);
+    const balances = await withDatabase(env, (db) => balancesOf(db, [u!, v!]));
+    expect(balances).toEqual(expected.after);
+    noNegative(balances);
     // The raise read what the redo committed: its orders, above the old mark.
-    const raised = await raising!;
-    expect(raised.epoch).toBe(first.epoch + 1);
-    expect(raised.orders).toEqual([
+    await raising;
+    expect(raised!.epoch).toBe(first.epoch + 1);
+    expect(raised!.orders).toEqual([
       { order_id: flush[0]!.rows[0]!.id, user_id: u },
       { order_id: flush[2]!.rows[0]!.id, user_id: v },
     ]);
@@ -254,6 +294,6 @@ describe("place_orders (0034): a fenced call redone lock-first", () => {
         where id = any(${`{${late.map((f) => f.rows[0]!.id).join(",")}}`}::uuid[])`),
     );
     expect(rows[0]!.n).toBe(0);
-    expect(await withDatabase(env, (db) => balancesOf(db, [u!, v!]))).toEqual(seen.balances);
+    expect(await withDatabase(env, (db) => balancesOf(db, [u!, v!]))).toEqual(balances);
   }, 30_000);
 });
