@@ -23,6 +23,10 @@ export async function usersWith(n: number, available: bigint) {
   return ids;
 }
 
+/** `f` with its rows on `market` (a test's own, not the shapes' BTC-USDT and ETH-USDT). */
+export const onMarket = (f: PlacementFunding, market: string) =>
+  ({ ...f, rows: f.rows.map((r) => ({ ...r, market })) }) as PlacementFunding;
+
 /** One limit placement of `user` on `market`, a fresh one of the test's (the lock's asset decides the side). */
 export const one = (
   user: string,
@@ -30,10 +34,7 @@ export const one = (
   amount: string,
   market: string,
   coid: string | null = null,
-) => {
-  const f = placement(user, asset, amount, newOrderId(), coid, false) as PlacementFunding;
-  return { ...f, rows: f.rows.map((r) => ({ ...r, market })) } as PlacementFunding;
-};
+) => onMarket(placement(user, asset, amount, newOrderId(), coid, false) as PlacementFunding, market);
 
 export const balancesOf = (db: DbExecutor, users: string[]) =>
   db

@@ -10,15 +10,16 @@ import { newOrderId } from "../../../src/domain/market/order-id";
 import { createMarket } from "./helpers";
 import {
   backendPid,
-  blockedBy,
-  isWaitingFor,
   balancesOf,
+  blockedBy,
   credit,
   debit,
+  isWaitingFor,
   lateLockAround,
   lockFirstAfter,
   noNegative,
   one,
+  onMarket,
   otherFlush,
   unversioned,
   usersWith,
@@ -37,7 +38,7 @@ import { ASSETS, batchOf, KNOWN_COIDS, placement, rowsLeft, specArb, type World 
  * run after the writer; a fenced call holds its fence through the redo.
  */
 
-/** A market's lock fence raised (migrations/0022), on a connection of its own. */
+/** What raise_lock_fence answers (migrations/0022): the new epoch, a mark, the orders above `after`. */
 interface Raised {
   epoch: number;
   mark: number;
@@ -52,10 +53,9 @@ const raise = (db: DbExecutor, market: string, after: number | null) =>
 async function committedWorld(market: string): Promise<World> {
   const users = await usersWith(3, 300n);
   const knownIds = [newOrderId(), newOrderId()];
-  const known = knownIds.map((id, k) => {
-    const f = placement(users[k]!, "USDT", "5", id, KNOWN_COIDS[k]!, false) as PlacementFunding;
-    return { ...f, rows: f.rows.map((r) => ({ ...r, market })) } as PlacementFunding;
-  });
+  const known = knownIds.map((id, k) =>
+    onMarket(placement(users[k]!, "USDT", "5", id, KNOWN_COIDS[k]!, false) as PlacementFunding, market),
+  );
   await withDatabase(env, (db) => db.execute(lockStatement(known)));
   return { users, knownIds };
 }
