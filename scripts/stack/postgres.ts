@@ -117,6 +117,9 @@ function postgresFlags(): string[] {
     fsync: "off",
     synchronous_commit: "off",
     full_page_writes: "off",
+    // Otherwise PostgreSQL's defaults, measured (2026-12-08): shared_buffers 1GB + max_wal_size 8GB +
+    // wal_level minimal, or the cluster on tmpfs, left the trading bench's order.batch as it was
+    // (Postgres 112-115 µs CPU an order, orders/s within the noise; 128MB evicts ~0.2 buffers an order).
     // PANDORA_PG_STAT_STATEMENTS=1 (benchmarks only: `BENCH_PG_STATEMENTS`): every statement's
     // calls and time, those inside functions too, and each function's own time.
     ...(process.env.PANDORA_PG_STAT_STATEMENTS === "1"
