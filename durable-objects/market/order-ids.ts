@@ -28,7 +28,7 @@ export class OrderIds {
    * packed off the JS heap, no string and no object per resting order for the major GC to mark.
    */
   private readonly packed = new PackedIds();
-  /** The other cached ids: free-text and uppercase ids, client order ids, rows read from SQLite. */
+  /** The other cached ids: free-text and uppercase ids, client order ids, numbers with no row. */
   private readonly refs = new Map<number, OrderIdStrings>();
   /**
    * The refs given lately, so a packed id is not printed again each time it is asked for: a
@@ -122,10 +122,15 @@ export class OrderIds {
           num,
         )
         .toArray()[0];
-      ref = row
-        ? { orderId: row.order_id, userId: row.user_id, clientOrderId: row.client_order_id }
-        : { orderId: `#${num}`, userId: "", clientOrderId: null };
-      this.refs.set(num, ref);
+      if (!row) {
+        ref = { orderId: `#${num}`, userId: "", clientOrderId: null };
+        this.refs.set(num, ref);
+        return ref;
+      }
+      // Kept as a new order's would be: after a restart, the resting book's ids are read back
+      // here, and packed they cost the major GC nothing.
+      ref = { orderId: row.order_id, userId: row.user_id, clientOrderId: row.client_order_id };
+      this.remember(num, ref);
     }
     return ref;
   }

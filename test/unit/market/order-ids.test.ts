@@ -192,3 +192,26 @@ describe("OrderIds", () => {
     );
   }, 60_000);
 });
+
+describe("OrderIds after a restart", () => {
+  it("packs the ids it reads back from SQLite: no ref object kept per resting order", () => {
+    const sql = marketSql();
+    let ids = new OrderIds(sql);
+    const batch = new Batch(0);
+    ids.addUser("alice", 1, batch);
+    const refs = Array.from({ length: 200 }, (_, i) => ({
+      num: i + 1,
+      ref: { orderId: newOrderId(), userId: "alice", clientOrderId: i % 50 === 0 ? "mine" : null },
+    }));
+    for (const { num, ref } of refs) {
+      ids.remember(num, ref);
+      batch.orders.push({ num, ...ref, result: { ok: true } as never, replay: "none" });
+    }
+    persistBatch(sql, batch, [], { ...EMPTY_COUNTERS });
+    ids = new OrderIds(sql);
+    for (const { num, ref } of refs) expect(ids.ref(num)).toEqual(ref);
+    for (const { num, ref } of refs) expect(ids.ref(num)).toEqual(ref);
+    // Only the four with a client order id are kept as objects.
+    expect((ids as unknown as { refs: Map<number, OrderIdStrings> }).refs.size).toBe(4);
+  });
+});
