@@ -1,7 +1,6 @@
 import * as codes from "./codes";
 import * as record from "./order-pool";
 import { CONFIG_FIELDS, MAGIC, VERSION, type BookStore, type SnapshotHeader } from "./snapshot";
-import type { SnapshotCopy, SnapshotScratch } from "./snapshot-scratch";
 import { VarintWriter } from "./varint";
 
 // Module-level copies of imported values the loops read per order (see snapshot.ts).
@@ -26,15 +25,22 @@ const {
 
 /**
  * What a snapshot is written from: the order records and the heads of the lists that order
- * them (users ascending, levels best first, the stops), at one moment. `freezeBook` with a
- * scratch gives records of its own (copies in the scratch: a memcpy of 64 bytes an order, plus
- * the lists' heads, O(users + levels)), which the engine's later commands do not touch, so the
- * encoder can run over them a slice at a time between commands.
+ * them (users ascending, levels best first, the stops), at one moment. `freezeBook` with `copy`
+ * gives records of its own (typed-array copies: a memcpy of 64 bytes an order, plus the lists'
+ * heads, O(users + levels)), which the engine's later commands do not touch, so the encoder can
+ * run over them a slice at a time between commands.
  */
-export interface FrozenBook extends SnapshotCopy {
+export interface FrozenBook {
   header: Omit<SnapshotHeader, "version">;
   live: number;
   slotsUsed: number;
+  i32: Int32Array;
+  f64: Float64Array;
+  peak: Float64Array;
+  stopPrice: Int32Array;
+  trailOffset: Int32Array;
+  trailRef: Int32Array;
+  oco: Int32Array;
   /** Users with live orders, ascending, and the slot of each one's oldest order. */
   userIds: number[];
   userHeads: Int32Array;
@@ -49,13 +55,11 @@ export function freezeBook(
   header: Omit<SnapshotHeader, "version">,
   live: number,
   stopHead: number,
-  scratch: SnapshotScratch | null,
+  copy: boolean,
 ): FrozenBook {
   const used = pool.slotsUsed;
-  const { i32, f64, peak, stopPrice, trailOffset, trailRef, oco } = pool;
-  const records: SnapshotCopy = scratch
-    ? scratch.copy(pool, used)
-    : { i32, f64, peak, stopPrice, trailOffset, trailRef, oco, position: new Int32Array(used) };
+  const cold = <T extends Int32Array | Float64Array>(a: T): T => (copy ? (a.slice(0, used) as T) : a);
+  const i32 = copy ? pool.i32.slice(0, used << RECORD_SHIFT) : pool.i32;
   const userIds = users.userIds();
   const levelHeads = (side: number): Int32Array => {
     const heads: number[] = [];
@@ -68,7 +72,13 @@ export function freezeBook(
     header,
     live,
     slotsUsed: used,
-    ...records,
+    i32,
+    f64: copy ? new Float64Array(i32.buffer) : pool.f64,
+    peak: cold(pool.peak),
+    stopPrice: cold(pool.stopPrice),
+    trailOffset: cold(pool.trailOffset),
+    trailRef: cold(pool.trailRef),
+    oco: cold(pool.oco),
     userIds,
     userHeads: Int32Array.from(userIds, (id) => users.first(id)),
     bidHeads: levelHeads(Side.BUY),
@@ -83,29 +93,20 @@ const WHOLE = 0x3fffffff;
 /**
  * Writes the canonical snapshot of a frozen book (format: README.md, "Snapshot format"), `slice`
  * orders at a time: `step` encodes the next slice and says whether the snapshot is complete, then
- * `bytes` are exactly what `snapshot()` gave at the moment the book was frozen. With a scratch,
- * the bytes are written into its buffer (valid until its next snapshot).
+ * `bytes` are exactly what `snapshot()` gave at the moment the book was frozen.
  */
 export class SnapshotEncoder {
   private readonly writer: VarintWriter;
   private readonly steps: Generator<void, void, void>;
   private out: Uint8Array | null = null;
 
-  constructor(
-    book: FrozenBook,
-    slice = WHOLE,
-    private readonly scratch: SnapshotScratch | null = null,
-  ) {
-    const expected = 64 + book.live * BYTES_PER_ORDER;
-    this.writer = new VarintWriter(expected, scratch?.output(expected));
+  constructor(book: FrozenBook, slice = WHOLE) {
+    this.writer = new VarintWriter(64 + book.live * BYTES_PER_ORDER);
     this.steps = encode(book, this.writer, Math.max(1, Math.min(slice, WHOLE)));
   }
 
   step(): boolean {
-    if (this.out === null && this.steps.next().done) {
-      this.out = this.writer.finish(this.scratch !== null);
-      this.scratch?.keep(this.writer.buffer);
-    }
+    if (this.out === null && this.steps.next().done) this.out = this.writer.finish();
     return this.out !== null;
   }
 
@@ -122,7 +123,7 @@ export function encodeSnapshot(
   live: number,
   stopHead: number,
 ): Uint8Array {
-  const encoder = new SnapshotEncoder(freezeBook(book, header, live, stopHead, null));
+  const encoder = new SnapshotEncoder(freezeBook(book, header, live, stopHead, false));
   while (!encoder.step());
   return encoder.bytes;
 }
@@ -141,7 +142,7 @@ const BYTES_PER_ORDER = 24;
  * orders visited (each pass over the orders counts).
  */
 function* encode(b: FrozenBook, w: VarintWriter, slice: number): Generator<void, void, void> {
-  const { i32, f64, userHeads, position } = b;
+  const { i32, f64, userHeads } = b;
   let left = slice;
   w.uint(MAGIC);
   w.uint(VERSION);
@@ -149,6 +150,7 @@ function* encode(b: FrozenBook, w: VarintWriter, slice: number): Generator<void,
   w.uint(b.header.nextSeq);
   w.uint(b.header.lastPrice);
   w.uint(b.live);
+  const position = new Int32Array(b.slotsUsed);
   let next = 0;
   for (let u = 0; u < userHeads.length; u++) {
     for (let s = userHeads[u]!; s !== -1; s = i32[(s << RECORD_SHIFT) + USER_NEXT]!) {

@@ -7,14 +7,9 @@ export class VarintWriter {
   private bytes: Uint8Array;
   private length = 0;
 
-  /** `expected` bytes are allocated up front, or written into `buffer`; the buffer doubles beyond that. */
-  constructor(expected = 256, buffer?: Uint8Array) {
-    this.bytes = buffer ?? new Uint8Array(Math.max(16, expected));
-  }
-
-  /** The buffer written into (it may have been replaced by a larger one). */
-  get buffer(): Uint8Array {
-    return this.bytes;
+  /** `expected` bytes are allocated up front; the buffer doubles beyond that. */
+  constructor(expected = 256) {
+    this.bytes = new Uint8Array(Math.max(16, expected));
   }
 
   uint(v: number): void {
@@ -40,15 +35,10 @@ export class VarintWriter {
     this.length = n;
   }
 
-  /**
-   * The bytes written; a view of the buffer when little of it is unused (a large snapshot is not
-   * copied) or when `view` (the caller keeps the buffer anyway).
-   */
-  finish(view = false): Uint8Array {
+  /** The bytes written; a view of the buffer when little of it is unused (a large snapshot is not copied). */
+  finish(): Uint8Array {
     const slack = this.bytes.length - this.length;
-    return view || slack <= this.length >> 3
-      ? this.bytes.subarray(0, this.length)
-      : this.bytes.slice(0, this.length);
+    return slack <= this.length >> 3 ? this.bytes.subarray(0, this.length) : this.bytes.slice(0, this.length);
   }
 }
 
