@@ -117,6 +117,11 @@ function postgresFlags(): string[] {
     fsync: "off",
     synchronous_commit: "off",
     full_page_writes: "off",
+    // The suite's one workerd runs every file's market objects (hundreds of markets, one a test),
+    // each opening its own direct connections (lock and settle lines: decision 0022) beside the
+    // pools: their bursts reached PostgreSQL's default of 100 in a fresh-clone run (53300 "too
+    // many clients"), 199 in 14 of its files with room.
+    max_connections: "500",
     // Otherwise PostgreSQL's defaults, measured (2026-12-08): shared_buffers 1GB + max_wal_size 8GB +
     // wal_level minimal, or the cluster on tmpfs, left the trading bench's order.batch as it was
     // (Postgres 112-115 µs CPU an order, orders/s within the noise; 128MB evicts ~0.2 buffers an order).
