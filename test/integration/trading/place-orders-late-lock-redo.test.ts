@@ -33,8 +33,8 @@ import { ASSETS, batchOf, KNOWN_COIDS, placement, rowsLeft, specArb, type World 
  * balances as they were, so that its decision no longer holds and the call rolls back to its
  * savepoint and redoes itself lock-first. Random flushes, each with a writer that forces the
  * redo: a debit that leaves a row short of the flush's locks on it (23514), a credit to a row
- * that refused a placement for want of funds (40001), another market's order of a placement's
- * client_order_id, met only at the insert (23505). The call answers and writes what 0033 does
+ * that refused a placement for want of funds (40001), another flush's order (in the test's second
+ * market) of a placement's client_order_id, met only at the insert (23505). The call answers and writes what 0033 does
  * run after the writer; a fenced call holds its fence through the redo.
  */
 
@@ -117,7 +117,8 @@ function writerFor(
       return credit(short.lock.user_id, short.lock.asset, 1n + BigInt(draw.amount % 400));
     }
     case "client_order_id": {
-      // A locked placement's client_order_id, taken by the same user's order in another market.
+      // A locked placement's client_order_id, taken by the same user's order of another flush (in
+      // the test's second market, which unfenced flushes also place in).
       const taken = pick(
         flush.filter((f, i) => outcomes[i]!.outcome === "locked" && f.rows[0]!.client_order_id !== null),
       );
@@ -134,7 +135,7 @@ describe("place_orders (0034) redone lock-first, on random flushes", () => {
   const kinds: { kind: Kind; what: string }[] = [
     { kind: "debit", what: "a debit leaves a row short of the flush's locks on it" },
     { kind: "credit", what: "a credit changes a row that refused a placement for want of funds" },
-    { kind: "client_order_id", what: "another market's order takes a placement's client_order_id" },
+    { kind: "client_order_id", what: "another flush's order takes a placement's client_order_id" },
   ];
   for (const { kind, what } of kinds) {
     it(`answers and writes as 0033 run after the writer: ${what}`, async () => {
@@ -171,8 +172,9 @@ describe("place_orders (0034) redone lock-first, on random flushes", () => {
 
             const expected = await lockFirstAfter(writer!, flush, (tx) => rowsLeft(tx, world, flush), fence);
             const seen = await lateLockAround(writer!, flush, world.users, { fence });
-            // The call waited for the writer: it had read the balances before the writer committed.
-            expect(seen.wroteBeforeWaiting).toBeDefined();
+            // The call waited for the writer with its orders written: its optimistic attempt ran
+            // into the writer's row (or client_order_id), so what it answers comes from the redo.
+            expect(seen.wroteBeforeWaiting).toBe(true);
             const after = await withDatabase(env, (db) => rowsLeft(db, world, flush));
             expect(unmarked(seen.answer)).toEqual(unmarked(expected.answer));
             expect(untimed(after)).toEqual(untimed(expected.after));
@@ -242,10 +244,7 @@ describe("place_orders (0034): a fenced call redone lock-first", () => {
     // Once the call is redone (it waits for the second writer, after its rollback to the
     // savepoint), is the raise still waiting for it? Then the second writer commits.
     let raiseWaitedThroughRedo: boolean | undefined;
-    const redone = (async () => {
-      const call = await blockedBy(secondPid);
-      raiseWaitedThroughRedo = raised === undefined && (await isWaitingFor(raisePid, call));
-    })().finally(release);
+    let redone: Promise<void> = Promise.resolve();
     const seen = await lateLockAround(writer, flush, [u!, v!], {
       fence,
       // The next incarnation raises the fence while the call waits at its late lock (its
@@ -260,6 +259,12 @@ describe("place_orders (0034): a fenced call redone lock-first", () => {
         ).then((r) => (raised = r));
         while (raisePid === 0) await new Promise((resolve) => setTimeout(resolve, 5));
         await waitsFor(raisePid, call);
+        // Only from here (the writer commits next) can the call reach its redo: looked for from
+        // now, so the earlier waits do not eat this one's budget on a loaded machine.
+        redone = (async () => {
+          const redoing = await blockedBy(secondPid);
+          raiseWaitedThroughRedo = raised === undefined && (await isWaitingFor(raisePid, redoing));
+        })().finally(release);
       },
     });
     await Promise.all([redone, holding]);
