@@ -107,6 +107,11 @@ describe("the object's pipelined settler under a mixed load", () => {
             amending[who] = res.catch(() => {});
             return res;
           };
+          const cancelOne = async (who: number, id: string) => {
+            const res = await api("DELETE", `/api/v1/orders/${id}`, { token: traders[who]!.token });
+            statuses.push(res.status);
+            if (res.status === 200) seen.cancelled++;
+          };
           const run = async (o: Op, i: number) => {
             switch (o.kind) {
               case "limit": {
@@ -134,10 +139,7 @@ describe("the object's pipelined settler under a mixed load", () => {
               }
               case "cancel": {
                 const id = pick(o.who, i);
-                if (!id) return;
-                const res = await api("DELETE", `/api/v1/orders/${id}`, { token: traders[o.who]!.token });
-                statuses.push(res.status);
-                if (res.status === 200) seen.cancelled++;
+                if (id) await cancelOne(o.who, id);
                 return;
               }
               case "place-and-cancel": {
@@ -152,11 +154,7 @@ describe("the object's pipelined settler under a mixed load", () => {
                 statuses.push(res.status);
                 const json = (await res.json()) as { order?: { id?: string } };
                 expect(json.order?.id).toBeDefined();
-                const cancel = await api("DELETE", `/api/v1/orders/${json.order!.id}`, {
-                  token: traders[o.who]!.token,
-                });
-                statuses.push(cancel.status);
-                if (cancel.status === 200) seen.cancelled++;
+                await cancelOne(o.who, json.order!.id!);
                 return;
               }
               case "oco":
